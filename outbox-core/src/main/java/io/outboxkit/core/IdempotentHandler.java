@@ -1,0 +1,107 @@
+package io.outboxkit.core;
+
+import io.outboxkit.core.internal.OutboxSql;
+import io.outboxkit.core.spi.MessageHandler;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.Objects;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies each message at most once per consumer, however often it is delivered.
+ *
+ * <p>The wrapped handler's effect and a row in {@code processed_messages} (consumer name, message
+ * id) commit in one transaction. A message already recorded is skipped without running the
+ * handler. Two deliveries of one message racing on two threads or processes are serialized by the
+ * row's primary key: one processes, the other waits for it and then sees a duplicate (or, if the
+ * first rolled back, processes it itself). Thread-safe.
+ *
+ * <p>Logs {@code PROCESSING <id>} and {@code SKIPPING duplicate message <id>} at INFO.
+ */
+public final class IdempotentHandler {
+
+    private static final Logger LOG = LoggerFactory.getLogger(IdempotentHandler.class);
+
+    private final Jdbi jdbi;
+    private final String consumer;
+    private final MessageHandler handler;
+
+    private IdempotentHandler(Jdbi jdbi, String consumer, MessageHandler handler) {
+        this.jdbi = jdbi;
+        this.consumer = consumer;
+        this.handler = handler;
+    }
+
+    /**
+     * A handler for the consumer named {@code consumer} (several consumers may share a database;
+     * each processes every message once).
+     *
+     * @throws IllegalArgumentException when the name is blank
+     */
+    public static IdempotentHandler create(Jdbi jdbi, String consumer, MessageHandler handler) {
+        Objects.requireNonNull(jdbi, "jdbi");
+        Objects.requireNonNull(handler, "handler");
+        if (consumer == null || consumer.isBlank()) {
+            throw new IllegalArgumentException("consumer name must not be blank");
+        }
+        return new IdempotentHandler(jdbi, consumer, handler);
+    }
+
+    /** The consumer name processed messages are recorded under. */
+    public String consumer() {
+        return consumer;
+    }
+
+    /**
+     * Processes {@code message} unless this consumer already has.
+     *
+     * @return {@link Outcome#PROCESSED} when the effect committed now, {@link Outcome#DUPLICATE} when
+     *     it had committed before
+     * @throws MessageHandlingException when the handler threw; nothing was committed
+     * @throws OutboxException          when the database failed; nothing was committed
+     */
+    public Outcome handle(OutboxMessage message) {
+        Objects.requireNonNull(message, "message");
+        try {
+            return jdbi.inTransaction(handle -> apply(handle, message));
+        } catch (OutboxException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new OutboxException("could not record message " + message.id() + " for consumer " + consumer
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Outcome apply(Handle handle, OutboxMessage message) {
+        if (!claimFirstProcessing(handle, message)) {
+            LOG.info("SKIPPING duplicate message {}", message.id());
+            return Outcome.DUPLICATE;
+        }
+        LOG.info("PROCESSING {}", message.id());
+        try {
+            handler.handle(handle, message);
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw new MessageHandlingException(message.id(), "consumer " + consumer + " failed to handle "
+                    + message.eventType() + " message " + message.id() + ": " + e.getMessage(), e);
+        }
+        return Outcome.PROCESSED;
+    }
+
+    /** Inserts the processed row; false when it already exists (committed by an earlier delivery). */
+    private boolean claimFirstProcessing(Handle handle, OutboxMessage message) {
+        try (PreparedStatement insert = handle.getConnection().prepareStatement(OutboxSql.INSERT_PROCESSED)) {
+            insert.setString(1, consumer);
+            insert.setObject(2, message.id());
+            return insert.executeUpdate() == 1;
+        } catch (SQLException e) {
+            throw new OutboxException("could not record message " + message.id() + " as processed by " + consumer
+                    + ": " + e.getMessage(), e);
+        }
+    }
+}

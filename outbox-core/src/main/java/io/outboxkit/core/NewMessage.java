@@ -1,0 +1,60 @@
+package io.outboxkit.core;
+
+import io.outboxkit.core.internal.Json;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A message to write to the outbox: an event about one aggregate.
+ *
+ * <p>Messages of one aggregate (same type and id) are delivered in the order they were written
+ * when the poller keeps order (its default). Immutable and thread-safe.
+ *
+ * @param aggregateType the kind of entity the event is about, e.g. {@code "Order"}; not blank
+ * @param aggregateId   which entity, e.g. the order's id; not blank; with the type, the ordering key
+ * @param eventType     what happened, e.g. {@code "OrderCreated"}; not blank
+ * @param payload       the event as JSON text; must parse as JSON
+ * @param headers       extra string metadata carried to the consumer (trace ids, ...); may be empty
+ */
+public record NewMessage(String aggregateType, String aggregateId, String eventType, String payload,
+                         Map<String, String> headers) {
+
+    /** Validates every field; a bad one is refused with {@link IllegalArgumentException} naming it. */
+    public NewMessage {
+        requireText("aggregateType", aggregateType);
+        requireText("aggregateId", aggregateId);
+        requireText("eventType", eventType);
+        Objects.requireNonNull(payload, "payload must not be null");
+        if (!Json.isValid(payload)) {
+            throw new IllegalArgumentException("payload of " + eventType + " for " + aggregateType + " "
+                    + aggregateId + " is not valid JSON");
+        }
+        headers = Map.copyOf(Objects.requireNonNull(headers, "headers must not be null (use an empty map)"));
+    }
+
+    /** A message with no headers. */
+    public static NewMessage of(String aggregateType, String aggregateId, String eventType, String payload) {
+        return new NewMessage(aggregateType, aggregateId, eventType, payload, Map.of());
+    }
+
+    /** A message whose payload is {@code payload} serialized to JSON with Jackson's defaults. */
+    public static NewMessage ofObject(String aggregateType, String aggregateId, String eventType, Object payload) {
+        return of(aggregateType, aggregateId, eventType, Json.write(payload));
+    }
+
+    /** This message with one more header (replacing a header of the same name). */
+    public NewMessage withHeader(String name, String value) {
+        requireText("header name", name);
+        Objects.requireNonNull(value, "header value must not be null");
+        Map<String, String> more = new LinkedHashMap<>(headers);
+        more.put(name, value);
+        return new NewMessage(aggregateType, aggregateId, eventType, payload, more);
+    }
+
+    private static void requireText(String name, String value) {
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException(name + " must not be blank");
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package io.outboxkit.core;
+
+import java.time.Instant;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * A message as the outbox delivers it: what was written plus the identity the outbox gave it.
+ * Immutable and thread-safe.
+ *
+ * @param id            unique across services (a UUIDv7); the key consumers deduplicate on
+ * @param sequence      the write order in the outbox; within one aggregate, a later message has a
+ *                      larger sequence, so a consumer can detect out-of-order delivery
+ * @param aggregateType the kind of entity the event is about
+ * @param aggregateId   which entity
+ * @param eventType     what happened
+ * @param payload       the event, as JSON text
+ * @param headers       extra string metadata
+ * @param createdAt     when the message was written (the producer's commit follows closely)
+ * @param attempts      how many deliveries have been started, this one included (0 when unknown)
+ */
+public record OutboxMessage(UUID id, long sequence, String aggregateType, String aggregateId, String eventType,
+                            String payload, Map<String, String> headers, Instant createdAt, int attempts) {
+
+    /** Requires every reference field; copies the headers. */
+    public OutboxMessage {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(aggregateType, "aggregateType");
+        Objects.requireNonNull(aggregateId, "aggregateId");
+        Objects.requireNonNull(eventType, "eventType");
+        Objects.requireNonNull(payload, "payload");
+        headers = Map.copyOf(Objects.requireNonNull(headers, "headers"));
+        Objects.requireNonNull(createdAt, "createdAt");
+    }
+}

@@ -1,0 +1,369 @@
+package io.outboxkit.core;
+
+import io.outboxkit.core.internal.Backoff;
+import io.outboxkit.core.internal.NotificationListener;
+import io.outboxkit.core.internal.OutboxStore;
+import io.outboxkit.core.internal.Wakeup;
+import io.outboxkit.core.spi.MessagePublisher;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivers outbox messages through a {@link MessagePublisher}, at least once.
+ *
+ * <p>Each cycle claims a batch of due messages in one short statement ({@code FOR UPDATE SKIP
+ * LOCKED} plus a lease), commits, hands the batch to the publisher with no transaction open,
+ * then records the outcome: delivered messages become PUBLISHED; a failed one is retried after an
+ * exponential backoff with jitter, and becomes DEAD after {@code maxAttempts}. A poller that dies
+ * anywhere loses nothing: its claimed messages become claimable again when the lease ends.
+ * Several pollers, in one process or many, may share a database.
+ *
+ * <p>By default messages of one aggregate are delivered in write order: a message is not claimed
+ * while an earlier one of its aggregate is undelivered (pending, leased, waiting for a retry, or
+ * DEAD unless {@link Builder#deadMessagesBlockAggregate(boolean)} says otherwise). Other
+ * aggregates proceed meanwhile.
+ *
+ * <p>After {@link #start()} the poller wakes on the outbox's NOTIFY at commit and falls back to
+ * polling every {@code pollInterval}. {@link #close()} finishes the batch in flight. Thread-safe.
+ */
+public final class OutboxPoller implements AutoCloseable {
+
+    /** Messages claimed per cycle unless set: 100. */
+    public static final int DEFAULT_BATCH_SIZE = 100;
+    /** How long an idle poller waits for a notification before it looks anyway: 1 second. */
+    public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
+    /** How long a claim lasts before another poller may take the message over: 30 seconds. */
+    public static final Duration DEFAULT_LEASE = Duration.ofSeconds(30);
+    /** Deliveries tried before a message is DEAD: 10. */
+    public static final int DEFAULT_MAX_ATTEMPTS = 10;
+    /** The delay after the first failure: 1 second (doubling after each further one). */
+    public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofSeconds(1);
+    /** The longest delay between attempts: 5 minutes. */
+    public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofMinutes(5);
+    /** The share of each delay that is random, so failures do not retry in step: 0.2. */
+    public static final double DEFAULT_JITTER = 0.2;
+
+    private static final Logger LOG = LoggerFactory.getLogger(OutboxPoller.class);
+
+    private final Builder config;
+    private final OutboxStore store;
+    private final Backoff backoff;
+    private final Wakeup wakeup = new Wakeup();
+    private final AtomicLong claimed = new AtomicLong();
+    private final AtomicLong delivered = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private final AtomicLong dead = new AtomicLong();
+    private final AtomicLong errors = new AtomicLong();
+    private final Object lifecycle = new Object();
+    private volatile boolean running;
+    private Thread worker;
+    private NotificationListener listener;
+    private Thread listenerThread;
+
+    private OutboxPoller(Builder config) {
+        this.config = config;
+        this.store = new OutboxStore(config.jdbi);
+        this.backoff = new Backoff(config.initialBackoff, config.maxBackoff, config.jitter);
+    }
+
+    /** A builder for a poller that reads through {@code jdbi} and delivers through {@code publisher}. */
+    public static Builder builder(Jdbi jdbi, MessagePublisher publisher) {
+        return new Builder(jdbi, publisher);
+    }
+
+    /** This poller's name: the lease owner recorded on the messages it claims, and its log prefix. */
+    public String name() {
+        return config.name;
+    }
+
+    /**
+     * Starts delivering on a background thread, plus one thread holding a LISTEN connection (so the
+     * pool behind the {@link Jdbi} needs a connection for it).
+     *
+     * @throws IllegalStateException when already started or closed
+     */
+    public void start() {
+        synchronized (lifecycle) {
+            if (worker != null) {
+                throw new IllegalStateException("poller " + config.name + " was already started");
+            }
+            running = true;
+            listener = new NotificationListener(config.jdbi, wakeup, config.name);
+            listenerThread = new Thread(listener, "outbox-listen-" + config.name);
+            listenerThread.setDaemon(true);
+            listenerThread.start();
+            worker = new Thread(this::runLoop, "outbox-poll-" + config.name);
+            worker.start();
+        }
+        LOG.info("[{}] started: batchSize={}, pollInterval={}, lease={}, maxAttempts={}, ordered={}", config.name,
+                config.batchSize, config.pollInterval, config.lease, config.maxAttempts, config.ordered);
+    }
+
+    /**
+     * Stops: the batch in flight is delivered and recorded first, waiting up to the lease; after
+     * that the worker is interrupted and its unrecorded messages are retried when their lease ends.
+     * Returns once the threads have ended. Calling it again does nothing.
+     */
+    @Override
+    public void close() {
+        Thread stopping;
+        synchronized (lifecycle) {
+            if (!running) {
+                return;
+            }
+            running = false;
+            stopping = worker;
+            listener.stop();
+        }
+        wakeup.signal();
+        try {
+            stopping.join(config.lease.toMillis());
+            if (stopping.isAlive()) {
+                LOG.warn("[{}] batch still in flight after {}; interrupting it (its messages will be retried)",
+                        config.name, config.lease);
+                stopping.interrupt();
+                stopping.join(TimeUnit.SECONDS.toMillis(5));
+            }
+            listenerThread.join(TimeUnit.SECONDS.toMillis(2));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        LOG.info("[{}] stopped: {}", config.name, stats());
+    }
+
+    /** Whether the poller's threads are running (started and not closed). */
+    public boolean isRunning() {
+        return running;
+    }
+
+    /** The counters so far. */
+    public PollerStats stats() {
+        return new PollerStats(claimed.get(), delivered.get(), failed.get(), dead.get(), errors.get());
+    }
+
+    /**
+     * Runs one cycle on the calling thread: claim a batch, publish it, record the outcome. Useful
+     * for tools and tests; {@link #start()} runs this in a loop.
+     *
+     * @return how many messages were claimed (0 when none was due)
+     * @throws OutboxException when the database failed (claimed messages are retried after the lease)
+     */
+    public int pollOnce() {
+        List<OutboxMessage> batch = store.claim(config.ordered, config.deadMessagesBlockAggregate,
+                config.batchSize, config.name, config.lease);
+        if (batch.isEmpty()) {
+            return 0;
+        }
+        claimed.addAndGet(batch.size());
+        Map<UUID, Exception> failures;
+        try {
+            failures = config.publisher.publishAll(batch);
+            if (failures == null) {
+                throw new IllegalStateException(config.publisher.getClass().getName() + ".publishAll returned null");
+            }
+        } catch (InterruptedException e) {
+            // Shutting down hard: leave the batch leased; it is retried when the lease ends.
+            Thread.currentThread().interrupt();
+            return batch.size();
+        } catch (Exception e) {
+            failures = OutboxStore.allFailed(batch, e);
+        }
+        record(batch, failures);
+        return batch.size();
+    }
+
+    private void record(List<OutboxMessage> batch, Map<UUID, Exception> failures) {
+        List<UUID> deliveredIds = batch.stream().map(OutboxMessage::id).filter(id -> !failures.containsKey(id)).toList();
+        store.markPublished(deliveredIds);
+        delivered.addAndGet(deliveredIds.size());
+        if (failures.isEmpty()) {
+            return;
+        }
+        List<OutboxStore.Failure> recorded = batch.stream()
+                .filter(m -> failures.containsKey(m.id()))
+                .map(m -> new OutboxStore.Failure(m, failures.get(m.id()), backoff.delayAfter(m.attempts())))
+                .toList();
+        List<UUID> nowDead = store.markFailed(recorded, config.maxAttempts, config.name);
+        failed.addAndGet(recorded.size());
+        dead.addAndGet(nowDead.size());
+        for (OutboxStore.Failure f : recorded) {
+            if (nowDead.contains(f.message().id())) {
+                LOG.error("[{}] message {} ({} {}) is DEAD after {} attempts: {}", config.name, f.message().id(),
+                        f.message().eventType(), f.message().aggregateId(), f.message().attempts(), f.error());
+            } else {
+                LOG.warn("[{}] delivery {} of message {} failed, retry in {} ms: {}", config.name,
+                        f.message().attempts(), f.message().id(), f.delay().toMillis(), f.error());
+            }
+        }
+    }
+
+    private void runLoop() {
+        boolean healthy = true;
+        while (running) {
+            int handled = 0;
+            try {
+                handled = pollOnce();
+                if (!healthy) {
+                    LOG.info("[{}] database reachable again; delivering", config.name);
+                }
+                healthy = true;
+            } catch (RuntimeException e) {
+                errors.incrementAndGet();
+                if (healthy) {
+                    LOG.warn("[{}] poll failed ({}); retrying every {}", config.name, e.getMessage(), config.pollInterval);
+                }
+                healthy = false;
+            }
+            if (Thread.currentThread().isInterrupted()) {
+                return;
+            }
+            if (handled == 0 && running) {
+                try {
+                    wakeup.await(config.pollInterval.toMillis());
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /**
+     * Configures an {@link OutboxPoller}. Every option has a named default; {@link #build()}
+     * validates them and names the option at fault. Not thread-safe; the built poller is.
+     */
+    public static final class Builder {
+        private final Jdbi jdbi;
+        private final MessagePublisher publisher;
+        private String name = defaultName();
+        private int batchSize = DEFAULT_BATCH_SIZE;
+        private Duration pollInterval = DEFAULT_POLL_INTERVAL;
+        private Duration lease = DEFAULT_LEASE;
+        private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
+        private Duration initialBackoff = DEFAULT_INITIAL_BACKOFF;
+        private Duration maxBackoff = DEFAULT_MAX_BACKOFF;
+        private double jitter = DEFAULT_JITTER;
+        private boolean ordered = true;
+        private boolean deadMessagesBlockAggregate = true;
+
+        private Builder(Jdbi jdbi, MessagePublisher publisher) {
+            this.jdbi = Objects.requireNonNull(jdbi, "jdbi");
+            this.publisher = Objects.requireNonNull(publisher, "publisher");
+        }
+
+        /** The lease owner and log prefix; default host-pid-random, unique per poller. */
+        public Builder name(String name) {
+            this.name = name;
+            return this;
+        }
+
+        /** Messages claimed per cycle, 1 to 10,000; default 100. */
+        public Builder batchSize(int batchSize) {
+            this.batchSize = batchSize;
+            return this;
+        }
+
+        /** How long an idle poller waits for a notification before it looks anyway; default 1 s. */
+        public Builder pollInterval(Duration pollInterval) {
+            this.pollInterval = pollInterval;
+            return this;
+        }
+
+        /**
+         * How long a claim lasts; a message whose poller has not recorded an outcome by then may be
+         * claimed again (and so delivered twice). Must exceed the publisher's worst delivery time
+         * of a batch; default 30 s.
+         */
+        public Builder lease(Duration lease) {
+            this.lease = lease;
+            return this;
+        }
+
+        /** Deliveries tried before a message is DEAD, at least 1; default 10. */
+        public Builder maxAttempts(int maxAttempts) {
+            this.maxAttempts = maxAttempts;
+            return this;
+        }
+
+        /** The retry delay after the first failure and its cap; defaults 1 s and 5 min. */
+        public Builder backoff(Duration initial, Duration max) {
+            this.initialBackoff = initial;
+            this.maxBackoff = max;
+            return this;
+        }
+
+        /** The random share of each retry delay, 0 to 1; default 0.2. */
+        public Builder jitter(double jitter) {
+            this.jitter = jitter;
+            return this;
+        }
+
+        /**
+         * Whether messages of one aggregate are delivered strictly in write order (default true).
+         * Off, batches take any due message, for throughput when the consumer does not care.
+         */
+        public Builder orderedByAggregate(boolean ordered) {
+            this.ordered = ordered;
+            return this;
+        }
+
+        /**
+         * With ordering on, whether a DEAD message holds back the later messages of its aggregate
+         * until an operator requeues it (default true: order is never broken). False lets the rest
+         * of the aggregate go on without it.
+         */
+        public Builder deadMessagesBlockAggregate(boolean block) {
+            this.deadMessagesBlockAggregate = block;
+            return this;
+        }
+
+        /**
+         * A poller with these options.
+         *
+         * @throws IllegalArgumentException naming the first invalid option
+         */
+        public OutboxPoller build() {
+            require(name != null && !name.isBlank() && name.length() <= 200, "name must be 1 to 200 characters");
+            require(batchSize >= 1 && batchSize <= 10_000, "batchSize must be 1 to 10000, was " + batchSize);
+            requirePositive("pollInterval", pollInterval);
+            requirePositive("lease", lease);
+            require(maxAttempts >= 1, "maxAttempts must be at least 1, was " + maxAttempts);
+            requirePositive("initial backoff", initialBackoff);
+            requirePositive("max backoff", maxBackoff);
+            require(maxBackoff.compareTo(initialBackoff) >= 0,
+                    "max backoff (" + maxBackoff + ") must not be less than the initial backoff (" + initialBackoff + ")");
+            require(jitter >= 0 && jitter <= 1, "jitter must be between 0 and 1, was " + jitter);
+            return new OutboxPoller(this);
+        }
+
+        private static void requirePositive(String option, Duration value) {
+            require(value != null && !value.isNegative() && !value.isZero() && value.toMillis() >= 1,
+                    option + " must be at least 1 ms, was " + value);
+        }
+
+        private static void require(boolean valid, String message) {
+            if (!valid) {
+                throw new IllegalArgumentException("OutboxPoller: " + message);
+            }
+        }
+
+        private static String defaultName() {
+            String host;
+            try {
+                host = java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.io.IOException e) {
+                host = "host";
+            }
+            return host + "-" + ProcessHandle.current().pid() + "-"
+                    + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package io.outboxkit.core;
+
+import io.outboxkit.core.internal.OutboxSql;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Objects;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * Keeps the outbox tables bounded: deletes PUBLISHED messages older than the retention period, and
+ * {@code processed_messages} rows older than the deduplication window.
+ *
+ * <p>Deletes in small batches, each its own short transaction that skips rows others hold locked,
+ * so it never blocks writers or pollers for long. PENDING and DEAD messages are never deleted.
+ * The deduplication window must exceed the longest time a message can still be redelivered
+ * (the poller's whole retry schedule, plus any operator requeue), or a late duplicate would be
+ * processed again. Thread-safe.
+ */
+public final class OutboxRetention {
+
+    /** Published messages are kept this long unless set: 7 days. */
+    public static final Duration DEFAULT_PUBLISHED_RETENTION = Duration.ofDays(7);
+    /** Processed-message records are kept this long unless set: 30 days. */
+    public static final Duration DEFAULT_DEDUP_WINDOW = Duration.ofDays(30);
+    /** Rows deleted per transaction unless set: 1,000. */
+    public static final int DEFAULT_BATCH_SIZE = 1_000;
+
+    private final Jdbi jdbi;
+    private final Duration publishedRetention;
+    private final Duration dedupWindow;
+    private final int batchSize;
+
+    private OutboxRetention(Builder b) {
+        this.jdbi = b.jdbi;
+        this.publishedRetention = b.publishedRetention;
+        this.dedupWindow = b.dedupWindow;
+        this.batchSize = b.batchSize;
+    }
+
+    /** A builder for retention over {@code jdbi}'s database. */
+    public static Builder builder(Jdbi jdbi) {
+        return new Builder(jdbi);
+    }
+
+    /**
+     * How many rows one {@link #runOnce()} deleted.
+     *
+     * @param publishedMessages outbox rows (PUBLISHED only)
+     * @param processedMessages processed-message records
+     */
+    public record Result(long publishedMessages, long processedMessages) {
+    }
+
+    /**
+     * Deletes everything past its period now, batch by batch, and returns the counts.
+     *
+     * @throws OutboxException when the database fails (batches already deleted stay deleted)
+     */
+    public Result runOnce() {
+        long outbox = deleteInBatches(OutboxSql.DELETE_PUBLISHED, publishedRetention, "published outbox messages");
+        long processed = deleteInBatches(OutboxSql.DELETE_PROCESSED, dedupWindow, "processed-message records");
+        return new Result(outbox, processed);
+    }
+
+    private long deleteInBatches(String sql, Duration age, String what) {
+        long total = 0;
+        try (Handle handle = jdbi.open();
+             PreparedStatement delete = handle.getConnection().prepareStatement(sql)) {
+            int deleted;
+            do {
+                delete.setLong(1, age.toMillis());
+                delete.setInt(2, batchSize);
+                deleted = delete.executeUpdate();
+                total += deleted;
+            } while (deleted == batchSize);
+            return total;
+        } catch (SQLException e) {
+            throw new OutboxException("could not delete " + what + " older than " + age + " (" + total
+                    + " deleted before the failure): " + e.getMessage(), e);
+        }
+    }
+
+    /** Configures {@link OutboxRetention}; {@link #build()} validates and names the option at fault. */
+    public static final class Builder {
+        private final Jdbi jdbi;
+        private Duration publishedRetention = DEFAULT_PUBLISHED_RETENTION;
+        private Duration dedupWindow = DEFAULT_DEDUP_WINDOW;
+        private int batchSize = DEFAULT_BATCH_SIZE;
+
+        private Builder(Jdbi jdbi) {
+            this.jdbi = Objects.requireNonNull(jdbi, "jdbi");
+        }
+
+        /** How long PUBLISHED messages are kept; default 7 days. */
+        public Builder publishedRetention(Duration retention) {
+            this.publishedRetention = retention;
+            return this;
+        }
+
+        /** How long processed-message records are kept for deduplication; default 30 days. */
+        public Builder dedupWindow(Duration window) {
+            this.dedupWindow = window;
+            return this;
+        }
+
+        /** Rows deleted per transaction, 1 to 100,000; default 1,000. */
+        public Builder batchSize(int batchSize) {
+            this.batchSize = batchSize;
+            return this;
+        }
+
+        /**
+         * Retention with these options.
+         *
+         * @throws IllegalArgumentException naming the first invalid option
+         */
+        public OutboxRetention build() {
+            requireNonNegative("publishedRetention", publishedRetention);
+            requireNonNegative("dedupWindow", dedupWindow);
+            if (batchSize < 1 || batchSize > 100_000) {
+                throw new IllegalArgumentException("OutboxRetention: batchSize must be 1 to 100000, was " + batchSize);
+            }
+            return new OutboxRetention(this);
+        }
+
+        private static void requireNonNegative(String option, Duration value) {
+            if (value == null || value.isNegative()) {
+                throw new IllegalArgumentException("OutboxRetention: " + option + " must be zero or more, was " + value);
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package io.outboxkit.core;
+
+import io.outboxkit.core.internal.Json;
+import io.outboxkit.core.internal.OutboxSql;
+import io.outboxkit.core.internal.UuidV7;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+import org.jdbi.v3.core.Handle;
+
+/**
+ * Writes messages to the outbox inside the caller's open transaction, so they commit or roll
+ * back together with the business change they announce.
+ *
+ * <p>It refuses to write outside a transaction ({@link NotInTransactionException}). The insert
+ * wakes listening pollers when the transaction commits (a NOTIFY, sent once per transaction).
+ * Stateless and thread-safe: one instance serves a whole application.
+ *
+ * <pre>{@code
+ * jdbi.useTransaction(handle -> {
+ *     handle.execute("INSERT INTO orders ...", ...);
+ *     writer.write(handle, NewMessage.of("Order", orderId, "OrderCreated", json));
+ * });
+ * }</pre>
+ */
+public final class OutboxWriter {
+
+    private OutboxWriter() {
+    }
+
+    /** A writer for the {@code outbox} table. */
+    public static OutboxWriter create() {
+        return new OutboxWriter();
+    }
+
+    /**
+     * Writes one message in {@code handle}'s open transaction.
+     *
+     * @return the id the message was given
+     * @throws NotInTransactionException when {@code handle} is not in a transaction
+     * @throws OutboxException           when the database refuses the insert (the transaction is then
+     *                                   unusable and should be rolled back)
+     */
+    public UUID write(Handle handle, NewMessage message) {
+        return writeAll(handle, List.of(message)).get(0);
+    }
+
+    /**
+     * Writes {@code messages} in {@code handle}'s open transaction, in list order (which is also
+     * their delivery order within an aggregate).
+     *
+     * @return the ids given to the messages, in list order
+     * @throws NotInTransactionException when {@code handle} is not in a transaction
+     * @throws OutboxException           when the database refuses the insert
+     */
+    public List<UUID> writeAll(Handle handle, List<NewMessage> messages) {
+        Objects.requireNonNull(handle, "handle");
+        if (!handle.isInTransaction()) {
+            throw new NotInTransactionException("OutboxWriter needs the caller's open transaction: call it inside "
+                    + "jdbi.useTransaction(...) or after handle.begin(), so the message commits with the business change");
+        }
+        return insert(handle.getConnection(), messages);
+    }
+
+    /**
+     * Writes one message on a plain JDBC connection whose transaction is open (auto-commit off).
+     *
+     * @return the id the message was given
+     * @throws NotInTransactionException when the connection is in auto-commit mode
+     * @throws OutboxException           when the database refuses the insert
+     */
+    public UUID write(Connection connection, NewMessage message) {
+        return writeAll(connection, List.of(message)).get(0);
+    }
+
+    /**
+     * Writes {@code messages}, in list order, on a plain JDBC connection whose transaction is open.
+     *
+     * @return the ids given to the messages, in list order
+     * @throws NotInTransactionException when the connection is in auto-commit mode
+     * @throws OutboxException           when the database refuses the insert
+     */
+    public List<UUID> writeAll(Connection connection, List<NewMessage> messages) {
+        Objects.requireNonNull(connection, "connection");
+        boolean autoCommit;
+        try {
+            autoCommit = connection.getAutoCommit();
+        } catch (SQLException e) {
+            throw new OutboxException("cannot tell whether the connection is in a transaction: " + e.getMessage(), e);
+        }
+        if (autoCommit) {
+            throw new NotInTransactionException("OutboxWriter needs an open transaction: call "
+                    + "connection.setAutoCommit(false) first, so the message commits with the business change");
+        }
+        return insert(connection, messages);
+    }
+
+    private static List<UUID> insert(Connection connection, List<NewMessage> messages) {
+        Objects.requireNonNull(messages, "messages");
+        if (messages.isEmpty()) {
+            return List.of();
+        }
+        List<UUID> ids = new ArrayList<>(messages.size());
+        try (PreparedStatement insert = connection.prepareStatement(OutboxSql.INSERT)) {
+            for (NewMessage message : messages) {
+                Objects.requireNonNull(message, "messages must not contain null");
+                UUID id = UuidV7.next();
+                insert.setObject(1, id);
+                insert.setString(2, message.aggregateType());
+                insert.setString(3, message.aggregateId());
+                insert.setString(4, message.eventType());
+                insert.setString(5, message.payload());
+                insert.setString(6, Json.write(message.headers()));
+                if (messages.size() == 1) {
+                    insert.executeUpdate();
+                } else {
+                    insert.addBatch();
+                }
+                ids.add(id);
+            }
+            if (messages.size() > 1) {
+                insert.executeBatch();
+            }
+            return List.copyOf(ids);
+        } catch (SQLException e) {
+            throw new OutboxException("could not write " + messages.size() + " outbox message(s): " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package io.outboxkit.core.internal;
+
+import java.sql.SQLException;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Holds one connection that LISTENs on the outbox channel and signals a {@link Wakeup} on every
+ * notification. Reconnects after a lost connection; while it is down, the poll interval is the
+ * fallback, so a lost listener delays delivery but never loses it.
+ */
+public final class NotificationListener implements Runnable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NotificationListener.class);
+    private static final int WAIT_MILLIS = 250;
+    private static final long RECONNECT_MILLIS = 1_000;
+
+    private final Jdbi jdbi;
+    private final Wakeup wakeup;
+    private final String name;
+    private volatile boolean running = true;
+
+    public NotificationListener(Jdbi jdbi, Wakeup wakeup, String name) {
+        this.jdbi = jdbi;
+        this.wakeup = wakeup;
+        this.name = name;
+    }
+
+    /** Makes {@link #run()} return within a fraction of a second. */
+    public void stop() {
+        running = false;
+    }
+
+    @Override
+    public void run() {
+        boolean healthy = true;
+        while (running) {
+            try (Handle handle = jdbi.open()) {
+                handle.execute("LISTEN " + OutboxSql.CHANNEL);
+                PGConnection connection = handle.getConnection().unwrap(PGConnection.class);
+                if (!healthy) {
+                    LOG.info("[{}] listening for outbox notifications again", name);
+                }
+                healthy = true;
+                wakeup.signal(); // notifications sent while nobody listened are lost: look once
+                listen(connection);
+            } catch (SQLException | RuntimeException e) {
+                if (!running) {
+                    return;
+                }
+                if (healthy) {
+                    LOG.warn("[{}] lost the outbox notification connection ({}); polling every interval until it is back",
+                            name, e.getMessage());
+                }
+                healthy = false;
+                pause();
+            }
+        }
+    }
+
+    private void listen(PGConnection connection) throws SQLException {
+        while (running) {
+            PGNotification[] notifications = connection.getNotifications(WAIT_MILLIS);
+            if (notifications != null && notifications.length > 0) {
+                wakeup.signal();
+            }
+        }
+    }
+
+    private void pause() {
+        try {
+            Thread.sleep(RECONNECT_MILLIS); // reconnect pacing in a daemon loop, not test synchronization
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            running = false;
+        }
+    }
+}

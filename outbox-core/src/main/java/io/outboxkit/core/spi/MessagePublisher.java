@@ -1,0 +1,54 @@
+package io.outboxkit.core.spi;
+
+import io.outboxkit.core.OutboxMessage;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Delivers outbox messages to the world (a broker, an HTTP endpoint, ...). Implemented by the
+ * application and called by {@link io.outboxkit.core.OutboxPoller} outside any database
+ * transaction.
+ *
+ * <p>Delivery is at least once: a message may be handed over again after a crash, a timeout or
+ * an expired lease, so the receiving side must be idempotent (see
+ * {@link io.outboxkit.core.IdempotentHandler}). An implementation should bound each delivery with
+ * a timeout shorter than the poller's lease.
+ */
+@FunctionalInterface
+public interface MessagePublisher {
+
+    /**
+     * Delivers one message. Returning normally means it was delivered; throwing means it was not,
+     * and it will be retried with backoff (the exception's message is recorded as its last error).
+     */
+    void publish(OutboxMessage message) throws Exception;
+
+    /**
+     * Delivers a batch and reports which messages failed. The default delivers one by one, in list
+     * order; override it to deliver a batch in one round trip.
+     *
+     * <p>When the poller keeps order per aggregate, a batch holds at most one message per
+     * aggregate, so the messages of a batch may be delivered in any order or in parallel.
+     *
+     * @return the failures, by message id: every message of the batch not in the map was delivered.
+     *     Throwing fails the whole batch.
+     */
+    default Map<UUID, Exception> publishAll(List<OutboxMessage> batch) throws InterruptedException {
+        Map<UUID, Exception> failures = new LinkedHashMap<>();
+        for (OutboxMessage message : batch) {
+            if (Thread.currentThread().isInterrupted()) {
+                throw new InterruptedException("interrupted while publishing a batch");
+            }
+            try {
+                publish(message);
+            } catch (InterruptedException e) {
+                throw e;
+            } catch (Exception e) {
+                failures.put(message.id(), e);
+            }
+        }
+        return failures;
+    }
+}

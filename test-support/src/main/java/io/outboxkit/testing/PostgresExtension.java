@@ -1,0 +1,116 @@
+package io.outboxkit.testing;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.outboxkit.migrations.Migrations;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Locale;
+import java.util.concurrent.ThreadLocalRandom;
+import javax.sql.DataSource;
+import org.jdbi.v3.core.Jdbi;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * Gives a test class its own fresh PostgreSQL database with the project's schema applied.
+ *
+ * <p>Register it on a static field: {@code @RegisterExtension static final PostgresExtension db =
+ * new PostgresExtension();}. The server is {@code OUTBOX_TEST_DB_URL} (user and password in the
+ * URL or in {@code OUTBOX_TEST_DB_USER} / {@code OUTBOX_TEST_DB_PASSWORD}) when that is set, and
+ * fails loudly when it cannot be reached; otherwise Testcontainers' PostgreSQL when a Docker engine
+ * answers; otherwise an embedded PostgreSQL. The database is created before the class's first test
+ * and dropped after its last.
+ */
+public final class PostgresExtension implements BeforeAllCallback, AfterAllCallback {
+
+    private final int poolSize;
+    private PostgresServer server;
+    private String database;
+    private HikariDataSource dataSource;
+    private Jdbi jdbi;
+
+    /** A database served through a pool of 16 connections. */
+    public PostgresExtension() {
+        this(16);
+    }
+
+    /** A database served through a pool of {@code poolSize} connections. */
+    public PostgresExtension(int poolSize) {
+        if (poolSize < 1) {
+            throw new IllegalArgumentException("poolSize must be at least 1, was " + poolSize);
+        }
+        this.poolSize = poolSize;
+    }
+
+    @Override
+    public void beforeAll(ExtensionContext context) throws SQLException {
+        server = PostgresServers.shared();
+        database = "t_" + context.getRequiredTestClass().getSimpleName().toLowerCase(Locale.ROOT)
+                + "_" + Long.toString(ThreadLocalRandom.current().nextLong() >>> 1, 36);
+        adminExecute("CREATE DATABASE " + database);
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(jdbcUrl());
+        if (server.user() != null) {
+            config.setUsername(server.user());
+        }
+        if (server.password() != null) {
+            config.setPassword(server.password());
+        }
+        config.setMaximumPoolSize(poolSize);
+        config.setPoolName("test-" + database);
+        dataSource = new HikariDataSource(config);
+        Migrations.apply(dataSource);
+        jdbi = Jdbi.create(dataSource);
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) throws SQLException {
+        if (dataSource != null) {
+            dataSource.close();
+        }
+        if (database != null) {
+            adminExecute("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
+        }
+    }
+
+    private void adminExecute(String sql) throws SQLException {
+        try (Connection connection = PostgresServers.connect(server, server.adminUrl());
+             Statement statement = connection.createStatement()) {
+            statement.execute(sql);
+        }
+    }
+
+    /** The pooled data source of this class's database. */
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    /** A {@link Jdbi} over {@link #dataSource()}. */
+    public Jdbi jdbi() {
+        return jdbi;
+    }
+
+    /** The JDBC URL of this class's database (user and password may be separate, see {@link #user()}). */
+    public String jdbcUrl() {
+        return server.urlOf(database);
+    }
+
+    /** The user to connect as, or null when {@link #jdbcUrl()} carries it. */
+    public String user() {
+        return server.user();
+    }
+
+    /** The password to connect with, or null when {@link #jdbcUrl()} carries it or none is needed. */
+    public String password() {
+        return server.password();
+    }
+
+    /** Empties every table of the schema, for a test that wants a clean slate within its class. */
+    public void truncateAll() {
+        jdbi.useHandle(h -> h.execute("TRUNCATE outbox, processed_messages, orders, idempotency_keys, "
+                + "customer_totals, consumer_order_status, consumer_ordering_violations"));
+    }
+}
