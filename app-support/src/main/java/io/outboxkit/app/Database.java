@@ -1,0 +1,94 @@
+package io.outboxkit.app;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.pool.HikariPool;
+import io.outboxkit.migrations.Migrations;
+import java.sql.SQLException;
+import javax.sql.DataSource;
+import org.flywaydb.core.api.FlywayException;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * A service's database: a connection pool, the schema brought up to date at open, and a
+ * {@link Jdbi} over it. Connections time out quickly, so a request made while PostgreSQL is
+ * down fails within seconds instead of hanging; the pool reconnects by itself when it is back.
+ */
+public final class Database implements AutoCloseable {
+
+    private final HikariDataSource dataSource;
+    private final Jdbi jdbi;
+
+    private Database(HikariDataSource dataSource) {
+        this.dataSource = dataSource;
+        this.jdbi = Jdbi.create(dataSource);
+    }
+
+    /**
+     * Connects, and applies the migrations (safe when several services start at once).
+     *
+     * @throws ConfigException when PostgreSQL cannot be reached or refuses the login, or the schema
+     *                         cannot be migrated; the message says which, without the password
+     */
+    public static Database open(DatabaseSettings settings, String poolName, int poolSize) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(settings.url());
+        config.setUsername(settings.user());
+        config.setPassword(settings.password());
+        config.setPoolName(poolName);
+        config.setMaximumPoolSize(poolSize);
+        config.setConnectionTimeout(2_000);
+        config.setValidationTimeout(1_000);
+        config.setInitializationFailTimeout(10_000);
+        config.addDataSourceProperty("connectTimeout", "3");
+        config.addDataSourceProperty("socketTimeout", "30");
+        config.addDataSourceProperty("tcpKeepAlive", "true");
+        HikariDataSource dataSource;
+        try {
+            dataSource = new HikariDataSource(config);
+        } catch (HikariPool.PoolInitializationException e) {
+            throw new ConfigException("cannot connect to PostgreSQL at " + settings.redactedUrl() + " as user "
+                    + settings.user() + ": " + rootMessage(e) + " (check DB_URL, DB_USER, DB_PASSWORD)");
+        }
+        try {
+            Migrations.apply(dataSource);
+        } catch (FlywayException e) {
+            dataSource.close();
+            throw new ConfigException("cannot migrate the schema at " + settings.redactedUrl() + ": " + rootMessage(e));
+        }
+        return new Database(dataSource);
+    }
+
+    /** The pooled data source. */
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    /** A {@link Jdbi} over the pool. */
+    public Jdbi jdbi() {
+        return jdbi;
+    }
+
+    /** Whether the database answers a trivial query within a second. */
+    public boolean isHealthy() {
+        try (var connection = dataSource.getConnection()) {
+            return connection.isValid(1);
+        } catch (SQLException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Closes the pool. */
+    @Override
+    public void close() {
+        dataSource.close();
+    }
+
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    }
+}

@@ -1,0 +1,106 @@
+package io.outboxkit.app;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Typed access to environment variables: each getter takes the variable's name and its default,
+ * and refuses a bad value with a {@link ConfigException} that names the variable.
+ */
+public final class Env {
+
+    private final Map<String, String> variables;
+
+    private Env(Map<String, String> variables) {
+        this.variables = Map.copyOf(variables);
+    }
+
+    /** The process environment. */
+    public static Env system() {
+        return new Env(System.getenv());
+    }
+
+    /** Variables from a map, for tests and tools. */
+    public static Env of(Map<String, String> variables) {
+        return new Env(Objects.requireNonNull(variables, "variables"));
+    }
+
+    /** The raw value, or {@code fallback} when unset or blank. */
+    public String string(String name, String fallback) {
+        String value = variables.get(name);
+        return value == null || value.isBlank() ? fallback : value.trim();
+    }
+
+    /** An integer from {@code min} to {@code max}. */
+    public int integer(String name, int fallback, int min, int max) {
+        String value = string(name, null);
+        if (value == null) {
+            return fallback;
+        }
+        try {
+            int parsed = Integer.parseInt(value);
+            if (parsed >= min && parsed <= max) {
+                return parsed;
+            }
+        } catch (NumberFormatException e) {
+            // reported below, with the range
+        }
+        throw new ConfigException(name + "=" + value + " is not a whole number from " + min + " to " + max);
+    }
+
+    /** A TCP port, 1 to 65535. */
+    public int port(String name, int fallback) {
+        return integer(name, fallback, 1, 65_535);
+    }
+
+    /** A duration given in milliseconds, from {@code minMillis} to {@code maxMillis}. */
+    public Duration millis(String name, Duration fallback, long minMillis, long maxMillis) {
+        String value = string(name, null);
+        if (value == null) {
+            return fallback;
+        }
+        try {
+            long parsed = Long.parseLong(value);
+            if (parsed >= minMillis && parsed <= maxMillis) {
+                return Duration.ofMillis(parsed);
+            }
+        } catch (NumberFormatException e) {
+            // reported below, with the range
+        }
+        throw new ConfigException(name + "=" + value + " is not a number of milliseconds from " + minMillis
+                + " to " + maxMillis);
+    }
+
+    /** An absolute http or https URI. */
+    public URI httpUri(String name, String fallback) {
+        String value = string(name, fallback);
+        try {
+            URI uri = new URI(value);
+            if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null) {
+                return uri;
+            }
+        } catch (URISyntaxException e) {
+            // reported below
+        }
+        throw new ConfigException(name + "=" + value + " is not an http:// or https:// URL with a host");
+    }
+
+    /** true/false (also yes/no, 1/0). */
+    public boolean bool(String name, boolean fallback) {
+        String value = string(name, null);
+        if (value == null) {
+            return fallback;
+        }
+        switch (value.toLowerCase(java.util.Locale.ROOT)) {
+            case "true", "yes", "1", "on":
+                return true;
+            case "false", "no", "0", "off":
+                return false;
+            default:
+                throw new ConfigException(name + "=" + value + " is not true or false");
+        }
+    }
+}

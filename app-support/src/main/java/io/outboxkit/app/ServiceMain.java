@@ -1,0 +1,57 @@
+package io.outboxkit.app;
+
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs a service process: starts it, stops it on SIGTERM or Ctrl-C (through a shutdown hook,
+ * which closes what the start returned), and turns a failed start into one clear line on
+ * stderr and exit status 2, never a stack trace.
+ */
+public final class ServiceMain {
+
+    /** The exit status of a start that failed on configuration or an unreachable dependency. */
+    public static final int EXIT_START_FAILED = 2;
+
+    private ServiceMain() {
+    }
+
+    /**
+     * Starts the service with {@code start} and blocks until the JVM is asked to exit; then closes it.
+     * Never returns normally after a failed start: the process exits with {@link #EXIT_START_FAILED}.
+     */
+    public static void run(String serviceName, Callable<? extends AutoCloseable> start) {
+        Logger log = LoggerFactory.getLogger(serviceName);
+        AutoCloseable service;
+        try {
+            service = start.call();
+        } catch (ConfigException e) {
+            System.err.println(serviceName + ": cannot start: " + e.getMessage());
+            System.exit(EXIT_START_FAILED);
+            return;
+        } catch (Exception e) {
+            System.err.println(serviceName + ": cannot start: " + Database.rootMessage(e));
+            log.debug("start failed", e);
+            System.exit(EXIT_START_FAILED);
+            return;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            log.info("stopping");
+            try {
+                service.close();
+            } catch (Exception e) {
+                log.warn("did not stop cleanly: {}", e.getMessage());
+            }
+            log.info("stopped");
+            stopped.countDown();
+        }, serviceName + "-shutdown"));
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
