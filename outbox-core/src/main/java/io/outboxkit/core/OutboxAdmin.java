@@ -2,15 +2,18 @@ package io.outboxkit.core;
 
 import io.outboxkit.core.internal.MessageRows;
 import io.outboxkit.core.internal.OutboxSql;
+import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
-import org.jdbi.v3.core.Handle;
+import java.util.function.UnaryOperator;
+import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.JdbiException;
 import org.jdbi.v3.core.mapper.RowMapper;
+import org.jdbi.v3.core.statement.Update;
 
 /**
  * What an operator does with the outbox: look at messages, and put them back for redelivery.
@@ -36,7 +39,7 @@ public final class OutboxAdmin {
     private static final String REQUEUE = """
             UPDATE outbox SET status = 'PENDING', attempts = 0, available_at = now(),
                               locked_by = NULL, locked_until = NULL, published_at = NULL
-            WHERE """;
+            WHERE\s""";
 
     private final Jdbi jdbi;
 
@@ -97,11 +100,11 @@ public final class OutboxAdmin {
     public int requeueSince(Instant since) {
         Objects.requireNonNull(since, "since");
         return requeueWhere("created_at >= :since", "messages since " + since,
-                q -> q.bind("since", java.sql.Timestamp.from(since)));
+                q -> q.bind("since", Timestamp.from(since)));
     }
 
     private int requeueWhere(String condition, String what,
-                             java.util.function.UnaryOperator<org.jdbi.v3.core.statement.Update> binder) {
+                             UnaryOperator<Update> binder) {
         return run("requeue " + what, h -> h.inTransaction(tx -> {
             int count = binder.apply(tx.createUpdate(REQUEUE + condition)).execute();
             if (count > 0) {
@@ -111,7 +114,7 @@ public final class OutboxAdmin {
         }));
     }
 
-    private <T> T run(String attempted, org.jdbi.v3.core.HandleCallback<T, RuntimeException> work) {
+    private <T> T run(String attempted, HandleCallback<T, RuntimeException> work) {
         try {
             return jdbi.withHandle(work);
         } catch (JdbiException e) {

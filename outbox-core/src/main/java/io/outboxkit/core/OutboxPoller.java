@@ -63,6 +63,7 @@ public final class OutboxPoller implements AutoCloseable {
     private final AtomicLong failed = new AtomicLong();
     private final AtomicLong dead = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
+    private final AtomicLong polls = new AtomicLong();
     private final Object lifecycle = new Object();
     private volatile boolean running;
     private Thread worker;
@@ -147,7 +148,7 @@ public final class OutboxPoller implements AutoCloseable {
 
     /** The counters so far. */
     public PollerStats stats() {
-        return new PollerStats(claimed.get(), delivered.get(), failed.get(), dead.get(), errors.get());
+        return new PollerStats(claimed.get(), delivered.get(), failed.get(), dead.get(), errors.get(), polls.get());
     }
 
     /**
@@ -158,6 +159,7 @@ public final class OutboxPoller implements AutoCloseable {
      * @throws OutboxException when the database failed (claimed messages are retried after the lease)
      */
     public int pollOnce() {
+        polls.incrementAndGet();
         List<OutboxMessage> batch = store.claim(config.ordered, config.deadMessagesBlockAggregate,
                 config.batchSize, config.name, config.lease);
         if (batch.isEmpty()) {
@@ -216,11 +218,17 @@ public final class OutboxPoller implements AutoCloseable {
                     LOG.info("[{}] database reachable again; delivering", config.name);
                 }
                 healthy = true;
-            } catch (RuntimeException e) {
+            } catch (OutboxException e) {
                 errors.incrementAndGet();
                 if (healthy) {
                     LOG.warn("[{}] poll failed ({}); retrying every {}", config.name, e.getMessage(), config.pollInterval);
                 }
+                healthy = false;
+            } catch (RuntimeException | Error e) {
+                // A bug or a publisher gone wrong must not silently end delivery: log it and go on;
+                // the batch's messages are retried when their lease ends.
+                errors.incrementAndGet();
+                LOG.error("[{}] poll cycle failed unexpectedly; retrying after {}", config.name, config.pollInterval, e);
                 healthy = false;
             }
             if (Thread.currentThread().isInterrupted()) {

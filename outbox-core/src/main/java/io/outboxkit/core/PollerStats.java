@@ -8,6 +8,7 @@ package io.outboxkit.core;
  * @param failed    failed delivery attempts recorded (scheduled for retry, or dead)
  * @param dead      messages this poller marked DEAD after their last attempt
  * @param errors    poll cycles that failed on the database (retried after the poll interval)
+ * @param polls     poll cycles run, whether or not they found work
  */
-public record PollerStats(long claimed, long delivered, long failed, long dead, long errors) {
+public record PollerStats(long claimed, long delivered, long failed, long dead, long errors, long polls) {
 }

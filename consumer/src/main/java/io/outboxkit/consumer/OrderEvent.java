@@ -1,0 +1,93 @@
+package io.outboxkit.consumer;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.outboxkit.app.Jsons;
+import io.outboxkit.core.OutboxMessage;
+import java.math.BigDecimal;
+import java.util.UUID;
+
+/**
+ * What the consumer reads from an order event's payload.
+ *
+ * <p>The order is the payload's {@code order_id}, or else the envelope's aggregate id; either must
+ * be a UUID. {@code OrderCreated} also needs {@code user_id} (a UUID) and {@code amount} (a
+ * positive number, or numeric string, with at most two decimals, below 10^10); the other events
+ * may carry {@code user_id}. Anything else in the payload is ignored.
+ *
+ * @param orderId the order
+ * @param userId  its customer, or null when the event does not say
+ * @param amount  the order's amount, or null when the event does not say
+ */
+record OrderEvent(UUID orderId, UUID userId, BigDecimal amount) {
+
+    static final BigDecimal MAX_AMOUNT = new BigDecimal("10000000000");
+
+    /** Reads an {@code OrderCreated} payload, which must name the customer and the amount. */
+    static OrderEvent created(OutboxMessage message) throws InvalidPayloadException {
+        JsonNode payload = payload(message);
+        return new OrderEvent(orderId(message, payload), requireUuid(message, payload, "user_id"),
+                amount(message, payload));
+    }
+
+    /** Reads the payload of an event that changes an order's status. */
+    static OrderEvent statusChange(OutboxMessage message) throws InvalidPayloadException {
+        JsonNode payload = payload(message);
+        UUID userId = payload.hasNonNull("user_id") ? requireUuid(message, payload, "user_id") : null;
+        return new OrderEvent(orderId(message, payload), userId, null);
+    }
+
+    private static JsonNode payload(OutboxMessage message) throws InvalidPayloadException {
+        try {
+            JsonNode payload = Jsons.mapper().readTree(message.payload());
+            if (payload != null && payload.isObject()) {
+                return payload;
+            }
+        } catch (JacksonException e) {
+            // reported below
+        }
+        throw invalid(message, "payload must be a JSON object");
+    }
+
+    private static UUID orderId(OutboxMessage message, JsonNode payload) throws InvalidPayloadException {
+        if (payload.hasNonNull("order_id")) {
+            return requireUuid(message, payload, "order_id");
+        }
+        return Uuids.parse(message.aggregateId()).orElseThrow(() -> invalid(message,
+                "order_id is missing from the payload and the aggregate id is not a UUID"));
+    }
+
+    private static UUID requireUuid(OutboxMessage message, JsonNode payload, String field)
+            throws InvalidPayloadException {
+        JsonNode value = payload.get(field);
+        if (value == null || !value.isTextual()) {
+            throw invalid(message, field + " is required and must be a UUID string");
+        }
+        return Uuids.parse(value.asText()).orElseThrow(() -> invalid(message, field + " is not a UUID"));
+    }
+
+    private static BigDecimal amount(OutboxMessage message, JsonNode payload) throws InvalidPayloadException {
+        JsonNode value = payload.get("amount");
+        BigDecimal amount = null;
+        if (value != null && value.isNumber()) {
+            amount = value.decimalValue();
+        } else if (value != null && value.isTextual()) {
+            try {
+                amount = new BigDecimal(value.asText().trim());
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+        }
+        if (amount == null || amount.signum() <= 0 || amount.compareTo(MAX_AMOUNT) >= 0
+                || amount.stripTrailingZeros().scale() > 2) {
+            throw invalid(message, "amount is required and must be a positive number below " + MAX_AMOUNT.toPlainString()
+                    + " with at most 2 decimals");
+        }
+        return amount;
+    }
+
+    private static InvalidPayloadException invalid(OutboxMessage message, String problem) {
+        return new InvalidPayloadException("payload of " + message.eventType() + " message " + message.id()
+                + " is invalid: " + problem);
+    }
+}

@@ -1,0 +1,115 @@
+package io.outboxkit.orders;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectReader;
+import io.outboxkit.app.Jsons;
+import io.outboxkit.app.http.ApiError;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.util.Iterator;
+import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * The body of {@code POST /orders}: {@code {"user_id": "<uuid>", "amount": 100.0}}, parsed strictly.
+ *
+ * <p>Refused with a 400 naming the problem: text that is not JSON (including NaN, trailing
+ * content and duplicate keys), a body that is not an object, unknown fields, a {@code user_id}
+ * that is not a UUID string, an {@code amount} that is not a JSON number (a string is refused),
+ * not above zero, with more than 2 decimals, or above {@value #MAX_AMOUNT_TEXT}.
+ *
+ * @param userId who places the order
+ * @param amount what it costs, positive, scale 2
+ */
+record CreateOrderRequest(UUID userId, BigDecimal amount) {
+
+    /** The largest amount {@code numeric(10,2)} stores, as text. */
+    static final String MAX_AMOUNT_TEXT = "99999999.99";
+
+    private static final BigDecimal MAX_AMOUNT = new BigDecimal(MAX_AMOUNT_TEXT);
+    private static final int SCALE = 2;
+    private static final Set<String> FIELDS = Set.of("user_id", "amount");
+    private static final Pattern UUID_TEXT = Pattern.compile(
+            "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+    private static final ObjectReader READER = Jsons.mapper().reader()
+            .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
+    private static final int MAX_ECHO = 200;
+
+    CreateOrderRequest {
+        Objects.requireNonNull(userId, "userId");
+        Objects.requireNonNull(amount, "amount");
+    }
+
+    /**
+     * Parses and validates a request body.
+     *
+     * @throws ApiError 400 naming what is wrong
+     */
+    static CreateOrderRequest parse(byte[] body) {
+        JsonNode node;
+        try {
+            node = READER.readTree(body);
+        } catch (JacksonException e) {
+            throw ApiError.badRequest("body is not valid JSON: " + shorten(e.getOriginalMessage()));
+        } catch (IOException e) {
+            throw ApiError.badRequest("body could not be read");
+        }
+        if (node == null || node.isMissingNode()) {
+            throw ApiError.badRequest("body is empty: expected a JSON object with user_id and amount");
+        }
+        if (!node.isObject()) {
+            throw ApiError.badRequest("body must be a JSON object with user_id and amount, was a JSON "
+                    + node.getNodeType().name().toLowerCase(java.util.Locale.ROOT));
+        }
+        for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!FIELDS.contains(name)) {
+                throw ApiError.badRequest("unknown field \"" + shorten(name) + "\": only user_id and amount are accepted");
+            }
+        }
+        return new CreateOrderRequest(userId(node.get("user_id")), amount(node.get("amount")));
+    }
+
+    private static UUID userId(JsonNode node) {
+        if (node == null || node.isNull()) {
+            throw ApiError.badRequest("user_id is required");
+        }
+        if (!node.isTextual() || !UUID_TEXT.matcher(node.textValue()).matches()) {
+            throw ApiError.badRequest("user_id must be a UUID string such as \"3f2b8c1e-6a5d-4f7e-9b0a-1c2d3e4f5a6b\"");
+        }
+        return UUID.fromString(node.textValue());
+    }
+
+    private static BigDecimal amount(JsonNode node) {
+        if (node == null || node.isNull()) {
+            throw ApiError.badRequest("amount is required");
+        }
+        if (!node.isNumber()) {
+            throw ApiError.badRequest("amount must be a JSON number such as 100.00 (not a string)");
+        }
+        BigDecimal amount = node.decimalValue();
+        // Range first: compareTo stays cheap for huge exponents (1e999999999), and setScale below
+        // then only ever sees a value that fits.
+        if (amount.signum() <= 0) {
+            throw ApiError.badRequest("amount must be greater than 0");
+        }
+        if (amount.compareTo(MAX_AMOUNT) > 0) {
+            throw ApiError.badRequest("amount must be at most " + MAX_AMOUNT_TEXT);
+        }
+        if (amount.stripTrailingZeros().scale() > SCALE) {
+            throw ApiError.badRequest("amount must have at most 2 decimals");
+        }
+        return amount.setScale(SCALE);
+    }
+
+    private static String shorten(String text) {
+        if (text == null) {
+            return "";
+        }
+        return text.length() <= MAX_ECHO ? text : text.substring(0, MAX_ECHO) + "...";
+    }
+}

@@ -1,0 +1,68 @@
+package io.outboxkit.orders;
+
+import io.javalin.Javalin;
+import io.outboxkit.app.Database;
+import io.outboxkit.app.http.JsonApi;
+import io.outboxkit.core.OutboxWriter;
+import java.util.Objects;
+
+/**
+ * The order API's HTTP server, running over an open {@link Database}.
+ *
+ * <ul>
+ *   <li>{@code POST /orders} {@code {"user_id": "<uuid>", "amount": 100.00}}: 201 and the order;</li>
+ *   <li>{@code POST /orders/{id}/pay}, {@code POST /orders/{id}/cancel}: 200 and the order, 404 when
+ *       there is no such order, 409 when its status does not allow it;</li>
+ *   <li>{@code GET /orders/{id}}: 200 and the order, or 404;</li>
+ *   <li>{@code GET /health}: 200 {@code {"status":"ok"}}, or 503 {@code {"status":"unavailable"}}.</li>
+ * </ul>
+ * An order is {@code {"id","user_id","amount","status","created_at"}}. Each change commits with
+ * its outbox event ({@code OrderCreated}, {@code OrderPaid}, {@code OrderCancelled}) in one
+ * transaction. A POST with an {@code Idempotency-Key} header is done once: a retry with the same
+ * key gets the first answer again; the key with another request gets 422. Client mistakes get a
+ * 4xx and {@code {"error": "..."}}; request bodies over {@value #MAX_BODY_BYTES} bytes get 413;
+ * while the database is unreachable requests get 503.
+ *
+ * <p>Thread-safe. {@link #close()} stops the server but leaves the database open: its owner
+ * closes it.
+ */
+public final class OrderServiceApp implements AutoCloseable {
+
+    /** The largest request body accepted: 16 KiB. */
+    public static final long MAX_BODY_BYTES = 16 * 1024;
+
+    private final Javalin javalin;
+
+    private OrderServiceApp(Javalin javalin) {
+        this.javalin = javalin;
+    }
+
+    /**
+     * Starts serving on {@code host}:{@code port} ({@code port} 0 picks a free one, see
+     * {@link #port()}); returns once the server accepts connections.
+     *
+     * @throws RuntimeException when the server cannot bind (for instance, the port is taken)
+     */
+    public static OrderServiceApp start(Database database, String host, int port) {
+        Objects.requireNonNull(database, "database");
+        Objects.requireNonNull(host, "host");
+        OrderRoutes routes = new OrderRoutes(new OrderService(database.jdbi(), OutboxWriter.create()), database);
+        Javalin javalin = Javalin.create(config -> {
+            JsonApi.configure(config, MAX_BODY_BYTES);
+            routes.declare(config);
+        });
+        javalin.start(host, port);
+        return new OrderServiceApp(javalin);
+    }
+
+    /** The port the server listens on. */
+    public int port() {
+        return javalin.port();
+    }
+
+    /** Stops the server: in-flight requests finish, new connections are refused. Idempotent. */
+    @Override
+    public void close() {
+        javalin.stop();
+    }
+}

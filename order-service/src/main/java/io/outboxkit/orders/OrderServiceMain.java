@@ -1,0 +1,65 @@
+package io.outboxkit.orders;
+
+import io.outboxkit.app.Database;
+import io.outboxkit.app.DatabaseSettings;
+import io.outboxkit.app.Env;
+import io.outboxkit.app.ServiceMain;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The order-service process. Configured by the environment:
+ * <ul>
+ *   <li>{@code DB_URL}, {@code DB_USER}, {@code DB_PASSWORD}: the database (see {@link DatabaseSettings});</li>
+ *   <li>{@code PORT}: the HTTP port, default {@value #DEFAULT_PORT};</li>
+ *   <li>{@code BIND_HOST}: the address to listen on, default {@value #DEFAULT_BIND_HOST};</li>
+ *   <li>{@code DB_POOL_SIZE}: connections in the pool, 1 to {@value #MAX_POOL_SIZE}, default {@value #DEFAULT_POOL_SIZE}.</li>
+ * </ul>
+ * Applies the migrations at start. A missing or wrong setting, or an unreachable database, stops
+ * the start with one line on stderr and exit status {@link ServiceMain#EXIT_START_FAILED}. On
+ * SIGTERM it stops the HTTP server, then closes the pool.
+ */
+public final class OrderServiceMain {
+
+    /** The service's name in logs and messages. */
+    public static final String NAME = "order-service";
+    /** The default {@code PORT}. */
+    public static final int DEFAULT_PORT = 8080;
+    /** The default {@code BIND_HOST}: every interface. */
+    public static final String DEFAULT_BIND_HOST = "0.0.0.0";
+    /** The default {@code DB_POOL_SIZE}. */
+    public static final int DEFAULT_POOL_SIZE = 16;
+    /** The largest {@code DB_POOL_SIZE} accepted. */
+    public static final int MAX_POOL_SIZE = 200;
+
+    private OrderServiceMain() {
+    }
+
+    /** Runs the service until the JVM is asked to exit. Arguments are ignored. */
+    public static void main(String[] args) {
+        ServiceMain.run(NAME, () -> start(Env.system()));
+    }
+
+    /** Reads every setting first, so a wrong one fails before anything connects. */
+    static AutoCloseable start(Env env) {
+        DatabaseSettings settings = DatabaseSettings.from(env);
+        int port = env.port("PORT", DEFAULT_PORT);
+        String host = env.string("BIND_HOST", DEFAULT_BIND_HOST);
+        int poolSize = env.integer("DB_POOL_SIZE", DEFAULT_POOL_SIZE, 1, MAX_POOL_SIZE);
+        Database database = Database.open(settings, NAME, poolSize);
+        OrderServiceApp app;
+        try {
+            app = OrderServiceApp.start(database, host, port);
+        } catch (RuntimeException e) {
+            database.close();
+            throw e;
+        }
+        LoggerFactory.getLogger(NAME).info("listening on {}:{}", host, app.port());
+        return () -> {
+            try {
+                app.close();
+            } finally {
+                database.close();
+            }
+        };
+    }
+}

@@ -1,0 +1,70 @@
+package io.outboxkit.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.outboxkit.testing.PostgresExtension;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+class OutboxAdminTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension();
+
+    private final OutboxAdmin admin = OutboxAdmin.create(db.jdbi());
+
+    @BeforeEach
+    void clean() {
+        Outbox.clear(db.jdbi());
+    }
+
+    @Test
+    void lists_messages_by_status_oldest_first_with_their_last_error() {
+        List<UUID> ids = Outbox.write(db.jdbi(), 3, 1);
+        db.jdbi().useHandle(h -> h.execute(
+                "UPDATE outbox SET status = 'DEAD', attempts = 10, last_error = 'HTTP 500' WHERE id = ?", ids.get(1)));
+        assertThat(admin.list(MessageStatus.PENDING, 10)).extracting(e -> e.message().id())
+                .containsExactly(ids.get(0), ids.get(2));
+        List<OutboxEntry> dead = admin.list(MessageStatus.DEAD, 10);
+        assertThat(dead).singleElement().satisfies(e -> {
+            assertThat(e.message().id()).isEqualTo(ids.get(1));
+            assertThat(e.lastError()).isEqualTo("HTTP 500");
+            assertThat(e.message().attempts()).isEqualTo(10);
+        });
+        assertThat(admin.list(MessageStatus.PENDING, 1)).hasSize(1);
+        assertThatThrownBy(() -> admin.list(MessageStatus.PENDING, 0)).hasMessageContaining("limit");
+    }
+
+    @Test
+    void requeue_puts_a_message_back_to_pending_with_its_attempts_reset() {
+        UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
+        db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET status = 'DEAD', attempts = 10, "
+                + "available_at = now() + interval '1 day' WHERE id = ?", id));
+        assertThat(admin.requeue(id)).isTrue();
+        OutboxEntry entry = admin.find(id).orElseThrow();
+        assertThat(entry.status()).isEqualTo(MessageStatus.PENDING);
+        assertThat(entry.message().attempts()).isZero();
+        assertThat(entry.availableAt()).isBeforeOrEqualTo(Instant.now().plusSeconds(1));
+        assertThat(admin.requeue(UUID.randomUUID())).as("unknown id").isFalse();
+    }
+
+    @Test
+    void requeue_dead_and_since_select_what_they_say() {
+        List<UUID> ids = Outbox.write(db.jdbi(), 4, 1);
+        db.jdbi().useHandle(h -> {
+            h.execute("UPDATE outbox SET status = 'DEAD' WHERE id IN (?, ?)", ids.get(0), ids.get(1));
+            h.execute("UPDATE outbox SET status = 'PUBLISHED', published_at = now(), created_at = now() - interval '2 hours' "
+                    + "WHERE id = ?", ids.get(2));
+            h.execute("UPDATE outbox SET status = 'PUBLISHED', published_at = now() WHERE id = ?", ids.get(3));
+        });
+        assertThat(admin.requeueDead()).isEqualTo(2);
+        assertThat(admin.requeueSince(Instant.now().minusSeconds(3600))).as("all but the 2-hour-old one").isEqualTo(3);
+        assertThat(admin.find(ids.get(2)).orElseThrow().status()).isEqualTo(MessageStatus.PUBLISHED);
+        assertThat(admin.find(ids.get(3)).orElseThrow().status()).isEqualTo(MessageStatus.PENDING);
+    }
+}

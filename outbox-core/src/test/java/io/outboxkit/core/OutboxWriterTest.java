@@ -1,0 +1,126 @@
+package io.outboxkit.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.outboxkit.testing.PostgresExtension;
+import java.sql.Connection;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.jdbi.v3.core.Handle;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+class OutboxWriterTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension();
+
+    private final OutboxWriter writer = OutboxWriter.create();
+
+    @BeforeEach
+    void clean() {
+        Outbox.clear(db.jdbi());
+    }
+
+    @Test
+    void a_rolled_back_business_transaction_leaves_no_outbox_row() {
+        UUID orderId = UUID.randomUUID();
+        try (Handle h = db.jdbi().open()) {
+            h.begin();
+            h.execute("INSERT INTO orders (id, user_id, amount, status) VALUES (?, ?, 10, 'CREATED')", orderId, UUID.randomUUID());
+            writer.write(h, NewMessage.of("Order", orderId.toString(), "OrderCreated", "{}"));
+            h.rollback();
+        }
+        assertThat(Outbox.total(db.jdbi())).isZero();
+        long orders = db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM orders").mapTo(Long.class).one());
+        assertThat(orders).isZero();
+    }
+
+    @Test
+    void a_committed_business_transaction_always_has_its_outbox_row() {
+        UUID orderId = UUID.randomUUID();
+        UUID messageId = db.jdbi().inTransaction(h -> {
+            h.execute("INSERT INTO orders (id, user_id, amount, status) VALUES (?, ?, 10, 'CREATED')", orderId, UUID.randomUUID());
+            return writer.write(h, NewMessage.of("Order", orderId.toString(), "OrderCreated", "{\"amount\":10}")
+                    .withHeader("trace-id", "abc"));
+        });
+        Map<String, Object> row = db.jdbi().withHandle(h -> h.createQuery(
+                "SELECT aggregate_id, event_type, payload::text AS payload, headers->>'trace-id' AS trace, status, attempts "
+                        + "FROM outbox WHERE id = ?").bind(0, messageId).mapToMap().one());
+        assertThat(row).containsEntry("aggregate_id", orderId.toString())
+                .containsEntry("event_type", "OrderCreated")
+                .containsEntry("payload", "{\"amount\": 10}")
+                .containsEntry("trace", "abc")
+                .containsEntry("status", "PENDING")
+                .containsEntry("attempts", 0);
+    }
+
+    @Test
+    void an_exception_after_the_write_rolls_back_both_rows() {
+        UUID orderId = UUID.randomUUID();
+        assertThatThrownBy(() -> db.jdbi().useTransaction(h -> {
+            h.execute("INSERT INTO orders (id, user_id, amount, status) VALUES (?, ?, 10, 'CREATED')", orderId, UUID.randomUUID());
+            writer.write(h, NewMessage.of("Order", orderId.toString(), "OrderCreated", "{}"));
+            throw new IllegalStateException("business rule failed after the write");
+        })).hasMessageContaining("business rule failed");
+        assertThat(Outbox.total(db.jdbi())).isZero();
+    }
+
+    @Test
+    void writing_outside_a_transaction_is_refused_with_a_clear_exception() {
+        try (Handle h = db.jdbi().open()) {
+            assertThatThrownBy(() -> writer.write(h, Outbox.message("a", 1)))
+                    .isInstanceOf(NotInTransactionException.class)
+                    .hasMessageContaining("open transaction");
+        }
+        assertThat(Outbox.total(db.jdbi())).isZero();
+    }
+
+    @Test
+    void a_plain_jdbc_connection_works_in_a_transaction_and_is_refused_in_auto_commit() throws Exception {
+        try (Connection c = db.dataSource().getConnection()) {
+            c.setAutoCommit(true);
+            assertThatThrownBy(() -> writer.write(c, Outbox.message("a", 1)))
+                    .isInstanceOf(NotInTransactionException.class)
+                    .hasMessageContaining("setAutoCommit(false)");
+            c.setAutoCommit(false);
+            writer.writeAll(c, List.of(Outbox.message("a", 1), Outbox.message("a", 2)));
+            c.commit();
+        }
+        assertThat(Outbox.count(db.jdbi(), "PENDING")).isEqualTo(2);
+    }
+
+    @Test
+    void write_all_keeps_list_order_in_the_sequence() {
+        List<UUID> ids = db.jdbi().inTransaction(h -> writer.writeAll(h,
+                List.of(Outbox.message("x", 1), Outbox.message("x", 2), Outbox.message("x", 3))));
+        List<UUID> bySequence = db.jdbi().withHandle(h -> h.createQuery("SELECT id FROM outbox ORDER BY seq")
+                .mapTo(UUID.class).list());
+        assertThat(bySequence).containsExactlyElementsOf(ids);
+    }
+
+    @Test
+    void ids_are_time_ordered_uuid_v7() {
+        List<UUID> ids = db.jdbi().inTransaction(h -> writer.writeAll(h,
+                List.of(Outbox.message("x", 1), Outbox.message("x", 2), Outbox.message("x", 3))));
+        assertThat(ids).allSatisfy(id -> assertThat(id.version()).isEqualTo(7));
+        assertThat(ids).isSorted();
+    }
+
+    @Test
+    void a_message_with_invalid_fields_is_refused_before_it_reaches_the_database() {
+        assertThatThrownBy(() -> NewMessage.of("Order", "1", "OrderCreated", "{not json"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not valid JSON");
+        assertThatThrownBy(() -> NewMessage.of("Order", "1", "OrderCreated", "{} {}"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not valid JSON");
+        assertThatThrownBy(() -> NewMessage.of(" ", "1", "OrderCreated", "{}"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("aggregateType");
+        assertThatThrownBy(() -> NewMessage.of("Order", "", "OrderCreated", "{}"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("aggregateId");
+        assertThatThrownBy(() -> NewMessage.of("Order", "1", null, "{}"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("eventType");
+    }
+}

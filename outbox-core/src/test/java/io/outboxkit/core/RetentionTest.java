@@ -1,0 +1,69 @@
+package io.outboxkit.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.outboxkit.testing.PostgresExtension;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+class RetentionTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension();
+
+    @BeforeEach
+    void clean() {
+        Outbox.clear(db.jdbi());
+    }
+
+    @Test
+    void removes_only_published_messages_older_than_the_retention_period() {
+        List<UUID> ids = Outbox.write(db.jdbi(), 6, 1);
+        setState(ids.get(0), "PUBLISHED", "2 days");  // old and delivered: removed
+        setState(ids.get(1), "PUBLISHED", "2 days");  // old and delivered: removed
+        setState(ids.get(2), "PUBLISHED", "1 hour");  // delivered recently: kept
+        setState(ids.get(3), "DEAD", "30 days");      // dead, however old: kept for an operator
+        setState(ids.get(4), "PENDING", "30 days");   // never delivered: kept
+        // ids.get(5): fresh and pending: kept
+
+        OutboxRetention.Result result = OutboxRetention.builder(db.jdbi())
+                .publishedRetention(Duration.ofDays(1)).batchSize(1).build().runOnce();
+
+        assertThat(result.publishedMessages()).isEqualTo(2);
+        List<UUID> left = db.jdbi().withHandle(h -> h.createQuery("SELECT id FROM outbox ORDER BY seq").mapTo(UUID.class).list());
+        assertThat(left).containsExactly(ids.get(2), ids.get(3), ids.get(4), ids.get(5));
+    }
+
+    @Test
+    void removes_processed_message_records_older_than_the_dedup_window() {
+        db.jdbi().useHandle(h -> {
+            h.execute("INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES "
+                    + "('loyalty', gen_random_uuid(), now() - interval '40 days'), "
+                    + "('billing', gen_random_uuid(), now() - interval '31 days'), "
+                    + "('loyalty', gen_random_uuid(), now() - interval '29 days'), "
+                    + "('loyalty', gen_random_uuid(), now())");
+        });
+        OutboxRetention.Result result = OutboxRetention.builder(db.jdbi()).build().runOnce();
+        assertThat(result.processedMessages()).isEqualTo(2);
+        long left = db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM processed_messages").mapTo(Long.class).one());
+        assertThat(left).isEqualTo(2);
+    }
+
+    @Test
+    void invalid_options_are_refused_by_name() {
+        assertThatThrownBy(() -> OutboxRetention.builder(db.jdbi()).batchSize(0).build()).hasMessageContaining("batchSize");
+        assertThatThrownBy(() -> OutboxRetention.builder(db.jdbi()).dedupWindow(Duration.ofDays(-1)).build())
+                .hasMessageContaining("dedupWindow");
+    }
+
+    private static void setState(UUID id, String status, String age) {
+        db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET status = ?, created_at = now() - ?::interval, "
+                + "published_at = CASE WHEN ? = 'PUBLISHED' THEN now() - ?::interval END WHERE id = ?",
+                status, age, status, age, id));
+    }
+}

@@ -1,0 +1,95 @@
+package io.outboxkit.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.outboxkit.testing.PostgresExtension;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+class RetryAndDeadTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension();
+
+    @BeforeEach
+    void clean() {
+        Outbox.clear(db.jdbi());
+    }
+
+    @Test
+    void a_failed_delivery_records_the_attempt_and_the_error_and_waits_for_its_backoff() {
+        UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
+        RecordingPublisher failing = new RecordingPublisher().failWhen(m -> true);
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), failing)
+                .backoff(Duration.ofSeconds(30), Duration.ofMinutes(5)).jitter(0).build();
+
+        assertThat(poller.pollOnce()).isEqualTo(1);
+
+        Map<String, Object> row = row(id);
+        assertThat(row).containsEntry("status", "PENDING").containsEntry("attempts", 1)
+                .containsEntry("locked_by", null);
+        assertThat((String) row.get("last_error")).isEqualTo("IllegalStateException: broker refused Event0");
+        assertThat(((Number) row.get("delay_seconds")).doubleValue()).isBetween(28.0, 31.0);
+        assertThat(poller.pollOnce()).as("not claimable again before its backoff").isZero();
+    }
+
+    @Test
+    void the_backoff_doubles_with_each_attempt() {
+        UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), new RecordingPublisher().failWhen(m -> true))
+                .backoff(Duration.ofSeconds(10), Duration.ofSeconds(35)).jitter(0).maxAttempts(10).build();
+        double[] expected = {10, 20, 35, 35};
+        for (double seconds : expected) {
+            makeDue(id);
+            assertThat(poller.pollOnce()).isEqualTo(1);
+            assertThat(((Number) row(id).get("delay_seconds")).doubleValue()).isBetween(seconds - 2, seconds + 1);
+        }
+        assertThat(row(id)).containsEntry("attempts", 4);
+    }
+
+    @Test
+    void a_message_is_dead_after_max_attempts_and_is_no_longer_claimed() {
+        UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
+        RecordingPublisher failing = new RecordingPublisher().failWhen(m -> true);
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), failing)
+                .backoff(Duration.ofMillis(1), Duration.ofMillis(5)).maxAttempts(3).pollInterval(Duration.ofMillis(50)).build();
+        poller.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> "DEAD".equals(row(id).get("status")));
+        poller.close();
+
+        assertThat(row(id)).containsEntry("attempts", 3);
+        assertThat((String) row(id).get("last_error")).contains("broker refused");
+        assertThat(failing.attempts()).isEqualTo(3);
+        assertThat(poller.stats().dead()).isEqualTo(1);
+        assertThat(poller.pollOnce()).isZero();
+    }
+
+    @Test
+    void a_failing_message_does_not_hold_up_other_aggregates() {
+        List<UUID> ids = Outbox.write(db.jdbi(), 5, 2);
+        RecordingPublisher publisher = new RecordingPublisher().failWhen(m -> m.aggregateId().equals("agg-0"));
+        try (OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(20)).pollInterval(Duration.ofMillis(50)).build()) {
+            poller.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> Outbox.count(db.jdbi(), "PUBLISHED") == ids.size() - 2);
+        }
+        assertThat(publisher.sequencesOf("agg-0")).isEmpty();
+    }
+
+    private static void makeDue(UUID id) {
+        db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET available_at = now() WHERE id = ?", id));
+    }
+
+    private static Map<String, Object> row(UUID id) {
+        return db.jdbi().withHandle(h -> h.createQuery("""
+                SELECT status, attempts, last_error, locked_by,
+                       extract(epoch FROM available_at - now()) AS delay_seconds
+                FROM outbox WHERE id = ?""").bind(0, id).mapToMap().one());
+    }
+}
