@@ -3,8 +3,16 @@ package io.outboxkit.core;
 import io.outboxkit.core.internal.OutboxSql;
 import io.outboxkit.core.spi.MessageHandler;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
@@ -72,6 +80,93 @@ public final class IdempotentHandler {
         } catch (RuntimeException e) {
             throw new OutboxException("could not record message " + message.id() + " for consumer " + consumer
                     + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Processes a batch in ONE transaction: one commit for all its effects and records, which is
+     * far cheaper than a transaction per message. Each message still gets its own record and
+     * outcome; a handler that throws undoes only its own message (a savepoint), which is reported
+     * in {@link BatchOutcome#failures()} and left unrecorded. A message appearing twice in the
+     * batch is processed once.
+     *
+     * @throws OutboxException when the database failed; nothing of the batch was committed
+     */
+    public BatchOutcome handleAll(List<OutboxMessage> messages) {
+        Objects.requireNonNull(messages, "messages");
+        if (messages.isEmpty()) {
+            return new BatchOutcome(Map.of(), Map.of());
+        }
+        try {
+            return jdbi.inTransaction(handle -> applyAll(handle, messages));
+        } catch (OutboxException e) {
+            throw e;
+        } catch (SQLException | RuntimeException e) {
+            throw new OutboxException("could not record a batch of " + messages.size() + " messages for consumer "
+                    + consumer + ": " + e.getMessage(), e);
+        }
+    }
+
+    private BatchOutcome applyAll(Handle handle, List<OutboxMessage> messages) throws SQLException {
+        Set<UUID> fresh = claimFirstProcessing(handle, messages);
+        Map<UUID, Outcome> outcomes = new LinkedHashMap<>();
+        Map<UUID, MessageHandlingException> failures = new LinkedHashMap<>();
+        for (OutboxMessage message : messages) {
+            if (outcomes.containsKey(message.id()) || failures.containsKey(message.id())) {
+                continue; // the same id twice in one batch: the first occurrence decided
+            }
+            if (!fresh.contains(message.id())) {
+                LOG.info("SKIPPING duplicate message {}", message.id());
+                outcomes.put(message.id(), Outcome.DUPLICATE);
+                continue;
+            }
+            LOG.info("PROCESSING {}", message.id());
+            String savepoint = "m" + outcomes.size() + "_" + failures.size();
+            handle.savepoint(savepoint);
+            try {
+                handler.handle(handle, message);
+                handle.releaseSavepoint(savepoint);
+                outcomes.put(message.id(), Outcome.PROCESSED);
+            } catch (Exception e) {
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                }
+                handle.rollbackToSavepoint(savepoint);
+                forget(handle, message.id());
+                failures.put(message.id(), new MessageHandlingException(message.id(), "consumer " + consumer
+                        + " failed to handle " + message.eventType() + " message " + message.id() + ": " + e.getMessage(), e));
+            }
+        }
+        return new BatchOutcome(outcomes, failures);
+    }
+
+    /**
+     * Records every id of the batch as processed in one statement; returns those that were new.
+     * Ids are inserted in sorted order so that two overlapping batches lock them in the same order
+     * and cannot deadlock.
+     */
+    private Set<UUID> claimFirstProcessing(Handle handle, List<OutboxMessage> messages) throws SQLException {
+        UUID[] ids = messages.stream().map(OutboxMessage::id).distinct().sorted(Comparator.naturalOrder())
+                .toArray(UUID[]::new);
+        Set<UUID> fresh = new HashSet<>();
+        try (PreparedStatement insert = handle.getConnection().prepareStatement(OutboxSql.INSERT_PROCESSED_BATCH)) {
+            insert.setString(1, consumer);
+            insert.setArray(2, handle.getConnection().createArrayOf("uuid", ids));
+            try (ResultSet rs = insert.executeQuery()) {
+                while (rs.next()) {
+                    fresh.add(rs.getObject(1, UUID.class));
+                }
+            }
+        }
+        return fresh;
+    }
+
+    private void forget(Handle handle, UUID id) throws SQLException {
+        try (PreparedStatement delete = handle.getConnection().prepareStatement(
+                "DELETE FROM processed_messages WHERE consumer = ? AND message_id = ?")) {
+            delete.setString(1, consumer);
+            delete.setObject(2, id);
+            delete.executeUpdate();
         }
     }
 

@@ -109,6 +109,62 @@ class IdempotentHandlerTest {
     }
 
     @Test
+    void a_batch_commits_new_messages_once_and_reports_duplicates_and_failures_apart() {
+        IdempotentHandler handler = IdempotentHandler.create(db.jdbi(), "loyalty", (h, m) -> {
+            if (m.aggregateId().equals("poison")) {
+                COUNT.handle(h, m); // written, then undone with its savepoint
+                throw new IllegalArgumentException("unusable payload");
+            }
+            COUNT.handle(h, m);
+        });
+        OutboxMessage seen = message("d");
+        handler.handle(seen);
+        OutboxMessage fresh = message("d");
+        OutboxMessage poison = message("poison");
+        OutboxMessage other = message("e");
+
+        BatchOutcome outcome = handler.handleAll(List.of(seen, fresh, poison, other, fresh));
+
+        assertThat(outcome.outcomes()).containsEntry(seen.id(), Outcome.DUPLICATE)
+                .containsEntry(fresh.id(), Outcome.PROCESSED).containsEntry(other.id(), Outcome.PROCESSED)
+                .doesNotContainKey(poison.id());
+        assertThat(outcome.failures()).containsOnlyKeys(poison.id());
+        assertThat(outcome.failures().get(poison.id())).hasMessageContaining("unusable payload");
+        assertThat(effect("d")).isEqualTo(2);
+        assertThat(effect("e")).isEqualTo(1);
+        assertThat(effect("poison")).isZero();
+        assertThat(processedRows()).as("seen, fresh, other; not the poison").isEqualTo(3);
+    }
+
+    @Test
+    void overlapping_batches_racing_on_two_threads_have_each_effect_once() throws Exception {
+        IdempotentHandler handler = IdempotentHandler.create(db.jdbi(), "loyalty", COUNT);
+        List<OutboxMessage> batch = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            batch.add(message("overlap-" + i));
+        }
+        List<OutboxMessage> reversed = new ArrayList<>(batch);
+        java.util.Collections.reverse(reversed);
+        CyclicBarrier start = new CyclicBarrier(2);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        Future<BatchOutcome> a = pool.submit(() -> {
+            start.await();
+            return handler.handleAll(batch);
+        });
+        Future<BatchOutcome> b = pool.submit(() -> {
+            start.await();
+            return handler.handleAll(reversed);
+        });
+        long processed = java.util.stream.Stream.of(a.get(), b.get())
+                .flatMap(o -> o.outcomes().values().stream()).filter(o -> o == Outcome.PROCESSED).count();
+        pool.shutdown();
+        assertThat(processed).isEqualTo(50);
+        for (int i = 0; i < 50; i++) {
+            assertThat(effect("overlap-" + i)).isEqualTo(1);
+        }
+    }
+
+    @Test
     void a_blank_consumer_name_is_refused() {
         assertThatThrownBy(() -> IdempotentHandler.create(db.jdbi(), " ", COUNT))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("consumer name");

@@ -73,6 +73,13 @@ public final class OutboxSql {
             INSERT INTO processed_messages (consumer, message_id) VALUES (?, ?)
             ON CONFLICT DO NOTHING""";
 
+    /** Parameters: consumer, message ids (uuid[], sorted). Returns the ids that were not yet recorded. */
+    public static final String INSERT_PROCESSED_BATCH = """
+            INSERT INTO processed_messages (consumer, message_id)
+            SELECT ?, id FROM unnest(?::uuid[]) WITH ORDINALITY AS t(id, n) ORDER BY n
+            ON CONFLICT DO NOTHING
+            RETURNING message_id""";
+
     /** Parameters: minimum age in ms, batch size. */
     public static final String DELETE_PUBLISHED = """
             DELETE FROM outbox WHERE id IN (
