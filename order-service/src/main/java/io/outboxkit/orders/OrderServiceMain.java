@@ -1,9 +1,12 @@
 package io.outboxkit.orders;
 
+import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.ServiceMain;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -43,7 +46,7 @@ public final class OrderServiceMain {
     static AutoCloseable start(Env env) {
         DatabaseSettings settings = DatabaseSettings.from(env);
         int port = env.port("PORT", DEFAULT_PORT);
-        String host = env.string("BIND_HOST", DEFAULT_BIND_HOST);
+        String host = bindHost(env);
         int poolSize = env.integer("DB_POOL_SIZE", DEFAULT_POOL_SIZE, 1, MAX_POOL_SIZE);
         Database database = Database.open(settings, NAME, poolSize);
         OrderServiceApp app;
@@ -51,7 +54,8 @@ public final class OrderServiceMain {
             app = OrderServiceApp.start(database, host, port);
         } catch (RuntimeException e) {
             database.close();
-            throw e;
+            throw new ConfigException("cannot listen on " + host + ":" + port + " (check BIND_HOST and PORT): "
+                    + describe(e));
         }
         LoggerFactory.getLogger(NAME).info("listening on {}:{}", host, app.port());
         return () -> {
@@ -61,5 +65,37 @@ public final class OrderServiceMain {
                 database.close();
             }
         };
+    }
+
+    private static String bindHost(Env env) {
+        String host = env.string("BIND_HOST", DEFAULT_BIND_HOST);
+        try {
+            InetAddress.getByName(host);
+            return host;
+        } catch (UnknownHostException e) {
+            throw new ConfigException("BIND_HOST=" + host + " is not an address or a host name that resolves");
+        }
+    }
+
+    /**
+     * The root cause's message (Javalin reports every bind failure as "port already in use"; the
+     * root says what really happened), else the first message along the chain, else a class name.
+     */
+    private static String describe(Throwable e) {
+        String first = null;
+        Throwable t = e;
+        while (true) {
+            if (first == null) {
+                first = t.getMessage();
+            }
+            if (t.getCause() == null || t.getCause() == t) {
+                break;
+            }
+            t = t.getCause();
+        }
+        if (t.getMessage() != null) {
+            return t.getMessage();
+        }
+        return first != null ? first : t.getClass().getSimpleName();
     }
 }

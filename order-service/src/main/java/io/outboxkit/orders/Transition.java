@@ -7,7 +7,9 @@ import java.util.Set;
  * Legal: CREATED to PAID, CREATED to CANCELLED, PAID to CANCELLED (a refund).
  */
 enum Transition {
+    /** CREATED to PAID, writing {@code OrderPaid}. */
     PAY("pay", OrderStatus.PAID, Set.of(OrderStatus.CREATED), "OrderPaid"),
+    /** CREATED or PAID (a refund) to CANCELLED, writing {@code OrderCancelled}. */
     CANCEL("cancel", OrderStatus.CANCELLED, Set.of(OrderStatus.CREATED, OrderStatus.PAID), "OrderCancelled");
 
     private final String verb;

@@ -1,0 +1,86 @@
+package io.outboxkit.consumer;
+
+import io.javalin.Javalin;
+import io.outboxkit.app.Database;
+import io.outboxkit.app.http.JsonApi;
+import io.outboxkit.core.IdempotentHandler;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The loyalty consumer's HTTP API, serving while open.
+ *
+ * <ul>
+ *   <li>{@code POST /messages}: one message envelope (see {@link io.outboxkit.app.MessageEnvelope}),
+ *       body at most {@value #MAX_BODY_BYTES} bytes; 200 {@code {"status": "processed"}} the
+ *       first time, {@code "duplicate"} after; 400 for a malformed envelope, 415 without a JSON
+ *       content type, 413 for a body too large, 422 for a payload that can never be applied,
+ *       503 while the database is unreachable. Nothing is written unless the answer is 200.</li>
+ *   <li>{@code POST /messages/batch}: {@code {"messages": [...]}} with 1 to 1,000 envelopes;
+ *       200 {@code {"results": [{"id", "status", "error"?}]}}.</li>
+ *   <li>{@code GET /customers/{user_id}}, {@code GET /orders/{id}/status}, {@code GET /stats},
+ *       {@code GET /health}.</li>
+ * </ul>
+ * Each message is applied at most once per consumer name, also under concurrent redelivery.
+ * Thread-safe; the HTTP server serves requests concurrently.
+ */
+public final class ConsumerApp implements AutoCloseable {
+
+    /** The largest request body accepted: 1 MiB. */
+    public static final long MAX_BODY_BYTES = 1024 * 1024;
+
+    private static final Logger LOG = LoggerFactory.getLogger(ConsumerApp.class);
+
+    private final Javalin server;
+    private final String consumerName;
+
+    private ConsumerApp(Javalin server, String consumerName) {
+        this.server = server;
+        this.consumerName = consumerName;
+    }
+
+    /**
+     * Starts serving on {@code host}:{@code port} (port 0 picks a free one), recording processed
+     * messages under {@code consumerName}. The database stays the caller's: {@link #close()} does
+     * not close it.
+     *
+     * @throws IllegalArgumentException when the consumer name is blank
+     * @throws io.javalin.util.JavalinBindException when the port cannot be bound
+     */
+    public static ConsumerApp start(Database database, String consumerName, String host, int port) {
+        Objects.requireNonNull(database, "database");
+        Objects.requireNonNull(host, "host");
+        LoyaltyStore store = new LoyaltyStore(database.jdbi());
+        IdempotentHandler handler = IdempotentHandler.create(database.jdbi(), consumerName, new LoyaltyHandler(store));
+        MessageEndpoints messages = new MessageEndpoints(handler);
+        QueryEndpoints queries = new QueryEndpoints(database, store, consumerName, messages::duplicates);
+        Javalin server = Javalin.create(config -> {
+            JsonApi.configure(config, MAX_BODY_BYTES);
+            config.routes.post("/messages", messages::single);
+            config.routes.post("/messages/batch", messages::batch);
+            config.routes.get("/customers/{user_id}", queries::customer);
+            config.routes.get("/orders/{id}/status", queries::orderStatus);
+            config.routes.get("/stats", queries::stats);
+            config.routes.get("/health", queries::health);
+        }).start(host, port);
+        LOG.info("consumer {} listening on {}:{}", consumerName, host, server.port());
+        return new ConsumerApp(server, consumerName);
+    }
+
+    /** The port the server listens on. */
+    public int port() {
+        return server.port();
+    }
+
+    /** The name processed messages are recorded under. */
+    public String consumerName() {
+        return consumerName;
+    }
+
+    /** Stops the HTTP server (requests in progress finish first). Calling it again does nothing. */
+    @Override
+    public void close() {
+        server.stop();
+    }
+}

@@ -1,0 +1,147 @@
+package io.outboxkit.consumer;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.javalin.http.Context;
+import io.outboxkit.app.InvalidEnvelopeException;
+import io.outboxkit.app.Jsons;
+import io.outboxkit.app.MessageEnvelope;
+import io.outboxkit.app.http.ApiError;
+import io.outboxkit.app.http.JsonApi;
+import io.outboxkit.core.IdempotentHandler;
+import io.outboxkit.core.MessageHandlingException;
+import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.Outcome;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code POST /messages} and {@code POST /messages/batch}: every message goes through the
+ * {@link IdempotentHandler}, so a redelivery is answered "duplicate" and changes nothing.
+ *
+ * <p>A malformed envelope is a 400, a payload the consumer can never apply a 422 (so the relay
+ * retries it and eventually marks it DEAD); in both cases nothing is written. Thread-safe.
+ */
+final class MessageEndpoints {
+
+    /** The most messages one batch request may carry. */
+    static final int MAX_BATCH = 1_000;
+
+    private static final Logger LOG = LoggerFactory.getLogger(MessageEndpoints.class);
+
+    private final IdempotentHandler handler;
+    private final AtomicLong duplicates = new AtomicLong();
+
+    MessageEndpoints(IdempotentHandler handler) {
+        this.handler = handler;
+    }
+
+    /** Duplicates answered since start. */
+    long duplicates() {
+        return duplicates.get();
+    }
+
+    /** {@code POST /messages}: one envelope; answers {@code {"status": "processed" | "duplicate"}}. */
+    void single(Context ctx) {
+        JsonApi.requireJson(ctx);
+        OutboxMessage message;
+        try {
+            message = MessageEnvelope.parse(ctx.bodyAsBytes());
+        } catch (InvalidEnvelopeException e) {
+            throw ApiError.badRequest(e.getMessage());
+        }
+        try {
+            JsonApi.respond(ctx, 200, Map.of("status", status(handle(message))));
+        } catch (MessageHandlingException e) {
+            throw poisonOrRethrow(e);
+        }
+    }
+
+    /**
+     * {@code POST /messages/batch}: {@code {"messages": [envelope, ...]}} with 1 to {@value #MAX_BATCH}
+     * envelopes, each processed in its own transaction, in order. Answers 200 with one result per
+     * message: {@code {"id", "status": "processed" | "duplicate" | "failed", "error"?}}. A malformed
+     * envelope refuses the whole batch (400) before anything is processed; a database outage
+     * aborts it (503), and the messages processed before it are duplicates when it is sent again.
+     */
+    void batch(Context ctx) {
+        JsonApi.requireJson(ctx);
+        List<OutboxMessage> messages = parseBatch(ctx.bodyAsBytes());
+        List<Map<String, Object>> results = new ArrayList<>(messages.size());
+        for (OutboxMessage message : messages) {
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("id", message.id().toString());
+            try {
+                result.put("status", status(handle(message)));
+            } catch (MessageHandlingException e) {
+                if (!(e.getCause() instanceof InvalidPayloadException)) {
+                    throw e;
+                }
+                result.put("status", "failed");
+                result.put("error", e.getCause().getMessage());
+            }
+            results.add(result);
+        }
+        JsonApi.respond(ctx, 200, Map.of("results", results));
+    }
+
+    private Outcome handle(OutboxMessage message) {
+        Outcome outcome = handler.handle(message);
+        if (outcome == Outcome.DUPLICATE) {
+            duplicates.incrementAndGet();
+        }
+        return outcome;
+    }
+
+    private static String status(Outcome outcome) {
+        return outcome == Outcome.PROCESSED ? "processed" : "duplicate";
+    }
+
+    private static RuntimeException poisonOrRethrow(MessageHandlingException e) {
+        if (e.getCause() instanceof InvalidPayloadException invalid) {
+            LOG.warn("refused message {}: {}", e.messageId(), invalid.getMessage());
+            return new ApiError(422, invalid.getMessage());
+        }
+        return e;
+    }
+
+    private static List<OutboxMessage> parseBatch(byte[] body) {
+        JsonNode root;
+        try {
+            root = Jsons.mapper().readTree(body);
+        } catch (JacksonException e) {
+            throw ApiError.badRequest("body is not valid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw ApiError.badRequest("body could not be read: " + e.getMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw ApiError.badRequest("body must be a JSON object {\"messages\": [...]}");
+        }
+        for (Iterator<String> fields = root.fieldNames(); fields.hasNext(); ) {
+            String field = fields.next();
+            if (!"messages".equals(field)) {
+                throw ApiError.badRequest("unknown field " + field + ": the body is {\"messages\": [...]}");
+            }
+        }
+        JsonNode array = root.get("messages");
+        if (array == null || !array.isArray() || array.isEmpty() || array.size() > MAX_BATCH) {
+            throw ApiError.badRequest("messages must be an array of 1 to " + MAX_BATCH + " envelopes");
+        }
+        List<OutboxMessage> messages = new ArrayList<>(array.size());
+        for (int i = 0; i < array.size(); i++) {
+            try {
+                messages.add(MessageEnvelope.fromJson(array.get(i)));
+            } catch (InvalidEnvelopeException e) {
+                throw ApiError.badRequest("messages[" + i + "]: " + e.getMessage());
+            }
+        }
+        return messages;
+    }
+}

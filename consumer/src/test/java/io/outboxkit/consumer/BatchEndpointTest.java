@@ -1,0 +1,93 @@
+package io.outboxkit.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.outboxkit.app.Database;
+import io.outboxkit.app.Jsons;
+import io.outboxkit.testing.PostgresExtension;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** {@code POST /messages/batch} processes each message once and reports each one's outcome. */
+class BatchEndpointTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension();
+
+    static Database database;
+    static ConsumerApp app;
+    static ApiClient api;
+
+    @BeforeAll
+    static void start() {
+        database = TestDatabases.open(db, 8);
+        app = ConsumerApp.start(database, "loyalty", "127.0.0.1", 0);
+        api = new ApiClient(app.port());
+    }
+
+    @AfterAll
+    static void stop() {
+        app.close();
+        database.close();
+    }
+
+    @Test
+    void eachMessageGetsItsOwnResultAndDuplicatesAreReported() {
+        UUID user = UUID.randomUUID();
+        UUID order = UUID.randomUUID();
+        ObjectNode created = Envelopes.orderCreated(UUID.randomUUID(), 1, order, user, "10.00");
+        ObjectNode paid = Envelopes.orderPaid(UUID.randomUUID(), 2, order);
+        ObjectNode poison = Envelopes.envelope(UUID.randomUUID(), 3, UUID.randomUUID(), "OrderCreated",
+                Jsons.mapper().createObjectNode());
+        api.postJson("/messages", created);
+
+        ApiClient.Response response = api.postJson("/messages/batch", batch(created, paid, paid, poison));
+
+        assertThat(response.status()).isEqualTo(200);
+        JsonNode results = response.body().get("results");
+        assertThat(results).hasSize(4);
+        assertThat(results.get(0).get("id").asText()).isEqualTo(created.get("id").asText());
+        assertThat(results.get(0).get("status").asText()).isEqualTo("duplicate");
+        assertThat(results.get(1).get("status").asText()).isEqualTo("processed");
+        assertThat(results.get(2).get("status").asText()).isEqualTo("duplicate");
+        assertThat(results.get(3).get("status").asText()).isEqualTo("failed");
+        assertThat(results.get(3).get("error").asText()).contains("user_id");
+        assertThat(api.get("/customers/" + user).body().get("order_count").asLong()).isEqualTo(1);
+        assertThat(api.get("/orders/" + order + "/status").body().get("status").asText()).isEqualTo("PAID");
+    }
+
+    @Test
+    void aMalformedEnvelopeRefusesTheWholeBatchBeforeAnythingIsProcessed() {
+        ObjectNode good = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "1");
+        ObjectNode bad = Envelopes.orderCreated(UUID.randomUUID(), 2, UUID.randomUUID(), UUID.randomUUID(), "1");
+        bad.remove("id");
+
+        ApiClient.Response response = api.postJson("/messages/batch", batch(good, bad));
+
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(response.body().get("error").asText()).startsWith("messages[1]: id");
+        assertThat(api.postJson("/messages", good).body().get("status").asText()).isEqualTo("processed");
+    }
+
+    @Test
+    void anEmptyOrMissingListIsRefused() {
+        assertThat(api.postJson("/messages/batch", batch()).status()).isEqualTo(400);
+        assertThat(api.postJson("/messages/batch", Jsons.mapper().createObjectNode()).status()).isEqualTo(400);
+        assertThat(api.postJson("/messages/batch", Jsons.mapper().createArrayNode()).status()).isEqualTo(400);
+    }
+
+    private static ObjectNode batch(ObjectNode... envelopes) {
+        ObjectNode body = Jsons.mapper().createObjectNode();
+        ArrayNode messages = body.putArray("messages");
+        for (ObjectNode envelope : envelopes) {
+            messages.add(envelope);
+        }
+        return body;
+    }
+}

@@ -1,0 +1,55 @@
+package io.outboxkit.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.outboxkit.app.Database;
+import io.outboxkit.testing.PostgresExtension;
+import java.sql.Connection;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** While no database connection can be had, a message is answered 503 (retry later) and nothing is recorded. */
+class DatabaseOutageTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension();
+
+    static Database database;
+    static ConsumerApp app;
+    static ApiClient api;
+
+    @BeforeAll
+    static void start() {
+        database = TestDatabases.open(db, 2);
+        app = ConsumerApp.start(database, "loyalty", "127.0.0.1", 0);
+        api = new ApiClient(app.port());
+    }
+
+    @AfterAll
+    static void stop() {
+        app.close();
+        database.close();
+    }
+
+    @Test
+    @SuppressWarnings("try") // the two connections are only held, to exhaust the pool
+    void aMessageArrivingWhileTheDatabaseIsUnreachableIsRefusedWith503AndProcessedWhenSentAgain() throws Exception {
+        ObjectNode envelope = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "3.50");
+        ApiClient.Response refused;
+        try (Connection first = database.dataSource().getConnection();
+             Connection second = database.dataSource().getConnection()) {
+            refused = api.postJson("/messages", envelope); // the pool is exhausted: no connection within its timeout
+        }
+
+        assertThat(refused.status()).isEqualTo(503);
+        assertThat(refused.body().get("error").asText()).contains("database unavailable");
+        long processed = db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM processed_messages")
+                .mapTo(Long.class).one());
+        assertThat(processed).isZero();
+        assertThat(api.postJson("/messages", envelope).body().get("status").asText()).isEqualTo("processed");
+    }
+}

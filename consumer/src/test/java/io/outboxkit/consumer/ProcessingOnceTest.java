@@ -1,0 +1,164 @@
+package io.outboxkit.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.outboxkit.app.Database;
+import io.outboxkit.testing.PostgresExtension;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** A message is applied once per consumer, however often and however concurrently it is delivered. */
+class ProcessingOnceTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension();
+
+    static Database database;
+    static ConsumerApp app;
+    static ApiClient api;
+
+    @BeforeAll
+    static void start() {
+        database = TestDatabases.open(db, 16);
+        app = ConsumerApp.start(database, "loyalty", "127.0.0.1", 0);
+        api = new ApiClient(app.port());
+    }
+
+    @AfterAll
+    static void stop() {
+        app.close();
+        database.close();
+    }
+
+    @BeforeEach
+    void cleanSlate() {
+        db.truncateAll();
+    }
+
+    @Test
+    void orderCreatedIsProcessedAndCountsTheOrderForTheCustomer() {
+        UUID user = UUID.randomUUID();
+        UUID order = UUID.randomUUID();
+
+        ApiClient.Response response = api.postJson("/messages",
+                Envelopes.orderCreated(UUID.randomUUID(), 1, order, user, "100.50"));
+
+        assertThat(response.status()).isEqualTo(200);
+        assertThat(response.body().get("status").asText()).isEqualTo("processed");
+        ApiClient.Response customer = api.get("/customers/" + user);
+        assertThat(customer.body().get("order_count").asLong()).isEqualTo(1);
+        assertThat(customer.body().get("total_amount").decimalValue()).isEqualByComparingTo("100.50");
+        ApiClient.Response status = api.get("/orders/" + order + "/status");
+        assertThat(status.body().get("status").asText()).isEqualTo("CREATED");
+        assertThat(status.body().get("last_sequence").asLong()).isEqualTo(1);
+    }
+
+    @Test
+    void theSameMessageAgainIsADuplicateAndChangesNothing() {
+        UUID user = UUID.randomUUID();
+        ObjectNode envelope = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), user, "20.00");
+        api.postJson("/messages", envelope);
+
+        ApiClient.Response again = api.postJson("/messages", envelope);
+
+        assertThat(again.status()).isEqualTo(200);
+        assertThat(again.body().get("status").asText()).isEqualTo("duplicate");
+        ApiClient.Response customer = api.get("/customers/" + user);
+        assertThat(customer.body().get("order_count").asLong()).isEqualTo(1);
+        assertThat(customer.body().get("total_amount").decimalValue()).isEqualByComparingTo("20.00");
+    }
+
+    @Test
+    void theSameMessagePostedFromEightThreadsAtOnceIsProcessedExactlyOnce() throws Exception {
+        UUID user = UUID.randomUUID();
+        ObjectNode envelope = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), user, "7.25");
+        int threads = 8;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<String>> answers = new ArrayList<>();
+        try {
+            for (int i = 0; i < threads; i++) {
+                answers.add(pool.submit(() -> {
+                    go.await();
+                    ApiClient.Response r = api.postJson("/messages", envelope);
+                    return r.status() + " " + r.body().get("status").asText();
+                }));
+            }
+            go.countDown();
+            List<String> statuses = new ArrayList<>();
+            for (Future<String> answer : answers) {
+                statuses.add(answer.get(30, TimeUnit.SECONDS));
+            }
+
+            assertThat(statuses).containsOnly("200 processed", "200 duplicate");
+            assertThat(statuses).filteredOn("200 processed"::equals).hasSize(1);
+        } finally {
+            pool.shutdownNow();
+        }
+        ApiClient.Response customer = api.get("/customers/" + user);
+        assertThat(customer.body().get("order_count").asLong()).isEqualTo(1);
+        assertThat(customer.body().get("total_amount").decimalValue()).isEqualByComparingTo("7.25");
+        assertThat(processedRows()).isEqualTo(1);
+    }
+
+    @Test
+    void eachConsumerNameProcessesAMessageOnce() {
+        try (ConsumerApp other = ConsumerApp.start(database, "analytics", "127.0.0.1", 0)) {
+            ObjectNode envelope = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "1");
+
+            assertThat(api.postJson("/messages", envelope).body().get("status").asText()).isEqualTo("processed");
+            assertThat(new ApiClient(other.port()).postJson("/messages", envelope).body().get("status").asText())
+                    .isEqualTo("processed");
+        }
+        assertThat(processedRows()).isEqualTo(2);
+    }
+
+    @Test
+    void anUnknownEventTypeIsAcceptedAndRecordedWithNoEffect() {
+        ObjectNode envelope = Envelopes.envelope(UUID.randomUUID(), 3, UUID.randomUUID(), "OrderShipped",
+                io.outboxkit.app.Jsons.mapper().createObjectNode().put("carrier", "post"));
+
+        ApiClient.Response response = api.postJson("/messages", envelope);
+
+        assertThat(response.status()).isEqualTo(200);
+        assertThat(response.body().get("status").asText()).isEqualTo("processed");
+        assertThat(processedRows()).isEqualTo(1);
+        assertThat(count("SELECT count(*) FROM consumer_order_status")).isZero();
+    }
+
+    @Test
+    void statsCountProcessedMessagesDuplicatesAndViolations() {
+        long duplicatesBefore = api.get("/stats").body().get("duplicates").asLong();
+        ObjectNode first = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "5");
+        api.postJson("/messages", first);
+        api.postJson("/messages", first);
+        api.postJson("/messages", Envelopes.orderCreated(UUID.randomUUID(), 2, UUID.randomUUID(), UUID.randomUUID(), "5"));
+
+        ApiClient.Response stats = api.get("/stats");
+
+        assertThat(stats.status()).isEqualTo(200);
+        assertThat(stats.body().get("processed").asLong()).isEqualTo(2);
+        assertThat(stats.body().get("duplicates").asLong()).isEqualTo(duplicatesBefore + 1);
+        assertThat(stats.body().get("violations").asLong()).isZero();
+    }
+
+    private static long processedRows() {
+        return count("SELECT count(*) FROM processed_messages");
+    }
+
+    private static long count(String sql) {
+        return db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
+    }
+}

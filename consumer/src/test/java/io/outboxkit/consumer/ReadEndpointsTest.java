@@ -1,0 +1,85 @@
+package io.outboxkit.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.outboxkit.app.Database;
+import io.outboxkit.testing.PostgresExtension;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The read side answers for customers it has never seen, and refuses what is not an id. */
+class ReadEndpointsTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension();
+
+    static Database database;
+    static ConsumerApp app;
+    static ApiClient api;
+
+    @BeforeAll
+    static void start() {
+        database = TestDatabases.open(db, 4);
+        app = ConsumerApp.start(database, "loyalty", "127.0.0.1", 0);
+        api = new ApiClient(app.port());
+    }
+
+    @AfterAll
+    static void stop() {
+        app.close();
+        database.close();
+    }
+
+    @Test
+    void anUnknownCustomerHasZeroOrders() {
+        UUID user = UUID.randomUUID();
+
+        ApiClient.Response response = api.get("/customers/" + user);
+
+        assertThat(response.status()).isEqualTo(200);
+        assertThat(response.body().get("user_id").asText()).isEqualTo(user.toString());
+        assertThat(response.body().get("order_count").asLong()).isZero();
+        assertThat(response.body().get("total_amount").decimalValue()).isEqualByComparingTo("0");
+    }
+
+    @Test
+    void aCustomerIdThatIsNoUuidIsABadRequest() {
+        ApiClient.Response response = api.get("/customers/bob");
+
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(response.body().get("error").asText()).contains("user_id is not a UUID");
+        assertThat(api.get("/orders/42/status").status()).isEqualTo(400);
+    }
+
+    @Test
+    void healthIsOkWhileTheDatabaseAnswers() {
+        ApiClient.Response response = api.get("/health");
+
+        assertThat(response.status()).isEqualTo(200);
+        assertThat(response.body().get("status").asText()).isEqualTo("ok");
+    }
+
+    @Test
+    void healthIsUnavailableWhenTheDatabaseDoesNotAnswer() {
+        Database lost = TestDatabases.open(db, 2);
+        try (ConsumerApp cut = ConsumerApp.start(lost, "loyalty", "127.0.0.1", 0)) {
+            lost.close();
+
+            ApiClient.Response response = new ApiClient(cut.port()).get("/health");
+
+            assertThat(response.status()).isEqualTo(503);
+            assertThat(response.body().get("status").asText()).isEqualTo("unavailable");
+        }
+    }
+
+    @Test
+    void anUnknownPathIsAJsonNotFound() {
+        ApiClient.Response response = api.get("/nothing-here");
+
+        assertThat(response.status()).isEqualTo(404);
+        assertThat(response.body().get("error").isTextual()).isTrue();
+    }
+}

@@ -1,0 +1,107 @@
+package io.outboxkit.orders;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.outboxkit.app.Database;
+import io.outboxkit.app.DatabaseSettings;
+import io.outboxkit.app.Jsons;
+import io.outboxkit.testing.PostgresExtension;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The real order-service (Javalin on a free port, its own pool) over a test class's database,
+ * and an HTTP client for it. Start it in {@code @BeforeAll}, close it in {@code @AfterAll}.
+ */
+final class RunningOrderService implements AutoCloseable {
+
+    static final String JSON = "application/json";
+    private static final Pattern URL_USER = Pattern.compile("[?&]user=([^&]+)");
+
+    private final Database database;
+    private final OrderServiceApp app;
+    private final HttpClient client = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+
+    private RunningOrderService(Database database, OrderServiceApp app) {
+        this.database = database;
+        this.app = app;
+    }
+
+    static RunningOrderService start(PostgresExtension db) {
+        Database database = Database.open(settings(db), "order-service-test", 16);
+        return new RunningOrderService(database, OrderServiceApp.start(database, "127.0.0.1", 0));
+    }
+
+    /** DatabaseSettings wants a user; when the extension's URL carries it, that one is used. */
+    private static DatabaseSettings settings(PostgresExtension db) {
+        String user = db.user();
+        if (user == null) {
+            Matcher m = URL_USER.matcher(db.jdbcUrl());
+            user = m.find() ? m.group(1) : "postgres";
+        }
+        return new DatabaseSettings(db.jdbcUrl(), user, db.password());
+    }
+
+    /** POST with a JSON body and optional header name/value pairs. */
+    HttpResponse<String> post(String path, String json, String... headers) {
+        return send(path, "POST", JSON, json, headers);
+    }
+
+    /** GET. */
+    HttpResponse<String> get(String path) {
+        return send(path, "GET", null, null);
+    }
+
+    /** Any request; a null content type sends none, a null body sends an empty one. */
+    HttpResponse<String> send(String path, String method, String contentType, String body, String... headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.port() + path))
+                .timeout(Duration.ofSeconds(20))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body));
+        if (contentType != null) {
+            request.header("Content-Type", contentType);
+        }
+        if (headers.length > 0) {
+            request.headers(headers);
+        }
+        try {
+            return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    /** Places an order for {@code userId} and returns the answer's JSON (asserting nothing). */
+    HttpResponse<String> createOrder(String userId, String amount, String... headers) {
+        return post("/orders", "{\"user_id\": \"" + userId + "\", \"amount\": " + amount + "}", headers);
+    }
+
+    static JsonNode json(HttpResponse<String> response) {
+        try {
+            return Jsons.mapper().readTree(response.body());
+        } catch (IOException e) {
+            throw new AssertionError("response is not JSON: " + response.body(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            app.close();
+        } finally {
+            database.close();
+        }
+    }
+}

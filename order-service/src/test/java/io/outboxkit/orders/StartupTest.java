@@ -1,0 +1,85 @@
+package io.outboxkit.orders;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.outboxkit.app.ConfigException;
+import io.outboxkit.app.Env;
+import io.outboxkit.testing.PostgresExtension;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The process reads its settings from the environment; a wrong one stops the start with a message
+ * naming it, before anything connects; closing what the start returned stops the server.
+ */
+class StartupTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension(2);
+
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource({
+        "PORT, abc",
+        "PORT, 70000",
+        "DB_URL, nonsense",
+        "DB_POOL_SIZE, 0",
+        "BIND_HOST, no.such.host.invalid",
+    })
+    void a_wrong_setting_fails_the_start_naming_it(String name, String value) {
+        Map<String, String> env = new HashMap<>(validEnv(8080));
+        env.put(name, value);
+
+        assertThatThrownBy(() -> OrderServiceMain.start(Env.of(env)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(name + "=" + value);
+    }
+
+    @Test
+    void starts_from_the_environment_and_stops_when_closed() throws Exception {
+        int port = freePort();
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health"))
+                .timeout(Duration.ofSeconds(10)).build();
+
+        AutoCloseable service = OrderServiceMain.start(Env.of(validEnv(port)));
+        try {
+            assertThat(client.send(health, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+        } finally {
+            service.close();
+        }
+
+        assertThatThrownBy(() -> client.send(health, HttpResponse.BodyHandlers.ofString()))
+                .isInstanceOf(IOException.class);
+    }
+
+    private static Map<String, String> validEnv(int port) {
+        Map<String, String> env = new HashMap<>();
+        env.put("DB_URL", db.jdbcUrl());
+        env.put("DB_USER", db.user() == null ? "postgres" : db.user());
+        if (db.password() != null) {
+            env.put("DB_PASSWORD", db.password());
+        }
+        env.put("PORT", Integer.toString(port));
+        env.put("BIND_HOST", "127.0.0.1");
+        env.put("DB_POOL_SIZE", "2");
+        return env;
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}

@@ -1,0 +1,126 @@
+package io.outboxkit.relay;
+
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.outboxkit.app.Database;
+import io.outboxkit.app.http.JsonApi;
+import io.outboxkit.core.OutboxPoller;
+import io.outboxkit.core.PollerStats;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The relay's admin HTTP server: {@code GET /health}, {@code GET /metrics} (JSON) and
+ * {@code GET /metrics/prometheus} (Prometheus text format). Thread-safe.
+ */
+final class AdminServer implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
+    private static final long MAX_BODY_BYTES = 1024;
+
+    private final Database database;
+    private final OutboxPoller poller;
+    private final Javalin server;
+
+    private AdminServer(Database database, OutboxPoller poller, String host, int port) {
+        this.database = database;
+        this.poller = poller;
+        this.server = Javalin.create(config -> {
+            JsonApi.configure(config, MAX_BODY_BYTES);
+            config.routes.get("/health", this::health);
+            config.routes.get("/metrics", this::metrics);
+            config.routes.get("/metrics/prometheus", this::prometheus);
+        });
+        server.start(host, port);
+    }
+
+    /** Serves on {@code host}:{@code port} (0 picks a free port). */
+    static AdminServer start(Database database, OutboxPoller poller, String host, int port) {
+        return new AdminServer(database, poller, host, port);
+    }
+
+    int port() {
+        return server.port();
+    }
+
+    /** 200 {@code {"status": "ok"}} while the database answers and the poller runs; else 503 saying which is down. */
+    private void health(Context ctx) {
+        boolean databaseUp = database.isHealthy();
+        boolean pollerUp = poller.isRunning();
+        if (databaseUp && pollerUp) {
+            JsonApi.respond(ctx, 200, Map.of("status", "ok", "relay", poller.name()));
+            return;
+        }
+        String error = !databaseUp ? "database is not answering" : "poller is not running";
+        JsonApi.respond(ctx, 503, Map.of("status", "unavailable", "relay", poller.name(), "error", error));
+    }
+
+    /**
+     * The poller's counters ({@code claimed, delivered, failed, dead, errors, polls}) and the outbox's
+     * rows by status ({@code "outbox": {"pending", "published", "dead"}}, or null while the database is down).
+     */
+    private void metrics(Context ctx) {
+        PollerStats stats = poller.stats();
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("relay", poller.name());
+        body.put("claimed", stats.claimed());
+        body.put("delivered", stats.delivered());
+        body.put("failed", stats.failed());
+        body.put("dead", stats.dead());
+        body.put("errors", stats.errors());
+        body.put("polls", stats.polls());
+        OutboxCounts counts = countsOrNull();
+        Map<String, Long> outbox = null;
+        if (counts != null) {
+            outbox = new LinkedHashMap<>();
+            outbox.put("pending", counts.pending());
+            outbox.put("published", counts.published());
+            outbox.put("dead", counts.dead());
+        }
+        body.put("outbox", outbox);
+        JsonApi.respond(ctx, 200, body);
+    }
+
+    private void prometheus(Context ctx) {
+        PollerStats stats = poller.stats();
+        String relay = "{relay=\"" + poller.name().replace("\\", "\\\\").replace("\"", "\\\"") + "\"}";
+        StringBuilder text = new StringBuilder();
+        counter(text, "outbox_relay_claimed_total", "Messages claimed (each delivery attempt counts).", relay, stats.claimed());
+        counter(text, "outbox_relay_delivered_total", "Messages delivered and marked PUBLISHED.", relay, stats.delivered());
+        counter(text, "outbox_relay_failed_total", "Failed delivery attempts recorded.", relay, stats.failed());
+        counter(text, "outbox_relay_dead_total", "Messages this relay marked DEAD.", relay, stats.dead());
+        counter(text, "outbox_relay_poll_errors_total", "Poll cycles that failed on the database.", relay, stats.errors());
+        counter(text, "outbox_relay_polls_total", "Poll cycles run, whether or not they found work.", relay, stats.polls());
+        OutboxCounts counts = countsOrNull();
+        if (counts != null) {
+            text.append("# HELP outbox_messages Outbox rows by status.\n# TYPE outbox_messages gauge\n");
+            text.append("outbox_messages{status=\"pending\"} ").append(counts.pending()).append('\n');
+            text.append("outbox_messages{status=\"published\"} ").append(counts.published()).append('\n');
+            text.append("outbox_messages{status=\"dead\"} ").append(counts.dead()).append('\n');
+        }
+        ctx.status(200).contentType("text/plain; version=0.0.4; charset=utf-8").result(text.toString());
+    }
+
+    private static void counter(StringBuilder text, String name, String help, String labels, long value) {
+        text.append("# HELP ").append(name).append(' ').append(help).append('\n')
+                .append("# TYPE ").append(name).append(" counter\n")
+                .append(name).append(labels).append(' ').append(value).append('\n');
+    }
+
+    private OutboxCounts countsOrNull() {
+        try {
+            return OutboxCounts.read(database.jdbi());
+        } catch (RuntimeException e) {
+            LOG.debug("cannot count outbox rows: {}", e.getMessage());
+            return null;
+        }
+    }
+
+    /** Stops serving. */
+    @Override
+    public void close() {
+        server.stop();
+    }
+}

@@ -1,0 +1,110 @@
+package io.outboxkit.relay;
+
+import io.outboxkit.app.Database;
+import io.outboxkit.core.OutboxPoller;
+import io.outboxkit.core.OutboxRetention;
+import io.outboxkit.core.PollerStats;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running relay: an {@link OutboxPoller} delivering the outbox to the consumer over HTTP (see
+ * {@link RelayConfig}), an admin HTTP server, and outbox retention on a daemon thread.
+ *
+ * <p>Delivery is at least once: a message is PUBLISHED only after the consumer answered 2xx;
+ * anything else is retried with backoff until {@code maxAttempts}, then the message is DEAD.
+ * Several relays may share one database; give each a distinct name. {@link #close()} lets the
+ * batch in flight finish and be recorded before it stops. Thread-safe.
+ */
+public final class Relay implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Relay.class);
+
+    private final OutboxPoller poller;
+    private final HttpPublisher publisher;
+    private final AdminServer admin;
+    private final RetentionTask retention;
+
+    private Relay(OutboxPoller poller, HttpPublisher publisher, AdminServer admin, RetentionTask retention) {
+        this.poller = poller;
+        this.publisher = publisher;
+        this.admin = admin;
+        this.retention = retention;
+    }
+
+    /**
+     * Starts delivering from {@code database}'s outbox, the admin server on
+     * {@code config.adminHost()}:{@code config.adminPort()}, and retention. The database stays the
+     * caller's: {@link #close()} does not close it. The pool needs a connection held by the
+     * poller's LISTEN, plus one each for polling, retention and the admin server.
+     *
+     * @throws io.javalin.util.JavalinBindException when the admin port cannot be bound (nothing is left running)
+     */
+    public static Relay start(Database database, RelayConfig config) {
+        Objects.requireNonNull(database, "database");
+        Objects.requireNonNull(config, "config");
+        HttpPublisher publisher = new HttpPublisher(config.consumerUrl(), config.httpTimeout(), config.lease(),
+                config.maxInFlight());
+        OutboxPoller.Builder builder = OutboxPoller.builder(database.jdbi(), publisher)
+                .batchSize(config.batchSize())
+                .pollInterval(config.pollInterval())
+                .lease(config.lease())
+                .maxAttempts(config.maxAttempts())
+                .backoff(config.initialBackoff(), config.maxBackoff())
+                .orderedByAggregate(config.ordered())
+                .deadMessagesBlockAggregate(config.deadBlocksAggregate());
+        if (config.relayName() != null) {
+            builder.name(config.relayName());
+        }
+        OutboxPoller poller = builder.build();
+        OutboxRetention outboxRetention = OutboxRetention.builder(database.jdbi())
+                .publishedRetention(config.publishedRetention())
+                .dedupWindow(config.dedupWindow())
+                .build();
+        AdminServer admin;
+        try {
+            admin = AdminServer.start(database, poller, config.adminHost(), config.adminPort());
+        } catch (RuntimeException e) {
+            publisher.close();
+            throw e;
+        }
+        poller.start();
+        RetentionTask retention = RetentionTask.start(outboxRetention, config.retentionInterval(), poller.name());
+        LOG.info("[{}] relaying to {}; admin on {}:{}", poller.name(), config.consumerUrl(), config.adminHost(),
+                admin.port());
+        return new Relay(poller, publisher, admin, retention);
+    }
+
+    /** The poller's name: the lease owner on the messages it claims. */
+    public String name() {
+        return poller.name();
+    }
+
+    /** The delivery counters since start. */
+    public PollerStats stats() {
+        return poller.stats();
+    }
+
+    /** The port the admin server listens on. */
+    public int adminPort() {
+        return admin.port();
+    }
+
+    /** Whether the poller is delivering (started and not closed). */
+    public boolean isRunning() {
+        return poller.isRunning();
+    }
+
+    /**
+     * Stops: first the poller (the batch in flight is delivered and recorded, waiting up to the
+     * lease), then retention, the admin server and the HTTP client. Calling it again does nothing.
+     */
+    @Override
+    public void close() {
+        poller.close();
+        retention.close();
+        admin.close();
+        publisher.close();
+    }
+}

@@ -1,0 +1,142 @@
+package io.outboxkit.relay;
+
+import io.outboxkit.app.ConfigException;
+import io.outboxkit.app.Env;
+import io.outboxkit.core.OutboxPoller;
+import io.outboxkit.core.OutboxRetention;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The relay's settings, each read from an environment variable by {@link #from(Env)}.
+ *
+ * @param consumerUrl         {@code CONSUMER_URL}: where each message is POSTed; default {@value #DEFAULT_CONSUMER_URL}
+ * @param adminHost           {@code ADMIN_HOST}: the admin server's bind address; default {@value #DEFAULT_ADMIN_HOST}
+ * @param adminPort           {@code PORT}: the admin server's port (0 picks a free one); default {@value #DEFAULT_ADMIN_PORT}
+ * @param relayName           {@code RELAY_NAME}: the poller's name (lease owner, log prefix), or null for the
+ *                            poller's unique default; give each relay on one database a distinct name
+ * @param batchSize           {@code BATCH_SIZE}: messages claimed per cycle, 1 to 10,000; default 100
+ * @param pollInterval        {@code POLL_INTERVAL_MS}: how long an idle relay waits before it looks anyway; default 1 s
+ * @param maxAttempts         {@code MAX_ATTEMPTS}: deliveries tried before a message is DEAD; default 10
+ * @param lease               {@code LEASE_MS}: how long a claim lasts; must exceed the HTTP timeout; default 30 s
+ * @param httpTimeout         {@code HTTP_TIMEOUT_MS}: the limit on connecting and on each delivery; default 5 s
+ * @param maxInFlight         {@code MAX_IN_FLIGHT}: deliveries of one batch running at once, 1 to 256; default 16
+ * @param initialBackoff      {@code BACKOFF_INITIAL_MS}: the retry delay after a first failure; default 1 s
+ * @param maxBackoff          {@code BACKOFF_MAX_MS}: the longest retry delay; default 5 min
+ * @param ordered             {@code ORDERED}: deliver each aggregate's messages in write order; default true
+ * @param deadBlocksAggregate {@code DEAD_BLOCKS_AGGREGATE}: a DEAD message holds back its aggregate's later
+ *                            messages until requeued; default true
+ * @param publishedRetention  {@code RETENTION_PUBLISHED_MS}: how long PUBLISHED messages are kept; default 7 days
+ * @param dedupWindow         {@code RETENTION_DEDUP_MS}: how long processed-message records are kept; must exceed
+ *                            the longest redelivery span of the retry schedule; default 30 days
+ * @param retentionInterval   {@code RETENTION_INTERVAL_MS}: how often retention runs; default 60 s
+ */
+public record RelayConfig(URI consumerUrl, String adminHost, int adminPort, String relayName, int batchSize,
+                          Duration pollInterval, int maxAttempts, Duration lease, Duration httpTimeout,
+                          int maxInFlight, Duration initialBackoff, Duration maxBackoff, boolean ordered,
+                          boolean deadBlocksAggregate, Duration publishedRetention, Duration dedupWindow,
+                          Duration retentionInterval) {
+
+    /** The default {@code CONSUMER_URL}. */
+    public static final String DEFAULT_CONSUMER_URL = "http://localhost:8081/messages";
+    /** The default {@code ADMIN_HOST}: local only. */
+    public static final String DEFAULT_ADMIN_HOST = "127.0.0.1";
+    /** The default {@code PORT} of the admin server. */
+    public static final int DEFAULT_ADMIN_PORT = 8082;
+    /** The default {@code HTTP_TIMEOUT_MS}: 5 seconds. */
+    public static final Duration DEFAULT_HTTP_TIMEOUT = Duration.ofSeconds(5);
+    /** The default {@code MAX_IN_FLIGHT}. */
+    public static final int DEFAULT_MAX_IN_FLIGHT = 16;
+    /** The default {@code RETENTION_INTERVAL_MS}: 1 minute. */
+    public static final Duration DEFAULT_RETENTION_INTERVAL = Duration.ofMinutes(1);
+
+    private static final long DAY_MS = Duration.ofDays(1).toMillis();
+    private static final long MAX_RETENTION_MS = Duration.ofDays(3650).toMillis();
+
+    /**
+     * Checks what no single variable can: the lease exceeds the HTTP timeout, the backoff cap is
+     * not below its start, and the deduplication window outlasts the retry schedule.
+     *
+     * @throws ConfigException naming the variables at fault
+     * @throws NullPointerException when a required component is null
+     */
+    public RelayConfig {
+        Objects.requireNonNull(consumerUrl, "consumerUrl");
+        Objects.requireNonNull(adminHost, "adminHost");
+        Objects.requireNonNull(pollInterval, "pollInterval");
+        Objects.requireNonNull(lease, "lease");
+        Objects.requireNonNull(httpTimeout, "httpTimeout");
+        Objects.requireNonNull(initialBackoff, "initialBackoff");
+        Objects.requireNonNull(maxBackoff, "maxBackoff");
+        Objects.requireNonNull(publishedRetention, "publishedRetention");
+        Objects.requireNonNull(dedupWindow, "dedupWindow");
+        Objects.requireNonNull(retentionInterval, "retentionInterval");
+        if (lease.compareTo(httpTimeout) <= 0) {
+            throw new ConfigException("LEASE_MS=" + lease.toMillis() + " must exceed HTTP_TIMEOUT_MS="
+                    + httpTimeout.toMillis() + ": a claim must outlast a delivery, or the message is delivered twice");
+        }
+        if (maxBackoff.compareTo(initialBackoff) < 0) {
+            throw new ConfigException("BACKOFF_MAX_MS=" + maxBackoff.toMillis() + " must not be less than BACKOFF_INITIAL_MS="
+                    + initialBackoff.toMillis());
+        }
+        Duration redelivery = longestRedeliverySpan(maxAttempts, initialBackoff, maxBackoff, lease);
+        if (dedupWindow.compareTo(redelivery) <= 0) {
+            throw new ConfigException("RETENTION_DEDUP_MS=" + dedupWindow.toMillis() + " must exceed the longest time a "
+                    + "message may be redelivered (" + redelivery.toMillis() + " ms with MAX_ATTEMPTS, BACKOFF_* and "
+                    + "LEASE_MS as set), or a late duplicate would be processed again");
+        }
+    }
+
+    /**
+     * The settings from the environment, each with its default.
+     *
+     * @throws ConfigException naming the first bad variable and what it expects
+     */
+    public static RelayConfig from(Env env) {
+        String name = env.string("RELAY_NAME", null);
+        if (name != null && name.length() > 200) {
+            throw new ConfigException("RELAY_NAME must be at most 200 characters, was " + name.length());
+        }
+        return new RelayConfig(
+                env.httpUri("CONSUMER_URL", DEFAULT_CONSUMER_URL),
+                env.string("ADMIN_HOST", DEFAULT_ADMIN_HOST),
+                env.integer("PORT", DEFAULT_ADMIN_PORT, 0, 65_535),
+                name,
+                env.integer("BATCH_SIZE", OutboxPoller.DEFAULT_BATCH_SIZE, 1, 10_000),
+                env.millis("POLL_INTERVAL_MS", OutboxPoller.DEFAULT_POLL_INTERVAL, 1, DAY_MS),
+                env.integer("MAX_ATTEMPTS", OutboxPoller.DEFAULT_MAX_ATTEMPTS, 1, 1_000),
+                env.millis("LEASE_MS", OutboxPoller.DEFAULT_LEASE, 1, DAY_MS),
+                env.millis("HTTP_TIMEOUT_MS", DEFAULT_HTTP_TIMEOUT, 1, DAY_MS),
+                env.integer("MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT, 1, 256),
+                env.millis("BACKOFF_INITIAL_MS", OutboxPoller.DEFAULT_INITIAL_BACKOFF, 1, DAY_MS),
+                env.millis("BACKOFF_MAX_MS", OutboxPoller.DEFAULT_MAX_BACKOFF, 1, DAY_MS),
+                env.bool("ORDERED", true),
+                env.bool("DEAD_BLOCKS_AGGREGATE", true),
+                env.millis("RETENTION_PUBLISHED_MS", OutboxRetention.DEFAULT_PUBLISHED_RETENTION, 0, MAX_RETENTION_MS),
+                env.millis("RETENTION_DEDUP_MS", OutboxRetention.DEFAULT_DEDUP_WINDOW, 0, MAX_RETENTION_MS),
+                env.millis("RETENTION_INTERVAL_MS", DEFAULT_RETENTION_INTERVAL, 10, DAY_MS));
+    }
+
+    /**
+     * An upper bound on how long after its first claim a message may still be delivered by the
+     * poller: every attempt's lease plus every backoff delay (jitter only shortens them).
+     */
+    static Duration longestRedeliverySpan(int maxAttempts, Duration initialBackoff, Duration maxBackoff, Duration lease) {
+        long total = 0;
+        long delay = initialBackoff.toMillis();
+        for (int attempt = 1; attempt <= maxAttempts; attempt++) {
+            total = saturatedAdd(total, lease.toMillis());
+            if (attempt < maxAttempts) {
+                total = saturatedAdd(total, Math.min(delay, maxBackoff.toMillis()));
+                delay = delay > Long.MAX_VALUE / 2 ? Long.MAX_VALUE : delay * 2;
+            }
+        }
+        return Duration.ofMillis(total);
+    }
+
+    private static long saturatedAdd(long a, long b) {
+        long sum = a + b;
+        return sum < 0 ? Long.MAX_VALUE : sum;
+    }
+}

@@ -1,0 +1,45 @@
+package io.outboxkit.relay;
+
+import io.outboxkit.app.Database;
+import io.outboxkit.app.DatabaseSettings;
+import io.outboxkit.app.Env;
+import io.outboxkit.app.ServiceMain;
+
+/**
+ * Runs the relay as a process. Settings come from the environment: {@code DB_URL},
+ * {@code DB_USER}, {@code DB_PASSWORD} (see {@link DatabaseSettings}), {@code DB_POOL_SIZE}
+ * (default {@value #DEFAULT_POOL_SIZE}), and those of {@link RelayConfig}. A bad setting or an
+ * unreachable database ends the process with one line on stderr and exit status 2. SIGTERM lets
+ * the batch in flight finish, then stops the admin server and closes the pool.
+ */
+public final class RelayMain {
+
+    /** The default {@code DB_POOL_SIZE}: the poller's LISTEN and poll, retention, and the admin server. */
+    public static final int DEFAULT_POOL_SIZE = 5;
+
+    private RelayMain() {
+    }
+
+    /** Starts the relay and blocks until the process is asked to stop. */
+    public static void main(String[] args) {
+        ServiceMain.run("outbox-relay", () -> start(Env.system()));
+    }
+
+    /** Reads the settings, opens the database and starts the relay; the result closes both, the relay first. */
+    static AutoCloseable start(Env env) {
+        RelayConfig config = RelayConfig.from(env);
+        DatabaseSettings settings = DatabaseSettings.from(env);
+        int poolSize = env.integer("DB_POOL_SIZE", DEFAULT_POOL_SIZE, 3, 100);
+        Database database = Database.open(settings, "outbox-relay", poolSize);
+        try {
+            Relay relay = Relay.start(database, config);
+            return () -> {
+                relay.close();
+                database.close();
+            };
+        } catch (RuntimeException e) {
+            database.close();
+            throw e;
+        }
+    }
+}

@@ -1,0 +1,158 @@
+package io.outboxkit.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.outboxkit.app.Database;
+import io.outboxkit.core.MessageStatus;
+import io.outboxkit.core.NewMessage;
+import io.outboxkit.testing.PostgresExtension;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** Messages committed to the outbox reach the consumer as envelopes and become PUBLISHED. */
+class DeliveryTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension();
+
+    static Database database;
+    static TestOutbox outbox;
+    FakeConsumer consumer;
+    final List<Relay> relays = new ArrayList<>();
+
+    @BeforeAll
+    static void openDatabase() {
+        database = TestDatabases.open(db, 12);
+        outbox = new TestOutbox(db.jdbi());
+    }
+
+    @AfterAll
+    static void closeDatabase() {
+        database.close();
+    }
+
+    @BeforeEach
+    void startConsumer() throws Exception {
+        db.truncateAll();
+        consumer = new FakeConsumer();
+    }
+
+    @AfterEach
+    void stop() {
+        relays.forEach(Relay::close);
+        consumer.close();
+    }
+
+    @Test
+    void eachMessageArrivesAsAJsonEnvelopeWithItsIdInAHeaderAndBecomesPublished() {
+        String order = UUID.randomUUID().toString();
+        UUID id = outbox.write(order, "OrderCreated");
+        start(TestRelays.config(consumer.url()));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> outbox.status(id) == MessageStatus.PUBLISHED);
+
+        assertThat(consumer.received()).hasSize(1);
+        FakeConsumer.Received request = consumer.received().get(0);
+        assertThat(request.messageIdHeader()).isEqualTo(id);
+        assertThat(request.contentType()).isEqualTo("application/json");
+        assertThat(request.id()).isEqualTo(id);
+        assertThat(request.envelope().get("event_type").asText()).isEqualTo("OrderCreated");
+        assertThat(request.envelope().get("aggregate_type").asText()).isEqualTo("Order");
+        assertThat(request.envelope().get("aggregate_id").asText()).isEqualTo(order);
+        assertThat(request.envelope().get("payload").get("order_id").asText()).isEqualTo(order);
+        assertThat(request.envelope().get("headers").get("trace_id").asText()).isEqualTo("trace-" + order);
+        assertThat(request.envelope().get("sequence").asLong()).isPositive();
+        assertThat(request.envelope().get("attempts").asInt()).isEqualTo(1);
+        assertThat(outbox.entry(id).publishedAt()).isNotNull();
+    }
+
+    @Test
+    void theMessagesOfOneAggregateArriveInWriteOrder() {
+        String order = UUID.randomUUID().toString();
+        List<NewMessage> messages = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            messages.add(TestOutbox.message(order, "OrderEvent" + i));
+        }
+        List<UUID> ids = outbox.writeAll(messages);
+        start(TestRelays.config(consumer.url()));
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> outbox.status(ids.get(ids.size() - 1)) == MessageStatus.PUBLISHED);
+
+        assertThat(consumer.received()).extracting(FakeConsumer.Received::id).containsExactlyElementsOf(ids);
+    }
+
+    @Test
+    void theMessagesOfABatchAreDeliveredConcurrently() {
+        int messages = 8;
+        CountDownLatch allArrived = new CountDownLatch(messages);
+        consumer.answer(request -> {
+            allArrived.countDown();
+            allArrived.await(5, TimeUnit.SECONDS); // returns at once when the relay sends them together
+            return FakeConsumer.Reply.ok();
+        });
+        List<UUID> ids = new ArrayList<>();
+        for (int i = 0; i < messages; i++) {
+            ids.add(outbox.write(UUID.randomUUID().toString(), "OrderCreated"));
+        }
+        start(TestRelays.config(consumer.url(), "HTTP_TIMEOUT_MS", "10000", "LEASE_MS", "30000"));
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> ids.stream().allMatch(id -> outbox.status(id) == MessageStatus.PUBLISHED));
+
+        assertThat(consumer.maxInFlight()).isEqualTo(messages);
+    }
+
+    @Test
+    void severalRelaysShareOneOutboxAndKeepEachAggregatesOrder() {
+        Map<String, List<UUID>> writtenByOrder = new LinkedHashMap<>();
+        for (int round = 0; round < 5; round++) {
+            for (int o = 0; o < 10; o++) {
+                String order = "order-" + o;
+                writtenByOrder.computeIfAbsent(order, k -> new ArrayList<>()).add(outbox.write(order, "OrderEvent" + round));
+            }
+        }
+        start(TestRelays.config(consumer.url(), "RELAY_NAME", "relay-a", "BATCH_SIZE", "3"));
+        start(TestRelays.config(consumer.url(), "RELAY_NAME", "relay-b", "BATCH_SIZE", "3"));
+        assertThat(relays).extracting(Relay::name).containsExactly("relay-a", "relay-b");
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> writtenByOrder.values().stream().flatMap(List::stream)
+                .allMatch(id -> outbox.status(id) == MessageStatus.PUBLISHED));
+
+        Map<String, List<UUID>> arrivedByOrder = new LinkedHashMap<>();
+        for (FakeConsumer.Received request : consumer.received()) {
+            List<UUID> arrived = arrivedByOrder.computeIfAbsent(request.envelope().get("aggregate_id").asText(),
+                    k -> new ArrayList<>());
+            if (!arrived.contains(request.id())) {
+                arrived.add(request.id());
+            }
+        }
+        assertThat(arrivedByOrder).isEqualTo(writtenByOrder);
+        assertThat(relays.get(0).stats().delivered() + relays.get(1).stats().delivered()).isEqualTo(50);
+    }
+
+    @Test
+    void retentionRemovesPublishedMessagesOnceTheyAreOldEnough() {
+        UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
+        start(TestRelays.config(consumer.url(), "RETENTION_PUBLISHED_MS", "0", "RETENTION_INTERVAL_MS", "100"));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> outbox.find(id).isEmpty());
+
+        assertThat(consumer.received()).extracting(FakeConsumer.Received::id).containsExactly(id);
+    }
+
+    private void start(RelayConfig config) {
+        relays.add(Relay.start(database, config));
+    }
+}

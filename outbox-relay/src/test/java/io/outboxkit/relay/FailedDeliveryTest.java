@@ -1,0 +1,127 @@
+package io.outboxkit.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.outboxkit.app.Database;
+import io.outboxkit.core.MessageStatus;
+import io.outboxkit.core.OutboxEntry;
+import io.outboxkit.testing.PostgresExtension;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** A delivery that fails is recorded with a clear error, retried with backoff, and DEAD after the last attempt. */
+class FailedDeliveryTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension();
+
+    static Database database;
+    static TestOutbox outbox;
+    FakeConsumer consumer;
+    Relay relay;
+    final CountDownLatch releaseHungRequests = new CountDownLatch(1);
+
+    @BeforeAll
+    static void openDatabase() {
+        database = TestDatabases.open(db, 8);
+        outbox = new TestOutbox(db.jdbi());
+    }
+
+    @AfterAll
+    static void closeDatabase() {
+        database.close();
+    }
+
+    @BeforeEach
+    void startConsumer() throws Exception {
+        db.truncateAll();
+        consumer = new FakeConsumer();
+    }
+
+    @AfterEach
+    void stop() {
+        releaseHungRequests.countDown();
+        if (relay != null) {
+            relay.close();
+        }
+        consumer.close();
+    }
+
+    @Test
+    void anEndpointAnswering500IsRetriedUntilMaxAttemptsThenTheMessageIsDead() {
+        consumer.answer(request -> new FakeConsumer.Reply(500, "boom"));
+        UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
+        relay = Relay.start(database, TestRelays.config(consumer.url(), "MAX_ATTEMPTS", "3"));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> outbox.status(id) == MessageStatus.DEAD);
+
+        OutboxEntry dead = outbox.entry(id);
+        assertThat(dead.message().attempts()).isEqualTo(3);
+        assertThat(dead.lastError()).contains("HTTP 500 from " + consumer.url() + ": boom");
+        assertThat(consumer.received()).hasSize(3);
+        assertThat(relay.stats().failed()).isEqualTo(3);
+        assertThat(relay.stats().dead()).isEqualTo(1);
+    }
+
+    @Test
+    void aMessageThatFailsTwiceIsPublishedOnTheThirdAttempt() {
+        AtomicInteger calls = new AtomicInteger();
+        consumer.answer(request -> calls.incrementAndGet() <= 2
+                ? new FakeConsumer.Reply(503, "{\"error\":\"database unavailable\"}") : FakeConsumer.Reply.ok());
+        UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
+        relay = Relay.start(database, TestRelays.config(consumer.url(), "MAX_ATTEMPTS", "5"));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> outbox.status(id) == MessageStatus.PUBLISHED);
+
+        assertThat(outbox.entry(id).message().attempts()).isEqualTo(3);
+        assertThat(outbox.entry(id).lastError()).contains("HTTP 503 from " + consumer.url());
+        assertThat(consumer.received()).extracting(r -> r.envelope().get("attempts").asInt()).containsExactly(1, 2, 3);
+    }
+
+    @Test
+    void aRefusedConnectionIsRecordedAndRetried() throws Exception {
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+        String url = "http://127.0.0.1:" + closedPort + "/messages";
+        UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
+        relay = Relay.start(database, TestRelays.config(url, "MAX_ATTEMPTS", "100"));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> outbox.entry(id).message().attempts() >= 2);
+
+        OutboxEntry entry = outbox.entry(id);
+        assertThat(entry.status()).isEqualTo(MessageStatus.PENDING);
+        assertThat(entry.lastError()).contains("cannot connect to " + url);
+    }
+
+    @Test
+    void anEndpointThatHangsPastTheTimeoutFailsAsTimedOutAndIsRetriedLater() {
+        AtomicInteger calls = new AtomicInteger();
+        consumer.answer(request -> {
+            if (calls.incrementAndGet() == 1) {
+                releaseHungRequests.await(10, TimeUnit.SECONDS); // hangs far past HTTP_TIMEOUT_MS
+            }
+            return FakeConsumer.Reply.ok();
+        });
+        UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
+        relay = Relay.start(database, TestRelays.config(consumer.url(), "HTTP_TIMEOUT_MS", "300", "LEASE_MS", "3000"));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> outbox.status(id) == MessageStatus.PUBLISHED);
+
+        OutboxEntry entry = outbox.entry(id);
+        assertThat(entry.message().attempts()).isEqualTo(2);
+        assertThat(entry.lastError()).contains("timed out after 300 ms");
+    }
+}

@@ -1,0 +1,117 @@
+package io.outboxkit.relay;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.outboxkit.app.Jsons;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A consumer endpoint for the relay to deliver to: records every request, and answers as its
+ * current {@link Behaviour} says (200 unless told otherwise). Serves requests concurrently.
+ */
+final class FakeConsumer implements AutoCloseable {
+
+    /** A request as received. */
+    record Received(UUID messageIdHeader, String contentType, JsonNode envelope) {
+
+        UUID id() {
+            return UUID.fromString(envelope.get("id").asText());
+        }
+    }
+
+    /** An answer to send. */
+    record Reply(int status, String body) {
+        static Reply ok() {
+            return new Reply(200, "{\"status\":\"processed\"}");
+        }
+    }
+
+    /** How to answer a request; may block to play a slow consumer. */
+    @FunctionalInterface
+    interface Behaviour {
+        Reply answer(Received request) throws Exception;
+    }
+
+    private final HttpServer server;
+    private final ExecutorService executor = Executors.newCachedThreadPool();
+    private final List<Received> received = new CopyOnWriteArrayList<>();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicInteger maxInFlight = new AtomicInteger();
+    private volatile Behaviour behaviour = request -> Reply.ok();
+
+    FakeConsumer() throws IOException {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
+        server.createContext("/messages", this::serve);
+        server.setExecutor(executor);
+        server.start();
+    }
+
+    /** The URL to give the relay as CONSUMER_URL. */
+    String url() {
+        return "http://127.0.0.1:" + server.getAddress().getPort() + "/messages";
+    }
+
+    /** Answers from now on as {@code behaviour} says. */
+    void answer(Behaviour behaviour) {
+        this.behaviour = behaviour;
+    }
+
+    /** Every request so far, in arrival order. */
+    List<Received> received() {
+        return List.copyOf(received);
+    }
+
+    /** The most requests that were being served at once. */
+    int maxInFlight() {
+        return maxInFlight.get();
+    }
+
+    private void serve(HttpExchange exchange) throws IOException {
+        int now = inFlight.incrementAndGet();
+        maxInFlight.accumulateAndGet(now, Math::max);
+        try (exchange) {
+            Received request;
+            try (InputStream body = exchange.getRequestBody()) {
+                String header = exchange.getRequestHeaders().getFirst("Message-Id");
+                request = new Received(header == null ? null : UUID.fromString(header),
+                        exchange.getRequestHeaders().getFirst("Content-Type"), Jsons.mapper().readTree(body));
+            }
+            received.add(request);
+            Reply reply;
+            try {
+                reply = behaviour.answer(request);
+            } catch (Exception e) {
+                reply = new Reply(500, "fake consumer failed: " + e);
+            }
+            byte[] bytes = reply.body().getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().set("Content-Type", "application/json");
+            exchange.sendResponseHeaders(reply.status(), bytes.length == 0 ? -1 : bytes.length);
+            if (bytes.length > 0) {
+                try (OutputStream out = exchange.getResponseBody()) {
+                    out.write(bytes);
+                }
+            }
+        } catch (IOException e) {
+            // the relay gave up on this request (timeout); nothing to answer
+        } finally {
+            inFlight.decrementAndGet();
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        executor.shutdownNow();
+    }
+}

@@ -1,0 +1,51 @@
+package io.outboxkit.relay;
+
+import io.outboxkit.core.MessageStatus;
+import io.outboxkit.core.NewMessage;
+import io.outboxkit.core.OutboxAdmin;
+import io.outboxkit.core.OutboxEntry;
+import io.outboxkit.core.OutboxWriter;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.jdbi.v3.core.Jdbi;
+
+/** Writes messages the way a producer does, and reads where they stand. */
+final class TestOutbox {
+
+    private final Jdbi jdbi;
+    private final OutboxWriter writer = OutboxWriter.create();
+    private final OutboxAdmin admin;
+
+    TestOutbox(Jdbi jdbi) {
+        this.jdbi = jdbi;
+        this.admin = OutboxAdmin.create(jdbi);
+    }
+
+    /** Commits one message about order {@code orderId}; returns its id. */
+    UUID write(String orderId, String eventType) {
+        return jdbi.inTransaction(h -> writer.write(h, message(orderId, eventType)));
+    }
+
+    /** Commits the messages in one transaction, in list order. */
+    List<UUID> writeAll(List<NewMessage> messages) {
+        return jdbi.inTransaction(h -> writer.writeAll(h, messages));
+    }
+
+    static NewMessage message(String orderId, String eventType) {
+        return NewMessage.of("Order", orderId, eventType, "{\"order_id\":\"" + orderId + "\"}")
+                .withHeader("trace_id", "trace-" + orderId);
+    }
+
+    OutboxEntry entry(UUID id) {
+        return admin.find(id).orElseThrow(() -> new AssertionError("no outbox message " + id));
+    }
+
+    Optional<OutboxEntry> find(UUID id) {
+        return admin.find(id);
+    }
+
+    MessageStatus status(UUID id) {
+        return entry(id).status();
+    }
+}
