@@ -98,9 +98,16 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
         return server.urlOf(database);
     }
 
-    /** The user to connect as, or null when {@link #jdbcUrl()} carries it. */
+    /**
+     * The user to connect as: the configured one, else the URL's {@code user} parameter, else
+     * {@code postgres}.
+     */
     public String user() {
-        return server.user();
+        if (server.user() != null) {
+            return server.user();
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("[?&]user=([^&]*)").matcher(server.adminUrl());
+        return m.find() ? java.net.URLDecoder.decode(m.group(1), java.nio.charset.StandardCharsets.UTF_8) : "postgres";
     }
 
     /** The password to connect with, or null when {@link #jdbcUrl()} carries it or none is needed. */
