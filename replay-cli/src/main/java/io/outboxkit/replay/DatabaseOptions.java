@@ -29,16 +29,16 @@ final class DatabaseOptions {
 
     /** The settings from {@code env}, overridden by the options given. */
     DatabaseSettings settings(Env env) {
-        DatabaseSettings fromEnv = DatabaseSettings.from(env);
         try {
-            return new DatabaseSettings(url == null ? fromEnv.url() : url, user == null ? fromEnv.user() : user,
-                    fromEnv.password());
+            return new DatabaseSettings(
+                    url != null ? url : env.string("DB_URL", DatabaseSettings.DEFAULT_URL),
+                    user != null ? user : env.string("DB_USER", DatabaseSettings.DEFAULT_USER),
+                    env.string("DB_PASSWORD", DatabaseSettings.DEFAULT_PASSWORD));
         } catch (ConfigException e) {
             if (url == null && user == null) {
                 throw e;
             }
-            throw new ParameterException(spec.commandLine(), e.getMessage().replace("DB_URL=", "--db-url ")
-                    .replace("DB_USER", "--db-user"));
+            throw new ParameterException(spec.commandLine(), "bad --db-url or --db-user: " + e.getMessage());
         }
     }
 

@@ -2,11 +2,14 @@ package io.outboxkit.replay;
 
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.core.OutboxException;
+import java.util.List;
+import java.util.Locale;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
 import picocli.CommandLine.IParameterExceptionHandler;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 /** Turns every failure into one line on stderr and an exit status; never prints a stack trace. */
 final class ErrorReporter implements IParameterExceptionHandler, IExecutionExceptionHandler {
@@ -15,8 +18,24 @@ final class ErrorReporter implements IParameterExceptionHandler, IExecutionExcep
     public int handleParseException(ParameterException e, String[] args) {
         CommandLine command = e.getCommandLine();
         String name = command.getCommandSpec().qualifiedName();
-        command.getErr().println(name + ": " + oneLine(e.getMessage()) + " (try '" + name + " --help')");
+        command.getErr().println(name + ": " + oneLine(describe(e)) + " (try '" + name + " --help')");
         return ReplayCli.EXIT_USAGE;
+    }
+
+    private static String describe(ParameterException e) {
+        if (e instanceof UnmatchedArgumentException) {
+            List<String> unmatched = ((UnmatchedArgumentException) e).getUnmatched();
+            if (unmatched.stream().anyMatch(arg -> arg.startsWith("-") && arg.toLowerCase(Locale.ROOT).contains("password"))) {
+                // Not echoed: what follows such an option is likely a password.
+                return "there is no password option: set DB_PASSWORD in the environment instead "
+                        + "(a password on the command line shows in the process list)";
+            }
+            if (e.getCommandLine().getParent() == null && !unmatched.isEmpty() && !unmatched.get(0).startsWith("-")) {
+                return "unknown command '" + unmatched.get(0) + "': choose duplicate, list or requeue";
+            }
+        }
+        String message = e.getMessage() == null ? "bad arguments" : e.getMessage();
+        return message.startsWith("Error: ") ? message.substring("Error: ".length()) : message;
     }
 
     @Override

@@ -1,0 +1,73 @@
+package io.outboxkit.replay;
+
+import io.outboxkit.app.Env;
+import io.outboxkit.testing.PostgresExtension;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Runs replay-cli in-process, as {@code main} would, with an environment of the test's choosing. */
+final class Cli {
+
+    /** A database nothing listens on. */
+    static final String UNREACHABLE_DB = "jdbc:postgresql://127.0.0.1:1/nowhere";
+
+    private final Map<String, String> env;
+
+    private Cli(Map<String, String> env) {
+        this.env = env;
+    }
+
+    /** A CLI configured, through DB_URL / DB_USER / DB_PASSWORD, for the test class's database. */
+    static Cli against(PostgresExtension db) {
+        Map<String, String> env = new HashMap<>();
+        env.put("DB_URL", db.jdbcUrl());
+        env.put("DB_USER", db.user() != null ? db.user() : userOf(db.jdbcUrl()));
+        if (db.password() != null) {
+            env.put("DB_PASSWORD", db.password());
+        }
+        return new Cli(env);
+    }
+
+    /** A CLI whose database cannot be reached, so any command that touches it fails. */
+    static Cli withoutDatabase() {
+        return new Cli(new HashMap<>(Map.of("DB_URL", UNREACHABLE_DB)));
+    }
+
+    /** This CLI with one more environment variable. */
+    Cli with(String name, String value) {
+        Map<String, String> more = new HashMap<>(env);
+        more.put(name, value);
+        return new Cli(more);
+    }
+
+    /** The value this CLI gives the environment variable {@code name}, or null. */
+    String env(String name) {
+        return env.get(name);
+    }
+
+    Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int status = ReplayCli.commandLine(Env.of(env), new PrintWriter(out, true), new PrintWriter(err, true))
+                .execute(args);
+        return new Run(status, out.toString(), err.toString());
+    }
+
+    private static String userOf(String url) {
+        Matcher user = Pattern.compile("[?&]user=([^&]+)").matcher(url);
+        return user.find() ? user.group(1) : "postgres";
+    }
+
+    /** What one command did: its exit status and everything it printed. */
+    record Run(int status, String out, String err) {
+
+        /** The non-empty lines printed on stderr. */
+        java.util.List<String> errLines() {
+            return err.lines().filter(line -> !line.isBlank()).toList();
+        }
+    }
+}

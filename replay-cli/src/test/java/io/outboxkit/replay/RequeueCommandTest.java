@@ -1,0 +1,139 @@
+package io.outboxkit.replay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.outboxkit.testing.PostgresExtension;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+class RequeueCommandTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension(4);
+
+    private Cli cli;
+
+    @BeforeEach
+    void emptyOutbox() {
+        db.truncateAll();
+        cli = Cli.against(db);
+    }
+
+    @Test
+    void requeue_id_puts_one_message_back_to_pending_with_its_attempts_reset() {
+        UUID dead = Outbox.write(db);
+        Outbox.markDead(db, dead, "gave up");
+        UUID otherDead = Outbox.write(db);
+        Outbox.markDead(db, otherDead, "gave up");
+
+        Cli.Run run = cli.run("requeue", "--id", dead.toString());
+
+        assertThat(run.status()).isZero();
+        assertThat(run.err()).isEmpty();
+        assertThat(run.out()).isEqualToIgnoringNewLines("requeued 1 message: " + dead);
+        assertThat(Outbox.status(db, dead)).isEqualTo("PENDING");
+        assertThat(Outbox.attempts(db, dead)).isZero();
+        assertThat(Outbox.status(db, otherDead)).isEqualTo("DEAD");
+    }
+
+    @Test
+    void requeue_id_also_redelivers_a_published_message() {
+        UUID published = Outbox.write(db);
+        Outbox.markPublished(db, published);
+
+        assertThat(cli.run("requeue", "--id", published.toString()).status()).isZero();
+
+        assertThat(Outbox.status(db, published)).isEqualTo("PENDING");
+    }
+
+    @Test
+    void requeue_dead_puts_back_every_dead_message_and_nothing_else() {
+        UUID dead1 = Outbox.write(db);
+        UUID dead2 = Outbox.write(db);
+        UUID published = Outbox.write(db);
+        Outbox.markDead(db, dead1, "gave up");
+        Outbox.markDead(db, dead2, "gave up");
+        Outbox.markPublished(db, published);
+
+        Cli.Run run = cli.run("requeue", "--dead");
+
+        assertThat(run.status()).isZero();
+        assertThat(run.out()).isEqualToIgnoringNewLines("requeued 2 DEAD messages");
+        assertThat(Outbox.status(db, dead1)).isEqualTo("PENDING");
+        assertThat(Outbox.attempts(db, dead2)).isZero();
+        assertThat(Outbox.status(db, published)).isEqualTo("PUBLISHED");
+    }
+
+    @Test
+    void requeue_dead_with_nothing_dead_says_zero() {
+        Outbox.write(db);
+
+        Cli.Run run = cli.run("requeue", "--dead");
+
+        assertThat(run.status()).isZero();
+        assertThat(run.out()).isEqualToIgnoringNewLines("requeued 0 DEAD messages");
+    }
+
+    @Test
+    void requeue_since_a_span_ago_puts_back_the_messages_written_since_whatever_their_status() {
+        UUID old = Outbox.write(db);
+        Outbox.markPublished(db, old);
+        Outbox.age(db, old, 3);
+        UUID recentPublished = Outbox.write(db);
+        Outbox.markPublished(db, recentPublished);
+        UUID recentDead = Outbox.write(db);
+        Outbox.markDead(db, recentDead, "gave up");
+
+        Cli.Run run = cli.run("requeue", "--since", "1h");
+
+        assertThat(run.status()).isZero();
+        assertThat(run.out()).startsWith("requeued 2 messages written since ");
+        assertThat(Outbox.status(db, recentPublished)).isEqualTo("PENDING");
+        assertThat(Outbox.status(db, recentDead)).isEqualTo("PENDING");
+        assertThat(Outbox.status(db, old)).isEqualTo("PUBLISHED");
+    }
+
+    @Test
+    void requeue_since_an_iso_time() {
+        UUID old = Outbox.write(db);
+        Outbox.markPublished(db, old);
+        Outbox.age(db, old, 48);
+        UUID recent = Outbox.write(db);
+        Outbox.markPublished(db, recent);
+        Instant dayAgo = Instant.now().minus(1, ChronoUnit.DAYS).truncatedTo(ChronoUnit.SECONDS);
+
+        Cli.Run run = cli.run("requeue", "--since", dayAgo.toString());
+
+        assertThat(run.status()).isZero();
+        assertThat(run.out()).isEqualToIgnoringNewLines("requeued 1 message written since " + dayAgo);
+        assertThat(Outbox.status(db, recent)).isEqualTo("PENDING");
+        assertThat(Outbox.status(db, old)).isEqualTo("PUBLISHED");
+    }
+
+    @Test
+    void an_unknown_id_is_one_clear_error_line_and_exit_1() {
+        UUID unknown = UUID.randomUUID();
+
+        Cli.Run run = cli.run("requeue", "--id", unknown.toString());
+
+        assertThat(run.status()).isEqualTo(ReplayCli.EXIT_FAILED);
+        assertThat(run.out()).isEmpty();
+        assertThat(run.errLines()).containsExactly("replay-cli requeue: no message with id " + unknown + " in the outbox");
+    }
+
+    @Test
+    void the_db_options_override_the_environment() {
+        UUID dead = Outbox.write(db);
+        Outbox.markDead(db, dead, "gave up");
+        Cli real = Cli.against(db);
+        Cli.Run run = real.with("DB_URL", Cli.UNREACHABLE_DB).with("DB_USER", "nobody")
+                .run("requeue", "--dead", "--db-url", db.jdbcUrl(), "--db-user", real.env("DB_USER"));
+
+        assertThat(run.status()).as(run.err()).isZero();
+        assertThat(Outbox.status(db, dead)).isEqualTo("PENDING");
+    }
+}

@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# run.sh: starts the whole outboxkit demo on a machine with nothing but a JDK (17+) and Maven.
+#
+#   ./run.sh           builds the jars that are missing, starts PostgreSQL (embedded, data kept in
+#                      .data/postgres), order-service, consumer and outbox-relay, and runs until
+#                      Ctrl-C or SIGTERM, which stop everything cleanly (PostgreSQL last).
+#   ./run.sh --build   rebuilds every jar first (after changing the sources).
+#
+# Environment:
+#   DB_URL, DB_USER, DB_PASSWORD   use this PostgreSQL instead of starting the embedded one
+#   ORDER_PORT (8080), CONSUMER_PORT (8081), RELAY_PORT (8082), PG_PORT (5433)
+#   JAVA_OPTS                      extra JVM options for every process
+#   DEV_PG_USER                    as root: run the embedded PostgreSQL under this (system) user,
+#                                  created if missing, instead of in a user namespace
+#
+# Each service gets PORT (its HTTP port) and DB_URL/DB_USER/DB_PASSWORD; the relay also gets
+# CONSUMER_URL. Every log line is prefixed with the process name, e.g. "[order-service] ...".
+# Exit status: 0 after a requested stop, 1 when something failed to start or died, 2 for a bad argument.
+set -euo pipefail
+
+if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 4))); then
+    echo "run.sh: needs bash 4.4 or newer (this is $BASH_VERSION)" >&2
+    exit 1
+fi
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+BUILD=0
+case "${1:-}" in
+    "") ;;
+    --build) BUILD=1 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1' (try ./run.sh --help)" >&2; exit 2 ;;
+esac
+
+ORDER_PORT="${ORDER_PORT:-8080}"
+CONSUMER_PORT="${CONSUMER_PORT:-8081}"
+RELAY_PORT="${RELAY_PORT:-8082}"
+PG_PORT="${PG_PORT:-5433}"
+DATA_ROOT="$ROOT/.data"
+PG_DATA="$DATA_ROOT/postgres"
+PG_LOG="$DATA_ROOT/dev-postgres.log"
+PG_START_SECONDS=180     # the first start unpacks PostgreSQL and runs initdb
+SERVICE_START_SECONDS=90
+STOP_SECONDS=30
+
+SERVICES=(order-service consumer outbox-relay)
+JARS=(order-service/target/order-service.jar consumer/target/consumer.jar
+      outbox-relay/target/outbox-relay.jar dev-postgres/target/dev-postgres.jar
+      replay-cli/target/replay-cli.jar)
+
+SERVICE_PIDS=()
+SERVICE_NAMES=()
+PREFIX_PIDS=()
+LAUNCHED_PID=""
+PG_PID=""
+PG_STARTED=0
+STOP_REQUESTED=0
+
+say() { printf '[run.sh] %s\n' "$*"; }
+fail() { printf '[run.sh] error: %s\n' "$*" >&2; exit 1; }
+
+# --- checks ------------------------------------------------------------------------------------
+
+check_port_number() { # NAME VALUE
+    if ! [[ $2 =~ ^[0-9]+$ ]] || (($2 < 1 || $2 > 65535)); then
+        fail "$1=$2 is not a TCP port from 1 to 65535"
+    fi
+}
+
+# Whether something accepts connections on 127.0.0.1:PORT.
+listening() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+require_free() { # NAME PORT
+    if listening "$2"; then
+        fail "port $2 ($1) is already in use: stop what listens there, or choose another port with $1=..."
+    fi
+}
+
+# The status code of GET http://127.0.0.1:PORT/PATH, or nothing when there is no HTTP answer.
+http_status() { # PORT PATH
+    (
+        exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+        printf 'GET %s HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n' "$2" >&3
+        IFS= read -r -t 3 line <&3 || exit 1
+        [[ $line =~ ^HTTP/[0-9.]+\ ([0-9]{3}) ]] && printf '%s' "${BASH_REMATCH[1]}"
+    ) 2>/dev/null || true
+}
+
+# Copies stdin to stdout with every line prefixed by "[NAME] ". It ignores Ctrl-C and SIGTERM,
+# which may reach the whole process group, so it relays its process's last lines while that shuts
+# down; it ends at EOF, when its process has exited.
+prefix() { # NAME
+    local line
+    trap '' INT TERM
+    while IFS= read -r line || [[ -n $line ]]; do
+        printf '[%s] %s\n' "$1" "$line"
+    done
+}
+
+# Runs COMMAND in the background with its output (both streams) prefixed by "[NAME] ", and also
+# appended unprefixed to LOG when one is given; sets LAUNCHED_PID to the command's own PID (so it
+# can be signalled) and remembers the prefixing process, to let it finish at the end.
+launch() { # NAME LOG COMMAND...
+    local name=$1 log=$2 out
+    shift 2
+    if [[ -n $log ]]; then
+        exec {out}> >(trap '' INT TERM; tee -a "$log" | prefix "$name")
+    else
+        exec {out}> >(prefix "$name")
+    fi
+    PREFIX_PIDS+=($!)
+    "$@" </dev/null >&"$out" 2>&1 {out}>&- &
+    LAUNCHED_PID=$!
+    exec {out}>&-
+}
+
+alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
+
+# Waits until every PID has exited, up to SECONDS; returns 1 if some are still running then.
+wait_gone() { # SECONDS PID...
+    local deadline=$((SECONDS + $1)) pid
+    shift
+    for pid in "$@"; do
+        while alive "$pid"; do
+            ((SECONDS < deadline)) || return 1
+            sleep 0.2
+        done
+    done
+}
+
+# --- stopping (runs on every exit) -------------------------------------------------------------
+
+stop_all() {
+    local status=$? pid i
+    trap '' INT TERM
+    trap - EXIT
+    ((STOP_REQUESTED)) && status=0
+    local running=()
+    for i in "${!SERVICE_PIDS[@]}"; do
+        pid="${SERVICE_PIDS[$i]}"
+        if alive "$pid"; then
+            say "stopping ${SERVICE_NAMES[$i]} (pid $pid)"
+            kill -TERM "$pid" 2>/dev/null || true
+            running+=("$pid")
+        fi
+    done
+    if ((${#running[@]})) && ! wait_gone "$STOP_SECONDS" "${running[@]}"; then
+        for pid in "${running[@]}"; do
+            if alive "$pid"; then
+                say "pid $pid did not stop within ${STOP_SECONDS}s: killing it"
+                kill -KILL "$pid" 2>/dev/null || true
+            fi
+        done
+        status=1
+    fi
+    for pid in "${SERVICE_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if alive "$PG_PID"; then
+        say "stopping dev-postgres (pid $PG_PID)"
+        kill -TERM "$PG_PID" 2>/dev/null || true
+        if ! wait_gone "$STOP_SECONDS" "$PG_PID"; then
+            say "dev-postgres did not stop within ${STOP_SECONDS}s: killing it"
+            kill -KILL "$PG_PID" 2>/dev/null || true
+            status=1
+        fi
+        wait "$PG_PID" 2>/dev/null || true
+    fi
+    if ((PG_STARTED)); then
+        stop_leftover_postgres
+    fi
+    if ((${#PREFIX_PIDS[@]})); then
+        wait_gone 5 "${PREFIX_PIDS[@]}" || true # their last lines, before ours
+    fi
+    if ((PG_STARTED || ${#SERVICE_PIDS[@]})); then
+        say "stopped"
+    fi
+    exit "$status"
+}
+
+# A PostgreSQL left running on our data directory (its dev-postgres was killed): a fast shutdown.
+stop_leftover_postgres() {
+    local pid
+    [[ -f $PG_DATA/postmaster.pid ]] || return 0
+    pid="$(head -n 1 "$PG_DATA/postmaster.pid" 2>/dev/null || true)"
+    [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" || return 0
+    [[ -r /proc/$pid/cmdline ]] && ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$PG_DATA" && return 0
+    say "stopping a PostgreSQL left running on $PG_DATA (pid $pid)"
+    kill -INT "$pid" 2>/dev/null || true
+    wait_gone "$STOP_SECONDS" "$pid" || fail "PostgreSQL (pid $pid) did not stop; stop it by hand"
+}
+
+trap stop_all EXIT
+trap 'STOP_REQUESTED=1; echo; say "stop requested"; exit 0' INT TERM
+
+# --- build -------------------------------------------------------------------------------------
+
+for name in ORDER_PORT CONSUMER_PORT RELAY_PORT PG_PORT; do check_port_number "$name" "${!name}"; done
+command -v java >/dev/null || fail "java is not on the PATH: install a JDK 17 or newer"
+
+missing=()
+for jar in "${JARS[@]}"; do [[ -f $jar ]] || missing+=("$jar"); done
+if ((BUILD || ${#missing[@]})); then
+    command -v mvn >/dev/null || fail "Maven (mvn) is not on the PATH; it is needed to build ${missing[*]:-the jars}"
+    say "building (mvn -B -q -DskipTests package)${missing[*]:+: missing ${missing[*]}}"
+    mvn -B -q -DskipTests package || fail "the build failed (see above)"
+fi
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+# How to run the embedded PostgreSQL, which refuses to run as root. As root, zonky's launcher runs
+# initdb/pg_ctl in a user namespace (unshare -U) where it is not root; where user namespaces are
+# unavailable (or DEV_PG_USER is set), it runs under an unprivileged system user instead.
+pg_command() {
+    local user="${DEV_PG_USER:-}"
+    PG_CMD=(java)
+    if (($(id -u) != 0)); then
+        return
+    fi
+    if [[ -z $user ]] && unshare -U true 2>/dev/null; then
+        own_data root
+        return
+    fi
+    user="${user:-outboxdev}"
+    if ! id -u "$user" >/dev/null 2>&1; then
+        say "creating system user $user to run PostgreSQL (it refuses to run as root)"
+        useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user" \
+            || fail "cannot create user $user; set DEV_PG_USER to an existing unprivileged user"
+    fi
+    own_data "$user"
+    local jar="$ROOT/dev-postgres/target/dev-postgres.jar"
+    if ! run_as "$user" test -r "$jar" -a -w "$PG_DATA" -a -w "$DATA_ROOT/tmp"; then
+        fail "user $user cannot read $jar or write $PG_DATA: every directory above $ROOT must be searchable by others (chmod o+x)"
+    fi
+    if command -v setpriv >/dev/null; then # setpriv execs, so the PID we hold is java's own
+        PG_CMD=(setpriv "--reuid=$user" "--regid=$(id -g "$user")" --init-groups --)
+    else
+        PG_CMD=(runuser -u "$user" --)
+    fi
+    PG_CMD+=(env "HOME=$DATA_ROOT/tmp" java "-Djava.io.tmpdir=$DATA_ROOT/tmp")
+}
+
+# In its own session, a signal sent to run.sh's whole process group (Ctrl-C, kill -TERM -PGID)
+# does not reach dev-postgres: run.sh stops it itself, after the services. (setsid execs without
+# forking here, as a background job is no group leader, so the PID we hold stays java's.)
+detach() {
+    if command -v setsid >/dev/null; then
+        PG_CMD=(setsid "${PG_CMD[@]}")
+    fi
+}
+
+run_as() { # USER COMMAND...
+    local user=$1
+    shift
+    if command -v setpriv >/dev/null; then
+        setpriv "--reuid=$user" "--regid=$(id -g "$user")" --init-groups -- "$@"
+    else
+        runuser -u "$user" -- "$@"
+    fi
+}
+
+# Makes OWNER own the data directory (it may have been created by the other way of running).
+own_data() { # OWNER
+    mkdir -p "$PG_DATA" "$DATA_ROOT/tmp"
+    chmod 700 "$PG_DATA"
+    local dir
+    for dir in "$PG_DATA" "$DATA_ROOT/tmp"; do
+        if [[ $(stat -c %U "$dir") != "$1" ]]; then
+            chown -R "$1:$(id -gn "$1")" "$dir"
+        fi
+    done
+}
+
+start_postgres() {
+    mkdir -p "$DATA_ROOT"
+    stop_leftover_postgres
+    require_free PG_PORT "$PG_PORT"
+    pg_command
+    detach
+    : >"$PG_LOG"
+    say "starting dev-postgres on port $PG_PORT (data in $PG_DATA)"
+    # shellcheck disable=SC2086 # JAVA_OPTS is a list of options
+    launch dev-postgres "$PG_LOG" env PORT="$PG_PORT" DATA_DIR="$PG_DATA" \
+        "${PG_CMD[@]}" ${JAVA_OPTS:-} -jar "$ROOT/dev-postgres/target/dev-postgres.jar"
+    PG_PID=$LAUNCHED_PID
+    PG_STARTED=1
+    local deadline=$((SECONDS + PG_START_SECONDS))
+    until grep -q '^dev-postgres: ready on port' "$PG_LOG"; do
+        if ! alive "$PG_PID"; then
+            local status=0
+            wait "$PG_PID" || status=$?
+            PG_PID=""
+            fail "dev-postgres exited with status $status during start: $(grep '^dev-postgres:' "$PG_LOG" | tail -n 1 || true)"
+        fi
+        ((SECONDS < deadline)) || fail "dev-postgres was not ready within ${PG_START_SECONDS}s (see its lines above)"
+        sleep 0.2
+    done
+    export DB_URL="jdbc:postgresql://localhost:$PG_PORT/outbox" DB_USER=outbox DB_PASSWORD=outbox
+}
+
+require_free ORDER_PORT "$ORDER_PORT"
+require_free CONSUMER_PORT "$CONSUMER_PORT"
+require_free RELAY_PORT "$RELAY_PORT"
+if [[ -n ${DB_URL:-} ]]; then
+    say "using the database at ${DB_URL%%\?*} (DB_URL is set)"
+    export DB_URL
+    [[ -n ${DB_USER:-} ]] && export DB_USER
+    [[ -n ${DB_PASSWORD:-} ]] && export DB_PASSWORD
+else
+    start_postgres
+fi
+
+# --- services ----------------------------------------------------------------------------------
+
+start_service() { # NAME PORT [VAR=VALUE...]
+    local name=$1 port=$2
+    shift 2
+    # shellcheck disable=SC2086 # JAVA_OPTS is a list of options
+    launch "$name" "" env PORT="$port" "$@" java ${JAVA_OPTS:-} -jar "$ROOT/$name/target/$name.jar"
+    SERVICE_PIDS+=("$LAUNCHED_PID")
+    SERVICE_NAMES+=("$name")
+}
+
+say "starting ${SERVICES[*]}"
+start_service order-service "$ORDER_PORT"
+start_service consumer "$CONSUMER_PORT"
+start_service outbox-relay "$RELAY_PORT" CONSUMER_URL="http://localhost:$CONSUMER_PORT/messages"
+SERVICE_PORTS=("$ORDER_PORT" "$CONSUMER_PORT" "$RELAY_PORT")
+
+# Stops everything (through the EXIT trap) when a service has exited.
+check_services() {
+    local i status
+    for i in "${!SERVICE_PIDS[@]}"; do
+        if ! alive "${SERVICE_PIDS[$i]}"; then
+            status=0
+            wait "${SERVICE_PIDS[$i]}" || status=$?
+            fail "${SERVICE_NAMES[$i]} exited with status $status $1 (see its lines above); stopping the rest"
+        fi
+    done
+    if [[ -n $PG_PID ]] && ! alive "$PG_PID"; then
+        PG_PID=""
+        fail "dev-postgres exited $1 (see its lines above); stopping the rest"
+    fi
+}
+
+deadline=$((SECONDS + SERVICE_START_SECONDS))
+for i in "${!SERVICE_PIDS[@]}"; do
+    until [[ -n $(http_status "${SERVICE_PORTS[$i]}" /health) ]]; do
+        check_services "during start"
+        ((SECONDS < deadline)) || fail "${SERVICE_NAMES[$i]} did not answer on port ${SERVICE_PORTS[$i]} within ${SERVICE_START_SECONDS}s"
+        sleep 0.3
+    done
+done
+
+# replay-cli's defaults are the standard ports; say so when these differ.
+REPLAY_ENV=""
+if [[ $CONSUMER_PORT != 8081 ]]; then REPLAY_ENV+="CONSUMER_URL=http://localhost:$CONSUMER_PORT/messages "; fi
+if [[ -n $PG_PID && $PG_PORT != 5433 ]]; then REPLAY_ENV+="DB_URL=$DB_URL "; fi
+
+cat <<EOF
+[run.sh] ------------------------------------------------------------------------------
+[run.sh] outboxkit is running:
+[run.sh]   order-service  http://localhost:$ORDER_PORT     (health: $(http_status "$ORDER_PORT" /health))
+[run.sh]   consumer       http://localhost:$CONSUMER_PORT     (health: $(http_status "$CONSUMER_PORT" /health))
+[run.sh]   outbox-relay   http://localhost:$RELAY_PORT     (health: $(http_status "$RELAY_PORT" /health))
+[run.sh]   PostgreSQL     ${DB_URL%%\?*}${PG_PID:+ (embedded, data in .data/postgres)}
+[run.sh]
+[run.sh] Create an order (it and its OrderCreated event commit in one transaction):
+[run.sh]   curl -s -X POST http://localhost:$ORDER_PORT/orders -H 'Content-Type: application/json' \\
+[run.sh]        -d '{"user_id": "550e8400-e29b-41d4-a716-446655440000", "amount": 100.0}'
+[run.sh] Then watch the [outbox-relay] and [consumer] lines below, and look around:
+[run.sh]   curl -s http://localhost:$ORDER_PORT/health
+[run.sh]   ${REPLAY_ENV}java -jar replay-cli/target/replay-cli.jar list --status published
+[run.sh]   ${REPLAY_ENV}java -jar replay-cli/target/replay-cli.jar duplicate   (the consumer skips a redelivery)
+[run.sh] Ctrl-C stops everything${PG_PID:+; the data stays in .data/postgres for the next run}.
+[run.sh] ------------------------------------------------------------------------------
+EOF
+
+while true; do
+    check_services "unexpectedly"
+    sleep 1 &
+    wait $! || true # a wait the INT/TERM trap interrupts at once
+done
