@@ -11,7 +11,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 
 /** A small JSON client for driving the services over HTTP. */
-final class Http {
+public final class Http {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -20,8 +20,9 @@ final class Http {
     }
 
     /** A response: status and body (parsed when it is JSON, else null). */
-    record Response(int status, String text) {
-        JsonNode json() {
+    public record Response(int status, String text) {
+        /** The body as JSON; fails the test when it is not JSON. */
+        public JsonNode json() {
             try {
                 return JSON.readTree(text);
             } catch (IOException e) {
@@ -30,16 +31,16 @@ final class Http {
         }
     }
 
-    static Response get(String url) {
+    public static Response get(String url) {
         return send(HttpRequest.newBuilder(URI.create(url)).GET());
     }
 
-    static Response postJson(String url, String body) {
+    public static Response postJson(String url, String body) {
         return send(HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)));
     }
 
-    static Response post(String url, String contentType, String body) {
+    public static Response post(String url, String contentType, String body) {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.ofString(body));
         if (contentType != null) {
             request.header("Content-Type", contentType);
@@ -47,7 +48,7 @@ final class Http {
         return send(request);
     }
 
-    static Response send(HttpRequest.Builder request) {
+    public static Response send(HttpRequest.Builder request) {
         try {
             HttpResponse<String> response = CLIENT.send(request.timeout(Duration.ofSeconds(10)).build(),
                     HttpResponse.BodyHandlers.ofString());

@@ -1,0 +1,48 @@
+package io.outboxkit.system;
+
+import io.outboxkit.testing.PostgresExtension;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * The database a {@link RunningSystem} runs on: how the services connect to it, and a {@link Jdbi}
+ * for the test's own reads and writes.
+ */
+public interface TestDatabase {
+
+    /** The JDBC URL the services get as {@code DB_URL}. */
+    String url();
+
+    /** {@code DB_USER}. */
+    String user();
+
+    /** {@code DB_PASSWORD} (empty when none is needed). */
+    String password();
+
+    /** The test's own access to the same database. */
+    Jdbi jdbi();
+
+    /** A class's database from the shared test server. */
+    static TestDatabase of(PostgresExtension db) {
+        return new TestDatabase() {
+            @Override
+            public String url() {
+                return db.jdbcUrl();
+            }
+
+            @Override
+            public String user() {
+                return db.user() == null ? "postgres" : db.user();
+            }
+
+            @Override
+            public String password() {
+                return db.password() == null ? "" : db.password();
+            }
+
+            @Override
+            public Jdbi jdbi() {
+                return db.jdbi();
+            }
+        };
+    }
+}
