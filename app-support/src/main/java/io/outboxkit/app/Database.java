@@ -32,9 +32,10 @@ public final class Database implements AutoCloseable {
      */
     public static Database open(DatabaseSettings settings, String poolName, int poolSize) {
         HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(settings.url());
+        // The password never travels in the URL: the driver logs URLs (at FINE), the pool echoes them.
+        config.setJdbcUrl(settings.urlWithoutPassword());
         config.setUsername(settings.user());
-        config.setPassword(settings.password());
+        config.setPassword(settings.effectivePassword());
         config.setPoolName(poolName);
         config.setMaximumPoolSize(poolSize);
         config.setConnectionTimeout(2_000);
@@ -49,6 +50,10 @@ public final class Database implements AutoCloseable {
         } catch (HikariPool.PoolInitializationException e) {
             throw new ConfigException("cannot connect to PostgreSQL at " + settings.redactedUrl() + " as user "
                     + settings.user() + ": " + rootMessage(e) + " (check DB_URL, DB_USER, DB_PASSWORD)");
+        } catch (RuntimeException e) {
+            // The pool found no driver for the URL (a bad port, say): the driver refused its form.
+            throw new ConfigException("DB_URL=" + settings.redactedUrl() + " is not a URL the PostgreSQL driver "
+                    + "accepts (expected jdbc:postgresql://host:port/database): " + rootMessage(e));
         }
         try {
             Migrations.apply(dataSource);

@@ -58,6 +58,9 @@ public final class MessageEnvelope {
             throw new InvalidEnvelopeException("body is not valid JSON: " + e.getOriginalMessage());
         } catch (java.io.IOException e) {
             throw new InvalidEnvelopeException("body could not be read: " + e.getMessage());
+        } catch (NumberFormatException e) {
+            // decimals are read as BigDecimal while parsing: an exponent beyond an int fails there
+            throw new InvalidEnvelopeException("body has a number out of any usable range");
         }
         return fromJson(node);
     }

@@ -18,9 +18,10 @@ import java.util.regex.Pattern;
  * The body of {@code POST /orders}: {@code {"user_id": "<uuid>", "amount": 100.0}}, parsed strictly.
  *
  * <p>Refused with a 400 naming the problem: text that is not JSON (including NaN, trailing
- * content and duplicate keys), a body that is not an object, unknown fields, a {@code user_id}
- * that is not a UUID string, an {@code amount} that is not a JSON number (a string is refused),
- * not above zero, with more than 2 decimals, or above {@value #MAX_AMOUNT_TEXT}.
+ * content, duplicate keys and a number whose exponent no BigDecimal holds), a body that is not an
+ * object, unknown fields, a {@code user_id} that is not a UUID string, an {@code amount} that is
+ * not a JSON number (a string is refused), not above zero, with more than 2 decimals, or above
+ * {@value #MAX_AMOUNT_TEXT}.
  *
  * @param userId who places the order
  * @param amount what it costs, positive, scale 2
@@ -57,6 +58,9 @@ record CreateOrderRequest(UUID userId, BigDecimal amount) {
             throw ApiError.badRequest("body is not valid JSON: " + shorten(e.getOriginalMessage()));
         } catch (IOException e) {
             throw ApiError.badRequest("body could not be read");
+        } catch (NumberFormatException e) {
+            // Jackson reads decimals as BigDecimal while it parses: an exponent beyond an int fails there
+            throw ApiError.badRequest("body has a number out of any usable range (an exponent beyond 2^31)");
         }
         if (node == null || node.isMissingNode()) {
             throw ApiError.badRequest("body is empty: expected a JSON object with user_id and amount");

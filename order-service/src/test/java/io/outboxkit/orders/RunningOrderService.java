@@ -51,6 +51,11 @@ final class RunningOrderService implements AutoCloseable {
         return new DatabaseSettings(db.jdbcUrl(), user, db.password());
     }
 
+    /** The port the service listens on (on 127.0.0.1). */
+    int port() {
+        return app.port();
+    }
+
     /** POST with a JSON body and optional header name/value pairs. */
     HttpResponse<String> post(String path, String json, String... headers) {
         return send(path, "POST", JSON, json, headers);

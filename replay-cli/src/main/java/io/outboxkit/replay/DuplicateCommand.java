@@ -56,8 +56,8 @@ final class DuplicateCommand implements Callable<Integer> {
         OutboxMessage message = messageId == null ? DemoMessage.create() : fromOutbox(messageId);
         byte[] envelope = envelope(message);
         PrintWriter out = spec.commandLine().getOut();
-        out.println("delivering message " + message.id() + " (" + message.eventType() + " of "
-                + message.aggregateType() + " " + message.aggregateId() + ") to " + endpoint + " twice");
+        out.println("delivering message " + message.id() + " (" + ErrorReporter.printable(message.eventType() + " of "
+                + message.aggregateType() + " " + message.aggregateId()) + ") to " + endpoint + " twice");
         out.flush();
         ConsumerClient consumer = new ConsumerClient(endpoint);
         Delivery first = consumer.deliver(envelope);

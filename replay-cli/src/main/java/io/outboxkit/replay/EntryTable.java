@@ -8,7 +8,10 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Renders outbox entries as a plain-text table, one message per line, columns aligned. */
+/**
+ * Renders outbox entries as a plain-text table, one message per line, columns aligned. Stored
+ * text is shown safely: white space flattened, control and format characters escaped.
+ */
 final class EntryTable {
 
     static final int MAX_ERROR = 60;
@@ -48,14 +51,15 @@ final class EntryTable {
         OutboxMessage m = entry.message();
         Instant when = entry.status() == MessageStatus.PUBLISHED ? entry.publishedAt() : entry.availableAt();
         return List.of(m.id().toString(), Long.toString(m.sequence()),
-                truncate(m.aggregateType() + "/" + m.aggregateId(), MAX_AGGREGATE), m.eventType(),
+                truncate(m.aggregateType() + "/" + m.aggregateId(), MAX_AGGREGATE), truncate(m.eventType(), Integer.MAX_VALUE),
                 Integer.toString(m.attempts()), entry.status().name(),
                 when == null ? "-" : when.truncatedTo(ChronoUnit.SECONDS).toString(),
                 entry.lastError() == null ? "" : truncate(entry.lastError(), MAX_ERROR));
     }
 
+    /** {@code text} on one line, safe for a terminal (see {@link ErrorReporter#printable}), at most {@code max} long. */
     static String truncate(String text, int max) {
-        String flat = text.replaceAll("\\s+", " ").trim();
+        String flat = ErrorReporter.printable(text.replaceAll("\\s+", " ").trim());
         return flat.length() <= max ? flat : flat.substring(0, max - 3) + "...";
     }
 

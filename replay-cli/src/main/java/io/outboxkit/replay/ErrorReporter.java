@@ -59,6 +59,25 @@ final class ErrorReporter implements IParameterExceptionHandler, IExecutionExcep
     }
 
     private static String oneLine(String text) {
-        return text == null ? "failed" : text.replaceAll("\\s*\\R\\s*", " ").trim();
+        return text == null ? "failed" : printable(text.replaceAll("\\s*\\R\\s*", " ").trim());
+    }
+
+    /**
+     * {@code text} safe to print on a terminal: control and format characters (NUL, ESC, which
+     * starts a terminal escape sequence, right-to-left overrides...) shown as {@code \\uXXXX}.
+     * Arguments and stored messages are echoed in what the tool prints; they must not drive the terminal.
+     */
+    static String printable(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        text.codePoints().forEach(c -> {
+            int type = Character.getType(c);
+            if (type == Character.CONTROL || type == Character.FORMAT || type == Character.SURROGATE
+                    || type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR) {
+                out.append(String.format("\\u%04x", c));
+            } else {
+                out.appendCodePoint(c);
+            }
+        });
+        return out.toString();
     }
 }

@@ -50,6 +50,8 @@ public final class ReplayCli {
         cli.addSubcommand(new RequeueCommand(env));
         ErrorReporter errors = new ErrorReporter();
         cli.setCaseInsensitiveEnumValuesAllowed(true);
+        // No @file arguments: "--id @/etc/shadow" must be a bad id, not the file's lines read as arguments.
+        cli.setExpandAtFiles(false);
         cli.setOut(out);
         cli.setErr(err);
         cli.setParameterExceptionHandler(errors);

@@ -3,12 +3,16 @@ package io.outboxkit.app.http;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
+import io.javalin.http.Header;
 import io.javalin.http.HttpResponseException;
 import io.outboxkit.app.Jsons;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.util.Locale;
 import java.util.Map;
+import org.eclipse.jetty.http.HttpException;
+import org.eclipse.jetty.io.EofException;
+import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,8 +25,14 @@ public final class JsonApi {
 
     /** The largest request body accepted unless configured: 64 KiB. */
     public static final long DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+    /**
+     * How long a stopping server lets the requests in progress finish before it closes their
+     * connections: 5 s (a request waits at most 2 s for a pooled connection, so this covers it).
+     */
+    public static final long STOP_TIMEOUT_MS = 5_000;
 
     private static final Logger LOG = LoggerFactory.getLogger(JsonApi.class);
+    private static final int MAX_ECHO = 100;
 
     private JsonApi() {
     }
@@ -34,6 +44,15 @@ public final class JsonApi {
         config.http.maxRequestSize = maxBodyBytes;
         config.http.defaultContentType = "application/json";
         config.http.prefer405over404 = true;
+        // A graceful stop: Javalin puts its handlers inside the GracefulHandler, which on stop refuses
+        // new requests and lets those in progress finish (up to the stop timeout) before connections
+        // close. Without it Jetty closes them at once: the client gets no answer while its transaction
+        // may still commit (an order created that the client was never told about).
+        config.jetty.modifyServer(server -> {
+            server.setHandler(new GracefulHandler());
+            server.setStopTimeout(STOP_TIMEOUT_MS);
+        });
+        config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
         config.routes.exception(ApiError.class, (e, ctx) -> error(ctx, e.status(), e.getMessage()));
         config.routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), clientMessage(e)));
         config.routes.exception(Exception.class, JsonApi::unexpected);
@@ -59,12 +78,20 @@ public final class JsonApi {
         respond(ctx, status, Map.of("error", message));
     }
 
-    /** Requires a JSON content type on a request with a body. */
+    /**
+     * Requires a JSON content type on a request with a body. Reads the raw header: the servlet's
+     * parsed content type throws on a charset it does not know ({@code charset=bogus}).
+     */
     public static void requireJson(Context ctx) {
-        String type = ctx.contentType();
-        if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("application/json")) {
-            throw new ApiError(415, "Content-Type must be application/json, was " + (type == null ? "missing" : type));
+        String type = ctx.header(Header.CONTENT_TYPE);
+        if (type == null || !type.trim().toLowerCase(Locale.ROOT).startsWith("application/json")) {
+            throw new ApiError(415, "Content-Type must be application/json, was "
+                    + (type == null ? "missing" : abbreviate(type)));
         }
+    }
+
+    private static String abbreviate(String text) {
+        return text.length() <= MAX_ECHO ? text : text.substring(0, MAX_ECHO) + "...";
     }
 
     private static boolean isErrorBody(Context ctx) {
@@ -80,6 +107,12 @@ public final class JsonApi {
     }
 
     private static void unexpected(Exception e, Context ctx) {
+        int clientError = unreadableRequest(e);
+        if (clientError != 0) {
+            LOG.info("{} {}: request could not be read: {}", ctx.method(), ctx.path(), e.toString());
+            error(ctx, clientError, "request could not be read: it ended early or is malformed");
+            return;
+        }
         if (isDatabaseDown(e)) {
             LOG.warn("{} {}: database unavailable: {}", ctx.method(), ctx.path(), e.getMessage());
             ctx.header("Retry-After", "1");
@@ -88,6 +121,25 @@ public final class JsonApi {
         }
         LOG.error("{} {} failed", ctx.method(), ctx.path(), e);
         error(ctx, 500, "internal error");
+    }
+
+    /**
+     * The 4xx status for a request Jetty could not read (a body shorter than its Content-Length, a
+     * broken chunked encoding): a client's mistake, not a server error. 0 for any other failure.
+     */
+    private static int unreadableRequest(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof HttpException http && http.getCode() >= 400 && http.getCode() < 500) {
+                return http.getCode();
+            }
+            if (t instanceof EofException) {
+                return 400;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return 0;
     }
 
     /** Whether {@code e} comes from the database being unreachable (rather than from a bug). */

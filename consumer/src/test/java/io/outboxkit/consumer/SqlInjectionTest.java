@@ -1,0 +1,128 @@
+package io.outboxkit.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.outboxkit.app.Database;
+import io.outboxkit.testing.PostgresExtension;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Values that look like SQL are stored and compared as values: a consumer whose name is SQL
+ * records and counts its messages under exactly that name; envelopes with SQL in every text field
+ * are processed once with exactly their effect; SQL where a UUID belongs is refused. After each
+ * test every table still exists.
+ */
+class SqlInjectionTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension(4);
+
+    static final String SQL_NAME = "loyalty'; DROP TABLE processed_messages; --";
+    static final List<String> INJECTIONS = List.of("'; DROP TABLE customer_totals; --", "'); DELETE FROM processed_messages; --",
+            "' OR '1'='1", "$$; TRUNCATE consumer_order_status; $$", "\\'; DROP TABLE outbox; --", "`\"';:--/*");
+    static final List<String> TABLES = List.of("consumer_order_status", "consumer_ordering_violations", "customer_totals",
+            "flyway_schema_history", "idempotency_keys", "orders", "outbox", "processed_messages");
+
+    static Database database;
+    static ConsumerApp app;
+    static ApiClient api;
+
+    @BeforeAll
+    static void start() {
+        database = TestDatabases.open(db, 4);
+        app = ConsumerApp.start(database, SQL_NAME, "127.0.0.1", 0);
+        api = new ApiClient(app.port());
+    }
+
+    @AfterAll
+    static void stop() {
+        app.close();
+        database.close();
+    }
+
+    @AfterEach
+    void every_table_still_exists() {
+        assertThat(strings("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"))
+                .containsExactlyElementsOf(TABLES);
+    }
+
+    @Test
+    void a_consumer_named_with_sql_records_its_messages_under_exactly_that_name() {
+        db.truncateAll();
+        UUID user = UUID.randomUUID();
+        ObjectNode created = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), user, "10.00");
+
+        assertThat(api.postJson("/messages", created).body().path("status").asText()).isEqualTo("processed");
+        assertThat(api.postJson("/messages", created).body().path("status").asText()).isEqualTo("duplicate");
+
+        assertThat(strings("SELECT consumer FROM processed_messages")).containsExactly(SQL_NAME);
+        assertThat(api.get("/stats").body().path("consumer").asText()).isEqualTo(SQL_NAME);
+        assertThat(api.get("/stats").body().path("processed").asLong()).isEqualTo(1);
+        assertThat(api.get("/customers/" + user).body().path("total_amount").decimalValue()).isEqualByComparingTo("10.00");
+    }
+
+    @Test
+    void envelopes_with_sql_in_every_text_field_are_processed_once_with_exactly_their_effect() {
+        db.truncateAll();
+        UUID user = UUID.randomUUID();
+        int orders = 0;
+        for (String injection : INJECTIONS) {
+            UUID order = UUID.randomUUID();
+            ObjectNode created = Envelopes.orderCreated(UUID.randomUUID(), 1, order, user, "1.25");
+            created.put("aggregate_type", injection);
+            created.putObject("headers").put(injection, injection).put("trace", injection);
+            ((ObjectNode) created.get("payload")).put("status", injection).put(injection, injection);
+            ObjectNode unknown = Envelopes.envelope(UUID.randomUUID(), 2, order, injection, (ObjectNode) created.get("payload"));
+            unknown.put("aggregate_id", injection);
+
+            assertThat(api.postJson("/messages", created).status()).as(injection).isEqualTo(200);
+            assertThat(api.postJson("/messages", unknown).status()).as("event type %s", injection).isEqualTo(200);
+            orders++;
+        }
+
+        assertThat(strings("SELECT consumer FROM processed_messages")).hasSize(2 * INJECTIONS.size()).containsOnly(SQL_NAME);
+        assertThat(count("SELECT count(*) FROM customer_totals")).isEqualTo(1);
+        assertThat(api.get("/customers/" + user).body().path("order_count").asLong()).isEqualTo(orders);
+        assertThat(api.get("/customers/" + user).body().path("total_amount").decimalValue())
+                .isEqualByComparingTo(new java.math.BigDecimal("1.25").multiply(java.math.BigDecimal.valueOf(orders)));
+        assertThat(count("SELECT count(*) FROM consumer_order_status WHERE status = 'CREATED'")).isEqualTo(orders);
+    }
+
+    @Test
+    void sql_where_a_uuid_belongs_is_refused_and_writes_nothing() {
+        db.truncateAll();
+        for (String injection : INJECTIONS) {
+            String path = URLEncoder.encode(injection, StandardCharsets.UTF_8).replace("+", "%20");
+            ObjectNode badUser = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "1.00");
+            ((ObjectNode) badUser.get("payload")).put("user_id", injection);
+            ObjectNode badId = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "1.00");
+            badId.put("id", injection);
+
+            assertThat(api.get("/customers/" + path).status()).isEqualTo(400);
+            assertThat(api.get("/orders/" + path + "/status").status()).isEqualTo(400);
+            assertThat(api.postJson("/messages", badUser).status()).isEqualTo(422);
+            assertThat(api.postJson("/messages", badId).status()).isEqualTo(400);
+        }
+        assertThat(count("SELECT (SELECT count(*) FROM processed_messages) + (SELECT count(*) FROM customer_totals) "
+                + "+ (SELECT count(*) FROM consumer_order_status)")).isZero();
+    }
+
+    private static List<String> strings(String sql) {
+        List<String> values = db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(String.class).list());
+        return values;
+    }
+
+    private static long count(String sql) {
+        Long value = db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
+        return value;
+    }
+}
