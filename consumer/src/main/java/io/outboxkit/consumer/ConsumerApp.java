@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  *       first time, {@code "duplicate"} after; 400 for a malformed envelope, 415 without a JSON
  *       content type, 413 for a body too large, 422 for a payload that can never be applied,
  *       503 while the database is unreachable. Nothing is written unless the answer is 200.</li>
- *   <li>{@code POST /messages/batch}: {@code {"messages": [...]}} with 1 to 1,000 envelopes;
+ *   <li>{@code POST /messages/batch}: {@code {"messages": [...]}} with 1 to 1,000 envelopes,
+ *       processed in one transaction (what the relay sends with {@code DELIVERY=batch});
  *       200 {@code {"results": [{"id", "status", "error"?}]}}.</li>
  *   <li>{@code GET /customers/{user_id}}, {@code GET /orders/{id}/status}, {@code GET /stats},
  *       {@code GET /health}.</li>

@@ -2,6 +2,14 @@ package io.outboxkit.consumer;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
@@ -25,22 +33,128 @@ final class LoyaltyStore {
     /** Whether a status event moved the order's view, or came after a later one and was kept out. */
     enum Applied { APPLIED, OUT_OF_ORDER }
 
+    /** What a batch adds to one customer's totals. */
+    record CustomerDelta(long orders, BigDecimal amount) {
+        CustomerDelta plus(CustomerDelta other) {
+            return new CustomerDelta(orders + other.orders, amount.add(other.amount));
+        }
+    }
+
+    /** A status event of a batch: the message and its type, what it says, the status it sets, its sequence (0: unknown). */
+    record StatusChange(UUID messageId, String eventType, OrderEvent event, String status, long sequence) {
+    }
+
+    private static final String ADD_ORDERS = """
+            INSERT INTO customer_totals (user_id, order_count, total_amount)
+            SELECT t.user_id, t.n, t.amount FROM unnest(?::uuid[], ?::bigint[], ?::numeric[]) AS t(user_id, n, amount)
+            ORDER BY t.user_id
+            ON CONFLICT (user_id) DO UPDATE
+            SET order_count = customer_totals.order_count + EXCLUDED.order_count,
+                total_amount = customer_totals.total_amount + EXCLUDED.total_amount""";
+
+    /** The rule of {@link #applyStatus}, for many orders at once: an older event leaves the row as it is. */
+    private static final String APPLY_STATUSES = """
+            INSERT INTO consumer_order_status AS c (order_id, user_id, status, last_seq)
+            SELECT t.order_id, t.user_id, t.status, t.seq
+            FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::bigint[]) AS t(order_id, user_id, status, seq)
+            ORDER BY t.order_id
+            ON CONFLICT (order_id) DO UPDATE
+            SET user_id = COALESCE(c.user_id, EXCLUDED.user_id),
+                status = CASE WHEN EXCLUDED.last_seq < c.last_seq THEN c.status ELSE EXCLUDED.status END,
+                last_seq = CASE WHEN EXCLUDED.last_seq < c.last_seq THEN c.last_seq
+                                ELSE COALESCE(EXCLUDED.last_seq, c.last_seq) END,
+                updated_at = now()
+            RETURNING c.order_id, c.last_seq""";
+
+    private static final String RECORD_VIOLATIONS = """
+            INSERT INTO consumer_ordering_violations (message_id, order_id, seq, previous_seq)
+            SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::bigint[], ?::bigint[])
+            ON CONFLICT (message_id) DO NOTHING""";
+
+    /** The largest total {@code customer_totals.total_amount} (numeric(14,2)) holds. */
+    static final BigDecimal MAX_TOTAL = new BigDecimal("999999999999.99");
+
     private final Jdbi jdbi;
 
     LoyaltyStore(Jdbi jdbi) {
         this.jdbi = jdbi;
     }
 
-    /** Counts one more order of {@code amount} for {@code userId}. */
-    void addOrder(Handle tx, UUID userId, BigDecimal amount) {
-        tx.createUpdate("""
+    /**
+     * Counts one more order of {@code amount} (below 10^10) for {@code userId}.
+     *
+     * @return false, changing nothing, when the customer's total would exceed {@link #MAX_TOTAL}
+     */
+    boolean addOrder(Handle tx, UUID userId, BigDecimal amount) {
+        return tx.createUpdate("""
                         INSERT INTO customer_totals (user_id, order_count, total_amount) VALUES (:user, 1, :amount)
                         ON CONFLICT (user_id) DO UPDATE
                         SET order_count = customer_totals.order_count + 1,
-                            total_amount = customer_totals.total_amount + EXCLUDED.total_amount""")
+                            total_amount = customer_totals.total_amount + EXCLUDED.total_amount
+                        WHERE customer_totals.total_amount + EXCLUDED.total_amount <= :max""")
                 .bind("user", userId)
                 .bind("amount", amount)
-                .execute();
+                .bind("max", MAX_TOTAL)
+                .execute() == 1;
+    }
+
+    /** Adds each customer's orders and amounts in one statement, locking the rows in key order. */
+    void addOrders(Handle tx, Map<UUID, CustomerDelta> customers) throws SQLException {
+        if (customers.isEmpty()) {
+            return;
+        }
+        Connection connection = tx.getConnection();
+        try (PreparedStatement add = connection.prepareStatement(ADD_ORDERS)) {
+            add.setArray(1, connection.createArrayOf("uuid", customers.keySet().toArray()));
+            add.setArray(2, connection.createArrayOf("int8",
+                    customers.values().stream().map(CustomerDelta::orders).toArray()));
+            add.setArray(3, connection.createArrayOf("numeric",
+                    customers.values().stream().map(CustomerDelta::amount).toArray()));
+            add.executeUpdate();
+        }
+    }
+
+    /**
+     * {@link #applyStatus} for events of distinct orders, in one statement (rows locked in key order).
+     *
+     * @return the events that came after a later one of their order: recorded as violations, status kept
+     */
+    List<StatusChange> applyStatuses(Handle tx, List<StatusChange> changes) throws SQLException {
+        if (changes.isEmpty()) {
+            return List.of();
+        }
+        Connection connection = tx.getConnection();
+        Map<UUID, Long> lastSeq = new HashMap<>();
+        try (PreparedStatement apply = connection.prepareStatement(APPLY_STATUSES)) {
+            apply.setArray(1, connection.createArrayOf("uuid", changes.stream().map(c -> c.event().orderId()).toArray()));
+            apply.setArray(2, connection.createArrayOf("uuid", changes.stream().map(c -> c.event().userId()).toArray()));
+            apply.setArray(3, connection.createArrayOf("text", changes.stream().map(StatusChange::status).toArray()));
+            apply.setArray(4, connection.createArrayOf("int8",
+                    changes.stream().map(c -> c.sequence() > 0 ? c.sequence() : null).toArray()));
+            try (ResultSet rs = apply.executeQuery()) {
+                while (rs.next()) {
+                    lastSeq.put(rs.getObject(1, UUID.class), rs.getObject(2, Long.class));
+                }
+            }
+        }
+        List<StatusChange> late = new ArrayList<>();
+        for (StatusChange change : changes) {
+            Long last = lastSeq.get(change.event().orderId());
+            if (change.sequence() > 0 && last != null && change.sequence() < last) {
+                late.add(change);
+            }
+        }
+        if (!late.isEmpty()) {
+            try (PreparedStatement record = connection.prepareStatement(RECORD_VIOLATIONS)) {
+                record.setArray(1, connection.createArrayOf("uuid", late.stream().map(StatusChange::messageId).toArray()));
+                record.setArray(2, connection.createArrayOf("uuid", late.stream().map(c -> c.event().orderId()).toArray()));
+                record.setArray(3, connection.createArrayOf("int8", late.stream().map(StatusChange::sequence).toArray()));
+                record.setArray(4, connection.createArrayOf("int8",
+                        late.stream().map(c -> lastSeq.get(c.event().orderId())).toArray()));
+                record.executeUpdate();
+            }
+        }
+        return late;
     }
 
     /**

@@ -8,16 +8,20 @@ import io.outboxkit.app.Jsons;
 import io.outboxkit.app.MessageEnvelope;
 import io.outboxkit.app.http.ApiError;
 import io.outboxkit.app.http.JsonApi;
+import io.outboxkit.core.BatchOutcome;
 import io.outboxkit.core.IdempotentHandler;
 import io.outboxkit.core.MessageHandlingException;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.Outcome;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,30 +70,48 @@ final class MessageEndpoints {
 
     /**
      * {@code POST /messages/batch}: {@code {"messages": [envelope, ...]}} with 1 to {@value #MAX_BATCH}
-     * envelopes, each processed in its own transaction, in order. Answers 200 with one result per
-     * message: {@code {"id", "status": "processed" | "duplicate" | "failed", "error"?}}. A malformed
-     * envelope refuses the whole batch (400) before anything is processed; a database outage
-     * aborts it (503), and the messages processed before it are duplicates when it is sent again.
+     * envelopes, processed together in ONE transaction ({@link IdempotentHandler#handleAll}): each
+     * message is still recorded, and applied, once. Answers 200 with one result per envelope, in
+     * request order: {@code {"id", "status": "processed" | "duplicate" | "failed", "error"?}} (an id
+     * repeated in the request is "duplicate" after its first place). A "failed" message changed
+     * nothing and is not recorded, so it may be sent again; the others' effects are committed. A
+     * malformed envelope refuses the whole batch (400) before anything is processed; a database
+     * outage aborts it (503) with nothing committed.
      */
     void batch(Context ctx) {
         JsonApi.requireJson(ctx);
         List<OutboxMessage> messages = parseBatch(ctx.bodyAsBytes());
+        BatchOutcome outcome = handler.handleAll(messages);
         List<Map<String, Object>> results = new ArrayList<>(messages.size());
+        Set<UUID> answered = new HashSet<>();
+        long duplicated = 0;
         for (OutboxMessage message : messages) {
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("id", message.id().toString());
-            try {
-                result.put("status", status(handle(message)));
-            } catch (MessageHandlingException e) {
-                if (!(e.getCause() instanceof InvalidPayloadException)) {
-                    throw e;
-                }
+            MessageHandlingException failure = outcome.failures().get(message.id());
+            if (failure != null) {
                 result.put("status", "failed");
-                result.put("error", e.getCause().getMessage());
+                result.put("error", failureText(failure));
+            } else if (!answered.add(message.id()) || outcome.outcomes().get(message.id()) == Outcome.DUPLICATE) {
+                result.put("status", "duplicate");
+                duplicated++;
+            } else {
+                result.put("status", "processed");
             }
             results.add(result);
         }
+        duplicates.addAndGet(duplicated);
         JsonApi.respond(ctx, 200, Map.of("results", results));
+    }
+
+    /** What a client may read of a failure: the payload problem, or no internals. */
+    private static String failureText(MessageHandlingException e) {
+        if (e.getCause() instanceof InvalidPayloadException invalid) {
+            LOG.warn("refused message {}: {}", e.messageId(), invalid.getMessage());
+            return invalid.getMessage();
+        }
+        LOG.error("message {} failed", e.messageId(), e);
+        return "internal error";
     }
 
     private Outcome handle(OutboxMessage message) {
@@ -120,6 +142,8 @@ final class MessageEndpoints {
             throw ApiError.badRequest("body is not valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
             throw ApiError.badRequest("body could not be read: " + e.getMessage());
+        } catch (NumberFormatException e) {
+            throw ApiError.badRequest("body has a number out of any usable range");
         }
         if (root == null || !root.isObject()) {
             throw ApiError.badRequest("body must be a JSON object {\"messages\": [...]}");

@@ -22,6 +22,8 @@ import java.util.UUID;
 record OrderEvent(UUID orderId, UUID userId, BigDecimal amount) {
 
     static final BigDecimal MAX_AMOUNT = new BigDecimal("10000000000");
+    /** The longest amount given as a string that is read at all (a valid one needs far less). */
+    static final int MAX_AMOUNT_TEXT = 40;
 
     /** Reads an {@code OrderCreated} payload, which must name the customer and the amount. */
     static OrderEvent created(OutboxMessage message) throws InvalidPayloadException {
@@ -71,7 +73,8 @@ record OrderEvent(UUID orderId, UUID userId, BigDecimal amount) {
         BigDecimal amount = null;
         if (value != null && value.isNumber()) {
             amount = value.decimalValue();
-        } else if (value != null && value.isTextual()) {
+        } else if (value != null && value.isTextual() && value.asText().length() <= MAX_AMOUNT_TEXT) {
+            // bounded: BigDecimal parses (and strips) a long digit string in quadratic time
             try {
                 amount = new BigDecimal(value.asText().trim());
             } catch (NumberFormatException e) {

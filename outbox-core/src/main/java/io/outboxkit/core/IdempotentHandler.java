@@ -5,6 +5,7 @@ import io.outboxkit.core.spi.MessageHandler;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -13,6 +14,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
@@ -31,7 +33,16 @@ import org.slf4j.LoggerFactory;
  */
 public final class IdempotentHandler {
 
+    /**
+     * How often a transaction that PostgreSQL aborted as a deadlock victim or a serialization
+     * failure is tried in all: 5.
+     */
+    public static final int MAX_TRANSACTION_ATTEMPTS = 5;
+
     private static final Logger LOG = LoggerFactory.getLogger(IdempotentHandler.class);
+    private static final String DEADLOCK = "40P01";
+    private static final String SERIALIZATION_FAILURE = "40001";
+    private static final String BATCH_SAVEPOINT = "outboxkit_batch";
 
     private final Jdbi jdbi;
     private final String consumer;
@@ -64,7 +75,9 @@ public final class IdempotentHandler {
     }
 
     /**
-     * Processes {@code message} unless this consumer already has.
+     * Processes {@code message} unless this consumer already has. A transaction that PostgreSQL
+     * aborts as a deadlock victim or a serialization failure is retried, up to
+     * {@value #MAX_TRANSACTION_ATTEMPTS} times in all.
      *
      * @return {@link Outcome#PROCESSED} when the effect committed now, {@link Outcome#DUPLICATE} when
      *     it had committed before
@@ -73,22 +86,33 @@ public final class IdempotentHandler {
      */
     public Outcome handle(OutboxMessage message) {
         Objects.requireNonNull(message, "message");
-        try {
-            return jdbi.inTransaction(handle -> apply(handle, message));
-        } catch (OutboxException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new OutboxException("could not record message " + message.id() + " for consumer " + consumer
-                    + ": " + e.getMessage(), e);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return jdbi.inTransaction(handle -> apply(handle, message));
+            } catch (RuntimeException e) {
+                if (attempt < MAX_TRANSACTION_ATTEMPTS && isTransient(e)) {
+                    pauseBeforeRetry(attempt, "message " + message.id(), e);
+                    continue;
+                }
+                if (e instanceof OutboxException outbox) {
+                    throw outbox;
+                }
+                throw new OutboxException("could not record message " + message.id() + " for consumer " + consumer
+                        + ": " + e.getMessage(), e);
+            }
         }
     }
 
     /**
      * Processes a batch in ONE transaction: one commit for all its effects and records, which is
      * far cheaper than a transaction per message. Each message still gets its own record and
-     * outcome; a handler that throws undoes only its own message (a savepoint), which is reported
-     * in {@link BatchOutcome#failures()} and left unrecorded. A message appearing twice in the
-     * batch is processed once.
+     * outcome. The new messages go to {@link MessageHandler#handleAll} at once; if that throws,
+     * its writes are undone and each message is applied on its own under a savepoint, so a
+     * handler that throws undoes only its own message, which is reported in
+     * {@link BatchOutcome#failures()} and left unrecorded. A message appearing twice in the batch
+     * is processed once. A transaction that PostgreSQL aborts as a deadlock victim (two
+     * overlapping batches locking rows in different orders) or a serialization failure is rolled
+     * back whole and retried, up to {@value #MAX_TRANSACTION_ATTEMPTS} times in all.
      *
      * @throws OutboxException when the database failed; nothing of the batch was committed
      */
@@ -97,47 +121,117 @@ public final class IdempotentHandler {
         if (messages.isEmpty()) {
             return new BatchOutcome(Map.of(), Map.of());
         }
-        try {
-            return jdbi.inTransaction(handle -> applyAll(handle, messages));
-        } catch (OutboxException e) {
-            throw e;
-        } catch (SQLException | RuntimeException e) {
-            throw new OutboxException("could not record a batch of " + messages.size() + " messages for consumer "
-                    + consumer + ": " + e.getMessage(), e);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return jdbi.inTransaction(handle -> applyAll(handle, messages));
+            } catch (SQLException | RuntimeException e) {
+                if (attempt < MAX_TRANSACTION_ATTEMPTS && isTransient(e)) {
+                    pauseBeforeRetry(attempt, "a batch of " + messages.size() + " messages", e);
+                    continue;
+                }
+                if (e instanceof OutboxException outbox) {
+                    throw outbox;
+                }
+                throw new OutboxException("could not record a batch of " + messages.size() + " messages for consumer "
+                        + consumer + ": " + e.getMessage(), e);
+            }
         }
     }
 
     private BatchOutcome applyAll(Handle handle, List<OutboxMessage> messages) throws SQLException {
         Set<UUID> fresh = claimFirstProcessing(handle, messages);
         Map<UUID, Outcome> outcomes = new LinkedHashMap<>();
-        Map<UUID, MessageHandlingException> failures = new LinkedHashMap<>();
+        List<OutboxMessage> toApply = new ArrayList<>(fresh.size());
         for (OutboxMessage message : messages) {
-            if (outcomes.containsKey(message.id()) || failures.containsKey(message.id())) {
-                continue; // the same id twice in one batch: the first occurrence decided
+            if (outcomes.containsKey(message.id())) {
+                continue; // the same id twice in one batch: the first occurrence decides
             }
-            if (!fresh.contains(message.id())) {
+            if (fresh.contains(message.id())) {
+                outcomes.put(message.id(), Outcome.PROCESSED);
+                toApply.add(message);
+            } else {
                 LOG.info("SKIPPING duplicate message {}", message.id());
                 outcomes.put(message.id(), Outcome.DUPLICATE);
-                continue;
             }
-            LOG.info("PROCESSING {}", message.id());
-            String savepoint = "m" + outcomes.size() + "_" + failures.size();
+        }
+        if (toApply.isEmpty() || applyAllAtOnce(handle, toApply)) {
+            return new BatchOutcome(outcomes, Map.of());
+        }
+        Map<UUID, MessageHandlingException> failures = new LinkedHashMap<>();
+        for (OutboxMessage message : toApply) {
+            String savepoint = "m" + failures.size() + "_" + message.sequence();
             handle.savepoint(savepoint);
             try {
                 handler.handle(handle, message);
                 handle.releaseSavepoint(savepoint);
-                outcomes.put(message.id(), Outcome.PROCESSED);
             } catch (Exception e) {
+                rethrowIfTransient(e);
                 if (e instanceof InterruptedException) {
                     Thread.currentThread().interrupt();
                 }
                 handle.rollbackToSavepoint(savepoint);
                 forget(handle, message.id());
+                outcomes.remove(message.id());
                 failures.put(message.id(), new MessageHandlingException(message.id(), "consumer " + consumer
                         + " failed to handle " + message.eventType() + " message " + message.id() + ": " + e.getMessage(), e));
             }
         }
         return new BatchOutcome(outcomes, failures);
+    }
+
+    /**
+     * The fast path: the handler applies every new message at once. False when it threw (not
+     * transiently): its writes are then rolled back, and the caller applies the messages one by one.
+     */
+    private boolean applyAllAtOnce(Handle handle, List<OutboxMessage> messages) {
+        handle.savepoint(BATCH_SAVEPOINT);
+        try {
+            for (OutboxMessage message : messages) {
+                LOG.info("PROCESSING {}", message.id());
+            }
+            handler.handleAll(handle, List.copyOf(messages));
+            handle.releaseSavepoint(BATCH_SAVEPOINT);
+            return true;
+        } catch (Exception e) {
+            rethrowIfTransient(e);
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            handle.rollbackToSavepoint(BATCH_SAVEPOINT);
+            LOG.debug("a batch of {} messages failed as a whole ({}); applying them one by one", messages.size(),
+                    e.getMessage());
+            return false;
+        }
+    }
+
+    /** A deadlock or serialization failure aborts the whole transaction, which is then retried. */
+    private static void rethrowIfTransient(Exception e) {
+        if (isTransient(e)) {
+            throw e instanceof RuntimeException runtime ? runtime
+                    : new OutboxException("transaction aborted: " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether PostgreSQL aborted the transaction as a deadlock victim or a serialization failure. */
+    static boolean isTransient(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof SQLException sql && (DEADLOCK.equals(sql.getSQLState())
+                    || SERIALIZATION_FAILURE.equals(sql.getSQLState()))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void pauseBeforeRetry(int attempt, String what, Exception e) {
+        LOG.info("transaction for {} aborted by PostgreSQL ({}); retrying (attempt {} of {})", what,
+                e.getMessage(), attempt + 1, MAX_TRANSACTION_ATTEMPTS);
+        try {
+            Thread.sleep(ThreadLocalRandom.current().nextLong(1, 5L * attempt + 2)); // de-synchronize the rivals
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            throw new OutboxException("interrupted while retrying " + what, interrupted);
+        }
     }
 
     /**

@@ -33,7 +33,10 @@ import org.slf4j.LoggerFactory;
  * aggregates proceed meanwhile.
  *
  * <p>After {@link #start()} the poller wakes on the outbox's NOTIFY at commit and falls back to
- * polling every {@code pollInterval}. {@link #close()} finishes the batch in flight. Thread-safe.
+ * polling every {@code pollInterval}. With {@link Builder#workers(int) several workers}, the
+ * cycles overlap: one worker claims or records while another's batch is on the network (each
+ * worker is like a poller of its own: ordering per aggregate holds between them as between
+ * pollers). {@link #close()} finishes the batches in flight. Thread-safe.
  */
 public final class OutboxPoller implements AutoCloseable {
 
@@ -49,6 +52,8 @@ public final class OutboxPoller implements AutoCloseable {
     public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofSeconds(1);
     /** The longest delay between attempts: 5 minutes. */
     public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofMinutes(5);
+    /** Worker threads, each claiming, delivering and recording its own batches: 1. */
+    public static final int DEFAULT_WORKERS = 1;
     /** The share of each delay that is random, so failures do not retry in step: 0.2. */
     public static final double DEFAULT_JITTER = 0.2;
 
@@ -66,7 +71,7 @@ public final class OutboxPoller implements AutoCloseable {
     private final AtomicLong polls = new AtomicLong();
     private final Object lifecycle = new Object();
     private volatile boolean running;
-    private Thread worker;
+    private List<Thread> workers;
     private NotificationListener listener;
     private Thread listenerThread;
 
@@ -94,7 +99,7 @@ public final class OutboxPoller implements AutoCloseable {
      */
     public void start() {
         synchronized (lifecycle) {
-            if (worker != null) {
+            if (workers != null) {
                 throw new IllegalStateException("poller " + config.name + " was already started");
             }
             running = true;
@@ -102,11 +107,17 @@ public final class OutboxPoller implements AutoCloseable {
             listenerThread = new Thread(listener, "outbox-listen-" + config.name);
             listenerThread.setDaemon(true);
             listenerThread.start();
-            worker = new Thread(this::runLoop, "outbox-poll-" + config.name);
-            worker.start();
+            List<Thread> started = new java.util.ArrayList<>();
+            for (int i = 0; i < config.workers; i++) {
+                Thread worker = new Thread(this::runLoop, "outbox-poll-" + config.name + (config.workers == 1 ? "" : "-" + i));
+                worker.start();
+                started.add(worker);
+            }
+            workers = List.copyOf(started);
         }
-        LOG.info("[{}] started: batchSize={}, pollInterval={}, lease={}, maxAttempts={}, ordered={}", config.name,
-                config.batchSize, config.pollInterval, config.lease, config.maxAttempts, config.ordered);
+        LOG.info("[{}] started: batchSize={}, workers={}, pollInterval={}, lease={}, maxAttempts={}, ordered={}",
+                config.name, config.batchSize, config.workers, config.pollInterval, config.lease, config.maxAttempts,
+                config.ordered);
     }
 
     /**
@@ -116,23 +127,29 @@ public final class OutboxPoller implements AutoCloseable {
      */
     @Override
     public void close() {
-        Thread stopping;
+        List<Thread> stopping;
         synchronized (lifecycle) {
             if (!running) {
                 return;
             }
             running = false;
-            stopping = worker;
+            stopping = workers;
             listener.stop();
         }
-        wakeup.signal();
+        stopping.forEach(w -> wakeup.signal());
         try {
-            stopping.join(config.lease.toMillis());
-            if (stopping.isAlive()) {
-                LOG.warn("[{}] batch still in flight after {}; interrupting it (its messages will be retried)",
-                        config.name, config.lease);
-                stopping.interrupt();
-                stopping.join(TimeUnit.SECONDS.toMillis(5));
+            long deadline = System.nanoTime() + config.lease.toNanos();
+            for (Thread worker : stopping) {
+                wakeup.signal();
+                worker.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+            }
+            for (Thread worker : stopping) {
+                if (worker.isAlive()) {
+                    LOG.warn("[{}] batch still in flight after {}; interrupting it (its messages will be retried)",
+                            config.name, config.lease);
+                    worker.interrupt();
+                    worker.join(TimeUnit.SECONDS.toMillis(5));
+                }
             }
             listenerThread.join(TimeUnit.SECONDS.toMillis(2));
         } catch (InterruptedException e) {
@@ -166,6 +183,9 @@ public final class OutboxPoller implements AutoCloseable {
             return 0;
         }
         claimed.addAndGet(batch.size());
+        if (batch.size() == config.batchSize && config.workers > 1) {
+            wakeup.signal(); // a full batch: more is probably due, for an idle worker to claim meanwhile
+        }
         Map<UUID, Exception> failures;
         try {
             failures = config.publisher.publishAll(batch);
@@ -261,6 +281,7 @@ public final class OutboxPoller implements AutoCloseable {
         private double jitter = DEFAULT_JITTER;
         private boolean ordered = true;
         private boolean deadMessagesBlockAggregate = true;
+        private int workers = DEFAULT_WORKERS;
 
         private Builder(Jdbi jdbi, MessagePublisher publisher) {
             this.jdbi = Objects.requireNonNull(jdbi, "jdbi");
@@ -276,6 +297,16 @@ public final class OutboxPoller implements AutoCloseable {
         /** Messages claimed per cycle, 1 to 10,000; default 100. */
         public Builder batchSize(int batchSize) {
             this.batchSize = batchSize;
+            return this;
+        }
+
+        /**
+         * Worker threads, 1 to 64; default 1. More than one overlaps the cycles: a worker claims or
+         * records its batch while another's is being delivered. Each holds a pooled connection
+         * only while it claims or records.
+         */
+        public Builder workers(int workers) {
+            this.workers = workers;
             return this;
         }
 
@@ -341,6 +372,7 @@ public final class OutboxPoller implements AutoCloseable {
         public OutboxPoller build() {
             require(name != null && !name.isBlank() && name.length() <= 200, "name must be 1 to 200 characters");
             require(batchSize >= 1 && batchSize <= 10_000, "batchSize must be 1 to 10000, was " + batchSize);
+            require(workers >= 1 && workers <= 64, "workers must be 1 to 64, was " + workers);
             requirePositive("pollInterval", pollInterval);
             requirePositive("lease", lease);
             require(maxAttempts >= 1, "maxAttempts must be at least 1, was " + maxAttempts);

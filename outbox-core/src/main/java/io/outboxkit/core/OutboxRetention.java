@@ -17,6 +17,11 @@ import org.jdbi.v3.core.Jdbi;
  * The deduplication window must exceed the longest time a message can still be redelivered
  * (the poller's whole retry schedule, plus any operator requeue), or a late duplicate would be
  * processed again. Thread-safe.
+ *
+ * <p>Deleted rows leave dead tuples that only VACUUM turns into reusable space. Autovacuum does
+ * that where it runs; on a server where it is off, or too slow for a queue table, turn on
+ * {@link Builder#vacuum(boolean)}: every run that deleted rows then vacuums the table it deleted
+ * from (a plain VACUUM, which blocks neither writers nor pollers; it needs the table's owner).
  */
 public final class OutboxRetention {
 
@@ -31,12 +36,14 @@ public final class OutboxRetention {
     private final Duration publishedRetention;
     private final Duration dedupWindow;
     private final int batchSize;
+    private final boolean vacuum;
 
     private OutboxRetention(Builder b) {
         this.jdbi = b.jdbi;
         this.publishedRetention = b.publishedRetention;
         this.dedupWindow = b.dedupWindow;
         this.batchSize = b.batchSize;
+        this.vacuum = b.vacuum;
     }
 
     /** A builder for retention over {@code jdbi}'s database. */
@@ -61,7 +68,24 @@ public final class OutboxRetention {
     public Result runOnce() {
         long outbox = deleteInBatches(OutboxSql.DELETE_PUBLISHED, publishedRetention, "published outbox messages");
         long processed = deleteInBatches(OutboxSql.DELETE_PROCESSED, dedupWindow, "processed-message records");
+        if (vacuum && outbox > 0) {
+            vacuum("outbox");
+        }
+        if (vacuum && processed > 0) {
+            vacuum("processed_messages");
+        }
         return new Result(outbox, processed);
+    }
+
+    private void vacuum(String table) {
+        try (Handle handle = jdbi.open()) {
+            handle.getConnection().setAutoCommit(true); // VACUUM cannot run inside a transaction
+            try (var statement = handle.getConnection().createStatement()) {
+                statement.execute("VACUUM " + table);
+            }
+        } catch (SQLException e) {
+            throw new OutboxException("could not vacuum " + table + ": " + e.getMessage(), e);
+        }
     }
 
     private long deleteInBatches(String sql, Duration age, String what) {
@@ -88,6 +112,7 @@ public final class OutboxRetention {
         private Duration publishedRetention = DEFAULT_PUBLISHED_RETENTION;
         private Duration dedupWindow = DEFAULT_DEDUP_WINDOW;
         private int batchSize = DEFAULT_BATCH_SIZE;
+        private boolean vacuum;
 
         private Builder(Jdbi jdbi) {
             this.jdbi = Objects.requireNonNull(jdbi, "jdbi");
@@ -108,6 +133,15 @@ public final class OutboxRetention {
         /** Rows deleted per transaction, 1 to 100,000; default 1,000. */
         public Builder batchSize(int batchSize) {
             this.batchSize = batchSize;
+            return this;
+        }
+
+        /**
+         * Whether a run that deleted rows then runs VACUUM on that table; default false (leave it
+         * to autovacuum). For servers where autovacuum is off or falls behind the stream.
+         */
+        public Builder vacuum(boolean vacuum) {
+            this.vacuum = vacuum;
             return this;
         }
 

@@ -53,6 +53,26 @@ class ConcurrentPollersTest {
     }
 
     @Test
+    void the_workers_of_one_poller_share_a_backlog_and_keep_each_aggregates_order() {
+        List<UUID> ids = Outbox.write(db.jdbi(), 200, 10);
+        RecordingPublisher publisher = new RecordingPublisher();
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).name("workers").workers(4)
+                .batchSize(10).pollInterval(Duration.ofMillis(100)).build();
+        try {
+            poller.start();
+            await().atMost(Duration.ofSeconds(60)).until(() -> Outbox.count(db.jdbi(), "PUBLISHED") == ids.size());
+        } finally {
+            poller.close();
+        }
+        assertThat(ids).allMatch(publisher::delivered);
+        assertThat(publisher.duplicates()).isEmpty();
+        assertThat(poller.stats().delivered()).isEqualTo(ids.size());
+        for (Map.Entry<String, List<Long>> aggregate : publisher.sequencesByAggregate().entrySet()) {
+            assertThat(aggregate.getValue()).as("delivery order of %s", aggregate.getKey()).isSorted();
+        }
+    }
+
+    @Test
     void a_batch_is_claimed_by_one_poller_only() {
         Outbox.write(db.jdbi(), 50, 1);
         RecordingPublisher publisher = new RecordingPublisher();

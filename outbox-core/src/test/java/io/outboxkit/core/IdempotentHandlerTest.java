@@ -14,6 +14,8 @@ import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -162,6 +164,100 @@ class IdempotentHandlerTest {
         for (int i = 0; i < 50; i++) {
             assertThat(effect("overlap-" + i)).isEqualTo(1);
         }
+    }
+
+    @Test
+    void a_batch_goes_to_the_handlers_batch_method_once_with_only_the_new_messages() {
+        List<List<UUID>> batchCalls = new java.util.concurrent.CopyOnWriteArrayList<>();
+        AtomicInteger singleCalls = new AtomicInteger();
+        IdempotentHandler handler = IdempotentHandler.create(db.jdbi(), "loyalty", new MessageHandler() {
+            @Override
+            public void handle(org.jdbi.v3.core.Handle h, OutboxMessage m) throws Exception {
+                singleCalls.incrementAndGet();
+                COUNT.handle(h, m);
+            }
+
+            @Override
+            public void handleAll(org.jdbi.v3.core.Handle h, List<OutboxMessage> messages) throws Exception {
+                batchCalls.add(messages.stream().map(OutboxMessage::id).toList());
+                for (OutboxMessage m : messages) {
+                    COUNT.handle(h, m);
+                }
+            }
+        });
+        OutboxMessage seen = message("f");
+        handler.handle(seen);
+        OutboxMessage a = message("g");
+        OutboxMessage b = message("h");
+
+        BatchOutcome outcome = handler.handleAll(List.of(a, seen, b, a));
+
+        assertThat(batchCalls).containsExactly(List.of(a.id(), b.id()));
+        assertThat(singleCalls).as("only the earlier single delivery").hasValue(1);
+        assertThat(outcome.outcomes()).containsEntry(a.id(), Outcome.PROCESSED).containsEntry(b.id(), Outcome.PROCESSED)
+                .containsEntry(seen.id(), Outcome.DUPLICATE);
+        assertThat(effect("f") + effect("g") + effect("h")).isEqualTo(3);
+    }
+
+    @Test
+    void when_the_batch_method_throws_its_writes_are_undone_and_each_message_is_applied_on_its_own() {
+        IdempotentHandler handler = IdempotentHandler.create(db.jdbi(), "loyalty", new MessageHandler() {
+            @Override
+            public void handle(org.jdbi.v3.core.Handle h, OutboxMessage m) throws Exception {
+                if (m.aggregateId().equals("poison")) {
+                    throw new IllegalArgumentException("unusable payload");
+                }
+                COUNT.handle(h, m);
+            }
+
+            @Override
+            public void handleAll(org.jdbi.v3.core.Handle h, List<OutboxMessage> messages) throws Exception {
+                for (OutboxMessage m : messages) {
+                    COUNT.handle(h, m); // all written, the poison's too ...
+                }
+                throw new IllegalArgumentException("a payload of the batch is unusable"); // ... then undone
+            }
+        });
+        OutboxMessage good = message("i");
+        OutboxMessage poison = message("poison");
+
+        BatchOutcome outcome = handler.handleAll(List.of(good, poison));
+
+        assertThat(outcome.outcomes()).containsOnlyKeys(good.id()).containsEntry(good.id(), Outcome.PROCESSED);
+        assertThat(outcome.failures()).containsOnlyKeys(poison.id());
+        assertThat(effect("i")).isEqualTo(1);
+        assertThat(effect("poison")).isZero();
+        assertThat(processedRows()).isEqualTo(1);
+    }
+
+    @Test
+    void a_deadlock_between_two_batches_rolls_one_back_whole_and_retries_it_so_each_effect_lands_once()
+            throws Exception {
+        CyclicBarrier bothHoldTheirFirstRow = new CyclicBarrier(2);
+        AtomicInteger effects = new AtomicInteger();
+        IdempotentHandler handler = IdempotentHandler.create(db.jdbi(), "loyalty", (h, m) -> {
+            COUNT.handle(h, m);
+            if (effects.incrementAndGet() <= 2) {
+                bothHoldTheirFirstRow.await(10, TimeUnit.SECONDS); // then each wants the row the other holds
+            }
+        });
+        List<OutboxMessage> xThenY = List.of(message("x"), message("y"));
+        List<OutboxMessage> yThenX = List.of(message("y"), message("x"));
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        Future<BatchOutcome> a = pool.submit(() -> handler.handleAll(xThenY));
+        Future<BatchOutcome> b = pool.submit(() -> handler.handleAll(yThenX));
+
+        List<BatchOutcome> outcomes = List.of(a.get(30, TimeUnit.SECONDS), b.get(30, TimeUnit.SECONDS));
+        pool.shutdown();
+
+        assertThat(outcomes).allSatisfy(o -> {
+            assertThat(o.failures()).isEmpty();
+            assertThat(o.outcomes().values()).containsOnly(Outcome.PROCESSED).hasSize(2);
+        });
+        assertThat(effects).as("four effects, and the deadlock victim's first one again").hasValue(5);
+        assertThat(effect("x")).isEqualTo(2);
+        assertThat(effect("y")).isEqualTo(2);
+        assertThat(processedRows()).isEqualTo(4);
     }
 
     @Test

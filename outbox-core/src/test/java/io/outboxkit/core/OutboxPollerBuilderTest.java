@@ -31,6 +31,8 @@ class OutboxPollerBuilderTest {
                 .hasMessageContaining("max backoff");
         assertThatThrownBy(() -> builder().jitter(1.5).build()).hasMessageContaining("jitter");
         assertThatThrownBy(() -> builder().name(" ").build()).hasMessageContaining("name");
+        assertThatThrownBy(() -> builder().workers(0).build()).hasMessageContaining("workers");
+        assertThatThrownBy(() -> builder().workers(65).build()).hasMessageContaining("workers");
     }
 
     @Test

@@ -40,6 +40,20 @@ class RetentionTest {
     }
 
     @Test
+    void with_vacuum_on_a_run_that_deleted_rows_leaves_no_dead_rows_behind() {
+        List<UUID> ids = Outbox.write(db.jdbi(), 50, 1);
+        ids.forEach(id -> setState(id, "PUBLISHED", "2 days"));
+
+        OutboxRetention.Result result = OutboxRetention.builder(db.jdbi())
+                .publishedRetention(Duration.ofDays(1)).vacuum(true).build().runOnce();
+
+        assertThat(result.publishedMessages()).isEqualTo(50);
+        long lastVacuumed = db.jdbi().withHandle(h -> h.createQuery(
+                "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'outbox'").mapTo(Long.class).one());
+        assertThat(lastVacuumed).as("VACUUM ran on outbox").isPositive();
+    }
+
+    @Test
     void removes_processed_message_records_older_than_the_dedup_window() {
         db.jdbi().useHandle(h -> {
             h.execute("INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES "

@@ -13,6 +13,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,11 +29,20 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * POSTs each message's envelope as JSON to the consumer, with its id in a {@code Message-Id}
- * header. A 2xx answer is a delivery; any other status, a refused connection or a timeout is a
- * failure whose message says which.
+ * Delivers to the consumer over HTTP, as {@link Delivery} says.
  *
- * <p>A batch is delivered concurrently, at most {@code maxInFlight} requests at a time (safe: with
+ * <p>{@link Delivery#BATCH} (the default): the claimed batch is POSTed as {@code {"messages": [...]}}
+ * to the consumer's batch endpoint ({@code CONSUMER_URL + "/batch"}), cut into requests of at
+ * most 1,000 messages and about 512 KiB, sent concurrently (at most {@code maxInFlight}). A 2xx
+ * answer reports each message: "processed" or "duplicate" is a delivery, "failed" or no report a
+ * failure of that message alone; any other status, a refused connection or a timeout fails every
+ * message of the request.
+ *
+ * <p>{@link Delivery#SINGLE}: POSTs each message's envelope as JSON to the consumer, with its id
+ * in a {@code Message-Id} header. A 2xx answer is a delivery; any other status, a refused
+ * connection or a timeout is a failure whose message says which.
+ *
+ * <p>Requests are sent concurrently, at most {@code maxInFlight} at a time (safe: with
  * ordering on, a batch holds at most one message per aggregate). The first {@code maxInFlight}
  * requests start at once; a later one that could no longer end within the lease is not sent and
  * fails as "not sent", so a slow consumer does not make deliveries outlive their claim (which
@@ -47,6 +57,8 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
     private static final long BODY_GRACE_MS = 1_000;
 
     private final URI endpoint;
+    private final URI batchEndpoint;
+    private final Delivery delivery;
     private final Duration timeout;
     private final Duration lease;
     private final int maxInFlight;
@@ -54,8 +66,10 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
     private final ExecutorService executor;
     private final HttpClient client;
 
-    HttpPublisher(URI endpoint, Duration timeout, Duration lease, int maxInFlight) {
+    HttpPublisher(URI endpoint, Delivery delivery, Duration timeout, Duration lease, int maxInFlight) {
         this.endpoint = endpoint;
+        this.batchEndpoint = BatchRequests.batchEndpoint(endpoint);
+        this.delivery = delivery;
         this.timeout = timeout;
         this.lease = lease;
         this.maxInFlight = maxInFlight;
@@ -84,6 +98,42 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
 
     @Override
     public Map<UUID, Exception> publishAll(List<OutboxMessage> batch) throws InterruptedException {
+        return delivery == Delivery.BATCH ? publishInBatches(batch) : publishEach(batch);
+    }
+
+    /** The batch in as few requests as the consumer's limits allow, sent concurrently. */
+    private Map<UUID, Exception> publishInBatches(List<OutboxMessage> batch) throws InterruptedException {
+        long latestStart = System.nanoTime() + latestStartAfterClaim().toNanos();
+        Map<UUID, Exception> failures = new LinkedHashMap<>();
+        List<BatchRequests.Request> requests = BatchRequests.split(batch, failures);
+        // A list, not a map keyed by the request: a record's hashCode would hash every message of it.
+        List<Map.Entry<BatchRequests.Request, CompletableFuture<Map<UUID, Exception>>>> deliveries = new ArrayList<>();
+        try {
+            for (BatchRequests.Request request : requests) {
+                inFlight.acquire();
+                if (deliveries.size() >= maxInFlight && System.nanoTime() - latestStart > 0) {
+                    inFlight.release();
+                    failures.putAll(BatchRequests.allFailed(request.messages(), new DeliveryException("not sent: it could "
+                            + "no longer be delivered within the lease of " + lease.toMillis() + " ms (the consumer is "
+                            + "slow; lower BATCH_SIZE or raise MAX_IN_FLIGHT or LEASE_MS)")));
+                    continue;
+                }
+                CompletableFuture<Map<UUID, Exception>> delivery = deliver(request);
+                delivery.whenComplete((outcome, error) -> inFlight.release());
+                deliveries.add(Map.entry(request, delivery));
+            }
+            for (Map.Entry<BatchRequests.Request, CompletableFuture<Map<UUID, Exception>>> delivery : deliveries) {
+                failures.putAll(awaitAll(delivery.getKey(), delivery.getValue()));
+            }
+            return failures;
+        } catch (InterruptedException e) {
+            deliveries.forEach(d -> d.getValue().cancel(true));
+            throw e;
+        }
+    }
+
+    /** One request per message, sent concurrently. */
+    private Map<UUID, Exception> publishEach(List<OutboxMessage> batch) throws InterruptedException {
         long latestStart = System.nanoTime() + latestStartAfterClaim().toNanos();
         Map<UUID, CompletableFuture<Exception>> deliveries = new LinkedHashMap<>();
         Map<UUID, Exception> failures = new LinkedHashMap<>();
@@ -149,9 +199,31 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
                 .handle(this::outcome);
     }
 
+    /** Starts one batch request; the future holds the failures by id. Never completes exceptionally. */
+    private CompletableFuture<Map<UUID, Exception>> deliver(BatchRequests.Request batch) {
+        HttpRequest request = HttpRequest.newBuilder(batchEndpoint)
+                .timeout(timeout)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(batch.body()))
+                .build();
+        return client.sendAsync(request, HttpResponse.BodyHandlers.ofString())
+                .orTimeout(timeout.toMillis() + BODY_GRACE_MS, TimeUnit.MILLISECONDS)
+                .handle((response, error) -> {
+                    if (error == null && response.statusCode() >= 200 && response.statusCode() < 300) {
+                        return BatchRequests.failures(batch.messages(), response.body(), batchEndpoint);
+                    }
+                    Exception failure = outcome(batchEndpoint, response, error);
+                    return BatchRequests.allFailed(batch.messages(), failure);
+                });
+    }
+
     private Exception outcome(HttpResponse<String> response, Throwable error) {
+        return outcome(endpoint, response, error);
+    }
+
+    private Exception outcome(URI endpoint, HttpResponse<String> response, Throwable error) {
         if (error != null) {
-            return failure(error instanceof CompletionException && error.getCause() != null ? error.getCause() : error);
+            return failure(endpoint, error instanceof CompletionException && error.getCause() != null ? error.getCause() : error);
         }
         int status = response.statusCode();
         if (status >= 200 && status < 300) {
@@ -164,7 +236,7 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
         return new DeliveryException("HTTP " + status + " from " + endpoint + (body.isEmpty() ? "" : ": " + body));
     }
 
-    private Exception failure(Throwable error) {
+    private Exception failure(URI endpoint, Throwable error) {
         if (error instanceof HttpConnectTimeoutException) {
             return new DeliveryException("connecting to " + endpoint + " timed out after " + timeout.toMillis() + " ms", error);
         }
@@ -178,6 +250,19 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
         String detail = error.getMessage() == null ? error.getClass().getSimpleName()
                 : error.getClass().getSimpleName() + ": " + error.getMessage();
         return new DeliveryException("delivery to " + endpoint + " failed: " + detail, error);
+    }
+
+    private static Map<UUID, Exception> awaitAll(BatchRequests.Request request,
+                                                 CompletableFuture<Map<UUID, Exception>> delivery)
+            throws InterruptedException {
+        try {
+            return delivery.get();
+        } catch (ExecutionException e) {
+            return BatchRequests.allFailed(request.messages(), new DeliveryException("delivery failed: " + e.getCause(),
+                    e.getCause()));
+        } catch (java.util.concurrent.CancellationException e) {
+            return BatchRequests.allFailed(request.messages(), new DeliveryException("delivery cancelled", e));
+        }
     }
 
     private static Exception await(CompletableFuture<Exception> delivery) throws InterruptedException {

@@ -37,17 +37,18 @@ public final class Relay implements AutoCloseable {
      * Starts delivering from {@code database}'s outbox, the admin server on
      * {@code config.adminHost()}:{@code config.adminPort()}, and retention. The database stays the
      * caller's: {@link #close()} does not close it. The pool needs a connection held by the
-     * poller's LISTEN, plus one each for polling, retention and the admin server.
+     * poller's LISTEN, plus one for each worker, retention and the admin server.
      *
      * @throws io.javalin.util.JavalinBindException when the admin port cannot be bound (nothing is left running)
      */
     public static Relay start(Database database, RelayConfig config) {
         Objects.requireNonNull(database, "database");
         Objects.requireNonNull(config, "config");
-        HttpPublisher publisher = new HttpPublisher(config.consumerUrl(), config.httpTimeout(), config.lease(),
+        HttpPublisher publisher = new HttpPublisher(config.consumerUrl(), config.delivery(), config.httpTimeout(), config.lease(),
                 config.maxInFlight());
         OutboxPoller.Builder builder = OutboxPoller.builder(database.jdbi(), publisher)
                 .batchSize(config.batchSize())
+                .workers(config.workers())
                 .pollInterval(config.pollInterval())
                 .lease(config.lease())
                 .maxAttempts(config.maxAttempts())
@@ -61,6 +62,7 @@ public final class Relay implements AutoCloseable {
         OutboxRetention outboxRetention = OutboxRetention.builder(database.jdbi())
                 .publishedRetention(config.publishedRetention())
                 .dedupWindow(config.dedupWindow())
+                .vacuum(config.retentionVacuum())
                 .build();
         AdminServer admin;
         try {
@@ -71,8 +73,8 @@ public final class Relay implements AutoCloseable {
         }
         poller.start();
         RetentionTask retention = RetentionTask.start(outboxRetention, config.retentionInterval(), poller.name());
-        LOG.info("[{}] relaying to {}; admin on {}:{}", poller.name(), config.consumerUrl(), config.adminHost(),
-                admin.port());
+        LOG.info("[{}] relaying to {} ({} delivery); admin on {}:{}", poller.name(), config.consumerUrl(),
+                config.delivery().name().toLowerCase(java.util.Locale.ROOT), config.adminHost(), admin.port());
         return new Relay(poller, publisher, admin, retention);
     }
 

@@ -12,11 +12,15 @@ import java.util.Objects;
  * The relay's settings, each read from an environment variable by {@link #from(Env)}.
  *
  * @param consumerUrl         {@code CONSUMER_URL}: where each message is POSTed; default {@value #DEFAULT_CONSUMER_URL}
+ * @param delivery            {@code DELIVERY}: {@code batch} (one request per claimed batch, to CONSUMER_URL + "/batch")
+ *                            or {@code single} (one request per message, to CONSUMER_URL); default batch
  * @param adminHost           {@code ADMIN_HOST}: the admin server's bind address; default {@value #DEFAULT_ADMIN_HOST}
  * @param adminPort           {@code PORT}: the admin server's port (0 picks a free one); default {@value #DEFAULT_ADMIN_PORT}
  * @param relayName           {@code RELAY_NAME}: the poller's name (lease owner, log prefix), or null for the
  *                            poller's unique default; give each relay on one database a distinct name
  * @param batchSize           {@code BATCH_SIZE}: messages claimed per cycle, 1 to 10,000; default 100
+ * @param workers             {@code WORKERS}: poller threads whose cycles overlap (one claims or records while
+ *                            another's batch is on the network), 1 to 64; default {@value #DEFAULT_WORKERS}
  * @param pollInterval        {@code POLL_INTERVAL_MS}: how long an idle relay waits before it looks anyway; default 1 s
  * @param maxAttempts         {@code MAX_ATTEMPTS}: deliveries tried before a message is DEAD; default 10
  * @param lease               {@code LEASE_MS}: how long a claim lasts; must exceed the HTTP timeout; default 30 s
@@ -31,21 +35,27 @@ import java.util.Objects;
  * @param dedupWindow         {@code RETENTION_DEDUP_MS}: how long processed-message records are kept; must exceed
  *                            the longest redelivery span of the retry schedule; default 30 days
  * @param retentionInterval   {@code RETENTION_INTERVAL_MS}: how often retention runs; default 60 s
+ * @param retentionVacuum     {@code RETENTION_VACUUM}: VACUUM a table after retention deleted from it, for
+ *                            servers where autovacuum is off or falls behind; default false
  */
-public record RelayConfig(URI consumerUrl, String adminHost, int adminPort, String relayName, int batchSize,
+public record RelayConfig(URI consumerUrl, Delivery delivery, String adminHost, int adminPort, String relayName, int batchSize, int workers,
                           Duration pollInterval, int maxAttempts, Duration lease, Duration httpTimeout,
                           int maxInFlight, Duration initialBackoff, Duration maxBackoff, boolean ordered,
                           boolean deadBlocksAggregate, Duration publishedRetention, Duration dedupWindow,
-                          Duration retentionInterval) {
+                          Duration retentionInterval, boolean retentionVacuum) {
 
     /** The default {@code CONSUMER_URL}. */
     public static final String DEFAULT_CONSUMER_URL = "http://localhost:8081/messages";
+    /** The default {@code DELIVERY}: a batch per request. */
+    public static final Delivery DEFAULT_DELIVERY = Delivery.BATCH;
     /** The default {@code ADMIN_HOST}: local only. */
     public static final String DEFAULT_ADMIN_HOST = "127.0.0.1";
     /** The default {@code PORT} of the admin server. */
     public static final int DEFAULT_ADMIN_PORT = 8082;
     /** The default {@code HTTP_TIMEOUT_MS}: 5 seconds. */
     public static final Duration DEFAULT_HTTP_TIMEOUT = Duration.ofSeconds(5);
+    /** The default {@code WORKERS}: two, so that claiming and recording overlap delivery. */
+    public static final int DEFAULT_WORKERS = 2;
     /** The default {@code MAX_IN_FLIGHT}. */
     public static final int DEFAULT_MAX_IN_FLIGHT = 16;
     /** The default {@code RETENTION_INTERVAL_MS}: 1 minute. */
@@ -63,6 +73,7 @@ public record RelayConfig(URI consumerUrl, String adminHost, int adminPort, Stri
      */
     public RelayConfig {
         Objects.requireNonNull(consumerUrl, "consumerUrl");
+        Objects.requireNonNull(delivery, "delivery");
         Objects.requireNonNull(adminHost, "adminHost");
         Objects.requireNonNull(pollInterval, "pollInterval");
         Objects.requireNonNull(lease, "lease");
@@ -100,10 +111,12 @@ public record RelayConfig(URI consumerUrl, String adminHost, int adminPort, Stri
         }
         return new RelayConfig(
                 env.httpUri("CONSUMER_URL", DEFAULT_CONSUMER_URL),
+                Delivery.parse("DELIVERY", env.string("DELIVERY", DEFAULT_DELIVERY.name())),
                 env.string("ADMIN_HOST", DEFAULT_ADMIN_HOST),
                 env.integer("PORT", DEFAULT_ADMIN_PORT, 0, 65_535),
                 name,
                 env.integer("BATCH_SIZE", OutboxPoller.DEFAULT_BATCH_SIZE, 1, 10_000),
+                env.integer("WORKERS", DEFAULT_WORKERS, 1, 64),
                 env.millis("POLL_INTERVAL_MS", OutboxPoller.DEFAULT_POLL_INTERVAL, 1, DAY_MS),
                 env.integer("MAX_ATTEMPTS", OutboxPoller.DEFAULT_MAX_ATTEMPTS, 1, 1_000),
                 env.millis("LEASE_MS", OutboxPoller.DEFAULT_LEASE, 1, DAY_MS),
@@ -115,7 +128,8 @@ public record RelayConfig(URI consumerUrl, String adminHost, int adminPort, Stri
                 env.bool("DEAD_BLOCKS_AGGREGATE", true),
                 env.millis("RETENTION_PUBLISHED_MS", OutboxRetention.DEFAULT_PUBLISHED_RETENTION, 0, MAX_RETENTION_MS),
                 env.millis("RETENTION_DEDUP_MS", OutboxRetention.DEFAULT_DEDUP_WINDOW, 0, MAX_RETENTION_MS),
-                env.millis("RETENTION_INTERVAL_MS", DEFAULT_RETENTION_INTERVAL, 10, DAY_MS));
+                env.millis("RETENTION_INTERVAL_MS", DEFAULT_RETENTION_INTERVAL, 10, DAY_MS),
+                env.bool("RETENTION_VACUUM", false));
     }
 
     /**

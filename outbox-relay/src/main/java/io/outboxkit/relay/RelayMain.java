@@ -8,20 +8,31 @@ import io.outboxkit.app.ServiceMain;
 /**
  * Runs the relay as a process. Settings come from the environment: {@code DB_URL},
  * {@code DB_USER}, {@code DB_PASSWORD} (see {@link DatabaseSettings}), {@code DB_POOL_SIZE}
- * (default {@value #DEFAULT_POOL_SIZE}), and those of {@link RelayConfig}. A bad setting or an
+ * (default {@value #DEFAULT_POOL_SIZE}, or {@code WORKERS} + 3 when that is more), and those of
+ * {@link RelayConfig}. A bad setting or an
  * unreachable database ends the process with one line on stderr and exit status 2. SIGTERM lets
  * the batch in flight finish, then stops the admin server and closes the pool.
  */
 public final class RelayMain {
 
-    /** The default {@code DB_POOL_SIZE}: the poller's LISTEN and poll, retention, and the admin server. */
+    /** The default {@code DB_POOL_SIZE}: the poller's LISTEN, its two workers, retention, and the admin server. */
     public static final int DEFAULT_POOL_SIZE = 5;
 
     private RelayMain() {
     }
 
+    /** The system property that sizes the JDK's common fork-join pool. */
+    static final String COMMON_POOL_PARALLELISM = "java.util.concurrent.ForkJoinPool.common.parallelism";
+
     /** Starts the relay and blocks until the process is asked to stop. */
     public static void main(String[] args) {
+        // On a machine with 2 CPUs the common pool gets 1 thread, and CompletableFuture then runs
+        // every async step on a NEW thread; the JDK HttpClient takes such a step for each request
+        // (measured: a thread start per delivery request). Two threads in the pool avoid that.
+        if (System.getProperty(COMMON_POOL_PARALLELISM) == null) {
+            System.setProperty(COMMON_POOL_PARALLELISM, Integer.toString(
+                    Math.max(2, Runtime.getRuntime().availableProcessors() - 1)));
+        }
         ServiceMain.run("outbox-relay", () -> start(Env.system()));
     }
 
@@ -29,7 +40,7 @@ public final class RelayMain {
     static AutoCloseable start(Env env) {
         RelayConfig config = RelayConfig.from(env);
         DatabaseSettings settings = DatabaseSettings.from(env);
-        int poolSize = env.integer("DB_POOL_SIZE", DEFAULT_POOL_SIZE, 3, 100);
+        int poolSize = env.integer("DB_POOL_SIZE", Math.max(DEFAULT_POOL_SIZE, config.workers() + 3), 3, 100);
         Database database = Database.open(settings, "outbox-relay", poolSize);
         try {
             Relay relay = Relay.start(database, config);

@@ -17,8 +17,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A consumer endpoint for the relay to deliver to: records every request, and answers as its
+ * A consumer endpoint for the relay to deliver to: records every message, and answers as its
  * current {@link Behaviour} says (200 unless told otherwise). Serves requests concurrently.
+ *
+ * <p>It also serves the batch endpoint ({@code /messages/batch}): each envelope of a batch is
+ * recorded and answered on its own by the behaviour (2xx: "processed", else "failed" with the
+ * reply's body as the error), unless {@link #answerBatches} sets a reply for the whole request.
  */
 final class FakeConsumer implements AutoCloseable {
 
@@ -49,6 +53,8 @@ final class FakeConsumer implements AutoCloseable {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger maxInFlight = new AtomicInteger();
     private volatile Behaviour behaviour = request -> Reply.ok();
+    private volatile Reply batchReply;
+    private final List<Integer> batchSizes = new CopyOnWriteArrayList<>();
 
     FakeConsumer() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
@@ -67,7 +73,17 @@ final class FakeConsumer implements AutoCloseable {
         this.behaviour = behaviour;
     }
 
-    /** Every request so far, in arrival order. */
+    /** Answers every batch request with {@code reply} (null: answer each message by the behaviour). */
+    void answerBatches(Reply reply) {
+        this.batchReply = reply;
+    }
+
+    /** How many messages each batch request carried, in arrival order. */
+    List<Integer> batchSizes() {
+        return List.copyOf(batchSizes);
+    }
+
+    /** Every message so far, in arrival order. */
     List<Received> received() {
         return List.copyOf(received);
     }
@@ -81,6 +97,10 @@ final class FakeConsumer implements AutoCloseable {
         int now = inFlight.incrementAndGet();
         maxInFlight.accumulateAndGet(now, Math::max);
         try (exchange) {
+            if (exchange.getRequestURI().getPath().endsWith("/batch")) {
+                serveBatch(exchange);
+                return;
+            }
             Received request;
             try (InputStream body = exchange.getRequestBody()) {
                 String header = exchange.getRequestHeaders().getFirst("Message-Id");
@@ -106,6 +126,49 @@ final class FakeConsumer implements AutoCloseable {
             // the relay gave up on this request (timeout); nothing to answer
         } finally {
             inFlight.decrementAndGet();
+        }
+    }
+
+    private void serveBatch(HttpExchange exchange) throws IOException {
+        JsonNode body;
+        try (InputStream in = exchange.getRequestBody()) {
+            body = Jsons.mapper().readTree(in);
+        }
+        String contentType = exchange.getRequestHeaders().getFirst("Content-Type");
+        JsonNode messages = body.get("messages");
+        batchSizes.add(messages.size());
+        Reply whole = batchReply;
+        com.fasterxml.jackson.databind.node.ArrayNode results = Jsons.mapper().createArrayNode();
+        for (JsonNode envelope : messages) {
+            Received request = new Received(null, contentType, envelope);
+            received.add(request);
+            if (whole != null) {
+                continue;
+            }
+            Reply reply;
+            try {
+                reply = behaviour.answer(request);
+            } catch (Exception e) {
+                reply = new Reply(500, "fake consumer failed: " + e);
+            }
+            com.fasterxml.jackson.databind.node.ObjectNode result = results.addObject();
+            result.put("id", envelope.get("id").asText());
+            if (reply.status() >= 200 && reply.status() < 300) {
+                result.put("status", "processed");
+            } else {
+                result.put("status", "failed");
+                result.put("error", reply.body());
+            }
+        }
+        Reply reply = whole != null ? whole
+                : new Reply(200, Jsons.mapper().createObjectNode().set("results", results).toString());
+        byte[] bytes = reply.body().getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        exchange.sendResponseHeaders(reply.status(), bytes.length == 0 ? -1 : bytes.length);
+        if (bytes.length > 0) {
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(bytes);
+            }
         }
     }
 

@@ -21,10 +21,12 @@ class RelayConfigTest {
         RelayConfig config = RelayConfig.from(Env.of(Map.of()));
 
         assertThat(config.consumerUrl()).isEqualTo(URI.create("http://localhost:8081/messages"));
+        assertThat(config.delivery()).isEqualTo(Delivery.BATCH);
         assertThat(config.adminHost()).isEqualTo("127.0.0.1");
         assertThat(config.adminPort()).isEqualTo(8082);
         assertThat(config.relayName()).isNull();
         assertThat(config.batchSize()).isEqualTo(100);
+        assertThat(config.workers()).isEqualTo(2);
         assertThat(config.pollInterval()).isEqualTo(Duration.ofSeconds(1));
         assertThat(config.maxAttempts()).isEqualTo(10);
         assertThat(config.lease()).isEqualTo(Duration.ofSeconds(30));
@@ -37,6 +39,7 @@ class RelayConfigTest {
         assertThat(config.publishedRetention()).isEqualTo(Duration.ofDays(7));
         assertThat(config.dedupWindow()).isEqualTo(Duration.ofDays(30));
         assertThat(config.retentionInterval()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(config.retentionVacuum()).isFalse();
     }
 
     @Test
@@ -70,6 +73,8 @@ class RelayConfigTest {
             POLL_INTERVAL_MS      | -1           | POLL_INTERVAL_MS=-1 is not a number of milliseconds
             BACKOFF_MAX_MS        | 500          | BACKOFF_MAX_MS=500 must not be less than BACKOFF_INITIAL_MS=1000
             ORDERED               | maybe        | ORDERED=maybe is not true or false
+            DELIVERY              | bulk         | DELIVERY=bulk is not batch or single
+            WORKERS               | 0            | WORKERS=0 is not a whole number from 1 to 64
             MAX_IN_FLIGHT         | 0            | MAX_IN_FLIGHT=0 is not a whole number
             RETENTION_DEDUP_MS    | 60000        | RETENTION_DEDUP_MS=60000 must exceed the longest time a message may be redelivered
             RETENTION_INTERVAL_MS | 0            | RETENTION_INTERVAL_MS=0 is not a number of milliseconds

@@ -4,7 +4,11 @@ import io.outboxkit.app.Env;
 import java.util.HashMap;
 import java.util.Map;
 
-/** Relay settings for tests: quick polling and backoff, the admin server on a free port. */
+/**
+ * Relay settings for tests: quick polling and backoff, the admin server on a free port, and one
+ * request per message ({@code DELIVERY=single}, what most tests look at; {@link BatchDeliveryTest}
+ * sets {@code batch}).
+ */
 final class TestRelays {
 
     private TestRelays() {
@@ -14,6 +18,7 @@ final class TestRelays {
     static RelayConfig config(String consumerUrl, String... overrides) {
         Map<String, String> env = new HashMap<>(Map.of(
                 "CONSUMER_URL", consumerUrl,
+                "DELIVERY", "single",
                 "PORT", "0",
                 "POLL_INTERVAL_MS", "100",
                 "BACKOFF_INITIAL_MS", "50",

@@ -46,6 +46,9 @@ public final class OutboxSql {
                 RETURNING %s""".formatted(blockedByEarlier, COLUMNS);
     }
 
+    /** Run first in the claim's transaction: its commit need not wait for the WAL flush (see OutboxStore.claim). */
+    public static final String CLAIM_WITHOUT_FLUSH_WAIT = "SET LOCAL synchronous_commit = off";
+
     /** Parameter: the delivered ids (uuid[]). */
     public static final String MARK_PUBLISHED = """
             UPDATE outbox

@@ -6,6 +6,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -45,11 +46,23 @@ public final class OutboxStore {
         return failures;
     }
 
-    /** Claims up to {@code limit} due messages, sorted in write order. */
+    /**
+     * Claims up to {@code limit} due messages, sorted in write order.
+     *
+     * <p>The claim commits without waiting for its WAL flush ({@code synchronous_commit = off} for
+     * this transaction only), which saves a disk flush per batch. That is safe: a claim lost in a
+     * database crash only returns its messages to PENDING, to be delivered again, exactly as after
+     * a relay crash; and because WAL is written in order, the durable commit that records the
+     * outcome (PUBLISHED) also makes the claim before it durable, so no later message of an
+     * aggregate can be claimed on the strength of a lost one.
+     */
     public List<OutboxMessage> claim(boolean ordered, boolean deadBlocks, int limit, String owner, Duration lease) {
         String sql = OutboxSql.claim(ordered, deadBlocks);
         return withConnection("claim messages", connection -> {
-            try (PreparedStatement claim = connection.prepareStatement(sql)) {
+            connection.setAutoCommit(false);
+            try (Statement settings = connection.createStatement();
+                 PreparedStatement claim = connection.prepareStatement(sql)) {
+                settings.execute(OutboxSql.CLAIM_WITHOUT_FLUSH_WAIT);
                 claim.setInt(1, limit);
                 claim.setString(2, owner);
                 claim.setLong(3, lease.toMillis());
@@ -59,8 +72,18 @@ public final class OutboxStore {
                         batch.add(MessageRows.message(rs));
                     }
                 }
+                connection.commit();
+                connection.setAutoCommit(true);
                 batch.sort(Comparator.comparingLong(OutboxMessage::sequence));
                 return batch;
+            } catch (SQLException | RuntimeException e) {
+                try {
+                    connection.rollback();
+                    connection.setAutoCommit(true);
+                } catch (SQLException rollback) {
+                    e.addSuppressed(rollback); // a broken connection: the pool discards it
+                }
+                throw e;
             }
         });
     }

@@ -1,0 +1,32 @@
+-- pgbench's ceiling for the relay: the relay's own two statements (outbox-core's OutboxSql.claim with
+-- ordering per aggregate on, and MARK_PUBLISHED), each its own transaction, for a batch of
+-- :batch messages (pgbench -D batch=100). Delivery between them costs nothing here. Like the
+-- relay, the claim's commit does not wait for its WAL flush; the mark's does.
+BEGIN;
+SET LOCAL synchronous_commit = off;
+WITH claimed AS (
+  WITH due AS (
+    SELECT o.id FROM outbox o
+    WHERE o.status = 'PENDING'
+      AND o.available_at <= now()
+      AND (o.locked_until IS NULL OR o.locked_until <= now())
+      AND NOT EXISTS (
+          SELECT 1 FROM outbox e
+          WHERE e.aggregate_type = o.aggregate_type AND e.aggregate_id = o.aggregate_id
+            AND e.seq < o.seq AND e.status <> 'PUBLISHED')
+    ORDER BY o.seq
+    LIMIT :batch
+    FOR UPDATE SKIP LOCKED
+  )
+  UPDATE outbox o
+  SET locked_by = 'pgbench', locked_until = now() + 30000 * interval '1 millisecond', attempts = o.attempts + 1
+  FROM due
+  WHERE o.id = due.id
+  RETURNING o.id, o.seq, o.aggregate_type, o.aggregate_id, o.event_type, o.payload::text AS payload,
+            o.headers::text AS headers, o.created_at, o.attempts
+)
+SELECT coalesce(array_agg(id), '{}') AS ids, count(*) AS n, max(length(payload) + length(headers)) AS width FROM claimed \gset
+COMMIT;
+UPDATE outbox
+SET status = 'PUBLISHED', published_at = now(), locked_by = NULL, locked_until = NULL
+WHERE id = ANY(:ids::uuid[]) AND status = 'PENDING';

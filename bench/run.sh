@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# bench/run.sh: the outboxkit benchmarks, each figure against pgbench's ceiling for the same SQL,
+# measured in the same run on the same PostgreSQL. Writes bench/target/report.md (and prints it).
+#
+#   bash bench/run.sh            the full run (about 15 minutes on 2 cores)
+#   bash bench/run.sh --quick    shorter phases (about 7 minutes): same figures, wider error
+#   bash bench/run.sh --profile  also records a JFR profile of each service (bench/target/jfr/)
+#   bash bench/run.sh --phases write,drain,latency,health   only these phases
+#
+# Environment: BENCH_PG_HOST (127.0.0.1), BENCH_PG_PORT (5432), BENCH_PG_USER (postgres; needs
+# CREATEDB and trust or PGPASSWORD), BENCH_DB (outbox_bench: DROPPED and recreated by every run),
+# PGBENCH (pgbench on PATH, else /usr/bin/pgbench), BENCH_SKIP_BUILD=1 to use the jars as built.
+# With wrk installed (apt-get install wrk) POST /orders is driven by wrk, a C client that leaves the
+# service more of the machine (as pgbench's C client does on its side); else by the bench's JVM.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
+    echo "bench: building the service jars and the bench (mvn package, tests skipped)"
+    mvn -B -q package -DskipTests -pl order-service,consumer,outbox-relay,bench -am
+fi
+for jar in order-service/target/order-service.jar consumer/target/consumer.jar \
+           outbox-relay/target/outbox-relay.jar bench/target/bench.jar; do
+    [[ -f $jar ]] || { echo "bench: $jar is missing (run without BENCH_SKIP_BUILD)" >&2; exit 1; }
+done
+PGBENCH="${PGBENCH:-$(command -v pgbench || echo /usr/bin/pgbench)}"
+[[ -x $PGBENCH ]] || { echo "bench: pgbench not found (set PGBENCH)" >&2; exit 1; }
+
+exec java -Xmx1g -jar bench/target/bench.jar --root "$ROOT" --pgbench "$PGBENCH" "$@"

@@ -1,0 +1,163 @@
+package io.outboxkit.bench;
+
+import io.outboxkit.migrations.Migrations;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * The bench's own database: dropped and created afresh, migrated, and helpers to fill, empty and
+ * inspect it. Never touches any other database.
+ */
+final class BenchDb {
+
+    private final String host;
+    private final int port;
+    private final String user;
+    private final String name;
+
+    BenchDb(String host, int port, String user, String name) {
+        if (!name.matches("[a-z_][a-z0-9_]*") || name.equals("test") || name.equals("postgres")) {
+            throw new IllegalArgumentException("refusing to use database '" + name + "' for benchmarks");
+        }
+        this.host = host;
+        this.port = port;
+        this.user = user;
+        this.name = name;
+    }
+
+    String name() {
+        return name;
+    }
+
+    String host() {
+        return host;
+    }
+
+    int port() {
+        return port;
+    }
+
+    String user() {
+        return user;
+    }
+
+    String jdbcUrl() {
+        return "jdbc:postgresql://" + host + ":" + port + "/" + name;
+    }
+
+    /** Drops the bench database if it exists, creates it and applies the migrations. */
+    void recreate() throws SQLException {
+        try (Connection admin = connect("postgres"); Statement st = admin.createStatement()) {
+            st.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+            st.execute("CREATE DATABASE " + name);
+        }
+        PGSimpleDataSource ds = new PGSimpleDataSource();
+        ds.setUrl(jdbcUrl());
+        ds.setUser(user);
+        Migrations.apply(ds);
+    }
+
+    /** Drops the bench database (at the end of a run). */
+    void drop() throws SQLException {
+        try (Connection admin = connect("postgres"); Statement st = admin.createStatement()) {
+            st.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+        }
+    }
+
+    Connection connect() throws SQLException {
+        return connect(name);
+    }
+
+    private Connection connect(String database) throws SQLException {
+        Properties props = new Properties();
+        props.setProperty("user", user);
+        String password = System.getenv("PGPASSWORD");
+        if (password != null) {
+            props.setProperty("password", password);
+        }
+        return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/" + database, props);
+    }
+
+    /** Empties every table the benchmarks write, and vacuums them, so each phase starts alike. */
+    void reset() throws SQLException {
+        try (Connection c = connect(); Statement st = c.createStatement()) {
+            st.execute("TRUNCATE outbox, processed_messages, orders, idempotency_keys, customer_totals, "
+                    + "consumer_order_status, consumer_ordering_violations");
+            st.execute("VACUUM ANALYZE outbox, processed_messages, orders, customer_totals, consumer_order_status");
+            st.execute("CHECKPOINT");
+        }
+    }
+
+    /**
+     * Writes {@code count} OrderCreated messages, for {@code users} customers, in one transaction,
+     * as the order service would have (the orders themselves are not needed downstream).
+     */
+    void writeBacklog(int count, int users) throws SQLException {
+        try (Connection c = connect(); Statement st = c.createStatement()) {
+            st.execute("""
+                    INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, payload, headers)
+                    SELECT gen_random_uuid(), 'Order', s.o::text, 'OrderCreated',
+                           jsonb_build_object('order_id', s.o, 'user_id', s.u, 'amount', s.a, 'status', 'CREATED',
+                                              'created_at', '2026-11-26T15:00:00.123456Z'), '{}'
+                    FROM (SELECT gen_random_uuid() AS o,
+                                 ('00000000-0000-4000-8000-' || lpad((g %% %d)::text, 12, '0'))::uuid AS u,
+                                 ((g %% 100000) + 1) / 100.0 AS a
+                          FROM generate_series(1, %d) g) s""".formatted(users, count));
+            st.execute("ANALYZE outbox");
+        }
+    }
+
+    long queryLong(String sql) throws SQLException {
+        try (Connection c = connect(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    void execute(String sql) throws SQLException {
+        try (Connection c = connect(); Statement st = c.createStatement()) {
+            st.execute(sql);
+        }
+    }
+
+    /** Total size (heap, indexes, TOAST) and live and dead tuples of {@code table}. */
+    Map<String, Long> health(String table) throws SQLException {
+        Map<String, Long> health = new LinkedHashMap<>();
+        try (Connection c = connect(); Statement st = c.createStatement()) {
+            st.execute("SELECT pg_stat_clear_snapshot()");
+            try (ResultSet rs = st.executeQuery("SELECT pg_total_relation_size('" + table + "'), "
+                    + "n_live_tup, n_dead_tup FROM pg_stat_user_tables WHERE relname = '" + table + "'")) {
+                rs.next();
+                health.put("bytes", rs.getLong(1));
+                health.put("live", rs.getLong(2));
+                health.put("dead", rs.getLong(3));
+            }
+        }
+        return health;
+    }
+
+    /** The server's version string. */
+    String serverVersion() throws SQLException {
+        try (Connection c = connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SHOW server_version")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    /** A setting of the server. */
+    String setting(String name) throws SQLException {
+        try (Connection c = connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT current_setting('" + name + "')")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+}

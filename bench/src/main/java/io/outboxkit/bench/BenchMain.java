@@ -1,0 +1,505 @@
+package io.outboxkit.bench;
+
+import io.outboxkit.app.Database;
+import io.outboxkit.app.DatabaseSettings;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Runs the benchmarks (see {@code bench/run.sh} and BENCHMARKS.md) and writes
+ * {@code bench/target/report.md}. Every figure is measured next to pgbench's ceiling for the same
+ * SQL on the same server in the same run, and reported as a ratio.
+ */
+public final class BenchMain {
+
+    static final int CLIENTS = 16;
+    static final int BACKLOG = 100_000;
+    static final int USERS = 1_000;
+    static final int CLAIM_BATCH = 100;
+
+    private final Path root;
+    private final Path target;
+    private final boolean quick;
+    private final boolean profile;
+    private final Set<String> phases;
+    private final BenchDb db;
+    private final Pgbench pgbench;
+    private final Report report = new Report();
+    private double maxOrdersPerSecond;
+    private final Map<String, String> relayExtra = new HashMap<>();
+
+    private BenchMain(Map<String, String> options) {
+        this.root = Path.of(options.getOrDefault("root", ".")).toAbsolutePath().normalize();
+        this.target = root.resolve("bench/target");
+        this.quick = options.containsKey("quick");
+        this.profile = options.containsKey("profile");
+        this.phases = new LinkedHashSet<>(List.of(options.getOrDefault("phases", "write,drain,latency,health").split(",")));
+        String env = System.getenv().getOrDefault("BENCH_DB", "outbox_bench");
+        this.db = new BenchDb(System.getenv().getOrDefault("BENCH_PG_HOST", "127.0.0.1"),
+                Integer.parseInt(System.getenv().getOrDefault("BENCH_PG_PORT", "5432")),
+                System.getenv().getOrDefault("BENCH_PG_USER", "postgres"), env);
+        for (String setting : options.getOrDefault("relay-env", "").split(",")) {
+            if (setting.contains("=")) {
+                relayExtra.put(setting.substring(0, setting.indexOf('=')), setting.substring(setting.indexOf('=') + 1));
+            }
+        }
+        this.pgbench = new Pgbench(options.getOrDefault("pgbench", "pgbench"), root.resolve("bench/pgbench"), db);
+    }
+
+    /** {@code --root DIR --pgbench PATH [--quick] [--profile] [--phases a,b] [--keep-db]}. */
+    public static void main(String[] args) throws Exception {
+        // As in RelayMain: with 1 common-pool thread (2 CPUs) the JDK HttpClient starts a thread per request.
+        System.setProperty("java.util.concurrent.ForkJoinPool.common.parallelism",
+                Integer.toString(Math.max(2, Runtime.getRuntime().availableProcessors() - 1)));
+        Map<String, String> options = new HashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--quick", "--profile", "--keep-db" -> options.put(args[i].substring(2), "true");
+                case "--root", "--pgbench", "--phases", "--relay-env" -> options.put(args[i].substring(2), args[++i]);
+                default -> {
+                    System.err.println("bench: unknown argument " + args[i] + " (see bench/run.sh)");
+                    System.exit(2);
+                }
+            }
+        }
+        BenchMain bench = new BenchMain(options);
+        try {
+            bench.run();
+        } finally {
+            if (!options.containsKey("keep-db")) {
+                bench.db.drop();
+            }
+        }
+    }
+
+    private void run() throws Exception {
+        snapshotJars();
+        db.recreate();
+        report.header("# outboxkit benchmark run, " + ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+        report.header("");
+        report.header("- command: `bash bench/run.sh" + (quick ? " --quick" : "") + "`");
+        report.header("- machine: " + Runtime.getRuntime().availableProcessors() + " cores, "
+                + (Runtime.getRuntime().maxMemory() > 0 ? System.getProperty("os.name") + " " + System.getProperty("os.arch") : "")
+                + ", Java " + System.getProperty("java.version"));
+        report.header("- PostgreSQL " + db.serverVersion() + " at " + db.host() + ":" + db.port() + " (fsync="
+                + db.setting("fsync") + ", synchronous_commit=" + db.setting("synchronous_commit") + ", autovacuum="
+                + db.setting("autovacuum") + ", shared_buffers=" + db.setting("shared_buffers") + ")");
+        report.header("- load before the run (uptime): " + uptime());
+        if (phases.contains("write")) {
+            writePath();
+        }
+        if (phases.contains("drain")) {
+            drain();
+        }
+        if (phases.contains("latency")) {
+            latency();
+        }
+        if (phases.contains("health")) {
+            tableHealth();
+        }
+        report.header("- load after the run (uptime): " + uptime());
+        report.write(target.resolve("report.md"));
+        System.out.println();
+        System.out.println(report.markdown());
+        System.out.println("bench: report written to " + target.resolve("report.md"));
+    }
+
+    // ---------------------------------------------------------------- 1. the write path
+
+    private void writePath() throws Exception {
+        int rounds = 3;
+        int seconds = quick ? 5 : 8;
+        report.detail("## 1. Write path");
+        report.detail("");
+        report.detail("Each of " + rounds + " rounds measures, back to back for " + seconds + " s each: pgbench's "
+                + "order_outbox.sql, OutboxWriter in-process, and POST /orders, all at " + CLIENTS + " clients; a "
+                + "figure's ratio is the median of its rounds' ratios (the machine is shared, so its speed drifts).");
+        report.detail("");
+        List<Double> directRatios = new ArrayList<>();
+        List<Double> httpRatios = new ArrayList<>();
+        List<Double> ceilings = new ArrayList<>();
+        List<Double> directRates = new ArrayList<>();
+        List<Double> httpRates = new ArrayList<>();
+        DatabaseSettings settings = new DatabaseSettings(db.jdbcUrl(), db.user(),
+                System.getenv().getOrDefault("PGPASSWORD", "unused"));
+        db.reset();
+        try (Database database = Database.open(settings, "bench-writer", CLIENTS);
+             Service orders = Service.start("order-service", jar("order-service"), db,
+                     Map.of("DB_POOL_SIZE", Integer.toString(CLIENTS)), target.resolve("logs"), jfr())) {
+            WriterLoad writer = new WriterLoad(database.jdbi());
+            OrderLoad http = new OrderLoad(orders.url("/orders"), USERS);
+            WrkLoad wrk = WrkLoad.find(root.resolve("bench/wrk/post_order.lua"));
+            report.detail("- HTTP load generator: " + (wrk != null ? "wrk (bench/wrk/post_order.lua), 2 threads"
+                    : "the bench's JDK HttpClient, one thread per client (install wrk for a lighter one)"));
+            // Warm-up, not counted: the JIT compiles the hot paths of both.
+            writer.run(CLIENTS, Duration.ofSeconds(quick ? 10 : 20), Duration.ofSeconds(1));
+            if (wrk != null) {
+                wrk.closedLoop(orders.url("/orders"), CLIENTS, Duration.ofSeconds(quick ? 15 : 30));
+            } else {
+                http.closedLoop(CLIENTS, Duration.ofSeconds(quick ? 15 : 30), Duration.ofSeconds(1));
+            }
+            for (int round = 1; round <= rounds; round++) {
+                db.reset();
+                Pgbench.Result ceiling = pgbench.forSeconds("order_outbox.sql", CLIENTS, seconds);
+                db.reset();
+                CpuMeter.Sample cpu0 = CpuMeter.sample(List.of());
+                OrderLoad.Result direct = writer.run(CLIENTS, Duration.ofSeconds(1), Duration.ofSeconds(seconds));
+                String directCpu = CpuMeter.describe(CpuMeter.cores(cpu0, CpuMeter.sample(List.of())));
+                db.reset();
+                CpuMeter.Sample cpu1 = CpuMeter.sample(List.of(orders));
+                OrderLoad.Result viaHttp = wrk != null
+                        ? wrk.closedLoop(orders.url("/orders"), CLIENTS, Duration.ofSeconds(seconds))
+                        : http.closedLoop(CLIENTS, Duration.ofSeconds(1), Duration.ofSeconds(seconds));
+                String httpCpu = CpuMeter.describe(CpuMeter.cores(cpu1, CpuMeter.sample(List.of(orders))));
+                ceilings.add(ceiling.tps());
+                directRates.add(direct.perSecond());
+                httpRates.add(viaHttp.perSecond());
+                directRatios.add(direct.perSecond() / ceiling.tps());
+                httpRatios.add(viaHttp.perSecond() / ceiling.tps());
+                report.detail("- round " + round + ": pgbench " + tps(ceiling.tps()) + " tx/s; OutboxWriter "
+                        + tps(direct.perSecond()) + " orders/s (" + direct.failed() + " failed; CPU in cores: " + directCpu
+                        + "); POST /orders " + tps(viaHttp.perSecond()) + " orders/s (" + viaHttp.failed()
+                        + " failed; CPU in cores: " + httpCpu + ")");
+            }
+        }
+        db.reset();
+        db.execute("DROP TRIGGER outbox_notify_on_insert ON outbox");
+        Pgbench.Result silent = pgbench.forSeconds("order_outbox.sql", CLIENTS, seconds);
+        db.execute("CREATE TRIGGER outbox_notify_on_insert AFTER INSERT ON outbox FOR EACH STATEMENT "
+                + "EXECUTE FUNCTION outbox_notify()");
+        db.reset();
+        Pgbench.Result with = pgbench.forSeconds("order_outbox.sql", CLIENTS, seconds);
+        report.detail("- for scale: pgbench without the outbox's NOTIFY trigger: " + tps(silent.tps())
+                + " tx/s, with it right after: " + tps(with.tps()) + " tx/s (NOTIFY takes a lock held through the "
+                + "commit's WAL flush, so notifying commits cannot share a flush)");
+        report.detail("");
+
+        double ceiling = median(ceilings);
+        report.figure("write: OutboxWriter, 1 JDBI tx (order + event), 16 threads", tps(median(directRates)) + " orders/s",
+                tps(ceiling) + " tx/s", ratio(median(directRatios)), "", null);
+        report.figure("write: POST /orders over HTTP, 16 clients", tps(median(httpRates)) + " orders/s",
+                tps(ceiling) + " tx/s", ratio(median(httpRatios)), "≥ 0.70", median(httpRatios) >= 0.7);
+    }
+
+    private static double median(List<Double> values) {
+        List<Double> sorted = new ArrayList<>(values);
+        java.util.Collections.sort(sorted);
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+
+    // ---------------------------------------------------------------- 2. the relay's drain
+
+    private void drain() throws Exception {
+        report.detail("## 2. Relay drain: a backlog of " + String.format("%,d", BACKLOG) + " OrderCreated messages");
+        report.detail("");
+        int workers = Integer.parseInt(relayExtra.getOrDefault("WORKERS", "2"));
+        int batch = Integer.parseInt(relayExtra.getOrDefault("BATCH_SIZE", Integer.toString(CLAIM_BATCH)));
+        List<Double> ceilings = new ArrayList<>();
+        for (int round = 0; round < 2; round++) {
+            db.reset();
+            db.writeBacklog(BACKLOG, USERS);
+            db.execute("VACUUM ANALYZE outbox");
+            Pgbench.Result claim = pgbench.forTransactions("claim_mark.sql", workers, BACKLOG / batch, "batch=" + batch);
+            ceilings.add(claim.tps() * batch);
+            report.detail("- pgbench claim_mark.sql (claim " + batch + " + mark published), " + workers
+                    + " clients (as many as a relay's WORKERS), the whole backlog: " + tps(claim.tps() * batch)
+                    + " rows/s (" + String.format(Locale.ROOT, "%.2f", claim.latencyMs()) + " ms per batch)");
+            requireAllPublished("pgbench's claim-and-mark");
+        }
+        double ceiling = median(ceilings);
+
+        double alone;
+        try (Sink sink = new Sink()) {
+            alone = drainOnce("relay alone into a sink that acknowledges at once, 1 relay", 1, sink.url(), "batch", null);
+        }
+        db.reset();
+        db.writeBacklog(BACKLOG, USERS);
+        db.execute("VACUUM ANALYZE outbox");
+        Pgbench.Result again = pgbench.forTransactions("claim_mark.sql", workers, BACKLOG / batch, "batch=" + batch);
+        report.detail("- pgbench claim_mark.sql again, right after: " + tps(again.tps() * batch) + " rows/s");
+        ceilings.add(again.tps() * batch);
+        ceiling = median(ceilings);
+        report.figure("relay alone → instant sink (batch delivery), 1 relay, " + workers + " workers", tps(alone) + " msg/s",
+                tps(ceiling) + " rows/s", ratio(alone / ceiling), "≥ 0.50", alone / ceiling >= 0.5);
+
+        try (Service consumer = Service.start("consumer", jar("consumer"), db, Map.of(), target.resolve("logs"), jfr())) {
+            for (int relays : new int[] {1, 2, 4}) {
+                double rate = drainOnce("end to end (relay → HTTP → consumer's transaction), " + relays + " relay(s)",
+                        relays, consumer.url("/messages"), "batch", consumer);
+                report.figure("drain end to end, " + relays + " relay(s), batch delivery", tps(rate) + " msg/s",
+                        tps(ceiling) + " rows/s", ratio(rate / ceiling), "≥ 10,000 msg/s", rate >= 10_000);
+            }
+            if (!quick) {
+                double single = drainOnce("end to end, 1 relay, DELIVERY=single (one request and transaction per message)",
+                        1, consumer.url("/messages"), "single", consumer);
+                report.figure("drain end to end, 1 relay, single delivery (for comparison)", tps(single) + " msg/s",
+                        tps(ceiling) + " rows/s", ratio(single / ceiling), "", null);
+            }
+        }
+        report.detail("");
+    }
+
+    /** Starts the relays, commits the backlog, and measures until no message is pending; checks the outcome. */
+    private double drainOnce(String what, int relays, String consumerUrl, String delivery, Service consumer)
+            throws Exception {
+        db.reset();
+        List<Service> running = new ArrayList<>();
+        if (consumer != null) {
+            running.add(consumer);
+        }
+        try {
+            for (int i = 0; i < relays; i++) {
+                running.add(Service.start("outbox-relay-" + i, jar("outbox-relay"), db, relayEnv(consumerUrl, delivery,
+                        "relay-" + i), target.resolve("logs"), jfr()));
+            }
+            // Warm-up: the same work on a smaller backlog, so that the JIT has compiled the hot paths.
+            db.writeBacklog(BACKLOG / 5, USERS);
+            awaitDrained(System.nanoTime(), Duration.ofMinutes(3));
+            db.reset();
+            CpuMeter.Sample from = CpuMeter.sample(running);
+            long start = System.nanoTime();
+            db.writeBacklog(BACKLOG, USERS);
+            double seconds = awaitDrained(start, Duration.ofMinutes(5));
+            double rate = BACKLOG / seconds;
+            report.detail("- " + what + ": " + tps(rate) + " msg/s (" + String.format("%.1f", seconds)
+                    + " s from the backlog's commit); CPU in cores: " + CpuMeter.describe(CpuMeter.cores(from, CpuMeter.sample(running))));
+            requireAllPublished(what);
+            if (consumer != null) {
+                requireExactlyOnce(what);
+            }
+            return rate;
+        } finally {
+            for (Service service : running) {
+                if (service != consumer) {
+                    service.close();
+                }
+            }
+        }
+    }
+
+    private Map<String, String> relayEnv(String consumerUrl, String delivery, String name) {
+        Map<String, String> env = new HashMap<>();
+        env.put("CONSUMER_URL", consumerUrl);
+        env.put("DELIVERY", delivery);
+        env.put("RELAY_NAME", name);
+        env.put("ADMIN_HOST", "127.0.0.1");
+        env.putAll(relayExtra);
+        return env;
+    }
+
+    private double awaitDrained(long startNanos, Duration limit) throws SQLException, InterruptedException {
+        long deadline = startNanos + limit.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (db.queryLong("SELECT count(*) FROM (SELECT 1 FROM outbox WHERE status = 'PENDING' LIMIT 1) p") == 0) {
+                return (System.nanoTime() - startNanos) / 1e9;
+            }
+            Thread.sleep(50); // sampling the outbox: the figure's resolution is 50 ms of several seconds
+        }
+        throw new IllegalStateException("the backlog was not drained within " + limit);
+    }
+
+    private void requireAllPublished(String what) throws SQLException {
+        long notPublished = db.queryLong("SELECT count(*) FROM outbox WHERE status <> 'PUBLISHED'");
+        if (notPublished != 0) {
+            throw new IllegalStateException(what + ": " + notPublished + " messages not PUBLISHED");
+        }
+    }
+
+    /** Every message's effect exactly once, and in order: the correctness the speed must not cost. */
+    private void requireExactlyOnce(String what) throws SQLException {
+        long processed = db.queryLong("SELECT count(*) FROM processed_messages");
+        long counted = db.queryLong("SELECT coalesce(sum(order_count), 0) FROM customer_totals");
+        long statuses = db.queryLong("SELECT count(*) FROM consumer_order_status");
+        long violations = db.queryLong("SELECT count(*) FROM consumer_ordering_violations");
+        if (processed != BACKLOG || counted != BACKLOG || statuses != BACKLOG || violations != 0) {
+            throw new IllegalStateException(what + ": expected each of " + BACKLOG + " messages applied once, found "
+                    + processed + " processed, " + counted + " orders counted, " + statuses + " statuses, "
+                    + violations + " ordering violations");
+        }
+    }
+
+    // ---------------------------------------------------------------- 3. end-to-end latency
+
+    private void latency() throws Exception {
+        int seconds = quick ? 15 : 30;
+        report.detail("## 3. End-to-end latency: the order's commit → the consumer's commit of its effect");
+        report.detail("");
+        db.reset();
+        try (Service consumer = Service.start("consumer", jar("consumer"), db, Map.of(), target.resolve("logs"), jfr());
+             Service relay = Service.start("outbox-relay", jar("outbox-relay"), db,
+                     relayEnv(consumer.url("/messages"), "batch", "relay-0"), target.resolve("logs"), jfr());
+             Service orders = Service.start("order-service", jar("order-service"), db,
+                     Map.of("DB_POOL_SIZE", Integer.toString(CLIENTS)), target.resolve("logs"), jfr())) {
+            List<Service> all = List.of(consumer, relay, orders);
+            OrderLoad load = new OrderLoad(orders.url("/orders"), USERS);
+            WrkLoad wrk = WrkLoad.find(root.resolve("bench/wrk/post_order.lua"));
+            load.closedLoop(CLIENTS, Duration.ofSeconds(quick ? 15 : 30), Duration.ofSeconds(1)); // JIT warm-up
+            awaitQuiet(Duration.ofSeconds(60));
+
+            long pendingBefore = db.queryLong("SELECT count(*) FROM outbox WHERE status = 'PENDING'");
+            CpuMeter.Sample from = CpuMeter.sample(all);
+            Duration maxRun = Duration.ofSeconds(quick ? 8 : 15);
+            OrderLoad.Result max = wrk != null ? wrk.closedLoop(orders.url("/orders"), CLIENTS, maxRun)
+                    : load.closedLoop(CLIENTS, Duration.ZERO, maxRun);
+            long pendingAfter = db.queryLong("SELECT count(*) FROM outbox WHERE status = 'PENDING'");
+            maxOrdersPerSecond = (max.created() - Math.max(0, pendingAfter - pendingBefore)) / max.seconds();
+            report.detail("- the whole system's maximum (16 clients POST /orders, relay and consumer running): "
+                    + tps(max.perSecond()) + " orders/s written, " + tps(maxOrdersPerSecond) + "/s of them delivered in "
+                    + "step; CPU in cores: " + CpuMeter.describe(CpuMeter.cores(from, CpuMeter.sample(all))));
+            awaitQuiet(Duration.ofMinutes(3));
+
+            try (LatencyProbe probe = LatencyProbe.start(db)) {
+                for (double rate : new double[] {500, Math.floor(0.8 * maxOrdersPerSecond)}) {
+                    load.openLoop(rate, Duration.ofSeconds(3)); // warm-up at this rate
+                    probe.reset();
+                    CpuMeter.Sample cpu = CpuMeter.sample(all);
+                    OrderLoad.Result steady = load.openLoop(rate, Duration.ofSeconds(seconds));
+                    awaitQuiet(Duration.ofMinutes(2));
+                    Histogram h = probe.snapshot();
+                    String label = rate == 500 ? "500 orders/s" : "80% of the maximum (" + tps(rate) + " orders/s)";
+                    report.detail("- at " + label + " for " + seconds + " s: " + h.getTotalCount() + " messages ("
+                            + probe.unapplied() + " not applied at the end), p50 "
+                            + ms(h.getValueAtPercentile(50)) + ", p99 " + ms(h.getValueAtPercentile(99)) + ", p99.9 "
+                            + ms(h.getValueAtPercentile(99.9)) + ", max " + ms(h.getMaxValue()) + " (" + steady.failed()
+                            + " failed requests); CPU in cores: " + CpuMeter.describe(CpuMeter.cores(cpu, CpuMeter.sample(all))));
+                    boolean met = rate != 500 ? true
+                            : h.getValueAtPercentile(50) <= 3_000 && h.getValueAtPercentile(99) <= 15_000;
+                    report.figure("latency commit → effect at " + label + ": p50 / p99 / max",
+                            ms(h.getValueAtPercentile(50)) + " / " + ms(h.getValueAtPercentile(99)) + " / " + ms(h.getMaxValue()),
+                            "", "", rate == 500 ? "p50 ≤ 3 ms, p99 ≤ 15 ms" : "", rate == 500 ? met : null);
+                }
+            }
+        }
+        report.detail("");
+    }
+
+    /** Waits until nothing is pending (the system caught up). */
+    private void awaitQuiet(Duration limit) throws SQLException, InterruptedException {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (System.nanoTime() < deadline
+                && db.queryLong("SELECT count(*) FROM (SELECT 1 FROM outbox WHERE status = 'PENDING' LIMIT 1) p") > 0) {
+            Thread.sleep(100); // sampling the outbox until it is empty
+        }
+    }
+
+    // ---------------------------------------------------------------- 4. table health
+
+    private void tableHealth() throws Exception {
+        int seconds = quick ? 90 : 180;
+        int rate = 500;
+        report.detail("## 4. Table health: " + rate + " orders/s for " + seconds + " s with retention on");
+        report.detail("");
+        report.detail("Relay settings: RETENTION_PUBLISHED_MS=5000, RETENTION_DEDUP_MS=30000, RETENTION_INTERVAL_MS=5000, "
+                + "RETENTION_VACUUM=true (this server runs with autovacuum=" + db.setting("autovacuum") + "), "
+                + "MAX_ATTEMPTS=3, LEASE_MS=8000, HTTP_TIMEOUT_MS=4000, BACKOFF_INITIAL_MS=500, BACKOFF_MAX_MS=2000 "
+                + "(windows shortened so that a few minutes show the steady state).");
+        report.detail("");
+        db.reset();
+        Map<String, String> env = relayEnv(null, "batch", "relay-0");
+        env.putAll(Map.of("RETENTION_PUBLISHED_MS", "5000", "RETENTION_DEDUP_MS", "30000", "RETENTION_INTERVAL_MS", "5000",
+                "RETENTION_VACUUM", "true", "MAX_ATTEMPTS", "3", "LEASE_MS", "8000", "HTTP_TIMEOUT_MS", "4000",
+                "BACKOFF_INITIAL_MS", "500", "BACKOFF_MAX_MS", "2000"));
+        try (Service consumer = Service.start("consumer", jar("consumer"), db, Map.of(), target.resolve("logs"), jfr())) {
+            env.put("CONSUMER_URL", consumer.url("/messages"));
+            try (Service relay = Service.start("outbox-relay", jar("outbox-relay"), db, env, target.resolve("logs"), jfr());
+                 Service orders = Service.start("order-service", jar("order-service"), db, Map.of(),
+                         target.resolve("logs"), jfr())) {
+                OrderLoad load = new OrderLoad(orders.url("/orders"), USERS);
+                report.detail("| after | outbox size | outbox live / dead rows | processed_messages size | live / dead rows |");
+                report.detail("|---:|---:|---:|---:|---:|");
+                int step = quick ? 15 : 30;
+                List<long[]> sizes = new ArrayList<>();
+                for (int elapsed = step; elapsed <= seconds; elapsed += step) {
+                    load.openLoop(rate, Duration.ofSeconds(step));
+                    Map<String, Long> outbox = db.health("outbox");
+                    Map<String, Long> processed = db.health("processed_messages");
+                    sizes.add(new long[] {outbox.get("bytes"), processed.get("bytes")});
+                    report.detail("| " + elapsed + " s | " + kb(outbox.get("bytes")) + " | " + outbox.get("live") + " / "
+                            + outbox.get("dead") + " | " + kb(processed.get("bytes")) + " | " + processed.get("live") + " / "
+                            + processed.get("dead") + " |");
+                }
+                long[] mid = sizes.get(sizes.size() / 2 - 1);
+                long[] end = sizes.get(sizes.size() - 1);
+                long firstHalfPeak = 0;
+                long peak = 0;
+                for (int i = 0; i < sizes.size(); i++) {
+                    long both = sizes.get(i)[0] + sizes.get(i)[1];
+                    peak = Math.max(peak, both);
+                    if (i < sizes.size() / 2) {
+                        firstHalfPeak = Math.max(firstHalfPeak, both);
+                    }
+                }
+                // Growth, not a passing peak: the size at the end against the largest of the first half.
+                boolean bounded = end[0] + end[1] <= firstHalfPeak * 1.25;
+                report.detail("");
+                report.figure("table health after " + seconds + " s at " + rate + "/s with retention: outbox + processed_messages",
+                        kb(end[0]) + " + " + kb(end[1]) + " (half-way: " + kb(mid[0]) + " + " + kb(mid[1]) + "; peak "
+                                + kb(peak) + ")", "", "", "bounded: at the end ≤ 1.25 × the first half's largest", bounded);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private Path jar(String module) {
+        return target.resolve("jars").resolve(module + ".jar");
+    }
+
+    /**
+     * Copies the service jars before the run: the work tree is shared, and a build elsewhere
+     * replacing a jar while a service starts from it would break the run.
+     */
+    private void snapshotJars() throws IOException {
+        Files.createDirectories(target.resolve("jars"));
+        for (String module : List.of("order-service", "consumer", "outbox-relay")) {
+            Files.copy(root.resolve(module).resolve("target").resolve(module + ".jar"), jar(module),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    private Path jfr() {
+        return profile ? target.resolve("jfr") : null;
+    }
+
+    private static String uptime() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    private static String tps(double value) {
+        return String.format(Locale.ROOT, "%,.0f", value);
+    }
+
+    private static String ratio(double value) {
+        return String.format(Locale.ROOT, "%.2f", value);
+    }
+
+    private static String pct(double value) {
+        return String.format(Locale.ROOT, "%.0f%%", value * 100);
+    }
+
+    private static String ms(long micros) {
+        return String.format(Locale.ROOT, "%.2f ms", micros / 1000.0);
+    }
+
+    private static String kb(long bytes) {
+        return String.format(Locale.ROOT, "%,d kB", bytes / 1024);
+    }
+}

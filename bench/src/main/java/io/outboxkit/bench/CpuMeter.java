@@ -1,0 +1,115 @@
+package io.outboxkit.bench;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Where the machine's CPU went during a phase, from /proc: the machine in all, all PostgreSQL
+ * processes (of every database on the server), each service, and this bench process. Linux only;
+ * elsewhere it reports nothing.
+ */
+final class CpuMeter {
+
+    private static final double TICKS_PER_SECOND = 100.0; // USER_HZ on Linux
+
+    /** CPU seconds so far, by part. */
+    record Sample(long nanoTime, Map<String, Double> seconds) {
+    }
+
+    private CpuMeter() {
+    }
+
+    static Sample sample(List<Service> services) {
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        try {
+            seconds.put("machine", machineBusy());
+            seconds.put("postgres", postgres());
+            for (Service service : services) {
+                seconds.merge(service.name().replaceAll("-\\d+$", ""), process(service.pid()), Double::sum);
+            }
+            seconds.put("bench (with pgbench, wrk)", processAndChildren(ProcessHandle.current().pid()));
+        } catch (IOException | RuntimeException e) {
+            // no /proc: no CPU figures
+        }
+        return new Sample(System.nanoTime(), seconds);
+    }
+
+    /** The CPU share (1.0 = one core) of each part between two samples. */
+    static Map<String, Double> cores(Sample from, Sample to) {
+        double wall = (to.nanoTime() - from.nanoTime()) / 1e9;
+        Map<String, Double> cores = new LinkedHashMap<>();
+        for (Map.Entry<String, Double> part : to.seconds().entrySet()) {
+            double before = from.seconds().getOrDefault(part.getKey(), 0.0);
+            // A process that ended between the samples takes its CPU with it: never report less than 0.
+            cores.put(part.getKey(), Math.max(0, (part.getValue() - before) / wall));
+        }
+        return cores;
+    }
+
+    /** "machine 1.9, postgres 1.1, consumer 0.3, ..." in cores. */
+    static String describe(Map<String, Double> cores) {
+        StringBuilder text = new StringBuilder();
+        cores.forEach((part, share) -> text.append(text.length() == 0 ? "" : ", ").append(part).append(' ')
+                .append(String.format("%.2f", share)));
+        return text.toString();
+    }
+
+    private static double machineBusy() throws IOException {
+        String[] cpu = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+        long busy = 0;
+        for (int i = 1; i < cpu.length && i <= 8; i++) {
+            if (i != 4 && i != 5) { // idle, iowait
+                busy += Long.parseLong(cpu[i]);
+            }
+        }
+        return busy / TICKS_PER_SECOND;
+    }
+
+    private static double postgres() throws IOException {
+        double total = 0;
+        try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+            for (Path proc : procs) {
+                try {
+                    if (Files.readString(proc.resolve("comm")).trim().startsWith("postgres")) {
+                        total += ticks(proc);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // the process ended meanwhile
+                }
+            }
+        }
+        return total / TICKS_PER_SECOND;
+    }
+
+    private static double process(long pid) {
+        try {
+            return ticks(Path.of("/proc/" + pid)) / TICKS_PER_SECOND;
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    /** The process and its children that ended (pgbench, wrk), in CPU seconds. */
+    private static double processAndChildren(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]) + Long.parseLong(fields[13])
+                    + Long.parseLong(fields[14]);
+            return ticks / TICKS_PER_SECOND;
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    private static long ticks(Path proc) throws IOException {
+        String stat = Files.readString(proc.resolve("stat"));
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(fields[11]) + Long.parseLong(fields[12]); // utime, stime
+    }
+}

@@ -1,0 +1,113 @@
+package io.outboxkit.bench;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** One service (order-service, consumer, outbox-relay) running as a process from its jar. */
+final class Service implements AutoCloseable {
+
+    private static final java.util.concurrent.atomic.AtomicInteger STARTS = new java.util.concurrent.atomic.AtomicInteger();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    private final String name;
+    private final Process process;
+    private final int port;
+
+    private Service(String name, Process process, int port) {
+        this.name = name;
+        this.process = process;
+        this.port = port;
+    }
+
+    /**
+     * Starts {@code jar} with {@code env} plus the bench database and a free {@code PORT}; waits
+     * until {@code GET /health} answers 200. Its output goes to {@code logs/<name>.log}.
+     */
+    static Service start(String name, Path jar, BenchDb db, Map<String, String> env, Path logs, Path jfr)
+            throws IOException, InterruptedException {
+        int port = freePort();
+        List<String> command = new ArrayList<>(List.of("java", "-Xmx512m", "-XX:+UseParallelGC"));
+        if (jfr != null) {
+            Files.createDirectories(jfr);
+            command.add("-XX:StartFlightRecording=settings=profile,filename="
+                    + jfr.resolve(String.format("%02d-%s.jfr", STARTS.incrementAndGet(), name))
+                    + ",dumponexit=true");
+        }
+        command.addAll(List.of("-jar", jar.toString()));
+        ProcessBuilder builder = new ProcessBuilder(command);
+        builder.environment().put("DB_URL", db.jdbcUrl());
+        builder.environment().put("DB_USER", db.user());
+        builder.environment().put("DB_PASSWORD", System.getenv().getOrDefault("PGPASSWORD", "unused"));
+        builder.environment().put("PORT", Integer.toString(port));
+        builder.environment().put("BIND_HOST", "127.0.0.1");
+        builder.environment().putAll(env);
+        Files.createDirectories(logs);
+        builder.redirectErrorStream(true).redirectOutput(logs.resolve(name + ".log").toFile());
+        Service service = new Service(name, builder.start(), port);
+        service.awaitHealthy(Duration.ofSeconds(60));
+        return service;
+    }
+
+    String name() {
+        return name;
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    String url(String path) {
+        return "http://127.0.0.1:" + port + path;
+    }
+
+    private void awaitHealthy(Duration limit) throws InterruptedException, IOException {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IOException(name + " exited with status " + process.exitValue() + " at start (see its log)");
+            }
+            try {
+                HttpResponse<Void> response = HTTP.send(HttpRequest.newBuilder(URI.create(url("/health")))
+                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding());
+                if (response.statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException e) {
+                // not listening yet
+            }
+            Thread.sleep(100); // polling a starting process's health: no event to wait on
+        }
+        close();
+        throw new IOException(name + " did not become healthy within " + limit.toSeconds() + " s");
+    }
+
+    /** SIGTERM, then SIGKILL after 20 seconds. */
+    @Override
+    public void close() throws InterruptedException {
+        if (!process.isAlive()) {
+            return;
+        }
+        process.destroy();
+        if (!process.waitFor(20, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            process.waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}

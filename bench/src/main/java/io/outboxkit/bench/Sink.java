@@ -1,0 +1,86 @@
+package io.outboxkit.bench;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.outboxkit.app.Jsons;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A consumer that acknowledges at once: every message of a batch "processed" (it reads only the
+ * ids), every single message 200. For measuring the relay alone.
+ */
+final class Sink implements AutoCloseable {
+
+    private final HttpServer server;
+    private final ExecutorService executor = Executors.newFixedThreadPool(8);
+    private final AtomicLong messages = new AtomicLong();
+
+    Sink() throws IOException {
+        // Without TCP_NODELAY the JDK's server and a keep-alive client stall 40 ms per answer (Nagle + delayed ACK).
+        System.setProperty("sun.net.httpserver.nodelay", "true");
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 128);
+        server.createContext("/messages", this::serve);
+        server.setExecutor(executor);
+        server.start();
+    }
+
+    String url() {
+        return "http://127.0.0.1:" + server.getAddress().getPort() + "/messages";
+    }
+
+    long messages() {
+        return messages.get();
+    }
+
+    private void serve(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            StringBuilder answer = new StringBuilder();
+            if (exchange.getRequestURI().getPath().endsWith("/batch")) {
+                answer.append("{\"results\":[");
+                int n = 0;
+                try (InputStream body = exchange.getRequestBody();
+                     JsonParser json = Jsons.mapper().getFactory().createParser(body)) {
+                    int depth = 0;
+                    for (JsonToken token = json.nextToken(); token != null; token = json.nextToken()) {
+                        if (token == JsonToken.START_OBJECT || token == JsonToken.START_ARRAY) {
+                            depth++;
+                        } else if (token == JsonToken.END_OBJECT || token == JsonToken.END_ARRAY) {
+                            depth--;
+                        } else if (token == JsonToken.FIELD_NAME && depth == 3 && "id".equals(json.currentName())) {
+                            json.nextToken();
+                            answer.append(n++ == 0 ? "" : ",").append("{\"id\":\"").append(json.getText())
+                                    .append("\",\"status\":\"processed\"}");
+                        }
+                    }
+                }
+                answer.append("]}");
+                messages.addAndGet(n);
+            } else {
+                exchange.getRequestBody().readAllBytes();
+                answer.append("{\"status\":\"processed\"}");
+                messages.incrementAndGet();
+            }
+            byte[] bytes = answer.toString().getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().set("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, bytes.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(bytes);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        executor.shutdownNow();
+    }
+}

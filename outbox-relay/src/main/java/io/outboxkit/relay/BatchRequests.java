@@ -1,0 +1,159 @@
+package io.outboxkit.relay;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.outboxkit.app.Jsons;
+import io.outboxkit.core.OutboxMessage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * The wire form of batch delivery: request bodies {@code {"messages": [envelope, ...]}} (the
+ * envelopes of {@link io.outboxkit.app.MessageEnvelope}, the payload copied as it is stored), cut
+ * so that each stays within what the consumer accepts, and the reading of its answer
+ * {@code {"results": [{"id", "status", "error"?}]}}. Stateless.
+ */
+final class BatchRequests {
+
+    /** The most messages in one request: the consumer's limit. */
+    static final int MAX_MESSAGES = 1_000;
+    /** The largest request body built, unless one message alone is larger: half the consumer's 1 MiB. */
+    static final int MAX_BYTES = 512 * 1024;
+
+    /** One request: its messages and its body. */
+    record Request(List<OutboxMessage> messages, byte[] body) {
+    }
+
+    private BatchRequests() {
+    }
+
+    /** Where batches go: {@code consumerUrl} with {@code /batch} appended to its path. */
+    static URI batchEndpoint(URI consumerUrl) {
+        String path = consumerUrl.getPath() == null ? "" : consumerUrl.getPath().replaceAll("/+$", "");
+        try {
+            return new URI(consumerUrl.getScheme(), consumerUrl.getRawAuthority() == null ? null : consumerUrl.getAuthority(),
+                    path + "/batch", consumerUrl.getQuery(), null);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("cannot derive the batch endpoint from " + consumerUrl, e);
+        }
+    }
+
+    /**
+     * Cuts {@code batch} into requests of at most {@link #MAX_MESSAGES} messages and about
+     * {@link #MAX_BYTES} bytes, in order. A message that cannot be serialized is put in
+     * {@code unsendable} instead.
+     */
+    static List<Request> split(List<OutboxMessage> batch, Map<UUID, Exception> unsendable) {
+        List<Request> requests = new ArrayList<>();
+        List<OutboxMessage> messages = new ArrayList<>();
+        ByteArrayOutputStream body = new ByteArrayOutputStream(16 * 1024);
+        for (OutboxMessage message : batch) {
+            byte[] envelope;
+            try {
+                envelope = envelope(message);
+            } catch (IOException | RuntimeException e) {
+                unsendable.put(message.id(), new DeliveryException("cannot serialize message " + message.id() + ": "
+                        + e.getMessage(), e));
+                continue;
+            }
+            if (!messages.isEmpty() && (messages.size() == MAX_MESSAGES || body.size() + envelope.length + 2 > MAX_BYTES)) {
+                requests.add(close(messages, body));
+                messages = new ArrayList<>();
+                body = new ByteArrayOutputStream(16 * 1024);
+            }
+            body.write(messages.isEmpty() ? '[' : ',');
+            body.writeBytes(envelope);
+            messages.add(message);
+        }
+        if (!messages.isEmpty()) {
+            requests.add(close(messages, body));
+        }
+        return requests;
+    }
+
+    /**
+     * Reads the consumer's answer: every message reported "processed" or "duplicate" is delivered
+     * (absent from the result); one reported "failed", or not reported, fails with the reason.
+     */
+    static Map<UUID, Exception> failures(List<OutboxMessage> sent, String answer, URI endpoint) {
+        Map<UUID, JsonNode> results = new HashMap<>();
+        try {
+            JsonNode list = Jsons.mapper().readTree(answer).get("results");
+            if (list == null || !list.isArray()) {
+                throw new IOException("no results array");
+            }
+            for (JsonNode result : list) {
+                results.putIfAbsent(UUID.fromString(result.get("id").asText()), result);
+            }
+        } catch (IOException | RuntimeException e) {
+            return allFailed(sent, new DeliveryException("unreadable answer from " + endpoint + ": " + e.getMessage(), e));
+        }
+        Map<UUID, Exception> failures = new LinkedHashMap<>();
+        for (OutboxMessage message : sent) {
+            JsonNode result = results.get(message.id());
+            String status = result == null || result.get("status") == null ? null : result.get("status").asText();
+            if ("processed".equals(status) || "duplicate".equals(status)) {
+                continue;
+            }
+            if (status == null) {
+                failures.put(message.id(), new DeliveryException("the answer from " + endpoint + " has no result for it"));
+            } else {
+                String error = result.hasNonNull("error") ? ": " + abbreviate(result.get("error").asText()) : "";
+                failures.put(message.id(), new DeliveryException(endpoint + " answered " + abbreviate(status) + error));
+            }
+        }
+        return failures;
+    }
+
+    /** Every message of {@code sent} failed with {@code cause}. */
+    static Map<UUID, Exception> allFailed(List<OutboxMessage> sent, Exception cause) {
+        Map<UUID, Exception> failures = new LinkedHashMap<>();
+        sent.forEach(m -> failures.put(m.id(), cause));
+        return failures;
+    }
+
+    private static Request close(List<OutboxMessage> messages, ByteArrayOutputStream array) {
+        ByteArrayOutputStream body = new ByteArrayOutputStream(array.size() + 16);
+        body.writeBytes("{\"messages\":".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        body.writeBytes(array.toByteArray());
+        body.writeBytes("]}".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        return new Request(List.copyOf(messages), body.toByteArray());
+    }
+
+    /** The envelope as JSON bytes; the payload (JSON text from the database) is copied, not re-parsed. */
+    static byte[] envelope(OutboxMessage message) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256 + message.payload().length());
+        try (JsonGenerator json = Jsons.mapper().getFactory().createGenerator(out)) {
+            json.writeStartObject();
+            json.writeStringField("id", message.id().toString());
+            json.writeNumberField("sequence", message.sequence());
+            json.writeStringField("aggregate_type", message.aggregateType());
+            json.writeStringField("aggregate_id", message.aggregateId());
+            json.writeStringField("event_type", message.eventType());
+            json.writeFieldName("payload");
+            json.writeRawValue(message.payload());
+            json.writeObjectFieldStart("headers");
+            for (Map.Entry<String, String> header : message.headers().entrySet()) {
+                json.writeStringField(header.getKey(), header.getValue());
+            }
+            json.writeEndObject();
+            json.writeStringField("created_at", message.createdAt().toString());
+            json.writeNumberField("attempts", message.attempts());
+            json.writeEndObject();
+        }
+        return out.toByteArray();
+    }
+
+    private static String abbreviate(String text) {
+        return text.length() <= HttpPublisher.MAX_BODY_IN_ERROR ? text
+                : text.substring(0, HttpPublisher.MAX_BODY_IN_ERROR) + "...";
+    }
+}
