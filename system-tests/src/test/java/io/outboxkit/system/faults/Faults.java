@@ -16,18 +16,19 @@ import java.util.UUID;
 final class Faults {
 
     /**
-     * The relay settings of the fault cases: claims last 3 s, a delivery times out after 1.5 s, a
-     * failed delivery is retried after 100 ms doubling up to 1 s, and 20 attempts (about 20 s of
-     * failures) before a message is DEAD, so an outage of a few seconds never kills a message.
+     * The relay settings of the fault cases: claims last 6 s, a delivery times out after 3 s, a
+     * failed delivery is retried after 100 ms doubling up to 1 s, and 300 attempts (minutes of
+     * failures) before a message is DEAD, so no outage of a case, however slow a loaded machine
+     * makes the restart, kills a message.
      */
     static final Map<String, String> RELAY_ENV = Map.of(
             "POLL_INTERVAL_MS", "150",
             "BATCH_SIZE", "25",
-            "LEASE_MS", "3000",
-            "HTTP_TIMEOUT_MS", "1500",
+            "LEASE_MS", "6000",
+            "HTTP_TIMEOUT_MS", "3000",
             "BACKOFF_INITIAL_MS", "100",
             "BACKOFF_MAX_MS", "1000",
-            "MAX_ATTEMPTS", "20",
+            "MAX_ATTEMPTS", "300",
             "DB_POOL_SIZE", "4");
 
     /** Small pools for order-service and consumer: the shared test server has 100 connections for every test run. */

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 @Timeout(value = 150, unit = TimeUnit.SECONDS)
 class PoisonMessageTest {
 
-    private static final Map<String, String> RELAY = Faults.relayEnv(Map.of("MAX_ATTEMPTS", "3"));
+    private static final Map<String, String> RELAY = Faults.relayEnv(Map.of("MAX_ATTEMPTS", "3", "HTTP_TIMEOUT_MS", "10000", "LEASE_MS", "20000"));
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @RegisterExtension
