@@ -33,7 +33,8 @@ public final class RunningSystem implements AutoCloseable {
     private final TestDatabase db;
     private final String label;
     private final Map<String, String> relayEnv = new HashMap<>(DEFAULT_RELAY_ENV);
-    private final Map<String, String> serviceEnv = new HashMap<>();
+    /** Small pools: the shared test server has 100 connections for every test run at once. */
+    private final Map<String, String> serviceEnv = new HashMap<>(Map.of("DB_POOL_SIZE", "6"));
     private final List<RelayProcess> relays = new ArrayList<>();
     private final List<ServiceProcess> retired = new ArrayList<>();
     private ServiceProcess orders;
