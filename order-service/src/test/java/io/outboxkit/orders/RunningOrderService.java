@@ -12,8 +12,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The real order-service (Javalin on a free port, its own pool) over a test class's database,
@@ -22,8 +20,6 @@ import java.util.regex.Pattern;
 final class RunningOrderService implements AutoCloseable {
 
     static final String JSON = "application/json";
-    private static final Pattern URL_USER = Pattern.compile("[?&]user=([^&]+)");
-
     private final Database database;
     private final OrderServiceApp app;
     private final HttpClient client = HttpClient.newBuilder()
@@ -43,12 +39,7 @@ final class RunningOrderService implements AutoCloseable {
 
     /** DatabaseSettings wants a user; when the extension's URL carries it, that one is used. */
     private static DatabaseSettings settings(PostgresExtension db) {
-        String user = db.user();
-        if (user == null) {
-            Matcher m = URL_USER.matcher(db.jdbcUrl());
-            user = m.find() ? m.group(1) : "postgres";
-        }
-        return new DatabaseSettings(db.jdbcUrl(), user, db.password());
+        return new DatabaseSettings(db.jdbcUrl(), db.user(), db.password());
     }
 
     /** The port the service listens on (on 127.0.0.1). */

@@ -6,8 +6,6 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** Runs replay-cli in-process, as {@code main} would, with an environment of the test's choosing. */
 final class Cli {
@@ -25,7 +23,7 @@ final class Cli {
     static Cli against(PostgresExtension db) {
         Map<String, String> env = new HashMap<>();
         env.put("DB_URL", db.jdbcUrl());
-        env.put("DB_USER", db.user() != null ? db.user() : userOf(db.jdbcUrl()));
+        env.put("DB_USER", db.user());
         if (db.password() != null) {
             env.put("DB_PASSWORD", db.password());
         }
@@ -55,11 +53,6 @@ final class Cli {
         int status = ReplayCli.commandLine(Env.of(env), new PrintWriter(out, true), new PrintWriter(err, true))
                 .execute(args);
         return new Run(status, out.toString(), err.toString());
-    }
-
-    private static String userOf(String url) {
-        Matcher user = Pattern.compile("[?&]user=([^&]+)").matcher(url);
-        return user.find() ? user.group(1) : "postgres";
     }
 
     /** What one command did: its exit status and everything it printed. */
