@@ -27,4 +27,5 @@ done
 PGBENCH="${PGBENCH:-$(command -v pgbench || echo /usr/bin/pgbench)}"
 [[ -x $PGBENCH ]] || { echo "bench: pgbench not found (set PGBENCH)" >&2; exit 1; }
 
-exec java -Xmx1g -jar bench/target/bench.jar --root "$ROOT" --pgbench "$PGBENCH" "$@"
+# Two threads in the common pool: with one (2 CPUs), CompletableFuture starts a thread per async step.
+exec java -Xmx1g -Djava.util.concurrent.ForkJoinPool.common.parallelism=2 -jar bench/target/bench.jar --root "$ROOT" --pgbench "$PGBENCH" "$@"
