@@ -20,12 +20,14 @@ import org.slf4j.LoggerFactory;
 /**
  * Delivers outbox messages through a {@link MessagePublisher}, at least once.
  *
- * <p>Each cycle claims a batch of due messages in one short statement ({@code FOR UPDATE SKIP
- * LOCKED} plus a lease), commits, hands the batch to the publisher with no transaction open,
- * then records the outcome: delivered messages become PUBLISHED; a failed one is retried after an
- * exponential backoff with jitter, and becomes DEAD after {@code maxAttempts}. A poller that dies
- * anywhere loses nothing: its claimed messages become claimable again when the lease ends.
- * Several pollers, in one process or many, may share a database.
+ * <p>Each cycle claims a batch of due messages in one statement ({@code FOR UPDATE SKIP LOCKED}),
+ * hands the batch to the publisher, then records the outcome: delivered messages become PUBLISHED
+ * (or are deleted, with {@link Builder#deleteOnPublish(boolean)}); a failed one is retried after an
+ * exponential backoff with jitter, and becomes DEAD after {@code maxAttempts}. By default the claim
+ * is a committed lease and no transaction is open during delivery; {@link ClaimMode#LOCK} holds
+ * row locks through delivery instead, writing each message once. A poller that dies anywhere
+ * loses nothing: its claimed messages become claimable again when the lease ends (at once, for a
+ * lock). Several pollers, in one process or many, may share a database.
  *
  * <p>By default messages of one aggregate are delivered in write order: a message is not claimed
  * while an earlier one of its aggregate is undelivered (pending, leased, waiting for a retry, or
@@ -115,9 +117,9 @@ public final class OutboxPoller implements AutoCloseable {
             }
             workers = List.copyOf(started);
         }
-        LOG.info("[{}] started: batchSize={}, workers={}, pollInterval={}, lease={}, maxAttempts={}, ordered={}",
-                config.name, config.batchSize, config.workers, config.pollInterval, config.lease, config.maxAttempts,
-                config.ordered);
+        LOG.info("[{}] started: claimMode={}, batchSize={}, workers={}, pollInterval={}, lease={}, maxAttempts={}, "
+                + "ordered={}, deleteOnPublish={}", config.name, config.claimMode, config.batchSize, config.workers,
+                config.pollInterval, config.lease, config.maxAttempts, config.ordered, config.deleteOnPublish);
     }
 
     /**
@@ -136,11 +138,10 @@ public final class OutboxPoller implements AutoCloseable {
             stopping = workers;
             listener.stop();
         }
-        stopping.forEach(w -> wakeup.signal());
+        wakeup.release();
         try {
             long deadline = System.nanoTime() + config.lease.toNanos();
             for (Thread worker : stopping) {
-                wakeup.signal();
                 worker.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
             }
             for (Thread worker : stopping) {
@@ -177,44 +178,44 @@ public final class OutboxPoller implements AutoCloseable {
      */
     public int pollOnce() {
         polls.incrementAndGet();
-        List<OutboxMessage> batch = store.claim(config.ordered, config.deadMessagesBlockAggregate,
-                config.batchSize, config.name, config.lease);
-        if (batch.isEmpty()) {
-            return 0;
-        }
-        claimed.addAndGet(batch.size());
-        if (batch.size() == config.batchSize && config.workers > 1) {
-            wakeup.signal(); // a full batch: more is probably due, for an idle worker to claim meanwhile
-        }
-        Map<UUID, Exception> failures;
-        try {
-            failures = config.publisher.publishAll(batch);
-            if (failures == null) {
-                throw new IllegalStateException(config.publisher.getClass().getName() + ".publishAll returned null");
+        try (OutboxStore.Claim claim = store.claim(config.claimMode, config.ordered, config.deadMessagesBlockAggregate,
+                config.batchSize, config.name, config.lease)) {
+            List<OutboxMessage> batch = claim.messages();
+            if (batch.isEmpty()) {
+                return 0;
             }
-        } catch (InterruptedException e) {
-            // Shutting down hard: leave the batch leased; it is retried when the lease ends.
-            Thread.currentThread().interrupt();
+            claimed.addAndGet(batch.size());
+            if (batch.size() == config.batchSize && config.workers > 1) {
+                wakeup.signal(); // a full batch: more is probably due, for an idle worker to claim meanwhile
+            }
+            Map<UUID, Exception> failures;
+            try {
+                failures = config.publisher.publishAll(batch);
+                if (failures == null) {
+                    throw new IllegalStateException(config.publisher.getClass().getName() + ".publishAll returned null");
+                }
+            } catch (InterruptedException e) {
+                // Shutting down hard: leave the outcome unrecorded; the batch is retried when the
+                // claim is released (a lock at once, a lease when it ends).
+                Thread.currentThread().interrupt();
+                return batch.size();
+            } catch (Exception e) {
+                failures = OutboxStore.allFailed(batch, e);
+            }
+            record(claim, failures);
             return batch.size();
-        } catch (Exception e) {
-            failures = OutboxStore.allFailed(batch, e);
         }
-        record(batch, failures);
-        return batch.size();
     }
 
-    private void record(List<OutboxMessage> batch, Map<UUID, Exception> failures) {
+    private void record(OutboxStore.Claim claim, Map<UUID, Exception> failures) {
+        List<OutboxMessage> batch = claim.messages();
         List<UUID> deliveredIds = batch.stream().map(OutboxMessage::id).filter(id -> !failures.containsKey(id)).toList();
-        store.markPublished(deliveredIds);
-        delivered.addAndGet(deliveredIds.size());
-        if (failures.isEmpty()) {
-            return;
-        }
         List<OutboxStore.Failure> recorded = batch.stream()
                 .filter(m -> failures.containsKey(m.id()))
                 .map(m -> new OutboxStore.Failure(m, failures.get(m.id()), backoff.delayAfter(m.attempts())))
                 .toList();
-        List<UUID> nowDead = store.markFailed(recorded, config.maxAttempts, config.name);
+        List<UUID> nowDead = claim.record(deliveredIds, recorded, config.maxAttempts, config.deleteOnPublish);
+        delivered.addAndGet(deliveredIds.size());
         failed.addAndGet(recorded.size());
         dead.addAndGet(nowDead.size());
         for (OutboxStore.Failure f : recorded) {
@@ -282,6 +283,8 @@ public final class OutboxPoller implements AutoCloseable {
         private boolean ordered = true;
         private boolean deadMessagesBlockAggregate = true;
         private int workers = DEFAULT_WORKERS;
+        private ClaimMode claimMode = ClaimMode.LEASE;
+        private boolean deleteOnPublish;
 
         private Builder(Jdbi jdbi, MessagePublisher publisher) {
             this.jdbi = Objects.requireNonNull(jdbi, "jdbi");
@@ -307,6 +310,25 @@ public final class OutboxPoller implements AutoCloseable {
          */
         public Builder workers(int workers) {
             this.workers = workers;
+            return this;
+        }
+
+        /**
+         * How claimed messages are held while they are delivered: a committed lease (default) or
+         * row locks in a transaction open through delivery; see {@link ClaimMode}.
+         */
+        public Builder claimMode(ClaimMode claimMode) {
+            this.claimMode = claimMode;
+            return this;
+        }
+
+        /**
+         * Whether a delivered message is deleted instead of being kept as PUBLISHED (default
+         * false). Deleting writes less, and suits a service that keeps no history of what it sent;
+         * but a deleted message cannot be listed or replayed (replay-cli), so it is off by default.
+         */
+        public Builder deleteOnPublish(boolean delete) {
+            this.deleteOnPublish = delete;
             return this;
         }
 
@@ -373,6 +395,7 @@ public final class OutboxPoller implements AutoCloseable {
             require(name != null && !name.isBlank() && name.length() <= 200, "name must be 1 to 200 characters");
             require(batchSize >= 1 && batchSize <= 10_000, "batchSize must be 1 to 10000, was " + batchSize);
             require(workers >= 1 && workers <= 64, "workers must be 1 to 64, was " + workers);
+            require(claimMode != null, "claimMode must not be null");
             requirePositive("pollInterval", pollInterval);
             requirePositive("lease", lease);
             require(maxAttempts >= 1, "maxAttempts must be at least 1, was " + maxAttempts);

@@ -9,11 +9,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class ConcurrentPollersTest {
 
@@ -25,15 +27,21 @@ class ConcurrentPollersTest {
         Outbox.clear(db.jdbi());
     }
 
-    @ParameterizedTest(name = "ordered by aggregate: {0}")
-    @ValueSource(booleans = {true, false})
-    void four_pollers_on_one_backlog_deliver_every_message_exactly_once_in_normal_operation(boolean ordered) {
+    static Stream<Arguments> orderedAndClaimMode() {
+        return Stream.of(true, false)
+                .flatMap(ordered -> Stream.of(ClaimMode.values()).map(mode -> Arguments.of(ordered, mode)));
+    }
+
+    @ParameterizedTest(name = "ordered by aggregate: {0}, claim mode: {1}")
+    @MethodSource("orderedAndClaimMode")
+    void four_pollers_on_one_backlog_deliver_every_message_exactly_once_in_normal_operation(boolean ordered,
+            ClaimMode mode) {
         List<UUID> ids = Outbox.write(db.jdbi(), 100, 10);
         RecordingPublisher publisher = new RecordingPublisher();
         List<OutboxPoller> pollers = new ArrayList<>();
         try {
             for (int i = 0; i < 4; i++) {
-                OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).name("poller-" + i)
+                OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).name("poller-" + i).claimMode(mode)
                         .batchSize(25).orderedByAggregate(ordered).pollInterval(Duration.ofMillis(100)).build();
                 pollers.add(poller);
                 poller.start();
@@ -52,11 +60,12 @@ class ConcurrentPollersTest {
         }
     }
 
-    @Test
-    void the_workers_of_one_poller_share_a_backlog_and_keep_each_aggregates_order() {
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void the_workers_of_one_poller_share_a_backlog_and_keep_each_aggregates_order(ClaimMode mode) {
         List<UUID> ids = Outbox.write(db.jdbi(), 200, 10);
         RecordingPublisher publisher = new RecordingPublisher();
-        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).name("workers").workers(4)
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).name("workers").claimMode(mode).workers(4)
                 .batchSize(10).pollInterval(Duration.ofMillis(100)).build();
         try {
             poller.start();
@@ -72,12 +81,15 @@ class ConcurrentPollersTest {
         }
     }
 
-    @Test
-    void a_batch_is_claimed_by_one_poller_only() {
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void a_batch_is_claimed_by_one_poller_only(ClaimMode mode) {
         Outbox.write(db.jdbi(), 50, 1);
         RecordingPublisher publisher = new RecordingPublisher();
-        OutboxPoller first = OutboxPoller.builder(db.jdbi(), message -> { }).name("first").batchSize(30).build();
-        OutboxPoller second = OutboxPoller.builder(db.jdbi(), publisher).name("second").batchSize(100).build();
+        OutboxPoller first = OutboxPoller.builder(db.jdbi(), message -> { }).name("first").claimMode(mode)
+                .batchSize(30).build();
+        OutboxPoller second = OutboxPoller.builder(db.jdbi(), publisher).name("second").claimMode(mode)
+                .batchSize(100).build();
         // first claims 30 and delivers them; second then finds only the other 20.
         assertThat(first.pollOnce()).isEqualTo(30);
         assertThat(second.pollOnce()).isEqualTo(20);

@@ -9,8 +9,9 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class OrderingTest {
 
@@ -22,14 +23,15 @@ class OrderingTest {
         Outbox.clear(db.jdbi());
     }
 
-    @Test
-    void a_later_message_waits_until_the_earlier_one_of_its_aggregate_is_delivered() {
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void a_later_message_waits_until_the_earlier_one_of_its_aggregate_is_delivered(ClaimMode mode) {
         List<UUID> ids = Outbox.write(db.jdbi(), 1, 3); // agg-0: Event0, Event1, Event2
         AtomicInteger failuresLeft = new AtomicInteger(3);
         RecordingPublisher publisher = new RecordingPublisher()
                 .failWhen(m -> m.eventType().equals("Event0") && failuresLeft.getAndDecrement() > 0);
-        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).backoff(Duration.ofMillis(1), Duration.ofMillis(2))
-                .jitter(0).build();
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).claimMode(mode)
+                .backoff(Duration.ofMillis(1), Duration.ofMillis(2)).jitter(0).build();
 
         for (int i = 0; i < 3; i++) {
             makeAllDue();
@@ -44,12 +46,13 @@ class OrderingTest {
         assertThat(publisher.sequencesOf("agg-0")).isSorted().hasSize(3);
     }
 
-    @Test
-    void a_dead_message_holds_back_the_rest_of_its_aggregate_by_default() {
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void a_dead_message_holds_back_the_rest_of_its_aggregate_by_default(ClaimMode mode) {
         Outbox.write(db.jdbi(), 2, 2);
         RecordingPublisher publisher = new RecordingPublisher()
                 .failWhen(m -> m.aggregateId().equals("agg-0") && m.eventType().equals("Event0"));
-        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).maxAttempts(1).build();
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).claimMode(mode).maxAttempts(1).build();
         drain(poller);
 
         assertThat(publisher.sequencesOf("agg-0")).as("Event1 of agg-0 waits behind its DEAD Event0").isEmpty();
@@ -63,11 +66,12 @@ class OrderingTest {
         assertThat(publisher.sequencesOf("agg-0")).hasSize(2).isSorted();
     }
 
-    @Test
-    void a_dead_message_can_be_configured_not_to_hold_back_its_aggregate() {
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void a_dead_message_can_be_configured_not_to_hold_back_its_aggregate(ClaimMode mode) {
         Outbox.write(db.jdbi(), 1, 2);
         RecordingPublisher publisher = new RecordingPublisher().failWhen(m -> m.eventType().equals("Event0"));
-        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).maxAttempts(1)
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).claimMode(mode).maxAttempts(1)
                 .deadMessagesBlockAggregate(false).build();
         drain(poller);
         assertThat(publisher.sequencesOf("agg-0")).hasSize(1);
@@ -75,10 +79,12 @@ class OrderingTest {
         assertThat(Outbox.count(db.jdbi(), "PUBLISHED")).isEqualTo(1);
     }
 
-    @Test
-    void without_ordering_a_batch_takes_several_messages_of_one_aggregate() {
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void without_ordering_a_batch_takes_several_messages_of_one_aggregate(ClaimMode mode) {
         Outbox.write(db.jdbi(), 1, 5);
-        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), new RecordingPublisher()).orderedByAggregate(false).build();
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), new RecordingPublisher()).claimMode(mode)
+                .orderedByAggregate(false).build();
         assertThat(poller.pollOnce()).isEqualTo(5);
     }
 

@@ -9,8 +9,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class RetryAndDeadTest {
 
@@ -22,15 +23,18 @@ class RetryAndDeadTest {
         Outbox.clear(db.jdbi());
     }
 
-    @Test
-    void a_failed_delivery_records_the_attempt_and_the_error_and_waits_for_its_backoff() {
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void a_failed_delivery_records_the_attempt_and_the_error_and_waits_for_its_backoff(ClaimMode mode) {
         UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
         RecordingPublisher failing = new RecordingPublisher().failWhen(m -> true);
-        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), failing)
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), failing).claimMode(mode)
                 .backoff(Duration.ofSeconds(30), Duration.ofMinutes(5)).jitter(0).build();
 
         assertThat(poller.pollOnce()).isEqualTo(1);
 
+        // Read after the outcome is recorded: attempts and locked_by then agree in both modes (LOCK
+        // writes attempts only with the outcome and never sets locked_by).
         Map<String, Object> row = row(id);
         assertThat(row).containsEntry("status", "PENDING").containsEntry("attempts", 1)
                 .containsEntry("locked_by", null);
@@ -39,10 +43,12 @@ class RetryAndDeadTest {
         assertThat(poller.pollOnce()).as("not claimable again before its backoff").isZero();
     }
 
-    @Test
-    void the_backoff_doubles_with_each_attempt() {
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void the_backoff_doubles_with_each_attempt(ClaimMode mode) {
         UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
         OutboxPoller poller = OutboxPoller.builder(db.jdbi(), new RecordingPublisher().failWhen(m -> true))
+                .claimMode(mode)
                 .backoff(Duration.ofSeconds(10), Duration.ofSeconds(35)).jitter(0).maxAttempts(10).build();
         double[] expected = {10, 20, 35, 35};
         for (double seconds : expected) {
@@ -50,19 +56,22 @@ class RetryAndDeadTest {
             assertThat(poller.pollOnce()).isEqualTo(1);
             assertThat(((Number) row(id).get("delay_seconds")).doubleValue()).isBetween(seconds - 2, seconds + 1);
         }
+        // attempts is read after the last outcome is recorded, when LOCK mode has written it too
         assertThat(row(id)).containsEntry("attempts", 4);
     }
 
-    @Test
-    void a_message_is_dead_after_max_attempts_and_is_no_longer_claimed() {
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void a_message_is_dead_after_max_attempts_and_is_no_longer_claimed(ClaimMode mode) {
         UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
         RecordingPublisher failing = new RecordingPublisher().failWhen(m -> true);
-        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), failing)
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), failing).claimMode(mode)
                 .backoff(Duration.ofMillis(1), Duration.ofMillis(5)).maxAttempts(3).pollInterval(Duration.ofMillis(50)).build();
         poller.start();
         await().atMost(Duration.ofSeconds(10)).until(() -> "DEAD".equals(row(id).get("status")));
         poller.close();
 
+        // attempts is read after the outcome (DEAD) is recorded, when LOCK mode has written it too
         assertThat(row(id)).containsEntry("attempts", 3);
         assertThat((String) row(id).get("last_error")).contains("broker refused");
         assertThat(failing.attempts()).isEqualTo(3);
@@ -70,11 +79,12 @@ class RetryAndDeadTest {
         assertThat(poller.pollOnce()).isZero();
     }
 
-    @Test
-    void a_failing_message_does_not_hold_up_other_aggregates() {
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void a_failing_message_does_not_hold_up_other_aggregates(ClaimMode mode) {
         List<UUID> ids = Outbox.write(db.jdbi(), 5, 2);
         RecordingPublisher publisher = new RecordingPublisher().failWhen(m -> m.aggregateId().equals("agg-0"));
-        try (OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher)
+        try (OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).claimMode(mode)
                 .backoff(Duration.ofMillis(10), Duration.ofMillis(20)).pollInterval(Duration.ofMillis(50)).build()) {
             poller.start();
             await().atMost(Duration.ofSeconds(10)).until(() -> Outbox.count(db.jdbi(), "PUBLISHED") == ids.size() - 2);

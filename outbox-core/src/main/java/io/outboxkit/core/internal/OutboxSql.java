@@ -11,16 +11,16 @@ public final class OutboxSql {
             INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, payload, headers)
             VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb)""";
 
-    static final String COLUMNS = """
-            o.id, o.seq, o.aggregate_type, o.aggregate_id, o.event_type, o.payload::text AS payload,
-            o.headers::text AS headers, o.created_at, o.attempts""";
+    static final String COLUMNS = columns("o.attempts");
 
-    /**
-     * Claims up to {@code limit} due messages for {@code owner} for {@code leaseMillis} (the three
-     * parameters, in that order), in write order. SKIP LOCKED lets several pollers claim at once without waiting on each other; the
-     * lease (not a held transaction) keeps the claim while the message is delivered.
-     */
-    public static String claim(boolean ordered, boolean deadBlocksAggregate) {
+    private static String columns(String attempts) {
+        return """
+                o.id, o.seq, o.aggregate_type, o.aggregate_id, o.event_type, o.payload::text AS payload,
+                o.headers::text AS headers, o.created_at, %s AS attempts""".formatted(attempts);
+    }
+
+    /** The conditions a message must meet to be claimed, ending with the ordering one when asked for. */
+    private static String due(boolean ordered, boolean deadBlocksAggregate) {
         String blockedByEarlier = !ordered ? "" : """
                   AND NOT EXISTS (
                       SELECT 1 FROM outbox e
@@ -28,11 +28,23 @@ public final class OutboxSql {
                         AND e.seq < o.seq AND %s)
                 """.formatted(deadBlocksAggregate ? "e.status <> 'PUBLISHED'" : "e.status = 'PENDING'");
         return """
-                WITH due AS (
-                  SELECT o.id FROM outbox o
                   WHERE o.status = 'PENDING'
                     AND o.available_at <= now()
                     AND (o.locked_until IS NULL OR o.locked_until <= now())
+                %s""".formatted(blockedByEarlier);
+    }
+
+    /**
+     * Claims up to {@code limit} due messages for {@code owner} for {@code leaseMillis} (the three
+     * parameters, in that order), in write order. SKIP LOCKED lets several pollers claim at once without waiting on each other; the
+     * lease (not a held transaction) keeps the claim while the message is delivered.
+     */
+    public static String claim(boolean ordered, boolean deadBlocksAggregate) {
+        // Two statements sent in one round trip: the setting applies to this transaction only.
+        return """
+                SELECT set_config('synchronous_commit', 'off', true);
+                WITH due AS (
+                  SELECT o.id FROM outbox o
                 %s  ORDER BY o.seq
                   LIMIT ?
                   FOR UPDATE SKIP LOCKED
@@ -43,33 +55,64 @@ public final class OutboxSql {
                     attempts = o.attempts + 1
                 FROM due
                 WHERE o.id = due.id
-                RETURNING %s""".formatted(blockedByEarlier, COLUMNS);
+                RETURNING %s""".formatted(due(ordered, deadBlocksAggregate), COLUMNS);
     }
 
-    /** Run first in the claim's transaction: its commit need not wait for the WAL flush (see OutboxStore.claim). */
-    public static final String CLAIM_WITHOUT_FLUSH_WAIT = "SET LOCAL synchronous_commit = off";
+    /**
+     * Locks up to {@code limit} due messages in the current transaction, in write order, and ends
+     * the session if it then stays idle in the transaction longer than the lease. Parameters:
+     * the lease in ms (text), limit. The attempts column read is the attempt now starting, as
+     * after a lease claim; {@link #markPublished} and {@link #markFailed} with {@code locked}
+     * write it.
+     */
+    public static String lock(boolean ordered, boolean deadBlocksAggregate) {
+        return """
+                SELECT set_config('idle_in_transaction_session_timeout', ?, true);
+                SELECT %s
+                FROM outbox o
+                %s  ORDER BY o.seq
+                LIMIT ?
+                FOR UPDATE SKIP LOCKED""".formatted(columns("o.attempts + 1"), due(ordered, deadBlocksAggregate));
+    }
 
-    /** Parameter: the delivered ids (uuid[]). */
-    public static final String MARK_PUBLISHED = """
-            UPDATE outbox
-            SET status = 'PUBLISHED', published_at = now(), locked_by = NULL, locked_until = NULL
-            WHERE id = ANY(?) AND status = 'PENDING'""";
+    /**
+     * Records deliveries: the messages become PUBLISHED, or are deleted when {@code delete}.
+     * Only those still pending (an operator's change in between wins). With {@code locked} (the
+     * messages are locked by the current transaction, see {@link #lock}) it also counts the attempt.
+     * Parameter: the delivered ids (uuid[]).
+     */
+    public static String markPublished(boolean locked, boolean delete) {
+        if (delete) {
+            return "DELETE FROM outbox WHERE id = ANY(?) AND status = 'PENDING'";
+        }
+        return """
+                UPDATE outbox
+                SET status = 'PUBLISHED', published_at = now(), locked_by = NULL, locked_until = NULL%s
+                WHERE id = ANY(?) AND status = 'PENDING'""".formatted(locked ? ", attempts = attempts + 1" : "");
+    }
 
     /**
      * Records failed deliveries: back to PENDING after a delay, or DEAD once out of attempts.
-     * Only while the failing poller still holds the lease: if the lease ran out and another
-     * poller claimed the message, that poller's outcome is the one that counts.
-     * Parameters: maxAttempts, ids (uuid[]), errors (text[]), delays in ms (bigint[]), owner.
+     * Leased ({@code locked} false): only while the failing poller still holds the lease: if the
+     * lease ran out and another poller claimed the message, that poller's outcome is the one that
+     * counts. Locked: the current transaction holds the messages, and the attempt is counted here.
+     * Parameters: maxAttempts, ids (uuid[]), errors (text[]), delays in ms (bigint[]), and the
+     * owner when leased. Returns each message's id and new status.
      */
-    public static final String MARK_FAILED = """
-            UPDATE outbox o
-            SET status = CASE WHEN o.attempts >= ? THEN 'DEAD' ELSE 'PENDING' END,
-                available_at = now() + f.delay_millis * interval '1 millisecond',
-                last_error = f.error,
-                locked_by = NULL,
-                locked_until = NULL
-            FROM unnest(?::uuid[], ?::text[], ?::bigint[]) AS f(id, error, delay_millis)
-            WHERE o.id = f.id AND o.status = 'PENDING' AND o.locked_by = ?""";
+    public static String markFailed(boolean locked) {
+        String attempts = locked ? "o.attempts + 1" : "o.attempts";
+        return """
+                UPDATE outbox o
+                SET status = CASE WHEN %s >= ? THEN 'DEAD' ELSE 'PENDING' END,
+                    attempts = %s,
+                    available_at = now() + f.delay_millis * interval '1 millisecond',
+                    last_error = f.error,
+                    locked_by = NULL,
+                    locked_until = NULL
+                FROM unnest(?::uuid[], ?::text[], ?::bigint[]) AS f(id, error, delay_millis)
+                WHERE o.id = f.id AND o.status = 'PENDING'%s
+                RETURNING o.id, o.status""".formatted(attempts, attempts, locked ? "" : " AND o.locked_by = ?");
+    }
 
     /** Parameters: consumer, message id. Inserts nothing (0 rows) for a message already processed. */
     public static final String INSERT_PROCESSED = """

@@ -1,12 +1,12 @@
 package io.outboxkit.core.internal;
 
+import io.outboxkit.core.ClaimMode;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -47,80 +47,225 @@ public final class OutboxStore {
     }
 
     /**
-     * Claims up to {@code limit} due messages, sorted in write order.
-     *
-     * <p>The claim commits without waiting for its WAL flush ({@code synchronous_commit = off} for
-     * this transaction only), which saves a disk flush per batch. That is safe: a claim lost in a
-     * database crash only returns its messages to PENDING, to be delivered again, exactly as after
-     * a relay crash; and because WAL is written in order, the durable commit that records the
-     * outcome (PUBLISHED) also makes the claim before it durable, so no later message of an
-     * aggregate can be claimed on the strength of a lost one.
+     * Messages a poller claimed, held until {@link #record} stores their outcome. {@link #close()}
+     * releases whatever {@code record} did not: a locked claim rolls back (its messages are
+     * claimable again at once), a leased one stays leased until its lease ends.
      */
-    public List<OutboxMessage> claim(boolean ordered, boolean deadBlocks, int limit, String owner, Duration lease) {
-        String sql = OutboxSql.claim(ordered, deadBlocks);
-        return withConnection("claim messages", connection -> {
+    public interface Claim extends AutoCloseable {
+
+        /** The claimed messages, in write order; empty when none was due. */
+        List<OutboxMessage> messages();
+
+        /**
+         * Records the outcome: {@code delivered} become PUBLISHED (or are deleted when
+         * {@code deleteDelivered}); {@code failures} are retried later, or DEAD after
+         * {@code maxAttempts}. Returns the ids now DEAD.
+         */
+        List<UUID> record(List<UUID> delivered, List<Failure> failures, int maxAttempts, boolean deleteDelivered);
+
+        @Override
+        void close();
+    }
+
+    /**
+     * Claims up to {@code limit} due messages for {@code owner}, sorted in write order, as
+     * {@code mode} says (see {@link io.outboxkit.core.ClaimMode}).
+     */
+    public Claim claim(ClaimMode mode, boolean ordered, boolean deadBlocks, int limit, String owner, Duration lease) {
+        return mode == ClaimMode.LOCK ? lock(ordered, deadBlocks, limit, lease)
+                : lease(ordered, deadBlocks, limit, owner, lease);
+    }
+
+    /**
+     * A leased claim: one committed transaction. It commits without waiting for its WAL flush
+     * ({@code synchronous_commit = off} for this transaction only), which saves a disk flush per
+     * batch. That is safe: a claim lost in a database crash only returns its messages to PENDING,
+     * to be delivered again, exactly as after a relay crash; and because WAL is written in order,
+     * the durable commit that records the outcome (PUBLISHED) also makes the claim before it
+     * durable, so no later message of an aggregate can be claimed on the strength of a lost one.
+     */
+    private Claim lease(boolean ordered, boolean deadBlocks, int limit, String owner, Duration lease) {
+        List<OutboxMessage> batch = withConnection("claim messages", connection -> {
             connection.setAutoCommit(false);
-            try (Statement settings = connection.createStatement();
-                 PreparedStatement claim = connection.prepareStatement(sql)) {
-                settings.execute(OutboxSql.CLAIM_WITHOUT_FLUSH_WAIT);
+            try (PreparedStatement claim = connection.prepareStatement(OutboxSql.claim(ordered, deadBlocks))) {
                 claim.setInt(1, limit);
                 claim.setString(2, owner);
                 claim.setLong(3, lease.toMillis());
-                List<OutboxMessage> batch = new ArrayList<>();
-                try (ResultSet rs = claim.executeQuery()) {
-                    while (rs.next()) {
-                        batch.add(MessageRows.message(rs));
-                    }
-                }
+                List<OutboxMessage> messages = readSecondResult(claim);
                 connection.commit();
                 connection.setAutoCommit(true);
-                batch.sort(Comparator.comparingLong(OutboxMessage::sequence));
-                return batch;
+                return messages;
             } catch (SQLException | RuntimeException e) {
-                try {
-                    connection.rollback();
-                    connection.setAutoCommit(true);
-                } catch (SQLException rollback) {
-                    e.addSuppressed(rollback); // a broken connection: the pool discards it
-                }
+                rollback(connection, e);
                 throw e;
             }
         });
+        return new LeasedClaim(batch, owner);
     }
 
-    /** Marks the messages PUBLISHED (those still pending; an operator's change in between wins). */
-    public void markPublished(List<UUID> ids) {
-        if (ids.isEmpty()) {
-            return;
-        }
-        withConnection("mark " + ids.size() + " message(s) published", connection -> {
-            try (PreparedStatement mark = connection.prepareStatement(OutboxSql.MARK_PUBLISHED)) {
-                mark.setArray(1, connection.createArrayOf("uuid", ids.toArray()));
-                return mark.executeUpdate();
+    /** A locked claim: a transaction left open, on a connection of its own, until recorded or closed. */
+    private Claim lock(boolean ordered, boolean deadBlocks, int limit, Duration lease) {
+        Handle handle = null;
+        try {
+            handle = jdbi.open();
+            Connection connection = handle.getConnection();
+            connection.setAutoCommit(false);
+            List<OutboxMessage> batch;
+            try (PreparedStatement lock = connection.prepareStatement(OutboxSql.lock(ordered, deadBlocks))) {
+                lock.setString(1, lease.toMillis() + "ms");
+                lock.setInt(2, limit);
+                batch = readSecondResult(lock);
             }
-        });
+            if (batch.isEmpty()) {
+                connection.rollback(); // locked nothing, wrote nothing
+                connection.setAutoCommit(true);
+                handle.close();
+                return new LeasedClaim(batch, null);
+            }
+            return new LockedClaim(handle, batch);
+        } catch (SQLException | RuntimeException e) {
+            if (handle != null) {
+                rollback(handle.getConnection(), e);
+                handle.close();
+            }
+            throw new OutboxException("could not claim messages: " + e.getMessage(), e);
+        }
     }
 
-    /** Records failures (retry later, or DEAD once out of attempts); returns the ids now DEAD. */
-    public List<UUID> markFailed(List<Failure> failures, int maxAttempts, String owner) {
-        return withConnection("record " + failures.size() + " failed deliveries", connection -> {
-            try (PreparedStatement mark = connection.prepareStatement(OutboxSql.MARK_FAILED + " RETURNING o.id, o.status")) {
-                mark.setInt(1, maxAttempts);
-                mark.setArray(2, connection.createArrayOf("uuid", failures.stream().map(f -> f.message().id()).toArray()));
-                mark.setArray(3, connection.createArrayOf("text", failures.stream().map(Failure::error).toArray()));
-                mark.setArray(4, connection.createArrayOf("int8", failures.stream().map(f -> f.delay().toMillis()).toArray()));
+    /** Runs a two-statement claim (a setting, then the claim) and reads the claim's rows, in write order. */
+    private static List<OutboxMessage> readSecondResult(PreparedStatement statement) throws SQLException {
+        statement.execute();
+        if (!statement.getMoreResults()) {
+            throw new SQLException("the claim returned no rows set");
+        }
+        List<OutboxMessage> batch = new ArrayList<>();
+        try (ResultSet rs = statement.getResultSet()) {
+            while (rs.next()) {
+                batch.add(MessageRows.message(rs));
+            }
+        }
+        batch.sort(Comparator.comparingLong(OutboxMessage::sequence));
+        return batch;
+    }
+
+    private static void rollback(Connection connection, Exception cause) {
+        try {
+            connection.rollback();
+            connection.setAutoCommit(true);
+        } catch (SQLException rollback) {
+            cause.addSuppressed(rollback); // a broken connection: the pool discards it
+        }
+    }
+
+    /** A committed lease: the outcome is recorded in transactions of its own, only while the lease is still ours. */
+    private final class LeasedClaim implements Claim {
+        private final List<OutboxMessage> messages;
+        private final String owner;
+
+        LeasedClaim(List<OutboxMessage> messages, String owner) {
+            this.messages = messages;
+            this.owner = owner;
+        }
+
+        @Override
+        public List<OutboxMessage> messages() {
+            return messages;
+        }
+
+        @Override
+        public List<UUID> record(List<UUID> delivered, List<Failure> failures, int maxAttempts, boolean deleteDelivered) {
+            if (!delivered.isEmpty()) {
+                withConnection("mark " + delivered.size() + " message(s) published",
+                        connection -> markPublished(connection, delivered, false, deleteDelivered));
+            }
+            if (failures.isEmpty()) {
+                return List.of();
+            }
+            return withConnection("record " + failures.size() + " failed deliveries",
+                    connection -> markFailed(connection, failures, maxAttempts, owner));
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    /** Locked messages: the outcome commits in the claim's own transaction. */
+    private static final class LockedClaim implements Claim {
+        private final Handle handle;
+        private final List<OutboxMessage> messages;
+
+        LockedClaim(Handle handle, List<OutboxMessage> messages) {
+            this.handle = handle;
+            this.messages = messages;
+        }
+
+        @Override
+        public List<OutboxMessage> messages() {
+            return messages;
+        }
+
+        @Override
+        public List<UUID> record(List<UUID> delivered, List<Failure> failures, int maxAttempts, boolean deleteDelivered) {
+            Connection connection = handle.getConnection();
+            try {
+                if (!delivered.isEmpty()) {
+                    markPublished(connection, delivered, true, deleteDelivered);
+                }
+                List<UUID> dead = failures.isEmpty() ? List.of() : markFailed(connection, failures, maxAttempts, null);
+                connection.commit();
+                connection.setAutoCommit(true);
+                return dead;
+            } catch (SQLException | RuntimeException e) {
+                throw new OutboxException("could not record the outcome of " + messages.size() + " locked message(s) "
+                        + "(they are claimable again): " + e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                if (!handle.getConnection().getAutoCommit()) {
+                    handle.getConnection().rollback();
+                    handle.getConnection().setAutoCommit(true);
+                }
+            } catch (SQLException e) {
+                // a broken connection: the pool discards it, and the server released the locks with it
+            } finally {
+                handle.close();
+            }
+        }
+    }
+
+    private static int markPublished(Connection connection, List<UUID> ids, boolean locked, boolean delete)
+            throws SQLException {
+        try (PreparedStatement mark = connection.prepareStatement(OutboxSql.markPublished(locked, delete))) {
+            mark.setArray(1, connection.createArrayOf("uuid", ids.toArray()));
+            return mark.executeUpdate();
+        }
+    }
+
+    /** Records failures; {@code owner} null means the messages are locked by this connection's transaction. */
+    private static List<UUID> markFailed(Connection connection, List<Failure> failures, int maxAttempts, String owner)
+            throws SQLException {
+        try (PreparedStatement mark = connection.prepareStatement(OutboxSql.markFailed(owner == null))) {
+            mark.setInt(1, maxAttempts);
+            mark.setArray(2, connection.createArrayOf("uuid", failures.stream().map(f -> f.message().id()).toArray()));
+            mark.setArray(3, connection.createArrayOf("text", failures.stream().map(Failure::error).toArray()));
+            mark.setArray(4, connection.createArrayOf("int8", failures.stream().map(f -> f.delay().toMillis()).toArray()));
+            if (owner != null) {
                 mark.setString(5, owner);
-                List<UUID> dead = new ArrayList<>();
-                try (ResultSet rs = mark.executeQuery()) {
-                    while (rs.next()) {
-                        if ("DEAD".equals(rs.getString(2))) {
-                            dead.add(rs.getObject(1, UUID.class));
-                        }
+            }
+            List<UUID> dead = new ArrayList<>();
+            try (ResultSet rs = mark.executeQuery()) {
+                while (rs.next()) {
+                    if ("DEAD".equals(rs.getString(2))) {
+                        dead.add(rs.getObject(1, UUID.class));
                     }
                 }
-                return dead;
             }
-        });
+            return dead;
+        }
     }
 
     /** Runs {@code work} on a pooled connection in auto-commit mode; wraps SQL errors with what was attempted. */
