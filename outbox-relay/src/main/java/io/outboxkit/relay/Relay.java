@@ -47,6 +47,8 @@ public final class Relay implements AutoCloseable {
         HttpPublisher publisher = new HttpPublisher(config.consumerUrl(), config.delivery(), config.httpTimeout(), config.lease(),
                 config.maxInFlight());
         OutboxPoller.Builder builder = OutboxPoller.builder(database.jdbi(), publisher)
+                .claimMode(config.claimMode())
+                .deleteOnPublish(config.deleteOnPublish())
                 .batchSize(config.batchSize())
                 .workers(config.workers())
                 .pollInterval(config.pollInterval())

@@ -2,6 +2,7 @@ package io.outboxkit.relay;
 
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
+import io.outboxkit.core.ClaimMode;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxRetention;
 import java.net.URI;
@@ -14,6 +15,12 @@ import java.util.Objects;
  * @param consumerUrl         {@code CONSUMER_URL}: where each message is POSTed; default {@value #DEFAULT_CONSUMER_URL}
  * @param delivery            {@code DELIVERY}: {@code batch} (one request per claimed batch, to CONSUMER_URL + "/batch")
  *                            or {@code single} (one request per message, to CONSUMER_URL); default batch
+ * @param claimMode           {@code CLAIM_MODE}: {@code lock} (row locks held through delivery: one write per
+ *                            message instead of two, and a crashed relay's messages free at once) or
+ *                            {@code lease} (a committed lease, no transaction open during delivery); see
+ *                            {@link ClaimMode}; default lease, because it counts an attempt before the
+ *                            delivery, so a message that crashes the relay every time still ends DEAD;
+ *                            lock drains faster (see BENCHMARKS.md)
  * @param adminHost           {@code ADMIN_HOST}: the admin server's bind address; default {@value #DEFAULT_ADMIN_HOST}
  * @param adminPort           {@code PORT}: the admin server's port (0 picks a free one); default {@value #DEFAULT_ADMIN_PORT}
  * @param relayName           {@code RELAY_NAME}: the poller's name (lease owner, log prefix), or null for the
@@ -31,14 +38,16 @@ import java.util.Objects;
  * @param ordered             {@code ORDERED}: deliver each aggregate's messages in write order; default true
  * @param deadBlocksAggregate {@code DEAD_BLOCKS_AGGREGATE}: a DEAD message holds back its aggregate's later
  *                            messages until requeued; default true
- * @param publishedRetention  {@code RETENTION_PUBLISHED_MS}: how long PUBLISHED messages are kept; default 7 days
+ * @param publishedRetention  {@code RETENTION_PUBLISHED_MS}: how long PUBLISHED messages are kept; 0 deletes each
+ *                            message as soon as it is delivered (it is never written as PUBLISHED, so it
+ *                            cannot be listed or replayed); default 7 days
  * @param dedupWindow         {@code RETENTION_DEDUP_MS}: how long processed-message records are kept; must exceed
  *                            the longest redelivery span of the retry schedule; default 30 days
  * @param retentionInterval   {@code RETENTION_INTERVAL_MS}: how often retention runs; default 60 s
  * @param retentionVacuum     {@code RETENTION_VACUUM}: VACUUM a table after retention deleted from it, for
  *                            servers where autovacuum is off or falls behind; default false
  */
-public record RelayConfig(URI consumerUrl, Delivery delivery, String adminHost, int adminPort, String relayName, int batchSize, int workers,
+public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMode, String adminHost, int adminPort, String relayName, int batchSize, int workers,
                           Duration pollInterval, int maxAttempts, Duration lease, Duration httpTimeout,
                           int maxInFlight, Duration initialBackoff, Duration maxBackoff, boolean ordered,
                           boolean deadBlocksAggregate, Duration publishedRetention, Duration dedupWindow,
@@ -48,6 +57,8 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, String adminHost, 
     public static final String DEFAULT_CONSUMER_URL = "http://localhost:8081/messages";
     /** The default {@code DELIVERY}: a batch per request. */
     public static final Delivery DEFAULT_DELIVERY = Delivery.BATCH;
+    /** The default {@code CLAIM_MODE}: a committed lease, so every attempt counts even if the relay dies in it. */
+    public static final ClaimMode DEFAULT_CLAIM_MODE = ClaimMode.LEASE;
     /** The default {@code ADMIN_HOST}: local only. */
     public static final String DEFAULT_ADMIN_HOST = "127.0.0.1";
     /** The default {@code PORT} of the admin server. */
@@ -74,6 +85,7 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, String adminHost, 
     public RelayConfig {
         Objects.requireNonNull(consumerUrl, "consumerUrl");
         Objects.requireNonNull(delivery, "delivery");
+        Objects.requireNonNull(claimMode, "claimMode");
         Objects.requireNonNull(adminHost, "adminHost");
         Objects.requireNonNull(pollInterval, "pollInterval");
         Objects.requireNonNull(lease, "lease");
@@ -112,6 +124,7 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, String adminHost, 
         return new RelayConfig(
                 env.httpUri("CONSUMER_URL", DEFAULT_CONSUMER_URL),
                 Delivery.parse("DELIVERY", env.string("DELIVERY", DEFAULT_DELIVERY.name())),
+                claimMode(env.string("CLAIM_MODE", DEFAULT_CLAIM_MODE.name())),
                 env.string("ADMIN_HOST", DEFAULT_ADMIN_HOST),
                 env.integer("PORT", DEFAULT_ADMIN_PORT, 0, 65_535),
                 name,
@@ -130,6 +143,19 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, String adminHost, 
                 env.millis("RETENTION_DEDUP_MS", OutboxRetention.DEFAULT_DEDUP_WINDOW, 0, MAX_RETENTION_MS),
                 env.millis("RETENTION_INTERVAL_MS", DEFAULT_RETENTION_INTERVAL, 10, DAY_MS),
                 env.bool("RETENTION_VACUUM", false));
+    }
+
+    /** Whether delivered messages are deleted at once: {@code RETENTION_PUBLISHED_MS=0}. */
+    public boolean deleteOnPublish() {
+        return publishedRetention.isZero();
+    }
+
+    private static ClaimMode claimMode(String value) {
+        return switch (value.toLowerCase(java.util.Locale.ROOT)) {
+            case "lease" -> ClaimMode.LEASE;
+            case "lock" -> ClaimMode.LOCK;
+            default -> throw new ConfigException("CLAIM_MODE=" + value + " is not lease or lock");
+        };
     }
 
     /**

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
+import io.outboxkit.core.ClaimMode;
 import java.net.URI;
 import java.time.Duration;
 import java.util.HashMap;
@@ -22,6 +23,8 @@ class RelayConfigTest {
 
         assertThat(config.consumerUrl()).isEqualTo(URI.create("http://localhost:8081/messages"));
         assertThat(config.delivery()).isEqualTo(Delivery.BATCH);
+        assertThat(config.claimMode()).isEqualTo(ClaimMode.LEASE);
+        assertThat(config.deleteOnPublish()).isFalse();
         assertThat(config.adminHost()).isEqualTo("127.0.0.1");
         assertThat(config.adminPort()).isEqualTo(8082);
         assertThat(config.relayName()).isNull();
@@ -46,7 +49,7 @@ class RelayConfigTest {
     void settingsAreReadFromTheirVariables() {
         RelayConfig config = RelayConfig.from(Env.of(Map.of("CONSUMER_URL", "https://loyalty.internal/messages",
                 "RELAY_NAME", "relay-1", "BATCH_SIZE", "500", "ORDERED", "false", "DEAD_BLOCKS_AGGREGATE", "no",
-                "LEASE_MS", "60000", "HTTP_TIMEOUT_MS", "10000")));
+                "LEASE_MS", "60000", "HTTP_TIMEOUT_MS", "10000", "CLAIM_MODE", "Lock", "RETENTION_PUBLISHED_MS", "0")));
 
         assertThat(config.consumerUrl()).isEqualTo(URI.create("https://loyalty.internal/messages"));
         assertThat(config.relayName()).isEqualTo("relay-1");
@@ -55,6 +58,8 @@ class RelayConfigTest {
         assertThat(config.deadBlocksAggregate()).isFalse();
         assertThat(config.lease()).isEqualTo(Duration.ofMinutes(1));
         assertThat(config.httpTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(config.claimMode()).isEqualTo(ClaimMode.LOCK);
+        assertThat(config.deleteOnPublish()).as("keeping published messages 0 ms deletes them on delivery").isTrue();
     }
 
     @ParameterizedTest(name = "{0}={1} -> \"{2}...\"")
@@ -74,6 +79,7 @@ class RelayConfigTest {
             BACKOFF_MAX_MS        | 500          | BACKOFF_MAX_MS=500 must not be less than BACKOFF_INITIAL_MS=1000
             ORDERED               | maybe        | ORDERED=maybe is not true or false
             DELIVERY              | bulk         | DELIVERY=bulk is not batch or single
+            CLAIM_MODE            | locked       | CLAIM_MODE=locked is not lease or lock
             WORKERS               | 0            | WORKERS=0 is not a whole number from 1 to 64
             MAX_IN_FLIGHT         | 0            | MAX_IN_FLIGHT=0 is not a whole number
             RETENTION_DEDUP_MS    | 60000        | RETENTION_DEDUP_MS=60000 must exceed the longest time a message may be redelivered
