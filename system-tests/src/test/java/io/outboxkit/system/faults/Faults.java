@@ -98,6 +98,39 @@ final class Faults {
                 .bind("relay", relay).mapTo(UUID.class).list());
     }
 
+    /**
+     * Waits until a relay with {@code CLAIM_MODE=lock} is in the middle of a batch: a session of
+     * this database sits idle in the transaction of its claim (locks held, delivery under way).
+     */
+    static void awaitLockedBatch(TestDatabase db, Duration timeout) {
+        await("a relay holds row locks (mid-batch)").atMost(timeout).pollDelay(Duration.ZERO)
+                .pollInterval(Duration.ofMillis(5)).until(() -> db.jdbi().withHandle(h -> h.createQuery("""
+                                SELECT count(*) FROM pg_stat_activity
+                                WHERE datname = current_database() AND state = 'idle in transaction'
+                                  AND query LIKE '%FOR UPDATE SKIP LOCKED%'""")
+                        .mapTo(Long.class).one()) > 0);
+    }
+
+    /**
+     * The PENDING rows some other session holds a row lock on now. Asking takes, for an instant,
+     * the lock of every free PENDING row (a relay polling meanwhile skips them once, no more).
+     */
+    static List<UUID> rowsLockedElsewhere(TestDatabase db) {
+        return db.jdbi().inTransaction(h -> h.createQuery("""
+                        WITH free AS (SELECT id FROM outbox WHERE status = 'PENDING' FOR UPDATE SKIP LOCKED)
+                        SELECT id FROM outbox WHERE status = 'PENDING' AND id NOT IN (SELECT id FROM free)""")
+                .mapTo(UUID.class).list());
+    }
+
+    /** How many of {@code ids} the consumer has recorded as processed. */
+    static long processed(TestDatabase db, List<UUID> ids) {
+        return db.jdbi().withHandle(h -> h.createQuery("""
+                        SELECT count(*) FROM processed_messages WHERE consumer = :consumer AND message_id = ANY(CAST(:ids AS uuid[]))""")
+                .bind("consumer", Invariants.CONSUMER)
+                .bindArray("ids", String.class, ids.stream().map(UUID::toString).toArray(String[]::new))
+                .mapTo(Long.class).one());
+    }
+
     /** Waits until some session of the database waits for a lock in a statement that mentions {@code table}. */
     static void awaitLockWait(TestDatabase db, String table, Duration timeout) {
         await("a statement on " + table + " waits for a lock").atMost(timeout).pollInterval(Duration.ofMillis(20))
