@@ -1,9 +1,9 @@
 -- pgbench's ceiling for the relay: the relay's own two statements (outbox-core's OutboxSql.claim with
--- ordering per aggregate on, and MARK_PUBLISHED), each its own transaction, for a batch of
+-- ordering per aggregate on, and markPublished), each its own transaction, for a batch of
 -- :batch messages (pgbench -D batch=100). Delivery between them costs nothing here. Like the
 -- relay, the claim's commit does not wait for its WAL flush; the mark's does.
 BEGIN;
-SET LOCAL synchronous_commit = off;
+SELECT set_config('synchronous_commit', 'off', true) \gset
 WITH claimed AS (
   WITH due AS (
     SELECT o.id FROM outbox o

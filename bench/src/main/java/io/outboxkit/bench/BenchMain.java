@@ -208,44 +208,51 @@ public final class BenchMain {
         report.detail("");
         int workers = Integer.parseInt(relayExtra.getOrDefault("WORKERS", "2"));
         int batch = Integer.parseInt(relayExtra.getOrDefault("BATCH_SIZE", Integer.toString(CLAIM_BATCH)));
+        Map<String, String> lease = Map.of();
+        Map<String, String> lockDelete = Map.of("CLAIM_MODE", "lock", "RETENTION_PUBLISHED_MS", "0");
         List<Double> ceilings = new ArrayList<>();
         for (int round = 0; round < 2; round++) {
-            db.reset();
-            db.writeBacklog(BACKLOG, USERS);
-            db.execute("VACUUM ANALYZE outbox");
-            Pgbench.Result claim = pgbench.forTransactions("claim_mark.sql", workers, BACKLOG / batch, "batch=" + batch);
-            ceilings.add(claim.tps() * batch);
-            report.detail("- pgbench claim_mark.sql (claim " + batch + " + mark published), " + workers
-                    + " clients (as many as a relay's WORKERS), the whole backlog: " + tps(claim.tps() * batch)
-                    + " rows/s (" + String.format(Locale.ROOT, "%.2f", claim.latencyMs()) + " ms per batch)");
-            requireAllPublished("pgbench's claim-and-mark");
+            ceilings.add(ceiling("claim_mark.sql", "claim " + batch + " + mark published", workers, batch));
         }
-        double ceiling = median(ceilings);
+        double lockDeleteCeiling = ceiling("lock_delete.sql", "lock " + batch + " + delete, one transaction", workers, batch);
 
         double alone;
+        double aloneLocking;
         try (Sink sink = new Sink()) {
-            alone = drainOnce("relay alone into a sink that acknowledges at once, 1 relay", 1, sink.url(), "batch", null);
+            alone = drainOnce("relay alone into a sink that acknowledges at once, 1 relay", 1, sink.url(), "batch",
+                    lease, null);
+            aloneLocking = drainOnce("relay alone into the sink, 1 relay, CLAIM_MODE=lock, RETENTION_PUBLISHED_MS=0", 1,
+                    sink.url(), "batch", lockDelete, null);
         }
-        db.reset();
-        db.writeBacklog(BACKLOG, USERS);
-        db.execute("VACUUM ANALYZE outbox");
-        Pgbench.Result again = pgbench.forTransactions("claim_mark.sql", workers, BACKLOG / batch, "batch=" + batch);
-        report.detail("- pgbench claim_mark.sql again, right after: " + tps(again.tps() * batch) + " rows/s");
-        ceilings.add(again.tps() * batch);
-        ceiling = median(ceilings);
+        ceilings.add(ceiling("claim_mark.sql", "claim " + batch + " + mark published, again, right after", workers, batch));
+        double ceiling = median(ceilings);
         report.figure("relay alone → instant sink (batch delivery), 1 relay, " + workers + " workers", tps(alone) + " msg/s",
                 tps(ceiling) + " rows/s", ratio(alone / ceiling), "≥ 0.50", alone / ceiling >= 0.5);
+        report.figure("relay alone → instant sink, CLAIM_MODE=lock + delete on publish (against lock_delete.sql)",
+                tps(aloneLocking) + " msg/s", tps(lockDeleteCeiling) + " rows/s", ratio(aloneLocking / lockDeleteCeiling),
+                "≥ 0.50", aloneLocking / lockDeleteCeiling >= 0.5);
 
         try (Service consumer = Service.start("consumer", jar("consumer"), db, Map.of(), target.resolve("logs"), jfr())) {
             for (int relays : new int[] {1, 2, 4}) {
                 double rate = drainOnce("end to end (relay → HTTP → consumer's transaction), " + relays + " relay(s)",
-                        relays, consumer.url("/messages"), "batch", consumer);
+                        relays, consumer.url("/messages"), "batch", lease, consumer);
                 report.figure("drain end to end, " + relays + " relay(s), batch delivery", tps(rate) + " msg/s",
                         tps(ceiling) + " rows/s", ratio(rate / ceiling), "≥ 10,000 msg/s", rate >= 10_000);
             }
+            for (int relays : new int[] {1, 2}) {
+                double rate = drainOnce("end to end, " + relays + " relay(s), CLAIM_MODE=lock, RETENTION_PUBLISHED_MS=0",
+                        relays, consumer.url("/messages"), "batch", lockDelete, consumer);
+                report.figure("drain end to end, " + relays + " relay(s), CLAIM_MODE=lock + delete on publish",
+                        tps(rate) + " msg/s", tps(lockDeleteCeiling) + " rows/s", ratio(rate / lockDeleteCeiling),
+                        "≥ 10,000 msg/s", rate >= 10_000);
+            }
+            double locking = drainOnce("end to end, 1 relay, CLAIM_MODE=lock (published messages kept)", 1,
+                    consumer.url("/messages"), "batch", Map.of("CLAIM_MODE", "lock"), consumer);
+            report.figure("drain end to end, 1 relay, CLAIM_MODE=lock", tps(locking) + " msg/s",
+                    tps(ceiling) + " rows/s", ratio(locking / ceiling), "≥ 10,000 msg/s", locking >= 10_000);
             if (!quick) {
                 double single = drainOnce("end to end, 1 relay, DELIVERY=single (one request and transaction per message)",
-                        1, consumer.url("/messages"), "single", consumer);
+                        1, consumer.url("/messages"), "single", lease, consumer);
                 report.figure("drain end to end, 1 relay, single delivery (for comparison)", tps(single) + " msg/s",
                         tps(ceiling) + " rows/s", ratio(single / ceiling), "", null);
             }
@@ -253,9 +260,22 @@ public final class BenchMain {
         report.detail("");
     }
 
+    /** pgbench's rows/s for {@code script} on a fresh backlog, with as many clients as a relay has workers. */
+    private double ceiling(String script, String what, int workers, int batch) throws Exception {
+        db.reset();
+        db.writeBacklog(BACKLOG, USERS);
+        db.execute("VACUUM ANALYZE outbox");
+        Pgbench.Result run = pgbench.forTransactions(script, workers, BACKLOG / batch, "batch=" + batch);
+        report.detail("- pgbench " + script + " (" + what + "), " + workers + " clients (as many as a relay's WORKERS), "
+                + "the whole backlog: " + tps(run.tps() * batch) + " rows/s ("
+                + String.format(Locale.ROOT, "%.2f", run.latencyMs()) + " ms per batch)");
+        requireAllPublished("pgbench " + script);
+        return run.tps() * batch;
+    }
+
     /** Starts the relays, commits the backlog, and measures until no message is pending; checks the outcome. */
-    private double drainOnce(String what, int relays, String consumerUrl, String delivery, Service consumer)
-            throws Exception {
+    private double drainOnce(String what, int relays, String consumerUrl, String delivery, Map<String, String> settings,
+                             Service consumer) throws Exception {
         db.reset();
         List<Service> running = new ArrayList<>();
         if (consumer != null) {
@@ -263,8 +283,9 @@ public final class BenchMain {
         }
         try {
             for (int i = 0; i < relays; i++) {
-                running.add(Service.start("outbox-relay-" + i, jar("outbox-relay"), db, relayEnv(consumerUrl, delivery,
-                        "relay-" + i), target.resolve("logs"), jfr()));
+                Map<String, String> env = relayEnv(consumerUrl, delivery, "relay-" + i);
+                env.putAll(settings);
+                running.add(Service.start("outbox-relay-" + i, jar("outbox-relay"), db, env, target.resolve("logs"), jfr()));
             }
             // Warm-up: the same work on a smaller backlog, so that the JIT has compiled the hot paths.
             db.writeBacklog(BACKLOG / 5, USERS);
@@ -312,6 +333,7 @@ public final class BenchMain {
         throw new IllegalStateException("the backlog was not drained within " + limit);
     }
 
+    /** No message left PENDING or DEAD: each is PUBLISHED, or deleted on publish. */
     private void requireAllPublished(String what) throws SQLException {
         long notPublished = db.queryLong("SELECT count(*) FROM outbox WHERE status <> 'PUBLISHED'");
         if (notPublished != 0) {

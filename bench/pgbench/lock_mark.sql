@@ -1,0 +1,25 @@
+-- pgbench's ceiling for the relay with CLAIM_MODE=lock: outbox-core's OutboxSql.lock (ordering per
+-- aggregate on) and markPublished(locked), in ONE transaction held open while the batch is
+-- delivered (delivery costs nothing here), for a batch of :batch messages (pgbench -D batch=100).
+BEGIN;
+SELECT set_config('idle_in_transaction_session_timeout', '30000ms', true) \gset
+WITH locked AS (
+  SELECT o.id, o.seq, o.aggregate_type, o.aggregate_id, o.event_type, o.payload::text AS payload,
+         o.headers::text AS headers, o.created_at, o.attempts + 1 AS attempts
+  FROM outbox o
+  WHERE o.status = 'PENDING'
+    AND o.available_at <= now()
+    AND (o.locked_until IS NULL OR o.locked_until <= now())
+    AND NOT EXISTS (
+        SELECT 1 FROM outbox e
+        WHERE e.aggregate_type = o.aggregate_type AND e.aggregate_id = o.aggregate_id
+          AND e.seq < o.seq AND e.status <> 'PUBLISHED')
+  ORDER BY o.seq
+  LIMIT :batch
+  FOR UPDATE SKIP LOCKED
+)
+SELECT coalesce(array_agg(id), '{}') AS ids, count(*) AS n, max(length(payload) + length(headers)) AS width FROM locked \gset
+UPDATE outbox
+SET status = 'PUBLISHED', published_at = now(), locked_by = NULL, locked_until = NULL, attempts = attempts + 1
+WHERE id = ANY(:ids::uuid[]) AND status = 'PENDING';
+COMMIT;
