@@ -24,8 +24,8 @@ public enum ClaimMode {
      * the database ends a session left idle in its transaction longer than the lease
      * ({@code idle_in_transaction_session_timeout}), so a hung poller cannot hold messages forever.
      * And an attempt counts only once its outcome is recorded: a poller that dies during delivery
-     * rolls its attempt back, so a message that kills the poller itself, every time, is never
-     * moved to DEAD (under a lease, it would be after {@code maxAttempts} claims).
+     * rolls its attempt back, so {@code attempts} does not show a message that keeps killing the
+     * poller itself (under a lease, every such claim counts and shows).
      */
     LOCK
 }

@@ -18,9 +18,9 @@ import java.util.Objects;
  * @param claimMode           {@code CLAIM_MODE}: {@code lock} (row locks held through delivery: one write per
  *                            message instead of two, and a crashed relay's messages free at once) or
  *                            {@code lease} (a committed lease, no transaction open during delivery); see
- *                            {@link ClaimMode}; default lease, because it counts an attempt before the
- *                            delivery, so a message that crashes the relay every time still ends DEAD;
- *                            lock drains faster (see BENCHMARKS.md)
+ *                            {@link ClaimMode}; default lease: no transaction is held open during delivery,
+ *                            and an attempt counts even when the relay dies in it; lock drains faster
+ *                            (see BENCHMARKS.md)
  * @param adminHost           {@code ADMIN_HOST}: the admin server's bind address; default {@value #DEFAULT_ADMIN_HOST}
  * @param adminPort           {@code PORT}: the admin server's port (0 picks a free one); default {@value #DEFAULT_ADMIN_PORT}
  * @param relayName           {@code RELAY_NAME}: the poller's name (lease owner, log prefix), or null for the
