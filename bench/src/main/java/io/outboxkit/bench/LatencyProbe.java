@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
 
@@ -32,6 +33,11 @@ final class LatencyProbe implements AutoCloseable {
                 BEGIN INSERT INTO bench_written VALUES (NEW.id, clock_timestamp()) ON CONFLICT DO NOTHING; RETURN NULL; END $$;
                 CREATE FUNCTION bench_applied() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN INSERT INTO bench_applied VALUES (NEW.message_id, clock_timestamp()) ON CONFLICT DO NOTHING; RETURN NULL; END $$;
+                CREATE UNLOGGED TABLE bench_claimed (id uuid PRIMARY KEY, at timestamptz NOT NULL);
+                CREATE FUNCTION bench_claimed() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN INSERT INTO bench_claimed VALUES (NEW.id, clock_timestamp()) ON CONFLICT DO NOTHING; RETURN NULL; END $$;
+                CREATE TRIGGER bench_claimed AFTER UPDATE OF locked_by ON outbox
+                    FOR EACH ROW WHEN (OLD.locked_by IS NULL AND NEW.locked_by IS NOT NULL) EXECUTE FUNCTION bench_claimed();
                 CREATE CONSTRAINT TRIGGER bench_written AFTER INSERT ON outbox DEFERRABLE INITIALLY DEFERRED
                     FOR EACH ROW EXECUTE FUNCTION bench_written();
                 CREATE CONSTRAINT TRIGGER bench_applied AFTER INSERT ON processed_messages DEFERRABLE INITIALLY DEFERRED
@@ -46,7 +52,7 @@ final class LatencyProbe implements AutoCloseable {
 
     /** Counts only messages written from now on. */
     void reset() throws SQLException {
-        db.execute("TRUNCATE bench_written, bench_applied");
+        db.execute("TRUNCATE bench_written, bench_applied, bench_claimed");
     }
 
     /** The latencies of the messages written since {@link #reset()} and applied by now. */
@@ -62,6 +68,51 @@ final class LatencyProbe implements AutoCloseable {
         return micros;
     }
 
+    /**
+     * Where the messages slower than {@code thresholdMillis} were written: the 100 ms windows
+     * holding most of them, busiest first, as "HH:MM:SS.s (n)", and how many windows hold any.
+     */
+    String slowWindows(double thresholdMillis, int top) throws SQLException {
+        StringBuilder out = new StringBuilder();
+        int windows = 0;
+        try (Connection c = db.connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery(String.format(Locale.ROOT, """
+                     SELECT to_char(date_trunc('second', w.at) + floor(extract(milliseconds FROM w.at)::numeric %% 1000 / 100)
+                                * interval '100 ms', 'HH24:MI:SS.MS') AS win, count(*) AS n,
+                            round(max(extract(epoch FROM a.at - w.at) * 1000)::numeric, 1) AS worst
+                     FROM bench_written w JOIN bench_applied a USING (id)
+                     WHERE a.at - w.at > %f * interval '1 millisecond'
+                     GROUP BY 1 ORDER BY n DESC, win""", thresholdMillis))) {
+            while (rs.next()) {
+                if (windows++ < top) {
+                    out.append(windows > 1 ? ", " : "").append(rs.getString("win")).append(" (")
+                            .append(rs.getLong("n")).append(", worst ").append(rs.getString("worst")).append(" ms)");
+                }
+            }
+        }
+        return windows + " windows of 100 ms" + (windows == 0 ? "" : "; the busiest: " + out);
+    }
+
+    /**
+     * For the messages slower than {@code thresholdMillis}: the median time from the order's commit
+     * to the relay's claim, and from the claim to the consumer's commit (lease claims only: a
+     * lock claim writes nothing to stamp).
+     */
+    String slowBreakdown(double thresholdMillis) throws SQLException {
+        try (Connection c = db.connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery(String.format(Locale.ROOT, """
+                     SELECT count(*) AS n,
+                            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM k.at - w.at) * 1000) AS to_claim,
+                            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a.at - k.at) * 1000) AS to_effect
+                     FROM bench_written w JOIN bench_applied a USING (id) JOIN bench_claimed k USING (id)
+                     WHERE a.at - w.at > %f * interval '1 millisecond'""", thresholdMillis))) {
+            rs.next();
+            return rs.getLong("n") == 0 ? "no claim stamps"
+                    : String.format(Locale.ROOT, "median commit → claim %.1f ms, claim → effect %.1f ms (%d messages)",
+                            rs.getDouble("to_claim"), rs.getDouble("to_effect"), rs.getLong("n"));
+        }
+    }
+
     /** Messages written since {@link #reset()} whose effect is not committed (yet). */
     long unapplied() throws SQLException {
         return db.queryLong("SELECT count(*) FROM bench_written w WHERE NOT EXISTS "
@@ -74,6 +125,8 @@ final class LatencyProbe implements AutoCloseable {
         db.execute("""
                 DROP TRIGGER IF EXISTS bench_written ON outbox;
                 DROP TRIGGER IF EXISTS bench_applied ON processed_messages;
+                DROP TRIGGER IF EXISTS bench_claimed ON outbox; DROP FUNCTION IF EXISTS bench_claimed();
+                DROP TABLE IF EXISTS bench_claimed;
                 DROP FUNCTION IF EXISTS bench_written(); DROP FUNCTION IF EXISTS bench_applied();
                 DROP TABLE IF EXISTS bench_written, bench_applied;
                 """);

@@ -2,11 +2,15 @@ package io.outboxkit.bench;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.HdrHistogram.Histogram;
 
 /** Runs pgbench with one of the shipped scripts against the bench database and reads its tps. */
 final class Pgbench {
@@ -37,6 +41,37 @@ final class Pgbench {
     Result forTransactions(String script, int clients, int transactions, String... defines)
             throws IOException, InterruptedException {
         return run(script, clients, List.of("-t", Integer.toString(Math.max(1, transactions / clients))), defines);
+    }
+
+    /**
+     * {@code script} at a steady {@code rate} transactions per second for {@code seconds}, with
+     * {@code clients} connections: each transaction's latency as pgbench's client saw it (from its
+     * scheduled start, so a stall of the server delays the ones queued behind it too).
+     */
+    Histogram latenciesAtRate(String script, int clients, int rate, int seconds, Path workDir)
+            throws IOException, InterruptedException {
+        Files.createDirectories(workDir);
+        String prefix = workDir.resolve("pgbench_rate_" + rate).toString();
+        try (Stream<Path> old = Files.list(workDir)) {
+            for (Path log : old.filter(f -> f.toString().startsWith(prefix)).toList()) {
+                Files.delete(log);
+            }
+        }
+        run(script, clients, List.of("-T", Integer.toString(seconds), "-R", Integer.toString(rate), "--log",
+                "--log-prefix=" + prefix));
+        Histogram micros = new Histogram(TimeUnit.MINUTES.toMicros(5), 3);
+        try (Stream<Path> logs = Files.list(workDir)) {
+            for (Path log : logs.filter(f -> f.toString().startsWith(prefix)).toList()) {
+                // Each line: client_id transaction_no time_us script_no epoch_s epoch_us [schedule_lag_us]
+                for (String line : Files.readAllLines(log)) {
+                    String[] fields = line.trim().split("\\s+");
+                    if (fields.length >= 3 && !"skipped".equals(fields[2])) {
+                        micros.recordValue(Math.min(micros.getHighestTrackableValue(), Long.parseLong(fields[2])));
+                    }
+                }
+            }
+        }
+        return micros;
     }
 
     private Result run(String script, int clients, List<String> length, String... defines)

@@ -46,6 +46,9 @@ final class Service implements AutoCloseable {
                     + jfr.resolve(String.format("%02d-%s.jfr", STARTS.incrementAndGet(), name))
                     + ",dumponexit=true");
         }
+        Files.createDirectories(logs);
+        // GC pauses, timestamped, to set beside the latency outliers' times.
+        command.add("-Xlog:gc:file=" + logs.resolve(name + "-gc.log") + ":time,uptime");
         command.addAll(List.of("-jar", jar.toString()));
         ProcessBuilder builder = new ProcessBuilder(command);
         builder.environment().put("DB_URL", db.jdbcUrl());
