@@ -306,7 +306,8 @@ public final class OutboxPoller implements AutoCloseable {
         /**
          * Worker threads, 1 to 64; default 1. More than one overlaps the cycles: a worker claims or
          * records its batch while another's is being delivered. Each holds a pooled connection
-         * only while it claims or records.
+         * only while it claims or records (under {@link ClaimMode#LOCK}, also while its batch is
+         * delivered: size the pool for it).
          */
         public Builder workers(int workers) {
             this.workers = workers;
