@@ -2,10 +2,11 @@
 # bench/run.sh: the outboxkit benchmarks, each figure against pgbench's ceiling for the same SQL,
 # measured in the same run on the same PostgreSQL. Writes bench/target/report.md (and prints it).
 #
-#   bash bench/run.sh            the full run (about 15 minutes on 2 cores)
+#   bash bench/run.sh            the full run (about 12 minutes on 2 cores)
 #   bash bench/run.sh --quick    shorter phases (about 7 minutes): same figures, wider error
 #   bash bench/run.sh --profile  also records a JFR profile of each service (bench/target/jfr/)
 #   bash bench/run.sh --phases write,drain,latency,health   only these phases
+#   bash bench/run.sh --relay-env CLAIM_MODE=lock,WORKERS=4   settings for every relay it starts (they win)
 #
 # Environment: BENCH_PG_HOST (127.0.0.1), BENCH_PG_PORT (5432), BENCH_PG_USER (postgres; needs
 # CREATEDB and trust or PGPASSWORD), BENCH_DB (outbox_bench: DROPPED and recreated by every run),
