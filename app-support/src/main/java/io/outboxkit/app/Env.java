@@ -3,6 +3,9 @@ package io.outboxkit.app;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 
@@ -88,13 +91,33 @@ public final class Env {
         throw new ConfigException(name + "=" + value + " is not an http:// or https:// URL with a host");
     }
 
+    /**
+     * One of {@code fallback}'s enum constants, named in any case ({@code lock} for {@code LOCK});
+     * anything else is refused with the names accepted.
+     */
+    public <E extends Enum<E>> E oneOf(String name, E fallback) {
+        String value = string(name, null);
+        if (value == null) {
+            return fallback;
+        }
+        E[] constants = fallback.getDeclaringClass().getEnumConstants();
+        for (E constant : constants) {
+            if (constant.name().equalsIgnoreCase(value)) {
+                return constant;
+            }
+        }
+        List<String> names = Arrays.stream(constants).map(c -> c.name().toLowerCase(Locale.ROOT)).toList();
+        throw new ConfigException(name + "=" + value + " is not "
+                + String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.get(names.size() - 1));
+    }
+
     /** true/false (also yes/no, 1/0). */
     public boolean bool(String name, boolean fallback) {
         String value = string(name, null);
         if (value == null) {
             return fallback;
         }
-        switch (value.toLowerCase(java.util.Locale.ROOT)) {
+        switch (value.toLowerCase(Locale.ROOT)) {
             case "true", "yes", "1", "on":
                 return true;
             case "false", "no", "0", "off":

@@ -1,8 +1,5 @@
 package io.outboxkit.relay;
 
-import io.outboxkit.app.ConfigException;
-import java.util.Locale;
-
 /** How the relay hands a claimed batch to the consumer ({@code DELIVERY}). */
 public enum Delivery {
     /**
@@ -11,18 +8,5 @@ public enum Delivery {
      */
     BATCH,
     /** One request per message to {@code CONSUMER_URL}, up to {@code MAX_IN_FLIGHT} at once. */
-    SINGLE;
-
-    /**
-     * Parses {@code batch} or {@code single} (any case).
-     *
-     * @throws ConfigException naming {@code variable} for anything else
-     */
-    static Delivery parse(String variable, String value) {
-        return switch (value.toLowerCase(Locale.ROOT)) {
-            case "batch" -> BATCH;
-            case "single" -> SINGLE;
-            default -> throw new ConfigException(variable + "=" + value + " is not batch or single");
-        };
-    }
+    SINGLE
 }

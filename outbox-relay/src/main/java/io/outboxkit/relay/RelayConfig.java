@@ -123,8 +123,8 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
         }
         return new RelayConfig(
                 env.httpUri("CONSUMER_URL", DEFAULT_CONSUMER_URL),
-                Delivery.parse("DELIVERY", env.string("DELIVERY", DEFAULT_DELIVERY.name())),
-                claimMode(env.string("CLAIM_MODE", DEFAULT_CLAIM_MODE.name())),
+                env.oneOf("DELIVERY", DEFAULT_DELIVERY),
+                env.oneOf("CLAIM_MODE", DEFAULT_CLAIM_MODE),
                 env.string("ADMIN_HOST", DEFAULT_ADMIN_HOST),
                 env.integer("PORT", DEFAULT_ADMIN_PORT, 0, 65_535),
                 name,
@@ -148,14 +148,6 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
     /** Whether delivered messages are deleted at once: {@code RETENTION_PUBLISHED_MS=0}. */
     public boolean deleteOnPublish() {
         return publishedRetention.isZero();
-    }
-
-    private static ClaimMode claimMode(String value) {
-        return switch (value.toLowerCase(java.util.Locale.ROOT)) {
-            case "lease" -> ClaimMode.LEASE;
-            case "lock" -> ClaimMode.LOCK;
-            default -> throw new ConfigException("CLAIM_MODE=" + value + " is not lease or lock");
-        };
     }
 
     /**
