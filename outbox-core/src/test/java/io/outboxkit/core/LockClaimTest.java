@@ -8,10 +8,13 @@ import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -64,47 +67,22 @@ class LockClaimTest {
     @Test
     void messages_being_delivered_under_a_lock_are_skipped_by_other_pollers_but_the_rest_is_not() throws Exception {
         List<UUID> ids = Outbox.write(db.jdbi(), 10, 1);
-        CountDownLatch holding = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        RecordingPublisher slowInner = new RecordingPublisher();
-        OutboxPoller slow = locking(new MessagePublisher() {
-            @Override
-            public void publish(OutboxMessage message) {
-                slowInner.publish(message);
-            }
-
-            @Override
-            public java.util.Map<UUID, Exception> publishAll(List<OutboxMessage> batch) throws InterruptedException {
-                holding.countDown();
-                release.await();
-                return MessagePublisher.super.publishAll(batch);
-            }
-        }).batchSize(4).name("slow").build();
-        CompletableFuture<Integer> slowCycle = CompletableFuture.supplyAsync(slow::pollOnce);
-        assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+        HeldCycle slow = HeldCycle.start(publisher -> locking(publisher).batchSize(4).name("slow"));
 
         RecordingPublisher other = new RecordingPublisher();
         assertThat(locking(other).name("other").build().pollOnce()).isEqualTo(6);
-        release.countDown();
-        assertThat(slowCycle.get(10, TimeUnit.SECONDS)).isEqualTo(4);
+        assertThat(slow.release().get(10, TimeUnit.SECONDS)).isEqualTo(4);
 
-        assertThat(other.deliveredCount() + slowInner.deliveredCount()).isEqualTo(ids.size());
-        assertThat(ids).allMatch(id -> other.delivered(id) != slowInner.delivered(id));
+        assertThat(other.deliveredCount() + slow.publisher.deliveredCount()).isEqualTo(ids.size());
+        assertThat(ids).allMatch(id -> other.delivered(id) != slow.publisher.delivered(id));
         assertThat(Outbox.count(db.jdbi(), "PUBLISHED")).isEqualTo(ids.size());
     }
 
     @Test
     void a_poller_whose_connection_dies_mid_delivery_releases_its_messages_at_once() throws Exception {
         List<UUID> ids = Outbox.write(db.jdbi(), 3, 1);
-        CountDownLatch holding = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
         Duration lease = Duration.ofMinutes(5);
-        OutboxPoller dying = locking(message -> {
-            holding.countDown();
-            release.await();
-        }).lease(lease).name("dying").build();
-        CompletableFuture<Integer> dyingCycle = CompletableFuture.supplyAsync(dying::pollOnce);
-        assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+        HeldCycle dying = HeldCycle.start(publisher -> locking(publisher).lease(lease).name("dying"));
 
         // The process died: its database session ends, as the server sees a closed connection.
         db.jdbi().useHandle(h -> h.createQuery("""
@@ -119,28 +97,16 @@ class LockClaimTest {
             return Outbox.count(db.jdbi(), "PUBLISHED") == ids.size();
         });
         assertThat(ids).allMatch(rescuer::delivered);
-        release.countDown();
-        assertThatThrownBy(() -> {
-            try {
-                dyingCycle.get(10, TimeUnit.SECONDS);
-            } catch (java.util.concurrent.ExecutionException e) {
-                throw e.getCause();
-            }
-        }).isInstanceOf(OutboxException.class).hasMessageContaining("claimable again");
+        assertThatThrownBy(() -> dying.releaseAndJoin()).isInstanceOf(OutboxException.class)
+                .hasMessageContaining("claimable again");
     }
 
     @Test
     void a_hung_poller_holds_its_locks_no_longer_than_the_lease() throws Exception {
         List<UUID> ids = Outbox.write(db.jdbi(), 4, 1);
-        CountDownLatch holding = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
         Duration lease = Duration.ofSeconds(2);
-        OutboxPoller hung = locking(message -> {
-            holding.countDown();
-            release.await(); // stopped answering while holding its locks
-        }).lease(lease).name("hung").build();
-        CompletableFuture<Integer> hungCycle = CompletableFuture.supplyAsync(hung::pollOnce);
-        assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+        // stops answering while holding its locks
+        HeldCycle hung = HeldCycle.start(publisher -> locking(publisher).lease(lease).name("hung"));
         long lockedAt = System.nanoTime();
 
         RecordingPublisher rescuer = new RecordingPublisher();
@@ -153,14 +119,8 @@ class LockClaimTest {
 
         assertThat(Duration.ofNanos(System.nanoTime() - lockedAt)).isGreaterThanOrEqualTo(lease.minusMillis(100));
         assertThat(ids).allMatch(rescuer::delivered);
-        release.countDown();
-        assertThatThrownBy(() -> {
-            try {
-                hungCycle.get(10, TimeUnit.SECONDS);
-            } catch (java.util.concurrent.ExecutionException e) {
-                throw e.getCause();
-            }
-        }).as("the hung poller's late outcome is not recorded").isInstanceOf(OutboxException.class);
+        assertThatThrownBy(() -> hung.releaseAndJoin()).as("the hung poller's late outcome is not recorded")
+                .isInstanceOf(OutboxException.class);
         assertThat(Outbox.count(db.jdbi(), "PUBLISHED")).isEqualTo(ids.size());
     }
 
@@ -183,6 +143,53 @@ class LockClaimTest {
 
     private static <T> List<T> select(Class<T> type, String sql) {
         return db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(type).list());
+    }
+
+    /**
+     * One cycle of a poller, on a thread of its own, stopped inside its publisher with its batch
+     * claimed, until {@link #release()}d; the publisher then records every message as delivered.
+     */
+    private static final class HeldCycle {
+        final RecordingPublisher publisher = new RecordingPublisher();
+        private final CountDownLatch holding = new CountDownLatch(1);
+        private final CountDownLatch release = new CountDownLatch(1);
+        private CompletableFuture<Integer> cycle;
+
+        /** Builds the poller {@code poller} makes around the held publisher and waits until its cycle is delivering. */
+        static HeldCycle start(Function<MessagePublisher, OutboxPoller.Builder> poller) throws InterruptedException {
+            HeldCycle held = new HeldCycle();
+            OutboxPoller built = poller.apply(new MessagePublisher() {
+                @Override
+                public void publish(OutboxMessage message) {
+                    held.publisher.publish(message);
+                }
+
+                @Override
+                public Map<UUID, Exception> publishAll(List<OutboxMessage> batch) throws InterruptedException {
+                    held.holding.countDown();
+                    held.release.await();
+                    return MessagePublisher.super.publishAll(batch);
+                }
+            }).build();
+            held.cycle = CompletableFuture.supplyAsync(built::pollOnce);
+            assertThat(held.holding.await(10, TimeUnit.SECONDS)).as("the held poller claimed and is delivering").isTrue();
+            return held;
+        }
+
+        /** Lets the publisher return; the cycle's result follows. */
+        CompletableFuture<Integer> release() {
+            release.countDown();
+            return cycle;
+        }
+
+        /** Lets the publisher return and waits for the cycle's end; rethrows what ended it, if it failed. */
+        int releaseAndJoin() throws Throwable {
+            try {
+                return release().get(10, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                throw e.getCause();
+            }
+        }
     }
 
     private static OutboxPoller.Builder locking(MessagePublisher publisher) {
