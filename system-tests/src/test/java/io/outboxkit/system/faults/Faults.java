@@ -127,7 +127,7 @@ final class Faults {
         return db.jdbi().withHandle(h -> h.createQuery("""
                         SELECT count(*) FROM processed_messages WHERE consumer = :consumer AND message_id = ANY(CAST(:ids AS uuid[]))""")
                 .bind("consumer", Invariants.CONSUMER)
-                .bindArray("ids", String.class, ids.stream().map(UUID::toString).toArray(String[]::new))
+                .bindArray("ids", String.class, Invariants.texts(ids))
                 .mapTo(Long.class).one());
     }
 

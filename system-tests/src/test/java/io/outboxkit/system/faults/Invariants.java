@@ -226,7 +226,7 @@ public final class Invariants {
         });
     }
 
-    private static List<String> texts(List<UUID> ids) {
+    static List<String> texts(List<UUID> ids) {
         return ids.stream().map(UUID::toString).toList();
     }
 
