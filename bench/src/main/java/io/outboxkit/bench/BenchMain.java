@@ -367,8 +367,7 @@ public final class BenchMain {
         report.detail("- baseline, pgbench order_outbox.sql alone at 500 tx/s for " + seconds + " s (4 clients): latency p50 "
                 + ms(floor.getValueAtPercentile(50)) + ", p99 " + ms(floor.getValueAtPercentile(99)) + ", p99.9 "
                 + ms(floor.getValueAtPercentile(99.9)) + ", max " + ms(floor.getMaxValue()));
-        String floorText = "pgbench order tx alone: " + ms(floor.getValueAtPercentile(50)) + " / "
-                + ms(floor.getValueAtPercentile(99)) + " / " + ms(floor.getMaxValue());
+        String floorText = "pgbench order tx alone: " + p50p99max(floor);
         db.reset();
         try (Service consumer = Service.start("consumer", jar("consumer"), db, Map.of(), target.resolve("logs"), jfr());
              Service relay = Service.start("outbox-relay", jar("outbox-relay"), db,
@@ -419,7 +418,7 @@ public final class BenchMain {
                     boolean met = rate != 500 ? true
                             : h.getValueAtPercentile(50) <= 3_000 && h.getValueAtPercentile(99) <= 15_000;
                     report.figure("latency commit → effect at " + label + ": p50 / p99 / max",
-                            ms(h.getValueAtPercentile(50)) + " / " + ms(h.getValueAtPercentile(99)) + " / " + ms(h.getMaxValue()),
+                            p50p99max(h),
                             rate == 500 ? floorText : "",
                             rate == 500 ? String.format(Locale.ROOT, "p99 %.1f×", (double) h.getValueAtPercentile(99)
                                     / Math.max(1, floor.getValueAtPercentile(99))) : "",
@@ -536,6 +535,12 @@ public final class BenchMain {
 
     private static String pct(double value) {
         return String.format(Locale.ROOT, "%.0f%%", value * 100);
+    }
+
+    /** "p50 / p99 / max" of a histogram of microseconds, in ms. */
+    private static String p50p99max(Histogram micros) {
+        return ms(micros.getValueAtPercentile(50)) + " / " + ms(micros.getValueAtPercentile(99)) + " / "
+                + ms(micros.getMaxValue());
     }
 
     private static String ms(long micros) {
