@@ -6,6 +6,7 @@
 #   bash bench/run.sh --quick    shorter phases (about 7 minutes): same figures, wider error
 #   bash bench/run.sh --profile  also records a JFR profile of each service (bench/target/jfr/)
 #   bash bench/run.sh --phases write,drain,latency,health   only these phases
+#   bash bench/run.sh --phases alone   of the drain phase, only the relay alone and its ceilings
 #   bash bench/run.sh --relay-env CLAIM_MODE=lock,WORKERS=4   settings for every relay it starts (they win)
 #
 # Environment: BENCH_PG_HOST (127.0.0.1), BENCH_PG_PORT (5432), BENCH_PG_USER (postgres; needs

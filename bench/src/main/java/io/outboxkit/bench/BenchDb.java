@@ -97,9 +97,10 @@ final class BenchDb {
 
     /**
      * Writes {@code count} OrderCreated messages, for {@code users} customers, in one transaction,
-     * as the order service would have (the orders themselves are not needed downstream).
+     * as the order service would have (the orders themselves are not needed downstream). Returns
+     * {@link System#nanoTime()} at its commit, when a relay can first see the messages.
      */
-    void writeBacklog(int count, int users) throws SQLException {
+    long writeBacklog(int count, int users) throws SQLException {
         try (Connection c = connect(); Statement st = c.createStatement()) {
             st.execute("""
                     INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, payload, headers)
@@ -110,7 +111,9 @@ final class BenchDb {
                                  ('00000000-0000-4000-8000-' || lpad((g %% %d)::text, 12, '0'))::uuid AS u,
                                  ((g %% 100000) + 1) / 100.0 AS a
                           FROM generate_series(1, %d) g) s""".formatted(users, count));
+            long committed = System.nanoTime();
             st.execute("ANALYZE outbox");
+            return committed;
         }
     }
 
