@@ -5,13 +5,7 @@ import io.outboxkit.app.MessageEnvelope;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.MessagePublisher;
 import java.io.IOException;
-import java.net.ConnectException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -19,14 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Delivers to the consumer over HTTP, as {@link Delivery} says.
@@ -53,8 +41,6 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
 
     /** How much of a failing answer's body is kept in the error. */
     static final int MAX_BODY_IN_ERROR = 200;
-    /** The time allowed past the timeout for the body of an answer whose headers came in time. */
-    private static final long BODY_GRACE_MS = 1_000;
 
     private final URI endpoint;
     private final URI batchEndpoint;
@@ -63,8 +49,7 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
     private final Duration lease;
     private final int maxInFlight;
     private final Semaphore inFlight;
-    private final ExecutorService executor;
-    private final HttpClient client;
+    private final HttpTransport transport;
 
     HttpPublisher(URI endpoint, Delivery delivery, Duration timeout, Duration lease, int maxInFlight) {
         this.endpoint = endpoint;
@@ -74,18 +59,7 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
         this.lease = lease;
         this.maxInFlight = maxInFlight;
         this.inFlight = new Semaphore(maxInFlight);
-        AtomicInteger threads = new AtomicInteger();
-        this.executor = Executors.newCachedThreadPool(task -> {
-            Thread thread = new Thread(task, "relay-http-" + threads.incrementAndGet());
-            thread.setDaemon(true);
-            return thread;
-        });
-        this.client = HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(timeout)
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .executor(executor)
-                .build();
+        this.transport = new HttpTransport(timeout, maxInFlight);
     }
 
     @Override
@@ -164,10 +138,10 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
         }
     }
 
-    /** Releases the HTTP client's threads; deliveries still running fail. */
+    /** Closes the connections and releases the threads; deliveries still running fail. */
     @Override
     public void close() {
-        executor.shutdownNow();
+        transport.close();
     }
 
     /**
@@ -181,75 +155,40 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
 
     /** Starts one delivery; the future holds null on success, else the failure. Never completes exceptionally. */
     private CompletableFuture<Exception> deliver(OutboxMessage message) {
-        HttpRequest request;
+        byte[] body;
         try {
-            request = HttpRequest.newBuilder(endpoint)
-                    .timeout(timeout)
-                    .header("Content-Type", "application/json")
-                    .header("Message-Id", message.id().toString())
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(
-                            Jsons.mapper().writeValueAsBytes(MessageEnvelope.toJson(message))))
-                    .build();
+            body = Jsons.mapper().writeValueAsBytes(MessageEnvelope.toJson(message));
         } catch (IOException | RuntimeException e) {
             return CompletableFuture.completedFuture(new DeliveryException("cannot serialize message "
                     + message.id() + ": " + e.getMessage(), e));
         }
-        return client.sendAsync(request, HttpResponse.BodyHandlers.ofString())
-                .orTimeout(timeout.toMillis() + BODY_GRACE_MS, TimeUnit.MILLISECONDS)
-                .handle(this::outcome);
+        return transport.post(endpoint, body, message.id().toString())
+                .handle((answer, error) -> error != null ? transport.failure(endpoint, error) : failure(endpoint, answer));
     }
 
     /** Starts one batch request; the future holds the failures by id. Never completes exceptionally. */
     private CompletableFuture<Map<UUID, Exception>> deliver(BatchRequests.Request batch) {
-        HttpRequest request = HttpRequest.newBuilder(batchEndpoint)
-                .timeout(timeout)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(batch.body()))
-                .build();
-        return client.sendAsync(request, HttpResponse.BodyHandlers.ofString())
-                .orTimeout(timeout.toMillis() + BODY_GRACE_MS, TimeUnit.MILLISECONDS)
-                .handle((response, error) -> {
-                    if (error == null && response.statusCode() >= 200 && response.statusCode() < 300) {
-                        return BatchRequests.failures(batch.messages(), response.body(), batchEndpoint);
-                    }
-                    Exception failure = outcome(batchEndpoint, response, error);
-                    return BatchRequests.allFailed(batch.messages(), failure);
-                });
+        return transport.post(batchEndpoint, batch.body(), null).handle((answer, error) -> {
+            if (error != null) {
+                return BatchRequests.allFailed(batch.messages(), transport.failure(batchEndpoint, error));
+            }
+            Exception failure = failure(batchEndpoint, answer);
+            return failure == null ? BatchRequests.failures(batch.messages(), answer.body(), batchEndpoint)
+                    : BatchRequests.allFailed(batch.messages(), failure);
+        });
     }
 
-    private Exception outcome(HttpResponse<String> response, Throwable error) {
-        return outcome(endpoint, response, error);
-    }
-
-    private Exception outcome(URI endpoint, HttpResponse<String> response, Throwable error) {
-        if (error != null) {
-            return failure(endpoint, error instanceof CompletionException && error.getCause() != null ? error.getCause() : error);
-        }
-        int status = response.statusCode();
+    /** Null for a 2xx answer, else a failure naming the status and the start of the body. */
+    private static Exception failure(URI endpoint, HttpTransport.Answer answer) {
+        int status = answer.status();
         if (status >= 200 && status < 300) {
             return null;
         }
-        String body = response.body() == null ? "" : response.body().strip();
+        String body = answer.body().strip();
         if (body.length() > MAX_BODY_IN_ERROR) {
             body = body.substring(0, MAX_BODY_IN_ERROR) + "...";
         }
         return new DeliveryException("HTTP " + status + " from " + endpoint + (body.isEmpty() ? "" : ": " + body));
-    }
-
-    private Exception failure(URI endpoint, Throwable error) {
-        if (error instanceof HttpConnectTimeoutException) {
-            return new DeliveryException("connecting to " + endpoint + " timed out after " + timeout.toMillis() + " ms", error);
-        }
-        if (error instanceof HttpTimeoutException || error instanceof TimeoutException) {
-            return new DeliveryException("timed out after " + timeout.toMillis() + " ms waiting for " + endpoint, error);
-        }
-        if (error instanceof ConnectException) {
-            return new DeliveryException("cannot connect to " + endpoint + ": "
-                    + (error.getMessage() == null ? "connection refused" : error.getMessage()), error);
-        }
-        String detail = error.getMessage() == null ? error.getClass().getSimpleName()
-                : error.getClass().getSimpleName() + ": " + error.getMessage();
-        return new DeliveryException("delivery to " + endpoint + " failed: " + detail, error);
     }
 
     private static Map<UUID, Exception> awaitAll(BatchRequests.Request request,

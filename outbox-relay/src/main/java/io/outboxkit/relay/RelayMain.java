@@ -21,18 +21,8 @@ public final class RelayMain {
     private RelayMain() {
     }
 
-    /** The system property that sizes the JDK's common fork-join pool. */
-    static final String COMMON_POOL_PARALLELISM = "java.util.concurrent.ForkJoinPool.common.parallelism";
-
     /** Starts the relay and blocks until the process is asked to stop. */
     public static void main(String[] args) {
-        // On a machine with 2 CPUs the common pool gets 1 thread, and CompletableFuture then runs
-        // every async step on a NEW thread; the JDK HttpClient takes such a step for each request
-        // (measured: a thread start per delivery request). Two threads in the pool avoid that.
-        if (System.getProperty(COMMON_POOL_PARALLELISM) == null) {
-            System.setProperty(COMMON_POOL_PARALLELISM, Integer.toString(
-                    Math.max(2, Runtime.getRuntime().availableProcessors() - 1)));
-        }
         ServiceMain.run("outbox-relay", () -> start(Env.system()));
     }
 

@@ -116,6 +116,20 @@ class FailedDeliveryTest {
             return FakeConsumer.Reply.ok();
         });
         UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
+
+        assertFailsOnceAsTimedOutThenIsPublished(id);
+    }
+
+    @Test
+    void anAnswerThatTricklesInPastTheTimeoutFailsAsTimedOutAndIsRetriedLater() {
+        consumer.trickleNextAnswer(releaseHungRequests); // a byte every 100 ms: no read ever waits 300 ms
+        UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
+
+        assertFailsOnceAsTimedOutThenIsPublished(id);
+    }
+
+    /** With HTTP_TIMEOUT_MS=300: the first delivery of {@code id} times out, the second is published. */
+    private void assertFailsOnceAsTimedOutThenIsPublished(UUID id) {
         relay = Relay.start(database, TestRelays.config(consumer.url(), "HTTP_TIMEOUT_MS", "300", "LEASE_MS", "3000"));
 
         await().atMost(Duration.ofSeconds(10)).until(() -> outbox.status(id) == MessageStatus.PUBLISHED);

@@ -12,9 +12,12 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A consumer endpoint for the relay to deliver to: records every message, and answers as its
@@ -55,6 +58,7 @@ final class FakeConsumer implements AutoCloseable {
     private volatile Behaviour behaviour = request -> Reply.ok();
     private volatile Reply batchReply;
     private final List<Integer> batchSizes = new CopyOnWriteArrayList<>();
+    private final AtomicReference<CountDownLatch> trickle = new AtomicReference<>();
 
     FakeConsumer() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
@@ -78,6 +82,15 @@ final class FakeConsumer implements AutoCloseable {
         this.batchReply = reply;
     }
 
+    /**
+     * Answers the next request, whatever it is, with 200 and then a body that never ends: one byte
+     * every 100 ms until {@code stop} opens (a consumer stalled mid-answer, never silent long
+     * enough for a read timeout). The request is not recorded.
+     */
+    void trickleNextAnswer(CountDownLatch stop) {
+        trickle.set(stop);
+    }
+
     /** How many messages each batch request carried, in arrival order. */
     List<Integer> batchSizes() {
         return List.copyOf(batchSizes);
@@ -97,6 +110,11 @@ final class FakeConsumer implements AutoCloseable {
         int now = inFlight.incrementAndGet();
         maxInFlight.accumulateAndGet(now, Math::max);
         try (exchange) {
+            CountDownLatch stop = trickle.getAndSet(null);
+            if (stop != null) {
+                trickle(exchange, stop);
+                return;
+            }
             if (exchange.getRequestURI().getPath().endsWith("/batch")) {
                 serveBatch(exchange);
                 return;
@@ -126,6 +144,19 @@ final class FakeConsumer implements AutoCloseable {
             // the relay gave up on this request (timeout); nothing to answer
         } finally {
             inFlight.decrementAndGet();
+        }
+    }
+
+    private static void trickle(HttpExchange exchange, CountDownLatch stop) throws IOException {
+        exchange.getRequestBody().readAllBytes();
+        exchange.sendResponseHeaders(200, 0); // chunked: no length announced
+        try (OutputStream out = exchange.getResponseBody()) {
+            while (!stop.await(100, TimeUnit.MILLISECONDS)) {
+                out.write(' ');
+                out.flush();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

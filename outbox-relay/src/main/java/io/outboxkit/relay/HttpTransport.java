@@ -1,0 +1,151 @@
+package io.outboxkit.relay;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.hc.client5.http.ConnectTimeoutException;
+import org.apache.hc.client5.http.classic.methods.HttpPost;
+import org.apache.hc.client5.http.config.ConnectionConfig;
+import org.apache.hc.client5.http.config.RequestConfig;
+import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
+import org.apache.hc.client5.http.impl.classic.HttpClients;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
+import org.apache.hc.core5.http.ContentType;
+import org.apache.hc.core5.http.io.SocketConfig;
+import org.apache.hc.core5.http.io.entity.ByteArrayEntity;
+import org.apache.hc.core5.http.io.entity.EntityUtils;
+import org.apache.hc.core5.util.TimeValue;
+import org.apache.hc.core5.util.Timeout;
+
+/**
+ * JSON POSTs over pooled HTTP/1.1 keep-alive connections, each run to its end on a thread of its
+ * own: Apache HttpClient's blocking client, which sends and reads on the calling thread (the JDK
+ * HttpClient hands every exchange between its selector thread and an executor, which cost the
+ * relay a third of its CPU). Never retries, never follows a redirect. Thread-safe.
+ */
+final class HttpTransport implements AutoCloseable {
+
+    /** An answer: its status and its body, decoded as UTF-8 unless it names another charset. */
+    record Answer(int status, String body) {
+    }
+
+    /** The most characters of an answer's body read; the rest is dropped. The consumer's answers are far smaller. */
+    static final int MAX_ANSWER_CHARS = 16 * 1024 * 1024;
+    /** The time allowed past the timeout for the body of an answer whose headers came in time. */
+    private static final long BODY_GRACE_MS = 1_000;
+    /** How long a pooled connection may sit idle before it is checked (the server may have closed it). */
+    private static final TimeValue CHECK_AFTER_IDLE = TimeValue.ofSeconds(1);
+
+    /** JSON's media type, without a charset parameter: JSON is UTF-8 by definition (RFC 8259). */
+    private static final ContentType JSON = ContentType.create("application/json");
+
+    private final Duration timeout;
+    private final ExecutorService executor;
+    private final CloseableHttpClient client;
+
+    /** {@code timeout} bounds connecting, waiting for a pooled connection, and each wait for the answer. */
+    HttpTransport(Duration timeout, int maxConnections) {
+        this.timeout = timeout;
+        AtomicInteger threads = new AtomicInteger();
+        this.executor = Executors.newCachedThreadPool(task -> {
+            Thread thread = new Thread(task, "relay-http-" + threads.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
+        Timeout limit = Timeout.of(timeout);
+        this.client = HttpClients.custom()
+                .setConnectionManager(PoolingHttpClientConnectionManagerBuilder.create()
+                        .setMaxConnTotal(maxConnections)
+                        .setMaxConnPerRoute(maxConnections)
+                        .setDefaultSocketConfig(SocketConfig.custom().setTcpNoDelay(true).setSoTimeout(limit).build())
+                        .setDefaultConnectionConfig(ConnectionConfig.custom()
+                                .setConnectTimeout(limit)
+                                .setSocketTimeout(limit)
+                                .setValidateAfterInactivity(CHECK_AFTER_IDLE)
+                                .build())
+                        .build())
+                .setDefaultRequestConfig(RequestConfig.custom()
+                        .setConnectionRequestTimeout(limit)
+                        .setResponseTimeout(limit)
+                        .setRedirectsEnabled(false)
+                        .build())
+                .disableAutomaticRetries() // the poller retries, and counts the attempt
+                .disableRedirectHandling()
+                .disableCookieManagement()
+                .disableAuthCaching()
+                .disableContentCompression()
+                .setUserAgent("outbox-relay")
+                .build();
+    }
+
+    /**
+     * Starts a POST of {@code body} as JSON, with a {@code Message-Id} header unless
+     * {@code messageId} is null. The future completes with the answer, or exceptionally with the
+     * cause: a {@link TimeoutException} when the whole exchange outlived the timeout by more than
+     * a second. Cancelling the future aborts the exchange.
+     */
+    CompletableFuture<Answer> post(URI uri, byte[] body, String messageId) {
+        HttpPost post = new HttpPost(uri);
+        post.setEntity(new ByteArrayEntity(body, JSON));
+        if (messageId != null) {
+            post.setHeader("Message-Id", messageId);
+        }
+        CompletableFuture<Answer> answer = CompletableFuture.supplyAsync(() -> exchange(post), executor);
+        answer.orTimeout(timeout.toMillis() + BODY_GRACE_MS, TimeUnit.MILLISECONDS).whenComplete((done, error) -> {
+            if (error instanceof TimeoutException || error instanceof CancellationException) {
+                post.cancel(); // frees the thread blocked on the connection
+            }
+        });
+        return answer;
+    }
+
+    private Answer exchange(HttpPost post) {
+        try {
+            return client.execute(post, response -> new Answer(response.getCode(), response.getEntity() == null ? ""
+                    : EntityUtils.toString(response.getEntity(), StandardCharsets.UTF_8, MAX_ANSWER_CHARS)));
+        } catch (IOException e) {
+            throw new CompletionException(e);
+        }
+    }
+
+    /** What went wrong with a POST to {@code endpoint}, as a person reading the message's last error needs it. */
+    DeliveryException failure(URI endpoint, Throwable error) {
+        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        if (cause instanceof ConnectTimeoutException) {
+            return new DeliveryException("connecting to " + endpoint + " timed out after " + timeout.toMillis() + " ms",
+                    cause);
+        }
+        if (cause instanceof SocketTimeoutException || cause instanceof TimeoutException) {
+            return new DeliveryException("timed out after " + timeout.toMillis() + " ms waiting for " + endpoint, cause);
+        }
+        if (cause instanceof ConnectException) {
+            return new DeliveryException("cannot connect to " + endpoint + ": "
+                    + (cause.getMessage() == null ? "connection refused" : cause.getMessage()), cause);
+        }
+        String detail = cause.getMessage() == null ? cause.getClass().getSimpleName()
+                : cause.getClass().getSimpleName() + ": " + cause.getMessage();
+        return new DeliveryException("delivery to " + endpoint + " failed: " + detail, cause);
+    }
+
+    /** Closes the pooled connections and ends the threads; exchanges still running fail. */
+    @Override
+    public void close() {
+        try {
+            client.close();
+        } catch (IOException e) {
+            // closing sockets: nothing left to do with the error
+        }
+        executor.shutdownNow();
+    }
+}
