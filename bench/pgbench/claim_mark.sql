@@ -2,8 +2,10 @@
 -- ordering per aggregate on, and markPublished), each its own transaction, for a batch of
 -- :batch messages (pgbench -D batch=100). Delivery between them costs nothing here. Like the
 -- relay, the claim's commit does not wait for its WAL flush; the mark's does.
+-- The relay's statements are planned at every execution (never prepared on the server: see
+-- OutboxStore.plannedEachTime); force_custom_plan does the same for pgbench's prepared claim.
 BEGIN;
-SELECT set_config('synchronous_commit', 'off', true) \gset
+SELECT set_config('synchronous_commit', 'off', true), set_config('plan_cache_mode', 'force_custom_plan', true) \gset
 WITH claimed AS (
   WITH due AS (
     SELECT o.id FROM outbox o

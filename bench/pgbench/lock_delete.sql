@@ -2,8 +2,10 @@
 -- publish): outbox-core's OutboxSql.lock (ordering per aggregate on) and markPublished(locked,
 -- delete), in ONE transaction held open while the batch is delivered (delivery costs nothing here),
 -- for a batch of :batch messages (pgbench -D batch=100).
+-- The relay's statements are planned at every execution (never prepared on the server: see
+-- OutboxStore.plannedEachTime); force_custom_plan does the same for pgbench's prepared claim.
 BEGIN;
-SELECT set_config('idle_in_transaction_session_timeout', '30000ms', true) \gset
+SELECT set_config('idle_in_transaction_session_timeout', '30000ms', true), set_config('plan_cache_mode', 'force_custom_plan', true) \gset
 WITH locked AS (
   SELECT o.id, o.seq, o.aggregate_type, o.aggregate_id, o.event_type, o.payload::text AS payload,
          o.headers::text AS headers, o.created_at, o.attempts + 1 AS attempts
