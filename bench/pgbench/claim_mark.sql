@@ -15,7 +15,8 @@ WITH claimed AS (
       AND NOT EXISTS (
           SELECT 1 FROM outbox e
           WHERE e.aggregate_type = o.aggregate_type AND e.aggregate_id = o.aggregate_id
-            AND e.seq < o.seq AND e.status <> 'PUBLISHED')
+            AND e.seq < o.seq AND e.status <> 'PUBLISHED'
+          OFFSET 0)
     ORDER BY o.seq
     LIMIT :batch
     FOR UPDATE SKIP LOCKED

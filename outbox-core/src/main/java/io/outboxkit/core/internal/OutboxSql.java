@@ -19,13 +19,25 @@ public final class OutboxSql {
                 o.headers::text AS headers, o.created_at, %s AS attempts""".formatted(attempts);
     }
 
-    /** The conditions a message must meet to be claimed, ending with the ordering one when asked for. */
+    /**
+     * The conditions a message must meet to be claimed, ending with the ordering one when asked for.
+     *
+     * <p>{@code OFFSET 0} keeps the ordering check a probe of the aggregate's index for each
+     * candidate, taken in write order until the batch is full. Without it PostgreSQL turns the
+     * check into an anti-join planned from the statistics, and statistics taken in the steady state
+     * say that almost nothing is pending (that is an outbox's normal state): a backlog then meets a
+     * join over every pending row, or a nested loop whose inner side scans the whole index for each
+     * of them. Seen in a bench run: claims of several seconds at 500 messages/s, the relays falling
+     * behind, 80,000 messages pending. Measured with such statistics and 20,000 pending: 74 ms per
+     * claim of 100 with the join, 2.4 ms with the probe.
+     */
     private static String due(boolean ordered, boolean deadBlocksAggregate) {
         String blockedByEarlier = !ordered ? "" : """
                   AND NOT EXISTS (
                       SELECT 1 FROM outbox e
                       WHERE e.aggregate_type = o.aggregate_type AND e.aggregate_id = o.aggregate_id
-                        AND e.seq < o.seq AND %s)
+                        AND e.seq < o.seq AND %s
+                      OFFSET 0)
                 """.formatted(deadBlocksAggregate ? "e.status <> 'PUBLISHED'" : "e.status = 'PENDING'");
         return """
                   WHERE o.status = 'PENDING'
