@@ -27,7 +27,10 @@ class ClaimPlanTest {
     @RegisterExtension
     static final PostgresExtension db = new PostgresExtension();
 
-    /** Enough polls for the JDBC driver to prepare a statement on the server (it does at the fifth use) and for PostgreSQL to settle on a generic plan. */
+    /**
+     * Enough polls for the JDBC driver to prepare a statement on the server (it does at the fifth
+     * use) and for PostgreSQL to settle on a generic plan.
+     */
     private static final int POLLS = 20;
 
     /** One connection, so that the session whose plans are inspected is the poller's. */
@@ -94,11 +97,9 @@ class ClaimPlanTest {
 
         String plan = db.jdbi().<String, SQLException>inTransaction(h -> {
             try (var explain = h.getConnection().prepareStatement("EXPLAIN (FORMAT JSON) " + claim)) {
-                if (mode == ClaimMode.LOCK) {
-                    explain.setInt(1, 100);
-                } else {
-                    explain.setInt(1, 100);
-                    explain.setString(2, "plan-test");
+                explain.setInt(1, 100); // the batch size
+                if (mode == ClaimMode.LEASE) {
+                    explain.setString(2, "plan-test"); // the owner and the lease in ms
                     explain.setLong(3, 30_000);
                 }
                 try (var rs = explain.executeQuery()) {

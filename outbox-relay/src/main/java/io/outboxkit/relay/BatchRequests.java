@@ -128,7 +128,10 @@ final class BatchRequests {
         return new Request(List.copyOf(messages), body.toByteArray());
     }
 
-    /** The envelope as JSON bytes; the payload (JSON text from the database) is copied, not re-parsed. */
+    /**
+     * The envelope as JSON bytes, as a batch carries it and as single delivery sends it; the payload
+     * (JSON text from the database) is copied, not re-parsed.
+     */
     static byte[] envelope(OutboxMessage message) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream(256 + message.payload().length());
         try (JsonGenerator json = Jsons.mapper().getFactory().createGenerator(out)) {

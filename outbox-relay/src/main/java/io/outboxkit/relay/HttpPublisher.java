@@ -1,7 +1,5 @@
 package io.outboxkit.relay;
 
-import io.outboxkit.app.Jsons;
-import io.outboxkit.app.MessageEnvelope;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.MessagePublisher;
 import java.io.IOException;
@@ -157,7 +155,7 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
     private CompletableFuture<Exception> deliver(OutboxMessage message) {
         byte[] body;
         try {
-            body = Jsons.mapper().writeValueAsBytes(MessageEnvelope.toJson(message));
+            body = BatchRequests.envelope(message); // the envelope a batch carries, on its own
         } catch (IOException | RuntimeException e) {
             return CompletableFuture.completedFuture(new DeliveryException("cannot serialize message "
                     + message.id() + ": " + e.getMessage(), e));

@@ -68,7 +68,7 @@ final class HttpTransport implements AutoCloseable {
                 .setConnectionManager(PoolingHttpClientConnectionManagerBuilder.create()
                         .setMaxConnTotal(maxConnections)
                         .setMaxConnPerRoute(maxConnections)
-                        .setDefaultSocketConfig(SocketConfig.custom().setTcpNoDelay(true).setSoTimeout(limit).build())
+                        .setDefaultSocketConfig(SocketConfig.custom().setTcpNoDelay(true).build())
                         .setDefaultConnectionConfig(ConnectionConfig.custom()
                                 .setConnectTimeout(limit)
                                 .setSocketTimeout(limit)
@@ -78,7 +78,6 @@ final class HttpTransport implements AutoCloseable {
                 .setDefaultRequestConfig(RequestConfig.custom()
                         .setConnectionRequestTimeout(limit)
                         .setResponseTimeout(limit)
-                        .setRedirectsEnabled(false)
                         .build())
                 .disableAutomaticRetries() // the poller retries, and counts the attempt
                 .disableRedirectHandling()
