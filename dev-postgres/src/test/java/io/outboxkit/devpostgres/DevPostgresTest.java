@@ -31,7 +31,7 @@ class DevPostgresTest {
                 assertThat(single(s, "SELECT current_user")).isEqualTo("outbox");
                 assertThat(single(s, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'outbox'"))
                         .isEqualTo("outbox");
-                assertThat(single(s, "SELECT max(version) FROM flyway_schema_history")).isEqualTo("3");
+                assertThat(single(s, "SELECT max(version) FROM flyway_schema_history")).isEqualTo("4");
                 assertThat(single(s, "SELECT count(*) FROM outbox")).isEqualTo("0");
             }
             assertThat(postgres.jdbcUrl()).isEqualTo("jdbc:postgresql://localhost:" + postgres.port() + "/outbox");

@@ -11,7 +11,9 @@ public enum ClaimMode {
      * The claim is a short transaction that writes a lease (owner and end time) on the messages
      * and commits; delivery runs with no transaction open, and the outcome is recorded in a second
      * one. A poller that dies leaves its messages leased until the lease ends. Two writes of each
-     * message row, and no connection held while the publisher works. The default.
+     * message row (the claim's in place, adding no index entry, where the schema leaves room on the
+     * row's page: see {@code V4__outbox_fillfactor.sql}), and no connection held while the
+     * publisher works. The default.
      */
     LEASE,
 
