@@ -138,12 +138,12 @@ public final class BenchMain {
         db.reset();
         try (Database database = Database.open(settings, "bench-writer", CLIENTS);
              Service orders = Service.start("order-service", jar("order-service"), db,
-                     Map.of("DB_POOL_SIZE", Integer.toString(CLIENTS)), target.resolve("logs"), jfr())) {
+                     Map.of("DB_POOL_SIZE", Integer.toString(CLIENTS)), target.resolve("logs"), jfr());
+             OrderLoad http = new OrderLoad(orders.url("/orders"), USERS)) {
             WriterLoad writer = new WriterLoad(database.jdbi());
-            OrderLoad http = new OrderLoad(orders.url("/orders"), USERS);
             WrkLoad wrk = WrkLoad.find(root.resolve("bench/wrk/post_order.lua"));
             report.detail("- HTTP load generator: " + (wrk != null ? "wrk (bench/wrk/post_order.lua), 2 threads"
-                    : "the bench's JDK HttpClient, one thread per client (install wrk for a lighter one)"));
+                    : "the bench's own client, one thread per client (install wrk for a lighter one)"));
             // Warm-up, not counted: the JIT compiles the hot paths of both.
             writer.run(CLIENTS, Duration.ofSeconds(quick ? 10 : 20), Duration.ofSeconds(1));
             if (wrk != null) {
@@ -399,9 +399,9 @@ public final class BenchMain {
              Service relay = Service.start("outbox-relay", jar("outbox-relay"), db,
                      relayEnv(consumer.url("/messages"), "batch", "relay-0"), target.resolve("logs"), jfr());
              Service orders = Service.start("order-service", jar("order-service"), db,
-                     Map.of("DB_POOL_SIZE", Integer.toString(CLIENTS)), target.resolve("logs"), jfr())) {
+                     Map.of("DB_POOL_SIZE", Integer.toString(CLIENTS)), target.resolve("logs"), jfr());
+             OrderLoad load = new OrderLoad(orders.url("/orders"), USERS)) {
             List<Service> all = List.of(consumer, relay, orders);
-            OrderLoad load = new OrderLoad(orders.url("/orders"), USERS);
             WrkLoad wrk = WrkLoad.find(root.resolve("bench/wrk/post_order.lua"));
             load.closedLoop(CLIENTS, Duration.ofSeconds(quick ? 15 : 30), Duration.ofSeconds(1)); // JIT warm-up
             awaitQuiet(Duration.ofSeconds(60));
@@ -485,8 +485,8 @@ public final class BenchMain {
             env.put("CONSUMER_URL", consumer.url("/messages"));
             try (Service relay = Service.start("outbox-relay", jar("outbox-relay"), db, env, target.resolve("logs"), jfr());
                  Service orders = Service.start("order-service", jar("order-service"), db, Map.of(),
-                         target.resolve("logs"), jfr())) {
-                OrderLoad load = new OrderLoad(orders.url("/orders"), USERS);
+                         target.resolve("logs"), jfr());
+                 OrderLoad load = new OrderLoad(orders.url("/orders"), USERS)) {
                 report.detail("| after | outbox size | outbox live / dead rows | processed_messages size | live / dead rows |");
                 report.detail("|---:|---:|---:|---:|---:|");
                 int step = quick ? 15 : 30;

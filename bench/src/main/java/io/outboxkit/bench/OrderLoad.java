@@ -1,10 +1,6 @@
 package io.outboxkit.bench;
 
-import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +13,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** Creates orders through {@code POST /orders}: as fast as N clients can (closed loop), or at a fixed rate (open loop). */
-final class OrderLoad {
+final class OrderLoad implements AutoCloseable {
 
     /** Orders created and requests that failed, over a measured time. */
     record Result(long created, long failed, double seconds) {
@@ -26,18 +22,11 @@ final class OrderLoad {
         }
     }
 
-    private final URI orders;
-    private final HttpClient client;
+    private final PlainHttp http;
     private final UUID[] users;
 
     OrderLoad(String ordersUrl, int userCount) {
-        this.orders = URI.create(ordersUrl);
-        // The client's own executor: without one it uses the common fork-join pool, which on 2 CPUs
-        // has one thread, and CompletableFuture then starts a new thread for each async step of
-        // each request (measured: the bench took 0.43 cores at 500 orders/s, mostly thread starts).
-        this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .executor(Executors.newFixedThreadPool(2, daemon("order-client-http")))
-                .connectTimeout(Duration.ofSeconds(5)).build();
+        this.http = new PlainHttp(URI.create(ordersUrl));
         this.users = new UUID[userCount];
         for (int i = 0; i < userCount; i++) {
             users[i] = UUID.fromString(String.format("00000000-0000-4000-8000-%012d", i));
@@ -99,31 +88,16 @@ final class OrderLoad {
         return new Result(created.get(), failed.get(), measured.toNanos() / 1e9);
     }
 
-    private static java.util.concurrent.ThreadFactory daemon(String name) {
-        AtomicLong count = new AtomicLong();
-        return task -> {
-            Thread thread = new Thread(task, name + "-" + count.incrementAndGet());
-            thread.setDaemon(true);
-            return thread;
-        };
+    /** Closes the connections. */
+    @Override
+    public void close() {
+        http.close();
     }
 
     private boolean createOne() {
         ThreadLocalRandom random = ThreadLocalRandom.current();
         String body = "{\"user_id\":\"" + users[random.nextInt(users.length)] + "\",\"amount\":"
                 + random.nextInt(1, 100_000) + "." + String.format("%02d", random.nextInt(100)) + "}";
-        HttpRequest request = HttpRequest.newBuilder(orders)
-                .timeout(Duration.ofSeconds(10))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body))
-                .build();
-        try {
-            return client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() == 201;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
+        return http.post(body) == 201;
     }
 }
