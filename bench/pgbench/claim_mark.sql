@@ -1,7 +1,7 @@
 -- pgbench's ceiling for the relay: the relay's own two statements (outbox-core's OutboxSql.claim with
 -- ordering per aggregate on, and markPublished), each its own transaction, for a batch of
 -- :batch messages (pgbench -D batch=100). Delivery between them costs nothing here. Like the
--- relay, the claim's commit does not wait for its WAL flush; the mark's does.
+-- relay's, neither commit waits for its WAL flush (OutboxSql.ASYNCHRONOUS_COMMIT).
 -- The relay's statements are planned at every execution (never prepared on the server: see
 -- OutboxStore.plannedEachTime); force_custom_plan does the same for pgbench's prepared claim.
 BEGIN;
@@ -30,6 +30,18 @@ WITH claimed AS (
 )
 SELECT coalesce(array_agg(id), '{}') AS ids, count(*) AS n, max(length(payload) + length(headers)) AS width FROM claimed \gset
 COMMIT;
-UPDATE outbox
-SET status = 'PUBLISHED', published_at = now(), locked_by = NULL, locked_until = NULL
-WHERE id = ANY(:ids::uuid[]) AND status = 'PENDING';
+BEGIN;
+SELECT set_config('synchronous_commit', 'off', true) \gset
+WITH marked AS (
+  UPDATE outbox o
+  SET status = 'PUBLISHED', published_at = now(), locked_by = NULL, locked_until = NULL
+  WHERE o.id = ANY(:ids::uuid[]) AND o.status = 'PENDING'
+  RETURNING o.aggregate_type, o.aggregate_id, o.seq
+)
+SELECT count(*) AS marked,
+       coalesce(bool_or(EXISTS (
+           SELECT 1 FROM outbox n
+           WHERE n.aggregate_type = m.aggregate_type AND n.aggregate_id = m.aggregate_id
+             AND n.seq > m.seq AND n.status <> 'PUBLISHED')), false) AS later_pending
+FROM marked m;
+COMMIT;

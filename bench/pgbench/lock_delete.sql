@@ -5,7 +5,8 @@
 -- The relay's statements are planned at every execution (never prepared on the server: see
 -- OutboxStore.plannedEachTime); force_custom_plan does the same for pgbench's prepared claim.
 BEGIN;
-SELECT set_config('idle_in_transaction_session_timeout', '30000ms', true), set_config('plan_cache_mode', 'force_custom_plan', true) \gset
+SELECT set_config('idle_in_transaction_session_timeout', '30000ms', true), set_config('plan_cache_mode', 'force_custom_plan', true),
+       set_config('synchronous_commit', 'off', true) \gset
 WITH locked AS (
   SELECT o.id, o.seq, o.aggregate_type, o.aggregate_id, o.event_type, o.payload::text AS payload,
          o.headers::text AS headers, o.created_at, o.attempts + 1 AS attempts
@@ -23,5 +24,15 @@ WITH locked AS (
   FOR UPDATE SKIP LOCKED
 )
 SELECT coalesce(array_agg(id), '{}') AS ids, count(*) AS n, max(length(payload) + length(headers)) AS width FROM locked \gset
-DELETE FROM outbox WHERE id = ANY(:ids::uuid[]) AND status = 'PENDING';
+WITH marked AS (
+  DELETE FROM outbox o
+  WHERE o.id = ANY(:ids::uuid[]) AND o.status = 'PENDING'
+  RETURNING o.aggregate_type, o.aggregate_id, o.seq
+)
+SELECT count(*) AS marked,
+       coalesce(bool_or(EXISTS (
+           SELECT 1 FROM outbox n
+           WHERE n.aggregate_type = m.aggregate_type AND n.aggregate_id = m.aggregate_id
+             AND n.seq > m.seq AND n.status <> 'PUBLISHED')), false) AS later_pending
+FROM marked m;
 COMMIT;

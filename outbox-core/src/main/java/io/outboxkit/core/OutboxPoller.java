@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * aggregates proceed meanwhile.
  *
  * <p>After {@link #start()} the poller wakes on the outbox's NOTIFY at commit and falls back to
- * polling every {@code pollInterval}. With {@link Builder#workers(int) several workers}, the
+ * polling every {@code pollInterval}. After a cycle it claims again at once only when more may be
+ * due: its batch was full, or a message it delivered held back a later one of its aggregate. With {@link Builder#workers(int) several workers}, the
  * cycles overlap: one worker claims or records while another's batch is on the network (each
  * worker is like a poller of its own: ordering per aggregate holds between them as between
  * pollers). {@link #close()} finishes the batches in flight. Thread-safe.
@@ -177,12 +178,21 @@ public final class OutboxPoller implements AutoCloseable {
      * @throws OutboxException when the database failed (claimed messages are retried after the lease)
      */
     public int pollOnce() {
+        return poll().claimed();
+    }
+
+    /** One cycle: how many messages it claimed, and whether more may be due at once. */
+    private record Cycle(int claimed, boolean moreDue) {
+        static final Cycle NOTHING = new Cycle(0, false);
+    }
+
+    private Cycle poll() {
         polls.incrementAndGet();
         try (OutboxStore.Claim claim = store.claim(config.claimMode, config.ordered, config.deadMessagesBlockAggregate,
                 config.batchSize, config.name, config.lease)) {
             List<OutboxMessage> batch = claim.messages();
             if (batch.isEmpty()) {
-                return 0;
+                return Cycle.NOTHING;
             }
             claimed.addAndGet(batch.size());
             if (batch.size() == config.batchSize && config.workers > 1) {
@@ -198,23 +208,29 @@ public final class OutboxPoller implements AutoCloseable {
                 // Shutting down hard: leave the outcome unrecorded; the batch is retried when the
                 // claim is released (a lock at once, a lease when it ends).
                 Thread.currentThread().interrupt();
-                return batch.size();
+                return new Cycle(batch.size(), false);
             } catch (Exception e) {
                 failures = OutboxStore.allFailed(batch, e);
             }
-            record(claim, failures);
-            return batch.size();
+            boolean released = record(claim, failures);
+            return new Cycle(batch.size(), batch.size() == config.batchSize || released);
         }
     }
 
-    private void record(OutboxStore.Claim claim, Map<UUID, Exception> failures) {
+    /**
+     * Records the outcome; returns whether it may have made messages due that no notification
+     * announces: later messages of an aggregate, held back by one delivered now (or by one now
+     * DEAD, when dead messages do not hold their aggregate back).
+     */
+    private boolean record(OutboxStore.Claim claim, Map<UUID, Exception> failures) {
         List<OutboxMessage> batch = claim.messages();
         List<UUID> deliveredIds = batch.stream().map(OutboxMessage::id).filter(id -> !failures.containsKey(id)).toList();
         List<OutboxStore.Failure> recorded = batch.stream()
                 .filter(m -> failures.containsKey(m.id()))
                 .map(m -> new OutboxStore.Failure(m, failures.get(m.id()), backoff.delayAfter(m.attempts())))
                 .toList();
-        List<UUID> nowDead = claim.record(deliveredIds, recorded, config.maxAttempts, config.deleteOnPublish);
+        OutboxStore.Recorded outcome = claim.record(deliveredIds, recorded, config.maxAttempts, config.deleteOnPublish);
+        List<UUID> nowDead = outcome.dead();
         delivered.addAndGet(deliveredIds.size());
         failed.addAndGet(recorded.size());
         dead.addAndGet(nowDead.size());
@@ -227,14 +243,15 @@ public final class OutboxPoller implements AutoCloseable {
                         f.message().attempts(), f.message().id(), f.delay().toMillis(), f.error());
             }
         }
+        return config.ordered && (outcome.laterPending() || (!nowDead.isEmpty() && !config.deadMessagesBlockAggregate));
     }
 
     private void runLoop() {
         boolean healthy = true;
         while (running) {
-            int handled = 0;
+            Cycle cycle = Cycle.NOTHING;
             try {
-                handled = pollOnce();
+                cycle = poll();
                 if (!healthy) {
                     LOG.info("[{}] database reachable again; delivering", config.name);
                 }
@@ -255,7 +272,7 @@ public final class OutboxPoller implements AutoCloseable {
             if (Thread.currentThread().isInterrupted()) {
                 return;
             }
-            if (handled == 0 && running) {
+            if (!cycle.moreDue() && running) {
                 try {
                     wakeup.await(config.pollInterval.toMillis());
                 } catch (InterruptedException e) {

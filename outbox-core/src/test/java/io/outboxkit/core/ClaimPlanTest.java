@@ -7,6 +7,8 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.outboxkit.core.internal.OutboxSql;
 import io.outboxkit.testing.PostgresExtension;
 import java.sql.SQLException;
+import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.AfterEach;
@@ -86,12 +88,7 @@ class ClaimPlanTest {
     @EnumSource(ClaimMode.class)
     void the_ordering_check_probes_the_aggregates_index_even_when_statistics_say_nothing_is_pending(ClaimMode mode)
             throws SQLException {
-        db.jdbi().useHandle(h -> {
-            // The steady state's statistics: thousands of messages, all published. Then a backlog.
-            h.execute(INSERT_ORDERS.formatted("'PUBLISHED'", 5_000));
-            h.execute("ANALYZE outbox");
-            h.execute(INSERT_ORDERS.formatted("'PENDING'", 5_000));
-        });
+        backlogAfterSteadyStateStatistics();
         String sql = mode == ClaimMode.LOCK ? OutboxSql.lock(true, true) : OutboxSql.claim(true, true);
         String claim = sql.substring(sql.indexOf(";") + 1); // the claim itself, after its transaction's settings
 
@@ -115,6 +112,68 @@ class ClaimPlanTest {
         assertThat(plan).as("which probes the aggregate's index with the candidate's own aggregate")
                 .containsPattern("\"Index Cond\": \"\\(\\(aggregate_type = o(_1)?\\.aggregate_type\\) "
                         + "AND \\(aggregate_id = o(_1)?\\.aggregate_id\\) AND \\(seq < o(_1)?\\.seq\\)\\)\"");
+    }
+
+    @ParameterizedTest
+    @EnumSource(ClaimMode.class)
+    void the_outcome_finds_its_messages_by_primary_key_even_when_statistics_say_nothing_is_pending(ClaimMode mode)
+            throws SQLException {
+        backlogAfterSteadyStateStatistics();
+        boolean locked = mode == ClaimMode.LOCK;
+        UUID[] batch = db.jdbi().withHandle(h -> h.createQuery(
+                "SELECT id FROM outbox WHERE status = 'PENDING' ORDER BY seq LIMIT 100").mapTo(UUID.class).list())
+                .toArray(UUID[]::new);
+        long[] delays = new long[batch.length];
+        String[] errors = new String[batch.length];
+        java.util.Arrays.fill(errors, "refused");
+
+        for (boolean delete : new boolean[] {false, true}) {
+            String plan = explain(OutboxSql.markPublished(locked, delete), List.of((Object) batch));
+            assertThat(plan).as("mark published (delete: %s)", delete).contains("\"Index Name\": \"outbox_pkey\"")
+                    .doesNotContain("outbox_pending_seq");
+        }
+        List<Object> failed = new java.util.ArrayList<>(List.of(10, batch, errors, delays));
+        if (!locked) {
+            failed.add("plan-test"); // the lease's owner
+        }
+        // At this size a sequential scan may be cheapest, and is planned from the table's real size:
+        // what must not happen is a scan of a partial index the statistics think nearly empty.
+        assertThat(explain(OutboxSql.markFailed(locked), failed)).as("record failures")
+                .doesNotContain("outbox_pending_seq").doesNotContain("outbox_undelivered_aggregate");
+    }
+
+    /** The JSON plan PostgreSQL makes for the statement after the settings of {@code sql}, with these parameters. */
+    private static String explain(String sql, List<Object> parameters) throws SQLException {
+        String statement = sql.substring(sql.indexOf(";") + 1);
+        return db.jdbi().<String, SQLException>inTransaction(h -> {
+            try (var explain = h.getConnection().prepareStatement("EXPLAIN (FORMAT JSON) " + statement)) {
+                for (int i = 0; i < parameters.size(); i++) {
+                    Object value = parameters.get(i);
+                    if (value instanceof Object[] array) {
+                        String type = array instanceof UUID[] ? "uuid" : "text";
+                        explain.setArray(i + 1, h.getConnection().createArrayOf(type, array));
+                    } else if (value instanceof long[] longs) {
+                        explain.setArray(i + 1, h.getConnection().createArrayOf("int8",
+                                java.util.Arrays.stream(longs).boxed().toArray()));
+                    } else {
+                        explain.setObject(i + 1, value);
+                    }
+                }
+                try (var rs = explain.executeQuery()) {
+                    rs.next();
+                    return rs.getString(1);
+                }
+            }
+        });
+    }
+
+    /** The steady state's statistics (thousands of messages, all published), then a backlog they do not show. */
+    private static void backlogAfterSteadyStateStatistics() {
+        db.jdbi().useHandle(h -> {
+            h.execute(INSERT_ORDERS.formatted("'PUBLISHED'", 5_000));
+            h.execute("ANALYZE outbox");
+            h.execute(INSERT_ORDERS.formatted("'PENDING'", 5_000));
+        });
     }
 
     private static final String INSERT_ORDERS = """

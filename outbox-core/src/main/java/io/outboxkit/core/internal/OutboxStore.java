@@ -40,6 +40,16 @@ public final class OutboxStore {
         }
     }
 
+    /**
+     * What recording a batch's outcome found.
+     *
+     * @param dead         the messages now DEAD
+     * @param laterPending whether a later message of a delivered one's aggregate is not yet
+     *                     published (it may have been held back by the delivered one, and be due now)
+     */
+    public record Recorded(List<UUID> dead, boolean laterPending) {
+    }
+
     /** Every message of {@code batch} failed with {@code cause}. */
     public static Map<UUID, Exception> allFailed(List<OutboxMessage> batch, Exception cause) {
         Map<UUID, Exception> failures = new LinkedHashMap<>();
@@ -60,9 +70,9 @@ public final class OutboxStore {
         /**
          * Records the outcome: {@code delivered} become PUBLISHED (or are deleted when
          * {@code deleteDelivered}); {@code failures} are retried later, or DEAD after
-         * {@code maxAttempts}. Returns the ids now DEAD.
+         * {@code maxAttempts}.
          */
-        List<UUID> record(List<UUID> delivered, List<Failure> failures, int maxAttempts, boolean deleteDelivered);
+        Recorded record(List<UUID> delivered, List<Failure> failures, int maxAttempts, boolean deleteDelivered);
 
         @Override
         void close();
@@ -78,27 +88,29 @@ public final class OutboxStore {
     }
 
     /**
-     * A leased claim: one committed transaction. It commits without waiting for its WAL flush
-     * ({@code synchronous_commit = off} for this transaction only), which saves a disk flush per
-     * batch. That is safe: a claim lost in a database crash only returns its messages to PENDING,
-     * to be delivered again, exactly as after a relay crash; and because WAL is written in order,
-     * the durable commit that records the outcome (PUBLISHED) also makes the claim before it
-     * durable, so no later message of an aggregate can be claimed on the strength of a lost one.
+     * A leased claim: one statement in a transaction of its own (the implicit one of a
+     * two-statement string in auto-commit mode: one round trip).
+     *
+     * <p>None of the poller's writes (this claim, the outcome recorded after delivery, a locked
+     * claim's commit) waits for its WAL flush ({@code synchronous_commit = off} for its transaction
+     * only), which saves a disk flush per batch, twice for a lease. The writes that must survive a
+     * crash are the producer's (the message) and the consumer's (its effect, committed before it
+     * answers), and both stay durable. A write of the poller's lost in a database crash is undone
+     * as if the poller had died before making it: a lost claim returns its messages to PENDING, a
+     * lost outcome leaves the messages to be delivered again, duplicates the idempotent consumer
+     * skips. Order per aggregate holds too: a later message is claimed only once the earlier
+     * one's outcome is committed, so its claim comes after that commit in the WAL, and a crash that
+     * loses the outcome (WAL is recovered in order, up to a point) loses the later claim with it.
+     * So a message is first delivered only after every earlier one of its aggregate; after a
+     * database crash, an earlier one may come again after it, as a duplicate.
      */
     private Claim lease(boolean ordered, boolean deadBlocks, int limit, String owner, Duration lease) {
         List<OutboxMessage> batch = withConnection("claim messages", connection -> {
-            connection.setAutoCommit(false);
             try (PreparedStatement claim = plannedEachTime(connection, OutboxSql.claim(ordered, deadBlocks))) {
                 claim.setInt(1, limit);
                 claim.setString(2, owner);
                 claim.setLong(3, lease.toMillis());
-                List<OutboxMessage> messages = readSecondResult(claim);
-                connection.commit();
-                connection.setAutoCommit(true);
-                return messages;
-            } catch (SQLException | RuntimeException e) {
-                rollback(connection, e);
-                throw e;
+                return readMessages(claim);
             }
         });
         return new LeasedClaim(batch, owner);
@@ -115,7 +127,7 @@ public final class OutboxStore {
             try (PreparedStatement lock = plannedEachTime(connection, OutboxSql.lock(ordered, deadBlocks))) {
                 lock.setString(1, lease.toMillis() + "ms");
                 lock.setInt(2, limit);
-                batch = readSecondResult(lock);
+                batch = readMessages(lock);
             }
             if (batch.isEmpty()) {
                 connection.rollback(); // locked nothing, wrote nothing
@@ -134,19 +146,24 @@ public final class OutboxStore {
     }
 
     /** Runs a two-statement claim (a setting, then the claim) and reads the claim's rows, in write order. */
-    private static List<OutboxMessage> readSecondResult(PreparedStatement statement) throws SQLException {
-        statement.execute();
-        if (!statement.getMoreResults()) {
-            throw new SQLException("the claim returned no rows set");
-        }
+    private static List<OutboxMessage> readMessages(PreparedStatement statement) throws SQLException {
         List<OutboxMessage> batch = new ArrayList<>();
-        try (ResultSet rs = statement.getResultSet()) {
+        try (ResultSet rs = secondResult(statement)) {
             while (rs.next()) {
                 batch.add(MessageRows.message(rs));
             }
         }
         batch.sort(Comparator.comparingLong(OutboxMessage::sequence));
         return batch;
+    }
+
+    /** Runs a two-statement string whose first sets the transaction up; returns the second's rows. */
+    private static ResultSet secondResult(PreparedStatement statement) throws SQLException {
+        statement.execute();
+        if (!statement.getMoreResults()) {
+            throw new SQLException("the statement after the setting returned no rows");
+        }
+        return statement.getResultSet();
     }
 
     /**
@@ -189,16 +206,12 @@ public final class OutboxStore {
         }
 
         @Override
-        public List<UUID> record(List<UUID> delivered, List<Failure> failures, int maxAttempts, boolean deleteDelivered) {
-            if (!delivered.isEmpty()) {
-                withConnection("mark " + delivered.size() + " message(s) published",
-                        connection -> markPublished(connection, delivered, false, deleteDelivered));
-            }
-            if (failures.isEmpty()) {
-                return List.of();
-            }
-            return withConnection("record " + failures.size() + " failed deliveries",
-                    connection -> markFailed(connection, failures, maxAttempts, owner));
+        public Recorded record(List<UUID> delivered, List<Failure> failures, int maxAttempts, boolean deleteDelivered) {
+            boolean laterPending = !delivered.isEmpty() && withConnection("mark " + delivered.size() + " message(s) published",
+                    connection -> markPublished(connection, delivered, false, deleteDelivered));
+            List<UUID> dead = failures.isEmpty() ? List.of() : withConnection("record " + failures.size()
+                    + " failed deliveries", connection -> markFailed(connection, failures, maxAttempts, owner));
+            return new Recorded(dead, laterPending);
         }
 
         @Override
@@ -222,16 +235,14 @@ public final class OutboxStore {
         }
 
         @Override
-        public List<UUID> record(List<UUID> delivered, List<Failure> failures, int maxAttempts, boolean deleteDelivered) {
+        public Recorded record(List<UUID> delivered, List<Failure> failures, int maxAttempts, boolean deleteDelivered) {
             Connection connection = handle.getConnection();
             try {
-                if (!delivered.isEmpty()) {
-                    markPublished(connection, delivered, true, deleteDelivered);
-                }
+                boolean laterPending = !delivered.isEmpty() && markPublished(connection, delivered, true, deleteDelivered);
                 List<UUID> dead = failures.isEmpty() ? List.of() : markFailed(connection, failures, maxAttempts, null);
                 connection.commit();
                 connection.setAutoCommit(true);
-                return dead;
+                return new Recorded(dead, laterPending);
             } catch (SQLException | RuntimeException e) {
                 throw new OutboxException("could not record the outcome of " + messages.size() + " locked message(s) "
                         + "(they are claimable again): " + e.getMessage(), e);
@@ -253,11 +264,14 @@ public final class OutboxStore {
         }
     }
 
-    private static int markPublished(Connection connection, List<UUID> ids, boolean locked, boolean delete)
+    /** Marks {@code ids} delivered; returns whether a later message of one of their aggregates is not yet published. */
+    private static boolean markPublished(Connection connection, List<UUID> ids, boolean locked, boolean delete)
             throws SQLException {
         try (PreparedStatement mark = plannedEachTime(connection, OutboxSql.markPublished(locked, delete))) {
             mark.setArray(1, connection.createArrayOf("uuid", ids.toArray()));
-            return mark.executeUpdate();
+            try (ResultSet rs = secondResult(mark)) {
+                return rs.next() && rs.getBoolean("later_pending");
+            }
         }
     }
 
@@ -273,7 +287,7 @@ public final class OutboxStore {
                 mark.setString(5, owner);
             }
             List<UUID> dead = new ArrayList<>();
-            try (ResultSet rs = mark.executeQuery()) {
+            try (ResultSet rs = secondResult(mark)) {
                 while (rs.next()) {
                     if ("DEAD".equals(rs.getString(2))) {
                         dead.add(rs.getObject(1, UUID.class));
