@@ -42,7 +42,6 @@ public final class IdempotentHandler {
     private static final Logger LOG = LoggerFactory.getLogger(IdempotentHandler.class);
     private static final String DEADLOCK = "40P01";
     private static final String SERIALIZATION_FAILURE = "40001";
-    private static final String BATCH_SAVEPOINT = "outboxkit_batch";
 
     private final Jdbi jdbi;
     private final String consumer;
@@ -107,9 +106,9 @@ public final class IdempotentHandler {
      * Processes a batch in ONE transaction: one commit for all its effects and records, which is
      * far cheaper than a transaction per message. Each message still gets its own record and
      * outcome. The new messages go to {@link MessageHandler#handleAll} at once; if that throws,
-     * its writes are undone and each message is applied on its own under a savepoint, so a
-     * handler that throws undoes only its own message, which is reported in
-     * {@link BatchOutcome#failures()} and left unrecorded. A message appearing twice in the batch
+     * the transaction is rolled back and the batch is applied again in a new one, each message on
+     * its own under a savepoint, so a handler that throws undoes only its own message, which is
+     * reported in {@link BatchOutcome#failures()} and left unrecorded. A message appearing twice in the batch
      * is processed once. A transaction that PostgreSQL aborts as a deadlock victim (two
      * overlapping batches locking rows in different orders) or a serialization failure is rolled
      * back whole and retried, up to {@value #MAX_TRANSACTION_ATTEMPTS} times in all.
@@ -123,7 +122,13 @@ public final class IdempotentHandler {
         }
         for (int attempt = 1; ; attempt++) {
             try {
-                return jdbi.inTransaction(handle -> applyAll(handle, messages));
+                try {
+                    return jdbi.inTransaction(handle -> applyAll(handle, messages, false));
+                } catch (BatchRefused refused) {
+                    LOG.debug("a batch of {} messages failed as a whole ({}); applying them one by one", messages.size(),
+                            refused.getCause().getMessage());
+                    return jdbi.inTransaction(handle -> applyAll(handle, messages, true));
+                }
             } catch (SQLException | RuntimeException e) {
                 if (attempt < MAX_TRANSACTION_ATTEMPTS && isTransient(e)) {
                     pauseBeforeRetry(attempt, "a batch of " + messages.size() + " messages", e);
@@ -138,7 +143,25 @@ public final class IdempotentHandler {
         }
     }
 
-    private BatchOutcome applyAll(Handle handle, List<OutboxMessage> messages) throws SQLException {
+    /**
+     * Thrown out of the batch's transaction, to roll it back, when the handler refused the batch as
+     * a whole: cheaper, when nothing fails (nearly always), than a savepoint around the handler,
+     * which costs two round trips to the database per batch.
+     */
+    private static final class BatchRefused extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        BatchRefused(Exception cause) {
+            super(cause.getMessage(), cause, false, false);
+        }
+    }
+
+    /**
+     * Records the batch's new ids and applies their messages: all at once, throwing
+     * {@link BatchRefused} when the handler refuses that; or, {@code oneByOne}, each under a
+     * savepoint of its own.
+     */
+    private BatchOutcome applyAll(Handle handle, List<OutboxMessage> messages, boolean oneByOne) throws SQLException {
         Set<UUID> fresh = claimFirstProcessing(handle, messages);
         Map<UUID, Outcome> outcomes = new LinkedHashMap<>();
         List<OutboxMessage> toApply = new ArrayList<>(fresh.size());
@@ -154,7 +177,11 @@ public final class IdempotentHandler {
                 outcomes.put(message.id(), Outcome.DUPLICATE);
             }
         }
-        if (toApply.isEmpty() || applyAllAtOnce(handle, toApply)) {
+        if (toApply.isEmpty()) {
+            return new BatchOutcome(outcomes, Map.of());
+        }
+        if (!oneByOne) {
+            applyAllAtOnce(handle, toApply);
             return new BatchOutcome(outcomes, Map.of());
         }
         Map<UUID, MessageHandlingException> failures = new LinkedHashMap<>();
@@ -179,28 +206,19 @@ public final class IdempotentHandler {
         return new BatchOutcome(outcomes, failures);
     }
 
-    /**
-     * The fast path: the handler applies every new message at once. False when it threw (not
-     * transiently): its writes are then rolled back, and the caller applies the messages one by one.
-     */
-    private boolean applyAllAtOnce(Handle handle, List<OutboxMessage> messages) {
-        handle.savepoint(BATCH_SAVEPOINT);
+    /** The fast path: the handler applies every new message at once, or the batch is refused. */
+    private void applyAllAtOnce(Handle handle, List<OutboxMessage> messages) {
+        for (OutboxMessage message : messages) {
+            LOG.info("PROCESSING {}", message.id());
+        }
         try {
-            for (OutboxMessage message : messages) {
-                LOG.info("PROCESSING {}", message.id());
-            }
             handler.handleAll(handle, List.copyOf(messages));
-            handle.releaseSavepoint(BATCH_SAVEPOINT);
-            return true;
         } catch (Exception e) {
             rethrowIfTransient(e);
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
-            handle.rollbackToSavepoint(BATCH_SAVEPOINT);
-            LOG.debug("a batch of {} messages failed as a whole ({}); applying them one by one", messages.size(),
-                    e.getMessage());
-            return false;
+            throw new BatchRefused(e);
         }
     }
 
