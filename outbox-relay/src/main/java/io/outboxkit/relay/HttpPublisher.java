@@ -90,7 +90,7 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
                             + "slow; lower BATCH_SIZE or raise MAX_IN_FLIGHT or LEASE_MS)")));
                     continue;
                 }
-                CompletableFuture<Map<UUID, Exception>> delivery = deliver(request);
+                CompletableFuture<Map<UUID, Exception>> delivery = deliver(request, requests.size() == 1);
                 delivery.whenComplete((outcome, error) -> inFlight.release());
                 deliveries.add(Map.entry(request, delivery));
             }
@@ -164,9 +164,14 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
                 .handle((answer, error) -> error != null ? transport.failure(endpoint, error) : failure(endpoint, answer));
     }
 
-    /** Starts one batch request; the future holds the failures by id. Never completes exceptionally. */
-    private CompletableFuture<Map<UUID, Exception>> deliver(BatchRequests.Request batch) {
-        return transport.post(batchEndpoint, batch.body(), null).handle((answer, error) -> {
+    /**
+     * Starts one batch request, or runs it on this thread when {@code here} (the batch's only
+     * request); the future holds the failures by id. Never completes exceptionally.
+     */
+    private CompletableFuture<Map<UUID, Exception>> deliver(BatchRequests.Request batch, boolean here) {
+        CompletableFuture<HttpTransport.Answer> exchange = here ? transport.postHere(batchEndpoint, batch.body(), null)
+                : transport.post(batchEndpoint, batch.body(), null);
+        return exchange.handle((answer, error) -> {
             if (error != null) {
                 return BatchRequests.allFailed(batch.messages(), transport.failure(batchEndpoint, error));
             }
