@@ -32,16 +32,9 @@ SELECT coalesce(array_agg(id), '{}') AS ids, count(*) AS n, max(length(payload) 
 COMMIT;
 BEGIN;
 SELECT set_config('synchronous_commit', 'off', true) \gset
-WITH marked AS (
-  UPDATE outbox o
-  SET status = 'PUBLISHED', published_at = now(), locked_by = NULL, locked_until = NULL
-  WHERE o.id = ANY(:ids::uuid[]) AND o.status = 'PENDING'
-  RETURNING o.aggregate_type, o.aggregate_id, o.seq
-)
-SELECT count(*) AS marked,
-       coalesce(bool_or(EXISTS (
-           SELECT 1 FROM outbox n
-           WHERE n.aggregate_type = m.aggregate_type AND n.aggregate_id = m.aggregate_id
-             AND n.seq > m.seq AND n.status <> 'PUBLISHED')), false) AS later_pending
-FROM marked m;
+-- A full batch's mark (OutboxSql.markPublished without reportLater): the relay asks whether a
+-- later message was held back only after a partial batch.
+UPDATE outbox o
+SET status = 'PUBLISHED', published_at = now(), locked_by = NULL, locked_until = NULL
+WHERE o.id = ANY(:ids::uuid[]) AND coalesce(o.status, '') = 'PENDING';
 COMMIT;

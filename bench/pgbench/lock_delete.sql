@@ -24,15 +24,7 @@ WITH locked AS (
   FOR UPDATE SKIP LOCKED
 )
 SELECT coalesce(array_agg(id), '{}') AS ids, count(*) AS n, max(length(payload) + length(headers)) AS width FROM locked \gset
-WITH marked AS (
-  DELETE FROM outbox o
-  WHERE o.id = ANY(:ids::uuid[]) AND o.status = 'PENDING'
-  RETURNING o.aggregate_type, o.aggregate_id, o.seq
-)
-SELECT count(*) AS marked,
-       coalesce(bool_or(EXISTS (
-           SELECT 1 FROM outbox n
-           WHERE n.aggregate_type = m.aggregate_type AND n.aggregate_id = m.aggregate_id
-             AND n.seq > m.seq AND n.status <> 'PUBLISHED')), false) AS later_pending
-FROM marked m;
+-- A full batch's delete (OutboxSql.markPublished without reportLater).
+DELETE FROM outbox o
+WHERE o.id = ANY(:ids::uuid[]) AND coalesce(o.status, '') = 'PENDING';
 COMMIT;

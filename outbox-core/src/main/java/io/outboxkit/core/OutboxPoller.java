@@ -229,7 +229,10 @@ public final class OutboxPoller implements AutoCloseable {
                 .filter(m -> failures.containsKey(m.id()))
                 .map(m -> new OutboxStore.Failure(m, failures.get(m.id()), backoff.delayAfter(m.attempts())))
                 .toList();
-        OutboxStore.Recorded outcome = claim.record(deliveredIds, recorded, config.maxAttempts, config.deleteOnPublish);
+        // After a full batch the worker claims again anyway: no need to ask whether messages were held back.
+        boolean askLater = config.ordered && batch.size() < config.batchSize;
+        OutboxStore.Recorded outcome = claim.record(deliveredIds, recorded, config.maxAttempts, config.deleteOnPublish,
+                askLater);
         List<UUID> nowDead = outcome.dead();
         delivered.addAndGet(deliveredIds.size());
         failed.addAndGet(recorded.size());

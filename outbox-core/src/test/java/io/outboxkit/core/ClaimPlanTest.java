@@ -128,9 +128,11 @@ class ClaimPlanTest {
         java.util.Arrays.fill(errors, "refused");
 
         for (boolean delete : new boolean[] {false, true}) {
-            String plan = explain(OutboxSql.markPublished(locked, delete), List.of((Object) batch));
-            assertThat(plan).as("mark published (delete: %s)", delete).contains("\"Index Name\": \"outbox_pkey\"")
-                    .doesNotContain("outbox_pending_seq");
+            for (boolean reportLater : new boolean[] {false, true}) {
+                String plan = explain(OutboxSql.markPublished(locked, delete, reportLater), List.of((Object) batch));
+                assertThat(plan).as("mark published (delete: %s, report later: %s)", delete, reportLater)
+                        .contains("\"Index Name\": \"outbox_pkey\"").doesNotContain("outbox_pending_seq");
+            }
         }
         List<Object> failed = new java.util.ArrayList<>(List.of(10, batch, errors, delays));
         if (!locked) {

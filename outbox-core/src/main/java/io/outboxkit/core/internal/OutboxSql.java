@@ -109,31 +109,38 @@ public final class OutboxSql {
      * Records deliveries: the messages become PUBLISHED, or are deleted when {@code delete}.
      * Only those still pending (an operator's change in between wins). With {@code locked} (the
      * messages are locked by the current transaction, see {@link #lock}) it also counts the attempt.
-     * Two statements: {@link #ASYNCHRONOUS_COMMIT}, then the mark, which returns one row: how many
-     * messages it marked, and whether a later message of one of their aggregates is not yet
-     * published (held back until now, with ordering on: the poller then claims again at once
-     * instead of waiting for a notification, which nothing sends when a message becomes due this
-     * way). That check says {@code <> 'PUBLISHED'}, not {@code = 'PENDING'}, so that it can only
-     * probe the aggregate's index (see {@link #STILL_PENDING} for why that matters). Parameter:
-     * the delivered ids (uuid[]).
+     * Two statements: {@link #ASYNCHRONOUS_COMMIT}, then the mark, whose update count is the
+     * second result. Parameter: the delivered ids (uuid[]).
+     *
+     * <p>With {@code reportLater}, the mark instead returns one row: how many messages it marked,
+     * and whether a later message of one of their aggregates is not yet published (held back until
+     * now, with ordering on: the poller then claims again at once instead of waiting for a
+     * notification, which nothing sends when a message becomes due this way). A poller asks only
+     * after a partial batch (after a full one it claims again anyway): the check probes the
+     * aggregate's index once per message, measured at 40% of a delete-on-publish batch's time.
+     * It says {@code <> 'PUBLISHED'}, not {@code = 'PENDING'}, so that it can only probe that
+     * index (see {@link #STILL_PENDING} for why that matters).
      */
-    public static String markPublished(boolean locked, boolean delete) {
-        String mark = delete ? "DELETE FROM outbox o" : """
+    public static String markPublished(boolean locked, boolean delete, boolean reportLater) {
+        String mark = (delete ? "DELETE FROM outbox o" : """
                 UPDATE outbox o
                 SET status = 'PUBLISHED', published_at = now(), locked_by = NULL, locked_until = NULL%s"""
-                .formatted(locked ? ", attempts = o.attempts + 1" : "");
+                .formatted(locked ? ", attempts = o.attempts + 1" : ""))
+                + "\nWHERE o.id = ANY(?) AND " + STILL_PENDING;
+        if (!reportLater) {
+            return ASYNCHRONOUS_COMMIT + mark;
+        }
         return ASYNCHRONOUS_COMMIT + """
                 WITH marked AS (
-                  %s
-                  WHERE o.id = ANY(?) AND %s
-                  RETURNING o.aggregate_type, o.aggregate_id, o.seq
+                %s
+                RETURNING o.aggregate_type, o.aggregate_id, o.seq
                 )
                 SELECT count(*) AS marked,
                        coalesce(bool_or(EXISTS (
                            SELECT 1 FROM outbox n
                            WHERE n.aggregate_type = m.aggregate_type AND n.aggregate_id = m.aggregate_id
                              AND n.seq > m.seq AND n.status <> 'PUBLISHED')), false) AS later_pending
-                FROM marked m""".formatted(mark, STILL_PENDING);
+                FROM marked m""".formatted(mark);
     }
 
     /**

@@ -70,9 +70,11 @@ public final class OutboxStore {
         /**
          * Records the outcome: {@code delivered} become PUBLISHED (or are deleted when
          * {@code deleteDelivered}); {@code failures} are retried later, or DEAD after
-         * {@code maxAttempts}.
+         * {@code maxAttempts}. {@link Recorded#laterPending()} is looked up only when
+         * {@code reportLater} (else false).
          */
-        Recorded record(List<UUID> delivered, List<Failure> failures, int maxAttempts, boolean deleteDelivered);
+        Recorded record(List<UUID> delivered, List<Failure> failures, int maxAttempts, boolean deleteDelivered,
+                        boolean reportLater);
 
         @Override
         void close();
@@ -206,9 +208,10 @@ public final class OutboxStore {
         }
 
         @Override
-        public Recorded record(List<UUID> delivered, List<Failure> failures, int maxAttempts, boolean deleteDelivered) {
+        public Recorded record(List<UUID> delivered, List<Failure> failures, int maxAttempts, boolean deleteDelivered,
+                               boolean reportLater) {
             boolean laterPending = !delivered.isEmpty() && withConnection("mark " + delivered.size() + " message(s) published",
-                    connection -> markPublished(connection, delivered, false, deleteDelivered));
+                    connection -> markPublished(connection, delivered, false, deleteDelivered, reportLater));
             List<UUID> dead = failures.isEmpty() ? List.of() : withConnection("record " + failures.size()
                     + " failed deliveries", connection -> markFailed(connection, failures, maxAttempts, owner));
             return new Recorded(dead, laterPending);
@@ -235,10 +238,12 @@ public final class OutboxStore {
         }
 
         @Override
-        public Recorded record(List<UUID> delivered, List<Failure> failures, int maxAttempts, boolean deleteDelivered) {
+        public Recorded record(List<UUID> delivered, List<Failure> failures, int maxAttempts, boolean deleteDelivered,
+                               boolean reportLater) {
             Connection connection = handle.getConnection();
             try {
-                boolean laterPending = !delivered.isEmpty() && markPublished(connection, delivered, true, deleteDelivered);
+                boolean laterPending = !delivered.isEmpty()
+                        && markPublished(connection, delivered, true, deleteDelivered, reportLater);
                 List<UUID> dead = failures.isEmpty() ? List.of() : markFailed(connection, failures, maxAttempts, null);
                 connection.commit();
                 connection.setAutoCommit(true);
@@ -264,11 +269,21 @@ public final class OutboxStore {
         }
     }
 
-    /** Marks {@code ids} delivered; returns whether a later message of one of their aggregates is not yet published. */
-    private static boolean markPublished(Connection connection, List<UUID> ids, boolean locked, boolean delete)
-            throws SQLException {
-        try (PreparedStatement mark = plannedEachTime(connection, OutboxSql.markPublished(locked, delete))) {
+    /**
+     * Marks {@code ids} delivered; with {@code reportLater}, returns whether a later message of one
+     * of their aggregates is not yet published (else false).
+     */
+    private static boolean markPublished(Connection connection, List<UUID> ids, boolean locked, boolean delete,
+                                         boolean reportLater) throws SQLException {
+        try (PreparedStatement mark = plannedEachTime(connection, OutboxSql.markPublished(locked, delete, reportLater))) {
             mark.setArray(1, connection.createArrayOf("uuid", ids.toArray()));
+            if (!reportLater) {
+                mark.execute();
+                if (mark.getMoreResults() || mark.getUpdateCount() < 0) {
+                    throw new SQLException("the mark after the setting returned no update count");
+                }
+                return false;
+            }
             try (ResultSet rs = secondResult(mark)) {
                 return rs.next() && rs.getBoolean("later_pending");
             }
