@@ -427,8 +427,10 @@ public final class BenchMain {
                 for (double rate : new double[] {500, Math.floor(0.8 * maxOrdersPerSecond)}) {
                     // Warm-up at this rate: batches of one or two messages take other code paths than the
                     // closed loop's, and the JIT compiling them (measured: C2 threads at 15-20% of a core
-                    // in each JVM after a 3 s warm-up) would otherwise be measured as latency.
-                    load.openLoop(rate, Duration.ofSeconds(quick ? 15 : 30));
+                    // in each JVM after a 3 s warm-up) would otherwise be measured as latency. 15 s was not
+                    // enough at 500/s either: JFR saw the consumer's C2 compile its batch endpoint, for
+                    // 1.9 s of CPU, inside the measured 15 s (about 0.14 of a core, in each service's JVM).
+                    load.openLoop(rate, Duration.ofSeconds(quick ? 30 : 45));
                     probe.reset();
                     CpuMeter.Sample cpu = CpuMeter.sample(all);
                     OrderLoad.Result steady = load.openLoop(rate, Duration.ofSeconds(seconds));
