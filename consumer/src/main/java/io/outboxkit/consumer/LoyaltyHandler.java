@@ -94,8 +94,7 @@ final class LoyaltyHandler implements MessageHandler {
             }
             statuses.add(new LoyaltyStore.StatusChange(message.id(), message.eventType(), event, status, message.sequence()));
         }
-        store.addOrders(tx, customers);
-        for (LoyaltyStore.StatusChange late : store.applyStatuses(tx, statuses)) {
+        for (LoyaltyStore.StatusChange late : store.applyBatch(tx, customers, statuses)) {
             LOG.warn("ORDERING VIOLATION: {} message {} for order {} has sequence {}, older than the last applied; "
                     + "status not changed", late.eventType(), late.messageId(), late.event().orderId(), late.sequence());
         }

@@ -98,40 +98,44 @@ final class LoyaltyStore {
                 .execute() == 1;
     }
 
-    /** Adds each customer's orders and amounts in one statement, locking the rows in key order. */
-    void addOrders(Handle tx, Map<UUID, CustomerDelta> customers) throws SQLException {
-        if (customers.isEmpty()) {
-            return;
-        }
-        Connection connection = tx.getConnection();
-        try (PreparedStatement add = connection.prepareStatement(ADD_ORDERS)) {
-            add.setArray(1, connection.createArrayOf("uuid", customers.keySet().toArray()));
-            add.setArray(2, connection.createArrayOf("int8",
-                    customers.values().stream().map(CustomerDelta::orders).toArray()));
-            add.setArray(3, connection.createArrayOf("numeric",
-                    customers.values().stream().map(CustomerDelta::amount).toArray()));
-            add.executeUpdate();
-        }
-    }
-
     /**
-     * {@link #applyStatus} for events of distinct orders, in one statement (rows locked in key order).
+     * A batch's effect in one round trip: each customer's orders and amounts added, then
+     * {@link #applyStatus} for events of distinct orders, each statement locking its rows in key
+     * order. {@code customers} may be empty.
      *
      * @return the events that came after a later one of their order: recorded as violations, status kept
      */
-    List<StatusChange> applyStatuses(Handle tx, List<StatusChange> changes) throws SQLException {
+    List<StatusChange> applyBatch(Handle tx, Map<UUID, CustomerDelta> customers, List<StatusChange> changes)
+            throws SQLException {
         if (changes.isEmpty()) {
-            return List.of();
+            return List.of(); // every order event, OrderCreated included, sets a status
         }
         Connection connection = tx.getConnection();
         Map<UUID, Long> lastSeq = new HashMap<>();
-        try (PreparedStatement apply = connection.prepareStatement(APPLY_STATUSES)) {
-            apply.setArray(1, connection.createArrayOf("uuid", changes.stream().map(c -> c.event().orderId()).toArray()));
-            apply.setArray(2, connection.createArrayOf("uuid", changes.stream().map(c -> c.event().userId()).toArray()));
-            apply.setArray(3, connection.createArrayOf("text", changes.stream().map(StatusChange::status).toArray()));
-            apply.setArray(4, connection.createArrayOf("int8",
+        boolean adding = !customers.isEmpty();
+        try (PreparedStatement apply = connection.prepareStatement(adding ? ADD_ORDERS + ";\n" + APPLY_STATUSES
+                : APPLY_STATUSES)) {
+            int next = 1;
+            if (adding) {
+                apply.setArray(next++, connection.createArrayOf("uuid", customers.keySet().toArray()));
+                apply.setArray(next++, connection.createArrayOf("int8",
+                        customers.values().stream().map(CustomerDelta::orders).toArray()));
+                apply.setArray(next++, connection.createArrayOf("numeric",
+                        customers.values().stream().map(CustomerDelta::amount).toArray()));
+            }
+            apply.setArray(next++, connection.createArrayOf("uuid", changes.stream().map(c -> c.event().orderId()).toArray()));
+            apply.setArray(next++, connection.createArrayOf("uuid", changes.stream().map(c -> c.event().userId()).toArray()));
+            apply.setArray(next++, connection.createArrayOf("text", changes.stream().map(StatusChange::status).toArray()));
+            apply.setArray(next, connection.createArrayOf("int8",
                     changes.stream().map(c -> c.sequence() > 0 ? c.sequence() : null).toArray()));
-            try (ResultSet rs = apply.executeQuery()) {
+            boolean rows = apply.execute();
+            if (adding && !rows) {
+                rows = apply.getMoreResults(); // past the totals' update count, to the statuses' rows
+            }
+            if (!rows) {
+                throw new SQLException("the status upsert returned no rows");
+            }
+            try (ResultSet rs = apply.getResultSet()) {
                 while (rs.next()) {
                     lastSeq.put(rs.getObject(1, UUID.class), rs.getObject(2, Long.class));
                 }
