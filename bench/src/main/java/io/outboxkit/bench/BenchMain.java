@@ -445,6 +445,7 @@ public final class BenchMain {
                     report.detail("  - messages slower than 15 ms were written in " + probe.slowWindows(15, 6)
                             + " (GC pauses of each service, timestamped: logs/<service>-gc.log)");
                     report.detail("  - where their time went: " + probe.slowBreakdown(15));
+                    report.detail("  - where every message's time went: " + probe.slowBreakdown(0));
                     boolean met = rate != 500 ? true
                             : h.getValueAtPercentile(50) <= 3_000 && h.getValueAtPercentile(99) <= 15_000;
                     report.figure("latency commit → effect at " + label + ": p50 / p99 / max",
