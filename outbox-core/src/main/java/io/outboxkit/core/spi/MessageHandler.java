@@ -25,8 +25,9 @@ public interface MessageHandler {
      * {@link #handle} for each message in list order.
      *
      * <p>Either every message's effect is written and the method returns, or it throws: then
-     * everything it wrote is rolled back and each message is applied again on its own with
-     * {@link #handle} (under a savepoint), so that a message that cannot be applied fails alone.
+     * its transaction is rolled back and each message is applied again, in a new transaction, on
+     * its own with {@link #handle} (under a savepoint), so that a message that cannot be applied
+     * fails alone.
      * An override must therefore leave the same effect as {@link #handle} called in list order.
      * A deadlock or serialization failure it throws rolls back and retries the whole transaction.
      */
