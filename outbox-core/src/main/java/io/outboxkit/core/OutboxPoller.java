@@ -36,10 +36,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>After {@link #start()} the poller wakes on the outbox's NOTIFY at commit and falls back to
  * polling every {@code pollInterval}. After a cycle it claims again at once only when more may be
- * due: its batch was full, or a message it delivered held back a later one of its aggregate. With {@link Builder#workers(int) several workers}, the
- * cycles overlap: one worker claims or records while another's batch is on the network (each
- * worker is like a poller of its own: ordering per aggregate holds between them as between
- * pollers). {@link #close()} finishes the batches in flight. Thread-safe.
+ * due: its batch was full, or a message it delivered held back a later one of its aggregate. With
+ * {@link Builder#workers(int) several workers}, the cycles overlap: one worker claims or records
+ * while another's batch is on the network (each worker is like a poller of its own: ordering per
+ * aggregate holds between them as between pollers). {@link #close()} finishes the batches in
+ * flight. Thread-safe.
  */
 public final class OutboxPoller implements AutoCloseable {
 
