@@ -1,7 +1,6 @@
 package io.outboxkit.system.faults;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.system.Http;
 import io.outboxkit.system.RelayProcess;
@@ -76,12 +75,7 @@ class DatabaseRestartTest {
         postgres.startAgain();
         long backSince = System.nanoTime();
 
-        await("every process answers healthy again, without a restart").atMost(Duration.ofSeconds(30))
-                .pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-                    assertThat(Http.get(system.orderUrl("/health")).status()).as("order-service health").isEqualTo(200);
-                    assertThat(Http.get(system.consumerUrl("/health")).status()).as("consumer health").isEqualTo(200);
-                    assertThat(Http.get(relay.adminUrl("/health")).status()).as("relay health").isEqualTo(200);
-                });
+        Faults.awaitAllHealthy(system, relay, Duration.ofSeconds(30));
         long recoveredMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - backSince);
         load.awaitMoreOrders(50, Duration.ofSeconds(40));
         load.stop();

@@ -1,8 +1,11 @@
 package io.outboxkit.system.faults;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.outboxkit.system.Http;
 import io.outboxkit.system.RelayProcess;
+import io.outboxkit.system.RunningSystem;
 import io.outboxkit.system.TestDatabase;
 import java.time.Duration;
 import java.time.OffsetDateTime;
@@ -149,6 +152,16 @@ final class Faults {
     static int maxPendingAttempts(TestDatabase db) {
         return db.jdbi().withHandle(h -> h.createQuery(
                 "SELECT coalesce(max(attempts), 0) FROM outbox WHERE status = 'PENDING'").mapTo(Integer.class).one());
+    }
+
+    /** Waits until the order service, the consumer and {@code relay} all answer their health check with 200. */
+    static void awaitAllHealthy(RunningSystem system, RelayProcess relay, Duration timeout) {
+        await("every process answers healthy again, without a restart").atMost(timeout)
+                .pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+                    assertThat(Http.get(system.orderUrl("/health")).status()).as("order-service health").isEqualTo(200);
+                    assertThat(Http.get(system.consumerUrl("/health")).status()).as("consumer health").isEqualTo(200);
+                    assertThat(Http.get(relay.adminUrl("/health")).status()).as("relay health").isEqualTo(200);
+                });
     }
 
     /** Closes each of {@code resources} (nulls skipped) in the order given, even when one fails; rethrows the first failure. */

@@ -98,6 +98,27 @@ public final class OwnedPostgres implements TestDatabase, AutoCloseable {
         return Duration.ofNanos(System.nanoTime() - start);
     }
 
+    /**
+     * Crashes PostgreSQL: SIGQUIT to the postmaster, its immediate shutdown, which writes nothing
+     * more (no checkpoint, no flush of WAL not yet flushed) and is recovered from the WAL at the
+     * next start, as after a power cut. Then stops the dev-postgres process left without its
+     * server, so that {@link #startAgain()} can start one on the same data.
+     *
+     * @throws AssertionError when the postmaster or dev-postgres is still running after {@code limit}
+     */
+    public void crash(Duration limit) throws InterruptedException {
+        ProcessHandle postmaster = postmaster().orElseThrow(() -> new AssertionError("no postmaster running on " + dataDir));
+        try {
+            new ProcessBuilder("kill", "-QUIT", Long.toString(postmaster.pid())).start().waitFor();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        await("the postmaster exits after SIGQUIT").atMost(limit).until(() -> !postmaster.isAlive());
+        if (!process.terminate(limit)) {
+            throw new AssertionError("dev-postgres did not exit within " + limit + " of SIGTERM:\n" + process.output());
+        }
+    }
+
     /** The dev-postgres process now (a new one after each start). */
     public ServiceProcess process() {
         return process;
@@ -143,19 +164,7 @@ public final class OwnedPostgres implements TestDatabase, AutoCloseable {
 
     /** A postmaster whose dev-postgres was killed keeps running: a fast shutdown (SIGINT), as run.sh does. */
     private void stopLeftoverPostmaster() {
-        Path pidFile = dataDir.resolve("postmaster.pid");
-        if (!Files.isRegularFile(pidFile)) {
-            return;
-        }
-        Optional<ProcessHandle> postmaster;
-        try (Stream<String> lines = Files.lines(pidFile)) {
-            postmaster = lines.findFirst().map(String::trim).filter(s -> s.matches("\\d+"))
-                    .flatMap(pid -> ProcessHandle.of(Long.parseLong(pid)))
-                    .filter(h -> h.info().commandLine().map(c -> c.contains(dataDir.toString())).orElse(false));
-        } catch (IOException e) {
-            return;
-        }
-        postmaster.ifPresent(h -> {
+        postmaster().ifPresent(h -> {
             try {
                 new ProcessBuilder("kill", "-INT", Long.toString(h.pid())).start().waitFor();
                 await("leftover postmaster " + h.pid() + " exits").atMost(Duration.ofSeconds(20)).until(() -> !h.isAlive());
@@ -165,6 +174,21 @@ public final class OwnedPostgres implements TestDatabase, AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         });
+    }
+
+    /** The running postmaster of this server's data directory, if any (from its pid file). */
+    private Optional<ProcessHandle> postmaster() {
+        Path pidFile = dataDir.resolve("postmaster.pid");
+        if (!Files.isRegularFile(pidFile)) {
+            return Optional.empty();
+        }
+        try (Stream<String> lines = Files.lines(pidFile)) {
+            return lines.findFirst().map(String::trim).filter(s -> s.matches("\\d+"))
+                    .flatMap(pid -> ProcessHandle.of(Long.parseLong(pid)))
+                    .filter(h -> h.info().commandLine().map(c -> c.contains(dataDir.toString())).orElse(false));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
     }
 
     private void deleteDataDir() {
