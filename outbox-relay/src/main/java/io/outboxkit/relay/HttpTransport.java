@@ -11,8 +11,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -54,7 +52,6 @@ final class HttpTransport implements AutoCloseable {
 
     private final Duration timeout;
     private final ExecutorService executor;
-    private final ScheduledThreadPoolExecutor timer;
     private final CloseableHttpClient client;
 
     /** {@code timeout} bounds connecting, waiting for a pooled connection, and each wait for the answer. */
@@ -66,12 +63,6 @@ final class HttpTransport implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
-        this.timer = new ScheduledThreadPoolExecutor(1, task -> {
-            Thread thread = new Thread(task, "relay-http-timeouts");
-            thread.setDaemon(true);
-            return thread;
-        });
-        timer.setRemoveOnCancelPolicy(true); // a guard cancelled after its exchange leaves nothing queued
         Timeout limit = Timeout.of(timeout);
         this.client = HttpClients.custom()
                 .setConnectionManager(PoolingHttpClientConnectionManagerBuilder.create()
@@ -105,10 +96,10 @@ final class HttpTransport implements AutoCloseable {
      */
     CompletableFuture<Answer> post(URI uri, byte[] body, String messageId) {
         HttpPost post = request(uri, body, messageId);
-        CompletableFuture<Answer> answer = CompletableFuture.supplyAsync(() -> exchange(post), executor);
-        answer.orTimeout(timeout.toMillis() + BODY_GRACE_MS, TimeUnit.MILLISECONDS).whenComplete((done, error) -> {
-            if (error instanceof TimeoutException || error instanceof CancellationException) {
-                post.cancel(); // frees the thread blocked on the connection
+        CompletableFuture<Answer> answer = bounded(post);
+        executor.execute(() -> {
+            if (!answer.isDone()) { // cancelled, or timed out, before a thread was free
+                run(post, answer);
             }
         });
         return answer;
@@ -122,14 +113,35 @@ final class HttpTransport implements AutoCloseable {
      */
     CompletableFuture<Answer> postHere(URI uri, byte[] body, String messageId) {
         HttpPost post = request(uri, body, messageId);
-        ScheduledFuture<?> guard = timer.schedule(post::cancel, timeout.toMillis() + BODY_GRACE_MS, TimeUnit.MILLISECONDS);
+        CompletableFuture<Answer> answer = bounded(post);
+        run(post, answer);
+        return answer;
+    }
+
+    /**
+     * The future of {@code post}'s answer: it fails with a {@link TimeoutException} once the whole
+     * exchange has outlived the timeout by more than a second, and a timeout or a cancellation
+     * aborts the exchange, which frees the thread blocked on the connection.
+     */
+    private CompletableFuture<Answer> bounded(HttpPost post) {
+        CompletableFuture<Answer> answer = new CompletableFuture<>();
+        answer.orTimeout(timeout.toMillis() + BODY_GRACE_MS, TimeUnit.MILLISECONDS).whenComplete((done, error) -> {
+            if (error instanceof TimeoutException || error instanceof CancellationException) {
+                post.cancel();
+            }
+        });
+        return answer;
+    }
+
+    /**
+     * Runs the exchange and completes {@code answer} with its outcome (unless it timed out or was
+     * cancelled first), a failure wrapped in a {@link CompletionException} as an async supplier's is.
+     */
+    private void run(HttpPost post, CompletableFuture<Answer> answer) {
         try {
-            return CompletableFuture.completedFuture(exchange(post));
-        } catch (CompletionException e) {
-            boolean timedOut = guard.isDone() && !guard.isCancelled();
-            return CompletableFuture.failedFuture(timedOut ? new TimeoutException("the exchange outlived its timeout") : e);
-        } finally {
-            guard.cancel(false);
+            answer.complete(exchange(post));
+        } catch (Throwable e) {
+            answer.completeExceptionally(e instanceof CompletionException ? e : new CompletionException(e));
         }
     }
 
@@ -179,6 +191,5 @@ final class HttpTransport implements AutoCloseable {
             // closing sockets: nothing left to do with the error
         }
         executor.shutdownNow();
-        timer.shutdownNow();
     }
 }
