@@ -89,22 +89,9 @@ class ClaimPlanTest {
     void the_ordering_check_probes_the_aggregates_index_even_when_statistics_say_nothing_is_pending(ClaimMode mode)
             throws SQLException {
         backlogAfterSteadyStateStatistics();
-        String sql = mode == ClaimMode.LOCK ? OutboxSql.lock(true, true) : OutboxSql.claim(true, true);
-        String claim = sql.substring(sql.indexOf(";") + 1); // the claim itself, after its transaction's settings
-
-        String plan = db.jdbi().<String, SQLException>inTransaction(h -> {
-            try (var explain = h.getConnection().prepareStatement("EXPLAIN (FORMAT JSON) " + claim)) {
-                explain.setInt(1, 100); // the batch size
-                if (mode == ClaimMode.LEASE) {
-                    explain.setString(2, "plan-test"); // the owner and the lease in ms
-                    explain.setLong(3, 30_000);
-                }
-                try (var rs = explain.executeQuery()) {
-                    rs.next();
-                    return rs.getString(1);
-                }
-            }
-        });
+        // The batch size; for a lease also the owner and the lease in ms.
+        String plan = mode == ClaimMode.LOCK ? explain(OutboxSql.lock(true, true), List.of(100))
+                : explain(OutboxSql.claim(true, true), List.of(100, "plan-test", 30_000L));
 
         assertThat(plan).as("the ordering check is a sub-plan run per candidate")
                 .containsPattern("\"Subplan Name\": \"SubPlan \\d+\"")
