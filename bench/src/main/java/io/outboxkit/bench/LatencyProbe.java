@@ -28,14 +28,14 @@ final class LatencyProbe implements AutoCloseable {
         this.db = db;
         db.execute("""
                 CREATE UNLOGGED TABLE bench_written (id uuid PRIMARY KEY, at timestamptz NOT NULL);
-                CREATE UNLOGGED TABLE bench_applied (id uuid PRIMARY KEY, at timestamptz NOT NULL);
+                CREATE UNLOGGED TABLE bench_applied (id uuid PRIMARY KEY, at timestamptz NOT NULL, began timestamptz NOT NULL);
                 CREATE FUNCTION bench_written() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN INSERT INTO bench_written VALUES (NEW.id, clock_timestamp()) ON CONFLICT DO NOTHING; RETURN NULL; END $$;
                 CREATE FUNCTION bench_applied() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN INSERT INTO bench_applied VALUES (NEW.message_id, clock_timestamp()) ON CONFLICT DO NOTHING; RETURN NULL; END $$;
-                CREATE UNLOGGED TABLE bench_claimed (id uuid PRIMARY KEY, at timestamptz NOT NULL);
+                BEGIN INSERT INTO bench_applied VALUES (NEW.message_id, clock_timestamp(), transaction_timestamp()) ON CONFLICT DO NOTHING; RETURN NULL; END $$;
+                CREATE UNLOGGED TABLE bench_claimed (id uuid PRIMARY KEY, at timestamptz NOT NULL, began timestamptz NOT NULL);
                 CREATE FUNCTION bench_claimed() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN INSERT INTO bench_claimed VALUES (NEW.id, clock_timestamp()) ON CONFLICT DO NOTHING; RETURN NULL; END $$;
+                BEGIN INSERT INTO bench_claimed VALUES (NEW.id, clock_timestamp(), statement_timestamp()) ON CONFLICT DO NOTHING; RETURN NULL; END $$;
                 CREATE TRIGGER bench_claimed AFTER UPDATE OF locked_by ON outbox
                     FOR EACH ROW WHEN (OLD.locked_by IS NULL AND NEW.locked_by IS NOT NULL) EXECUTE FUNCTION bench_claimed();
                 CREATE CONSTRAINT TRIGGER bench_written AFTER INSERT ON outbox DEFERRABLE INITIALLY DEFERRED
@@ -94,22 +94,28 @@ final class LatencyProbe implements AutoCloseable {
     }
 
     /**
-     * For the messages slower than {@code thresholdMillis}: the median time from the order's commit
-     * to the relay's claim, and from the claim to the consumer's commit (lease claims only: a
-     * lock claim writes nothing to stamp).
+     * For the messages slower than {@code thresholdMillis}, the medians of four legs: from the
+     * order's commit to the start of the relay's claim statement (the commit's WAL flush, the
+     * NOTIFY reaching the relay, a worker waking), the claim itself, from the claim to the start
+     * of the consumer's transaction (the batch over HTTP), and that transaction up to its commit.
+     * Lease claims only: a lock claim writes nothing to stamp.
      */
     String slowBreakdown(double thresholdMillis) throws SQLException {
         try (Connection c = db.connect(); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery(String.format(Locale.ROOT, """
                      SELECT count(*) AS n,
-                            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM k.at - w.at) * 1000) AS to_claim,
-                            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a.at - k.at) * 1000) AS to_effect
+                            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM k.began - w.at) * 1000) AS to_claim,
+                            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM k.at - k.began) * 1000) AS claiming,
+                            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a.began - k.at) * 1000) AS to_consumer,
+                            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a.at - a.began) * 1000) AS applying
                      FROM bench_written w JOIN bench_applied a USING (id) JOIN bench_claimed k USING (id)
                      WHERE a.at - w.at > %f * interval '1 millisecond'""", thresholdMillis))) {
             rs.next();
             return rs.getLong("n") == 0 ? "no claim stamps"
-                    : String.format(Locale.ROOT, "median commit → claim %.1f ms, claim → effect %.1f ms (%d messages)",
-                            rs.getDouble("to_claim"), rs.getDouble("to_effect"), rs.getLong("n"));
+                    : String.format(Locale.ROOT, "medians: commit → claim starts %.2f ms, claim %.2f ms, "
+                                    + "claimed → consumer's transaction starts %.2f ms, consumer's transaction %.2f ms (%d messages)",
+                            rs.getDouble("to_claim"), rs.getDouble("claiming"), rs.getDouble("to_consumer"),
+                            rs.getDouble("applying"), rs.getLong("n"));
         }
     }
 
