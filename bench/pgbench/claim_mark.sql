@@ -1,13 +1,17 @@
 -- pgbench's ceiling for the relay: the relay's own two statements (outbox-core's OutboxSql.claim with
 -- ordering per aggregate on, and markPublished), each its own transaction, for a batch of
 -- :batch messages (pgbench -D batch=100). Delivery between them costs nothing here. Like the
--- relay's, neither commit waits for its WAL flush (OutboxSql.ASYNCHRONOUS_COMMIT).
--- The relay's statements are planned at every execution (never prepared on the server: see
--- OutboxStore.plannedEachTime); force_custom_plan does the same for pgbench's prepared claim.
+-- relay's, each runs after OutboxSql.POLLER_SETTINGS: its commit does not wait for its WAL flush,
+-- and it runs on one generic plan cached per connection (pgbench -M prepared), made with
+-- sequential scans, bitmap scans and sorts ruled out.
 BEGIN;
-SELECT set_config('synchronous_commit', 'off', true), set_config('plan_cache_mode', 'force_custom_plan', true) \gset
+SELECT set_config('synchronous_commit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true),
+       set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
+       set_config('enable_sort', 'off', true) \gset
 WITH claimed AS (
-  WITH due AS (
+  UPDATE outbox o
+  SET locked_by = 'pgbench', locked_until = now() + 30000 * interval '1 millisecond', attempts = o.attempts + 1
+  WHERE o.id = ANY(ARRAY(
     SELECT o.id FROM outbox o
     WHERE o.status = 'PENDING'
       AND o.available_at <= now()
@@ -19,19 +23,16 @@ WITH claimed AS (
           OFFSET 0)
     ORDER BY o.seq
     LIMIT :batch
-    FOR UPDATE SKIP LOCKED
-  )
-  UPDATE outbox o
-  SET locked_by = 'pgbench', locked_until = now() + 30000 * interval '1 millisecond', attempts = o.attempts + 1
-  FROM due
-  WHERE o.id = due.id
+    FOR UPDATE SKIP LOCKED))
   RETURNING o.id, o.seq, o.aggregate_type, o.aggregate_id, o.event_type, o.payload::text AS payload,
             o.headers::text AS headers, o.created_at, o.attempts
 )
 SELECT coalesce(array_agg(id), '{}') AS ids, count(*) AS n, max(length(payload) + length(headers)) AS width FROM claimed \gset
 COMMIT;
 BEGIN;
-SELECT set_config('synchronous_commit', 'off', true) \gset
+SELECT set_config('synchronous_commit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true),
+       set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
+       set_config('enable_sort', 'off', true) \gset
 -- A full batch's mark (OutboxSql.markPublished without reportLater): the relay asks whether a
 -- later message was held back only after a partial batch.
 UPDATE outbox o
