@@ -2,13 +2,11 @@
 -- publish): outbox-core's OutboxSql.lock (ordering per aggregate on) and markPublished(locked,
 -- delete), in ONE transaction held open while the batch is delivered (delivery costs nothing here),
 -- for a batch of :batch messages (pgbench -D batch=100).
--- Its settings are OutboxSql.lock's: OutboxSql.POLLER_SETTINGS and the idle timeout (the relay's
--- plans are cached per connection, as pgbench -M prepared caches these).
+-- The relay's claim is planned at every execution (never prepared on the server: see
+-- OutboxStore.plannedEachTime); force_custom_plan does the same for pgbench's prepared claim.
 BEGIN;
-SELECT set_config('idle_in_transaction_session_timeout', '30000ms', true),
-       set_config('synchronous_commit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true),
-       set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
-       set_config('enable_sort', 'off', true) \gset
+SELECT set_config('idle_in_transaction_session_timeout', '30000ms', true), set_config('plan_cache_mode', 'force_custom_plan', true),
+       set_config('synchronous_commit', 'off', true) \gset
 WITH locked AS (
   SELECT o.id, o.seq, o.aggregate_type, o.aggregate_id, o.event_type, o.payload::text AS payload,
          o.headers::text AS headers, o.created_at, o.attempts + 1 AS attempts
@@ -26,7 +24,10 @@ WITH locked AS (
   FOR UPDATE SKIP LOCKED
 )
 SELECT coalesce(array_agg(id), '{}') AS ids, count(*) AS n, max(length(payload) + length(headers)) AS width FROM locked \gset
--- A full batch's delete (OutboxSql.markPublished without reportLater).
+-- A full batch's delete (OutboxSql.markPublished without reportLater), on a generic plan cached
+-- per connection (OutboxSql.CACHED_PLAN), as the relay's.
+SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true),
+       set_config('enable_bitmapscan', 'off', true) \gset
 DELETE FROM outbox o
 WHERE o.id = ANY(:ids::uuid[]) AND coalesce(o.status, '') = 'PENDING';
 COMMIT;

@@ -48,27 +48,24 @@ public final class OutboxSql {
 
     /**
      * Claims up to {@code limit} due messages for {@code owner} for {@code leaseMillis} (the three
-     * parameters: owner, lease, limit), in write order. SKIP LOCKED lets several pollers claim at once
-     * without waiting on each other; the lease (not a held transaction) keeps the claim while the
-     * message is delivered.
-     *
-     * <p>The claimed ids reach the update as an array, not through a join: the update then finds
-     * them by primary key in any plan left once {@link #POLLER_SETTINGS} has ruled out scans. A join
-     * would still let a plan cached on an empty outbox walk the whole primary key for every claim
-     * (measured: 527 ms for a batch of 100 out of 30,000, 1.4 ms as an array).
+     * parameters, in that order), in write order. SKIP LOCKED lets several pollers claim at once without waiting on each other; the
+     * lease (not a held transaction) keeps the claim while the message is delivered.
      */
     public static String claim(boolean ordered, boolean deadBlocksAggregate) {
-        // Two statements sent in one round trip: the settings apply to this transaction only.
-        return POLLER_SETTINGS + """
+        // Two statements sent in one round trip: the setting applies to this transaction only.
+        return ASYNCHRONOUS_COMMIT + """
+                WITH due AS (
+                  SELECT o.id FROM outbox o
+                %s  ORDER BY o.seq
+                  LIMIT ?
+                  FOR UPDATE SKIP LOCKED
+                )
                 UPDATE outbox o
                 SET locked_by = ?,
                     locked_until = now() + ? * interval '1 millisecond',
                     attempts = o.attempts + 1
-                WHERE o.id = ANY(ARRAY(
-                  SELECT o.id FROM outbox o
-                %s  ORDER BY o.seq
-                  LIMIT ?
-                  FOR UPDATE SKIP LOCKED))
+                FROM due
+                WHERE o.id = due.id
                 RETURNING %s""".formatted(due(ordered, deadBlocksAggregate), COLUMNS);
     }
 
@@ -80,7 +77,8 @@ public final class OutboxSql {
      * write it.
      */
     public static String lock(boolean ordered, boolean deadBlocksAggregate) {
-        return "SELECT set_config('idle_in_transaction_session_timeout', ?, true), " + SETTINGS + ";\n" + """
+        return """
+                SELECT set_config('idle_in_transaction_session_timeout', ?, true);
                 SELECT %s
                 FROM outbox o
                 %s  ORDER BY o.seq
@@ -88,32 +86,29 @@ public final class OutboxSql {
                 FOR UPDATE SKIP LOCKED""".formatted(columns("o.attempts + 1"), due(ordered, deadBlocksAggregate));
     }
 
-    private static final String SETTINGS = """
-            set_config('synchronous_commit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true),
-            set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
-            set_config('enable_sort', 'off', true)""";
+    /**
+     * Put before a statement, in the same string: the transaction it runs in (an explicit one, or
+     * the implicit one of a multi-statement string in auto-commit mode) commits without waiting
+     * for its WAL flush. The relay's own writes can all afford that: a claim or an outcome lost
+     * in a database crash is undone as if the relay had died before writing it, and the message
+     * is delivered again (see OutboxStore).
+     */
+    static final String ASYNCHRONOUS_COMMIT = "SELECT set_config('synchronous_commit', 'off', true);\n";
 
     /**
-     * Put before each of the poller's statements, in the same string: settings for the
-     * transaction it runs in (an explicit one, or the implicit one of a multi-statement string in
-     * auto-commit mode).
-     *
-     * <p>Its commit does not wait for its WAL flush. The relay's own writes can all afford that: a
-     * claim or an outcome lost in a database crash is undone as if the relay had died before
-     * writing it, and the message is delivered again (see OutboxStore).
-     *
-     * <p>Its plan rules out sequential scans, bitmap scans and sorts. The claim and the mark run on
-     * one generic plan each, made at their first execution on a connection (and again after the
-     * outbox is analyzed): planned at each execution, they spent 0.47 of PostgreSQL's 1.14 ms per
-     * batch planning (pg_stat_statements, a bench run at 500 orders/s); cached, the two take 0.41 ms.
-     * But a generic plan is made from the statistics and the table's size of its moment, and one
-     * made while the outbox was nearly empty would otherwise be sequential scans and sorts, kept
-     * while a backlog grows (seen: 131 s for one claim of 100 out of 20,000). What is left to
-     * choose from are the index paths a batch needs whatever the outbox holds: the pending
-     * messages' index in write order, the aggregate's index for the ordering check, the primary key
-     * for the ids. Needs PostgreSQL 12 or later (plan_cache_mode).
+     * {@link #ASYNCHRONOUS_COMMIT}, and a plan cached per connection with sequential and bitmap
+     * scans ruled out: put before {@link #markPublished}, which finds its messages by id. Planning
+     * the mark took 0.19 of the 0.45 ms PostgreSQL spent on it (pg_stat_statements, a bench run at
+     * 500 orders/s). A generic plan is made from the statistics and the table's size of its
+     * moment, and one made while the outbox was nearly empty could otherwise be a scan, kept while
+     * a backlog grows; with scans ruled out, the primary key is the only index that finds rows by
+     * id. (The claims stay planned at each execution: a lock claim on a cached plan ran for 25
+     * minutes in a bench run, on a plan that could not be reproduced afterwards.) Needs
+     * PostgreSQL 12 or later (plan_cache_mode).
      */
-    public static final String POLLER_SETTINGS = "SELECT " + SETTINGS + ";\n";
+    public static final String CACHED_PLAN = "SELECT set_config('synchronous_commit', 'off', true), "
+            + "set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true), "
+            + "set_config('enable_bitmapscan', 'off', true);\n";
 
     /**
      * "Still pending", for a statement that finds its messages by id. Written so that it implies
@@ -129,7 +124,7 @@ public final class OutboxSql {
      * Records deliveries: the messages become PUBLISHED, or are deleted when {@code delete}.
      * Only those still pending (an operator's change in between wins). With {@code locked} (the
      * messages are locked by the current transaction, see {@link #lock}) it also counts the attempt.
-     * Two statements: {@link #POLLER_SETTINGS}, then the mark, whose update count is the
+     * Two statements: {@link #CACHED_PLAN}, then the mark, whose update count is the
      * second result. Parameter: the delivered ids (uuid[]).
      *
      * <p>With {@code reportLater}, the mark instead returns one row: how many messages it marked,
@@ -148,9 +143,9 @@ public final class OutboxSql {
                 .formatted(locked ? ", attempts = o.attempts + 1" : ""))
                 + "\nWHERE o.id = ANY(?) AND " + STILL_PENDING;
         if (!reportLater) {
-            return POLLER_SETTINGS + mark;
+            return CACHED_PLAN + mark;
         }
-        return POLLER_SETTINGS + """
+        return CACHED_PLAN + """
                 WITH marked AS (
                 %s
                 RETURNING o.aggregate_type, o.aggregate_id, o.seq
@@ -174,7 +169,7 @@ public final class OutboxSql {
      */
     public static String markFailed(boolean locked) {
         String attempts = locked ? "o.attempts + 1" : "o.attempts";
-        return POLLER_SETTINGS + """
+        return ASYNCHRONOUS_COMMIT + """
                 UPDATE outbox o
                 SET status = CASE WHEN %s >= ? THEN 'DEAD' ELSE 'PENDING' END,
                     attempts = %s,
