@@ -86,6 +86,9 @@ public final class OutboxSql {
                 FOR UPDATE SKIP LOCKED""".formatted(columns("o.attempts + 1"), due(ordered, deadBlocksAggregate));
     }
 
+    /** The setting that lets a transaction commit without waiting for its WAL flush. */
+    private static final String COMMIT_WITHOUT_FLUSH = "set_config('synchronous_commit', 'off', true)";
+
     /**
      * Put before a statement, in the same string: the transaction it runs in (an explicit one, or
      * the implicit one of a multi-statement string in auto-commit mode) commits without waiting
@@ -93,7 +96,7 @@ public final class OutboxSql {
      * in a database crash is undone as if the relay had died before writing it, and the message
      * is delivered again (see OutboxStore).
      */
-    static final String ASYNCHRONOUS_COMMIT = "SELECT set_config('synchronous_commit', 'off', true);\n";
+    static final String ASYNCHRONOUS_COMMIT = "SELECT " + COMMIT_WITHOUT_FLUSH + ";\n";
 
     /**
      * {@link #ASYNCHRONOUS_COMMIT}, and a plan cached per connection with sequential and bitmap
@@ -106,8 +109,8 @@ public final class OutboxSql {
      * minutes in a bench run, on a plan that could not be reproduced afterwards.) Needs
      * PostgreSQL 12 or later (plan_cache_mode).
      */
-    public static final String CACHED_PLAN = "SELECT set_config('synchronous_commit', 'off', true), "
-            + "set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true), "
+    public static final String CACHED_PLAN = "SELECT " + COMMIT_WITHOUT_FLUSH
+            + ", set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true), "
             + "set_config('enable_bitmapscan', 'off', true);\n";
 
     /**

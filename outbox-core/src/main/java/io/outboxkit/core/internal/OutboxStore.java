@@ -161,11 +161,19 @@ public final class OutboxStore {
 
     /** Runs a two-statement string whose first sets the transaction up; returns the second's rows. */
     private static ResultSet secondResult(PreparedStatement statement) throws SQLException {
-        statement.execute();
-        if (!statement.getMoreResults()) {
+        if (!runPastSettings(statement)) {
             throw new SQLException("the statement after the setting returned no rows");
         }
         return statement.getResultSet();
+    }
+
+    /**
+     * Runs a two-statement string whose first sets the transaction up, and moves to the second's
+     * result: true when it is rows, false when it is an update count.
+     */
+    private static boolean runPastSettings(PreparedStatement statement) throws SQLException {
+        statement.execute();
+        return statement.getMoreResults();
     }
 
     /**
@@ -289,8 +297,7 @@ public final class OutboxStore {
         try (PreparedStatement mark = onCachedPlan(connection, OutboxSql.markPublished(locked, delete, reportLater))) {
             mark.setArray(1, connection.createArrayOf("uuid", ids.toArray()));
             if (!reportLater) {
-                mark.execute();
-                if (mark.getMoreResults() || mark.getUpdateCount() < 0) {
+                if (runPastSettings(mark) || mark.getUpdateCount() < 0) {
                     throw new SQLException("the mark after the setting returned no update count");
                 }
                 return false;
