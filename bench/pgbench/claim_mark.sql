@@ -1,12 +1,14 @@
 -- pgbench's ceiling for the relay: the relay's own two statements (outbox-core's OutboxSql.claim with
 -- ordering per aggregate on, and markPublished), each its own transaction, for a batch of
 -- :batch messages (pgbench -D batch=100). Delivery between them costs nothing here. Like the
--- relay's, neither commit waits for its WAL flush (OutboxSql.ASYNCHRONOUS_COMMIT).
+-- relay's, neither commit waits for its WAL flush, and each statement is cancelled after 30 s
+-- (OutboxSql.asynchronousCommit, with the poller's default statement timeout).
 -- The relay's claim is planned at every execution (never prepared on the server: see
 -- OutboxStore.plannedEachTime); force_custom_plan does the same for pgbench's prepared claim.
--- Its mark runs on a generic plan cached per connection (OutboxSql.CACHED_PLAN), as here.
+-- Its mark runs on a generic plan cached per connection (OutboxSql.cachedPlan), as here.
 BEGIN;
-SELECT set_config('synchronous_commit', 'off', true), set_config('plan_cache_mode', 'force_custom_plan', true) \gset
+SELECT set_config('synchronous_commit', 'off', true), set_config('statement_timeout', '30000ms', true),
+       set_config('plan_cache_mode', 'force_custom_plan', true) \gset
 WITH claimed AS (
   WITH due AS (
     SELECT o.id FROM outbox o
@@ -32,7 +34,8 @@ WITH claimed AS (
 SELECT coalesce(array_agg(id), '{}') AS ids, count(*) AS n, max(length(payload) + length(headers)) AS width FROM claimed \gset
 COMMIT;
 BEGIN;
-SELECT set_config('synchronous_commit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true),
+SELECT set_config('synchronous_commit', 'off', true), set_config('statement_timeout', '30000ms', true),
+       set_config('plan_cache_mode', 'force_generic_plan', true),
        set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true) \gset
 -- A full batch's mark (OutboxSql.markPublished without reportLater): the relay asks whether a
 -- later message was held back only after a partial batch.

@@ -5,7 +5,8 @@
 -- The relay's claim is planned at every execution (never prepared on the server: see
 -- OutboxStore.plannedEachTime); force_custom_plan does the same for pgbench's prepared claim.
 BEGIN;
-SELECT set_config('idle_in_transaction_session_timeout', '30000ms', true), set_config('plan_cache_mode', 'force_custom_plan', true),
+SELECT set_config('idle_in_transaction_session_timeout', '30000ms', true), set_config('statement_timeout', '30000ms', true),
+       set_config('plan_cache_mode', 'force_custom_plan', true),
        set_config('synchronous_commit', 'off', true) \gset
 WITH locked AS (
   SELECT o.id, o.seq, o.aggregate_type, o.aggregate_id, o.event_type, o.payload::text AS payload,
@@ -25,7 +26,7 @@ WITH locked AS (
 )
 SELECT coalesce(array_agg(id), '{}') AS ids, count(*) AS n, max(length(payload) + length(headers)) AS width FROM locked \gset
 -- A full batch's delete (OutboxSql.markPublished without reportLater), on a generic plan cached
--- per connection (OutboxSql.CACHED_PLAN), as the relay's.
+-- per connection (OutboxSql.cachedPlan), as the relay's.
 SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true),
        set_config('enable_bitmapscan', 'off', true) \gset
 DELETE FROM outbox o

@@ -60,6 +60,8 @@ public final class OutboxPoller implements AutoCloseable {
     public static final int DEFAULT_WORKERS = 1;
     /** The share of each delay that is random, so failures do not retry in step: 0.2. */
     public static final double DEFAULT_JITTER = 0.2;
+    /** How long one of the poller's statements may run before PostgreSQL cancels it: 30 seconds. */
+    public static final Duration DEFAULT_STATEMENT_TIMEOUT = Duration.ofSeconds(30);
 
     private static final Logger LOG = LoggerFactory.getLogger(OutboxPoller.class);
 
@@ -81,7 +83,7 @@ public final class OutboxPoller implements AutoCloseable {
 
     private OutboxPoller(Builder config) {
         this.config = config;
-        this.store = new OutboxStore(config.jdbi);
+        this.store = new OutboxStore(config.jdbi, config.statementTimeout);
         this.backoff = new Backoff(config.initialBackoff, config.maxBackoff, config.jitter);
     }
 
@@ -120,8 +122,9 @@ public final class OutboxPoller implements AutoCloseable {
             workers = List.copyOf(started);
         }
         LOG.info("[{}] started: claimMode={}, batchSize={}, workers={}, pollInterval={}, lease={}, maxAttempts={}, "
-                + "ordered={}, deleteOnPublish={}", config.name, config.claimMode, config.batchSize, config.workers,
-                config.pollInterval, config.lease, config.maxAttempts, config.ordered, config.deleteOnPublish);
+                + "ordered={}, deleteOnPublish={}, statementTimeout={}", config.name, config.claimMode, config.batchSize,
+                config.workers, config.pollInterval, config.lease, config.maxAttempts, config.ordered,
+                config.deleteOnPublish, config.statementTimeout);
     }
 
     /**
@@ -306,6 +309,7 @@ public final class OutboxPoller implements AutoCloseable {
         private int workers = DEFAULT_WORKERS;
         private ClaimMode claimMode = ClaimMode.LEASE;
         private boolean deleteOnPublish;
+        private Duration statementTimeout = DEFAULT_STATEMENT_TIMEOUT;
 
         private Builder(Jdbi jdbi, MessagePublisher publisher) {
             this.jdbi = Objects.requireNonNull(jdbi, "jdbi");
@@ -370,6 +374,20 @@ public final class OutboxPoller implements AutoCloseable {
             return this;
         }
 
+        /**
+         * How long one of the poller's statements (a claim, the record of an outcome) may run
+         * before PostgreSQL cancels it, 1 ms to 24 days; default 30 s. A safety net: these
+         * statements take milliseconds, and one that runs on (a bad plan, a wait behind a table
+         * lock) would otherwise hold its connection and its row locks for as long as it runs. A
+         * cancelled statement fails its cycle like any database error: it is logged, nothing it
+         * wrote is kept, and the batch's messages are claimed again (a lock's at once, a lease's
+         * when it ends). It applies to the poller's own transactions only.
+         */
+        public Builder statementTimeout(Duration statementTimeout) {
+            this.statementTimeout = statementTimeout;
+            return this;
+        }
+
         /** Deliveries tried before a message is DEAD, at least 1; default 10. */
         public Builder maxAttempts(int maxAttempts) {
             this.maxAttempts = maxAttempts;
@@ -420,6 +438,9 @@ public final class OutboxPoller implements AutoCloseable {
             require(claimMode != null, "claimMode must not be null");
             requirePositive("pollInterval", pollInterval);
             requirePositive("lease", lease);
+            requirePositive("statementTimeout", statementTimeout);
+            require(statementTimeout.compareTo(Duration.ofMillis(Integer.MAX_VALUE)) <= 0,
+                    "statementTimeout must be at most " + Integer.MAX_VALUE + " ms (PostgreSQL's limit), was " + statementTimeout);
             require(maxAttempts >= 1, "maxAttempts must be at least 1, was " + maxAttempts);
             requirePositive("initial backoff", initialBackoff);
             requirePositive("max backoff", maxBackoff);
@@ -430,7 +451,7 @@ public final class OutboxPoller implements AutoCloseable {
         }
 
         private static void requirePositive(String option, Duration value) {
-            require(value != null && !value.isNegative() && !value.isZero() && value.toMillis() >= 1,
+            require(value != null && value.compareTo(Duration.ofMillis(1)) >= 0,
                     option + " must be at least 1 ms, was " + value);
         }
 

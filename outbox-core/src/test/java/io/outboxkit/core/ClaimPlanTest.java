@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.outboxkit.core.internal.OutboxSql;
 import io.outboxkit.testing.PostgresExtension;
@@ -40,6 +39,7 @@ class ClaimPlanTest {
      * use) and for PostgreSQL to settle on a generic plan.
      */
     private static final int POLLS = 20;
+    private static final java.time.Duration TIMEOUT = OutboxPoller.DEFAULT_STATEMENT_TIMEOUT;
     /** Pending messages written after the plans were cached. */
     private static final int BACKLOG = 20_000;
 
@@ -51,12 +51,7 @@ class ClaimPlanTest {
     void emptyAndVacuumed() {
         Outbox.clear(db.jdbi());
         db.jdbi().useHandle(h -> h.execute("VACUUM ANALYZE outbox"));
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(db.jdbcUrl()); // a connection of its own, on which nothing else ever ran
-        config.setUsername(db.user());
-        config.setPassword(db.password());
-        config.setMaximumPoolSize(1);
-        session = new HikariDataSource(config);
+        session = db.newPool(1); // a connection of its own, on which nothing else ever ran
         jdbi = Jdbi.create(session);
     }
 
@@ -127,7 +122,7 @@ class ClaimPlanTest {
     private JsonNode explainCached(String name, List<UUID> batch) throws Exception {
         String ids = batch.stream().map(id -> "'" + id + "'").collect(Collectors.joining(",", "ARRAY[", "]::uuid[]"));
         String json = jdbi.inTransaction(h -> {
-            h.execute(OutboxSql.CACHED_PLAN);
+            h.execute(OutboxSql.cachedPlan(TIMEOUT));
             String explained = h.createQuery("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE \"" + name + "\"(" + ids + ")")
                     .mapTo(String.class).one();
             h.rollback();
@@ -146,8 +141,8 @@ class ClaimPlanTest {
             throws SQLException {
         backlogAfterSteadyStateStatistics();
         // The batch size; for a lease also the owner and the lease in ms.
-        String plan = mode == ClaimMode.LOCK ? explain(OutboxSql.lock(true, true), List.of(100))
-                : explain(OutboxSql.claim(true, true), List.of(100, "plan-test", 30_000L));
+        String plan = mode == ClaimMode.LOCK ? explain(OutboxSql.lock(true, true, TIMEOUT), List.of(100))
+                : explain(OutboxSql.claim(true, true, TIMEOUT), List.of(100, "plan-test", 30_000L));
 
         assertThat(plan).as("the ordering check is a sub-plan run per candidate")
                 .containsPattern("\"Subplan Name\": \"SubPlan \\d+\"")
@@ -172,7 +167,7 @@ class ClaimPlanTest {
 
         for (boolean delete : new boolean[] {false, true}) {
             for (boolean reportLater : new boolean[] {false, true}) {
-                String plan = explain(OutboxSql.markPublished(locked, delete, reportLater), List.of((Object) batch));
+                String plan = explain(OutboxSql.markPublished(locked, delete, reportLater, TIMEOUT), List.of((Object) batch));
                 assertThat(plan).as("mark published (delete: %s, report later: %s)", delete, reportLater)
                         .contains("\"Index Name\": \"outbox_pkey\"").doesNotContain("outbox_pending_seq");
             }
@@ -183,7 +178,7 @@ class ClaimPlanTest {
         }
         // At this size a sequential scan may be cheapest, and is planned from the table's real size:
         // what must not happen is a scan of a partial index the statistics think nearly empty.
-        assertThat(explain(OutboxSql.markFailed(locked), failed)).as("record failures")
+        assertThat(explain(OutboxSql.markFailed(locked, TIMEOUT), failed)).as("record failures")
                 .doesNotContain("outbox_pending_seq").doesNotContain("outbox_undelivered_aggregate");
     }
 

@@ -33,6 +33,11 @@ class OutboxPollerBuilderTest {
         assertThatThrownBy(() -> builder().name(" ").build()).hasMessageContaining("name");
         assertThatThrownBy(() -> builder().workers(0).build()).hasMessageContaining("workers");
         assertThatThrownBy(() -> builder().workers(65).build()).hasMessageContaining("workers");
+        assertThatThrownBy(() -> builder().statementTimeout(Duration.ZERO).build()).hasMessageContaining("statementTimeout");
+        assertThatThrownBy(() -> builder().statementTimeout(Duration.ofDays(25)).build())
+                .hasMessageContaining("statementTimeout must be at most 2147483647 ms");
+        assertThatThrownBy(() -> builder().lease(Duration.ofSeconds(Long.MAX_VALUE)).statementTimeout(null).build())
+                .hasMessageContaining("statementTimeout");
     }
 
     @Test

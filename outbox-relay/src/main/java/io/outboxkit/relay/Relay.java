@@ -53,6 +53,7 @@ public final class Relay implements AutoCloseable {
                 .workers(config.workers())
                 .pollInterval(config.pollInterval())
                 .lease(config.lease())
+                .statementTimeout(config.statementTimeout())
                 .maxAttempts(config.maxAttempts())
                 .backoff(config.initialBackoff(), config.maxBackoff())
                 .orderedByAggregate(config.ordered())

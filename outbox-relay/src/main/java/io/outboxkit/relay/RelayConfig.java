@@ -32,6 +32,9 @@ import java.util.Objects;
  * @param maxAttempts         {@code MAX_ATTEMPTS}: deliveries tried before a message is DEAD; default 10
  * @param lease               {@code LEASE_MS}: how long a claim lasts; must exceed the HTTP timeout; default 30 s
  * @param httpTimeout         {@code HTTP_TIMEOUT_MS}: the limit on connecting and on each delivery; default 5 s
+ * @param statementTimeout    {@code STATEMENT_TIMEOUT_MS}: how long one of the relay's SQL statements (a claim, the
+ *                            record of an outcome) may run before PostgreSQL cancels it, up to 24 days; default 30 s
+ *                            (see {@link OutboxPoller.Builder#statementTimeout})
  * @param maxInFlight         {@code MAX_IN_FLIGHT}: deliveries of one batch running at once, 1 to 256; default 16
  * @param initialBackoff      {@code BACKOFF_INITIAL_MS}: the retry delay after a first failure; default 1 s
  * @param maxBackoff          {@code BACKOFF_MAX_MS}: the longest retry delay; default 5 min
@@ -49,7 +52,7 @@ import java.util.Objects;
  */
 public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMode, String adminHost, int adminPort, String relayName, int batchSize, int workers,
                           Duration pollInterval, int maxAttempts, Duration lease, Duration httpTimeout,
-                          int maxInFlight, Duration initialBackoff, Duration maxBackoff, boolean ordered,
+                          Duration statementTimeout, int maxInFlight, Duration initialBackoff, Duration maxBackoff, boolean ordered,
                           boolean deadBlocksAggregate, Duration publishedRetention, Duration dedupWindow,
                           Duration retentionInterval, boolean retentionVacuum) {
 
@@ -90,6 +93,7 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
         Objects.requireNonNull(pollInterval, "pollInterval");
         Objects.requireNonNull(lease, "lease");
         Objects.requireNonNull(httpTimeout, "httpTimeout");
+        Objects.requireNonNull(statementTimeout, "statementTimeout");
         Objects.requireNonNull(initialBackoff, "initialBackoff");
         Objects.requireNonNull(maxBackoff, "maxBackoff");
         Objects.requireNonNull(publishedRetention, "publishedRetention");
@@ -134,6 +138,7 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
                 env.integer("MAX_ATTEMPTS", OutboxPoller.DEFAULT_MAX_ATTEMPTS, 1, 1_000),
                 env.millis("LEASE_MS", OutboxPoller.DEFAULT_LEASE, 1, DAY_MS),
                 env.millis("HTTP_TIMEOUT_MS", DEFAULT_HTTP_TIMEOUT, 1, DAY_MS),
+                env.millis("STATEMENT_TIMEOUT_MS", OutboxPoller.DEFAULT_STATEMENT_TIMEOUT, 1, Integer.MAX_VALUE),
                 env.integer("MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT, 1, 256),
                 env.millis("BACKOFF_INITIAL_MS", OutboxPoller.DEFAULT_INITIAL_BACKOFF, 1, DAY_MS),
                 env.millis("BACKOFF_MAX_MS", OutboxPoller.DEFAULT_MAX_BACKOFF, 1, DAY_MS),

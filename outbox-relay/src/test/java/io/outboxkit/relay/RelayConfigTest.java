@@ -34,6 +34,7 @@ class RelayConfigTest {
         assertThat(config.maxAttempts()).isEqualTo(10);
         assertThat(config.lease()).isEqualTo(Duration.ofSeconds(30));
         assertThat(config.httpTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(config.statementTimeout()).isEqualTo(Duration.ofSeconds(30));
         assertThat(config.maxInFlight()).isEqualTo(16);
         assertThat(config.initialBackoff()).isEqualTo(Duration.ofSeconds(1));
         assertThat(config.maxBackoff()).isEqualTo(Duration.ofMinutes(5));
@@ -49,7 +50,8 @@ class RelayConfigTest {
     void settingsAreReadFromTheirVariables() {
         RelayConfig config = RelayConfig.from(Env.of(Map.of("CONSUMER_URL", "https://loyalty.internal/messages",
                 "RELAY_NAME", "relay-1", "BATCH_SIZE", "500", "ORDERED", "false", "DEAD_BLOCKS_AGGREGATE", "no",
-                "LEASE_MS", "60000", "HTTP_TIMEOUT_MS", "10000", "CLAIM_MODE", "Lock", "RETENTION_PUBLISHED_MS", "0")));
+                "LEASE_MS", "60000", "HTTP_TIMEOUT_MS", "10000", "CLAIM_MODE", "Lock", "RETENTION_PUBLISHED_MS", "0",
+                "STATEMENT_TIMEOUT_MS", "2500")));
 
         assertThat(config.consumerUrl()).isEqualTo(URI.create("https://loyalty.internal/messages"));
         assertThat(config.relayName()).isEqualTo("relay-1");
@@ -58,6 +60,7 @@ class RelayConfigTest {
         assertThat(config.deadBlocksAggregate()).isFalse();
         assertThat(config.lease()).isEqualTo(Duration.ofMinutes(1));
         assertThat(config.httpTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(config.statementTimeout()).isEqualTo(Duration.ofMillis(2500));
         assertThat(config.claimMode()).isEqualTo(ClaimMode.LOCK);
         assertThat(config.deleteOnPublish()).as("keeping published messages 0 ms deletes them on delivery").isTrue();
     }
@@ -70,6 +73,8 @@ class RelayConfigTest {
             LEASE_MS              | 5000         | LEASE_MS=5000 must exceed HTTP_TIMEOUT_MS=5000
             LEASE_MS              | 1000         | LEASE_MS=1000 must exceed HTTP_TIMEOUT_MS=5000
             HTTP_TIMEOUT_MS       | 0            | HTTP_TIMEOUT_MS=0 is not a number of milliseconds
+            STATEMENT_TIMEOUT_MS  | 0            | STATEMENT_TIMEOUT_MS=0 is not a number of milliseconds
+            STATEMENT_TIMEOUT_MS  | 2147483648   | STATEMENT_TIMEOUT_MS=2147483648 is not a number of milliseconds
             CONSUMER_URL          | ftp://x/y    | CONSUMER_URL=ftp://x/y is not an http:// or https:// URL
             CONSUMER_URL          | not a url    | CONSUMER_URL=not a url is not an http:// or https:// URL
             CONSUMER_URL          | http:///path | CONSUMER_URL=http:///path is not an http:// or https:// URL

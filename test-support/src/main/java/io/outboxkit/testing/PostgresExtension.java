@@ -8,6 +8,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -25,6 +26,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * and dropped after its last.
  */
 public final class PostgresExtension implements BeforeAllCallback, AfterAllCallback {
+
+    private static final AtomicInteger POOLS = new AtomicInteger();
 
     private final int poolSize;
     private PostgresServer server;
@@ -51,17 +54,7 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
         database = "t_" + context.getRequiredTestClass().getSimpleName().toLowerCase(Locale.ROOT)
                 + "_" + Long.toString(ThreadLocalRandom.current().nextLong() >>> 1, 36);
         adminExecute("CREATE DATABASE " + database);
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(jdbcUrl());
-        if (server.user() != null) {
-            config.setUsername(server.user());
-        }
-        if (server.password() != null) {
-            config.setPassword(server.password());
-        }
-        config.setMaximumPoolSize(poolSize);
-        config.setPoolName("test-" + database);
-        dataSource = new HikariDataSource(config);
+        dataSource = newPool(poolSize);
         Migrations.apply(dataSource);
         jdbi = Jdbi.create(dataSource);
     }
@@ -86,6 +79,24 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
     /** The pooled data source of this class's database. */
     public DataSource dataSource() {
         return dataSource;
+    }
+
+    /**
+     * A pool of its own of {@code size} connections to this class's database, for a test that
+     * must know which sessions its code runs on; the caller closes it.
+     */
+    public HikariDataSource newPool(int size) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(jdbcUrl());
+        if (server.user() != null) {
+            config.setUsername(server.user());
+        }
+        if (server.password() != null) {
+            config.setPassword(server.password());
+        }
+        config.setMaximumPoolSize(size);
+        config.setPoolName("test-" + database + "-" + POOLS.incrementAndGet());
+        return new HikariDataSource(config);
     }
 
     /** A {@link Jdbi} over {@link #dataSource()}. */

@@ -1,5 +1,7 @@
 package io.outboxkit.core.internal;
 
+import java.time.Duration;
+
 /** The SQL outbox-core runs; every value is a bound JDBC parameter, in the order each Javadoc gives. */
 public final class OutboxSql {
 
@@ -49,11 +51,12 @@ public final class OutboxSql {
     /**
      * Claims up to {@code limit} due messages for {@code owner} for {@code leaseMillis} (the three
      * parameters, in that order), in write order. SKIP LOCKED lets several pollers claim at once without waiting on each other; the
-     * lease (not a held transaction) keeps the claim while the message is delivered.
+     * lease (not a held transaction) keeps the claim while the message is delivered. Cancelled
+     * after {@code statementTimeout}.
      */
-    public static String claim(boolean ordered, boolean deadBlocksAggregate) {
-        // Two statements sent in one round trip: the setting applies to this transaction only.
-        return ASYNCHRONOUS_COMMIT + """
+    public static String claim(boolean ordered, boolean deadBlocksAggregate, Duration statementTimeout) {
+        // Two statements sent in one round trip: the settings apply to this transaction only.
+        return asynchronousCommit(statementTimeout) + """
                 WITH due AS (
                   SELECT o.id FROM outbox o
                 %s  ORDER BY o.seq
@@ -74,32 +77,47 @@ public final class OutboxSql {
      * the session if it then stays idle in the transaction longer than the lease. Parameters:
      * the lease in ms (text), limit. The attempts column read is the attempt now starting, as
      * after a lease claim; {@link #markPublished} and {@link #markFailed} with {@code locked}
-     * write it.
+     * write it. Each statement of the transaction is cancelled after {@code statementTimeout}.
      */
-    public static String lock(boolean ordered, boolean deadBlocksAggregate) {
+    public static String lock(boolean ordered, boolean deadBlocksAggregate, Duration statementTimeout) {
         return """
-                SELECT set_config('idle_in_transaction_session_timeout', ?, true);
+                SELECT set_config('idle_in_transaction_session_timeout', ?, true), %s;
                 SELECT %s
                 FROM outbox o
                 %s  ORDER BY o.seq
                 LIMIT ?
-                FOR UPDATE SKIP LOCKED""".formatted(columns("o.attempts + 1"), due(ordered, deadBlocksAggregate));
+                FOR UPDATE SKIP LOCKED""".formatted(statementTimeout(statementTimeout), columns("o.attempts + 1"),
+                due(ordered, deadBlocksAggregate));
     }
 
     /** The setting that lets a transaction commit without waiting for its WAL flush. */
     private static final String COMMIT_WITHOUT_FLUSH = "set_config('synchronous_commit', 'off', true)";
 
     /**
-     * Put before a statement, in the same string: the transaction it runs in (an explicit one, or
-     * the implicit one of a multi-statement string in auto-commit mode) commits without waiting
-     * for its WAL flush. The relay's own writes can all afford that: a claim or an outcome lost
-     * in a database crash is undone as if the relay had died before writing it, and the message
-     * is delivered again (see OutboxStore).
+     * The setting that cancels each later statement of the transaction once it has run for
+     * {@code limit}: a safety net under the poller's statements, so that one gone wrong (a bad
+     * plan, a wait on a lock an operator forgot) fails, is logged and is retried, instead of
+     * holding its connection and row locks without end. Replaces, for that transaction only, any
+     * statement_timeout of the session.
      */
-    static final String ASYNCHRONOUS_COMMIT = "SELECT " + COMMIT_WITHOUT_FLUSH + ";\n";
+    private static String statementTimeout(Duration limit) {
+        return "set_config('statement_timeout', '" + limit.toMillis() + "ms', true)";
+    }
 
     /**
-     * {@link #ASYNCHRONOUS_COMMIT}, and a plan cached per connection with sequential and bitmap
+     * Put before a statement, in the same string: the transaction it runs in (an explicit one, or
+     * the implicit one of a multi-statement string in auto-commit mode) commits without waiting
+     * for its WAL flush, and its statements are cancelled after {@code statementTimeout}. The
+     * relay's own writes can all afford to skip the flush: a claim or an outcome lost in a
+     * database crash is undone as if the relay had died before writing it, and the message is
+     * delivered again (see OutboxStore).
+     */
+    static String asynchronousCommit(Duration statementTimeout) {
+        return "SELECT " + COMMIT_WITHOUT_FLUSH + ", " + statementTimeout(statementTimeout) + ";\n";
+    }
+
+    /**
+     * {@link #asynchronousCommit}, and a plan cached per connection with sequential and bitmap
      * scans ruled out: put before {@link #markPublished}, which finds its messages by id. Planning
      * the mark took 0.19 of the 0.45 ms PostgreSQL spent on it (pg_stat_statements, a bench run at
      * 500 orders/s). A generic plan is made from the statistics and the table's size of its
@@ -109,9 +127,11 @@ public final class OutboxSql {
      * minutes in a bench run, on a plan that could not be reproduced afterwards.) Needs
      * PostgreSQL 12 or later (plan_cache_mode).
      */
-    public static final String CACHED_PLAN = "SELECT " + COMMIT_WITHOUT_FLUSH
-            + ", set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true), "
-            + "set_config('enable_bitmapscan', 'off', true);\n";
+    public static String cachedPlan(Duration statementTimeout) {
+        return "SELECT " + COMMIT_WITHOUT_FLUSH + ", " + statementTimeout(statementTimeout)
+                + ", set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true), "
+                + "set_config('enable_bitmapscan', 'off', true);\n";
+    }
 
     /**
      * "Still pending", for a statement that finds its messages by id. Written so that it implies
@@ -127,7 +147,7 @@ public final class OutboxSql {
      * Records deliveries: the messages become PUBLISHED, or are deleted when {@code delete}.
      * Only those still pending (an operator's change in between wins). With {@code locked} (the
      * messages are locked by the current transaction, see {@link #lock}) it also counts the attempt.
-     * Two statements: {@link #CACHED_PLAN}, then the mark, whose update count is the
+     * Two statements: {@link #cachedPlan}, then the mark, whose update count is the
      * second result. Parameter: the delivered ids (uuid[]).
      *
      * <p>With {@code reportLater}, the mark instead returns one row: how many messages it marked,
@@ -139,16 +159,16 @@ public final class OutboxSql {
      * It says {@code <> 'PUBLISHED'}, not {@code = 'PENDING'}, so that it can only probe that
      * index (see {@link #STILL_PENDING} for why that matters).
      */
-    public static String markPublished(boolean locked, boolean delete, boolean reportLater) {
+    public static String markPublished(boolean locked, boolean delete, boolean reportLater, Duration statementTimeout) {
         String mark = (delete ? "DELETE FROM outbox o" : """
                 UPDATE outbox o
                 SET status = 'PUBLISHED', published_at = now(), locked_by = NULL, locked_until = NULL%s"""
                 .formatted(locked ? ", attempts = o.attempts + 1" : ""))
                 + "\nWHERE o.id = ANY(?) AND " + STILL_PENDING;
         if (!reportLater) {
-            return CACHED_PLAN + mark;
+            return cachedPlan(statementTimeout) + mark;
         }
-        return CACHED_PLAN + """
+        return cachedPlan(statementTimeout) + """
                 WITH marked AS (
                 %s
                 RETURNING o.aggregate_type, o.aggregate_id, o.seq
@@ -170,9 +190,9 @@ public final class OutboxSql {
      * owner when leased. Two statements, as {@link #markPublished}: the second returns each
      * message's id and new status.
      */
-    public static String markFailed(boolean locked) {
+    public static String markFailed(boolean locked, Duration statementTimeout) {
         String attempts = locked ? "o.attempts + 1" : "o.attempts";
-        return ASYNCHRONOUS_COMMIT + """
+        return asynchronousCommit(statementTimeout) + """
                 UPDATE outbox o
                 SET status = CASE WHEN %s >= ? THEN 'DEAD' ELSE 'PENDING' END,
                     attempts = %s,

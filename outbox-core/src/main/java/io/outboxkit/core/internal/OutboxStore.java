@@ -22,11 +22,16 @@ import org.postgresql.PGStatement;
 public final class OutboxStore {
 
     private static final int MAX_ERROR_LENGTH = 2_000;
+    /** PostgreSQL's SQLSTATE for a statement cancelled, by its timeout among others. */
+    private static final String QUERY_CANCELED = "57014";
 
     private final Jdbi jdbi;
+    private final Duration statementTimeout;
 
-    public OutboxStore(Jdbi jdbi) {
+    /** A store whose statements PostgreSQL cancels once one has run for {@code statementTimeout}. */
+    public OutboxStore(Jdbi jdbi, Duration statementTimeout) {
         this.jdbi = jdbi;
+        this.statementTimeout = statementTimeout;
     }
 
     /** A failed delivery: the message, why, and how long until its retry. */
@@ -108,7 +113,7 @@ public final class OutboxStore {
      */
     private Claim lease(boolean ordered, boolean deadBlocks, int limit, String owner, Duration lease) {
         List<OutboxMessage> batch = withConnection("claim messages", connection -> {
-            try (PreparedStatement claim = plannedEachTime(connection, OutboxSql.claim(ordered, deadBlocks))) {
+            try (PreparedStatement claim = plannedEachTime(connection, OutboxSql.claim(ordered, deadBlocks, statementTimeout))) {
                 claim.setInt(1, limit);
                 claim.setString(2, owner);
                 claim.setLong(3, lease.toMillis());
@@ -126,7 +131,7 @@ public final class OutboxStore {
             Connection connection = handle.getConnection();
             connection.setAutoCommit(false);
             List<OutboxMessage> batch;
-            try (PreparedStatement lock = plannedEachTime(connection, OutboxSql.lock(ordered, deadBlocks))) {
+            try (PreparedStatement lock = plannedEachTime(connection, OutboxSql.lock(ordered, deadBlocks, statementTimeout))) {
                 lock.setString(1, lease.toMillis() + "ms");
                 lock.setInt(2, limit);
                 batch = readMessages(lock);
@@ -143,7 +148,7 @@ public final class OutboxStore {
                 rollback(handle.getConnection(), e);
                 handle.close();
             }
-            throw new OutboxException("could not claim messages: " + e.getMessage(), e);
+            throw new OutboxException("could not claim messages: " + reason(e), e);
         }
     }
 
@@ -194,7 +199,7 @@ public final class OutboxStore {
     /**
      * A statement prepared on the server at its first execution on a connection: PostgreSQL plans
      * it there once (and again after the outbox is analyzed), under the settings that
-     * {@link OutboxSql#CACHED_PLAN} puts before it.
+     * {@link OutboxSql#cachedPlan} puts before it.
      */
     private static PreparedStatement onCachedPlan(Connection connection, String sql) throws SQLException {
         PreparedStatement statement = connection.prepareStatement(sql);
@@ -242,7 +247,7 @@ public final class OutboxStore {
     }
 
     /** Locked messages: the outcome commits in the claim's own transaction. */
-    private static final class LockedClaim implements Claim {
+    private final class LockedClaim implements Claim {
         private final Handle handle;
         private final List<OutboxMessage> messages;
 
@@ -269,7 +274,7 @@ public final class OutboxStore {
                 return new Recorded(dead, laterPending);
             } catch (SQLException | RuntimeException e) {
                 throw new OutboxException("could not record the outcome of " + messages.size() + " locked message(s) "
-                        + "(they are claimable again): " + e.getMessage(), e);
+                        + "(they are claimable again): " + reason(e), e);
             }
         }
 
@@ -292,9 +297,10 @@ public final class OutboxStore {
      * Marks {@code ids} delivered; with {@code reportLater}, returns whether a later message of one
      * of their aggregates is not yet published (else false).
      */
-    private static boolean markPublished(Connection connection, List<UUID> ids, boolean locked, boolean delete,
-                                         boolean reportLater) throws SQLException {
-        try (PreparedStatement mark = onCachedPlan(connection, OutboxSql.markPublished(locked, delete, reportLater))) {
+    private boolean markPublished(Connection connection, List<UUID> ids, boolean locked, boolean delete,
+                                  boolean reportLater) throws SQLException {
+        try (PreparedStatement mark = onCachedPlan(connection,
+                OutboxSql.markPublished(locked, delete, reportLater, statementTimeout))) {
             mark.setArray(1, connection.createArrayOf("uuid", ids.toArray()));
             if (!reportLater) {
                 if (runPastSettings(mark) || mark.getUpdateCount() < 0) {
@@ -309,9 +315,9 @@ public final class OutboxStore {
     }
 
     /** Records failures; {@code owner} null means the messages are locked by this connection's transaction. */
-    private static List<UUID> markFailed(Connection connection, List<Failure> failures, int maxAttempts, String owner)
+    private List<UUID> markFailed(Connection connection, List<Failure> failures, int maxAttempts, String owner)
             throws SQLException {
-        try (PreparedStatement mark = plannedEachTime(connection, OutboxSql.markFailed(owner == null))) {
+        try (PreparedStatement mark = plannedEachTime(connection, OutboxSql.markFailed(owner == null, statementTimeout))) {
             mark.setInt(1, maxAttempts);
             mark.setArray(2, connection.createArrayOf("uuid", failures.stream().map(f -> f.message().id()).toArray()));
             mark.setArray(3, connection.createArrayOf("text", failures.stream().map(Failure::error).toArray()));
@@ -336,12 +342,20 @@ public final class OutboxStore {
         try (Handle handle = jdbi.open()) {
             return work.run(handle.getConnection());
         } catch (SQLException e) {
-            throw new OutboxException("could not " + attempted + ": " + e.getMessage(), e);
+            throw new OutboxException("could not " + attempted + ": " + reason(e), e);
         } catch (OutboxException e) {
             throw e;
         } catch (RuntimeException e) {
             throw new OutboxException("could not " + attempted + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The exception's message; for a statement cancelled by the timeout, also which limit that was. */
+    private String reason(Exception e) {
+        boolean timedOut = e instanceof SQLException sql && QUERY_CANCELED.equals(sql.getSQLState())
+                && String.valueOf(e.getMessage()).contains("statement timeout");
+        return !timedOut ? e.getMessage() : e.getMessage() + " (it ran longer than the poller's statementTimeout of "
+                + statementTimeout.toMillis() + " ms)";
     }
 
     /** JDBC work that may throw {@link SQLException}. */
