@@ -10,7 +10,9 @@ BEGIN;
 SELECT set_config('synchronous_commit', 'off', true), set_config('statement_timeout', '30000ms', true),
        set_config('plan_cache_mode', 'force_custom_plan', true) \gset
 WITH claimed AS (
-  WITH due AS (
+  UPDATE outbox o
+  SET locked_by = 'pgbench', locked_until = now() + 30000 * interval '1 millisecond', attempts = o.attempts + 1
+  WHERE o.id = ANY(ARRAY(
     SELECT o.id FROM outbox o
     WHERE o.status = 'PENDING'
       AND o.available_at <= now()
@@ -22,12 +24,7 @@ WITH claimed AS (
           OFFSET 0)
     ORDER BY o.seq
     LIMIT :batch
-    FOR UPDATE SKIP LOCKED
-  )
-  UPDATE outbox o
-  SET locked_by = 'pgbench', locked_until = now() + 30000 * interval '1 millisecond', attempts = o.attempts + 1
-  FROM due
-  WHERE o.id = due.id
+    FOR UPDATE SKIP LOCKED))
   RETURNING o.id, o.seq, o.aggregate_type, o.aggregate_id, o.event_type, o.payload::text AS payload,
             o.headers::text AS headers, o.created_at, o.attempts
 )

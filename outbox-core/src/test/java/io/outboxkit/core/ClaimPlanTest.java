@@ -16,6 +16,7 @@ import java.util.stream.Collectors;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -140,9 +141,9 @@ class ClaimPlanTest {
     void the_ordering_check_probes_the_aggregates_index_even_when_statistics_say_nothing_is_pending(ClaimMode mode)
             throws SQLException {
         backlogAfterSteadyStateStatistics();
-        // The batch size; for a lease also the owner and the lease in ms.
+        // The batch size; for a lease first the owner and the lease in ms.
         String plan = mode == ClaimMode.LOCK ? explain(OutboxSql.lock(true, true, TIMEOUT), List.of(100))
-                : explain(OutboxSql.claim(true, true, TIMEOUT), List.of(100, "plan-test", 30_000L));
+                : explain(OutboxSql.claim(true, true, TIMEOUT), List.of("plan-test", 30_000L, 100));
 
         assertThat(plan).as("the ordering check is a sub-plan run per candidate")
                 .containsPattern("\"Subplan Name\": \"SubPlan \\d+\"")
@@ -150,6 +151,21 @@ class ClaimPlanTest {
         assertThat(plan).as("which probes the aggregate's index with the candidate's own aggregate")
                 .containsPattern("\"Index Cond\": \"\\(\\(aggregate_type = o(_1)?\\.aggregate_type\\) "
                         + "AND \\(aggregate_id = o(_1)?\\.aggregate_id\\) AND \\(seq < o(_1)?\\.seq\\)\\)\"");
+    }
+
+    @Test
+    void a_lease_claim_updates_its_messages_through_the_primary_key_on_an_outbox_of_a_few_thousand_rows()
+            throws SQLException {
+        db.jdbi().useHandle(h -> { // statistics taken during a backlog, which has since been delivered but one
+            h.execute(INSERT_ORDERS.formatted("'PENDING'", 7_500)); // a steady stream's outbox, retention on
+            h.execute("ANALYZE outbox");
+            h.execute("UPDATE outbox SET status = 'PUBLISHED', published_at = now() WHERE seq < (SELECT max(seq) FROM outbox)");
+        });
+
+        String plan = explain(OutboxSql.claim(true, true, TIMEOUT), List.of("plan-test", 30_000L, 100));
+
+        assertThat(plan).as("the claimed ids looked up, not joined to a scan of the outbox")
+                .contains("\"Index Name\": \"outbox_pkey\"").doesNotContain("Seq Scan");
     }
 
     @ParameterizedTest

@@ -49,26 +49,29 @@ public final class OutboxSql {
     }
 
     /**
-     * Claims up to {@code limit} due messages for {@code owner} for {@code leaseMillis} (the three
-     * parameters, in that order), in write order. SKIP LOCKED lets several pollers claim at once without waiting on each other; the
-     * lease (not a held transaction) keeps the claim while the message is delivered. Cancelled
-     * after {@code statementTimeout}.
+     * Claims up to {@code limit} due messages for {@code owner} for {@code leaseMillis}, in write
+     * order; parameters: owner, leaseMillis, limit. SKIP LOCKED lets several pollers claim at once
+     * without waiting on each other; the lease (not a held transaction) keeps the claim while the
+     * message is delivered. Cancelled after {@code statementTimeout}.
+     *
+     * <p>The chosen ids reach the update as an array, which it can only look up in the primary
+     * key. Joined to the update instead (a CTE), they are estimated at the batch size whatever
+     * was found, and on an outbox of a few thousand rows (a steady stream with retention on) a
+     * hash join over a sequential scan of the whole table then looks cheaper than 100 probes:
+     * measured with pgbench on 7,500 rows, one pending, 1.39 ms per claim instead of 0.45.
      */
     public static String claim(boolean ordered, boolean deadBlocksAggregate, Duration statementTimeout) {
         // Two statements sent in one round trip: the settings apply to this transaction only.
         return asynchronousCommit(statementTimeout) + """
-                WITH due AS (
-                  SELECT o.id FROM outbox o
-                %s  ORDER BY o.seq
-                  LIMIT ?
-                  FOR UPDATE SKIP LOCKED
-                )
                 UPDATE outbox o
                 SET locked_by = ?,
                     locked_until = now() + ? * interval '1 millisecond',
                     attempts = o.attempts + 1
-                FROM due
-                WHERE o.id = due.id
+                WHERE o.id = ANY(ARRAY(
+                  SELECT o.id FROM outbox o
+                %s  ORDER BY o.seq
+                  LIMIT ?
+                  FOR UPDATE SKIP LOCKED))
                 RETURNING %s""".formatted(due(ordered, deadBlocksAggregate), COLUMNS);
     }
 

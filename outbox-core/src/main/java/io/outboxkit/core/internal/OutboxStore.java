@@ -114,9 +114,9 @@ public final class OutboxStore {
     private Claim lease(boolean ordered, boolean deadBlocks, int limit, String owner, Duration lease) {
         List<OutboxMessage> batch = withConnection("claim messages", connection -> {
             try (PreparedStatement claim = plannedEachTime(connection, OutboxSql.claim(ordered, deadBlocks, statementTimeout))) {
-                claim.setInt(1, limit);
-                claim.setString(2, owner);
-                claim.setLong(3, lease.toMillis());
+                claim.setString(1, owner);
+                claim.setLong(2, lease.toMillis());
+                claim.setInt(3, limit);
                 return readMessages(claim);
             }
         });
