@@ -2,9 +2,9 @@
 -- ordering per aggregate on, and markPublished), each its own transaction, for a batch of
 -- :batch messages (pgbench -D batch=100). Delivery between them costs nothing here. Like the
 -- relay's, neither commit waits for its WAL flush, and each statement is cancelled after 30 s
--- (OutboxSql.asynchronousCommit, with the poller's default statement timeout).
--- The relay's claim is planned at every execution (never prepared on the server: see
--- OutboxStore.plannedEachTime); force_custom_plan does the same for pgbench's prepared claim.
+-- (OutboxSql.planEachTime, with the poller's default statement timeout).
+-- The relay's claim is prepared on the server and planned at every execution
+-- (OutboxSql.planEachTime: force_custom_plan), as pgbench's prepared claim is here.
 -- Its mark runs on a generic plan cached per connection (OutboxSql.cachedPlan), as here.
 BEGIN;
 SELECT set_config('synchronous_commit', 'off', true), set_config('statement_timeout', '30000ms', true),

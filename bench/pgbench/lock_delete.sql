@@ -2,8 +2,8 @@
 -- publish): outbox-core's OutboxSql.lock (ordering per aggregate on) and markPublished(locked,
 -- delete), in ONE transaction held open while the batch is delivered (delivery costs nothing here),
 -- for a batch of :batch messages (pgbench -D batch=100).
--- The relay's claim is planned at every execution (never prepared on the server: see
--- OutboxStore.plannedEachTime); force_custom_plan does the same for pgbench's prepared claim.
+-- The relay's claim is prepared on the server and planned at every execution
+-- (OutboxSql.planEachTime: force_custom_plan), as pgbench's prepared claim is here.
 BEGIN;
 SELECT set_config('idle_in_transaction_session_timeout', '30000ms', true), set_config('statement_timeout', '30000ms', true),
        set_config('plan_cache_mode', 'force_custom_plan', true),

@@ -113,7 +113,7 @@ public final class OutboxStore {
      */
     private Claim lease(boolean ordered, boolean deadBlocks, int limit, String owner, Duration lease) {
         List<OutboxMessage> batch = withConnection("claim messages", connection -> {
-            try (PreparedStatement claim = plannedEachTime(connection, OutboxSql.claim(ordered, deadBlocks, statementTimeout))) {
+            try (PreparedStatement claim = prepared(connection, OutboxSql.claim(ordered, deadBlocks, statementTimeout))) {
                 claim.setString(1, owner);
                 claim.setLong(2, lease.toMillis());
                 claim.setInt(3, limit);
@@ -131,7 +131,7 @@ public final class OutboxStore {
             Connection connection = handle.getConnection();
             connection.setAutoCommit(false);
             List<OutboxMessage> batch;
-            try (PreparedStatement lock = plannedEachTime(connection, OutboxSql.lock(ordered, deadBlocks, statementTimeout))) {
+            try (PreparedStatement lock = prepared(connection, OutboxSql.lock(ordered, deadBlocks, statementTimeout))) {
                 lock.setString(1, lease.toMillis() + "ms");
                 lock.setInt(2, limit);
                 batch = readMessages(lock);
@@ -182,26 +182,11 @@ public final class OutboxStore {
     }
 
     /**
-     * A statement PostgreSQL plans for the outbox as it is at each execution: the claims, and the
-     * failure records. The driver would prepare a statement it runs often on the server, and
-     * PostgreSQL would then settle on one generic plan for it; made while the outbox was empty
-     * (after a VACUUM of an empty table, say), that plan is sequential scans, kept until the table
-     * is analyzed again: a backlog written meanwhile is claimed in time quadratic in its size
-     * (131 s for one claim of 100 out of 20,000). Planning a claim costs about a quarter of a
-     * millisecond.
+     * A statement prepared on the server at its first execution on a connection, so that
+     * PostgreSQL parses it once there. How it is planned, at each execution or once, is up to the
+     * settings put before it: {@link OutboxSql#planEachTime} or {@link OutboxSql#cachedPlan}.
      */
-    private static PreparedStatement plannedEachTime(Connection connection, String sql) throws SQLException {
-        PreparedStatement statement = connection.prepareStatement(sql);
-        statement.unwrap(PGStatement.class).setPrepareThreshold(0);
-        return statement;
-    }
-
-    /**
-     * A statement prepared on the server at its first execution on a connection: PostgreSQL plans
-     * it there once (and again after the outbox is analyzed), under the settings that
-     * {@link OutboxSql#cachedPlan} puts before it.
-     */
-    private static PreparedStatement onCachedPlan(Connection connection, String sql) throws SQLException {
+    private static PreparedStatement prepared(Connection connection, String sql) throws SQLException {
         PreparedStatement statement = connection.prepareStatement(sql);
         statement.unwrap(PGStatement.class).setPrepareThreshold(1);
         return statement;
@@ -299,7 +284,7 @@ public final class OutboxStore {
      */
     private boolean markPublished(Connection connection, List<UUID> ids, boolean locked, boolean delete,
                                   boolean reportLater) throws SQLException {
-        try (PreparedStatement mark = onCachedPlan(connection,
+        try (PreparedStatement mark = prepared(connection,
                 OutboxSql.markPublished(locked, delete, reportLater, statementTimeout))) {
             mark.setArray(1, connection.createArrayOf("uuid", ids.toArray()));
             if (!reportLater) {
@@ -317,7 +302,7 @@ public final class OutboxStore {
     /** Records failures; {@code owner} null means the messages are locked by this connection's transaction. */
     private List<UUID> markFailed(Connection connection, List<Failure> failures, int maxAttempts, String owner)
             throws SQLException {
-        try (PreparedStatement mark = plannedEachTime(connection, OutboxSql.markFailed(owner == null, statementTimeout))) {
+        try (PreparedStatement mark = prepared(connection, OutboxSql.markFailed(owner == null, statementTimeout))) {
             mark.setInt(1, maxAttempts);
             mark.setArray(2, connection.createArrayOf("uuid", failures.stream().map(f -> f.message().id()).toArray()));
             mark.setArray(3, connection.createArrayOf("text", failures.stream().map(Failure::error).toArray()));
