@@ -8,6 +8,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.outboxkit.core.internal.OutboxSql;
 import io.outboxkit.testing.PostgresExtension;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -40,7 +41,7 @@ class ClaimPlanTest {
      * use) and for PostgreSQL to settle on a generic plan.
      */
     private static final int POLLS = 20;
-    private static final java.time.Duration TIMEOUT = OutboxPoller.DEFAULT_STATEMENT_TIMEOUT;
+    private static final Duration TIMEOUT = OutboxPoller.DEFAULT_STATEMENT_TIMEOUT;
     /** Pending messages written after the plans were cached. */
     private static final int BACKLOG = 20_000;
 
@@ -141,10 +142,6 @@ class ClaimPlanTest {
         return new ObjectMapper().readTree(json).get(0).get("Plan");
     }
 
-    private long count(String sql) {
-        return jdbi.withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
-    }
-
     @ParameterizedTest
     @EnumSource(ClaimMode.class)
     void the_ordering_check_probes_the_aggregates_index_even_when_statistics_say_nothing_is_pending(ClaimMode mode)
@@ -216,7 +213,7 @@ class ClaimPlanTest {
         String statement = sql.substring(sql.indexOf(";") + 1);
         return db.jdbi().<String, SQLException>inTransaction(h -> {
             if (!settings.contains("?")) {
-                h.execute(settings); // a lock's settings only bound its idle time
+                h.execute(settings); // a lock's take its idle time as a parameter; none of them changes a plan
             }
             try (var explain = h.getConnection().prepareStatement("EXPLAIN (FORMAT JSON) " + statement)) {
                 for (int i = 0; i < parameters.size(); i++) {
