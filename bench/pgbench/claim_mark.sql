@@ -4,11 +4,13 @@
 -- relay's, neither commit waits for its WAL flush, and each statement is cancelled after 30 s
 -- (OutboxSql.planEachTime, with the poller's default statement timeout).
 -- The relay's claim is prepared on the server and planned at every execution
--- (OutboxSql.planEachTime: force_custom_plan), as pgbench's prepared claim is here.
+-- on index scans only (OutboxSql.planEachTime: force_custom_plan, no sequential or bitmap scan),
+-- as pgbench's prepared claim is here.
 -- Its mark runs on a generic plan cached per connection (OutboxSql.cachedPlan), as here.
 BEGIN;
 SELECT set_config('synchronous_commit', 'off', true), set_config('statement_timeout', '30000ms', true),
-       set_config('plan_cache_mode', 'force_custom_plan', true) \gset
+       set_config('plan_cache_mode', 'force_custom_plan', true),
+       set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true) \gset
 WITH claimed AS (
   UPDATE outbox o
   SET locked_by = 'pgbench', locked_until = now() + 30000 * interval '1 millisecond', attempts = o.attempts + 1
