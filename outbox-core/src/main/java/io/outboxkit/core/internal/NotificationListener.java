@@ -11,7 +11,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Holds one connection that LISTENs on the outbox channel and signals a {@link Wakeup} on every
  * notification. Reconnects after a lost connection; while it is down, the poll interval is the
- * fallback, so a lost listener delays delivery but never loses it.
+ * fallback, so a lost listener delays delivery but never loses it. How soon the driver hands a
+ * notification over depends on the pool's sockets: see
+ * {@link io.outboxkit.core.PromptNotificationSocketFactory}.
  */
 public final class NotificationListener implements Runnable {
 

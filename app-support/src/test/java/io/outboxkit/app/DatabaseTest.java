@@ -1,0 +1,25 @@
+package io.outboxkit.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.outboxkit.core.PromptNotificationSocketFactory;
+import io.outboxkit.testing.PostgresExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The services' pool hands a poller's LISTEN connection each notification as it arrives. */
+class DatabaseTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension(2);
+
+    @Test
+    void its_connections_are_made_on_sockets_that_hand_over_notifications_at_once() {
+        try (Database database = Database.open(new DatabaseSettings(db.jdbcUrl(), db.user(), db.password()),
+                "database-test", 2)) {
+            assertThat(((HikariDataSource) database.dataSource()).getDataSourceProperties())
+                    .containsEntry("socketFactory", PromptNotificationSocketFactory.class.getName());
+        }
+    }
+}
