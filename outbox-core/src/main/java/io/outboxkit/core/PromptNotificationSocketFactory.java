@@ -28,7 +28,8 @@ import javax.net.SocketFactory;
  * under a 1 ms timeout (the driver's check for a pending message) answers "timed out" at once
  * when no byte has arrived, instead of after the millisecond; bytes that arrive later are read
  * by the next read, so nothing is lost or reordered. Other timeouts, and every other read, are
- * untouched, so a pool that does not LISTEN sees no difference. Thread-safe.
+ * untouched, so a pool that does not LISTEN sees no difference. Under TLS the check looks at
+ * the encrypted bytes, as the driver's own timed read does. Thread-safe.
  */
 public final class PromptNotificationSocketFactory extends SocketFactory {
 
