@@ -85,13 +85,13 @@ public final class OutboxSql {
      */
     public static String lock(boolean ordered, boolean deadBlocksAggregate, Duration statementTimeout) {
         return """
-                SELECT set_config('idle_in_transaction_session_timeout', ?, true), %s, %s;
+                SELECT set_config('idle_in_transaction_session_timeout', ?, true), %s;
                 SELECT %s
                 FROM outbox o
                 %s  ORDER BY o.seq
                 LIMIT ?
-                FOR UPDATE SKIP LOCKED""".formatted(statementTimeout(statementTimeout),
-                PLANNED_EACH_TIME + ", " + INDEX_SCANS_ONLY, columns("o.attempts + 1"), due(ordered, deadBlocksAggregate));
+                FOR UPDATE SKIP LOCKED""".formatted(planning(PLANNED_EACH_TIME, statementTimeout),
+                columns("o.attempts + 1"), due(ordered, deadBlocksAggregate));
     }
 
     /** The setting that lets a transaction commit without waiting for its WAL flush. */
@@ -99,6 +99,9 @@ public final class OutboxSql {
 
     /** The setting that plans a prepared statement at each execution, never on a cached generic plan. */
     private static final String PLANNED_EACH_TIME = "set_config('plan_cache_mode', 'force_custom_plan', true)";
+
+    /** The setting that plans a prepared statement once per connection (a generic plan, cached). */
+    private static final String PLANNED_ONCE = "set_config('plan_cache_mode', 'force_generic_plan', true)";
 
     /**
      * The settings that rule out sequential and bitmap scans, leaving PostgreSQL the index scans
@@ -126,6 +129,15 @@ public final class OutboxSql {
     }
 
     /**
+     * The settings every statement of the poller runs under, whichever way it is planned
+     * ({@link #PLANNED_EACH_TIME} or {@link #PLANNED_ONCE}): cancelled after {@code statementTimeout},
+     * on index scans only.
+     */
+    private static String planning(String planCacheMode, Duration statementTimeout) {
+        return statementTimeout(statementTimeout) + ", " + planCacheMode + ", " + INDEX_SCANS_ONLY;
+    }
+
+    /**
      * Put before a statement, in the same string: the transaction it runs in (an explicit one, or
      * the implicit one of a multi-statement string in auto-commit mode) commits without waiting
      * for its WAL flush, its statements are cancelled after {@code statementTimeout}, and a
@@ -145,8 +157,7 @@ public final class OutboxSql {
      * (plan_cache_mode).
      */
     static String planEachTime(Duration statementTimeout) {
-        return "SELECT " + COMMIT_WITHOUT_FLUSH + ", " + statementTimeout(statementTimeout) + ", " + PLANNED_EACH_TIME
-                + ", " + INDEX_SCANS_ONLY + ";\n";
+        return "SELECT " + COMMIT_WITHOUT_FLUSH + ", " + planning(PLANNED_EACH_TIME, statementTimeout) + ";\n";
     }
 
     /**
@@ -160,8 +171,7 @@ public final class OutboxSql {
      * minutes in a bench run, on a plan that could not be reproduced afterwards.)
      */
     public static String cachedPlan(Duration statementTimeout) {
-        return "SELECT " + COMMIT_WITHOUT_FLUSH + ", " + statementTimeout(statementTimeout)
-                + ", set_config('plan_cache_mode', 'force_generic_plan', true), " + INDEX_SCANS_ONLY + ";\n";
+        return "SELECT " + COMMIT_WITHOUT_FLUSH + ", " + planning(PLANNED_ONCE, statementTimeout) + ";\n";
     }
 
     /**
