@@ -38,7 +38,7 @@ class BatchEndpointTest {
     }
 
     @Test
-    void eachMessageGetsItsOwnResultAndDuplicatesAreReported() {
+    void each_message_gets_its_own_result_and_duplicates_are_reported() {
         UUID user = UUID.randomUUID();
         UUID order = UUID.randomUUID();
         ObjectNode created = Envelopes.orderCreated(UUID.randomUUID(), 1, order, user, "10.00");
@@ -63,7 +63,7 @@ class BatchEndpointTest {
     }
 
     @Test
-    void aMalformedEnvelopeRefusesTheWholeBatchBeforeAnythingIsProcessed() {
+    void a_malformed_envelope_refuses_the_whole_batch_before_anything_is_processed() {
         ObjectNode good = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "1");
         ObjectNode bad = Envelopes.orderCreated(UUID.randomUUID(), 2, UUID.randomUUID(), UUID.randomUUID(), "1");
         bad.remove("id");
@@ -76,7 +76,7 @@ class BatchEndpointTest {
     }
 
     @Test
-    void anEmptyOrMissingListIsRefused() {
+    void an_empty_or_missing_list_is_refused() {
         assertThat(api.postJson("/messages/batch", batch()).status()).isEqualTo(400);
         assertThat(api.postJson("/messages/batch", Jsons.mapper().createObjectNode()).status()).isEqualTo(400);
         assertThat(api.postJson("/messages/batch", Jsons.mapper().createArrayNode()).status()).isEqualTo(400);

@@ -19,7 +19,7 @@ class ConsumerConfigTest {
     }
 
     @Test
-    void everySettingCanBeGiven() {
+    void every_setting_can_be_given() {
         ConsumerConfig config = ConsumerConfig.from(Env.of(Map.of(
                 "BIND_HOST", "127.0.0.1", "PORT", "9000", "CONSUMER_NAME", "analytics", "DB_POOL_SIZE", "4")));
 
@@ -27,14 +27,14 @@ class ConsumerConfigTest {
     }
 
     @Test
-    void aBadPortIsRefusedByName() {
+    void a_bad_port_is_refused_by_name() {
         assertThatThrownBy(() -> ConsumerConfig.from(Env.of(Map.of("PORT", "eighty"))))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith("PORT=eighty");
     }
 
     @Test
-    void aBadPoolSizeIsRefusedByName() {
+    void a_bad_pool_size_is_refused_by_name() {
         assertThatThrownBy(() -> ConsumerConfig.from(Env.of(Map.of("DB_POOL_SIZE", "0"))))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith("DB_POOL_SIZE=0");

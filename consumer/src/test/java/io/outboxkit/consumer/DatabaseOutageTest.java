@@ -37,7 +37,7 @@ class DatabaseOutageTest {
 
     @Test
     @SuppressWarnings("try") // the two connections are only held, to exhaust the pool
-    void aMessageArrivingWhileTheDatabaseIsUnreachableIsRefusedWith503AndProcessedWhenSentAgain() throws Exception {
+    void a_message_arriving_while_the_database_is_unreachable_is_refused_with_503_and_processed_when_sent_again() throws Exception {
         ObjectNode envelope = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "3.50");
         ApiClient.Response refused;
         try (Connection first = database.dataSource().getConnection();

@@ -35,7 +35,7 @@ class OrderStatusViewTest {
     }
 
     @Test
-    void paidThenCancelledUpdateTheStatus() {
+    void paid_then_cancelled_update_the_status() {
         UUID order = UUID.randomUUID();
         api.postJson("/messages", Envelopes.orderCreated(UUID.randomUUID(), 10, order, UUID.randomUUID(), "9.99"));
 
@@ -48,7 +48,7 @@ class OrderStatusViewTest {
     }
 
     @Test
-    void anEventOlderThanTheLastAppliedIsRecordedAsAViolationAndDoesNotMoveTheStatusBack() {
+    void an_event_older_than_the_last_applied_is_recorded_as_a_violation_and_does_not_move_the_status_back() {
         UUID order = UUID.randomUUID();
         UUID user = UUID.randomUUID();
         UUID lateCreated = UUID.randomUUID();
@@ -69,7 +69,7 @@ class OrderStatusViewTest {
     }
 
     @Test
-    void anEventForAnOrderNotYetSeenCreatesItsView() {
+    void an_event_for_an_order_not_yet_seen_creates_its_view() {
         UUID order = UUID.randomUUID();
 
         ApiClient.Response response = api.postJson("/messages", Envelopes.orderCancelled(UUID.randomUUID(), 31, order));
@@ -79,7 +79,7 @@ class OrderStatusViewTest {
     }
 
     @Test
-    void anUnknownOrderIsNotFound() {
+    void an_unknown_order_is_not_found() {
         ApiClient.Response response = api.get("/orders/" + UUID.randomUUID() + "/status");
 
         assertThat(response.status()).isEqualTo(404);

@@ -48,7 +48,7 @@ class ProcessingOnceTest {
     }
 
     @Test
-    void orderCreatedIsProcessedAndCountsTheOrderForTheCustomer() {
+    void order_created_is_processed_and_counts_the_order_for_the_customer() {
         UUID user = UUID.randomUUID();
         UUID order = UUID.randomUUID();
 
@@ -66,7 +66,7 @@ class ProcessingOnceTest {
     }
 
     @Test
-    void theSameMessageAgainIsADuplicateAndChangesNothing() {
+    void the_same_message_again_is_a_duplicate_and_changes_nothing() {
         UUID user = UUID.randomUUID();
         ObjectNode envelope = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), user, "20.00");
         api.postJson("/messages", envelope);
@@ -81,7 +81,7 @@ class ProcessingOnceTest {
     }
 
     @Test
-    void theSameMessagePostedFromEightThreadsAtOnceIsProcessedExactlyOnce() throws Exception {
+    void the_same_message_posted_from_eight_threads_at_once_is_processed_exactly_once() throws Exception {
         UUID user = UUID.randomUUID();
         ObjectNode envelope = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), user, "7.25");
         int threads = 8;
@@ -114,7 +114,7 @@ class ProcessingOnceTest {
     }
 
     @Test
-    void eachConsumerNameProcessesAMessageOnce() {
+    void each_consumer_name_processes_a_message_once() {
         try (ConsumerApp other = ConsumerApp.start(database, "analytics", "127.0.0.1", 0)) {
             ObjectNode envelope = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "1");
 
@@ -126,7 +126,7 @@ class ProcessingOnceTest {
     }
 
     @Test
-    void anUnknownEventTypeIsAcceptedAndRecordedWithNoEffect() {
+    void an_unknown_event_type_is_accepted_and_recorded_with_no_effect() {
         ObjectNode envelope = Envelopes.envelope(UUID.randomUUID(), 3, UUID.randomUUID(), "OrderShipped",
                 io.outboxkit.app.Jsons.mapper().createObjectNode().put("carrier", "post"));
 
@@ -139,7 +139,7 @@ class ProcessingOnceTest {
     }
 
     @Test
-    void statsCountProcessedMessagesDuplicatesAndViolations() {
+    void stats_count_processed_messages_duplicates_and_violations() {
         long duplicatesBefore = api.get("/stats").body().get("duplicates").asLong();
         ObjectNode first = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "5");
         api.postJson("/messages", first);

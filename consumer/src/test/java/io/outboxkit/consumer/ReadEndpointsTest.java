@@ -34,7 +34,7 @@ class ReadEndpointsTest {
     }
 
     @Test
-    void anUnknownCustomerHasZeroOrders() {
+    void an_unknown_customer_has_zero_orders() {
         UUID user = UUID.randomUUID();
 
         ApiClient.Response response = api.get("/customers/" + user);
@@ -46,7 +46,7 @@ class ReadEndpointsTest {
     }
 
     @Test
-    void aCustomerIdThatIsNoUuidIsABadRequest() {
+    void a_customer_id_that_is_no_uuid_is_a_bad_request() {
         ApiClient.Response response = api.get("/customers/bob");
 
         assertThat(response.status()).isEqualTo(400);
@@ -55,7 +55,7 @@ class ReadEndpointsTest {
     }
 
     @Test
-    void healthIsOkWhileTheDatabaseAnswers() {
+    void health_is_ok_while_the_database_answers() {
         ApiClient.Response response = api.get("/health");
 
         assertThat(response.status()).isEqualTo(200);
@@ -63,7 +63,7 @@ class ReadEndpointsTest {
     }
 
     @Test
-    void healthIsUnavailableWhenTheDatabaseDoesNotAnswer() {
+    void health_is_unavailable_when_the_database_does_not_answer() {
         Database lost = TestDatabases.open(db, 2);
         try (ConsumerApp cut = ConsumerApp.start(lost, "loyalty", "127.0.0.1", 0)) {
             lost.close();
@@ -76,7 +76,7 @@ class ReadEndpointsTest {
     }
 
     @Test
-    void anUnknownPathIsAJsonNotFound() {
+    void an_unknown_path_is_a_json_not_found() {
         ApiClient.Response response = api.get("/nothing-here");
 
         assertThat(response.status()).isEqualTo(404);

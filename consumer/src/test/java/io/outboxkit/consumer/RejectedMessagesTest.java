@@ -67,7 +67,7 @@ class RejectedMessagesTest {
 
     @ParameterizedTest(name = "{0} -> {3}")
     @MethodSource("malformedEnvelopes")
-    void aMalformedEnvelopeIsRefusedWithAJsonErrorAndNothingIsWritten(String what, String contentType, String body,
+    void a_malformed_envelope_is_refused_with_a_json_error_and_nothing_is_written(String what, String contentType, String body,
                                                                        int expectedStatus) {
         ApiClient.Response response = api.post("/messages", contentType, body.getBytes(StandardCharsets.UTF_8));
 
@@ -78,7 +78,7 @@ class RejectedMessagesTest {
 
     @ParameterizedTest(name = "OrderCreated with {0}")
     @MethodSource("poisonPayloads")
-    void aPayloadThatCanNeverBeAppliedIsUnprocessableAndNothingIsWritten(String what, ObjectNode payload) {
+    void a_payload_that_can_never_be_applied_is_unprocessable_and_nothing_is_written(String what, ObjectNode payload) {
         UUID order = UUID.randomUUID();
         ObjectNode envelope = Envelopes.envelope(UUID.randomUUID(), 1, order, "OrderCreated", payload);
 
@@ -103,7 +103,7 @@ class RejectedMessagesTest {
     }
 
     @Test
-    void aPoisonMessageCanBeDeliveredAgainAndIsRefusedAgain() {
+    void a_poison_message_can_be_delivered_again_and_is_refused_again() {
         ObjectNode envelope = Envelopes.envelope(UUID.randomUUID(), 1, UUID.randomUUID(), "OrderCreated", payload());
 
         assertThat(api.postJson("/messages", envelope).status()).isEqualTo(422);

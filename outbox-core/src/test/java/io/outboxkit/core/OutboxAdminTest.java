@@ -41,6 +41,19 @@ class OutboxAdminTest {
     }
 
     @Test
+    void counts_the_rows_in_each_status() {
+        assertThat(admin.counts()).isEqualTo(new OutboxCounts(0, 0, 0));
+        List<UUID> ids = Outbox.write(db.jdbi(), 6, 1);
+        db.jdbi().useHandle(h -> {
+            h.execute("UPDATE outbox SET status = 'DEAD' WHERE id = ?", ids.get(0));
+            h.execute("UPDATE outbox SET status = 'PUBLISHED', published_at = now() WHERE id IN (?, ?)", ids.get(1), ids.get(2));
+        });
+        OutboxCounts counts = admin.counts();
+        assertThat(counts).isEqualTo(new OutboxCounts(3, 2, 1));
+        assertThat(counts.of(MessageStatus.PUBLISHED)).isEqualTo(2);
+    }
+
+    @Test
     void requeue_puts_a_message_back_to_pending_with_its_attempts_reset() {
         UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
         db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET status = 'DEAD', attempts = 10, "

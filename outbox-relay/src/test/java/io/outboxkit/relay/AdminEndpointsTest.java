@@ -45,7 +45,7 @@ class AdminEndpointsTest {
     }
 
     @Test
-    void healthIsOkWhileTheDatabaseAnswersAndThePollerRuns() throws Exception {
+    void health_is_ok_while_the_database_answers_and_the_poller_runs() throws Exception {
         HttpResponse<String> response = get(relay, "/health");
 
         assertThat(response.statusCode()).isEqualTo(200);
@@ -53,7 +53,7 @@ class AdminEndpointsTest {
     }
 
     @Test
-    void metricsCountDeliveriesAndTheOutboxByStatus() throws Exception {
+    void metrics_count_deliveries_and_the_outbox_by_status() throws Exception {
         TestOutbox outbox = new TestOutbox(db.jdbi());
         UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
         await().atMost(Duration.ofSeconds(10)).until(() -> outbox.status(id) == MessageStatus.PUBLISHED);
@@ -74,7 +74,7 @@ class AdminEndpointsTest {
     }
 
     @Test
-    void metricsAreAlsoServedInThePrometheusTextFormat() throws Exception {
+    void metrics_are_also_served_in_the_prometheus_text_format() throws Exception {
         HttpResponse<String> response = get(relay, "/metrics/prometheus");
 
         assertThat(response.statusCode()).isEqualTo(200);
@@ -86,7 +86,7 @@ class AdminEndpointsTest {
     }
 
     @Test
-    void whenTheDatabaseStopsAnsweringHealthIs503AndMetricsStillAnswer() throws Exception {
+    void when_the_database_stops_answering_health_is_503_and_metrics_still_answer() throws Exception {
         Database lost = TestDatabases.open(db, 4);
         try (Relay cut = Relay.start(lost, TestRelays.config(consumer.url(), "RELAY_NAME", "cut-off"))) {
             lost.close();
@@ -102,7 +102,7 @@ class AdminEndpointsTest {
     }
 
     @Test
-    void anUnknownPathIsAJsonNotFound() throws Exception {
+    void an_unknown_path_is_a_json_not_found() throws Exception {
         HttpResponse<String> response = get(relay, "/nothing");
 
         assertThat(response.statusCode()).isEqualTo(404);

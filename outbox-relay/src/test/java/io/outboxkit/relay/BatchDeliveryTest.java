@@ -56,12 +56,12 @@ class BatchDeliveryTest {
     }
 
     @Test
-    void batchIsTheDefaultDelivery() {
+    void batch_is_the_default_delivery() {
         assertThat(RelayConfig.from(io.outboxkit.app.Env.of(Map.of())).delivery()).isEqualTo(Delivery.BATCH);
     }
 
     @Test
-    void aClaimedBatchArrivesInOneRequestToTheBatchEndpointAndEveryMessageBecomesPublished() {
+    void a_claimed_batch_arrives_in_one_request_to_the_batch_endpoint_and_every_message_becomes_published() {
         List<UUID> ids = new ArrayList<>();
         for (int i = 0; i < 30; i++) {
             ids.add(outbox.write(UUID.randomUUID().toString(), "OrderCreated"));
@@ -82,7 +82,7 @@ class BatchDeliveryTest {
     }
 
     @Test
-    void aMessageTheConsumerReportsFailedIsRetriedAloneWhileTheOthersArePublished() {
+    void a_message_the_consumer_reports_failed_is_retried_alone_while_the_others_are_published() {
         UUID good = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
         UUID bad = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
         AtomicInteger badCalls = new AtomicInteger();
@@ -99,7 +99,7 @@ class BatchDeliveryTest {
     }
 
     @Test
-    void aBatchRequestAnsweredWithAnErrorFailsEveryMessageOfItAndIsRetried() {
+    void a_batch_request_answered_with_an_error_fails_every_message_of_it_and_is_retried() {
         consumer.answerBatches(new FakeConsumer.Reply(503, "{\"error\":\"database unavailable\"}"));
         UUID a = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
         UUID b = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
@@ -116,7 +116,7 @@ class BatchDeliveryTest {
     }
 
     @Test
-    void aMessageMissingFromTheAnswerIsAFailedDelivery() {
+    void a_message_missing_from_the_answer_is_a_failed_delivery() {
         consumer.answerBatches(new FakeConsumer.Reply(200, "{\"results\":[]}"));
         UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
         start("MAX_ATTEMPTS", "2");
@@ -127,7 +127,7 @@ class BatchDeliveryTest {
     }
 
     @Test
-    void severalRelaysDeliveringBatchesKeepEachAggregatesOrder() {
+    void several_relays_delivering_batches_keep_each_aggregates_order() {
         Map<String, List<UUID>> writtenByOrder = new LinkedHashMap<>();
         for (int round = 0; round < 5; round++) {
             List<NewMessage> messages = new ArrayList<>();

@@ -57,7 +57,7 @@ class DeliveryTest {
     }
 
     @Test
-    void eachMessageArrivesAsAJsonEnvelopeWithItsIdInAHeaderAndBecomesPublished() {
+    void each_message_arrives_as_a_json_envelope_with_its_id_in_a_header_and_becomes_published() {
         String order = UUID.randomUUID().toString();
         UUID id = outbox.write(order, "OrderCreated");
         start(TestRelays.config(consumer.url()));
@@ -80,7 +80,7 @@ class DeliveryTest {
     }
 
     @Test
-    void theMessagesOfOneAggregateArriveInWriteOrder() {
+    void the_messages_of_one_aggregate_arrive_in_write_order() {
         String order = UUID.randomUUID().toString();
         List<NewMessage> messages = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
@@ -95,7 +95,7 @@ class DeliveryTest {
     }
 
     @Test
-    void theMessagesOfABatchAreDeliveredConcurrently() {
+    void the_messages_of_a_batch_are_delivered_concurrently() {
         int messages = 8;
         CountDownLatch allArrived = new CountDownLatch(messages);
         consumer.answer(request -> {
@@ -115,7 +115,7 @@ class DeliveryTest {
     }
 
     @Test
-    void severalRelaysShareOneOutboxAndKeepEachAggregatesOrder() {
+    void several_relays_share_one_outbox_and_keep_each_aggregates_order() {
         Map<String, List<UUID>> writtenByOrder = new LinkedHashMap<>();
         for (int round = 0; round < 5; round++) {
             for (int o = 0; o < 10; o++) {
@@ -143,7 +143,7 @@ class DeliveryTest {
     }
 
     @Test
-    void retentionRemovesPublishedMessagesOnceTheyAreOldEnough() {
+    void retention_removes_published_messages_once_they_are_old_enough() {
         UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
         start(TestRelays.config(consumer.url(), "RETENTION_PUBLISHED_MS", "0", "RETENTION_INTERVAL_MS", "100"));
 

@@ -59,7 +59,7 @@ class FailedDeliveryTest {
     }
 
     @Test
-    void anEndpointAnswering500IsRetriedUntilMaxAttemptsThenTheMessageIsDead() {
+    void an_endpoint_answering_500_is_retried_until_max_attempts_then_the_message_is_dead() {
         consumer.answer(request -> new FakeConsumer.Reply(500, "boom"));
         UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
         relay = Relay.start(database, TestRelays.config(consumer.url(), "MAX_ATTEMPTS", "3"));
@@ -75,7 +75,7 @@ class FailedDeliveryTest {
     }
 
     @Test
-    void aMessageThatFailsTwiceIsPublishedOnTheThirdAttempt() {
+    void a_message_that_fails_twice_is_published_on_the_third_attempt() {
         AtomicInteger calls = new AtomicInteger();
         consumer.answer(request -> calls.incrementAndGet() <= 2
                 ? new FakeConsumer.Reply(503, "{\"error\":\"database unavailable\"}") : FakeConsumer.Reply.ok());
@@ -90,7 +90,7 @@ class FailedDeliveryTest {
     }
 
     @Test
-    void aRefusedConnectionIsRecordedAndRetried() throws Exception {
+    void a_refused_connection_is_recorded_and_retried() throws Exception {
         int closedPort;
         try (ServerSocket socket = new ServerSocket(0)) {
             closedPort = socket.getLocalPort();
@@ -107,7 +107,7 @@ class FailedDeliveryTest {
     }
 
     @Test
-    void anEndpointThatHangsPastTheTimeoutFailsAsTimedOutAndIsRetriedLater() {
+    void an_endpoint_that_hangs_past_the_timeout_fails_as_timed_out_and_is_retried_later() {
         AtomicInteger calls = new AtomicInteger();
         consumer.answer(request -> {
             if (calls.incrementAndGet() == 1) {
@@ -121,7 +121,7 @@ class FailedDeliveryTest {
     }
 
     @Test
-    void anAnswerThatTricklesInPastTheTimeoutFailsAsTimedOutAndIsRetriedLater() {
+    void an_answer_that_trickles_in_past_the_timeout_fails_as_timed_out_and_is_retried_later() {
         consumer.trickleNextAnswer(releaseHungRequests); // a byte every 100 ms: no read ever waits 300 ms
         UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
 

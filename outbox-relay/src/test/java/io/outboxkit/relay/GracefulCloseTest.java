@@ -35,7 +35,7 @@ class GracefulCloseTest {
     }
 
     @Test
-    void closeWaitsForTheDeliveryInFlightAndTheMessageEndsPublished() throws Exception {
+    void close_waits_for_the_delivery_in_flight_and_the_message_ends_published() throws Exception {
         CountDownLatch arrived = new CountDownLatch(1);
         CountDownLatch answer = new CountDownLatch(1);
         try (FakeConsumer consumer = new FakeConsumer()) {

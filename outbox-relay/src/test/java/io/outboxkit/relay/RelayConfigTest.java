@@ -47,7 +47,7 @@ class RelayConfigTest {
     }
 
     @Test
-    void settingsAreReadFromTheirVariables() {
+    void settings_are_read_from_their_variables() {
         RelayConfig config = RelayConfig.from(Env.of(Map.of("CONSUMER_URL", "https://loyalty.internal/messages",
                 "RELAY_NAME", "relay-1", "BATCH_SIZE", "500", "ORDERED", "false", "DEAD_BLOCKS_AGGREGATE", "no",
                 "LEASE_MS", "60000", "HTTP_TIMEOUT_MS", "10000", "CLAIM_MODE", "Lock", "RETENTION_PUBLISHED_MS", "0",
@@ -90,7 +90,7 @@ class RelayConfigTest {
             RETENTION_DEDUP_MS    | 60000        | RETENTION_DEDUP_MS=60000 must exceed the longest time a message may be redelivered
             RETENTION_INTERVAL_MS | 0            | RETENTION_INTERVAL_MS=0 is not a number of milliseconds
             """)
-    void aBadValueIsRefusedWithAMessageNamingTheVariable(String variable, String value, String message) {
+    void a_bad_value_is_refused_with_a_message_naming_the_variable(String variable, String value, String message) {
         Map<String, String> env = new HashMap<>();
         env.put(variable, value);
 
@@ -100,7 +100,7 @@ class RelayConfigTest {
     }
 
     @Test
-    void theDedupWindowMustOutlastTheWholeRetrySchedule() {
+    void the_dedup_window_must_outlast_the_whole_retry_schedule() {
         assertThat(RelayConfig.longestRedeliverySpan(3, Duration.ofSeconds(1), Duration.ofSeconds(10), Duration.ofSeconds(30)))
                 .as("three leases, and the backoffs of 1 s and 2 s between them")
                 .isEqualTo(Duration.ofSeconds(93));
