@@ -2,8 +2,8 @@
 # bench/run.sh: the outboxkit benchmarks, each figure against pgbench's ceiling for the same SQL,
 # measured in the same run on the same PostgreSQL. Writes bench/target/report.md (and prints it).
 #
-#   bash bench/run.sh            the full run (about 12 minutes on 2 cores)
-#   bash bench/run.sh --quick    shorter phases (about 7 minutes): same figures, wider error
+#   bash bench/run.sh            the full run (about 20 minutes on 2 cores)
+#   bash bench/run.sh --quick    shorter phases (about 10 minutes): same figures, wider error
 #   bash bench/run.sh --profile  also records a JFR profile of each service (bench/target/jfr/)
 #   bash bench/run.sh --phases write,drain,latency,health   only these phases
 #   bash bench/run.sh --phases alone   of the drain phase, only the relay alone and its ceilings

@@ -280,9 +280,8 @@ public final class BenchMain {
 
     /**
      * Drains two whole backlogs through a fresh consumer before any measured run. Each run warms
-     * its own relays up, but the consumer lives through all runs: without this, the first one
-     * measured it while its JIT was still compiling (seen: 0.51 cores of consumer CPU in the first
-     * run, 0.22 to 0.25 in the later ones at a higher rate).
+     * its own relays up, but the consumer lives through all runs: without this, the first run
+     * would measure it while its JIT is still compiling.
      */
     private void warmUp(Service consumer) throws Exception {
         db.reset();
@@ -319,9 +318,7 @@ public final class BenchMain {
                 env.putAll(settings);
                 running.add(Service.start("outbox-relay-" + i, jar("outbox-relay"), db, env, target.resolve("logs"), jfr()));
             }
-            // Warm-up on a whole backlog. A fifth of one (about a second) left the relays compiling through
-            // the measured run: JFR caught only a third of their CPU in Java code, and the relay alone rose
-            // from 16,123 to about 19,000 msg/s.
+            // Warm-up on a whole backlog: on a shorter one the relays' JIT is still compiling during the measured run.
             unmeasuredDrain();
             CpuMeter.Sample from = CpuMeter.sample(running);
             long writing = System.nanoTime();
@@ -432,10 +429,7 @@ public final class BenchMain {
             try (LatencyProbe probe = LatencyProbe.start(db)) {
                 for (double rate : new double[] {500, Math.floor(0.8 * maxOrdersPerSecond)}) {
                     // Warm-up at this rate: batches of one or two messages take other code paths than the
-                    // closed loop's, and the JIT compiling them (measured: C2 threads at 15-20% of a core
-                    // in each JVM after a 3 s warm-up) would otherwise be measured as latency. 15 s was not
-                    // enough at 500/s either: JFR saw the consumer's C2 compile its batch endpoint, for
-                    // 1.9 s of CPU, inside the measured 15 s (about 0.14 of a core, in each service's JVM).
+                    // closed loop's, and the JIT compiling them in each service would be measured as latency.
                     load.openLoop(rate, Duration.ofSeconds(quick ? 30 : 45));
                     probe.reset();
                     CpuMeter.Sample cpu = CpuMeter.sample(all);

@@ -16,9 +16,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 /**
  * The bench's HTTP client for {@code POST /orders}: a persistent HTTP/1.1 connection per calling
  * thread, the request written as bytes, the status read and the body skipped. The load generator
- * shares the machine's two cores with the system it measures, so it must take little of them:
- * the JDK's HttpClient took 0.26 cores at 500 orders/s (several thread hand-offs per request),
- * about as much as the relay and the consumer together.
+ * shares the machine's two cores with the system it measures, so it must take little of them,
+ * and the JDK's HttpClient, which hands each request between threads several times, takes more.
  */
 final class PlainHttp implements AutoCloseable {
 

@@ -40,8 +40,8 @@ final class Service implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of("java", "-Xmx512m", "-XX:+UseParallelGC"));
         if (jfr != null) {
             Files.createDirectories(jfr);
-            // JDBI records a JFR event per statement when a recording is on: measured at a large share of
-            // the order-service's CPU, which would profile the profiler; switched off.
+            // JDBI records a JFR event per statement when a recording is on: switched off, so that the
+            // profile shows the services' work rather than the recording's.
             // CPU samples every 5 ms instead of 10 to 20 (a quick run's drain lasts only seconds), and
             // stacks deep enough to reach the handler under Jetty's frames (64 cut them off).
             command.add("-XX:FlightRecorderOptions:stackdepth=256");
