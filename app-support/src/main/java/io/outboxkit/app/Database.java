@@ -3,7 +3,7 @@ package io.outboxkit.app;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.pool.HikariPool;
-import io.outboxkit.core.PromptNotificationSocketFactory;
+import io.outboxkit.core.workaround.PgjdbcPromptNotificationSocketFactory;
 import io.outboxkit.migrations.Migrations;
 import java.sql.SQLException;
 import javax.sql.DataSource;
@@ -47,7 +47,7 @@ public final class Database implements AutoCloseable {
         config.addDataSourceProperty("tcpKeepAlive", "true");
         // A poller's LISTEN connection then wakes it at each notification, not 1 ms after the last
         // of a stream; connections that do not LISTEN read as on plain sockets. DB_URL may name another.
-        config.addDataSourceProperty("socketFactory", PromptNotificationSocketFactory.class.getName());
+        config.addDataSourceProperty("socketFactory", PgjdbcPromptNotificationSocketFactory.class.getName());
         HikariDataSource dataSource;
         try {
             dataSource = new HikariDataSource(config);

@@ -3,7 +3,7 @@ package io.outboxkit.app;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.zaxxer.hikari.HikariDataSource;
-import io.outboxkit.core.PromptNotificationSocketFactory;
+import io.outboxkit.core.workaround.PgjdbcPromptNotificationSocketFactory;
 import io.outboxkit.testing.PostgresExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -19,7 +19,7 @@ class DatabaseTest {
         try (Database database = Database.open(new DatabaseSettings(db.jdbcUrl(), db.user(), db.password()),
                 "database-test", 2)) {
             assertThat(((HikariDataSource) database.dataSource()).getDataSourceProperties())
-                    .containsEntry("socketFactory", PromptNotificationSocketFactory.class.getName());
+                    .containsEntry("socketFactory", PgjdbcPromptNotificationSocketFactory.class.getName());
         }
     }
 }

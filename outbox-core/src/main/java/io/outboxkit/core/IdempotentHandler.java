@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * row's primary key: one processes, the other waits for it and then sees a duplicate (or, if the
  * first rolled back, processes it itself). Thread-safe.
  *
- * <p>Logs {@code PROCESSING <id>} and {@code SKIPPING duplicate message <id>} at INFO.
+ * <p>Logs each message it processes or skips at DEBUG only; what it did with each is in the
+ * returned {@link Outcome} or {@link BatchOutcome}, for the application to log or count.
  */
 public final class IdempotentHandler {
 
@@ -44,11 +45,13 @@ public final class IdempotentHandler {
     private static final String SERIALIZATION_FAILURE = "40001";
 
     private final Jdbi jdbi;
+    private final OutboxSql sql;
     private final String consumer;
     private final MessageHandler handler;
 
-    private IdempotentHandler(Jdbi jdbi, String consumer, MessageHandler handler) {
+    private IdempotentHandler(Jdbi jdbi, OutboxNames names, String consumer, MessageHandler handler) {
         this.jdbi = jdbi;
+        this.sql = new OutboxSql(names);
         this.consumer = consumer;
         this.handler = handler;
     }
@@ -57,15 +60,28 @@ public final class IdempotentHandler {
      * A handler for the consumer named {@code consumer} (several consumers may share a database;
      * each processes every message once).
      *
+     * Records go to the processed-messages table of {@link OutboxNames#DEFAULT}.
+     *
      * @throws IllegalArgumentException when the name is blank
      */
     public static IdempotentHandler create(Jdbi jdbi, String consumer, MessageHandler handler) {
+        return create(jdbi, OutboxNames.DEFAULT, consumer, handler);
+    }
+
+    /**
+     * As {@link #create(Jdbi, String, MessageHandler)}, recording processed messages in the table
+     * that {@code names} name.
+     *
+     * @throws IllegalArgumentException when the name is blank
+     */
+    public static IdempotentHandler create(Jdbi jdbi, OutboxNames names, String consumer, MessageHandler handler) {
         Objects.requireNonNull(jdbi, "jdbi");
+        Objects.requireNonNull(names, "names");
         Objects.requireNonNull(handler, "handler");
         if (consumer == null || consumer.isBlank()) {
             throw new IllegalArgumentException("consumer name must not be blank");
         }
-        return new IdempotentHandler(jdbi, consumer, handler);
+        return new IdempotentHandler(jdbi, names, consumer, handler);
     }
 
     /** The consumer name processed messages are recorded under. */
@@ -173,7 +189,7 @@ public final class IdempotentHandler {
                 outcomes.put(message.id(), Outcome.PROCESSED);
                 toApply.add(message);
             } else {
-                LOG.info("SKIPPING duplicate message {}", message.id());
+                LOG.debug("skipping message {}: consumer {} processed it before", message.id(), consumer);
                 outcomes.put(message.id(), Outcome.DUPLICATE);
             }
         }
@@ -208,8 +224,8 @@ public final class IdempotentHandler {
 
     /** The fast path: the handler applies every new message at once, or the batch is refused. */
     private void applyAllAtOnce(Handle handle, List<OutboxMessage> messages) {
-        for (OutboxMessage message : messages) {
-            LOG.info("PROCESSING {}", message.id());
+        if (LOG.isDebugEnabled()) {
+            messages.forEach(message -> LOG.debug("processing message {} for consumer {}", message.id(), consumer));
         }
         try {
             handler.handleAll(handle, List.copyOf(messages));
@@ -233,8 +249,8 @@ public final class IdempotentHandler {
     /** Whether PostgreSQL aborted the transaction as a deadlock victim or a serialization failure. */
     static boolean isTransient(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof SQLException sql && (DEADLOCK.equals(sql.getSQLState())
-                    || SERIALIZATION_FAILURE.equals(sql.getSQLState()))) {
+            if (t instanceof SQLException failure && (DEADLOCK.equals(failure.getSQLState())
+                    || SERIALIZATION_FAILURE.equals(failure.getSQLState()))) {
                 return true;
             }
         }
@@ -242,7 +258,7 @@ public final class IdempotentHandler {
     }
 
     private static void pauseBeforeRetry(int attempt, String what, Exception e) {
-        LOG.info("transaction for {} aborted by PostgreSQL ({}); retrying (attempt {} of {})", what,
+        LOG.debug("transaction for {} aborted by PostgreSQL ({}); retrying (attempt {} of {})", what,
                 e.getMessage(), attempt + 1, MAX_TRANSACTION_ATTEMPTS);
         try {
             Thread.sleep(ThreadLocalRandom.current().nextLong(1, 5L * attempt + 2)); // de-synchronize the rivals
@@ -261,7 +277,7 @@ public final class IdempotentHandler {
         UUID[] ids = messages.stream().map(OutboxMessage::id).distinct().sorted(Comparator.naturalOrder())
                 .toArray(UUID[]::new);
         Set<UUID> fresh = new HashSet<>();
-        try (PreparedStatement insert = handle.getConnection().prepareStatement(OutboxSql.INSERT_PROCESSED_BATCH)) {
+        try (PreparedStatement insert = handle.getConnection().prepareStatement(sql.insertProcessedBatch)) {
             insert.setString(1, consumer);
             insert.setArray(2, handle.getConnection().createArrayOf("uuid", ids));
             try (ResultSet rs = insert.executeQuery()) {
@@ -274,8 +290,7 @@ public final class IdempotentHandler {
     }
 
     private void forget(Handle handle, UUID id) throws SQLException {
-        try (PreparedStatement delete = handle.getConnection().prepareStatement(
-                "DELETE FROM processed_messages WHERE consumer = ? AND message_id = ?")) {
+        try (PreparedStatement delete = handle.getConnection().prepareStatement(sql.deleteProcessedOne)) {
             delete.setString(1, consumer);
             delete.setObject(2, id);
             delete.executeUpdate();
@@ -284,10 +299,10 @@ public final class IdempotentHandler {
 
     private Outcome apply(Handle handle, OutboxMessage message) {
         if (!claimFirstProcessing(handle, message)) {
-            LOG.info("SKIPPING duplicate message {}", message.id());
+            LOG.debug("skipping message {}: consumer {} processed it before", message.id(), consumer);
             return Outcome.DUPLICATE;
         }
-        LOG.info("PROCESSING {}", message.id());
+        LOG.debug("processing message {} for consumer {}", message.id(), consumer);
         try {
             handler.handle(handle, message);
         } catch (Exception e) {
@@ -302,7 +317,7 @@ public final class IdempotentHandler {
 
     /** Inserts the processed row; false when it already exists (committed by an earlier delivery). */
     private boolean claimFirstProcessing(Handle handle, OutboxMessage message) {
-        try (PreparedStatement insert = handle.getConnection().prepareStatement(OutboxSql.INSERT_PROCESSED)) {
+        try (PreparedStatement insert = handle.getConnection().prepareStatement(sql.insertProcessed)) {
             insert.setString(1, consumer);
             insert.setObject(2, message.id());
             return insert.executeUpdate() == 1;

@@ -1,6 +1,5 @@
 package io.outboxkit.core;
 
-import io.outboxkit.core.internal.Json;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -14,33 +13,30 @@ import java.util.Objects;
  * @param aggregateType the kind of entity the event is about, e.g. {@code "Order"}; not blank
  * @param aggregateId   which entity, e.g. the order's id; not blank; with the type, the ordering key
  * @param eventType     what happened, e.g. {@code "OrderCreated"}; not blank
- * @param payload       the event as JSON text; must parse as JSON
+ * @param payload       the event as JSON text, serialized by the application (with its own JSON
+ *                      library and settings); PostgreSQL checks it when it is written, and a payload
+ *                      that is not JSON fails that write
  * @param headers       extra string metadata carried to the consumer (trace ids, ...); may be empty
  */
 public record NewMessage(String aggregateType, String aggregateId, String eventType, String payload,
                          Map<String, String> headers) {
 
-    /** Validates every field; a bad one is refused with {@link IllegalArgumentException} naming it. */
+    /**
+     * Checks every field but the payload's JSON (PostgreSQL checks that); a bad one is refused with
+     * an {@link IllegalArgumentException} naming it.
+     */
     public NewMessage {
         requireText("aggregateType", aggregateType);
         requireText("aggregateId", aggregateId);
         requireText("eventType", eventType);
-        Objects.requireNonNull(payload, "payload must not be null");
-        if (!Json.isValid(payload)) {
-            throw new IllegalArgumentException("payload of " + eventType + " for " + aggregateType + " "
-                    + aggregateId + " is not valid JSON");
-        }
+        requireText("payload", payload);
         headers = Map.copyOf(Objects.requireNonNull(headers, "headers must not be null (use an empty map)"));
+        headers.keySet().forEach(header -> requireText("header name", header));
     }
 
     /** A message with no headers. */
     public static NewMessage of(String aggregateType, String aggregateId, String eventType, String payload) {
         return new NewMessage(aggregateType, aggregateId, eventType, payload, Map.of());
-    }
-
-    /** A message whose payload is {@code payload} serialized to JSON with Jackson's defaults. */
-    public static NewMessage ofObject(String aggregateType, String aggregateId, String eventType, Object payload) {
-        return of(aggregateType, aggregateId, eventType, Json.write(payload));
     }
 
     /** This message with one more header (replacing a header of the same name). */

@@ -36,20 +36,29 @@ public final class OutboxAdmin {
             rs.getString("locked_by"),
             MessageRows.instant(rs, "locked_until"));
 
-    private static final String REQUEUE = """
-            UPDATE outbox SET status = 'PENDING', attempts = 0, available_at = now(),
-                              locked_by = NULL, locked_until = NULL, published_at = NULL
-            WHERE\s""";
-
     private final Jdbi jdbi;
+    private final OutboxNames names;
+    private final OutboxSql sql;
+    private final String requeue;
 
-    private OutboxAdmin(Jdbi jdbi) {
+    private OutboxAdmin(Jdbi jdbi, OutboxNames names) {
         this.jdbi = jdbi;
+        this.names = names;
+        this.sql = new OutboxSql(names);
+        this.requeue = """
+                UPDATE %s SET status = 'PENDING', attempts = 0, available_at = now(),
+                              locked_by = NULL, locked_until = NULL, published_at = NULL
+                WHERE\s""".formatted(sql.outbox());
     }
 
-    /** Operations on the outbox of {@code jdbi}'s database. */
+    /** Operations on the outbox of {@link OutboxNames#DEFAULT} in {@code jdbi}'s database. */
     public static OutboxAdmin create(Jdbi jdbi) {
-        return new OutboxAdmin(Objects.requireNonNull(jdbi, "jdbi"));
+        return create(jdbi, OutboxNames.DEFAULT);
+    }
+
+    /** Operations on the outbox that {@code names} name, in {@code jdbi}'s database. */
+    public static OutboxAdmin create(Jdbi jdbi, OutboxNames names) {
+        return new OutboxAdmin(Objects.requireNonNull(jdbi, "jdbi"), Objects.requireNonNull(names, "names"));
     }
 
     /**
@@ -64,7 +73,7 @@ public final class OutboxAdmin {
             throw new IllegalArgumentException("limit must be 1 to " + MAX_LIST + ", was " + limit);
         }
         return run("list " + status + " messages", h -> h.createQuery(
-                        "SELECT " + OutboxSql.ENTRY_COLUMNS + " FROM outbox o WHERE o.status = :status ORDER BY o.seq LIMIT :limit")
+                        "SELECT " + sql.entryColumns + " FROM " + sql.outbox() + " o WHERE o.status = :status ORDER BY o.seq LIMIT :limit")
                 .bind("status", status.name())
                 .bind("limit", limit)
                 .map(ENTRY)
@@ -82,7 +91,7 @@ public final class OutboxAdmin {
                         SELECT count(*) FILTER (WHERE status = 'PENDING') AS pending,
                                count(*) FILTER (WHERE status = 'PUBLISHED') AS published,
                                count(*) FILTER (WHERE status = 'DEAD') AS dead
-                        FROM outbox""")
+                        FROM %s""".formatted(sql.outbox()))
                 .map((rs, ctx) -> new OutboxCounts(rs.getLong("pending"), rs.getLong("published"), rs.getLong("dead")))
                 .one());
     }
@@ -91,7 +100,7 @@ public final class OutboxAdmin {
     public Optional<OutboxEntry> find(UUID id) {
         Objects.requireNonNull(id, "id");
         return run("find message " + id, h -> h.createQuery(
-                        "SELECT " + OutboxSql.ENTRY_COLUMNS + " FROM outbox o WHERE o.id = :id")
+                        "SELECT " + sql.entryColumns + " FROM " + sql.outbox() + " o WHERE o.id = :id")
                 .bind("id", id)
                 .map(ENTRY)
                 .findOne());
@@ -122,9 +131,9 @@ public final class OutboxAdmin {
     private int requeueWhere(String condition, String what,
                              UnaryOperator<Update> binder) {
         return run("requeue " + what, h -> h.inTransaction(tx -> {
-            int count = binder.apply(tx.createUpdate(REQUEUE + condition)).execute();
+            int count = binder.apply(tx.createUpdate(requeue + condition)).execute();
             if (count > 0) {
-                tx.execute(OutboxSql.NOTIFY);
+                tx.execute(sql.notify, names.channel());
             }
             return count;
         }));

@@ -12,6 +12,7 @@ import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
@@ -65,7 +66,9 @@ public final class OutboxPoller implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(OutboxPoller.class);
 
-    private final Builder config;
+    private final Jdbi jdbi;
+    private final MessagePublisher publisher;
+    private final PollerSettings config;
     private final OutboxStore store;
     private final Backoff backoff;
     private final Wakeup wakeup = new Wakeup();
@@ -75,16 +78,19 @@ public final class OutboxPoller implements AutoCloseable {
     private final AtomicLong dead = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
     private final AtomicLong polls = new AtomicLong();
+    private final AtomicBoolean deliveriesFailing = new AtomicBoolean();
     private final Object lifecycle = new Object();
     private volatile boolean running;
     private List<Thread> workers;
     private NotificationListener listener;
     private Thread listenerThread;
 
-    private OutboxPoller(Builder config) {
-        this.config = config;
-        this.store = new OutboxStore(config.jdbi, config.statementTimeout);
-        this.backoff = new Backoff(config.initialBackoff, config.maxBackoff, config.jitter);
+    private OutboxPoller(Jdbi jdbi, MessagePublisher publisher, PollerSettings settings) {
+        this.jdbi = jdbi;
+        this.publisher = publisher;
+        this.config = settings;
+        this.store = new OutboxStore(jdbi, settings);
+        this.backoff = new Backoff(settings.initialBackoff(), settings.maxBackoff(), settings.jitter());
     }
 
     /** A builder for a poller that reads through {@code jdbi} and delivers through {@code publisher}. */
@@ -94,7 +100,12 @@ public final class OutboxPoller implements AutoCloseable {
 
     /** This poller's name: the lease owner recorded on the messages it claims, and its log prefix. */
     public String name() {
-        return config.name;
+        return config.name();
+    }
+
+    /** The settings this poller was built with; they never change. */
+    public PollerSettings settings() {
+        return config;
     }
 
     /**
@@ -106,25 +117,26 @@ public final class OutboxPoller implements AutoCloseable {
     public void start() {
         synchronized (lifecycle) {
             if (workers != null) {
-                throw new IllegalStateException("poller " + config.name + " was already started");
+                throw new IllegalStateException("poller " + config.name() + " was already started");
             }
             running = true;
-            listener = new NotificationListener(config.jdbi, wakeup, config.name);
-            listenerThread = new Thread(listener, "outbox-listen-" + config.name);
+            listener = new NotificationListener(jdbi, config.names(), wakeup, config.name());
+            listenerThread = new Thread(listener, "outbox-listen-" + config.name());
             listenerThread.setDaemon(true);
             listenerThread.start();
             List<Thread> started = new java.util.ArrayList<>();
-            for (int i = 0; i < config.workers; i++) {
-                Thread worker = new Thread(this::runLoop, "outbox-poll-" + config.name + (config.workers == 1 ? "" : "-" + i));
+            for (int i = 0; i < config.workers(); i++) {
+                Thread worker = new Thread(this::runLoop, "outbox-poll-" + config.name() + (config.workers() == 1 ? "" : "-" + i));
                 worker.start();
                 started.add(worker);
             }
             workers = List.copyOf(started);
         }
-        LOG.info("[{}] started: claimMode={}, batchSize={}, workers={}, pollInterval={}, lease={}, maxAttempts={}, "
-                + "ordered={}, deleteOnPublish={}, statementTimeout={}", config.name, config.claimMode, config.batchSize,
-                config.workers, config.pollInterval, config.lease, config.maxAttempts, config.ordered,
-                config.deleteOnPublish, config.statementTimeout);
+        LOG.info("[{}] started on {} (channel {}): claimMode={}, batchSize={}, workers={}, pollInterval={}, lease={}, "
+                + "maxAttempts={}, ordered={}, deleteOnPublish={}, statementTimeout={}", config.name(),
+                config.names().qualifiedOutboxTable(), config.names().channel(), config.claimMode(), config.batchSize(),
+                config.workers(), config.pollInterval(), config.lease(), config.maxAttempts(), config.orderedByAggregate(),
+                config.deleteOnPublish(), config.statementTimeout());
     }
 
     /**
@@ -145,14 +157,14 @@ public final class OutboxPoller implements AutoCloseable {
         }
         wakeup.release();
         try {
-            long deadline = System.nanoTime() + config.lease.toNanos();
+            long deadline = System.nanoTime() + config.lease().toNanos();
             for (Thread worker : stopping) {
                 worker.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
             }
             for (Thread worker : stopping) {
                 if (worker.isAlive()) {
                     LOG.warn("[{}] batch still in flight after {}; interrupting it (its messages will be retried)",
-                            config.name, config.lease);
+                            config.name(), config.lease());
                     worker.interrupt();
                     worker.join(TimeUnit.SECONDS.toMillis(5));
                 }
@@ -161,7 +173,7 @@ public final class OutboxPoller implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        LOG.info("[{}] stopped: {}", config.name, stats());
+        LOG.info("[{}] stopped: {}", config.name(), stats());
     }
 
     /** Whether the poller's threads are running (started and not closed). */
@@ -192,21 +204,20 @@ public final class OutboxPoller implements AutoCloseable {
 
     private Cycle poll() {
         polls.incrementAndGet();
-        try (OutboxStore.Claim claim = store.claim(config.claimMode, config.ordered, config.deadMessagesBlockAggregate,
-                config.batchSize, config.name, config.lease)) {
+        try (OutboxStore.Claim claim = store.claim()) {
             List<OutboxMessage> batch = claim.messages();
             if (batch.isEmpty()) {
                 return Cycle.NOTHING;
             }
             claimed.addAndGet(batch.size());
-            if (batch.size() == config.batchSize && config.workers > 1) {
+            if (batch.size() == config.batchSize() && config.workers() > 1) {
                 wakeup.signal(); // a full batch: more is probably due, for an idle worker to claim meanwhile
             }
             Map<UUID, Exception> failures;
             try {
-                failures = config.publisher.publishAll(batch);
+                failures = publisher.publishAll(batch);
                 if (failures == null) {
-                    throw new IllegalStateException(config.publisher.getClass().getName() + ".publishAll returned null");
+                    throw new IllegalStateException(publisher.getClass().getName() + ".publishAll returned null");
                 }
             } catch (InterruptedException e) {
                 // Shutting down hard: leave the outcome unrecorded; the batch is retried when the
@@ -217,7 +228,7 @@ public final class OutboxPoller implements AutoCloseable {
                 failures = OutboxStore.allFailed(batch, e);
             }
             boolean released = record(claim, failures);
-            return new Cycle(batch.size(), batch.size() == config.batchSize || released);
+            return new Cycle(batch.size(), batch.size() == config.batchSize() || released);
         }
     }
 
@@ -234,23 +245,44 @@ public final class OutboxPoller implements AutoCloseable {
                 .map(m -> new OutboxStore.Failure(m, failures.get(m.id()), backoff.delayAfter(m.attempts())))
                 .toList();
         // After a full batch the worker claims again anyway: no need to ask whether messages were held back.
-        boolean askLater = config.ordered && batch.size() < config.batchSize;
-        OutboxStore.Recorded outcome = claim.record(deliveredIds, recorded, config.maxAttempts, config.deleteOnPublish,
-                askLater);
+        boolean askLater = config.orderedByAggregate() && batch.size() < config.batchSize();
+        OutboxStore.Recorded outcome = claim.record(deliveredIds, recorded, askLater);
         List<UUID> nowDead = outcome.dead();
         delivered.addAndGet(deliveredIds.size());
         failed.addAndGet(recorded.size());
         dead.addAndGet(nowDead.size());
-        for (OutboxStore.Failure f : recorded) {
-            if (nowDead.contains(f.message().id())) {
-                LOG.error("[{}] message {} ({} {}) is DEAD after {} attempts: {}", config.name, f.message().id(),
-                        f.message().eventType(), f.message().aggregateId(), f.message().attempts(), f.error());
+        logOutcome(deliveredIds, recorded, nowDead);
+        return config.orderedByAggregate() && (outcome.laterPending() || (!nowDead.isEmpty() && !config.deadMessagesBlockAggregate()));
+    }
+
+    /**
+     * A message gone DEAD is an error of its own; other failures are per-message lines (DEBUG), with
+     * one WARN when deliveries start failing and one INFO when they succeed again, so an outage of
+     * the receiving side writes two lines, not one per message and attempt.
+     */
+    private void logOutcome(List<UUID> deliveredIds, List<OutboxStore.Failure> failures, List<UUID> nowDead) {
+        for (OutboxStore.Failure f : failures) {
+            OutboxMessage m = f.message();
+            if (nowDead.contains(m.id())) {
+                LOG.error("[{}] message {} ({} of {} {}) is DEAD after {} attempts: {}", config.name(), m.id(),
+                        m.eventType(), m.aggregateType(), m.aggregateId(), m.attempts(), f.error());
+            } else if (deliveriesFailing.compareAndSet(false, true)) {
+                LOG.warn("[{}] deliveries are failing: attempt {} of message {} failed, retry in {} ms: {} "
+                        + "(further failures at DEBUG until a delivery succeeds)", config.name(), m.attempts(), m.id(),
+                        f.delay().toMillis(), f.error());
             } else {
-                LOG.warn("[{}] delivery {} of message {} failed, retry in {} ms: {}", config.name,
-                        f.message().attempts(), f.message().id(), f.delay().toMillis(), f.error());
+                LOG.debug("[{}] attempt {} of message {} failed, retry in {} ms: {}", config.name(), m.attempts(),
+                        m.id(), f.delay().toMillis(), f.error());
             }
         }
-        return config.ordered && (outcome.laterPending() || (!nowDead.isEmpty() && !config.deadMessagesBlockAggregate));
+        if (!deliveredIds.isEmpty()) {
+            if (failures.isEmpty() && deliveriesFailing.compareAndSet(true, false)) {
+                LOG.info("[{}] deliveries succeed again", config.name());
+            }
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("[{}] delivered {}", config.name(), deliveredIds);
+            }
+        }
     }
 
     private void runLoop() {
@@ -260,20 +292,20 @@ public final class OutboxPoller implements AutoCloseable {
             try {
                 cycle = poll();
                 if (!healthy) {
-                    LOG.info("[{}] database reachable again; delivering", config.name);
+                    LOG.info("[{}] database reachable again; delivering", config.name());
                 }
                 healthy = true;
             } catch (OutboxException e) {
                 errors.incrementAndGet();
                 if (healthy) {
-                    LOG.warn("[{}] poll failed ({}); retrying every {}", config.name, e.getMessage(), config.pollInterval);
+                    LOG.warn("[{}] poll failed ({}); retrying every {}", config.name(), e.getMessage(), config.pollInterval());
                 }
                 healthy = false;
             } catch (RuntimeException | Error e) {
                 // A bug or a publisher gone wrong must not silently end delivery: log it and go on;
                 // the batch's messages are retried when their lease ends.
                 errors.incrementAndGet();
-                LOG.error("[{}] poll cycle failed unexpectedly; retrying after {}", config.name, config.pollInterval, e);
+                LOG.error("[{}] poll cycle failed unexpectedly; retrying after {}", config.name(), config.pollInterval(), e);
                 healthy = false;
             }
             if (Thread.currentThread().isInterrupted()) {
@@ -281,7 +313,7 @@ public final class OutboxPoller implements AutoCloseable {
             }
             if (!cycle.moreDue() && running) {
                 try {
-                    wakeup.await(config.pollInterval.toMillis());
+                    wakeup.await(config.pollInterval().toMillis());
                 } catch (InterruptedException e) {
                     return;
                 }
@@ -290,13 +322,16 @@ public final class OutboxPoller implements AutoCloseable {
     }
 
     /**
-     * Configures an {@link OutboxPoller}. Every option has a named default; {@link #build()}
-     * validates them and names the option at fault. Not thread-safe; the built poller is.
+     * Configures an {@link OutboxPoller}. Every option has a named default; {@link #build()} copies
+     * and checks them (naming the option at fault and its allowed range) into the poller's
+     * {@link PollerSettings}, so that a setter called afterwards changes only the pollers built
+     * later. Not thread-safe; the built poller is.
      */
     public static final class Builder {
         private final Jdbi jdbi;
         private final MessagePublisher publisher;
-        private String name = defaultName();
+        private String name;
+        private OutboxNames names = OutboxNames.DEFAULT;
         private int batchSize = DEFAULT_BATCH_SIZE;
         private Duration pollInterval = DEFAULT_POLL_INTERVAL;
         private Duration lease = DEFAULT_LEASE;
@@ -316,9 +351,19 @@ public final class OutboxPoller implements AutoCloseable {
             this.publisher = Objects.requireNonNull(publisher, "publisher");
         }
 
-        /** The lease owner and log prefix; default host-pid-random, unique per poller. */
+        /**
+         * The lease owner and log prefix, 1 to 200 characters; default
+         * {@code <host>-<pid>-<random>}, unique per poller, with the host from the
+         * {@code HOSTNAME} environment variable when set (no network look-up).
+         */
         public Builder name(String name) {
             this.name = name;
+            return this;
+        }
+
+        /** The outbox's tables and wake-up channel; default {@link OutboxNames#DEFAULT}. */
+        public Builder names(OutboxNames names) {
+            this.names = names;
             return this;
         }
 
@@ -427,48 +472,23 @@ public final class OutboxPoller implements AutoCloseable {
         }
 
         /**
-         * A poller with these options.
+         * A poller with these options, copied: changing this builder afterwards does not change it.
          *
-         * @throws IllegalArgumentException naming the first invalid option
+         * @throws IllegalArgumentException naming the first invalid option and its allowed range
          */
         public OutboxPoller build() {
-            require(name != null && !name.isBlank() && name.length() <= 200, "name must be 1 to 200 characters");
-            require(batchSize >= 1 && batchSize <= 10_000, "batchSize must be 1 to 10000, was " + batchSize);
-            require(workers >= 1 && workers <= 64, "workers must be 1 to 64, was " + workers);
-            require(claimMode != null, "claimMode must not be null");
-            requirePositive("pollInterval", pollInterval);
-            requirePositive("lease", lease);
-            requirePositive("statementTimeout", statementTimeout);
-            require(statementTimeout.compareTo(Duration.ofMillis(Integer.MAX_VALUE)) <= 0,
-                    "statementTimeout must be at most " + Integer.MAX_VALUE + " ms (PostgreSQL's limit), was " + statementTimeout);
-            require(maxAttempts >= 1, "maxAttempts must be at least 1, was " + maxAttempts);
-            requirePositive("initial backoff", initialBackoff);
-            requirePositive("max backoff", maxBackoff);
-            require(maxBackoff.compareTo(initialBackoff) >= 0,
-                    "max backoff (" + maxBackoff + ") must not be less than the initial backoff (" + initialBackoff + ")");
-            require(jitter >= 0 && jitter <= 1, "jitter must be between 0 and 1, was " + jitter);
-            return new OutboxPoller(this);
-        }
-
-        private static void requirePositive(String option, Duration value) {
-            require(value != null && value.compareTo(Duration.ofMillis(1)) >= 0,
-                    option + " must be at least 1 ms, was " + value);
-        }
-
-        private static void require(boolean valid, String message) {
-            if (!valid) {
-                throw new IllegalArgumentException("OutboxPoller: " + message);
-            }
+            PollerSettings settings = new PollerSettings(name == null ? defaultName() : name, names, batchSize, workers,
+                    claimMode, deleteOnPublish, pollInterval, lease, statementTimeout, maxAttempts, initialBackoff,
+                    maxBackoff, jitter, ordered, deadMessagesBlockAggregate);
+            return new OutboxPoller(jdbi, publisher, settings);
         }
 
         private static String defaultName() {
-            String host;
-            try {
-                host = java.net.InetAddress.getLocalHost().getHostName();
-            } catch (java.io.IOException e) {
-                host = "host";
+            String host = System.getenv("HOSTNAME");
+            if (host == null || host.isBlank() || host.length() > 100) {
+                host = "poller";
             }
-            return host + "-" + ProcessHandle.current().pid() + "-"
+            return host.strip() + "-" + ProcessHandle.current().pid() + "-"
                     + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
         }
     }

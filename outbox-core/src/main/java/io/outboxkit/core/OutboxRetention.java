@@ -33,6 +33,7 @@ public final class OutboxRetention {
     public static final int DEFAULT_BATCH_SIZE = 1_000;
 
     private final Jdbi jdbi;
+    private final OutboxSql sql;
     private final Duration publishedRetention;
     private final Duration dedupWindow;
     private final int batchSize;
@@ -40,6 +41,7 @@ public final class OutboxRetention {
 
     private OutboxRetention(Builder b) {
         this.jdbi = b.jdbi;
+        this.sql = new OutboxSql(b.names);
         this.publishedRetention = b.publishedRetention;
         this.dedupWindow = b.dedupWindow;
         this.batchSize = b.batchSize;
@@ -66,13 +68,13 @@ public final class OutboxRetention {
      * @throws OutboxException when the database fails (batches already deleted stay deleted)
      */
     public Result runOnce() {
-        long outbox = deleteInBatches(OutboxSql.DELETE_PUBLISHED, publishedRetention, "published outbox messages");
-        long processed = deleteInBatches(OutboxSql.DELETE_PROCESSED, dedupWindow, "processed-message records");
+        long outbox = deleteInBatches(sql.deletePublished, publishedRetention, "published outbox messages");
+        long processed = deleteInBatches(sql.deleteProcessed, dedupWindow, "processed-message records");
         if (vacuum && outbox > 0) {
-            vacuum("outbox");
+            vacuum(sql.outbox());
         }
         if (vacuum && processed > 0) {
-            vacuum("processed_messages");
+            vacuum(sql.processed());
         }
         return new Result(outbox, processed);
     }
@@ -113,9 +115,16 @@ public final class OutboxRetention {
         private Duration dedupWindow = DEFAULT_DEDUP_WINDOW;
         private int batchSize = DEFAULT_BATCH_SIZE;
         private boolean vacuum;
+        private OutboxNames names = OutboxNames.DEFAULT;
 
         private Builder(Jdbi jdbi) {
             this.jdbi = Objects.requireNonNull(jdbi, "jdbi");
+        }
+
+        /** The outbox's tables; default {@link OutboxNames#DEFAULT}. */
+        public Builder names(OutboxNames names) {
+            this.names = names;
+            return this;
         }
 
         /** How long PUBLISHED messages are kept; default 7 days. */
@@ -151,6 +160,9 @@ public final class OutboxRetention {
          * @throws IllegalArgumentException naming the first invalid option
          */
         public OutboxRetention build() {
+            if (names == null) {
+                throw new IllegalArgumentException("OutboxRetention: names must not be null");
+            }
             requireNonNegative("publishedRetention", publishedRetention);
             requireNonNegative("dedupWindow", dedupWindow);
             if (batchSize < 1 || batchSize > 100_000) {

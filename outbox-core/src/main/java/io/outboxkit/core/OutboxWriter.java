@@ -18,7 +18,7 @@ import org.jdbi.v3.core.Handle;
  *
  * <p>It refuses to write outside a transaction ({@link NotInTransactionException}). The insert
  * wakes listening pollers when the transaction commits (a NOTIFY, sent once per transaction).
- * Stateless and thread-safe: one instance serves a whole application.
+ * Immutable and thread-safe: one instance serves a whole application.
  *
  * <pre>{@code
  * jdbi.useTransaction(handle -> {
@@ -29,12 +29,23 @@ import org.jdbi.v3.core.Handle;
  */
 public final class OutboxWriter {
 
-    private OutboxWriter() {
+    /** PostgreSQL's SQLSTATE for text that is not a value of its type: a payload that is not JSON. */
+    private static final String INVALID_TEXT = "22P02";
+
+    private final String insert;
+
+    private OutboxWriter(OutboxNames names) {
+        this.insert = new OutboxSql(names).insert;
     }
 
-    /** A writer for the {@code outbox} table. */
+    /** A writer for the outbox of {@link OutboxNames#DEFAULT}. */
     public static OutboxWriter create() {
-        return new OutboxWriter();
+        return create(OutboxNames.DEFAULT);
+    }
+
+    /** A writer for the outbox that {@code names} name. */
+    public static OutboxWriter create(OutboxNames names) {
+        return new OutboxWriter(Objects.requireNonNull(names, "names"));
     }
 
     /**
@@ -42,8 +53,8 @@ public final class OutboxWriter {
      *
      * @return the id the message was given
      * @throws NotInTransactionException when {@code handle} is not in a transaction
-     * @throws OutboxException           when the database refuses the insert (the transaction is then
-     *                                   unusable and should be rolled back)
+     * @throws OutboxException           when the database refuses the insert, as it does a payload that
+     *                                   is not JSON (the transaction is then unusable: roll it back)
      */
     public UUID write(Handle handle, NewMessage message) {
         return writeAll(handle, List.of(message)).get(0);
@@ -99,35 +110,43 @@ public final class OutboxWriter {
         return insert(connection, messages);
     }
 
-    private static List<UUID> insert(Connection connection, List<NewMessage> messages) {
+    private List<UUID> insert(Connection connection, List<NewMessage> messages) {
         Objects.requireNonNull(messages, "messages");
         if (messages.isEmpty()) {
             return List.of();
         }
         List<UUID> ids = new ArrayList<>(messages.size());
-        try (PreparedStatement insert = connection.prepareStatement(OutboxSql.INSERT)) {
+        try (PreparedStatement statement = connection.prepareStatement(insert)) {
             for (NewMessage message : messages) {
                 Objects.requireNonNull(message, "messages must not contain null");
                 UUID id = UuidV7.next();
-                insert.setObject(1, id);
-                insert.setString(2, message.aggregateType());
-                insert.setString(3, message.aggregateId());
-                insert.setString(4, message.eventType());
-                insert.setString(5, message.payload());
-                insert.setString(6, Json.write(message.headers()));
+                statement.setObject(1, id);
+                statement.setString(2, message.aggregateType());
+                statement.setString(3, message.aggregateId());
+                statement.setString(4, message.eventType());
+                statement.setString(5, message.payload());
+                statement.setString(6, Json.writeHeaders(message.headers()));
                 if (messages.size() == 1) {
-                    insert.executeUpdate();
+                    statement.executeUpdate();
                 } else {
-                    insert.addBatch();
+                    statement.addBatch();
                 }
                 ids.add(id);
             }
             if (messages.size() > 1) {
-                insert.executeBatch();
+                statement.executeBatch();
             }
             return List.copyOf(ids);
         } catch (SQLException e) {
-            throw new OutboxException("could not write " + messages.size() + " outbox message(s): " + e.getMessage(), e);
+            String why = INVALID_TEXT.equals(rootState(e)) ? "a payload is not valid JSON: " : "";
+            throw new OutboxException("could not write " + messages.size() + " outbox message(s): " + why
+                    + e.getMessage(), e);
         }
+    }
+
+    /** The SQLSTATE of a batch's first failure (a batch wraps it), or of {@code e} itself. */
+    private static String rootState(SQLException e) {
+        SQLException next = e.getNextException();
+        return next != null && next.getSQLState() != null ? next.getSQLState() : e.getSQLState();
     }
 }

@@ -42,6 +42,7 @@ class ClaimPlanTest {
      */
     private static final int POLLS = 20;
     private static final Duration TIMEOUT = OutboxPoller.DEFAULT_STATEMENT_TIMEOUT;
+    private static final OutboxSql SQL = new OutboxSql(OutboxNames.DEFAULT);
     /** Pending messages written after the plans were cached. */
     private static final int BACKLOG = 20_000;
 
@@ -148,8 +149,8 @@ class ClaimPlanTest {
             throws SQLException {
         backlogAfterSteadyStateStatistics();
         // The batch size; for a lease first the owner and the lease in ms.
-        String plan = mode == ClaimMode.LOCK ? explain(OutboxSql.lock(true, true, TIMEOUT), List.of(100))
-                : explain(OutboxSql.claim(true, true, TIMEOUT), List.of("plan-test", 30_000L, 100));
+        String plan = mode == ClaimMode.LOCK ? explain(SQL.lock(true, true, TIMEOUT), List.of(100))
+                : explain(SQL.claim(true, true, TIMEOUT), List.of("plan-test", 30_000L, 100));
 
         assertThat(plan).as("the ordering check is a sub-plan run per candidate")
                 .containsPattern("\"Subplan Name\": \"SubPlan \\d+\"")
@@ -168,8 +169,8 @@ class ClaimPlanTest {
             h.execute("UPDATE outbox SET status = 'PUBLISHED', published_at = now() WHERE seq <= (SELECT max(seq) - 10 FROM outbox)");
         });
 
-        String plan = mode == ClaimMode.LOCK ? explain(OutboxSql.lock(true, true, TIMEOUT), List.of(100))
-                : explain(OutboxSql.claim(true, true, TIMEOUT), List.of("plan-test", 30_000L, 100));
+        String plan = mode == ClaimMode.LOCK ? explain(SQL.lock(true, true, TIMEOUT), List.of(100))
+                : explain(SQL.claim(true, true, TIMEOUT), List.of("plan-test", 30_000L, 100));
 
         assertThat(plan).as("candidates read from the pending index in write order, until the batch is full")
                 .contains("\"Node Type\": \"Index Scan\"").contains("\"Index Name\": \"outbox_pending_seq\"")
@@ -185,7 +186,7 @@ class ClaimPlanTest {
             h.execute("UPDATE outbox SET status = 'PUBLISHED', published_at = now() WHERE seq < (SELECT max(seq) FROM outbox)");
         });
 
-        String plan = explain(OutboxSql.claim(true, true, TIMEOUT), List.of("plan-test", 30_000L, 100));
+        String plan = explain(SQL.claim(true, true, TIMEOUT), List.of("plan-test", 30_000L, 100));
 
         assertThat(plan).as("the claimed ids looked up, not joined to a scan of the outbox")
                 .contains("\"Index Name\": \"outbox_pkey\"").doesNotContain("Seq Scan");
@@ -206,7 +207,7 @@ class ClaimPlanTest {
 
         for (boolean delete : new boolean[] {false, true}) {
             for (boolean reportLater : new boolean[] {false, true}) {
-                String plan = explain(OutboxSql.markPublished(locked, delete, reportLater, TIMEOUT), List.of((Object) batch));
+                String plan = explain(SQL.markPublished(locked, delete, reportLater, TIMEOUT), List.of((Object) batch));
                 assertThat(plan).as("mark published (delete: %s, report later: %s)", delete, reportLater)
                         .contains("\"Index Name\": \"outbox_pkey\"").doesNotContain("outbox_pending_seq");
             }
@@ -215,7 +216,7 @@ class ClaimPlanTest {
         if (!locked) {
             failed.add("plan-test"); // the lease's owner
         }
-        assertThat(explain(OutboxSql.markFailed(locked, TIMEOUT), failed)).as("record failures")
+        assertThat(explain(SQL.markFailed(locked, TIMEOUT), failed)).as("record failures")
                 .contains("\"Index Name\": \"outbox_pkey\"").doesNotContain("Seq Scan")
                 .doesNotContain("outbox_pending_seq").doesNotContain("outbox_undelivered_aggregate");
     }

@@ -50,7 +50,7 @@ class NotifyWakeupTest {
 
     private static boolean listening() {
         return db.jdbi().withHandle(h -> h.createQuery(
-                "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN outbox'")
+                "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN \"outbox\"'")
                 .mapTo(Boolean.class).one());
     }
 

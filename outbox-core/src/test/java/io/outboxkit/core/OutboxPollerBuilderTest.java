@@ -16,19 +16,54 @@ class OutboxPollerBuilderTest {
     @Test
     void defaults_are_the_named_constants() {
         OutboxPoller poller = OutboxPoller.builder(unusedJdbi, m -> { }).build();
-        assertThat(poller.name()).isNotBlank();
+        PollerSettings settings = poller.settings();
+        assertThat(settings.names()).isEqualTo(OutboxNames.DEFAULT);
+        assertThat(settings.batchSize()).isEqualTo(OutboxPoller.DEFAULT_BATCH_SIZE);
+        assertThat(settings.workers()).isEqualTo(OutboxPoller.DEFAULT_WORKERS);
+        assertThat(settings.claimMode()).isEqualTo(ClaimMode.LEASE);
+        assertThat(settings.deleteOnPublish()).isFalse();
+        assertThat(settings.pollInterval()).isEqualTo(OutboxPoller.DEFAULT_POLL_INTERVAL);
+        assertThat(settings.lease()).isEqualTo(OutboxPoller.DEFAULT_LEASE);
+        assertThat(settings.statementTimeout()).isEqualTo(OutboxPoller.DEFAULT_STATEMENT_TIMEOUT);
+        assertThat(settings.maxAttempts()).isEqualTo(OutboxPoller.DEFAULT_MAX_ATTEMPTS);
+        assertThat(settings.initialBackoff()).isEqualTo(OutboxPoller.DEFAULT_INITIAL_BACKOFF);
+        assertThat(settings.maxBackoff()).isEqualTo(OutboxPoller.DEFAULT_MAX_BACKOFF);
+        assertThat(settings.jitter()).isEqualTo(OutboxPoller.DEFAULT_JITTER);
+        assertThat(settings.orderedByAggregate()).isTrue();
+        assertThat(settings.deadMessagesBlockAggregate()).isTrue();
+        assertThat(settings.name()).isEqualTo(poller.name()).matches("[^\\s]+-" + ProcessHandle.current().pid() + "-[0-9a-z]+");
         assertThat(poller.isRunning()).isFalse();
+        assertThat(OutboxPoller.builder(unusedJdbi, m -> { }).build().name()).as("each poller its own name")
+                .isNotEqualTo(poller.name());
+    }
+
+    @Test
+    void a_setter_called_after_build_changes_nothing_that_was_built() {
+        OutboxPoller.Builder builder = builder().batchSize(7).name("first").lease(Duration.ofSeconds(9));
+        OutboxPoller built = builder.build();
+        PollerSettings before = built.settings();
+        builder.batchSize(0).name(" ").lease(Duration.ZERO).workers(3).claimMode(ClaimMode.LOCK)
+                .names(OutboxNames.inSchema("elsewhere")).backoff(Duration.ofSeconds(5), Duration.ofSeconds(6));
+        assertThat(built.settings()).isEqualTo(before);
+        assertThat(built.settings().batchSize()).isEqualTo(7);
+        assertThat(built.name()).isEqualTo("first");
+        assertThat(built.settings().names()).isEqualTo(OutboxNames.DEFAULT);
+        assertThatThrownBy(builder::build).as("the builder's own values are checked when it builds again")
+                .hasMessageContaining("name must be 1 to 200 characters");
     }
 
     @Test
     void every_invalid_option_is_refused_with_its_name() {
-        assertThatThrownBy(() -> builder().batchSize(0).build()).hasMessageContaining("batchSize");
+        assertThatThrownBy(() -> builder().batchSize(0).build()).hasMessageContaining("batchSize must be 1 to 10000, was 0");
         assertThatThrownBy(() -> builder().batchSize(10_001).build()).hasMessageContaining("batchSize");
         assertThatThrownBy(() -> builder().pollInterval(Duration.ZERO).build()).hasMessageContaining("pollInterval");
         assertThatThrownBy(() -> builder().lease(Duration.ofMillis(-1)).build()).hasMessageContaining("lease");
         assertThatThrownBy(() -> builder().maxAttempts(0).build()).hasMessageContaining("maxAttempts");
         assertThatThrownBy(() -> builder().backoff(Duration.ofSeconds(2), Duration.ofSeconds(1)).build())
-                .hasMessageContaining("max backoff");
+                .hasMessageContaining("maxBackoff").hasMessageContaining("initialBackoff");
+        assertThatThrownBy(() -> builder().backoff(null, Duration.ofSeconds(1)).build()).hasMessageContaining("initialBackoff");
+        assertThatThrownBy(() -> builder().claimMode(null).build()).hasMessageContaining("claimMode");
+        assertThatThrownBy(() -> builder().names(null).build()).hasMessageContaining("names");
         assertThatThrownBy(() -> builder().jitter(1.5).build()).hasMessageContaining("jitter");
         assertThatThrownBy(() -> builder().name(" ").build()).hasMessageContaining("name");
         assertThatThrownBy(() -> builder().workers(0).build()).hasMessageContaining("workers");

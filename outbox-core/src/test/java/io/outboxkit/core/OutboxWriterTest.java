@@ -111,11 +111,32 @@ class OutboxWriterTest {
     }
 
     @Test
+    void a_payload_that_is_not_json_fails_the_write_and_the_transaction_keeps_nothing() {
+        for (String payload : List.of("{not json", "{} {}", "'text'")) {
+            assertThatThrownBy(() -> db.jdbi().useTransaction(h -> writer.writeAll(h,
+                    List.of(Outbox.message("x", 1), NewMessage.of("Order", "1", "OrderCreated", payload)))))
+                    .as(payload).isInstanceOf(OutboxException.class).hasMessageContaining("a payload is not valid JSON");
+            assertThatThrownBy(() -> db.jdbi().useTransaction(h -> writer.write(h,
+                    NewMessage.of("Order", "1", "OrderCreated", payload))))
+                    .as(payload).isInstanceOf(OutboxException.class).hasMessageContaining("a payload is not valid JSON");
+        }
+        assertThat(Outbox.total(db.jdbi())).isZero();
+    }
+
+    @Test
+    void headers_keep_any_text_and_come_back_as_written() {
+        Map<String, String> headers = Map.of("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                "quote\"back\\slash", "line\nbreak \u00e9 \u2028 </script>", "empty", "");
+        UUID id = db.jdbi().inTransaction(h -> writer.write(h, new NewMessage("Order", "1", "OrderCreated", "{}", headers)));
+        assertThat(OutboxAdmin.create(db.jdbi()).find(id).orElseThrow().message().headers()).isEqualTo(headers);
+    }
+
+    @Test
     void a_message_with_invalid_fields_is_refused_before_it_reaches_the_database() {
-        assertThatThrownBy(() -> NewMessage.of("Order", "1", "OrderCreated", "{not json"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not valid JSON");
-        assertThatThrownBy(() -> NewMessage.of("Order", "1", "OrderCreated", "{} {}"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not valid JSON");
+        assertThatThrownBy(() -> NewMessage.of("Order", "1", "OrderCreated", " "))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("payload");
+        assertThatThrownBy(() -> NewMessage.of("Order", "1", "OrderCreated", "{}").withHeader("", "x"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("header name");
         assertThatThrownBy(() -> NewMessage.of(" ", "1", "OrderCreated", "{}"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("aggregateType");
         assertThatThrownBy(() -> NewMessage.of("Order", "", "OrderCreated", "{}"))

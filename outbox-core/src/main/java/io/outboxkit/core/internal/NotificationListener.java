@@ -1,5 +1,6 @@
 package io.outboxkit.core.internal;
 
+import io.outboxkit.core.OutboxNames;
 import java.sql.SQLException;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -9,11 +10,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Holds one connection that LISTENs on the outbox channel and signals a {@link Wakeup} on every
+ * Holds one connection that LISTENs on the outbox's channel and signals a {@link Wakeup} on every
  * notification. Reconnects after a lost connection; while it is down, the poll interval is the
  * fallback, so a lost listener delays delivery but never loses it. How soon the driver hands a
  * notification over depends on the pool's sockets: see
- * {@link io.outboxkit.core.PromptNotificationSocketFactory}.
+ * {@link io.outboxkit.core.workaround.PgjdbcPromptNotificationSocketFactory}.
  */
 public final class NotificationListener implements Runnable {
 
@@ -22,12 +23,17 @@ public final class NotificationListener implements Runnable {
     private static final long RECONNECT_MILLIS = 1_000;
 
     private final Jdbi jdbi;
+    private final String listen;
+    private final String channel;
     private final Wakeup wakeup;
     private final String name;
     private volatile boolean running = true;
 
-    public NotificationListener(Jdbi jdbi, Wakeup wakeup, String name) {
+    /** A listener on {@code names}' channel that signals {@code wakeup}; {@code name} prefixes its log lines. */
+    public NotificationListener(Jdbi jdbi, OutboxNames names, Wakeup wakeup, String name) {
         this.jdbi = jdbi;
+        this.listen = new OutboxSql(names).listen;
+        this.channel = names.channel();
         this.wakeup = wakeup;
         this.name = name;
     }
@@ -42,10 +48,10 @@ public final class NotificationListener implements Runnable {
         boolean healthy = true;
         while (running) {
             try (Handle handle = jdbi.open()) {
-                handle.execute("LISTEN " + OutboxSql.CHANNEL);
+                handle.execute(listen);
                 PGConnection connection = handle.getConnection().unwrap(PGConnection.class);
                 if (!healthy) {
-                    LOG.info("[{}] listening for outbox notifications again", name);
+                    LOG.info("[{}] listening on channel {} again", name, channel);
                 }
                 healthy = true;
                 wakeup.signal(); // notifications sent while nobody listened are lost: look once
@@ -55,8 +61,8 @@ public final class NotificationListener implements Runnable {
                     return;
                 }
                 if (healthy) {
-                    LOG.warn("[{}] lost the outbox notification connection ({}); polling every interval until it is back",
-                            name, e.getMessage());
+                    LOG.warn("[{}] lost the connection listening on channel {} ({}); polling every interval until it is back",
+                            name, channel, e.getMessage());
                 }
                 healthy = false;
                 pause();

@@ -3,6 +3,7 @@ package io.outboxkit.core.internal;
 import io.outboxkit.core.ClaimMode;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.PollerSettings;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -26,12 +27,24 @@ public final class OutboxStore {
     private static final String QUERY_CANCELED = "57014";
 
     private final Jdbi jdbi;
-    private final Duration statementTimeout;
+    private final PollerSettings settings;
+    private final String claim;
+    private final String markPublished;
+    private final String markPublishedReportingLater;
+    private final String markFailed;
 
-    /** A store whose statements PostgreSQL cancels once one has run for {@code statementTimeout}. */
-    public OutboxStore(Jdbi jdbi, Duration statementTimeout) {
+    /** The statements of a poller with {@code settings}, run on {@code jdbi}'s connections. */
+    public OutboxStore(Jdbi jdbi, PollerSettings settings) {
         this.jdbi = jdbi;
-        this.statementTimeout = statementTimeout;
+        this.settings = settings;
+        OutboxSql sql = new OutboxSql(settings.names());
+        boolean locked = settings.claimMode() == ClaimMode.LOCK;
+        Duration timeout = settings.statementTimeout();
+        this.claim = locked ? sql.lock(settings.orderedByAggregate(), settings.deadMessagesBlockAggregate(), timeout)
+                : sql.claim(settings.orderedByAggregate(), settings.deadMessagesBlockAggregate(), timeout);
+        this.markPublished = sql.markPublished(locked, settings.deleteOnPublish(), false, timeout);
+        this.markPublishedReportingLater = sql.markPublished(locked, settings.deleteOnPublish(), true, timeout);
+        this.markFailed = sql.markFailed(locked, timeout);
     }
 
     /** A failed delivery: the message, why, and how long until its retry. */
@@ -74,24 +87,19 @@ public final class OutboxStore {
 
         /**
          * Records the outcome: {@code delivered} become PUBLISHED (or are deleted when
-         * {@code deleteDelivered}); {@code failures} are retried later, or DEAD after
-         * {@code maxAttempts}. {@link Recorded#laterPending()} is looked up only when
-         * {@code reportLater} (else false).
+         * the settings say so); {@code failures} are retried later, or DEAD after their last
+         * attempt. {@link Recorded#laterPending()} is looked up only when {@code reportLater}
+         * (else false).
          */
-        Recorded record(List<UUID> delivered, List<Failure> failures, int maxAttempts, boolean deleteDelivered,
-                        boolean reportLater);
+        Recorded record(List<UUID> delivered, List<Failure> failures, boolean reportLater);
 
         @Override
         void close();
     }
 
-    /**
-     * Claims up to {@code limit} due messages for {@code owner}, sorted in write order, as
-     * {@code mode} says (see {@link io.outboxkit.core.ClaimMode}).
-     */
-    public Claim claim(ClaimMode mode, boolean ordered, boolean deadBlocks, int limit, String owner, Duration lease) {
-        return mode == ClaimMode.LOCK ? lock(ordered, deadBlocks, limit, lease)
-                : lease(ordered, deadBlocks, limit, owner, lease);
+    /** Claims up to a batch of due messages, sorted in write order, as the claim mode says. */
+    public Claim claim() {
+        return settings.claimMode() == ClaimMode.LOCK ? lock() : lease();
     }
 
     /**
@@ -111,30 +119,30 @@ public final class OutboxStore {
      * So a message is first delivered only after every earlier one of its aggregate; after a
      * database crash, an earlier one may come again after it, as a duplicate.
      */
-    private Claim lease(boolean ordered, boolean deadBlocks, int limit, String owner, Duration lease) {
+    private Claim lease() {
         List<OutboxMessage> batch = withConnection("claim messages", connection -> {
-            try (PreparedStatement claim = prepared(connection, OutboxSql.claim(ordered, deadBlocks, statementTimeout))) {
-                claim.setString(1, owner);
-                claim.setLong(2, lease.toMillis());
-                claim.setInt(3, limit);
-                return readMessages(claim);
+            try (PreparedStatement statement = prepared(connection, claim)) {
+                statement.setString(1, settings.name());
+                statement.setLong(2, settings.lease().toMillis());
+                statement.setInt(3, settings.batchSize());
+                return readMessages(statement);
             }
         });
-        return new LeasedClaim(batch, owner);
+        return new LeasedClaim(batch, settings.name());
     }
 
     /** A locked claim: a transaction left open, on a connection of its own, until recorded or closed. */
-    private Claim lock(boolean ordered, boolean deadBlocks, int limit, Duration lease) {
+    private Claim lock() {
         Handle handle = null;
         try {
             handle = jdbi.open();
             Connection connection = handle.getConnection();
             connection.setAutoCommit(false);
             List<OutboxMessage> batch;
-            try (PreparedStatement lock = prepared(connection, OutboxSql.lock(ordered, deadBlocks, statementTimeout))) {
-                lock.setString(1, lease.toMillis() + "ms");
-                lock.setInt(2, limit);
-                batch = readMessages(lock);
+            try (PreparedStatement statement = prepared(connection, claim)) {
+                statement.setString(1, settings.lease().toMillis() + "ms");
+                statement.setInt(2, settings.batchSize());
+                batch = readMessages(statement);
             }
             if (batch.isEmpty()) {
                 connection.rollback(); // locked nothing, wrote nothing
@@ -217,12 +225,11 @@ public final class OutboxStore {
         }
 
         @Override
-        public Recorded record(List<UUID> delivered, List<Failure> failures, int maxAttempts, boolean deleteDelivered,
-                               boolean reportLater) {
+        public Recorded record(List<UUID> delivered, List<Failure> failures, boolean reportLater) {
             boolean laterPending = !delivered.isEmpty() && withConnection("mark " + delivered.size() + " message(s) published",
-                    connection -> markPublished(connection, delivered, false, deleteDelivered, reportLater));
+                    connection -> markPublished(connection, delivered, reportLater));
             List<UUID> dead = failures.isEmpty() ? List.of() : withConnection("record " + failures.size()
-                    + " failed deliveries", connection -> markFailed(connection, failures, maxAttempts, owner));
+                    + " failed deliveries", connection -> markFailed(connection, failures, owner));
             return new Recorded(dead, laterPending);
         }
 
@@ -247,13 +254,12 @@ public final class OutboxStore {
         }
 
         @Override
-        public Recorded record(List<UUID> delivered, List<Failure> failures, int maxAttempts, boolean deleteDelivered,
-                               boolean reportLater) {
+        public Recorded record(List<UUID> delivered, List<Failure> failures, boolean reportLater) {
             Connection connection = handle.getConnection();
             try {
                 boolean laterPending = !delivered.isEmpty()
-                        && markPublished(connection, delivered, true, deleteDelivered, reportLater);
-                List<UUID> dead = failures.isEmpty() ? List.of() : markFailed(connection, failures, maxAttempts, null);
+                        && markPublished(connection, delivered, reportLater);
+                List<UUID> dead = failures.isEmpty() ? List.of() : markFailed(connection, failures, null);
                 connection.commit();
                 connection.setAutoCommit(true);
                 return new Recorded(dead, laterPending);
@@ -282,10 +288,8 @@ public final class OutboxStore {
      * Marks {@code ids} delivered; with {@code reportLater}, returns whether a later message of one
      * of their aggregates is not yet published (else false).
      */
-    private boolean markPublished(Connection connection, List<UUID> ids, boolean locked, boolean delete,
-                                  boolean reportLater) throws SQLException {
-        try (PreparedStatement mark = prepared(connection,
-                OutboxSql.markPublished(locked, delete, reportLater, statementTimeout))) {
+    private boolean markPublished(Connection connection, List<UUID> ids, boolean reportLater) throws SQLException {
+        try (PreparedStatement mark = prepared(connection, reportLater ? markPublishedReportingLater : markPublished)) {
             mark.setArray(1, connection.createArrayOf("uuid", ids.toArray()));
             if (!reportLater) {
                 if (runPastSettings(mark) || mark.getUpdateCount() < 0) {
@@ -300,10 +304,9 @@ public final class OutboxStore {
     }
 
     /** Records failures; {@code owner} null means the messages are locked by this connection's transaction. */
-    private List<UUID> markFailed(Connection connection, List<Failure> failures, int maxAttempts, String owner)
-            throws SQLException {
-        try (PreparedStatement mark = prepared(connection, OutboxSql.markFailed(owner == null, statementTimeout))) {
-            mark.setInt(1, maxAttempts);
+    private List<UUID> markFailed(Connection connection, List<Failure> failures, String owner) throws SQLException {
+        try (PreparedStatement mark = prepared(connection, markFailed)) {
+            mark.setInt(1, settings.maxAttempts());
             mark.setArray(2, connection.createArrayOf("uuid", failures.stream().map(f -> f.message().id()).toArray()));
             mark.setArray(3, connection.createArrayOf("text", failures.stream().map(Failure::error).toArray()));
             mark.setArray(4, connection.createArrayOf("int8", failures.stream().map(f -> f.delay().toMillis()).toArray()));
@@ -340,7 +343,7 @@ public final class OutboxStore {
         boolean timedOut = e instanceof SQLException sql && QUERY_CANCELED.equals(sql.getSQLState())
                 && String.valueOf(e.getMessage()).contains("statement timeout");
         return !timedOut ? e.getMessage() : e.getMessage() + " (it ran longer than the poller's statementTimeout of "
-                + statementTimeout.toMillis() + " ms)";
+                + settings.statementTimeout().toMillis() + " ms)";
     }
 
     /** JDBC work that may throw {@link SQLException}. */

@@ -1,4 +1,4 @@
-package io.outboxkit.core;
+package io.outboxkit.core.workaround;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -28,12 +28,12 @@ import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 
 /**
- * {@link PromptNotificationSocketFactory}'s sockets answer the driver's 1 ms check for a pending
+ * {@link PgjdbcPromptNotificationSocketFactory}'s sockets answer the driver's 1 ms check for a pending
  * message without waiting when nothing has arrived, and are plain sockets otherwise: nothing is
  * lost or reordered, other timeouts wait. How much sooner a poller wakes is measured in the
  * benchmarks, not here.
  */
-class PromptNotificationSocketFactoryTest {
+class PgjdbcPromptNotificationSocketFactoryTest {
 
     @RegisterExtension
     static final PostgresExtension db = new PostgresExtension(2);
@@ -43,7 +43,7 @@ class PromptNotificationSocketFactoryTest {
     @Test
     void a_read_under_the_drivers_1_ms_check_answers_without_waiting_when_nothing_has_arrived() throws Exception {
         try (ServerSocket server = localServer(); Socket socket = connect(server); Socket peer = server.accept()) {
-            socket.setSoTimeout(PromptNotificationSocketFactory.PEEK_TIMEOUT_MILLIS);
+            socket.setSoTimeout(PgjdbcPromptNotificationSocketFactory.PEEK_TIMEOUT_MILLIS);
 
             assertThatThrownBy(() -> socket.getInputStream().read(new byte[16], 0, 16))
                     .isInstanceOf(SocketTimeoutException.class).hasMessageContaining("without waiting");
@@ -53,7 +53,7 @@ class PromptNotificationSocketFactoryTest {
     @Test
     void bytes_that_arrive_after_such_an_answer_are_read_intact_and_in_order() throws Exception {
         try (ServerSocket server = localServer(); Socket socket = connect(server); Socket peer = server.accept()) {
-            socket.setSoTimeout(PromptNotificationSocketFactory.PEEK_TIMEOUT_MILLIS);
+            socket.setSoTimeout(PgjdbcPromptNotificationSocketFactory.PEEK_TIMEOUT_MILLIS);
             InputStream input = socket.getInputStream();
             assertThatThrownBy(() -> input.read()).isInstanceOf(SocketTimeoutException.class);
 
@@ -106,7 +106,7 @@ class PromptNotificationSocketFactoryTest {
     }
 
     private static Socket connect(ServerSocket server) throws Exception {
-        return new PromptNotificationSocketFactory().createSocket(InetAddress.getLoopbackAddress(), server.getLocalPort());
+        return new PgjdbcPromptNotificationSocketFactory().createSocket(InetAddress.getLoopbackAddress(), server.getLocalPort());
     }
 
     private static Connection connectToDatabase(boolean promptSockets) throws SQLException {
@@ -116,7 +116,7 @@ class PromptNotificationSocketFactoryTest {
             properties.setProperty("password", db.password());
         }
         if (promptSockets) {
-            properties.setProperty("socketFactory", PromptNotificationSocketFactory.class.getName());
+            properties.setProperty("socketFactory", PgjdbcPromptNotificationSocketFactory.class.getName());
         }
         return DriverManager.getConnection(db.jdbcUrl(), properties);
     }

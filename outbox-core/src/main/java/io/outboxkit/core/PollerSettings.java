@@ -1,0 +1,81 @@
+package io.outboxkit.core;
+
+import java.time.Duration;
+
+/**
+ * Every setting of an {@link OutboxPoller}, checked and fixed when the poller is built: nothing
+ * changes them afterwards. Built by {@link OutboxPoller.Builder#build()}, whose setters document
+ * each one and its default; read back with {@link OutboxPoller#settings()}. Immutable.
+ *
+ * @param name                       the lease owner recorded on claimed messages, and the log prefix
+ * @param names                      the outbox's tables and wake-up channel
+ * @param batchSize                  messages claimed per cycle, 1 to {@value #MAX_BATCH_SIZE}
+ * @param workers                    worker threads, 1 to {@value #MAX_WORKERS}
+ * @param claimMode                  how claimed messages are held while delivered
+ * @param deleteOnPublish            whether a delivered message is deleted instead of kept as PUBLISHED
+ * @param pollInterval               how long an idle poller waits for a notification before it looks anyway
+ * @param lease                      how long a claim lasts
+ * @param statementTimeout           how long one of the poller's statements may run, at most
+ *                                   {@value #MAX_STATEMENT_TIMEOUT_MILLIS} ms
+ * @param maxAttempts                deliveries tried before a message is DEAD, at least 1
+ * @param initialBackoff             the retry delay after the first failure
+ * @param maxBackoff                 the longest retry delay, not less than {@code initialBackoff}
+ * @param jitter                     the random share of each retry delay, 0 to 1
+ * @param orderedByAggregate         whether an aggregate's messages are delivered in write order
+ * @param deadMessagesBlockAggregate with ordering, whether a DEAD message holds back the rest of its aggregate
+ */
+public record PollerSettings(String name, OutboxNames names, int batchSize, int workers, ClaimMode claimMode,
+                             boolean deleteOnPublish, Duration pollInterval, Duration lease, Duration statementTimeout,
+                             int maxAttempts, Duration initialBackoff, Duration maxBackoff, double jitter,
+                             boolean orderedByAggregate, boolean deadMessagesBlockAggregate) {
+
+    /** The most messages one claim may take. */
+    public static final int MAX_BATCH_SIZE = 10_000;
+    /** The most worker threads one poller may run. */
+    public static final int MAX_WORKERS = 64;
+    /** The longest name. */
+    public static final int MAX_NAME_LENGTH = 200;
+    /** The longest statement timeout PostgreSQL accepts, in milliseconds. */
+    public static final long MAX_STATEMENT_TIMEOUT_MILLIS = Integer.MAX_VALUE;
+
+    /**
+     * Checks every setting.
+     *
+     * @throws IllegalArgumentException naming the first setting at fault and what it may be
+     */
+    public PollerSettings {
+        require(name != null && !name.isBlank() && name.length() <= MAX_NAME_LENGTH,
+                "name must be 1 to " + MAX_NAME_LENGTH + " characters, was " + describe(name));
+        require(names != null, "names must not be null");
+        require(batchSize >= 1 && batchSize <= MAX_BATCH_SIZE,
+                "batchSize must be 1 to " + MAX_BATCH_SIZE + ", was " + batchSize);
+        require(workers >= 1 && workers <= MAX_WORKERS, "workers must be 1 to " + MAX_WORKERS + ", was " + workers);
+        require(claimMode != null, "claimMode must not be null");
+        requireAtLeastOneMilli("pollInterval", pollInterval);
+        requireAtLeastOneMilli("lease", lease);
+        requireAtLeastOneMilli("statementTimeout", statementTimeout);
+        require(statementTimeout.toMillis() <= MAX_STATEMENT_TIMEOUT_MILLIS, "statementTimeout must be at most "
+                + MAX_STATEMENT_TIMEOUT_MILLIS + " ms (PostgreSQL's limit), was " + statementTimeout);
+        require(maxAttempts >= 1, "maxAttempts must be at least 1, was " + maxAttempts);
+        requireAtLeastOneMilli("initialBackoff", initialBackoff);
+        requireAtLeastOneMilli("maxBackoff", maxBackoff);
+        require(maxBackoff.compareTo(initialBackoff) >= 0,
+                "maxBackoff (" + maxBackoff + ") must not be less than initialBackoff (" + initialBackoff + ")");
+        require(jitter >= 0 && jitter <= 1, "jitter must be 0 to 1, was " + jitter);
+    }
+
+    private static void requireAtLeastOneMilli(String setting, Duration value) {
+        require(value != null && value.compareTo(Duration.ofMillis(1)) >= 0,
+                setting + " must be at least 1 ms, was " + value);
+    }
+
+    private static void require(boolean valid, String message) {
+        if (!valid) {
+            throw new IllegalArgumentException("OutboxPoller: " + message);
+        }
+    }
+
+    private static String describe(String name) {
+        return name == null ? "null" : name.length() > 60 ? name.length() + " characters" : "\"" + name + "\"";
+    }
+}

@@ -1,0 +1,68 @@
+package io.outboxkit.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.outboxkit.testing.PostgresExtension;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The library's schema, with the names filled in: only the library's objects, in the schema asked for. */
+class OutboxSchemaTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension();
+
+    @Test
+    void the_scripts_come_in_version_order_with_every_name_filled_in() {
+        OutboxNames names = OutboxNames.inSchema("messaging").withOutboxTable("orders_outbox").withChannel("orders");
+        List<OutboxSchema.Script> scripts = OutboxSchema.scripts(names);
+        assertThat(scripts).extracting(OutboxSchema.Script::version).startsWith(1).isSorted().doesNotHaveDuplicates();
+        assertThat(scripts.get(0).description()).isEqualTo("outbox");
+        String sql = OutboxSchema.sql(names);
+        assertThat(sql).doesNotContain("${")
+                .contains("CREATE SCHEMA IF NOT EXISTS \"messaging\"")
+                .contains("CREATE TABLE \"messaging\".\"orders_outbox\"")
+                .contains("pg_notify('orders', '')")
+                .contains("\"orders_outbox_pending_seq\"")
+                .doesNotContain("\"outbox\"");
+        assertThat(OutboxSchema.sql(OutboxNames.DEFAULT)).doesNotContain("CREATE SCHEMA");
+    }
+
+    @Test
+    void applied_to_an_empty_schema_it_creates_the_two_tables_their_indexes_and_the_trigger_and_nothing_else()
+            throws Exception {
+        OutboxNames names = OutboxNames.inSchema("schema_test").withChannel("schema_test");
+        try (Connection connection = db.dataSource().getConnection(); Statement statement = connection.createStatement()) {
+            statement.execute(OutboxSchema.sql(names));
+        }
+        assertThat(objects("SELECT c.relname || ':' || c.relkind FROM pg_class c "
+                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'schema_test'"))
+                .containsExactlyInAnyOrder("outbox:r", "processed_messages:r", "outbox_pkey:i", "outbox_seq_key:i",
+                        "outbox_pending_seq:i", "outbox_undelivered_aggregate:i", "outbox_published_at:i",
+                        "outbox_seq_seq:S", "processed_messages_pkey:i", "processed_messages_processed_at:i");
+        assertThat(objects("SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                + "WHERE n.nspname = 'schema_test'")).containsExactly("outbox_notify");
+        assertThat(objects("SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'schema_test' AND NOT t.tgisinternal"))
+                .containsExactly("outbox_notify_on_insert");
+    }
+
+    @Test
+    void printed_from_the_command_line_it_takes_each_name_as_an_option() {
+        assertThat(OutboxSchema.namesFrom(new String[] {"--schema", "m", "--outbox-table", "t", "--processed-table", "p",
+                "--channel", "c"})).isEqualTo(new OutboxNames("m", "t", "p", "c"));
+        assertThat(OutboxSchema.namesFrom(new String[0])).isEqualTo(OutboxNames.DEFAULT);
+        assertThatThrownBy(() -> OutboxSchema.namesFrom(new String[] {"--schema"})).hasMessageContaining("--schema needs a value");
+        assertThatThrownBy(() -> OutboxSchema.namesFrom(new String[] {"--table", "x"})).hasMessageContaining("unknown option --table");
+        assertThatThrownBy(() -> OutboxSchema.namesFrom(new String[] {"--schema", "Bad Name"}))
+                .hasMessageContaining("schema must be a lowercase SQL identifier");
+    }
+
+    private static List<String> objects(String query) {
+        return db.jdbi().withHandle(h -> h.createQuery(query).mapTo(String.class).list());
+    }
+}
