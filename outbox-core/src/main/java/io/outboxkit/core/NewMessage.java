@@ -1,5 +1,6 @@
 package io.outboxkit.core;
 
+import io.outboxkit.core.spi.TransportHeaders;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -16,7 +17,9 @@ import java.util.Objects;
  * @param payload       the event as JSON text, serialized by the application (with its own JSON
  *                      library and settings); PostgreSQL checks it when it is written, and a payload
  *                      that is not JSON fails that write
- * @param headers       extra string metadata carried to the consumer (trace ids, ...); may be empty
+ * @param headers       extra string metadata carried to the consumer (trace ids, ...); may be empty;
+ *                      a name may not be one the envelope uses on a broker
+ *                      ({@link io.outboxkit.core.spi.TransportHeaders#RESERVED})
  */
 public record NewMessage(String aggregateType, String aggregateId, String eventType, String payload,
                          Map<String, String> headers) {
@@ -31,7 +34,7 @@ public record NewMessage(String aggregateType, String aggregateId, String eventT
         requireText("eventType", eventType);
         requireText("payload", payload);
         headers = Map.copyOf(Objects.requireNonNull(headers, "headers must not be null (use an empty map)"));
-        headers.keySet().forEach(header -> requireText("header name", header));
+        headers.keySet().forEach(NewMessage::requireHeaderName);
     }
 
     /** A message with no headers. */
@@ -41,11 +44,19 @@ public record NewMessage(String aggregateType, String aggregateId, String eventT
 
     /** This message with one more header (replacing a header of the same name). */
     public NewMessage withHeader(String name, String value) {
-        requireText("header name", name);
+        requireHeaderName(name);
         Objects.requireNonNull(value, "header value must not be null");
         Map<String, String> more = new LinkedHashMap<>(headers);
         more.put(name, value);
         return new NewMessage(aggregateType, aggregateId, eventType, payload, more);
+    }
+
+    private static void requireHeaderName(String name) {
+        requireText("header name", name);
+        if (TransportHeaders.RESERVED.contains(name)) {
+            throw new IllegalArgumentException("header name " + name + " is reserved: a broker message carries the "
+                    + "envelope under it (" + String.join(", ", new java.util.TreeSet<>(TransportHeaders.RESERVED)) + ")");
+        }
     }
 
     private static void requireText(String name, String value) {

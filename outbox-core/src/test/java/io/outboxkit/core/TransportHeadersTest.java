@@ -1,0 +1,72 @@
+package io.outboxkit.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.outboxkit.core.spi.TransportHeaders;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/** A message's envelope as broker headers: written and read back the same, and checked when read. */
+class TransportHeadersTest {
+
+    private final OutboxMessage message = new OutboxMessage(UUID.fromString("0193a5c4-1b2c-7d3e-8f40-123456789abc"), 42,
+            "Order", "order-7", "OrderPaid", "{\"amount\":1}", Map.of("traceparent", "00-abc-def-01"),
+            Instant.parse("2026-12-03T10:15:30.123456Z"), 3);
+
+    @Test
+    void the_envelope_and_the_messages_own_headers_come_back_as_written() {
+        Map<String, String> headers = TransportHeaders.write(message);
+        assertThat(headers).containsEntry("id", "0193a5c4-1b2c-7d3e-8f40-123456789abc").containsEntry("sequence", "42")
+                .containsEntry("aggregate_type", "Order").containsEntry("aggregate_id", "order-7")
+                .containsEntry("event_type", "OrderPaid").containsEntry("created_at", "2026-12-03T10:15:30.123456Z")
+                .containsEntry("traceparent", "00-abc-def-01");
+        OutboxMessage read = TransportHeaders.read(headers, message.payload());
+        assertThat(read).usingRecursiveComparison().ignoringFields("attempts").isEqualTo(message);
+        assertThat(read.attempts()).isZero();
+    }
+
+    @Test
+    void a_missing_or_malformed_envelope_header_is_refused_by_name() {
+        Map<String, String> good = TransportHeaders.write(message);
+        for (String header : TransportHeaders.RESERVED) {
+            Map<String, String> missing = new LinkedHashMap<>(good);
+            missing.remove(header);
+            assertThatThrownBy(() -> TransportHeaders.read(missing, "{}")).hasMessage("header " + header + " is missing");
+        }
+        assertThatThrownBy(() -> TransportHeaders.read(with(good, "id", "not-a-uuid"), "{}"))
+                .hasMessageContaining("header id is not a UUID");
+        assertThatThrownBy(() -> TransportHeaders.read(with(good, "id", "0193A5C4-1B2C-7D3E-8F40-123456789ABCD"), "{}"))
+                .hasMessageContaining("header id is not a UUID");
+        assertThatThrownBy(() -> TransportHeaders.read(with(good, "sequence", "-1"), "{}"))
+                .hasMessageContaining("header sequence is not a whole number");
+        assertThatThrownBy(() -> TransportHeaders.read(with(good, "sequence", "1e3"), "{}"))
+                .hasMessageContaining("header sequence is not a whole number");
+        assertThatThrownBy(() -> TransportHeaders.read(with(good, "event_type", " "), "{}"))
+                .hasMessageContaining("header event_type must be 1 to 200 characters");
+        assertThatThrownBy(() -> TransportHeaders.read(with(good, "aggregate_id", "x".repeat(201)), "{}"))
+                .hasMessageContaining("header aggregate_id must be 1 to 200 characters");
+        assertThatThrownBy(() -> TransportHeaders.read(with(good, "created_at", "yesterday"), "{}"))
+                .hasMessageContaining("header created_at is not an ISO-8601 time");
+        assertThatThrownBy(() -> TransportHeaders.read(good, null)).hasMessageContaining("no body");
+    }
+
+    @Test
+    void a_message_may_not_carry_a_header_under_a_name_the_envelope_uses() {
+        for (String header : TransportHeaders.RESERVED) {
+            assertThatThrownBy(() -> NewMessage.of("Order", "1", "OrderCreated", "{}").withHeader(header, "x"))
+                    .hasMessageContaining("header name " + header + " is reserved");
+            assertThatThrownBy(() -> new NewMessage("Order", "1", "OrderCreated", "{}", Map.of(header, "x")))
+                    .hasMessageContaining("is reserved");
+        }
+    }
+
+    private static Map<String, String> with(Map<String, String> headers, String name, String value) {
+        Map<String, String> changed = new LinkedHashMap<>(headers);
+        changed.put(name, value);
+        return changed;
+    }
+}
