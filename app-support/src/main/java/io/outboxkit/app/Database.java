@@ -4,7 +4,6 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.pool.HikariPool;
 import io.outboxkit.core.workaround.PgjdbcPromptNotificationSocketFactory;
-import io.outboxkit.migrations.Migrations;
 import java.sql.SQLException;
 import javax.sql.DataSource;
 import org.flywaydb.core.api.FlywayException;
@@ -26,12 +25,13 @@ public final class Database implements AutoCloseable {
     }
 
     /**
-     * Connects, and applies the migrations (safe when several services start at once).
+     * Connects, and migrates {@code schema}: outbox-core's tables and the service's own (safe when
+     * several services start at once).
      *
      * @throws ConfigException when PostgreSQL cannot be reached or refuses the login, or the schema
      *                         cannot be migrated; the message says which, without the password
      */
-    public static Database open(DatabaseSettings settings, String poolName, int poolSize) {
+    public static Database open(DatabaseSettings settings, String poolName, int poolSize, ServiceSchema schema) {
         HikariConfig config = new HikariConfig();
         // The password never travels in the URL: the driver logs URLs (at FINE), the pool echoes them.
         config.setJdbcUrl(settings.urlWithoutPassword());
@@ -60,7 +60,7 @@ public final class Database implements AutoCloseable {
                     + "accepts (expected jdbc:postgresql://host:port/database): " + rootMessage(e));
         }
         try {
-            Migrations.apply(dataSource);
+            schema.apply(dataSource);
         } catch (FlywayException e) {
             dataSource.close();
             throw new ConfigException("cannot migrate the schema at " + settings.redactedUrl() + ": " + rootMessage(e));

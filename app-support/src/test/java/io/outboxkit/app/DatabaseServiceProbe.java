@@ -1,5 +1,7 @@
 package io.outboxkit.app;
 
+import io.outboxkit.core.OutboxNames;
+
 /**
  * A minimal service process for {@link SecretsNeverLoggedTest}: {@link ServiceMain} around
  * {@link Database#open} with the settings of the environment, exactly as the services start.
@@ -14,7 +16,8 @@ public final class DatabaseServiceProbe {
 
     public static void main(String[] args) {
         ServiceMain.run("secret-probe", () -> {
-            Database database = Database.open(DatabaseSettings.from(Env.system()), "secret-probe", 2);
+            Database database = Database.open(DatabaseSettings.from(Env.system()), "secret-probe", 2,
+                    ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
             System.out.println(OPEN);
             return database;
         });

@@ -3,7 +3,9 @@ package io.outboxkit.app;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.workaround.PgjdbcPromptNotificationSocketFactory;
+import io.outboxkit.testing.DatabaseSetup;
 import io.outboxkit.testing.PostgresExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -12,12 +14,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class DatabaseTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(2);
+    static final PostgresExtension db = new PostgresExtension(DatabaseSetup.EMPTY, 2);
 
     @Test
     void its_connections_are_made_on_sockets_that_hand_over_notifications_at_once() {
         try (Database database = Database.open(new DatabaseSettings(db.jdbcUrl(), db.user(), db.password()),
-                "database-test", 2)) {
+                "database-test", 2, ServiceSchema.outboxOnly(OutboxNames.DEFAULT))) {
             assertThat(((HikariDataSource) database.dataSource()).getDataSourceProperties())
                     .containsEntry("socketFactory", PgjdbcPromptNotificationSocketFactory.class.getName());
         }

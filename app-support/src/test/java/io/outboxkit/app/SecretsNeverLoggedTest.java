@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.outboxkit.testing.ChildJvm;
+import io.outboxkit.testing.DatabaseSetup;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class SecretsNeverLoggedTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(2);
+    static final PostgresExtension db = new PostgresExtension(DatabaseSetup.EMPTY, 2);
 
     static final String PASSWORD = "s3cr3t-Hunter2";
     static final String URL_PASSWORD = "s3cr3t-InTheUrl";

@@ -1,6 +1,8 @@
 package io.outboxkit.bench;
 
-import io.outboxkit.migrations.Migrations;
+import io.outboxkit.app.ServiceSchema;
+import io.outboxkit.core.OutboxNames;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -21,8 +23,10 @@ final class BenchDb {
     private final int port;
     private final String user;
     private final String name;
+    private final Path root;
 
-    BenchDb(String host, int port, String user, String name) {
+    /** {@code root}: the repository, whose services' own migrations the bench applies from their sources. */
+    BenchDb(String host, int port, String user, String name, Path root) {
         if (!name.matches("[a-z_][a-z0-9_]*") || name.equals("test") || name.equals("postgres")) {
             throw new IllegalArgumentException("refusing to use database '" + name + "' for benchmarks");
         }
@@ -30,6 +34,7 @@ final class BenchDb {
         this.port = port;
         this.user = user;
         this.name = name;
+        this.root = root;
     }
 
     String name() {
@@ -52,7 +57,10 @@ final class BenchDb {
         return "jdbc:postgresql://" + host + ":" + port + "/" + name;
     }
 
-    /** Drops the bench database if it exists, creates it and applies the migrations. */
+    /**
+     * Drops the bench database if it exists, creates it, and applies what the services migrate at
+     * start: outbox-core's tables, the order service's and the consumer's own.
+     */
     void recreate() throws SQLException {
         try (Connection admin = connect("postgres"); Statement st = admin.createStatement()) {
             st.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
@@ -61,7 +69,13 @@ final class BenchDb {
         PGSimpleDataSource ds = new PGSimpleDataSource();
         ds.setUrl(jdbcUrl());
         ds.setUser(user);
-        Migrations.apply(ds);
+        schema("order_service", "order-service").apply(ds);
+        schema("consumer", "consumer").apply(ds);
+    }
+
+    private ServiceSchema schema(String owner, String module) {
+        Path location = root.resolve(module).resolve("src/main/resources/db").resolve(module);
+        return ServiceSchema.withOwnTables(OutboxNames.DEFAULT, owner, "filesystem:" + location);
     }
 
     /** Drops the bench database (at the end of a run). */

@@ -2,6 +2,8 @@ package io.outboxkit.bench;
 
 import io.outboxkit.app.Database;
 import io.outboxkit.app.DatabaseSettings;
+import io.outboxkit.app.ServiceSchema;
+import io.outboxkit.core.OutboxNames;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,7 +52,7 @@ public final class BenchMain {
         String env = System.getenv().getOrDefault("BENCH_DB", "outbox_bench");
         this.db = new BenchDb(System.getenv().getOrDefault("BENCH_PG_HOST", "127.0.0.1"),
                 Integer.parseInt(System.getenv().getOrDefault("BENCH_PG_PORT", "5432")),
-                System.getenv().getOrDefault("BENCH_PG_USER", "postgres"), env);
+                System.getenv().getOrDefault("BENCH_PG_USER", "postgres"), env, root);
         for (String setting : options.getOrDefault("relay-env", "").split(",")) {
             if (setting.contains("=")) {
                 relayExtra.put(setting.substring(0, setting.indexOf('=')), setting.substring(setting.indexOf('=') + 1));
@@ -136,7 +138,8 @@ public final class BenchMain {
         DatabaseSettings settings = new DatabaseSettings(db.jdbcUrl(), db.user(),
                 System.getenv().getOrDefault("PGPASSWORD", "unused"));
         db.reset();
-        try (Database database = Database.open(settings, "bench-writer", CLIENTS);
+        try (Database database = Database.open(settings, "bench-writer", CLIENTS,
+                ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
              Service orders = Service.start("order-service", jar("order-service"), db,
                      Map.of("DB_POOL_SIZE", Integer.toString(CLIENTS)), target.resolve("logs"), jfr());
              OrderLoad http = new OrderLoad(orders.url("/orders"), USERS)) {

@@ -4,6 +4,8 @@ import io.outboxkit.app.Database;
 import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.ServiceMain;
+import io.outboxkit.app.ServiceSchema;
+import io.outboxkit.core.OutboxNames;
 
 /**
  * Runs the loyalty consumer as a process.
@@ -16,6 +18,10 @@ import io.outboxkit.app.ServiceMain;
  */
 public final class ConsumerMain {
 
+    /** What the consumer migrates at start: outbox-core's tables, then its customers' and orders' views. */
+    public static final ServiceSchema SCHEMA = ServiceSchema.withOwnTables(OutboxNames.DEFAULT, "consumer",
+            "classpath:db/consumer");
+
     private ConsumerMain() {
     }
 
@@ -27,7 +33,7 @@ public final class ConsumerMain {
     /** Opens the database and starts the app; the result closes both, the server first. */
     static AutoCloseable start(Env env) {
         ConsumerConfig config = ConsumerConfig.from(env);
-        Database database = Database.open(DatabaseSettings.from(env), "consumer", config.poolSize());
+        Database database = Database.open(DatabaseSettings.from(env), "consumer", config.poolSize(), SCHEMA);
         try {
             ConsumerApp app = ConsumerApp.start(database, config.consumerName(), config.host(), config.port());
             return () -> {

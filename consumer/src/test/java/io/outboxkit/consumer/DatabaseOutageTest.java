@@ -16,7 +16,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class DatabaseOutageTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(ConsumerMain.SCHEMA::apply);
 
     static Database database;
     static ConsumerApp app;

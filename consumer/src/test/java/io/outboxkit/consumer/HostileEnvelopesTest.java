@@ -42,7 +42,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class HostileEnvelopesTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(4);
+    static final PostgresExtension db = new PostgresExtension(ConsumerMain.SCHEMA::apply, 4);
 
     private static final String CONSUMER = "loyalty";
     private static final List<String> EVENT_TYPES = List.of("OrderCreated", "OrderCreated", "OrderPaid", "OrderCancelled",

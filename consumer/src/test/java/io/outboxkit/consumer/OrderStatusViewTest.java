@@ -15,7 +15,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class OrderStatusViewTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(ConsumerMain.SCHEMA::apply);
 
     static Database database;
     static ConsumerApp app;

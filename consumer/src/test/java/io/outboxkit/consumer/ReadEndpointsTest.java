@@ -14,7 +14,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class ReadEndpointsTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(ConsumerMain.SCHEMA::apply);
 
     static Database database;
     static ConsumerApp app;

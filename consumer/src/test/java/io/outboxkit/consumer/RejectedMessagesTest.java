@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class RejectedMessagesTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(ConsumerMain.SCHEMA::apply);
 
     static Database database;
     static ConsumerApp app;

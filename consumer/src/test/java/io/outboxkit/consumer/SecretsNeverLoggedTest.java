@@ -25,7 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class SecretsNeverLoggedTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(2);
+    static final PostgresExtension db = new PostgresExtension(ConsumerMain.SCHEMA::apply, 2);
 
     static final Duration WAIT = Duration.ofSeconds(60);
     static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");

@@ -24,13 +24,13 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class SqlInjectionTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(4);
+    static final PostgresExtension db = new PostgresExtension(ConsumerMain.SCHEMA::apply, 4);
 
     static final String SQL_NAME = "loyalty'; DROP TABLE processed_messages; --";
     static final List<String> INJECTIONS = List.of("'; DROP TABLE customer_totals; --", "'); DELETE FROM processed_messages; --",
             "' OR '1'='1", "$$; TRUNCATE consumer_order_status; $$", "\\'; DROP TABLE outbox; --", "`\"';:--/*");
-    static final List<String> TABLES = List.of("consumer_order_status", "consumer_ordering_violations", "customer_totals",
-            "flyway_schema_history", "idempotency_keys", "orders", "outbox", "processed_messages");
+    static final List<String> TABLES = List.of("consumer_order_status", "consumer_ordering_violations", "consumer_schema_history",
+            "customer_totals", "outbox", "outbox_schema_history", "processed_messages");
 
     static Database database;
     static ConsumerApp app;

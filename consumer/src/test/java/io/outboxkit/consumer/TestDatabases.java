@@ -12,6 +12,7 @@ final class TestDatabases {
 
     /** A pool of {@code size} on {@code db}'s database, as the service would open it. */
     static Database open(PostgresExtension db, int size) {
-        return Database.open(new DatabaseSettings(db.jdbcUrl(), db.user(), db.password()), "consumer-test", size);
+        return Database.open(new DatabaseSettings(db.jdbcUrl(), db.user(), db.password()), "consumer-test", size,
+                ConsumerMain.SCHEMA);
     }
 }

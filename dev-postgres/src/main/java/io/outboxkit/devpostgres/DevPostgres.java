@@ -1,6 +1,5 @@
 package io.outboxkit.devpostgres;
 
-import io.outboxkit.migrations.Migrations;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -10,8 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
-import org.flywaydb.core.api.FlywayException;
-import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * A running development PostgreSQL: an embedded server whose data directory survives restarts,
@@ -39,7 +36,8 @@ public final class DevPostgres implements AutoCloseable {
 
     /**
      * Starts PostgreSQL on {@code settings}' port with its data directory (initialised on the first
-     * start only), creates the role and database when missing, and applies the migrations.
+     * start only), and creates the role and database when missing. The services create their tables
+     * themselves, each migrating what it owns.
      *
      * @throws DevPostgresException when the port is taken (exit status 2) or the server cannot start
      *                              or be prepared; its message is one line saying why
@@ -49,8 +47,7 @@ public final class DevPostgres implements AutoCloseable {
         EmbeddedPostgres postgres = startServer(settings);
         try {
             Bootstrap.ensureRoleAndDatabase(postgres.getPostgresDatabase());
-            Migrations.apply(outboxDataSource(settings.port()));
-        } catch (SQLException | FlywayException e) {
+        } catch (SQLException e) {
             closeQuietly(postgres);
             throw new DevPostgresException("cannot prepare the outbox database: " + rootMessage(e),
                     DevPostgresException.EXIT_START_FAILED, e);
@@ -91,16 +88,6 @@ public final class DevPostgres implements AutoCloseable {
             throw new DevPostgresException("port " + port + " is already in use" + leftOver
                     + "; stop it or choose another port with PORT", DevPostgresException.EXIT_BAD_CONFIG, e);
         }
-    }
-
-    private static PGSimpleDataSource outboxDataSource(int port) {
-        PGSimpleDataSource dataSource = new PGSimpleDataSource();
-        dataSource.setServerNames(new String[] {"localhost"});
-        dataSource.setPortNumbers(new int[] {port});
-        dataSource.setDatabaseName(DATABASE);
-        dataSource.setUser(ROLE);
-        dataSource.setPassword(PASSWORD);
-        return dataSource;
     }
 
     /** The port PostgreSQL listens on. */

@@ -5,6 +5,8 @@ import io.outboxkit.app.Database;
 import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.ServiceMain;
+import io.outboxkit.app.ServiceSchema;
+import io.outboxkit.core.OutboxNames;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import org.slf4j.LoggerFactory;
@@ -31,6 +33,9 @@ public final class OrderServiceMain {
     public static final String DEFAULT_BIND_HOST = "0.0.0.0";
     /** The default {@code DB_POOL_SIZE}. */
     public static final int DEFAULT_POOL_SIZE = 16;
+    /** What the service migrates at start: outbox-core's tables, then its orders and idempotency keys. */
+    public static final ServiceSchema SCHEMA = ServiceSchema.withOwnTables(OutboxNames.DEFAULT, "order_service",
+            "classpath:db/order-service");
     /** The largest {@code DB_POOL_SIZE} accepted. */
     public static final int MAX_POOL_SIZE = 200;
 
@@ -48,7 +53,7 @@ public final class OrderServiceMain {
         int port = env.port("PORT", DEFAULT_PORT);
         String host = bindHost(env);
         int poolSize = env.integer("DB_POOL_SIZE", DEFAULT_POOL_SIZE, 1, MAX_POOL_SIZE);
-        Database database = Database.open(settings, NAME, poolSize);
+        Database database = Database.open(settings, NAME, poolSize, SCHEMA);
         OrderServiceApp app;
         try {
             app = OrderServiceApp.start(database, host, port);

@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class BadInputTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(OrderServiceMain.SCHEMA::apply);
 
     private static final String USER = "\"user_id\": \"" + UUID.randomUUID() + "\"";
     private static final String JSON = RunningOrderService.JSON;

@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class CreateOrderTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(OrderServiceMain.SCHEMA::apply);
 
     private static RunningOrderService service;
     private static Rows rows;

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class DatabaseOutageTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(OrderServiceMain.SCHEMA::apply);
 
     private static RunningOrderService service;
 

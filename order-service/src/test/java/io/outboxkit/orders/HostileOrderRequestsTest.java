@@ -36,7 +36,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class HostileOrderRequestsTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(4);
+    static final PostgresExtension db = new PostgresExtension(OrderServiceMain.SCHEMA::apply, 4);
 
     private static final List<String> CONTENT_TYPES = List.of("application/json; charset=utf-8", "APPLICATION/JSON",
             "application/json;charset=bogus", "application/json; charset=utf-16", "application/jsonp", " application/json",

@@ -33,7 +33,7 @@ final class RunningOrderService implements AutoCloseable {
     }
 
     static RunningOrderService start(PostgresExtension db) {
-        Database database = Database.open(settings(db), "order-service-test", 16);
+        Database database = Database.open(settings(db), "order-service-test", 16, OrderServiceMain.SCHEMA);
         return new RunningOrderService(database, OrderServiceApp.start(database, "127.0.0.1", 0));
     }
 

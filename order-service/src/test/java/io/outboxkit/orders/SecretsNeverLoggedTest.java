@@ -25,7 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class SecretsNeverLoggedTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(2);
+    static final PostgresExtension db = new PostgresExtension(OrderServiceMain.SCHEMA::apply, 2);
 
     static final Duration WAIT = Duration.ofSeconds(60);
 

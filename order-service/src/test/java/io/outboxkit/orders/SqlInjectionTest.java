@@ -22,7 +22,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class SqlInjectionTest {
 
     @RegisterExtension
-    static final io.outboxkit.testing.PostgresExtension db = new io.outboxkit.testing.PostgresExtension(4);
+    static final io.outboxkit.testing.PostgresExtension db =
+            new io.outboxkit.testing.PostgresExtension(OrderServiceMain.SCHEMA::apply, 4);
 
     static final List<String> INJECTIONS = List.of(
             "'; DROP TABLE orders; --",
@@ -33,8 +34,8 @@ class SqlInjectionTest {
             "1; UPDATE orders SET amount = 0.01; --",
             "x' UNION SELECT key, request_hash, response_code, response_body, created_at FROM idempotency_keys --",
             "`\"';:--/*");
-    static final List<String> TABLES = List.of("consumer_order_status", "consumer_ordering_violations", "customer_totals",
-            "flyway_schema_history", "idempotency_keys", "orders", "outbox", "processed_messages");
+    static final List<String> TABLES = List.of("idempotency_keys", "order_service_schema_history", "orders", "outbox",
+            "outbox_schema_history", "processed_messages");
 
     private static RunningOrderService service;
     private static Rows rows;

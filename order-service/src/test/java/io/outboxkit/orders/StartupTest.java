@@ -27,7 +27,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class StartupTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(2);
+    static final PostgresExtension db = new PostgresExtension(OrderServiceMain.SCHEMA::apply, 2);
 
     @ParameterizedTest(name = "{0}={1}")
     @CsvSource({

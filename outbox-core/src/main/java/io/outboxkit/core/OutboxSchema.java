@@ -25,7 +25,8 @@ import java.util.regex.Pattern;
  * java -cp outbox-core.jar io.outboxkit.core.OutboxSchema --schema messaging > outboxkit-V1.sql
  * }</pre>
  * prints every script with those names (options {@code --schema}, {@code --outbox-table},
- * {@code --processed-table}, {@code --channel}; defaults as {@link OutboxNames#DEFAULT}). A later
+ * {@code --processed-table}, {@code --channel}; defaults as {@link OutboxNames#DEFAULT}), or only one
+ * with {@code --version N}, to keep as a file of its own. A later
  * release adds scripts and never changes a published one, so a tool that records what it applied
  * applies only the new ones. Thread-safe.
  */
@@ -76,18 +77,37 @@ public final class OutboxSchema {
     }
 
     /**
-     * Prints {@link #sql} for the names given as options; a bad option or name prints one line
-     * and exits with status 2.
+     * Prints {@link #sql} for the names given as options, or with {@code --version N} that one
+     * script only; a bad option or name prints one line and exits with status 2.
      */
     public static void main(String[] args) {
         try {
-            System.out.print(sql(namesFrom(args)));
+            System.out.print(text(args));
         } catch (IllegalArgumentException e) {
             System.err.println("OutboxSchema: " + e.getMessage());
             System.err.println("usage: java -cp outbox-core.jar io.outboxkit.core.OutboxSchema [--schema S] "
-                    + "[--outbox-table T] [--processed-table P] [--channel C]");
+                    + "[--outbox-table T] [--processed-table P] [--channel C] [--version N]");
             System.exit(2);
         }
+    }
+
+    /** What {@link #main} prints for {@code args}. */
+    static String text(String[] args) {
+        List<String> rest = new ArrayList<>(List.of(args));
+        int option = rest.indexOf("--version");
+        if (option < 0) {
+            return sql(namesFrom(rest.toArray(String[]::new)));
+        }
+        if (option + 1 >= rest.size()) {
+            throw new IllegalArgumentException("--version needs a value");
+        }
+        String version = rest.remove(option + 1);
+        rest.remove(option);
+        return scripts(namesFrom(rest.toArray(String[]::new))).stream()
+                .filter(script -> Integer.toString(script.version()).equals(version))
+                .map(Script::sql).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("there is no version " + version + " (there are 1 to "
+                        + FILES.size() + ")"));
     }
 
     static OutboxNames namesFrom(String[] args) {

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class AtLeastOnceDeliveryTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(Outbox::createTables);
 
     @BeforeEach
     void clean() {

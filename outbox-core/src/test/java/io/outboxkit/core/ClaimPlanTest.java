@@ -34,7 +34,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class ClaimPlanTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(Outbox::createTables);
 
     /**
      * Enough polls for the JDBC driver to prepare a statement on the server (it does at the fifth

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ConcurrentPollersTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(24);
+    static final PostgresExtension db = new PostgresExtension(Outbox::createTables, 24);
 
     @BeforeEach
     void clean() {

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class IdempotentHandlerTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(24);
+    static final PostgresExtension db = new PostgresExtension(Outbox::createTables, 24);
 
     /** The effect: one counter per aggregate, incremented by every processed message. */
     private static final MessageHandler COUNT = (h, m) -> h.execute(

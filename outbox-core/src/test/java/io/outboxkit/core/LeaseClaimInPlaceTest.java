@@ -22,7 +22,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class LeaseClaimInPlaceTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(Outbox::createTables);
 
     /** Several pages' worth, so that the claimed rows sit on pages written full by inserts. */
     private static final int MESSAGES = 600;

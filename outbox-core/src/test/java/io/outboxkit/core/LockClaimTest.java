@@ -25,7 +25,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class LockClaimTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(Outbox::createTables);
 
     @BeforeEach
     void clean() {

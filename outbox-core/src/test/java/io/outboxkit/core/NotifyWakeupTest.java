@@ -26,7 +26,7 @@ class NotifyWakeupTest {
     private static final Duration POLL_INTERVAL = Duration.ofSeconds(60);
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(Outbox::createTables);
 
     @BeforeEach
     void empty() {

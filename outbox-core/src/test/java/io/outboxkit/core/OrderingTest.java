@@ -16,7 +16,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class OrderingTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(Outbox::createTables);
 
     @BeforeEach
     void clean() {

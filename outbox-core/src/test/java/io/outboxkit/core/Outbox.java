@@ -1,14 +1,25 @@
 package io.outboxkit.core;
 
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import javax.sql.DataSource;
 import org.jdbi.v3.core.Jdbi;
 
 /** Test helpers: write messages and read the outbox's state. */
 final class Outbox {
 
     private Outbox() {
+    }
+
+    /** The library's tables with the default names: a test class's database setup. */
+    static void createTables(DataSource dataSource) throws SQLException {
+        try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement()) {
+            statement.execute(OutboxSchema.sql(OutboxNames.DEFAULT));
+        }
     }
 
     static NewMessage message(String aggregateId, int n) {

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class OutboxAdminTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(Outbox::createTables);
 
     private final OutboxAdmin admin = OutboxAdmin.create(db.jdbi());
 

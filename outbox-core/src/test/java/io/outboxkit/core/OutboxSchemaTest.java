@@ -14,7 +14,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class OutboxSchemaTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(Outbox::createTables);
 
     @Test
     void the_scripts_come_in_version_order_with_every_name_filled_in() {
@@ -39,7 +39,7 @@ class OutboxSchemaTest {
         try (Connection connection = db.dataSource().getConnection(); Statement statement = connection.createStatement()) {
             statement.execute(OutboxSchema.sql(names));
         }
-        assertThat(objects("SELECT c.relname || ':' || c.relkind FROM pg_class c "
+        assertThat(objects("SELECT c.relname || ':' || c.relkind::text FROM pg_class c "
                 + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'schema_test'"))
                 .containsExactlyInAnyOrder("outbox:r", "processed_messages:r", "outbox_pkey:i", "outbox_seq_key:i",
                         "outbox_pending_seq:i", "outbox_undelivered_aggregate:i", "outbox_published_at:i",
@@ -60,6 +60,9 @@ class OutboxSchemaTest {
         assertThatThrownBy(() -> OutboxSchema.namesFrom(new String[] {"--table", "x"})).hasMessageContaining("unknown option --table");
         assertThatThrownBy(() -> OutboxSchema.namesFrom(new String[] {"--schema", "Bad Name"}))
                 .hasMessageContaining("schema must be a lowercase SQL identifier");
+        assertThat(OutboxSchema.text(new String[] {"--version", "1", "--schema", "m"}))
+                .isEqualTo(OutboxSchema.scripts(OutboxNames.inSchema("m")).get(0).sql());
+        assertThatThrownBy(() -> OutboxSchema.text(new String[] {"--version", "999"})).hasMessageContaining("no version 999");
     }
 
     private static List<String> objects(String query) {

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -16,9 +17,17 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class OutboxWriterTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(Outbox::createTables);
 
     private final OutboxWriter writer = OutboxWriter.create();
+
+    /** The business table a service writes beside its events. */
+    @BeforeAll
+    static void create_a_business_table() {
+        db.jdbi().useHandle(h -> h.execute("""
+                CREATE TABLE orders (id uuid PRIMARY KEY, user_id uuid NOT NULL, amount numeric(10,2) NOT NULL,
+                                     status text NOT NULL)"""));
+    }
 
     @BeforeEach
     void clean() {

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class RetentionTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(Outbox::createTables);
 
     @BeforeEach
     void clean() {

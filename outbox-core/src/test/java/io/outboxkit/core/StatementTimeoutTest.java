@@ -27,7 +27,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class StatementTimeoutTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(Outbox::createTables);
 
     private static final Duration TIMEOUT = Duration.ofMillis(300);
     /** Far longer than {@link #TIMEOUT}: a statement that waits this long was not cancelled. */

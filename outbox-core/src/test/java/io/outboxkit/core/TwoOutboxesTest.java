@@ -33,7 +33,7 @@ class TwoOutboxesTest {
     private static final OutboxNames BILLING = OutboxNames.inSchema("billing").withChannel("billing_outbox");
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(Outbox::createTables);
 
     @BeforeAll
     static void create_both_schemas() throws Exception {

@@ -4,6 +4,8 @@ import io.outboxkit.app.Database;
 import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.ServiceMain;
+import io.outboxkit.app.ServiceSchema;
+import io.outboxkit.core.OutboxNames;
 
 /**
  * Runs the relay as a process. Settings come from the environment: {@code DB_URL},
@@ -31,7 +33,7 @@ public final class RelayMain {
         RelayConfig config = RelayConfig.from(env);
         DatabaseSettings settings = DatabaseSettings.from(env);
         int poolSize = env.integer("DB_POOL_SIZE", Math.max(DEFAULT_POOL_SIZE, config.workers() + 3), 3, 100);
-        Database database = Database.open(settings, "outbox-relay", poolSize);
+        Database database = Database.open(settings, "outbox-relay", poolSize, ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
         try {
             Relay relay = Relay.start(database, config);
             return () -> {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import io.outboxkit.app.Env;
+import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
 import io.outboxkit.testing.RawHttp;
 import java.io.IOException;
@@ -32,7 +33,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class AdminBindTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(8);
+    static final PostgresExtension db = new PostgresExtension(OutboxMigrations::apply, 8);
 
     FakeConsumer consumer;
 

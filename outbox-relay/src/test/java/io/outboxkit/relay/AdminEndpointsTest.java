@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.core.MessageStatus;
+import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class AdminEndpointsTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(OutboxMigrations::apply);
 
     static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     static Database database;

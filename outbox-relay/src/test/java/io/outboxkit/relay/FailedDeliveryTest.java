@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.outboxkit.app.Database;
 import io.outboxkit.core.MessageStatus;
 import io.outboxkit.core.OutboxEntry;
+import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
 import java.net.ServerSocket;
 import java.time.Duration;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class FailedDeliveryTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(OutboxMigrations::apply);
 
     static Database database;
     static TestOutbox outbox;

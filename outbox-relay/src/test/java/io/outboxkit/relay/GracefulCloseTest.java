@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.app.Database;
 import io.outboxkit.core.MessageStatus;
+import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Duration;
 import java.util.UUID;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class GracefulCloseTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(OutboxMigrations::apply);
 
     static Database database;
 

@@ -3,6 +3,7 @@ package io.outboxkit.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.outboxkit.app.ServiceMain;
+import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.ChildJvm;
 import io.outboxkit.testing.PostgresExtension;
 import io.outboxkit.testing.Secrets;
@@ -22,7 +23,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class SecretsNeverLoggedTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(2);
+    static final PostgresExtension db = new PostgresExtension(OutboxMigrations::apply, 2);
 
     static final Duration WAIT = Duration.ofSeconds(60);
 

@@ -2,6 +2,8 @@ package io.outboxkit.relay;
 
 import io.outboxkit.app.Database;
 import io.outboxkit.app.DatabaseSettings;
+import io.outboxkit.app.ServiceSchema;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.testing.PostgresExtension;
 
 /** Opens the service's {@link Database} on a test class's fresh database. */
@@ -12,6 +14,7 @@ final class TestDatabases {
 
     /** A pool of {@code size} on {@code db}'s database, as the service would open it. */
     static Database open(PostgresExtension db, int size) {
-        return Database.open(new DatabaseSettings(db.jdbcUrl(), db.user(), db.password()), "relay-test", size);
+        return Database.open(new DatabaseSettings(db.jdbcUrl(), db.user(), db.password()), "relay-test", size,
+                ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
     }
 }

@@ -4,6 +4,8 @@ import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.ServiceSchema;
+import io.outboxkit.core.OutboxNames;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -48,6 +50,6 @@ final class DatabaseOptions {
      * @throws ConfigException when it cannot be reached; the message names it, without the password
      */
     Database open(Env env) {
-        return Database.open(settings(env), "replay-cli", 2);
+        return Database.open(settings(env), "replay-cli", 2, ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
     }
 }

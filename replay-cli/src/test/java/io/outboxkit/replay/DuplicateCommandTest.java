@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.outboxkit.app.MessageEnvelope;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.replay.FakeConsumer.Answer;
 import io.outboxkit.testing.PostgresExtension;
 import java.nio.charset.StandardCharsets;
@@ -14,7 +15,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class DuplicateCommandTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(4);
+    static final PostgresExtension db = new PostgresExtension(OutboxMigrations::apply, 4);
 
     @Test
     void an_idempotent_consumer_skips_the_second_delivery_exit_0() throws Exception {

@@ -2,6 +2,7 @@ package io.outboxkit.replay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.HostileJson;
 import io.outboxkit.testing.HostileRun;
 import io.outboxkit.testing.PostgresExtension;
@@ -36,7 +37,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class HostileCliArgumentsTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(4);
+    static final PostgresExtension db = new PostgresExtension(OutboxMigrations::apply, 4);
 
     private static final Pattern STACK_TRACE = Pattern.compile("\\tat |\\.java:\\d+|Exception|Caused by");
     /** Control and format characters: NUL, ESC (terminal escape sequences), right-to-left overrides... */

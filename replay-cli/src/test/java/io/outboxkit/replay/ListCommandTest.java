@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.app.MessageEnvelope;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -17,7 +18,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class ListCommandTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(4);
+    static final PostgresExtension db = new PostgresExtension(OutboxMigrations::apply, 4);
 
     private Cli cli;
 

@@ -2,6 +2,7 @@ package io.outboxkit.replay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -13,7 +14,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class RequeueCommandTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(4);
+    static final PostgresExtension db = new PostgresExtension(OutboxMigrations::apply, 4);
 
     private Cli cli;
 

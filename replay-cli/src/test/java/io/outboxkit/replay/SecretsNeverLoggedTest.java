@@ -2,6 +2,7 @@ package io.outboxkit.replay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.ChildJvm;
 import io.outboxkit.testing.PostgresExtension;
 import io.outboxkit.testing.Secrets;
@@ -21,7 +22,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class SecretsNeverLoggedTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(2);
+    static final PostgresExtension db = new PostgresExtension(OutboxMigrations::apply, 2);
 
     static final Duration WAIT = Duration.ofSeconds(60);
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.core.NewMessage;
 import io.outboxkit.core.OutboxWriter;
+import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.replay.FakeConsumer.Answer;
 import io.outboxkit.testing.PostgresExtension;
 import java.util.ArrayList;
@@ -26,12 +27,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class SqlInjectionTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(4);
+    static final PostgresExtension db = new PostgresExtension(OutboxMigrations::apply, 4);
 
     static final List<String> INJECTIONS = List.of("'; DROP TABLE outbox; --", "'); UPDATE outbox SET status = 'DEAD'; --",
             "\u001b[2J\u001b[H' OR '1'='1", "\u202e$$; TRUNCATE outbox; $$", "\\'; DELETE FROM outbox; --\u0007");
-    static final List<String> TABLES = List.of("consumer_order_status", "consumer_ordering_violations", "customer_totals",
-            "flyway_schema_history", "idempotency_keys", "orders", "outbox", "processed_messages");
+    static final List<String> TABLES = List.of("outbox", "outbox_schema_history", "processed_messages");
     static final Pattern UNSAFE = Pattern.compile("[\\p{Cc}\\p{Cf}&&[^\\n]]");
 
     private final List<UUID> ids = new ArrayList<>();

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class EndToEndTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(4);
+    static final PostgresExtension db = new PostgresExtension(TestDatabase::createSchemas, 4);
 
     private static final List<UUID> USERS = List.of(UUID.randomUUID(), UUID.randomUUID(), UUID.randomUUID(),
             UUID.randomUUID(), UUID.randomUUID());

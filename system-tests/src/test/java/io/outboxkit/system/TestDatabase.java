@@ -1,6 +1,10 @@
 package io.outboxkit.system;
 
+import io.outboxkit.app.ServiceSchema;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.testing.PostgresExtension;
+import java.nio.file.Path;
+import javax.sql.DataSource;
 import org.jdbi.v3.core.Jdbi;
 
 /**
@@ -20,6 +24,17 @@ public interface TestDatabase {
 
     /** The test's own access to the same database. */
     Jdbi jdbi();
+
+    /**
+     * Creates what the services would at start, before any of them runs: outbox-core's tables and
+     * the order service's and the consumer's own, from their sources.
+     */
+    static void createSchemas(DataSource dataSource) {
+        for (String[] service : new String[][] {{"order_service", "order-service"}, {"consumer", "consumer"}}) {
+            Path location = Path.of("..", service[1], "src/main/resources/db", service[1]).toAbsolutePath().normalize();
+            ServiceSchema.withOwnTables(OutboxNames.DEFAULT, service[0], "filesystem:" + location).apply(dataSource);
+        }
+    }
 
     /** A class's database from the shared test server. */
     static TestDatabase of(PostgresExtension db) {

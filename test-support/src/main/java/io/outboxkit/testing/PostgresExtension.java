@@ -2,10 +2,10 @@ package io.outboxkit.testing;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import io.outboxkit.migrations.Migrations;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -16,10 +16,10 @@ import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * Gives a test class its own fresh PostgreSQL database with the project's schema applied.
+ * Gives a test class its own fresh PostgreSQL database, set up with the tables its code needs.
  *
  * <p>Register it on a static field: {@code @RegisterExtension static final PostgresExtension db =
- * new PostgresExtension();}. The server is {@code OUTBOX_TEST_DB_URL} (user and password in the
+ * new PostgresExtension(setup);}, where the {@link DatabaseSetup} creates the tables. The server is {@code OUTBOX_TEST_DB_URL} (user and password in the
  * URL or in {@code OUTBOX_TEST_DB_USER} / {@code OUTBOX_TEST_DB_PASSWORD}) when that is set, and
  * fails loudly when it cannot be reached; otherwise Testcontainers' PostgreSQL when a Docker engine
  * answers; otherwise an embedded PostgreSQL. The database is created before the class's first test
@@ -29,33 +29,35 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
 
     private static final AtomicInteger POOLS = new AtomicInteger();
 
+    private final DatabaseSetup setup;
     private final int poolSize;
     private PostgresServer server;
     private String database;
     private HikariDataSource dataSource;
     private Jdbi jdbi;
 
-    /** A database served through a pool of 16 connections. */
-    public PostgresExtension() {
-        this(16);
+    /** A database set up by {@code setup}, served through a pool of 16 connections. */
+    public PostgresExtension(DatabaseSetup setup) {
+        this(setup, 16);
     }
 
-    /** A database served through a pool of {@code poolSize} connections. */
-    public PostgresExtension(int poolSize) {
+    /** A database set up by {@code setup}, served through a pool of {@code poolSize} connections. */
+    public PostgresExtension(DatabaseSetup setup, int poolSize) {
         if (poolSize < 1) {
             throw new IllegalArgumentException("poolSize must be at least 1, was " + poolSize);
         }
+        this.setup = java.util.Objects.requireNonNull(setup, "setup");
         this.poolSize = poolSize;
     }
 
     @Override
-    public void beforeAll(ExtensionContext context) throws SQLException {
+    public void beforeAll(ExtensionContext context) throws Exception {
         server = PostgresServers.shared();
         database = "t_" + context.getRequiredTestClass().getSimpleName().toLowerCase(Locale.ROOT)
                 + "_" + Long.toString(ThreadLocalRandom.current().nextLong() >>> 1, 36);
         adminExecute("CREATE DATABASE " + database);
         dataSource = newPool(poolSize);
-        Migrations.apply(dataSource);
+        setup.apply(dataSource);
         jdbi = Jdbi.create(dataSource);
     }
 
@@ -126,9 +128,19 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
         return server.password();
     }
 
-    /** Empties every table of the schema, for a test that wants a clean slate within its class. */
+    /**
+     * Empties every table of the current schema but the migrations' histories, for a test that wants
+     * a clean slate within its class.
+     */
     public void truncateAll() {
-        jdbi.useHandle(h -> h.execute("TRUNCATE outbox, processed_messages, orders, idempotency_keys, "
-                + "customer_totals, consumer_order_status, consumer_ordering_violations"));
+        jdbi.useHandle(h -> {
+            List<String> tables = h.createQuery("""
+                    SELECT format('%I', tablename) FROM pg_tables
+                    WHERE schemaname = current_schema() AND tablename NOT LIKE '%schema_history'""")
+                    .mapTo(String.class).list();
+            if (!tables.isEmpty()) {
+                h.execute("TRUNCATE " + String.join(", ", tables));
+            }
+        });
     }
 }

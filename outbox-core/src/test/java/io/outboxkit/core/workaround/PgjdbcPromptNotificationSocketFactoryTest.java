@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.outboxkit.testing.DatabaseSetup;
 import io.outboxkit.testing.PostgresExtension;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -36,7 +37,7 @@ import org.postgresql.PGNotification;
 class PgjdbcPromptNotificationSocketFactoryTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(2);
+    static final PostgresExtension db = new PostgresExtension(DatabaseSetup.EMPTY, 2);
 
     private static final String CHANNEL = "prompt_socket_test";
 

@@ -27,7 +27,7 @@ class ConsumerHangTest {
     private static final Map<String, String> RELAY = Faults.relayEnv(Map.of("HTTP_TIMEOUT_MS", "1000", "LEASE_MS", "3000"));
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(3);
+    static final PostgresExtension db = new PostgresExtension(TestDatabase::createSchemas, 3);
 
     private RunningSystem system;
     private LoadGenerator load;

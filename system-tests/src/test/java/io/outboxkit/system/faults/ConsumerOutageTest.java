@@ -28,7 +28,7 @@ class ConsumerOutageTest {
     private static final Duration AT_LEAST_DOWN = Duration.ofSeconds(3);
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(3);
+    static final PostgresExtension db = new PostgresExtension(TestDatabase::createSchemas, 3);
 
     private RunningSystem system;
     private LoadGenerator load;

@@ -33,7 +33,7 @@ class LockedRelayCrashTest {
     private static final Duration FREED_WITHIN = Duration.ofSeconds(45);
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(3);
+    static final PostgresExtension db = new PostgresExtension(TestDatabase::createSchemas, 3);
 
     private RunningSystem system;
     private LoadGenerator load;

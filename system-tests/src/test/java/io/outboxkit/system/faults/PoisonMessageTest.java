@@ -39,7 +39,7 @@ class PoisonMessageTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(3);
+    static final PostgresExtension db = new PostgresExtension(TestDatabase::createSchemas, 3);
 
     private RunningSystem system;
     private LoadGenerator load;

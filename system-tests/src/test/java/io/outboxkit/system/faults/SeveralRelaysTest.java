@@ -31,7 +31,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class SeveralRelaysTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(3);
+    static final PostgresExtension db = new PostgresExtension(TestDatabase::createSchemas, 3);
 
     private RunningSystem system;
     private LoadGenerator load;

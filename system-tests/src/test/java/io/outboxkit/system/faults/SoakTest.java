@@ -44,7 +44,7 @@ class SoakTest {
     private static final long KILL_EVERY_MS = Long.getLong("soak.killEveryMs", 10_000);
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(3);
+    static final PostgresExtension db = new PostgresExtension(TestDatabase::createSchemas, 3);
 
     private RunningSystem system;
     private LoadGenerator load;

@@ -1,0 +1,156 @@
+package io.outboxkit.migrations;
+
+import io.outboxkit.core.OutboxNames;
+import io.outboxkit.core.OutboxSchema;
+import java.util.List;
+import java.util.Objects;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+import org.flywaydb.core.api.configuration.FluentConfiguration;
+import org.flywaydb.core.api.migration.JavaMigration;
+
+/**
+ * Applies outbox-core's schema ({@link OutboxSchema}, with the application's {@link OutboxNames})
+ * with Flyway, recorded in a history table of its own, so that it lives beside the application's
+ * own Flyway migrations (and their {@code flyway_schema_history}) without touching them.
+ *
+ * <pre>{@code
+ * OutboxMigrations.apply(dataSource);                                        // the default names
+ * OutboxMigrations.builder(dataSource).names(OutboxNames.inSchema("messaging")).build().apply();
+ * }</pre>
+ *
+ * <p>It creates the library's objects and nothing else, in the names' schema (created when
+ * missing), and scans no location of the classpath: an application's {@code db/migration} is never
+ * picked up. Applying is idempotent and safe when several processes start at once (Flyway takes a
+ * PostgreSQL advisory lock: one process migrates, the others find the schema current).
+ * Immutable and thread-safe.
+ */
+public final class OutboxMigrations {
+
+    /** The suffix of the default history table, after the outbox table's name: {@value}. */
+    public static final String HISTORY_TABLE_SUFFIX = "_schema_history";
+
+    private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+
+    private final DataSource dataSource;
+    private final OutboxNames names;
+    private final String historyTable;
+
+    private OutboxMigrations(Builder builder) {
+        this.dataSource = builder.dataSource;
+        this.names = builder.names;
+        this.historyTable = builder.historyTable != null ? builder.historyTable : defaultHistoryTable(builder.names);
+    }
+
+    /**
+     * Brings the library's tables, with {@link OutboxNames#DEFAULT}, to the latest version.
+     *
+     * @return how many scripts this call applied (0 when the schema was already current)
+     * @throws FlywayException when the database cannot be migrated
+     */
+    public static int apply(DataSource dataSource) {
+        return builder(dataSource).build().apply();
+    }
+
+    /** As {@link #apply(DataSource)}, for the tables that {@code names} name. */
+    public static int apply(DataSource dataSource, OutboxNames names) {
+        return builder(dataSource).names(names).build().apply();
+    }
+
+    /** Migrations of the database behind {@code dataSource}; see {@link Builder} for the options. */
+    public static Builder builder(DataSource dataSource) {
+        return new Builder(dataSource);
+    }
+
+    /**
+     * The history table used when none is set: the outbox table's name followed by
+     * {@value #HISTORY_TABLE_SUFFIX} ({@code outbox_schema_history} for the defaults), in the
+     * names' schema, so that two outboxes in one schema keep two histories.
+     */
+    public static String defaultHistoryTable(OutboxNames names) {
+        return names.outboxTable() + HISTORY_TABLE_SUFFIX;
+    }
+
+    /** The history table these migrations are recorded in. */
+    public String historyTable() {
+        return historyTable;
+    }
+
+    /**
+     * Brings the library's tables to the latest version.
+     *
+     * @return how many scripts this call applied (0 when the schema was already current)
+     * @throws FlywayException when the database cannot be migrated
+     */
+    public int apply() {
+        return flyway().migrate().migrationsExecuted;
+    }
+
+    private Flyway flyway() {
+        List<OutboxSchema.Script> scripts = OutboxSchema.scripts(names);
+        FluentConfiguration config = Flyway.configure(OutboxMigrations.class.getClassLoader())
+                .dataSource(dataSource)
+                .table(historyTable)
+                .locations(new String[0]) // the scripts come from outbox-core, not from a scan of the classpath
+                .failOnMissingLocations(false)
+                // In a schema that already holds the application's tables, Flyway would refuse to
+                // start a second history; a baseline at version 0 starts it, and version 1 on apply.
+                .baselineOnMigrate(true)
+                .baselineVersion("0")
+                .baselineDescription("outboxkit schema history started in a schema with other tables")
+                .javaMigrations(scripts.stream().map(ScriptMigration::new).toArray(JavaMigration[]::new));
+        if (names.schema() != null) {
+            config.schemas(names.schema()).defaultSchema(names.schema()).createSchemas(true);
+        }
+        return config.load();
+    }
+
+    /** Configures {@link OutboxMigrations}; {@link #build()} checks the options and names the one at fault. */
+    public static final class Builder {
+        private final DataSource dataSource;
+        private OutboxNames names = OutboxNames.DEFAULT;
+        private String historyTable;
+
+        private Builder(DataSource dataSource) {
+            this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+        }
+
+        /** The library's tables and channel; default {@link OutboxNames#DEFAULT}. */
+        public Builder names(OutboxNames names) {
+            this.names = names;
+            return this;
+        }
+
+        /**
+         * The table, in the names' schema, that records which scripts were applied; a lowercase
+         * identifier; default {@link #defaultHistoryTable(OutboxNames)}. Never the application's
+         * own Flyway history table.
+         */
+        public Builder historyTable(String historyTable) {
+            this.historyTable = historyTable;
+            return this;
+        }
+
+        /**
+         * Migrations with these options, copied.
+         *
+         * @throws IllegalArgumentException naming the option at fault
+         */
+        public OutboxMigrations build() {
+            if (names == null) {
+                throw new IllegalArgumentException("OutboxMigrations: names must not be null");
+            }
+            if (historyTable != null && !IDENTIFIER.matcher(historyTable).matches()) {
+                throw new IllegalArgumentException("OutboxMigrations: historyTable must be a lowercase SQL identifier "
+                        + "of 1 to 63 characters, was \"" + historyTable + "\"");
+            }
+            if ("flyway_schema_history".equals(historyTable)) {
+                throw new IllegalArgumentException("OutboxMigrations: historyTable must not be flyway_schema_history, "
+                        + "the application's own Flyway history");
+            }
+            return new OutboxMigrations(this);
+        }
+    }
+}

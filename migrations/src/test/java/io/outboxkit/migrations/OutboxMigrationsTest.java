@@ -1,0 +1,124 @@
+package io.outboxkit.migrations;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.outboxkit.core.OutboxNames;
+import io.outboxkit.testing.DatabaseSetup;
+import io.outboxkit.testing.PostgresExtension;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The library's schema applied with Flyway on its own: only the library's objects, in the schema
+ * and with the names configured, recorded in a history table of its own, beside an application's
+ * own Flyway migrations, which it neither reads nor touches. Each test works in a schema of its own.
+ */
+class OutboxMigrationsTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension(DatabaseSetup.EMPTY, 4);
+
+    @Test
+    void on_an_empty_schema_it_creates_only_the_librarys_objects_and_its_own_history() {
+        OutboxNames names = OutboxNames.inSchema("alone");
+        assertThat(OutboxMigrations.apply(db.dataSource(), names)).isEqualTo(1);
+        assertThat(tables("alone")).containsExactlyInAnyOrder("outbox", "processed_messages", "outbox_schema_history");
+        assertThat(functions("alone")).containsExactly("outbox_notify");
+        assertThat(tables("public")).as("nothing outside the names' schema").doesNotContain("outbox", "flyway_schema_history");
+        assertThat(OutboxMigrations.apply(db.dataSource(), names)).as("applied again: nothing to do").isZero();
+    }
+
+    @Test
+    void beside_an_applications_own_flyway_both_apply_and_neither_touches_the_others_history() {
+        Flyway application = Flyway.configure().dataSource(db.dataSource()).schemas("shop").defaultSchema("shop")
+                .locations("classpath:db/application").load();
+        assertThat(application.migrate().migrationsExecuted).isEqualTo(2);
+        List<String> before = history("shop", "flyway_schema_history");
+
+        assertThat(OutboxMigrations.apply(db.dataSource(), OutboxNames.inSchema("shop"))).isEqualTo(1);
+
+        assertThat(history("shop", "flyway_schema_history")).as("the application's history is untouched").isEqualTo(before);
+        assertThat(history("shop", "outbox_schema_history")).containsExactly("1 outbox");
+        assertThat(tables("shop")).contains("accounts", "outbox", "processed_messages");
+        assertThat(application.validateWithResult().validationSuccessful).as("the application's Flyway still validates")
+                .isTrue();
+        assertThat(application.migrate().migrationsExecuted).isZero();
+    }
+
+    @Test
+    void an_applications_db_migration_folder_on_the_classpath_is_never_picked_up() {
+        // db/application is on this test's classpath; so would an application's db/migration be.
+        OutboxMigrations.builder(db.dataSource()).names(OutboxNames.inSchema("no_scan")).build().apply();
+        assertThat(tables("no_scan")).doesNotContain("accounts");
+        assertThat(history("no_scan", "outbox_schema_history")).containsExactly("1 outbox");
+    }
+
+    @Test
+    void two_outboxes_in_one_schema_keep_two_histories_and_both_get_their_tables() {
+        OutboxNames orders = OutboxNames.inSchema("pair").withOutboxTable("orders_outbox")
+                .withProcessedTable("orders_processed").withChannel("orders_outbox");
+        OutboxNames billing = OutboxNames.inSchema("pair").withOutboxTable("billing_outbox")
+                .withProcessedTable("billing_processed").withChannel("billing_outbox");
+        assertThat(OutboxMigrations.apply(db.dataSource(), orders)).isEqualTo(1);
+        assertThat(OutboxMigrations.apply(db.dataSource(), billing)).isEqualTo(1);
+        assertThat(tables("pair")).containsExactlyInAnyOrder("orders_outbox", "orders_processed",
+                "orders_outbox_schema_history", "billing_outbox", "billing_processed", "billing_outbox_schema_history");
+    }
+
+    @Test
+    void processes_starting_at_once_migrate_once() throws Exception {
+        OutboxNames names = OutboxNames.inSchema("racing");
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            // Each its own pool, as each process has.
+            Callable<Integer> migrate = () -> {
+                try (HikariDataSource own = db.newPool(2)) {
+                    return OutboxMigrations.apply(own, names);
+                }
+            };
+            List<Future<Integer>> results = pool.invokeAll(List.of(migrate, migrate, migrate, migrate));
+            int applied = 0;
+            for (Future<Integer> result : results) {
+                applied += result.get();
+            }
+            assertThat(applied).isEqualTo(1);
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(history("racing", "outbox_schema_history")).containsExactly("1 outbox");
+    }
+
+    @Test
+    void a_history_table_of_the_applications_own_or_not_an_identifier_is_refused() {
+        assertThatThrownBy(() -> OutboxMigrations.builder(db.dataSource()).historyTable("flyway_schema_history").build())
+                .hasMessageContaining("must not be flyway_schema_history");
+        assertThatThrownBy(() -> OutboxMigrations.builder(db.dataSource()).historyTable("History; drop").build())
+                .hasMessageContaining("historyTable must be a lowercase SQL identifier");
+        assertThat(OutboxMigrations.builder(db.dataSource()).historyTable("outboxkit_schema_history").build().historyTable())
+                .isEqualTo("outboxkit_schema_history");
+    }
+
+    private static List<String> tables(String schema) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT tablename FROM pg_tables WHERE schemaname = :s")
+                .bind("s", schema).mapTo(String.class).list());
+    }
+
+    private static List<String> functions(String schema) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT p.proname FROM pg_proc p JOIN pg_namespace n "
+                + "ON n.oid = p.pronamespace WHERE n.nspname = :s").bind("s", schema).mapTo(String.class).list());
+    }
+
+    /** The versions and descriptions of the migrations a history table records, in order (no baseline, no schema creation). */
+    private static List<String> history(String schema, String table) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT version || ' ' || description FROM \"" + schema + "\".\""
+                + table + "\" WHERE type NOT IN ('BASELINE', 'SCHEMA') ORDER BY installed_rank").mapTo(String.class).list());
+    }
+}
