@@ -8,6 +8,7 @@ import io.nats.client.Options;
 import io.outboxkit.core.OutboxException;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 
 /**
@@ -30,6 +31,12 @@ final class NatsConnector {
      * @throws OutboxException naming the servers (never a password) and what the client reported
      */
     static Connection connect(String name, NatsServers servers, Duration connectTimeout, Duration reconnectWait, Logger log) {
+        return connect(name, servers, connectTimeout, reconnectWait, log, () -> { });
+    }
+
+    /** As {@link #connect(String, NatsServers, Duration, Duration, Logger)}, running {@code onReconnect} after each reconnection. */
+    static Connection connect(String name, NatsServers servers, Duration connectTimeout, Duration reconnectWait, Logger log,
+                              Runnable onReconnect) {
         Options.Builder options = Options.builder()
                 .servers(servers.urls().toArray(String[]::new))
                 .connectionName(name)
@@ -39,7 +46,7 @@ final class NatsConnector {
                 .reconnectBufferSize(0)
                 .pingInterval(PING_INTERVAL)
                 .errorListener(new Errors(name, log))
-                .connectionListener(new Events(name, servers, log));
+                .connectionListener(new Events(name, servers, log, onReconnect, new AtomicBoolean(true)));
         if (servers.user() != null) {
             options.userInfo(servers.user(), servers.password() == null ? "" : servers.password());
         } else if (servers.token() != null) {
@@ -65,14 +72,26 @@ final class NatsConnector {
         return NatsServers.redact(text);
     }
 
-    /** Logs the connection's state changes at INFO (WARN for a lost one). */
-    private record Events(String name, NatsServers servers, Logger log) implements ConnectionListener {
+    /** Logs the connection's state changes at INFO, a lost connection once at WARN (each failed attempt at DEBUG). */
+    private record Events(String name, NatsServers servers, Logger log, Runnable onReconnect, AtomicBoolean up)
+            implements ConnectionListener {
 
         @Override
         public void connectionEvent(Connection connection, ConnectionListener.Events event) {
             switch (event) {
-                case DISCONNECTED -> log.warn("[{}] NATS connection lost ({}); reconnecting", name, servers);
-                case CONNECTED, RECONNECTED, CLOSED -> log.info("[{}] NATS connection {} ({})", name, event.getEvent(), servers);
+                case DISCONNECTED -> {
+                    if (up.getAndSet(false)) {
+                        log.warn("[{}] NATS connection lost ({}); reconnecting", name, servers);
+                    } else {
+                        log.debug("[{}] NATS reconnection attempt failed ({})", name, servers);
+                    }
+                }
+                case RECONNECTED -> {
+                    up.set(true);
+                    log.info("[{}] NATS connection reconnected ({})", name, servers);
+                    onReconnect.run();
+                }
+                case CONNECTED, CLOSED -> log.info("[{}] NATS connection {} ({})", name, event.getEvent(), servers);
                 default -> log.debug("[{}] NATS {}", name, event.getEvent());
             }
         }

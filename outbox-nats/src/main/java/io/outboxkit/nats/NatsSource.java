@@ -57,8 +57,10 @@ import org.slf4j.LoggerFactory;
  * at once; so when a source starts and its consumer has unacknowledged messages, it restarts the
  * consumer at its ack floor, the first unacknowledged message, and everything from there comes
  * again in stream order (what was acknowledged after that comes again as duplicates, which an
- * idempotent receiver skips). Order therefore holds across restarts as long as one source at a time
- * uses a consumer name; several sources sharing one consumer share its messages but not their order.
+ * idempotent receiver skips). It starts over the same way after a lost connection, since the
+ * deliveries that were on the wire would otherwise come back only after their ack wait. Order
+ * therefore holds across restarts and reconnections as long as one source at a time uses a
+ * consumer name; several sources sharing one consumer share its messages but not their order.
  *
  * <p><b>Connection.</b> It connects in {@link Builder#build()} (creating the stream and the
  * dead-letter stream if absent) and sets up the consumer in {@link #start}; then it reconnects by
@@ -109,6 +111,7 @@ public final class NatsSource implements MessageSource {
     private final Object lifecycle = new Object();
     private volatile boolean running;
     private volatile boolean receiving;
+    private volatile boolean reconnected;
     private boolean closed;
     private Thread worker;
     private BatchReceiver receiver;
@@ -262,6 +265,9 @@ public final class NatsSource implements MessageSource {
     }
 
     private void cycle() throws Exception {
+        if (reconnected) {
+            startOver();
+        }
         long now = System.nanoTime();
         for (InHand.Entry held : inHand.heldSince(now - wanted.ackWait().toNanos() / 3)) {
             held.delivery.inProgress();
@@ -405,6 +411,20 @@ public final class NatsSource implements MessageSource {
             exact = Math.min(exact, initialBackoff.toMillis() << doublings);
         }
         return Duration.ofMillis(exact - (long) (exact * JITTER * ThreadLocalRandom.current().nextDouble()));
+    }
+
+    /**
+     * After a lost connection, deliveries that were on the wire are lost too, and the server would
+     * send them again only after their ack wait while later ones flow: start over from the
+     * consumer's ack floor, as at a start, so they come back at once and in order.
+     */
+    private void startOver() throws IOException, JetStreamApiException {
+        LOG.info("[{}] reconnected: forgetting the {} message(s) in hand and starting NATS consumer {} over from its ack floor",
+                name, inHand.size(), wanted.name());
+        inHand.clear();
+        Consumers.ensure(management, wanted, name, LOG);
+        consumer = connection.getConsumerContext(wanted.stream(), wanted.name());
+        reconnected = false;
     }
 
     private void recreateIfDeleted() {
@@ -590,12 +610,19 @@ public final class NatsSource implements MessageSource {
             Checks.between("duplicateWindow", duplicateWindow, Duration.ofMillis(100), Duration.ofDays(7));
             Checks.between("connectTimeout", connectTimeout, Duration.ofMillis(1), Duration.ofMinutes(5));
             Checks.between("reconnectWait", reconnectWait, Duration.ZERO, Duration.ofMinutes(5));
-            Connection connection = NatsConnector.connect(shownName, parsed, connectTimeout, reconnectWait, LOG);
+            java.util.concurrent.atomic.AtomicReference<NatsSource> built = new java.util.concurrent.atomic.AtomicReference<>();
+            Connection connection = NatsConnector.connect(shownName, parsed, connectTimeout, reconnectWait, LOG, () -> {
+                NatsSource source = built.get();
+                if (source != null) {
+                    source.reconnected = true;
+                }
+            });
             try {
                 JetStreamManagement jsm = connection.jetStreamManagement();
                 Streams.ensure(jsm, shownName, stream, subjectPrefix + ".>", duplicateWindow, LOG);
                 Streams.ensure(jsm, shownName, deadLetterStream, deadLetterSubjectPrefix + ".>", duplicateWindow, LOG);
-                return new NatsSource(this, parsed, connection);
+                built.set(new NatsSource(this, parsed, connection));
+                return built.get();
             } catch (IOException | RuntimeException e) {
                 NatsPublisher.closeQuietly(connection);
                 if (e instanceof OutboxException outbox) {
