@@ -46,9 +46,10 @@ record NatsServers(List<String> urls, String user, String password, String token
             URI uri = uri(option, url);
             urls.add(uri.getScheme() + "://" + hostOf(uri) + ":" + (uri.getPort() == -1 ? DEFAULT_PORT : uri.getPort()));
             String[] these = credentials(uri);
-            if (credentials == null) {
+            boolean none = these[0] == null && these[2] == null;
+            if (credentials == null || credentials[0] == null && credentials[2] == null) {
                 credentials = these;
-            } else if (!java.util.Arrays.equals(credentials, these)) {
+            } else if (!none && !java.util.Arrays.equals(credentials, these)) {
                 throw new IllegalArgumentException(option + ": the URLs carry different credentials; give the same "
                         + "user:password or token in each, or only in the first: " + redact(text));
             }
