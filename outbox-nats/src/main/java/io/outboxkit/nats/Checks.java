@@ -17,6 +17,13 @@ final class Checks {
         Subjects.checkPrefix("subjectPrefix", subjectPrefix);
     }
 
+    /** Checks the options a publisher and a source share: the duplicate window and the connection's waits. */
+    static void connection(Duration duplicateWindow, Duration connectTimeout, Duration reconnectWait) {
+        between("duplicateWindow", duplicateWindow, Duration.ofMillis(100), Duration.ofDays(7));
+        between("connectTimeout", connectTimeout, Duration.ofMillis(1), Duration.ofMinutes(5));
+        between("reconnectWait", reconnectWait, Duration.ZERO, Duration.ofMinutes(5));
+    }
+
     /** Checks that {@code value} is between {@code min} and {@code max}, both included. */
     static Duration between(String option, Duration value, Duration min, Duration max) {
         if (value == null || value.compareTo(min) < 0 || value.compareTo(max) > 0) {

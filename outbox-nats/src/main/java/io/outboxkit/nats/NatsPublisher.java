@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * or space in a type never changes the subject's structure. Headers: the envelope of
  * {@link TransportHeaders} ({@code id}, {@code sequence}, {@code aggregate_type},
  * {@code aggregate_id}, {@code event_type}, {@code created_at}), then the message's own headers,
- * then {@code Nats-Msg-Id} = the message id. Body: the payload, JSON text in UTF-8 (NATS has no
+ * then {@code Nats-Msg-Id} = the message id and {@code Nats-Expected-Stream} = the stream (so a
+ * subject another stream takes is refused; the server keeps it on the message). Body: the payload, JSON text in UTF-8 (NATS has no
  * content type). NATS headers carry ASCII only: a message with a header value NATS cannot carry,
  * a header name starting with {@code Nats-}, or a size over the server's {@code max_payload} fails
  * alone with an error saying so.
@@ -345,10 +346,8 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
         public NatsPublisher build() {
             NatsServers parsed = NatsServers.parse("servers", servers);
             Checks.names(this.name, stream, subjectPrefix);
-            Checks.between("duplicateWindow", duplicateWindow, Duration.ofMillis(100), Duration.ofDays(7));
             Checks.between("publishTimeout", publishTimeout, Duration.ofMillis(1), Duration.ofMinutes(5));
-            Checks.between("connectTimeout", connectTimeout, Duration.ofMillis(1), Duration.ofMinutes(5));
-            Checks.between("reconnectWait", reconnectWait, Duration.ZERO, Duration.ofMinutes(5));
+            Checks.connection(duplicateWindow, connectTimeout, reconnectWait);
             Connection connection = NatsConnector.connect(name, parsed, connectTimeout, reconnectWait, LOG);
             try {
                 Duration window = Streams.ensure(connection.jetStreamManagement(), name, stream, subjectPrefix + ".>",

@@ -607,9 +607,7 @@ public final class NatsSource implements MessageSource {
             Checks.between("ackWait", ackWait, Duration.ofSeconds(1), Duration.ofHours(12));
             Checks.between("maxAckPending", maxAckPending, batchSize, 1_000_000);
             Checks.between("fetchWait", fetchWait, Duration.ofSeconds(1), Duration.ofMinutes(1)); // jnats' least pull expiry
-            Checks.between("duplicateWindow", duplicateWindow, Duration.ofMillis(100), Duration.ofDays(7));
-            Checks.between("connectTimeout", connectTimeout, Duration.ofMillis(1), Duration.ofMinutes(5));
-            Checks.between("reconnectWait", reconnectWait, Duration.ZERO, Duration.ofMinutes(5));
+            Checks.connection(duplicateWindow, connectTimeout, reconnectWait);
             java.util.concurrent.atomic.AtomicReference<NatsSource> built = new java.util.concurrent.atomic.AtomicReference<>();
             Connection connection = NatsConnector.connect(shownName, parsed, connectTimeout, reconnectWait, LOG, () -> {
                 NatsSource source = built.get();
