@@ -1,0 +1,88 @@
+package io.outboxkit.nats;
+
+import io.nats.client.impl.Headers;
+import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.TransportHeaders;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A message's headers on NATS: {@link TransportHeaders}' envelope and the message's own headers,
+ * plus {@value #MSG_ID}, the message id, on which the stream drops a re-publish. Headers whose
+ * names start with {@code Nats-} belong to the server: a message may not carry its own, and they
+ * are left out when a message is read back.
+ */
+final class NatsHeaders {
+
+    /** The header JetStream deduplicates on within the stream's duplicate window. */
+    static final String MSG_ID = "Nats-Msg-Id";
+
+    private static final String SERVER_PREFIX = "Nats-";
+
+    private NatsHeaders() {
+    }
+
+    /**
+     * The headers {@code message} is published with.
+     *
+     * @throws IllegalArgumentException naming a header that NATS cannot carry: a name with other than
+     *     printable ASCII or with {@code :}, a value with non-ASCII characters or a line break, a
+     *     name starting with {@code Nats-}
+     */
+    static Headers of(OutboxMessage message) {
+        Headers headers = new Headers();
+        TransportHeaders.write(message).forEach((name, value) -> {
+            if (isServers(name)) {
+                throw new IllegalArgumentException("header " + name + ": names starting with " + SERVER_PREFIX
+                        + " are the NATS server's own; rename the header");
+            }
+            for (int i = 0; i < name.length(); i++) {
+                char c = name.charAt(i);
+                if (c < 33 || c > 126 || c == ':') {
+                    throw new IllegalArgumentException("header name '" + name + "' cannot travel on NATS: a name may "
+                            + "have only printable ASCII characters, no space and no ':'");
+                }
+            }
+            for (int i = 0; i < value.length(); i++) {
+                char c = value.charAt(i);
+                if (c > 127 || c == '\n' || c == '\r') {
+                    throw new IllegalArgumentException("header " + name + " cannot travel on NATS: its value has "
+                            + (c > 127 ? "the non-ASCII character '" + c + "'" : "a line break")
+                            + " at index " + i + " (NATS header values are ASCII without line breaks)");
+                }
+            }
+            headers.put(name, value);
+        });
+        headers.put(MSG_ID, message.id().toString());
+        return headers;
+    }
+
+    /**
+     * The string headers of a received message, the server's ({@code Nats-...}) left out.
+     *
+     * @throws IllegalArgumentException for a header with more than one value
+     */
+    static Map<String, String> read(Headers headers) {
+        Map<String, String> read = new LinkedHashMap<>();
+        if (headers == null) {
+            return read;
+        }
+        for (Map.Entry<String, List<String>> header : headers.entrySet()) {
+            if (isServers(header.getKey())) {
+                continue;
+            }
+            List<String> values = header.getValue();
+            if (values.size() != 1) {
+                throw new IllegalArgumentException("header " + header.getKey() + " has " + values.size()
+                        + " values, not one");
+            }
+            read.put(header.getKey(), values.get(0));
+        }
+        return read;
+    }
+
+    static boolean isServers(String name) {
+        return name.regionMatches(true, 0, SERVER_PREFIX, 0, SERVER_PREFIX.length());
+    }
+}

@@ -1,0 +1,109 @@
+package io.outboxkit.nats;
+
+import io.nats.client.JetStreamApiException;
+import io.nats.client.JetStreamManagement;
+import io.nats.client.api.StorageType;
+import io.nats.client.api.StreamConfiguration;
+import io.nats.client.api.StreamInfo;
+import io.outboxkit.core.OutboxException;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import org.slf4j.Logger;
+
+/** Makes sure a stream exists and takes the subjects it is meant to hold. */
+final class Streams {
+
+    /** JetStream's error code for an unknown stream. */
+    static final int STREAM_NOT_FOUND = 10059;
+
+    private Streams() {
+    }
+
+    /**
+     * Creates {@code stream} (file storage, {@code subjects}, {@code duplicateWindow}) if it does not
+     * exist; if it does, checks that its subjects cover {@code subjects}.
+     *
+     * @return the stream's duplicate window, which for an existing stream may differ from the one asked
+     *     for (logged as a warning: the stream belongs to whoever created it)
+     * @throws OutboxException when the stream takes other subjects, another stream takes these, or
+     *     JetStream does not answer
+     */
+    static Duration ensure(JetStreamManagement jsm, String owner, String stream, String subjects,
+                           Duration duplicateWindow, Logger log) {
+        try {
+            StreamInfo info = infoOrNull(jsm, stream);
+            if (info == null) {
+                info = create(jsm, owner, stream, subjects, duplicateWindow, log);
+            }
+            StreamConfiguration config = info.getConfiguration();
+            List<String> taken = config.getSubjects();
+            if (taken.stream().noneMatch(pattern -> covers(pattern, subjects))) {
+                throw new OutboxException("[" + owner + "] NATS stream " + stream + " exists with subjects " + taken
+                        + ", which do not cover " + subjects + ": name another stream, choose the subject prefix "
+                        + "it holds, or add " + subjects + " to its subjects");
+            }
+            Duration window = config.getDuplicateWindow();
+            if (!window.equals(duplicateWindow)) {
+                log.warn("[{}] NATS stream {} has a duplicate window of {}, not {}: a message published again later "
+                        + "than {} after the first is stored twice (an idempotent consumer skips it)", owner, stream,
+                        window, duplicateWindow, window);
+            }
+            return window;
+        } catch (IOException e) {
+            throw new OutboxException("[" + owner + "] cannot set up NATS stream " + stream + ": "
+                    + NatsConnector.describe(e), e);
+        } catch (JetStreamApiException e) {
+            throw new OutboxException("[" + owner + "] cannot set up NATS stream " + stream + " with subjects "
+                    + subjects + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static StreamInfo create(JetStreamManagement jsm, String owner, String stream, String subjects,
+                                     Duration duplicateWindow, Logger log) throws IOException, JetStreamApiException {
+        StreamConfiguration config = StreamConfiguration.builder()
+                .name(stream)
+                .subjects(subjects)
+                .storageType(StorageType.File)
+                .duplicateWindow(duplicateWindow)
+                .build();
+        try {
+            StreamInfo info = jsm.addStream(config);
+            log.info("[{}] created NATS stream {} (subjects {}, file storage, duplicate window {})", owner, stream,
+                    subjects, duplicateWindow);
+            return info;
+        } catch (JetStreamApiException e) {
+            StreamInfo raced = infoOrNull(jsm, stream); // another process created it meanwhile
+            if (raced != null) {
+                return raced;
+            }
+            throw e;
+        }
+    }
+
+    private static StreamInfo infoOrNull(JetStreamManagement jsm, String stream) throws IOException, JetStreamApiException {
+        try {
+            return jsm.getStreamInfo(stream);
+        } catch (JetStreamApiException e) {
+            if (e.getApiErrorCode() == STREAM_NOT_FOUND) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
+    /** Whether subject pattern {@code pattern} matches every subject that {@code wanted} matches. */
+    static boolean covers(String pattern, String wanted) {
+        String[] have = pattern.split("\\.");
+        String[] want = wanted.split("\\.");
+        for (int i = 0; i < have.length; i++) {
+            if (have[i].equals(">")) {
+                return true;
+            }
+            if (i >= want.length || want[i].equals(">") || !(have[i].equals("*") || have[i].equals(want[i]))) {
+                return false;
+            }
+        }
+        return have.length == want.length;
+    }
+}

@@ -1,0 +1,152 @@
+package io.outboxkit.nats;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.outboxkit.core.OutboxMessage;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A private nats-server (its own port and store) stopped, killed and started again under the
+ * publisher and the source.
+ */
+class NatsFaultTest {
+
+    private PrivateNatsServer server;
+    private TestNats nats;
+    private final List<AutoCloseable> opened = new ArrayList<>();
+
+    @BeforeEach
+    void startServer() {
+        assumeTrue(PrivateNatsServer.available(), PrivateNatsServer.BINARY + " is not installed");
+        server = PrivateNatsServer.launch();
+        nats = new TestNats(server.url());
+    }
+
+    @AfterEach
+    void stopServer() throws Exception {
+        for (AutoCloseable closeable : opened) {
+            closeable.close();
+        }
+        if (server != null) {
+            nats.close();
+            server.close();
+        }
+    }
+
+    private NatsPublisher publisher() {
+        NatsPublisher publisher = nats.publisher().publishTimeout(Duration.ofSeconds(2)).reconnectWait(Duration.ofMillis(100)).build();
+        opened.add(publisher);
+        return publisher;
+    }
+
+    private static List<OutboxMessage> messages(int count, String prefix) {
+        List<OutboxMessage> messages = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            messages.add(TestNats.message(prefix + (i % 10)));
+        }
+        return messages;
+    }
+
+    @Test
+    void a_publisher_fails_each_message_at_once_while_its_server_is_down_and_delivers_again_once_it_is_back() throws Exception {
+        NatsPublisher publisher = publisher();
+        assertThat(publisher.publishAll(messages(10, "order-"))).isEmpty();
+
+        server.kill();
+        await().atMost(Duration.ofSeconds(5)).until(() -> !publisher.isConnected());
+        List<OutboxMessage> whileDown = messages(10, "order-");
+        long started = System.nanoTime();
+        Map<UUID, Exception> failures = publisher.publishAll(whileDown);
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(2));
+        assertThat(failures).hasSize(10);
+        assertThat(failures.values()).allSatisfy(e -> assertThat(e).hasMessageStartingWith(
+                "not published: the connection to NATS at " + server.url()).hasMessageContaining("reconnects by itself"));
+
+        server.start();
+        await().atMost(Duration.ofSeconds(10)).until(publisher::isConnected);
+        assertThat(publisher.publishAll(whileDown)).isEmpty();
+        assertThat(nats.storedMessages()).isEqualTo(20);
+    }
+
+    @Test
+    void a_batch_whose_acknowledgements_do_not_come_fails_within_the_publish_timeout() throws Exception {
+        NatsPublisher publisher = publisher();
+        assertThat(publisher.publishAll(messages(1, "order-"))).isEmpty();
+        long pid = server.pid();
+        new ProcessBuilder("kill", "-STOP", Long.toString(pid)).start().waitFor();
+        try {
+            long started = System.nanoTime();
+            Map<UUID, Exception> failures = publisher.publishAll(messages(5, "order-"));
+            Duration took = Duration.ofNanos(System.nanoTime() - started);
+            assertThat(took).isBetween(Duration.ofMillis(1900), Duration.ofSeconds(4));
+            assertThat(failures).hasSize(5);
+            assertThat(failures.values()).allSatisfy(e -> assertThat(e)
+                    .hasMessageStartingWith("no acknowledgement from NATS stream " + nats.stream + " within PT2S")
+                    .hasMessageContaining("the stream drops a copy within its duplicate window (PT2M)"));
+        } finally {
+            new ProcessBuilder("kill", "-CONT", Long.toString(pid)).start().waitFor();
+        }
+    }
+
+    @Test
+    void messages_published_again_after_a_restart_are_dropped_by_the_duplicate_window() throws Exception {
+        List<OutboxMessage> batch = messages(20, "order-");
+        assertThat(publisher().publishAll(batch)).isEmpty();
+
+        // The relay crashed after the stream's acknowledgement and before the outbox recorded it:
+        // after a restart of the server too, a new relay publishes the same messages again.
+        server.stop();
+        server.start();
+        NatsPublisher again = publisher();
+        await().atMost(Duration.ofSeconds(10)).until(again::isConnected);
+        assertThat(again.publishAll(batch)).isEmpty();
+        assertThat(nats.storedMessages()).isEqualTo(20);
+    }
+
+    @Test
+    void a_source_resumes_without_losing_a_message_when_its_server_is_killed_and_restarted_mid_stream() throws Exception {
+        Received receiver = new Received().failing(m -> m.sequence() % 7 == 0 && m.attempts() == 1);
+        NatsSource source = nats.source("c1").initialBackoff(Duration.ofMillis(20)).maxBackoff(Duration.ofMillis(100))
+                .reconnectWait(Duration.ofMillis(100)).batchSize(20).build();
+        opened.add(source);
+        source.start(receiver);
+        NatsPublisher publisher = publisher();
+        List<OutboxMessage> sent = new ArrayList<>();
+        for (int round = 0; round < 3; round++) {
+            List<OutboxMessage> batch = messages(100, "order-");
+            publishUntilStored(publisher, batch);
+            sent.addAll(batch);
+            await().atMost(Duration.ofSeconds(10)).until(() -> receiver.appliedCount() >= sent.size() - 60);
+            if (round == 0) {
+                server.kill();
+                await().atMost(Duration.ofSeconds(5)).until(() -> !source.isConnected());
+                server.start();
+            } else if (round == 1) {
+                server.stop();
+                server.start();
+            }
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> receiver.appliedCount() == sent.size());
+        await().atMost(Duration.ofSeconds(10)).until(source::isConnected);
+        assertThat(receiver.violations()).isEmpty();
+    }
+
+    /** Publishes until the stream acknowledged every message (the server may be coming back). */
+    private static void publishUntilStored(NatsPublisher publisher, List<OutboxMessage> batch) {
+        List<OutboxMessage> left = new ArrayList<>(batch);
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+            Map<UUID, Exception> failures = publisher.publishAll(left);
+            left.removeIf(m -> !failures.containsKey(m.id()));
+            return left.isEmpty();
+        });
+    }
+}

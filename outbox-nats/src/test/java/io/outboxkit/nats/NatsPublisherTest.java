@@ -1,0 +1,153 @@
+package io.outboxkit.nats;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.nats.client.JetStreamManagement;
+import io.nats.client.api.StorageType;
+import io.nats.client.api.StreamConfiguration;
+import io.nats.client.api.StreamInfo;
+import io.outboxkit.core.OutboxException;
+import io.outboxkit.core.OutboxMessage;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The publisher's contract, against the machine's NATS, each test on a stream of its own. */
+class NatsPublisherTest {
+
+    private final TestNats nats = TestNats.shared();
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        nats.close();
+    }
+
+    @Test
+    void a_confirmed_batch_is_stored_in_the_stream_once_per_message() throws Exception {
+        List<OutboxMessage> batch = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            batch.add(TestNats.message("order-" + i));
+        }
+        try (NatsPublisher publisher = nats.publisher().build()) {
+            assertThat(publisher.publishAll(batch)).isEmpty();
+        }
+        assertThat(nats.storedMessages()).isEqualTo(50);
+    }
+
+    @Test
+    void an_absent_stream_is_created_with_file_storage_its_subjects_and_the_duplicate_window() throws Exception {
+        try (NatsPublisher publisher = nats.publisher().duplicateWindow(Duration.ofMinutes(3)).build()) {
+            assertThat(publisher.duplicateWindow()).isEqualTo(Duration.ofMinutes(3));
+        }
+        StreamConfiguration config = nats.management().getStreamInfo(nats.stream).getConfiguration();
+        assertThat(config.getStorageType()).isEqualTo(StorageType.File);
+        assertThat(config.getSubjects()).containsExactly(nats.subjectPrefix + ".>");
+        assertThat(config.getDuplicateWindow()).isEqualTo(Duration.ofMinutes(3));
+    }
+
+    @Test
+    void an_existing_stream_with_other_subjects_is_refused_with_an_error_naming_them() throws Exception {
+        nats.management().addStream(StreamConfiguration.builder().name(nats.stream).subjects("other-" + nats.suffix + ".>")
+                .storageType(StorageType.Memory).build());
+        assertThatThrownBy(() -> nats.publisher().build())
+                .isInstanceOf(OutboxException.class)
+                .hasMessageContaining("NATS stream " + nats.stream + " exists with subjects [other-" + nats.suffix + ".>]")
+                .hasMessageContaining("do not cover " + nats.subjectPrefix + ".>");
+    }
+
+    @Test
+    void an_existing_stream_keeps_its_own_duplicate_window_and_the_publisher_reports_it() throws Exception {
+        nats.management().addStream(StreamConfiguration.builder().name(nats.stream).subjects(nats.subjectPrefix + ".>")
+                .storageType(StorageType.Memory).duplicateWindow(Duration.ofSeconds(30)).build());
+        try (NatsPublisher publisher = nats.publisher().build()) {
+            assertThat(publisher.duplicateWindow()).isEqualTo(Duration.ofSeconds(30));
+        }
+    }
+
+    @Test
+    void a_message_published_again_within_the_duplicate_window_is_stored_once_and_counts_as_delivered() throws Exception {
+        OutboxMessage message = TestNats.message("order-1");
+        try (NatsPublisher publisher = nats.publisher().build()) {
+            assertThat(publisher.publishAll(List.of(message))).isEmpty();
+            assertThat(publisher.publishAll(List.of(message, TestNats.message("order-2")))).isEmpty();
+        }
+        assertThat(nats.storedMessages()).isEqualTo(2);
+    }
+
+    @Test
+    void a_message_over_the_servers_max_payload_fails_alone_and_the_rest_of_its_batch_is_delivered() throws Exception {
+        OutboxMessage huge = TestNats.message("Order", "order-big", "OrderCreated",
+                "{\"blob\":\"" + "x".repeat(2 * 1024 * 1024) + "\"}", Map.of());
+        List<OutboxMessage> batch = List.of(TestNats.message("order-1"), huge, TestNats.message("order-2"));
+        try (NatsPublisher publisher = nats.publisher().build()) {
+            Map<UUID, Exception> failures = publisher.publishAll(batch);
+            assertThat(failures).containsOnlyKeys(huge.id());
+            assertThat(failures.get(huge.id())).hasMessageContaining("over the NATS server's max_payload of");
+        }
+        assertThat(nats.storedMessages()).isEqualTo(2);
+    }
+
+    @Test
+    void a_message_the_stream_refuses_fails_alone_with_the_streams_reason() throws Exception {
+        nats.management().addStream(StreamConfiguration.builder().name(nats.stream).subjects(nats.subjectPrefix + ".>")
+                .storageType(StorageType.Memory).maximumMessageSize(2048).build());
+        OutboxMessage big = TestNats.message("Order", "order-big", "OrderCreated",
+                "{\"blob\":\"" + "x".repeat(4096) + "\"}", Map.of());
+        List<OutboxMessage> batch = List.of(TestNats.message("order-1"), big, TestNats.message("order-2"));
+        try (NatsPublisher publisher = nats.publisher().build()) {
+            Map<UUID, Exception> failures = publisher.publishAll(batch);
+            assertThat(failures).containsOnlyKeys(big.id());
+            assertThat(failures.get(big.id()))
+                    .hasMessageStartingWith("NATS stream " + nats.stream + " refused the message: ")
+                    .hasMessageContaining("message size exceeds maximum allowed");
+        }
+        assertThat(nats.storedMessages()).isEqualTo(2);
+    }
+
+    @Test
+    void a_header_nats_cannot_carry_fails_that_message_alone_naming_the_header() throws Exception {
+        OutboxMessage accented = TestNats.message("Order", "order-9", "OrderCreated", "{}", Map.of("city", "Zürich"));
+        OutboxMessage reserved = TestNats.message("Order", "order-8", "OrderCreated", "{}", Map.of("Nats-Rollup", "all"));
+        try (NatsPublisher publisher = nats.publisher().build()) {
+            Map<UUID, Exception> failures = publisher.publishAll(List.of(accented, TestNats.message("order-1"), reserved));
+            assertThat(failures).containsOnlyKeys(accented.id(), reserved.id());
+            assertThat(failures.get(accented.id())).hasMessageContaining("header city cannot travel on NATS")
+                    .hasMessageContaining("non-ASCII character 'ü'");
+            assertThat(failures.get(reserved.id())).hasMessageContaining("header Nats-Rollup")
+                    .hasMessageContaining("the NATS server's own");
+        }
+        assertThat(nats.storedMessages()).isEqualTo(1);
+    }
+
+    @Test
+    void a_deleted_stream_fails_each_message_with_an_error_saying_no_stream_takes_it() throws Exception {
+        try (NatsPublisher publisher = nats.publisher().publishTimeout(Duration.ofSeconds(3)).build()) {
+            nats.management().deleteStream(nats.stream);
+            OutboxMessage message = TestNats.message("order-1");
+            Map<UUID, Exception> failures = publisher.publishAll(List.of(message));
+            assertThat(failures.get(message.id())).hasMessageContaining("no NATS stream takes the message's subject")
+                    .hasMessageContaining("was stream " + nats.stream + " deleted?");
+        }
+    }
+
+    @Test
+    void a_type_with_dots_wildcards_or_spaces_stays_one_subject_token() throws Exception {
+        OutboxMessage odd = TestNats.message("shop.Order", "order-1", "Order Created>*%", "{}", Map.of());
+        try (NatsPublisher publisher = nats.publisher().build()) {
+            assertThat(publisher.subjectOf(odd))
+                    .isEqualTo(nats.subjectPrefix + ".shop%2EOrder.Order%20Created%3E%2A%25");
+            assertThat(publisher.subjectOf(TestNats.message("order-2"))).isEqualTo(nats.subjectPrefix + ".Order.OrderCreated");
+            assertThat(publisher.publishAll(List.of(odd))).isEmpty();
+        }
+        JetStreamManagement jsm = nats.management();
+        StreamInfo info = jsm.getStreamInfo(nats.stream);
+        assertThat(info.getStreamState().getMsgCount()).isEqualTo(1);
+        assertThat(jsm.getMessage(nats.stream, 1).getSubject())
+                .isEqualTo(nats.subjectPrefix + ".shop%2EOrder.Order%20Created%3E%2A%25");
+    }
+}

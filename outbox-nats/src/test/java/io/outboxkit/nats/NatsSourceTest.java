@@ -1,0 +1,303 @@
+package io.outboxkit.nats;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.nats.client.Connection;
+import io.nats.client.api.ConsumerInfo;
+import io.nats.client.api.MessageInfo;
+import io.nats.client.impl.Headers;
+import io.nats.client.impl.NatsMessage;
+import io.outboxkit.core.OutboxMessage;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The source's contract, against the machine's NATS, each test on streams and a consumer of its own. */
+class NatsSourceTest {
+
+    private static final Duration DEADLINE = Duration.ofSeconds(20);
+
+    private final TestNats nats = TestNats.shared();
+    private final List<AutoCloseable> opened = new ArrayList<>();
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        for (AutoCloseable closeable : opened) {
+            closeable.close();
+        }
+        nats.close();
+    }
+
+    private NatsSource.Builder fastSource(String consumer) {
+        return nats.source(consumer).initialBackoff(Duration.ofMillis(20)).maxBackoff(Duration.ofMillis(100))
+                .reconnectWait(Duration.ofMillis(100));
+    }
+
+    private NatsSource started(NatsSource.Builder builder, Received receiver) {
+        NatsSource source = builder.build();
+        opened.add(source);
+        source.start(receiver);
+        return source;
+    }
+
+    private List<OutboxMessage> publish(int aggregates, int perAggregate) throws Exception {
+        List<OutboxMessage> messages = new ArrayList<>();
+        for (int n = 0; n < perAggregate; n++) {
+            for (int a = 0; a < aggregates; a++) {
+                messages.add(TestNats.message("order-" + a));
+            }
+        }
+        publish(messages);
+        return messages;
+    }
+
+    private void publish(List<OutboxMessage> messages) throws Exception {
+        try (NatsPublisher publisher = nats.publisher().build()) {
+            for (OutboxMessage message : messages) {
+                assertThat(publisher.publishAll(List.of(message))).isEmpty();
+            }
+        }
+    }
+
+    private ConsumerInfo consumerInfo(String consumer) throws Exception {
+        return nats.management().getConsumerInfo(nats.stream, consumer);
+    }
+
+    @Test
+    void every_message_reaches_the_receiver_and_is_acknowledged_after_it_returned() throws Exception {
+        List<OutboxMessage> sent = publish(20, 10);
+        Received receiver = new Received();
+        NatsSource source = started(fastSource("c1"), receiver);
+
+        await().atMost(DEADLINE).until(() -> receiver.appliedCount() == 200);
+        await().atMost(DEADLINE).untilAsserted(() -> {
+            ConsumerInfo info = consumerInfo("c1");
+            assertThat(info.getNumAckPending()).isZero();
+            assertThat(info.getAckFloor().getStreamSequence()).isEqualTo(200);
+        });
+        assertThat(receiver.deliveries()).hasSize(200);
+        assertThat(receiver.violations()).isEmpty();
+        assertThat(receiver.appliedInOrder().get(0).payload()).isEqualTo(sent.get(0).payload());
+        assertThat(receiver.batches()).allSatisfy(batch ->
+                assertThat(batch.stream().map(OutboxMessage::aggregateId).distinct().count()).isEqualTo(batch.size()));
+        assertThat(source.isConnected()).isTrue();
+        source.close();
+        assertThat(source.isConnected()).isFalse();
+    }
+
+    @Test
+    void a_message_is_not_acknowledged_while_the_receiver_has_it() throws Exception {
+        publish(1, 1);
+        CountDownLatch inReceiver = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Received record = new Received();
+        NatsSource source = fastSource("c1").build();
+        opened.add(source);
+        source.start(batch -> {
+            inReceiver.countDown();
+            release.await(10, TimeUnit.SECONDS);
+            return record.receive(batch);
+        });
+        assertThat(inReceiver.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(consumerInfo("c1").getNumAckPending()).isEqualTo(1);
+
+        release.countDown();
+        await().atMost(DEADLINE).until(() -> consumerInfo("c1").getAckFloor().getStreamSequence() == 1);
+        assertThat(consumerInfo("c1").getNumAckPending()).isZero();
+    }
+
+    @Test
+    void a_failed_message_comes_again_and_the_later_ones_of_its_aggregate_wait_for_it() throws Exception {
+        List<OutboxMessage> sent = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            sent.add(TestNats.message("order-a"));
+            sent.add(TestNats.message("order-b"));
+        }
+        publish(sent);
+        UUID first = sent.get(0).id();
+        Set<UUID> failedOnce = new HashSet<>();
+        Received receiver = new Received().failing(m -> m.id().equals(first) && failedOnce.size() < 3 && failedOnce.add(UUID.randomUUID()));
+        started(fastSource("c1"), receiver);
+
+        await().atMost(DEADLINE).until(() -> receiver.appliedCount() == 6);
+        assertThat(receiver.deliveriesOf(first)).isEqualTo(4);
+        assertThat(receiver.appliedInOrder().stream().filter(m -> m.aggregateId().equals("order-a")).map(OutboxMessage::id))
+                .containsExactly(sent.get(0).id(), sent.get(2).id(), sent.get(4).id());
+        assertThat(receiver.deliveries().stream().filter(m -> m.id().equals(first)).map(OutboxMessage::attempts))
+                .containsExactly(1, 2, 3, 4);
+        assertThat(receiver.violations()).isEmpty();
+    }
+
+    @Test
+    void a_receiver_that_throws_gets_the_whole_batch_again() throws Exception {
+        publish(5, 1);
+        AtomicBoolean thrown = new AtomicBoolean();
+        Received record = new Received();
+        List<Integer> batchSizes = new ArrayList<>();
+        NatsSource source = fastSource("c1").build();
+        opened.add(source);
+        source.start(batch -> {
+            batchSizes.add(batch.size());
+            if (batch.size() == 5 && thrown.compareAndSet(false, true)) {
+                throw new IllegalStateException("database down");
+            }
+            return record.receive(batch);
+        });
+        await().atMost(DEADLINE).until(() -> record.appliedCount() == 5);
+        assertThat(thrown).isTrue();
+        assertThat(record.deliveries()).allSatisfy(message -> assertThat(message.attempts()).isEqualTo(2));
+    }
+
+    @Test
+    void order_per_aggregate_holds_with_failures_in_between() throws Exception {
+        List<OutboxMessage> sent = publish(30, 20);
+        Set<UUID> failedBefore = new HashSet<>();
+        // Every third message fails on its first two deliveries; the rest of its aggregate must wait.
+        Received receiver = new Received().failing(m -> m.sequence() % 3 == 0 && m.attempts() <= 2 && failedBefore.add(UUID.randomUUID()));
+        started(fastSource("c1").batchSize(50), receiver);
+
+        await().atMost(Duration.ofSeconds(40)).until(() -> receiver.appliedCount() == sent.size());
+        assertThat(receiver.violations()).isEmpty();
+        assertThat(failedBefore).hasSizeGreaterThan(300);
+    }
+
+    @Test
+    void a_message_that_keeps_failing_is_dead_lettered_with_its_error_and_its_aggregate_goes_on() throws Exception {
+        OutboxMessage poison = TestNats.message("Order", "order-p", "OrderPaid", "{\"poison\":true}", Map.of("trace_id", "t-1"));
+        OutboxMessage after = TestNats.message("order-p");
+        publish(List.of(poison, after));
+        Received receiver = new Received().failing(m -> m.id().equals(poison.id()));
+        started(fastSource("c1").maxAttempts(3), receiver);
+
+        await().atMost(DEADLINE).until(() -> receiver.hasApplied(after.id()));
+        assertThat(receiver.deliveriesOf(poison.id())).isEqualTo(3);
+        MessageInfo dead = nats.management().getMessage(nats.deadLetterStream, 1);
+        assertThat(dead.getSubject()).isEqualTo(nats.deadLetterPrefix + ".c1." + nats.subjectPrefix + ".Order.OrderPaid");
+        assertThat(new String(dead.getData(), StandardCharsets.UTF_8)).isEqualTo("{\"poison\":true}");
+        Headers headers = dead.getHeaders();
+        assertThat(headers.getFirst("dead_letter_reason")).isEqualTo("failed");
+        assertThat(headers.getFirst("dead_letter_error")).isEqualTo("refused order-p#" + poison.sequence());
+        assertThat(headers.getFirst("dead_letter_attempts")).isEqualTo("3");
+        assertThat(headers.getFirst("dead_letter_consumer")).isEqualTo("c1");
+        assertThat(headers.getFirst("dead_letter_stream")).isEqualTo(nats.stream);
+        assertThat(headers.getFirst("dead_letter_sequence")).isEqualTo("1");
+        assertThat(headers.getFirst("id")).isEqualTo(poison.id().toString());
+        assertThat(headers.getFirst("trace_id")).isEqualTo("t-1");
+        await().atMost(DEADLINE).until(() -> consumerInfo("c1").getAckFloor().getStreamSequence() == 2);
+    }
+
+    @Test
+    void an_unreadable_message_is_dead_lettered_at_once_with_its_error() throws Exception {
+        OutboxMessage good = TestNats.message("order-1");
+        publish(List.of(good));
+        Connection plain = nats.plainConnection();
+        Headers forged = new Headers().put("id", "not-a-uuid").put("sequence", "1");
+        plain.jetStream().publish(NatsMessage.builder().subject(nats.subjectPrefix + ".Order.OrderCreated")
+                .headers(forged).data("{}".getBytes(StandardCharsets.UTF_8)).build());
+        plain.jetStream().publish(nats.subjectPrefix + ".Order.OrderCreated", new byte[] {(byte) 0xC3, 0x28});
+        Received receiver = new Received();
+        started(fastSource("c1"), receiver);
+
+        await().atMost(DEADLINE).until(() -> nats.management().getStreamInfo(nats.deadLetterStream)
+                .getStreamState().getMsgCount() == 2);
+        assertThat(receiver.deliveries()).extracting(OutboxMessage::id).containsExactly(good.id());
+        Headers first = nats.management().getMessage(nats.deadLetterStream, 1).getHeaders();
+        assertThat(first.getFirst("dead_letter_reason")).isEqualTo("unreadable");
+        assertThat(first.getFirst("dead_letter_error")).isEqualTo("not an outbox message: header id is not a UUID: not-a-uuid");
+        assertThat(first.getFirst("dead_letter_attempts")).isEqualTo("1");
+        Headers second = nats.management().getMessage(nats.deadLetterStream, 2).getHeaders();
+        assertThat(second.getFirst("dead_letter_error")).isEqualTo("not an outbox message: the body is not UTF-8 text");
+        await().atMost(DEADLINE).until(() -> consumerInfo("c1").getAckFloor().getStreamSequence() == 3);
+    }
+
+    @Test
+    void messages_cut_off_between_the_receiver_and_their_ack_come_again_to_the_next_source_in_order() throws Exception {
+        List<OutboxMessage> sent = publish(3, 2);
+        Received before = new Received();
+        AtomicBoolean crashed = new AtomicBoolean();
+        NatsSource crashing = fastSource("c1").batchSize(3).build();
+        opened.add(crashing);
+        crashing.start(batch -> {
+            Map<UUID, ? extends Exception> failures = before.receive(batch);
+            if (crashed.compareAndSet(false, true)) {
+                crashing.connection().close(); // the process dies after the receiver's commit, before its ack
+            }
+            return failures;
+        });
+        await().atMost(DEADLINE).until(crashed::get);
+        crashing.close();
+        assertThat(before.appliedCount()).isEqualTo(3);
+        List<OutboxMessage> later = List.of(TestNats.message("order-0"), TestNats.message("order-1"));
+        publish(later);
+
+        Received after = new Received();
+        started(fastSource("c1"), after);
+        await().atMost(DEADLINE).until(() -> after.appliedCount() == 8);
+        assertThat(after.deliveries()).extracting(OutboxMessage::id).startsWith(sent.get(0).id(), sent.get(1).id(), sent.get(2).id());
+        assertThat(after.violations()).isEmpty();
+    }
+
+    @Test
+    void a_source_restarted_while_a_message_waits_for_redelivery_keeps_its_aggregate_in_order() throws Exception {
+        OutboxMessage a1 = TestNats.message("order-a");
+        OutboxMessage a2 = TestNats.message("order-a");
+        publish(List.of(a1, a2));
+        Received first = new Received().failing(m -> m.id().equals(a1.id()));
+        NatsSource source = started(nats.source("c1").initialBackoff(Duration.ofSeconds(30)).maxBackoff(Duration.ofSeconds(30)), first);
+        await().atMost(DEADLINE).until(() -> first.deliveriesOf(a1.id()) == 1);
+        source.close();
+        OutboxMessage a3 = TestNats.message("order-a");
+        publish(List.of(a3));
+
+        Received second = new Received();
+        started(fastSource("c1"), second);
+        await().atMost(DEADLINE).until(() -> second.appliedCount() == 3);
+        assertThat(second.appliedInOrder()).extracting(OutboxMessage::id).containsExactly(a1.id(), a2.id(), a3.id());
+    }
+
+    @Test
+    void close_finishes_the_batch_in_the_receivers_hands_and_acknowledges_it() throws Exception {
+        publish(4, 1);
+        CountDownLatch inReceiver = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        NatsSource source = fastSource("c1").build();
+        opened.add(source);
+        source.start(batch -> {
+            inReceiver.countDown();
+            release.await(10, TimeUnit.SECONDS);
+            return Map.of();
+        });
+        assertThat(inReceiver.await(10, TimeUnit.SECONDS)).isTrue();
+        Thread closing = new Thread(source::close);
+        closing.start();
+        release.countDown();
+        closing.join(10_000);
+        assertThat(closing.isAlive()).isFalse();
+        assertThat(consumerInfo("c1").getAckFloor().getStreamSequence()).isEqualTo(4);
+    }
+
+    @Test
+    void a_consumer_of_that_name_with_other_subjects_is_refused_at_start() throws Exception {
+        publish(1, 1);
+        nats.management().addOrUpdateConsumer(nats.stream, io.nats.client.api.ConsumerConfiguration.builder()
+                .durable("c1").filterSubject(nats.subjectPrefix + ".Order.>").build());
+        NatsSource source = fastSource("c1").build();
+        opened.add(source);
+        assertThatThrownBy(() -> source.start(new Received()))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("NATS consumer c1 on stream " + nats.stream + " takes subjects " + nats.subjectPrefix
+                        + ".Order.>, not " + nats.subjectPrefix + ".>: give this source another consumer name, or delete that consumer");
+    }
+}
