@@ -224,6 +224,7 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
     }
 
     /** Whether the connection to NATS is up (for a health check); while it is not, every message fails. */
+    @Override
     public boolean isConnected() {
         return connection.getStatus() == Connection.Status.CONNECTED;
     }

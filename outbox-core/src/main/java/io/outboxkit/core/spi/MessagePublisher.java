@@ -51,4 +51,12 @@ public interface MessagePublisher {
         }
         return failures;
     }
+
+    /**
+     * Whether the publisher can reach where it delivers to, for a health check (a broker
+     * connection, say). True unless an implementation knows better; it never blocks for long.
+     */
+    default boolean isConnected() {
+        return true;
+    }
 }
