@@ -4,6 +4,7 @@ import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.RootCause;
 import io.outboxkit.app.ServiceMain;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -55,7 +56,7 @@ public final class OrderServiceMain {
         } catch (RuntimeException e) {
             database.close();
             throw new ConfigException("cannot listen on " + host + ":" + port + " (check BIND_HOST and PORT): "
-                    + describe(e));
+                    + RootCause.message(e));
         }
         LoggerFactory.getLogger(NAME).info("listening on {}:{}", host, app.port());
         return () -> {
@@ -75,27 +76,5 @@ public final class OrderServiceMain {
         } catch (UnknownHostException e) {
             throw new ConfigException("BIND_HOST=" + host + " is not an address or a host name that resolves");
         }
-    }
-
-    /**
-     * The root cause's message (Javalin reports every bind failure as "port already in use"; the
-     * root says what really happened), else the first message along the chain, else a class name.
-     */
-    private static String describe(Throwable e) {
-        String first = null;
-        Throwable t = e;
-        while (true) {
-            if (first == null) {
-                first = t.getMessage();
-            }
-            if (t.getCause() == null || t.getCause() == t) {
-                break;
-            }
-            t = t.getCause();
-        }
-        if (t.getMessage() != null) {
-            return t.getMessage();
-        }
-        return first != null ? first : t.getClass().getSimpleName();
     }
 }

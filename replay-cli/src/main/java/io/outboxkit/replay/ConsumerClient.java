@@ -3,6 +3,7 @@ package io.outboxkit.replay;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Jsons;
+import io.outboxkit.app.RootCause;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -49,7 +50,7 @@ final class ConsumerClient {
         } catch (ConnectException e) {
             throw unreachable("connection refused (is the consumer running?)");
         } catch (IOException e) {
-            throw unreachable(ErrorReporter.rootMessage(e));
+            throw unreachable(RootCause.message(e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CliFailure("interrupted while delivering to the consumer at " + endpoint);
