@@ -91,15 +91,8 @@ public final class MessageEnvelope {
         if (value == null || !value.isTextual()) {
             throw new InvalidEnvelopeException(field + " is required and must be a UUID string");
         }
-        try {
-            UUID parsed = UUID.fromString(value.asText());
-            if (!parsed.toString().equalsIgnoreCase(value.asText())) {
-                throw new IllegalArgumentException("non-canonical");
-            }
-            return parsed;
-        } catch (IllegalArgumentException e) {
-            throw new InvalidEnvelopeException(field + " is not a UUID: " + abbreviate(value.asText()));
-        }
+        return Uuids.parse(value.asText()).orElseThrow(
+                () -> new InvalidEnvelopeException(field + " is not a UUID: " + abbreviate(value.asText())));
     }
 
     private static String name(JsonNode node, String field) {

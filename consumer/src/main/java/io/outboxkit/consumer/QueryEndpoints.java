@@ -2,6 +2,7 @@ package io.outboxkit.consumer;
 
 import io.javalin.http.Context;
 import io.outboxkit.app.Database;
+import io.outboxkit.app.Uuids;
 import io.outboxkit.app.http.ApiError;
 import io.outboxkit.app.http.JsonApi;
 import java.util.LinkedHashMap;
