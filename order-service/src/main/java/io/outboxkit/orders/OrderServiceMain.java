@@ -6,8 +6,7 @@ import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.RootCause;
 import io.outboxkit.app.ServiceMain;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
+import io.outboxkit.app.ServiceSettings;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -15,9 +14,10 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@code DB_URL}, {@code DB_USER}, {@code DB_PASSWORD}: the database (see {@link DatabaseSettings});</li>
  *   <li>{@code PORT}: the HTTP port, default {@value #DEFAULT_PORT};</li>
- *   <li>{@code BIND_HOST}: the address to listen on, default {@value #DEFAULT_BIND_HOST};</li>
- *   <li>{@code DB_POOL_SIZE}: connections in the pool, 1 to {@value #MAX_POOL_SIZE}, default {@value #DEFAULT_POOL_SIZE}.</li>
+ *   <li>{@code BIND_HOST}: the address to listen on, default {@value ServiceSettings#DEFAULT_BIND_HOST};</li>
+ *   <li>{@code DB_POOL_SIZE}: connections in the pool, default {@value #DEFAULT_POOL_SIZE}.</li>
  * </ul>
+ * {@link ServiceSettings} says what each of the last three accepts.
  * Applies the migrations at start. A missing or wrong setting, or an unreachable database, stops
  * the start with one line on stderr and exit status {@link ServiceMain#EXIT_START_FAILED}. On
  * SIGTERM it stops the HTTP server, then closes the pool.
@@ -28,12 +28,8 @@ public final class OrderServiceMain {
     public static final String NAME = "order-service";
     /** The default {@code PORT}. */
     public static final int DEFAULT_PORT = 8080;
-    /** The default {@code BIND_HOST}: every interface. */
-    public static final String DEFAULT_BIND_HOST = "0.0.0.0";
     /** The default {@code DB_POOL_SIZE}. */
     public static final int DEFAULT_POOL_SIZE = 16;
-    /** The largest {@code DB_POOL_SIZE} accepted. */
-    public static final int MAX_POOL_SIZE = 200;
 
     private OrderServiceMain() {
     }
@@ -46,19 +42,18 @@ public final class OrderServiceMain {
     /** Reads every setting first, so a wrong one fails before anything connects. */
     static AutoCloseable start(Env env) {
         DatabaseSettings settings = DatabaseSettings.from(env);
-        int port = env.port("PORT", DEFAULT_PORT);
-        String host = bindHost(env);
-        int poolSize = env.integer("DB_POOL_SIZE", DEFAULT_POOL_SIZE, 1, MAX_POOL_SIZE);
-        Database database = Database.open(settings, NAME, poolSize);
+        ServiceSettings service = ServiceSettings.from(env, ServiceSettings.BIND_HOST, ServiceSettings.DEFAULT_BIND_HOST,
+                DEFAULT_PORT, DEFAULT_POOL_SIZE);
+        Database database = Database.open(settings, NAME, service.poolSize());
         OrderServiceApp app;
         try {
-            app = OrderServiceApp.start(database, host, port);
+            app = OrderServiceApp.start(database, service.host(), service.port());
         } catch (RuntimeException e) {
             database.close();
-            throw new ConfigException("cannot listen on " + host + ":" + port + " (check BIND_HOST and PORT): "
+            throw new ConfigException("cannot listen on " + service.host() + ":" + service.port() + " (check BIND_HOST and PORT): "
                     + RootCause.message(e));
         }
-        LoggerFactory.getLogger(NAME).info("listening on {}:{}", host, app.port());
+        LoggerFactory.getLogger(NAME).info("listening on {}:{}", service.host(), app.port());
         return () -> {
             try {
                 app.close();
@@ -66,15 +61,5 @@ public final class OrderServiceMain {
                 database.close();
             }
         };
-    }
-
-    private static String bindHost(Env env) {
-        String host = env.string("BIND_HOST", DEFAULT_BIND_HOST);
-        try {
-            InetAddress.getByName(host);
-            return host;
-        } catch (UnknownHostException e) {
-            throw new ConfigException("BIND_HOST=" + host + " is not an address or a host name that resolves");
-        }
     }
 }

@@ -35,7 +35,7 @@ public final class Relay implements AutoCloseable {
 
     /**
      * Starts delivering from {@code database}'s outbox, the admin server on
-     * {@code config.adminHost()}:{@code config.adminPort()}, and retention. The database stays the
+     * {@code config.service().host()}:{@code config.service().port()}, and retention. The database stays the
      * caller's: {@link #close()} does not close it. The pool needs a connection held by the
      * poller's LISTEN, plus one for each worker, retention and the admin server.
      *
@@ -69,7 +69,7 @@ public final class Relay implements AutoCloseable {
                 .build();
         AdminServer admin;
         try {
-            admin = AdminServer.start(database, poller, config.adminHost(), config.adminPort());
+            admin = AdminServer.start(database, poller, config.service().host(), config.service().port());
         } catch (RuntimeException e) {
             publisher.close();
             throw e;
@@ -77,7 +77,7 @@ public final class Relay implements AutoCloseable {
         poller.start();
         RetentionTask retention = RetentionTask.start(outboxRetention, config.retentionInterval(), poller.name());
         LOG.info("[{}] relaying to {} ({} delivery); admin on {}:{}", poller.name(), config.consumerUrl(),
-                config.delivery().name().toLowerCase(java.util.Locale.ROOT), config.adminHost(), admin.port());
+                config.delivery().name().toLowerCase(java.util.Locale.ROOT), config.service().host(), admin.port());
         return new Relay(poller, publisher, admin, retention);
     }
 

@@ -50,8 +50,8 @@ class AdminBindTest {
     void the_default_admin_host_is_a_loopback_address() throws Exception {
         RelayConfig config = RelayConfig.from(Env.of(Map.of()));
 
-        assertThat(config.adminHost()).isEqualTo(RelayConfig.DEFAULT_ADMIN_HOST).isEqualTo("127.0.0.1");
-        assertThat(InetAddress.getByName(config.adminHost()).isLoopbackAddress()).isTrue();
+        assertThat(config.service().host()).isEqualTo(RelayConfig.DEFAULT_ADMIN_HOST).isEqualTo("127.0.0.1");
+        assertThat(InetAddress.getByName(config.service().host()).isLoopbackAddress()).isTrue();
     }
 
     @Test
