@@ -2,6 +2,7 @@ package io.outboxkit.consumer;
 
 import io.javalin.Javalin;
 import io.outboxkit.app.Database;
+import io.outboxkit.app.http.Health;
 import io.outboxkit.app.http.JsonApi;
 import io.outboxkit.core.IdempotentHandler;
 import java.util.Objects;
@@ -21,7 +22,7 @@ import org.slf4j.LoggerFactory;
  *       processed in one transaction (what the relay sends with {@code DELIVERY=batch});
  *       200 {@code {"results": [{"id", "status", "error"?}]}}.</li>
  *   <li>{@code GET /customers/{user_id}}, {@code GET /orders/{id}/status}, {@code GET /stats},
- *       {@code GET /health}.</li>
+ *       {@code GET /health} (see {@link Health}).</li>
  * </ul>
  * Each message is applied at most once per consumer name, also under concurrent redelivery.
  * Thread-safe; the HTTP server serves requests concurrently.
@@ -55,7 +56,7 @@ public final class ConsumerApp implements AutoCloseable {
         LoyaltyStore store = new LoyaltyStore(database.jdbi());
         IdempotentHandler handler = IdempotentHandler.create(database.jdbi(), consumerName, new LoyaltyHandler(store));
         MessageEndpoints messages = new MessageEndpoints(handler);
-        QueryEndpoints queries = new QueryEndpoints(database, store, consumerName, messages::duplicates);
+        QueryEndpoints queries = new QueryEndpoints(store, consumerName, messages::duplicates);
         Javalin server = Javalin.create(config -> {
             JsonApi.configure(config, MAX_BODY_BYTES);
             config.routes.post("/messages", messages::single);
@@ -63,7 +64,7 @@ public final class ConsumerApp implements AutoCloseable {
             config.routes.get("/customers/{user_id}", queries::customer);
             config.routes.get("/orders/{id}/status", queries::orderStatus);
             config.routes.get("/stats", queries::stats);
-            config.routes.get("/health", queries::health);
+            config.routes.get("/health", Health.of(database));
         }).start(host, port);
         LOG.info("consumer {} listening on {}:{}", consumerName, host, server.port());
         return new ConsumerApp(server, consumerName);

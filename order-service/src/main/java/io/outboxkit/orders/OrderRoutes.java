@@ -5,8 +5,8 @@ import io.javalin.http.Context;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.Uuids;
 import io.outboxkit.app.http.ApiError;
+import io.outboxkit.app.http.Health;
 import io.outboxkit.app.http.JsonApi;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
@@ -34,7 +34,7 @@ final class OrderRoutes {
         config.routes.get("/orders/{id}", this::get);
         config.routes.post("/orders/{id}/pay", ctx -> transition(ctx, Transition.PAY));
         config.routes.post("/orders/{id}/cancel", ctx -> transition(ctx, Transition.CANCEL));
-        config.routes.get("/health", this::health);
+        config.routes.get("/health", Health.of(database));
     }
 
     private void create(Context ctx) {
@@ -59,11 +59,6 @@ final class OrderRoutes {
         UUID id = orderId(ctx);
         Order order = service.find(id).orElseThrow(() -> ApiError.notFound("no order with id " + id));
         answer(ctx, Reply.of(200, OrderJson.response(order)));
-    }
-
-    private void health(Context ctx) {
-        boolean healthy = database.isHealthy();
-        JsonApi.respond(ctx, healthy ? 200 : 503, Map.of("status", healthy ? "ok" : "unavailable"));
     }
 
     /** The Idempotency-Key header, checked before the body is read; null when absent. */
