@@ -5,6 +5,8 @@ import io.javalin.http.Context;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.http.Health;
 import io.outboxkit.app.http.JsonApi;
+import io.outboxkit.core.OutboxAdmin;
+import io.outboxkit.core.OutboxCounts;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.PollerStats;
 import java.util.LinkedHashMap;
@@ -22,12 +24,12 @@ final class AdminServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
     private static final long MAX_BODY_BYTES = 1024;
 
-    private final Database database;
+    private final OutboxAdmin admin;
     private final OutboxPoller poller;
     private final Javalin server;
 
     private AdminServer(Database database, OutboxPoller poller, String host, int port) {
-        this.database = database;
+        this.admin = OutboxAdmin.create(database.jdbi());
         this.poller = poller;
         this.server = Javalin.create(config -> {
             JsonApi.configure(config, MAX_BODY_BYTES);
@@ -102,7 +104,7 @@ final class AdminServer implements AutoCloseable {
 
     private OutboxCounts countsOrNull() {
         try {
-            return OutboxCounts.read(database.jdbi());
+            return admin.counts();
         } catch (RuntimeException e) {
             LOG.debug("cannot count outbox rows: {}", e.getMessage());
             return null;
