@@ -1,6 +1,7 @@
 package io.outboxkit.relay;
 
 import io.outboxkit.app.Database;
+import io.outboxkit.app.delivery.HttpPublisher;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxRetention;
 import io.outboxkit.core.PollerStats;
@@ -44,8 +45,12 @@ public final class Relay implements AutoCloseable {
     public static Relay start(Database database, RelayConfig config) {
         Objects.requireNonNull(database, "database");
         Objects.requireNonNull(config, "config");
-        HttpPublisher publisher = new HttpPublisher(config.consumerUrl(), config.delivery(), config.httpTimeout(), config.lease(),
-                config.maxInFlight());
+        HttpPublisher publisher = HttpPublisher.builder(config.consumerUrl())
+                .delivery(config.delivery())
+                .timeout(config.httpTimeout())
+                .lease(config.lease())
+                .maxInFlight(config.maxInFlight())
+                .build();
         OutboxPoller.Builder builder = OutboxPoller.builder(database.jdbi(), publisher)
                 .claimMode(config.claimMode())
                 .deleteOnPublish(config.deleteOnPublish())

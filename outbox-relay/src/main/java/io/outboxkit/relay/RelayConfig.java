@@ -3,6 +3,8 @@ package io.outboxkit.relay;
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.ServiceSettings;
+import io.outboxkit.app.delivery.Delivery;
+import io.outboxkit.app.delivery.HttpPublisher;
 import io.outboxkit.core.ClaimMode;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxRetention;
@@ -62,7 +64,7 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
     /** The default {@code CONSUMER_URL}. */
     public static final String DEFAULT_CONSUMER_URL = "http://localhost:8081/messages";
     /** The default {@code DELIVERY}: a batch per request. */
-    public static final Delivery DEFAULT_DELIVERY = Delivery.BATCH;
+    public static final Delivery DEFAULT_DELIVERY = HttpPublisher.DEFAULT_DELIVERY;
     /** The default {@code CLAIM_MODE}: a committed lease, so every attempt counts even if the relay dies in it. */
     public static final ClaimMode DEFAULT_CLAIM_MODE = ClaimMode.LEASE;
     /** The default {@code ADMIN_HOST}: local only. */
@@ -74,11 +76,11 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
     /** Connections the relay needs besides one per worker: the poller's LISTEN, retention, the admin server. */
     public static final int POOL_SIZE_BEYOND_WORKERS = 3;
     /** The default {@code HTTP_TIMEOUT_MS}: 5 seconds. */
-    public static final Duration DEFAULT_HTTP_TIMEOUT = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_HTTP_TIMEOUT = HttpPublisher.DEFAULT_TIMEOUT;
     /** The default {@code WORKERS}: two, so that claiming and recording overlap delivery. */
     public static final int DEFAULT_WORKERS = 2;
     /** The default {@code MAX_IN_FLIGHT}. */
-    public static final int DEFAULT_MAX_IN_FLIGHT = 16;
+    public static final int DEFAULT_MAX_IN_FLIGHT = HttpPublisher.DEFAULT_MAX_IN_FLIGHT;
     /** The default {@code RETENTION_INTERVAL_MS}: 1 minute. */
     public static final Duration DEFAULT_RETENTION_INTERVAL = Duration.ofMinutes(1);
 

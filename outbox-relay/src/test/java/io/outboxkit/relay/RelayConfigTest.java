@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.ServiceSettings;
+import io.outboxkit.app.delivery.Delivery;
 import io.outboxkit.core.ClaimMode;
 import java.net.URI;
 import java.time.Duration;

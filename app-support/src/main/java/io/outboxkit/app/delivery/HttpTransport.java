@@ -1,4 +1,4 @@
-package io.outboxkit.relay;
+package io.outboxkit.app.delivery;
 
 import java.io.IOException;
 import java.net.ConnectException;

@@ -1,4 +1,4 @@
-package io.outboxkit.relay;
+package io.outboxkit.app.delivery;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
