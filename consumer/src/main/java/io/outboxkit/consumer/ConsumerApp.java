@@ -2,6 +2,7 @@ package io.outboxkit.consumer;
 
 import io.javalin.Javalin;
 import io.outboxkit.app.Database;
+import io.outboxkit.app.delivery.DeliveryProtocol;
 import io.outboxkit.app.http.Health;
 import io.outboxkit.app.http.JsonApi;
 import io.outboxkit.core.IdempotentHandler;
@@ -20,7 +21,7 @@ import org.slf4j.LoggerFactory;
  *       503 while the database is unreachable. Nothing is written unless the answer is 200.</li>
  *   <li>{@code POST /messages/batch}: {@code {"messages": [...]}} with 1 to 1,000 envelopes,
  *       processed in one transaction (what the relay sends with {@code DELIVERY=batch});
- *       200 {@code {"results": [{"id", "status", "error"?}]}}.</li>
+ *       200 {@code {"results": [{"id", "status", "error"?}]}} (see {@link DeliveryProtocol}).</li>
  *   <li>{@code GET /customers/{user_id}}, {@code GET /orders/{id}/status}, {@code GET /stats},
  *       {@code GET /health} (see {@link Health}).</li>
  * </ul>
@@ -29,8 +30,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ConsumerApp implements AutoCloseable {
 
-    /** The largest request body accepted: 1 MiB. */
-    public static final long MAX_BODY_BYTES = 1024 * 1024;
+    /** The largest request body accepted: 1 MiB, what the relay's batches are cut to fit. */
+    public static final long MAX_BODY_BYTES = DeliveryProtocol.MAX_REQUEST_BYTES;
 
     private static final Logger LOG = LoggerFactory.getLogger(ConsumerApp.class);
 
@@ -60,7 +61,7 @@ public final class ConsumerApp implements AutoCloseable {
         Javalin server = Javalin.create(config -> {
             JsonApi.configure(config, MAX_BODY_BYTES);
             config.routes.post("/messages", messages::single);
-            config.routes.post("/messages/batch", messages::batch);
+            config.routes.post("/messages" + DeliveryProtocol.BATCH_PATH, messages::batch);
             config.routes.get("/customers/{user_id}", queries::customer);
             config.routes.get("/orders/{id}/status", queries::orderStatus);
             config.routes.get("/stats", queries::stats);

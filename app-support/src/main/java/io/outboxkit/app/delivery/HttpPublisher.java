@@ -1,5 +1,6 @@
 package io.outboxkit.app.delivery;
 
+import io.outboxkit.app.MessageEnvelope;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.spi.MessagePublisher;
@@ -183,7 +184,7 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
     private CompletableFuture<Exception> deliver(OutboxMessage message) {
         byte[] body;
         try {
-            body = BatchRequests.envelope(message); // the envelope a batch carries, on its own
+            body = MessageEnvelope.toBytes(message); // the envelope a batch carries, on its own
         } catch (IOException | RuntimeException e) {
             return CompletableFuture.completedFuture(new DeliveryException("cannot serialize message "
                     + message.id() + ": " + e.getMessage(), e));

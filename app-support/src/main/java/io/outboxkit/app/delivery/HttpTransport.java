@@ -149,7 +149,7 @@ final class HttpTransport implements AutoCloseable {
         HttpPost post = new HttpPost(uri);
         post.setEntity(new ByteArrayEntity(body, JSON));
         if (messageId != null) {
-            post.setHeader("Message-Id", messageId);
+            post.setHeader(DeliveryProtocol.MESSAGE_ID_HEADER, messageId);
         }
         return post;
     }
