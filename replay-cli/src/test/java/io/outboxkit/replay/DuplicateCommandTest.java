@@ -85,7 +85,7 @@ class DuplicateCommandTest {
 
         assertThat(run.status()).isEqualTo(ReplayCli.EXIT_FAILED);
         assertThat(run.errLines()).singleElement().asString()
-                .startsWith("replay-cli duplicate: cannot reach the consumer at " + nowhere + ": ")
+                .startsWith("replay-cli duplicate: cannot connect to " + nowhere + ": ")
                 .doesNotContain("Exception");
     }
 

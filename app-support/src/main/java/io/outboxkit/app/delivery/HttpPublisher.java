@@ -13,7 +13,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 
@@ -165,6 +167,24 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
         }
     }
 
+    /**
+     * Sends {@code message} alone, once, as single delivery does (its envelope to the consumer's
+     * URL, its id in the {@value DeliveryProtocol#MESSAGE_ID_HEADER} header), on the calling thread,
+     * and returns the consumer's answer whatever its status. Never retries. For a tool that must
+     * read the answer; a poller calls {@link #publishAll}.
+     *
+     * @throws DeliveryException when no answer came (the connection failed, or the timeout passed),
+     *                           saying which and naming the consumer's URL
+     */
+    public ConsumerAnswer deliverOnce(OutboxMessage message) throws DeliveryException {
+        byte[] body = envelope(message);
+        try {
+            return transport.postHere(endpoint, body, message.id().toString()).join();
+        } catch (CompletionException | CancellationException e) {
+            throw transport.failure(endpoint, e);
+        }
+    }
+
     /** Closes the connections and releases the threads; deliveries still running fail. */
     @Override
     public void close() {
@@ -184,13 +204,21 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
     private CompletableFuture<Exception> deliver(OutboxMessage message) {
         byte[] body;
         try {
-            body = MessageEnvelope.toBytes(message); // the envelope a batch carries, on its own
-        } catch (IOException | RuntimeException e) {
-            return CompletableFuture.completedFuture(new DeliveryException("cannot serialize message "
-                    + message.id() + ": " + e.getMessage(), e));
+            body = envelope(message);
+        } catch (DeliveryException e) {
+            return CompletableFuture.completedFuture(e);
         }
         return transport.post(endpoint, body, message.id().toString())
                 .handle((answer, error) -> error != null ? transport.failure(endpoint, error) : failure(endpoint, answer));
+    }
+
+    /** The envelope a batch carries, on its own. */
+    private static byte[] envelope(OutboxMessage message) throws DeliveryException {
+        try {
+            return MessageEnvelope.toBytes(message);
+        } catch (IOException | RuntimeException e) {
+            throw new DeliveryException("cannot serialize message " + message.id() + ": " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -198,7 +226,7 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
      * request); the future holds the failures by id. Never completes exceptionally.
      */
     private CompletableFuture<Map<UUID, Exception>> deliver(BatchRequests.Request batch, boolean here) {
-        CompletableFuture<HttpTransport.Answer> exchange = here ? transport.postHere(batchEndpoint, batch.body(), null)
+        CompletableFuture<ConsumerAnswer> exchange = here ? transport.postHere(batchEndpoint, batch.body(), null)
                 : transport.post(batchEndpoint, batch.body(), null);
         return exchange.handle((answer, error) -> {
             if (error != null) {
@@ -211,16 +239,15 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
     }
 
     /** Null for a 2xx answer, else a failure naming the status and the start of the body. */
-    private static Exception failure(URI endpoint, HttpTransport.Answer answer) {
-        int status = answer.status();
-        if (status >= 200 && status < 300) {
+    private static Exception failure(URI endpoint, ConsumerAnswer answer) {
+        if (answer.isSuccess()) {
             return null;
         }
         String body = answer.body().strip();
         if (body.length() > MAX_BODY_IN_ERROR) {
             body = body.substring(0, MAX_BODY_IN_ERROR) + "...";
         }
-        return new DeliveryException("HTTP " + status + " from " + endpoint + (body.isEmpty() ? "" : ": " + body));
+        return new DeliveryException("HTTP " + answer.status() + " from " + endpoint + (body.isEmpty() ? "" : ": " + body));
     }
 
     private static Map<UUID, Exception> awaitAll(BatchRequests.Request request,
@@ -231,7 +258,7 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
         } catch (ExecutionException e) {
             return BatchRequests.allFailed(request.messages(), new DeliveryException("delivery failed: " + e.getCause(),
                     e.getCause()));
-        } catch (java.util.concurrent.CancellationException e) {
+        } catch (CancellationException e) {
             return BatchRequests.allFailed(request.messages(), new DeliveryException("delivery cancelled", e));
         }
     }
@@ -241,7 +268,7 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
             return delivery.get();
         } catch (ExecutionException e) {
             return new DeliveryException("delivery failed: " + e.getCause(), e.getCause());
-        } catch (java.util.concurrent.CancellationException e) {
+        } catch (CancellationException e) {
             return new DeliveryException("delivery cancelled", e);
         }
     }
