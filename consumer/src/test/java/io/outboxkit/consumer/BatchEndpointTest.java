@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.Jsons;
+import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.testing.PostgresExtension;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;

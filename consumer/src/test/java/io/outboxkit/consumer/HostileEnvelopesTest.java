@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.Jsons;
+import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.testing.HostileJson;
 import io.outboxkit.testing.HostileRequest;
 import io.outboxkit.testing.HostileRun;

@@ -3,6 +3,7 @@ package io.outboxkit.consumer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.outboxkit.app.Database;
+import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.testing.PostgresExtension;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import io.outboxkit.app.Env;
+import io.outboxkit.app.testing.FakeConsumer;
+import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.testing.PostgresExtension;
 import io.outboxkit.testing.RawHttp;
 import java.io.IOException;
@@ -16,7 +18,6 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -37,7 +38,7 @@ class AdminBindTest {
     FakeConsumer consumer;
 
     @BeforeEach
-    void startConsumer() throws IOException {
+    void startConsumer() {
         consumer = new FakeConsumer();
     }
 
@@ -85,12 +86,7 @@ class AdminBindTest {
     }
 
     private Map<String, String> env(int port, String adminHost) {
-        Map<String, String> env = new HashMap<>();
-        env.put("DB_URL", db.jdbcUrl());
-        env.put("DB_USER", db.user());
-        if (db.password() != null) {
-            env.put("DB_PASSWORD", db.password());
-        }
+        Map<String, String> env = TestDatabases.env(db);
         env.put("CONSUMER_URL", consumer.url());
         env.put("PORT", Integer.toString(port));
         env.put("RELAY_NAME", "admin-bind-test");

@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.app.Database;
 import io.outboxkit.app.delivery.Delivery;
+import io.outboxkit.app.testing.FakeConsumer;
+import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.core.MessageStatus;
 import io.outboxkit.core.NewMessage;
 import io.outboxkit.testing.PostgresExtension;
@@ -88,7 +90,7 @@ class BatchDeliveryTest {
         UUID bad = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
         AtomicInteger badCalls = new AtomicInteger();
         consumer.answer(request -> request.id().equals(bad) && badCalls.incrementAndGet() == 1
-                ? new FakeConsumer.Reply(422, "payload is invalid: amount") : FakeConsumer.Reply.ok());
+                ? new FakeConsumer.Reply(422, "payload is invalid: amount") : FakeConsumer.Reply.processed());
         start("MAX_ATTEMPTS", "5", "WORKERS", "1");
 
         await().atMost(Duration.ofSeconds(10)).until(() -> outbox.status(bad) == MessageStatus.PUBLISHED);

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.app.Database;
+import io.outboxkit.app.testing.FakeConsumer;
+import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.core.MessageStatus;
 import io.outboxkit.core.NewMessage;
 import io.outboxkit.testing.PostgresExtension;
@@ -101,7 +103,7 @@ class DeliveryTest {
         consumer.answer(request -> {
             allArrived.countDown();
             allArrived.await(5, TimeUnit.SECONDS); // returns at once when the relay sends them together
-            return FakeConsumer.Reply.ok();
+            return FakeConsumer.Reply.processed();
         });
         List<UUID> ids = new ArrayList<>();
         for (int i = 0; i < messages; i++) {

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.app.Database;
+import io.outboxkit.app.testing.FakeConsumer;
+import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.core.MessageStatus;
 import io.outboxkit.core.OutboxEntry;
 import io.outboxkit.testing.PostgresExtension;
@@ -78,7 +80,7 @@ class FailedDeliveryTest {
     void a_message_that_fails_twice_is_published_on_the_third_attempt() {
         AtomicInteger calls = new AtomicInteger();
         consumer.answer(request -> calls.incrementAndGet() <= 2
-                ? new FakeConsumer.Reply(503, "{\"error\":\"database unavailable\"}") : FakeConsumer.Reply.ok());
+                ? new FakeConsumer.Reply(503, "{\"error\":\"database unavailable\"}") : FakeConsumer.Reply.processed());
         UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
         relay = Relay.start(database, TestRelays.config(consumer.url(), "MAX_ATTEMPTS", "5"));
 
@@ -113,7 +115,7 @@ class FailedDeliveryTest {
             if (calls.incrementAndGet() == 1) {
                 releaseHungRequests.await(10, TimeUnit.SECONDS); // hangs far past HTTP_TIMEOUT_MS
             }
-            return FakeConsumer.Reply.ok();
+            return FakeConsumer.Reply.processed();
         });
         UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
 

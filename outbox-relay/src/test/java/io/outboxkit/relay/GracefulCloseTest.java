@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.app.Database;
+import io.outboxkit.app.testing.FakeConsumer;
+import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.core.MessageStatus;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Duration;
@@ -42,7 +44,7 @@ class GracefulCloseTest {
             consumer.answer(request -> {
                 arrived.countDown();
                 answer.await(10, TimeUnit.SECONDS); // a slow consumer, answering when the test says
-                return FakeConsumer.Reply.ok();
+                return FakeConsumer.Reply.processed();
             });
             TestOutbox outbox = new TestOutbox(db.jdbi());
             UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");

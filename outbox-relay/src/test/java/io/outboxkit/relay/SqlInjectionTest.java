@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.Jsons;
+import io.outboxkit.app.testing.FakeConsumer;
+import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.core.MessageStatus;
 import io.outboxkit.core.NewMessage;
 import io.outboxkit.core.OutboxEntry;
@@ -53,7 +55,7 @@ class SqlInjectionTest {
 
         try (FakeConsumer consumer = new FakeConsumer(); Database database = TestDatabases.open(db, 8)) {
             consumer.answer(request -> "Poison".equals(request.envelope().get("event_type").asText())
-                    ? new FakeConsumer.Reply(422, CONSUMER_ERROR) : FakeConsumer.Reply.ok());
+                    ? new FakeConsumer.Reply(422, CONSUMER_ERROR) : FakeConsumer.Reply.processed());
             try (Relay relay = Relay.start(database, TestRelays.config(consumer.url(), "RELAY_NAME", RELAY_NAME,
                     "MAX_ATTEMPTS", "1"))) {
                 await().atMost(Duration.ofSeconds(20)).until(() -> ids.stream().allMatch(

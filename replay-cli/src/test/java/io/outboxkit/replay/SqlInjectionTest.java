@@ -4,9 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Jsons;
+import io.outboxkit.app.testing.FakeConsumer;
+import io.outboxkit.app.testing.FakeConsumer.Reply;
 import io.outboxkit.core.NewMessage;
 import io.outboxkit.core.OutboxWriter;
-import io.outboxkit.replay.FakeConsumer.Answer;
 import io.outboxkit.testing.PostgresExtension;
 import java.util.ArrayList;
 import java.util.List;
@@ -87,12 +88,13 @@ class SqlInjectionTest {
 
     @Test
     void duplicate_sends_the_stored_message_byte_for_byte_and_prints_it_safely() throws Exception {
-        try (FakeConsumer consumer = FakeConsumer.answering(Answer.PROCESSED, Answer.DUPLICATE)) {
+        try (FakeConsumer consumer = new FakeConsumer()) {
+            consumer.answerInTurn(Reply.processed(), Reply.duplicate());
             Cli.Run run = cli.run("duplicate", "--message-id", ids.get(2).toString(), "--consumer-url", consumer.url());
 
             assertThat(run.status()).as(run.err()).isZero();
             assertThat(UNSAFE.matcher(run.out()).find()).as("a control character in: %s", run.out()).isFalse();
-            JsonNode sent = Jsons.mapper().readTree(consumer.received().get(0));
+            JsonNode sent = consumer.received().get(0).envelope();
             assertThat(sent.get("event_type").asText()).isEqualTo(INJECTIONS.get(2));
             assertThat(sent.get("headers").get(INJECTIONS.get(2)).asText()).isEqualTo(INJECTIONS.get(2));
             assertThat(sent.get("payload").get("note").asText()).isEqualTo(INJECTIONS.get(2));

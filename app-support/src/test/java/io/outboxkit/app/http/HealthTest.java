@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.javalin.Javalin;
 import io.outboxkit.app.Database;
-import io.outboxkit.app.DatabaseSettings;
+import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.testing.PostgresExtension;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -30,7 +30,7 @@ class HealthTest {
 
     @BeforeEach
     void start() {
-        database = Database.open(new DatabaseSettings(db.jdbcUrl(), db.user(), db.password()), "health-test", 2);
+        database = TestDatabases.open(db, 2);
     }
 
     @AfterEach

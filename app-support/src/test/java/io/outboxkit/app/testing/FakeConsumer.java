@@ -1,14 +1,20 @@
-package io.outboxkit.relay;
+package io.outboxkit.app.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.outboxkit.app.Jsons;
+import io.outboxkit.app.delivery.DeliveryProtocol;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -20,33 +26,49 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * A consumer endpoint for the relay to deliver to: records every message, and answers as its
- * current {@link Behaviour} says (200 unless told otherwise). Serves requests concurrently.
+ * A consumer endpoint to deliver to, on a free port of 127.0.0.1: records every message, and
+ * answers as its current {@link Behaviour} says (200 "processed" unless told otherwise). Serves
+ * requests concurrently.
  *
  * <p>It also serves the batch endpoint ({@code /messages/batch}): each envelope of a batch is
  * recorded and answered on its own by the behaviour (2xx: "processed", else "failed" with the
  * reply's body as the error), unless {@link #answerBatches} sets a reply for the whole request.
  */
-final class FakeConsumer implements AutoCloseable {
+public final class FakeConsumer implements AutoCloseable {
 
-    /** A request as received. */
-    record Received(UUID messageIdHeader, String contentType, JsonNode envelope) {
+    /**
+     * A message as received.
+     *
+     * @param messageIdHeader the {@code Message-Id} header, null when absent (as in a batch)
+     * @param contentType     the request's content type
+     * @param envelope        the envelope
+     */
+    public record Received(UUID messageIdHeader, String contentType, JsonNode envelope) {
 
-        UUID id() {
+        /** The envelope's message id. */
+        public UUID id() {
             return UUID.fromString(envelope.get("id").asText());
         }
     }
 
-    /** An answer to send. */
-    record Reply(int status, String body) {
-        static Reply ok() {
+    /** An answer to send: its status and its body. */
+    public record Reply(int status, String body) {
+
+        /** 200 {"status":"processed"}. */
+        public static Reply processed() {
             return new Reply(200, "{\"status\":\"processed\"}");
+        }
+
+        /** 200 {"status":"duplicate"}. */
+        public static Reply duplicate() {
+            return new Reply(200, "{\"status\":\"duplicate\"}");
         }
     }
 
-    /** How to answer a request; may block to play a slow consumer. */
+    /** How to answer a message; may block to play a slow consumer. */
     @FunctionalInterface
-    interface Behaviour {
+    public interface Behaviour {
+        /** The reply to {@code request}; throwing answers 500. */
         Reply answer(Received request) throws Exception;
     }
 
@@ -55,30 +77,46 @@ final class FakeConsumer implements AutoCloseable {
     private final List<Received> received = new CopyOnWriteArrayList<>();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger maxInFlight = new AtomicInteger();
-    private volatile Behaviour behaviour = request -> Reply.ok();
+    private volatile Behaviour behaviour = request -> Reply.processed();
     private volatile Reply batchReply;
     private final List<Integer> batchSizes = new CopyOnWriteArrayList<>();
     private final AtomicReference<CountDownLatch> trickle = new AtomicReference<>();
 
-    FakeConsumer() throws IOException {
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
+    /** Starts serving. */
+    public FakeConsumer() {
+        try {
+            server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         server.createContext("/messages", this::serve);
         server.setExecutor(executor);
         server.start();
     }
 
-    /** The URL to give the relay as CONSUMER_URL. */
-    String url() {
+    /** The URL to deliver to (a relay's CONSUMER_URL). */
+    public String url() {
         return "http://127.0.0.1:" + server.getAddress().getPort() + "/messages";
     }
 
     /** Answers from now on as {@code behaviour} says. */
-    void answer(Behaviour behaviour) {
+    public void answer(Behaviour behaviour) {
         this.behaviour = behaviour;
     }
 
+    /** Answers the next messages with {@code replies}, one each in order, and 500 after the last. */
+    public void answerInTurn(Reply... replies) {
+        Deque<Reply> script = new ArrayDeque<>(List.of(replies));
+        answer(request -> {
+            synchronized (script) {
+                Reply next = script.poll();
+                return next != null ? next : new Reply(500, "{\"error\":\"no more scripted answers\"}");
+            }
+        });
+    }
+
     /** Answers every batch request with {@code reply} (null: answer each message by the behaviour). */
-    void answerBatches(Reply reply) {
+    public void answerBatches(Reply reply) {
         this.batchReply = reply;
     }
 
@@ -87,22 +125,22 @@ final class FakeConsumer implements AutoCloseable {
      * every 100 ms until {@code stop} opens (a consumer stalled mid-answer, never silent long
      * enough for a read timeout). The request is not recorded.
      */
-    void trickleNextAnswer(CountDownLatch stop) {
+    public void trickleNextAnswer(CountDownLatch stop) {
         trickle.set(stop);
     }
 
     /** How many messages each batch request carried, in arrival order. */
-    List<Integer> batchSizes() {
+    public List<Integer> batchSizes() {
         return List.copyOf(batchSizes);
     }
 
     /** Every message so far, in arrival order. */
-    List<Received> received() {
+    public List<Received> received() {
         return List.copyOf(received);
     }
 
     /** The most requests that were being served at once. */
-    int maxInFlight() {
+    public int maxInFlight() {
         return maxInFlight.get();
     }
 
@@ -115,35 +153,30 @@ final class FakeConsumer implements AutoCloseable {
                 trickle(exchange, stop);
                 return;
             }
-            if (exchange.getRequestURI().getPath().endsWith("/batch")) {
+            if (exchange.getRequestURI().getPath().endsWith(DeliveryProtocol.BATCH_PATH)) {
                 serveBatch(exchange);
                 return;
             }
             Received request;
             try (InputStream body = exchange.getRequestBody()) {
-                String header = exchange.getRequestHeaders().getFirst("Message-Id");
+                String header = exchange.getRequestHeaders().getFirst(DeliveryProtocol.MESSAGE_ID_HEADER);
                 request = new Received(header == null ? null : UUID.fromString(header),
                         exchange.getRequestHeaders().getFirst("Content-Type"), Jsons.mapper().readTree(body));
             }
             received.add(request);
-            Reply reply;
-            try {
-                reply = behaviour.answer(request);
-            } catch (Exception e) {
-                reply = new Reply(500, "fake consumer failed: " + e);
-            }
-            byte[] bytes = reply.body().getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().set("Content-Type", "application/json");
-            exchange.sendResponseHeaders(reply.status(), bytes.length == 0 ? -1 : bytes.length);
-            if (bytes.length > 0) {
-                try (OutputStream out = exchange.getResponseBody()) {
-                    out.write(bytes);
-                }
-            }
+            send(exchange, replyTo(request));
         } catch (IOException e) {
-            // the relay gave up on this request (timeout); nothing to answer
+            // the client gave up on this request (timeout); nothing to answer
         } finally {
             inFlight.decrementAndGet();
+        }
+    }
+
+    private Reply replyTo(Received request) {
+        try {
+            return behaviour.answer(request);
+        } catch (Exception e) {
+            return new Reply(500, "fake consumer failed: " + e);
         }
     }
 
@@ -166,33 +199,31 @@ final class FakeConsumer implements AutoCloseable {
             body = Jsons.mapper().readTree(in);
         }
         String contentType = exchange.getRequestHeaders().getFirst("Content-Type");
-        JsonNode messages = body.get("messages");
+        JsonNode messages = body.get(DeliveryProtocol.MESSAGES);
         batchSizes.add(messages.size());
         Reply whole = batchReply;
-        com.fasterxml.jackson.databind.node.ArrayNode results = Jsons.mapper().createArrayNode();
+        ArrayNode results = Jsons.mapper().createArrayNode();
         for (JsonNode envelope : messages) {
             Received request = new Received(null, contentType, envelope);
             received.add(request);
             if (whole != null) {
                 continue;
             }
-            Reply reply;
-            try {
-                reply = behaviour.answer(request);
-            } catch (Exception e) {
-                reply = new Reply(500, "fake consumer failed: " + e);
-            }
-            com.fasterxml.jackson.databind.node.ObjectNode result = results.addObject();
-            result.put("id", envelope.get("id").asText());
+            Reply reply = replyTo(request);
+            ObjectNode result = results.addObject();
+            result.put(DeliveryProtocol.ID, envelope.get("id").asText());
             if (reply.status() >= 200 && reply.status() < 300) {
-                result.put("status", "processed");
+                result.put(DeliveryProtocol.STATUS, DeliveryProtocol.PROCESSED);
             } else {
-                result.put("status", "failed");
-                result.put("error", reply.body());
+                result.put(DeliveryProtocol.STATUS, DeliveryProtocol.FAILED);
+                result.put(DeliveryProtocol.ERROR, reply.body());
             }
         }
-        Reply reply = whole != null ? whole
-                : new Reply(200, Jsons.mapper().createObjectNode().set("results", results).toString());
+        send(exchange, whole != null ? whole
+                : new Reply(200, Jsons.mapper().createObjectNode().set(DeliveryProtocol.RESULTS, results).toString()));
+    }
+
+    private static void send(HttpExchange exchange, Reply reply) throws IOException {
         byte[] bytes = reply.body().getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().set("Content-Type", "application/json");
         exchange.sendResponseHeaders(reply.status(), bytes.length == 0 ? -1 : bytes.length);
@@ -203,6 +234,7 @@ final class FakeConsumer implements AutoCloseable {
         }
     }
 
+    /** Stops serving. */
     @Override
     public void close() {
         server.stop(0);

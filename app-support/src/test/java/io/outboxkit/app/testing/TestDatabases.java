@@ -1,0 +1,30 @@
+package io.outboxkit.app.testing;
+
+import io.outboxkit.app.Database;
+import io.outboxkit.app.DatabaseSettings;
+import io.outboxkit.testing.PostgresExtension;
+import java.util.HashMap;
+import java.util.Map;
+
+/** A test class's fresh database as a service sees it: opened as a service opens it, or named in its environment. */
+public final class TestDatabases {
+
+    private TestDatabases() {
+    }
+
+    /** A {@link Database} (pool of {@code poolSize}, migrations applied) on {@code db}'s database; the caller closes it. */
+    public static Database open(PostgresExtension db, int poolSize) {
+        return Database.open(new DatabaseSettings(db.jdbcUrl(), db.user(), db.password()), "service-test", poolSize);
+    }
+
+    /** {@code DB_URL}, {@code DB_USER} and, when there is one, {@code DB_PASSWORD} for {@code db}'s database, in a new map to add to. */
+    public static Map<String, String> env(PostgresExtension db) {
+        Map<String, String> env = new HashMap<>();
+        env.put("DB_URL", db.jdbcUrl());
+        env.put("DB_USER", db.user());
+        if (db.password() != null) {
+            env.put("DB_PASSWORD", db.password());
+        }
+        return env;
+    }
+}
