@@ -1,5 +1,6 @@
 package io.outboxkit.consumer;
 
+import static io.outboxkit.app.testing.TestDatabases.count;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -136,7 +137,7 @@ class ProcessingOnceTest {
         assertThat(response.status()).isEqualTo(200);
         assertThat(response.body().get("status").asText()).isEqualTo("processed");
         assertThat(processedRows()).isEqualTo(1);
-        assertThat(count("SELECT count(*) FROM consumer_order_status")).isZero();
+        assertThat(count(db, "SELECT count(*) FROM consumer_order_status")).isZero();
     }
 
     @Test
@@ -156,10 +157,6 @@ class ProcessingOnceTest {
     }
 
     private static long processedRows() {
-        return count("SELECT count(*) FROM processed_messages");
-    }
-
-    private static long count(String sql) {
-        return db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
+        return count(db, "SELECT count(*) FROM processed_messages");
     }
 }

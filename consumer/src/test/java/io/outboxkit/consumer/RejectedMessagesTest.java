@@ -1,5 +1,6 @@
 package io.outboxkit.consumer;
 
+import static io.outboxkit.app.testing.TestDatabases.count;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -88,7 +89,7 @@ class RejectedMessagesTest {
         assertThat(response.status()).isEqualTo(422);
         assertThat(response.body().path("error").asText()).contains("OrderCreated", "is invalid");
         assertThat(processedRows()).isZero();
-        assertThat(count("SELECT (SELECT count(*) FROM customer_totals) + (SELECT count(*) FROM consumer_order_status)"))
+        assertThat(count(db, "SELECT (SELECT count(*) FROM customer_totals) + (SELECT count(*) FROM consumer_order_status)"))
                 .isZero();
     }
 
@@ -131,10 +132,6 @@ class RejectedMessagesTest {
     }
 
     private static long processedRows() {
-        return count("SELECT count(*) FROM processed_messages");
-    }
-
-    private static long count(String sql) {
-        return db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
+        return count(db, "SELECT count(*) FROM processed_messages");
     }
 }

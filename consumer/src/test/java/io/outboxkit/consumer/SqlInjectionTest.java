@@ -1,5 +1,7 @@
 package io.outboxkit.consumer;
 
+import static io.outboxkit.app.testing.TestDatabases.count;
+import static io.outboxkit.app.testing.TestDatabases.strings;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -52,7 +54,7 @@ class SqlInjectionTest {
 
     @AfterEach
     void every_table_still_exists() {
-        assertThat(strings("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"))
+        assertThat(strings(db, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"))
                 .containsExactlyElementsOf(TABLES);
     }
 
@@ -65,7 +67,7 @@ class SqlInjectionTest {
         assertThat(api.postJson("/messages", created).body().path("status").asText()).isEqualTo("processed");
         assertThat(api.postJson("/messages", created).body().path("status").asText()).isEqualTo("duplicate");
 
-        assertThat(strings("SELECT consumer FROM processed_messages")).containsExactly(SQL_NAME);
+        assertThat(strings(db, "SELECT consumer FROM processed_messages")).containsExactly(SQL_NAME);
         assertThat(api.get("/stats").body().path("consumer").asText()).isEqualTo(SQL_NAME);
         assertThat(api.get("/stats").body().path("processed").asLong()).isEqualTo(1);
         assertThat(api.get("/customers/" + user).body().path("total_amount").decimalValue()).isEqualByComparingTo("10.00");
@@ -90,12 +92,12 @@ class SqlInjectionTest {
             orders++;
         }
 
-        assertThat(strings("SELECT consumer FROM processed_messages")).hasSize(2 * INJECTIONS.size()).containsOnly(SQL_NAME);
-        assertThat(count("SELECT count(*) FROM customer_totals")).isEqualTo(1);
+        assertThat(strings(db, "SELECT consumer FROM processed_messages")).hasSize(2 * INJECTIONS.size()).containsOnly(SQL_NAME);
+        assertThat(count(db, "SELECT count(*) FROM customer_totals")).isEqualTo(1);
         assertThat(api.get("/customers/" + user).body().path("order_count").asLong()).isEqualTo(orders);
         assertThat(api.get("/customers/" + user).body().path("total_amount").decimalValue())
                 .isEqualByComparingTo(new java.math.BigDecimal("1.25").multiply(java.math.BigDecimal.valueOf(orders)));
-        assertThat(count("SELECT count(*) FROM consumer_order_status WHERE status = 'CREATED'")).isEqualTo(orders);
+        assertThat(count(db, "SELECT count(*) FROM consumer_order_status WHERE status = 'CREATED'")).isEqualTo(orders);
     }
 
     @Test
@@ -113,17 +115,7 @@ class SqlInjectionTest {
             assertThat(api.postJson("/messages", badUser).status()).isEqualTo(422);
             assertThat(api.postJson("/messages", badId).status()).isEqualTo(400);
         }
-        assertThat(count("SELECT (SELECT count(*) FROM processed_messages) + (SELECT count(*) FROM customer_totals) "
+        assertThat(count(db, "SELECT (SELECT count(*) FROM processed_messages) + (SELECT count(*) FROM customer_totals) "
                 + "+ (SELECT count(*) FROM consumer_order_status)")).isZero();
-    }
-
-    private static List<String> strings(String sql) {
-        List<String> values = db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(String.class).list());
-        return values;
-    }
-
-    private static long count(String sql) {
-        Long value = db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
-        return value;
     }
 }

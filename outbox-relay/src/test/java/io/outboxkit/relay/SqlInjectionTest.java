@@ -1,5 +1,7 @@
 package io.outboxkit.relay;
 
+import static io.outboxkit.app.testing.TestDatabases.count;
+import static io.outboxkit.app.testing.TestDatabases.strings;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -81,19 +83,9 @@ class SqlInjectionTest {
 
         OutboxEntry dead = outbox.entry(poisonId);
         assertThat(dead.lastError()).contains("'); DELETE FROM outbox WHERE ('1'='1");
-        assertThat(count("SELECT count(*) FROM outbox")).isEqualTo(INJECTIONS.size() + 1);
-        assertThat(count("SELECT count(*) FROM outbox WHERE status = 'PUBLISHED'")).isEqualTo(INJECTIONS.size());
-        assertThat(strings("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"))
+        assertThat(count(db, "SELECT count(*) FROM outbox")).isEqualTo(INJECTIONS.size() + 1);
+        assertThat(count(db, "SELECT count(*) FROM outbox WHERE status = 'PUBLISHED'")).isEqualTo(INJECTIONS.size());
+        assertThat(strings(db, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"))
                 .containsExactlyElementsOf(TABLES);
-    }
-
-    private static List<String> strings(String sql) {
-        List<String> values = db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(String.class).list());
-        return values;
-    }
-
-    private static long count(String sql) {
-        Long value = db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
-        return value;
     }
 }

@@ -1,5 +1,6 @@
 package io.outboxkit.replay;
 
+import static io.outboxkit.app.testing.TestDatabases.strings;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -55,9 +56,9 @@ class SqlInjectionTest {
 
     @AfterEach
     void every_table_still_exists_and_the_outbox_holds_every_message() {
-        assertThat(strings("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"))
+        assertThat(strings(db, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"))
                 .containsExactlyElementsOf(TABLES);
-        assertThat(strings("SELECT event_type FROM outbox ORDER BY seq")).containsExactlyElementsOf(INJECTIONS);
+        assertThat(strings(db, "SELECT event_type FROM outbox ORDER BY seq")).containsExactlyElementsOf(INJECTIONS);
     }
 
     @Test
@@ -83,7 +84,7 @@ class SqlInjectionTest {
         Cli.Run run = cli.run("requeue", "--id", ids.get(0).toString());
 
         assertThat(run.status()).as(run.err()).isZero();
-        assertThat(strings("SELECT status FROM outbox ORDER BY seq")).containsExactly("PENDING", "DEAD", "DEAD", "DEAD", "DEAD");
+        assertThat(strings(db, "SELECT status FROM outbox ORDER BY seq")).containsExactly("PENDING", "DEAD", "DEAD", "DEAD", "DEAD");
     }
 
     @Test
@@ -99,10 +100,5 @@ class SqlInjectionTest {
             assertThat(sent.get("headers").get(INJECTIONS.get(2)).asText()).isEqualTo(INJECTIONS.get(2));
             assertThat(sent.get("payload").get("note").asText()).isEqualTo(INJECTIONS.get(2));
         }
-    }
-
-    private static List<String> strings(String sql) {
-        List<String> values = db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(String.class).list());
-        return values;
     }
 }

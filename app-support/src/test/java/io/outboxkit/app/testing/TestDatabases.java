@@ -4,6 +4,7 @@ import io.outboxkit.app.Database;
 import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.testing.PostgresExtension;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /** A test class's fresh database as a service sees it: opened as a service opens it, or named in its environment. */
@@ -26,5 +27,15 @@ public final class TestDatabases {
             env.put("DB_PASSWORD", db.password());
         }
         return env;
+    }
+
+    /** The one number {@code sql} selects in {@code db}'s database (a count, say). */
+    public static long count(PostgresExtension db, String sql) {
+        return db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
+    }
+
+    /** The texts {@code sql} selects in {@code db}'s database, in the order it gives them. */
+    public static List<String> strings(PostgresExtension db, String sql) {
+        return db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(String.class).list());
     }
 }
