@@ -56,7 +56,7 @@ class AdminEndpointsTest {
 
     @Test
     void metrics_count_deliveries_and_the_outbox_by_status() throws Exception {
-        TestOutbox outbox = new TestOutbox(db.jdbi());
+        TestOutbox outbox = new TestOutbox(db);
         UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
         await().atMost(Duration.ofSeconds(10)).until(() -> outbox.status(id) == MessageStatus.PUBLISHED);
 

@@ -3,10 +3,8 @@ package io.outboxkit.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.outboxkit.app.Database;
 import io.outboxkit.app.delivery.Delivery;
 import io.outboxkit.app.testing.FakeConsumer;
-import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.core.MessageStatus;
 import io.outboxkit.core.NewMessage;
 import io.outboxkit.testing.PostgresExtension;
@@ -17,10 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -29,34 +23,12 @@ class BatchDeliveryTest {
 
     @RegisterExtension
     static final PostgresExtension db = new PostgresExtension();
+    @RegisterExtension
+    static final Relays relays = new Relays(db, 12);
+    @RegisterExtension
+    static final FakeConsumer consumer = new FakeConsumer();
 
-    static Database database;
-    static TestOutbox outbox;
-    FakeConsumer consumer;
-    final List<Relay> relays = new ArrayList<>();
-
-    @BeforeAll
-    static void openDatabase() {
-        database = TestDatabases.open(db, 12);
-        outbox = new TestOutbox(db.jdbi());
-    }
-
-    @AfterAll
-    static void closeDatabase() {
-        database.close();
-    }
-
-    @BeforeEach
-    void startConsumer() throws Exception {
-        db.truncateAll();
-        consumer = new FakeConsumer();
-    }
-
-    @AfterEach
-    void stop() {
-        relays.forEach(Relay::close);
-        consumer.close();
-    }
+    static final TestOutbox outbox = new TestOutbox(db);
 
     @Test
     void batch_is_the_default_delivery() {
@@ -163,6 +135,6 @@ class BatchDeliveryTest {
     private void start(String... overrides) {
         List<String> settings = new ArrayList<>(List.of("DELIVERY", "batch"));
         settings.addAll(List.of(overrides));
-        relays.add(Relay.start(database, TestRelays.config(consumer.url(), settings.toArray(String[]::new))));
+        relays.start(TestRelays.config(consumer.url(), settings.toArray(String[]::new)));
     }
 }

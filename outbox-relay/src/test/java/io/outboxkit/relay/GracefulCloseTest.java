@@ -46,7 +46,7 @@ class GracefulCloseTest {
                 answer.await(10, TimeUnit.SECONDS); // a slow consumer, answering when the test says
                 return FakeConsumer.Reply.processed();
             });
-            TestOutbox outbox = new TestOutbox(db.jdbi());
+            TestOutbox outbox = new TestOutbox(db);
             UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
             Relay relay = Relay.start(database, TestRelays.config(consumer.url(), "HTTP_TIMEOUT_MS", "15000",
                     "LEASE_MS", "30000"));

@@ -44,7 +44,7 @@ class SqlInjectionTest {
 
     @Test
     void sql_in_every_field_is_written_delivered_and_recorded_verbatim() throws Exception {
-        TestOutbox outbox = new TestOutbox(db.jdbi());
+        TestOutbox outbox = new TestOutbox(db);
         List<NewMessage> messages = new ArrayList<>();
         for (String injection : INJECTIONS) {
             String payload = Jsons.mapper().createObjectNode().put("note", injection).put(injection, injection).toString();

@@ -24,6 +24,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A consumer endpoint to deliver to, on a free port of 127.0.0.1: records every message, and
@@ -33,8 +36,12 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>It also serves the batch endpoint ({@code /messages/batch}): each envelope of a batch is
  * recorded and answered on its own by the behaviour (2xx: "processed", else "failed" with the
  * reply's body as the error), unless {@link #answerBatches} sets a reply for the whole request.
+ *
+ * <p>Close it when done; or register it on a static field
+ * ({@code @RegisterExtension static final FakeConsumer consumer = new FakeConsumer();}) to have
+ * it forget everything before each test and close after the class.
  */
-public final class FakeConsumer implements AutoCloseable {
+public final class FakeConsumer implements AutoCloseable, BeforeEachCallback, AfterAllCallback {
 
     /**
      * A message as received.
@@ -127,6 +134,26 @@ public final class FakeConsumer implements AutoCloseable {
      */
     public void trickleNextAnswer(CountDownLatch stop) {
         trickle.set(stop);
+    }
+
+    /** Forgets what it received and how it was told to answer: a consumer as new, at the same URL. */
+    public void reset() {
+        behaviour = request -> Reply.processed();
+        batchReply = null;
+        trickle.set(null);
+        received.clear();
+        batchSizes.clear();
+        maxInFlight.set(0);
+    }
+
+    @Override
+    public void beforeEach(ExtensionContext context) {
+        reset();
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        close();
     }
 
     /** How many messages each batch request carried, in arrival order. */
