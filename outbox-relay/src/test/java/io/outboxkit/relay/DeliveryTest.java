@@ -104,15 +104,7 @@ class DeliveryTest {
         await().atMost(Duration.ofSeconds(30)).until(() -> writtenByOrder.values().stream().flatMap(List::stream)
                 .allMatch(id -> outbox.status(id) == MessageStatus.PUBLISHED));
 
-        Map<String, List<UUID>> arrivedByOrder = new LinkedHashMap<>();
-        for (FakeConsumer.Received request : consumer.received()) {
-            List<UUID> arrived = arrivedByOrder.computeIfAbsent(request.envelope().get("aggregate_id").asText(),
-                    k -> new ArrayList<>());
-            if (!arrived.contains(request.id())) {
-                arrived.add(request.id());
-            }
-        }
-        assertThat(arrivedByOrder).isEqualTo(writtenByOrder);
+        assertThat(consumer.idsByAggregate()).isEqualTo(writtenByOrder);
         assertThat(relays.started().get(0).stats().delivered() + relays.started().get(1).stats().delivered())
                 .isEqualTo(50);
     }

@@ -14,8 +14,11 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -164,6 +167,21 @@ public final class FakeConsumer implements AutoCloseable, BeforeEachCallback, Af
     /** Every message so far, in arrival order. */
     public List<Received> received() {
         return List.copyOf(received);
+    }
+
+    /**
+     * The ids received for each aggregate ({@code aggregate_id}), each id once, in the order they
+     * first arrived: what an ordering check compares with the write order.
+     */
+    public Map<String, List<UUID>> idsByAggregate() {
+        Map<String, List<UUID>> ids = new LinkedHashMap<>();
+        for (Received request : received) {
+            List<UUID> arrived = ids.computeIfAbsent(request.envelope().get("aggregate_id").asText(), k -> new ArrayList<>());
+            if (!arrived.contains(request.id())) {
+                arrived.add(request.id());
+            }
+        }
+        return ids;
     }
 
     /** The most requests that were being served at once. */
