@@ -53,17 +53,17 @@ public final class Database implements AutoCloseable {
             dataSource = new HikariDataSource(config);
         } catch (HikariPool.PoolInitializationException e) {
             throw new ConfigException("cannot connect to PostgreSQL at " + settings.redactedUrl() + " as user "
-                    + settings.user() + ": " + rootMessage(e) + " (check DB_URL, DB_USER, DB_PASSWORD)");
+                    + settings.user() + ": " + RootCause.message(e) + " (check DB_URL, DB_USER, DB_PASSWORD)");
         } catch (RuntimeException e) {
             // The pool found no driver for the URL (a bad port, say): the driver refused its form.
             throw new ConfigException("DB_URL=" + settings.redactedUrl() + " is not a URL the PostgreSQL driver "
-                    + "accepts (expected jdbc:postgresql://host:port/database): " + rootMessage(e));
+                    + "accepts (expected jdbc:postgresql://host:port/database): " + RootCause.message(e));
         }
         try {
             schema.apply(dataSource);
         } catch (FlywayException e) {
             dataSource.close();
-            throw new ConfigException("cannot migrate the schema at " + settings.redactedUrl() + ": " + rootMessage(e));
+            throw new ConfigException("cannot migrate the schema at " + settings.redactedUrl() + ": " + RootCause.message(e));
         }
         return new Database(dataSource);
     }
@@ -91,13 +91,5 @@ public final class Database implements AutoCloseable {
     @Override
     public void close() {
         dataSource.close();
-    }
-
-    static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
     }
 }

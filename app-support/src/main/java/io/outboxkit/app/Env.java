@@ -54,11 +54,6 @@ public final class Env {
         throw new ConfigException(name + "=" + value + " is not a whole number from " + min + " to " + max);
     }
 
-    /** A TCP port, 1 to 65535. */
-    public int port(String name, int fallback) {
-        return integer(name, fallback, 1, 65_535);
-    }
-
     /** A duration given in milliseconds, from {@code minMillis} to {@code maxMillis}. */
     public Duration millis(String name, Duration fallback, long minMillis, long maxMillis) {
         String value = string(name, null);

@@ -1,9 +1,12 @@
 package io.outboxkit.app;
 
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.outboxkit.core.OutboxMessage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Iterator;
@@ -29,24 +32,46 @@ public final class MessageEnvelope {
     private MessageEnvelope() {
     }
 
-    /** {@code message} as an envelope object. */
+    /**
+     * {@code message} as an envelope object, for a tool that adds fields of its own.
+     *
+     * @throws IllegalStateException when the payload is not JSON
+     */
     public static ObjectNode toJson(OutboxMessage message) {
-        ObjectNode node = Jsons.mapper().createObjectNode();
-        node.put("id", message.id().toString());
-        node.put("sequence", message.sequence());
-        node.put("aggregate_type", message.aggregateType());
-        node.put("aggregate_id", message.aggregateId());
-        node.put("event_type", message.eventType());
         try {
-            node.set("payload", Jsons.mapper().readTree(message.payload()));
-        } catch (JacksonException e) {
+            return (ObjectNode) Jsons.mapper().readTree(toBytes(message));
+        } catch (IOException e) {
             throw new IllegalStateException("payload of message " + message.id() + " is not JSON", e);
         }
-        ObjectNode headers = node.putObject("headers");
-        message.headers().forEach(headers::put);
-        node.put("created_at", message.createdAt().toString());
-        node.put("attempts", message.attempts());
-        return node;
+    }
+
+    /**
+     * {@code message} as envelope JSON bytes, as a batch carries it and as single delivery sends
+     * it. The payload (JSON text from the database) is copied as it is, not parsed again.
+     *
+     * @throws IOException when the envelope cannot be written
+     */
+    public static byte[] toBytes(OutboxMessage message) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256 + message.payload().length());
+        try (JsonGenerator json = Jsons.mapper().getFactory().createGenerator(out)) {
+            json.writeStartObject();
+            json.writeStringField("id", message.id().toString());
+            json.writeNumberField("sequence", message.sequence());
+            json.writeStringField("aggregate_type", message.aggregateType());
+            json.writeStringField("aggregate_id", message.aggregateId());
+            json.writeStringField("event_type", message.eventType());
+            json.writeFieldName("payload");
+            json.writeRawValue(message.payload());
+            json.writeObjectFieldStart("headers");
+            for (Map.Entry<String, String> header : message.headers().entrySet()) {
+                json.writeStringField(header.getKey(), header.getValue());
+            }
+            json.writeEndObject();
+            json.writeStringField("created_at", message.createdAt().toString());
+            json.writeNumberField("attempts", message.attempts());
+            json.writeEndObject();
+        }
+        return out.toByteArray();
     }
 
     /** Parses and validates an envelope. */
@@ -56,7 +81,7 @@ public final class MessageEnvelope {
             node = Jsons.mapper().readTree(body);
         } catch (JacksonException e) {
             throw new InvalidEnvelopeException("body is not valid JSON: " + e.getOriginalMessage());
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new InvalidEnvelopeException("body could not be read: " + e.getMessage());
         } catch (NumberFormatException e) {
             // decimals are read as BigDecimal while parsing: an exponent beyond an int fails there
@@ -91,15 +116,8 @@ public final class MessageEnvelope {
         if (value == null || !value.isTextual()) {
             throw new InvalidEnvelopeException(field + " is required and must be a UUID string");
         }
-        try {
-            UUID parsed = UUID.fromString(value.asText());
-            if (!parsed.toString().equalsIgnoreCase(value.asText())) {
-                throw new IllegalArgumentException("non-canonical");
-            }
-            return parsed;
-        } catch (IllegalArgumentException e) {
-            throw new InvalidEnvelopeException(field + " is not a UUID: " + abbreviate(value.asText()));
-        }
+        return Uuids.parse(value.asText()).orElseThrow(
+                () -> new InvalidEnvelopeException(field + " is not a UUID: " + abbreviate(value.asText())));
     }
 
     private static String name(JsonNode node, String field) {

@@ -32,7 +32,7 @@ public final class ServiceMain {
             System.exit(EXIT_START_FAILED);
             return;
         } catch (Exception e) {
-            System.err.println(serviceName + ": cannot start: " + Database.rootMessage(e));
+            System.err.println(serviceName + ": cannot start: " + RootCause.message(e));
             log.debug("start failed", e);
             System.exit(EXIT_START_FAILED);
             return;

@@ -2,6 +2,8 @@ package io.outboxkit.consumer;
 
 import io.javalin.Javalin;
 import io.outboxkit.app.Database;
+import io.outboxkit.app.delivery.DeliveryProtocol;
+import io.outboxkit.app.http.Health;
 import io.outboxkit.app.http.JsonApi;
 import io.outboxkit.core.IdempotentHandler;
 import java.util.Objects;
@@ -19,17 +21,17 @@ import org.slf4j.LoggerFactory;
  *       503 while the database is unreachable. Nothing is written unless the answer is 200.</li>
  *   <li>{@code POST /messages/batch}: {@code {"messages": [...]}} with 1 to 1,000 envelopes,
  *       processed in one transaction (what the relay sends with {@code DELIVERY=batch});
- *       200 {@code {"results": [{"id", "status", "error"?}]}}.</li>
+ *       200 {@code {"results": [{"id", "status", "error"?}]}} (see {@link DeliveryProtocol}).</li>
  *   <li>{@code GET /customers/{user_id}}, {@code GET /orders/{id}/status}, {@code GET /stats},
- *       {@code GET /health}.</li>
+ *       {@code GET /health} (see {@link Health}).</li>
  * </ul>
  * Each message is applied at most once per consumer name, also under concurrent redelivery.
  * Thread-safe; the HTTP server serves requests concurrently.
  */
 public final class ConsumerApp implements AutoCloseable {
 
-    /** The largest request body accepted: 1 MiB. */
-    public static final long MAX_BODY_BYTES = 1024 * 1024;
+    /** The largest request body accepted: 1 MiB, what the relay's batches are cut to fit. */
+    public static final long MAX_BODY_BYTES = DeliveryProtocol.MAX_REQUEST_BYTES;
 
     private static final Logger LOG = LoggerFactory.getLogger(ConsumerApp.class);
 
@@ -55,15 +57,15 @@ public final class ConsumerApp implements AutoCloseable {
         LoyaltyStore store = new LoyaltyStore(database.jdbi());
         IdempotentHandler handler = IdempotentHandler.create(database.jdbi(), consumerName, new LoyaltyHandler(store));
         MessageEndpoints messages = new MessageEndpoints(handler);
-        QueryEndpoints queries = new QueryEndpoints(database, store, consumerName, messages::duplicates);
+        QueryEndpoints queries = new QueryEndpoints(store, consumerName, messages::duplicates);
         Javalin server = Javalin.create(config -> {
             JsonApi.configure(config, MAX_BODY_BYTES);
             config.routes.post("/messages", messages::single);
-            config.routes.post("/messages/batch", messages::batch);
+            config.routes.post("/messages" + DeliveryProtocol.BATCH_PATH, messages::batch);
             config.routes.get("/customers/{user_id}", queries::customer);
             config.routes.get("/orders/{id}/status", queries::orderStatus);
             config.routes.get("/stats", queries::stats);
-            config.routes.get("/health", queries::health);
+            config.routes.get("/health", Health.of(database));
         }).start(host, port);
         LOG.info("consumer {} listening on {}:{}", consumerName, host, server.port());
         return new ConsumerApp(server, consumerName);

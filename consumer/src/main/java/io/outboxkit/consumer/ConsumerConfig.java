@@ -2,21 +2,21 @@ package io.outboxkit.consumer;
 
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.ServiceSettings;
 
 /**
- * The consumer's settings besides the database: {@code BIND_HOST}, {@code PORT},
- * {@code CONSUMER_NAME}, {@code DB_POOL_SIZE}.
+ * The consumer's settings besides the database: {@code BIND_HOST}, {@code PORT} and
+ * {@code DB_POOL_SIZE} (see {@link ServiceSettings}), and {@code CONSUMER_NAME}.
  */
-record ConsumerConfig(String host, int port, String consumerName, int poolSize) {
+record ConsumerConfig(ServiceSettings service, String consumerName) {
 
-    static final String DEFAULT_HOST = "0.0.0.0";
     static final int DEFAULT_PORT = 8081;
     static final String DEFAULT_NAME = "loyalty";
     static final int DEFAULT_POOL_SIZE = 16;
     static final int MAX_NAME_LENGTH = 100;
 
     /**
-     * Reads the settings, each with its default; PORT 0 picks a free port.
+     * Reads the settings, each with its default.
      *
      * @throws ConfigException naming the first bad variable
      */
@@ -26,10 +26,7 @@ record ConsumerConfig(String host, int port, String consumerName, int poolSize) 
             throw new ConfigException("CONSUMER_NAME must be at most " + MAX_NAME_LENGTH + " characters, was "
                     + name.length());
         }
-        return new ConsumerConfig(
-                env.string("BIND_HOST", DEFAULT_HOST),
-                env.integer("PORT", DEFAULT_PORT, 0, 65_535),
-                name,
-                env.integer("DB_POOL_SIZE", DEFAULT_POOL_SIZE, 1, 200));
+        return new ConsumerConfig(ServiceSettings.from(env, ServiceSettings.BIND_HOST, ServiceSettings.DEFAULT_BIND_HOST,
+                DEFAULT_PORT, DEFAULT_POOL_SIZE), name);
     }
 }

@@ -11,9 +11,9 @@ import io.outboxkit.core.OutboxNames;
  * Runs the loyalty consumer as a process.
  *
  * <p>Environment: {@code DB_URL}, {@code DB_USER}, {@code DB_PASSWORD} (see {@link DatabaseSettings});
- * {@code PORT} (default 8081; 0 picks a free one), {@code BIND_HOST} (default 0.0.0.0),
- * {@code CONSUMER_NAME} (default {@code loyalty}: the name processed messages are recorded under),
- * {@code DB_POOL_SIZE} (default 16). A bad setting or an unreachable database ends the process
+ * {@code PORT} (default 8081), {@code BIND_HOST} (default 0.0.0.0), {@code DB_POOL_SIZE} (default 16),
+ * each as {@link io.outboxkit.app.ServiceSettings} accepts them; {@code CONSUMER_NAME} (default
+ * {@code loyalty}: the name processed messages are recorded under). A bad setting or an unreachable database ends the process
  * with one line on stderr and exit status 2; SIGTERM stops the HTTP server, then the pool.
  */
 public final class ConsumerMain {
@@ -33,9 +33,10 @@ public final class ConsumerMain {
     /** Opens the database and starts the app; the result closes both, the server first. */
     static AutoCloseable start(Env env) {
         ConsumerConfig config = ConsumerConfig.from(env);
-        Database database = Database.open(DatabaseSettings.from(env), "consumer", config.poolSize(), SCHEMA);
+        Database database = Database.open(DatabaseSettings.from(env), "consumer", config.service().poolSize(), SCHEMA);
         try {
-            ConsumerApp app = ConsumerApp.start(database, config.consumerName(), config.host(), config.port());
+            ConsumerApp app = ConsumerApp.start(database, config.consumerName(), config.service().host(),
+                    config.service().port());
             return () -> {
                 app.close();
                 database.close();

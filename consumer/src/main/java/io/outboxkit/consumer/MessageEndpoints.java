@@ -6,6 +6,7 @@ import io.javalin.http.Context;
 import io.outboxkit.app.InvalidEnvelopeException;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.app.MessageEnvelope;
+import io.outboxkit.app.delivery.DeliveryProtocol;
 import io.outboxkit.app.http.ApiError;
 import io.outboxkit.app.http.JsonApi;
 import io.outboxkit.core.BatchOutcome;
@@ -36,9 +37,10 @@ import org.slf4j.LoggerFactory;
 final class MessageEndpoints {
 
     /** The most messages one batch request may carry. */
-    static final int MAX_BATCH = 1_000;
+    static final int MAX_BATCH = DeliveryProtocol.MAX_BATCH_MESSAGES;
 
     private static final Logger LOG = LoggerFactory.getLogger(MessageEndpoints.class);
+    private static final String BATCH_SHAPE = "{\"" + DeliveryProtocol.MESSAGES + "\": [...]}";
 
     private final IdempotentHandler handler;
     private final AtomicLong duplicates = new AtomicLong();
@@ -62,7 +64,7 @@ final class MessageEndpoints {
             throw ApiError.badRequest(e.getMessage());
         }
         try {
-            JsonApi.respond(ctx, 200, Map.of("status", status(handle(message))));
+            JsonApi.respond(ctx, 200, Map.of(DeliveryProtocol.STATUS, status(handle(message))));
         } catch (MessageHandlingException e) {
             throw poisonOrRethrow(e);
         }
@@ -87,21 +89,23 @@ final class MessageEndpoints {
         long duplicated = 0;
         for (OutboxMessage message : messages) {
             Map<String, Object> result = new LinkedHashMap<>();
-            result.put("id", message.id().toString());
+            result.put(DeliveryProtocol.ID, message.id().toString());
             MessageHandlingException failure = outcome.failures().get(message.id());
             if (failure != null) {
-                result.put("status", "failed");
-                result.put("error", failureText(failure));
+                result.put(DeliveryProtocol.STATUS, DeliveryProtocol.FAILED);
+                result.put(DeliveryProtocol.ERROR, failureText(failure));
             } else if (!answered.add(message.id()) || outcome.outcomes().get(message.id()) == Outcome.DUPLICATE) {
-                result.put("status", "duplicate");
+                result.put(DeliveryProtocol.STATUS, DeliveryProtocol.DUPLICATE);
+                logSkipped(message);
                 duplicated++;
             } else {
-                result.put("status", "processed");
+                result.put(DeliveryProtocol.STATUS, DeliveryProtocol.PROCESSED);
+                logProcessed(message);
             }
             results.add(result);
         }
         duplicates.addAndGet(duplicated);
-        JsonApi.respond(ctx, 200, Map.of("results", results));
+        JsonApi.respond(ctx, 200, Map.of(DeliveryProtocol.RESULTS, results));
     }
 
     /** What a client may read of a failure: the payload problem, or no internals. */
@@ -118,12 +122,25 @@ final class MessageEndpoints {
         Outcome outcome = handler.handle(message);
         if (outcome == Outcome.DUPLICATE) {
             duplicates.incrementAndGet();
+            logSkipped(message);
+        } else {
+            logProcessed(message);
         }
         return outcome;
     }
 
+    /** The demo's own line for each message applied: what the quick start shows (the library logs none at INFO). */
+    private static void logProcessed(OutboxMessage message) {
+        LOG.info("PROCESSING {}", message.id());
+    }
+
+    /** The demo's own line for each redelivery skipped. */
+    private static void logSkipped(OutboxMessage message) {
+        LOG.info("SKIPPING duplicate message {}", message.id());
+    }
+
     private static String status(Outcome outcome) {
-        return outcome == Outcome.PROCESSED ? "processed" : "duplicate";
+        return outcome == Outcome.PROCESSED ? DeliveryProtocol.PROCESSED : DeliveryProtocol.DUPLICATE;
     }
 
     private static RuntimeException poisonOrRethrow(MessageHandlingException e) {
@@ -146,24 +163,24 @@ final class MessageEndpoints {
             throw ApiError.badRequest("body has a number out of any usable range");
         }
         if (root == null || !root.isObject()) {
-            throw ApiError.badRequest("body must be a JSON object {\"messages\": [...]}");
+            throw ApiError.badRequest("body must be a JSON object " + BATCH_SHAPE);
         }
         for (Iterator<String> fields = root.fieldNames(); fields.hasNext(); ) {
             String field = fields.next();
-            if (!"messages".equals(field)) {
-                throw ApiError.badRequest("unknown field " + field + ": the body is {\"messages\": [...]}");
+            if (!DeliveryProtocol.MESSAGES.equals(field)) {
+                throw ApiError.badRequest("unknown field " + field + ": the body is " + BATCH_SHAPE);
             }
         }
-        JsonNode array = root.get("messages");
+        JsonNode array = root.get(DeliveryProtocol.MESSAGES);
         if (array == null || !array.isArray() || array.isEmpty() || array.size() > MAX_BATCH) {
-            throw ApiError.badRequest("messages must be an array of 1 to " + MAX_BATCH + " envelopes");
+            throw ApiError.badRequest(DeliveryProtocol.MESSAGES + " must be an array of 1 to " + MAX_BATCH + " envelopes");
         }
         List<OutboxMessage> messages = new ArrayList<>(array.size());
         for (int i = 0; i < array.size(); i++) {
             try {
                 messages.add(MessageEnvelope.fromJson(array.get(i)));
             } catch (InvalidEnvelopeException e) {
-                throw ApiError.badRequest("messages[" + i + "]: " + e.getMessage());
+                throw ApiError.badRequest(DeliveryProtocol.MESSAGES + "[" + i + "]: " + e.getMessage());
             }
         }
         return messages;

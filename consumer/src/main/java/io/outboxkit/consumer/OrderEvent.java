@@ -3,6 +3,7 @@ package io.outboxkit.consumer;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Jsons;
+import io.outboxkit.app.Uuids;
 import io.outboxkit.core.OutboxMessage;
 import java.math.BigDecimal;
 import java.util.UUID;

@@ -1,7 +1,7 @@
 package io.outboxkit.consumer;
 
 import io.javalin.http.Context;
-import io.outboxkit.app.Database;
+import io.outboxkit.app.Uuids;
 import io.outboxkit.app.http.ApiError;
 import io.outboxkit.app.http.JsonApi;
 import java.util.LinkedHashMap;
@@ -9,16 +9,14 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.function.LongSupplier;
 
-/** The read side: customers' totals, orders' statuses, counters, and health. Thread-safe. */
+/** The read side: customers' totals, orders' statuses, and counters. Thread-safe. */
 final class QueryEndpoints {
 
-    private final Database database;
     private final LoyaltyStore store;
     private final String consumer;
     private final LongSupplier duplicates;
 
-    QueryEndpoints(Database database, LoyaltyStore store, String consumer, LongSupplier duplicates) {
-        this.database = database;
+    QueryEndpoints(LoyaltyStore store, String consumer, LongSupplier duplicates) {
         this.store = store;
         this.consumer = consumer;
         this.duplicates = duplicates;
@@ -54,15 +52,6 @@ final class QueryEndpoints {
         body.put("duplicates", duplicates.getAsLong());
         body.put("violations", store.violationCount());
         JsonApi.respond(ctx, 200, body);
-    }
-
-    /** {@code GET /health}: 200 while the database answers, else 503. */
-    void health(Context ctx) {
-        if (database.isHealthy()) {
-            JsonApi.respond(ctx, 200, Map.of("status", "ok"));
-        } else {
-            JsonApi.respond(ctx, 503, Map.of("status", "unavailable", "error", "database is not answering"));
-        }
     }
 
     private static UUID uuid(Context ctx, String param) {

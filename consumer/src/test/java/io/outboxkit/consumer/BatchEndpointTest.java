@@ -5,12 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.outboxkit.app.Database;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.testing.PostgresExtension;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -20,22 +17,8 @@ class BatchEndpointTest {
     @RegisterExtension
     static final PostgresExtension db = new PostgresExtension(ConsumerMain.SCHEMA::apply);
 
-    static Database database;
-    static ConsumerApp app;
-    static ApiClient api;
-
-    @BeforeAll
-    static void start() {
-        database = TestDatabases.open(db, 8);
-        app = ConsumerApp.start(database, "loyalty", "127.0.0.1", 0);
-        api = new ApiClient(app.port());
-    }
-
-    @AfterAll
-    static void stop() {
-        app.close();
-        database.close();
-    }
+    @RegisterExtension
+    static final RunningConsumer consumer = new RunningConsumer(db, 8);
 
     @Test
     void each_message_gets_its_own_result_and_duplicates_are_reported() {
@@ -45,9 +28,9 @@ class BatchEndpointTest {
         ObjectNode paid = Envelopes.orderPaid(UUID.randomUUID(), 2, order);
         ObjectNode poison = Envelopes.envelope(UUID.randomUUID(), 3, UUID.randomUUID(), "OrderCreated",
                 Jsons.mapper().createObjectNode());
-        api.postJson("/messages", created);
+        consumer.api().postJson("/messages", created);
 
-        ApiClient.Response response = api.postJson("/messages/batch", batch(created, paid, paid, poison));
+        ApiClient.Response response = consumer.api().postJson("/messages/batch", batch(created, paid, paid, poison));
 
         assertThat(response.status()).isEqualTo(200);
         JsonNode results = response.body().get("results");
@@ -58,8 +41,8 @@ class BatchEndpointTest {
         assertThat(results.get(2).get("status").asText()).isEqualTo("duplicate");
         assertThat(results.get(3).get("status").asText()).isEqualTo("failed");
         assertThat(results.get(3).get("error").asText()).contains("user_id");
-        assertThat(api.get("/customers/" + user).body().get("order_count").asLong()).isEqualTo(1);
-        assertThat(api.get("/orders/" + order + "/status").body().get("status").asText()).isEqualTo("PAID");
+        assertThat(consumer.api().get("/customers/" + user).body().get("order_count").asLong()).isEqualTo(1);
+        assertThat(consumer.api().get("/orders/" + order + "/status").body().get("status").asText()).isEqualTo("PAID");
     }
 
     @Test
@@ -68,18 +51,18 @@ class BatchEndpointTest {
         ObjectNode bad = Envelopes.orderCreated(UUID.randomUUID(), 2, UUID.randomUUID(), UUID.randomUUID(), "1");
         bad.remove("id");
 
-        ApiClient.Response response = api.postJson("/messages/batch", batch(good, bad));
+        ApiClient.Response response = consumer.api().postJson("/messages/batch", batch(good, bad));
 
         assertThat(response.status()).isEqualTo(400);
         assertThat(response.body().get("error").asText()).startsWith("messages[1]: id");
-        assertThat(api.postJson("/messages", good).body().get("status").asText()).isEqualTo("processed");
+        assertThat(consumer.api().postJson("/messages", good).body().get("status").asText()).isEqualTo("processed");
     }
 
     @Test
     void an_empty_or_missing_list_is_refused() {
-        assertThat(api.postJson("/messages/batch", batch()).status()).isEqualTo(400);
-        assertThat(api.postJson("/messages/batch", Jsons.mapper().createObjectNode()).status()).isEqualTo(400);
-        assertThat(api.postJson("/messages/batch", Jsons.mapper().createArrayNode()).status()).isEqualTo(400);
+        assertThat(consumer.api().postJson("/messages/batch", batch()).status()).isEqualTo(400);
+        assertThat(consumer.api().postJson("/messages/batch", Jsons.mapper().createObjectNode()).status()).isEqualTo(400);
+        assertThat(consumer.api().postJson("/messages/batch", Jsons.mapper().createArrayNode()).status()).isEqualTo(400);
     }
 
     private static ObjectNode batch(ObjectNode... envelopes) {

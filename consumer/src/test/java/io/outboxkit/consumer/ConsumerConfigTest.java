@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.ServiceSettings;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -15,7 +16,7 @@ class ConsumerConfigTest {
     void defaults() {
         ConsumerConfig config = ConsumerConfig.from(Env.of(Map.of()));
 
-        assertThat(config).isEqualTo(new ConsumerConfig("0.0.0.0", 8081, "loyalty", 16));
+        assertThat(config).isEqualTo(new ConsumerConfig(new ServiceSettings("0.0.0.0", 8081, 16), "loyalty"));
     }
 
     @Test
@@ -23,7 +24,7 @@ class ConsumerConfigTest {
         ConsumerConfig config = ConsumerConfig.from(Env.of(Map.of(
                 "BIND_HOST", "127.0.0.1", "PORT", "9000", "CONSUMER_NAME", "analytics", "DB_POOL_SIZE", "4")));
 
-        assertThat(config).isEqualTo(new ConsumerConfig("127.0.0.1", 9000, "analytics", 4));
+        assertThat(config).isEqualTo(new ConsumerConfig(new ServiceSettings("127.0.0.1", 9000, 4), "analytics"));
     }
 
     @Test

@@ -3,12 +3,9 @@ package io.outboxkit.consumer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.outboxkit.app.Database;
 import io.outboxkit.testing.PostgresExtension;
 import java.sql.Connection;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -18,31 +15,17 @@ class DatabaseOutageTest {
     @RegisterExtension
     static final PostgresExtension db = new PostgresExtension(ConsumerMain.SCHEMA::apply);
 
-    static Database database;
-    static ConsumerApp app;
-    static ApiClient api;
-
-    @BeforeAll
-    static void start() {
-        database = TestDatabases.open(db, 2);
-        app = ConsumerApp.start(database, "loyalty", "127.0.0.1", 0);
-        api = new ApiClient(app.port());
-    }
-
-    @AfterAll
-    static void stop() {
-        app.close();
-        database.close();
-    }
+    @RegisterExtension
+    static final RunningConsumer consumer = new RunningConsumer(db, 2);
 
     @Test
     @SuppressWarnings("try") // the two connections are only held, to exhaust the pool
     void a_message_arriving_while_the_database_is_unreachable_is_refused_with_503_and_processed_when_sent_again() throws Exception {
         ObjectNode envelope = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "3.50");
         ApiClient.Response refused;
-        try (Connection first = database.dataSource().getConnection();
-             Connection second = database.dataSource().getConnection()) {
-            refused = api.postJson("/messages", envelope); // the pool is exhausted: no connection within its timeout
+        try (Connection first = consumer.database().dataSource().getConnection();
+             Connection second = consumer.database().dataSource().getConnection()) {
+            refused = consumer.api().postJson("/messages", envelope); // the pool is exhausted: no connection within its timeout
         }
 
         assertThat(refused.status()).isEqualTo(503);
@@ -50,6 +33,6 @@ class DatabaseOutageTest {
         long processed = db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM processed_messages")
                 .mapTo(Long.class).one());
         assertThat(processed).isZero();
-        assertThat(api.postJson("/messages", envelope).body().get("status").asText()).isEqualTo("processed");
+        assertThat(consumer.api().postJson("/messages", envelope).body().get("status").asText()).isEqualTo("processed");
     }
 }

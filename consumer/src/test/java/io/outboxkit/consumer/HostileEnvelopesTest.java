@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.outboxkit.app.Database;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.testing.HostileJson;
 import io.outboxkit.testing.HostileRequest;
@@ -21,8 +20,6 @@ import java.util.List;
 import java.util.Random;
 import java.util.UUID;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -54,22 +51,8 @@ class HostileEnvelopesTest {
             "/MESSAGES", "/messages/batch/x", "/messages/%00", "/messages/..%2fbatch", "/", "/messages?x=%ZZ", "/customers/",
             "/customers/x", "/orders/x/status", "/orders//status");
 
-    static Database database;
-    static ConsumerApp app;
-    static RawHttp http;
-
-    @BeforeAll
-    static void start() {
-        database = TestDatabases.open(db, 8);
-        app = ConsumerApp.start(database, CONSUMER, "127.0.0.1", 0);
-        http = new RawHttp("127.0.0.1", app.port());
-    }
-
-    @AfterAll
-    static void stop() {
-        app.close();
-        database.close();
-    }
+    @RegisterExtension
+    static final RunningConsumer consumer = new RunningConsumer(db, 8, CONSUMER);
 
     @Test
     void every_generated_delivery_gets_what_the_rules_say_and_writes_only_its_effect() {
@@ -156,7 +139,7 @@ class HostileEnvelopesTest {
         ObjectNode fits = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "1.00");
         ObjectNode tooMuch = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), user, amount);
         RawHttp.Response batch = HostileRequest.of("POST", "/messages/batch", ("{\"messages\": [" + fits + "," + tooMuch + "]}")
-                .getBytes(StandardCharsets.UTF_8), "Content-Type", "application/json").send(http);
+                .getBytes(StandardCharsets.UTF_8), "Content-Type", "application/json").send(http());
 
         assertThat(batch.status()).as(batch.text()).isEqualTo(200);
         JsonNode results = Jsons.mapper().readTree(batch.body()).path("results");
@@ -172,7 +155,7 @@ class HostileEnvelopesTest {
     private static String check(HostileRequest request, EnvelopeOracle oracle) {
         Expectation expected = expect(request, oracle);
         long[] before = counts();
-        RawHttp.Response response = request.send(http);
+        RawHttp.Response response = request.send(http());
         long[] after = counts();
         String problem = expected.problemWith(response, before, after);
         if (problem == null) {
@@ -377,7 +360,7 @@ class HostileEnvelopesTest {
 
     private static RawHttp.Response deliver(ObjectNode envelope) {
         return HostileRequest.of("POST", "/messages", envelope.toString().getBytes(StandardCharsets.UTF_8),
-                "Content-Type", "application/json").send(http);
+                "Content-Type", "application/json").send(http());
     }
 
     // ---- the generator ----
@@ -460,5 +443,9 @@ class HostileEnvelopesTest {
     private static Arguments batch(String what, String body) {
         return Arguments.of(what, HostileRequest.of("POST", "/messages/batch", body.getBytes(StandardCharsets.UTF_8),
                 "Content-Type", "application/json"));
+    }
+
+    private static RawHttp http() {
+        return new RawHttp("127.0.0.1", consumer.app().port());
     }
 }

@@ -2,12 +2,9 @@ package io.outboxkit.consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.outboxkit.app.Database;
 import io.outboxkit.testing.PostgresExtension;
 import java.util.Map;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -17,34 +14,20 @@ class OrderStatusViewTest {
     @RegisterExtension
     static final PostgresExtension db = new PostgresExtension(ConsumerMain.SCHEMA::apply);
 
-    static Database database;
-    static ConsumerApp app;
-    static ApiClient api;
-
-    @BeforeAll
-    static void start() {
-        database = TestDatabases.open(db, 8);
-        app = ConsumerApp.start(database, "loyalty", "127.0.0.1", 0);
-        api = new ApiClient(app.port());
-    }
-
-    @AfterAll
-    static void stop() {
-        app.close();
-        database.close();
-    }
+    @RegisterExtension
+    static final RunningConsumer consumer = new RunningConsumer(db, 8);
 
     @Test
     void paid_then_cancelled_update_the_status() {
         UUID order = UUID.randomUUID();
-        api.postJson("/messages", Envelopes.orderCreated(UUID.randomUUID(), 10, order, UUID.randomUUID(), "9.99"));
+        consumer.api().postJson("/messages", Envelopes.orderCreated(UUID.randomUUID(), 10, order, UUID.randomUUID(), "9.99"));
 
-        api.postJson("/messages", Envelopes.orderPaid(UUID.randomUUID(), 11, order));
+        consumer.api().postJson("/messages", Envelopes.orderPaid(UUID.randomUUID(), 11, order));
         assertThat(status(order)).isEqualTo("PAID");
 
-        api.postJson("/messages", Envelopes.orderCancelled(UUID.randomUUID(), 12, order));
+        consumer.api().postJson("/messages", Envelopes.orderCancelled(UUID.randomUUID(), 12, order));
         assertThat(status(order)).isEqualTo("CANCELLED");
-        assertThat(api.get("/orders/" + order + "/status").body().get("last_sequence").asLong()).isEqualTo(12);
+        assertThat(consumer.api().get("/orders/" + order + "/status").body().get("last_sequence").asLong()).isEqualTo(12);
     }
 
     @Test
@@ -52,27 +35,27 @@ class OrderStatusViewTest {
         UUID order = UUID.randomUUID();
         UUID user = UUID.randomUUID();
         UUID lateCreated = UUID.randomUUID();
-        api.postJson("/messages", Envelopes.orderPaid(UUID.randomUUID(), 21, order));
+        consumer.api().postJson("/messages", Envelopes.orderPaid(UUID.randomUUID(), 21, order));
 
-        ApiClient.Response late = api.postJson("/messages", Envelopes.orderCreated(lateCreated, 20, order, user, "15.00"));
+        ApiClient.Response late = consumer.api().postJson("/messages", Envelopes.orderCreated(lateCreated, 20, order, user, "15.00"));
 
         assertThat(late.body().get("status").asText()).isEqualTo("processed");
         assertThat(status(order)).isEqualTo("PAID");
-        assertThat(api.get("/orders/" + order + "/status").body().get("last_sequence").asLong()).isEqualTo(21);
+        assertThat(consumer.api().get("/orders/" + order + "/status").body().get("last_sequence").asLong()).isEqualTo(21);
         Map<String, Object> violation = db.jdbi().withHandle(h -> h.createQuery(
                 "SELECT order_id, seq, previous_seq FROM consumer_ordering_violations WHERE message_id = :id")
                 .bind("id", lateCreated).mapToMap().one());
         assertThat(violation).containsEntry("order_id", order).containsEntry("seq", 20L).containsEntry("previous_seq", 21L);
-        assertThat(api.get("/customers/" + user).body().get("order_count").asLong())
+        assertThat(consumer.api().get("/customers/" + user).body().get("order_count").asLong())
                 .as("the order still counts for its customer").isEqualTo(1);
-        assertThat(api.get("/stats").body().get("violations").asLong()).isEqualTo(1);
+        assertThat(consumer.api().get("/stats").body().get("violations").asLong()).isEqualTo(1);
     }
 
     @Test
     void an_event_for_an_order_not_yet_seen_creates_its_view() {
         UUID order = UUID.randomUUID();
 
-        ApiClient.Response response = api.postJson("/messages", Envelopes.orderCancelled(UUID.randomUUID(), 31, order));
+        ApiClient.Response response = consumer.api().postJson("/messages", Envelopes.orderCancelled(UUID.randomUUID(), 31, order));
 
         assertThat(response.status()).isEqualTo(200);
         assertThat(status(order)).isEqualTo("CANCELLED");
@@ -80,14 +63,14 @@ class OrderStatusViewTest {
 
     @Test
     void an_unknown_order_is_not_found() {
-        ApiClient.Response response = api.get("/orders/" + UUID.randomUUID() + "/status");
+        ApiClient.Response response = consumer.api().get("/orders/" + UUID.randomUUID() + "/status");
 
         assertThat(response.status()).isEqualTo(404);
         assertThat(response.body().get("error").asText()).contains("no event seen");
     }
 
     private static String status(UUID order) {
-        ApiClient.Response response = api.get("/orders/" + order + "/status");
+        ApiClient.Response response = consumer.api().get("/orders/" + order + "/status");
         assertThat(response.status()).isEqualTo(200);
         return response.body().get("status").asText();
     }

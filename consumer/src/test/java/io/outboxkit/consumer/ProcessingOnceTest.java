@@ -1,9 +1,9 @@
 package io.outboxkit.consumer;
 
+import static io.outboxkit.app.testing.TestDatabases.count;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.outboxkit.app.Database;
 import io.outboxkit.testing.PostgresExtension;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,8 +13,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -25,22 +23,8 @@ class ProcessingOnceTest {
     @RegisterExtension
     static final PostgresExtension db = new PostgresExtension(ConsumerMain.SCHEMA::apply);
 
-    static Database database;
-    static ConsumerApp app;
-    static ApiClient api;
-
-    @BeforeAll
-    static void start() {
-        database = TestDatabases.open(db, 16);
-        app = ConsumerApp.start(database, "loyalty", "127.0.0.1", 0);
-        api = new ApiClient(app.port());
-    }
-
-    @AfterAll
-    static void stop() {
-        app.close();
-        database.close();
-    }
+    @RegisterExtension
+    static final RunningConsumer consumer = new RunningConsumer(db, 16);
 
     @BeforeEach
     void cleanSlate() {
@@ -52,15 +36,15 @@ class ProcessingOnceTest {
         UUID user = UUID.randomUUID();
         UUID order = UUID.randomUUID();
 
-        ApiClient.Response response = api.postJson("/messages",
+        ApiClient.Response response = consumer.api().postJson("/messages",
                 Envelopes.orderCreated(UUID.randomUUID(), 1, order, user, "100.50"));
 
         assertThat(response.status()).isEqualTo(200);
         assertThat(response.body().get("status").asText()).isEqualTo("processed");
-        ApiClient.Response customer = api.get("/customers/" + user);
+        ApiClient.Response customer = consumer.api().get("/customers/" + user);
         assertThat(customer.body().get("order_count").asLong()).isEqualTo(1);
         assertThat(customer.body().get("total_amount").decimalValue()).isEqualByComparingTo("100.50");
-        ApiClient.Response status = api.get("/orders/" + order + "/status");
+        ApiClient.Response status = consumer.api().get("/orders/" + order + "/status");
         assertThat(status.body().get("status").asText()).isEqualTo("CREATED");
         assertThat(status.body().get("last_sequence").asLong()).isEqualTo(1);
     }
@@ -69,13 +53,13 @@ class ProcessingOnceTest {
     void the_same_message_again_is_a_duplicate_and_changes_nothing() {
         UUID user = UUID.randomUUID();
         ObjectNode envelope = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), user, "20.00");
-        api.postJson("/messages", envelope);
+        consumer.api().postJson("/messages", envelope);
 
-        ApiClient.Response again = api.postJson("/messages", envelope);
+        ApiClient.Response again = consumer.api().postJson("/messages", envelope);
 
         assertThat(again.status()).isEqualTo(200);
         assertThat(again.body().get("status").asText()).isEqualTo("duplicate");
-        ApiClient.Response customer = api.get("/customers/" + user);
+        ApiClient.Response customer = consumer.api().get("/customers/" + user);
         assertThat(customer.body().get("order_count").asLong()).isEqualTo(1);
         assertThat(customer.body().get("total_amount").decimalValue()).isEqualByComparingTo("20.00");
     }
@@ -92,7 +76,7 @@ class ProcessingOnceTest {
             for (int i = 0; i < threads; i++) {
                 answers.add(pool.submit(() -> {
                     go.await();
-                    ApiClient.Response r = api.postJson("/messages", envelope);
+                    ApiClient.Response r = consumer.api().postJson("/messages", envelope);
                     return r.status() + " " + r.body().get("status").asText();
                 }));
             }
@@ -107,7 +91,7 @@ class ProcessingOnceTest {
         } finally {
             pool.shutdownNow();
         }
-        ApiClient.Response customer = api.get("/customers/" + user);
+        ApiClient.Response customer = consumer.api().get("/customers/" + user);
         assertThat(customer.body().get("order_count").asLong()).isEqualTo(1);
         assertThat(customer.body().get("total_amount").decimalValue()).isEqualByComparingTo("7.25");
         assertThat(processedRows()).isEqualTo(1);
@@ -115,10 +99,10 @@ class ProcessingOnceTest {
 
     @Test
     void each_consumer_name_processes_a_message_once() {
-        try (ConsumerApp other = ConsumerApp.start(database, "analytics", "127.0.0.1", 0)) {
+        try (ConsumerApp other = ConsumerApp.start(consumer.database(), "analytics", "127.0.0.1", 0)) {
             ObjectNode envelope = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "1");
 
-            assertThat(api.postJson("/messages", envelope).body().get("status").asText()).isEqualTo("processed");
+            assertThat(consumer.api().postJson("/messages", envelope).body().get("status").asText()).isEqualTo("processed");
             assertThat(new ApiClient(other.port()).postJson("/messages", envelope).body().get("status").asText())
                     .isEqualTo("processed");
         }
@@ -130,23 +114,23 @@ class ProcessingOnceTest {
         ObjectNode envelope = Envelopes.envelope(UUID.randomUUID(), 3, UUID.randomUUID(), "OrderShipped",
                 io.outboxkit.app.Jsons.mapper().createObjectNode().put("carrier", "post"));
 
-        ApiClient.Response response = api.postJson("/messages", envelope);
+        ApiClient.Response response = consumer.api().postJson("/messages", envelope);
 
         assertThat(response.status()).isEqualTo(200);
         assertThat(response.body().get("status").asText()).isEqualTo("processed");
         assertThat(processedRows()).isEqualTo(1);
-        assertThat(count("SELECT count(*) FROM consumer_order_status")).isZero();
+        assertThat(count(db, "SELECT count(*) FROM consumer_order_status")).isZero();
     }
 
     @Test
     void stats_count_processed_messages_duplicates_and_violations() {
-        long duplicatesBefore = api.get("/stats").body().get("duplicates").asLong();
+        long duplicatesBefore = consumer.api().get("/stats").body().get("duplicates").asLong();
         ObjectNode first = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "5");
-        api.postJson("/messages", first);
-        api.postJson("/messages", first);
-        api.postJson("/messages", Envelopes.orderCreated(UUID.randomUUID(), 2, UUID.randomUUID(), UUID.randomUUID(), "5"));
+        consumer.api().postJson("/messages", first);
+        consumer.api().postJson("/messages", first);
+        consumer.api().postJson("/messages", Envelopes.orderCreated(UUID.randomUUID(), 2, UUID.randomUUID(), UUID.randomUUID(), "5"));
 
-        ApiClient.Response stats = api.get("/stats");
+        ApiClient.Response stats = consumer.api().get("/stats");
 
         assertThat(stats.status()).isEqualTo(200);
         assertThat(stats.body().get("processed").asLong()).isEqualTo(2);
@@ -155,10 +139,6 @@ class ProcessingOnceTest {
     }
 
     private static long processedRows() {
-        return count("SELECT count(*) FROM processed_messages");
-    }
-
-    private static long count(String sql) {
-        return db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
+        return count(db, "SELECT count(*) FROM processed_messages");
     }
 }

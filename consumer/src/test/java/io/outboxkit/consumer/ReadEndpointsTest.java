@@ -3,10 +3,9 @@ package io.outboxkit.consumer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.outboxkit.app.Database;
+import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.testing.PostgresExtension;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -16,28 +15,14 @@ class ReadEndpointsTest {
     @RegisterExtension
     static final PostgresExtension db = new PostgresExtension(ConsumerMain.SCHEMA::apply);
 
-    static Database database;
-    static ConsumerApp app;
-    static ApiClient api;
-
-    @BeforeAll
-    static void start() {
-        database = TestDatabases.open(db, 4);
-        app = ConsumerApp.start(database, "loyalty", "127.0.0.1", 0);
-        api = new ApiClient(app.port());
-    }
-
-    @AfterAll
-    static void stop() {
-        app.close();
-        database.close();
-    }
+    @RegisterExtension
+    static final RunningConsumer consumer = new RunningConsumer(db, 4);
 
     @Test
     void an_unknown_customer_has_zero_orders() {
         UUID user = UUID.randomUUID();
 
-        ApiClient.Response response = api.get("/customers/" + user);
+        ApiClient.Response response = consumer.api().get("/customers/" + user);
 
         assertThat(response.status()).isEqualTo(200);
         assertThat(response.body().get("user_id").asText()).isEqualTo(user.toString());
@@ -47,16 +32,16 @@ class ReadEndpointsTest {
 
     @Test
     void a_customer_id_that_is_no_uuid_is_a_bad_request() {
-        ApiClient.Response response = api.get("/customers/bob");
+        ApiClient.Response response = consumer.api().get("/customers/bob");
 
         assertThat(response.status()).isEqualTo(400);
         assertThat(response.body().get("error").asText()).contains("user_id is not a UUID");
-        assertThat(api.get("/orders/42/status").status()).isEqualTo(400);
+        assertThat(consumer.api().get("/orders/42/status").status()).isEqualTo(400);
     }
 
     @Test
     void health_is_ok_while_the_database_answers() {
-        ApiClient.Response response = api.get("/health");
+        ApiClient.Response response = consumer.api().get("/health");
 
         assertThat(response.status()).isEqualTo(200);
         assertThat(response.body().get("status").asText()).isEqualTo("ok");
@@ -64,7 +49,7 @@ class ReadEndpointsTest {
 
     @Test
     void health_is_unavailable_when_the_database_does_not_answer() {
-        Database lost = TestDatabases.open(db, 2);
+        Database lost = TestDatabases.open(db, 2, ConsumerMain.SCHEMA);
         try (ConsumerApp cut = ConsumerApp.start(lost, "loyalty", "127.0.0.1", 0)) {
             lost.close();
 
@@ -77,7 +62,7 @@ class ReadEndpointsTest {
 
     @Test
     void an_unknown_path_is_a_json_not_found() {
-        ApiClient.Response response = api.get("/nothing-here");
+        ApiClient.Response response = consumer.api().get("/nothing-here");
 
         assertThat(response.status()).isEqualTo(404);
         assertThat(response.body().get("error").isTextual()).isTrue();

@@ -1,16 +1,14 @@
 package io.outboxkit.consumer;
 
+import static io.outboxkit.app.testing.TestDatabases.count;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.outboxkit.app.Database;
 import io.outboxkit.testing.PostgresExtension;
 import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -24,22 +22,8 @@ class RejectedMessagesTest {
     @RegisterExtension
     static final PostgresExtension db = new PostgresExtension(ConsumerMain.SCHEMA::apply);
 
-    static Database database;
-    static ConsumerApp app;
-    static ApiClient api;
-
-    @BeforeAll
-    static void start() {
-        database = TestDatabases.open(db, 8);
-        app = ConsumerApp.start(database, "loyalty", "127.0.0.1", 0);
-        api = new ApiClient(app.port());
-    }
-
-    @AfterAll
-    static void stop() {
-        app.close();
-        database.close();
-    }
+    @RegisterExtension
+    static final RunningConsumer consumer = new RunningConsumer(db, 8);
 
     @BeforeEach
     void cleanSlate() {
@@ -69,7 +53,7 @@ class RejectedMessagesTest {
     @MethodSource("malformedEnvelopes")
     void a_malformed_envelope_is_refused_with_a_json_error_and_nothing_is_written(String what, String contentType, String body,
                                                                        int expectedStatus) {
-        ApiClient.Response response = api.post("/messages", contentType, body.getBytes(StandardCharsets.UTF_8));
+        ApiClient.Response response = consumer.api().post("/messages", contentType, body.getBytes(StandardCharsets.UTF_8));
 
         assertThat(response.status()).isEqualTo(expectedStatus);
         assertThat(response.body().path("error").isTextual()).as("JSON error body: %s", response.body()).isTrue();
@@ -82,12 +66,12 @@ class RejectedMessagesTest {
         UUID order = UUID.randomUUID();
         ObjectNode envelope = Envelopes.envelope(UUID.randomUUID(), 1, order, "OrderCreated", payload);
 
-        ApiClient.Response response = api.postJson("/messages", envelope);
+        ApiClient.Response response = consumer.api().postJson("/messages", envelope);
 
         assertThat(response.status()).isEqualTo(422);
         assertThat(response.body().path("error").asText()).contains("OrderCreated", "is invalid");
         assertThat(processedRows()).isZero();
-        assertThat(count("SELECT (SELECT count(*) FROM customer_totals) + (SELECT count(*) FROM consumer_order_status)"))
+        assertThat(count(db, "SELECT (SELECT count(*) FROM customer_totals) + (SELECT count(*) FROM consumer_order_status)"))
                 .isZero();
     }
 
@@ -106,8 +90,8 @@ class RejectedMessagesTest {
     void a_poison_message_can_be_delivered_again_and_is_refused_again() {
         ObjectNode envelope = Envelopes.envelope(UUID.randomUUID(), 1, UUID.randomUUID(), "OrderCreated", payload());
 
-        assertThat(api.postJson("/messages", envelope).status()).isEqualTo(422);
-        assertThat(api.postJson("/messages", envelope).status()).isEqualTo(422);
+        assertThat(consumer.api().postJson("/messages", envelope).status()).isEqualTo(422);
+        assertThat(consumer.api().postJson("/messages", envelope).status()).isEqualTo(422);
         assertThat(processedRows()).isZero();
     }
 
@@ -130,10 +114,6 @@ class RejectedMessagesTest {
     }
 
     private static long processedRows() {
-        return count("SELECT count(*) FROM processed_messages");
-    }
-
-    private static long count(String sql) {
-        return db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
+        return count(db, "SELECT count(*) FROM processed_messages");
     }
 }

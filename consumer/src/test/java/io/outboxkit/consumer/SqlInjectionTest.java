@@ -1,17 +1,16 @@
 package io.outboxkit.consumer;
 
+import static io.outboxkit.app.testing.TestDatabases.count;
+import static io.outboxkit.app.testing.TestDatabases.strings;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.outboxkit.app.Database;
 import io.outboxkit.testing.PostgresExtension;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -32,26 +31,12 @@ class SqlInjectionTest {
     static final List<String> TABLES = List.of("consumer_order_status", "consumer_ordering_violations", "consumer_schema_history",
             "customer_totals", "outbox", "outbox_schema_history", "processed_messages");
 
-    static Database database;
-    static ConsumerApp app;
-    static ApiClient api;
-
-    @BeforeAll
-    static void start() {
-        database = TestDatabases.open(db, 4);
-        app = ConsumerApp.start(database, SQL_NAME, "127.0.0.1", 0);
-        api = new ApiClient(app.port());
-    }
-
-    @AfterAll
-    static void stop() {
-        app.close();
-        database.close();
-    }
+    @RegisterExtension
+    static final RunningConsumer consumer = new RunningConsumer(db, 4, SQL_NAME);
 
     @AfterEach
     void every_table_still_exists() {
-        assertThat(strings("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"))
+        assertThat(strings(db, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"))
                 .containsExactlyElementsOf(TABLES);
     }
 
@@ -61,13 +46,13 @@ class SqlInjectionTest {
         UUID user = UUID.randomUUID();
         ObjectNode created = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), user, "10.00");
 
-        assertThat(api.postJson("/messages", created).body().path("status").asText()).isEqualTo("processed");
-        assertThat(api.postJson("/messages", created).body().path("status").asText()).isEqualTo("duplicate");
+        assertThat(consumer.api().postJson("/messages", created).body().path("status").asText()).isEqualTo("processed");
+        assertThat(consumer.api().postJson("/messages", created).body().path("status").asText()).isEqualTo("duplicate");
 
-        assertThat(strings("SELECT consumer FROM processed_messages")).containsExactly(SQL_NAME);
-        assertThat(api.get("/stats").body().path("consumer").asText()).isEqualTo(SQL_NAME);
-        assertThat(api.get("/stats").body().path("processed").asLong()).isEqualTo(1);
-        assertThat(api.get("/customers/" + user).body().path("total_amount").decimalValue()).isEqualByComparingTo("10.00");
+        assertThat(strings(db, "SELECT consumer FROM processed_messages")).containsExactly(SQL_NAME);
+        assertThat(consumer.api().get("/stats").body().path("consumer").asText()).isEqualTo(SQL_NAME);
+        assertThat(consumer.api().get("/stats").body().path("processed").asLong()).isEqualTo(1);
+        assertThat(consumer.api().get("/customers/" + user).body().path("total_amount").decimalValue()).isEqualByComparingTo("10.00");
     }
 
     @Test
@@ -84,17 +69,17 @@ class SqlInjectionTest {
             ObjectNode unknown = Envelopes.envelope(UUID.randomUUID(), 2, order, injection, (ObjectNode) created.get("payload"));
             unknown.put("aggregate_id", injection);
 
-            assertThat(api.postJson("/messages", created).status()).as(injection).isEqualTo(200);
-            assertThat(api.postJson("/messages", unknown).status()).as("event type %s", injection).isEqualTo(200);
+            assertThat(consumer.api().postJson("/messages", created).status()).as(injection).isEqualTo(200);
+            assertThat(consumer.api().postJson("/messages", unknown).status()).as("event type %s", injection).isEqualTo(200);
             orders++;
         }
 
-        assertThat(strings("SELECT consumer FROM processed_messages")).hasSize(2 * INJECTIONS.size()).containsOnly(SQL_NAME);
-        assertThat(count("SELECT count(*) FROM customer_totals")).isEqualTo(1);
-        assertThat(api.get("/customers/" + user).body().path("order_count").asLong()).isEqualTo(orders);
-        assertThat(api.get("/customers/" + user).body().path("total_amount").decimalValue())
+        assertThat(strings(db, "SELECT consumer FROM processed_messages")).hasSize(2 * INJECTIONS.size()).containsOnly(SQL_NAME);
+        assertThat(count(db, "SELECT count(*) FROM customer_totals")).isEqualTo(1);
+        assertThat(consumer.api().get("/customers/" + user).body().path("order_count").asLong()).isEqualTo(orders);
+        assertThat(consumer.api().get("/customers/" + user).body().path("total_amount").decimalValue())
                 .isEqualByComparingTo(new java.math.BigDecimal("1.25").multiply(java.math.BigDecimal.valueOf(orders)));
-        assertThat(count("SELECT count(*) FROM consumer_order_status WHERE status = 'CREATED'")).isEqualTo(orders);
+        assertThat(count(db, "SELECT count(*) FROM consumer_order_status WHERE status = 'CREATED'")).isEqualTo(orders);
     }
 
     @Test
@@ -107,22 +92,12 @@ class SqlInjectionTest {
             ObjectNode badId = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "1.00");
             badId.put("id", injection);
 
-            assertThat(api.get("/customers/" + path).status()).isEqualTo(400);
-            assertThat(api.get("/orders/" + path + "/status").status()).isEqualTo(400);
-            assertThat(api.postJson("/messages", badUser).status()).isEqualTo(422);
-            assertThat(api.postJson("/messages", badId).status()).isEqualTo(400);
+            assertThat(consumer.api().get("/customers/" + path).status()).isEqualTo(400);
+            assertThat(consumer.api().get("/orders/" + path + "/status").status()).isEqualTo(400);
+            assertThat(consumer.api().postJson("/messages", badUser).status()).isEqualTo(422);
+            assertThat(consumer.api().postJson("/messages", badId).status()).isEqualTo(400);
         }
-        assertThat(count("SELECT (SELECT count(*) FROM processed_messages) + (SELECT count(*) FROM customer_totals) "
+        assertThat(count(db, "SELECT (SELECT count(*) FROM processed_messages) + (SELECT count(*) FROM customer_totals) "
                 + "+ (SELECT count(*) FROM consumer_order_status)")).isZero();
-    }
-
-    private static List<String> strings(String sql) {
-        List<String> values = db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(String.class).list());
-        return values;
-    }
-
-    private static long count(String sql) {
-        Long value = db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
-        return value;
     }
 }

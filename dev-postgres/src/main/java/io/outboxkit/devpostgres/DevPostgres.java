@@ -119,6 +119,10 @@ public final class DevPostgres implements AutoCloseable {
         }
     }
 
+    /**
+     * The root cause's message on one line. A copy of app-support's RootCause on purpose: this
+     * launcher depends on nothing of the services (their pool, web server, JSON), only PostgreSQL.
+     */
     static String rootMessage(Throwable e) {
         Throwable t = e;
         while (t.getCause() != null && t.getCause() != t) {

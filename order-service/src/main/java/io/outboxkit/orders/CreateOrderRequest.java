@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
 import io.outboxkit.app.Jsons;
+import io.outboxkit.app.Uuids;
 import io.outboxkit.app.http.ApiError;
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -12,7 +13,6 @@ import java.util.Iterator;
 import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
-import java.util.regex.Pattern;
 
 /**
  * The body of {@code POST /orders}: {@code {"user_id": "<uuid>", "amount": 100.0}}, parsed strictly.
@@ -34,8 +34,6 @@ record CreateOrderRequest(UUID userId, BigDecimal amount) {
     private static final BigDecimal MAX_AMOUNT = new BigDecimal(MAX_AMOUNT_TEXT);
     private static final int SCALE = 2;
     private static final Set<String> FIELDS = Set.of("user_id", "amount");
-    private static final Pattern UUID_TEXT = Pattern.compile(
-            "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
     private static final ObjectReader READER = Jsons.mapper().reader()
             .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
     private static final int MAX_ECHO = 200;
@@ -82,10 +80,8 @@ record CreateOrderRequest(UUID userId, BigDecimal amount) {
         if (node == null || node.isNull()) {
             throw ApiError.badRequest("user_id is required");
         }
-        if (!node.isTextual() || !UUID_TEXT.matcher(node.textValue()).matches()) {
-            throw ApiError.badRequest("user_id must be a UUID string such as \"3f2b8c1e-6a5d-4f7e-9b0a-1c2d3e4f5a6b\"");
-        }
-        return UUID.fromString(node.textValue());
+        return Uuids.parse(node.textValue()).orElseThrow(() -> ApiError.badRequest(
+                "user_id must be a UUID string such as \"3f2b8c1e-6a5d-4f7e-9b0a-1c2d3e4f5a6b\""));
     }
 
     private static BigDecimal amount(JsonNode node) {

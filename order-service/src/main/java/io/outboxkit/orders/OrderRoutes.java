@@ -3,13 +3,13 @@ package io.outboxkit.orders;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.outboxkit.app.Database;
+import io.outboxkit.app.Uuids;
 import io.outboxkit.app.http.ApiError;
+import io.outboxkit.app.http.Health;
 import io.outboxkit.app.http.JsonApi;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.regex.Pattern;
 
 /**
  * The HTTP face of the order API: reads and checks each request, calls {@link OrderService}, and
@@ -18,8 +18,6 @@ import java.util.regex.Pattern;
  */
 final class OrderRoutes {
 
-    private static final Pattern UUID_TEXT = Pattern.compile(
-            "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
     private static final byte[] NO_BODY = new byte[0];
 
     private final OrderService service;
@@ -36,7 +34,7 @@ final class OrderRoutes {
         config.routes.get("/orders/{id}", this::get);
         config.routes.post("/orders/{id}/pay", ctx -> transition(ctx, Transition.PAY));
         config.routes.post("/orders/{id}/cancel", ctx -> transition(ctx, Transition.CANCEL));
-        config.routes.get("/health", this::health);
+        config.routes.get("/health", Health.of(database));
     }
 
     private void create(Context ctx) {
@@ -63,11 +61,6 @@ final class OrderRoutes {
         answer(ctx, Reply.of(200, OrderJson.response(order)));
     }
 
-    private void health(Context ctx) {
-        boolean healthy = database.isHealthy();
-        JsonApi.respond(ctx, healthy ? 200 : 503, Map.of("status", healthy ? "ok" : "unavailable"));
-    }
-
     /** The Idempotency-Key header, checked before the body is read; null when absent. */
     private static String checkedKeyHeader(Context ctx) {
         String header = ctx.header(IdempotentRequest.HEADER);
@@ -76,11 +69,7 @@ final class OrderRoutes {
     }
 
     private static UUID orderId(Context ctx) {
-        String id = ctx.pathParam("id");
-        if (!UUID_TEXT.matcher(id).matches()) {
-            throw ApiError.badRequest("order id must be a UUID");
-        }
-        return UUID.fromString(id);
+        return Uuids.parse(ctx.pathParam("id")).orElseThrow(() -> ApiError.badRequest("order id must be a UUID"));
     }
 
     private static void answer(Context ctx, Reply reply) {

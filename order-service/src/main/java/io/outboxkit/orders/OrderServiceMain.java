@@ -4,11 +4,11 @@ import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.RootCause;
 import io.outboxkit.app.ServiceMain;
 import io.outboxkit.app.ServiceSchema;
+import io.outboxkit.app.ServiceSettings;
 import io.outboxkit.core.OutboxNames;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -16,9 +16,10 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@code DB_URL}, {@code DB_USER}, {@code DB_PASSWORD}: the database (see {@link DatabaseSettings});</li>
  *   <li>{@code PORT}: the HTTP port, default {@value #DEFAULT_PORT};</li>
- *   <li>{@code BIND_HOST}: the address to listen on, default {@value #DEFAULT_BIND_HOST};</li>
- *   <li>{@code DB_POOL_SIZE}: connections in the pool, 1 to {@value #MAX_POOL_SIZE}, default {@value #DEFAULT_POOL_SIZE}.</li>
+ *   <li>{@code BIND_HOST}: the address to listen on, default {@value ServiceSettings#DEFAULT_BIND_HOST};</li>
+ *   <li>{@code DB_POOL_SIZE}: connections in the pool, default {@value #DEFAULT_POOL_SIZE}.</li>
  * </ul>
+ * {@link ServiceSettings} says what each of the last three accepts.
  * Applies the migrations at start. A missing or wrong setting, or an unreachable database, stops
  * the start with one line on stderr and exit status {@link ServiceMain#EXIT_START_FAILED}. On
  * SIGTERM it stops the HTTP server, then closes the pool.
@@ -29,15 +30,11 @@ public final class OrderServiceMain {
     public static final String NAME = "order-service";
     /** The default {@code PORT}. */
     public static final int DEFAULT_PORT = 8080;
-    /** The default {@code BIND_HOST}: every interface. */
-    public static final String DEFAULT_BIND_HOST = "0.0.0.0";
     /** The default {@code DB_POOL_SIZE}. */
     public static final int DEFAULT_POOL_SIZE = 16;
     /** What the service migrates at start: outbox-core's tables, then its orders and idempotency keys. */
     public static final ServiceSchema SCHEMA = ServiceSchema.withOwnTables(OutboxNames.DEFAULT, "order_service",
             "classpath:db/order-service");
-    /** The largest {@code DB_POOL_SIZE} accepted. */
-    public static final int MAX_POOL_SIZE = 200;
 
     private OrderServiceMain() {
     }
@@ -50,19 +47,18 @@ public final class OrderServiceMain {
     /** Reads every setting first, so a wrong one fails before anything connects. */
     static AutoCloseable start(Env env) {
         DatabaseSettings settings = DatabaseSettings.from(env);
-        int port = env.port("PORT", DEFAULT_PORT);
-        String host = bindHost(env);
-        int poolSize = env.integer("DB_POOL_SIZE", DEFAULT_POOL_SIZE, 1, MAX_POOL_SIZE);
-        Database database = Database.open(settings, NAME, poolSize, SCHEMA);
+        ServiceSettings service = ServiceSettings.from(env, ServiceSettings.BIND_HOST, ServiceSettings.DEFAULT_BIND_HOST,
+                DEFAULT_PORT, DEFAULT_POOL_SIZE);
+        Database database = Database.open(settings, NAME, service.poolSize(), SCHEMA);
         OrderServiceApp app;
         try {
-            app = OrderServiceApp.start(database, host, port);
+            app = OrderServiceApp.start(database, service.host(), service.port());
         } catch (RuntimeException e) {
             database.close();
-            throw new ConfigException("cannot listen on " + host + ":" + port + " (check BIND_HOST and PORT): "
-                    + describe(e));
+            throw new ConfigException("cannot listen on " + service.host() + ":" + service.port() + " (check BIND_HOST and PORT): "
+                    + RootCause.message(e));
         }
-        LoggerFactory.getLogger(NAME).info("listening on {}:{}", host, app.port());
+        LoggerFactory.getLogger(NAME).info("listening on {}:{}", service.host(), app.port());
         return () -> {
             try {
                 app.close();
@@ -70,37 +66,5 @@ public final class OrderServiceMain {
                 database.close();
             }
         };
-    }
-
-    private static String bindHost(Env env) {
-        String host = env.string("BIND_HOST", DEFAULT_BIND_HOST);
-        try {
-            InetAddress.getByName(host);
-            return host;
-        } catch (UnknownHostException e) {
-            throw new ConfigException("BIND_HOST=" + host + " is not an address or a host name that resolves");
-        }
-    }
-
-    /**
-     * The root cause's message (Javalin reports every bind failure as "port already in use"; the
-     * root says what really happened), else the first message along the chain, else a class name.
-     */
-    private static String describe(Throwable e) {
-        String first = null;
-        Throwable t = e;
-        while (true) {
-            if (first == null) {
-                first = t.getMessage();
-            }
-            if (t.getCause() == null || t.getCause() == t) {
-                break;
-            }
-            t = t.getCause();
-        }
-        if (t.getMessage() != null) {
-            return t.getMessage();
-        }
-        return first != null ? first : t.getClass().getSimpleName();
     }
 }

@@ -61,7 +61,7 @@ class DatabaseOutageTest {
                 assertThat(service.get("/orders/" + UUID.randomUUID()).statusCode()).isEqualTo(503);
                 HttpResponse<String> health = service.get("/health");
                 assertThat(health.statusCode()).isEqualTo(503);
-                assertThat(health.body()).isEqualTo("{\"status\":\"unavailable\"}");
+                assertThat(health.body()).isEqualTo("{\"status\":\"unavailable\",\"error\":\"database is not answering\"}");
             } finally {
                 sql.execute("ALTER DATABASE \"" + database + "\" ALLOW_CONNECTIONS true");
             }

@@ -2,8 +2,8 @@ package io.outboxkit.orders;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Database;
-import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Jsons;
+import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.testing.PostgresExtension;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -33,13 +33,8 @@ final class RunningOrderService implements AutoCloseable {
     }
 
     static RunningOrderService start(PostgresExtension db) {
-        Database database = Database.open(settings(db), "order-service-test", 16, OrderServiceMain.SCHEMA);
+        Database database = TestDatabases.open(db, 16, OrderServiceMain.SCHEMA);
         return new RunningOrderService(database, OrderServiceApp.start(database, "127.0.0.1", 0));
-    }
-
-    /** DatabaseSettings wants a user; when the extension's URL carries it, that one is used. */
-    private static DatabaseSettings settings(PostgresExtension db) {
-        return new DatabaseSettings(db.jdbcUrl(), db.user(), db.password());
     }
 
     /** The port the service listens on (on 127.0.0.1). */

@@ -1,5 +1,6 @@
 package io.outboxkit.orders;
 
+import static io.outboxkit.app.testing.TestDatabases.strings;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.URLEncoder;
@@ -53,7 +54,7 @@ class SqlInjectionTest {
 
     @AfterEach
     void every_table_still_exists() {
-        assertThat(strings("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"))
+        assertThat(strings(db, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"))
                 .containsExactlyElementsOf(TABLES);
     }
 
@@ -78,8 +79,8 @@ class SqlInjectionTest {
 
         assertThat(rows.count("orders")).isEqualTo(INJECTIONS.size());
         assertThat(rows.count("outbox")).isEqualTo(INJECTIONS.size());
-        assertThat(strings("SELECT key FROM idempotency_keys")).containsExactlyInAnyOrderElementsOf(keys);
-        assertThat(strings("SELECT amount::text FROM orders")).hasSize(INJECTIONS.size()).containsOnly("12.34");
+        assertThat(strings(db, "SELECT key FROM idempotency_keys")).containsExactlyInAnyOrderElementsOf(keys);
+        assertThat(strings(db, "SELECT amount::text FROM orders")).hasSize(INJECTIONS.size()).containsOnly("12.34");
     }
 
     @Test
@@ -119,10 +120,5 @@ class SqlInjectionTest {
         assertThat(rows.count("orders")).isZero();
         assertThat(rows.count("outbox")).isZero();
         assertThat(rows.count("idempotency_keys")).isZero();
-    }
-
-    private static List<String> strings(String sql) {
-        List<String> values = db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(String.class).list());
-        return values;
     }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.testing.PostgresExtension;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -65,12 +66,7 @@ class StartupTest {
     }
 
     private static Map<String, String> validEnv(int port) {
-        Map<String, String> env = new HashMap<>();
-        env.put("DB_URL", db.jdbcUrl());
-        env.put("DB_USER", db.user() == null ? "postgres" : db.user());
-        if (db.password() != null) {
-            env.put("DB_PASSWORD", db.password());
-        }
+        Map<String, String> env = TestDatabases.env(db);
         env.put("PORT", Integer.toString(port));
         env.put("BIND_HOST", "127.0.0.1");
         env.put("DB_POOL_SIZE", "2");

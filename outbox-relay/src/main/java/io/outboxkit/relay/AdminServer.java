@@ -3,7 +3,10 @@ package io.outboxkit.relay;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.outboxkit.app.Database;
+import io.outboxkit.app.http.Health;
 import io.outboxkit.app.http.JsonApi;
+import io.outboxkit.core.OutboxAdmin;
+import io.outboxkit.core.OutboxCounts;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.PollerStats;
 import java.util.LinkedHashMap;
@@ -12,24 +15,26 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The relay's admin HTTP server: {@code GET /health}, {@code GET /metrics} (JSON) and
- * {@code GET /metrics/prometheus} (Prometheus text format). Thread-safe.
+ * The relay's admin HTTP server: {@code GET /health} (the database, then the poller: see
+ * {@link Health}), {@code GET /metrics} (JSON) and {@code GET /metrics/prometheus} (Prometheus
+ * text format). Thread-safe.
  */
 final class AdminServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
     private static final long MAX_BODY_BYTES = 1024;
 
-    private final Database database;
+    private final OutboxAdmin admin;
     private final OutboxPoller poller;
     private final Javalin server;
 
     private AdminServer(Database database, OutboxPoller poller, String host, int port) {
-        this.database = database;
+        this.admin = OutboxAdmin.create(database.jdbi());
         this.poller = poller;
         this.server = Javalin.create(config -> {
             JsonApi.configure(config, MAX_BODY_BYTES);
-            config.routes.get("/health", this::health);
+            config.routes.get("/health", Health.of(database).with("relay", poller.name())
+                    .and(poller::isRunning, "poller is not running"));
             config.routes.get("/metrics", this::metrics);
             config.routes.get("/metrics/prometheus", this::prometheus);
         });
@@ -43,18 +48,6 @@ final class AdminServer implements AutoCloseable {
 
     int port() {
         return server.port();
-    }
-
-    /** 200 {@code {"status": "ok"}} while the database answers and the poller runs; else 503 saying which is down. */
-    private void health(Context ctx) {
-        boolean databaseUp = database.isHealthy();
-        boolean pollerUp = poller.isRunning();
-        if (databaseUp && pollerUp) {
-            JsonApi.respond(ctx, 200, Map.of("status", "ok", "relay", poller.name()));
-            return;
-        }
-        String error = !databaseUp ? "database is not answering" : "poller is not running";
-        JsonApi.respond(ctx, 503, Map.of("status", "unavailable", "relay", poller.name(), "error", error));
     }
 
     /**
@@ -111,7 +104,7 @@ final class AdminServer implements AutoCloseable {
 
     private OutboxCounts countsOrNull() {
         try {
-            return OutboxCounts.read(database.jdbi());
+            return admin.counts();
         } catch (RuntimeException e) {
             LOG.debug("cannot count outbox rows: {}", e.getMessage());
             return null;

@@ -1,6 +1,7 @@
 package io.outboxkit.relay;
 
 import io.outboxkit.app.Database;
+import io.outboxkit.app.delivery.HttpPublisher;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxRetention;
 import io.outboxkit.core.PollerStats;
@@ -35,7 +36,7 @@ public final class Relay implements AutoCloseable {
 
     /**
      * Starts delivering from {@code database}'s outbox, the admin server on
-     * {@code config.adminHost()}:{@code config.adminPort()}, and retention. The database stays the
+     * {@code config.service().host()}:{@code config.service().port()}, and retention. The database stays the
      * caller's: {@link #close()} does not close it. The pool needs a connection held by the
      * poller's LISTEN, plus one for each worker, retention and the admin server.
      *
@@ -44,8 +45,12 @@ public final class Relay implements AutoCloseable {
     public static Relay start(Database database, RelayConfig config) {
         Objects.requireNonNull(database, "database");
         Objects.requireNonNull(config, "config");
-        HttpPublisher publisher = new HttpPublisher(config.consumerUrl(), config.delivery(), config.httpTimeout(), config.lease(),
-                config.maxInFlight());
+        HttpPublisher publisher = HttpPublisher.builder(config.consumerUrl())
+                .delivery(config.delivery())
+                .timeout(config.httpTimeout())
+                .lease(config.lease())
+                .maxInFlight(config.maxInFlight())
+                .build();
         OutboxPoller.Builder builder = OutboxPoller.builder(database.jdbi(), publisher)
                 .claimMode(config.claimMode())
                 .deleteOnPublish(config.deleteOnPublish())
@@ -69,7 +74,7 @@ public final class Relay implements AutoCloseable {
                 .build();
         AdminServer admin;
         try {
-            admin = AdminServer.start(database, poller, config.adminHost(), config.adminPort());
+            admin = AdminServer.start(database, poller, config.service().host(), config.service().port());
         } catch (RuntimeException e) {
             publisher.close();
             throw e;
@@ -77,7 +82,7 @@ public final class Relay implements AutoCloseable {
         poller.start();
         RetentionTask retention = RetentionTask.start(outboxRetention, config.retentionInterval(), poller.name());
         LOG.info("[{}] relaying to {} ({} delivery); admin on {}:{}", poller.name(), config.consumerUrl(),
-                config.delivery().name().toLowerCase(java.util.Locale.ROOT), config.adminHost(), admin.port());
+                config.delivery().name().toLowerCase(java.util.Locale.ROOT), config.service().host(), admin.port());
         return new Relay(poller, publisher, admin, retention);
     }
 

@@ -2,6 +2,9 @@ package io.outboxkit.relay;
 
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.ServiceSettings;
+import io.outboxkit.app.delivery.Delivery;
+import io.outboxkit.app.delivery.HttpPublisher;
 import io.outboxkit.core.ClaimMode;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxRetention;
@@ -21,8 +24,10 @@ import java.util.Objects;
  *                            {@link ClaimMode}; default lease: no transaction is held open during delivery,
  *                            and an attempt counts even when the relay dies in it; lock drains faster
  *                            (see BENCHMARKS.md)
- * @param adminHost           {@code ADMIN_HOST}: the admin server's bind address; default {@value #DEFAULT_ADMIN_HOST}
- * @param adminPort           {@code PORT}: the admin server's port (0 picks a free one); default {@value #DEFAULT_ADMIN_PORT}
+ * @param service             {@code ADMIN_HOST} and {@code PORT}: where the admin server listens, default
+ *                            {@value #DEFAULT_ADMIN_HOST}:{@value #DEFAULT_ADMIN_PORT}; {@code DB_POOL_SIZE}: the
+ *                            relay's pool, at least {@code WORKERS} + 3, default {@value #DEFAULT_POOL_SIZE} or
+ *                            {@code WORKERS} + 3 when that is more (see {@link ServiceSettings} for the ranges)
  * @param relayName           {@code RELAY_NAME}: the poller's name (lease owner, log prefix), or null for the
  *                            poller's unique default; give each relay on one database a distinct name
  * @param batchSize           {@code BATCH_SIZE}: messages claimed per cycle, 1 to 10,000; default 100
@@ -50,7 +55,7 @@ import java.util.Objects;
  * @param retentionVacuum     {@code RETENTION_VACUUM}: VACUUM a table after retention deleted from it, for
  *                            servers where autovacuum is off or falls behind; default false
  */
-public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMode, String adminHost, int adminPort, String relayName, int batchSize, int workers,
+public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMode, ServiceSettings service, String relayName, int batchSize, int workers,
                           Duration pollInterval, int maxAttempts, Duration lease, Duration httpTimeout,
                           Duration statementTimeout, int maxInFlight, Duration initialBackoff, Duration maxBackoff, boolean ordered,
                           boolean deadBlocksAggregate, Duration publishedRetention, Duration dedupWindow,
@@ -59,19 +64,23 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
     /** The default {@code CONSUMER_URL}. */
     public static final String DEFAULT_CONSUMER_URL = "http://localhost:8081/messages";
     /** The default {@code DELIVERY}: a batch per request. */
-    public static final Delivery DEFAULT_DELIVERY = Delivery.BATCH;
+    public static final Delivery DEFAULT_DELIVERY = HttpPublisher.DEFAULT_DELIVERY;
     /** The default {@code CLAIM_MODE}: a committed lease, so every attempt counts even if the relay dies in it. */
     public static final ClaimMode DEFAULT_CLAIM_MODE = ClaimMode.LEASE;
     /** The default {@code ADMIN_HOST}: local only. */
     public static final String DEFAULT_ADMIN_HOST = "127.0.0.1";
     /** The default {@code PORT} of the admin server. */
     public static final int DEFAULT_ADMIN_PORT = 8082;
+    /** The default {@code DB_POOL_SIZE}: the poller's LISTEN, its two workers, retention, and the admin server. */
+    public static final int DEFAULT_POOL_SIZE = 5;
+    /** Connections the relay needs besides one per worker: the poller's LISTEN, retention, the admin server. */
+    public static final int POOL_SIZE_BEYOND_WORKERS = 3;
     /** The default {@code HTTP_TIMEOUT_MS}: 5 seconds. */
-    public static final Duration DEFAULT_HTTP_TIMEOUT = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_HTTP_TIMEOUT = HttpPublisher.DEFAULT_TIMEOUT;
     /** The default {@code WORKERS}: two, so that claiming and recording overlap delivery. */
     public static final int DEFAULT_WORKERS = 2;
     /** The default {@code MAX_IN_FLIGHT}. */
-    public static final int DEFAULT_MAX_IN_FLIGHT = 16;
+    public static final int DEFAULT_MAX_IN_FLIGHT = HttpPublisher.DEFAULT_MAX_IN_FLIGHT;
     /** The default {@code RETENTION_INTERVAL_MS}: 1 minute. */
     public static final Duration DEFAULT_RETENTION_INTERVAL = Duration.ofMinutes(1);
 
@@ -79,8 +88,9 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
     private static final long MAX_RETENTION_MS = Duration.ofDays(3650).toMillis();
 
     /**
-     * Checks what no single variable can: the lease exceeds the HTTP timeout, the backoff cap is
-     * not below its start, and the deduplication window outlasts the retry schedule.
+     * Checks what no single variable can: the pool has a connection for every worker and three
+     * more, the lease exceeds the HTTP timeout, the backoff cap is not below its start, and the
+     * deduplication window outlasts the retry schedule.
      *
      * @throws ConfigException naming the variables at fault
      * @throws NullPointerException when a required component is null
@@ -89,7 +99,7 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
         Objects.requireNonNull(consumerUrl, "consumerUrl");
         Objects.requireNonNull(delivery, "delivery");
         Objects.requireNonNull(claimMode, "claimMode");
-        Objects.requireNonNull(adminHost, "adminHost");
+        Objects.requireNonNull(service, "service");
         Objects.requireNonNull(pollInterval, "pollInterval");
         Objects.requireNonNull(lease, "lease");
         Objects.requireNonNull(httpTimeout, "httpTimeout");
@@ -99,6 +109,11 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
         Objects.requireNonNull(publishedRetention, "publishedRetention");
         Objects.requireNonNull(dedupWindow, "dedupWindow");
         Objects.requireNonNull(retentionInterval, "retentionInterval");
+        if (service.poolSize() < workers + POOL_SIZE_BEYOND_WORKERS) {
+            throw new ConfigException("DB_POOL_SIZE=" + service.poolSize() + " must be at least WORKERS + 3 = "
+                    + (workers + POOL_SIZE_BEYOND_WORKERS) + ": a connection for each worker, the poller's LISTEN, "
+                    + "retention and the admin server");
+        }
         if (lease.compareTo(httpTimeout) <= 0) {
             throw new ConfigException("LEASE_MS=" + lease.toMillis() + " must exceed HTTP_TIMEOUT_MS="
                     + httpTimeout.toMillis() + ": a claim must outlast a delivery, or the message is delivered twice");
@@ -125,15 +140,16 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
         if (name != null && name.length() > 200) {
             throw new ConfigException("RELAY_NAME must be at most 200 characters, was " + name.length());
         }
+        int workers = env.integer("WORKERS", DEFAULT_WORKERS, 1, 64);
         return new RelayConfig(
                 env.httpUri("CONSUMER_URL", DEFAULT_CONSUMER_URL),
                 env.oneOf("DELIVERY", DEFAULT_DELIVERY),
                 env.oneOf("CLAIM_MODE", DEFAULT_CLAIM_MODE),
-                env.string("ADMIN_HOST", DEFAULT_ADMIN_HOST),
-                env.integer("PORT", DEFAULT_ADMIN_PORT, 0, 65_535),
+                ServiceSettings.from(env, "ADMIN_HOST", DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT,
+                        Math.max(DEFAULT_POOL_SIZE, workers + POOL_SIZE_BEYOND_WORKERS)),
                 name,
                 env.integer("BATCH_SIZE", OutboxPoller.DEFAULT_BATCH_SIZE, 1, 10_000),
-                env.integer("WORKERS", DEFAULT_WORKERS, 1, 64),
+                workers,
                 env.millis("POLL_INTERVAL_MS", OutboxPoller.DEFAULT_POLL_INTERVAL, 1, DAY_MS),
                 env.integer("MAX_ATTEMPTS", OutboxPoller.DEFAULT_MAX_ATTEMPTS, 1, 1_000),
                 env.millis("LEASE_MS", OutboxPoller.DEFAULT_LEASE, 1, DAY_MS),

@@ -9,16 +9,12 @@ import io.outboxkit.core.OutboxNames;
 
 /**
  * Runs the relay as a process. Settings come from the environment: {@code DB_URL},
- * {@code DB_USER}, {@code DB_PASSWORD} (see {@link DatabaseSettings}), {@code DB_POOL_SIZE}
- * (default {@value #DEFAULT_POOL_SIZE}, or {@code WORKERS} + 3 when that is more), and those of
- * {@link RelayConfig}. A bad setting or an
- * unreachable database ends the process with one line on stderr and exit status 2. SIGTERM lets
- * the batch in flight finish, then stops the admin server and closes the pool.
+ * {@code DB_USER}, {@code DB_PASSWORD} (see {@link DatabaseSettings}), and those of
+ * {@link RelayConfig}, {@code DB_POOL_SIZE} among them. A bad setting or an unreachable database
+ * ends the process with one line on stderr and exit status 2. SIGTERM lets the batch in flight
+ * finish, then stops the admin server and closes the pool.
  */
 public final class RelayMain {
-
-    /** The default {@code DB_POOL_SIZE}: the poller's LISTEN, its two workers, retention, and the admin server. */
-    public static final int DEFAULT_POOL_SIZE = 5;
 
     private RelayMain() {
     }
@@ -32,8 +28,8 @@ public final class RelayMain {
     static AutoCloseable start(Env env) {
         RelayConfig config = RelayConfig.from(env);
         DatabaseSettings settings = DatabaseSettings.from(env);
-        int poolSize = env.integer("DB_POOL_SIZE", Math.max(DEFAULT_POOL_SIZE, config.workers() + 3), 3, 100);
-        Database database = Database.open(settings, "outbox-relay", poolSize, ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
+        Database database = Database.open(settings, "outbox-relay", config.service().poolSize(),
+                ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
         try {
             Relay relay = Relay.start(database, config);
             return () -> {

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import io.outboxkit.app.Env;
+import io.outboxkit.app.testing.FakeConsumer;
+import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
 import io.outboxkit.testing.RawHttp;
@@ -17,7 +19,6 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -38,7 +39,7 @@ class AdminBindTest {
     FakeConsumer consumer;
 
     @BeforeEach
-    void startConsumer() throws IOException {
+    void startConsumer() {
         consumer = new FakeConsumer();
     }
 
@@ -51,8 +52,8 @@ class AdminBindTest {
     void the_default_admin_host_is_a_loopback_address() throws Exception {
         RelayConfig config = RelayConfig.from(Env.of(Map.of()));
 
-        assertThat(config.adminHost()).isEqualTo(RelayConfig.DEFAULT_ADMIN_HOST).isEqualTo("127.0.0.1");
-        assertThat(InetAddress.getByName(config.adminHost()).isLoopbackAddress()).isTrue();
+        assertThat(config.service().host()).isEqualTo(RelayConfig.DEFAULT_ADMIN_HOST).isEqualTo("127.0.0.1");
+        assertThat(InetAddress.getByName(config.service().host()).isLoopbackAddress()).isTrue();
     }
 
     @Test
@@ -86,12 +87,7 @@ class AdminBindTest {
     }
 
     private Map<String, String> env(int port, String adminHost) {
-        Map<String, String> env = new HashMap<>();
-        env.put("DB_URL", db.jdbcUrl());
-        env.put("DB_USER", db.user());
-        if (db.password() != null) {
-            env.put("DB_PASSWORD", db.password());
-        }
+        Map<String, String> env = TestDatabases.env(db);
         env.put("CONSUMER_URL", consumer.url());
         env.put("PORT", Integer.toString(port));
         env.put("RELAY_NAME", "admin-bind-test");

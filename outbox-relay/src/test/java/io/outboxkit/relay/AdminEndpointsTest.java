@@ -6,7 +6,11 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.Jsons;
+import io.outboxkit.app.ServiceSchema;
+import io.outboxkit.app.testing.FakeConsumer;
+import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.core.MessageStatus;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
 import java.net.URI;
@@ -33,7 +37,7 @@ class AdminEndpointsTest {
 
     @BeforeAll
     static void start() throws Exception {
-        database = TestDatabases.open(db, 8);
+        database = TestDatabases.open(db, 8, ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
         consumer = new FakeConsumer();
         relay = Relay.start(database, TestRelays.config(consumer.url(), "RELAY_NAME", "admin-test"));
     }
@@ -55,7 +59,7 @@ class AdminEndpointsTest {
 
     @Test
     void metrics_count_deliveries_and_the_outbox_by_status() throws Exception {
-        TestOutbox outbox = new TestOutbox(db.jdbi());
+        TestOutbox outbox = new TestOutbox(db);
         UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
         await().atMost(Duration.ofSeconds(10)).until(() -> outbox.status(id) == MessageStatus.PUBLISHED);
 
@@ -88,7 +92,7 @@ class AdminEndpointsTest {
 
     @Test
     void when_the_database_stops_answering_health_is_503_and_metrics_still_answer() throws Exception {
-        Database lost = TestDatabases.open(db, 4);
+        Database lost = TestDatabases.open(db, 4, ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
         try (Relay cut = Relay.start(lost, TestRelays.config(consumer.url(), "RELAY_NAME", "cut-off"))) {
             lost.close();
 

@@ -3,7 +3,8 @@ package io.outboxkit.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.outboxkit.app.Database;
+import io.outboxkit.app.delivery.Delivery;
+import io.outboxkit.app.testing.FakeConsumer;
 import io.outboxkit.core.MessageStatus;
 import io.outboxkit.core.NewMessage;
 import io.outboxkit.migrations.OutboxMigrations;
@@ -15,10 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -27,34 +24,12 @@ class BatchDeliveryTest {
 
     @RegisterExtension
     static final PostgresExtension db = new PostgresExtension(OutboxMigrations::apply);
+    @RegisterExtension
+    static final Relays relays = new Relays(db, 12);
+    @RegisterExtension
+    static final FakeConsumer consumer = new FakeConsumer();
 
-    static Database database;
-    static TestOutbox outbox;
-    FakeConsumer consumer;
-    final List<Relay> relays = new ArrayList<>();
-
-    @BeforeAll
-    static void openDatabase() {
-        database = TestDatabases.open(db, 12);
-        outbox = new TestOutbox(db.jdbi());
-    }
-
-    @AfterAll
-    static void closeDatabase() {
-        database.close();
-    }
-
-    @BeforeEach
-    void startConsumer() throws Exception {
-        db.truncateAll();
-        consumer = new FakeConsumer();
-    }
-
-    @AfterEach
-    void stop() {
-        relays.forEach(Relay::close);
-        consumer.close();
-    }
+    static final TestOutbox outbox = new TestOutbox(db);
 
     @Test
     void batch_is_the_default_delivery() {
@@ -88,7 +63,7 @@ class BatchDeliveryTest {
         UUID bad = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
         AtomicInteger badCalls = new AtomicInteger();
         consumer.answer(request -> request.id().equals(bad) && badCalls.incrementAndGet() == 1
-                ? new FakeConsumer.Reply(422, "payload is invalid: amount") : FakeConsumer.Reply.ok());
+                ? new FakeConsumer.Reply(422, "payload is invalid: amount") : FakeConsumer.Reply.processed());
         start("MAX_ATTEMPTS", "5", "WORKERS", "1");
 
         await().atMost(Duration.ofSeconds(10)).until(() -> outbox.status(bad) == MessageStatus.PUBLISHED);
@@ -146,21 +121,13 @@ class BatchDeliveryTest {
         await().atMost(Duration.ofSeconds(30)).until(() -> writtenByOrder.values().stream().flatMap(List::stream)
                 .allMatch(id -> outbox.status(id) == MessageStatus.PUBLISHED));
 
-        Map<String, List<UUID>> arrivedByOrder = new LinkedHashMap<>();
-        for (FakeConsumer.Received request : consumer.received()) {
-            List<UUID> arrived = arrivedByOrder.computeIfAbsent(request.envelope().get("aggregate_id").asText(),
-                    k -> new ArrayList<>());
-            if (!arrived.contains(request.id())) {
-                arrived.add(request.id());
-            }
-        }
-        assertThat(arrivedByOrder).isEqualTo(writtenByOrder);
+        assertThat(consumer.idsByAggregate()).isEqualTo(writtenByOrder);
         assertThat(consumer.batchSizes()).allMatch(size -> size <= 7);
     }
 
     private void start(String... overrides) {
         List<String> settings = new ArrayList<>(List.of("DELIVERY", "batch"));
         settings.addAll(List.of(overrides));
-        relays.add(Relay.start(database, TestRelays.config(consumer.url(), settings.toArray(String[]::new))));
+        relays.start(TestRelays.config(consumer.url(), settings.toArray(String[]::new)));
     }
 }

@@ -3,7 +3,7 @@ package io.outboxkit.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.outboxkit.app.Database;
+import io.outboxkit.app.testing.FakeConsumer;
 import io.outboxkit.core.MessageStatus;
 import io.outboxkit.core.NewMessage;
 import io.outboxkit.migrations.OutboxMigrations;
@@ -16,10 +16,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -28,40 +24,18 @@ class DeliveryTest {
 
     @RegisterExtension
     static final PostgresExtension db = new PostgresExtension(OutboxMigrations::apply);
+    @RegisterExtension
+    static final Relays relays = new Relays(db, 12);
+    @RegisterExtension
+    static final FakeConsumer consumer = new FakeConsumer();
 
-    static Database database;
-    static TestOutbox outbox;
-    FakeConsumer consumer;
-    final List<Relay> relays = new ArrayList<>();
-
-    @BeforeAll
-    static void openDatabase() {
-        database = TestDatabases.open(db, 12);
-        outbox = new TestOutbox(db.jdbi());
-    }
-
-    @AfterAll
-    static void closeDatabase() {
-        database.close();
-    }
-
-    @BeforeEach
-    void startConsumer() throws Exception {
-        db.truncateAll();
-        consumer = new FakeConsumer();
-    }
-
-    @AfterEach
-    void stop() {
-        relays.forEach(Relay::close);
-        consumer.close();
-    }
+    static final TestOutbox outbox = new TestOutbox(db);
 
     @Test
     void each_message_arrives_as_a_json_envelope_with_its_id_in_a_header_and_becomes_published() {
         String order = UUID.randomUUID().toString();
         UUID id = outbox.write(order, "OrderCreated");
-        start(TestRelays.config(consumer.url()));
+        relays.start(TestRelays.config(consumer.url()));
 
         await().atMost(Duration.ofSeconds(10)).until(() -> outbox.status(id) == MessageStatus.PUBLISHED);
 
@@ -88,7 +62,7 @@ class DeliveryTest {
             messages.add(TestOutbox.message(order, "OrderEvent" + i));
         }
         List<UUID> ids = outbox.writeAll(messages);
-        start(TestRelays.config(consumer.url()));
+        relays.start(TestRelays.config(consumer.url()));
 
         await().atMost(Duration.ofSeconds(20)).until(() -> outbox.status(ids.get(ids.size() - 1)) == MessageStatus.PUBLISHED);
 
@@ -102,13 +76,13 @@ class DeliveryTest {
         consumer.answer(request -> {
             allArrived.countDown();
             allArrived.await(5, TimeUnit.SECONDS); // returns at once when the relay sends them together
-            return FakeConsumer.Reply.ok();
+            return FakeConsumer.Reply.processed();
         });
         List<UUID> ids = new ArrayList<>();
         for (int i = 0; i < messages; i++) {
             ids.add(outbox.write(UUID.randomUUID().toString(), "OrderCreated"));
         }
-        start(TestRelays.config(consumer.url(), "HTTP_TIMEOUT_MS", "10000", "LEASE_MS", "30000"));
+        relays.start(TestRelays.config(consumer.url(), "HTTP_TIMEOUT_MS", "10000", "LEASE_MS", "30000"));
 
         await().atMost(Duration.ofSeconds(20)).until(() -> ids.stream().allMatch(id -> outbox.status(id) == MessageStatus.PUBLISHED));
 
@@ -124,36 +98,25 @@ class DeliveryTest {
                 writtenByOrder.computeIfAbsent(order, k -> new ArrayList<>()).add(outbox.write(order, "OrderEvent" + round));
             }
         }
-        start(TestRelays.config(consumer.url(), "RELAY_NAME", "relay-a", "BATCH_SIZE", "3"));
-        start(TestRelays.config(consumer.url(), "RELAY_NAME", "relay-b", "BATCH_SIZE", "3"));
-        assertThat(relays).extracting(Relay::name).containsExactly("relay-a", "relay-b");
+        relays.start(TestRelays.config(consumer.url(), "RELAY_NAME", "relay-a", "BATCH_SIZE", "3"));
+        relays.start(TestRelays.config(consumer.url(), "RELAY_NAME", "relay-b", "BATCH_SIZE", "3"));
+        assertThat(relays.started()).extracting(Relay::name).containsExactly("relay-a", "relay-b");
 
         await().atMost(Duration.ofSeconds(30)).until(() -> writtenByOrder.values().stream().flatMap(List::stream)
                 .allMatch(id -> outbox.status(id) == MessageStatus.PUBLISHED));
 
-        Map<String, List<UUID>> arrivedByOrder = new LinkedHashMap<>();
-        for (FakeConsumer.Received request : consumer.received()) {
-            List<UUID> arrived = arrivedByOrder.computeIfAbsent(request.envelope().get("aggregate_id").asText(),
-                    k -> new ArrayList<>());
-            if (!arrived.contains(request.id())) {
-                arrived.add(request.id());
-            }
-        }
-        assertThat(arrivedByOrder).isEqualTo(writtenByOrder);
-        assertThat(relays.get(0).stats().delivered() + relays.get(1).stats().delivered()).isEqualTo(50);
+        assertThat(consumer.idsByAggregate()).isEqualTo(writtenByOrder);
+        assertThat(relays.started().get(0).stats().delivered() + relays.started().get(1).stats().delivered())
+                .isEqualTo(50);
     }
 
     @Test
     void retention_removes_published_messages_once_they_are_old_enough() {
         UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
-        start(TestRelays.config(consumer.url(), "RETENTION_PUBLISHED_MS", "0", "RETENTION_INTERVAL_MS", "100"));
+        relays.start(TestRelays.config(consumer.url(), "RETENTION_PUBLISHED_MS", "0", "RETENTION_INTERVAL_MS", "100"));
 
         await().atMost(Duration.ofSeconds(10)).until(() -> outbox.find(id).isEmpty());
 
         assertThat(consumer.received()).extracting(FakeConsumer.Received::id).containsExactly(id);
-    }
-
-    private void start(RelayConfig config) {
-        relays.add(Relay.start(database, config));
     }
 }

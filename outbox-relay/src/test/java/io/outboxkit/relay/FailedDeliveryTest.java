@@ -3,7 +3,7 @@ package io.outboxkit.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.outboxkit.app.Database;
+import io.outboxkit.app.testing.FakeConsumer;
 import io.outboxkit.core.MessageStatus;
 import io.outboxkit.core.OutboxEntry;
 import io.outboxkit.migrations.OutboxMigrations;
@@ -14,10 +14,7 @@ import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -26,44 +23,25 @@ class FailedDeliveryTest {
 
     @RegisterExtension
     static final PostgresExtension db = new PostgresExtension(OutboxMigrations::apply);
+    @RegisterExtension
+    static final Relays relays = new Relays(db, 8);
+    @RegisterExtension
+    static final FakeConsumer consumer = new FakeConsumer();
 
-    static Database database;
-    static TestOutbox outbox;
-    FakeConsumer consumer;
-    Relay relay;
+    static final TestOutbox outbox = new TestOutbox(db);
     final CountDownLatch releaseHungRequests = new CountDownLatch(1);
-
-    @BeforeAll
-    static void openDatabase() {
-        database = TestDatabases.open(db, 8);
-        outbox = new TestOutbox(db.jdbi());
-    }
-
-    @AfterAll
-    static void closeDatabase() {
-        database.close();
-    }
-
-    @BeforeEach
-    void startConsumer() throws Exception {
-        db.truncateAll();
-        consumer = new FakeConsumer();
-    }
+    Relay relay;
 
     @AfterEach
-    void stop() {
-        releaseHungRequests.countDown();
-        if (relay != null) {
-            relay.close();
-        }
-        consumer.close();
+    void letHungRequestsEnd() {
+        releaseHungRequests.countDown(); // before the relay closes, which waits for its deliveries
     }
 
     @Test
     void an_endpoint_answering_500_is_retried_until_max_attempts_then_the_message_is_dead() {
         consumer.answer(request -> new FakeConsumer.Reply(500, "boom"));
         UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
-        relay = Relay.start(database, TestRelays.config(consumer.url(), "MAX_ATTEMPTS", "3"));
+        relay = relays.start(TestRelays.config(consumer.url(), "MAX_ATTEMPTS", "3"));
 
         await().atMost(Duration.ofSeconds(10)).until(() -> outbox.status(id) == MessageStatus.DEAD);
 
@@ -79,9 +57,9 @@ class FailedDeliveryTest {
     void a_message_that_fails_twice_is_published_on_the_third_attempt() {
         AtomicInteger calls = new AtomicInteger();
         consumer.answer(request -> calls.incrementAndGet() <= 2
-                ? new FakeConsumer.Reply(503, "{\"error\":\"database unavailable\"}") : FakeConsumer.Reply.ok());
+                ? new FakeConsumer.Reply(503, "{\"error\":\"database unavailable\"}") : FakeConsumer.Reply.processed());
         UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
-        relay = Relay.start(database, TestRelays.config(consumer.url(), "MAX_ATTEMPTS", "5"));
+        relay = relays.start(TestRelays.config(consumer.url(), "MAX_ATTEMPTS", "5"));
 
         await().atMost(Duration.ofSeconds(10)).until(() -> outbox.status(id) == MessageStatus.PUBLISHED);
 
@@ -98,7 +76,7 @@ class FailedDeliveryTest {
         }
         String url = "http://127.0.0.1:" + closedPort + "/messages";
         UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
-        relay = Relay.start(database, TestRelays.config(url, "MAX_ATTEMPTS", "100"));
+        relay = relays.start(TestRelays.config(url, "MAX_ATTEMPTS", "100"));
 
         await().atMost(Duration.ofSeconds(10)).until(() -> outbox.entry(id).message().attempts() >= 2);
 
@@ -114,7 +92,7 @@ class FailedDeliveryTest {
             if (calls.incrementAndGet() == 1) {
                 releaseHungRequests.await(10, TimeUnit.SECONDS); // hangs far past HTTP_TIMEOUT_MS
             }
-            return FakeConsumer.Reply.ok();
+            return FakeConsumer.Reply.processed();
         });
         UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
 
@@ -131,7 +109,7 @@ class FailedDeliveryTest {
 
     /** With HTTP_TIMEOUT_MS=300: the first delivery of {@code id} times out, the second is published. */
     private void assertFailsOnceAsTimedOutThenIsPublished(UUID id) {
-        relay = Relay.start(database, TestRelays.config(consumer.url(), "HTTP_TIMEOUT_MS", "300", "LEASE_MS", "3000"));
+        relay = relays.start(TestRelays.config(consumer.url(), "HTTP_TIMEOUT_MS", "300", "LEASE_MS", "3000"));
 
         await().atMost(Duration.ofSeconds(10)).until(() -> outbox.status(id) == MessageStatus.PUBLISHED);
 

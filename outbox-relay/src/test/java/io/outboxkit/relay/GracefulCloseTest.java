@@ -4,7 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.app.Database;
+import io.outboxkit.app.ServiceSchema;
+import io.outboxkit.app.testing.FakeConsumer;
+import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.core.MessageStatus;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Duration;
@@ -27,7 +31,7 @@ class GracefulCloseTest {
 
     @BeforeAll
     static void openDatabase() {
-        database = TestDatabases.open(db, 8);
+        database = TestDatabases.open(db, 8, ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
     }
 
     @AfterAll
@@ -43,9 +47,9 @@ class GracefulCloseTest {
             consumer.answer(request -> {
                 arrived.countDown();
                 answer.await(10, TimeUnit.SECONDS); // a slow consumer, answering when the test says
-                return FakeConsumer.Reply.ok();
+                return FakeConsumer.Reply.processed();
             });
-            TestOutbox outbox = new TestOutbox(db.jdbi());
+            TestOutbox outbox = new TestOutbox(db);
             UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
             Relay relay = Relay.start(database, TestRelays.config(consumer.url(), "HTTP_TIMEOUT_MS", "15000",
                     "LEASE_MS", "30000"));

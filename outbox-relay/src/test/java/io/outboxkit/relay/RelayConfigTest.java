@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.ServiceSettings;
+import io.outboxkit.app.delivery.Delivery;
 import io.outboxkit.core.ClaimMode;
 import java.net.URI;
 import java.time.Duration;
@@ -25,8 +27,7 @@ class RelayConfigTest {
         assertThat(config.delivery()).isEqualTo(Delivery.BATCH);
         assertThat(config.claimMode()).isEqualTo(ClaimMode.LEASE);
         assertThat(config.deleteOnPublish()).isFalse();
-        assertThat(config.adminHost()).isEqualTo("127.0.0.1");
-        assertThat(config.adminPort()).isEqualTo(8082);
+        assertThat(config.service()).isEqualTo(new ServiceSettings("127.0.0.1", 8082, 5));
         assertThat(config.relayName()).isNull();
         assertThat(config.batchSize()).isEqualTo(100);
         assertThat(config.workers()).isEqualTo(2);
@@ -65,6 +66,13 @@ class RelayConfigTest {
         assertThat(config.deleteOnPublish()).as("keeping published messages 0 ms deletes them on delivery").isTrue();
     }
 
+    @Test
+    void the_default_pool_has_a_connection_for_each_worker_and_three_more() {
+        assertThat(RelayConfig.from(Env.of(Map.of("WORKERS", "8"))).service().poolSize()).isEqualTo(11);
+        assertThat(RelayConfig.from(Env.of(Map.of("WORKERS", "8", "DB_POOL_SIZE", "11"))).service().poolSize())
+                .isEqualTo(11);
+    }
+
     @ParameterizedTest(name = "{0}={1} -> \"{2}...\"")
     @CsvSource(delimiter = '|', textBlock = """
             BATCH_SIZE            | 0            | BATCH_SIZE=0 is not a whole number from 1 to 10000
@@ -78,7 +86,10 @@ class RelayConfigTest {
             CONSUMER_URL          | ftp://x/y    | CONSUMER_URL=ftp://x/y is not an http:// or https:// URL
             CONSUMER_URL          | not a url    | CONSUMER_URL=not a url is not an http:// or https:// URL
             CONSUMER_URL          | http:///path | CONSUMER_URL=http:///path is not an http:// or https:// URL
-            PORT                  | 70000        | PORT=70000 is not a whole number
+            PORT                  | 70000        | PORT=70000 is not a whole number from 0 to 65535
+            ADMIN_HOST            | x.invalid    | ADMIN_HOST=x.invalid is not an address or a host name that resolves
+            DB_POOL_SIZE          | 4            | DB_POOL_SIZE=4 must be at least WORKERS + 3 = 5
+            DB_POOL_SIZE          | 201          | DB_POOL_SIZE=201 is not a whole number from 1 to 200
             MAX_ATTEMPTS          | 0            | MAX_ATTEMPTS=0 is not a whole number
             POLL_INTERVAL_MS      | -1           | POLL_INTERVAL_MS=-1 is not a number of milliseconds
             BACKOFF_MAX_MS        | 500          | BACKOFF_MAX_MS=500 must not be less than BACKOFF_INITIAL_MS=1000

@@ -29,7 +29,7 @@ class SecretsNeverLoggedTest {
 
     @Test
     void neither_password_appears_when_it_relays_stops_or_fails_to_start() throws Exception {
-        new TestOutbox(db.jdbi()).write(java.util.UUID.randomUUID().toString(), "OrderCreated");
+        new TestOutbox(db).write(java.util.UUID.randomUUID().toString(), "OrderCreated");
         Map<String, String> unreachable = env();
         unreachable.put("DB_URL", "jdbc:postgresql://127.0.0.1:1/outbox?password=" + Secrets.URL_PASSWORD);
         Map<String, String> userInfo = env();

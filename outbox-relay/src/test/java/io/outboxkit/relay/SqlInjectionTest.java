@@ -1,14 +1,20 @@
 package io.outboxkit.relay;
 
+import static io.outboxkit.app.testing.TestDatabases.count;
+import static io.outboxkit.app.testing.TestDatabases.strings;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.Jsons;
+import io.outboxkit.app.ServiceSchema;
+import io.outboxkit.app.testing.FakeConsumer;
+import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.core.MessageStatus;
 import io.outboxkit.core.NewMessage;
 import io.outboxkit.core.OutboxEntry;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Duration;
@@ -40,7 +46,7 @@ class SqlInjectionTest {
 
     @Test
     void sql_in_every_field_is_written_delivered_and_recorded_verbatim() throws Exception {
-        TestOutbox outbox = new TestOutbox(db.jdbi());
+        TestOutbox outbox = new TestOutbox(db);
         List<NewMessage> messages = new ArrayList<>();
         for (String injection : INJECTIONS) {
             String payload = Jsons.mapper().createObjectNode().put("note", injection).put(injection, injection).toString();
@@ -51,9 +57,9 @@ class SqlInjectionTest {
         List<UUID> ids = outbox.writeAll(messages);
         UUID poisonId = outbox.writeAll(List.of(poison)).get(0);
 
-        try (FakeConsumer consumer = new FakeConsumer(); Database database = TestDatabases.open(db, 8)) {
+        try (FakeConsumer consumer = new FakeConsumer(); Database database = TestDatabases.open(db, 8, ServiceSchema.outboxOnly(OutboxNames.DEFAULT))) {
             consumer.answer(request -> "Poison".equals(request.envelope().get("event_type").asText())
-                    ? new FakeConsumer.Reply(422, CONSUMER_ERROR) : FakeConsumer.Reply.ok());
+                    ? new FakeConsumer.Reply(422, CONSUMER_ERROR) : FakeConsumer.Reply.processed());
             try (Relay relay = Relay.start(database, TestRelays.config(consumer.url(), "RELAY_NAME", RELAY_NAME,
                     "MAX_ATTEMPTS", "1"))) {
                 await().atMost(Duration.ofSeconds(20)).until(() -> ids.stream().allMatch(
@@ -79,19 +85,9 @@ class SqlInjectionTest {
 
         OutboxEntry dead = outbox.entry(poisonId);
         assertThat(dead.lastError()).contains("'); DELETE FROM outbox WHERE ('1'='1");
-        assertThat(count("SELECT count(*) FROM outbox")).isEqualTo(INJECTIONS.size() + 1);
-        assertThat(count("SELECT count(*) FROM outbox WHERE status = 'PUBLISHED'")).isEqualTo(INJECTIONS.size());
-        assertThat(strings("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"))
+        assertThat(count(db, "SELECT count(*) FROM outbox")).isEqualTo(INJECTIONS.size() + 1);
+        assertThat(count(db, "SELECT count(*) FROM outbox WHERE status = 'PUBLISHED'")).isEqualTo(INJECTIONS.size());
+        assertThat(strings(db, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"))
                 .containsExactlyElementsOf(TABLES);
-    }
-
-    private static List<String> strings(String sql) {
-        List<String> values = db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(String.class).list());
-        return values;
-    }
-
-    private static long count(String sql) {
-        Long value = db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
-        return value;
     }
 }

@@ -1,16 +1,17 @@
 package io.outboxkit.replay;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.Env;
-import io.outboxkit.app.Jsons;
-import io.outboxkit.app.MessageEnvelope;
+import io.outboxkit.app.delivery.Delivery;
+import io.outboxkit.app.delivery.DeliveryException;
+import io.outboxkit.app.delivery.HttpPublisher;
 import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxEntry;
 import io.outboxkit.core.OutboxMessage;
 import java.io.PrintWriter;
 import java.net.URI;
+import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -29,6 +30,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "duplicate", mixinStandardHelpOptions = true,
         description = "Deliver one message to the consumer twice; succeed when the second is skipped as a duplicate.")
 final class DuplicateCommand implements Callable<Integer> {
+
+    /** The limit on connecting to the consumer and on waiting for each answer. */
+    static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     private final Env env;
 
@@ -54,31 +58,40 @@ final class DuplicateCommand implements Callable<Integer> {
     public Integer call() {
         URI endpoint = endpoint();
         OutboxMessage message = messageId == null ? DemoMessage.create() : fromOutbox(messageId);
-        byte[] envelope = envelope(message);
         PrintWriter out = spec.commandLine().getOut();
         out.println("delivering message " + message.id() + " (" + ErrorReporter.printable(message.eventType() + " of "
                 + message.aggregateType() + " " + message.aggregateId()) + ") to " + endpoint + " twice");
         out.flush();
-        ConsumerClient consumer = new ConsumerClient(endpoint);
-        Delivery first = consumer.deliver(envelope);
-        out.println("attempt 1: " + first.describe());
-        out.flush();
-        Delivery second = consumer.deliver(envelope);
-        out.println("attempt 2: " + second.describe());
-        out.flush();
-        if (second.kind() == Delivery.Kind.DUPLICATE) {
-            out.println("idempotency OK: the second delivery was skipped");
+        try (HttpPublisher consumer = HttpPublisher.builder(endpoint).delivery(Delivery.SINGLE).timeout(TIMEOUT).build()) {
+            Attempt first = deliver(consumer, message);
+            out.println("attempt 1: " + first.describe());
             out.flush();
-            return ReplayCli.EXIT_OK;
+            Attempt second = deliver(consumer, message);
+            out.println("attempt 2: " + second.describe());
+            out.flush();
+            if (second.kind() == Attempt.Kind.DUPLICATE) {
+                out.println("idempotency OK: the second delivery was skipped");
+                out.flush();
+                return ReplayCli.EXIT_OK;
+            }
+            throw new CliFailure(verdict(first, second));
         }
-        throw new CliFailure(verdict(first, second));
     }
 
-    private static String verdict(Delivery first, Delivery second) {
-        if (second.kind() == Delivery.Kind.PROCESSED && first.kind() == Delivery.Kind.PROCESSED) {
+    /** One delivery, as the relay's single delivery sends it. */
+    private static Attempt deliver(HttpPublisher consumer, OutboxMessage message) {
+        try {
+            return Attempt.of(consumer.deliverOnce(message));
+        } catch (DeliveryException e) {
+            throw new CliFailure(e.getMessage());
+        }
+    }
+
+    private static String verdict(Attempt first, Attempt second) {
+        if (second.kind() == Attempt.Kind.PROCESSED && first.kind() == Attempt.Kind.PROCESSED) {
             return "idempotency FAILED: the consumer processed the same message twice";
         }
-        if (first.kind() == Delivery.Kind.REJECTED || first.kind() == Delivery.Kind.OTHER) {
+        if (first.kind() == Attempt.Kind.REJECTED || first.kind() == Attempt.Kind.OTHER) {
             return "idempotency not shown: the first delivery was not processed: " + first.describe();
         }
         return "idempotency FAILED: the second delivery was not skipped: " + second.describe();
@@ -99,14 +112,6 @@ final class DuplicateCommand implements Callable<Integer> {
         try (Database db = database.open(env)) {
             return OutboxAdmin.create(db.jdbi()).find(id).map(OutboxEntry::message)
                     .orElseThrow(() -> new CliFailure("no message with id " + id + " in the outbox"));
-        }
-    }
-
-    private static byte[] envelope(OutboxMessage message) {
-        try {
-            return Jsons.mapper().writeValueAsBytes(MessageEnvelope.toJson(message));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot write message " + message.id() + " as JSON", e);
         }
     }
 }

@@ -1,6 +1,7 @@
 package io.outboxkit.replay;
 
 import io.outboxkit.app.ConfigException;
+import io.outboxkit.app.RootCause;
 import io.outboxkit.core.OutboxException;
 import java.util.List;
 import java.util.Locale;
@@ -44,18 +45,10 @@ final class ErrorReporter implements IParameterExceptionHandler, IExecutionExcep
         if (e instanceof CliFailure || e instanceof ConfigException || e instanceof OutboxException) {
             message = e.getMessage();
         } else {
-            message = "unexpected error: " + rootMessage(e);
+            message = "unexpected error: " + RootCause.message(e);
         }
         command.getErr().println(command.getCommandSpec().qualifiedName() + ": " + oneLine(message));
         return ReplayCli.EXIT_FAILED;
-    }
-
-    static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
     }
 
     private static String oneLine(String text) {

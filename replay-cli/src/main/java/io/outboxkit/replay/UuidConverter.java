@@ -1,5 +1,6 @@
 package io.outboxkit.replay;
 
+import io.outboxkit.app.Uuids;
 import java.util.UUID;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
@@ -9,15 +10,7 @@ final class UuidConverter implements ITypeConverter<UUID> {
 
     @Override
     public UUID convert(String value) {
-        try {
-            UUID id = UUID.fromString(value.trim());
-            if (id.toString().equalsIgnoreCase(value.trim())) {
-                return id;
-            }
-        } catch (IllegalArgumentException e) {
-            // reported below
-        }
-        throw new TypeConversionException("'" + value + "' is not a message id (a UUID like "
-                + "0193a5e2-7c3f-7b1e-9f00-1234567890ab)");
+        return Uuids.parse(value.trim()).orElseThrow(() -> new TypeConversionException("'" + value
+                + "' is not a message id (a UUID like 0193a5e2-7c3f-7b1e-9f00-1234567890ab)"));
     }
 }

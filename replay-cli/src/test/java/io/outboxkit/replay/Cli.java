@@ -1,6 +1,7 @@
 package io.outboxkit.replay;
 
 import io.outboxkit.app.Env;
+import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.testing.PostgresExtension;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -21,13 +22,7 @@ final class Cli {
 
     /** A CLI configured, through DB_URL / DB_USER / DB_PASSWORD, for the test class's database. */
     static Cli against(PostgresExtension db) {
-        Map<String, String> env = new HashMap<>();
-        env.put("DB_URL", db.jdbcUrl());
-        env.put("DB_USER", db.user());
-        if (db.password() != null) {
-            env.put("DB_PASSWORD", db.password());
-        }
-        return new Cli(env);
+        return new Cli(TestDatabases.env(db));
     }
 
     /** A CLI whose database cannot be reached, so any command that touches it fails. */

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.outboxkit.app.MessageEnvelope;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.app.testing.FakeConsumer;
+import io.outboxkit.app.testing.FakeConsumer.Reply;
 import io.outboxkit.migrations.OutboxMigrations;
-import io.outboxkit.replay.FakeConsumer.Answer;
 import io.outboxkit.testing.PostgresExtension;
-import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -19,7 +19,8 @@ class DuplicateCommandTest {
 
     @Test
     void an_idempotent_consumer_skips_the_second_delivery_exit_0() throws Exception {
-        try (FakeConsumer consumer = FakeConsumer.answering(Answer.PROCESSED, Answer.DUPLICATE)) {
+        try (FakeConsumer consumer = new FakeConsumer()) {
+            consumer.answerInTurn(Reply.processed(), Reply.duplicate());
             Cli.Run run = Cli.withoutDatabase().run("duplicate", "--consumer-url", consumer.url());
 
             assertThat(run.status()).as(run.err()).isZero();
@@ -27,7 +28,9 @@ class DuplicateCommandTest {
             assertThat(run.out()).contains("attempt 1: processed", "attempt 2: duplicate (skipped)",
                     "idempotency OK: the second delivery was skipped");
             assertThat(consumer.received()).hasSize(2);
-            assertThat(consumer.received().get(1)).isEqualTo(consumer.received().get(0));
+            assertThat(consumer.received().get(1).envelope()).isEqualTo(consumer.received().get(0).envelope());
+            assertThat(consumer.received()).extracting(FakeConsumer.Received::messageIdHeader)
+                    .as("the id in the Message-Id header, as the relay sends it").containsOnly(consumer.received().get(0).id());
             OutboxMessage sent = parse(consumer.received().get(0));
             assertThat(sent.eventType()).isEqualTo("OrderCreated");
             assertThat(sent.aggregateType()).isEqualTo("Order");
@@ -38,8 +41,8 @@ class DuplicateCommandTest {
 
     @Test
     void without_a_message_id_each_run_sends_a_new_message_for_a_new_order() throws Exception {
-        try (FakeConsumer consumer = FakeConsumer.answering(
-                Answer.PROCESSED, Answer.DUPLICATE, Answer.PROCESSED, Answer.DUPLICATE)) {
+        try (FakeConsumer consumer = new FakeConsumer()) {
+            consumer.answerInTurn(Reply.processed(), Reply.duplicate(), Reply.processed(), Reply.duplicate());
             Cli cli = Cli.withoutDatabase().with("CONSUMER_URL", consumer.url());
             assertThat(cli.run("duplicate").status()).isZero();
             assertThat(cli.run("duplicate").status()).isZero();
@@ -53,7 +56,8 @@ class DuplicateCommandTest {
 
     @Test
     void a_consumer_that_processes_the_message_twice_fails_the_check_exit_1() throws Exception {
-        try (FakeConsumer consumer = FakeConsumer.answering(Answer.PROCESSED, Answer.PROCESSED)) {
+        try (FakeConsumer consumer = new FakeConsumer()) {
+            consumer.answerInTurn(Reply.processed(), Reply.processed());
             Cli.Run run = Cli.withoutDatabase().run("duplicate", "--consumer-url", consumer.url());
 
             assertThat(run.status()).isEqualTo(ReplayCli.EXIT_FAILED);
@@ -66,9 +70,9 @@ class DuplicateCommandTest {
 
     @Test
     void a_consumer_that_rejects_the_message_shows_its_error_exit_1() throws Exception {
-        try (FakeConsumer consumer = FakeConsumer.answering(
-                new Answer(400, "{\"error\":\"payload.amount is required\"}"),
-                new Answer(400, "{\"error\":\"payload.amount is required\"}"))) {
+        try (FakeConsumer consumer = new FakeConsumer()) {
+            consumer.answerInTurn(new Reply(400, "{\"error\":\"payload.amount is required\"}"),
+                    new Reply(400, "{\"error\":\"payload.amount is required\"}"));
             Cli.Run run = Cli.withoutDatabase().run("duplicate", "--consumer-url", consumer.url());
 
             assertThat(run.status()).isEqualTo(ReplayCli.EXIT_FAILED);
@@ -86,7 +90,7 @@ class DuplicateCommandTest {
 
         assertThat(run.status()).isEqualTo(ReplayCli.EXIT_FAILED);
         assertThat(run.errLines()).singleElement().asString()
-                .startsWith("replay-cli duplicate: cannot reach the consumer at " + nowhere + ": ")
+                .startsWith("replay-cli duplicate: cannot connect to " + nowhere + ": ")
                 .doesNotContain("Exception");
     }
 
@@ -95,7 +99,8 @@ class DuplicateCommandTest {
         db.truncateAll();
         UUID id = Outbox.write(db);
         Outbox.markPublished(db, id);
-        try (FakeConsumer consumer = FakeConsumer.answering(Answer.DUPLICATE, Answer.DUPLICATE)) {
+        try (FakeConsumer consumer = new FakeConsumer()) {
+            consumer.answerInTurn(Reply.duplicate(), Reply.duplicate());
             Cli.Run run = Cli.against(db).run("duplicate", "--message-id", id.toString(),
                     "--consumer-url", consumer.url());
 
@@ -113,7 +118,7 @@ class DuplicateCommandTest {
     void an_unknown_message_id_is_an_error_and_nothing_is_sent() throws Exception {
         db.truncateAll();
         UUID unknown = UUID.randomUUID();
-        try (FakeConsumer consumer = FakeConsumer.answering(Answer.PROCESSED, Answer.DUPLICATE)) {
+        try (FakeConsumer consumer = new FakeConsumer()) {
             Cli.Run run = Cli.against(db).run("duplicate", "--message-id", unknown.toString(),
                     "--consumer-url", consumer.url());
 
@@ -124,7 +129,7 @@ class DuplicateCommandTest {
         }
     }
 
-    private static OutboxMessage parse(String envelope) {
-        return MessageEnvelope.parse(envelope.getBytes(StandardCharsets.UTF_8));
+    private static OutboxMessage parse(FakeConsumer.Received received) {
+        return MessageEnvelope.fromJson(received.envelope());
     }
 }

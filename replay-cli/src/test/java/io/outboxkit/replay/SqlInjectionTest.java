@@ -1,13 +1,15 @@
 package io.outboxkit.replay;
 
+import static io.outboxkit.app.testing.TestDatabases.strings;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Jsons;
+import io.outboxkit.app.testing.FakeConsumer;
+import io.outboxkit.app.testing.FakeConsumer.Reply;
 import io.outboxkit.core.NewMessage;
 import io.outboxkit.core.OutboxWriter;
 import io.outboxkit.migrations.OutboxMigrations;
-import io.outboxkit.replay.FakeConsumer.Answer;
 import io.outboxkit.testing.PostgresExtension;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,9 +56,9 @@ class SqlInjectionTest {
 
     @AfterEach
     void every_table_still_exists_and_the_outbox_holds_every_message() {
-        assertThat(strings("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"))
+        assertThat(strings(db, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"))
                 .containsExactlyElementsOf(TABLES);
-        assertThat(strings("SELECT event_type FROM outbox ORDER BY seq")).containsExactlyElementsOf(INJECTIONS);
+        assertThat(strings(db, "SELECT event_type FROM outbox ORDER BY seq")).containsExactlyElementsOf(INJECTIONS);
     }
 
     @Test
@@ -82,25 +84,21 @@ class SqlInjectionTest {
         Cli.Run run = cli.run("requeue", "--id", ids.get(0).toString());
 
         assertThat(run.status()).as(run.err()).isZero();
-        assertThat(strings("SELECT status FROM outbox ORDER BY seq")).containsExactly("PENDING", "DEAD", "DEAD", "DEAD", "DEAD");
+        assertThat(strings(db, "SELECT status FROM outbox ORDER BY seq")).containsExactly("PENDING", "DEAD", "DEAD", "DEAD", "DEAD");
     }
 
     @Test
     void duplicate_sends_the_stored_message_byte_for_byte_and_prints_it_safely() throws Exception {
-        try (FakeConsumer consumer = FakeConsumer.answering(Answer.PROCESSED, Answer.DUPLICATE)) {
+        try (FakeConsumer consumer = new FakeConsumer()) {
+            consumer.answerInTurn(Reply.processed(), Reply.duplicate());
             Cli.Run run = cli.run("duplicate", "--message-id", ids.get(2).toString(), "--consumer-url", consumer.url());
 
             assertThat(run.status()).as(run.err()).isZero();
             assertThat(UNSAFE.matcher(run.out()).find()).as("a control character in: %s", run.out()).isFalse();
-            JsonNode sent = Jsons.mapper().readTree(consumer.received().get(0));
+            JsonNode sent = consumer.received().get(0).envelope();
             assertThat(sent.get("event_type").asText()).isEqualTo(INJECTIONS.get(2));
             assertThat(sent.get("headers").get(INJECTIONS.get(2)).asText()).isEqualTo(INJECTIONS.get(2));
             assertThat(sent.get("payload").get("note").asText()).isEqualTo(INJECTIONS.get(2));
         }
-    }
-
-    private static List<String> strings(String sql) {
-        List<String> values = db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(String.class).list());
-        return values;
     }
 }

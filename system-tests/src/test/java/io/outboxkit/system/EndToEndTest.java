@@ -81,6 +81,9 @@ class EndToEndTest {
         assertThat(result.exitCode()).as(result.output()).isZero();
         assertThat(result.output()).contains("processed").contains("duplicate");
         assertThat(customerViews()).isEqualTo(before);
+        String id = result.output().replaceAll("(?s).*?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}).*", "$1");
+        assertThat(system.consumer().output()).as("the quick start's lines, from the consumer itself")
+                .contains("PROCESSING " + id).contains("SKIPPING duplicate message " + id);
     }
 
     @Test

@@ -22,7 +22,7 @@ final class Faults {
      * The relay settings of the fault cases: claims last 6 s, a delivery times out after 3 s, a
      * failed delivery is retried after 100 ms doubling up to 1 s, and 300 attempts (minutes of
      * failures) before a message is DEAD, so no outage of a case, however slow a loaded machine
-     * makes the restart, kills a message.
+     * makes the restart, kills a message. The pool is the least the relay accepts for its two workers.
      */
     static final Map<String, String> RELAY_ENV = Map.of(
             "POLL_INTERVAL_MS", "150",
@@ -32,7 +32,7 @@ final class Faults {
             "BACKOFF_INITIAL_MS", "100",
             "BACKOFF_MAX_MS", "1000",
             "MAX_ATTEMPTS", "300",
-            "DB_POOL_SIZE", "4");
+            "DB_POOL_SIZE", "5");
 
     /** Small pools for order-service and consumer: the shared test server has 100 connections for every test run. */
     static final Map<String, String> SERVICE_ENV = Map.of("DB_POOL_SIZE", "6");

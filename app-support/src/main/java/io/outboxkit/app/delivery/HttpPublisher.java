@@ -1,6 +1,8 @@
-package io.outboxkit.relay;
+package io.outboxkit.app.delivery;
 
+import io.outboxkit.app.MessageEnvelope;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.spi.MessagePublisher;
 import java.io.IOException;
 import java.net.URI;
@@ -9,13 +11,18 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 
 /**
- * Delivers to the consumer over HTTP, as {@link Delivery} says.
+ * Delivers outbox messages to a consumer over HTTP, as {@link Delivery} says: the relay's
+ * {@link MessagePublisher}, and {@link #deliverOnce} for a tool that sends one message and reads
+ * the answer. Built by {@link #builder}.
  *
  * <p>{@link Delivery#BATCH} (the default): the claimed batch is POSTed as {@code {"messages": [...]}}
  * to the consumer's batch endpoint ({@code CONSUMER_URL + "/batch"}), cut into requests of at
@@ -35,7 +42,14 @@ import java.util.concurrent.Semaphore;
  * would let another relay deliver the message again). Thread-safe; {@link #close()} releases the
  * client's threads.
  */
-final class HttpPublisher implements MessagePublisher, AutoCloseable {
+public final class HttpPublisher implements MessagePublisher, AutoCloseable {
+
+    /** The default delivery: a batch per request. */
+    public static final Delivery DEFAULT_DELIVERY = Delivery.BATCH;
+    /** The default timeout: 5 seconds. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
+    /** The default number of requests in flight at once. */
+    public static final int DEFAULT_MAX_IN_FLIGHT = 16;
 
     /** How much of a failing answer's body is kept in the error. */
     static final int MAX_BODY_IN_ERROR = 200;
@@ -49,7 +63,7 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
     private final Semaphore inFlight;
     private final HttpTransport transport;
 
-    HttpPublisher(URI endpoint, Delivery delivery, Duration timeout, Duration lease, int maxInFlight) {
+    private HttpPublisher(URI endpoint, Delivery delivery, Duration timeout, Duration lease, int maxInFlight) {
         this.endpoint = endpoint;
         this.batchEndpoint = BatchRequests.batchEndpoint(endpoint);
         this.delivery = delivery;
@@ -60,6 +74,17 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
         this.transport = new HttpTransport(timeout, maxInFlight);
     }
 
+    /** A builder for a publisher that delivers to {@code consumerUrl}, with every other setting at its default. */
+    public static Builder builder(URI consumerUrl) {
+        return new Builder(consumerUrl);
+    }
+
+    /**
+     * Delivers {@code message} alone, as single delivery does, and returns normally once the
+     * consumer answered 2xx.
+     *
+     * @throws DeliveryException when it did not: another status, a refused connection, a timeout
+     */
     @Override
     public void publish(OutboxMessage message) throws Exception {
         Exception failure = await(deliver(message));
@@ -68,6 +93,12 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
         }
     }
 
+    /**
+     * Delivers {@code batch} as {@link Delivery} says, its requests concurrently, and returns the
+     * messages that failed, each with a {@link DeliveryException} saying why.
+     *
+     * @throws InterruptedException when interrupted while waiting; the requests in flight are cancelled
+     */
     @Override
     public Map<UUID, Exception> publishAll(List<OutboxMessage> batch) throws InterruptedException {
         return delivery == Delivery.BATCH ? publishInBatches(batch) : publishEach(batch);
@@ -136,6 +167,24 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
         }
     }
 
+    /**
+     * Sends {@code message} alone, once, as single delivery does (its envelope to the consumer's
+     * URL, its id in the {@value DeliveryProtocol#MESSAGE_ID_HEADER} header), on the calling thread,
+     * and returns the consumer's answer whatever its status. Never retries. For a tool that must
+     * read the answer; a poller calls {@link #publishAll}.
+     *
+     * @throws DeliveryException when no answer came (the connection failed, or the timeout passed),
+     *                           saying which and naming the consumer's URL
+     */
+    public ConsumerAnswer deliverOnce(OutboxMessage message) throws DeliveryException {
+        byte[] body = envelope(message);
+        try {
+            return transport.postHere(endpoint, body, message.id().toString()).join();
+        } catch (CompletionException | CancellationException e) {
+            throw transport.failure(endpoint, e);
+        }
+    }
+
     /** Closes the connections and releases the threads; deliveries still running fail. */
     @Override
     public void close() {
@@ -155,13 +204,21 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
     private CompletableFuture<Exception> deliver(OutboxMessage message) {
         byte[] body;
         try {
-            body = BatchRequests.envelope(message); // the envelope a batch carries, on its own
-        } catch (IOException | RuntimeException e) {
-            return CompletableFuture.completedFuture(new DeliveryException("cannot serialize message "
-                    + message.id() + ": " + e.getMessage(), e));
+            body = envelope(message);
+        } catch (DeliveryException e) {
+            return CompletableFuture.completedFuture(e);
         }
         return transport.post(endpoint, body, message.id().toString())
                 .handle((answer, error) -> error != null ? transport.failure(endpoint, error) : failure(endpoint, answer));
+    }
+
+    /** The envelope a batch carries, on its own. */
+    private static byte[] envelope(OutboxMessage message) throws DeliveryException {
+        try {
+            return MessageEnvelope.toBytes(message);
+        } catch (IOException | RuntimeException e) {
+            throw new DeliveryException("cannot serialize message " + message.id() + ": " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -169,7 +226,7 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
      * request); the future holds the failures by id. Never completes exceptionally.
      */
     private CompletableFuture<Map<UUID, Exception>> deliver(BatchRequests.Request batch, boolean here) {
-        CompletableFuture<HttpTransport.Answer> exchange = here ? transport.postHere(batchEndpoint, batch.body(), null)
+        CompletableFuture<ConsumerAnswer> exchange = here ? transport.postHere(batchEndpoint, batch.body(), null)
                 : transport.post(batchEndpoint, batch.body(), null);
         return exchange.handle((answer, error) -> {
             if (error != null) {
@@ -182,16 +239,15 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
     }
 
     /** Null for a 2xx answer, else a failure naming the status and the start of the body. */
-    private static Exception failure(URI endpoint, HttpTransport.Answer answer) {
-        int status = answer.status();
-        if (status >= 200 && status < 300) {
+    private static Exception failure(URI endpoint, ConsumerAnswer answer) {
+        if (answer.isSuccess()) {
             return null;
         }
         String body = answer.body().strip();
         if (body.length() > MAX_BODY_IN_ERROR) {
             body = body.substring(0, MAX_BODY_IN_ERROR) + "...";
         }
-        return new DeliveryException("HTTP " + status + " from " + endpoint + (body.isEmpty() ? "" : ": " + body));
+        return new DeliveryException("HTTP " + answer.status() + " from " + endpoint + (body.isEmpty() ? "" : ": " + body));
     }
 
     private static Map<UUID, Exception> awaitAll(BatchRequests.Request request,
@@ -202,7 +258,7 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
         } catch (ExecutionException e) {
             return BatchRequests.allFailed(request.messages(), new DeliveryException("delivery failed: " + e.getCause(),
                     e.getCause()));
-        } catch (java.util.concurrent.CancellationException e) {
+        } catch (CancellationException e) {
             return BatchRequests.allFailed(request.messages(), new DeliveryException("delivery cancelled", e));
         }
     }
@@ -212,8 +268,74 @@ final class HttpPublisher implements MessagePublisher, AutoCloseable {
             return delivery.get();
         } catch (ExecutionException e) {
             return new DeliveryException("delivery failed: " + e.getCause(), e.getCause());
-        } catch (java.util.concurrent.CancellationException e) {
+        } catch (CancellationException e) {
             return new DeliveryException("delivery cancelled", e);
+        }
+    }
+
+    /**
+     * Settings for an {@link HttpPublisher}; {@link #build()} copies and checks them, so a setter
+     * called afterwards changes nothing built. Not thread-safe.
+     */
+    public static final class Builder {
+
+        private final URI consumerUrl;
+        private Delivery delivery = DEFAULT_DELIVERY;
+        private Duration timeout = DEFAULT_TIMEOUT;
+        private Duration lease = OutboxPoller.DEFAULT_LEASE;
+        private int maxInFlight = DEFAULT_MAX_IN_FLIGHT;
+
+        private Builder(URI consumerUrl) {
+            this.consumerUrl = Objects.requireNonNull(consumerUrl, "consumerUrl");
+        }
+
+        /** One request per batch (the default, {@link #DEFAULT_DELIVERY}) or per message. */
+        public Builder delivery(Delivery delivery) {
+            this.delivery = Objects.requireNonNull(delivery, "delivery");
+            return this;
+        }
+
+        /**
+         * The limit on connecting, on waiting for a pooled connection, and on each wait for the
+         * answer; an exchange is abandoned a second past it whatever it is doing. Default
+         * {@link #DEFAULT_TIMEOUT}.
+         */
+        public Builder timeout(Duration timeout) {
+            this.timeout = Objects.requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /**
+         * The poller's lease: no request of a batch starts once it could no longer end within it.
+         * Must exceed the timeout. Default {@link OutboxPoller#DEFAULT_LEASE}.
+         */
+        public Builder lease(Duration lease) {
+            this.lease = Objects.requireNonNull(lease, "lease");
+            return this;
+        }
+
+        /** Requests sent at once, and connections kept; default {@value #DEFAULT_MAX_IN_FLIGHT}. */
+        public Builder maxInFlight(int maxInFlight) {
+            this.maxInFlight = maxInFlight;
+            return this;
+        }
+
+        /**
+         * A publisher with these settings; close it to release its threads and connections.
+         *
+         * @throws IllegalArgumentException naming the setting that is out of range
+         */
+        public HttpPublisher build() {
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+            }
+            if (lease.compareTo(timeout) <= 0) {
+                throw new IllegalArgumentException("lease must exceed the timeout (" + timeout + "), was " + lease);
+            }
+            if (maxInFlight < 1) {
+                throw new IllegalArgumentException("maxInFlight must be at least 1, was " + maxInFlight);
+            }
+            return new HttpPublisher(consumerUrl, delivery, timeout, lease, maxInFlight);
         }
     }
 }

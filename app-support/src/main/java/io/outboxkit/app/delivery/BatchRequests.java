@@ -1,13 +1,14 @@
-package io.outboxkit.relay;
+package io.outboxkit.app.delivery;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Jsons;
+import io.outboxkit.app.MessageEnvelope;
 import io.outboxkit.core.OutboxMessage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -24,9 +25,12 @@ import java.util.UUID;
 final class BatchRequests {
 
     /** The most messages in one request: the consumer's limit. */
-    static final int MAX_MESSAGES = 1_000;
-    /** The largest request body built, unless one message alone is larger: half the consumer's 1 MiB. */
-    static final int MAX_BYTES = 512 * 1024;
+    static final int MAX_MESSAGES = DeliveryProtocol.MAX_BATCH_MESSAGES;
+    /** The largest request body built, unless one message alone is larger: half the consumer's limit. */
+    static final int MAX_BYTES = DeliveryProtocol.MAX_REQUEST_BYTES / 2;
+
+    private static final byte[] OPEN = ("{\"" + DeliveryProtocol.MESSAGES + "\":").getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CLOSE = "]}".getBytes(StandardCharsets.US_ASCII);
 
     /** One request: its messages and its body. */
     record Request(List<OutboxMessage> messages, byte[] body) {
@@ -40,7 +44,7 @@ final class BatchRequests {
         String path = consumerUrl.getPath() == null ? "" : consumerUrl.getPath().replaceAll("/+$", "");
         try {
             return new URI(consumerUrl.getScheme(), consumerUrl.getRawAuthority() == null ? null : consumerUrl.getAuthority(),
-                    path + "/batch", consumerUrl.getQuery(), null);
+                    path + DeliveryProtocol.BATCH_PATH, consumerUrl.getQuery(), null);
         } catch (URISyntaxException e) {
             throw new IllegalArgumentException("cannot derive the batch endpoint from " + consumerUrl, e);
         }
@@ -58,7 +62,7 @@ final class BatchRequests {
         for (OutboxMessage message : batch) {
             byte[] envelope;
             try {
-                envelope = envelope(message);
+                envelope = MessageEnvelope.toBytes(message);
             } catch (IOException | RuntimeException e) {
                 unsendable.put(message.id(), new DeliveryException("cannot serialize message " + message.id() + ": "
                         + e.getMessage(), e));
@@ -86,12 +90,12 @@ final class BatchRequests {
     static Map<UUID, Exception> failures(List<OutboxMessage> sent, String answer, URI endpoint) {
         Map<UUID, JsonNode> results = new HashMap<>();
         try {
-            JsonNode list = Jsons.mapper().readTree(answer).get("results");
+            JsonNode list = Jsons.mapper().readTree(answer).get(DeliveryProtocol.RESULTS);
             if (list == null || !list.isArray()) {
                 throw new IOException("no results array");
             }
             for (JsonNode result : list) {
-                results.putIfAbsent(UUID.fromString(result.get("id").asText()), result);
+                results.putIfAbsent(UUID.fromString(result.get(DeliveryProtocol.ID).asText()), result);
             }
         } catch (IOException | RuntimeException e) {
             return allFailed(sent, new DeliveryException("unreadable answer from " + endpoint + ": " + e.getMessage(), e));
@@ -99,14 +103,16 @@ final class BatchRequests {
         Map<UUID, Exception> failures = new LinkedHashMap<>();
         for (OutboxMessage message : sent) {
             JsonNode result = results.get(message.id());
-            String status = result == null || result.get("status") == null ? null : result.get("status").asText();
-            if ("processed".equals(status) || "duplicate".equals(status)) {
+            JsonNode reported = result == null ? null : result.get(DeliveryProtocol.STATUS);
+            String status = reported == null ? null : reported.asText();
+            if (DeliveryProtocol.PROCESSED.equals(status) || DeliveryProtocol.DUPLICATE.equals(status)) {
                 continue;
             }
             if (status == null) {
                 failures.put(message.id(), new DeliveryException("the answer from " + endpoint + " has no result for it"));
             } else {
-                String error = result.hasNonNull("error") ? ": " + abbreviate(result.get("error").asText()) : "";
+                String error = result.hasNonNull(DeliveryProtocol.ERROR)
+                        ? ": " + abbreviate(result.get(DeliveryProtocol.ERROR).asText()) : "";
                 failures.put(message.id(), new DeliveryException(endpoint + " answered " + abbreviate(status) + error));
             }
         }
@@ -122,37 +128,10 @@ final class BatchRequests {
 
     private static Request close(List<OutboxMessage> messages, ByteArrayOutputStream array) {
         ByteArrayOutputStream body = new ByteArrayOutputStream(array.size() + 16);
-        body.writeBytes("{\"messages\":".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        body.writeBytes(OPEN);
         body.writeBytes(array.toByteArray());
-        body.writeBytes("]}".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        body.writeBytes(CLOSE);
         return new Request(List.copyOf(messages), body.toByteArray());
-    }
-
-    /**
-     * The envelope as JSON bytes, as a batch carries it and as single delivery sends it; the payload
-     * (JSON text from the database) is copied, not re-parsed.
-     */
-    static byte[] envelope(OutboxMessage message) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(256 + message.payload().length());
-        try (JsonGenerator json = Jsons.mapper().getFactory().createGenerator(out)) {
-            json.writeStartObject();
-            json.writeStringField("id", message.id().toString());
-            json.writeNumberField("sequence", message.sequence());
-            json.writeStringField("aggregate_type", message.aggregateType());
-            json.writeStringField("aggregate_id", message.aggregateId());
-            json.writeStringField("event_type", message.eventType());
-            json.writeFieldName("payload");
-            json.writeRawValue(message.payload());
-            json.writeObjectFieldStart("headers");
-            for (Map.Entry<String, String> header : message.headers().entrySet()) {
-                json.writeStringField(header.getKey(), header.getValue());
-            }
-            json.writeEndObject();
-            json.writeStringField("created_at", message.createdAt().toString());
-            json.writeNumberField("attempts", message.attempts());
-            json.writeEndObject();
-        }
-        return out.toByteArray();
     }
 
     private static String abbreviate(String text) {

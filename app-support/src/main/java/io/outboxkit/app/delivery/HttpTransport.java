@@ -1,4 +1,4 @@
-package io.outboxkit.relay;
+package io.outboxkit.app.delivery;
 
 import java.io.IOException;
 import java.net.ConnectException;
@@ -35,10 +35,6 @@ import org.apache.hc.core5.util.Timeout;
  * relay a third of its CPU). Never retries, never follows a redirect. Thread-safe.
  */
 final class HttpTransport implements AutoCloseable {
-
-    /** An answer: its status and its body, decoded as UTF-8 unless it names another charset. */
-    record Answer(int status, String body) {
-    }
 
     /** The most characters of an answer's body read; the rest is dropped. The consumer's answers are far smaller. */
     static final int MAX_ANSWER_CHARS = 16 * 1024 * 1024;
@@ -94,9 +90,9 @@ final class HttpTransport implements AutoCloseable {
      * cause: a {@link TimeoutException} when the whole exchange outlived the timeout by more than
      * a second. Cancelling the future aborts the exchange.
      */
-    CompletableFuture<Answer> post(URI uri, byte[] body, String messageId) {
+    CompletableFuture<ConsumerAnswer> post(URI uri, byte[] body, String messageId) {
         HttpPost post = request(uri, body, messageId);
-        CompletableFuture<Answer> answer = bounded(post);
+        CompletableFuture<ConsumerAnswer> answer = bounded(post);
         executor.execute(() -> {
             if (!answer.isDone()) { // cancelled, or timed out, before a thread was free
                 run(post, answer);
@@ -111,9 +107,9 @@ final class HttpTransport implements AutoCloseable {
      * two thread wake-ups per batch, which on a busy machine cost latency more than CPU. The same
      * whole-exchange timeout applies; an interrupt does not abort the exchange (the timeouts do).
      */
-    CompletableFuture<Answer> postHere(URI uri, byte[] body, String messageId) {
+    CompletableFuture<ConsumerAnswer> postHere(URI uri, byte[] body, String messageId) {
         HttpPost post = request(uri, body, messageId);
-        CompletableFuture<Answer> answer = bounded(post);
+        CompletableFuture<ConsumerAnswer> answer = bounded(post);
         run(post, answer);
         return answer;
     }
@@ -123,8 +119,8 @@ final class HttpTransport implements AutoCloseable {
      * exchange has outlived the timeout by more than a second, and a timeout or a cancellation
      * aborts the exchange, which frees the thread blocked on the connection.
      */
-    private CompletableFuture<Answer> bounded(HttpPost post) {
-        CompletableFuture<Answer> answer = new CompletableFuture<>();
+    private CompletableFuture<ConsumerAnswer> bounded(HttpPost post) {
+        CompletableFuture<ConsumerAnswer> answer = new CompletableFuture<>();
         answer.orTimeout(timeout.toMillis() + BODY_GRACE_MS, TimeUnit.MILLISECONDS).whenComplete((done, error) -> {
             if (error instanceof TimeoutException || error instanceof CancellationException) {
                 post.cancel();
@@ -137,7 +133,7 @@ final class HttpTransport implements AutoCloseable {
      * Runs the exchange and completes {@code answer} with its outcome (unless it timed out or was
      * cancelled first), a failure wrapped in a {@link CompletionException} as an async supplier's is.
      */
-    private void run(HttpPost post, CompletableFuture<Answer> answer) {
+    private void run(HttpPost post, CompletableFuture<ConsumerAnswer> answer) {
         try {
             answer.complete(exchange(post));
         } catch (Throwable e) {
@@ -149,14 +145,14 @@ final class HttpTransport implements AutoCloseable {
         HttpPost post = new HttpPost(uri);
         post.setEntity(new ByteArrayEntity(body, JSON));
         if (messageId != null) {
-            post.setHeader("Message-Id", messageId);
+            post.setHeader(DeliveryProtocol.MESSAGE_ID_HEADER, messageId);
         }
         return post;
     }
 
-    private Answer exchange(HttpPost post) {
+    private ConsumerAnswer exchange(HttpPost post) {
         try {
-            return client.execute(post, response -> new Answer(response.getCode(), response.getEntity() == null ? ""
+            return client.execute(post, response -> new ConsumerAnswer(response.getCode(), response.getEntity() == null ? ""
                     : EntityUtils.toString(response.getEntity(), StandardCharsets.UTF_8, MAX_ANSWER_CHARS)));
         } catch (IOException e) {
             throw new CompletionException(e);

@@ -1,0 +1,79 @@
+package io.outboxkit.app.http;
+
+import io.javalin.http.Context;
+import io.javalin.http.Handler;
+import io.outboxkit.app.Database;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.BooleanSupplier;
+
+/**
+ * A service's {@code GET /health}: 200 {@code {"status": "ok"}} while every check passes, else 503
+ * {@code {"status": "unavailable", "error": "<what is down>"}} naming the first check that failed.
+ * The database is checked first, then what a service adds with {@link #and}; fields added with
+ * {@link #with} come after {@code status} in both answers. Immutable and thread-safe: each
+ * request runs the checks anew.
+ */
+public final class Health implements Handler {
+
+    private record Check(BooleanSupplier up, String whenDown) {
+    }
+
+    private final List<Check> checks;
+    private final Map<String, String> fields;
+
+    private Health(List<Check> checks, Map<String, String> fields) {
+        this.checks = List.copyOf(checks);
+        this.fields = fields;
+    }
+
+    /** Healthy while {@code database} answers a trivial query within a second ({@link Database#isHealthy}). */
+    public static Health of(Database database) {
+        Objects.requireNonNull(database, "database");
+        return new Health(List.of(new Check(database::isHealthy, "database is not answering")), Map.of());
+    }
+
+    /** This health, also requiring {@code up}; {@code whenDown} is the error when it is the first to fail. */
+    public Health and(BooleanSupplier up, String whenDown) {
+        List<Check> more = new ArrayList<>(checks);
+        more.add(new Check(Objects.requireNonNull(up, "up"), Objects.requireNonNull(whenDown, "whenDown")));
+        return new Health(more, fields);
+    }
+
+    /** This health, answering {@code field} with {@code value} too (the relay's name, say). */
+    public Health with(String field, String value) {
+        Map<String, String> more = new LinkedHashMap<>(fields);
+        more.put(Objects.requireNonNull(field, "field"), Objects.requireNonNull(value, "value"));
+        return new Health(checks, more);
+    }
+
+    /** Runs the checks in order and answers; a check that throws counts as down. */
+    @Override
+    public void handle(Context ctx) {
+        String down = null;
+        for (Check check : checks) {
+            if (!isUp(check)) {
+                down = check.whenDown();
+                break;
+            }
+        }
+        Map<String, String> body = new LinkedHashMap<>();
+        body.put("status", down == null ? "ok" : "unavailable");
+        body.putAll(fields);
+        if (down != null) {
+            body.put("error", down);
+        }
+        JsonApi.respond(ctx, down == null ? 200 : 503, body);
+    }
+
+    private static boolean isUp(Check check) {
+        try {
+            return check.up().getAsBoolean();
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+}

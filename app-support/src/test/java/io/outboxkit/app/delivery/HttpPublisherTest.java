@@ -1,0 +1,116 @@
+package io.outboxkit.app.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.outboxkit.app.MessageEnvelope;
+import io.outboxkit.app.testing.FakeConsumer;
+import io.outboxkit.app.testing.FakeConsumer.Reply;
+import io.outboxkit.core.OutboxMessage;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the client does besides the relay's deliveries (which outbox-relay's tests cover): one
+ * delivery whose answer the caller reads, and a builder that checks and seals its settings.
+ */
+class HttpPublisherTest {
+
+    final FakeConsumer consumer = new FakeConsumer();
+
+    @AfterEach
+    void stop() {
+        consumer.close();
+    }
+
+    @Test
+    void deliver_once_sends_the_envelope_with_its_id_in_the_header_and_returns_what_the_consumer_reported() throws Exception {
+        consumer.answerInTurn(Reply.processed(), Reply.duplicate());
+        OutboxMessage message = message();
+
+        try (HttpPublisher publisher = HttpPublisher.builder(URI.create(consumer.url())).build()) {
+            assertThat(publisher.deliverOnce(message).reportedStatus()).contains(DeliveryProtocol.PROCESSED);
+            assertThat(publisher.deliverOnce(message).reportedStatus()).contains(DeliveryProtocol.DUPLICATE);
+        }
+
+        assertThat(consumer.received()).hasSize(2).allSatisfy(received -> {
+            assertThat(received.messageIdHeader()).isEqualTo(message.id());
+            assertThat(received.contentType()).isEqualTo("application/json");
+            assertThat(MessageEnvelope.fromJson(received.envelope())).usingRecursiveComparison().isEqualTo(message);
+        });
+    }
+
+    @Test
+    void deliver_once_returns_a_refusal_with_its_status_and_error() throws Exception {
+        consumer.answerInTurn(new Reply(422, "{\"error\":\"payload is invalid: amount\"}"));
+
+        try (HttpPublisher publisher = HttpPublisher.builder(URI.create(consumer.url())).build()) {
+            ConsumerAnswer answer = publisher.deliverOnce(message());
+
+            assertThat(answer.isSuccess()).isFalse();
+            assertThat(answer.status()).isEqualTo(422);
+            assertThat(answer.error()).contains("payload is invalid: amount");
+            assertThat(answer.reportedStatus()).isEmpty();
+        }
+    }
+
+    @Test
+    void deliver_once_to_a_closed_port_fails_saying_it_cannot_connect_there() throws Exception {
+        URI nowhere;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            nowhere = URI.create("http://127.0.0.1:" + socket.getLocalPort() + "/messages");
+        }
+
+        try (HttpPublisher publisher = HttpPublisher.builder(nowhere).build()) {
+            assertThatThrownBy(() -> publisher.deliverOnce(message()))
+                    .isInstanceOf(DeliveryException.class)
+                    .hasMessageStartingWith("cannot connect to " + nowhere + ": ");
+        }
+    }
+
+    @Test
+    void a_setter_called_after_build_changes_nothing_built() throws Exception {
+        HttpPublisher.Builder builder = HttpPublisher.builder(URI.create(consumer.url())).delivery(Delivery.SINGLE);
+
+        try (HttpPublisher publisher = builder.build()) {
+            builder.delivery(Delivery.BATCH);
+            Map<UUID, Exception> failures = publisher.publishAll(List.of(message(), message()));
+
+            assertThat(failures).isEmpty();
+            assertThat(consumer.batchSizes()).as("batch requests").isEmpty();
+            assertThat(consumer.received()).as("single requests").hasSize(2);
+        }
+    }
+
+    @Test
+    void a_timeout_that_is_not_positive_is_refused() {
+        assertThatThrownBy(() -> HttpPublisher.builder(URI.create(consumer.url())).timeout(Duration.ZERO).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("timeout must be positive");
+    }
+
+    @Test
+    void a_lease_not_longer_than_the_timeout_is_refused() {
+        assertThatThrownBy(() -> HttpPublisher.builder(URI.create(consumer.url())).timeout(Duration.ofSeconds(5))
+                .lease(Duration.ofSeconds(5)).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("lease must exceed the timeout");
+    }
+
+    @Test
+    void no_request_in_flight_is_refused() {
+        assertThatThrownBy(() -> HttpPublisher.builder(URI.create(consumer.url())).maxInFlight(0).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("maxInFlight must be at least 1");
+    }
+
+    private static OutboxMessage message() {
+        String order = UUID.randomUUID().toString();
+        return new OutboxMessage(UUID.randomUUID(), 7, "Order", order, "OrderCreated", "{\"order_id\":\"" + order + "\"}",
+                Map.of("trace_id", "t-7"), Instant.parse("2026-11-26T15:00:00Z"), 1);
+    }
+}
