@@ -20,10 +20,12 @@ final class BrokerProbe implements AutoCloseable {
 
     private final Admin admin;
     private final Duration timeout;
+    private final String bootstrapServers;
 
     BrokerProbe(Map<String, Object> adminProperties, Duration timeout) {
         this.admin = Admin.create(adminProperties);
         this.timeout = timeout;
+        this.bootstrapServers = String.valueOf(adminProperties.get("bootstrap.servers"));
     }
 
     /** Whether the cluster answered with at least one broker within the timeout. */
@@ -53,10 +55,18 @@ final class BrokerProbe implements AutoCloseable {
             if (e.getCause() instanceof TopicAuthorizationException) {
                 return "this client is not authorized to describe or write the topic: grant it WRITE and DESCRIBE";
             }
-            return "the broker did not answer (" + e.getCause().getMessage() + "): is it down or unreachable?";
+            if (e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException) {
+                return silent();
+            }
+            return "the broker at " + bootstrapServers + " did not describe the topic (" + e.getCause().getMessage() + ")";
         } catch (java.util.concurrent.TimeoutException | RuntimeException e) {
-            return "the broker did not answer within " + timeout.toMillis() + " ms: is it down or unreachable?";
+            return silent();
         }
+    }
+
+    private String silent() {
+        return "the broker at " + bootstrapServers + " did not answer within " + timeout.toMillis()
+                + " ms: is it down or unreachable?";
     }
 
     @Override

@@ -19,7 +19,7 @@ final class DeliveryErrors {
         String text;
         if (error instanceof TimeoutException) {
             text = "not confirmed by the broker within the delivery timeout of " + deliveryTimeout.toMillis()
-                    + " ms: is the broker at " + bootstrapServers + " down, unreachable or overloaded? (" + kafka + ")";
+                    + " ms: is the broker at " + bootstrapServers + " down or unreachable, or overloaded? (" + kafka + ")";
         } else if (error instanceof RecordTooLargeException) {
             text = "the record is too large (" + kafka + "); raise max.request.size and the topic's max.message.bytes,"
                     + " or make the payload smaller";
