@@ -73,7 +73,7 @@ public final class DevKafka implements AutoCloseable {
         KafkaRaftServer server = new KafkaRaftServer(config, Time.SYSTEM);
         try {
             server.startup();
-            awaitClients(settings.port());
+            awaitClients(settings);
         } catch (Exception e) {
             stopQuietly(server);
             throw new DevKafkaException("cannot start Kafka on port " + settings.port() + " with data in "
@@ -120,7 +120,39 @@ public final class DevKafka implements AutoCloseable {
                 // The cleaner's default 128 MiB buffer (for the compacted offsets topic) would be most of a small heap.
                 Map.entry("log.cleaner.dedupe.buffer.size", Integer.toString(8 * 1024 * 1024)),
                 Map.entry("server.max.startup.time.ms", Long.toString(STARTUP_WAIT.toMillis()))));
+        if (!settings.saslUsers().isEmpty()) {
+            String admin = settings.saslUsers().keySet().iterator().next();
+            p.put("listeners", "SASL_PLAINTEXT://127.0.0.1:" + settings.port() + ",CONTROLLER://127.0.0.1:" + controllerPort);
+            p.put("advertised.listeners", "SASL_PLAINTEXT://127.0.0.1:" + settings.port());
+            p.put("inter.broker.listener.name", "SASL_PLAINTEXT");
+            p.put("listener.security.protocol.map", "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT");
+            p.put("sasl.enabled.mechanisms", "PLAIN");
+            p.put("sasl.mechanism.inter.broker.protocol", "PLAIN");
+            p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", jaas(settings.saslUsers(), admin));
+            p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+            // The node's own requests to its controller come over the PLAINTEXT controller listener, as ANONYMOUS.
+            p.put("super.users", "User:" + admin + ";User:ANONYMOUS");
+            p.put("allow.everyone.if.no.acl.found", "false");
+        }
         return p;
+    }
+
+    /** The PLAIN login module's settings: the node logs in as the super user, and knows every user's password. */
+    private static String jaas(Map<String, String> users, String admin) {
+        StringBuilder jaas = new StringBuilder("org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+                + admin + "\" password=\"" + users.get(admin) + "\"");
+        users.forEach((name, password) -> jaas.append(" user_").append(name).append("=\"").append(password).append("\""));
+        return jaas.append(';').toString();
+    }
+
+    /** The client properties that log in as {@code user} of {@code settings}' SASL users (none without them). */
+    public static Map<String, Object> clientSecurity(DevKafkaSettings settings, String user) {
+        if (settings.saslUsers().isEmpty()) {
+            return Map.of();
+        }
+        return Map.of("security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", "PLAIN",
+                "sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+                        + user + "\" password=\"" + settings.saslUsers().get(user) + "\";");
     }
 
     /** Formats the data directory unless an earlier start did; returns the cluster id it holds. */
@@ -145,9 +177,13 @@ public final class DevKafka implements AutoCloseable {
     }
 
     /** Returns once a client connected and saw the broker in the cluster's metadata. */
-    private static void awaitClients(int port) throws ExecutionException, InterruptedException, TimeoutException {
+    private static void awaitClients(DevKafkaSettings settings)
+            throws ExecutionException, InterruptedException, TimeoutException {
         Properties props = new Properties();
-        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + port);
+        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + settings.port());
+        if (!settings.saslUsers().isEmpty()) {
+            props.putAll(clientSecurity(settings, settings.saslUsers().keySet().iterator().next()));
+        }
         props.put(AdminClientConfig.CLIENT_ID_CONFIG, "dev-kafka-ready-check");
         try (Admin admin = Admin.create(props)) {
             long deadline = System.nanoTime() + STARTUP_WAIT.toNanos();

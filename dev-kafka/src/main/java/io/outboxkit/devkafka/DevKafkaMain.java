@@ -7,7 +7,7 @@ import java.util.concurrent.CountDownLatch;
  * prints {@code dev-kafka: ready on port P (data in DIR)} on stdout once clients can connect, and
  * runs until SIGTERM or Ctrl-C, when it stops the broker cleanly and prints
  * {@code dev-kafka: stopped}. A failed start is one line on stderr and exit status 2. Configured by
- * {@code PORT}, {@code DATA_DIR}, {@code AUTO_CREATE_TOPICS} and {@code PARTITIONS} (see
+ * {@code PORT}, {@code DATA_DIR}, {@code AUTO_CREATE_TOPICS}, {@code PARTITIONS} and {@code SASL_USERS} (see
  * {@link DevKafkaSettings}); Kafka's own log goes to stderr at WARN unless
  * {@code -Dorg.slf4j.simpleLogger.defaultLogLevel} says otherwise.
  *
@@ -44,7 +44,9 @@ public final class DevKafkaMain {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(kafka, stopped), "dev-kafka-stop"));
         System.out.println("dev-kafka: ready on port " + kafka.port() + " (data in "
                 + kafka.settings().dataDirectory() + ", cluster " + kafka.clusterId() + ", topic auto-creation "
-                + (kafka.settings().autoCreateTopics() ? "on" : "off") + ")");
+                + (kafka.settings().autoCreateTopics() ? "on" : "off")
+                + (kafka.settings().saslUsers().isEmpty() ? "" : ", SASL/PLAIN users " + kafka.settings().saslUsers().keySet())
+                + ")");
         System.out.flush();
         try {
             stopped.await();

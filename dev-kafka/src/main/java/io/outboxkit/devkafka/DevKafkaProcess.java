@@ -67,6 +67,9 @@ public final class DevKafkaProcess implements AutoCloseable {
                 "DATA_DIR", settings.dataDirectory().toString(),
                 "AUTO_CREATE_TOPICS", Boolean.toString(settings.autoCreateTopics()),
                 "PARTITIONS", Integer.toString(settings.partitions())));
+        if (settings.saslUsersVariable() != null) {
+            builder.environment().put("SASL_USERS", settings.saslUsersVariable());
+        }
         try {
             Files.createDirectories(log.getParent());
             long readyLinesBefore = readyLines();

@@ -52,4 +52,14 @@ class DevKafkaSettingsTest {
                 .isInstanceOf(DevKafkaException.class)
                 .hasMessage("PARTITIONS=" + partitions + " is not a number from 1 to 100");
     }
+
+    @Test
+    void reads_sasl_users_in_order_the_first_one_the_super_user_and_never_shows_their_passwords() {
+        DevKafkaSettings settings = DevKafkaSettings.from(Map.of("SASL_USERS", "admin:pw-1, relay:pw-2"));
+
+        assertThat(settings.saslUsers()).containsExactly(Map.entry("admin", "pw-1"), Map.entry("relay", "pw-2"));
+        assertThat(settings.toString()).contains("saslUsers=[admin, relay]").doesNotContain("pw-1", "pw-2");
+        assertThatThrownBy(() -> DevKafkaSettings.from(Map.of("SASL_USERS", "admin")))
+                .hasMessage("SASL_USERS must be name:password[,name:password...]");
+    }
 }

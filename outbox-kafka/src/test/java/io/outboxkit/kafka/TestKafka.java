@@ -120,7 +120,14 @@ final class TestKafka {
 
     /** Reads {@code topic} from its start until {@code count} records arrived, or {@code within} passed. */
     static List<ConsumerRecord<byte[], byte[]>> read(String bootstrapServers, String topic, int count, Duration within) {
+        return read(bootstrapServers, Map.of(), topic, count, within);
+    }
+
+    /** Reads as {@link #read(String, String, int, Duration)} with extra consumer properties (e.g. credentials). */
+    static List<ConsumerRecord<byte[], byte[]>> read(String bootstrapServers, Map<String, Object> extra, String topic,
+                                                     int count, Duration within) {
         Properties p = new Properties();
+        p.putAll(extra);
         p.put("bootstrap.servers", bootstrapServers);
         p.put("group.id", "test-reader-" + UUID.randomUUID());
         p.put("auto.offset.reset", "earliest");
