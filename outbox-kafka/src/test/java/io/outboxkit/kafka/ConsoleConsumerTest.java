@@ -29,7 +29,7 @@ class ConsoleConsumerTest {
         try (ChildJvm console = ChildJvm.start("org.apache.kafka.tools.consumer.ConsoleConsumer", Map.of(), List.of(),
                 "--bootstrap-server", TestKafka.bootstrapServers(), "--topic", topic, "--from-beginning",
                 "--max-messages", "1", "--timeout-ms", "60000",
-                "--property", "print.key=true", "--property", "print.headers=true")) {
+                "--formatter-property", "print.key=true", "--formatter-property", "print.headers=true")) {
             assertThat(console.waitFor(Duration.ofSeconds(90))).as(console::output).isZero();
 
             assertThat(console.output().lines()).as(console::output).contains(
