@@ -124,6 +124,7 @@ public final class KafkaPublisher implements MessagePublisher, AutoCloseable {
      * @return the messages not delivered, each with a line saying why (which the poller stores as
      *     its last error); every other message of the batch was confirmed by the broker
      * @throws InterruptedException when interrupted; the messages may or may not have been delivered
+     * @throws IllegalStateException when the publisher was closed
      */
     @Override
     public Map<UUID, Exception> publishAll(List<OutboxMessage> batch) throws InterruptedException {
@@ -138,7 +139,11 @@ public final class KafkaPublisher implements MessagePublisher, AutoCloseable {
             }
         }
         List<Future<?>> handing = new ArrayList<>();
-        byTopic.forEach((topic, pending) -> handing.add(senders.submit(() -> send(topic, pending))));
+        try {
+            byTopic.forEach((topic, pending) -> handing.add(senders.submit(() -> send(topic, pending))));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            throw new IllegalStateException("KafkaPublisher " + clientId + " is closed", e);
+        }
         awaitHandedOver(handing);
         flush();
         long deadline = System.nanoTime() + deliveryTimeout.plus(SLACK).toNanos();

@@ -75,7 +75,8 @@ final class SourceLoop implements Runnable {
                 } catch (InterruptException e) {
                     Thread.currentThread().interrupt();
                     break;
-                } catch (KafkaException e) {
+                } catch (RuntimeException e) {
+                    // A broker refusing this consumer (authorization, say) or a fault of ours: logged, retried, never a dead thread.
                     LOG.error("[{}] polling failed, retrying in {} ms: {}", settings.name(), IDLE_POLL.toMillis(),
                             e.getMessage(), e);
                     pause(IDLE_POLL);
