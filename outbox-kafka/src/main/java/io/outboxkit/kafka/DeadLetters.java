@@ -1,0 +1,101 @@
+package io.outboxkit.kafka;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The source's dead-letter topic: a record copied there byte for byte (key, value, headers,
+ * timestamp) with headers saying where it came from and why it was given up. A copy counts only
+ * once the broker confirmed it ({@code acks=all}). Thread-safe.
+ */
+final class DeadLetters implements AutoCloseable {
+
+    /** The error that sent the record here. */
+    static final String ERROR = "dead_letter_error";
+    /** The topic, partition and offset it was read from. */
+    static final String TOPIC = "dead_letter_topic";
+    static final String PARTITION = "dead_letter_partition";
+    static final String OFFSET = "dead_letter_offset";
+    /** The consumer group that gave it up. */
+    static final String CONSUMER = "dead_letter_consumer";
+    /** How often the receiver failed it (0: it could not be read). */
+    static final String ATTEMPTS = "dead_letter_attempts";
+    private static final List<String> ADDED = List.of(ERROR, TOPIC, PARTITION, OFFSET, CONSUMER, ATTEMPTS);
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+    private final KafkaProducer<byte[], byte[]> producer;
+    private final String topic;
+    private final String consumer;
+
+    DeadLetters(Map<String, Object> producerProperties, String topic, String consumer) {
+        Map<String, Object> props = new LinkedHashMap<>(producerProperties);
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis());
+        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis() / 2);
+        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, TIMEOUT.toMillis() / 2);
+        props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        this.producer = new KafkaProducer<>(props);
+        this.topic = topic;
+        this.consumer = consumer;
+    }
+
+    /** The topic dead letters go to. */
+    String topic() {
+        return topic;
+    }
+
+    /**
+     * Copies {@code record} to the dead-letter topic with {@code error}; returns once the broker
+     * confirmed it.
+     *
+     * @throws KafkaException when it was not confirmed within about 10 seconds (the record must then
+     *                        not be acknowledged)
+     */
+    void send(ConsumerRecord<byte[], byte[]> record, String error, int attempts) throws InterruptedException {
+        RecordHeaders headers = new RecordHeaders();
+        for (Header header : record.headers()) {
+            if (!ADDED.contains(header.key())) {
+                headers.add(header);
+            }
+        }
+        add(headers, ERROR, error);
+        add(headers, TOPIC, record.topic());
+        add(headers, PARTITION, Integer.toString(record.partition()));
+        add(headers, OFFSET, Long.toString(record.offset()));
+        add(headers, CONSUMER, consumer);
+        add(headers, ATTEMPTS, Integer.toString(attempts));
+        try {
+            producer.send(new ProducerRecord<>(topic, null, record.timestamp(), record.key(), record.value(), headers))
+                    .get(TIMEOUT.toMillis() * 2, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw new KafkaException("dead-letter topic " + topic + " did not take the record: " + e.getCause().getMessage(),
+                    e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new KafkaException("dead-letter topic " + topic + " did not confirm the record in time", e);
+        }
+    }
+
+    private static void add(RecordHeaders headers, String name, String value) {
+        headers.add(name, value.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public void close() {
+        producer.close(TIMEOUT);
+    }
+}

@@ -1,0 +1,312 @@
+package io.outboxkit.kafka;
+
+import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.BatchReceiver;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The source's thread: polls, hands batches to the receiver, dead-letters, commits. Everything here
+ * runs on that one thread (the Kafka consumer is not thread-safe), except {@link #stop()}.
+ *
+ * <p>Order per aggregate: each round hands the receiver at most one message per aggregate, the
+ * first one not done, so a later message of an aggregate is handed only after the earlier one
+ * succeeded or was dead-lettered; a failed one waits out its backoff and holds back its aggregate
+ * meanwhile. A partition's offset is committed up to its first message not done; the messages done
+ * beyond it are redelivered only after a crash or a rebalance, to an idempotent receiver.
+ */
+final class SourceLoop implements Runnable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SourceLoop.class);
+    private static final Duration IDLE_POLL = Duration.ofMillis(500);
+    private static final Duration COMMIT_TIMEOUT = Duration.ofSeconds(10);
+
+    private final KafkaSource.Settings settings;
+    private final Consumer<byte[], byte[]> consumer;
+    private final DeadLetters deadLetters;
+    private final BatchReceiver receiver;
+    private final Map<TopicPartition, PartitionQueue> queues = new HashMap<>();
+    private final Map<TopicPartition, Long> committed = new HashMap<>();
+    private volatile boolean running = true;
+    private int batchFailures;
+
+    SourceLoop(KafkaSource.Settings settings, Consumer<byte[], byte[]> consumer, DeadLetters deadLetters,
+               BatchReceiver receiver) {
+        this.settings = settings;
+        this.consumer = consumer;
+        this.deadLetters = deadLetters;
+        this.receiver = receiver;
+    }
+
+    /** Asks the loop to end after the batch in hand, which is finished and committed first. */
+    void stop() {
+        running = false;
+        consumer.wakeup();
+    }
+
+    @Override
+    public void run() {
+        try {
+            settings.subscribe(consumer, new Rebalance());
+            while (running) {
+                try {
+                    pollOnce();
+                } catch (WakeupException e) {
+                    // stop() woke a poll; the loop's condition decides
+                } catch (InterruptException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                } catch (RuntimeException e) {
+                    // A broker refusing this consumer (authorization, say) or a fault of ours: logged, retried, never a dead thread.
+                    LOG.error("[{}] polling failed, retrying in {} ms: {}", settings.name(), IDLE_POLL.toMillis(),
+                            e.getMessage(), e);
+                    pause(IDLE_POLL);
+                }
+            }
+        } finally {
+            commit();
+            consumer.close(Duration.ofSeconds(5));
+            LOG.info("[{}] stopped", settings.name());
+        }
+    }
+
+    private void pollOnce() {
+        applyPauses();
+        long now = System.nanoTime();
+        Duration wait = select(now).isEmpty() ? untilNextRetry(now) : Duration.ZERO;
+        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(wait)) {
+            TopicPartition partition = new TopicPartition(record.topic(), record.partition());
+            queues.computeIfAbsent(partition, p -> new PartitionQueue()).add(SourceRecord.of(record));
+        }
+        List<SourceRecord> batch = select(System.nanoTime());
+        if (!batch.isEmpty()) {
+            deliver(batch);
+        }
+        commit();
+    }
+
+    /** Stops fetching for a partition whose queue is full (a failed message holds it back); resumes it once it drains. */
+    private void applyPauses() {
+        Set<TopicPartition> full = new HashSet<>();
+        queues.forEach((p, q) -> {
+            if (q.size() >= settings.maxBatchSize() * 2) {
+                full.add(p);
+            }
+        });
+        Set<TopicPartition> paused = consumer.paused();
+        Set<TopicPartition> resume = new HashSet<>(paused);
+        resume.removeAll(full);
+        full.removeAll(paused);
+        full.retainAll(consumer.assignment());
+        resume.retainAll(consumer.assignment());
+        if (!full.isEmpty()) {
+            consumer.pause(full);
+        }
+        if (!resume.isEmpty()) {
+            consumer.resume(resume);
+        }
+    }
+
+    /** How long until a waiting message may be retried, at most the idle poll. */
+    private Duration untilNextRetry(long now) {
+        long next = now + IDLE_POLL.toNanos();
+        for (PartitionQueue q : queues.values()) {
+            for (SourceRecord r : q.pending()) {
+                if (r.retryAtNanos > now) {
+                    next = Math.min(next, r.retryAtNanos);
+                }
+            }
+        }
+        return Duration.ofNanos(next - now);
+    }
+
+    /** The first message not done of each aggregate, unless it waits for a retry; unreadable ones are dead-lettered here. */
+    private List<SourceRecord> select(long now) {
+        List<SourceRecord> batch = new ArrayList<>();
+        Set<String> aggregates = new HashSet<>();
+        for (Map.Entry<TopicPartition, PartitionQueue> entry : queues.entrySet()) {
+            PartitionQueue queue = entry.getValue();
+            for (SourceRecord r : List.copyOf(queue.pending())) {
+                if (r.retryAtNanos > now) {
+                    if (r.message != null) {
+                        aggregates.add(r.aggregate());
+                    }
+                    continue;
+                }
+                if (r.message == null) {
+                    deadLetter(queue, r, r.unreadable);
+                } else if (aggregates.add(r.aggregate()) && batch.size() < settings.maxBatchSize()) {
+                    batch.add(r);
+                }
+            }
+        }
+        return batch;
+    }
+
+    private void deliver(List<SourceRecord> batch) {
+        List<OutboxMessage> messages = new ArrayList<>(batch.size());
+        batch.forEach(r -> messages.add(r.forDelivery()));
+        Map<UUID, ? extends Exception> failures;
+        try {
+            failures = receiver.receive(messages);
+            batchFailures = 0;
+        } catch (Exception e) {
+            batchFailures++;
+            long retryAt = System.nanoTime() + backoff(batchFailures).toNanos();
+            LOG.warn("[{}] the receiver failed a whole batch of {} (failure {} in a row), retrying it after a backoff: {}",
+                    settings.name(), batch.size(), batchFailures, e.toString(), e);
+            batch.forEach(r -> r.retryAtNanos = retryAt);
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            return;
+        }
+        for (SourceRecord r : batch) {
+            PartitionQueue queue = queues.get(partition(r));
+            Exception failure = failures == null ? null : failures.get(r.message.id());
+            if (failure == null) {
+                if (queue != null) {
+                    queue.done(r);
+                }
+                LOG.debug("[{}] message {} done", settings.name(), r.message.id());
+            } else {
+                failed(queue, r, failure);
+            }
+        }
+    }
+
+    private void failed(PartitionQueue queue, SourceRecord r, Exception failure) {
+        r.attempts++;
+        r.lastError = failure.getMessage() == null ? failure.toString() : failure.getMessage();
+        if (r.attempts >= settings.maxAttempts()) {
+            deadLetter(queue, r, "failed " + r.attempts + " times, last: " + r.lastError);
+            return;
+        }
+        Duration delay = backoff(r.attempts);
+        r.retryAtNanos = System.nanoTime() + delay.toNanos();
+        LOG.warn("[{}] message {} failed (attempt {} of {}), retrying in {} ms; its aggregate waits: {}", settings.name(),
+                r.where(), r.attempts, settings.maxAttempts(), delay.toMillis(), r.lastError);
+    }
+
+    private void deadLetter(PartitionQueue queue, SourceRecord r, String error) {
+        try {
+            deadLetters.send(r.record, error, r.attempts);
+            if (queue != null) {
+                queue.done(r);
+            }
+            LOG.error("[{}] {} sent to dead-letter topic {}: {}", settings.name(), r.where(), deadLetters.topic(), error);
+        } catch (KafkaException e) {
+            Duration delay = backoff(Math.max(1, r.attempts));
+            r.retryAtNanos = System.nanoTime() + delay.toNanos();
+            LOG.error("[{}] {} could not be dead-lettered, keeping it and trying again in {} ms: {}", settings.name(),
+                    r.where(), delay.toMillis(), e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            r.retryAtNanos = System.nanoTime() + IDLE_POLL.toNanos();
+        }
+    }
+
+    /** Exponential backoff with up to 20 % jitter, capped. */
+    private Duration backoff(int failures) {
+        long initial = settings.initialBackoff().toMillis();
+        long exact = failures > 30 ? settings.maxBackoff().toMillis()
+                : Math.min(settings.maxBackoff().toMillis(), initial << Math.max(0, failures - 1));
+        return Duration.ofMillis(exact - (long) (exact * 0.2 * ThreadLocalRandom.current().nextDouble()));
+    }
+
+    /** Commits each partition up to its first message not done, where that moved. */
+    private void commit() {
+        commit(queues.keySet());
+    }
+
+    private void commit(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (TopicPartition p : partitions) {
+            PartitionQueue q = queues.get(p);
+            long offset = q == null ? -1 : q.committable();
+            if (offset >= 0 && offset != committed.getOrDefault(p, -1L)) {
+                offsets.put(p, new OffsetAndMetadata(offset));
+            }
+        }
+        if (offsets.isEmpty()) {
+            return;
+        }
+        for (int attempt = 1; attempt <= 2; attempt++) {
+            try {
+                consumer.commitSync(offsets, COMMIT_TIMEOUT);
+                offsets.forEach((p, o) -> committed.put(p, o.offset()));
+                LOG.debug("[{}] committed {}", settings.name(), offsets);
+                return;
+            } catch (WakeupException e) {
+                // stop() woke the consumer during a commit: the batch in hand is still acknowledged, once more
+            } catch (KafkaException e) {
+                LOG.warn("[{}] committing offsets failed (the messages done since the last commit will be redelivered"
+                        + " after a restart or rebalance, and skipped by an idempotent receiver): {}", settings.name(),
+                        e.getMessage());
+                return;
+            }
+        }
+    }
+
+    private static TopicPartition partition(SourceRecord r) {
+        return new TopicPartition(r.record.topic(), r.record.partition());
+    }
+
+    private void pause(Duration duration) {
+        try {
+            TimeUnit.MILLISECONDS.sleep(duration.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            running = false;
+        }
+    }
+
+    /** Commits what was done before a partition goes to another consumer; forgets its queue. */
+    private final class Rebalance implements ConsumerRebalanceListener {
+
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            commit(partitions);
+            forget(partitions);
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            forget(partitions);
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            LOG.info("[{}] assigned {}", settings.name(), partitions);
+        }
+
+        private void forget(Collection<TopicPartition> partitions) {
+            partitions.forEach(p -> {
+                queues.remove(p);
+                committed.remove(p);
+            });
+            if (!partitions.isEmpty()) {
+                LOG.info("[{}] revoked {}", settings.name(), partitions);
+            }
+        }
+    }
+}

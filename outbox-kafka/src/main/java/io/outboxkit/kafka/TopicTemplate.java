@@ -1,0 +1,115 @@
+package io.outboxkit.kafka;
+
+import io.outboxkit.core.OutboxMessage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A topic name with placeholders ({@value #AGGREGATE_TYPE}, {@value #EVENT_TYPE}) filled from each
+ * message; checked once at build (placeholders known, literal text of legal characters) and the
+ * result checked for each message (a legal Kafka topic name). Immutable.
+ */
+final class TopicTemplate {
+
+    static final String AGGREGATE_TYPE = "{aggregate_type}";
+    static final String EVENT_TYPE = "{event_type}";
+    /** Kafka's limit on a topic name's length. */
+    static final int MAX_TOPIC_LENGTH = 249;
+
+    private static final Pattern LEGAL = Pattern.compile("[a-zA-Z0-9._-]+");
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\{[^{}]*}");
+
+    private final String template;
+    private final List<Function<OutboxMessage, String>> parts;
+
+    private TopicTemplate(String template, List<Function<OutboxMessage, String>> parts) {
+        this.template = template;
+        this.parts = parts;
+    }
+
+    /**
+     * Parses {@code template}.
+     *
+     * @throws IllegalArgumentException naming the unknown placeholder, the stray brace or the
+     *                                  illegal character
+     */
+    static TopicTemplate parse(String template) {
+        if (template == null || template.isBlank()) {
+            throw new IllegalArgumentException("topicTemplate must not be blank; e.g. outbox.event.{aggregate_type}");
+        }
+        List<Function<OutboxMessage, String>> parts = new ArrayList<>();
+        Matcher m = PLACEHOLDER.matcher(template);
+        int at = 0;
+        while (m.find()) {
+            literal(template, template.substring(at, m.start()), parts);
+            parts.add(switch (m.group()) {
+                case AGGREGATE_TYPE -> OutboxMessage::aggregateType;
+                case EVENT_TYPE -> OutboxMessage::eventType;
+                default -> throw new IllegalArgumentException("topicTemplate '" + template + "' has an unknown placeholder "
+                        + m.group() + "; the known ones are " + AGGREGATE_TYPE + " and " + EVENT_TYPE);
+            });
+            at = m.end();
+        }
+        literal(template, template.substring(at), parts);
+        if (parts.size() == 1 && !template.contains("{")) {
+            requireLegal(template, "topicTemplate '" + template + "'");
+        }
+        return new TopicTemplate(template, List.copyOf(parts));
+    }
+
+    private static void literal(String template, String text, List<Function<OutboxMessage, String>> parts) {
+        if (text.isEmpty()) {
+            return;
+        }
+        if (!LEGAL.matcher(text).matches()) {
+            throw new IllegalArgumentException("topicTemplate '" + template + "' has '" + text + "' outside a placeholder;"
+                    + " a topic name may hold only letters, digits, '.', '_' and '-', and placeholders "
+                    + AGGREGATE_TYPE + " and " + EVENT_TYPE);
+        }
+        parts.add(message -> text);
+    }
+
+    /**
+     * The topic of {@code message}.
+     *
+     * @throws IllegalArgumentException when the result is not a legal topic name, saying why
+     */
+    String topicFor(OutboxMessage message) {
+        StringBuilder topic = new StringBuilder();
+        for (Function<OutboxMessage, String> part : parts) {
+            topic.append(part.apply(message));
+        }
+        String name = topic.toString();
+        requireLegal(name, "the topic '" + abbreviate(name) + "' (from template " + template + ")");
+        return name;
+    }
+
+    /**
+     * Requires {@code name} to be a legal Kafka topic name: 1 to {@value #MAX_TOPIC_LENGTH} of
+     * letters, digits, {@code .}, {@code _} and {@code -}, not {@code .} or {@code ..} alone.
+     *
+     * @throws IllegalArgumentException starting with {@code what}
+     */
+    static void requireLegal(String name, String what) {
+        if (name.length() > MAX_TOPIC_LENGTH) {
+            throw new IllegalArgumentException(what + " is " + name.length() + " characters long; Kafka allows at most "
+                    + MAX_TOPIC_LENGTH);
+        }
+        if (!LEGAL.matcher(name).matches() || name.equals(".") || name.equals("..")) {
+            throw new IllegalArgumentException(what + " is not a legal Kafka topic name: only letters, digits, '.', '_'"
+                    + " and '-' are allowed (and not '.' or '..' alone)");
+        }
+    }
+
+    private static String abbreviate(String text) {
+        return text.length() <= 80 ? text : text.substring(0, 80) + "...";
+    }
+
+    @Override
+    public String toString() {
+        return template;
+    }
+}

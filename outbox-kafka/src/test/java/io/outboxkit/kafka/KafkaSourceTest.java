@@ -1,0 +1,287 @@
+package io.outboxkit.kafka;
+
+import static io.outboxkit.kafka.TestKafka.headers;
+import static io.outboxkit.kafka.TestKafka.message;
+import static io.outboxkit.kafka.TestKafka.text;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.testing.ChildJvm;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The source against a real broker: when it acknowledges, what it delivers again, in what order, and what it gives up. */
+class KafkaSourceTest {
+
+    private static final Duration DEADLINE = Duration.ofSeconds(60);
+
+    private final String aggregateType = "Order-" + UUID.randomUUID().toString().substring(0, 8);
+    private final String topic = "outbox.event." + aggregateType;
+    private final String deadLetters = topic + ".dlt";
+    private final String group = "consumer-" + UUID.randomUUID().toString().substring(0, 8);
+    private final List<KafkaSource> sources = new ArrayList<>();
+    private KafkaPublisher publisher;
+
+    @BeforeEach
+    void createTopics() throws Exception {
+        TestKafka.createTopic(topic, 3);
+        TestKafka.createTopic(deadLetters, 1);
+        publisher = KafkaPublisher.builder(TestKafka.bootstrapServers()).build();
+    }
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        sources.forEach(KafkaSource::close);
+        publisher.close();
+        try (Admin admin = TestKafka.admin(TestKafka.bootstrapServers())) {
+            admin.deleteConsumerGroups(List.of(group)).all().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // a group that never committed may not exist
+        }
+        TestKafka.deleteTopics(topic, deadLetters);
+    }
+
+    private KafkaSource.Builder source() {
+        return KafkaSource.builder(TestKafka.bootstrapServers(), group).topics(List.of(topic)).deadLetterTopic(deadLetters)
+                .initialBackoff(Duration.ofMillis(50)).maxBackoff(Duration.ofMillis(200))
+                .property("session.timeout.ms", 6000);
+    }
+
+    private KafkaSource start(KafkaSource.Builder builder, RecordingReceiver receiver) {
+        KafkaSource source = builder.build();
+        sources.add(source);
+        source.start(receiver);
+        return source;
+    }
+
+    private List<OutboxMessage> publish(List<OutboxMessage> messages) throws Exception {
+        assertThat(publisher.publishAll(messages)).isEmpty();
+        return messages;
+    }
+
+    private long committedTotal() throws Exception {
+        try (Admin admin = TestKafka.admin(TestKafka.bootstrapServers())) {
+            Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(group)
+                    .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+            return offsets.values().stream().filter(o -> o != null).mapToLong(OffsetAndMetadata::offset).sum();
+        }
+    }
+
+    @Test
+    void hands_over_each_message_as_published_and_acknowledges_a_batch_only_after_the_receiver_returned() throws Exception {
+        List<OutboxMessage> sent = publish(List.of(message(aggregateType, "a", 1), message(aggregateType, "b", 2),
+                message(aggregateType, "c", 3)));
+        CountDownLatch release = new CountDownLatch(1);
+        List<OutboxMessage> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+        KafkaSource source = source().build();
+        sources.add(source);
+        source.start(batch -> {
+            received.addAll(batch);
+            release.await();
+            return Map.of();
+        });
+
+        await().atMost(DEADLINE).until(() -> received.size() == 3);
+        assertThat(committedTotal()).isZero();
+
+        release.countDown();
+        await().atMost(DEADLINE).until(() -> committedTotal() == 3);
+        assertThat(received).usingRecursiveFieldByFieldElementComparatorIgnoringFields("attempts")
+                .containsExactlyInAnyOrderElementsOf(sent);
+        assertThat(received).extracting(OutboxMessage::attempts).containsOnly(1);
+    }
+
+    @Test
+    void a_message_the_receiver_fails_comes_again_and_holds_back_the_rest_of_its_aggregate_meanwhile() throws Exception {
+        List<OutboxMessage> sent = publish(List.of(message(aggregateType, "a", 1), message(aggregateType, "a", 2),
+                message(aggregateType, "b", 3)));
+        OutboxMessage a1 = sent.get(0);
+        AtomicInteger a1Failures = new AtomicInteger();
+        RecordingReceiver receiver = new RecordingReceiver(m -> m.id().equals(a1.id()) && a1Failures.incrementAndGet() <= 2
+                ? "not yet" : null);
+
+        start(source(), receiver);
+
+        await().atMost(DEADLINE).until(() -> receiver.applied.size() == 3);
+        assertThat(receiver.deliveriesOf(a1.id())).extracting(OutboxMessage::attempts).containsExactly(1, 2, 3);
+        assertThat(receiver.applied).extracting(OutboxMessage::sequence).containsSubsequence(1L, 2L);
+        assertThat(receiver.deliveriesOf(sent.get(1).id())).hasSize(1);
+        assertThat(receiver.deliveriesOf(sent.get(2).id())).hasSize(1);
+        await().atMost(DEADLINE).until(() -> committedTotal() == 3);
+    }
+
+    @Test
+    void a_receiver_that_throws_gets_the_whole_batch_again() throws Exception {
+        List<OutboxMessage> sent = publish(List.of(message(aggregateType, "a", 1), message(aggregateType, "b", 2)));
+        AtomicInteger calls = new AtomicInteger();
+        Set<UUID> applied = ConcurrentHashMap.newKeySet();
+        KafkaSource source = source().build();
+        sources.add(source);
+        source.start(batch -> {
+            if (calls.incrementAndGet() == 1) {
+                throw new IllegalStateException("database unavailable");
+            }
+            batch.forEach(m -> applied.add(m.id()));
+            return Map.of();
+        });
+
+        await().atMost(DEADLINE).until(() -> applied.size() == 2);
+        assertThat(applied).containsExactlyInAnyOrder(sent.get(0).id(), sent.get(1).id());
+        assertThat(calls.get()).isGreaterThan(1);
+        await().atMost(DEADLINE).until(() -> committedTotal() == 2);
+    }
+
+    @Test
+    void order_per_aggregate_holds_end_to_end_with_failures_in_between() throws Exception {
+        List<OutboxMessage> sent = new ArrayList<>();
+        for (int seq = 1; seq <= 200; seq++) {
+            sent.add(message(aggregateType, "agg-" + (seq % 10), seq));
+        }
+        publish(sent);
+        Random random = new Random(16);
+        RecordingReceiver receiver = new RecordingReceiver(m -> {
+            synchronized (random) {
+                return random.nextInt(5) == 0 ? "unlucky" : null;
+            }
+        });
+
+        start(source().maxAttempts(100), receiver);
+
+        await().atMost(DEADLINE).until(() -> receiver.applied.size() == 200);
+        Map<String, List<Long>> appliedByAggregate = receiver.applied.stream().collect(Collectors.groupingBy(
+                OutboxMessage::aggregateId, Collectors.mapping(OutboxMessage::sequence, Collectors.toList())));
+        Map<String, List<Long>> sentByAggregate = sent.stream().collect(Collectors.groupingBy(
+                OutboxMessage::aggregateId, Collectors.mapping(OutboxMessage::sequence, Collectors.toList())));
+        assertThat(appliedByAggregate).isEqualTo(sentByAggregate);
+        assertThat(receiver.batches).allSatisfy(batch -> assertThat(batch).extracting(OutboxMessage::aggregateId)
+                .doesNotHaveDuplicates());
+    }
+
+    @Test
+    void an_unreadable_record_goes_to_the_dead_letter_topic_at_once_with_its_error_and_the_rest_goes_on() throws Exception {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", TestKafka.bootstrapServers());
+        p.put("key.serializer", StringSerializer.class.getName());
+        p.put("value.serializer", StringSerializer.class.getName());
+        try (KafkaProducer<String, String> plain = new KafkaProducer<>(p)) {
+            ProducerRecord<String, String> foreign = new ProducerRecord<>(topic, "a", "{\"not\":\"an outbox message\"}");
+            foreign.headers().add("trace", "t-9".getBytes(StandardCharsets.UTF_8));
+            plain.send(foreign).get(30, TimeUnit.SECONDS);
+        }
+        OutboxMessage good = publish(List.of(message(aggregateType, "a", 2))).get(0);
+        RecordingReceiver receiver = RecordingReceiver.applyingAll();
+
+        start(source(), receiver);
+
+        await().atMost(DEADLINE).until(() -> receiver.applied.size() == 1);
+        assertThat(receiver.applied).extracting(OutboxMessage::id).containsExactly(good.id());
+        ConsumerRecord<byte[], byte[]> dead = TestKafka.read(deadLetters, 1).get(0);
+        assertThat(text(dead.key())).isEqualTo("a");
+        assertThat(text(dead.value())).isEqualTo("{\"not\":\"an outbox message\"}");
+        assertThat(headers(dead)).containsEntry("trace", "t-9")
+                .containsEntry("dead_letter_error", "unreadable outbox message: header id is missing")
+                .containsEntry("dead_letter_topic", topic)
+                .containsEntry("dead_letter_consumer", group)
+                .containsEntry("dead_letter_attempts", "0")
+                .containsKeys("dead_letter_partition", "dead_letter_offset");
+        await().atMost(DEADLINE).until(() -> committedTotal() == 2);
+    }
+
+    @Test
+    void a_message_the_receiver_keeps_failing_goes_to_the_dead_letter_topic_with_its_error_and_its_aggregate_moves_on()
+            throws Exception {
+        List<OutboxMessage> sent = publish(List.of(message(aggregateType, "a", 1), message(aggregateType, "a", 2)));
+        OutboxMessage poison = sent.get(0);
+        RecordingReceiver receiver = new RecordingReceiver(m -> m.id().equals(poison.id()) ? "amount is negative" : null);
+
+        start(source().maxAttempts(3), receiver);
+
+        await().atMost(DEADLINE).until(() -> receiver.applied.size() == 1);
+        assertThat(receiver.applied).extracting(OutboxMessage::id).containsExactly(sent.get(1).id());
+        assertThat(receiver.deliveriesOf(poison.id())).extracting(OutboxMessage::attempts).containsExactly(1, 2, 3);
+        ConsumerRecord<byte[], byte[]> dead = TestKafka.read(deadLetters, 1).get(0);
+        assertThat(headers(dead)).containsEntry("id", poison.id().toString())
+                .containsEntry("sequence", "1")
+                .containsEntry("dead_letter_error", "failed 3 times, last: amount is negative")
+                .containsEntry("dead_letter_attempts", "3");
+        assertThat(text(dead.value())).isEqualTo(poison.payload());
+    }
+
+    @Test
+    void a_message_received_but_not_acknowledged_when_the_consumer_is_killed_is_delivered_again() throws Exception {
+        OutboxMessage sent = publish(List.of(message(aggregateType, "a", 1))).get(0);
+        try (ChildJvm child = ChildJvm.start(SourceChild.class.getName(), Map.of(), List.of(),
+                TestKafka.bootstrapServers(), topic, group)) {
+            assertThat(child.awaitOutput("RECEIVED " + sent.id(), DEADLINE)).as(child::output).isTrue();
+        } // SIGKILL while the receiver holds the message
+
+        RecordingReceiver receiver = RecordingReceiver.applyingAll();
+        start(source(), receiver);
+
+        await().atMost(DEADLINE).until(() -> receiver.applied.size() == 1);
+        assertThat(receiver.applied).extracting(OutboxMessage::id).containsExactly(sent.id());
+    }
+
+    @Test
+    void close_finishes_the_batch_in_hand_and_acknowledges_it() throws Exception {
+        publish(List.of(message(aggregateType, "a", 1), message(aggregateType, "b", 2)));
+        CountDownLatch inReceiver = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        KafkaSource source = source().build();
+        source.start(batch -> {
+            inReceiver.countDown();
+            release.await();
+            return Map.of();
+        });
+        assertThat(inReceiver.await(DEADLINE.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        assertThat(source.isConnected()).isTrue();
+
+        Thread closing = new Thread(source::close);
+        closing.start();
+        release.countDown();
+        closing.join(DEADLINE.toMillis());
+
+        assertThat(closing.isAlive()).isFalse();
+        assertThat(committedTotal()).isEqualTo(2);
+        assertThat(source.isConnected()).isFalse();
+    }
+
+    @Test
+    void a_topic_that_matches_the_pattern_and_is_created_after_the_start_is_read_from_its_beginning() throws Exception {
+        String prefix = "late-" + UUID.randomUUID().toString().substring(0, 8);
+        RecordingReceiver receiver = RecordingReceiver.applyingAll();
+        start(KafkaSource.builder(TestKafka.bootstrapServers(), group).topicPattern(prefix.replace("-", "\\-") + "\\..*")
+                .deadLetterTopic(deadLetters), receiver);
+        String late = TestKafka.createTopic(prefix + ".Order", 1);
+        try (KafkaPublisher toLate = KafkaPublisher.builder(TestKafka.bootstrapServers()).topicTemplate(late).build()) {
+            assertThat(toLate.publishAll(List.of(message(aggregateType, "a", 1)))).isEmpty();
+
+            await().atMost(DEADLINE).until(() -> receiver.applied.size() == 1);
+        } finally {
+            TestKafka.deleteTopics(late);
+        }
+    }
+}
