@@ -17,6 +17,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
@@ -175,7 +176,13 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
             return confirms.failures();
         }
         int frameMax = connection.getFrameMax();
-        CompletableFuture<Void> sending = CompletableFuture.runAsync(() -> send(channel, messages, confirms, frameMax), senders);
+        CompletableFuture<Void> sending;
+        try {
+            sending = CompletableFuture.runAsync(() -> send(channel, messages, confirms, frameMax), senders);
+        } catch (RejectedExecutionException e) {
+            channel.close();
+            throw new IllegalStateException("the RabbitMQ publisher for " + uri + " is closed", e);
+        }
         boolean settled = false;
         try {
             settled = confirms.await(deadline - System.nanoTime());
@@ -267,6 +274,7 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
             throw e;
         }
         opened.addShutdownListener(cause -> {
+            blockedBecause = null; // a new connection starts unblocked
             if (!closed) {
                 LOG.warn("RabbitMQ connection to {} lost ({}); reopening it every {} ms, batches fail meanwhile", uri,
                         BrokerErrors.describe(cause), recoveryInterval.toMillis());
