@@ -11,6 +11,9 @@ import io.outboxkit.core.OutboxMessage;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Date;
+import java.util.LinkedHashMap;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -58,6 +61,38 @@ class RabbitMqPublisherTest {
         assertThat(got).allSatisfy(r -> assertThat(r.getProps().getDeliveryMode()).isEqualTo(2));
     }
 
+    /**
+     * A foreign client: amqp-client's own {@code basicGet}, none of our classes (the broker's management
+     * plugin, and so its HTTP API and rabbitmqadmin, is off on this machine).
+     */
+    @Test
+    void a_plain_amqp_client_reads_routing_key_properties_headers_and_body_as_documented() throws Exception {
+        OutboxMessage message = new OutboxMessage(UUID.randomUUID(), 42, "Order", "0b6c3f0e-order", "OrderCreated",
+                "{\"order_id\":\"0b6c3f0e-order\",\"amount\":100.00,\"note\":\"grüße\"}",
+                Map.of("trace_id", "4bf92f3577b34da6"), Instant.parse("2026-12-03T10:15:30.123456Z"), 1);
+
+        assertThat(publisher.publishAll(List.of(message))).isEmpty();
+        GetResponse got = broker.take(queue);
+
+        assertThat(got.getEnvelope().getExchange()).isEqualTo(exchange);
+        assertThat(got.getEnvelope().getRoutingKey()).isEqualTo("Order.OrderCreated");
+        assertThat(got.getProps().getMessageId()).isEqualTo(message.id().toString());
+        assertThat(got.getProps().getType()).isEqualTo("OrderCreated");
+        assertThat(got.getProps().getContentType()).isEqualTo("application/json");
+        assertThat(got.getProps().getDeliveryMode()).isEqualTo(2);
+        assertThat(got.getProps().getTimestamp()).isEqualTo(Date.from(Instant.parse("2026-12-03T10:15:30Z")));
+        Map<String, String> headers = new LinkedHashMap<>();
+        got.getProps().getHeaders().forEach((name, value) -> headers.put(name, value.toString()));
+        assertThat(headers).containsExactlyInAnyOrderEntriesOf(Map.of(
+                "id", message.id().toString(),
+                "sequence", "42",
+                "aggregate_type", "Order",
+                "aggregate_id", "0b6c3f0e-order",
+                "event_type", "OrderCreated",
+                "created_at", "2026-12-03T10:15:30.123456Z",
+                "trace_id", "4bf92f3577b34da6"));
+        assertThat(new String(got.getBody(), StandardCharsets.UTF_8)).isEqualTo(message.payload());
+    }
     @Test
     void a_message_a_queue_refuses_fails_alone_and_the_rest_of_its_batch_is_delivered() throws Exception {
         String full = broker.queue("full");
