@@ -284,6 +284,22 @@ class RabbitMqSourceTest {
     }
 
     @Test
+    void refused_credentials_stop_the_source_at_start_with_one_clear_error_that_never_shows_the_password() {
+        String secret = "s3cr3t-NotThePassword";
+        RabbitMqSource source = source(Broker.URI.replaceFirst("//[^@]*@", "//guest:" + secret + "@")).build();
+        sources.add(source);
+
+        String printed = RabbitMqPublisherTest.printedWhile(() -> assertThatThrownBy(() -> source.start(recorder))
+                .isInstanceOf(OutboxException.class)
+                .hasMessageStartingWith("RabbitMQ source on queue '" + queue + "' cannot start: amqp://guest@127.0.0.1:")
+                .hasMessageContaining("the broker refused the credentials")
+                .hasMessageNotContaining(secret));
+
+        assertThat(printed).doesNotContain(secret);
+        assertThat(source.isConnected()).isFalse();
+    }
+
+    @Test
     void of_two_sources_on_one_queue_one_receives_and_the_other_takes_over_when_it_closes_in_order() throws Exception {
         Recorder second = new Recorder();
         RabbitMqSource first = started(source());

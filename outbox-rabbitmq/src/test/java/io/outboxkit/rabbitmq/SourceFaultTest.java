@@ -72,6 +72,24 @@ class SourceFaultTest {
     }
 
     @Test
+    void a_source_started_while_the_broker_is_unreachable_receives_once_it_answers() throws Exception {
+        String otherQueue = broker.queue("late");
+        proxy.cut();
+        try (RabbitMqSource late = RabbitMqSource.builder(proxy.uri(Broker.URI), otherQueue).exchange(exchange)
+                .reconnectInterval(Duration.ofMillis(100)).build()) {
+            Recorder lateRecorder = new Recorder();
+            late.start(lateRecorder);
+            assertThat(late.isConnected()).isFalse();
+
+            proxy.restore();
+            await().atMost(WAIT).until(late::isConnected);
+            List<OutboxMessage> messages = Messages.orders(3);
+            assertThat(publisher.publishAll(messages)).isEmpty();
+            await().atMost(WAIT).until(() -> lateRecorder.appliedCount() == 3);
+        }
+    }
+
+    @Test
     void the_source_resumes_after_its_connection_is_cut_twice_without_losing_or_reordering_messages() throws Exception {
         Random random = new Random(7);
         List<OutboxMessage> messages = new ArrayList<>();
