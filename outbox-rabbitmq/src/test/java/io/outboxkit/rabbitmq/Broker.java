@@ -8,11 +8,13 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.GetResponse;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -114,8 +116,8 @@ final class Broker implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
-        try (Channel channel = channel()) {
+    public void close() throws IOException, TimeoutException {
+        try (Channel channel = connection.createChannel()) {
             for (String queue : queues) {
                 channel.queueDelete(queue);
             }
