@@ -2,6 +2,7 @@ package io.outboxkit.app;
 
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.migrations.OutboxMigrations;
+import io.outboxkit.migrations.SharedSchemaFlyway;
 import java.util.Objects;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
@@ -51,15 +52,10 @@ public record ServiceSchema(OutboxNames names, String owner, String location) {
     public void apply(DataSource dataSource) {
         OutboxMigrations.apply(dataSource, names);
         if (location != null) {
-            Flyway.configure(ServiceSchema.class.getClassLoader())
+            SharedSchemaFlyway.migrate(Flyway.configure(ServiceSchema.class.getClassLoader())
                     .dataSource(dataSource)
                     .table(owner + "_schema_history")
-                    .locations(location)
-                    // The schema already holds the library's tables: a baseline at 0 starts this history.
-                    .baselineOnMigrate(true)
-                    .baselineVersion("0")
-                    .load()
-                    .migrate();
+                    .locations(location));
         }
     }
 }

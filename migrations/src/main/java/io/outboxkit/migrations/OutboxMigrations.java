@@ -85,26 +85,21 @@ public final class OutboxMigrations {
      * @throws FlywayException when the database cannot be migrated
      */
     public int apply() {
-        return flyway().migrate().migrationsExecuted;
+        return SharedSchemaFlyway.migrate(configuration());
     }
 
-    private Flyway flyway() {
+    private FluentConfiguration configuration() {
         List<OutboxSchema.Script> scripts = OutboxSchema.scripts(names);
         FluentConfiguration config = Flyway.configure(OutboxMigrations.class.getClassLoader())
                 .dataSource(dataSource)
                 .table(historyTable)
                 .locations(new String[0]) // the scripts come from outbox-core, not from a scan of the classpath
                 .failOnMissingLocations(false)
-                // In a schema that already holds the application's tables, Flyway would refuse to
-                // start a second history; a baseline at version 0 starts it, and version 1 on apply.
-                .baselineOnMigrate(true)
-                .baselineVersion("0")
-                .baselineDescription("outboxkit schema history started in a schema with other tables")
                 .javaMigrations(scripts.stream().map(ScriptMigration::new).toArray(JavaMigration[]::new));
         if (names.schema() != null) {
             config.schemas(names.schema()).defaultSchema(names.schema()).createSchemas(true);
         }
-        return config.load();
+        return config;
     }
 
     /** Configures {@link OutboxMigrations}; {@link #build()} checks the options and names the one at fault. */

@@ -97,6 +97,41 @@ class OutboxMigrationsTest {
     }
 
     @Test
+    void processes_starting_at_once_in_a_schema_that_already_holds_tables_migrate_once() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(6);
+        try {
+            for (int round = 0; round < 3; round++) {
+                String schema = "crowded_" + round;
+                db.jdbi().useHandle(h -> h.execute("CREATE SCHEMA " + schema + "; CREATE TABLE " + schema + ".accounts (id int)"));
+                OutboxNames names = OutboxNames.inSchema(schema);
+                List<HikariDataSource> pools = new java.util.ArrayList<>();
+                for (int i = 0; i < 6; i++) {
+                    HikariDataSource own = db.newPool(2);
+                    own.getConnection().close(); // connected before the race starts
+                    pools.add(own);
+                }
+                java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(6);
+                List<Callable<Integer>> racers = pools.stream().<Callable<Integer>>map(own -> () -> {
+                    start.await();
+                    return OutboxMigrations.apply(own, names);
+                }).toList();
+                int applied = 0;
+                try {
+                    for (Future<Integer> result : pool.invokeAll(racers)) {
+                        applied += result.get();
+                    }
+                } finally {
+                    pools.forEach(HikariDataSource::close);
+                }
+                assertThat(applied).as(schema).isEqualTo(1);
+                assertThat(history(schema, "outbox_schema_history")).containsExactly("1 outbox");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void a_history_table_of_the_applications_own_or_not_an_identifier_is_refused() {
         assertThatThrownBy(() -> OutboxMigrations.builder(db.dataSource()).historyTable("flyway_schema_history").build())
                 .hasMessageContaining("must not be flyway_schema_history");

@@ -265,6 +265,7 @@ public final class KafkaPublisher implements MessagePublisher, AutoCloseable {
      * A publisher that is not connected still accepts batches; their messages then fail with the
      * reason and are retried.
      */
+    @Override
     public boolean isConnected() {
         return probe.reachable();
     }

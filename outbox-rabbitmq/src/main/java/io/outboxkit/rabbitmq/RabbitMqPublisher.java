@@ -118,6 +118,7 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
     }
 
     /** Whether the connection to the broker is open (for a health check); false while it is being reopened. */
+    @Override
     public boolean isConnected() {
         Connection current = connection;
         return !closed && current != null && current.isOpen();

@@ -9,6 +9,7 @@ import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxWriter;
 import io.outboxkit.core.spi.MessageHandler;
+import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,7 +33,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class OutboxThroughRabbitMqTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension();
+    static final PostgresExtension db = new PostgresExtension(OutboxMigrations::apply);
 
     @Test
     void every_message_is_applied_once_and_in_order_per_aggregate_with_failures_in_between() throws Exception {
