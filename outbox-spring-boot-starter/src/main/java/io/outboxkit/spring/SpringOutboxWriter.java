@@ -21,8 +21,11 @@ import javax.sql.DataSource;
  * <ul>
  *   <li>{@code REQUIRED} (the default): it commits or rolls back with the caller's transaction;</li>
  *   <li>{@code REQUIRES_NEW}: with the inner transaction, whatever becomes of the outer one;</li>
- *   <li>{@code NESTED}: it is undone if the nested scope rolls back to its savepoint, and commits
- *       with the outer transaction otherwise;</li>
+ *   <li>{@code NESTED} (a JDBC savepoint, with {@code DataSourceTransactionManager}): it is undone
+ *       if the nested scope rolls back to its savepoint, and commits with the outer transaction
+ *       otherwise. {@code JpaTransactionManager} refuses {@code NESTED} itself
+ *       ({@code NestedTransactionNotSupportedException}: Hibernate's dialect has no savepoints), before
+ *       the nested method runs, so no event is ever left without its entity;</li>
  *   <li>no transaction ({@code SUPPORTS}, {@code NOT_SUPPORTED}, {@code NEVER} without one, or no
  *       {@code @Transactional} at all): refused with {@link NotInTransactionException}, since the
  *       message would commit on its own, apart from the change it announces;</li>

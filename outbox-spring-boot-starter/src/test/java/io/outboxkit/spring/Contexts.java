@@ -9,7 +9,7 @@ import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
 /** Application contexts for the tests: Spring Boot's DataSource on a test class's database, and the starter. */
-final class Contexts {
+public final class Contexts {
 
     private Contexts() {
     }
@@ -18,7 +18,7 @@ final class Contexts {
      * A runner whose context has only what an application would configure: {@code spring.datasource.*}
      * pointing at {@code db}'s database; with the starter and any other {@code autoConfigurations}.
      */
-    static ApplicationContextRunner on(PostgresExtension db, Class<?>... autoConfigurations) {
+    public static ApplicationContextRunner on(PostgresExtension db, Class<?>... autoConfigurations) {
         List<String> properties = new ArrayList<>(List.of("spring.datasource.url=" + db.jdbcUrl(),
                 "spring.datasource.username=" + db.user()));
         if (db.password() != null) {
