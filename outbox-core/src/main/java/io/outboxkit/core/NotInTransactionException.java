@@ -8,7 +8,11 @@ public final class NotInTransactionException extends OutboxException {
 
     private static final long serialVersionUID = 1L;
 
-    NotInTransactionException(String message) {
+    /**
+     * An exception whose message says where the caller should have written instead; public so that
+     * an integration (the Spring Boot starter, say) refuses with its own words.
+     */
+    public NotInTransactionException(String message) {
         super(message);
     }
 }

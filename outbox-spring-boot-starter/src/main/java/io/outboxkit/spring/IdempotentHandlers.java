@@ -1,0 +1,70 @@
+package io.outboxkit.spring;
+
+import io.outboxkit.core.IdempotentHandler;
+import io.outboxkit.core.OutboxNames;
+import io.outboxkit.core.spi.MessageHandler;
+import java.util.Objects;
+import javax.sql.DataSource;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * Creates the {@link IdempotentHandler}s of a consumer written in Spring: each applies a message at
+ * most once per consumer name, its effect and the record that it was processed committing in one
+ * transaction, on the application's DataSource and the outbox's table names.
+ *
+ * <p>That transaction is the handler's own, not a Spring transaction: {@link IdempotentHandler}
+ * begins it, retries it when PostgreSQL aborts it as a deadlock victim, and undoes a failed message
+ * of a batch alone under a savepoint, none of which could work inside a transaction it does not
+ * own. So the effect must be written through the {@code Handle} the {@link MessageHandler} is given
+ * (its {@code getConnection()} serves a {@code JdbcTemplate} too:
+ * {@code new JdbcTemplate(new SingleConnectionDataSource(handle.getConnection(), true))}); a JPA
+ * repository or a {@code @Transactional} service called from the handler would commit apart from
+ * the record, and a caller's own transaction is not joined. Thread-safe.
+ */
+public final class IdempotentHandlers {
+
+    private final Jdbi jdbi;
+    private final OutboxNames names;
+    private final String defaultConsumer;
+
+    private IdempotentHandlers(Jdbi jdbi, OutboxNames names, String defaultConsumer) {
+        this.jdbi = jdbi;
+        this.names = names;
+        this.defaultConsumer = defaultConsumer;
+    }
+
+    /**
+     * Handlers over {@code dataSource}, recording in the processed-messages table that {@code names}
+     * name, under {@code defaultConsumer} unless told another name (null: every handler must be
+     * given its name).
+     */
+    public static IdempotentHandlers of(DataSource dataSource, OutboxNames names, String defaultConsumer) {
+        Objects.requireNonNull(dataSource, "dataSource");
+        Objects.requireNonNull(names, "names");
+        return new IdempotentHandlers(Jdbi.create(dataSource), names, defaultConsumer);
+    }
+
+    /**
+     * A handler recording processed messages under {@code consumer}; several consumers may share a
+     * database, each processing every message once.
+     *
+     * @throws IllegalArgumentException when {@code consumer} is blank
+     */
+    public IdempotentHandler create(String consumer, MessageHandler handler) {
+        return IdempotentHandler.create(jdbi, names, consumer, handler);
+    }
+
+    /**
+     * A handler recording processed messages under the default consumer name
+     * ({@code outboxkit.consumer.name} in the starter).
+     *
+     * @throws IllegalStateException when no default consumer name was set
+     */
+    public IdempotentHandler create(MessageHandler handler) {
+        if (defaultConsumer == null || defaultConsumer.isBlank()) {
+            throw new IllegalStateException("IdempotentHandlers has no default consumer name: set "
+                    + "outboxkit.consumer.name, or call create(consumerName, handler)");
+        }
+        return create(defaultConsumer, handler);
+    }
+}

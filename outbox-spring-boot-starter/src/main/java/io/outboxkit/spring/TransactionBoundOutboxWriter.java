@@ -1,0 +1,64 @@
+package io.outboxkit.spring;
+
+import io.outboxkit.core.NewMessage;
+import io.outboxkit.core.NotInTransactionException;
+import io.outboxkit.core.OutboxException;
+import io.outboxkit.core.OutboxWriter;
+import java.sql.Connection;
+import java.util.List;
+import java.util.UUID;
+import javax.sql.DataSource;
+import org.springframework.jdbc.datasource.DataSourceUtils;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
+
+/**
+ * {@link SpringOutboxWriter} on the connection Spring's transaction holds for the DataSource.
+ *
+ * <p>Both transaction managers bind that connection to the thread under the DataSource:
+ * {@code DataSourceTransactionManager} its own, and {@code JpaTransactionManager} the JDBC connection
+ * of the EntityManager's transaction (Spring Boot gives it the application's DataSource), so
+ * {@link DataSourceUtils#getConnection} returns the very connection the entity will be flushed on.
+ */
+final class TransactionBoundOutboxWriter implements SpringOutboxWriter {
+
+    private final DataSource dataSource;
+    private final OutboxWriter writer;
+
+    TransactionBoundOutboxWriter(DataSource dataSource, OutboxWriter writer) {
+        this.dataSource = dataSource;
+        this.writer = writer;
+    }
+
+    @Override
+    public UUID write(NewMessage message) {
+        return writeAll(List.of(message)).get(0);
+    }
+
+    @Override
+    public List<UUID> writeAll(List<NewMessage> messages) {
+        if (!TransactionSynchronizationManager.isActualTransactionActive()) {
+            throw new NotInTransactionException("SpringOutboxWriter needs the caller's Spring transaction: call it from "
+                    + "a @Transactional method (or inside TransactionTemplate.execute), so the message commits with "
+                    + "the business change");
+        }
+        if (TransactionSynchronizationManager.isCurrentTransactionReadOnly()) {
+            throw new OutboxException("SpringOutboxWriter refuses to write in a read-only transaction "
+                    + "(@Transactional(readOnly = true)): a message announces a change, which a read-only "
+                    + "transaction does not make");
+        }
+        // Without a connection bound for this DataSource, DataSourceUtils would open a new one in
+        // auto-commit: the write would commit on its own, which is refused here rather than below.
+        if (!TransactionSynchronizationManager.hasResource(dataSource)) {
+            throw new NotInTransactionException("SpringOutboxWriter: the current Spring transaction holds no "
+                    + "connection of the outbox's DataSource (its transaction manager manages another DataSource, "
+                    + "or a JPA EntityManagerFactory that does not expose its JDBC connection), so the message "
+                    + "could not commit with it");
+        }
+        Connection connection = DataSourceUtils.getConnection(dataSource);
+        try {
+            return writer.writeAll(connection, messages);
+        } finally {
+            DataSourceUtils.releaseConnection(connection, dataSource);
+        }
+    }
+}

@@ -1,0 +1,173 @@
+package io.outboxkit.spring.autoconfigure;
+
+import io.outboxkit.core.OutboxAdmin;
+import io.outboxkit.core.OutboxNames;
+import io.outboxkit.core.OutboxPoller;
+import io.outboxkit.core.OutboxRetention;
+import io.outboxkit.core.OutboxWriter;
+import io.outboxkit.core.spi.MessagePublisher;
+import io.outboxkit.migrations.OutboxMigrations;
+import io.outboxkit.spring.IdempotentHandlers;
+import io.outboxkit.spring.SpringOutboxWriter;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.jdbi.v3.core.Jdbi;
+import org.springframework.boot.LazyInitializationExcludeFilter;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * The outbox on the application's {@link DataSource}, configured by {@link OutboxProperties}
+ * ({@code outboxkit.*}). Every bean is {@link ConditionalOnMissingBean}: declare your own to replace it.
+ *
+ * <ul>
+ *   <li>{@link SpringOutboxWriter}: writes in the caller's Spring transaction (JDBC or JPA); and the
+ *       {@link OutboxWriter}, {@link OutboxNames} and {@link OutboxAdmin} it and the others use;</li>
+ *   <li>{@link IdempotentHandlers}: the idempotent handlers of a consumer written in Spring;</li>
+ *   <li>the library's schema at start (when Flyway is on the class path and
+ *       {@code outboxkit.schema.manage} is not false), after the application's own Flyway;</li>
+ *   <li>an {@link OutboxPoller}, started and stopped with the context, delivering through the
+ *       application's {@link MessagePublisher} bean: none, no poller (one INFO line says so);
+ *       {@code outboxkit.poller.enabled=true} without one fails the start;
+ *       {@code outboxkit.poller.enabled=false}, never a poller;</li>
+ *   <li>{@link OutboxRetention} on a schedule, when {@code outboxkit.retention.enabled=true}.</li>
+ * </ul>
+ *
+ * <p>Extension points for other auto-configurations: a broker module contributes a
+ * {@link MessagePublisher} bean from an auto-configuration ordered before this one (and
+ * {@link ConditionalOnMissingBean}, so that an application's own publisher wins); metrics and health
+ * read the {@link OutboxPoller} bean ({@link OutboxPoller#stats()}, {@link OutboxPoller#isRunning()})
+ * and the {@link OutboxAdmin} bean, from an auto-configuration ordered after this one.
+ */
+@AutoConfiguration(after = DataSourceAutoConfiguration.class,
+        afterName = "org.springframework.boot.flyway.autoconfigure.FlywayAutoConfiguration")
+@ConditionalOnSingleCandidate(DataSource.class)
+@EnableConfigurationProperties(OutboxProperties.class)
+public final class OutboxAutoConfiguration {
+
+    /** Made by Spring Boot from the auto-configuration imports; not for applications to call. */
+    public OutboxAutoConfiguration() {
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    OutboxSettings outboxSettings(OutboxProperties properties, DataSource dataSource) {
+        return OutboxSettings.check(properties, Jdbi.create(dataSource));
+    }
+
+    /** The outbox's table names and channel, from {@code outboxkit.schema.*}. */
+    @Bean
+    @ConditionalOnMissingBean
+    public OutboxNames outboxNames(OutboxSettings settings) {
+        return settings.names();
+    }
+
+    /** The library's writer for those names, used by the {@link SpringOutboxWriter}. */
+    @Bean
+    @ConditionalOnMissingBean
+    public OutboxWriter outboxWriter(OutboxNames names) {
+        return OutboxWriter.create(names);
+    }
+
+    /** The writer that joins the caller's Spring transaction. */
+    @Bean
+    @ConditionalOnMissingBean
+    public SpringOutboxWriter springOutboxWriter(DataSource dataSource, OutboxWriter writer) {
+        return SpringOutboxWriter.create(dataSource, writer);
+    }
+
+    /** Inspection and requeue of the outbox's messages. */
+    @Bean
+    @ConditionalOnMissingBean
+    public OutboxAdmin outboxAdmin(OutboxSettings settings, OutboxNames names) {
+        return OutboxAdmin.create(settings.jdbi(), names);
+    }
+
+    /** Idempotent handlers, under {@code outboxkit.consumer.name} unless given a name. */
+    @Bean
+    @ConditionalOnMissingBean
+    public IdempotentHandlers idempotentHandlers(DataSource dataSource, OutboxNames names, OutboxProperties properties) {
+        return IdempotentHandlers.of(dataSource, names, properties.consumer().name());
+    }
+
+    /** The library's schema, applied at start with Flyway unless {@code outboxkit.schema.manage=false}. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass({Flyway.class, OutboxMigrations.class})
+    @ConditionalOnBooleanProperty(name = "outboxkit.schema.manage", matchIfMissing = true)
+    static class SchemaConfiguration {
+
+        @Bean
+        @ConditionalOnMissingBean
+        OutboxSchemaInitializer outboxSchemaInitializer(DataSource dataSource, OutboxNames names) {
+            return new OutboxSchemaInitializer(dataSource, names);
+        }
+
+        /** Under spring.main.lazy-initialization the schema must still be applied at start. */
+        @Bean
+        static LazyInitializationExcludeFilter outboxSchemaInitializerIsEager() {
+            return LazyInitializationExcludeFilter.forBeanTypes(OutboxSchemaInitializer.class);
+        }
+    }
+
+    /** The poller, when the application has a publisher for it and did not turn it off. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnBean(MessagePublisher.class)
+    @ConditionalOnBooleanProperty(name = "outboxkit.poller.enabled", matchIfMissing = true)
+    static class PollerConfiguration {
+
+        @Bean
+        @ConditionalOnMissingBean
+        OutboxPoller outboxPoller(OutboxSettings settings, MessagePublisher publisher) {
+            return settings.poller(publisher);
+        }
+
+        @Bean
+        @ConditionalOnMissingBean(name = "outboxPollerLifecycle")
+        OutboxPollerLifecycle outboxPollerLifecycle(OutboxPoller poller) {
+            return new OutboxPollerLifecycle(poller);
+        }
+
+        /** Lazy initialization would leave the poller unmade, and so never started. */
+        @Bean
+        static LazyInitializationExcludeFilter outboxPollerIsEager() {
+            return LazyInitializationExcludeFilter.forBeanTypes(OutboxPollerLifecycle.class);
+        }
+    }
+
+    /** No publisher: an INFO line, or a failed start when the poller was asked for explicitly. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnMissingBean({MessagePublisher.class, OutboxPoller.class})
+    static class NoPublisherConfiguration {
+
+        @Bean
+        PollerWithoutPublisher outboxPollerWithoutPublisher(OutboxProperties properties) {
+            return new PollerWithoutPublisher(properties.poller().enabled());
+        }
+    }
+
+    /** Retention on a schedule, when {@code outboxkit.retention.enabled=true}. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnBooleanProperty(name = "outboxkit.retention.enabled")
+    static class RetentionConfiguration {
+
+        @Bean
+        @ConditionalOnMissingBean
+        OutboxRetention outboxRetention(OutboxSettings settings) {
+            return settings.retention();
+        }
+
+        @Bean
+        @ConditionalOnMissingBean(name = "outboxRetentionSchedule")
+        OutboxRetentionSchedule outboxRetentionSchedule(OutboxRetention retention, OutboxSettings settings) {
+            return new OutboxRetentionSchedule(retention, settings.properties().retention().interval());
+        }
+    }
+}

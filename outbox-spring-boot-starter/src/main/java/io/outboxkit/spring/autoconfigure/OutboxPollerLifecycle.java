@@ -1,0 +1,50 @@
+package io.outboxkit.spring.autoconfigure;
+
+import io.outboxkit.core.OutboxPoller;
+import org.springframework.context.SmartLifecycle;
+
+/**
+ * Starts the poller with the application context and stops it with the context, finishing the
+ * batches in flight first (up to the lease; see {@link OutboxPoller#close()}).
+ *
+ * <p>Its phase, {@link #PHASE}, is below the web server's: the poller starts before requests are
+ * taken and stops after the server's graceful shutdown has let requests in flight finish. Like
+ * every lifecycle bean it stops before any bean is destroyed, so the DataSource and the publisher
+ * are still open while the last batch is delivered and recorded. The stop is synchronous, so it is
+ * not cut short by {@code spring.lifecycle.timeout-per-shutdown-phase}: the context waits for it.
+ * A poller, once stopped, cannot start again.
+ */
+final class OutboxPollerLifecycle implements SmartLifecycle {
+
+    /**
+     * Below {@code WebServerGracefulShutdownLifecycle}'s and {@code WebServerStartStopLifecycle}'s
+     * phases (DEFAULT_PHASE - 1024 and - 2048), so the poller outlives the requests that write.
+     */
+    static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 4096;
+
+    private final OutboxPoller poller;
+
+    OutboxPollerLifecycle(OutboxPoller poller) {
+        this.poller = poller;
+    }
+
+    @Override
+    public void start() {
+        poller.start();
+    }
+
+    @Override
+    public void stop() {
+        poller.close();
+    }
+
+    @Override
+    public boolean isRunning() {
+        return poller.isRunning();
+    }
+
+    @Override
+    public int getPhase() {
+        return PHASE;
+    }
+}

@@ -1,0 +1,196 @@
+package io.outboxkit.spring.autoconfigure;
+
+import io.outboxkit.core.OutboxNames;
+import io.outboxkit.core.OutboxPoller;
+import io.outboxkit.core.OutboxRetention;
+import io.outboxkit.core.spi.MessagePublisher;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.jdbi.v3.core.Jdbi;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+
+/**
+ * {@link OutboxProperties} turned into the library's objects, checked by the library's own rules
+ * when this is made: the builders of {@link OutboxPoller} and {@link OutboxRetention} and the
+ * constructor of {@link OutboxNames} each name the setting at fault, and that name is mapped here
+ * to its property, so no rule is written twice. Immutable.
+ */
+final class OutboxSettings {
+
+    /** Each library setting a message can name, by the type whose message names it, and its property. */
+    private static final Map<String, Map<String, String>> PROPERTIES = Map.of(
+            "OutboxPoller", Map.ofEntries(
+                    Map.entry("name", "outboxkit.poller.name"),
+                    Map.entry("batchSize", "outboxkit.batch-size"),
+                    Map.entry("workers", "outboxkit.workers"),
+                    Map.entry("claimMode", "outboxkit.claim-mode"),
+                    Map.entry("pollInterval", "outboxkit.poll-interval"),
+                    Map.entry("lease", "outboxkit.lease"),
+                    Map.entry("statementTimeout", "outboxkit.statement-timeout"),
+                    Map.entry("maxAttempts", "outboxkit.max-attempts"),
+                    Map.entry("initialBackoff", "outboxkit.backoff.initial"),
+                    Map.entry("maxBackoff", "outboxkit.backoff.max"),
+                    Map.entry("jitter", "outboxkit.backoff.jitter")),
+            "OutboxNames", Map.of(
+                    "schema", "outboxkit.schema.name",
+                    "outboxTable", "outboxkit.schema.outbox-table",
+                    "processedTable", "outboxkit.schema.processed-table",
+                    "channel", "outboxkit.schema.channel"),
+            "OutboxRetention", Map.of(
+                    "publishedRetention", "outboxkit.retention.published",
+                    "dedupWindow", "outboxkit.retention.dedup-window"));
+
+    /** "OutboxPoller: batchSize must be ..." : the type, then the message that names the setting. */
+    private static final Pattern LIBRARY_MESSAGE = Pattern.compile("(\\w+): (.*)", Pattern.DOTALL);
+
+    /** A setting named as the subject of a rule: followed by " must" or by its value in parentheses. */
+    private static final Pattern SUBJECT = Pattern.compile("\\b(\\w+)\\b(?= must| \\()");
+
+    /** Never called: the poller built to check the settings is never started. */
+    private static final MessagePublisher NOT_STARTED = message -> {
+        throw new IllegalStateException("the settings check's poller never delivers");
+    };
+
+    private final OutboxProperties properties;
+    private final Jdbi jdbi;
+    private final OutboxNames names;
+
+    private OutboxSettings(OutboxProperties properties, Jdbi jdbi) {
+        this.properties = properties;
+        this.jdbi = jdbi;
+        this.names = checked(() -> new OutboxNames(properties.schema().name(), properties.schema().outboxTable(),
+                properties.schema().processedTable(), properties.schema().channel()));
+    }
+
+    /**
+     * The settings of {@code properties}, every one checked; {@code jdbi} reaches the database they
+     * are for (no connection is made here).
+     *
+     * @throws InvalidConfigurationPropertyValueException naming the first property at fault
+     */
+    static OutboxSettings check(OutboxProperties properties, Jdbi jdbi) {
+        OutboxSettings settings = new OutboxSettings(properties, jdbi);
+        settings.poller(NOT_STARTED);
+        settings.retention();
+        Duration interval = properties.retention().interval();
+        if (interval == null || interval.toMillis() < 1) {
+            // Not a library setting: how often the starter runs retention. Checked here for that reason.
+            throw new InvalidConfigurationPropertyValueException("outboxkit.retention.interval", interval,
+                    "outboxkit.retention.interval must be at least 1 ms, was " + interval);
+        }
+        return settings;
+    }
+
+    /** The Jdbi over the application's DataSource that the poller, retention and admin share. */
+    Jdbi jdbi() {
+        return jdbi;
+    }
+
+    /** The outbox's names. */
+    OutboxNames names() {
+        return names;
+    }
+
+    /** The properties these settings were made of. */
+    OutboxProperties properties() {
+        return properties;
+    }
+
+    /** A poller with every property applied, delivering through {@code publisher}; not started. */
+    OutboxPoller poller(MessagePublisher publisher) {
+        OutboxProperties p = properties;
+        OutboxPoller.Builder builder = OutboxPoller.builder(jdbi, publisher)
+                .names(names)
+                .batchSize(p.batchSize())
+                .workers(p.workers())
+                .lease(p.lease())
+                .maxAttempts(p.maxAttempts())
+                .orderedByAggregate(p.ordered())
+                .deadMessagesBlockAggregate(p.deadBlocksAggregate())
+                .claimMode(p.claimMode())
+                .deleteOnPublish(p.deleteOnPublish())
+                .pollInterval(p.pollInterval())
+                .statementTimeout(p.statementTimeout())
+                .backoff(p.backoff().initial(), p.backoff().max())
+                .jitter(p.backoff().jitter());
+        if (p.poller().name() != null) {
+            builder.name(p.poller().name());
+        }
+        return checked(builder::build);
+    }
+
+    /** Retention with every property applied. */
+    OutboxRetention retention() {
+        return checked(() -> OutboxRetention.builder(jdbi)
+                .names(names)
+                .publishedRetention(properties.retention().published())
+                .dedupWindow(properties.retention().dedupWindow())
+                .build());
+    }
+
+    private <T> T checked(Supplier<T> make) {
+        try {
+            return make.get();
+        } catch (IllegalArgumentException e) {
+            throw toProperty(e);
+        }
+    }
+
+    /**
+     * The library's message with each setting it names replaced by its property: "OutboxPoller:
+     * batchSize must be 1 to 10000, was 0" becomes "outboxkit.batch-size must be 1 to 10000, was 0".
+     */
+    private RuntimeException toProperty(IllegalArgumentException e) {
+        Matcher message = LIBRARY_MESSAGE.matcher(String.valueOf(e.getMessage()));
+        Map<String, String> known = message.matches() ? PROPERTIES.get(message.group(1)) : null;
+        if (known == null) {
+            return new IllegalStateException("outboxkit: " + e.getMessage(), e);
+        }
+        Matcher subject = SUBJECT.matcher(message.group(2));
+        StringBuilder reason = new StringBuilder();
+        String first = null;
+        while (subject.find()) {
+            String property = known.get(subject.group(1));
+            if (first == null) {
+                first = property;
+            }
+            subject.appendReplacement(reason, Matcher.quoteReplacement(property != null ? property : subject.group(1)));
+        }
+        subject.appendTail(reason);
+        if (first == null) {
+            return new IllegalStateException("outboxkit: " + e.getMessage(), e);
+        }
+        InvalidConfigurationPropertyValueException invalid =
+                new InvalidConfigurationPropertyValueException(first, values().get(first), reason.toString());
+        invalid.addSuppressed(e); // its constructor sets no cause, and a cause cannot be set after it
+        return invalid;
+    }
+
+    /** Each property's value, for the report of the one at fault. */
+    private Map<String, Object> values() {
+        OutboxProperties p = properties;
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("outboxkit.poller.name", p.poller().name());
+        values.put("outboxkit.batch-size", p.batchSize());
+        values.put("outboxkit.workers", p.workers());
+        values.put("outboxkit.claim-mode", p.claimMode());
+        values.put("outboxkit.poll-interval", p.pollInterval());
+        values.put("outboxkit.lease", p.lease());
+        values.put("outboxkit.statement-timeout", p.statementTimeout());
+        values.put("outboxkit.max-attempts", p.maxAttempts());
+        values.put("outboxkit.backoff.initial", p.backoff().initial());
+        values.put("outboxkit.backoff.max", p.backoff().max());
+        values.put("outboxkit.backoff.jitter", p.backoff().jitter());
+        values.put("outboxkit.schema.name", p.schema().name());
+        values.put("outboxkit.schema.outbox-table", p.schema().outboxTable());
+        values.put("outboxkit.schema.processed-table", p.schema().processedTable());
+        values.put("outboxkit.schema.channel", p.schema().channel());
+        values.put("outboxkit.retention.published", p.retention().published());
+        values.put("outboxkit.retention.dedup-window", p.retention().dedupWindow());
+        return values;
+    }
+}

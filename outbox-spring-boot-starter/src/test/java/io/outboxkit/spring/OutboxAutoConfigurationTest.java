@@ -1,0 +1,190 @@
+package io.outboxkit.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.outboxkit.core.ClaimMode;
+import io.outboxkit.core.OutboxAdmin;
+import io.outboxkit.core.OutboxNames;
+import io.outboxkit.core.OutboxPoller;
+import io.outboxkit.core.OutboxRetention;
+import io.outboxkit.core.OutboxWriter;
+import io.outboxkit.core.PollerSettings;
+import io.outboxkit.core.spi.MessagePublisher;
+import io.outboxkit.spring.autoconfigure.OutboxProperties;
+import io.outboxkit.testing.DatabaseSetup;
+import io.outboxkit.testing.PostgresExtension;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.core.NestedExceptionUtils;
+
+@ExtendWith(OutputCaptureExtension.class)
+class OutboxAutoConfigurationTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension(DatabaseSetup.EMPTY);
+
+    private static final MessagePublisher IGNORING = message -> { };
+
+    @Test
+    void the_context_starts_with_only_a_data_source_and_has_every_bean_and_the_tables() {
+        Contexts.on(db).run(context -> {
+            assertThat(context).hasNotFailed()
+                    .hasSingleBean(OutboxNames.class)
+                    .hasSingleBean(OutboxWriter.class)
+                    .hasSingleBean(SpringOutboxWriter.class)
+                    .hasSingleBean(OutboxAdmin.class)
+                    .hasSingleBean(IdempotentHandlers.class)
+                    .hasSingleBean(OutboxProperties.class);
+            assertThat(context.getBean(OutboxNames.class)).isEqualTo(OutboxNames.DEFAULT);
+            assertThat(context.getBean(OutboxAdmin.class).counts().pending()).isZero();
+            assertThat(tableExists("outbox_schema_history")).isTrue();
+        });
+    }
+
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '|', value = {
+            "outboxkit.batch-size         | 0    | outboxkit.batch-size must be 1 to 10000, was 0",
+            "outboxkit.workers            | 65   | outboxkit.workers must be 1 to 64, was 65",
+            "outboxkit.max-attempts       | 0    | outboxkit.max-attempts must be at least 1, was 0",
+            "outboxkit.lease              | 0s   | outboxkit.lease must be at least 1 ms, was PT0S",
+            "outboxkit.backoff.initial    | 10m  | outboxkit.backoff.max (PT5M) must not be less than outboxkit.backoff.initial (PT10M)",
+            "outboxkit.backoff.jitter     | 1.5  | outboxkit.backoff.jitter must be 0 to 1, was 1.5",
+            "outboxkit.schema.outbox-table| Out  | outboxkit.schema.outbox-table must be a lowercase SQL identifier",
+            "outboxkit.schema.name        | pg_x | outboxkit.schema.name must not start with pg_",
+            "outboxkit.retention.published| -1s  | outboxkit.retention.published must be zero or more, was PT-1S",
+            "outboxkit.retention.interval | 0s   | outboxkit.retention.interval must be at least 1 ms, was PT0S"})
+    void a_property_out_of_range_fails_the_start_with_a_message_naming_it(String property, String value, String message) {
+        Contexts.on(db).withPropertyValues(property + "=" + value).run(context -> {
+            assertThat(context).hasFailed();
+            Throwable cause = NestedExceptionUtils.getMostSpecificCause(context.getStartupFailure());
+            assertThat(cause).isInstanceOf(InvalidConfigurationPropertyValueException.class);
+            assertThat(cause.getMessage()).contains(message);
+        });
+    }
+
+    @Test
+    void the_property_defaults_are_the_librarys_defaults() {
+        Contexts.on(db).withBean(MessagePublisher.class, () -> IGNORING).run(context -> {
+            PollerSettings settings = context.getBean(OutboxPoller.class).settings();
+            assertThat(settings.batchSize()).isEqualTo(OutboxPoller.DEFAULT_BATCH_SIZE);
+            assertThat(settings.workers()).isEqualTo(OutboxPoller.DEFAULT_WORKERS);
+            assertThat(settings.lease()).isEqualTo(OutboxPoller.DEFAULT_LEASE);
+            assertThat(settings.maxAttempts()).isEqualTo(OutboxPoller.DEFAULT_MAX_ATTEMPTS);
+            assertThat(settings.pollInterval()).isEqualTo(OutboxPoller.DEFAULT_POLL_INTERVAL);
+            assertThat(settings.statementTimeout()).isEqualTo(OutboxPoller.DEFAULT_STATEMENT_TIMEOUT);
+            assertThat(settings.initialBackoff()).isEqualTo(OutboxPoller.DEFAULT_INITIAL_BACKOFF);
+            assertThat(settings.maxBackoff()).isEqualTo(OutboxPoller.DEFAULT_MAX_BACKOFF);
+            assertThat(settings.jitter()).isEqualTo(OutboxPoller.DEFAULT_JITTER);
+            assertThat(settings.claimMode()).isEqualTo(ClaimMode.LEASE);
+            assertThat(settings.orderedByAggregate()).isTrue();
+            assertThat(settings.deadMessagesBlockAggregate()).isTrue();
+            assertThat(settings.deleteOnPublish()).isFalse();
+            OutboxProperties.Retention retention = context.getBean(OutboxProperties.class).retention();
+            assertThat(retention.published()).isEqualTo(OutboxRetention.DEFAULT_PUBLISHED_RETENTION);
+            assertThat(retention.dedupWindow()).isEqualTo(OutboxRetention.DEFAULT_DEDUP_WINDOW);
+        });
+    }
+
+    @Test
+    void the_poller_is_built_from_the_properties_and_runs_while_the_context_does() {
+        Contexts.on(db).withBean(MessagePublisher.class, () -> IGNORING)
+                .withPropertyValues("outboxkit.batch-size=7", "outboxkit.workers=2", "outboxkit.claim-mode=lock",
+                        "outboxkit.lease=45s", "outboxkit.max-attempts=3", "outboxkit.ordered=false",
+                        "outboxkit.delete-on-publish=true", "outboxkit.poll-interval=250ms",
+                        "outboxkit.statement-timeout=5s", "outboxkit.backoff.initial=2s", "outboxkit.backoff.max=1m",
+                        "outboxkit.backoff.jitter=0", "outboxkit.poller.name=orders-poller")
+                .run(context -> {
+                    OutboxPoller poller = context.getBean(OutboxPoller.class);
+                    PollerSettings settings = poller.settings();
+                    assertThat(settings).isEqualTo(new PollerSettings("orders-poller", OutboxNames.DEFAULT, 7, 2,
+                            ClaimMode.LOCK, true, Duration.ofMillis(250), Duration.ofSeconds(45), Duration.ofSeconds(5),
+                            3, Duration.ofSeconds(2), Duration.ofMinutes(1), 0, false, true));
+                    assertThat(poller.isRunning()).isTrue();
+                    context.close();
+                    assertThat(poller.isRunning()).isFalse();
+                });
+    }
+
+    @Test
+    void without_a_publisher_bean_no_poller_runs_and_one_info_line_says_so(CapturedOutput output) {
+        Contexts.on(db).run(context -> {
+            assertThat(context).hasNotFailed().doesNotHaveBean(OutboxPoller.class);
+            assertThat(output).containsOnlyOnce("no MessagePublisher bean, so no poller runs in this application");
+        });
+    }
+
+    @Test
+    void poller_enabled_without_a_publisher_bean_fails_the_start_saying_what_to_do() {
+        Contexts.on(db).withPropertyValues("outboxkit.poller.enabled=true").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(NestedExceptionUtils.getMostSpecificCause(context.getStartupFailure()))
+                    .hasMessageContaining("outboxkit.poller.enabled=true, but the application has no MessagePublisher bean")
+                    .hasMessageContaining("outboxkit.poller.enabled=false");
+        });
+    }
+
+    @Test
+    void poller_disabled_runs_no_poller_even_with_a_publisher_bean(CapturedOutput output) {
+        Contexts.on(db).withBean(MessagePublisher.class, () -> IGNORING)
+                .withPropertyValues("outboxkit.poller.enabled=false").run(context -> {
+                    assertThat(context).hasNotFailed().doesNotHaveBean(OutboxPoller.class);
+                    assertThat(output).doesNotContain("no MessagePublisher bean");
+                });
+    }
+
+    @Test
+    void a_bean_of_the_application_replaces_the_starters() {
+        SpringOutboxWriter own = new SpringOutboxWriter() {
+            @Override
+            public java.util.UUID write(io.outboxkit.core.NewMessage message) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public java.util.List<java.util.UUID> writeAll(java.util.List<io.outboxkit.core.NewMessage> messages) {
+                throw new UnsupportedOperationException();
+            }
+        };
+        OutboxNames names = OutboxNames.inSchema("replaced");
+        Contexts.on(db).withBean(SpringOutboxWriter.class, () -> own).withBean(OutboxNames.class, () -> names)
+                .withPropertyValues("outboxkit.schema.manage=false")
+                .run(context -> {
+                    assertThat(context.getBean(SpringOutboxWriter.class)).isSameAs(own);
+                    assertThat(context.getBean(OutboxNames.class)).isSameAs(names);
+                });
+    }
+
+    @Test
+    void the_names_come_from_the_schema_properties_and_the_tables_are_made_with_them() {
+        Contexts.on(db).withPropertyValues("outboxkit.schema.name=messaging", "outboxkit.schema.outbox-table=events",
+                        "outboxkit.schema.processed-table=handled", "outboxkit.schema.channel=events_ready")
+                .run(context -> {
+                    assertThat(context.getBean(OutboxNames.class))
+                            .isEqualTo(new OutboxNames("messaging", "events", "handled", "events_ready"));
+                    assertThat(tableExists("messaging.events")).isTrue();
+                    assertThat(tableExists("messaging.handled")).isTrue();
+                    assertThat(tableExists("messaging.events_schema_history")).isTrue();
+                });
+    }
+
+    @Test
+    void schema_manage_false_leaves_the_tables_to_the_application() {
+        Contexts.on(db).withPropertyValues("outboxkit.schema.manage=false", "outboxkit.schema.name=unmanaged")
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(tableExists("unmanaged.outbox")).isFalse();
+                });
+    }
+
+    private static boolean tableExists(String name) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT to_regclass(:name) IS NOT NULL")
+                .bind("name", name).mapTo(Boolean.class).one());
+    }
+}
