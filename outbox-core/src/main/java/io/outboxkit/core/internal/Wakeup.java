@@ -4,7 +4,7 @@ package io.outboxkit.core.internal;
  * A signal that ends a wait early: set by a NOTIFY, or by a worker that left work due. Each
  * signal wakes one waiting worker, not all: a notification usually announces one transaction's
  * messages, which one claim takes; waking every worker made the others run empty claims
- * (measured at 500 orders/s: two claims per message). {@link #release()} ends every wait for good.
+ * (two claims per message where one would do). {@link #release()} ends every wait for good.
  */
 public final class Wakeup {
 
