@@ -49,7 +49,10 @@ public final class ConsumerSpans {
                     .setAttribute(ProducerSpans.OPERATION_NAME, "process")
                     .setAttribute(ProducerSpans.OPERATION_TYPE, "process")
                     .setAttribute(ProducerSpans.MESSAGE_ID, message.id().toString())
-                    .setAttribute(CONSUMER_GROUP, consumer);
+                    .setAttribute(CONSUMER_GROUP, consumer)
+                    .setAttribute(ProducerSpans.AGGREGATE_TYPE, message.aggregateType())
+                    .setAttribute(ProducerSpans.AGGREGATE_ID, message.aggregateId())
+                    .setAttribute(ProducerSpans.EVENT_TYPE, message.eventType());
             if (messages.size() > 1) {
                 builder.setAttribute(ProducerSpans.BATCH_COUNT, (long) messages.size());
             }

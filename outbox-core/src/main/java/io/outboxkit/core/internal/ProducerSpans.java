@@ -30,6 +30,10 @@ public final class ProducerSpans {
     static final AttributeKey<String> MESSAGE_ID = AttributeKey.stringKey("messaging.message.id");
     static final AttributeKey<Long> BATCH_COUNT = AttributeKey.longKey("messaging.batch.message_count");
     static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
+    /** What the message is about: for finding one order's event in a tracing UI (a span, unlike a metric, may carry it). */
+    static final AttributeKey<String> AGGREGATE_TYPE = AttributeKey.stringKey("outboxkit.aggregate.type");
+    static final AttributeKey<String> AGGREGATE_ID = AttributeKey.stringKey("outboxkit.aggregate.id");
+    static final AttributeKey<String> EVENT_TYPE = AttributeKey.stringKey("outboxkit.event.type");
 
     private final List<OutboxMessage> messages;
     private final Map<UUID, Span> spans;
@@ -58,7 +62,10 @@ public final class ProducerSpans {
                     .setAttribute(DESTINATION, destination)
                     .setAttribute(OPERATION_NAME, operation)
                     .setAttribute(OPERATION_TYPE, "send")
-                    .setAttribute(MESSAGE_ID, message.id().toString());
+                    .setAttribute(MESSAGE_ID, message.id().toString())
+                    .setAttribute(AGGREGATE_TYPE, message.aggregateType())
+                    .setAttribute(AGGREGATE_ID, message.aggregateId())
+                    .setAttribute(EVENT_TYPE, message.eventType());
             if (batch.size() > 1) {
                 builder.setAttribute(BATCH_COUNT, (long) batch.size());
             }
