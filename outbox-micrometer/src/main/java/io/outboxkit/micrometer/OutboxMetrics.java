@@ -93,12 +93,12 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
                     case "published" -> m -> read(m, OutboxSnapshot::publishedEstimate);
                     default -> m -> read(m, OutboxSnapshot::dead);
                 };
-                Gauge.builder("outbox.messages", monitor, figure).tag("status", status)
+                Gauge.builder("outbox.messages", monitor, figure).tag("status", status).strongReference(true)
                         .description("Outbox rows by status: pending and dead counted, published estimated from PostgreSQL's statistics")
                         .register(registry);
             }
             Gauge.builder("outbox.oldest.pending.age", monitor, m -> read(m, OutboxSnapshot::oldestPendingAgeSeconds))
-                    .baseUnit("seconds")
+                    .baseUnit("seconds").strongReference(true)
                     .description("How long the oldest pending message has been waiting since it was written; 0 when none is pending")
                     .register(registry);
         }

@@ -51,8 +51,8 @@ class HttpPublisherTest {
     @Test
     void a_single_delivery_carries_the_messages_trace_context_in_its_http_headers_when_it_is_safe_to_send() throws Exception {
         String traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-        OutboxMessage traced = withHeaders(message(), Map.of("traceparent", traceparent));
-        OutboxMessage injecting = withHeaders(message(), Map.of("traceparent", "00-x\r\nX-Injected: yes"));
+        OutboxMessage traced = message().withHeaders(Map.of("traceparent", traceparent));
+        OutboxMessage injecting = message().withHeaders(Map.of("traceparent", "00-x\r\nX-Injected: yes"));
         consumer.answerInTurn(Reply.processed(), Reply.processed(), Reply.processed());
 
         try (HttpPublisher publisher = HttpPublisher.builder(URI.create(consumer.url())).delivery(Delivery.SINGLE).build()) {
@@ -79,11 +79,6 @@ class HttpPublisherTest {
             assertThat(unreachable.publishAll(List.of(message())).values()).singleElement()
                     .satisfies(e -> assertThat(FailureReason.of(e)).isEqualTo(FailureReason.UNAVAILABLE));
         }
-    }
-
-    private static OutboxMessage withHeaders(OutboxMessage m, Map<String, String> headers) {
-        return new OutboxMessage(m.id(), m.sequence(), m.aggregateType(), m.aggregateId(), m.eventType(), m.payload(),
-                headers, m.createdAt(), m.attempts());
     }
 
     @Test

@@ -71,7 +71,8 @@ public final class ProducerSpans {
             }
             Span span = builder.startSpan();
             spans.put(message.id(), span);
-            traced.add(withHeaders(message, Tracing.inject(message.headers(), Context.root().with(span))));
+            Map<String, String> headers = Tracing.inject(message.headers(), Context.root().with(span));
+            traced.add(headers == message.headers() ? message : message.withHeaders(headers));
         }
         return new ProducerSpans(traced, spans);
     }
@@ -99,11 +100,6 @@ public final class ProducerSpans {
             span.setStatus(StatusCode.ERROR, why);
             span.end();
         });
-    }
-
-    private static OutboxMessage withHeaders(OutboxMessage m, Map<String, String> headers) {
-        return headers == m.headers() ? m : new OutboxMessage(m.id(), m.sequence(), m.aggregateType(), m.aggregateId(),
-                m.eventType(), m.payload(), headers, m.createdAt(), m.attempts());
     }
 
     /** A publisher's answer, or {@code fallback} when it throws or answers blank: telemetry never fails a delivery. */
