@@ -5,7 +5,9 @@ import io.outboxkit.app.Database;
 import io.outboxkit.app.delivery.DeliveryProtocol;
 import io.outboxkit.app.http.Health;
 import io.outboxkit.app.http.JsonApi;
+import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.IdempotentHandler;
+import io.outboxkit.micrometer.OutboxMetrics;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,7 +25,8 @@ import org.slf4j.LoggerFactory;
  *       processed in one transaction (what the relay sends with {@code DELIVERY=batch});
  *       200 {@code {"results": [{"id", "status", "error"?}]}} (see {@link DeliveryProtocol}).</li>
  *   <li>{@code GET /customers/{user_id}}, {@code GET /orders/{id}/status}, {@code GET /stats},
- *       {@code GET /health} (see {@link Health}).</li>
+ *       {@code GET /health} (see {@link Health}); {@code GET /metrics} (Prometheus text) when
+ *       observed with metrics on.</li>
  * </ul>
  * Each message is applied at most once per consumer name, also under concurrent redelivery.
  * Thread-safe; the HTTP server serves requests concurrently.
@@ -52,14 +55,32 @@ public final class ConsumerApp implements AutoCloseable {
      * @throws io.javalin.util.JavalinBindException when the port cannot be bound
      */
     public static ConsumerApp start(Database database, String consumerName, String host, int port) {
+        return start(database, consumerName, host, port, Observability.off());
+    }
+
+    /**
+     * As {@link #start(Database, String, String, int)}, observed by {@code observability}:
+     * {@code GET /metrics} with what the idempotent handler did with each message (processed,
+     * duplicate, failed, the lag from write to effect) and the ordering violations, every request
+     * timed, and each message's processing a CONSUMER span continuing the producer's trace.
+     */
+    public static ConsumerApp start(Database database, String consumerName, String host, int port,
+                                    Observability observability) {
         Objects.requireNonNull(database, "database");
         Objects.requireNonNull(host, "host");
         LoyaltyStore store = new LoyaltyStore(database.jdbi());
         IdempotentHandler handler = IdempotentHandler.create(database.jdbi(), consumerName, new LoyaltyHandler(store));
+        if (observability.metricsEnabled()) {
+            OutboxMetrics metrics = OutboxMetrics.create();
+            observability.bind(metrics);
+            ConsumerMetrics.bind(observability.registry(), store, consumerName);
+            handler = handler.withListener(metrics);
+        }
         MessageEndpoints messages = new MessageEndpoints(handler);
         QueryEndpoints queries = new QueryEndpoints(store, consumerName, messages::duplicates);
         Javalin server = Javalin.create(config -> {
             JsonApi.configure(config, MAX_BODY_BYTES);
+            observability.configure(config);
             config.routes.post("/messages", messages::single);
             config.routes.post("/messages" + DeliveryProtocol.BATCH_PATH, messages::batch);
             config.routes.get("/customers/{user_id}", queries::customer);

@@ -5,6 +5,7 @@ import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.ServiceMain;
 import io.outboxkit.app.ServiceSchema;
+import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.OutboxNames;
 
 /**
@@ -13,7 +14,8 @@ import io.outboxkit.core.OutboxNames;
  * <p>Environment: {@code DB_URL}, {@code DB_USER}, {@code DB_PASSWORD} (see {@link DatabaseSettings});
  * {@code PORT} (default 8081), {@code BIND_HOST} (default 0.0.0.0), {@code DB_POOL_SIZE} (default 16),
  * each as {@link io.outboxkit.app.ServiceSettings} accepts them; {@code CONSUMER_NAME} (default
- * {@code loyalty}: the name processed messages are recorded under). A bad setting or an unreachable database ends the process
+ * {@code loyalty}: the name processed messages are recorded under); {@code METRICS} and the
+ * {@code OTEL_*} variables (see {@link Observability}). A bad setting or an unreachable database ends the process
  * with one line on stderr and exit status 2; SIGTERM stops the HTTP server, then the pool.
  */
 public final class ConsumerMain {
@@ -33,16 +35,26 @@ public final class ConsumerMain {
     /** Opens the database and starts the app; the result closes both, the server first. */
     static AutoCloseable start(Env env) {
         ConsumerConfig config = ConsumerConfig.from(env);
-        Database database = Database.open(DatabaseSettings.from(env), "consumer", config.service().poolSize(), SCHEMA);
+        Observability observability = Observability.start("consumer", env);
+        Database database;
         try {
+            database = Database.open(DatabaseSettings.from(env), "consumer", config.service().poolSize(), SCHEMA);
+        } catch (RuntimeException e) {
+            observability.close();
+            throw e;
+        }
+        try {
+            observability.trackPool(database);
             ConsumerApp app = ConsumerApp.start(database, config.consumerName(), config.service().host(),
-                    config.service().port());
+                    config.service().port(), observability);
             return () -> {
                 app.close();
                 database.close();
+                observability.close();
             };
         } catch (RuntimeException e) {
             database.close();
+            observability.close();
             throw e;
         }
     }

@@ -26,10 +26,13 @@ class OutboxMigrationsTest {
     @RegisterExtension
     static final PostgresExtension db = new PostgresExtension(DatabaseSetup.EMPTY, 4);
 
+    /** Every version of the library's schema, as the history records them. */
+    private static final String[] ALL_VERSIONS = {"1 outbox", "2 dead_index"};
+
     @Test
     void on_an_empty_schema_it_creates_only_the_librarys_objects_and_its_own_history() {
         OutboxNames names = OutboxNames.inSchema("alone");
-        assertThat(OutboxMigrations.apply(db.dataSource(), names)).isEqualTo(1);
+        assertThat(OutboxMigrations.apply(db.dataSource(), names)).isEqualTo(ALL_VERSIONS.length);
         assertThat(tables("alone")).containsExactlyInAnyOrder("outbox", "processed_messages", "outbox_schema_history");
         assertThat(functions("alone")).containsExactly("outbox_notify");
         assertThat(tables("public")).as("nothing outside the names' schema").doesNotContain("outbox", "flyway_schema_history");
@@ -43,10 +46,10 @@ class OutboxMigrationsTest {
         assertThat(application.migrate().migrationsExecuted).isEqualTo(2);
         List<String> before = history("shop", "flyway_schema_history");
 
-        assertThat(OutboxMigrations.apply(db.dataSource(), OutboxNames.inSchema("shop"))).isEqualTo(1);
+        assertThat(OutboxMigrations.apply(db.dataSource(), OutboxNames.inSchema("shop"))).isEqualTo(ALL_VERSIONS.length);
 
         assertThat(history("shop", "flyway_schema_history")).as("the application's history is untouched").isEqualTo(before);
-        assertThat(history("shop", "outbox_schema_history")).containsExactly("1 outbox");
+        assertThat(history("shop", "outbox_schema_history")).containsExactly(ALL_VERSIONS);
         assertThat(tables("shop")).contains("accounts", "outbox", "processed_messages");
         assertThat(application.validateWithResult().validationSuccessful).as("the application's Flyway still validates")
                 .isTrue();
@@ -54,11 +57,29 @@ class OutboxMigrationsTest {
     }
 
     @Test
+    void a_schema_at_version_1_is_brought_to_version_2_which_indexes_the_dead_messages() {
+        OutboxNames names = OutboxNames.inSchema("upgrade");
+        OutboxMigrations.apply(db.dataSource(), names);
+        // Back to how a database migrated by the previous release stands: version 1 only.
+        db.jdbi().useHandle(h -> h.execute("DROP INDEX upgrade.outbox_dead_seq; "
+                + "DELETE FROM upgrade.outbox_schema_history WHERE version = '2'"));
+        assertThat(indexes("upgrade")).doesNotContain("outbox_dead_seq");
+
+        assertThat(OutboxMigrations.apply(db.dataSource(), names)).as("only the new script").isEqualTo(1);
+
+        assertThat(history("upgrade", "outbox_schema_history")).containsExactly(ALL_VERSIONS);
+        assertThat(indexes("upgrade")).contains("outbox_dead_seq");
+        String definition = db.jdbi().withHandle(h -> h.createQuery("SELECT indexdef FROM pg_indexes "
+                + "WHERE schemaname = 'upgrade' AND indexname = 'outbox_dead_seq'").mapTo(String.class).one());
+        assertThat(definition).contains("(seq)").contains("WHERE (status = 'DEAD'::text)");
+    }
+
+    @Test
     void an_applications_db_migration_folder_on_the_classpath_is_never_picked_up() {
         // db/application is on this test's classpath; so would an application's db/migration be.
         OutboxMigrations.builder(db.dataSource()).names(OutboxNames.inSchema("no_scan")).build().apply();
         assertThat(tables("no_scan")).doesNotContain("accounts");
-        assertThat(history("no_scan", "outbox_schema_history")).containsExactly("1 outbox");
+        assertThat(history("no_scan", "outbox_schema_history")).containsExactly(ALL_VERSIONS);
     }
 
     @Test
@@ -67,8 +88,8 @@ class OutboxMigrationsTest {
                 .withProcessedTable("orders_processed").withChannel("orders_outbox");
         OutboxNames billing = OutboxNames.inSchema("pair").withOutboxTable("billing_outbox")
                 .withProcessedTable("billing_processed").withChannel("billing_outbox");
-        assertThat(OutboxMigrations.apply(db.dataSource(), orders)).isEqualTo(1);
-        assertThat(OutboxMigrations.apply(db.dataSource(), billing)).isEqualTo(1);
+        assertThat(OutboxMigrations.apply(db.dataSource(), orders)).isEqualTo(ALL_VERSIONS.length);
+        assertThat(OutboxMigrations.apply(db.dataSource(), billing)).isEqualTo(ALL_VERSIONS.length);
         assertThat(tables("pair")).containsExactlyInAnyOrder("orders_outbox", "orders_processed",
                 "orders_outbox_schema_history", "billing_outbox", "billing_processed", "billing_outbox_schema_history");
     }
@@ -89,11 +110,11 @@ class OutboxMigrationsTest {
             for (Future<Integer> result : results) {
                 applied += result.get();
             }
-            assertThat(applied).isEqualTo(1);
+            assertThat(applied).isEqualTo(ALL_VERSIONS.length);
         } finally {
             pool.shutdownNow();
         }
-        assertThat(history("racing", "outbox_schema_history")).containsExactly("1 outbox");
+        assertThat(history("racing", "outbox_schema_history")).containsExactly(ALL_VERSIONS);
     }
 
     @Test
@@ -123,8 +144,8 @@ class OutboxMigrationsTest {
                 } finally {
                     pools.forEach(HikariDataSource::close);
                 }
-                assertThat(applied).as(schema).isEqualTo(1);
-                assertThat(history(schema, "outbox_schema_history")).containsExactly("1 outbox");
+                assertThat(applied).as(schema).isEqualTo(ALL_VERSIONS.length);
+                assertThat(history(schema, "outbox_schema_history")).containsExactly(ALL_VERSIONS);
             }
         } finally {
             pool.shutdownNow();
@@ -149,6 +170,11 @@ class OutboxMigrationsTest {
     private static List<String> functions(String schema) {
         return db.jdbi().withHandle(h -> h.createQuery("SELECT p.proname FROM pg_proc p JOIN pg_namespace n "
                 + "ON n.oid = p.pronamespace WHERE n.nspname = :s").bind("s", schema).mapTo(String.class).list());
+    }
+
+    private static List<String> indexes(String schema) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT indexname FROM pg_indexes WHERE schemaname = :s")
+                .bind("s", schema).mapTo(String.class).list());
     }
 
     /** The versions and descriptions of the migrations a history table records, in order (no baseline, no schema creation). */

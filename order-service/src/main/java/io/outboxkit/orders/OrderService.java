@@ -17,21 +17,31 @@ final class OrderService {
 
     private final Jdbi jdbi;
     private final Orders orders;
+    private final OrderMetrics metrics;
 
-    OrderService(Jdbi jdbi, OutboxWriter outbox) {
+    OrderService(Jdbi jdbi, OutboxWriter outbox, OrderMetrics metrics) {
         this.jdbi = Objects.requireNonNull(jdbi, "jdbi");
         this.orders = new Orders(outbox);
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
     }
 
     /** Places an order: 201 and the order. */
     Reply create(CreateOrderRequest request, Optional<IdempotentRequest> key) {
-        return inTransaction(key, handle -> Reply.of(201,
+        Reply reply = inTransaction(key, handle -> Reply.of(201,
                 OrderJson.response(orders.create(handle, request.userId(), request.amount()))));
+        if (!reply.replayed()) {
+            metrics.orderCreated();
+        }
+        return reply;
     }
 
     /** Applies {@code transition} to order {@code id}: 200 and the order; 404 or 409 as {@code ApiError}. */
     Reply transition(UUID id, Transition transition, Optional<IdempotentRequest> key) {
-        return inTransaction(key, handle -> Reply.of(200, OrderJson.response(orders.transition(handle, id, transition))));
+        Reply reply = inTransaction(key, handle -> Reply.of(200, OrderJson.response(orders.transition(handle, id, transition))));
+        if (!reply.replayed()) {
+            metrics.transitioned(transition);
+        }
+        return reply;
     }
 
     /** The order with {@code id}, if there is one. */

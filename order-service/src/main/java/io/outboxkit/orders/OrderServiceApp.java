@@ -3,6 +3,7 @@ package io.outboxkit.orders;
 import io.javalin.Javalin;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.http.JsonApi;
+import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.OutboxWriter;
 import java.util.Objects;
 
@@ -45,11 +46,22 @@ public final class OrderServiceApp implements AutoCloseable {
      * @throws RuntimeException when the server cannot bind (for instance, the port is taken)
      */
     public static OrderServiceApp start(Database database, String host, int port) {
+        return start(database, host, port, Observability.off());
+    }
+
+    /**
+     * As {@link #start(Database, String, int)}, observed by {@code observability}: {@code GET /metrics}
+     * with the orders and events written, every request timed, and traced as a SERVER span (so the
+     * events written in it record its trace context).
+     */
+    public static OrderServiceApp start(Database database, String host, int port, Observability observability) {
         Objects.requireNonNull(database, "database");
         Objects.requireNonNull(host, "host");
-        OrderRoutes routes = new OrderRoutes(new OrderService(database.jdbi(), OutboxWriter.create()), database);
+        OrderMetrics metrics = new OrderMetrics(observability.registry());
+        OrderRoutes routes = new OrderRoutes(new OrderService(database.jdbi(), OutboxWriter.create(), metrics), database);
         Javalin javalin = Javalin.create(config -> {
             JsonApi.configure(config, MAX_BODY_BYTES);
+            observability.configure(config);
             routes.declare(config);
         });
         javalin.start(host, port);

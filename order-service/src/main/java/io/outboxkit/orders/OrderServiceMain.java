@@ -8,6 +8,7 @@ import io.outboxkit.app.RootCause;
 import io.outboxkit.app.ServiceMain;
 import io.outboxkit.app.ServiceSchema;
 import io.outboxkit.app.ServiceSettings;
+import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.OutboxNames;
 import org.slf4j.LoggerFactory;
 
@@ -17,7 +18,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code DB_URL}, {@code DB_USER}, {@code DB_PASSWORD}: the database (see {@link DatabaseSettings});</li>
  *   <li>{@code PORT}: the HTTP port, default {@value #DEFAULT_PORT};</li>
  *   <li>{@code BIND_HOST}: the address to listen on, default {@value ServiceSettings#DEFAULT_BIND_HOST};</li>
- *   <li>{@code DB_POOL_SIZE}: connections in the pool, default {@value #DEFAULT_POOL_SIZE}.</li>
+ *   <li>{@code DB_POOL_SIZE}: connections in the pool, default {@value #DEFAULT_POOL_SIZE};</li>
+ *   <li>{@code METRICS} and the {@code OTEL_*} variables: metrics and tracing (see {@link Observability}).</li>
  * </ul>
  * {@link ServiceSettings} says what each of the last three accepts.
  * Applies the migrations at start. A missing or wrong setting, or an unreachable database, stops
@@ -49,12 +51,21 @@ public final class OrderServiceMain {
         DatabaseSettings settings = DatabaseSettings.from(env);
         ServiceSettings service = ServiceSettings.from(env, ServiceSettings.BIND_HOST, ServiceSettings.DEFAULT_BIND_HOST,
                 DEFAULT_PORT, DEFAULT_POOL_SIZE);
-        Database database = Database.open(settings, NAME, service.poolSize(), SCHEMA);
+        Observability observability = Observability.start(NAME, env);
+        Database database;
+        try {
+            database = Database.open(settings, NAME, service.poolSize(), SCHEMA);
+        } catch (RuntimeException e) {
+            observability.close();
+            throw e;
+        }
+        observability.trackPool(database);
         OrderServiceApp app;
         try {
-            app = OrderServiceApp.start(database, service.host(), service.port());
+            app = OrderServiceApp.start(database, service.host(), service.port(), observability);
         } catch (RuntimeException e) {
             database.close();
+            observability.close();
             throw new ConfigException("cannot listen on " + service.host() + ":" + service.port() + " (check BIND_HOST and PORT): "
                     + RootCause.message(e));
         }
@@ -64,6 +75,7 @@ public final class OrderServiceMain {
                 app.close();
             } finally {
                 database.close();
+                observability.close();
             }
         };
     }

@@ -2,6 +2,7 @@ package io.outboxkit.orders;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Database;
+import io.outboxkit.app.observability.Observability;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.testing.PostgresExtension;
@@ -33,8 +34,14 @@ final class RunningOrderService implements AutoCloseable {
     }
 
     static RunningOrderService start(PostgresExtension db) {
+        return start(db, Observability.off());
+    }
+
+    /** The service observed by {@code observability} (its pool tracked too). */
+    static RunningOrderService start(PostgresExtension db, Observability observability) {
         Database database = TestDatabases.open(db, 16, OrderServiceMain.SCHEMA);
-        return new RunningOrderService(database, OrderServiceApp.start(database, "127.0.0.1", 0));
+        observability.trackPool(database);
+        return new RunningOrderService(database, OrderServiceApp.start(database, "127.0.0.1", 0, observability));
     }
 
     /** The port the service listens on (on 127.0.0.1). */

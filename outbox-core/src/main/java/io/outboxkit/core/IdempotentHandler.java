@@ -1,10 +1,18 @@
 package io.outboxkit.core;
 
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.context.Scope;
+import io.outboxkit.core.internal.ConsumerSpans;
 import io.outboxkit.core.internal.OutboxSql;
+import io.outboxkit.core.internal.SafeListener;
+import io.outboxkit.core.internal.Tracing;
 import io.outboxkit.core.spi.MessageHandler;
+import io.outboxkit.core.spi.OutboxListener;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -30,7 +38,11 @@ import org.slf4j.LoggerFactory;
  * first rolled back, processes it itself). Thread-safe.
  *
  * <p>Logs each message it processes or skips at DEBUG only; what it did with each is in the
- * returned {@link Outcome} or {@link BatchOutcome}, for the application to log or count.
+ * returned {@link Outcome} or {@link BatchOutcome}, for the application to log or count, and is told
+ * to the listeners added with {@link #withListener} (metrics: processed, duplicate, failed, and the
+ * lag from the message's write to the commit of its effect). With tracing on (an OpenTelemetry SDK
+ * installed as the global one, or given with {@link #withOpenTelemetry}), each message's
+ * processing is a CONSUMER span, a child of the trace context its headers carry.
  */
 public final class IdempotentHandler {
 
@@ -48,12 +60,21 @@ public final class IdempotentHandler {
     private final OutboxSql sql;
     private final String consumer;
     private final MessageHandler handler;
+    private final List<OutboxListener> listeners;
+    private final OutboxListener listener;
+    private final OpenTelemetry openTelemetry;
+    private final Tracing tracing;
 
-    private IdempotentHandler(Jdbi jdbi, OutboxNames names, String consumer, MessageHandler handler) {
+    private IdempotentHandler(Jdbi jdbi, OutboxSql sql, String consumer, MessageHandler handler,
+                              List<OutboxListener> listeners, OpenTelemetry openTelemetry) {
         this.jdbi = jdbi;
-        this.sql = new OutboxSql(names);
+        this.sql = sql;
         this.consumer = consumer;
         this.handler = handler;
+        this.listeners = List.copyOf(listeners);
+        this.listener = SafeListener.of(this.listeners);
+        this.openTelemetry = openTelemetry;
+        this.tracing = Tracing.of(openTelemetry);
     }
 
     /**
@@ -81,7 +102,27 @@ public final class IdempotentHandler {
         if (consumer == null || consumer.isBlank()) {
             throw new IllegalArgumentException("consumer name must not be blank");
         }
-        return new IdempotentHandler(jdbi, names, consumer, handler);
+        return new IdempotentHandler(jdbi, new OutboxSql(names), consumer, handler, List.of(), null);
+    }
+
+    /**
+     * This handler, also telling {@code listener} what it does with each message (see
+     * {@link OutboxListener}: processed, duplicate, failed). A listener that throws is logged and
+     * ignored. This handler is unchanged.
+     */
+    public IdempotentHandler withListener(OutboxListener listener) {
+        List<OutboxListener> more = new ArrayList<>(listeners);
+        more.add(Objects.requireNonNull(listener, "listener"));
+        return new IdempotentHandler(jdbi, sql, consumer, handler, more, openTelemetry);
+    }
+
+    /**
+     * This handler, taking its CONSUMER spans from {@code openTelemetry} instead of the global one
+     * (the default, once a host installs it; until then no span is made). This handler is unchanged.
+     */
+    public IdempotentHandler withOpenTelemetry(OpenTelemetry openTelemetry) {
+        return new IdempotentHandler(jdbi, sql, consumer, handler, listeners,
+                Objects.requireNonNull(openTelemetry, "openTelemetry"));
     }
 
     /** The consumer name processed messages are recorded under. */
@@ -101,6 +142,25 @@ public final class IdempotentHandler {
      */
     public Outcome handle(OutboxMessage message) {
         Objects.requireNonNull(message, "message");
+        ConsumerSpans spans = ConsumerSpans.start(tracing, consumer, List.of(message));
+        Outcome outcome;
+        try (Scope current = spans.makeCurrent()) {
+            outcome = handleInTransaction(message);
+        } catch (RuntimeException e) {
+            spans.end(message.id(), false, e);
+            listener.handlingFailed(consumer, message, e);
+            throw e;
+        }
+        spans.end(message.id(), outcome == Outcome.DUPLICATE, null);
+        if (outcome == Outcome.DUPLICATE) {
+            listener.duplicate(consumer, message);
+        } else {
+            listener.processed(consumer, message, Duration.between(message.createdAt(), Instant.now()));
+        }
+        return outcome;
+    }
+
+    private Outcome handleInTransaction(OutboxMessage message) {
         for (int attempt = 1; ; attempt++) {
             try {
                 return jdbi.inTransaction(handle -> apply(handle, message));
@@ -136,6 +196,41 @@ public final class IdempotentHandler {
         if (messages.isEmpty()) {
             return new BatchOutcome(Map.of(), Map.of());
         }
+        ConsumerSpans spans = ConsumerSpans.start(tracing, consumer, messages);
+        BatchOutcome outcome;
+        try (Scope current = spans.makeCurrent()) {
+            outcome = handleAllInTransaction(messages);
+        } catch (RuntimeException e) {
+            spans.endAll(e);
+            Set<UUID> told = new HashSet<>();
+            for (OutboxMessage message : messages) {
+                if (told.add(message.id())) {
+                    listener.handlingFailed(consumer, message, e);
+                }
+            }
+            throw e;
+        }
+        Instant committed = Instant.now();
+        Set<UUID> told = new HashSet<>();
+        for (OutboxMessage message : messages) {
+            if (!told.add(message.id())) {
+                continue;
+            }
+            MessageHandlingException failure = outcome.failures().get(message.id());
+            Outcome done = outcome.outcomes().get(message.id());
+            spans.end(message.id(), done == Outcome.DUPLICATE, failure);
+            if (failure != null) {
+                listener.handlingFailed(consumer, message, failure);
+            } else if (done == Outcome.DUPLICATE) {
+                listener.duplicate(consumer, message);
+            } else if (done == Outcome.PROCESSED) {
+                listener.processed(consumer, message, Duration.between(message.createdAt(), committed));
+            }
+        }
+        return outcome;
+    }
+
+    private BatchOutcome handleAllInTransaction(List<OutboxMessage> messages) {
         for (int attempt = 1; ; attempt++) {
             try {
                 try {

@@ -33,4 +33,9 @@ public record OutboxMessage(UUID id, long sequence, String aggregateType, String
         headers = Map.copyOf(Objects.requireNonNull(headers, "headers"));
         Objects.requireNonNull(createdAt, "createdAt");
     }
+
+    /** This message with {@code headers} in place of its own (as a poller hands it on with a trace context). */
+    public OutboxMessage withHeaders(Map<String, String> headers) {
+        return new OutboxMessage(id, sequence, aggregateType, aggregateId, eventType, payload, headers, createdAt, attempts);
+    }
 }

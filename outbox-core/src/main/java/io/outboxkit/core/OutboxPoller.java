@@ -1,11 +1,20 @@
 package io.outboxkit.core;
 
+import io.opentelemetry.api.OpenTelemetry;
 import io.outboxkit.core.internal.Backoff;
 import io.outboxkit.core.internal.NotificationListener;
 import io.outboxkit.core.internal.OutboxStore;
+import io.outboxkit.core.internal.ProducerSpans;
+import io.outboxkit.core.internal.SafeListener;
+import io.outboxkit.core.internal.Tracing;
 import io.outboxkit.core.internal.Wakeup;
+import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
+import io.outboxkit.core.spi.OutboxListener;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -42,6 +51,12 @@ import org.slf4j.LoggerFactory;
  * while another's batch is on the network (each worker is like a poller of its own: ordering per
  * aggregate holds between them as between pollers). {@link #close()} finishes the batches in
  * flight. Thread-safe.
+ *
+ * <p>What it does is told to the {@link OutboxListener}s given to the builder (metrics, a
+ * console). With tracing on (an OpenTelemetry SDK installed, or given to the builder), each
+ * message's delivery is a PRODUCER span, a child of the trace context recorded when the message
+ * was written, and the publisher gets the message with that span's {@code traceparent} in its
+ * headers. Without it, no span is made.
  */
 public final class OutboxPoller implements AutoCloseable {
 
@@ -71,6 +86,8 @@ public final class OutboxPoller implements AutoCloseable {
     private final PollerSettings config;
     private final OutboxStore store;
     private final Backoff backoff;
+    private final OutboxListener observer;
+    private final Tracing tracing;
     private final Wakeup wakeup = new Wakeup();
     private final AtomicLong claimed = new AtomicLong();
     private final AtomicLong delivered = new AtomicLong();
@@ -85,12 +102,15 @@ public final class OutboxPoller implements AutoCloseable {
     private NotificationListener listener;
     private Thread listenerThread;
 
-    private OutboxPoller(Jdbi jdbi, MessagePublisher publisher, PollerSettings settings) {
+    private OutboxPoller(Jdbi jdbi, MessagePublisher publisher, PollerSettings settings, OutboxListener listener,
+                         Tracing tracing) {
         this.jdbi = jdbi;
         this.publisher = publisher;
         this.config = settings;
         this.store = new OutboxStore(jdbi, settings);
         this.backoff = new Backoff(settings.initialBackoff(), settings.maxBackoff(), settings.jitter());
+        this.observer = listener;
+        this.tracing = tracing;
     }
 
     /** A builder for a poller that reads through {@code jdbi} and delivers through {@code publisher}. */
@@ -204,30 +224,36 @@ public final class OutboxPoller implements AutoCloseable {
 
     private Cycle poll() {
         polls.incrementAndGet();
+        long claiming = System.nanoTime();
         try (OutboxStore.Claim claim = store.claim()) {
             List<OutboxMessage> batch = claim.messages();
             if (batch.isEmpty()) {
                 return Cycle.NOTHING;
             }
+            observer.claimed(batch.size(), Duration.ofNanos(System.nanoTime() - claiming));
             claimed.addAndGet(batch.size());
             if (batch.size() == config.batchSize() && config.workers() > 1) {
                 wakeup.signal(); // a full batch: more is probably due, for an idle worker to claim meanwhile
             }
             Map<UUID, Exception> failures;
+            ProducerSpans spans = ProducerSpans.start(tracing, publisher, batch);
             try {
-                failures = publisher.publishAll(batch);
+                failures = publisher.publishAll(spans.messages());
                 if (failures == null) {
                     throw new IllegalStateException(publisher.getClass().getName() + ".publishAll returned null");
                 }
             } catch (InterruptedException e) {
                 // Shutting down hard: leave the outcome unrecorded; the batch is retried when the
                 // claim is released (a lock at once, a lease when it ends).
+                spans.endAll("interrupted before the outcome was known");
                 Thread.currentThread().interrupt();
                 return new Cycle(batch.size(), false);
             } catch (Exception e) {
                 failures = OutboxStore.allFailed(batch, e);
             }
-            boolean released = record(claim, failures);
+            Instant confirmed = Instant.now();
+            spans.end(failures);
+            boolean released = record(claim, failures, confirmed);
             return new Cycle(batch.size(), batch.size() == config.batchSize() || released);
         }
     }
@@ -237,7 +263,7 @@ public final class OutboxPoller implements AutoCloseable {
      * announces: later messages of an aggregate, held back by one delivered now (or by one now
      * DEAD, when dead messages do not hold their aggregate back).
      */
-    private boolean record(OutboxStore.Claim claim, Map<UUID, Exception> failures) {
+    private boolean record(OutboxStore.Claim claim, Map<UUID, Exception> failures, Instant confirmed) {
         List<OutboxMessage> batch = claim.messages();
         List<UUID> deliveredIds = batch.stream().map(OutboxMessage::id).filter(id -> !failures.containsKey(id)).toList();
         List<OutboxStore.Failure> recorded = batch.stream()
@@ -252,7 +278,28 @@ public final class OutboxPoller implements AutoCloseable {
         failed.addAndGet(recorded.size());
         dead.addAndGet(nowDead.size());
         logOutcome(deliveredIds, recorded, nowDead);
+        tell(batch, failures, recorded, nowDead, confirmed);
         return config.orderedByAggregate() && (outcome.laterPending() || (!nowDead.isEmpty() && !config.deadMessagesBlockAggregate()));
+    }
+
+    /** Tells the listeners what became of each message of a recorded batch. */
+    private void tell(List<OutboxMessage> batch, Map<UUID, Exception> failures, List<OutboxStore.Failure> recorded,
+                      List<UUID> nowDead, Instant confirmed) {
+        if (!SafeListener.isActive(observer)) {
+            return;
+        }
+        for (OutboxMessage m : batch) {
+            if (!failures.containsKey(m.id())) {
+                observer.delivered(m, Duration.between(m.createdAt(), confirmed));
+            }
+        }
+        HashSet<UUID> gone = nowDead.isEmpty() ? null : new HashSet<>(nowDead);
+        for (OutboxStore.Failure f : recorded) {
+            observer.failed(f.message(), FailureReason.of(f.cause()), f.cause());
+            if (gone != null && gone.contains(f.message().id())) {
+                observer.dead(f.message());
+            }
+        }
     }
 
     /**
@@ -297,6 +344,7 @@ public final class OutboxPoller implements AutoCloseable {
                 healthy = true;
             } catch (OutboxException e) {
                 errors.incrementAndGet();
+                observer.pollFailed(e);
                 if (healthy) {
                     LOG.warn("[{}] poll failed ({}); retrying every {}", config.name(), e.getMessage(), config.pollInterval());
                 }
@@ -305,6 +353,7 @@ public final class OutboxPoller implements AutoCloseable {
                 // A bug or a publisher gone wrong must not silently end delivery: log it and go on;
                 // the batch's messages are retried when their lease ends.
                 errors.incrementAndGet();
+                observer.pollFailed(e instanceof Exception failure ? failure : new IllegalStateException(e));
                 LOG.error("[{}] poll cycle failed unexpectedly; retrying after {}", config.name(), config.pollInterval(), e);
                 healthy = false;
             }
@@ -345,6 +394,8 @@ public final class OutboxPoller implements AutoCloseable {
         private ClaimMode claimMode = ClaimMode.LEASE;
         private boolean deleteOnPublish;
         private Duration statementTimeout = DEFAULT_STATEMENT_TIMEOUT;
+        private final List<OutboxListener> listeners = new ArrayList<>();
+        private OpenTelemetry openTelemetry;
 
         private Builder(Jdbi jdbi, MessagePublisher publisher) {
             this.jdbi = Objects.requireNonNull(jdbi, "jdbi");
@@ -472,6 +523,26 @@ public final class OutboxPoller implements AutoCloseable {
         }
 
         /**
+         * Adds a listener, told of every claim, delivery, failure, dead message and failed poll
+         * cycle (see {@link OutboxListener}); none by default. A listener that throws is logged
+         * and ignored.
+         */
+        public Builder addListener(OutboxListener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener"));
+            return this;
+        }
+
+        /**
+         * Where the PRODUCER spans come from. Default: the global OpenTelemetry once the host has
+         * installed one ({@code GlobalOpenTelemetry.set}, or an SDK's autoconfiguration as global);
+         * until then no span is made.
+         */
+        public Builder openTelemetry(OpenTelemetry openTelemetry) {
+            this.openTelemetry = Objects.requireNonNull(openTelemetry, "openTelemetry");
+            return this;
+        }
+
+        /**
          * A poller with these options, copied: changing this builder afterwards does not change it.
          *
          * @throws IllegalArgumentException naming the first invalid option and its allowed range
@@ -480,7 +551,7 @@ public final class OutboxPoller implements AutoCloseable {
             PollerSettings settings = new PollerSettings(name == null ? defaultName() : name, names, batchSize, workers,
                     claimMode, deleteOnPublish, pollInterval, lease, statementTimeout, maxAttempts, initialBackoff,
                     maxBackoff, jitter, ordered, deadMessagesBlockAggregate);
-            return new OutboxPoller(jdbi, publisher, settings);
+            return new OutboxPoller(jdbi, publisher, settings, SafeListener.of(listeners), Tracing.of(openTelemetry));
         }
 
         private static String defaultName() {

@@ -33,7 +33,7 @@ import java.util.regex.Pattern;
 public final class OutboxSchema {
 
     /** The scripts in version order: their files under {@code outboxkit-schema/} on the classpath. */
-    private static final List<String> FILES = List.of("V1__outbox.sql");
+    private static final List<String> FILES = List.of("V1__outbox.sql", "V2__dead_index.sql");
 
     private static final Pattern FILE_NAME = Pattern.compile("V(\\d+)__(\\w+)\\.sql");
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{(\\w+)}");

@@ -1,13 +1,17 @@
 package io.outboxkit.core;
 
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.context.Context;
 import io.outboxkit.core.internal.Json;
 import io.outboxkit.core.internal.OutboxSql;
+import io.outboxkit.core.internal.Tracing;
 import io.outboxkit.core.internal.UuidV7;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 import org.jdbi.v3.core.Handle;
@@ -19,6 +23,12 @@ import org.jdbi.v3.core.Handle;
  * <p>It refuses to write outside a transaction ({@link NotInTransactionException}). The insert
  * wakes listening pollers when the transaction commits (a NOTIFY, sent once per transaction).
  * Immutable and thread-safe: one instance serves a whole application.
+ *
+ * <p>When the caller runs inside a trace (an OpenTelemetry span is current, as in a traced HTTP
+ * request), each message records that context in its headers as W3C {@code traceparent} (and
+ * {@code tracestate} when there is one), so the poller's delivery and the consumer's processing
+ * continue the trace. A message given a {@code traceparent} header of its own keeps it. Outside a
+ * trace, or without an OpenTelemetry SDK, nothing is added.
  *
  * <pre>{@code
  * jdbi.useTransaction(handle -> {
@@ -116,6 +126,8 @@ public final class OutboxWriter {
             return List.of();
         }
         List<UUID> ids = new ArrayList<>(messages.size());
+        Context trace = Context.current();
+        boolean traced = Span.fromContext(trace).getSpanContext().isValid();
         try (PreparedStatement statement = connection.prepareStatement(insert)) {
             for (NewMessage message : messages) {
                 Objects.requireNonNull(message, "messages must not contain null");
@@ -125,7 +137,7 @@ public final class OutboxWriter {
                 statement.setString(3, message.aggregateId());
                 statement.setString(4, message.eventType());
                 statement.setString(5, message.payload());
-                statement.setString(6, Json.writeHeaders(message.headers()));
+                statement.setString(6, Json.writeHeaders(traced ? withTrace(message.headers(), trace) : message.headers()));
                 if (messages.size() == 1) {
                     statement.executeUpdate();
                 } else {
@@ -142,6 +154,11 @@ public final class OutboxWriter {
             throw new OutboxException("could not write " + messages.size() + " outbox message(s): " + why
                     + e.getMessage(), e);
         }
+    }
+
+    /** {@code headers} with the caller's trace context, unless they carry a {@code traceparent} already. */
+    private static Map<String, String> withTrace(Map<String, String> headers, Context trace) {
+        return headers.containsKey(Tracing.TRACEPARENT) ? headers : Tracing.inject(headers, trace);
     }
 
     /** The SQLSTATE of a batch's first failure (a batch wraps it), or of {@code e} itself. */

@@ -42,7 +42,7 @@ class OutboxSchemaTest {
         assertThat(objects("SELECT c.relname || ':' || c.relkind::text FROM pg_class c "
                 + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'schema_test'"))
                 .containsExactlyInAnyOrder("outbox:r", "processed_messages:r", "outbox_pkey:i", "outbox_seq_key:i",
-                        "outbox_pending_seq:i", "outbox_undelivered_aggregate:i", "outbox_published_at:i",
+                        "outbox_pending_seq:i", "outbox_undelivered_aggregate:i", "outbox_published_at:i", "outbox_dead_seq:i",
                         "outbox_seq_seq:S", "processed_messages_pkey:i", "processed_messages_processed_at:i");
         assertThat(objects("SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
                 + "WHERE n.nspname = 'schema_test'")).containsExactly("outbox_notify");

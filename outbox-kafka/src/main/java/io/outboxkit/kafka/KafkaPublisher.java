@@ -260,6 +260,24 @@ public final class KafkaPublisher implements MessagePublisher, AutoCloseable {
         return topics.topicFor(message);
     }
 
+    /** {@code kafka}, for the poller's PRODUCER spans ({@code messaging.system}). */
+    @Override
+    public String messagingSystem() {
+        return "kafka";
+    }
+
+    /** {@code send}, Kafka's name for the operation in the messaging semantic conventions. */
+    @Override
+    public String operationName() {
+        return "send";
+    }
+
+    /** The topic {@code message} goes to: the span's {@code messaging.destination.name}. */
+    @Override
+    public String destinationName(OutboxMessage message) {
+        return topics.topicFor(message);
+    }
+
     /**
      * Whether the cluster answers (a round trip to it, at most about 2 seconds): for a health check.
      * A publisher that is not connected still accepts batches; their messages then fail with the

@@ -234,6 +234,24 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
         return Subjects.of(subjectPrefix, message.aggregateType(), message.eventType());
     }
 
+    /** {@code nats}, for the poller's PRODUCER spans ({@code messaging.system}). */
+    @Override
+    public String messagingSystem() {
+        return "nats";
+    }
+
+    /** {@code publish}, NATS' name for the operation. */
+    @Override
+    public String operationName() {
+        return "publish";
+    }
+
+    /** The subject: the span's {@code messaging.destination.name} (one per aggregate and event type). */
+    @Override
+    public String destinationName(OutboxMessage message) {
+        return subjectOf(message);
+    }
+
     /** The stream's duplicate window: how long after a message a re-publish of it is dropped. */
     public Duration duplicateWindow() {
         return duplicateWindow;

@@ -117,6 +117,24 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
         return exchange;
     }
 
+    /** {@code rabbitmq}, for the poller's PRODUCER spans ({@code messaging.system}). */
+    @Override
+    public String messagingSystem() {
+        return "rabbitmq";
+    }
+
+    /** {@code publish}, RabbitMQ's name for the operation in the messaging semantic conventions. */
+    @Override
+    public String operationName() {
+        return "publish";
+    }
+
+    /** The exchange: the span's {@code messaging.destination.name} (the routing key is per message). */
+    @Override
+    public String destinationName(OutboxMessage message) {
+        return exchange;
+    }
+
     /** Whether the connection to the broker is open (for a health check); false while it is being reopened. */
     @Override
     public boolean isConnected() {

@@ -5,6 +5,7 @@ import io.javalin.http.Context;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.http.Health;
 import io.outboxkit.app.http.JsonApi;
+import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxCounts;
 import io.outboxkit.core.OutboxPoller;
@@ -16,8 +17,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The relay's admin HTTP server: {@code GET /health} (the database, then the poller: see
- * {@link Health}), {@code GET /metrics} (JSON) and {@code GET /metrics/prometheus} (Prometheus
- * text format). Thread-safe.
+ * {@link Health}), {@code GET /metrics} (Prometheus text, from the relay's {@link Observability}:
+ * the outbox's figures, the JVM's, the pool's and the admin requests'; absent with
+ * {@code METRICS=off}) and {@code GET /metrics.json} (this poller's counters and the rows by status,
+ * as JSON). Thread-safe.
  */
 final class AdminServer implements AutoCloseable {
 
@@ -28,22 +31,22 @@ final class AdminServer implements AutoCloseable {
     private final OutboxPoller poller;
     private final Javalin server;
 
-    private AdminServer(Database database, OutboxPoller poller, String host, int port) {
+    private AdminServer(Database database, OutboxPoller poller, String host, int port, Observability observability) {
         this.admin = OutboxAdmin.create(database.jdbi());
         this.poller = poller;
         this.server = Javalin.create(config -> {
             JsonApi.configure(config, MAX_BODY_BYTES);
+            observability.configure(config);
             config.routes.get("/health", Health.of(database).with("relay", poller.name())
                     .and(poller::isRunning, "poller is not running"));
-            config.routes.get("/metrics", this::metrics);
-            config.routes.get("/metrics/prometheus", this::prometheus);
+            config.routes.get("/metrics.json", this::metrics);
         });
         server.start(host, port);
     }
 
     /** Serves on {@code host}:{@code port} (0 picks a free port). */
-    static AdminServer start(Database database, OutboxPoller poller, String host, int port) {
-        return new AdminServer(database, poller, host, port);
+    static AdminServer start(Database database, OutboxPoller poller, String host, int port, Observability observability) {
+        return new AdminServer(database, poller, host, port, observability);
     }
 
     int port() {
@@ -74,32 +77,6 @@ final class AdminServer implements AutoCloseable {
         }
         body.put("outbox", outbox);
         JsonApi.respond(ctx, 200, body);
-    }
-
-    private void prometheus(Context ctx) {
-        PollerStats stats = poller.stats();
-        String relay = "{relay=\"" + poller.name().replace("\\", "\\\\").replace("\"", "\\\"") + "\"}";
-        StringBuilder text = new StringBuilder();
-        counter(text, "outbox_relay_claimed_total", "Messages claimed (each delivery attempt counts).", relay, stats.claimed());
-        counter(text, "outbox_relay_delivered_total", "Messages delivered and marked PUBLISHED.", relay, stats.delivered());
-        counter(text, "outbox_relay_failed_total", "Failed delivery attempts recorded.", relay, stats.failed());
-        counter(text, "outbox_relay_dead_total", "Messages this relay marked DEAD.", relay, stats.dead());
-        counter(text, "outbox_relay_poll_errors_total", "Poll cycles that failed on the database.", relay, stats.errors());
-        counter(text, "outbox_relay_polls_total", "Poll cycles run, whether or not they found work.", relay, stats.polls());
-        OutboxCounts counts = countsOrNull();
-        if (counts != null) {
-            text.append("# HELP outbox_messages Outbox rows by status.\n# TYPE outbox_messages gauge\n");
-            text.append("outbox_messages{status=\"pending\"} ").append(counts.pending()).append('\n');
-            text.append("outbox_messages{status=\"published\"} ").append(counts.published()).append('\n');
-            text.append("outbox_messages{status=\"dead\"} ").append(counts.dead()).append('\n');
-        }
-        ctx.status(200).contentType("text/plain; version=0.0.4; charset=utf-8").result(text.toString());
-    }
-
-    private static void counter(StringBuilder text, String name, String help, String labels, long value) {
-        text.append("# HELP ").append(name).append(' ').append(help).append('\n')
-                .append("# TYPE ").append(name).append(" counter\n")
-                .append(name).append(labels).append(' ').append(value).append('\n');
     }
 
     private OutboxCounts countsOrNull() {

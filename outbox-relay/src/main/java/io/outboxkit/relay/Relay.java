@@ -2,9 +2,13 @@ package io.outboxkit.relay;
 
 import io.outboxkit.app.Database;
 import io.outboxkit.app.delivery.HttpPublisher;
+import io.outboxkit.app.observability.Observability;
+import io.outboxkit.core.OutboxMonitor;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxRetention;
 import io.outboxkit.core.PollerStats;
+import io.outboxkit.micrometer.OutboxMetrics;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,8 +47,18 @@ public final class Relay implements AutoCloseable {
      * @throws io.javalin.util.JavalinBindException when the admin port cannot be bound (nothing is left running)
      */
     public static Relay start(Database database, RelayConfig config) {
+        return start(database, config, Observability.off());
+    }
+
+    /**
+     * As {@link #start(Database, RelayConfig)}, observed by {@code observability}: the admin port's
+     * {@code GET /metrics} with the outbox's figures (the poller's events, and the gauges of an
+     * {@link OutboxMonitor}), and each delivery a PRODUCER span when tracing is on.
+     */
+    public static Relay start(Database database, RelayConfig config, Observability observability) {
         Objects.requireNonNull(database, "database");
         Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(observability, "observability");
         HttpPublisher publisher = HttpPublisher.builder(config.consumerUrl())
                 .delivery(config.delivery())
                 .timeout(config.httpTimeout())
@@ -66,6 +80,11 @@ public final class Relay implements AutoCloseable {
         if (config.relayName() != null) {
             builder.name(config.relayName());
         }
+        if (observability.metricsEnabled()) {
+            OutboxMetrics metrics = OutboxMetrics.withMonitor(OutboxMonitor.create(database.jdbi(), OutboxNames.DEFAULT));
+            observability.bind(metrics);
+            builder.addListener(metrics);
+        }
         OutboxPoller poller = builder.build();
         OutboxRetention outboxRetention = OutboxRetention.builder(database.jdbi())
                 .publishedRetention(config.publishedRetention())
@@ -74,7 +93,7 @@ public final class Relay implements AutoCloseable {
                 .build();
         AdminServer admin;
         try {
-            admin = AdminServer.start(database, poller, config.service().host(), config.service().port());
+            admin = AdminServer.start(database, poller, config.service().host(), config.service().port(), observability);
         } catch (RuntimeException e) {
             publisher.close();
             throw e;

@@ -5,12 +5,14 @@ import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.ServiceMain;
 import io.outboxkit.app.ServiceSchema;
+import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.OutboxNames;
 
 /**
  * Runs the relay as a process. Settings come from the environment: {@code DB_URL},
  * {@code DB_USER}, {@code DB_PASSWORD} (see {@link DatabaseSettings}), and those of
- * {@link RelayConfig}, {@code DB_POOL_SIZE} among them. A bad setting or an unreachable database
+ * {@link RelayConfig}, {@code DB_POOL_SIZE} among them; {@code METRICS} and the {@code OTEL_*}
+ * variables (see {@link Observability}). A bad setting or an unreachable database
  * ends the process with one line on stderr and exit status 2. SIGTERM lets the batch in flight
  * finish, then stops the admin server and closes the pool.
  */
@@ -28,16 +30,26 @@ public final class RelayMain {
     static AutoCloseable start(Env env) {
         RelayConfig config = RelayConfig.from(env);
         DatabaseSettings settings = DatabaseSettings.from(env);
-        Database database = Database.open(settings, "outbox-relay", config.service().poolSize(),
-                ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
+        Observability observability = Observability.start("outbox-relay", env);
+        Database database;
         try {
-            Relay relay = Relay.start(database, config);
+            database = Database.open(settings, "outbox-relay", config.service().poolSize(),
+                    ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
+        } catch (RuntimeException e) {
+            observability.close();
+            throw e;
+        }
+        try {
+            observability.trackPool(database);
+            Relay relay = Relay.start(database, config, observability);
             return () -> {
                 relay.close();
                 database.close();
+                observability.close();
             };
         } catch (RuntimeException e) {
             database.close();
+            observability.close();
             throw e;
         }
     }

@@ -5,9 +5,12 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Database;
+import io.outboxkit.app.Env;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.app.ServiceSchema;
+import io.outboxkit.app.observability.Observability;
 import io.outboxkit.app.testing.FakeConsumer;
+import io.outboxkit.app.testing.PrometheusText;
 import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.core.MessageStatus;
 import io.outboxkit.core.OutboxNames;
@@ -18,6 +21,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -34,12 +40,15 @@ class AdminEndpointsTest {
     static Database database;
     static FakeConsumer consumer;
     static Relay relay;
+    static Observability observability;
 
     @BeforeAll
     static void start() throws Exception {
         database = TestDatabases.open(db, 8, ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
         consumer = new FakeConsumer();
-        relay = Relay.start(database, TestRelays.config(consumer.url(), "RELAY_NAME", "admin-test"));
+        observability = Observability.start("outbox-relay", Env.of(Map.of()));
+        observability.trackPool(database);
+        relay = Relay.start(database, TestRelays.config(consumer.url(), "RELAY_NAME", "admin-test"), observability);
     }
 
     @AfterAll
@@ -47,6 +56,7 @@ class AdminEndpointsTest {
         relay.close();
         consumer.close();
         database.close();
+        observability.close();
     }
 
     @Test
@@ -58,12 +68,12 @@ class AdminEndpointsTest {
     }
 
     @Test
-    void metrics_count_deliveries_and_the_outbox_by_status() throws Exception {
+    void metrics_json_counts_deliveries_and_the_outbox_by_status() throws Exception {
         TestOutbox outbox = new TestOutbox(db);
         UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
         await().atMost(Duration.ofSeconds(10)).until(() -> outbox.status(id) == MessageStatus.PUBLISHED);
 
-        HttpResponse<String> response = get(relay, "/metrics");
+        HttpResponse<String> response = get(relay, "/metrics.json");
 
         assertThat(response.statusCode()).isEqualTo(200);
         JsonNode metrics = json(response);
@@ -79,15 +89,56 @@ class AdminEndpointsTest {
     }
 
     @Test
-    void metrics_are_also_served_in_the_prometheus_text_format() throws Exception {
-        HttpResponse<String> response = get(relay, "/metrics/prometheus");
+    void metrics_are_prometheus_text_with_the_outbox_jvm_pool_and_http_figures() throws Exception {
+        get(relay, "/health");
+        HttpResponse<String> response = get(relay, "/metrics");
 
         assertThat(response.statusCode()).isEqualTo(200);
-        assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/plain"));
+        assertThat(response.headers().firstValue("Content-Type")).hasValue(Observability.PROMETHEUS_TEXT);
         assertThat(response.body())
-                .contains("# TYPE outbox_relay_delivered_total counter")
-                .containsPattern("outbox_relay_delivered_total\\{relay=\"admin-test\"} \\d+")
-                .containsPattern("outbox_messages\\{status=\"pending\"} \\d+");
+                .contains("# TYPE outbox_delivered_total counter", "outbox_delivery_failures_total{reason=\"timeout\"}",
+                        "outbox_dead_total", "outbox_delivery_latency_seconds_bucket", "outbox_claim_duration_seconds_count",
+                        "outbox_batch_size_count", "outbox_messages{status=\"pending\"}", "outbox_messages{status=\"published\"}",
+                        "outbox_messages{status=\"dead\"}", "outbox_oldest_pending_age_seconds",
+                        "jvm_memory_used_bytes", "jvm_gc_", "process_uptime_seconds",
+                        "hikaricp_connections_active{pool=\"", "http_server_requests_seconds_count{method=\"GET\",status=\"2xx\",uri=\"/health\"}");
+        PrometheusText.assertParses(response.body());
+    }
+
+    @Test
+    void after_n_deliveries_the_delivered_counter_says_n() throws Exception {
+        double before = PrometheusText.value(get(relay, "/metrics").body(), "outbox_delivered_total");
+        TestOutbox outbox = new TestOutbox(db);
+        List<UUID> ids = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            ids.add(outbox.write(UUID.randomUUID().toString(), "OrderCreated"));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> ids.stream().allMatch(id -> outbox.status(id) == MessageStatus.PUBLISHED));
+
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(PrometheusText.value(get(relay, "/metrics").body(), "outbox_delivered_total") - before).isEqualTo(5));
+    }
+
+    @Test
+    void with_a_message_pending_for_10_s_the_oldest_pending_age_says_about_10_s() throws Exception {
+        // Held back behind a DEAD message of its aggregate: pending, due, and not delivered.
+        String order = UUID.randomUUID().toString();
+        TestOutbox outbox = new TestOutbox(db);
+        UUID dead = outbox.write(order, "OrderCreated");
+        await().atMost(Duration.ofSeconds(10)).until(() -> outbox.status(dead) == MessageStatus.PUBLISHED);
+        db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET status = 'DEAD' WHERE id = ?", dead));
+        UUID waiting = outbox.write(order, "OrderPaid");
+        db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET created_at = now() - interval '10 seconds' WHERE id = ?", waiting));
+        try {
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+                String text = get(relay, "/metrics").body();
+                assertThat(PrometheusText.value(text, "outbox_oldest_pending_age_seconds")).isBetween(9.9, 14.0);
+                assertThat(PrometheusText.value(text, "outbox_messages{status=\"dead\"}")).isEqualTo(1);
+            });
+            assertThat(outbox.status(waiting)).isEqualTo(MessageStatus.PENDING);
+        } finally {
+            db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET status = 'PUBLISHED' WHERE aggregate_id = ?", order));
+        }
     }
 
     @Test
@@ -100,8 +151,8 @@ class AdminEndpointsTest {
             assertThat(health.statusCode()).isEqualTo(503);
             assertThat(json(health).get("error").asText()).isEqualTo("database is not answering");
 
-            await().atMost(Duration.ofSeconds(10)).until(() -> json(get(cut, "/metrics")).get("errors").asLong() > 0);
-            JsonNode metrics = json(get(cut, "/metrics"));
+            await().atMost(Duration.ofSeconds(10)).until(() -> json(get(cut, "/metrics.json")).get("errors").asLong() > 0);
+            JsonNode metrics = json(get(cut, "/metrics.json"));
             assertThat(metrics.get("outbox").isNull()).isTrue();
         }
     }

@@ -45,9 +45,9 @@ public final class RelayProcess {
         return "http://127.0.0.1:" + adminPort + path;
     }
 
-    /** {@code GET /metrics}: claimed, delivered, failed, dead, errors, polls, outbox counts. */
+    /** {@code GET /metrics.json}: claimed, delivered, failed, dead, errors, polls, outbox counts. */
     public JsonNode metrics() {
-        return Http.get(adminUrl("/metrics")).json();
+        return Http.get(adminUrl("/metrics.json")).json();
     }
 
     @Override

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.app.MessageEnvelope;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.FailureReason;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -64,7 +65,7 @@ final class BatchRequests {
             try {
                 envelope = MessageEnvelope.toBytes(message);
             } catch (IOException | RuntimeException e) {
-                unsendable.put(message.id(), new DeliveryException("cannot serialize message " + message.id() + ": "
+                unsendable.put(message.id(), new DeliveryException(FailureReason.REFUSED, "cannot serialize message " + message.id() + ": "
                         + e.getMessage(), e));
                 continue;
             }
@@ -98,7 +99,7 @@ final class BatchRequests {
                 results.putIfAbsent(UUID.fromString(result.get(DeliveryProtocol.ID).asText()), result);
             }
         } catch (IOException | RuntimeException e) {
-            return allFailed(sent, new DeliveryException("unreadable answer from " + endpoint + ": " + e.getMessage(), e));
+            return allFailed(sent, new DeliveryException(FailureReason.REFUSED, "unreadable answer from " + endpoint + ": " + e.getMessage(), e));
         }
         Map<UUID, Exception> failures = new LinkedHashMap<>();
         for (OutboxMessage message : sent) {

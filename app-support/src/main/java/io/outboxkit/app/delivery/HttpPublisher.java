@@ -3,6 +3,7 @@ package io.outboxkit.app.delivery;
 import io.outboxkit.app.MessageEnvelope;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.OutboxPoller;
+import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
 import java.io.IOException;
 import java.net.URI;
@@ -32,7 +33,8 @@ import java.util.concurrent.Semaphore;
  * message of the request.
  *
  * <p>{@link Delivery#SINGLE}: POSTs each message's envelope as JSON to the consumer, with its id
- * in a {@code Message-Id} header. A 2xx answer is a delivery; any other status, a refused
+ * in a {@code Message-Id} header and its trace context (the poller's PRODUCER span, when tracing is
+ * on) in the {@code traceparent} and {@code tracestate} headers. A 2xx answer is a delivery; any other status, a refused
  * connection or a timeout is a failure whose message says which.
  *
  * <p>Requests are sent concurrently, at most {@code maxInFlight} at a time (safe: with
@@ -50,6 +52,9 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
     /** The default number of requests in flight at once. */
     public static final int DEFAULT_MAX_IN_FLIGHT = 16;
+
+    /** The messaging system this publisher names in traces: plain HTTP. */
+    public static final String MESSAGING_SYSTEM = "http";
 
     /** How much of a failing answer's body is kept in the error. */
     static final int MAX_BODY_IN_ERROR = 200;
@@ -116,7 +121,7 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
                 inFlight.acquire();
                 if (deliveries.size() >= maxInFlight && System.nanoTime() - latestStart > 0) {
                     inFlight.release();
-                    failures.putAll(BatchRequests.allFailed(request.messages(), new DeliveryException("not sent: it could "
+                    failures.putAll(BatchRequests.allFailed(request.messages(), new DeliveryException(FailureReason.TIMEOUT, "not sent: it could "
                             + "no longer be delivered within the lease of " + lease.toMillis() + " ms (the consumer is "
                             + "slow; lower BATCH_SIZE or raise MAX_IN_FLIGHT or LEASE_MS)")));
                     continue;
@@ -145,7 +150,7 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
                 inFlight.acquire();
                 if (deliveries.size() >= maxInFlight && System.nanoTime() - latestStart > 0) {
                     inFlight.release();
-                    failures.put(message.id(), new DeliveryException("not sent: it could no longer be delivered within "
+                    failures.put(message.id(), new DeliveryException(FailureReason.TIMEOUT, "not sent: it could no longer be delivered within "
                             + "the lease of " + lease.toMillis() + " ms (the consumer is slow; lower BATCH_SIZE or "
                             + "raise MAX_IN_FLIGHT or LEASE_MS)"));
                     continue;
@@ -179,10 +184,16 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
     public ConsumerAnswer deliverOnce(OutboxMessage message) throws DeliveryException {
         byte[] body = envelope(message);
         try {
-            return transport.postHere(endpoint, body, message.id().toString()).join();
+            return transport.postHere(endpoint, body, message).join();
         } catch (CompletionException | CancellationException e) {
             throw transport.failure(endpoint, e);
         }
+    }
+
+    /** {@value #MESSAGING_SYSTEM}: the PRODUCER spans' {@code messaging.system}. */
+    @Override
+    public String messagingSystem() {
+        return MESSAGING_SYSTEM;
     }
 
     /** Closes the connections and releases the threads; deliveries still running fail. */
@@ -208,7 +219,7 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
         } catch (DeliveryException e) {
             return CompletableFuture.completedFuture(e);
         }
-        return transport.post(endpoint, body, message.id().toString())
+        return transport.post(endpoint, body, message)
                 .handle((answer, error) -> error != null ? transport.failure(endpoint, error) : failure(endpoint, answer));
     }
 
@@ -217,7 +228,7 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
         try {
             return MessageEnvelope.toBytes(message);
         } catch (IOException | RuntimeException e) {
-            throw new DeliveryException("cannot serialize message " + message.id() + ": " + e.getMessage(), e);
+            throw new DeliveryException(FailureReason.REFUSED, "cannot serialize message " + message.id() + ": " + e.getMessage(), e);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.outboxkit.app.delivery;
 
+import io.outboxkit.core.OutboxMessage;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
@@ -14,6 +15,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
 import org.apache.hc.client5.http.ConnectTimeoutException;
 import org.apache.hc.client5.http.classic.methods.HttpPost;
 import org.apache.hc.client5.http.config.ConnectionConfig;
@@ -42,6 +44,11 @@ final class HttpTransport implements AutoCloseable {
     private static final long BODY_GRACE_MS = 1_000;
     /** How long a pooled connection may sit idle before it is checked (the server may have closed it). */
     private static final TimeValue CHECK_AFTER_IDLE = TimeValue.ofSeconds(1);
+
+    /** The message headers copied onto a single delivery's request: its W3C trace context. */
+    private static final String[] TRACE_HEADERS = {"traceparent", "tracestate"};
+    /** A header value safe to send: printable ASCII, at most 512 characters (W3C's tracestate limit). */
+    private static final Pattern HEADER_VALUE = Pattern.compile("[\\x20-\\x7e]{1,512}");
 
     /** JSON's media type, without a charset parameter: JSON is UTF-8 by definition (RFC 8259). */
     private static final ContentType JSON = ContentType.create("application/json");
@@ -86,12 +93,13 @@ final class HttpTransport implements AutoCloseable {
 
     /**
      * Starts a POST of {@code body} as JSON, with a {@code Message-Id} header unless
-     * {@code messageId} is null. The future completes with the answer, or exceptionally with the
+     * {@code single} is null (a batch), and that message's trace context in the {@code traceparent}
+     * and {@code tracestate} headers when it carries one. The future completes with the answer, or exceptionally with the
      * cause: a {@link TimeoutException} when the whole exchange outlived the timeout by more than
      * a second. Cancelling the future aborts the exchange.
      */
-    CompletableFuture<ConsumerAnswer> post(URI uri, byte[] body, String messageId) {
-        HttpPost post = request(uri, body, messageId);
+    CompletableFuture<ConsumerAnswer> post(URI uri, byte[] body, OutboxMessage single) {
+        HttpPost post = request(uri, body, single);
         CompletableFuture<ConsumerAnswer> answer = bounded(post);
         executor.execute(() -> {
             if (!answer.isDone()) { // cancelled, or timed out, before a thread was free
@@ -107,8 +115,8 @@ final class HttpTransport implements AutoCloseable {
      * two thread wake-ups per batch, which on a busy machine cost latency more than CPU. The same
      * whole-exchange timeout applies; an interrupt does not abort the exchange (the timeouts do).
      */
-    CompletableFuture<ConsumerAnswer> postHere(URI uri, byte[] body, String messageId) {
-        HttpPost post = request(uri, body, messageId);
+    CompletableFuture<ConsumerAnswer> postHere(URI uri, byte[] body, OutboxMessage single) {
+        HttpPost post = request(uri, body, single);
         CompletableFuture<ConsumerAnswer> answer = bounded(post);
         run(post, answer);
         return answer;
@@ -141,11 +149,18 @@ final class HttpTransport implements AutoCloseable {
         }
     }
 
-    private static HttpPost request(URI uri, byte[] body, String messageId) {
+    private static HttpPost request(URI uri, byte[] body, OutboxMessage single) {
         HttpPost post = new HttpPost(uri);
         post.setEntity(new ByteArrayEntity(body, JSON));
-        if (messageId != null) {
-            post.setHeader(DeliveryProtocol.MESSAGE_ID_HEADER, messageId);
+        if (single != null) {
+            post.setHeader(DeliveryProtocol.MESSAGE_ID_HEADER, single.id().toString());
+            for (String trace : TRACE_HEADERS) {
+                String value = single.headers().get(trace);
+                // Stored data: copied only when it cannot break the request's framing (the receiver checks the rest).
+                if (value != null && HEADER_VALUE.matcher(value).matches()) {
+                    post.setHeader(trace, value);
+                }
+            }
         }
         return post;
     }

@@ -7,6 +7,7 @@ import io.outboxkit.app.MessageEnvelope;
 import io.outboxkit.app.testing.FakeConsumer;
 import io.outboxkit.app.testing.FakeConsumer.Reply;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.FailureReason;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.time.Duration;
@@ -45,6 +46,39 @@ class HttpPublisherTest {
             assertThat(received.contentType()).isEqualTo("application/json");
             assertThat(MessageEnvelope.fromJson(received.envelope())).usingRecursiveComparison().isEqualTo(message);
         });
+    }
+
+    @Test
+    void a_single_delivery_carries_the_messages_trace_context_in_its_http_headers_when_it_is_safe_to_send() throws Exception {
+        String traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        OutboxMessage traced = message().withHeaders(Map.of("traceparent", traceparent));
+        OutboxMessage injecting = message().withHeaders(Map.of("traceparent", "00-x\r\nX-Injected: yes"));
+        consumer.answerInTurn(Reply.processed(), Reply.processed(), Reply.processed());
+
+        try (HttpPublisher publisher = HttpPublisher.builder(URI.create(consumer.url())).delivery(Delivery.SINGLE).build()) {
+            assertThat(publisher.publishAll(List.of(traced))).isEmpty();
+            assertThat(publisher.publishAll(List.of(injecting))).as("delivered, without the header").isEmpty();
+            assertThat(publisher.publishAll(List.of(message()))).isEmpty();
+            assertThat(publisher.messagingSystem()).isEqualTo("http");
+        }
+
+        assertThat(consumer.received()).extracting(FakeConsumer.Received::traceparent).containsExactly(traceparent, null, null);
+    }
+
+    @Test
+    void a_failure_says_its_reason_refused_for_an_answer_unavailable_without_a_connection() throws Exception {
+        consumer.answerInTurn(new Reply(500, "{\"error\":\"internal error\"}"));
+        URI nowhere;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            nowhere = URI.create("http://127.0.0.1:" + socket.getLocalPort() + "/messages");
+        }
+        try (HttpPublisher refusing = HttpPublisher.builder(URI.create(consumer.url())).delivery(Delivery.SINGLE).build();
+             HttpPublisher unreachable = HttpPublisher.builder(nowhere).build()) {
+            assertThat(refusing.publishAll(List.of(message())).values()).singleElement()
+                    .satisfies(e -> assertThat(FailureReason.of(e)).isEqualTo(FailureReason.REFUSED));
+            assertThat(unreachable.publishAll(List.of(message())).values()).singleElement()
+                    .satisfies(e -> assertThat(FailureReason.of(e)).isEqualTo(FailureReason.UNAVAILABLE));
+        }
     }
 
     @Test

@@ -52,8 +52,9 @@ public final class FakeConsumer implements AutoCloseable, BeforeEachCallback, Af
      * @param messageIdHeader the {@code Message-Id} header, null when absent (as in a batch)
      * @param contentType     the request's content type
      * @param envelope        the envelope
+     * @param traceparent     the {@code traceparent} header, null when absent (as in a batch)
      */
-    public record Received(UUID messageIdHeader, String contentType, JsonNode envelope) {
+    public record Received(UUID messageIdHeader, String contentType, JsonNode envelope, String traceparent) {
 
         /** The envelope's message id. */
         public UUID id() {
@@ -206,7 +207,8 @@ public final class FakeConsumer implements AutoCloseable, BeforeEachCallback, Af
             try (InputStream body = exchange.getRequestBody()) {
                 String header = exchange.getRequestHeaders().getFirst(DeliveryProtocol.MESSAGE_ID_HEADER);
                 request = new Received(header == null ? null : UUID.fromString(header),
-                        exchange.getRequestHeaders().getFirst("Content-Type"), Jsons.mapper().readTree(body));
+                        exchange.getRequestHeaders().getFirst("Content-Type"), Jsons.mapper().readTree(body),
+                        exchange.getRequestHeaders().getFirst("traceparent"));
             }
             received.add(request);
             send(exchange, replyTo(request));
@@ -249,7 +251,7 @@ public final class FakeConsumer implements AutoCloseable, BeforeEachCallback, Af
         Reply whole = batchReply;
         ArrayNode results = Jsons.mapper().createArrayNode();
         for (JsonNode envelope : messages) {
-            Received request = new Received(null, contentType, envelope);
+            Received request = new Received(null, contentType, envelope, null);
             received.add(request);
             if (whole != null) {
                 continue;

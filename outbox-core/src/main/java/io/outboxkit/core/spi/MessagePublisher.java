@@ -15,6 +15,11 @@ import java.util.UUID;
  * an expired lease, so the receiving side must be idempotent (see
  * {@link io.outboxkit.core.IdempotentHandler}). An implementation should bound each delivery with
  * a timeout shorter than the poller's lease.
+ *
+ * <p>A failure may say why with a {@link PublishException} (timeout, refused, unavailable: see
+ * {@link FailureReason}), which metrics count it under. A message's headers carry the W3C
+ * {@code traceparent} (and {@code tracestate}) of the poller's PRODUCER span for it when tracing is
+ * on: a publisher that copies the headers onto what it sends carries the trace on.
  */
 @FunctionalInterface
 public interface MessagePublisher {
@@ -59,4 +64,34 @@ public interface MessagePublisher {
     default boolean isConnected() {
         return true;
     }
+
+    /**
+     * The messaging system delivered to, for tracing: the {@code messaging.system} attribute of
+     * the poller's PRODUCER spans ({@code kafka}, {@code rabbitmq}, {@code nats}, ...). Default
+     * {@value #DEFAULT_MESSAGING_SYSTEM}.
+     */
+    default String messagingSystem() {
+        return DEFAULT_MESSAGING_SYSTEM;
+    }
+
+    /**
+     * The name of the publishing operation in this system, for tracing: the
+     * {@code messaging.operation.name} attribute and the first word of the span's name
+     * ({@code send} for Kafka, {@code publish} for RabbitMQ and NATS). Default {@code send}.
+     */
+    default String operationName() {
+        return "send";
+    }
+
+    /**
+     * Where {@code message} goes, for tracing: the {@code messaging.destination.name} attribute
+     * and the rest of the span's name (a topic, an exchange, a subject). It must take few
+     * distinct values: never a message id. Default: the message's aggregate type.
+     */
+    default String destinationName(OutboxMessage message) {
+        return message.aggregateType();
+    }
+
+    /** The {@link #messagingSystem()} of a publisher that does not say: {@value}. */
+    String DEFAULT_MESSAGING_SYSTEM = "outboxkit";
 }

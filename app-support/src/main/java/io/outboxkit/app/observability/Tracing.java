@@ -1,0 +1,87 @@
+package io.outboxkit.app.observability;
+
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdk;
+import io.opentelemetry.sdk.common.CompletableResultCode;
+import io.opentelemetry.sdk.resources.Resource;
+import io.outboxkit.app.ConfigException;
+import io.outboxkit.app.Env;
+import io.outboxkit.app.RootCause;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A service's OpenTelemetry SDK, configured by the standard {@code OTEL_*} environment variables
+ * (the SDK's autoconfiguration: {@code OTEL_TRACES_EXPORTER=otlp}, {@code OTEL_EXPORTER_OTLP_ENDPOINT},
+ * {@code OTEL_EXPORTER_OTLP_PROTOCOL} {@code http/protobuf} or {@code grpc}, {@code OTEL_TRACES_SAMPLER},
+ * {@code OTEL_SERVICE_NAME}, ...), with the service's name as the default service name and
+ * {@code none} as the default exporter of traces, metrics and logs: nothing leaves the process
+ * unless asked for. While every exporter is {@code none}, or {@code OTEL_SDK_DISABLED=true}, no SDK
+ * is installed at all, so outbox-core makes no span and costs nothing. Once installed it is the
+ * global OpenTelemetry, where outbox-core finds it.
+ */
+final class Tracing {
+
+    private static final List<String> EXPORTERS = List.of("OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER",
+            "OTEL_LOGS_EXPORTER");
+    private static final AttributeKey<String> SERVICE_NAME = AttributeKey.stringKey("service.name");
+
+    private Tracing() {
+    }
+
+    /** Whether {@code env} asks for an SDK: an exporter other than none, and the SDK not disabled. */
+    static boolean requested(Env env) {
+        if (env.bool("OTEL_SDK_DISABLED", false)) {
+            return false;
+        }
+        return EXPORTERS.stream().map(name -> env.string(name, "none").toLowerCase(Locale.ROOT))
+                .anyMatch(value -> !value.equals("none"));
+    }
+
+    /**
+     * The SDK as {@code env} asks, installed as the global OpenTelemetry, or the no-op one when it
+     * asks for none.
+     *
+     * @throws ConfigException naming the setting the SDK refused
+     */
+    static OpenTelemetry install(String serviceName, Env env) {
+        if (!requested(env)) {
+            return OpenTelemetry.noop();
+        }
+        try {
+            return AutoConfiguredOpenTelemetrySdk.builder()
+                    .addPropertiesSupplier(() -> Map.of(
+                            "otel.traces.exporter", "none",
+                            "otel.metrics.exporter", "none",
+                            "otel.logs.exporter", "none"))
+                    .addResourceCustomizer((resource, config) -> namedUnlessNamed(resource, serviceName,
+                            config.getString("otel.service.name")))
+                    .setResultAsGlobal()
+                    .build()
+                    .getOpenTelemetrySdk();
+        } catch (RuntimeException e) {
+            throw new ConfigException("the OpenTelemetry settings (OTEL_*) are refused: " + RootCause.message(e));
+        }
+    }
+
+    /** {@code resource} named {@code serviceName} unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES named it. */
+    private static Resource namedUnlessNamed(Resource resource, String serviceName, String configured) {
+        String name = resource.getAttribute(SERVICE_NAME);
+        if (configured != null || (name != null && !name.startsWith("unknown_service"))) {
+            return resource;
+        }
+        return resource.merge(Resource.create(io.opentelemetry.api.common.Attributes.of(SERVICE_NAME, serviceName)));
+    }
+
+    /** Sends what is buffered and stops the SDK, waiting up to 5 seconds; nothing for the no-op one. */
+    static void shutdown(OpenTelemetry openTelemetry) {
+        if (openTelemetry instanceof OpenTelemetrySdk sdk) {
+            CompletableResultCode done = sdk.shutdown();
+            done.join(5, TimeUnit.SECONDS);
+        }
+    }
+}

@@ -1,0 +1,139 @@
+package io.outboxkit.core;
+
+import io.outboxkit.core.internal.OutboxSql;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.JdbiException;
+
+/**
+ * The figures of an outbox that an operator watches: pending and dead messages, the age of the
+ * oldest pending one, and an estimate of the delivered ones kept ({@link OutboxSnapshot}), read
+ * cheaply and cached, so that metrics scraped every second by several servers, a console and a
+ * health check may all ask as often as they like: the database is read at most once per
+ * {@link #maxAge()} (default {@link #DEFAULT_MAX_AGE}), by one caller while the others wait for
+ * its answer.
+ *
+ * <p>One statement reads the figures: the pending count and the oldest pending message from the
+ * pending-messages index (the claim's), the dead count from the dead-messages index (schema version
+ * 2), the delivered ones from PostgreSQL's running count of the table's live rows
+ * ({@code pg_stat_get_live_tuples}), so no figure reads the table's delivered rows. The age is
+ * computed on the database's clock, so a skew between this machine's clock and the database's
+ * does not show in it. It runs under a statement timeout of its own
+ * ({@link #STATEMENT_TIMEOUT}). Thread-safe.
+ */
+public final class OutboxMonitor {
+
+    /** How long a snapshot is reused unless set: 1 second. */
+    public static final Duration DEFAULT_MAX_AGE = Duration.ofSeconds(1);
+    /** How long the statement may run before PostgreSQL cancels it: 5 seconds. */
+    public static final Duration STATEMENT_TIMEOUT = Duration.ofSeconds(5);
+
+    private final Jdbi jdbi;
+    private final String query;
+    private final Duration maxAge;
+    private final Object refreshing = new Object();
+    private volatile Reading last;
+
+    /** A snapshot, or the failure to take one, and when. */
+    private record Reading(OutboxSnapshot snapshot, OutboxException failure, long atNanos) {
+    }
+
+    private OutboxMonitor(Jdbi jdbi, OutboxNames names, Duration maxAge) {
+        this.jdbi = jdbi;
+        this.maxAge = maxAge;
+        String outbox = new OutboxSql(names).outbox();
+        this.query = """
+                SELECT
+                  (SELECT count(*) FROM %1$s WHERE status = 'PENDING') AS pending,
+                  (SELECT count(*) FROM %1$s WHERE status = 'DEAD') AS dead,
+                  pg_stat_get_live_tuples('%2$s'::regclass) AS live,
+                  coalesce((SELECT extract(epoch FROM statement_timestamp() - o.created_at)
+                            FROM %1$s o
+                            WHERE o.status = 'PENDING' AND (o.available_at <= statement_timestamp() OR o.attempts > 0)
+                            ORDER BY o.seq LIMIT 1), 0) AS oldest_age""".formatted(outbox,
+                outbox.replace("'", "''"));
+    }
+
+    /** A monitor of the outbox that {@code names} name, reading at most once per {@link #DEFAULT_MAX_AGE}. */
+    public static OutboxMonitor create(Jdbi jdbi, OutboxNames names) {
+        return create(jdbi, names, DEFAULT_MAX_AGE);
+    }
+
+    /**
+     * A monitor of the outbox that {@code names} name, reusing a snapshot for {@code maxAge} (0
+     * to read at every call; at most 1 hour).
+     *
+     * @throws IllegalArgumentException when maxAge is negative or over an hour
+     */
+    public static OutboxMonitor create(Jdbi jdbi, OutboxNames names, Duration maxAge) {
+        Objects.requireNonNull(jdbi, "jdbi");
+        Objects.requireNonNull(names, "names");
+        if (maxAge == null || maxAge.isNegative() || maxAge.compareTo(Duration.ofHours(1)) > 0) {
+            throw new IllegalArgumentException("maxAge must be 0 to 1 hour, was " + maxAge);
+        }
+        return new OutboxMonitor(jdbi, names, maxAge);
+    }
+
+    /** How long a snapshot is reused. */
+    public Duration maxAge() {
+        return maxAge;
+    }
+
+    /**
+     * The figures, read now unless a reading younger than {@link #maxAge()} exists. A failed
+     * reading is reused as long as a good one would be, so that callers asking while the database
+     * is down do not each wait for it.
+     *
+     * @throws OutboxException when the database could not be read (now, or within maxAge)
+     */
+    public OutboxSnapshot snapshot() {
+        Reading reading = fresh(last);
+        if (reading == null) {
+            synchronized (refreshing) {
+                reading = fresh(last);
+                if (reading == null) {
+                    reading = read();
+                    last = reading;
+                }
+            }
+        }
+        if (reading.failure() != null) {
+            throw reading.failure();
+        }
+        return reading.snapshot();
+    }
+
+    private Reading fresh(Reading reading) {
+        return reading != null && System.nanoTime() - reading.atNanos() < maxAge.toNanos() ? reading : null;
+    }
+
+    private Reading read() {
+        Instant at = Instant.now();
+        try {
+            OutboxSnapshot snapshot = jdbi.inTransaction(h -> {
+                h.execute("SET LOCAL statement_timeout = " + STATEMENT_TIMEOUT.toMillis());
+                return h.createQuery(query).map((rs, ctx) -> {
+                long pending = rs.getLong("pending");
+                long dead = rs.getLong("dead");
+                long published = Math.max(0, rs.getLong("live") - pending - dead);
+                Duration age = Duration.ofNanos(Math.max(0, Math.round(rs.getDouble("oldest_age") * 1e9)));
+                return new OutboxSnapshot(pending, dead, published, age, at);
+                }).one();
+            });
+            return new Reading(snapshot, null, System.nanoTime());
+        } catch (JdbiException | IllegalStateException e) {
+            return new Reading(null, new OutboxException("could not read the outbox's figures: " + rootMessage(e), e),
+                    System.nanoTime());
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage();
+    }
+}

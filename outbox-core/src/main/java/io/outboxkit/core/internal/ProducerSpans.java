@@ -1,0 +1,114 @@
+package io.outboxkit.core.internal;
+
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
+import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.FailureReason;
+import io.outboxkit.core.spi.MessagePublisher;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * The PRODUCER spans of one claimed batch, one per message, each a child of the context recorded
+ * when the message was written (a new trace when it had none, or a malformed one), named and
+ * described after the messaging semantic conventions ({@code send <destination>}). The messages
+ * handed to the publisher carry their span's context in their headers, so the trace goes on in
+ * the delivery. When tracing is off nothing is created and the batch is handed over as it is.
+ */
+public final class ProducerSpans {
+
+    static final AttributeKey<String> SYSTEM = AttributeKey.stringKey("messaging.system");
+    static final AttributeKey<String> DESTINATION = AttributeKey.stringKey("messaging.destination.name");
+    static final AttributeKey<String> OPERATION_NAME = AttributeKey.stringKey("messaging.operation.name");
+    static final AttributeKey<String> OPERATION_TYPE = AttributeKey.stringKey("messaging.operation.type");
+    static final AttributeKey<String> MESSAGE_ID = AttributeKey.stringKey("messaging.message.id");
+    static final AttributeKey<Long> BATCH_COUNT = AttributeKey.longKey("messaging.batch.message_count");
+    static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
+    /** What the message is about: for finding one order's event in a tracing UI (a span, unlike a metric, may carry it). */
+    static final AttributeKey<String> AGGREGATE_TYPE = AttributeKey.stringKey("outboxkit.aggregate.type");
+    static final AttributeKey<String> AGGREGATE_ID = AttributeKey.stringKey("outboxkit.aggregate.id");
+    static final AttributeKey<String> EVENT_TYPE = AttributeKey.stringKey("outboxkit.event.type");
+
+    private final List<OutboxMessage> messages;
+    private final Map<UUID, Span> spans;
+
+    private ProducerSpans(List<OutboxMessage> messages, Map<UUID, Span> spans) {
+        this.messages = messages;
+        this.spans = spans;
+    }
+
+    /** Starts a span per message of {@code batch}, or none when tracing is off. */
+    public static ProducerSpans start(Tracing tracing, MessagePublisher publisher, List<OutboxMessage> batch) {
+        Tracer tracer = tracing.tracer();
+        if (tracer == null) {
+            return new ProducerSpans(batch, Map.of());
+        }
+        String system = text(publisher::messagingSystem, MessagePublisher.DEFAULT_MESSAGING_SYSTEM);
+        String operation = text(publisher::operationName, "send");
+        List<OutboxMessage> traced = new ArrayList<>(batch.size());
+        Map<UUID, Span> spans = new java.util.HashMap<>(batch.size() * 2);
+        for (OutboxMessage message : batch) {
+            String destination = text(() -> publisher.destinationName(message), message.aggregateType());
+            var builder = tracer.spanBuilder(operation + " " + destination)
+                    .setSpanKind(SpanKind.PRODUCER)
+                    .setParent(Tracing.extract(message.headers()))
+                    .setAttribute(SYSTEM, system)
+                    .setAttribute(DESTINATION, destination)
+                    .setAttribute(OPERATION_NAME, operation)
+                    .setAttribute(OPERATION_TYPE, "send")
+                    .setAttribute(MESSAGE_ID, message.id().toString())
+                    .setAttribute(AGGREGATE_TYPE, message.aggregateType())
+                    .setAttribute(AGGREGATE_ID, message.aggregateId())
+                    .setAttribute(EVENT_TYPE, message.eventType());
+            if (batch.size() > 1) {
+                builder.setAttribute(BATCH_COUNT, (long) batch.size());
+            }
+            Span span = builder.startSpan();
+            spans.put(message.id(), span);
+            Map<String, String> headers = Tracing.inject(message.headers(), Context.root().with(span));
+            traced.add(headers == message.headers() ? message : message.withHeaders(headers));
+        }
+        return new ProducerSpans(traced, spans);
+    }
+
+    /** The batch to hand to the publisher: each message with its span's trace context in its headers. */
+    public List<OutboxMessage> messages() {
+        return messages;
+    }
+
+    /** Ends every span: failed ones with an error status, the reason and the error's text. */
+    public void end(Map<UUID, Exception> failures) {
+        spans.forEach((id, span) -> {
+            Exception failure = failures.get(id);
+            if (failure != null) {
+                span.setAttribute(ERROR_TYPE, FailureReason.of(failure).label());
+                span.setStatus(StatusCode.ERROR, String.valueOf(failure.getMessage()));
+            }
+            span.end();
+        });
+    }
+
+    /** Ends every span as failed with {@code why} (the batch's outcome is unknown). */
+    public void endAll(String why) {
+        spans.values().forEach(span -> {
+            span.setStatus(StatusCode.ERROR, why);
+            span.end();
+        });
+    }
+
+    /** A publisher's answer, or {@code fallback} when it throws or answers blank: telemetry never fails a delivery. */
+    private static String text(java.util.function.Supplier<String> answer, String fallback) {
+        try {
+            String text = answer.get();
+            return text == null || text.isBlank() ? fallback : text;
+        } catch (RuntimeException e) {
+            return fallback;
+        }
+    }
+}

@@ -1,0 +1,93 @@
+package io.outboxkit.core.internal;
+
+import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.FailureReason;
+import io.outboxkit.core.spi.OutboxListener;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The listeners of a poller or a handler as one: each is told in turn, and one that throws is
+ * logged (a WARN the first time, DEBUG after) and ignored, so that it never changes what happens
+ * to a message nor keeps the others from being told. Thread-safe.
+ */
+public final class SafeListener implements OutboxListener {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SafeListener.class);
+
+    private final List<OutboxListener> listeners;
+    private final AtomicBoolean warned = new AtomicBoolean();
+
+    private SafeListener(List<OutboxListener> listeners) {
+        this.listeners = listeners;
+    }
+
+    /** {@code listeners} as one safe listener; {@link OutboxListener#NONE} when there is none. */
+    public static OutboxListener of(List<OutboxListener> listeners) {
+        return listeners.isEmpty() ? OutboxListener.NONE : new SafeListener(List.copyOf(listeners));
+    }
+
+    /** Whether {@code listener} does anything (so that a caller may skip preparing its arguments). */
+    public static boolean isActive(OutboxListener listener) {
+        return listener != OutboxListener.NONE;
+    }
+
+    private void tell(String event, Consumer<OutboxListener> call) {
+        for (OutboxListener listener : listeners) {
+            try {
+                call.accept(listener);
+            } catch (RuntimeException e) {
+                if (warned.compareAndSet(false, true)) {
+                    LOG.warn("outbox listener {} failed on {} (ignored; further failures at DEBUG): {}",
+                            listener.getClass().getName(), event, e.toString());
+                } else {
+                    LOG.debug("outbox listener {} failed on {}", listener.getClass().getName(), event, e);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void claimed(int messages, Duration duration) {
+        tell("claimed", l -> l.claimed(messages, duration));
+    }
+
+    @Override
+    public void delivered(OutboxMessage message, Duration latency) {
+        tell("delivered", l -> l.delivered(message, latency));
+    }
+
+    @Override
+    public void failed(OutboxMessage message, FailureReason reason, Exception error) {
+        tell("failed", l -> l.failed(message, reason, error));
+    }
+
+    @Override
+    public void dead(OutboxMessage message) {
+        tell("dead", l -> l.dead(message));
+    }
+
+    @Override
+    public void pollFailed(Exception error) {
+        tell("pollFailed", l -> l.pollFailed(error));
+    }
+
+    @Override
+    public void processed(String consumer, OutboxMessage message, Duration lag) {
+        tell("processed", l -> l.processed(consumer, message, lag));
+    }
+
+    @Override
+    public void duplicate(String consumer, OutboxMessage message) {
+        tell("duplicate", l -> l.duplicate(consumer, message));
+    }
+
+    @Override
+    public void handlingFailed(String consumer, OutboxMessage message, Exception error) {
+        tell("handlingFailed", l -> l.handlingFailed(consumer, message, error));
+    }
+}

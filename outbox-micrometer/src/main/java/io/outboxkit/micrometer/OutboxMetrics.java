@@ -1,0 +1,251 @@
+package io.outboxkit.micrometer;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.OutboxMonitor;
+import io.outboxkit.core.OutboxSnapshot;
+import io.outboxkit.core.spi.FailureReason;
+import io.outboxkit.core.spi.OutboxListener;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * outbox-core's figures as Micrometer meters: an {@link OutboxListener} (give it to the poller's
+ * {@code addListener} and the handler's {@code withListener}) and a {@link MeterBinder} (bind it to
+ * the application's registry once, before the events it should count). Names are dotted here;
+ * the Prometheus registry writes them as in this table.
+ *
+ * <table>
+ *   <caption>Meters</caption>
+ *   <tr><th>Prometheus name</th><th>type</th><th>labels</th></tr>
+ *   <tr><td>{@code outbox_messages}</td><td>gauge</td><td>{@code status}: pending, published (an estimate), dead</td></tr>
+ *   <tr><td>{@code outbox_oldest_pending_age_seconds}</td><td>gauge</td><td></td></tr>
+ *   <tr><td>{@code outbox_delivered_total}</td><td>counter</td><td></td></tr>
+ *   <tr><td>{@code outbox_delivery_failures_total}</td><td>counter</td><td>{@code reason}: timeout, refused, unavailable</td></tr>
+ *   <tr><td>{@code outbox_dead_total}</td><td>counter</td><td></td></tr>
+ *   <tr><td>{@code outbox_delivery_latency_seconds}</td><td>histogram</td><td></td></tr>
+ *   <tr><td>{@code outbox_claim_duration_seconds}</td><td>histogram</td><td></td></tr>
+ *   <tr><td>{@code outbox_batch_size}</td><td>histogram</td><td></td></tr>
+ *   <tr><td>{@code outbox_poll_errors_total}</td><td>counter</td><td></td></tr>
+ *   <tr><td>{@code outbox_consumer_messages_total}</td><td>counter</td><td>{@code consumer}, {@code outcome}: processed, duplicate, failed</td></tr>
+ *   <tr><td>{@code outbox_consumer_lag_seconds}</td><td>histogram</td><td>{@code consumer}</td></tr>
+ * </table>
+ *
+ * <p>The two gauges exist only when made {@link #withMonitor with a monitor}; they read its cached
+ * snapshot (the database at most once a second, however often they are scraped), and are NaN while
+ * the database cannot be read. No label takes a value per message: the consumer's name is
+ * configuration. Thread-safe; events before {@link #bindTo} are not counted.
+ */
+public final class OutboxMetrics implements OutboxListener, MeterBinder {
+
+    /** The delivery latency's and the consumer lag's histogram buckets, 1 ms to 30 minutes. */
+    static final Duration[] LATENCY_BUCKETS = millis(1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000,
+            30_000, 60_000, 300_000, 1_800_000);
+    /** The claim's histogram buckets, 0.5 ms to 5 s. */
+    static final Duration[] CLAIM_BUCKETS = new Duration[] {Duration.ofNanos(500_000), Duration.ofMillis(1),
+        Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+        Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(1_000), Duration.ofMillis(5_000)};
+    /** The batch size's histogram buckets, 1 to 10,000 messages (the largest batch). */
+    static final double[] BATCH_BUCKETS = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000};
+
+    private final OutboxMonitor monitor;
+    private volatile Meters meters;
+    private final Map<String, ConsumerMeters> consumers = new ConcurrentHashMap<>();
+
+    private OutboxMetrics(OutboxMonitor monitor) {
+        this.monitor = monitor;
+    }
+
+    /** Meters of the events only (what a consumer service needs): no gauges. */
+    public static OutboxMetrics create() {
+        return new OutboxMetrics(null);
+    }
+
+    /** Meters of the events, and the gauges {@code outbox_messages} and {@code outbox_oldest_pending_age_seconds} read from {@code monitor}. */
+    public static OutboxMetrics withMonitor(OutboxMonitor monitor) {
+        return new OutboxMetrics(Objects.requireNonNull(monitor, "monitor"));
+    }
+
+    /**
+     * Registers the meters in {@code registry}.
+     *
+     * @throws IllegalStateException when already bound (a second registry: give it a metrics of its own)
+     */
+    @Override
+    public synchronized void bindTo(MeterRegistry registry) {
+        Objects.requireNonNull(registry, "registry");
+        if (meters != null) {
+            throw new IllegalStateException("OutboxMetrics is bound to a registry already");
+        }
+        if (monitor != null) {
+            for (String status : new String[] {"pending", "published", "dead"}) {
+                ToDoubleFunction<OutboxMonitor> figure = switch (status) {
+                    case "pending" -> m -> read(m, OutboxSnapshot::pending);
+                    case "published" -> m -> read(m, OutboxSnapshot::publishedEstimate);
+                    default -> m -> read(m, OutboxSnapshot::dead);
+                };
+                Gauge.builder("outbox.messages", monitor, figure).tag("status", status).strongReference(true)
+                        .description("Outbox rows by status: pending and dead counted, published estimated from PostgreSQL's statistics")
+                        .register(registry);
+            }
+            Gauge.builder("outbox.oldest.pending.age", monitor, m -> read(m, OutboxSnapshot::oldestPendingAgeSeconds))
+                    .baseUnit("seconds").strongReference(true)
+                    .description("How long the oldest pending message has been waiting since it was written; 0 when none is pending")
+                    .register(registry);
+        }
+        meters = new Meters(registry);
+    }
+
+    private static double read(OutboxMonitor monitor, ToDoubleFunction<OutboxSnapshot> figure) {
+        try {
+            return figure.applyAsDouble(monitor.snapshot());
+        } catch (RuntimeException e) {
+            return Double.NaN; // the database cannot be read: no figure rather than a wrong one
+        }
+    }
+
+    @Override
+    public void claimed(int messages, Duration duration) {
+        Meters m = meters;
+        if (m != null) {
+            m.claimDuration.record(duration);
+            m.batchSize.record(messages);
+        }
+    }
+
+    @Override
+    public void delivered(OutboxMessage message, Duration latency) {
+        Meters m = meters;
+        if (m != null) {
+            m.delivered.increment();
+            m.latency.record(latency.isNegative() ? Duration.ZERO : latency);
+        }
+    }
+
+    @Override
+    public void failed(OutboxMessage message, FailureReason reason, Exception error) {
+        Meters m = meters;
+        if (m != null) {
+            m.failures.get(reason).increment();
+        }
+    }
+
+    @Override
+    public void dead(OutboxMessage message) {
+        Meters m = meters;
+        if (m != null) {
+            m.dead.increment();
+        }
+    }
+
+    @Override
+    public void pollFailed(Exception error) {
+        Meters m = meters;
+        if (m != null) {
+            m.pollErrors.increment();
+        }
+    }
+
+    @Override
+    public void processed(String consumer, OutboxMessage message, Duration lag) {
+        ConsumerMeters c = consumer(consumer);
+        if (c != null) {
+            c.processed.increment();
+            c.lag.record(lag.isNegative() ? Duration.ZERO : lag);
+        }
+    }
+
+    @Override
+    public void duplicate(String consumer, OutboxMessage message) {
+        ConsumerMeters c = consumer(consumer);
+        if (c != null) {
+            c.duplicate.increment();
+        }
+    }
+
+    @Override
+    public void handlingFailed(String consumer, OutboxMessage message, Exception error) {
+        ConsumerMeters c = consumer(consumer);
+        if (c != null) {
+            c.failed.increment();
+        }
+    }
+
+    private ConsumerMeters consumer(String consumer) {
+        Meters m = meters;
+        return m == null ? null : consumers.computeIfAbsent(consumer, name -> new ConsumerMeters(m.registry, name));
+    }
+
+    /** The poller's meters in one registry. */
+    private static final class Meters {
+        final MeterRegistry registry;
+        final Counter delivered;
+        final Counter dead;
+        final Counter pollErrors;
+        final Map<FailureReason, Counter> failures = new EnumMap<>(FailureReason.class);
+        final Timer latency;
+        final Timer claimDuration;
+        final DistributionSummary batchSize;
+
+        Meters(MeterRegistry registry) {
+            this.registry = registry;
+            delivered = Counter.builder("outbox.delivered").description("Messages delivered and recorded as such")
+                    .register(registry);
+            dead = Counter.builder("outbox.dead").description("Messages that failed their last attempt and went DEAD")
+                    .register(registry);
+            pollErrors = Counter.builder("outbox.poll.errors")
+                    .description("Poll cycles that failed on the database (retried after the poll interval)").register(registry);
+            for (FailureReason reason : FailureReason.values()) {
+                failures.put(reason, Counter.builder("outbox.delivery.failures").tag("reason", reason.label())
+                        .description("Failed delivery attempts, by why: timeout, refused, unavailable").register(registry));
+            }
+            latency = Timer.builder("outbox.delivery.latency")
+                    .description("From a message's write to the sink's confirmation of its delivery")
+                    .serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
+            claimDuration = Timer.builder("outbox.claim.duration").description("How long a claim of a batch took")
+                    .serviceLevelObjectives(CLAIM_BUCKETS).register(registry);
+            batchSize = DistributionSummary.builder("outbox.batch.size").description("Messages per claimed batch")
+                    .serviceLevelObjectives(BATCH_BUCKETS).register(registry);
+        }
+    }
+
+    /** One consumer's meters. */
+    private static final class ConsumerMeters {
+        final Counter processed;
+        final Counter duplicate;
+        final Counter failed;
+        final Timer lag;
+
+        ConsumerMeters(MeterRegistry registry, String consumer) {
+            processed = outcome(registry, consumer, "processed");
+            duplicate = outcome(registry, consumer, "duplicate");
+            failed = outcome(registry, consumer, "failed");
+            lag = Timer.builder("outbox.consumer.lag").tag("consumer", consumer)
+                    .description("From a message's write to the commit of its effect at the consumer")
+                    .serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
+        }
+
+        private static Counter outcome(MeterRegistry registry, String consumer, String outcome) {
+            return Counter.builder("outbox.consumer.messages").tag("consumer", consumer).tag("outcome", outcome)
+                    .description("Messages a consumer handled, by outcome: processed, duplicate (skipped), failed")
+                    .register(registry);
+        }
+    }
+
+    private static Duration[] millis(long... values) {
+        Duration[] durations = new Duration[values.length];
+        for (int i = 0; i < values.length; i++) {
+            durations[i] = Duration.ofMillis(values[i]);
+        }
+        return durations;
+    }
+}
