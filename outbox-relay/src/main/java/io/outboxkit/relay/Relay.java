@@ -5,6 +5,7 @@ import io.outboxkit.app.delivery.HttpPublisher;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxRetention;
 import io.outboxkit.core.PollerStats;
+import io.outboxkit.relay.console.ConsoleSettings;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,10 +42,24 @@ public final class Relay implements AutoCloseable {
      * poller's LISTEN, plus one for each worker, retention and the admin server.
      *
      * @throws io.javalin.util.JavalinBindException when the admin port cannot be bound (nothing is left running)
+     * @throws io.outboxkit.app.ConfigException      when the admin host is not a loopback address: that needs a
+     *                                               token, given by {@link #start(Database, RelayConfig, ConsoleSettings)}
      */
     public static Relay start(Database database, RelayConfig config) {
+        return start(database, config, ConsoleSettings.noToken());
+    }
+
+    /**
+     * As {@link #start(Database, RelayConfig)}, with the admin port open only to those {@code access}
+     * admits (see {@link ConsoleSettings}).
+     *
+     * @throws io.outboxkit.app.ConfigException when the admin host is not a loopback address and {@code access}
+     *                                          has no token (nothing is left running)
+     */
+    public static Relay start(Database database, RelayConfig config, ConsoleSettings access) {
         Objects.requireNonNull(database, "database");
         Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(access, "access");
         HttpPublisher publisher = HttpPublisher.builder(config.consumerUrl())
                 .delivery(config.delivery())
                 .timeout(config.httpTimeout())
@@ -74,7 +89,7 @@ public final class Relay implements AutoCloseable {
                 .build();
         AdminServer admin;
         try {
-            admin = AdminServer.start(database, poller, config.service().host(), config.service().port());
+            admin = AdminServer.start(database, poller, config.service().host(), config.service().port(), access);
         } catch (RuntimeException e) {
             publisher.close();
             throw e;

@@ -6,11 +6,13 @@ import io.outboxkit.app.Env;
 import io.outboxkit.app.ServiceMain;
 import io.outboxkit.app.ServiceSchema;
 import io.outboxkit.core.OutboxNames;
+import io.outboxkit.relay.console.ConsoleSettings;
 
 /**
  * Runs the relay as a process. Settings come from the environment: {@code DB_URL},
  * {@code DB_USER}, {@code DB_PASSWORD} (see {@link DatabaseSettings}), and those of
- * {@link RelayConfig}, {@code DB_POOL_SIZE} among them. A bad setting or an unreachable database
+ * {@link RelayConfig}, {@code DB_POOL_SIZE} among them, and {@code ADMIN_TOKEN} (see
+ * {@link ConsoleSettings}: required when {@code ADMIN_HOST} is not a loopback address). A bad setting or an unreachable database
  * ends the process with one line on stderr and exit status 2. SIGTERM lets the batch in flight
  * finish, then stops the admin server and closes the pool.
  */
@@ -27,11 +29,12 @@ public final class RelayMain {
     /** Reads the settings, opens the database and starts the relay; the result closes both, the relay first. */
     static AutoCloseable start(Env env) {
         RelayConfig config = RelayConfig.from(env);
+        ConsoleSettings access = ConsoleSettings.from(env, config.service().host());
         DatabaseSettings settings = DatabaseSettings.from(env);
         Database database = Database.open(settings, "outbox-relay", config.service().poolSize(),
                 ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
         try {
-            Relay relay = Relay.start(database, config);
+            Relay relay = Relay.start(database, config, access);
             return () -> {
                 relay.close();
                 database.close();
