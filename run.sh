@@ -365,6 +365,7 @@ cat <<EOF
 [run.sh]   order-service  http://localhost:$ORDER_PORT     (health: $(http_status "$ORDER_PORT" /health))
 [run.sh]   consumer       http://localhost:$CONSUMER_PORT     (health: $(http_status "$CONSUMER_PORT" /health))
 [run.sh]   outbox-relay   http://localhost:$RELAY_PORT     (health: $(http_status "$RELAY_PORT" /health))
+[run.sh]   console        http://localhost:$RELAY_PORT/    open it in a browser: the outbox, its DEAD messages, requeue
 [run.sh]   PostgreSQL     ${DB_URL%%\?*}${PG_PID:+ (embedded, data in .data/postgres)}
 [run.sh]
 [run.sh] Create an order (it and its OrderCreated event commit in one transaction):

@@ -3,16 +3,20 @@ package io.outboxkit.core;
 import io.outboxkit.core.internal.MessageRows;
 import io.outboxkit.core.internal.OutboxSql;
 import java.sql.Timestamp;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.UUID;
 import java.util.function.UnaryOperator;
 import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.JdbiException;
 import org.jdbi.v3.core.mapper.RowMapper;
+import org.jdbi.v3.core.statement.Query;
+import org.jdbi.v3.core.statement.SqlStatements;
 import org.jdbi.v3.core.statement.Update;
 
 /**
@@ -26,6 +30,18 @@ public final class OutboxAdmin {
 
     /** The most entries one {@link #list} call returns. */
     public static final int MAX_LIST = 10_000;
+    /**
+     * The most rows one {@link #page} call examines: a filter that no index covers costs at most
+     * this many rows, and a page that meets fewer matches says where to continue.
+     */
+    public static final int MAX_EXAMINED = 10_000;
+    /** The most lease holders {@link #leaseHolders} returns. */
+    public static final int MAX_LEASE_HOLDERS = 100;
+    /**
+     * How long one statement of {@link #page}, {@link #oldestDuePending} or {@link #leaseHolders}
+     * may run before PostgreSQL cancels it (and the call fails with an {@link OutboxException}).
+     */
+    public static final Duration VIEW_STATEMENT_TIMEOUT = Duration.ofSeconds(5);
 
     private static final RowMapper<OutboxEntry> ENTRY = (rs, ctx) -> new OutboxEntry(
             MessageRows.message(rs),
@@ -40,11 +56,13 @@ public final class OutboxAdmin {
     private final OutboxNames names;
     private final OutboxSql sql;
     private final String requeue;
+    private final AdminQueries views;
 
     private OutboxAdmin(Jdbi jdbi, OutboxNames names) {
         this.jdbi = jdbi;
         this.names = names;
         this.sql = new OutboxSql(names);
+        this.views = new AdminQueries(sql);
         this.requeue = """
                 UPDATE %s SET status = 'PENDING', attempts = 0, available_at = now(),
                               locked_by = NULL, locked_until = NULL, published_at = NULL
@@ -94,6 +112,100 @@ public final class OutboxAdmin {
                         FROM %s""".formatted(sql.outbox()))
                 .map((rs, ctx) -> new OutboxCounts(rs.getLong("pending"), rs.getLong("published"), rs.getLong("dead")))
                 .one());
+    }
+
+    /**
+     * One page of the messages {@code query} selects, in its order; the next page is
+     * {@code query.after(page.next())}. Paged by keyset on the write order, so a later page costs
+     * what the first does.
+     *
+     * <p>Bounded: it reads the index that serves the query's status (pending: the pending index;
+     * pending or dead of one aggregate: that aggregate's range; dead: the messages not yet delivered;
+     * otherwise the write order) and examines at most {@value #MAX_EXAMINED} of its rows, then
+     * filters them by the other conditions. A page can therefore hold fewer entries than the limit
+     * while {@link MessagePage#next()} still offers more. Its statements run under
+     * {@link #VIEW_STATEMENT_TIMEOUT}.
+     *
+     * @throws NullPointerException when query is null
+     * @throws OutboxException      when the database fails
+     */
+    public MessagePage page(MessageQuery query) {
+        Objects.requireNonNull(query, "query");
+        return bounded("list messages", h -> {
+            List<OutboxEntry> found = bind(h.createQuery(views.page(query)), query)
+                    .bind("limit", query.limit() + 1)
+                    .map(ENTRY)
+                    .list();
+            if (found.size() > query.limit()) {
+                List<OutboxEntry> entries = found.subList(0, query.limit());
+                long last = entries.get(entries.size() - 1).message().sequence();
+                return new MessagePage(entries, OptionalLong.of(last), MAX_EXAMINED);
+            }
+            // A short page: whether it is the end depends on whether the candidates ran out.
+            return bind(h.createQuery(views.examined(query)), query)
+                    .map((rs, ctx) -> {
+                        int examined = rs.getInt("examined");
+                        OptionalLong next = examined < MAX_EXAMINED ? OptionalLong.empty()
+                                : OptionalLong.of(rs.getLong("edge"));
+                        return new MessagePage(found, next, examined);
+                    })
+                    .one();
+        });
+    }
+
+    /**
+     * The oldest pending message that is due now (not waiting for a retry), or empty when none is.
+     * It walks the pending index in write order to the first due message, as a claim does, so it
+     * costs no more than one claim; under {@link #VIEW_STATEMENT_TIMEOUT}.
+     *
+     * @throws OutboxException when the database fails
+     */
+    public Optional<PendingAge> oldestDuePending() {
+        return bounded("find the oldest due pending message", h -> h.createQuery(views.oldestDuePending)
+                .map((rs, ctx) -> new PendingAge(rs.getObject("id", UUID.class), MessageRows.instant(rs, "created_at"),
+                        Duration.ofNanos(Math.max(0, Math.round(rs.getDouble("age_seconds") * 1e9)))))
+                .findOne());
+    }
+
+    /**
+     * The pollers that hold leases now, by name, each with how many messages and when its last
+     * lease ends; at most {@value #MAX_LEASE_HOLDERS}. It reads the pending index (leases are only
+     * on pending messages), so it costs what the backlog holds, never the delivered history; under
+     * {@link #VIEW_STATEMENT_TIMEOUT}. Pollers in {@link ClaimMode#LOCK} hold row locks, not
+     * leases, and do not appear.
+     *
+     * @throws OutboxException when the database fails
+     */
+    public List<LeaseHolder> leaseHolders() {
+        return bounded("list lease holders", h -> h.createQuery(views.leaseHolders)
+                .bind("limit", MAX_LEASE_HOLDERS)
+                .map((rs, ctx) -> new LeaseHolder(rs.getString("locked_by"), rs.getLong("messages"),
+                        MessageRows.instant(rs, "lease_end")))
+                .list());
+    }
+
+    /** Binds every parameter {@code query} may use; the statement uses those its conditions need. */
+    static Query bind(Query statement, MessageQuery query) {
+        statement.configure(SqlStatements.class, c -> c.setUnusedBindingAllowed(true))
+                .bind("examine", MAX_EXAMINED)
+                .bind("status", query.status() == null ? null : query.status().name())
+                .bind("aggregate_type", query.aggregateType())
+                .bind("aggregate_id", query.aggregateId())
+                .bind("event_type", query.eventType());
+        if (query.after() != null) {
+            statement.bind("after", query.after().longValue());
+        }
+        return statement;
+    }
+
+    /** Runs {@code work} in a transaction whose statements are bounded ({@link AdminQueries#BOUNDED}). */
+    private <T> T bounded(String attempted, HandleCallback<T, RuntimeException> work) {
+        return run(attempted, h -> h.inTransaction(tx -> {
+            tx.createQuery(AdminQueries.BOUNDED)
+                    .bind(0, VIEW_STATEMENT_TIMEOUT.toMillis() + "ms")
+                    .mapToMap().one();
+            return work.withHandle(tx);
+        }));
     }
 
     /** The message with {@code id}, if the outbox has it. */

@@ -10,6 +10,8 @@ import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxCounts;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.PollerStats;
+import io.outboxkit.relay.console.Console;
+import io.outboxkit.relay.console.ConsoleSettings;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -19,8 +21,9 @@ import org.slf4j.LoggerFactory;
  * The relay's admin HTTP server: {@code GET /health} (the database, then the poller: see
  * {@link Health}), {@code GET /metrics} (Prometheus text, from the relay's {@link Observability}:
  * the outbox's figures, the JVM's, the pool's and the admin requests'; absent with
- * {@code METRICS=off}) and {@code GET /metrics.json} (this poller's counters and the rows by status,
- * as JSON). Thread-safe.
+ * {@code METRICS=off}), {@code GET /metrics.json} (this poller's counters and the rows by status,
+ * as JSON), and the operations console ({@link Console}), which also guards those routes.
+ * Thread-safe.
  */
 final class AdminServer implements AutoCloseable {
 
@@ -30,23 +33,39 @@ final class AdminServer implements AutoCloseable {
     private final OutboxAdmin admin;
     private final OutboxPoller poller;
     private final Javalin server;
+    private final Console console;
 
-    private AdminServer(Database database, OutboxPoller poller, String host, int port, Observability observability) {
+    private AdminServer(Database database, OutboxPoller poller, String host, int port, Observability observability,
+                        ConsoleSettings access) {
+        access.checkFor(host);
         this.admin = OutboxAdmin.create(database.jdbi());
         this.poller = poller;
+        Console[] installed = new Console[1];
         this.server = Javalin.create(config -> {
             JsonApi.configure(config, MAX_BODY_BYTES);
             observability.configure(config);
+            installed[0] = Console.install(config, admin, poller.name(), poller::stats, access);
             config.routes.get("/health", Health.of(database).with("relay", poller.name())
                     .and(poller::isRunning, "poller is not running"));
             config.routes.get("/metrics.json", this::metrics);
         });
-        server.start(host, port);
+        this.console = installed[0];
+        try {
+            server.start(host, port);
+        } catch (RuntimeException e) {
+            console.close();
+            throw e;
+        }
     }
 
-    /** Serves on {@code host}:{@code port} (0 picks a free port). */
-    static AdminServer start(Database database, OutboxPoller poller, String host, int port, Observability observability) {
-        return new AdminServer(database, poller, host, port, observability);
+    /**
+     * Serves on {@code host}:{@code port} (0 picks a free port), open to those {@code access} admits.
+     *
+     * @throws io.outboxkit.app.ConfigException when {@code host} is not a loopback address and {@code access} has no token
+     */
+    static AdminServer start(Database database, OutboxPoller poller, String host, int port, Observability observability,
+                             ConsoleSettings access) {
+        return new AdminServer(database, poller, host, port, observability, access);
     }
 
     int port() {
@@ -92,5 +111,6 @@ final class AdminServer implements AutoCloseable {
     @Override
     public void close() {
         server.stop();
+        console.close();
     }
 }

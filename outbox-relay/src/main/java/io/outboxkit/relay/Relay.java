@@ -9,6 +9,7 @@ import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxRetention;
 import io.outboxkit.core.PollerStats;
 import io.outboxkit.micrometer.OutboxMetrics;
+import io.outboxkit.relay.console.ConsoleSettings;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,20 +46,29 @@ public final class Relay implements AutoCloseable {
      * poller's LISTEN, plus one for each worker, retention and the admin server.
      *
      * @throws io.javalin.util.JavalinBindException when the admin port cannot be bound (nothing is left running)
+     * @throws io.outboxkit.app.ConfigException      when the admin host is not a loopback address: that needs a
+     *                                               token, given by {@link #start(Database, RelayConfig, Observability, ConsoleSettings)}
      */
     public static Relay start(Database database, RelayConfig config) {
-        return start(database, config, Observability.off());
+        return start(database, config, Observability.off(), ConsoleSettings.noToken());
     }
 
     /**
-     * As {@link #start(Database, RelayConfig)}, observed by {@code observability}: the admin port's
-     * {@code GET /metrics} with the outbox's figures (the poller's events, and the gauges of an
-     * {@link OutboxMonitor}), and each delivery a PRODUCER span when tracing is on.
+     * As {@link #start(Database, RelayConfig)}, observed by {@code observability} (the admin port's
+     * {@code GET /metrics} with the outbox's figures: the poller's events, and the gauges of an
+     * {@link OutboxMonitor}; each delivery a PRODUCER span when tracing is on), with the admin port
+     * and its console open only to those {@code access} admits (see {@link ConsoleSettings}).
+     *
+     * @throws io.javalin.util.JavalinBindException when the admin port cannot be bound (nothing is left running)
+     * @throws io.outboxkit.app.ConfigException      when the admin host is not a loopback address and
+     *                                               {@code access} has no token (nothing is left running)
      */
-    public static Relay start(Database database, RelayConfig config, Observability observability) {
+    public static Relay start(Database database, RelayConfig config, Observability observability,
+                              ConsoleSettings access) {
         Objects.requireNonNull(database, "database");
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(observability, "observability");
+        Objects.requireNonNull(access, "access");
         HttpPublisher publisher = HttpPublisher.builder(config.consumerUrl())
                 .delivery(config.delivery())
                 .timeout(config.httpTimeout())
@@ -93,7 +103,8 @@ public final class Relay implements AutoCloseable {
                 .build();
         AdminServer admin;
         try {
-            admin = AdminServer.start(database, poller, config.service().host(), config.service().port(), observability);
+            admin = AdminServer.start(database, poller, config.service().host(), config.service().port(), observability,
+                    access);
         } catch (RuntimeException e) {
             publisher.close();
             throw e;

@@ -7,12 +7,14 @@ import io.outboxkit.app.ServiceMain;
 import io.outboxkit.app.ServiceSchema;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.OutboxNames;
+import io.outboxkit.relay.console.ConsoleSettings;
 
 /**
  * Runs the relay as a process. Settings come from the environment: {@code DB_URL},
  * {@code DB_USER}, {@code DB_PASSWORD} (see {@link DatabaseSettings}), and those of
  * {@link RelayConfig}, {@code DB_POOL_SIZE} among them; {@code METRICS} and the {@code OTEL_*}
- * variables (see {@link Observability}). A bad setting or an unreachable database
+ * variables (see {@link Observability}); and {@code ADMIN_TOKEN} (see {@link ConsoleSettings}: required
+ * when {@code ADMIN_HOST} is not a loopback address). A bad setting or an unreachable database
  * ends the process with one line on stderr and exit status 2. SIGTERM lets the batch in flight
  * finish, then stops the admin server and closes the pool.
  */
@@ -29,6 +31,7 @@ public final class RelayMain {
     /** Reads the settings, opens the database and starts the relay; the result closes both, the relay first. */
     static AutoCloseable start(Env env) {
         RelayConfig config = RelayConfig.from(env);
+        ConsoleSettings access = ConsoleSettings.from(env, config.service().host());
         DatabaseSettings settings = DatabaseSettings.from(env);
         Observability observability = Observability.start("outbox-relay", env);
         Database database;
@@ -41,7 +44,7 @@ public final class RelayMain {
         }
         try {
             observability.trackPool(database);
-            Relay relay = Relay.start(database, config, observability);
+            Relay relay = Relay.start(database, config, observability, access);
             return () -> {
                 relay.close();
                 database.close();

@@ -93,6 +93,7 @@ class AdminBindTest {
         env.put("RELAY_NAME", "admin-bind-test");
         if (adminHost != null) {
             env.put("ADMIN_HOST", adminHost);
+            env.put("ADMIN_TOKEN", "admin-bind-test-token"); // a non-loopback admin host needs one
         }
         return env;
     }

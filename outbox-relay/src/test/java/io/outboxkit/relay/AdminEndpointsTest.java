@@ -15,6 +15,7 @@ import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.core.MessageStatus;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.migrations.OutboxMigrations;
+import io.outboxkit.relay.console.ConsoleSettings;
 import io.outboxkit.testing.PostgresExtension;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -48,7 +49,8 @@ class AdminEndpointsTest {
         consumer = new FakeConsumer();
         observability = Observability.start("outbox-relay", Env.of(Map.of()));
         observability.trackPool(database);
-        relay = Relay.start(database, TestRelays.config(consumer.url(), "RELAY_NAME", "admin-test"), observability);
+        relay = Relay.start(database, TestRelays.config(consumer.url(), "RELAY_NAME", "admin-test"), observability,
+                ConsoleSettings.noToken());
     }
 
     @AfterAll

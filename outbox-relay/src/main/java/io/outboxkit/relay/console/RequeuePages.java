@@ -1,0 +1,108 @@
+package io.outboxkit.relay.console;
+
+import io.javalin.http.Context;
+import io.javalin.http.HttpStatus;
+import io.outboxkit.core.OutboxAdmin;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The bulk requeues of {@code replay-cli requeue}, each reviewed before it runs: {@code GET
+ * /requeue/dead} shows how many DEAD messages there are and asks; {@code POST /requeue/dead} does
+ * it. {@code GET /requeue/since?since=15m} states the exact time and asks; {@code POST
+ * /requeue/since} does it. Both then go to {@code /?requeued=N}.
+ */
+final class RequeuePages {
+
+    private static final Pattern SPAN = Pattern.compile("(\\d{1,6})([smhd])");
+
+    private final OutboxAdmin admin;
+    private final Layout layout;
+
+    RequeuePages(OutboxAdmin admin, Layout layout) {
+        this.admin = admin;
+        this.layout = layout;
+    }
+
+    /** {@code GET /requeue/dead}: the confirmation, with the count. */
+    void reviewDead(Context ctx) {
+        noParameters(ctx);
+        long dead = admin.counts().dead();
+        Html main = new Html().raw("<section class=\"panel confirm\"><h1>Requeue dead messages</h1>");
+        if (dead == 0) {
+            main.raw("<p data-field=\"confirm\">There is no DEAD message to requeue.</p><p><a href=\"/\">Back</a></p>");
+        } else {
+            main.raw("<p data-field=\"confirm\">Requeue <strong>").text(dead).raw(dead == 1 ? " DEAD message" : " DEAD messages")
+                    .raw("</strong>? Each becomes PENDING with its attempts reset and is delivered again at once; a consumer ")
+                    .raw("that already processed one skips it as a duplicate.</p><div class=\"actions\">")
+                    .add(layout.postForm("/requeue/dead", "Requeue " + dead, "primary danger", Map.of()))
+                    .raw("<a href=\"/?status=dead\">Cancel</a></div>");
+        }
+        Pages.html(ctx, layout.page("Requeue dead messages", main.raw("</section>")));
+    }
+
+    /** {@code POST /requeue/dead}. */
+    void requeueDead(Context ctx) {
+        ctx.redirect("/?requeued=" + admin.requeueDead(), HttpStatus.SEE_OTHER);
+    }
+
+    /** {@code GET /requeue/since?since=...}: the confirmation, with the time resolved. */
+    void reviewSince(Context ctx) {
+        if (ctx.queryParamMap().keySet().stream().anyMatch(name -> !name.equals("since"))) {
+            throw ConsoleError.badRequest("/requeue/since takes only the parameter since");
+        }
+        Instant since = since(Params.single(ctx.queryParamMap(), "since"), Instant.now());
+        Html main = new Html().raw("<section class=\"panel confirm\"><h1>Requeue messages written since a time</h1>")
+                .raw("<p data-field=\"confirm\">Requeue every message written at or after <strong>")
+                .text(Durations.instant(since)).raw("</strong>, whatever its status? Published ones are delivered ")
+                .raw("again (a consumer that processed one skips it); pending and dead ones are due at once.</p>")
+                .raw("<div class=\"actions\">")
+                .add(layout.postForm("/requeue/since", "Requeue", "primary danger", Map.of("since", since.toString())))
+                .raw("<a href=\"/\">Cancel</a></div></section>");
+        Pages.html(ctx, layout.page("Requeue since", main));
+    }
+
+    /** {@code POST /requeue/since}: the form's exact instant. */
+    void requeueSince(Context ctx) {
+        Instant since = since(ctx.formParam("since"), Instant.now());
+        ctx.redirect("/?requeued=" + admin.requeueSince(since), HttpStatus.SEE_OTHER);
+    }
+
+    /** An ISO-8601 time, or a span before {@code now} such as {@code 15m}, {@code 2h}, {@code 1d}. */
+    static Instant since(String value, Instant now) {
+        if (value == null || value.isBlank()) {
+            throw ConsoleError.badRequest("give since: a span ago (15m, 2h, 1d) or a time (2026-11-26T10:00:00Z)");
+        }
+        String text = value.trim();
+        Matcher span = SPAN.matcher(text.toLowerCase(Locale.ROOT));
+        if (span.matches()) {
+            long amount = Long.parseLong(span.group(1));
+            ChronoUnit unit = switch (span.group(2)) {
+                case "s" -> ChronoUnit.SECONDS;
+                case "m" -> ChronoUnit.MINUTES;
+                case "h" -> ChronoUnit.HOURS;
+                default -> ChronoUnit.DAYS;
+            };
+            return now.truncatedTo(ChronoUnit.SECONDS).minus(Duration.of(amount, unit));
+        }
+        try {
+            return OffsetDateTime.parse(text).toInstant();
+        } catch (DateTimeParseException e) {
+            throw ConsoleError.badRequest("since must be a span ago (15m, 2h, 1d) or a time (2026-11-26T10:00:00Z), was \""
+                    + Params.shorten(text) + "\"");
+        }
+    }
+
+    private static void noParameters(Context ctx) {
+        if (!ctx.queryParamMap().isEmpty()) {
+            throw ConsoleError.badRequest("this page takes no parameters");
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package io.outboxkit.relay.console;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.outboxkit.core.MessageStatus;
+import io.outboxkit.core.PollerStats;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/** The console's parts that need no server: escaping, parameters, form tokens, the rate ring, redirects. */
+class ConsolePartsTest {
+
+    @Test
+    void escape_turns_every_markup_character_into_a_reference() {
+        assertThat(Html.escape("<a href=\"x\" title='y'>&</a>"))
+                .isEqualTo("&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
+        assertThat(Html.escape(null)).isEmpty();
+        assertThat(new Html().raw("<p").attr("title", "\"><script>").raw(">").text("<b>").toString())
+                .isEqualTo("<p title=\"&quot;&gt;&lt;script&gt;\">&lt;b&gt;");
+    }
+
+    @Test
+    void list_parameters_read_back_from_the_query_string_they_write() {
+        ListParams params = ListParams.from(Map.of("status", List.of("DEAD"), "aggregate_id", List.of("a b&c"),
+                "order", List.of("oldest"), "after", List.of("42"), "size", List.of("10")), Set.of());
+
+        assertThat(params.status()).isEqualTo(MessageStatus.DEAD);
+        assertThat(params.queryString()).isEqualTo("?status=dead&aggregate_id=a+b%26c&order=oldest&after=42&size=10");
+        assertThat(params.query().newest()).isFalse();
+        assertThat(params.query().after()).isEqualTo(42L);
+        assertThat(ListParams.from(Map.of("status", List.of("")), Set.of())).isEqualTo(ListParams.defaults());
+        assertThatThrownBy(() -> ListParams.from(Map.of("page", List.of("-1")), Set.of()))
+                .hasMessageContaining("unknown parameter \"page\"");
+    }
+
+    @Test
+    void a_form_token_is_valid_only_as_issued_by_this_process() {
+        FormTokens forms = new FormTokens();
+        String token = forms.issue();
+
+        assertThat(forms.valid(token)).isTrue();
+        assertThat(forms.valid(new FormTokens().issue())).as("another process's").isFalse();
+        assertThat(forms.valid(token.substring(1))).isFalse();
+        assertThat(forms.valid(null)).isFalse();
+        assertThat(forms.valid("%%%")).isFalse();
+        assertThat(forms.issue()).as("one per rendering").isNotEqualTo(token);
+    }
+
+    @Test
+    void the_rate_ring_keeps_each_seconds_growth_and_forgets_beyond_its_capacity() {
+        AtomicReference<PollerStats> stats = new AtomicReference<>(new PollerStats(0, 0, 0, 0, 0, 0));
+        try (RateSampler sampler = RateSampler.start(stats::get, Duration.ofDays(1), "test")) {
+            for (int second = 1; second <= RateSampler.CAPACITY + 5; second++) {
+                PollerStats last = stats.get();
+                stats.set(new PollerStats(0, last.delivered() + second, last.failed() + 1, 0, 0, 0));
+                sampler.sample(1_000 + second);
+            }
+            RateSampler.Series series = sampler.series();
+            assertThat(series.epochSeconds()).hasSize(RateSampler.CAPACITY);
+            assertThat(series.epochSeconds()[0]).isEqualTo(1_006);
+            assertThat(series.delivered()[0]).isEqualTo(6);
+            assertThat(series.delivered()[RateSampler.CAPACITY - 1]).isEqualTo(RateSampler.CAPACITY + 5);
+            assertThat(series.failed()).containsOnly(1L);
+        }
+    }
+
+    @Test
+    void login_returns_only_to_a_path_of_this_server() {
+        assertThat(LoginView.safeNext("/?status=dead")).isEqualTo("/?status=dead");
+        for (String elsewhere : new String[] {"//evil.example/", "https://evil.example/", "/\\evil.example", "", null,
+                "/" + "x".repeat(600), "/\nLocation: x"}) {
+            assertThat(LoginView.safeNext(elsewhere)).as(String.valueOf(elsewhere)).isEqualTo("/");
+        }
+    }
+
+    @Test
+    void since_reads_a_span_ago_or_a_time() {
+        Instant now = Instant.parse("2026-11-26T10:00:30.500Z");
+        assertThat(RequeuePages.since("15m", now)).isEqualTo(Instant.parse("2026-11-26T09:45:30Z"));
+        assertThat(RequeuePages.since("2026-11-26T11:00:00+01:00", now)).isEqualTo(Instant.parse("2026-11-26T10:00:00Z"));
+        assertThatThrownBy(() -> RequeuePages.since("yesterday", now)).isInstanceOf(ConsoleError.class);
+    }
+
+    @Test
+    void spans_read_in_their_two_largest_units() {
+        assertThat(Durations.span(Duration.ofMillis(850))).isEqualTo("850 ms");
+        assertThat(Durations.span(Duration.ofSeconds(192))).isEqualTo("3 min 12 s");
+        assertThat(Durations.span(Duration.ofMinutes(125))).isEqualTo("2 h 5 min");
+        assertThat(Durations.span(Duration.ofHours(76))).isEqualTo("3 d 4 h");
+    }
+
+    @Test
+    void a_non_loopback_admin_host_needs_a_token_of_sixteen_characters_or_more() {
+        assertThatThrownBy(() -> ConsoleSettings.noToken().checkFor("0.0.0.0")).hasMessageContaining("set ADMIN_TOKEN");
+        ConsoleSettings.noToken().checkFor("127.0.0.1");
+        ConsoleSettings.noToken().checkFor("localhost");
+        new ConsoleSettings("0123456789abcdef").checkFor("0.0.0.0");
+        assertThatThrownBy(() -> new ConsoleSettings("0123456789abcde")).hasMessageContaining("at least 16");
+        assertThat(new ConsoleSettings("0123456789abcdef").toString()).doesNotContain("0123456789abcdef");
+    }
+}
