@@ -20,20 +20,12 @@ final class AdminQueries {
     private final String outbox;
     private final String entryColumns;
 
-    /** The oldest due pending message: the pending index in write order, to the first that is due. */
-    final String oldestDuePending;
     /** Who holds leases: the pending index's rows with a lease that has not ended, by holder. */
     final String leaseHolders;
 
     AdminQueries(OutboxSql sql) {
         this.outbox = sql.outbox();
         this.entryColumns = sql.entryColumns;
-        this.oldestDuePending = """
-                SELECT o.id, o.created_at, extract(epoch FROM clock_timestamp() - o.created_at) AS age_seconds
-                FROM %s o
-                WHERE o.status = 'PENDING' AND o.available_at <= now()
-                ORDER BY o.seq
-                LIMIT 1""".formatted(outbox);
         this.leaseHolders = """
                 SELECT o.locked_by, count(*) AS messages, max(o.locked_until) AS lease_end
                 FROM %s o

@@ -38,7 +38,7 @@ public final class OutboxAdmin {
     /** The most lease holders {@link #leaseHolders} returns. */
     public static final int MAX_LEASE_HOLDERS = 100;
     /**
-     * How long one statement of {@link #page}, {@link #oldestDuePending} or {@link #leaseHolders}
+     * How long one statement of {@link #page} or {@link #leaseHolders}
      * may run before PostgreSQL cancels it (and the call fails with an {@link OutboxException}).
      */
     public static final Duration VIEW_STATEMENT_TIMEOUT = Duration.ofSeconds(5);
@@ -151,20 +151,6 @@ public final class OutboxAdmin {
                     })
                     .one();
         });
-    }
-
-    /**
-     * The oldest pending message that is due now (not waiting for a retry), or empty when none is.
-     * It walks the pending index in write order to the first due message, as a claim does, so it
-     * costs no more than one claim; under {@link #VIEW_STATEMENT_TIMEOUT}.
-     *
-     * @throws OutboxException when the database fails
-     */
-    public Optional<PendingAge> oldestDuePending() {
-        return bounded("find the oldest due pending message", h -> h.createQuery(views.oldestDuePending)
-                .map((rs, ctx) -> new PendingAge(rs.getObject("id", UUID.class), MessageRows.instant(rs, "created_at"),
-                        Duration.ofNanos(Math.max(0, Math.round(rs.getDouble("age_seconds") * 1e9)))))
-                .findOne());
     }
 
     /**

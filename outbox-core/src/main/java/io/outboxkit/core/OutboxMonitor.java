@@ -4,6 +4,7 @@ import io.outboxkit.core.internal.OutboxSql;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
+import java.util.UUID;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.JdbiException;
 
@@ -49,11 +50,14 @@ public final class OutboxMonitor {
                   (SELECT count(*) FROM %1$s WHERE status = 'PENDING') AS pending,
                   (SELECT count(*) FROM %1$s WHERE status = 'DEAD') AS dead,
                   pg_stat_get_live_tuples('%2$s'::regclass) AS live,
-                  coalesce((SELECT extract(epoch FROM statement_timestamp() - o.created_at)
-                            FROM %1$s o
-                            WHERE o.status = 'PENDING' AND (o.available_at <= statement_timestamp() OR o.attempts > 0)
-                            ORDER BY o.seq LIMIT 1), 0) AS oldest_age""".formatted(outbox,
-                outbox.replace("'", "''"));
+                  oldest.id AS oldest_id,
+                  coalesce(oldest.age, 0) AS oldest_age
+                FROM (SELECT 1) AS one
+                LEFT JOIN LATERAL (
+                  SELECT o.id, extract(epoch FROM statement_timestamp() - o.created_at) AS age
+                  FROM %1$s o
+                  WHERE o.status = 'PENDING' AND (o.available_at <= statement_timestamp() OR o.attempts > 0)
+                  ORDER BY o.seq LIMIT 1) AS oldest ON true""".formatted(outbox, outbox.replace("'", "''"));
     }
 
     /** A monitor of the outbox that {@code names} name, reading at most once per {@link #DEFAULT_MAX_AGE}. */
@@ -119,7 +123,7 @@ public final class OutboxMonitor {
                 long dead = rs.getLong("dead");
                 long published = Math.max(0, rs.getLong("live") - pending - dead);
                 Duration age = Duration.ofNanos(Math.max(0, Math.round(rs.getDouble("oldest_age") * 1e9)));
-                return new OutboxSnapshot(pending, dead, published, age, at);
+                return new OutboxSnapshot(pending, dead, published, age, rs.getObject("oldest_id", UUID.class), at);
                 }).one();
             });
             return new Reading(snapshot, null, System.nanoTime());

@@ -3,6 +3,7 @@ package io.outboxkit.core;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
+import java.util.UUID;
 
 /**
  * How an outbox stands, as {@link OutboxMonitor} read it: the figures an operator's alerts and
@@ -17,10 +18,11 @@ import java.util.Objects;
  * @param oldestPendingAge  how long the oldest pending message has been waiting, from its write: zero when no
  *                          message is pending. A message waiting for a retry counts (it was due, and is late); one
  *                          written for later delivery (never attempted, available later) does not until it is due
+ * @param oldestPendingId   the id of that message, or null when none is
  * @param takenAt           when the figures were read
  */
 public record OutboxSnapshot(long pending, long dead, long publishedEstimate, Duration oldestPendingAge,
-                             Instant takenAt) {
+                             UUID oldestPendingId, Instant takenAt) {
 
     /** Requires the references. */
     public OutboxSnapshot {

@@ -58,8 +58,7 @@ class AdminViewPlansTest {
     }
 
     @Test
-    void the_oldest_due_message_and_the_lease_holders_read_the_pending_index() {
-        assertThat(explain(VIEWS.oldestDuePending, q -> q)).contains("outbox_pending_seq").doesNotContain("Seq Scan");
+    void the_lease_holders_read_the_pending_index() {
         assertThat(explain(VIEWS.leaseHolders, q -> q.bind("limit", 100))).contains("outbox_pending_seq")
                 .doesNotContain("Seq Scan");
     }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.outboxkit.testing.PostgresExtension;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -81,22 +80,6 @@ class OutboxAdminViewsTest {
         MessagePage second = admin.page(rareOnes.after(first.next().getAsLong()));
         assertThat(ids(second)).containsExactly(rare);
         assertThat(second.next()).isEmpty();
-    }
-
-    @Test
-    void the_oldest_due_pending_message_skips_those_waiting_for_a_retry_and_the_delivered() {
-        assertThat(admin.oldestDuePending()).isEmpty();
-        List<UUID> ids = Outbox.write(db.jdbi(), 3, 1);
-        db.jdbi().useHandle(h -> {
-            h.execute("UPDATE outbox SET status = 'PUBLISHED' WHERE id = ?", ids.get(0));
-            h.execute("UPDATE outbox SET available_at = now() + interval '1 hour' WHERE id = ?", ids.get(1));
-            h.execute("UPDATE outbox SET created_at = now() - interval '2 hours' WHERE id = ?", ids.get(2));
-        });
-
-        PendingAge oldest = admin.oldestDuePending().orElseThrow();
-
-        assertThat(oldest.id()).isEqualTo(ids.get(2));
-        assertThat(oldest.age()).isBetween(Duration.ofHours(2), Duration.ofHours(2).plusMinutes(1));
     }
 
     @Test

@@ -59,9 +59,11 @@ class OutboxMonitorTest {
         OutboxMonitor monitor = OutboxMonitor.create(db.jdbi(), OutboxNames.DEFAULT, Duration.ZERO);
 
         assertThat(monitor.snapshot().oldestPendingAgeSeconds()).isBetween(9.9, 12.0);
+        assertThat(monitor.snapshot().oldestPendingId()).as("the oldest, to link to").isEqualTo(ids.get(0));
 
         OutboxPoller.builder(db.jdbi(), new RecordingPublisher()).build().pollOnce();
         assertThat(monitor.snapshot().oldestPendingAge()).as("nothing pending").isZero();
+        assertThat(monitor.snapshot().oldestPendingId()).isNull();
     }
 
     @Test

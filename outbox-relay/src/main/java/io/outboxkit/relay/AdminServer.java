@@ -8,6 +8,7 @@ import io.outboxkit.app.http.JsonApi;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxCounts;
+import io.outboxkit.core.OutboxMonitor;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.PollerStats;
 import io.outboxkit.relay.console.Console;
@@ -35,8 +36,8 @@ final class AdminServer implements AutoCloseable {
     private final Javalin server;
     private final Console console;
 
-    private AdminServer(Database database, OutboxPoller poller, String host, int port, Observability observability,
-                        ConsoleSettings access) {
+    private AdminServer(Database database, OutboxMonitor monitor, OutboxPoller poller, String host, int port,
+                        Observability observability, ConsoleSettings access) {
         access.checkFor(host);
         this.admin = OutboxAdmin.create(database.jdbi());
         this.poller = poller;
@@ -44,7 +45,7 @@ final class AdminServer implements AutoCloseable {
         this.server = Javalin.create(config -> {
             JsonApi.configure(config, MAX_BODY_BYTES);
             observability.configure(config);
-            installed[0] = Console.install(config, admin, poller.name(), poller::stats, access);
+            installed[0] = Console.install(config, admin, monitor, poller.name(), poller::stats, access);
             config.routes.get("/health", Health.of(database).with("relay", poller.name())
                     .and(poller::isRunning, "poller is not running"));
             config.routes.get("/metrics.json", this::metrics);
@@ -59,13 +60,14 @@ final class AdminServer implements AutoCloseable {
     }
 
     /**
-     * Serves on {@code host}:{@code port} (0 picks a free port), open to those {@code access} admits.
+     * Serves on {@code host}:{@code port} (0 picks a free port), open to those {@code access} admits;
+     * the console reads the outbox's figures from {@code monitor}.
      *
      * @throws io.outboxkit.app.ConfigException when {@code host} is not a loopback address and {@code access} has no token
      */
-    static AdminServer start(Database database, OutboxPoller poller, String host, int port, Observability observability,
-                             ConsoleSettings access) {
-        return new AdminServer(database, poller, host, port, observability, access);
+    static AdminServer start(Database database, OutboxMonitor monitor, OutboxPoller poller, String host, int port,
+                             Observability observability, ConsoleSettings access) {
+        return new AdminServer(database, monitor, poller, host, port, observability, access);
     }
 
     int port() {

@@ -90,8 +90,10 @@ public final class Relay implements AutoCloseable {
         if (config.relayName() != null) {
             builder.name(config.relayName());
         }
+        // One reading a second of the outbox's figures, whoever asks: metrics, the console, /metrics.json.
+        OutboxMonitor monitor = OutboxMonitor.create(database.jdbi(), OutboxNames.DEFAULT);
         if (observability.metricsEnabled()) {
-            OutboxMetrics metrics = OutboxMetrics.withMonitor(OutboxMonitor.create(database.jdbi(), OutboxNames.DEFAULT));
+            OutboxMetrics metrics = OutboxMetrics.withMonitor(monitor);
             observability.bind(metrics);
             builder.addListener(metrics);
         }
@@ -103,8 +105,8 @@ public final class Relay implements AutoCloseable {
                 .build();
         AdminServer admin;
         try {
-            admin = AdminServer.start(database, poller, config.service().host(), config.service().port(), observability,
-                    access);
+            admin = AdminServer.start(database, monitor, poller, config.service().host(), config.service().port(),
+                    observability, access);
         } catch (RuntimeException e) {
             publisher.close();
             throw e;

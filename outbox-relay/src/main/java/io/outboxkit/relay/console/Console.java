@@ -3,6 +3,7 @@ package io.outboxkit.relay.console;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.staticfiles.Location;
 import io.outboxkit.core.OutboxAdmin;
+import io.outboxkit.core.OutboxMonitor;
 import io.outboxkit.core.PollerStats;
 import java.time.Duration;
 import java.util.Objects;
@@ -39,9 +40,10 @@ public final class Console implements AutoCloseable {
      * @param relayName the relay's name, shown on every page
      * @param stats     the relay's delivery counters, sampled every second for the chart
      */
-    public static Console install(JavalinConfig config, OutboxAdmin admin, String relayName, Supplier<PollerStats> stats,
-                                  ConsoleSettings settings) {
+    public static Console install(JavalinConfig config, OutboxAdmin admin, OutboxMonitor monitor, String relayName,
+                                  Supplier<PollerStats> stats, ConsoleSettings settings) {
         Objects.requireNonNull(admin, "admin");
+        Objects.requireNonNull(monitor, "monitor");
         Objects.requireNonNull(settings, "settings");
         TokenGate gate = new TokenGate(settings);
         FormTokens forms = new FormTokens();
@@ -50,9 +52,9 @@ public final class Console implements AutoCloseable {
         LoginView login = new LoginView(layout, gate, forms);
         Guard guard = new Guard(gate, forms);
         RateSampler rates = RateSampler.start(stats, Duration.ofSeconds(1), relayName);
-        ListPages list = new ListPages(admin, new Overview.Cache(admin, System::nanoTime), stats, rates, layout);
+        ListPages list = new ListPages(admin, new Overview.Cache(admin, monitor, System::nanoTime), stats, rates, layout);
         MessagePages messages = new MessagePages(admin, layout);
-        RequeuePages requeue = new RequeuePages(admin, layout);
+        RequeuePages requeue = new RequeuePages(admin, monitor, layout);
 
         config.staticFiles.enableWebjars();
         config.staticFiles.add(files -> {

@@ -2,39 +2,38 @@ package io.outboxkit.relay.console;
 
 import io.outboxkit.core.LeaseHolder;
 import io.outboxkit.core.OutboxAdmin;
-import io.outboxkit.core.OutboxCounts;
-import io.outboxkit.core.PendingAge;
+import io.outboxkit.core.OutboxMonitor;
+import io.outboxkit.core.OutboxSnapshot;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
-import java.util.Optional;
 import java.util.function.LongSupplier;
 
 /**
- * What the console shows at a glance: counts by status, the oldest due pending message, the lease
- * holders. Taken from the database at most once per {@link #MAX_AGE} whatever the number of open
- * pages, so that ten tabs refreshing every second cost the database what one does.
+ * What the console shows at a glance: the outbox's figures as the metrics report them (counts,
+ * the oldest pending message) and the lease holders. Taken from the database at most once per
+ * {@link #MAX_AGE} whatever the number of open pages, so that ten tabs refreshing every second
+ * cost the database what one does.
  *
- * @param counts  rows by status
- * @param oldest  the oldest due pending message, if any
+ * @param figures the outbox's figures, from the relay's {@link OutboxMonitor}
  * @param leases  the pollers holding leases
- * @param takenAt when it was read
  */
-record Overview(OutboxCounts counts, Optional<PendingAge> oldest, List<LeaseHolder> leases, Instant takenAt) {
+record Overview(OutboxSnapshot figures, List<LeaseHolder> leases) {
 
     /** How long one reading serves every page. */
     static final Duration MAX_AGE = Duration.ofSeconds(1);
 
-    /** Reads the overview from {@code admin}, sharing one reading between callers for {@link #MAX_AGE}. Thread-safe. */
+    /** Reads the overview, sharing one reading between callers for {@link #MAX_AGE}. Thread-safe. */
     static final class Cache {
 
         private final OutboxAdmin admin;
+        private final OutboxMonitor monitor;
         private final LongSupplier nanoClock;
         private Overview current;
         private long readAtNanos;
 
-        Cache(OutboxAdmin admin, LongSupplier nanoClock) {
+        Cache(OutboxAdmin admin, OutboxMonitor monitor, LongSupplier nanoClock) {
             this.admin = admin;
+            this.monitor = monitor;
             this.nanoClock = nanoClock;
         }
 
@@ -46,7 +45,7 @@ record Overview(OutboxCounts counts, Optional<PendingAge> oldest, List<LeaseHold
         synchronized Overview get() {
             long now = nanoClock.getAsLong();
             if (current == null || now - readAtNanos >= MAX_AGE.toNanos()) {
-                current = new Overview(admin.counts(), admin.oldestDuePending(), admin.leaseHolders(), Instant.now());
+                current = new Overview(monitor.snapshot(), admin.leaseHolders());
                 readAtNanos = now;
             }
             return current;

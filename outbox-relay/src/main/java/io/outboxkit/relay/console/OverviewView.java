@@ -1,11 +1,10 @@
 package io.outboxkit.relay.console;
 
 import io.outboxkit.core.LeaseHolder;
-import io.outboxkit.core.OutboxCounts;
-import io.outboxkit.core.PendingAge;
+import io.outboxkit.core.OutboxSnapshot;
 import io.outboxkit.core.PollerStats;
 
-/** The overview fragment: counts by status, the oldest due message, the lease holders, this relay's counters. */
+/** The overview fragment: counts by status, the oldest pending message, the lease holders, this relay's counters. */
 final class OverviewView {
 
     private OverviewView() {
@@ -13,17 +12,17 @@ final class OverviewView {
 
     /** The fragment for {@code overview}; it asks for itself again every {@code refresh} seconds. */
     static Html render(Overview overview, PollerStats stats, int refresh) {
-        OutboxCounts counts = overview.counts();
+        OutboxSnapshot counts = overview.figures();
         Html html = open(refresh).raw("<div class=\"cards\">")
                 .add(card("pending", "Pending", counts.pending(), "/?status=pending", false))
                 .add(card("dead", "Dead", counts.dead(), "/?status=dead", counts.dead() > 0))
-                .add(card("published", "Published", counts.published(), "/?status=published", false))
-                .raw("<div class=\"card oldest\"><span class=\"label\">Oldest due pending</span>");
-        if (overview.oldest().isPresent()) {
-            PendingAge oldest = overview.oldest().get();
-            html.raw("<a class=\"value\" data-field=\"oldest-age\"").attr("href", "/messages/" + oldest.id())
-                    .attr("title", "written " + Durations.instant(oldest.createdAt())).raw(">")
-                    .text(Durations.span(oldest.age())).raw("</a>");
+                .add(card("published", "Published (about)", counts.publishedEstimate(), "/?status=published", false))
+                .raw("<div class=\"card oldest\"><span class=\"label\">Oldest pending</span>");
+        if (counts.oldestPendingId() != null) {
+            html.raw("<a class=\"value\" data-field=\"oldest-age\"")
+                    .attr("href", "/messages/" + counts.oldestPendingId())
+                    .attr("title", "waiting since its write, " + Durations.span(counts.oldestPendingAge()) + " ago").raw(">")
+                    .text(Durations.span(counts.oldestPendingAge())).raw("</a>");
         } else {
             html.raw("<span class=\"value none\" data-field=\"oldest-age\">none</span>");
         }
@@ -39,7 +38,7 @@ final class OverviewView {
             }
             html.raw("</ul>");
         }
-        html.raw("</div><p class=\"footnote\">As of ").text(Durations.instant(overview.takenAt()))
+        html.raw("</div><p class=\"footnote\">As of ").text(Durations.instant(counts.takenAt()))
                 .raw(". This relay since it started: ").text(stats.delivered()).raw(" delivered, ")
                 .text(stats.failed()).raw(" failed attempts, ").text(stats.dead()).raw(" marked dead.");
         if (counts.dead() > 0) {

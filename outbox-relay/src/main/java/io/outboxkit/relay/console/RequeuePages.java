@@ -3,6 +3,7 @@ package io.outboxkit.relay.console;
 import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
 import io.outboxkit.core.OutboxAdmin;
+import io.outboxkit.core.OutboxMonitor;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -24,17 +25,19 @@ final class RequeuePages {
     private static final Pattern SPAN = Pattern.compile("(\\d{1,6})([smhd])");
 
     private final OutboxAdmin admin;
+    private final OutboxMonitor monitor;
     private final Layout layout;
 
-    RequeuePages(OutboxAdmin admin, Layout layout) {
+    RequeuePages(OutboxAdmin admin, OutboxMonitor monitor, Layout layout) {
         this.admin = admin;
+        this.monitor = monitor;
         this.layout = layout;
     }
 
     /** {@code GET /requeue/dead}: the confirmation, with the count. */
     void reviewDead(Context ctx) {
         noParameters(ctx);
-        long dead = admin.counts().dead();
+        long dead = monitor.snapshot().dead();
         Html main = new Html().raw("<section class=\"panel confirm\"><h1>Requeue dead messages</h1>");
         if (dead == 0) {
             main.raw("<p data-field=\"confirm\">There is no DEAD message to requeue.</p><p><a href=\"/\">Back</a></p>");
