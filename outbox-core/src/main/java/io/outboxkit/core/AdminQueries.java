@@ -42,10 +42,8 @@ final class AdminQueries {
      *
      * <ul>
      *   <li>PENDING: the pending index, in write order.</li>
+     *   <li>DEAD: the DEAD index (schema version 2), in write order.</li>
      *   <li>PENDING or DEAD of one aggregate: the undelivered-aggregate index, the aggregate's range in write order.</li>
-     *   <li>DEAD: the undelivered-aggregate index holds the pending and dead messages, not in write
-     *       order: they are sorted ({@code seq + 0} keeps PostgreSQL from walking the whole
-     *       sequence index instead, through every delivered message).</li>
      *   <li>Otherwise: the sequence index, in write order.</li>
      * </ul>
      */
@@ -54,13 +52,10 @@ final class AdminQueries {
         String order = "o.seq";
         if (query.status() == MessageStatus.PENDING && !query.wholeAggregate()) {
             where.append("o.status = 'PENDING'");
+        } else if (query.status() == MessageStatus.DEAD && !query.wholeAggregate()) {
+            where.append("o.status = 'DEAD'");
         } else if (query.status() != null && query.status() != MessageStatus.PUBLISHED) {
-            where.append("o.status <> 'PUBLISHED'");
-            if (query.wholeAggregate()) {
-                where.append(" AND o.aggregate_type = :aggregate_type AND o.aggregate_id = :aggregate_id");
-            } else {
-                order = "o.seq + 0";
-            }
+            where.append("o.status <> 'PUBLISHED' AND o.aggregate_type = :aggregate_type AND o.aggregate_id = :aggregate_id");
         } else {
             where.append("true");
         }

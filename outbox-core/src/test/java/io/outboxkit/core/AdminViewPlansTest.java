@@ -43,9 +43,9 @@ class AdminViewPlansTest {
     }
 
     @Test
-    void listing_dead_messages_reads_the_undelivered_index_with_or_without_an_aggregate() {
+    void listing_dead_messages_reads_the_dead_index_or_with_an_aggregate_the_undelivered_one() {
         assertThat(plan(MessageQuery.newestFirst(50).status(MessageStatus.DEAD)))
-                .contains("outbox_undelivered_aggregate").doesNotContain("Seq Scan").doesNotContain("outbox_seq_key");
+                .contains("outbox_dead_seq").doesNotContain("Seq Scan").doesNotContain("outbox_seq_key");
         assertThat(plan(MessageQuery.oldestFirst(50).status(MessageStatus.DEAD).aggregate("Order", "a-7").after(10L)))
                 .contains("outbox_undelivered_aggregate").doesNotContain("Seq Scan");
     }
