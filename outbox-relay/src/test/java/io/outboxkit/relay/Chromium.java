@@ -11,6 +11,7 @@ import java.util.Comparator;
 import java.util.stream.Stream;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
@@ -76,7 +77,10 @@ final class Chromium implements AutoCloseable {
 
     /** A wait on the browser: polls until a condition holds or {@link #WAIT} passes. */
     WebDriverWait waiting() {
-        return new WebDriverWait(driver, WAIT, Duration.ofMillis(100));
+        WebDriverWait wait = new WebDriverWait(driver, WAIT, Duration.ofMillis(100));
+        // The page swaps its fragments in as it refreshes itself: an element read a moment ago may be gone.
+        wait.ignoring(StaleElementReferenceException.class);
+        return wait;
     }
 
     /** Sets the window's size (the viewport a screenshot shows). */
