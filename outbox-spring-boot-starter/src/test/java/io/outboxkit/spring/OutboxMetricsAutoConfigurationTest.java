@@ -5,7 +5,9 @@ import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.outboxkit.core.IdempotentHandler;
 import io.outboxkit.core.NewMessage;
+import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.core.spi.OutboxListener;
@@ -14,6 +16,9 @@ import io.outboxkit.spring.autoconfigure.OutboxMetricsAutoConfiguration;
 import io.outboxkit.testing.DatabaseSetup;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
@@ -52,6 +57,22 @@ class OutboxMetricsAutoConfigurationTest {
                     assertThat(registry.get("outbox.oldest.pending.age").gauge().value()).isZero();
                     assertThat(registry.get("outbox.batch.size").summary().count()).isGreaterThanOrEqualTo(1);
                 });
+    }
+
+    @Test
+    void the_handlers_of_idempotent_handlers_count_what_they_process() {
+        OutboxMessage message = new OutboxMessage(UUID.randomUUID(), 1, "Order", "o-1", "OrderCreated", "{}", Map.of(),
+                Instant.now(), 1);
+        context().withBean(MeterRegistry.class, SimpleMeterRegistry::new).run(context -> {
+            IdempotentHandler handler = context.getBean(IdempotentHandlers.class).create("loyalty", (tx, m) -> { });
+            handler.handle(message);
+            handler.handle(message);
+            MeterRegistry registry = context.getBean(MeterRegistry.class);
+            assertThat(registry.get("outbox.consumer.messages").tag("consumer", "loyalty").tag("outcome", "processed")
+                    .counter().count()).isEqualTo(1.0);
+            assertThat(registry.get("outbox.consumer.messages").tag("consumer", "loyalty").tag("outcome", "duplicate")
+                    .counter().count()).isEqualTo(1.0);
+        });
     }
 
     @Test

@@ -108,11 +108,16 @@ public final class OutboxAutoConfiguration {
         return OutboxMonitor.create(settings.jdbi(), names);
     }
 
-    /** Idempotent handlers, under {@code outboxkit.consumer.name} unless given a name. */
+    /**
+     * Idempotent handlers, under {@code outboxkit.consumer.name} unless given a name, telling every
+     * {@link OutboxListener} bean what they do.
+     */
     @Bean
     @ConditionalOnMissingBean
-    public IdempotentHandlers idempotentHandlers(DataSource dataSource, OutboxNames names, OutboxProperties properties) {
-        return IdempotentHandlers.of(dataSource, names, properties.consumer().name());
+    public IdempotentHandlers idempotentHandlers(DataSource dataSource, OutboxNames names, OutboxProperties properties,
+                                                 ObjectProvider<OutboxListener> listeners) {
+        return IdempotentHandlers.of(dataSource, names, properties.consumer().name(),
+                listeners.orderedStream().toList());
     }
 
     /** The library's schema, applied at start with Flyway unless {@code outboxkit.schema.manage=false}. */
