@@ -98,6 +98,19 @@ class OutboxHealthTest {
     }
 
     @Test
+    void the_outbox_component_is_down_with_the_reason_when_the_outbox_cannot_be_read() {
+        context().withPropertyValues("outboxkit.schema.manage=false", "outboxkit.schema.outbox-table=no_such_outbox",
+                        "outboxkit.poller.enabled=false")
+                .run(context -> {
+                    Health health = outboxHealth(context);
+                    assertThat(health.getStatus()).isEqualTo(Status.DOWN);
+                    assertThat((String) health.getDetails().get("error"))
+                            .startsWith("could not read the outbox's figures").contains("no_such_outbox");
+                    assertThat(health.getDetails()).doesNotContainKeys("pending", "exception");
+                });
+    }
+
+    @Test
     void management_health_outbox_enabled_false_turns_the_component_off() {
         context().withPropertyValues("management.health.outbox.enabled=false").run(context -> {
             assertThat(context).hasNotFailed().doesNotHaveBean("outboxHealthIndicator");
