@@ -3,6 +3,8 @@ package io.outboxkit.spring;
 import io.outboxkit.core.IdempotentHandler;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.spi.MessageHandler;
+import io.outboxkit.core.spi.OutboxListener;
+import java.util.List;
 import java.util.Objects;
 import javax.sql.DataSource;
 import org.jdbi.v3.core.Jdbi;
@@ -26,11 +28,13 @@ public final class IdempotentHandlers {
     private final Jdbi jdbi;
     private final OutboxNames names;
     private final String defaultConsumer;
+    private final List<OutboxListener> listeners;
 
-    private IdempotentHandlers(Jdbi jdbi, OutboxNames names, String defaultConsumer) {
+    private IdempotentHandlers(Jdbi jdbi, OutboxNames names, String defaultConsumer, List<OutboxListener> listeners) {
         this.jdbi = jdbi;
         this.names = names;
         this.defaultConsumer = defaultConsumer;
+        this.listeners = listeners;
     }
 
     /**
@@ -39,9 +43,19 @@ public final class IdempotentHandlers {
      * given its name).
      */
     public static IdempotentHandlers of(DataSource dataSource, OutboxNames names, String defaultConsumer) {
+        return of(dataSource, names, defaultConsumer, List.of());
+    }
+
+    /**
+     * As {@link #of(DataSource, OutboxNames, String)}, each handler also telling {@code listeners}
+     * what it does with each message (processed, duplicate, failed: the consumer's metrics); the
+     * starter passes the application's {@link OutboxListener} beans.
+     */
+    public static IdempotentHandlers of(DataSource dataSource, OutboxNames names, String defaultConsumer,
+                                        List<OutboxListener> listeners) {
         Objects.requireNonNull(dataSource, "dataSource");
         Objects.requireNonNull(names, "names");
-        return new IdempotentHandlers(Jdbi.create(dataSource), names, defaultConsumer);
+        return new IdempotentHandlers(Jdbi.create(dataSource), names, defaultConsumer, List.copyOf(listeners));
     }
 
     /**
@@ -51,7 +65,11 @@ public final class IdempotentHandlers {
      * @throws IllegalArgumentException when {@code consumer} is blank
      */
     public IdempotentHandler create(String consumer, MessageHandler handler) {
-        return IdempotentHandler.create(jdbi, names, consumer, handler);
+        IdempotentHandler created = IdempotentHandler.create(jdbi, names, consumer, handler);
+        for (OutboxListener listener : listeners) {
+            created = created.withListener(listener);
+        }
+        return created;
     }
 
     /**

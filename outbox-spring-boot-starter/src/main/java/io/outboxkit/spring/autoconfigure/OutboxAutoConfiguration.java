@@ -1,17 +1,20 @@
 package io.outboxkit.spring.autoconfigure;
 
 import io.outboxkit.core.OutboxAdmin;
+import io.outboxkit.core.OutboxMonitor;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxRetention;
 import io.outboxkit.core.OutboxWriter;
 import io.outboxkit.core.spi.MessagePublisher;
+import io.outboxkit.core.spi.OutboxListener;
 import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.spring.IdempotentHandlers;
 import io.outboxkit.spring.SpringOutboxWriter;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.jdbi.v3.core.Jdbi;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.LazyInitializationExcludeFilter;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -34,18 +37,22 @@ import org.springframework.context.annotation.Configuration;
  *   <li>{@link IdempotentHandlers}: the idempotent handlers of a consumer written in Spring;</li>
  *   <li>the library's schema at start (when Flyway is on the class path and
  *       {@code outboxkit.schema.manage} is not false), after the application's own Flyway;</li>
+ *   <li>an {@link OutboxMonitor}, the outbox's figures, cached, for health and metrics;</li>
  *   <li>an {@link OutboxPoller}, started and stopped with the context, delivering through the
- *       application's {@link MessagePublisher} bean: none, no poller (one INFO line says so);
+ *       application's {@link MessagePublisher} bean and telling every {@link OutboxListener} bean
+ *       what it does: no publisher, no poller (one INFO line says so);
  *       {@code outboxkit.poller.enabled=true} without one fails the start;
  *       {@code outboxkit.poller.enabled=false}, never a poller;</li>
  *   <li>{@link OutboxRetention} on a schedule, when {@code outboxkit.retention.enabled=true}.</li>
  * </ul>
  *
- * <p>Extension points for other auto-configurations: a broker module contributes a
- * {@link MessagePublisher} bean from an auto-configuration ordered before this one (and
- * {@link ConditionalOnMissingBean}, so that an application's own publisher wins); metrics and health
- * read the {@link OutboxPoller} bean ({@link OutboxPoller#stats()}, {@link OutboxPoller#isRunning()})
- * and the {@link OutboxAdmin} bean, from an auto-configuration ordered after this one.
+ * <p>The other auto-configurations of the starter build on it: the broker ones
+ * ({@link OutboxKafkaAutoConfiguration}, {@link OutboxRabbitMqAutoConfiguration},
+ * {@link OutboxNatsAutoConfiguration}) contribute a {@link MessagePublisher} bean, ordered before
+ * this one and {@link ConditionalOnMissingBean}, so that an application's own publisher wins;
+ * {@link OutboxMetricsAutoConfiguration} contributes an {@link OutboxListener} and
+ * {@link OutboxHealthAutoConfiguration} the {@code outbox} health component, both ordered after
+ * this one and reading its {@link OutboxMonitor} and {@link OutboxPoller}.
  */
 @AutoConfiguration(after = DataSourceAutoConfiguration.class,
         afterName = "org.springframework.boot.flyway.autoconfigure.FlywayAutoConfiguration")
@@ -91,11 +98,26 @@ public final class OutboxAutoConfiguration {
         return OutboxAdmin.create(settings.jdbi(), names);
     }
 
-    /** Idempotent handlers, under {@code outboxkit.consumer.name} unless given a name. */
+    /**
+     * The outbox's figures (pending, dead, the oldest pending message's age), read at most once a
+     * second however many ask: the health component and the metrics share it.
+     */
     @Bean
     @ConditionalOnMissingBean
-    public IdempotentHandlers idempotentHandlers(DataSource dataSource, OutboxNames names, OutboxProperties properties) {
-        return IdempotentHandlers.of(dataSource, names, properties.consumer().name());
+    public OutboxMonitor outboxMonitor(OutboxSettings settings, OutboxNames names) {
+        return OutboxMonitor.create(settings.jdbi(), names);
+    }
+
+    /**
+     * Idempotent handlers, under {@code outboxkit.consumer.name} unless given a name, telling every
+     * {@link OutboxListener} bean what they do.
+     */
+    @Bean
+    @ConditionalOnMissingBean
+    public IdempotentHandlers idempotentHandlers(DataSource dataSource, OutboxNames names, OutboxProperties properties,
+                                                 ObjectProvider<OutboxListener> listeners) {
+        return IdempotentHandlers.of(dataSource, names, properties.consumer().name(),
+                listeners.orderedStream().toList());
     }
 
     /** The library's schema, applied at start with Flyway unless {@code outboxkit.schema.manage=false}. */
@@ -125,8 +147,9 @@ public final class OutboxAutoConfiguration {
 
         @Bean
         @ConditionalOnMissingBean
-        OutboxPoller outboxPoller(OutboxSettings settings, MessagePublisher publisher) {
-            return settings.poller(publisher);
+        OutboxPoller outboxPoller(OutboxSettings settings, MessagePublisher publisher,
+                                  ObjectProvider<OutboxListener> listeners) {
+            return settings.poller(publisher, listeners.orderedStream().toList());
         }
 
         @Bean

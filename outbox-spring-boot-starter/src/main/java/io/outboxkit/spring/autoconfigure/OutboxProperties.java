@@ -37,6 +37,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param retention           deleting delivered messages and old deduplication records on a schedule
  * @param schema              the library's tables: their names, and whether the starter creates them
  * @param consumer            the consumer name of the handlers IdempotentHandlers creates
+ * @param health              when the {@code outbox} health component (Spring Boot's health, with
+ *                            spring-boot-health on the class path) reports DOWN
  */
 @ConfigurationProperties("outboxkit")
 public record OutboxProperties(
@@ -54,7 +56,8 @@ public record OutboxProperties(
         @DefaultValue Poller poller,
         @DefaultValue Retention retention,
         @DefaultValue Schema schema,
-        @DefaultValue Consumer consumer) {
+        @DefaultValue Consumer consumer,
+        @DefaultValue Health health) {
 
     /**
      * Retry delays: exponential from {@code initial}, doubling after each failure, capped at {@code max}.
@@ -117,5 +120,17 @@ public record OutboxProperties(
      *             IdempotentHandlers.create(handler); each consumer processes every message once
      */
     public record Consumer(String name) {
+    }
+
+    /**
+     * The {@code outbox} health component: DOWN when the poller of this application is stopped, when
+     * the outbox's figures cannot be read, or when the oldest due PENDING message has waited longer
+     * than {@code maxPendingAge}. Turned off, like every health component, by
+     * {@code management.health.outbox.enabled=false}.
+     *
+     * @param maxPendingAge how long the oldest due PENDING message may wait, from its write, before the
+     *                      component reports DOWN; at least 1 ms
+     */
+    public record Health(@DefaultValue("5m") Duration maxPendingAge) {
     }
 }

@@ -4,8 +4,10 @@ import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxRetention;
 import io.outboxkit.core.spi.MessagePublisher;
+import io.outboxkit.core.spi.OutboxListener;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
@@ -82,6 +84,12 @@ final class OutboxSettings {
             throw new InvalidConfigurationPropertyValueException("outboxkit.retention.interval", interval,
                     "outboxkit.retention.interval must be at least 1 ms, was " + interval);
         }
+        Duration maxPendingAge = properties.health().maxPendingAge();
+        if (maxPendingAge == null || maxPendingAge.toMillis() < 1) {
+            // Not a library setting either: the age at which the starter's health check reports DOWN.
+            throw new InvalidConfigurationPropertyValueException("outboxkit.health.max-pending-age", maxPendingAge,
+                    "outboxkit.health.max-pending-age must be at least 1 ms, was " + maxPendingAge);
+        }
         return settings;
     }
 
@@ -102,6 +110,11 @@ final class OutboxSettings {
 
     /** A poller with every property applied, delivering through {@code publisher}; not started. */
     OutboxPoller poller(MessagePublisher publisher) {
+        return poller(publisher, List.of());
+    }
+
+    /** A poller with every property applied, delivering through {@code publisher} and telling {@code listeners}; not started. */
+    OutboxPoller poller(MessagePublisher publisher, List<OutboxListener> listeners) {
         OutboxProperties p = properties;
         OutboxPoller.Builder builder = OutboxPoller.builder(jdbi, publisher)
                 .names(names)
@@ -120,6 +133,7 @@ final class OutboxSettings {
         if (p.poller().name() != null) {
             builder.name(p.poller().name());
         }
+        listeners.forEach(builder::addListener);
         return checked(builder::build);
     }
 

@@ -72,6 +72,40 @@ class OrdersApplicationTest {
         assertThat(count("outbox")).isEqualTo(eventsBefore);
     }
 
+    @Test
+    void the_health_endpoint_has_the_outbox_component_up_with_its_figures() throws Exception {
+        HttpResponse<String> response = get("/actuator/health");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        // The component's object: its status and its details, one level of braces deep.
+        Matcher outbox = Pattern.compile("\"outbox\":(\\{(?:[^{}]|\\{[^{}]*\\})*\\})").matcher(response.body());
+        assertThat(outbox.find()).as(response.body()).isTrue();
+        assertThat(outbox.group(1)).contains("\"status\":\"UP\"", "\"poller\":\"running\"", "\"pending\":",
+                "\"dead\":", "\"oldestPendingAgeSeconds\":", "\"maxPendingAgeSeconds\":300.0");
+    }
+
+    @Test
+    void the_prometheus_endpoint_counts_the_delivered_events() throws Exception {
+        post("{\"user_id\": \"550e8400-e29b-41d4-a716-446655440000\", \"amount\": 3.00}");
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> delivered() >= 1);
+        assertThat(get("/actuator/prometheus").body())
+                .contains("outbox_messages{status=\"pending\"}", "outbox_oldest_pending_age_seconds",
+                        "outbox_delivery_latency_seconds_bucket");
+    }
+
+    /** outbox_delivered_total, as Prometheus would scrape it. */
+    private double delivered() throws Exception {
+        Matcher total = Pattern.compile("(?m)^outbox_delivered_total(?:\\{[^}]*\\})? ([0-9.eE+]+)$")
+                .matcher(get("/actuator/prometheus").body());
+        return total.find() ? Double.parseDouble(total.group(1)) : 0;
+    }
+
+    private HttpResponse<String> get(String path) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + path)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
     private HttpResponse<String> post(String body) throws Exception {
         return HTTP.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/orders"))
                 .header("Content-Type", "application/json")

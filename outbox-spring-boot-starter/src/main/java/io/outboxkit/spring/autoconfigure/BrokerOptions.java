@@ -1,0 +1,63 @@
+package io.outboxkit.spring.autoconfigure;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+
+/**
+ * A broker publisher's builder run with the options its properties set, its message about an option
+ * at fault turned into one about the property: the broker modules' builders check their options
+ * and name the option first ("exchange must be a name of 1 to 255 bytes"), so no rule is written
+ * twice. Immutable once made.
+ */
+final class BrokerOptions {
+
+    /** The option a builder's message starts with: "exchange must ...", "servers: not a URL ...". */
+    private static final Pattern LEADING_OPTION = Pattern.compile("^(\\w+)\\b(.*)", Pattern.DOTALL);
+
+    private final String broker;
+    private final Map<String, String> properties = new LinkedHashMap<>();
+    private final Map<String, Object> values = new LinkedHashMap<>();
+
+    /** Options of {@code broker}'s builder (the name said when a message names no known option). */
+    BrokerOptions(String broker) {
+        this.broker = broker;
+    }
+
+    /** The builder's {@code option} is set from {@code property}, whose value is {@code value}. */
+    BrokerOptions option(String option, String property, Object value) {
+        properties.put(option, property);
+        values.put(property, value);
+        return this;
+    }
+
+    /**
+     * What {@code build} returns.
+     *
+     * @throws InvalidConfigurationPropertyValueException naming the property at fault, when the
+     *                                                    builder refused an option
+     */
+    <T> T build(Supplier<T> build) {
+        try {
+            return build.get();
+        } catch (IllegalArgumentException e) {
+            Matcher message = LEADING_OPTION.matcher(String.valueOf(e.getMessage()));
+            String property = message.matches() ? properties.get(message.group(1)) : null;
+            if (property == null) {
+                throw new IllegalStateException("outboxkit " + broker + " publisher: " + e.getMessage(), e);
+            }
+            InvalidConfigurationPropertyValueException invalid = new InvalidConfigurationPropertyValueException(
+                    property, redacted(property, values.get(property)), property + message.group(2));
+            invalid.addSuppressed(e); // its constructor takes no cause
+            throw invalid;
+        }
+    }
+
+    /** A URI's password never goes into a message: the builders redact their own messages, this the value. */
+    private static Object redacted(String property, Object value) {
+        return property.endsWith(".uri") || property.endsWith(".url") ? "(not shown: it may hold a password)" : value;
+    }
+}
