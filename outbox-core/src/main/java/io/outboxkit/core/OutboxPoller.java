@@ -228,9 +228,9 @@ public final class OutboxPoller implements AutoCloseable {
         return poll().claimed();
     }
 
-    /** How many times this poller announced that it waits for a notification (for tests). */
-    long waitAnnouncements() {
-        return announcement.announcements();
+    /** This poller's announcements that it waits for a notification (for tests). */
+    WaitAnnouncement waitAnnouncement() {
+        return announcement;
     }
 
     /** One cycle: how many messages it claimed, and whether more may be due at once. */

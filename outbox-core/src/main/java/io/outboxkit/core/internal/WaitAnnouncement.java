@@ -49,6 +49,7 @@ public final class WaitAnnouncement {
     private final AtomicLong inForceUntil;
     private final AtomicLong announced = new AtomicLong();
     private volatile boolean schemaBeforeVersion3;
+    private volatile Runnable beforeAnnouncing = () -> { };
 
     /** Announcements for the outbox {@code names} name, by a poller of {@code pollInterval}; {@code name} prefixes log lines. */
     public WaitAnnouncement(Jdbi jdbi, OutboxNames names, Duration pollInterval, String name) {
@@ -63,6 +64,16 @@ public final class WaitAnnouncement {
     /** Whether an announcement is in force for at least one more poll interval: a wait now needs no new one. */
     public boolean inForce() {
         return inForceUntil.get() - System.nanoTime() >= pollInterval.toNanos();
+    }
+
+    /** Runs {@code hook} on the poller's thread right before each announcement is made (for tests: a commit in the race). */
+    public void beforeAnnouncing(Runnable hook) {
+        this.beforeAnnouncing = hook;
+    }
+
+    /** Takes the announcement as lapsed, as after twice the poll interval busy (for tests). */
+    public void lapse() {
+        inForceUntil.set(System.nanoTime());
     }
 
     /** How many announcements were made so far. */
@@ -82,6 +93,7 @@ public final class WaitAnnouncement {
         if (previous - start >= pollInterval.toNanos()) {
             return Outcome.IN_FORCE;
         }
+        beforeAnnouncing.run();
         try (Handle handle = jdbi.open(); PreparedStatement statement = handle.getConnection().prepareStatement(announce)) {
             statement.setLong(1, lastsMillis);
             boolean made;
