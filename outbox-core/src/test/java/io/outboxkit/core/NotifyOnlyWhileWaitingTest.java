@@ -171,6 +171,30 @@ class NotifyOnlyWhileWaitingTest {
         }
     }
 
+    @Test
+    void on_a_schema_before_version_3_a_poller_waits_without_announcing_and_every_commit_wakes_it() throws Exception {
+        OutboxNames beforeV3 = OutboxNames.inSchema("before_v3").withChannel("before_v3");
+        try (Connection connection = db.dataSource().getConnection(); Statement statement = connection.createStatement()) {
+            for (OutboxSchema.Script script : OutboxSchema.scripts(beforeV3).subList(0, 2)) {
+                statement.execute(script.sql());
+            }
+        }
+        RecordingPublisher publisher = new RecordingPublisher();
+        try (OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).names(beforeV3).pollInterval(POLL_INTERVAL)
+                .build()) {
+            poller.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> poller.stats().polls() >= 2);
+            for (int i = 0; i < 3; i++) {
+                UUID id = db.jdbi().inTransaction(h -> OutboxWriter.create(beforeV3).write(h, Outbox.message("old", 0)));
+                long written = System.nanoTime();
+                await().atMost(Duration.ofSeconds(5)).until(() -> publisher.delivered(id));
+                assertThat(Duration.ofNanos(System.nanoTime() - written)).isLessThan(POLL_INTERVAL.dividedBy(10));
+            }
+            assertThat(poller.stats().errors()).isZero();
+            assertThat(poller.waitAnnouncement().announcements()).isZero();
+        }
+    }
+
     /**
      * Each round starts a poller with nobody announced, so that its first announcement races with
      * commits in flight (the one moment a commit might go unnotified and unseen); a commit it
