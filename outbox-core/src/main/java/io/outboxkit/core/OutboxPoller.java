@@ -45,14 +45,13 @@ import org.slf4j.LoggerFactory;
  * DEAD unless {@link Builder#deadMessagesBlockAggregate(boolean)} says otherwise). Other
  * aggregates proceed meanwhile.
  *
- * <p>After {@link #start()} the poller claims again at once while its claims find messages. When
- * one finds none, it announces in the database that it waits (schema version 3), looks once more,
- * and waits for the outbox's NOTIFY, which commits send only while a poller waits; so a busy
- * poller costs writers no notification. The poll interval bounds every wait: a commit is found
- * within it even if its wake-up were lost. While an announcement is in force, a cycle that
- * found fewer messages than a batch waits for the next notification; otherwise a worker claims
- * again at once only when more may be due: its batch was full, or a message it delivered held
- * back a later one of its aggregate. With
+ * <p>After {@link #start()} the poller claims again at once after a full batch, or when a
+ * message it delivered held back a later one of its aggregate. Otherwise it waits for the
+ * outbox's NOTIFY, which commits send only while a poller has announced that it waits (schema
+ * version 3). Before it waits with no announcement in force, a poller whose last claim found
+ * messages claims again (a busy poller needs no notification, so its writers send none); once a
+ * claim finds nothing, it announces, looks once more, and waits. The poll interval bounds every
+ * wait: a commit is found within it even if its wake-up were lost. With
  * {@link Builder#workers(int) several workers}, the cycles overlap: one worker claims or records
  * while another's batch is on the network (each worker is like a poller of its own: ordering per
  * aggregate holds between them as between pollers). {@link #close()} finishes the batches in
