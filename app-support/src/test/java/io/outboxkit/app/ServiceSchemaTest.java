@@ -22,7 +22,7 @@ class ServiceSchemaTest {
         schema.apply(db.dataSource());
         schema.apply(db.dataSource()); // a second start finds both current
 
-        assertThat(tables()).containsExactlyInAnyOrder("outbox", "processed_messages", "outbox_schema_history", "things",
+        assertThat(tables()).containsExactlyInAnyOrder("outbox", "processed_messages", "outbox_schema_history", "outbox_wakeup", "things",
                 "test_service_schema_history");
         List<String> applied = db.jdbi().withHandle(h -> h.createQuery(
                 "SELECT description FROM test_service_schema_history WHERE type = 'SQL'").mapTo(String.class).list());

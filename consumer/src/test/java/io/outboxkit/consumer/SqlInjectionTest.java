@@ -29,7 +29,7 @@ class SqlInjectionTest {
     static final List<String> INJECTIONS = List.of("'; DROP TABLE customer_totals; --", "'); DELETE FROM processed_messages; --",
             "' OR '1'='1", "$$; TRUNCATE consumer_order_status; $$", "\\'; DROP TABLE outbox; --", "`\"';:--/*");
     static final List<String> TABLES = List.of("consumer_order_status", "consumer_ordering_violations", "consumer_schema_history",
-            "customer_totals", "outbox", "outbox_schema_history", "processed_messages");
+            "customer_totals", "outbox", "outbox_schema_history", "outbox_wakeup", "processed_messages");
 
     @RegisterExtension
     static final RunningConsumer consumer = new RunningConsumer(db, 4, SQL_NAME);

@@ -4,15 +4,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.outboxkit.core.NewMessage;
 import io.outboxkit.core.OutboxNames;
+import io.outboxkit.core.OutboxSchema;
+import io.outboxkit.core.OutboxWriter;
 import io.outboxkit.testing.DatabaseSetup;
 import io.outboxkit.testing.PostgresExtension;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.migration.JavaMigration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -27,13 +32,14 @@ class OutboxMigrationsTest {
     static final PostgresExtension db = new PostgresExtension(DatabaseSetup.EMPTY, 4);
 
     /** Every version of the library's schema, as the history records them. */
-    private static final String[] ALL_VERSIONS = {"1 outbox", "2 dead_index"};
+    private static final String[] ALL_VERSIONS = {"1 outbox", "2 dead_index", "3 notify_only_while_waiting"};
 
     @Test
     void on_an_empty_schema_it_creates_only_the_librarys_objects_and_its_own_history() {
         OutboxNames names = OutboxNames.inSchema("alone");
         assertThat(OutboxMigrations.apply(db.dataSource(), names)).isEqualTo(ALL_VERSIONS.length);
-        assertThat(tables("alone")).containsExactlyInAnyOrder("outbox", "processed_messages", "outbox_schema_history");
+        assertThat(tables("alone")).containsExactlyInAnyOrder("outbox", "processed_messages", "outbox_wakeup",
+                "outbox_schema_history");
         assertThat(functions("alone")).containsExactly("outbox_notify");
         assertThat(tables("public")).as("nothing outside the names' schema").doesNotContain("outbox", "flyway_schema_history");
         assertThat(OutboxMigrations.apply(db.dataSource(), names)).as("applied again: nothing to do").isZero();
@@ -57,21 +63,45 @@ class OutboxMigrationsTest {
     }
 
     @Test
-    void a_schema_at_version_1_is_brought_to_version_2_which_indexes_the_dead_messages() {
+    void a_schema_at_version_1_is_brought_to_the_latest_version_which_indexes_the_dead_messages() {
         OutboxNames names = OutboxNames.inSchema("upgrade");
-        OutboxMigrations.apply(db.dataSource(), names);
-        // Back to how a database migrated by the previous release stands: version 1 only.
-        db.jdbi().useHandle(h -> h.execute("DROP INDEX upgrade.outbox_dead_seq; "
-                + "DELETE FROM upgrade.outbox_schema_history WHERE version = '2'"));
+        migrateAsAnEarlierRelease(names, 1);
         assertThat(indexes("upgrade")).doesNotContain("outbox_dead_seq");
 
-        assertThat(OutboxMigrations.apply(db.dataSource(), names)).as("only the new script").isEqualTo(1);
+        assertThat(OutboxMigrations.apply(db.dataSource(), names)).as("only the new scripts").isEqualTo(ALL_VERSIONS.length - 1);
 
         assertThat(history("upgrade", "outbox_schema_history")).containsExactly(ALL_VERSIONS);
         assertThat(indexes("upgrade")).contains("outbox_dead_seq");
         String definition = db.jdbi().withHandle(h -> h.createQuery("SELECT indexdef FROM pg_indexes "
                 + "WHERE schemaname = 'upgrade' AND indexname = 'outbox_dead_seq'").mapTo(String.class).one());
         assertThat(definition).contains("(seq)").contains("WHERE (status = 'DEAD'::text)");
+    }
+
+    @Test
+    void a_schema_at_version_2_is_brought_to_version_3_keeping_its_messages_and_its_trigger_replaced() {
+        OutboxNames names = OutboxNames.inSchema("upgrade_v3");
+        migrateAsAnEarlierRelease(names, 2);
+        assertThat(history("upgrade_v3", "outbox_schema_history")).containsExactly("1 outbox", "2 dead_index");
+        OutboxWriter writer = OutboxWriter.create(names);
+        List<UUID> written = db.jdbi().inTransaction(h -> List.of(
+                writer.write(h, NewMessage.of("Order", "o-1", "OrderCreated", "{\"n\":1}")),
+                writer.write(h, NewMessage.of("Order", "o-2", "OrderCreated", "{\"n\":2}"))));
+        db.jdbi().useHandle(h -> h.execute("UPDATE upgrade_v3.outbox SET status = 'PUBLISHED', published_at = now() "
+                + "WHERE id = ?", written.get(0)));
+
+        assertThat(OutboxMigrations.apply(db.dataSource(), names)).as("only the new script").isEqualTo(1);
+
+        assertThat(history("upgrade_v3", "outbox_schema_history")).containsExactly(ALL_VERSIONS);
+        assertThat(strings("SELECT id::text || ' ' || status FROM upgrade_v3.outbox ORDER BY seq"))
+                .containsExactly(written.get(0) + " PUBLISHED", written.get(1) + " PENDING");
+        assertThat(strings("SELECT waiting_until::text FROM upgrade_v3.outbox_wakeup")).as("nobody waits yet")
+                .containsExactly("-infinity");
+        String trigger = db.jdbi().withHandle(h -> h.createQuery("SELECT prosrc FROM pg_proc p JOIN pg_namespace n "
+                + "ON n.oid = p.pronamespace WHERE n.nspname = 'upgrade_v3' AND p.proname = 'outbox_notify'")
+                .mapTo(String.class).one());
+        assertThat(trigger).contains("pg_advisory_xact_lock_shared").contains("waiting_until > now()");
+        UUID third = db.jdbi().inTransaction(h -> writer.write(h, NewMessage.of("Order", "o-3", "OrderCreated", "{}")));
+        assertThat(third).as("a write through the new trigger").isNotNull();
     }
 
     @Test
@@ -91,7 +121,8 @@ class OutboxMigrationsTest {
         assertThat(OutboxMigrations.apply(db.dataSource(), orders)).isEqualTo(ALL_VERSIONS.length);
         assertThat(OutboxMigrations.apply(db.dataSource(), billing)).isEqualTo(ALL_VERSIONS.length);
         assertThat(tables("pair")).containsExactlyInAnyOrder("orders_outbox", "orders_processed",
-                "orders_outbox_schema_history", "billing_outbox", "billing_processed", "billing_outbox_schema_history");
+                "orders_outbox_schema_history", "orders_outbox_wakeup", "billing_outbox", "billing_processed",
+                "billing_outbox_schema_history", "billing_outbox_wakeup");
     }
 
     @Test
@@ -160,6 +191,20 @@ class OutboxMigrationsTest {
                 .hasMessageContaining("historyTable must be a lowercase SQL identifier");
         assertThat(OutboxMigrations.builder(db.dataSource()).historyTable("outboxkit_schema_history").build().historyTable())
                 .isEqualTo("outboxkit_schema_history");
+    }
+
+    /** Migrates as the release whose latest schema version was {@code version} did: its scripts, the same history table. */
+    private static void migrateAsAnEarlierRelease(OutboxNames names, int version) {
+        List<OutboxSchema.Script> earlier = OutboxSchema.scripts(names).subList(0, version);
+        SharedSchemaFlyway.migrate(Flyway.configure(OutboxMigrations.class.getClassLoader()).dataSource(db.dataSource())
+                .table(OutboxMigrations.defaultHistoryTable(names)).locations(new String[0]).failOnMissingLocations(false)
+                .schemas(names.schema()).defaultSchema(names.schema()).createSchemas(true)
+                .javaMigrations(earlier.stream().map(ScriptMigration::new).toArray(JavaMigration[]::new)));
+        assertThat(history(names.schema(), OutboxMigrations.defaultHistoryTable(names))).hasSize(version);
+    }
+
+    private static List<String> strings(String query) {
+        return db.jdbi().withHandle(h -> h.createQuery(query).mapTo(String.class).list());
     }
 
     private static List<String> tables(String schema) {

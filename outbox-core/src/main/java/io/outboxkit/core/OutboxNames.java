@@ -14,8 +14,8 @@ import java.util.regex.Pattern;
  *
  * <p>Every name is a lowercase SQL identifier (a letter or {@code _}, then letters, digits or
  * {@code _}), checked here and always written quoted, so no name can change the SQL it is put in.
- * The indexes, trigger and function of an outbox are named after its table ({@code outbox} gives
- * {@code outbox_pending_seq}, {@code outbox_notify}, ...), which bounds the table names' length so
+ * The indexes, trigger, function and wake-up table of an outbox are named after its table
+ * ({@code outbox} gives {@code outbox_pending_seq}, {@code outbox_notify}, {@code outbox_wakeup}, ...), which bounds the table names' length so
  * that every derived name fits PostgreSQL's 63 bytes. Immutable and thread-safe.
  *
  * @param schema         the schema holding both tables, or null for the connection's current
@@ -46,6 +46,8 @@ public record OutboxNames(String schema, String outboxTable, String processedTab
     static final int MAX_IDENTIFIER_LENGTH = 63;
     /** The longest suffix added to the outbox table's name: its ordering index. */
     static final String LONGEST_OUTBOX_SUFFIX = "_undelivered_aggregate";
+    /** The suffix added to the outbox table's name for its wake-up table. */
+    static final String WAKEUP_SUFFIX = "_wakeup";
     /** The suffix added to the processed table's name: its retention index. */
     static final String PROCESSED_SUFFIX = "_processed_at";
 
@@ -99,6 +101,15 @@ public record OutboxNames(String schema, String outboxTable, String processedTab
     /** The outbox table as SQL: quoted, and qualified by the schema when one is set. */
     public String qualifiedOutboxTable() {
         return SqlIdentifiers.qualified(schema, outboxTable);
+    }
+
+    /**
+     * The outbox's wake-up table as SQL ({@code <outboxTable>_wakeup}: quoted, and
+     * qualified by the schema when one is set): its one row says until when a poller waits for a
+     * notification; commits notify only before then.
+     */
+    public String qualifiedWakeupTable() {
+        return SqlIdentifiers.qualified(schema, outboxTable + WAKEUP_SUFFIX);
     }
 
     /** The processed-messages table as SQL: quoted, and qualified by the schema when one is set. */

@@ -7,6 +7,7 @@ import io.outboxkit.core.internal.OutboxStore;
 import io.outboxkit.core.internal.ProducerSpans;
 import io.outboxkit.core.internal.SafeListener;
 import io.outboxkit.core.internal.Tracing;
+import io.outboxkit.core.internal.WaitAnnouncement;
 import io.outboxkit.core.internal.Wakeup;
 import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
@@ -44,9 +45,13 @@ import org.slf4j.LoggerFactory;
  * DEAD unless {@link Builder#deadMessagesBlockAggregate(boolean)} says otherwise). Other
  * aggregates proceed meanwhile.
  *
- * <p>After {@link #start()} the poller wakes on the outbox's NOTIFY at commit and falls back to
- * polling every {@code pollInterval}. After a cycle it claims again at once only when more may be
- * due: its batch was full, or a message it delivered held back a later one of its aggregate. With
+ * <p>After {@link #start()} the poller claims again at once after a full batch, or when a
+ * message it delivered held back a later one of its aggregate. Otherwise it waits for the
+ * outbox's NOTIFY, which commits send only while a poller has announced that it waits (schema
+ * version 3). Before it waits with no announcement in force, a poller whose last claim found
+ * messages claims again (a busy poller needs no notification, so its writers send none); once a
+ * claim finds nothing, it announces, looks once more, and waits. The poll interval bounds every
+ * wait: a commit is found within it even if its wake-up were lost. With
  * {@link Builder#workers(int) several workers}, the cycles overlap: one worker claims or records
  * while another's batch is on the network (each worker is like a poller of its own: ordering per
  * aggregate holds between them as between pollers). {@link #close()} finishes the batches in
@@ -79,6 +84,9 @@ public final class OutboxPoller implements AutoCloseable {
     /** How long one of the poller's statements may run before PostgreSQL cancels it: 30 seconds. */
     public static final Duration DEFAULT_STATEMENT_TIMEOUT = Duration.ofSeconds(30);
 
+    /** The longest pause before looking again when a writer's transaction kept the poller from announcing it waits. */
+    private static final long MAX_BUSY_PAUSE_MILLIS = 16;
+
     private static final Logger LOG = LoggerFactory.getLogger(OutboxPoller.class);
 
     private final Jdbi jdbi;
@@ -89,6 +97,7 @@ public final class OutboxPoller implements AutoCloseable {
     private final OutboxListener observer;
     private final Tracing tracing;
     private final Wakeup wakeup = new Wakeup();
+    private final WaitAnnouncement announcement;
     private final AtomicLong claimed = new AtomicLong();
     private final AtomicLong delivered = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
@@ -111,6 +120,7 @@ public final class OutboxPoller implements AutoCloseable {
         this.backoff = new Backoff(settings.initialBackoff(), settings.maxBackoff(), settings.jitter());
         this.observer = listener;
         this.tracing = tracing;
+        this.announcement = new WaitAnnouncement(jdbi, settings.names(), settings.pollInterval(), settings.name());
     }
 
     /** A builder for a poller that reads through {@code jdbi} and delivers through {@code publisher}. */
@@ -215,6 +225,11 @@ public final class OutboxPoller implements AutoCloseable {
      */
     public int pollOnce() {
         return poll().claimed();
+    }
+
+    /** This poller's announcements that it waits for a notification (for tests). */
+    WaitAnnouncement waitAnnouncement() {
+        return announcement;
     }
 
     /** One cycle: how many messages it claimed, and whether more may be due at once. */
@@ -334,6 +349,8 @@ public final class OutboxPoller implements AutoCloseable {
 
     private void runLoop() {
         boolean healthy = true;
+        boolean announcing = true;
+        long busyPauseMillis = 0;
         while (running) {
             Cycle cycle = Cycle.NOTHING;
             try {
@@ -360,12 +377,43 @@ public final class OutboxPoller implements AutoCloseable {
             if (Thread.currentThread().isInterrupted()) {
                 return;
             }
-            if (!cycle.moreDue() && running) {
-                try {
-                    wakeup.await(config.pollInterval().toMillis());
-                } catch (InterruptedException e) {
-                    return;
+            if (!running || cycle.moreDue()) {
+                continue;
+            }
+            long waitMillis = config.pollInterval().toMillis();
+            if (healthy) {
+                WaitAnnouncement.Outcome announced = WaitAnnouncement.Outcome.IN_FORCE;
+                if (cycle.claimed() > 0 && !announcement.inForce()) {
+                    continue; // busy: more may have come meanwhile, and no commit notifies until a poller waits
                 }
+                try {
+                    announced = announcement.beforeWaiting();
+                    announcing = true;
+                } catch (OutboxException e) {
+                    errors.incrementAndGet();
+                    observer.pollFailed(e);
+                    if (announcing) {
+                        LOG.warn("[{}] {}; commits do not wake it: polling every {}", config.name(), e.getMessage(),
+                                config.pollInterval());
+                    }
+                    announcing = false;
+                }
+                if (announced == WaitAnnouncement.Outcome.ANNOUNCED) {
+                    busyPauseMillis = 0;
+                    continue; // a commit between the last claim and the announcement did not notify: look once more
+                }
+                if (announced == WaitAnnouncement.Outcome.WRITER_BUSY) {
+                    // A writer is between its insert and its commit: look again soon, not at once.
+                    busyPauseMillis = Math.min(Math.max(1, busyPauseMillis * 2), Math.min(MAX_BUSY_PAUSE_MILLIS, waitMillis));
+                    waitMillis = busyPauseMillis;
+                } else {
+                    busyPauseMillis = 0;
+                }
+            }
+            try {
+                wakeup.await(waitMillis);
+            } catch (InterruptedException e) {
+                return;
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.outboxkit.core;
 
+import io.outboxkit.core.internal.OutboxSql;
 import io.outboxkit.core.internal.SqlIdentifiers;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,7 +16,7 @@ import java.util.regex.Pattern;
 
 /**
  * The SQL that creates the library's database objects (the outbox and processed-messages tables,
- * their indexes, the wake-up trigger), with the names of an {@link OutboxNames} filled in. Nothing
+ * their indexes, the wake-up trigger and the table where waiting pollers announce themselves), with the names of an {@link OutboxNames} filled in. Nothing
  * else: no table of the application's.
  *
  * <p>It comes as versioned scripts, applied in version order, each once. {@code OutboxMigrations}
@@ -33,7 +34,8 @@ import java.util.regex.Pattern;
 public final class OutboxSchema {
 
     /** The scripts in version order: their files under {@code outboxkit-schema/} on the classpath. */
-    private static final List<String> FILES = List.of("V1__outbox.sql", "V2__dead_index.sql");
+    private static final List<String> FILES = List.of("V1__outbox.sql", "V2__dead_index.sql",
+            "V3__notify_only_while_waiting.sql");
 
     private static final Pattern FILE_NAME = Pattern.compile("V(\\d+)__(\\w+)\\.sql");
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{(\\w+)}");
@@ -138,6 +140,8 @@ public final class OutboxSchema {
         values.put("processed_table", names.processedTable());
         values.put("notify_function", SqlIdentifiers.qualified(names.schema(), names.outboxTable() + "_notify"));
         values.put("channel", names.channel());
+        values.put("wakeup", names.qualifiedWakeupTable());
+        values.put("wakeup_lock", "'" + OutboxSql.wakeupLockName(names) + "'");
         return values;
     }
 

@@ -20,8 +20,11 @@ import org.jdbi.v3.core.Handle;
  * Writes messages to the outbox inside the caller's open transaction, so they commit or roll
  * back together with the business change they announce.
  *
- * <p>It refuses to write outside a transaction ({@link NotInTransactionException}). The insert
- * wakes listening pollers when the transaction commits (a NOTIFY, sent once per transaction).
+ * <p>It refuses to write outside a transaction ({@link NotInTransactionException}). When the
+ * transaction commits, the insert wakes a poller that waits for it (a NOTIFY, sent once per
+ * transaction, and only while a poller has announced that it waits: a busy poller needs none, and
+ * a NOTIFY makes commits queue behind one database-wide lock). The insert's trigger reads the
+ * outbox's {@code _wakeup} table, so the writing role needs {@code SELECT} on it.
  * Immutable and thread-safe: one instance serves a whole application.
  *
  * <p>When the caller runs inside a trace (an OpenTelemetry span is current, as in a traced HTTP

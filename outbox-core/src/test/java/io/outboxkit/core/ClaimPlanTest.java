@@ -106,7 +106,7 @@ class ClaimPlanTest {
             if (deliveries.incrementAndGet() % 2 == 0) {
                 throw new IllegalStateException("every other delivery fails, so that failures are recorded too");
             }
-        }).claimMode(mode).build();
+        }).claimMode(mode).backoff(Duration.ofMinutes(1), Duration.ofMinutes(5)).build(); // no retry comes due meanwhile
         for (int i = 0; i < POLLS; i++) {
             assertThat(poller.pollOnce()).isZero(); // the claim, on an empty outbox
             String aggregate = "agg-" + i; // its own aggregate: a failed message holds back only later ones of its own

@@ -49,6 +49,11 @@ class NotifyWakeupTest {
     }
 
     private static boolean listening() {
+        return listening(db);
+    }
+
+    /** Whether a poller's listener is listening on the default channel of {@code db}. */
+    static boolean listening(PostgresExtension db) {
         return db.jdbi().withHandle(h -> h.createQuery(
                 "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN \"outbox\"'")
                 .mapTo(Boolean.class).one());

@@ -29,11 +29,18 @@ class OutboxSchemaTest {
                 .contains("pg_notify('orders', '')")
                 .contains("\"orders_outbox_pending_seq\"")
                 .doesNotContain("\"outbox\"");
+        assertThat(scripts).extracting(OutboxSchema.Script::description).containsExactly("outbox", "dead_index",
+                "notify_only_while_waiting");
+        assertThat(scripts.get(2).sql())
+                .contains("CREATE TABLE \"messaging\".\"orders_outbox_wakeup\"")
+                .contains("CREATE OR REPLACE FUNCTION \"messaging\".\"orders_outbox_notify\"()")
+                .contains("pg_advisory_xact_lock_shared(hashtextextended('outboxkit wakeup \"messaging\".\"orders_outbox\"', 0))")
+                .contains("pg_notify('orders', '')");
         assertThat(OutboxSchema.sql(OutboxNames.DEFAULT)).doesNotContain("CREATE SCHEMA");
     }
 
     @Test
-    void applied_to_an_empty_schema_it_creates_the_two_tables_their_indexes_and_the_trigger_and_nothing_else()
+    void applied_to_an_empty_schema_it_creates_the_two_tables_their_indexes_the_trigger_and_the_wakeup_table_and_nothing_else()
             throws Exception {
         OutboxNames names = OutboxNames.inSchema("schema_test").withChannel("schema_test");
         try (Connection connection = db.dataSource().getConnection(); Statement statement = connection.createStatement()) {
@@ -43,7 +50,10 @@ class OutboxSchemaTest {
                 + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'schema_test'"))
                 .containsExactlyInAnyOrder("outbox:r", "processed_messages:r", "outbox_pkey:i", "outbox_seq_key:i",
                         "outbox_pending_seq:i", "outbox_undelivered_aggregate:i", "outbox_published_at:i", "outbox_dead_seq:i",
-                        "outbox_seq_seq:S", "processed_messages_pkey:i", "processed_messages_processed_at:i");
+                        "outbox_seq_seq:S", "processed_messages_pkey:i", "processed_messages_processed_at:i", "outbox_wakeup:r",
+                        "outbox_wakeup_pkey:i");
+        assertThat(objects("SELECT waiting_until::text FROM schema_test.outbox_wakeup")).as("its one row: nobody waits")
+                .containsExactly("-infinity");
         assertThat(objects("SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
                 + "WHERE n.nspname = 'schema_test'")).containsExactly("outbox_notify");
         assertThat(objects("SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
@@ -62,6 +72,9 @@ class OutboxSchemaTest {
                 .hasMessageContaining("schema must be a lowercase SQL identifier");
         assertThat(OutboxSchema.text(new String[] {"--version", "1", "--schema", "m"}))
                 .isEqualTo(OutboxSchema.scripts(OutboxNames.inSchema("m")).get(0).sql());
+        assertThat(OutboxSchema.text(new String[] {"--version", "3", "--outbox-table", "t"}))
+                .isEqualTo(OutboxSchema.scripts(OutboxNames.DEFAULT.withOutboxTable("t")).get(2).sql())
+                .contains("\"t_wakeup\"");
         assertThatThrownBy(() -> OutboxSchema.text(new String[] {"--version", "999"})).hasMessageContaining("no version 999");
     }
 

@@ -3,6 +3,8 @@ package io.outboxkit.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.outboxkit.core.internal.OutboxSql;
+import io.outboxkit.core.internal.WaitAnnouncement;
 import io.outboxkit.testing.PostgresExtension;
 import java.sql.Connection;
 import java.sql.Statement;
@@ -21,7 +23,8 @@ import org.postgresql.PGNotification;
 
 /**
  * Two services keep two outboxes in one database, each with its own names: each poller delivers
- * its own table's messages only, and a commit to one outbox wakes only its own poller.
+ * its own table's messages only, and a commit to one outbox wakes only its own poller (its own channel,
+ * its own announcement that a poller waits, its own wake-up lock).
  */
 class TwoOutboxesTest {
 
@@ -87,6 +90,9 @@ class TwoOutboxesTest {
             try (Statement statement = listener.createStatement()) {
                 statement.execute("LISTEN \"billing_outbox\"");
             }
+            // A poller waits on each outbox: commits to both notify, each on its own channel.
+            assertThat(announcement(ORDERS).beforeWaiting()).isEqualTo(WaitAnnouncement.Outcome.ANNOUNCED);
+            assertThat(announcement(BILLING).beforeWaiting()).isEqualTo(WaitAnnouncement.Outcome.ANNOUNCED);
             int ordersBackend = orders.inTransaction(h -> {
                 OutboxWriter.create(ORDERS).write(h, NewMessage.of("Order", "x", "OrderCreated", "{}"));
                 return h.createQuery("SELECT pg_backend_pid()").mapTo(Integer.class).one();
@@ -101,6 +107,31 @@ class TwoOutboxesTest {
             assertThat(received).extracting(PGNotification::getName).containsOnly("billing_outbox");
             assertThat(received).extracting(PGNotification::getPID).containsExactly(billingBackend)
                     .doesNotContain(ordersBackend);
+            statement(listener, "UNLISTEN *");
+        }
+    }
+
+    @Test
+    void a_writer_in_flight_on_one_outbox_keeps_only_that_outboxs_poller_from_announcing() {
+        try (Handle orders = db.jdbi().open()) {
+            orders.begin();
+            OutboxWriter.create(ORDERS).write(orders, NewMessage.of("Order", "x", "OrderCreated", "{}"));
+
+            assertThat(announcement(ORDERS).beforeWaiting()).isEqualTo(WaitAnnouncement.Outcome.WRITER_BUSY);
+            assertThat(announcement(BILLING).beforeWaiting()).isEqualTo(WaitAnnouncement.Outcome.ANNOUNCED);
+            orders.rollback();
+        }
+        assertThat(announcement(ORDERS).beforeWaiting()).isEqualTo(WaitAnnouncement.Outcome.ANNOUNCED);
+        assertThat(OutboxSql.wakeupLockName(ORDERS)).isNotEqualTo(OutboxSql.wakeupLockName(BILLING));
+    }
+
+    private static WaitAnnouncement announcement(OutboxNames names) {
+        return new WaitAnnouncement(db.jdbi(), names, POLL_INTERVAL, "test");
+    }
+
+    private static void statement(Connection connection, String sql) throws Exception {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute(sql);
         }
     }
 

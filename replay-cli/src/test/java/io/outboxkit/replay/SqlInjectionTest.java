@@ -33,7 +33,7 @@ class SqlInjectionTest {
 
     static final List<String> INJECTIONS = List.of("'; DROP TABLE outbox; --", "'); UPDATE outbox SET status = 'DEAD'; --",
             "\u001b[2J\u001b[H' OR '1'='1", "\u202e$$; TRUNCATE outbox; $$", "\\'; DELETE FROM outbox; --\u0007");
-    static final List<String> TABLES = List.of("outbox", "outbox_schema_history", "processed_messages");
+    static final List<String> TABLES = List.of("outbox", "outbox_schema_history", "outbox_wakeup", "processed_messages");
     static final Pattern UNSAFE = Pattern.compile("[\\p{Cc}\\p{Cf}&&[^\\n]]");
 
     private final List<UUID> ids = new ArrayList<>();

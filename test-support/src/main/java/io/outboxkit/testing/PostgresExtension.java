@@ -129,14 +129,16 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
     }
 
     /**
-     * Empties every table of the current schema but the migrations' histories, for a test that wants
-     * a clean slate within its class.
+     * Empties every table of the current schema but the migrations' histories and the outboxes'
+     * wake-up tables, for a test that wants a clean slate within its class. A wake-up table holds a
+     * running poller's announcement that it waits; emptied under it, commits would stop waking it.
      */
     public void truncateAll() {
         jdbi.useHandle(h -> {
             List<String> tables = h.createQuery("""
                     SELECT format('%I', tablename) FROM pg_tables
-                    WHERE schemaname = current_schema() AND tablename NOT LIKE '%schema_history'""")
+                    WHERE schemaname = current_schema() AND tablename NOT LIKE '%schema_history'
+                      AND tablename NOT LIKE '%\\_wakeup'""")
                     .mapTo(String.class).list();
             if (!tables.isEmpty()) {
                 h.execute("TRUNCATE " + String.join(", ", tables));

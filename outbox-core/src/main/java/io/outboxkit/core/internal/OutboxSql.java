@@ -52,6 +52,12 @@ public final class OutboxSql {
     public final String deleteProcessed;
     /** Parameter: the channel. */
     public final String notify;
+    /**
+     * Parameter: how long the announcement lasts, in ms. Announces that a poller waits for a
+     * notification, unless a writer holds the outbox's wake-up lock (then it waits for nobody and
+     * returns no row): see {@code V3__notify_only_while_waiting.sql}.
+     */
+    public final String announceWaiting;
     /** Starts listening on the channel. */
     public final String listen;
     /** The columns of an {@code OutboxEntry}, from the outbox aliased {@code o}. */
@@ -82,8 +88,23 @@ public final class OutboxSql {
                   WHERE processed_at < now() - ? * interval '1 millisecond'
                   LIMIT ? FOR UPDATE SKIP LOCKED)""".formatted(processed);
         this.notify = "SELECT pg_notify(?, '')";
+        this.announceWaiting = """
+                INSERT INTO %1$s AS w (waiting_until)
+                SELECT now() + ? * interval '1 millisecond' WHERE pg_try_advisory_xact_lock(hashtextextended('%2$s', 0))
+                ON CONFLICT (only_row) DO UPDATE SET waiting_until = greatest(w.waiting_until, excluded.waiting_until)
+                RETURNING true""".formatted(names.qualifiedWakeupTable(), wakeupLockName(names));
         this.listen = "LISTEN " + SqlIdentifiers.quoted(names.channel());
         this.entryColumns = columns + ", o.status, o.last_error, o.available_at, o.published_at, o.locked_by, o.locked_until";
+    }
+
+    /**
+     * What names the outbox's wake-up lock (an advisory lock keyed by this text's hash), as a
+     * writer's trigger and a waiting poller both take it: distinct for each outbox table. Its
+     * characters are those of quoted identifiers, never a single quote, so it can be written as a
+     * SQL string literal.
+     */
+    public static String wakeupLockName(OutboxNames names) {
+        return "outboxkit wakeup " + names.qualifiedOutboxTable();
     }
 
     /** The outbox table, quoted and qualified. */

@@ -1,0 +1,131 @@
+package io.outboxkit.core.internal;
+
+import io.outboxkit.core.OutboxException;
+import io.outboxkit.core.OutboxNames;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A poller's announcement that it waits for a notification: commits to the outbox notify only
+ * while one is in force (schema version 3). It lasts twice the poll interval, so that it covers
+ * the whole of any wait that starts with at least one poll interval of it left; a worker renews it
+ * before waiting when less is left. Shared by a poller's workers. Thread-safe.
+ *
+ * <p>Why nothing is missed: see {@code V3__notify_only_while_waiting.sql}. The announcement takes
+ * the wake-up lock only if no writer holds it; a poller must look for due messages once more after
+ * it announced ({@link Outcome#ANNOUNCED}) before it waits, because a writer may have committed
+ * between its last look and the announcement without notifying.
+ */
+public final class WaitAnnouncement {
+
+    /** SQLSTATE undefined_table: a schema before version 3, whose every commit notifies. */
+    private static final String UNDEFINED_TABLE = "42P01";
+
+    private static final Logger LOG = LoggerFactory.getLogger(WaitAnnouncement.class);
+
+    /** What became of a request to announce. */
+    public enum Outcome {
+        /** An announcement was already in force for the whole of the next wait: wait. */
+        IN_FORCE,
+        /** Announced, and before it may have lapsed: look for due messages once more, then wait. */
+        ANNOUNCED,
+        /** A writer's transaction holds the wake-up lock: look for due messages again rather than wait. */
+        WRITER_BUSY
+    }
+
+    private final Jdbi jdbi;
+    private final String announce;
+    private final Duration pollInterval;
+    private final long lastsMillis;
+    private final String name;
+    /** System.nanoTime() before which the newest announcement is surely in force. */
+    private final AtomicLong inForceUntil;
+    private final AtomicLong announced = new AtomicLong();
+    private volatile boolean schemaBeforeVersion3;
+    private volatile Runnable beforeAnnouncing = () -> { };
+
+    /** Announcements for the outbox {@code names} name, by a poller of {@code pollInterval}; {@code name} prefixes log lines. */
+    public WaitAnnouncement(Jdbi jdbi, OutboxNames names, Duration pollInterval, String name) {
+        this.jdbi = jdbi;
+        this.announce = new OutboxSql(names).announceWaiting;
+        this.pollInterval = pollInterval;
+        this.lastsMillis = pollInterval.multipliedBy(2).toMillis();
+        this.name = name;
+        this.inForceUntil = new AtomicLong(System.nanoTime());
+    }
+
+    /** Whether an announcement is in force for at least one more poll interval: a wait now needs no new one. */
+    public boolean inForce() {
+        return inForceUntil.get() - System.nanoTime() >= pollInterval.toNanos();
+    }
+
+    /** Runs {@code hook} on the poller's thread right before each announcement is made (for tests: a commit in the race). */
+    public void beforeAnnouncing(Runnable hook) {
+        this.beforeAnnouncing = hook;
+    }
+
+    /** Takes the announcement as lapsed, as after twice the poll interval busy (for tests). */
+    public void lapse() {
+        inForceUntil.set(System.nanoTime());
+    }
+
+    /** How many announcements were made so far. */
+    public long announcements() {
+        return announced.get();
+    }
+
+    /**
+     * Makes sure an announcement covers the next wait (of at most one poll interval), renewing it
+     * when less than that is left.
+     *
+     * @throws OutboxException when the database failed
+     */
+    public Outcome beforeWaiting() {
+        long start = System.nanoTime();
+        long previous = inForceUntil.get();
+        if (previous - start >= pollInterval.toNanos()) {
+            return Outcome.IN_FORCE;
+        }
+        beforeAnnouncing.run();
+        try (Handle handle = jdbi.open(); PreparedStatement statement = handle.getConnection().prepareStatement(announce)) {
+            statement.setLong(1, lastsMillis);
+            boolean made;
+            try (ResultSet rs = statement.executeQuery()) {
+                made = rs.next();
+            }
+            long end = System.nanoTime();
+            if (!made) {
+                return Outcome.WRITER_BUSY;
+            }
+            announced.incrementAndGet();
+            // now() in the database is after start: the announcement lasts at least this long.
+            inForceUntil.accumulateAndGet(start + lastsMillis * 1_000_000L, Math::max);
+            if (schemaBeforeVersion3) {
+                schemaBeforeVersion3 = false;
+                LOG.info("[{}] the outbox's schema is at version 3: commits now notify only while a poller waits", name);
+            }
+            // A writer that committed before the announcement, after the previous one lapsed, did not notify.
+            return previous - end > 0 ? Outcome.IN_FORCE : Outcome.ANNOUNCED;
+        } catch (SQLException e) {
+            if (UNDEFINED_TABLE.equals(e.getSQLState())) {
+                // Before version 3 every commit notifies; asked again before each wait, to see the migration.
+                if (!schemaBeforeVersion3) {
+                    schemaBeforeVersion3 = true;
+                    LOG.info("[{}] the outbox's schema is before version 3 (no wake-up table): every commit notifies", name);
+                }
+                inForceUntil.accumulateAndGet(start + pollInterval.toNanos(), Math::max);
+                return Outcome.IN_FORCE;
+            }
+            throw new OutboxException("could not announce that the poller waits: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw new OutboxException("could not announce that the poller waits: " + e.getMessage(), e);
+        }
+    }
+}
