@@ -51,4 +51,14 @@ class KafkaPublisherAutoConfigurationTest {
             assertThat(cause.getMessage()).contains("outboxkit.kafka.topic 'orders.{nope}' has an unknown placeholder");
         });
     }
+
+    @Test
+    void a_second_broker_configured_beside_kafka_fails_the_start_naming_both_properties() {
+        context().withPropertyValues("outboxkit.rabbitmq.uri=amqp://guest:guest@127.0.0.1:9/%2F").run(context -> {
+            assertThat(context).hasFailed();
+            Throwable cause = NestedExceptionUtils.getMostSpecificCause(context.getStartupFailure());
+            assertThat(cause).hasMessageContaining(
+                    "outboxkit.kafka.bootstrap-servers and outboxkit.rabbitmq.uri are set together; configure one broker publisher");
+        });
+    }
 }

@@ -1,11 +1,13 @@
 package io.outboxkit.spring.autoconfigure;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.core.env.Environment;
 
 /**
  * A broker publisher's builder run with the options its properties set, its message about an option
@@ -21,6 +23,24 @@ final class BrokerOptions {
     private final String broker;
     private final Map<String, String> properties = new LinkedHashMap<>();
     private final Map<String, Object> values = new LinkedHashMap<>();
+
+    /** The property that switches on each broker's publisher, in the order the auto-configurations run. */
+    private static final List<String> SWITCHES =
+            List.of("outboxkit.kafka.bootstrap-servers", "outboxkit.rabbitmq.uri", "outboxkit.nats.url");
+
+    /**
+     * Refuses a configuration that switches on more than one broker publisher: one would win by the
+     * auto-configurations' order and the others' settings would be ignored without a word.
+     *
+     * @throws IllegalStateException naming the properties that are set, when more than one is
+     */
+    static void requireOneBroker(Environment environment) {
+        List<String> set = SWITCHES.stream().filter(environment::containsProperty).toList();
+        if (set.size() > 1) {
+            throw new IllegalStateException("outboxkit: " + String.join(" and ", set)
+                    + " are set together; configure one broker publisher (or declare your own MessagePublisher bean)");
+        }
+    }
 
     /** Options of {@code broker}'s builder (the name said when a message names no known option). */
     BrokerOptions(String broker) {

@@ -8,6 +8,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
 
 /**
  * A {@link KafkaPublisher} as the application's {@link MessagePublisher}, when outbox-kafka is on
@@ -28,7 +29,8 @@ public final class OutboxKafkaAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean(MessagePublisher.class)
-    KafkaPublisher outboxKafkaPublisher(OutboxKafkaProperties properties) {
+    KafkaPublisher outboxKafkaPublisher(OutboxKafkaProperties properties, Environment environment) {
+        BrokerOptions.requireOneBroker(environment);
         return new BrokerOptions("Kafka")
                 .option("bootstrapServers", "outboxkit.kafka.bootstrap-servers", properties.bootstrapServers())
                 .option("topicTemplate", "outboxkit.kafka.topic", properties.topic())

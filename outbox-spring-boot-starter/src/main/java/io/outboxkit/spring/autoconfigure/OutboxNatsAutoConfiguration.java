@@ -8,6 +8,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
 
 /**
  * A {@link NatsPublisher} (JetStream) as the application's {@link MessagePublisher}, when outbox-nats
@@ -28,7 +29,8 @@ public final class OutboxNatsAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean(MessagePublisher.class)
-    NatsPublisher outboxNatsPublisher(OutboxNatsProperties properties) {
+    NatsPublisher outboxNatsPublisher(OutboxNatsProperties properties, Environment environment) {
+        BrokerOptions.requireOneBroker(environment);
         return new BrokerOptions("NATS")
                 .option("servers", "outboxkit.nats.url", properties.url())
                 .option("stream", "outboxkit.nats.stream", properties.stream())

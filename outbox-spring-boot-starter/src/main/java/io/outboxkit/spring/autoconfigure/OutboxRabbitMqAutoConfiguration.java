@@ -8,6 +8,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
 
 /**
  * A {@link RabbitMqPublisher} as the application's {@link MessagePublisher}, when outbox-rabbitmq is
@@ -28,7 +29,8 @@ public final class OutboxRabbitMqAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean(MessagePublisher.class)
-    RabbitMqPublisher outboxRabbitMqPublisher(OutboxRabbitMqProperties properties) {
+    RabbitMqPublisher outboxRabbitMqPublisher(OutboxRabbitMqProperties properties, Environment environment) {
+        BrokerOptions.requireOneBroker(environment);
         return new BrokerOptions("RabbitMQ")
                 .option("uri", "outboxkit.rabbitmq.uri", properties.uri())
                 .option("exchange", "outboxkit.rabbitmq.exchange", properties.exchange())
