@@ -8,7 +8,9 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.postgresql.ds.PGSimpleDataSource;
@@ -129,6 +131,19 @@ final class BenchDb {
             st.execute("ANALYZE outbox");
             return committed;
         }
+    }
+
+    /** The process ids of the PostgreSQL backends connected to this database, but for the one asking. */
+    List<Long> backendPids() throws SQLException {
+        List<Long> pids = new ArrayList<>();
+        try (Connection c = connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pid FROM pg_stat_activity "
+                     + "WHERE datname = current_database() AND pid <> pg_backend_pid()")) {
+            while (rs.next()) {
+                pids.add(rs.getLong(1));
+            }
+        }
+        return pids;
     }
 
     long queryLong(String sql) throws SQLException {
