@@ -76,6 +76,8 @@ public final class BenchMain {
         // As in RelayMain: with 1 common-pool thread (2 CPUs) the JDK HttpClient starts a thread per request.
         System.setProperty("java.util.concurrent.ForkJoinPool.common.parallelism",
                 Integer.toString(Math.max(2, Runtime.getRuntime().availableProcessors() - 1)));
+        // The peer (phase "peer") logs every entry it runs at INFO: a production setting would not.
+        System.setProperty("org.slf4j.simpleLogger.log.com.gruelbox.transactionoutbox", "warn");
         Map<String, String> options = new HashMap<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -119,8 +121,17 @@ public final class BenchMain {
         if (phases.contains("drain") || phases.contains("alone")) {
             drain();
         }
+        if (phases.contains("e2e")) {
+            new EndToEndPhase(this).warm();
+        }
+        if (phases.contains("cold")) {
+            new EndToEndPhase(this).cold();
+        }
         if (phases.contains("latency")) {
             latency();
+        }
+        if (phases.contains("cpu")) {
+            new CpuPhase(this).run();
         }
         if (phases.contains("health")) {
             tableHealth();
@@ -266,8 +277,8 @@ public final class BenchMain {
     private void drain() throws Exception {
         report.detail("## 2. Relay drain: a backlog of " + String.format("%,d", BACKLOG) + " OrderCreated messages");
         report.detail("");
-        int workers = Integer.parseInt(relayExtra.getOrDefault("WORKERS", "2"));
-        int batch = Integer.parseInt(relayExtra.getOrDefault("BATCH_SIZE", Integer.toString(CLAIM_BATCH)));
+        int workers = relayWorkers();
+        int batch = relayBatch();
         Map<String, String> lease = Map.of();
         Map<String, String> lockDelete = Map.of("CLAIM_MODE", "lock", "RETENTION_PUBLISHED_MS", "0");
         List<Double> ceilings = new ArrayList<>();
@@ -327,12 +338,17 @@ public final class BenchMain {
 
     /** pgbench's rows/s for {@code script} on a fresh backlog, with as many clients as a relay has workers. */
     double ceiling(String script, String what, int workers, int batch) throws Exception {
+        return ceiling(script, what, workers, batch, USERS);
+    }
+
+    /** As {@link #ceiling(String, String, int, int)}, on a backlog for {@code users} customers. */
+    double ceiling(String script, String what, int workers, int batch, int users) throws Exception {
         db.reset();
-        db.writeBacklog(BACKLOG, USERS);
+        db.writeBacklog(BACKLOG, users);
         db.execute("VACUUM ANALYZE outbox");
         Pgbench.Result run = pgbench.forTransactions(script, workers, BACKLOG / batch, "batch=" + batch);
         report.detail("- pgbench " + script + " (" + what + "), " + workers + " clients (as many as a relay's WORKERS), "
-                + "the whole backlog: " + tps(run.tps() * batch) + " rows/s ("
+                + "the whole backlog (" + String.format("%,d", users) + " customers): " + tps(run.tps() * batch) + " rows/s ("
                 + String.format(Locale.ROOT, "%.2f", run.latencyMs()) + " ms per batch)");
         requireAllPublished("pgbench " + script);
         return run.tps() * batch;
@@ -367,6 +383,17 @@ public final class BenchMain {
     /** Starts the relays, commits the backlog, and measures until no message is pending; checks the outcome. */
     double drainOnce(String what, int relays, String consumerUrl, String delivery, Map<String, String> settings,
                              Service consumer) throws Exception {
+        return drainOnce(what, relays, consumerUrl, delivery, settings, consumer, null);
+    }
+
+    /** What runs beside a measured drain, against its relays: started after their warm-up, closed after it. */
+    interface Alongside {
+        AutoCloseable start(List<Service> relays) throws Exception;
+    }
+
+    /** As {@link #drainOnce(String, int, String, String, Map, Service)}, with {@code alongside} (or null) during it. */
+    double drainOnce(String what, int relays, String consumerUrl, String delivery, Map<String, String> settings,
+                     Service consumer, Alongside alongside) throws Exception {
         db.reset();
         List<Service> running = new ArrayList<>();
         if (consumer != null) {
@@ -380,11 +407,18 @@ public final class BenchMain {
             }
             // Warm-up on a whole backlog: on a shorter one the relays' JIT is still compiling during the measured run.
             unmeasuredDrain();
-            CpuMeter.Sample from = CpuMeter.sample(running);
-            long writing = System.nanoTime();
-            // Timed from the commit, as pgbench's ceiling is timed on a backlog already written.
-            long start = db.writeBacklog(BACKLOG, USERS);
-            double seconds = awaitDrained(start, Duration.ofMinutes(5));
+            List<Service> relayServices = running.stream().filter(service -> service != consumer).toList();
+            double seconds;
+            long start;
+            long writing;
+            CpuMeter.Sample from;
+            try (AutoCloseable beside = alongside == null ? () -> { } : alongside.start(relayServices)) {
+                from = CpuMeter.sample(running);
+                writing = System.nanoTime();
+                // Timed from the commit, as pgbench's ceiling is timed on a backlog already written.
+                start = db.writeBacklog(BACKLOG, USERS);
+                seconds = awaitDrained(start, Duration.ofMinutes(5));
+            }
             double rate = BACKLOG / seconds;
             report.detail("- " + what + ": " + tps(rate) + " msg/s (" + String.format("%.1f", seconds)
                     + " s from the backlog's commit; writing it took " + String.format("%.1f", (start - writing) / 1e9)
@@ -401,6 +435,16 @@ public final class BenchMain {
                 }
             }
         }
+    }
+
+    /** The relays' WORKERS: 2, or as {@code --relay-env} sets it. */
+    int relayWorkers() {
+        return Integer.parseInt(relayExtra.getOrDefault("WORKERS", "2"));
+    }
+
+    /** The relays' BATCH_SIZE: {@value #CLAIM_BATCH}, or as {@code --relay-env} sets it. */
+    int relayBatch() {
+        return Integer.parseInt(relayExtra.getOrDefault("BATCH_SIZE", Integer.toString(CLAIM_BATCH)));
     }
 
     Map<String, String> relayEnv(String consumerUrl, String delivery, String name) {
@@ -602,6 +646,11 @@ public final class BenchMain {
             Files.copy(root.resolve(module).resolve("target").resolve(module + ".jar"), jar(module),
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
+    }
+
+    /** Where the services' logs go. */
+    Path logs() {
+        return target.resolve("logs");
     }
 
     Path jfr() {
