@@ -136,6 +136,9 @@ public final class BenchMain {
         if (phases.contains("health")) {
             tableHealth();
         }
+        if (phases.contains("peer")) {
+            new PeerPhase(this).run();
+        }
         report.header("- load after the run (uptime): " + uptime());
         report.write(target.resolve("report.md"));
         System.out.println();
@@ -408,21 +411,21 @@ public final class BenchMain {
             // Warm-up on a whole backlog: on a shorter one the relays' JIT is still compiling during the measured run.
             unmeasuredDrain();
             List<Service> relayServices = running.stream().filter(service -> service != consumer).toList();
-            double seconds;
-            long start;
-            long writing;
-            CpuMeter.Sample from;
-            try (AutoCloseable beside = alongside == null ? () -> { } : alongside.start(relayServices)) {
-                from = CpuMeter.sample(running);
-                writing = System.nanoTime();
+            double rate;
+            AutoCloseable beside = alongside == null ? () -> { } : alongside.start(relayServices);
+            try {
+                CpuMeter.Sample from = CpuMeter.sample(running);
+                long writing = System.nanoTime();
                 // Timed from the commit, as pgbench's ceiling is timed on a backlog already written.
-                start = db.writeBacklog(BACKLOG, USERS);
-                seconds = awaitDrained(start, Duration.ofMinutes(5));
+                long start = db.writeBacklog(BACKLOG, USERS);
+                double seconds = awaitDrained(start, Duration.ofMinutes(5));
+                rate = BACKLOG / seconds;
+                report.detail("- " + what + ": " + tps(rate) + " msg/s (" + String.format("%.1f", seconds)
+                        + " s from the backlog's commit; writing it took " + String.format("%.1f", (start - writing) / 1e9)
+                        + " s before that); CPU in cores: " + CpuMeter.describe(CpuMeter.cores(from, CpuMeter.sample(running))));
+            } finally {
+                beside.close(); // it reports what it saw, below the drain's line
             }
-            double rate = BACKLOG / seconds;
-            report.detail("- " + what + ": " + tps(rate) + " msg/s (" + String.format("%.1f", seconds)
-                    + " s from the backlog's commit; writing it took " + String.format("%.1f", (start - writing) / 1e9)
-                    + " s before that); CPU in cores: " + CpuMeter.describe(CpuMeter.cores(from, CpuMeter.sample(running))));
             requireAllPublished(what);
             if (consumer != null) {
                 requireExactlyOnce(what);
