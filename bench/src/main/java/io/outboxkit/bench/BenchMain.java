@@ -139,6 +139,12 @@ public final class BenchMain {
         if (phases.contains("peer")) {
             new PeerPhase(this).run();
         }
+        if (phases.contains("obs")) {
+            new CostPhase(this).observability();
+        }
+        if (phases.contains("console")) {
+            new CostPhase(this).console();
+        }
         report.header("- load after the run (uptime): " + uptime());
         report.write(target.resolve("report.md"));
         System.out.println();
