@@ -14,9 +14,10 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.UUID;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
@@ -44,9 +45,9 @@ final class PeerOutbox implements AutoCloseable {
 
     private final ThreadLocalContextTransactionManager transactions;
     private final TransactionOutbox outbox;
-    private final ExecutorService executor;
+    private final ThreadPoolExecutor executor;
 
-    private PeerOutbox(DataSource dataSource, Submitter submitter, ExecutorService executor) {
+    private PeerOutbox(DataSource dataSource, Submitter submitter, ThreadPoolExecutor executor) {
         this.transactions = TransactionManager.fromDataSource(dataSource);
         this.executor = executor;
         Events events = new Events();
@@ -63,14 +64,19 @@ final class PeerOutbox implements AutoCloseable {
         return new PeerOutbox(dataSource, (entry, process) -> { }, null);
     }
 
-    /** The peer's defaults: each entry submitted to its default executor as its transaction commits. */
+    /**
+     * The peer's defaults: each entry submitted as its transaction commits to the executor
+     * {@code Submitter.withDefaultExecutor()} builds (one thread, a queue of 16,384), built here so
+     * that {@link #close} can discard what is still queued.
+     */
     static PeerOutbox withDefaultSubmitter(DataSource dataSource) {
-        return new PeerOutbox(dataSource, Submitter.withDefaultExecutor(), null);
+        ThreadPoolExecutor executor = new ThreadPoolExecutor(1, 1, 0L, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(16_384));
+        return new PeerOutbox(dataSource, Submitter.withExecutor(executor), executor);
     }
 
     /** For draining a backlog with {@link #drain}: each claimed entry run on a pool of {@code threads}. */
     static PeerOutbox draining(DataSource dataSource, int threads) {
-        ExecutorService executor = Executors.newFixedThreadPool(threads);
+        ThreadPoolExecutor executor = (ThreadPoolExecutor) Executors.newFixedThreadPool(threads);
         return new PeerOutbox(dataSource, Submitter.withExecutor(executor), executor);
     }
 
@@ -147,9 +153,11 @@ final class PeerOutbox implements AutoCloseable {
         db.execute("ANALYZE txno_outbox");
     }
 
+    /** Stops running entries: what is still queued stays in the table, as after a restart. */
     @Override
     public void close() throws InterruptedException {
         if (executor != null) {
+            executor.getQueue().clear(); // the entry being run finishes; the others wait in the table
             executor.shutdown();
             executor.awaitTermination(30, TimeUnit.SECONDS);
         }

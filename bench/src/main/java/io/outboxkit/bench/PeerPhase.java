@@ -49,13 +49,14 @@ final class PeerPhase {
         List<Double> againstDefault = new ArrayList<>();
         try (Database database = Database.open(settings, "bench-writer", BenchMain.CLIENTS,
                 ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
-             PeerOutbox writeOnly = PeerOutbox.writeOnly(database.dataSource());
-             PeerOutbox byDefault = PeerOutbox.withDefaultSubmitter(database.dataSource())) {
+             PeerOutbox writeOnly = PeerOutbox.writeOnly(database.dataSource())) {
             WriterLoad writer = new WriterLoad(database.jdbi());
             Duration warmUp = Duration.ofSeconds(bench.quick ? 10 : 20);
             writer.run(BenchMain.CLIENTS, warmUp, Duration.ofSeconds(1));
             WriterLoad.closedLoop(writeOnly::createOrder, BenchMain.CLIENTS, warmUp, Duration.ofSeconds(1));
-            WriterLoad.closedLoop(byDefault::createOrder, BenchMain.CLIENTS, Duration.ofSeconds(5), Duration.ofSeconds(1));
+            try (PeerOutbox byDefault = PeerOutbox.withDefaultSubmitter(database.dataSource())) {
+                WriterLoad.closedLoop(byDefault::createOrder, BenchMain.CLIENTS, warmUp, Duration.ofSeconds(1));
+            }
             for (int round = 1; round <= rounds; round++) {
                 reset(db);
                 OrderLoad.Result outboxkit = writer.run(BenchMain.CLIENTS, Duration.ofSeconds(1), Duration.ofSeconds(seconds));
@@ -63,8 +64,13 @@ final class PeerPhase {
                 OrderLoad.Result peerWrite = WriterLoad.closedLoop(writeOnly::createOrder, BenchMain.CLIENTS,
                         Duration.ofSeconds(1), Duration.ofSeconds(seconds));
                 reset(db);
-                OrderLoad.Result peerDefault = WriterLoad.closedLoop(byDefault::createOrder, BenchMain.CLIENTS,
-                        Duration.ofSeconds(1), Duration.ofSeconds(seconds));
+                OrderLoad.Result peerDefault;
+                // A fresh one each round: closing it discards the calls still queued, which would
+                // otherwise run into the next round's measurements.
+                try (PeerOutbox byDefault = PeerOutbox.withDefaultSubmitter(database.dataSource())) {
+                    peerDefault = WriterLoad.closedLoop(byDefault::createOrder, BenchMain.CLIENTS,
+                            Duration.ofSeconds(1), Duration.ofSeconds(seconds));
+                }
                 if (peerWrite.created() == 0 || peerDefault.created() == 0) {
                     throw new IllegalStateException("the peer wrote nothing (see the bench's log for its errors)");
                 }
