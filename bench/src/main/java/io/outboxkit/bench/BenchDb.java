@@ -146,6 +146,29 @@ final class BenchDb {
         return pids;
     }
 
+    /**
+     * Adds {@code count} PUBLISHED messages, published now (so that retention keeps them), in
+     * transactions of at most a million rows, and vacuums the outbox: what a busy outbox with a
+     * long retention window holds besides its pending messages.
+     */
+    void writePublished(long count, int users) throws SQLException {
+        try (Connection c = connect(); Statement st = c.createStatement()) {
+            for (long written = 0; written < count; written += 1_000_000) {
+                st.execute("""
+                        INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, payload, headers, status,
+                                            attempts, published_at)
+                        SELECT gen_random_uuid(), 'Order', s.o::text, 'OrderCreated',
+                               jsonb_build_object('order_id', s.o, 'user_id', s.u, 'amount', s.a, 'status', 'CREATED',
+                                                  'created_at', '2026-11-26T15:00:00.123456Z'), '{}', 'PUBLISHED', 1, now()
+                        FROM (SELECT gen_random_uuid() AS o,
+                                     ('00000000-0000-4000-8000-' || lpad((g %% %d)::text, 12, '0'))::uuid AS u,
+                                     ((g %% 100000) + 1) / 100.0 AS a
+                              FROM generate_series(1, %d) g) s""".formatted(users, Math.min(1_000_000, count - written)));
+            }
+            st.execute("VACUUM ANALYZE outbox");
+        }
+    }
+
     long queryLong(String sql) throws SQLException {
         try (Connection c = connect(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             rs.next();

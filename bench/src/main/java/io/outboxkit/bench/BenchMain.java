@@ -89,7 +89,14 @@ public final class BenchMain {
                 }
             }
         }
-        BenchMain bench = new BenchMain(options);
+        BenchMain bench;
+        try {
+            bench = new BenchMain(options);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
+            return;
+        }
         try {
             bench.run();
         } finally {
@@ -144,6 +151,9 @@ public final class BenchMain {
         }
         if (phases.contains("console")) {
             new CostPhase(this).console();
+        }
+        if (phases.contains("scale")) {
+            new ScalePhase(this).run();
         }
         report.header("- load after the run (uptime): " + uptime());
         report.write(target.resolve("report.md"));
