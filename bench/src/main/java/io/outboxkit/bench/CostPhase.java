@@ -9,8 +9,9 @@ import java.util.Map;
 
 /**
  * Phases "obs" (issue 17) and "console" (issue 18): what watching the services costs them. Each
- * setting is measured against the same work without it, alternating in the same run: the relay
- * alone draining a backlog into the bench's sink, and (observability) POST /orders at 16 clients.
+ * setting is measured against the same work without it, alternating in the same run (two rounds each, three
+ * in a full run): the relay alone draining a backlog into the bench's sink, and (observability)
+ * POST /orders at 16 clients.
  */
 final class CostPhase {
 
@@ -38,7 +39,7 @@ final class CostPhase {
                     "OTEL_TRACES_SAMPLER", "always_on", "OTEL_METRICS_EXPORTER", "none", "OTEL_LOGS_EXPORTER", "none"));
             modes.put("tracing", tracing);
             Map<String, List<Double>> drains = new LinkedHashMap<>();
-            for (int round = 1; round <= 2; round++) {
+            for (int round = 1; round <= rounds(); round++) {
                 for (Map.Entry<String, Map<String, String>> mode : modes.entrySet()) {
                     boolean scraped = !mode.getKey().equals("off");
                     double rate = bench.drainOnce("relay alone into the sink, " + describe(mode.getKey()) + ", round " + round,
@@ -74,7 +75,7 @@ final class CostPhase {
         BenchDb db = bench.db;
         int seconds = bench.quick ? 5 : 8;
         Map<String, List<Double>> rates = new LinkedHashMap<>();
-        for (int round = 1; round <= 2; round++) {
+        for (int round = 1; round <= rounds(); round++) {
             for (Map.Entry<String, Map<String, String>> mode : modes.entrySet()) {
                 Map<String, String> env = new HashMap<>(mode.getValue());
                 env.put("DB_POOL_SIZE", Integer.toString(BenchMain.CLIENTS));
@@ -112,7 +113,7 @@ final class CostPhase {
         List<Double> without = new ArrayList<>();
         List<Double> with = new ArrayList<>();
         try (Sink sink = new Sink()) {
-            for (int round = 1; round <= 2; round++) {
+            for (int round = 1; round <= rounds(); round++) {
                 without.add(bench.drainOnce("relay alone into the sink, no console open, round " + round, 1, sink.url(),
                         "batch", Map.of(), null));
                 with.add(bench.drainOnce("relay alone into the sink, " + CONSOLE_CLIENTS + " consoles open, round " + round,
@@ -143,6 +144,14 @@ final class CostPhase {
             fetch.close();
             bench.report.detail("  - scrapes: " + fetch.describe());
         };
+    }
+
+    /**
+     * Rounds of each setting, alternating: a drain of the backlog lasts only seconds, so the full
+     * run takes a third for a steadier median.
+     */
+    private int rounds() {
+        return bench.quick ? 2 : 3;
     }
 
     private static String describe(String mode) {
