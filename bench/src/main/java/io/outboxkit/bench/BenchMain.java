@@ -366,7 +366,8 @@ public final class BenchMain {
         db.writeBacklog(BACKLOG, users);
         db.execute("VACUUM ANALYZE outbox");
         Pgbench.Result run = pgbench.forTransactions(script, workers, BACKLOG / batch, "batch=" + batch);
-        report.detail("- pgbench " + script + " (" + what + "), " + workers + " clients (as many as a relay's WORKERS), "
+        report.detail("- pgbench " + script + " (" + what + "), " + workers + " clients"
+                + (workers == relayWorkers() ? " (as many as a relay's WORKERS)" : "") + ", "
                 + "the whole backlog (" + String.format("%,d", users) + " customers): " + tps(run.tps() * batch) + " rows/s ("
                 + String.format(Locale.ROOT, "%.2f", run.latencyMs()) + " ms per batch)");
         requireAllPublished("pgbench " + script);
