@@ -2,10 +2,11 @@
 # bench/run.sh: the outboxkit benchmarks, each figure against pgbench's ceiling for the same SQL,
 # measured in the same run on the same PostgreSQL. Writes bench/target/report.md (and prints it).
 #
-#   bash bench/run.sh            the full run (about 20 minutes on 2 cores)
-#   bash bench/run.sh --quick    shorter phases (about 10 minutes): same figures, wider error
+#   bash bench/run.sh            the full run: every phase but scale
+#   bash bench/run.sh --quick    shorter phases: same figures, wider error
 #   bash bench/run.sh --profile  also records a JFR profile of each service (bench/target/jfr/)
-#   bash bench/run.sh --phases write,drain,latency,health   only these phases
+#   bash bench/run.sh --phases write,drain,latency,health   only these phases (default: all but scale;
+#        the others: bare, e2e, cold, cpu, peer, obs, console, scale; BENCHMARKS.md says what each measures)
 #   bash bench/run.sh --phases alone   of the drain phase, only the relay alone and its ceilings
 #   bash bench/run.sh --relay-env CLAIM_MODE=lock,WORKERS=4   settings for every relay it starts (they win)
 #

@@ -8,7 +8,9 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.postgresql.ds.PGSimpleDataSource;
@@ -128,6 +130,42 @@ final class BenchDb {
             long committed = System.nanoTime();
             st.execute("ANALYZE outbox");
             return committed;
+        }
+    }
+
+    /** The process ids of the PostgreSQL backends connected to this database, but for the one asking. */
+    List<Long> backendPids() throws SQLException {
+        List<Long> pids = new ArrayList<>();
+        try (Connection c = connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pid FROM pg_stat_activity "
+                     + "WHERE datname = current_database() AND pid <> pg_backend_pid()")) {
+            while (rs.next()) {
+                pids.add(rs.getLong(1));
+            }
+        }
+        return pids;
+    }
+
+    /**
+     * Adds {@code count} PUBLISHED messages, published now (so that retention keeps them), in
+     * transactions of at most a million rows, and vacuums the outbox: what a busy outbox with a
+     * long retention window holds besides its pending messages.
+     */
+    void writePublished(long count, int users) throws SQLException {
+        try (Connection c = connect(); Statement st = c.createStatement()) {
+            for (long written = 0; written < count; written += 1_000_000) {
+                st.execute("""
+                        INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, payload, headers, status,
+                                            attempts, published_at)
+                        SELECT gen_random_uuid(), 'Order', s.o::text, 'OrderCreated',
+                               jsonb_build_object('order_id', s.o, 'user_id', s.u, 'amount', s.a, 'status', 'CREATED',
+                                                  'created_at', '2026-11-26T15:00:00.123456Z'), '{}', 'PUBLISHED', 1, now()
+                        FROM (SELECT gen_random_uuid() AS o,
+                                     ('00000000-0000-4000-8000-' || lpad((g %% %d)::text, 12, '0'))::uuid AS u,
+                                     ((g %% 100000) + 1) / 100.0 AS a
+                              FROM generate_series(1, %d) g) s""".formatted(users, Math.min(1_000_000, count - written)));
+            }
+            st.execute("VACUUM ANALYZE outbox");
         }
     }
 

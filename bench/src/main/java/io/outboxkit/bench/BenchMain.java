@@ -31,15 +31,20 @@ public final class BenchMain {
     static final int BACKLOG = 100_000;
     static final int USERS = 1_000;
     static final int CLAIM_BATCH = 100;
+    /** Every phase, in the order a run takes them; "alone" is the drain phase's relay-alone part only. */
+    static final List<String> PHASES = List.of("write", "bare", "drain", "alone", "e2e", "cold", "latency", "cpu",
+            "health", "peer", "obs", "console", "scale");
+    /** What a run without {@code --phases} measures: all but "scale", which takes too long. */
+    static final String DEFAULT_PHASES = "write,bare,drain,e2e,cold,latency,cpu,health,peer,obs,console";
 
-    private final Path root;
-    private final Path target;
-    private final boolean quick;
+    final Path root;
+    final Path target;
+    final boolean quick;
     private final boolean profile;
     private final Set<String> phases;
-    private final BenchDb db;
-    private final Pgbench pgbench;
-    private final Report report = new Report();
+    final BenchDb db;
+    final Pgbench pgbench;
+    final Report report = new Report();
     private double maxOrdersPerSecond;
     private final Map<String, String> relayExtra = new HashMap<>();
 
@@ -48,7 +53,12 @@ public final class BenchMain {
         this.target = root.resolve("bench/target");
         this.quick = options.containsKey("quick");
         this.profile = options.containsKey("profile");
-        this.phases = new LinkedHashSet<>(List.of(options.getOrDefault("phases", "write,drain,latency,health").split(",")));
+        this.phases = new LinkedHashSet<>(List.of(options.getOrDefault("phases", DEFAULT_PHASES).split(",")));
+        for (String phase : phases) {
+            if (!PHASES.contains(phase)) {
+                throw new IllegalArgumentException("bench: unknown phase '" + phase + "'; the phases are " + PHASES);
+            }
+        }
         String env = System.getenv().getOrDefault("BENCH_DB", "outbox_bench");
         this.db = new BenchDb(System.getenv().getOrDefault("BENCH_PG_HOST", "127.0.0.1"),
                 Integer.parseInt(System.getenv().getOrDefault("BENCH_PG_PORT", "5432")),
@@ -66,6 +76,8 @@ public final class BenchMain {
         // As in RelayMain: with 1 common-pool thread (2 CPUs) the JDK HttpClient starts a thread per request.
         System.setProperty("java.util.concurrent.ForkJoinPool.common.parallelism",
                 Integer.toString(Math.max(2, Runtime.getRuntime().availableProcessors() - 1)));
+        // The peer (phase "peer") logs every entry it runs at INFO: a production setting would not.
+        System.setProperty("org.slf4j.simpleLogger.log.com.gruelbox.transactionoutbox", "warn");
         Map<String, String> options = new HashMap<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -77,7 +89,14 @@ public final class BenchMain {
                 }
             }
         }
-        BenchMain bench = new BenchMain(options);
+        BenchMain bench;
+        try {
+            bench = new BenchMain(options);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
+            return;
+        }
         try {
             bench.run();
         } finally {
@@ -101,16 +120,40 @@ public final class BenchMain {
                 + db.setting("autovacuum") + ", shared_buffers=" + db.setting("shared_buffers") + ")");
         report.header("- load before the run (uptime): " + uptime());
         if (phases.contains("write")) {
-            writePath();
+            writePath(WITH_TRIGGER);
+        }
+        if (phases.contains("bare")) {
+            writePath(BARE);
         }
         if (phases.contains("drain") || phases.contains("alone")) {
             drain();
         }
+        if (phases.contains("e2e")) {
+            new EndToEndPhase(this).warm();
+        }
+        if (phases.contains("cold")) {
+            new EndToEndPhase(this).cold();
+        }
         if (phases.contains("latency")) {
             latency();
         }
+        if (phases.contains("cpu")) {
+            new CpuPhase(this).run();
+        }
         if (phases.contains("health")) {
             tableHealth();
+        }
+        if (phases.contains("peer")) {
+            new PeerPhase(this).run();
+        }
+        if (phases.contains("obs")) {
+            new CostPhase(this).observability();
+        }
+        if (phases.contains("console")) {
+            new CostPhase(this).console();
+        }
+        if (phases.contains("scale")) {
+            new ScalePhase(this).run();
         }
         report.header("- load after the run (uptime): " + uptime());
         report.write(target.resolve("report.md"));
@@ -121,13 +164,30 @@ public final class BenchMain {
 
     // ---------------------------------------------------------------- 1. the write path
 
-    private void writePath() throws Exception {
+    /**
+     * The ceiling a write phase compares against: a pgbench script, run with the outbox's NOTIFY
+     * trigger or without it, and the targets of OutboxWriter's and POST /orders' ratios to it.
+     */
+    record WriteCeiling(String heading, String script, boolean trigger, String what, double writerTarget,
+                        double httpTarget) {
+    }
+
+    /** Phase "write": against the order transaction with the outbox's trigger, as the services run it. */
+    static final WriteCeiling WITH_TRIGGER = new WriteCeiling("## 1. Write path", "order_outbox.sql", true,
+            "", Double.NaN, 0.70);
+    /** Phase "bare" (issue 20, target 1): against the same rows inserted without the trigger. */
+    static final WriteCeiling BARE = new WriteCeiling(
+            "## 1b. Write path against the bare transaction (the same order and outbox rows, no NOTIFY trigger)",
+            "order_outbox_bare.sql", false, " against the bare transaction", 0.90, 0.80);
+
+    private void writePath(WriteCeiling against) throws Exception {
         int rounds = 3;
         int seconds = quick ? 5 : 8;
-        report.detail("## 1. Write path");
+        report.detail(against.heading());
         report.detail("");
         report.detail("Each of " + rounds + " rounds measures, back to back for " + seconds + " s each: pgbench's "
-                + "order_outbox.sql, OutboxWriter in-process, and POST /orders, all at " + CLIENTS + " clients; a "
+                + against.script() + (against.trigger() ? "" : " (with the outbox's NOTIFY trigger disabled)")
+                + ", OutboxWriter in-process, and POST /orders, all at " + CLIENTS + " clients; a "
                 + "figure's ratio is the median of its rounds' ratios (the machine is shared, so its speed drifts).");
         report.detail("");
         List<Double> directRatios = new ArrayList<>();
@@ -156,7 +216,8 @@ public final class BenchMain {
             }
             for (int round = 1; round <= rounds; round++) {
                 db.reset();
-                Pgbench.Result ceiling = pgbench.forSeconds("order_outbox.sql", CLIENTS, seconds);
+                Pgbench.Result ceiling = against.trigger() ? pgbench.forSeconds(against.script(), CLIENTS, seconds)
+                        : withoutNotifyTrigger(() -> pgbench.forSeconds(against.script(), CLIENTS, seconds));
                 db.reset();
                 CpuMeter.Sample cpu0 = CpuMeter.sample(List.of());
                 OrderLoad.Result direct = writer.run(CLIENTS, Duration.ofSeconds(1), Duration.ofSeconds(seconds));
@@ -172,32 +233,58 @@ public final class BenchMain {
                 httpRates.add(viaHttp.perSecond());
                 directRatios.add(direct.perSecond() / ceiling.tps());
                 httpRatios.add(viaHttp.perSecond() / ceiling.tps());
-                report.detail("- round " + round + ": pgbench " + tps(ceiling.tps()) + " tx/s; OutboxWriter "
+                report.detail("- round " + round + ": pgbench " + against.script() + " " + tps(ceiling.tps())
+                        + " tx/s; OutboxWriter "
                         + tps(direct.perSecond()) + " orders/s (" + direct.failed() + " failed; CPU in cores: " + directCpu
                         + "); POST /orders " + tps(viaHttp.perSecond()) + " orders/s (" + viaHttp.failed()
                         + " failed; CPU in cores: " + httpCpu + ")");
             }
         }
-        db.reset();
-        db.execute("DROP TRIGGER outbox_notify_on_insert ON outbox");
-        Pgbench.Result silent = pgbench.forSeconds("order_outbox.sql", CLIENTS, seconds);
-        db.execute("CREATE TRIGGER outbox_notify_on_insert AFTER INSERT ON outbox FOR EACH STATEMENT "
-                + "EXECUTE FUNCTION outbox_notify()");
-        db.reset();
-        Pgbench.Result with = pgbench.forSeconds("order_outbox.sql", CLIENTS, seconds);
-        report.detail("- for scale: pgbench without the outbox's NOTIFY trigger: " + tps(silent.tps())
-                + " tx/s, with it right after: " + tps(with.tps()) + " tx/s (NOTIFY takes a lock held through the "
-                + "commit's WAL flush, so notifying commits cannot share a flush)");
+        if (against.trigger()) {
+            db.reset();
+            Pgbench.Result silent = withoutNotifyTrigger(() -> pgbench.forSeconds("order_outbox.sql", CLIENTS, seconds));
+            db.reset();
+            Pgbench.Result with = pgbench.forSeconds("order_outbox.sql", CLIENTS, seconds);
+            report.detail("- for scale: pgbench without the outbox's NOTIFY trigger: " + tps(silent.tps())
+                    + " tx/s, with it right after: " + tps(with.tps()) + " tx/s (NOTIFY takes a lock held through the "
+                    + "commit's WAL flush, so notifying commits cannot share a flush)");
+        }
         report.detail("");
 
         double ceiling = median(ceilings);
-        report.figure("write: OutboxWriter, 1 JDBI tx (order + event), 16 threads", tps(median(directRates)) + " orders/s",
-                tps(ceiling) + " tx/s", ratio(median(directRatios)), "", null);
-        report.figure("write: POST /orders over HTTP, 16 clients", tps(median(httpRates)) + " orders/s",
-                tps(ceiling) + " tx/s", ratio(median(httpRatios)), "≥ 0.70", median(httpRatios) >= 0.7);
+        double writer = median(directRatios);
+        double http = median(httpRatios);
+        report.figure("write" + against.what() + ": OutboxWriter, 1 JDBI tx (order + event), 16 threads",
+                tps(median(directRates)) + " orders/s", against.script() + ": " + tps(ceiling) + " tx/s", ratio(writer),
+                target(against.writerTarget()), Double.isNaN(against.writerTarget()) ? null : writer >= against.writerTarget());
+        report.figure("write" + against.what() + ": POST /orders over HTTP, 16 clients", tps(median(httpRates)) + " orders/s",
+                against.script() + ": " + tps(ceiling) + " tx/s", ratio(http), target(against.httpTarget()),
+                http >= against.httpTarget());
     }
 
-    private static double median(List<Double> values) {
+    private static String target(double ratio) {
+        return Double.isNaN(ratio) ? "" : "≥ " + ratio(ratio);
+    }
+
+    /** Something measured, which may throw what it throws. */
+    interface Measurement<T> {
+        T run() throws Exception;
+    }
+
+    /**
+     * Runs {@code measurement} with the outbox's NOTIFY trigger disabled (nothing else may run
+     * meanwhile: a relay would not be woken), and enables it again whatever happens.
+     */
+    <T> T withoutNotifyTrigger(Measurement<T> measurement) throws Exception {
+        db.execute("ALTER TABLE outbox DISABLE TRIGGER outbox_notify_on_insert");
+        try {
+            return measurement.run();
+        } finally {
+            db.execute("ALTER TABLE outbox ENABLE TRIGGER outbox_notify_on_insert");
+        }
+    }
+
+    static double median(List<Double> values) {
         List<Double> sorted = new ArrayList<>(values);
         java.util.Collections.sort(sorted);
         int n = sorted.size();
@@ -209,8 +296,8 @@ public final class BenchMain {
     private void drain() throws Exception {
         report.detail("## 2. Relay drain: a backlog of " + String.format("%,d", BACKLOG) + " OrderCreated messages");
         report.detail("");
-        int workers = Integer.parseInt(relayExtra.getOrDefault("WORKERS", "2"));
-        int batch = Integer.parseInt(relayExtra.getOrDefault("BATCH_SIZE", Integer.toString(CLAIM_BATCH)));
+        int workers = relayWorkers();
+        int batch = relayBatch();
         Map<String, String> lease = Map.of();
         Map<String, String> lockDelete = Map.of("CLAIM_MODE", "lock", "RETENTION_PUBLISHED_MS", "0");
         List<Double> ceilings = new ArrayList<>();
@@ -269,13 +356,19 @@ public final class BenchMain {
     }
 
     /** pgbench's rows/s for {@code script} on a fresh backlog, with as many clients as a relay has workers. */
-    private double ceiling(String script, String what, int workers, int batch) throws Exception {
+    double ceiling(String script, String what, int workers, int batch) throws Exception {
+        return ceiling(script, what, workers, batch, USERS);
+    }
+
+    /** As {@link #ceiling(String, String, int, int)}, on a backlog for {@code users} customers. */
+    double ceiling(String script, String what, int workers, int batch, int users) throws Exception {
         db.reset();
-        db.writeBacklog(BACKLOG, USERS);
+        db.writeBacklog(BACKLOG, users);
         db.execute("VACUUM ANALYZE outbox");
         Pgbench.Result run = pgbench.forTransactions(script, workers, BACKLOG / batch, "batch=" + batch);
-        report.detail("- pgbench " + script + " (" + what + "), " + workers + " clients (as many as a relay's WORKERS), "
-                + "the whole backlog: " + tps(run.tps() * batch) + " rows/s ("
+        report.detail("- pgbench " + script + " (" + what + "), " + workers + " clients"
+                + (workers == relayWorkers() ? " (as many as a relay's WORKERS)" : "") + ", "
+                + "the whole backlog (" + String.format("%,d", users) + " customers): " + tps(run.tps() * batch) + " rows/s ("
                 + String.format(Locale.ROOT, "%.2f", run.latencyMs()) + " ms per batch)");
         requireAllPublished("pgbench " + script);
         return run.tps() * batch;
@@ -286,7 +379,7 @@ public final class BenchMain {
      * its own relays up, but the consumer lives through all runs: without this, the first run
      * would measure it while its JIT is still compiling.
      */
-    private void warmUp(Service consumer) throws Exception {
+    void warmUp(Service consumer) throws Exception {
         db.reset();
         Map<String, String> env = relayEnv(consumer.url("/messages"), "batch", "relay-warm-up");
         try (Service relay = Service.start("outbox-relay-warm-up", jar("outbox-relay"), db, env, target.resolve("logs"), null)) {
@@ -308,8 +401,19 @@ public final class BenchMain {
     }
 
     /** Starts the relays, commits the backlog, and measures until no message is pending; checks the outcome. */
-    private double drainOnce(String what, int relays, String consumerUrl, String delivery, Map<String, String> settings,
+    double drainOnce(String what, int relays, String consumerUrl, String delivery, Map<String, String> settings,
                              Service consumer) throws Exception {
+        return drainOnce(what, relays, consumerUrl, delivery, settings, consumer, null);
+    }
+
+    /** What runs beside a measured drain, against its relays: started after their warm-up, closed after it. */
+    interface Alongside {
+        AutoCloseable start(List<Service> relays) throws Exception;
+    }
+
+    /** As {@link #drainOnce(String, int, String, String, Map, Service)}, with {@code alongside} (or null) during it. */
+    double drainOnce(String what, int relays, String consumerUrl, String delivery, Map<String, String> settings,
+                     Service consumer, Alongside alongside) throws Exception {
         db.reset();
         List<Service> running = new ArrayList<>();
         if (consumer != null) {
@@ -323,15 +427,22 @@ public final class BenchMain {
             }
             // Warm-up on a whole backlog: on a shorter one the relays' JIT is still compiling during the measured run.
             unmeasuredDrain();
-            CpuMeter.Sample from = CpuMeter.sample(running);
-            long writing = System.nanoTime();
-            // Timed from the commit, as pgbench's ceiling is timed on a backlog already written.
-            long start = db.writeBacklog(BACKLOG, USERS);
-            double seconds = awaitDrained(start, Duration.ofMinutes(5));
-            double rate = BACKLOG / seconds;
-            report.detail("- " + what + ": " + tps(rate) + " msg/s (" + String.format("%.1f", seconds)
-                    + " s from the backlog's commit; writing it took " + String.format("%.1f", (start - writing) / 1e9)
-                    + " s before that); CPU in cores: " + CpuMeter.describe(CpuMeter.cores(from, CpuMeter.sample(running))));
+            List<Service> relayServices = running.stream().filter(service -> service != consumer).toList();
+            double rate;
+            AutoCloseable beside = alongside == null ? () -> { } : alongside.start(relayServices);
+            try {
+                CpuMeter.Sample from = CpuMeter.sample(running);
+                long writing = System.nanoTime();
+                // Timed from the commit, as pgbench's ceiling is timed on a backlog already written.
+                long start = db.writeBacklog(BACKLOG, USERS);
+                double seconds = awaitDrained(start, Duration.ofMinutes(5));
+                rate = BACKLOG / seconds;
+                report.detail("- " + what + ": " + tps(rate) + " msg/s (" + String.format("%.1f", seconds)
+                        + " s from the backlog's commit; writing it took " + String.format("%.1f", (start - writing) / 1e9)
+                        + " s before that); CPU in cores: " + CpuMeter.describe(CpuMeter.cores(from, CpuMeter.sample(running))));
+            } finally {
+                beside.close(); // it reports what it saw, below the drain's line
+            }
             requireAllPublished(what);
             if (consumer != null) {
                 requireExactlyOnce(what);
@@ -346,7 +457,17 @@ public final class BenchMain {
         }
     }
 
-    private Map<String, String> relayEnv(String consumerUrl, String delivery, String name) {
+    /** The relays' WORKERS: 2, or as {@code --relay-env} sets it. */
+    int relayWorkers() {
+        return Integer.parseInt(relayExtra.getOrDefault("WORKERS", "2"));
+    }
+
+    /** The relays' BATCH_SIZE: {@value #CLAIM_BATCH}, or as {@code --relay-env} sets it. */
+    int relayBatch() {
+        return Integer.parseInt(relayExtra.getOrDefault("BATCH_SIZE", Integer.toString(CLAIM_BATCH)));
+    }
+
+    Map<String, String> relayEnv(String consumerUrl, String delivery, String name) {
         Map<String, String> env = new HashMap<>();
         env.put("CONSUMER_URL", consumerUrl);
         env.put("DELIVERY", delivery);
@@ -356,7 +477,7 @@ public final class BenchMain {
         return env;
     }
 
-    private double awaitDrained(long startNanos, Duration limit) throws SQLException, InterruptedException {
+    double awaitDrained(long startNanos, Duration limit) throws SQLException, InterruptedException {
         long deadline = startNanos + limit.toNanos();
         while (System.nanoTime() < deadline) {
             if (db.queryLong("SELECT count(*) FROM (SELECT 1 FROM outbox WHERE status = 'PENDING' LIMIT 1) p") == 0) {
@@ -368,7 +489,7 @@ public final class BenchMain {
     }
 
     /** No message left PENDING or DEAD: each is PUBLISHED, or deleted on publish. */
-    private void requireAllPublished(String what) throws SQLException {
+    void requireAllPublished(String what) throws SQLException {
         long notPublished = db.queryLong("SELECT count(*) FROM outbox WHERE status <> 'PUBLISHED'");
         if (notPublished != 0) {
             throw new IllegalStateException(what + ": " + notPublished + " messages not PUBLISHED");
@@ -376,7 +497,7 @@ public final class BenchMain {
     }
 
     /** Every message's effect exactly once, and in order: the correctness the speed must not cost. */
-    private void requireExactlyOnce(String what) throws SQLException {
+    void requireExactlyOnce(String what) throws SQLException {
         long processed = db.queryLong("SELECT count(*) FROM processed_messages");
         long counted = db.queryLong("SELECT coalesce(sum(order_count), 0) FROM customer_totals");
         long statuses = db.queryLong("SELECT count(*) FROM consumer_order_status");
@@ -464,7 +585,7 @@ public final class BenchMain {
     }
 
     /** Waits until nothing is pending (the system caught up). */
-    private void awaitQuiet(Duration limit) throws SQLException, InterruptedException {
+    void awaitQuiet(Duration limit) throws SQLException, InterruptedException {
         long deadline = System.nanoTime() + limit.toNanos();
         while (System.nanoTime() < deadline
                 && db.queryLong("SELECT count(*) FROM (SELECT 1 FROM outbox WHERE status = 'PENDING' LIMIT 1) p") > 0) {
@@ -531,7 +652,7 @@ public final class BenchMain {
 
     // ---------------------------------------------------------------- helpers
 
-    private Path jar(String module) {
+    Path jar(String module) {
         return target.resolve("jars").resolve(module + ".jar");
     }
 
@@ -547,7 +668,12 @@ public final class BenchMain {
         }
     }
 
-    private Path jfr() {
+    /** Where the services' logs go. */
+    Path logs() {
+        return target.resolve("logs");
+    }
+
+    Path jfr() {
         return profile ? target.resolve("jfr") : null;
     }
 
@@ -559,29 +685,29 @@ public final class BenchMain {
         }
     }
 
-    private static String tps(double value) {
+    static String tps(double value) {
         return String.format(Locale.ROOT, "%,.0f", value);
     }
 
-    private static String ratio(double value) {
+    static String ratio(double value) {
         return String.format(Locale.ROOT, "%.2f", value);
     }
 
-    private static String pct(double value) {
+    static String pct(double value) {
         return String.format(Locale.ROOT, "%.0f%%", value * 100);
     }
 
     /** "p50 / p99 / max" of a histogram of microseconds, in ms. */
-    private static String p50p99max(Histogram micros) {
+    static String p50p99max(Histogram micros) {
         return ms(micros.getValueAtPercentile(50)) + " / " + ms(micros.getValueAtPercentile(99)) + " / "
                 + ms(micros.getMaxValue());
     }
 
-    private static String ms(long micros) {
+    static String ms(long micros) {
         return String.format(Locale.ROOT, "%.2f ms", micros / 1000.0);
     }
 
-    private static String kb(long bytes) {
+    static String kb(long bytes) {
         return String.format(Locale.ROOT, "%,d kB", bytes / 1024);
     }
 }

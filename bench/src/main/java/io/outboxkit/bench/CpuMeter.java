@@ -16,6 +16,8 @@ import java.util.Map;
 final class CpuMeter {
 
     private static final double TICKS_PER_SECOND = 100.0; // USER_HZ on Linux
+    /** The part that counts the bench database's backends only. */
+    static final String BENCH_DB_BACKENDS = "postgres (bench db)";
 
     /** CPU seconds so far, by part. */
     record Sample(long nanoTime, Map<String, Double> seconds) {
@@ -25,10 +27,22 @@ final class CpuMeter {
     }
 
     static Sample sample(List<Service> services) {
+        return sample(services, List.of());
+    }
+
+    /**
+     * As {@link #sample(List)}, plus "postgres (bench db)": the PostgreSQL backends {@code backends}
+     * (the bench database's connections, from {@link BenchDb#backendPids}), apart from the other
+     * databases' and the server's own processes, which "postgres" counts too.
+     */
+    static Sample sample(List<Service> services, List<Long> backends) {
         Map<String, Double> seconds = new LinkedHashMap<>();
         try {
             seconds.put("machine", machineBusy());
             seconds.put("postgres", postgres());
+            if (!backends.isEmpty()) {
+                seconds.put(BENCH_DB_BACKENDS, backends.stream().mapToDouble(CpuMeter::process).sum());
+            }
             for (Service service : services) {
                 seconds.merge(service.name().replaceAll("-\\d+$", ""), process(service.pid()), Double::sum);
             }
@@ -37,6 +51,15 @@ final class CpuMeter {
             // no /proc: no CPU figures
         }
         return new Sample(System.nanoTime(), seconds);
+    }
+
+    /** CPU seconds spent by each part between two samples. */
+    static Map<String, Double> spent(Sample from, Sample to) {
+        Map<String, Double> spent = new LinkedHashMap<>();
+        for (Map.Entry<String, Double> part : to.seconds().entrySet()) {
+            spent.put(part.getKey(), Math.max(0, part.getValue() - from.seconds().getOrDefault(part.getKey(), 0.0)));
+        }
+        return spent;
     }
 
     /** The CPU share (1.0 = one core) of each part between two samples. */

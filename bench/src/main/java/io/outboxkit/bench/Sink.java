@@ -16,19 +16,23 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A consumer that acknowledges at once: every message of a batch "processed" (it reads only the
- * ids), every single message 200. For measuring the relay alone.
+ * ids), every single message 200. For measuring the relay alone. It also takes OTLP/HTTP exports
+ * under {@code /v1/} and drops them, as a local collector that costs the services nothing more
+ * than the export.
  */
 final class Sink implements AutoCloseable {
 
     private final HttpServer server;
     private final ExecutorService executor = Executors.newFixedThreadPool(8);
     private final AtomicLong messages = new AtomicLong();
+    private final AtomicLong exports = new AtomicLong();
 
     Sink() throws IOException {
         // Without TCP_NODELAY the JDK's server and a keep-alive client stall 40 ms per answer (Nagle + delayed ACK).
         System.setProperty("sun.net.httpserver.nodelay", "true");
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 128);
         server.createContext("/messages", this::serve);
+        server.createContext("/v1/", this::otlp);
         server.setExecutor(executor);
         server.start();
     }
@@ -39,6 +43,26 @@ final class Sink implements AutoCloseable {
 
     long messages() {
         return messages.get();
+    }
+
+    /** The base URL of an OTLP/HTTP collector that accepts every export and keeps nothing. */
+    String otlpEndpoint() {
+        return "http://127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    /** Exports received at {@link #otlpEndpoint()}. */
+    long exports() {
+        return exports.get();
+    }
+
+    /** An OTLP/HTTP export (protobuf): read and acknowledged with an empty response, which means "all accepted". */
+    private void otlp(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            exchange.getRequestBody().readAllBytes();
+            exports.incrementAndGet();
+            exchange.getResponseHeaders().set("Content-Type", "application/x-protobuf");
+            exchange.sendResponseHeaders(200, -1);
+        }
     }
 
     private void serve(HttpExchange exchange) throws IOException {

@@ -28,7 +28,18 @@ final class WriterLoad {
         this.jdbi = jdbi;
     }
 
+    /** One order and its event, in one transaction. */
+    interface Order {
+        void create() throws Exception;
+    }
+
     OrderLoad.Result run(int threads, Duration warmup, Duration measured) throws InterruptedException {
+        return closedLoop(this::createOrder, threads, warmup, measured);
+    }
+
+    /** {@code threads} threads each creating the next order as soon as the last one committed. */
+    static OrderLoad.Result closedLoop(Order order, int threads, Duration warmup, Duration measured)
+            throws InterruptedException {
         AtomicBoolean counting = new AtomicBoolean(false);
         AtomicBoolean running = new AtomicBoolean(true);
         AtomicLong created = new AtomicLong();
@@ -39,9 +50,9 @@ final class WriterLoad {
                 while (running.get()) {
                     boolean ok;
                     try {
-                        createOrder();
+                        order.create();
                         ok = true;
-                    } catch (RuntimeException e) {
+                    } catch (Exception e) {
                         ok = false;
                     }
                     if (counting.get()) {
