@@ -36,7 +36,7 @@ class SqlInjectionTest {
             "x' UNION SELECT key, request_hash, response_code, response_body, created_at FROM idempotency_keys --",
             "`\"';:--/*");
     static final List<String> TABLES = List.of("idempotency_keys", "order_service_schema_history", "orders", "outbox",
-            "outbox_schema_history", "processed_messages");
+            "outbox_schema_history", "outbox_wakeup", "processed_messages");
 
     private static RunningOrderService service;
     private static Rows rows;

@@ -42,7 +42,7 @@ class SqlInjectionTest {
     static final String CONSUMER_ERROR = "{\"error\": \"'); DELETE FROM outbox WHERE ('1'='1\"}";
     static final List<String> INJECTIONS = List.of("'; DROP TABLE outbox; --", "'); DELETE FROM processed_messages; --",
             "' OR '1'='1", "$$; TRUNCATE outbox; $$", "\\'; UPDATE outbox SET status = 'DEAD'; --", "`\"';:--/*");
-    static final List<String> TABLES = List.of("outbox", "outbox_schema_history", "processed_messages");
+    static final List<String> TABLES = List.of("outbox", "outbox_schema_history", "outbox_wakeup", "processed_messages");
 
     @Test
     void sql_in_every_field_is_written_delivered_and_recorded_verbatim() throws Exception {
