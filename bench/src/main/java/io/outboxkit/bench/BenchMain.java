@@ -245,9 +245,20 @@ public final class BenchMain {
             Pgbench.Result silent = withoutNotifyTrigger(() -> pgbench.forSeconds("order_outbox.sql", CLIENTS, seconds));
             db.reset();
             Pgbench.Result with = pgbench.forSeconds("order_outbox.sql", CLIENTS, seconds);
-            report.detail("- for scale: pgbench without the outbox's NOTIFY trigger: " + tps(silent.tps())
-                    + " tx/s, with it right after: " + tps(with.tps()) + " tx/s (NOTIFY takes a lock held through the "
-                    + "commit's WAL flush, so notifying commits cannot share a flush)");
+            // A poller's announcement in force makes every commit notify, as before schema version 3.
+            db.reset();
+            db.execute("UPDATE outbox_wakeup SET waiting_until = 'infinity'");
+            Pgbench.Result waiting;
+            try {
+                waiting = pgbench.forSeconds("order_outbox.sql", CLIENTS, seconds);
+            } finally {
+                db.execute("UPDATE outbox_wakeup SET waiting_until = '-infinity'");
+            }
+            report.detail("- for scale: pgbench without the outbox's wake-up trigger: " + tps(silent.tps())
+                    + " tx/s; with it, nobody waiting (a busy relay, or none): " + tps(with.tps())
+                    + " tx/s; with it, a poller waiting (every commit notifies): " + tps(waiting.tps())
+                    + " tx/s (NOTIFY takes a lock held through the commit's WAL flush, so notifying commits "
+                    + "cannot share a flush)");
         }
         report.detail("");
 
@@ -570,14 +581,16 @@ public final class BenchMain {
                             + " (GC pauses of each service, timestamped: logs/<service>-gc.log)");
                     report.detail("  - where their time went: " + probe.slowBreakdown(15));
                     report.detail("  - where every message's time went: " + probe.slowBreakdown(0));
-                    boolean met = rate != 500 ? true
-                            : h.getValueAtPercentile(50) <= 3_000 && h.getValueAtPercentile(99) <= 15_000;
+                    // Issue 20's targets: at 500 orders/s p50 ≤ 2 ms and p99 ≤ 10 ms; at 80% of the maximum p99 ≤ 25 ms.
+                    boolean met = rate == 500
+                            ? h.getValueAtPercentile(50) <= 2_000 && h.getValueAtPercentile(99) <= 10_000
+                            : h.getValueAtPercentile(99) <= 25_000;
                     report.figure("latency commit → effect at " + label + ": p50 / p99 / max",
                             p50p99max(h),
                             rate == 500 ? floorText : "",
                             rate == 500 ? String.format(Locale.ROOT, "p99 %.1f×", (double) h.getValueAtPercentile(99)
                                     / Math.max(1, floor.getValueAtPercentile(99))) : "",
-                            rate == 500 ? "p50 ≤ 3 ms, p99 ≤ 15 ms" : "", rate == 500 ? met : null);
+                            rate == 500 ? "p50 ≤ 2 ms, p99 ≤ 10 ms" : "p99 ≤ 25 ms", met);
                 }
             }
         }
