@@ -36,8 +36,6 @@ import org.jdbi.v3.core.Jdbi;
  */
 public final class Invariants {
 
-    /** The consumer name processed messages are recorded under (the consumer's default). */
-    static final String CONSUMER = "loyalty";
     /** How many orders' status views are also read over HTTP (all of them are compared in SQL). */
     private static final int HTTP_SAMPLE = 150;
 
@@ -82,7 +80,7 @@ public final class Invariants {
                 SELECT count(*) FROM outbox o
                 WHERE o.status = 'PUBLISHED' AND NOT o.id = ANY(CAST(:exempt AS uuid[]))
                   AND NOT EXISTS (SELECT 1 FROM processed_messages p WHERE p.consumer = '%s' AND p.message_id = o.id)"""
-                .formatted(CONSUMER), exempt);
+                .formatted(system.consumerName().replace("'", "''")), exempt);
         assertThat(lost).as("published messages the consumer never processed (lost)").isZero();
 
         checkCustomerTotals(system, load.users(), placed.values());
