@@ -9,4 +9,9 @@ public final class ConfigException extends RuntimeException {
     public ConfigException(String message) {
         super(message);
     }
+
+    /** A configuration error with a message a person can act on, and what revealed it (for a debug log). */
+    public ConfigException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

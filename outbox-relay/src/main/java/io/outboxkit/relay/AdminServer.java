@@ -3,6 +3,7 @@ package io.outboxkit.relay;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.outboxkit.app.Database;
+import io.outboxkit.app.broker.Broker;
 import io.outboxkit.app.http.Health;
 import io.outboxkit.app.http.JsonApi;
 import io.outboxkit.app.observability.Observability;
@@ -11,6 +12,7 @@ import io.outboxkit.core.OutboxCounts;
 import io.outboxkit.core.OutboxMonitor;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.PollerStats;
+import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.relay.console.Console;
 import io.outboxkit.relay.console.ConsoleSettings;
 import java.util.LinkedHashMap;
@@ -19,8 +21,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The relay's admin HTTP server: {@code GET /health} (the database, then the poller: see
- * {@link Health}), {@code GET /metrics} (Prometheus text, from the relay's {@link Observability}:
+ * The relay's admin HTTP server: {@code GET /health} (the database, then the poller, then the
+ * sink's connection, {@link MessagePublisher#isConnected()}: see {@link Health}; the answer names
+ * the sink), {@code GET /metrics} (Prometheus text, from the relay's {@link Observability}:
  * the outbox's figures, the JVM's, the pool's and the admin requests'; absent with
  * {@code METRICS=off}), {@code GET /metrics.json} (this poller's counters and the rows by status,
  * as JSON), and the operations console ({@link Console}), which also guards those routes.
@@ -36,8 +39,8 @@ final class AdminServer implements AutoCloseable {
     private final Javalin server;
     private final Console console;
 
-    private AdminServer(Database database, OutboxMonitor monitor, OutboxPoller poller, String host, int port,
-                        Observability observability, ConsoleSettings access) {
+    private AdminServer(Database database, OutboxMonitor monitor, OutboxPoller poller, MessagePublisher sink,
+                        Broker sinkKind, String host, int port, Observability observability, ConsoleSettings access) {
         access.checkFor(host);
         this.admin = OutboxAdmin.create(database.jdbi());
         this.poller = poller;
@@ -46,8 +49,9 @@ final class AdminServer implements AutoCloseable {
             JsonApi.configure(config, MAX_BODY_BYTES);
             observability.configure(config);
             installed[0] = Console.install(config, admin, monitor, poller.name(), poller::stats, access);
-            config.routes.get("/health", Health.of(database).with("relay", poller.name())
-                    .and(poller::isRunning, "poller is not running"));
+            config.routes.get("/health", Health.of(database).with("relay", poller.name()).with("sink", sinkKind.id())
+                    .and(poller::isRunning, "poller is not running")
+                    .and(sink::isConnected, "sink " + sinkKind.id() + " is not connected"));
             config.routes.get("/metrics.json", this::metrics);
         });
         this.console = installed[0];
@@ -61,13 +65,14 @@ final class AdminServer implements AutoCloseable {
 
     /**
      * Serves on {@code host}:{@code port} (0 picks a free port), open to those {@code access} admits;
-     * the console reads the outbox's figures from {@code monitor}.
+     * the console reads the outbox's figures from {@code monitor}; {@code /health} asks {@code sink}
+     * (of kind {@code sinkKind}) whether it is connected.
      *
      * @throws io.outboxkit.app.ConfigException when {@code host} is not a loopback address and {@code access} has no token
      */
-    static AdminServer start(Database database, OutboxMonitor monitor, OutboxPoller poller, String host, int port,
-                             Observability observability, ConsoleSettings access) {
-        return new AdminServer(database, monitor, poller, host, port, observability, access);
+    static AdminServer start(Database database, OutboxMonitor monitor, OutboxPoller poller, MessagePublisher sink,
+                             Broker sinkKind, String host, int port, Observability observability, ConsoleSettings access) {
+        return new AdminServer(database, monitor, poller, sink, sinkKind, host, port, observability, access);
     }
 
     int port() {

@@ -1,6 +1,7 @@
 package io.outboxkit.relay;
 
 import io.outboxkit.app.Database;
+import io.outboxkit.app.broker.Broker;
 import io.outboxkit.app.delivery.HttpPublisher;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.OutboxMonitor;
@@ -8,6 +9,7 @@ import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxRetention;
 import io.outboxkit.core.PollerStats;
+import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.micrometer.OutboxMetrics;
 import io.outboxkit.relay.console.ConsoleSettings;
 import java.util.Objects;
@@ -15,11 +17,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running relay: an {@link OutboxPoller} delivering the outbox to the consumer over HTTP (see
- * {@link RelayConfig}), an admin HTTP server, and outbox retention on a daemon thread.
+ * A running relay: an {@link OutboxPoller} delivering the outbox to its sink (see
+ * {@link RelayConfig}): the consumer over HTTP, or a broker ({@code SINK=kafka|rabbitmq|nats}, see
+ * {@link io.outboxkit.app.broker.BrokerSettings}); an admin HTTP server, whose {@code /health} also
+ * reports the sink's connection; and outbox retention on a daemon thread.
  *
- * <p>Delivery is at least once: a message is PUBLISHED only after the consumer answered 2xx;
- * anything else is retried with backoff until {@code maxAttempts}, then the message is DEAD.
+ * <p>Delivery is at least once: a message is PUBLISHED only after the consumer answered 2xx, or
+ * the broker confirmed it; anything else (a broker that is down included) is retried with backoff
+ * until {@code maxAttempts}, then the message is DEAD.
  * Several relays may share one database; give each a distinct name. {@link #close()} lets the
  * batch in flight finish and be recorded before it stops. Thread-safe.
  */
@@ -28,11 +33,11 @@ public final class Relay implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Relay.class);
 
     private final OutboxPoller poller;
-    private final HttpPublisher publisher;
+    private final MessagePublisher publisher;
     private final AdminServer admin;
     private final RetentionTask retention;
 
-    private Relay(OutboxPoller poller, HttpPublisher publisher, AdminServer admin, RetentionTask retention) {
+    private Relay(OutboxPoller poller, MessagePublisher publisher, AdminServer admin, RetentionTask retention) {
         this.poller = poller;
         this.publisher = publisher;
         this.admin = admin;
@@ -69,12 +74,7 @@ public final class Relay implements AutoCloseable {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(observability, "observability");
         Objects.requireNonNull(access, "access");
-        HttpPublisher publisher = HttpPublisher.builder(config.consumerUrl())
-                .delivery(config.delivery())
-                .timeout(config.httpTimeout())
-                .lease(config.lease())
-                .maxInFlight(config.maxInFlight())
-                .build();
+        MessagePublisher publisher = publisher(config);
         OutboxPoller.Builder builder = OutboxPoller.builder(database.jdbi(), publisher)
                 .claimMode(config.claimMode())
                 .deleteOnPublish(config.deleteOnPublish())
@@ -105,16 +105,21 @@ public final class Relay implements AutoCloseable {
                 .build();
         AdminServer admin;
         try {
-            admin = AdminServer.start(database, monitor, poller, config.service().host(), config.service().port(),
-                    observability, access);
+            admin = AdminServer.start(database, monitor, poller, publisher, config.sink().broker(),
+                    config.service().host(), config.service().port(), observability, access);
         } catch (RuntimeException e) {
-            publisher.close();
+            close(publisher);
             throw e;
         }
         poller.start();
         RetentionTask retention = RetentionTask.start(outboxRetention, config.retentionInterval(), poller.name());
-        LOG.info("[{}] relaying to {} ({} delivery); admin on {}:{}", poller.name(), config.consumerUrl(),
-                config.delivery().name().toLowerCase(java.util.Locale.ROOT), config.service().host(), admin.port());
+        if (config.sink().broker() == Broker.HTTP) {
+            LOG.info("[{}] relaying to {} ({} delivery); admin on {}:{}", poller.name(), config.consumerUrl(),
+                    config.delivery().name().toLowerCase(java.util.Locale.ROOT), config.service().host(), admin.port());
+        } else {
+            LOG.info("[{}] relaying to {}; admin on {}:{}", poller.name(), config.sink().describe(),
+                    config.service().host(), admin.port());
+        }
         return new Relay(poller, publisher, admin, retention);
     }
 
@@ -140,13 +145,36 @@ public final class Relay implements AutoCloseable {
 
     /**
      * Stops: first the poller (the batch in flight is delivered and recorded, waiting up to the
-     * lease), then retention, the admin server and the HTTP client. Calling it again does nothing.
+     * lease), then retention, the admin server and the sink's client. Calling it again does nothing.
      */
     @Override
     public void close() {
         poller.close();
         retention.close();
         admin.close();
-        publisher.close();
+        close(publisher);
+    }
+
+    /** The sink's publisher: the consumer over HTTP (the default), or the broker {@code SINK} names. */
+    private static MessagePublisher publisher(RelayConfig config) {
+        if (config.sink().broker() != Broker.HTTP) {
+            return config.sink().openPublisher();
+        }
+        return HttpPublisher.builder(config.consumerUrl())
+                .delivery(config.delivery())
+                .timeout(config.httpTimeout())
+                .lease(config.lease())
+                .maxInFlight(config.maxInFlight())
+                .build();
+    }
+
+    private static void close(MessagePublisher publisher) {
+        if (publisher instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                LOG.warn("closing the sink {} failed: {}", publisher, e.getMessage());
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@ package io.outboxkit.relay;
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.ServiceSettings;
+import io.outboxkit.app.broker.BrokerSettings;
 import io.outboxkit.app.delivery.Delivery;
 import io.outboxkit.app.delivery.HttpPublisher;
 import io.outboxkit.core.ClaimMode;
@@ -54,12 +55,14 @@ import java.util.Objects;
  * @param retentionInterval   {@code RETENTION_INTERVAL_MS}: how often retention runs; default 60 s
  * @param retentionVacuum     {@code RETENTION_VACUUM}: VACUUM a table after retention deleted from it, for
  *                            servers where autovacuum is off or falls behind; default false
+ * @param sink                {@code SINK} and its broker's variables (see {@link BrokerSettings}): where messages
+ *                            go; default {@code http}, the consumer at {@code CONSUMER_URL}
  */
 public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMode, ServiceSettings service, String relayName, int batchSize, int workers,
                           Duration pollInterval, int maxAttempts, Duration lease, Duration httpTimeout,
                           Duration statementTimeout, int maxInFlight, Duration initialBackoff, Duration maxBackoff, boolean ordered,
                           boolean deadBlocksAggregate, Duration publishedRetention, Duration dedupWindow,
-                          Duration retentionInterval, boolean retentionVacuum) {
+                          Duration retentionInterval, boolean retentionVacuum, BrokerSettings sink) {
 
     /** The default {@code CONSUMER_URL}. */
     public static final String DEFAULT_CONSUMER_URL = "http://localhost:8081/messages";
@@ -109,6 +112,7 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
         Objects.requireNonNull(publishedRetention, "publishedRetention");
         Objects.requireNonNull(dedupWindow, "dedupWindow");
         Objects.requireNonNull(retentionInterval, "retentionInterval");
+        Objects.requireNonNull(sink, "sink");
         if (service.poolSize() < workers + POOL_SIZE_BEYOND_WORKERS) {
             throw new ConfigException("DB_POOL_SIZE=" + service.poolSize() + " must be at least WORKERS + 3 = "
                     + (workers + POOL_SIZE_BEYOND_WORKERS) + ": a connection for each worker, the poller's LISTEN, "
@@ -163,7 +167,8 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
                 env.millis("RETENTION_PUBLISHED_MS", OutboxRetention.DEFAULT_PUBLISHED_RETENTION, 0, MAX_RETENTION_MS),
                 env.millis("RETENTION_DEDUP_MS", OutboxRetention.DEFAULT_DEDUP_WINDOW, 0, MAX_RETENTION_MS),
                 env.millis("RETENTION_INTERVAL_MS", DEFAULT_RETENTION_INTERVAL, 10, DAY_MS),
-                env.bool("RETENTION_VACUUM", false));
+                env.bool("RETENTION_VACUUM", false),
+                BrokerSettings.sink(env));
     }
 
     /** Whether delivered messages are deleted at once: {@code RETENTION_PUBLISHED_MS=0}. */

@@ -12,7 +12,8 @@ import io.outboxkit.relay.console.ConsoleSettings;
 /**
  * Runs the relay as a process. Settings come from the environment: {@code DB_URL},
  * {@code DB_USER}, {@code DB_PASSWORD} (see {@link DatabaseSettings}), and those of
- * {@link RelayConfig}, {@code DB_POOL_SIZE} among them; {@code METRICS} and the {@code OTEL_*}
+ * {@link RelayConfig}, {@code DB_POOL_SIZE} among them, and {@code SINK} with its broker's variables
+ * (see {@link io.outboxkit.app.broker.BrokerSettings}); {@code METRICS} and the {@code OTEL_*}
  * variables (see {@link Observability}); and {@code ADMIN_TOKEN} (see {@link ConsoleSettings}: required
  * when {@code ADMIN_HOST} is not a loopback address). A bad setting or an unreachable database
  * ends the process with one line on stderr and exit status 2. SIGTERM lets the batch in flight

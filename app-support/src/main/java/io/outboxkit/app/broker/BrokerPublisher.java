@@ -1,0 +1,224 @@
+package io.outboxkit.app.broker;
+
+import io.outboxkit.app.ConfigException;
+import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.FailureReason;
+import io.outboxkit.core.spi.MessagePublisher;
+import io.outboxkit.core.spi.PublishException;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The relay's publisher to a broker ({@link BrokerSettings#openPublisher()}): the broker module's
+ * publisher, with one addition. A broker that cannot be reached when the relay starts (NATS, whose
+ * client connects in its builder) does not stop the relay: the publisher keeps trying to connect
+ * in the background, every {@value #RETRY_SECONDS} seconds, and until it is connected every batch
+ * fails at once with a line saying so (retried by the poller with backoff, like any delivery to a
+ * broker that is down) and {@link #isConnected()} is false. A refusal that will not pass by
+ * itself (credentials, a setting) still stops the start with a {@link ConfigException}.
+ *
+ * <p>Thread-safe; {@link #close()} closes the module's publisher, or stops trying to connect.
+ */
+public final class BrokerPublisher implements MessagePublisher, AutoCloseable {
+
+    /** The wait between two attempts to connect, while the broker cannot be reached: 2 seconds. */
+    public static final int RETRY_SECONDS = 2;
+
+    private static final Logger LOG = LoggerFactory.getLogger(BrokerPublisher.class);
+
+    private final Broker broker;
+    private final String description;
+    private final Object lock = new Object();
+    private volatile MessagePublisher delegate;
+    private volatile String notConnectedBecause;
+    private volatile boolean closed;
+    private Thread connector;
+
+    private BrokerPublisher(Broker broker, String description, MessagePublisher delegate) {
+        this.broker = broker;
+        this.description = description;
+        this.delegate = delegate;
+    }
+
+    /** Wraps a publisher already built. */
+    static BrokerPublisher connected(Broker broker, String description, MessagePublisher publisher) {
+        return new BrokerPublisher(broker, description, Objects.requireNonNull(publisher, "publisher"));
+    }
+
+    /**
+     * Builds the publisher with {@code build} now; when that fails with an error {@code retryable}
+     * accepts (the broker cannot be reached), goes on trying in the background instead of failing.
+     *
+     * @throws ConfigException what {@code build} threw when it is not retryable
+     */
+    static BrokerPublisher connecting(Broker broker, String description, Supplier<MessagePublisher> build,
+                                      Predicate<ConfigException> retryable) {
+        try {
+            return connected(broker, description, build.get());
+        } catch (ConfigException e) {
+            if (!retryable.test(e)) {
+                throw e;
+            }
+            BrokerPublisher publisher = new BrokerPublisher(broker, description, null);
+            publisher.notConnectedBecause = e.getMessage();
+            LOG.warn("{} cannot be reached now ({}); trying again every {} s, deliveries fail until then", description,
+                    e.getMessage(), RETRY_SECONDS);
+            publisher.connectInBackground(build, retryable);
+            return publisher;
+        }
+    }
+
+    /** Whether a failed build is one that may pass by itself: the broker could not be reached. */
+    static boolean unreachable(ConfigException e) {
+        boolean network = false;
+        int depth = 0;
+        for (Throwable t = e.getCause(); t != null && depth < 20; t = t.getCause() == t ? null : t.getCause(), depth++) {
+            if (t instanceof io.nats.client.AuthenticationException) {
+                return false;
+            }
+            network |= t instanceof IOException;
+        }
+        return network;
+    }
+
+    private void connectInBackground(Supplier<MessagePublisher> build, Predicate<ConfigException> retryable) {
+        Thread thread = new Thread(() -> {
+            while (!closed) {
+                try {
+                    Thread.sleep(Duration.ofSeconds(RETRY_SECONDS).toMillis());
+                } catch (InterruptedException e) {
+                    return;
+                }
+                try {
+                    MessagePublisher built = build.get();
+                    synchronized (lock) {
+                        if (closed) {
+                            closeQuietly(built);
+                            return;
+                        }
+                        delegate = built;
+                    }
+                    LOG.info("{} connected", description);
+                    return;
+                } catch (ConfigException e) {
+                    notConnectedBecause = e.getMessage();
+                    if (!retryable.test(e)) {
+                        LOG.error("{} refused the connection; deliveries keep failing until the relay is restarted with "
+                                + "other settings: {}", description, e.getMessage());
+                        return;
+                    }
+                    LOG.debug("{} still cannot be reached: {}", description, e.getMessage());
+                }
+            }
+        }, "broker-connect-" + broker.id());
+        thread.setDaemon(true);
+        synchronized (lock) {
+            connector = thread;
+        }
+        thread.start();
+    }
+
+    /** The module's publisher, or null while not connected yet. */
+    MessagePublisher delegate() {
+        return delegate;
+    }
+
+    @Override
+    public void publish(OutboxMessage message) throws Exception {
+        MessagePublisher current = delegate;
+        if (current == null) {
+            throw notConnected();
+        }
+        current.publish(message);
+    }
+
+    /** The module's {@code publishAll}; while not connected, every message fails at once saying why. */
+    @Override
+    public Map<UUID, Exception> publishAll(List<OutboxMessage> batch) throws InterruptedException {
+        MessagePublisher current = delegate;
+        if (current != null) {
+            return current.publishAll(batch);
+        }
+        PublishException failure = notConnected();
+        Map<UUID, Exception> failures = new LinkedHashMap<>();
+        for (OutboxMessage message : batch) {
+            failures.put(message.id(), failure);
+        }
+        return failures;
+    }
+
+    private PublishException notConnected() {
+        return new PublishException(FailureReason.UNAVAILABLE, broker.id() + " not connected yet: " + notConnectedBecause);
+    }
+
+    /** Whether the broker's connection is up (the module's own check); false while not connected yet. */
+    @Override
+    public boolean isConnected() {
+        MessagePublisher current = delegate;
+        return current != null && current.isConnected();
+    }
+
+    @Override
+    public String messagingSystem() {
+        MessagePublisher current = delegate;
+        return current != null ? current.messagingSystem() : broker.id();
+    }
+
+    @Override
+    public String operationName() {
+        MessagePublisher current = delegate;
+        return current != null ? current.operationName() : broker == Broker.KAFKA ? "send" : "publish";
+    }
+
+    @Override
+    public String destinationName(OutboxMessage message) {
+        MessagePublisher current = delegate;
+        return current != null ? current.destinationName(message) : MessagePublisher.super.destinationName(message);
+    }
+
+    /** The broker, never its credentials. */
+    @Override
+    public String toString() {
+        return description;
+    }
+
+    /** Closes the module's publisher (its messages in flight count as not delivered), or stops connecting. */
+    @Override
+    public void close() {
+        Thread stopping;
+        MessagePublisher current;
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            stopping = connector;
+            current = delegate;
+        }
+        if (stopping != null) {
+            stopping.interrupt();
+        }
+        if (current != null) {
+            closeQuietly(current);
+        }
+    }
+
+    private static void closeQuietly(MessagePublisher publisher) {
+        if (publisher instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                LOG.warn("closing {} failed: {}", publisher, e.getMessage());
+            }
+        }
+    }
+}

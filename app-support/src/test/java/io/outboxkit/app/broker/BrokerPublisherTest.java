@@ -1,0 +1,75 @@
+package io.outboxkit.app.broker;
+
+import static io.outboxkit.app.broker.BrokerSettingsTest.SECRET;
+import static io.outboxkit.app.broker.BrokerSettingsTest.assertNoSecret;
+import static io.outboxkit.app.broker.BrokerSettingsTest.env;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.outboxkit.app.ConfigException;
+import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.FailureReason;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/** Against the machine's RabbitMQ (5672, guest/guest), and a NATS port where nothing listens. */
+class BrokerPublisherTest {
+
+    static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    static OutboxMessage message() {
+        return new OutboxMessage(UUID.randomUUID(), 1, "Order", UUID.randomUUID().toString(), "OrderCreated", "{}",
+                Map.of(), Instant.now(), 1);
+    }
+
+    @Test
+    void credentials_the_broker_refuses_stop_the_start_with_one_line_without_the_password() {
+        BrokerSettings settings = BrokerSettings.sink(env("SINK", "rabbitmq", "RABBITMQ_URI",
+                "amqp://guest:" + SECRET + "@127.0.0.1:5672/%2F", "RABBITMQ_EXCHANGE", "broker-publisher-test"));
+
+        assertThatThrownBy(settings::openPublisher)
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("SINK=rabbitmq: ")
+                .satisfies(e -> assertNoSecret(e.getMessage()))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+    }
+
+    @Test
+    void a_rabbitmq_publisher_that_connects_reports_its_connection() {
+        BrokerSettings settings = BrokerSettings.sink(env("SINK", "rabbitmq", "RABBITMQ_URI",
+                "amqp://guest:guest@127.0.0.1:5672/%2F", "RABBITMQ_EXCHANGE", "broker-publisher-test"));
+        try (BrokerPublisher publisher = settings.openPublisher()) {
+            assertThat(publisher.isConnected()).isTrue();
+            assertThat(publisher.messagingSystem()).isEqualTo("rabbitmq");
+            assertThat(publisher.toString()).isEqualTo("rabbitmq at amqp://guest:***@127.0.0.1:5672/%2F (exchange "
+                    + "broker-publisher-test)");
+        }
+    }
+
+    @Test
+    void nats_that_cannot_be_reached_at_start_fails_deliveries_until_it_can_and_does_not_stop_the_start() throws Exception {
+        BrokerSettings settings = BrokerSettings.sink(env("SINK", "nats", "NATS_URL",
+                "nats://app:" + SECRET + "@127.0.0.1:" + freePort()));
+        try (BrokerPublisher publisher = settings.openPublisher()) {
+            assertThat(publisher.isConnected()).isFalse();
+            OutboxMessage message = message();
+            Map<UUID, Exception> failures = publisher.publishAll(List.of(message));
+
+            assertThat(failures).containsOnlyKeys(message.id());
+            Exception failure = failures.get(message.id());
+            assertThat(failure.getMessage()).startsWith("nats not connected yet: SINK=nats: ");
+            assertNoSecret(failure.getMessage());
+            assertThat(FailureReason.of(failure)).isEqualTo(FailureReason.UNAVAILABLE);
+            assertThat(publisher.messagingSystem()).isEqualTo("nats");
+        }
+    }
+}
