@@ -2,11 +2,13 @@ package io.outboxkit.consumer;
 
 import io.javalin.Javalin;
 import io.outboxkit.app.Database;
+import io.outboxkit.app.broker.Broker;
 import io.outboxkit.app.delivery.DeliveryProtocol;
 import io.outboxkit.app.http.Health;
 import io.outboxkit.app.http.JsonApi;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.IdempotentHandler;
+import io.outboxkit.core.spi.MessageSource;
 import io.outboxkit.micrometer.OutboxMetrics;
 import java.util.Objects;
 import org.slf4j.Logger;
@@ -28,6 +30,10 @@ import org.slf4j.LoggerFactory;
  *       {@code GET /health} (see {@link Health}); {@code GET /metrics} (Prometheus text) when
  *       observed with metrics on.</li>
  * </ul>
+ * With a broker source ({@code SOURCE=kafka|rabbitmq|nats}) the consumer also receives from it: each
+ * batch is applied as a batch request is, in one transaction, and acknowledged to the broker only
+ * after that transaction committed; {@code /health} then also requires the source to be connected
+ * and names it ({@code "source": "kafka"}).
  * Each message is applied at most once per consumer name, also under concurrent redelivery.
  * Thread-safe; the HTTP server serves requests concurrently.
  */
@@ -40,10 +46,12 @@ public final class ConsumerApp implements AutoCloseable {
 
     private final Javalin server;
     private final String consumerName;
+    private final MessageSource source;
 
-    private ConsumerApp(Javalin server, String consumerName) {
+    private ConsumerApp(Javalin server, String consumerName, MessageSource source) {
         this.server = server;
         this.consumerName = consumerName;
+        this.source = source;
     }
 
     /**
@@ -66,7 +74,21 @@ public final class ConsumerApp implements AutoCloseable {
      */
     public static ConsumerApp start(Database database, String consumerName, String host, int port,
                                     Observability observability) {
+        return start(database, consumerName, host, port, observability, null, Broker.HTTP);
+    }
+
+    /**
+     * As {@link #start(Database, String, String, int, Observability)}, also receiving from
+     * {@code source} (of kind {@code sourceKind}; null for HTTP only), which the app starts once its
+     * server listens and closes first in {@link #close()}: each batch through the idempotent
+     * handler in one transaction, PROCESSING or SKIPPING printed for each message as for HTTP.
+     *
+     * @throws io.outboxkit.core.OutboxException when the source cannot start (nothing is left running)
+     */
+    public static ConsumerApp start(Database database, String consumerName, String host, int port,
+                                    Observability observability, MessageSource source, Broker sourceKind) {
         Objects.requireNonNull(database, "database");
+        Objects.requireNonNull(sourceKind, "sourceKind");
         Objects.requireNonNull(host, "host");
         LoyaltyStore store = new LoyaltyStore(database.jdbi());
         IdempotentHandler handler = IdempotentHandler.create(database.jdbi(), consumerName, new LoyaltyHandler(store));
@@ -86,10 +108,22 @@ public final class ConsumerApp implements AutoCloseable {
             config.routes.get("/customers/{user_id}", queries::customer);
             config.routes.get("/orders/{id}/status", queries::orderStatus);
             config.routes.get("/stats", queries::stats);
-            config.routes.get("/health", Health.of(database));
+            config.routes.get("/health", source == null ? Health.of(database) : Health.of(database)
+                    .with("source", sourceKind.id())
+                    .and(source::isConnected, "source " + sourceKind.id() + " is not connected"));
         }).start(host, port);
         LOG.info("consumer {} listening on {}:{}", consumerName, host, server.port());
-        return new ConsumerApp(server, consumerName);
+        if (source != null) {
+            try {
+                source.start(messages::receive);
+            } catch (RuntimeException e) {
+                server.stop();
+                source.close();
+                throw e;
+            }
+            LOG.info("consumer {} receiving from {}", consumerName, source);
+        }
+        return new ConsumerApp(server, consumerName, source);
     }
 
     /** The port the server listens on. */
@@ -102,9 +136,15 @@ public final class ConsumerApp implements AutoCloseable {
         return consumerName;
     }
 
-    /** Stops the HTTP server (requests in progress finish first). Calling it again does nothing. */
+    /**
+     * Stops the broker source first (its batch in hand is finished and acknowledged), then the HTTP
+     * server (requests in progress finish first). Calling it again does nothing.
+     */
     @Override
     public void close() {
+        if (source != null) {
+            source.close();
+        }
         server.stop();
     }
 }

@@ -3,12 +3,15 @@ package io.outboxkit.consumer;
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.ServiceSettings;
+import io.outboxkit.app.broker.BrokerSettings;
 
 /**
  * The consumer's settings besides the database: {@code BIND_HOST}, {@code PORT} and
- * {@code DB_POOL_SIZE} (see {@link ServiceSettings}), and {@code CONSUMER_NAME}.
+ * {@code DB_POOL_SIZE} (see {@link ServiceSettings}), {@code CONSUMER_NAME}, and {@code SOURCE} with its
+ * broker's variables (see {@link BrokerSettings}; the consumer name names the Kafka group, the
+ * RabbitMQ queue or the NATS durable consumer).
  */
-record ConsumerConfig(ServiceSettings service, String consumerName) {
+record ConsumerConfig(ServiceSettings service, String consumerName, BrokerSettings source) {
 
     static final int DEFAULT_PORT = 8081;
     static final String DEFAULT_NAME = "loyalty";
@@ -27,6 +30,6 @@ record ConsumerConfig(ServiceSettings service, String consumerName) {
                     + name.length());
         }
         return new ConsumerConfig(ServiceSettings.from(env, ServiceSettings.BIND_HOST, ServiceSettings.DEFAULT_BIND_HOST,
-                DEFAULT_PORT, DEFAULT_POOL_SIZE), name);
+                DEFAULT_PORT, DEFAULT_POOL_SIZE), name, BrokerSettings.source(env, name));
     }
 }

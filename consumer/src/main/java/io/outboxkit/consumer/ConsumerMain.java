@@ -5,8 +5,10 @@ import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.ServiceMain;
 import io.outboxkit.app.ServiceSchema;
+import io.outboxkit.app.broker.Broker;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.OutboxNames;
+import io.outboxkit.core.spi.MessageSource;
 
 /**
  * Runs the loyalty consumer as a process.
@@ -14,9 +16,12 @@ import io.outboxkit.core.OutboxNames;
  * <p>Environment: {@code DB_URL}, {@code DB_USER}, {@code DB_PASSWORD} (see {@link DatabaseSettings});
  * {@code PORT} (default 8081), {@code BIND_HOST} (default 0.0.0.0), {@code DB_POOL_SIZE} (default 16),
  * each as {@link io.outboxkit.app.ServiceSettings} accepts them; {@code CONSUMER_NAME} (default
- * {@code loyalty}: the name processed messages are recorded under); {@code METRICS} and the
- * {@code OTEL_*} variables (see {@link Observability}). A bad setting or an unreachable database ends the process
- * with one line on stderr and exit status 2; SIGTERM stops the HTTP server, then the pool.
+ * {@code loyalty}: the name processed messages are recorded under); {@code SOURCE} ({@code http}, the
+ * default: messages come over HTTP only; {@code kafka}, {@code rabbitmq} or {@code nats}: also from that
+ * broker, with its variables, see {@link io.outboxkit.app.broker.BrokerSettings}); {@code METRICS} and the
+ * {@code OTEL_*} variables (see {@link Observability}). A bad setting, an unreachable database or a
+ * broker that cannot be used ends the process with one line on stderr and exit status 2; SIGTERM stops
+ * the broker source (its batch in hand finished and acknowledged), the HTTP server, then the pool.
  */
 public final class ConsumerMain {
 
@@ -43,16 +48,21 @@ public final class ConsumerMain {
             observability.close();
             throw e;
         }
+        MessageSource source = null;
         try {
             observability.trackPool(database);
+            source = config.source().broker() == Broker.HTTP ? null : config.source().openSource();
             ConsumerApp app = ConsumerApp.start(database, config.consumerName(), config.service().host(),
-                    config.service().port(), observability);
+                    config.service().port(), observability, source, config.source().broker());
             return () -> {
                 app.close();
                 database.close();
                 observability.close();
             };
         } catch (RuntimeException e) {
+            if (source != null) {
+                source.close(); // closing twice does nothing
+            }
             database.close();
             observability.close();
             throw e;

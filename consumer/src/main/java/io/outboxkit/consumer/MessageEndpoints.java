@@ -28,8 +28,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code POST /messages} and {@code POST /messages/batch}: every message goes through the
- * {@link IdempotentHandler}, so a redelivery is answered "duplicate" and changes nothing.
+ * {@code POST /messages} and {@code POST /messages/batch}, and the batches of a broker source
+ * ({@link #receive}): every message goes through the {@link IdempotentHandler}, so a redelivery is
+ * answered "duplicate" (skipped) and changes nothing.
  *
  * <p>A malformed envelope is a 400, a payload the consumer can never apply a 422 (so the relay
  * retries it and eventually marks it DEAD); in both cases nothing is written. Thread-safe.
@@ -83,29 +84,65 @@ final class MessageEndpoints {
     void batch(Context ctx) {
         JsonApi.requireJson(ctx);
         List<OutboxMessage> messages = parseBatch(ctx.bodyAsBytes());
-        BatchOutcome outcome = handler.handleAll(messages);
         List<Map<String, Object>> results = new ArrayList<>(messages.size());
-        Set<UUID> answered = new HashSet<>();
-        long duplicated = 0;
-        for (OutboxMessage message : messages) {
+        for (Applied applied : apply(messages)) {
             Map<String, Object> result = new LinkedHashMap<>();
-            result.put(DeliveryProtocol.ID, message.id().toString());
-            MessageHandlingException failure = outcome.failures().get(message.id());
-            if (failure != null) {
-                result.put(DeliveryProtocol.STATUS, DeliveryProtocol.FAILED);
-                result.put(DeliveryProtocol.ERROR, failureText(failure));
-            } else if (!answered.add(message.id()) || outcome.outcomes().get(message.id()) == Outcome.DUPLICATE) {
-                result.put(DeliveryProtocol.STATUS, DeliveryProtocol.DUPLICATE);
-                logSkipped(message);
-                duplicated++;
-            } else {
-                result.put(DeliveryProtocol.STATUS, DeliveryProtocol.PROCESSED);
-                logProcessed(message);
+            result.put(DeliveryProtocol.ID, applied.message().id().toString());
+            result.put(DeliveryProtocol.STATUS, applied.status());
+            if (applied.failure() != null) {
+                result.put(DeliveryProtocol.ERROR, failureText(applied.failure()));
             }
             results.add(result);
         }
-        duplicates.addAndGet(duplicated);
         JsonApi.respond(ctx, 200, Map.of(DeliveryProtocol.RESULTS, results));
+    }
+
+    /**
+     * A batch from a broker ({@link io.outboxkit.core.spi.BatchReceiver}): applied as
+     * {@link #batch} applies a request's, in one transaction; the source acknowledges what is not
+     * returned as failed, after that transaction committed. A database outage throws, failing the
+     * whole batch, which the source delivers again.
+     */
+    Map<UUID, Exception> receive(List<OutboxMessage> messages) {
+        Map<UUID, Exception> failures = new LinkedHashMap<>();
+        for (Applied applied : apply(messages)) {
+            if (applied.failure() != null) {
+                failureText(applied.failure()); // logs it
+                failures.put(applied.message().id(), applied.failure());
+            }
+        }
+        return failures;
+    }
+
+    /** What became of one message of a batch: its status in {@link DeliveryProtocol}'s words, and the failure if it failed. */
+    private record Applied(OutboxMessage message, String status, MessageHandlingException failure) {
+    }
+
+    /**
+     * Applies {@code messages} in ONE transaction ({@link IdempotentHandler#handleAll}) and prints
+     * the demo's line for each (PROCESSING, or SKIPPING a duplicate: an id already processed, or
+     * repeated in the batch after its first place), counting the duplicates.
+     */
+    private List<Applied> apply(List<OutboxMessage> messages) {
+        BatchOutcome outcome = handler.handleAll(messages);
+        List<Applied> applied = new ArrayList<>(messages.size());
+        Set<UUID> answered = new HashSet<>();
+        long duplicated = 0;
+        for (OutboxMessage message : messages) {
+            MessageHandlingException failure = outcome.failures().get(message.id());
+            if (failure != null) {
+                applied.add(new Applied(message, DeliveryProtocol.FAILED, failure));
+            } else if (!answered.add(message.id()) || outcome.outcomes().get(message.id()) == Outcome.DUPLICATE) {
+                applied.add(new Applied(message, DeliveryProtocol.DUPLICATE, null));
+                logSkipped(message);
+                duplicated++;
+            } else {
+                applied.add(new Applied(message, DeliveryProtocol.PROCESSED, null));
+                logProcessed(message);
+            }
+        }
+        duplicates.addAndGet(duplicated);
+        return applied;
     }
 
     /** What a client may read of a failure: the payload problem, or no internals. */

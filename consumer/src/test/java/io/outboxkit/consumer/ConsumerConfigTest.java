@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.ServiceSettings;
+import io.outboxkit.app.broker.Broker;
+import io.outboxkit.app.broker.BrokerSettings;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -16,7 +18,9 @@ class ConsumerConfigTest {
     void defaults() {
         ConsumerConfig config = ConsumerConfig.from(Env.of(Map.of()));
 
-        assertThat(config).isEqualTo(new ConsumerConfig(new ServiceSettings("0.0.0.0", 8081, 16), "loyalty"));
+        assertThat(config).isEqualTo(new ConsumerConfig(new ServiceSettings("0.0.0.0", 8081, 16), "loyalty",
+                BrokerSettings.source(Env.of(Map.of()), "loyalty")));
+        assertThat(config.source().broker()).isEqualTo(Broker.HTTP);
     }
 
     @Test
@@ -24,7 +28,25 @@ class ConsumerConfigTest {
         ConsumerConfig config = ConsumerConfig.from(Env.of(Map.of(
                 "BIND_HOST", "127.0.0.1", "PORT", "9000", "CONSUMER_NAME", "analytics", "DB_POOL_SIZE", "4")));
 
-        assertThat(config).isEqualTo(new ConsumerConfig(new ServiceSettings("127.0.0.1", 9000, 4), "analytics"));
+        assertThat(config.service()).isEqualTo(new ServiceSettings("127.0.0.1", 9000, 4));
+        assertThat(config.consumerName()).isEqualTo("analytics");
+    }
+
+    @Test
+    void source_chooses_the_broker_and_the_consumer_name_names_the_group_queue_or_durable() {
+        ConsumerConfig config = ConsumerConfig.from(Env.of(Map.of("SOURCE", "rabbitmq", "CONSUMER_NAME", "analytics",
+                "RABBITMQ_EXCHANGE", "events")));
+
+        assertThat(config.source().broker()).isEqualTo(Broker.RABBITMQ);
+        assertThat(config.source().consumerName()).isEqualTo("analytics");
+        assertThat(config.source().rabbitMqExchange()).isEqualTo("events");
+    }
+
+    @Test
+    void an_unknown_source_is_refused_naming_the_allowed_values() {
+        assertThatThrownBy(() -> ConsumerConfig.from(Env.of(Map.of("SOURCE", "kinesis"))))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("SOURCE=kinesis is not http, kafka, rabbitmq or nats");
     }
 
     @Test

@@ -3,6 +3,9 @@ package io.outboxkit.replay;
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.broker.Broker;
+import io.outboxkit.app.broker.BrokerPublisher;
+import io.outboxkit.app.broker.BrokerSettings;
 import io.outboxkit.app.delivery.Delivery;
 import io.outboxkit.app.delivery.DeliveryException;
 import io.outboxkit.app.delivery.HttpPublisher;
@@ -12,6 +15,7 @@ import io.outboxkit.core.OutboxMessage;
 import java.io.PrintWriter;
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -26,9 +30,18 @@ import picocli.CommandLine.Spec;
  * {@code duplicate}: delivers one message to the consumer twice and checks that the second
  * delivery is skipped. Exit 0 when it is; 1 otherwise. Opens the database only for
  * {@code --message-id}.
+ *
+ * <p>With {@code SINK=kafka|rabbitmq|nats} (the relay's settings, see {@link BrokerSettings}) and no
+ * {@code --consumer-url}, it publishes the message twice through that broker instead, as the relay
+ * would after a crash between the broker's confirmation and the outbox's record: exit 0 when the
+ * broker confirmed both copies. The consumer's answer does not come back through a broker, so its
+ * log shows the outcome: PROCESSING once, then SKIPPING the copy (NATS drops the copy itself, by
+ * its {@code Nats-Msg-Id}, within the stream's duplicate window).
  */
 @Command(name = "duplicate", mixinStandardHelpOptions = true,
-        description = "Deliver one message to the consumer twice; succeed when the second is skipped as a duplicate.")
+        description = {"Deliver one message to the consumer twice; succeed when the second is skipped as a duplicate.",
+                "With SINK=kafka|rabbitmq|nats (and the broker's variables, as the relay has them) and no --consumer-url: "
+                        + "publish it twice through that broker; succeed when the broker confirmed both copies."})
 final class DuplicateCommand implements Callable<Integer> {
 
     /** The limit on connecting to the consumer and on waiting for each answer. */
@@ -56,6 +69,12 @@ final class DuplicateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (consumerUrl == null) {
+            BrokerSettings sink = BrokerSettings.sink(env);
+            if (sink.broker() != Broker.HTTP) {
+                return throughBroker(sink);
+            }
+        }
         URI endpoint = endpoint();
         OutboxMessage message = messageId == null ? DemoMessage.create() : fromOutbox(messageId);
         PrintWriter out = spec.commandLine().getOut();
@@ -76,6 +95,36 @@ final class DuplicateCommand implements Callable<Integer> {
             }
             throw new CliFailure(verdict(first, second));
         }
+    }
+
+    /** Publishes the message twice through the broker {@code sink} names, each copy waiting for its confirmation. */
+    private int throughBroker(BrokerSettings sink) {
+        OutboxMessage message = messageId == null ? DemoMessage.create() : fromOutbox(messageId);
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("publishing message " + message.id() + " (" + ErrorReporter.printable(message.eventType() + " of "
+                + message.aggregateType() + " " + message.aggregateId()) + ") to " + sink.describe() + " twice");
+        out.flush();
+        try (BrokerPublisher publisher = sink.openPublisher()) {
+            for (int copy = 1; copy <= 2; copy++) {
+                Exception failure = publisher.publishAll(List.of(message)).get(message.id());
+                if (failure != null) {
+                    throw new CliFailure("copy " + copy + " was not confirmed by " + sink.broker().id() + ": "
+                            + BrokerSettings.redact(failure.getMessage()));
+                }
+                out.println("copy " + copy + ": confirmed by " + sink.broker().id());
+                out.flush();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CliFailure("interrupted while publishing to " + sink.broker().id());
+        }
+        out.println(sink.broker() == Broker.NATS
+                ? "both copies published: the stream keeps the first and drops the second by its Nats-Msg-Id; the consumer "
+                        + "logs PROCESSING " + message.id()
+                : "both copies published: the consumer logs PROCESSING " + message.id() + " for the first and SKIPPING "
+                        + "duplicate message " + message.id() + " for the second");
+        out.flush();
+        return ReplayCli.EXIT_OK;
     }
 
     /** One delivery, as the relay's single delivery sends it. */

@@ -63,7 +63,8 @@ public final class ReplayCli {
     @Command(name = "replay-cli", mixinStandardHelpOptions = true, version = "replay-cli 0.1.0",
             description = "Inspect and requeue outbox messages; show that the consumer skips duplicates.",
             footer = {"", "Environment: DB_URL, DB_USER, DB_PASSWORD (default: the dev database on localhost:5433), "
-                    + "CONSUMER_URL (default " + DEFAULT_CONSUMER_URL + ")."})
+                    + "CONSUMER_URL (default " + DEFAULT_CONSUMER_URL + "); for duplicate through a broker, SINK and its "
+                    + "broker's variables, as the relay has them."})
     static final class Root implements Runnable {
 
         @Spec

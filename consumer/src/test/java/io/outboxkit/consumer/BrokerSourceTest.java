@@ -1,0 +1,95 @@
+package io.outboxkit.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import io.outboxkit.app.Database;
+import io.outboxkit.app.Env;
+import io.outboxkit.app.MessageEnvelope;
+import io.outboxkit.app.broker.Broker;
+import io.outboxkit.app.broker.BrokerPublisher;
+import io.outboxkit.app.broker.BrokerSettings;
+import io.outboxkit.app.observability.Observability;
+import io.outboxkit.app.testing.TestDatabases;
+import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.testing.PostgresExtension;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * {@code SOURCE=rabbitmq} against the machine's RabbitMQ (an exchange and a queue of the test's own):
+ * the consumer applies what the broker brings through the idempotent handler, skips a copy
+ * published twice, keeps each order's events in order, and its {@code /health} names the source.
+ */
+class BrokerSourceTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension(ConsumerMain.SCHEMA::apply);
+
+    @Test
+    void messages_from_rabbitmq_are_applied_once_in_order_and_a_second_copy_is_skipped() throws Exception {
+        String suffix = UUID.randomUUID().toString().substring(0, 8);
+        Env env = Env.of(Map.of("SOURCE", "rabbitmq", "SINK", "rabbitmq", "RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672/%2F",
+                "RABBITMQ_EXCHANGE", "consumer-source-test-" + suffix));
+        String name = "consumer-source-test-" + suffix;
+        try {
+            applyOnceInOrder(env, name);
+        } finally {
+            ConnectionFactory factory = new ConnectionFactory();
+            factory.setUri("amqp://guest:guest@127.0.0.1:5672/%2F");
+            try (Connection connection = factory.newConnection(); Channel channel = connection.createChannel()) {
+                channel.queueDelete(name);
+                channel.queueDelete(name + ".dead-letter");
+                channel.exchangeDelete(env.string("RABBITMQ_EXCHANGE", null));
+            }
+        }
+    }
+
+    private static void applyOnceInOrder(Env env, String name) throws Exception {
+        BrokerSettings source = BrokerSettings.source(env, name);
+        UUID user = UUID.randomUUID();
+        List<UUID> orders = List.of(UUID.randomUUID(), UUID.randomUUID(), UUID.randomUUID());
+        List<OutboxMessage> messages = new ArrayList<>();
+        for (UUID order : orders) {
+            messages.add(MessageEnvelope.fromJson(Envelopes.orderCreated(UUID.randomUUID(), 1, order, user, "10.00")));
+            messages.add(MessageEnvelope.fromJson(Envelopes.orderPaid(UUID.randomUUID(), 2, order)));
+            messages.add(MessageEnvelope.fromJson(Envelopes.orderCancelled(UUID.randomUUID(), 3, order)));
+        }
+
+        try (Database database = TestDatabases.open(db, 4, ConsumerMain.SCHEMA);
+             ConsumerApp app = ConsumerApp.start(database, name, "127.0.0.1", 0, Observability.off(),
+                     source.openSource(), Broker.RABBITMQ)) {
+            ApiClient api = new ApiClient(app.port());
+            await("source connected").atMost(Duration.ofSeconds(10))
+                    .until(() -> api.get("/health").status() == 200);
+            assertThat(api.get("/health").body().get("source").asText()).isEqualTo("rabbitmq");
+            try (BrokerPublisher sink = BrokerSettings.sink(env).openPublisher()) {
+                for (OutboxMessage message : messages) { // one at a time: the relay's order per aggregate
+                    assertThat(sink.publishAll(List.of(message))).isEmpty();
+                }
+                assertThat(sink.publishAll(List.of(messages.get(0)))).as("a second copy, confirmed").isEmpty();
+            }
+
+            await("every message applied, the copy skipped").atMost(Duration.ofSeconds(20))
+                    .until(() -> api.get("/stats").body().get("duplicates").asLong() == 1
+                            && api.get("/stats").body().get("processed").asLong() == messages.size());
+            ApiClient.Response customer = api.get("/customers/" + user);
+            assertThat(customer.body().get("order_count").asLong()).isEqualTo(orders.size());
+            assertThat(customer.body().get("total_amount").decimalValue()).isEqualByComparingTo("30.00");
+            for (UUID order : orders) {
+                ApiClient.Response status = api.get("/orders/" + order + "/status");
+                assertThat(status.body().get("status").asText()).isEqualTo("CANCELLED");
+                assertThat(status.body().get("last_sequence").asLong()).isEqualTo(3);
+            }
+            assertThat(api.get("/stats").body().get("violations").asLong()).isZero();
+        }
+    }
+}
