@@ -2,6 +2,9 @@ package io.outboxkit.system.brokers;
 
 import io.outboxkit.devkafka.DevKafkaProcess;
 import io.outboxkit.devkafka.TestBrokers;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -9,6 +12,10 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * Kafka for a system test: the shared test broker ({@link TestBrokers#sharedBootstrapServers()}:
@@ -57,6 +64,42 @@ public final class KafkaBroker implements SystemBroker {
         Properties p = new Properties();
         p.put("bootstrap.servers", bootstrap);
         return Admin.create(p);
+    }
+
+    /** One record of the aggregate's topic as a plain Kafka consumer reads it. */
+    public record Read(int partition, long offset, String key, String id, String value) {
+    }
+
+    /**
+     * Reads the aggregate's topic from its start with Kafka's own consumer (no class of ours) until
+     * {@code count} records arrived or {@code within} passed: what any other team's consumer sees.
+     * The header {@code id} of each record, null when it has none.
+     */
+    public List<Read> readAll(int count, Duration within) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrap);
+        p.put("group.id", SystemBroker.uniqueName("systest-reader-"));
+        p.put("auto.offset.reset", "earliest");
+        p.put("enable.auto.commit", "false");
+        p.put("key.deserializer", ByteArrayDeserializer.class.getName());
+        p.put("value.deserializer", ByteArrayDeserializer.class.getName());
+        List<Read> records = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p)) {
+            consumer.subscribe(List.of(prefix + "." + AGGREGATE_TYPE));
+            long deadline = System.nanoTime() + within.toNanos();
+            while (records.size() < count && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    Header id = r.headers().lastHeader("id");
+                    records.add(new Read(r.partition(), r.offset(), text(r.key()), id == null ? null : text(id.value()),
+                            text(r.value())));
+                }
+            }
+        }
+        return records;
+    }
+
+    private static String text(byte[] bytes) {
+        return bytes == null ? null : new String(bytes, StandardCharsets.UTF_8);
     }
 
     @Override

@@ -68,6 +68,14 @@ abstract class ThroughBrokerTest {
         start(sharedBroker(), test);
         load.awaitMoreOrders(120, Duration.ofSeconds(60));
         finish();
+        checkForeignReader(system.database(), broker);
+    }
+
+    /**
+     * After the plain stream has been checked: what a client of the broker's own (not our classes)
+     * reads of it, where the subclass checks that; nothing by default.
+     */
+    void checkForeignReader(TestDatabase db, SystemBroker broker) throws Exception {
     }
 
     @Test

@@ -6,7 +6,11 @@ import io.outboxkit.system.brokers.SystemBroker;
 import io.outboxkit.testing.PostgresExtension;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** The system and its faults (see {@link ThroughBrokerTest}) through NATS JetStream: a nats-server of the test's own, killed with SIGKILL and started again on its port and store for the outage; the relay's re-publishes after its crash are dropped by the server (Nats-Msg-Id). */
+/**
+ * The system and its faults (see {@link ThroughBrokerTest}) through NATS JetStream: a nats-server
+ * of the test's own, killed with SIGKILL and started again on its port and store for the outage;
+ * the relay's re-publishes after its crash are dropped by the server (Nats-Msg-Id).
+ */
 class ThroughNatsTest extends ThroughBrokerTest {
 
     @RegisterExtension

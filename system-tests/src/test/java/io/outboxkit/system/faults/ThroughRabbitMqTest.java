@@ -6,7 +6,10 @@ import io.outboxkit.system.brokers.SystemBroker;
 import io.outboxkit.testing.PostgresExtension;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** The system and its faults (see {@link ThroughBrokerTest}) through RabbitMQ: the machine's shared broker through a TCP proxy the test owns, whose connections the outage cuts. */
+/**
+ * The system and its faults (see {@link ThroughBrokerTest}) through RabbitMQ: the machine's shared
+ * broker through a TCP proxy the test owns, whose connections the outage cuts.
+ */
 class ThroughRabbitMqTest extends ThroughBrokerTest {
 
     @RegisterExtension
