@@ -5,10 +5,18 @@
 #                      .data/postgres), order-service, consumer and outbox-relay, and runs until
 #                      Ctrl-C or SIGTERM, which stop everything cleanly (PostgreSQL last).
 #   ./run.sh --build   rebuilds every jar first (after changing the sources).
+#   SINK=kafka ./run.sh  the same through a broker: kafka, rabbitmq or nats (default http: the relay
+#                      POSTs to the consumer). The relay gets SINK and the consumer SOURCE, both this.
+#                      kafka: starts dev-kafka (a real single-node Kafka, data kept in .data/kafka) on
+#                      KAFKA_PORT unless KAFKA_BOOTSTRAP_SERVERS is set; rabbitmq and nats: use the
+#                      broker at RABBITMQ_URI / NATS_URL (defaults localhost:5672 guest/guest and
+#                      localhost:4222, which must run JetStream: nats-server -js).
 #
 # Environment:
 #   DB_URL, DB_USER, DB_PASSWORD   use this PostgreSQL instead of starting the embedded one
-#   ORDER_PORT (8080), CONSUMER_PORT (8081), RELAY_PORT (8082), PG_PORT (5433)
+#   SINK (http), KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC, RABBITMQ_URI, RABBITMQ_EXCHANGE, NATS_URL,
+#   NATS_STREAM, CONSUMER_NAME     the broker and its settings (see README, "Sinks and sources")
+#   ORDER_PORT (8080), CONSUMER_PORT (8081), RELAY_PORT (8082), PG_PORT (5433), KAFKA_PORT (9092)
 #   JAVA_OPTS                      extra JVM options for every process
 #   DEV_PG_USER                    as root: run the embedded PostgreSQL under this (system) user,
 #                                  created if missing, instead of in a user namespace
@@ -38,10 +46,20 @@ ORDER_PORT="${ORDER_PORT:-8080}"
 CONSUMER_PORT="${CONSUMER_PORT:-8081}"
 RELAY_PORT="${RELAY_PORT:-8082}"
 PG_PORT="${PG_PORT:-5433}"
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+SINK="${SINK:-http}"
+SINK="${SINK,,}"
+case "$SINK" in
+    http | kafka | rabbitmq | nats) ;;
+    *) echo "run.sh: SINK=$SINK is not http, kafka, rabbitmq or nats" >&2; exit 2 ;;
+esac
 DATA_ROOT="$ROOT/.data"
 PG_DATA="$DATA_ROOT/postgres"
 PG_LOG="$DATA_ROOT/dev-postgres.log"
 PG_START_SECONDS=180     # the first start unpacks PostgreSQL and runs initdb
+KAFKA_DATA="$DATA_ROOT/kafka"
+KAFKA_LOG="$DATA_ROOT/dev-kafka.log"
+KAFKA_START_SECONDS=120
 SERVICE_START_SECONDS=90
 STOP_SECONDS=30
 
@@ -49,6 +67,9 @@ SERVICES=(order-service consumer outbox-relay)
 JARS=(order-service/target/order-service.jar consumer/target/consumer.jar
       outbox-relay/target/outbox-relay.jar dev-postgres/target/dev-postgres.jar
       replay-cli/target/replay-cli.jar)
+if [[ $SINK == kafka && -z ${KAFKA_BOOTSTRAP_SERVERS:-} ]]; then
+    JARS+=(dev-kafka/target/dev-kafka.jar)
+fi
 
 SERVICE_PIDS=()
 SERVICE_NAMES=()
@@ -56,6 +77,7 @@ PREFIX_PIDS=()
 LAUNCHED_PID=""
 PG_PID=""
 PG_STARTED=0
+KAFKA_PID=""
 STOP_REQUESTED=0
 
 say() { printf '[run.sh] %s\n' "$*"; }
@@ -158,6 +180,16 @@ stop_all() {
         status=1
     fi
     for pid in "${SERVICE_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if alive "$KAFKA_PID"; then
+        say "stopping dev-kafka (pid $KAFKA_PID)"
+        kill -TERM "$KAFKA_PID" 2>/dev/null || true
+        if ! wait_gone "$STOP_SECONDS" "$KAFKA_PID"; then
+            say "dev-kafka did not stop within ${STOP_SECONDS}s: killing it"
+            kill -KILL "$KAFKA_PID" 2>/dev/null || true
+            status=1
+        fi
+        wait "$KAFKA_PID" 2>/dev/null || true
+    fi
     if alive "$PG_PID"; then
         say "stopping dev-postgres (pid $PG_PID)"
         kill -TERM "$PG_PID" 2>/dev/null || true
@@ -174,7 +206,7 @@ stop_all() {
     if ((${#PREFIX_PIDS[@]})); then
         wait_gone 5 "${PREFIX_PIDS[@]}" || true # their last lines, before ours
     fi
-    if ((PG_STARTED || ${#SERVICE_PIDS[@]})); then
+    if ((PG_STARTED || ${#SERVICE_PIDS[@]})) || [[ -n $KAFKA_PID ]]; then
         say "stopped"
     fi
     exit "$status"
@@ -197,7 +229,7 @@ trap 'STOP_REQUESTED=1; echo; say "stop requested"; exit 0' INT TERM
 
 # --- build -------------------------------------------------------------------------------------
 
-for name in ORDER_PORT CONSUMER_PORT RELAY_PORT PG_PORT; do check_port_number "$name" "${!name}"; done
+for name in ORDER_PORT CONSUMER_PORT RELAY_PORT PG_PORT KAFKA_PORT; do check_port_number "$name" "${!name}"; done
 command -v java >/dev/null || fail "java is not on the PATH: install a JDK 17 or newer"
 
 missing=()
@@ -312,6 +344,65 @@ else
     start_postgres
 fi
 
+# --- broker ------------------------------------------------------------------------------------
+
+# host:port of a broker URI: the authority without user-info, the port defaulting to $2.
+uri_host_port() { # URI DEFAULT_PORT
+    local rest="${1#*://}"
+    rest="${rest%%/*}"
+    rest="${rest##*@}"
+    rest="${rest%%,*}"
+    [[ $rest == *:* ]] && printf '%s' "$rest" || printf '%s:%s' "$rest" "$2"
+}
+
+# Whether something accepts connections on HOST:PORT.
+reachable() { # HOST:PORT
+    (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null
+}
+
+start_kafka() {
+    mkdir -p "$KAFKA_DATA"
+    require_free KAFKA_PORT "$KAFKA_PORT"
+    : >"$KAFKA_LOG"
+    say "starting dev-kafka on port $KAFKA_PORT (data in $KAFKA_DATA)"
+    local cmd=(java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1)
+    command -v setsid >/dev/null && cmd=(setsid "${cmd[@]}") # stopped by run.sh, after the services
+    # shellcheck disable=SC2086 # JAVA_OPTS is a list of options
+    launch dev-kafka "$KAFKA_LOG" env PORT="$KAFKA_PORT" DATA_DIR="$KAFKA_DATA" \
+        "${cmd[@]}" ${JAVA_OPTS:-} -jar "$ROOT/dev-kafka/target/dev-kafka.jar"
+    KAFKA_PID=$LAUNCHED_PID
+    local deadline=$((SECONDS + KAFKA_START_SECONDS))
+    until grep -q '^dev-kafka: ready on port' "$KAFKA_LOG"; do
+        if ! alive "$KAFKA_PID"; then
+            local status=0
+            wait "$KAFKA_PID" || status=$?
+            KAFKA_PID=""
+            fail "dev-kafka exited with status $status during start: $(grep '^dev-kafka:' "$KAFKA_LOG" | tail -n 1 || true)"
+        fi
+        ((SECONDS < deadline)) || fail "dev-kafka was not ready within ${KAFKA_START_SECONDS}s (see its lines above)"
+        sleep 0.2
+    done
+    export KAFKA_BOOTSTRAP_SERVERS="localhost:$KAFKA_PORT"
+}
+
+BROKER_NOTE=""
+case "$SINK" in
+    kafka)
+        if [[ -n ${KAFKA_BOOTSTRAP_SERVERS:-} ]]; then
+            say "using Kafka at $KAFKA_BOOTSTRAP_SERVERS (KAFKA_BOOTSTRAP_SERVERS is set)"
+        else
+            start_kafka
+            BROKER_NOTE=" (dev-kafka, data in .data/kafka)"
+        fi
+        BROKER_AT="$KAFKA_BOOTSTRAP_SERVERS" ;;
+    rabbitmq)
+        BROKER_AT="$(uri_host_port "${RABBITMQ_URI:-amqp://localhost:5672/}" 5672)"
+        reachable "$BROKER_AT" || fail "RabbitMQ is not answering on $BROKER_AT: start it (docker compose up -d rabbitmq) or set RABBITMQ_URI" ;;
+    nats)
+        BROKER_AT="$(uri_host_port "${NATS_URL:-nats://localhost:4222}" 4222)"
+        reachable "$BROKER_AT" || fail "NATS is not answering on $BROKER_AT: start it with JetStream (nats-server -js, or docker compose up -d nats) or set NATS_URL" ;;
+esac
+
 # --- services ----------------------------------------------------------------------------------
 
 start_service() { # NAME PORT [VAR=VALUE...]
@@ -325,8 +416,8 @@ start_service() { # NAME PORT [VAR=VALUE...]
 
 say "starting ${SERVICES[*]}"
 start_service order-service "$ORDER_PORT"
-start_service consumer "$CONSUMER_PORT"
-start_service outbox-relay "$RELAY_PORT" CONSUMER_URL="http://localhost:$CONSUMER_PORT/messages"
+start_service consumer "$CONSUMER_PORT" SOURCE="$SINK"
+start_service outbox-relay "$RELAY_PORT" CONSUMER_URL="http://localhost:$CONSUMER_PORT/messages" SINK="$SINK"
 SERVICE_PORTS=("$ORDER_PORT" "$CONSUMER_PORT" "$RELAY_PORT")
 
 # Stops everything (through the EXIT trap) when a service has exited.
@@ -339,6 +430,10 @@ check_services() {
             fail "${SERVICE_NAMES[$i]} exited with status $status $1 (see its lines above); stopping the rest"
         fi
     done
+    if [[ -n $KAFKA_PID ]] && ! alive "$KAFKA_PID"; then
+        KAFKA_PID=""
+        fail "dev-kafka exited $1 (see its lines above); stopping the rest"
+    fi
     if [[ -n $PG_PID ]] && ! alive "$PG_PID"; then
         PG_PID=""
         fail "dev-postgres exited $1 (see its lines above); stopping the rest"
@@ -358,6 +453,12 @@ done
 REPLAY_ENV=""
 if [[ $CONSUMER_PORT != 8081 ]]; then REPLAY_ENV+="CONSUMER_URL=http://localhost:$CONSUMER_PORT/messages "; fi
 if [[ -n $PG_PID && $PG_PORT != 5433 ]]; then REPLAY_ENV+="DB_URL=$DB_URL "; fi
+if [[ $SINK != http ]]; then REPLAY_ENV+="SINK=$SINK "; fi
+if [[ -n $KAFKA_PID && $KAFKA_PORT != 9092 ]]; then REPLAY_ENV+="KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS "; fi
+case "$SINK" in
+    http) SINK_LINE="http: the relay POSTs to the consumer" ;;
+    *) SINK_LINE="$SINK at $BROKER_AT$BROKER_NOTE: relay SINK=$SINK, consumer SOURCE=$SINK" ;;
+esac
 
 cat <<EOF
 [run.sh] ------------------------------------------------------------------------------
@@ -367,6 +468,7 @@ cat <<EOF
 [run.sh]   outbox-relay   http://localhost:$RELAY_PORT     (health: $(http_status "$RELAY_PORT" /health))
 [run.sh]   console        http://localhost:$RELAY_PORT/    open it in a browser: the outbox, its DEAD messages, requeue
 [run.sh]   PostgreSQL     ${DB_URL%%\?*}${PG_PID:+ (embedded, data in .data/postgres)}
+[run.sh]   messages via   $SINK_LINE
 [run.sh]
 [run.sh] Create an order (it and its OrderCreated event commit in one transaction):
 [run.sh]   curl -s -X POST http://localhost:$ORDER_PORT/orders -H 'Content-Type: application/json' \\
@@ -375,6 +477,7 @@ cat <<EOF
 [run.sh]   curl -s http://localhost:$ORDER_PORT/health
 [run.sh]   ${REPLAY_ENV}java -jar replay-cli/target/replay-cli.jar list --status published
 [run.sh]   ${REPLAY_ENV}java -jar replay-cli/target/replay-cli.jar duplicate   (the consumer skips a redelivery)
+[run.sh] Watch the broker's own view of the messages: see README, "Sinks and sources".
 [run.sh] Ctrl-C stops everything${PG_PID:+; the data stays in .data/postgres for the next run}.
 [run.sh] ------------------------------------------------------------------------------
 EOF

@@ -15,6 +15,8 @@ public final class ServiceMain {
     /** The exit status of a start that failed on configuration or an unreachable dependency. */
     public static final int EXIT_START_FAILED = 2;
 
+    private static final String KAFKA_LOG_LEVEL = "org.slf4j.simpleLogger.log.org.apache.kafka";
+
     private ServiceMain() {
     }
 
@@ -23,6 +25,10 @@ public final class ServiceMain {
      * Never returns normally after a failed start: the process exits with {@link #EXIT_START_FAILED}.
      */
     public static void run(String serviceName, Callable<? extends AutoCloseable> start) {
+        // Kafka's clients log their whole configuration and every step at INFO; a service's log shows their trouble only.
+        if (System.getProperty(KAFKA_LOG_LEVEL) == null) {
+            System.setProperty(KAFKA_LOG_LEVEL, "warn");
+        }
         Logger log = LoggerFactory.getLogger(serviceName);
         AutoCloseable service;
         try {

@@ -1,13 +1,16 @@
 package io.outboxkit.consumer;
 
 import io.javalin.Javalin;
+import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.broker.Broker;
+import io.outboxkit.app.broker.BrokerSettings;
 import io.outboxkit.app.delivery.DeliveryProtocol;
 import io.outboxkit.app.http.Health;
 import io.outboxkit.app.http.JsonApi;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.IdempotentHandler;
+import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.spi.MessageSource;
 import io.outboxkit.micrometer.OutboxMetrics;
 import java.util.Objects;
@@ -83,7 +86,8 @@ public final class ConsumerApp implements AutoCloseable {
      * server listens and closes first in {@link #close()}: each batch through the idempotent
      * handler in one transaction, PROCESSING or SKIPPING printed for each message as for HTTP.
      *
-     * @throws io.outboxkit.core.OutboxException when the source cannot start (nothing is left running)
+     * @throws ConfigException when the source's broker refuses it (credentials, a queue of that name
+     *                         with other settings): one line naming {@code SOURCE}; nothing is left running
      */
     public static ConsumerApp start(Database database, String consumerName, String host, int port,
                                     Observability observability, MessageSource source, Broker sourceKind) {
@@ -119,6 +123,9 @@ public final class ConsumerApp implements AutoCloseable {
             } catch (RuntimeException e) {
                 server.stop();
                 source.close();
+                if (e instanceof OutboxException) { // the broker refused: one line naming the setting
+                    throw new ConfigException("SOURCE=" + sourceKind.id() + ": " + BrokerSettings.redact(e.getMessage()), e);
+                }
                 throw e;
             }
             LOG.info("consumer {} receiving from {}", consumerName, source);

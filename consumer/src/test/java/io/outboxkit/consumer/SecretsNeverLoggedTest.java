@@ -60,6 +60,20 @@ class SecretsNeverLoggedTest {
         }
     }
 
+    @Test
+    void a_brokers_password_does_not_appear_when_the_broker_refuses_it() throws Exception {
+        Map<String, String> rabbit = env();
+        rabbit.put("SOURCE", "rabbitmq");
+        rabbit.put("RABBITMQ_URI", "amqp://guest:" + Secrets.URL_PASSWORD + "@127.0.0.1:5672/%2F");
+
+        try (ChildJvm refused = start(rabbit)) {
+            assertThat(refused.waitFor(WAIT)).as(refused.output()).isEqualTo(ServiceMain.EXIT_START_FAILED);
+            assertThat(refused.output().lines().filter(line -> line.startsWith("consumer: cannot start: SOURCE=rabbitmq: ")))
+                    .as(refused.output()).hasSize(1);
+            assertThat(Secrets.linesWithASecret(refused.output())).isEmpty();
+        }
+    }
+
     private static ChildJvm start(Map<String, String> env) {
         return ChildJvm.start(ConsumerMain.class.getName(), env, ChildJvm.withVerboseLogging());
     }

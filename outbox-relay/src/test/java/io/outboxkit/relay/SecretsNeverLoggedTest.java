@@ -53,6 +53,37 @@ class SecretsNeverLoggedTest {
         }
     }
 
+    /**
+     * A password in a broker's URI never appears either: RabbitMQ refusing it stops the start with
+     * one line; NATS that cannot be reached lets the relay start and fail its deliveries, logged.
+     */
+    @Test
+    void a_brokers_password_appears_neither_when_the_broker_refuses_it_nor_while_it_cannot_be_reached() throws Exception {
+        new TestOutbox(db).write(java.util.UUID.randomUUID().toString(), "OrderCreated");
+        Map<String, String> rabbit = env();
+        rabbit.put("SINK", "rabbitmq");
+        rabbit.put("RABBITMQ_URI", "amqp://guest:" + Secrets.URL_PASSWORD + "@127.0.0.1:5672/%2F");
+        Map<String, String> nats = env();
+        nats.put("SINK", "nats");
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+            nats.put("NATS_URL", "nats://app:" + Secrets.URL_PASSWORD + "@127.0.0.1:" + free.getLocalPort());
+        }
+
+        try (ChildJvm refused = start(rabbit); ChildJvm unreachable = start(nats)) {
+            assertThat(refused.waitFor(WAIT)).as(refused.output()).isEqualTo(ServiceMain.EXIT_START_FAILED);
+            assertThat(refused.output().lines().filter(line -> line.startsWith("outbox-relay: cannot start: SINK=rabbitmq: ")))
+                    .as(refused.output()).hasSize(1);
+            assertThat(Secrets.linesWithASecret(refused.output())).as("refused").isEmpty();
+
+            assertThat(unreachable.awaitOutput("relaying to nats at nats://app:***@127.0.0.1:", WAIT)).as(unreachable.output())
+                    .isTrue();
+            assertThat(unreachable.awaitOutput("nats not connected yet", WAIT)).as("the failed delivery is logged: "
+                    + unreachable.output()).isTrue();
+            assertThat(unreachable.stop(WAIT)).as(unreachable.output()).isIn(0, 143);
+            assertThat(Secrets.linesWithASecret(unreachable.output())).as("unreachable").isEmpty();
+        }
+    }
+
     private static ChildJvm start(Map<String, String> env) {
         return ChildJvm.start(RelayMain.class.getName(), env, ChildJvm.withVerboseLogging());
     }
