@@ -15,7 +15,7 @@
 # Environment:
 #   DB_URL, DB_USER, DB_PASSWORD   use this PostgreSQL instead of starting the embedded one
 #   SINK (http), KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC, RABBITMQ_URI, RABBITMQ_EXCHANGE, NATS_URL,
-#   NATS_STREAM, CONSUMER_NAME     the broker and its settings (see README, "Sinks and sources")
+#   NATS_STREAM, CONSUMER_NAME     the broker and its settings (see README, "Through a broker")
 #   ORDER_PORT (8080), CONSUMER_PORT (8081), RELAY_PORT (8082), PG_PORT (5433), KAFKA_PORT (9092)
 #   JAVA_OPTS                      extra JVM options for every process
 #   DEV_PG_USER                    as root: run the embedded PostgreSQL under this (system) user,
@@ -477,7 +477,7 @@ cat <<EOF
 [run.sh]   curl -s http://localhost:$ORDER_PORT/health
 [run.sh]   ${REPLAY_ENV}java -jar replay-cli/target/replay-cli.jar list --status published
 [run.sh]   ${REPLAY_ENV}java -jar replay-cli/target/replay-cli.jar duplicate   (the consumer skips a redelivery)
-[run.sh] Watch the broker's own view of the messages: see README, "Sinks and sources".
+[run.sh] Watch the broker's own view of the messages: see README, "Through a broker".
 [run.sh] Ctrl-C stops everything${PG_PID:+; the data stays in .data/postgres for the next run}.
 [run.sh] ------------------------------------------------------------------------------
 EOF

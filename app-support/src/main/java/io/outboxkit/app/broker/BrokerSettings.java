@@ -74,7 +74,10 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9a-fA-F:.]+]|[A-Za-z0-9._-]+):(\\d{1,5})");
     private static final Pattern USER_INFO = Pattern.compile("([A-Za-z][A-Za-z0-9+.-]*)://([^\\s,]*)@");
 
-    /** Checks that the chosen broker's settings are present. */
+    /**
+     * Requires the variable and the broker; the other components are taken as given (read and
+     * checked by {@link #sink} and {@link #source}, which is how settings should be made).
+     */
     public BrokerSettings {
         Objects.requireNonNull(variable, "variable");
         Objects.requireNonNull(broker, "broker");

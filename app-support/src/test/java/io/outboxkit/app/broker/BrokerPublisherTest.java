@@ -6,6 +6,9 @@ import static io.outboxkit.app.broker.BrokerSettingsTest.env;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.FailureReason;
@@ -44,7 +47,7 @@ class BrokerPublisherTest {
     }
 
     @Test
-    void a_rabbitmq_publisher_that_connects_reports_its_connection() {
+    void a_rabbitmq_publisher_that_connects_reports_its_connection() throws Exception {
         BrokerSettings settings = BrokerSettings.sink(env("SINK", "rabbitmq", "RABBITMQ_URI",
                 "amqp://guest:guest@127.0.0.1:5672/%2F", "RABBITMQ_EXCHANGE", "broker-publisher-test"));
         try (BrokerPublisher publisher = settings.openPublisher()) {
@@ -52,6 +55,12 @@ class BrokerPublisherTest {
             assertThat(publisher.messagingSystem()).isEqualTo("rabbitmq");
             assertThat(publisher.toString()).isEqualTo("rabbitmq at amqp://guest:***@127.0.0.1:5672/%2F (exchange "
                     + "broker-publisher-test)");
+        } finally {
+            ConnectionFactory factory = new ConnectionFactory();
+            factory.setUri("amqp://guest:guest@127.0.0.1:5672/%2F");
+            try (Connection connection = factory.newConnection(); Channel channel = connection.createChannel()) {
+                channel.exchangeDelete("broker-publisher-test");
+            }
         }
     }
 
