@@ -2,13 +2,10 @@ package io.outboxkit.kafka;
 
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.devkafka.DevKafkaProcess;
-import io.outboxkit.devkafka.DevKafkaSettings;
+import io.outboxkit.devkafka.TestBrokers;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -28,32 +25,19 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
- * The broker the tests run against: the one at {@code KAFKA_BOOTSTRAP_SERVERS} when set, else a
- * dev-kafka child process started once per test JVM (topic auto-creation off, so that the tests of
- * the unknown-topic refusal hold; tests create their topics). Also the tests' plain Kafka tools:
+ * The broker the tests run against ({@link TestBrokers#sharedBootstrapServers()}: topic
+ * auto-creation off, so that the tests of the unknown-topic refusal hold; tests create their
+ * topics). Also the tests' plain Kafka tools:
  * topics of their own, and a plain consumer that reads what a topic holds.
  */
 final class TestKafka {
 
-    private static DevKafkaProcess shared;
-    private static String bootstrap;
-
     private TestKafka() {
     }
 
-    /** The shared broker's bootstrap servers, starting it on first use. */
-    static synchronized String bootstrapServers() {
-        if (bootstrap == null) {
-            String given = System.getenv("KAFKA_BOOTSTRAP_SERVERS");
-            if (given != null && !given.isBlank()) {
-                bootstrap = given.trim();
-            } else {
-                shared = startPrivate(false);
-                Runtime.getRuntime().addShutdownHook(new Thread(shared::kill));
-                bootstrap = shared.bootstrapServers();
-            }
-        }
-        return bootstrap;
+    /** The shared broker's bootstrap servers (see {@link TestBrokers#sharedBootstrapServers()}), starting it on first use. */
+    static String bootstrapServers() {
+        return TestBrokers.sharedBootstrapServers();
     }
 
     /** Whether the shared broker creates topics on first use (an external one may). */
@@ -69,12 +53,7 @@ final class TestKafka {
 
     /** A broker of the test's own, on a free port and a fresh data directory (the caller stops it). */
     static DevKafkaProcess startPrivate(boolean autoCreateTopics) {
-        try {
-            Path dir = Files.createTempDirectory("outbox-kafka-test");
-            return DevKafkaProcess.start(new DevKafkaSettings(freePort(), dir.resolve("kafka"), autoCreateTopics, 3));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return TestBrokers.startPrivate(autoCreateTopics);
     }
 
     static int freePort() throws IOException {

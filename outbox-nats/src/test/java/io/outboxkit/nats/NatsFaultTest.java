@@ -2,9 +2,9 @@ package io.outboxkit.nats;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.testing.PrivateNatsServer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,7 +26,6 @@ class NatsFaultTest {
 
     @BeforeEach
     void startServer() {
-        assumeTrue(PrivateNatsServer.available(), PrivateNatsServer.BINARY + " is not installed");
         server = PrivateNatsServer.launch();
         nats = new TestNats(server.url());
     }

@@ -2,9 +2,9 @@ package io.outboxkit.nats;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.outboxkit.core.OutboxException;
+import io.outboxkit.testing.PrivateNatsServer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.ServerSocket;
@@ -106,7 +106,6 @@ class NatsOptionsTest {
 
     @Test
     void a_server_that_refuses_the_credentials_gets_a_clear_error_and_no_output_shows_the_password() throws Exception {
-        assumeTrue(PrivateNatsServer.available());
         PrintStream err = System.err;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         try (PrivateNatsServer server = PrivateNatsServer.launch("--user", "relay", "--pass", "right-pw-1")) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.testing.TcpProxy;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

@@ -25,6 +25,9 @@ public final class RunningSystem implements AutoCloseable {
             "BACKOFF_INITIAL_MS", "100",
             "BACKOFF_MAX_MS", "1000");
 
+    /** The consumer's own default {@code CONSUMER_NAME}. */
+    public static final String DEFAULT_CONSUMER_NAME = "loyalty";
+
     /** How long a graceful stop may take before the tests call it a hang. */
     public static final Duration STOP_LIMIT = Duration.ofSeconds(10);
 
@@ -35,6 +38,7 @@ public final class RunningSystem implements AutoCloseable {
     private final Map<String, String> relayEnv = new HashMap<>(DEFAULT_RELAY_ENV);
     /** Small pools: the shared test server has 100 connections for every test run at once. */
     private final Map<String, String> serviceEnv = new HashMap<>(Map.of("DB_POOL_SIZE", "6"));
+    private final Map<String, String> consumerEnv = new HashMap<>();
     private final List<RelayProcess> relays = new ArrayList<>();
     private final List<ServiceProcess> retired = new ArrayList<>();
     private ServiceProcess orders;
@@ -62,6 +66,20 @@ public final class RunningSystem implements AutoCloseable {
     public RunningSystem withServiceEnv(Map<String, String> extra) {
         serviceEnv.putAll(extra);
         return this;
+    }
+
+    /**
+     * Adds settings for the consumer alone (e.g. {@code SOURCE} and its broker's, {@code
+     * CONSUMER_NAME}); they win over {@link #withServiceEnv(Map)}.
+     */
+    public RunningSystem withConsumerEnv(Map<String, String> extra) {
+        consumerEnv.putAll(extra);
+        return this;
+    }
+
+    /** {@code CONSUMER_NAME} of the consumer: the name its processed messages are recorded under. */
+    public String consumerName() {
+        return consumerEnv.getOrDefault("CONSUMER_NAME", serviceEnv.getOrDefault("CONSUMER_NAME", DEFAULT_CONSUMER_NAME));
     }
 
     /** Starts the consumer, the order service and one relay, and waits until all are healthy. */
@@ -193,6 +211,7 @@ public final class RunningSystem implements AutoCloseable {
 
     private ServiceProcess launchConsumer() {
         Map<String, String> env = new HashMap<>(serviceEnv);
+        env.putAll(consumerEnv);
         env.put("PORT", String.valueOf(consumerPort));
         return ServiceProcess.start("consumer", label + "consumer", env(env));
     }

@@ -1,4 +1,4 @@
-package io.outboxkit.rabbitmq;
+package io.outboxkit.testing;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,14 +8,15 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A TCP proxy the test owns between a client and the broker on 127.0.0.1: {@link #cut()} drops
  * every connection and refuses new ones (the broker is unreachable) until {@link #restore()};
  * {@link #freeze()} keeps the connections but passes no byte (the broker is silent) until
- * {@link #thaw()}. The shared broker itself is never touched.
+ * {@link #thaw()}. The shared broker itself is never touched. Thread-safe.
  */
-final class TcpProxy implements AutoCloseable {
+public final class TcpProxy implements AutoCloseable {
 
     private final int target;
     private final ServerSocket server;
@@ -24,9 +25,10 @@ final class TcpProxy implements AutoCloseable {
     private volatile boolean cut;
     private volatile boolean frozen;
     private volatile boolean closed;
-    private final java.util.concurrent.atomic.AtomicLong heldBack = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong heldBack = new AtomicLong();
 
-    TcpProxy(int target) throws IOException {
+    /** Listens on a free port of 127.0.0.1 and forwards every connection to {@code target} on 127.0.0.1. */
+    public TcpProxy(int target) throws IOException {
         this.target = target;
         this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         Thread acceptor = new Thread(this::accept, "tcp-proxy-accept-" + port());
@@ -34,30 +36,35 @@ final class TcpProxy implements AutoCloseable {
         acceptor.start();
     }
 
-    int port() {
+    /** The port clients connect to instead of the broker's. */
+    public int port() {
         return server.getLocalPort();
     }
 
     /** A URI for the broker at {@code uri}, through this proxy. */
-    String uri(String uri) {
+    public String uri(String uri) {
         return uri.replaceFirst(":\\d+/", ":" + port() + "/");
     }
 
-    void cut() {
+    /** Drops every open connection and refuses new ones until {@link #restore()}. */
+    public void cut() {
         cut = true;
         sockets.forEach(TcpProxy::closeQuietly);
         sockets.clear();
     }
 
-    void restore() {
+    /** Accepts connections again after {@link #cut()}. */
+    public void restore() {
         cut = false;
     }
 
-    void freeze() {
+    /** Keeps the connections open but holds back every byte until {@link #thaw()}. */
+    public void freeze() {
         frozen = true;
     }
 
-    void thaw() {
+    /** Passes bytes again after {@link #freeze()}, the held-back ones first. */
+    public void thaw() {
         synchronized (gate) {
             frozen = false;
             gate.notifyAll();
@@ -65,7 +72,7 @@ final class TcpProxy implements AutoCloseable {
     }
 
     /** The bytes that arrived while frozen, not passed on. */
-    long heldBack() {
+    public long heldBack() {
         return heldBack.get();
     }
 
@@ -123,6 +130,7 @@ final class TcpProxy implements AutoCloseable {
         }
     }
 
+    /** Stops listening and drops every connection. */
     @Override
     public void close() throws IOException {
         closed = true;

@@ -1,4 +1,4 @@
-package io.outboxkit.nats;
+package io.outboxkit.testing;
 
 import java.io.File;
 import java.io.IOException;
@@ -14,16 +14,17 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.awaitility.Awaitility;
 
 /**
  * A nats-server of the test's own, from /usr/sbin/nats-server, with JetStream on, on a free port and
  * a store in a temporary directory: stopped, killed and started again by the test. The machine's
- * shared NATS is never touched.
+ * shared NATS is never touched. {@link #close()} kills it and deletes its store. Not thread-safe.
  */
-final class PrivateNatsServer implements AutoCloseable {
+public final class PrivateNatsServer implements AutoCloseable {
 
-    static final String BINARY = "/usr/sbin/nats-server";
+    /** Where the server binary is expected. */
+    public static final String BINARY = "/usr/sbin/nats-server";
+    private static final Duration START_WAIT = Duration.ofSeconds(10);
 
     private final int port;
     private final Path store;
@@ -36,8 +37,13 @@ final class PrivateNatsServer implements AutoCloseable {
         this.extraArgs = extraArgs;
     }
 
-    /** Starts a server; {@code extraArgs} such as {@code --user u --pass p}. */
-    static PrivateNatsServer launch(String... extraArgs) {
+    /**
+     * Starts a server; {@code extraArgs} such as {@code --user u --pass p}.
+     *
+     * @throws IllegalStateException when {@link #BINARY} is missing or the server does not accept
+     *     connections within 10 s (a test that needs it fails, it is never skipped)
+     */
+    public static PrivateNatsServer launch(String... extraArgs) {
         try {
             PrivateNatsServer server = new PrivateNatsServer(freePort(), Files.createTempDirectory("nats-test-"), List.of(extraArgs));
             server.start();
@@ -47,24 +53,31 @@ final class PrivateNatsServer implements AutoCloseable {
         }
     }
 
-    static boolean available() {
+    /** Whether {@link #BINARY} is installed. */
+    public static boolean available() {
         return new File(BINARY).canExecute();
     }
 
-    String url() {
+    /** {@code nats://127.0.0.1:<port>}. */
+    public String url() {
         return "nats://127.0.0.1:" + port;
     }
 
-    int port() {
+    /** The port it listens on, the same after a restart. */
+    public int port() {
         return port;
     }
 
-    long pid() {
+    /** The operating system's process id of the running server. */
+    public long pid() {
         return process.pid();
     }
 
     /** Starts it (again), on the same port and store, and waits until it accepts connections. */
-    void start() {
+    public void start() {
+        if (!available()) {
+            throw new IllegalStateException(BINARY + " is not installed (or not executable): the test needs a nats-server of its own");
+        }
         List<String> command = new ArrayList<>(List.of(BINARY, "-a", "127.0.0.1", "-p", Integer.toString(port), "-js",
                 "-sd", store.toString()));
         command.addAll(extraArgs);
@@ -74,12 +87,25 @@ final class PrivateNatsServer implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        Awaitility.await("nats-server on port " + port).atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
-                .until(this::accepts);
+        long deadline = System.nanoTime() + START_WAIT.toNanos();
+        while (!accepts()) {
+            if (!process.isAlive() || System.nanoTime() > deadline) {
+                process.destroyForcibly();
+                throw new IllegalStateException("nats-server on port " + port + " did not accept connections within "
+                        + START_WAIT + "; see " + store.resolve("server.log"));
+            }
+            try {
+                TimeUnit.MILLISECONDS.sleep(20); // polls the port until the server listens
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                process.destroyForcibly();
+                throw new IllegalStateException("interrupted while starting nats-server", e);
+            }
+        }
     }
 
     /** Stops it the way an operator would (SIGTERM) and waits for it to end. */
-    void stop() throws InterruptedException {
+    public void stop() throws InterruptedException {
         process.destroy();
         if (!process.waitFor(10, TimeUnit.SECONDS)) {
             process.destroyForcibly().waitFor();
@@ -87,7 +113,7 @@ final class PrivateNatsServer implements AutoCloseable {
     }
 
     /** Kills it (SIGKILL) and waits for it to end. */
-    void kill() throws InterruptedException {
+    public void kill() throws InterruptedException {
         process.destroyForcibly().waitFor();
     }
 
@@ -106,6 +132,7 @@ final class PrivateNatsServer implements AutoCloseable {
         }
     }
 
+    /** Kills the server if it runs and deletes its store. */
     @Override
     public void close() throws Exception {
         if (process != null && process.isAlive()) {
