@@ -5,8 +5,12 @@ import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.Nats;
 import io.nats.client.Options;
+import io.nats.client.api.MessageInfo;
+import io.nats.client.api.StreamState;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.TransportHeaders;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -72,6 +76,19 @@ final class TestNats implements AutoCloseable {
     /** Messages stored in the test's stream. */
     long storedMessages() throws IOException, JetStreamApiException {
         return management().getStreamInfo(stream).getStreamState().getMsgCount();
+    }
+
+    /** The outbox messages stored in the test's stream, in stream order. */
+    List<OutboxMessage> stored() throws IOException, JetStreamApiException {
+        JetStreamManagement jsm = management();
+        StreamState state = jsm.getStreamInfo(stream).getStreamState();
+        List<OutboxMessage> stored = new ArrayList<>();
+        for (long sequence = state.getFirstSequence(); sequence <= state.getLastSequence(); sequence++) {
+            MessageInfo info = jsm.getMessage(stream, sequence);
+            stored.add(TransportHeaders.read(NatsHeaders.read(info.getHeaders()),
+                    new String(info.getData(), StandardCharsets.UTF_8)));
+        }
+        return stored;
     }
 
     static OutboxMessage message(String aggregateId) {
