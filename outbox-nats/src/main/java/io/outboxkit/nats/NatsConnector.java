@@ -31,12 +31,6 @@ final class NatsConnector {
      * @throws OutboxException naming the servers (never a password) and what the client reported
      */
     static Connection connect(String name, NatsServers servers, Duration connectTimeout, Duration reconnectWait, Logger log) {
-        return connect(name, servers, connectTimeout, reconnectWait, log, () -> { });
-    }
-
-    /** As {@link #connect(String, NatsServers, Duration, Duration, Logger)}, running {@code onReconnect} after each reconnection. */
-    static Connection connect(String name, NatsServers servers, Duration connectTimeout, Duration reconnectWait, Logger log,
-                              Runnable onReconnect) {
         Options.Builder options = Options.builder()
                 .servers(servers.urls().toArray(String[]::new))
                 .connectionName(name)
@@ -46,7 +40,7 @@ final class NatsConnector {
                 .reconnectBufferSize(0)
                 .pingInterval(PING_INTERVAL)
                 .errorListener(new Errors(name, log))
-                .connectionListener(new Events(name, servers, log, onReconnect, new AtomicBoolean(true)));
+                .connectionListener(new Events(name, servers, log, new AtomicBoolean(true)));
         if (servers.user() != null) {
             options.userInfo(servers.user(), servers.password() == null ? "" : servers.password());
         } else if (servers.token() != null) {
@@ -73,7 +67,7 @@ final class NatsConnector {
     }
 
     /** Logs the connection's state changes at INFO, a lost connection once at WARN (each failed attempt at DEBUG). */
-    private record Events(String name, NatsServers servers, Logger log, Runnable onReconnect, AtomicBoolean up)
+    private record Events(String name, NatsServers servers, Logger log, AtomicBoolean up)
             implements ConnectionListener {
 
         @Override
@@ -89,7 +83,6 @@ final class NatsConnector {
                 case RECONNECTED -> {
                     up.set(true);
                     log.info("[{}] NATS connection reconnected ({})", name, servers);
-                    onReconnect.run();
                 }
                 case CONNECTED, CLOSED -> log.info("[{}] NATS connection {} ({})", name, event.getEvent(), servers);
                 default -> log.debug("[{}] NATS {}", name, event.getEvent());

@@ -111,7 +111,8 @@ public final class NatsSource implements MessageSource {
     private final Object lifecycle = new Object();
     private volatile boolean running;
     private volatile boolean receiving;
-    private volatile boolean reconnected;
+    /** The connection's reconnections when the consumer was last set up; only the worker reads and writes it. */
+    private long setUpAtReconnects;
     private boolean closed;
     private Thread worker;
     private BatchReceiver receiver;
@@ -161,6 +162,7 @@ public final class NatsSource implements MessageSource {
                 throw new IllegalStateException("source " + name + " was already started or closed");
             }
             try {
+                setUpAtReconnects = reconnects();
                 Consumers.ensure(management, wanted, name, LOG);
                 consumer = connection.getConsumerContext(wanted.stream(), wanted.name());
             } catch (IOException | JetStreamApiException e) {
@@ -265,8 +267,9 @@ public final class NatsSource implements MessageSource {
     }
 
     private void cycle() throws Exception {
-        if (reconnected) {
-            startOver();
+        long reconnects = reconnects();
+        if (reconnects != setUpAtReconnects) {
+            startOver(reconnects);
         }
         long now = System.nanoTime();
         for (InHand.Entry held : inHand.heldSince(now - wanted.ackWait().toNanos() / 3)) {
@@ -279,6 +282,9 @@ public final class NatsSource implements MessageSource {
         Message message;
         while ((message = fetch.nextMessage()) != null) {
             accept(message);
+        }
+        if (reconnects() != reconnects) {
+            return; // the pull may have gone to the server after a reconnection: start over before handing anything on
         }
         List<InHand.Entry> batch = inHand.ready(batchSize);
         if (!batch.isEmpty()) {
@@ -416,15 +422,25 @@ public final class NatsSource implements MessageSource {
     /**
      * After a lost connection, deliveries that were on the wire are lost too, and the server would
      * send them again only after their ack wait while later ones flow: start over from the
-     * consumer's ack floor, as at a start, so they come back at once and in order.
+     * consumer's ack floor, as at a start, so they come back at once and in order. Until it has,
+     * nothing fetched since the reconnection goes to the receiver.
      */
-    private void startOver() throws IOException, JetStreamApiException {
+    private void startOver(long reconnects) throws IOException, JetStreamApiException {
         LOG.info("[{}] reconnected: forgetting the {} message(s) in hand and starting NATS consumer {} over from its ack floor",
                 name, inHand.size(), wanted.name());
         inHand.clear();
         Consumers.ensure(management, wanted, name, LOG);
         consumer = connection.getConsumerContext(wanted.stream(), wanted.name());
-        reconnected = false;
+        setUpAtReconnects = reconnects;
+    }
+
+    /**
+     * How often the connection has reconnected. The client counts a reconnection before it sends
+     * anything queued on the new connection (so before any pull of ours reaches the new server),
+     * whereas its reconnection event reaches listeners later, on another thread.
+     */
+    private long reconnects() {
+        return connection.getStatistics().getReconnects();
     }
 
     private void recreateIfDeleted() {
@@ -608,19 +624,12 @@ public final class NatsSource implements MessageSource {
             Checks.between("maxAckPending", maxAckPending, batchSize, 1_000_000);
             Checks.between("fetchWait", fetchWait, Duration.ofSeconds(1), Duration.ofMinutes(1)); // jnats' least pull expiry
             Checks.connection(duplicateWindow, connectTimeout, reconnectWait);
-            java.util.concurrent.atomic.AtomicReference<NatsSource> built = new java.util.concurrent.atomic.AtomicReference<>();
-            Connection connection = NatsConnector.connect(shownName, parsed, connectTimeout, reconnectWait, LOG, () -> {
-                NatsSource source = built.get();
-                if (source != null) {
-                    source.reconnected = true;
-                }
-            });
+            Connection connection = NatsConnector.connect(shownName, parsed, connectTimeout, reconnectWait, LOG);
             try {
                 JetStreamManagement jsm = connection.jetStreamManagement();
                 Streams.ensure(jsm, shownName, stream, subjectPrefix + ".>", duplicateWindow, LOG);
                 Streams.ensure(jsm, shownName, deadLetterStream, deadLetterSubjectPrefix + ".>", duplicateWindow, LOG);
-                built.set(new NatsSource(this, parsed, connection));
-                return built.get();
+                return new NatsSource(this, parsed, connection);
             } catch (IOException | RuntimeException e) {
                 NatsPublisher.closeQuietly(connection);
                 if (e instanceof OutboxException outbox) {
