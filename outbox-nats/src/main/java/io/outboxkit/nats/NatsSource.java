@@ -58,7 +58,8 @@ import org.slf4j.LoggerFactory;
  * consumer at its ack floor, the first unacknowledged message, and everything from there comes
  * again in stream order (what was acknowledged after that comes again as duplicates, which an
  * idempotent receiver skips). It starts over the same way after a lost connection, since the
- * deliveries that were on the wire would otherwise come back only after their ack wait. Order
+ * deliveries that were on the wire would otherwise come back only after their ack wait; nothing
+ * fetched after the reconnection reaches the receiver before it has. Order
  * therefore holds across restarts and reconnections as long as one source at a time uses a
  * consumer name; several sources sharing one consumer share its messages but not their order.
  *
