@@ -5,6 +5,9 @@ import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.testing.PrivateNatsServer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -13,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -84,7 +88,7 @@ class NatsFaultTest {
         NatsPublisher publisher = publisher();
         assertThat(publisher.publishAll(messages(1, "order-"))).isEmpty();
         long pid = server.pid();
-        new ProcessBuilder("kill", "-STOP", Long.toString(pid)).start().waitFor();
+        freeze(pid);
         try {
             long started = System.nanoTime();
             Map<UUID, Exception> failures = publisher.publishAll(messages(5, "order-"));
@@ -144,6 +148,30 @@ class NatsFaultTest {
         assertThat(storedOrder.values()).as("each aggregate's messages in the stream, in publish order").allSatisfy(
                 sequences -> assertThat(sequences).isSorted());
         assertThat(receiver.violations()).isEmpty();
+    }
+
+    /**
+     * Sends SIGSTOP and waits until every thread of the process is stopped: kill returns when the
+     * signal is sent, and a thread running on another core may go on a moment longer (long enough,
+     * on a loaded machine, to acknowledge a publish).
+     */
+    private static void freeze(long pid) throws Exception {
+        new ProcessBuilder("kill", "-STOP", Long.toString(pid)).start().waitFor();
+        Path tasks = Path.of("/proc", Long.toString(pid), "task");
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5)).until(() -> {
+            try (Stream<Path> threads = Files.list(tasks)) {
+                return threads.allMatch(NatsFaultTest::stopped);
+            }
+        });
+    }
+
+    private static boolean stopped(Path thread) {
+        try {
+            String stat = Files.readString(thread.resolve("stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2) == 'T';
+        } catch (IOException e) {
+            return true; // the thread has ended
+        }
     }
 
     /**
