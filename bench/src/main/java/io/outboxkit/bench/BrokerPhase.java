@@ -40,6 +40,9 @@ final class BrokerPhase {
         report.detail("## 5. Through " + name + ": a backlog of " + String.format("%,d", BenchMain.BACKLOG)
                 + " messages of " + size + " bytes (the payload; the relay adds its headers)");
         report.detail("");
+        // The broker's first records (creating the topic or queue, its JIT) would be measured as its ceiling.
+        report.detail("- warm-up of the broker, not a figure: " + broker.ceilingName() + ", "
+                + BenchMain.tps(broker.ceiling(BenchMain.BACKLOG, size)) + " msg/s");
         double before = broker.ceiling(BenchMain.BACKLOG, size);
         report.detail("- " + broker.ceilingName() + ", " + String.format("%,d", BenchMain.BACKLOG) + " records of "
                 + size + " bytes: " + BenchMain.tps(before) + " msg/s");
@@ -59,8 +62,10 @@ final class BrokerPhase {
             bench.warmUp(consumer, env);
             double rate = bench.drainOnce("end to end (relay → " + name + " → consumer's transaction), 1 relay", 1, null,
                     "batch", env, consumer);
+            // Issue 16 sets the end-to-end target through Kafka; the others are measured for comparison.
+            boolean kafka = "kafka".equals(name);
             report.figure("drain end to end through " + name + ", 1 relay", BenchMain.tps(rate) + " msg/s", "", "",
-                    "≥ 10,000 msg/s", "kafka".equals(name) ? rate >= 10_000 : null);
+                    kafka ? "≥ 10,000 msg/s" : "", kafka ? rate >= 10_000 : null);
             if ("kafka".equals(name)) {
                 latency(consumer);
             }
