@@ -735,6 +735,18 @@ public final class BenchMain {
         }
     }
 
+    /**
+     * Copies {@code module}'s jar as {@link #snapshotJars()} does the services', when a phase needs
+     * it; returns the copy, or the path it would have had when the module was not built.
+     */
+    Path snapshot(String module) throws IOException {
+        Path built = root.resolve(module).resolve("target").resolve(module + ".jar");
+        if (Files.isRegularFile(built)) {
+            Files.copy(built, jar(module), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        return jar(module);
+    }
+
     /** Where the services' logs go. */
     Path logs() {
         return target.resolve("logs");

@@ -24,7 +24,7 @@ final class BrokerPhase {
     /** Starts or connects to the broker {@code name}, measures, and removes what the bench created on it. */
     static void run(BenchMain bench, String name) throws Exception {
         try (BenchBroker broker = switch (name) {
-            case "kafka" -> KafkaBenchBroker.start(bench.root.resolve("dev-kafka/target/dev-kafka.jar"), bench.target);
+            case "kafka" -> KafkaBenchBroker.start(bench.snapshot("dev-kafka"), bench.target);
             case "rabbitmq" -> RabbitMqBenchBroker.connect();
             case "nats" -> NatsBenchBroker.start(bench.target);
             default -> throw new IllegalArgumentException("no broker phase " + name);
