@@ -459,7 +459,9 @@ public final class BenchMain {
                 env.putAll(settings);
                 running.add(Service.start("outbox-relay-" + i, jar("outbox-relay"), db, env, target.resolve("logs"), jfr()));
             }
-            boolean untilApplied = consumer != null && throughBroker(running.get(running.size() - 1).env());
+            Map<String, String> relaySettings = new HashMap<>(relayExtra);
+            relaySettings.putAll(settings);
+            boolean untilApplied = consumer != null && throughBroker(relaySettings);
             // Warm-up on a whole backlog: on a shorter one the relays' JIT is still compiling during the measured run.
             unmeasuredDrain(untilApplied);
             List<Service> relayServices = running.stream().filter(service -> service != consumer).toList();

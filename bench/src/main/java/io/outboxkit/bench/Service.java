@@ -23,13 +23,11 @@ final class Service implements AutoCloseable {
     private final String name;
     private final Process process;
     private final int port;
-    private final Map<String, String> env;
 
-    private Service(String name, Process process, int port, Map<String, String> env) {
+    private Service(String name, Process process, int port) {
         this.name = name;
         this.process = process;
         this.port = port;
-        this.env = Map.copyOf(env);
     }
 
     /**
@@ -65,18 +63,13 @@ final class Service implements AutoCloseable {
         builder.environment().putAll(env);
         Files.createDirectories(logs);
         builder.redirectErrorStream(true).redirectOutput(logs.resolve(name + ".log").toFile());
-        Service service = new Service(name, builder.start(), port, env);
+        Service service = new Service(name, builder.start(), port);
         service.awaitHealthy(Duration.ofSeconds(60));
         return service;
     }
 
     String name() {
         return name;
-    }
-
-    /** The settings it was started with, beyond the database and port. */
-    Map<String, String> env() {
-        return env;
     }
 
     long pid() {
