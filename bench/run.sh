@@ -7,6 +7,9 @@
 #   bash bench/run.sh --profile  also records a JFR profile of each service (bench/target/jfr/)
 #   bash bench/run.sh --phases write,drain,latency,health   only these phases (default: all but scale;
 #        the others: bare, e2e, cold, cpu, peer, obs, console, scale; BENCHMARKS.md says what each measures)
+#   bash bench/run.sh --phases kafka,rabbitmq,nats   through the brokers (not in the default run): kafka
+#        starts dev-kafka itself, rabbitmq uses RABBITMQ_URI (localhost:5672 guest/guest), nats starts
+#        NATS_SERVER (/usr/sbin/nats-server) itself
 #   bash bench/run.sh --phases alone   of the drain phase, only the relay alone and its ceilings
 #   bash bench/run.sh --relay-env CLAIM_MODE=lock,WORKERS=4   settings for every relay it starts (they win)
 #
@@ -21,7 +24,7 @@ cd "$ROOT"
 
 if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
     echo "bench: building the service jars and the bench (mvn package, tests skipped)"
-    mvn -B -q package -DskipTests -pl order-service,consumer,outbox-relay,bench -am
+    mvn -B -q package -DskipTests -pl order-service,consumer,outbox-relay,dev-kafka,bench -am
 fi
 for jar in order-service/target/order-service.jar consumer/target/consumer.jar \
            outbox-relay/target/outbox-relay.jar bench/target/bench.jar; do

@@ -33,8 +33,11 @@ public final class BenchMain {
     static final int CLAIM_BATCH = 100;
     /** Every phase, in the order a run takes them; "alone" is the drain phase's relay-alone part only. */
     static final List<String> PHASES = List.of("write", "bare", "drain", "alone", "e2e", "cold", "latency", "cpu",
-            "health", "peer", "obs", "console", "scale");
-    /** What a run without {@code --phases} measures: all but "scale", which takes too long. */
+            "health", "peer", "obs", "console", "scale", "kafka", "rabbitmq", "nats");
+    /**
+     * What a run without {@code --phases} measures: all but "scale", which takes too long, and the
+     * brokers' phases, which need the brokers (and start a Kafka of their own).
+     */
     static final String DEFAULT_PHASES = "write,bare,drain,e2e,cold,latency,cpu,health,peer,obs,console";
 
     final Path root;
@@ -154,6 +157,11 @@ public final class BenchMain {
         }
         if (phases.contains("scale")) {
             new ScalePhase(this).run();
+        }
+        for (String broker : List.of("kafka", "rabbitmq", "nats")) {
+            if (phases.contains(broker)) {
+                BrokerPhase.run(this, broker);
+            }
         }
         report.header("- load after the run (uptime): " + uptime());
         report.write(target.resolve("report.md"));
@@ -391,22 +399,37 @@ public final class BenchMain {
      * would measure it while its JIT is still compiling.
      */
     void warmUp(Service consumer) throws Exception {
+        warmUp(consumer, Map.of());
+    }
+
+    /** As {@link #warmUp(Service)}, the warm-up relay also given {@code settings} (a broker's, say). */
+    void warmUp(Service consumer, Map<String, String> settings) throws Exception {
         db.reset();
         Map<String, String> env = relayEnv(consumer.url("/messages"), "batch", "relay-warm-up");
+        env.putAll(settings);
         try (Service relay = Service.start("outbox-relay-warm-up", jar("outbox-relay"), db, env, target.resolve("logs"), null)) {
             for (int i = 0; i < 2; i++) {
-                report.detail("- consumer warm-up " + (i + 1) + " of 2, not a figure: " + tps(unmeasuredDrain()) + " msg/s");
+                report.detail("- consumer warm-up " + (i + 1) + " of 2, not a figure: "
+                        + tps(unmeasuredDrain(throughBroker(env))) + " msg/s");
             }
         }
+    }
+
+    /**
+     * Whether a relay with {@code env} publishes to a broker: then its marking a message published
+     * says the broker has it, not that the consumer applied it, so a drain waits for the consumer.
+     */
+    static boolean throughBroker(Map<String, String> env) {
+        return !"http".equals(env.getOrDefault("SINK", "http"));
     }
 
     /**
      * Drains one whole backlog through the services running, so that their JIT compiles the hot
      * paths, and empties the tables again. Returns its rate, for the record only.
      */
-    private double unmeasuredDrain() throws Exception {
+    private double unmeasuredDrain(boolean untilApplied) throws Exception {
         long start = db.writeBacklog(BACKLOG, USERS);
-        double seconds = awaitDrained(start, Duration.ofMinutes(3));
+        double seconds = awaitDrained(start, Duration.ofMinutes(3), untilApplied);
         db.reset();
         return BACKLOG / seconds;
     }
@@ -436,8 +459,11 @@ public final class BenchMain {
                 env.putAll(settings);
                 running.add(Service.start("outbox-relay-" + i, jar("outbox-relay"), db, env, target.resolve("logs"), jfr()));
             }
+            Map<String, String> relaySettings = new HashMap<>(relayExtra);
+            relaySettings.putAll(settings);
+            boolean untilApplied = consumer != null && throughBroker(relaySettings);
             // Warm-up on a whole backlog: on a shorter one the relays' JIT is still compiling during the measured run.
-            unmeasuredDrain();
+            unmeasuredDrain(untilApplied);
             List<Service> relayServices = running.stream().filter(service -> service != consumer).toList();
             double rate;
             AutoCloseable beside = alongside == null ? () -> { } : alongside.start(relayServices);
@@ -446,7 +472,7 @@ public final class BenchMain {
                 long writing = System.nanoTime();
                 // Timed from the commit, as pgbench's ceiling is timed on a backlog already written.
                 long start = db.writeBacklog(BACKLOG, USERS);
-                double seconds = awaitDrained(start, Duration.ofMinutes(5));
+                double seconds = awaitDrained(start, Duration.ofMinutes(5), untilApplied);
                 rate = BACKLOG / seconds;
                 report.detail("- " + what + ": " + tps(rate) + " msg/s (" + String.format("%.1f", seconds)
                         + " s from the backlog's commit; writing it took " + String.format("%.1f", (start - writing) / 1e9)
@@ -480,7 +506,9 @@ public final class BenchMain {
 
     Map<String, String> relayEnv(String consumerUrl, String delivery, String name) {
         Map<String, String> env = new HashMap<>();
-        env.put("CONSUMER_URL", consumerUrl);
+        if (consumerUrl != null) {
+            env.put("CONSUMER_URL", consumerUrl);
+        }
         env.put("DELIVERY", delivery);
         env.put("RELAY_NAME", name);
         env.put("ADMIN_HOST", "127.0.0.1");
@@ -489,14 +517,25 @@ public final class BenchMain {
     }
 
     double awaitDrained(long startNanos, Duration limit) throws SQLException, InterruptedException {
+        return awaitDrained(startNanos, limit, false);
+    }
+
+    /**
+     * Seconds from {@code startNanos} until no message is pending and, when {@code untilApplied},
+     * the consumer has applied all {@value #BACKLOG} (it reads them from a broker, after the relay).
+     */
+    double awaitDrained(long startNanos, Duration limit, boolean untilApplied) throws SQLException, InterruptedException {
         long deadline = startNanos + limit.toNanos();
+        boolean published = false;
         while (System.nanoTime() < deadline) {
-            if (db.queryLong("SELECT count(*) FROM (SELECT 1 FROM outbox WHERE status = 'PENDING' LIMIT 1) p") == 0) {
+            published = published
+                    || db.queryLong("SELECT count(*) FROM (SELECT 1 FROM outbox WHERE status = 'PENDING' LIMIT 1) p") == 0;
+            if (published && (!untilApplied || db.queryLong("SELECT count(*) FROM processed_messages") >= BACKLOG)) {
                 return (System.nanoTime() - startNanos) / 1e9;
             }
             Thread.sleep(50); // sampling the outbox: the figure's resolution is 50 ms of several seconds
         }
-        throw new IllegalStateException("the backlog was not drained within " + limit);
+        throw new IllegalStateException("the backlog was not " + (untilApplied ? "applied" : "drained") + " within " + limit);
     }
 
     /** No message left PENDING or DEAD: each is PUBLISHED, or deleted on publish. */
@@ -563,24 +602,8 @@ public final class BenchMain {
 
             try (LatencyProbe probe = LatencyProbe.start(db)) {
                 for (double rate : new double[] {500, Math.floor(0.8 * maxOrdersPerSecond)}) {
-                    // Warm-up at this rate: batches of one or two messages take other code paths than the
-                    // closed loop's, and the JIT compiling them in each service would be measured as latency.
-                    load.openLoop(rate, Duration.ofSeconds(quick ? 30 : 45));
-                    probe.reset();
-                    CpuMeter.Sample cpu = CpuMeter.sample(all);
-                    OrderLoad.Result steady = load.openLoop(rate, Duration.ofSeconds(seconds));
-                    awaitQuiet(Duration.ofMinutes(2));
-                    Histogram h = probe.snapshot();
                     String label = rate == 500 ? "500 orders/s" : "80% of the maximum (" + tps(rate) + " orders/s)";
-                    report.detail("- at " + label + " for " + seconds + " s: " + h.getTotalCount() + " messages ("
-                            + probe.unapplied() + " not applied at the end), p50 "
-                            + ms(h.getValueAtPercentile(50)) + ", p99 " + ms(h.getValueAtPercentile(99)) + ", p99.9 "
-                            + ms(h.getValueAtPercentile(99.9)) + ", max " + ms(h.getMaxValue()) + " (" + steady.failed()
-                            + " failed requests); CPU in cores: " + CpuMeter.describe(CpuMeter.cores(cpu, CpuMeter.sample(all))));
-                    report.detail("  - messages slower than 15 ms were written in " + probe.slowWindows(15, 6)
-                            + " (GC pauses of each service, timestamped: logs/<service>-gc.log)");
-                    report.detail("  - where their time went: " + probe.slowBreakdown(15));
-                    report.detail("  - where every message's time went: " + probe.slowBreakdown(0));
+                    Histogram h = latencyAt(probe, load, rate, label, all);
                     // Issue 20's targets: at 500 orders/s p50 ≤ 2 ms and p99 ≤ 10 ms; at 80% of the maximum p99 ≤ 25 ms.
                     boolean met = rate == 500
                             ? h.getValueAtPercentile(50) <= 2_000 && h.getValueAtPercentile(99) <= 10_000
@@ -595,6 +618,39 @@ public final class BenchMain {
             }
         }
         report.detail("");
+    }
+
+    /**
+     * Orders at {@code rate} per second through {@code load}, warm-up first, then measured with
+     * {@code probe}: waits until every message measured is applied, writes the details under
+     * {@code label}, and returns the latencies (µs) commit → effect.
+     */
+    Histogram latencyAt(LatencyProbe probe, OrderLoad load, double rate, String label, List<Service> all)
+            throws Exception {
+        int seconds = quick ? 15 : 30;
+        // Warm-up at this rate: batches of one or two messages take other code paths than the
+        // closed loop's, and the JIT compiling them in each service would be measured as latency.
+        load.openLoop(rate, Duration.ofSeconds(quick ? 30 : 45));
+        probe.reset();
+        CpuMeter.Sample cpu = CpuMeter.sample(all);
+        OrderLoad.Result steady = load.openLoop(rate, Duration.ofSeconds(seconds));
+        awaitQuiet(Duration.ofMinutes(2));
+        // Through a broker the consumer applies after the relay marked published.
+        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+        while (probe.unapplied() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(100); // sampling the probe's tables until the consumer caught up
+        }
+        Histogram h = probe.snapshot();
+        report.detail("- at " + label + " for " + seconds + " s: " + h.getTotalCount() + " messages ("
+                + probe.unapplied() + " not applied at the end), p50 "
+                + ms(h.getValueAtPercentile(50)) + ", p99 " + ms(h.getValueAtPercentile(99)) + ", p99.9 "
+                + ms(h.getValueAtPercentile(99.9)) + ", max " + ms(h.getMaxValue()) + " (" + steady.failed()
+                + " failed requests); CPU in cores: " + CpuMeter.describe(CpuMeter.cores(cpu, CpuMeter.sample(all))));
+        report.detail("  - messages slower than 15 ms were written in " + probe.slowWindows(15, 6)
+                + " (GC pauses of each service, timestamped: logs/<service>-gc.log)");
+        report.detail("  - where their time went: " + probe.slowBreakdown(15));
+        report.detail("  - where every message's time went: " + probe.slowBreakdown(0));
+        return h;
     }
 
     /** Waits until nothing is pending (the system caught up). */
@@ -679,6 +735,18 @@ public final class BenchMain {
             Files.copy(root.resolve(module).resolve("target").resolve(module + ".jar"), jar(module),
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
+    }
+
+    /**
+     * Copies {@code module}'s jar as {@link #snapshotJars()} does the services', when a phase needs
+     * it; returns the copy, or the path it would have had when the module was not built.
+     */
+    Path snapshot(String module) throws IOException {
+        Path built = root.resolve(module).resolve("target").resolve(module + ".jar");
+        if (Files.isRegularFile(built)) {
+            Files.copy(built, jar(module), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        return jar(module);
     }
 
     /** Where the services' logs go. */
