@@ -11,20 +11,16 @@ import io.outboxkit.core.MessageStatus;
 import io.outboxkit.core.NewMessage;
 import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
-import java.io.File;
-import java.net.ServerSocket;
+import io.outboxkit.testing.PrivateNatsServer;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -36,8 +32,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class BrokerSinkTest {
 
-    static final String NATS_SERVER = "/usr/sbin/nats-server";
-
     @RegisterExtension
     static final PostgresExtension db = new PostgresExtension(OutboxMigrations::apply);
     @RegisterExtension
@@ -45,26 +39,19 @@ class BrokerSinkTest {
 
     static final TestOutbox outbox = new TestOutbox(db);
     final HttpClient http = HttpClient.newHttpClient();
-    Process natsServer;
+    final PrivateNatsServer nats = PrivateNatsServer.unstarted();
 
     @AfterEach
-    void stopNats() throws InterruptedException {
-        if (natsServer != null) {
-            natsServer.destroyForcibly().waitFor();
-        }
+    void stopNats() throws Exception {
+        nats.close();
     }
 
     @Test
     void a_broker_down_at_start_and_back_within_the_retry_schedule_loses_nothing_and_kills_nothing() throws Exception {
-        Assumptions.assumeTrue(new File(NATS_SERVER).canExecute(), NATS_SERVER + " is not installed");
-        int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
         String stream = "RELAY_SINK_" + UUID.randomUUID().toString().substring(0, 8).toUpperCase();
         // 20 attempts, backoff up to 500 ms: a schedule of several seconds, longer than the outage below.
         Relay relay = relays.start(TestRelays.config("http://unused.invalid/messages", "SINK", "nats",
-                "NATS_URL", "nats://127.0.0.1:" + port, "NATS_STREAM", stream, "MAX_ATTEMPTS", "20",
+                "NATS_URL", nats.url(), "NATS_STREAM", stream, "MAX_ATTEMPTS", "20",
                 "BACKOFF_MAX_MS", "500"));
         List<NewMessage> messages = new ArrayList<>();
         for (String order : List.of(UUID.randomUUID().toString(), UUID.randomUUID().toString())) {
@@ -81,15 +68,15 @@ class BrokerSinkTest {
         assertThat(down.get("status").asText()).isEqualTo("unavailable");
         assertThat(down.get("error").asText()).isEqualTo("sink nats is not connected");
 
-        natsServer = startNats(port);
+        nats.start();
 
         await("every message delivered once NATS is up").atMost(Duration.ofSeconds(30))
                 .until(() -> ids.stream().allMatch(id -> outbox.status(id) == MessageStatus.PUBLISHED));
         assertThat(relay.stats().dead()).isZero();
         await("health ok").atMost(Duration.ofSeconds(10)).until(() -> "ok".equals(health(relay).get("status").asText()));
         assertThat(health(relay).get("sink").asText()).isEqualTo("nats");
-        try (Connection nats = Nats.connect("nats://127.0.0.1:" + port)) {
-            assertThat(nats.jetStreamManagement().getStreamInfo(stream).getStreamState().getMsgCount())
+        try (Connection client = Nats.connect(nats.url())) {
+            assertThat(client.jetStreamManagement().getStreamInfo(stream).getStreamState().getMsgCount())
                     .as("each message stored once").isEqualTo(ids.size());
         }
     }
@@ -98,18 +85,5 @@ class BrokerSinkTest {
         HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + relay.adminPort()
                 + "/health")).build(), HttpResponse.BodyHandlers.ofString());
         return Jsons.mapper().readTree(response.body());
-    }
-
-    static Process startNats(int port) throws Exception {
-        Path store = Files.createTempDirectory("relay-nats-");
-        store.toFile().deleteOnExit();
-        Process process = new ProcessBuilder(NATS_SERVER, "-a", "127.0.0.1", "-p", Integer.toString(port), "-js", "-sd",
-                store.toString()).redirectErrorStream(true).redirectOutput(store.resolve("server.log").toFile()).start();
-        await("nats-server accepts connections").atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
-            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
-                return true;
-            }
-        });
-        return process;
     }
 }

@@ -44,10 +44,18 @@ public final class PrivateNatsServer implements AutoCloseable {
      *     connections within 10 s (a test that needs it fails, it is never skipped)
      */
     public static PrivateNatsServer launch(String... extraArgs) {
+        PrivateNatsServer server = unstarted(extraArgs);
+        server.start();
+        return server;
+    }
+
+    /**
+     * A server on a free port with a store of its own, not started yet: its {@link #url()} can be
+     * given to a client that must meet a broker that is down, and {@link #start()} brings it up.
+     */
+    public static PrivateNatsServer unstarted(String... extraArgs) {
         try {
-            PrivateNatsServer server = new PrivateNatsServer(freePort(), Files.createTempDirectory("nats-test-"), List.of(extraArgs));
-            server.start();
-            return server;
+            return new PrivateNatsServer(freePort(), Files.createTempDirectory("nats-test-"), List.of(extraArgs));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
