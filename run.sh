@@ -142,6 +142,24 @@ launch() { # NAME LOG COMMAND...
 
 alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
 
+# await_ready NAME LOG SECONDS PID_VAR: waits for NAME's "NAME: ready on port" line in LOG; fails
+# when it exits first (clearing PID_VAR, so that the clean-up leaves it alone) or after SECONDS.
+await_ready() {
+    local name=$1 log=$2 seconds=$3
+    local -n ready_pid=$4
+    local deadline=$((SECONDS + seconds))
+    until grep -q "^$name: ready on port" "$log"; do
+        if ! alive "$ready_pid"; then
+            local status=0
+            wait "$ready_pid" || status=$?
+            ready_pid=""
+            fail "$name exited with status $status during start: $(grep "^$name:" "$log" | tail -n 1 || true)"
+        fi
+        ((SECONDS < deadline)) || fail "$name was not ready within ${seconds}s (see its lines above)"
+        sleep 0.2
+    done
+}
+
 # Waits until every PID has exited, up to SECONDS; returns 1 if some are still running then.
 wait_gone() { # SECONDS PID...
     local deadline=$((SECONDS + $1)) pid
@@ -318,17 +336,7 @@ start_postgres() {
         "${PG_CMD[@]}" ${JAVA_OPTS:-} -jar "$ROOT/dev-postgres/target/dev-postgres.jar"
     PG_PID=$LAUNCHED_PID
     PG_STARTED=1
-    local deadline=$((SECONDS + PG_START_SECONDS))
-    until grep -q '^dev-postgres: ready on port' "$PG_LOG"; do
-        if ! alive "$PG_PID"; then
-            local status=0
-            wait "$PG_PID" || status=$?
-            PG_PID=""
-            fail "dev-postgres exited with status $status during start: $(grep '^dev-postgres:' "$PG_LOG" | tail -n 1 || true)"
-        fi
-        ((SECONDS < deadline)) || fail "dev-postgres was not ready within ${PG_START_SECONDS}s (see its lines above)"
-        sleep 0.2
-    done
+    await_ready dev-postgres "$PG_LOG" "$PG_START_SECONDS" PG_PID
     export DB_URL="jdbc:postgresql://localhost:$PG_PORT/outbox" DB_USER=outbox DB_PASSWORD=outbox
 }
 
@@ -371,17 +379,7 @@ start_kafka() {
     launch dev-kafka "$KAFKA_LOG" env PORT="$KAFKA_PORT" DATA_DIR="$KAFKA_DATA" \
         "${cmd[@]}" ${JAVA_OPTS:-} -jar "$ROOT/dev-kafka/target/dev-kafka.jar"
     KAFKA_PID=$LAUNCHED_PID
-    local deadline=$((SECONDS + KAFKA_START_SECONDS))
-    until grep -q '^dev-kafka: ready on port' "$KAFKA_LOG"; do
-        if ! alive "$KAFKA_PID"; then
-            local status=0
-            wait "$KAFKA_PID" || status=$?
-            KAFKA_PID=""
-            fail "dev-kafka exited with status $status during start: $(grep '^dev-kafka:' "$KAFKA_LOG" | tail -n 1 || true)"
-        fi
-        ((SECONDS < deadline)) || fail "dev-kafka was not ready within ${KAFKA_START_SECONDS}s (see its lines above)"
-        sleep 0.2
-    done
+    await_ready dev-kafka "$KAFKA_LOG" "$KAFKA_START_SECONDS" KAFKA_PID
     export KAFKA_BOOTSTRAP_SERVERS="localhost:$KAFKA_PORT"
 }
 
