@@ -94,6 +94,29 @@ class OutboxMonitorTest {
     }
 
     @Test
+    void a_costly_reading_is_reused_fifty_times_as_long_as_its_statement_took_up_to_a_minute() {
+        Duration second = Duration.ofSeconds(1);
+        assertThat(OutboxMonitor.reuseNanos(second, Duration.ofMillis(5).toNanos())).isEqualTo(second.toNanos());
+        assertThat(OutboxMonitor.reuseNanos(second, Duration.ofMillis(60).toNanos())).isEqualTo(Duration.ofSeconds(3).toNanos());
+        assertThat(OutboxMonitor.reuseNanos(second, Duration.ofSeconds(5).toNanos())).isEqualTo(Duration.ofMinutes(1).toNanos());
+        assertThat(OutboxMonitor.reuseNanos(Duration.ofMinutes(10), Duration.ofSeconds(5).toNanos()))
+                .isEqualTo(Duration.ofMinutes(10).toNanos());
+        assertThat(OutboxMonitor.reuseNanos(Duration.ZERO, Duration.ofSeconds(5).toNanos())).as("0: read at every call").isZero();
+    }
+
+    @Test
+    void a_large_backlog_is_not_counted_again_at_once_even_when_max_age_has_passed() {
+        db.jdbi().useHandle(h -> h.execute("INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, payload) "
+                + "SELECT gen_random_uuid(), 'Order', 'o-' || n, 'OrderCreated', '{}' FROM generate_series(1, 50000) AS n"));
+        OutboxMonitor monitor = OutboxMonitor.create(db.jdbi(), OutboxNames.DEFAULT, Duration.ofNanos(1));
+
+        OutboxSnapshot first = monitor.snapshot();
+        assertThat(first.pending()).isEqualTo(50_000);
+        assertThat(monitor.snapshot()).as("counting 50,000 rows takes milliseconds: reused 50 times as long")
+                .isSameAs(first);
+    }
+
+    @Test
     void an_unreadable_outbox_fails_each_call_with_what_was_attempted() {
         OutboxMonitor monitor = OutboxMonitor.create(db.jdbi(), OutboxNames.DEFAULT.withOutboxTable("missing"), Duration.ofMinutes(1));
         assertThatThrownBy(monitor::snapshot).isInstanceOf(OutboxException.class)

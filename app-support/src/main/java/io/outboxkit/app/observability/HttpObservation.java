@@ -21,7 +21,9 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Collections;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -30,7 +32,8 @@ import java.util.concurrent.TimeUnit;
  * the answer's class, {@code 2xx} to {@code 5xx}), and, with tracing on, a SERVER span, a child of
  * the request's {@code traceparent} (a malformed one starts a new trace), current while the request
  * is handled, named {@code <method> <route>}. Scrapes and health checks ({@link #QUIET}) are timed
- * but never traced. Thread-safe.
+ * but never traced. Each timer is built once, on the first request of its method, route and status
+ * class, and looked up by that key afterwards. Thread-safe.
  */
 final class HttpObservation implements Filter {
 
@@ -60,6 +63,8 @@ final class HttpObservation implements Filter {
     };
 
     private final MeterRegistry registry;
+    /** The timers by their tags: a few per route, since every tag is one of a bounded set of values. */
+    private final Map<TimerKey, Timer> timers = new ConcurrentHashMap<>();
     private final OpenTelemetry openTelemetry;
     private final Tracer tracer;
 
@@ -129,13 +134,24 @@ final class HttpObservation implements Filter {
     }
 
     private Timer timer(String method, String route, int status) {
+        TimerKey key = new TimerKey(knownMethod(method), route != null ? route : status == 404 ? "NOT_FOUND" : "UNKNOWN",
+                status >= 100 && status < 600 ? status / 100 : 0);
+        Timer timer = timers.get(key);
+        return timer != null ? timer : timers.computeIfAbsent(key, this::register);
+    }
+
+    private Timer register(TimerKey key) {
         return Timer.builder("http.server.requests")
                 .description("HTTP requests answered, by method, route and status class")
-                .tag("method", knownMethod(method))
-                .tag("uri", route != null ? route : status == 404 ? "NOT_FOUND" : "UNKNOWN")
-                .tag("status", status >= 100 && status < 600 ? (status / 100) + "xx" : "other")
+                .tag("method", key.method())
+                .tag("uri", key.uri())
+                .tag("status", key.statusClass() != 0 ? key.statusClass() + "xx" : "other")
                 .serviceLevelObjectives(BUCKETS)
                 .register(registry);
+    }
+
+    /** A timer's tags: {@code statusClass} 1 to 5, or 0 for a status outside HTTP's classes. */
+    private record TimerKey(String method, String uri, int statusClass) {
     }
 
     /** The method as a label: one of HTTP's own, never whatever a client sent. */
