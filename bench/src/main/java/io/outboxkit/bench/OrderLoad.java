@@ -11,6 +11,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import org.HdrHistogram.Histogram;
 
 /** Creates orders through {@code POST /orders}: as fast as N clients can (closed loop), or at a fixed rate (open loop). */
 final class OrderLoad implements AutoCloseable {
@@ -67,6 +68,14 @@ final class OrderLoad implements AutoCloseable {
 
     /** Orders at {@code perSecond}, each started on schedule whatever the earlier ones do. */
     Result openLoop(double perSecond, Duration measured) throws InterruptedException {
+        return openLoop(perSecond, measured, null);
+    }
+
+    /**
+     * As {@link #openLoop(double, Duration)}, recording into {@code micros} (a concurrent histogram,
+     * or null) each order's time from its scheduled start to its answer: a late start counts.
+     */
+    Result openLoop(double perSecond, Duration measured, Histogram micros) throws InterruptedException {
         ExecutorService senders = Executors.newFixedThreadPool(64);
         AtomicLong created = new AtomicLong();
         AtomicLong failed = new AtomicLong();
@@ -81,7 +90,13 @@ final class OrderLoad implements AutoCloseable {
             } else {
                 late++;
             }
-            senders.execute(() -> (createOne() ? created : failed).incrementAndGet());
+            long scheduled = next;
+            senders.execute(() -> {
+                (createOne() ? created : failed).incrementAndGet();
+                if (micros != null) {
+                    micros.recordValue(Math.min(micros.getHighestTrackableValue(), (System.nanoTime() - scheduled) / 1000));
+                }
+            });
         }
         senders.shutdown();
         senders.awaitTermination(30, TimeUnit.SECONDS);
