@@ -21,10 +21,12 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Each HTTP request of a service, observed around Javalin: timed into {@code http.server.requests}
@@ -50,6 +52,12 @@ final class HttpObservation implements Filter {
         Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
         Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(5)};
 
+    /** The method label's values: HTTP's own methods, then {@code other}. */
+    private static final List<String> METHODS = List.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS",
+            "TRACE", "CONNECT", "other");
+    /** Status classes 1xx to 5xx, and 0 for a status outside them. */
+    private static final int STATUS_CLASSES = 6;
+
     private static final TextMapGetter<HttpServletRequest> HEADERS = new TextMapGetter<>() {
         @Override
         public Iterable<String> keys(HttpServletRequest carrier) {
@@ -63,8 +71,8 @@ final class HttpObservation implements Filter {
     };
 
     private final MeterRegistry registry;
-    /** The timers by their tags: a few per route, since every tag is one of a bounded set of values. */
-    private final Map<TimerKey, Timer> timers = new ConcurrentHashMap<>();
+    /** The timers by route, then by method and status class ({@link #METHODS} index × {@link #STATUS_CLASSES} + class). */
+    private final Map<String, AtomicReferenceArray<Timer>> timers = new ConcurrentHashMap<>();
     private final OpenTelemetry openTelemetry;
     private final Tracer tracer;
 
@@ -134,31 +142,42 @@ final class HttpObservation implements Filter {
     }
 
     private Timer timer(String method, String route, int status) {
-        TimerKey key = new TimerKey(knownMethod(method), route != null ? route : status == 404 ? "NOT_FOUND" : "UNKNOWN",
-                status >= 100 && status < 600 ? status / 100 : 0);
-        Timer timer = timers.get(key);
-        return timer != null ? timer : timers.computeIfAbsent(key, this::register);
+        String uri = route != null ? route : status == 404 ? "NOT_FOUND" : "UNKNOWN";
+        AtomicReferenceArray<Timer> byMethodAndStatus = timers.get(uri);
+        if (byMethodAndStatus == null) {
+            byMethodAndStatus = timers.computeIfAbsent(uri, u -> new AtomicReferenceArray<>(METHODS.size() * STATUS_CLASSES));
+        }
+        int methodIndex = methodIndex(method);
+        int statusClass = status >= 100 && status < 600 ? status / 100 : 0;
+        int slot = methodIndex * STATUS_CLASSES + statusClass;
+        Timer timer = byMethodAndStatus.get(slot);
+        if (timer == null) {
+            // Two requests racing here get the same timer: the registry keeps one meter per name and tags.
+            timer = Timer.builder("http.server.requests")
+                    .description("HTTP requests answered, by method, route and status class")
+                    .tag("method", METHODS.get(methodIndex))
+                    .tag("uri", uri)
+                    .tag("status", statusClass != 0 ? statusClass + "xx" : "other")
+                    .serviceLevelObjectives(BUCKETS)
+                    .register(registry);
+            byMethodAndStatus.set(slot, timer);
+        }
+        return timer;
     }
 
-    private Timer register(TimerKey key) {
-        return Timer.builder("http.server.requests")
-                .description("HTTP requests answered, by method, route and status class")
-                .tag("method", key.method())
-                .tag("uri", key.uri())
-                .tag("status", key.statusClass() != 0 ? key.statusClass() + "xx" : "other")
-                .serviceLevelObjectives(BUCKETS)
-                .register(registry);
-    }
-
-    /** A timer's tags: {@code statusClass} 1 to 5, or 0 for a status outside HTTP's classes. */
-    private record TimerKey(String method, String uri, int statusClass) {
-    }
-
-    /** The method as a label: one of HTTP's own, never whatever a client sent. */
-    private static String knownMethod(String method) {
+    /** The method's index in {@link #METHODS}: one of HTTP's own, never whatever a client sent. */
+    private static int methodIndex(String method) {
         return switch (method) {
-            case "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT" -> method;
-            default -> "other";
+            case "GET" -> 0;
+            case "HEAD" -> 1;
+            case "POST" -> 2;
+            case "PUT" -> 3;
+            case "DELETE" -> 4;
+            case "PATCH" -> 5;
+            case "OPTIONS" -> 6;
+            case "TRACE" -> 7;
+            case "CONNECT" -> 8;
+            default -> 9;
         };
     }
 }
