@@ -33,8 +33,9 @@ final class CostPhase {
 
     /**
      * Phase "obs": metrics off; on with a scrape every second; and on with tracing exported too.
-     * Besides the rates, each setting's CPU per unit of work (the service's and its database
-     * backends'), which other processes on the machine disturb far less than a rate, and POST
+     * Besides the rates, each setting's CPU per unit of work (the service's, but its JIT compiler
+     * threads', and its database backends'), which other processes on the machine disturb far
+     * less than a rate, and POST
      * /orders' latency at a steady {@value #LATENCY_RATE} orders/s. Scraped settings are scraped
      * from their warm-up on, as Prometheus scrapes a service from its start: the scrape's code is
      * compiled before the measurement, not during it.
@@ -76,13 +77,13 @@ final class CostPhase {
                 report.figure("cost of " + describe(mode) + ": relay alone's drain", BenchMain.tps(drain) + " msg/s",
                         "METRICS=off: " + BenchMain.tps(drainOff) + " msg/s", BenchMain.ratio(drain / drainOff), "≥ 0.95",
                         drain / drainOff >= 0.95);
-                report.figure("cost of " + describe(mode) + ": relay alone's CPU per message (relay + database backends)",
+                report.figure("cost of " + describe(mode) + ": relay alone's CPU per message (relay without JIT + database backends)",
                         micros(cpu), "METRICS=off: " + micros(drainCpuOff), BenchMain.ratio(cpu / drainCpuOff), "≤ 1.05",
                         cpu / drainCpuOff <= 1.05);
                 report.figure("cost of " + describe(mode) + ": POST /orders, 16 clients", BenchMain.tps(on.rate()) + " orders/s",
                         "METRICS=off: " + BenchMain.tps(off.rate()) + " orders/s", BenchMain.ratio(on.rate() / off.rate()),
                         "≥ 0.95", on.rate() / off.rate() >= 0.95);
-                report.figure("cost of " + describe(mode) + ": POST /orders' CPU per order (service + database backends)",
+                report.figure("cost of " + describe(mode) + ": POST /orders' CPU per order (service without JIT + database backends)",
                         micros(on.cpuMicros()), "METRICS=off: " + micros(off.cpuMicros()),
                         BenchMain.ratio(on.cpuMicros() / off.cpuMicros()), "≤ 1.05", on.cpuMicros() / off.cpuMicros() <= 1.05);
                 double added = on.p99Millis() - off.p99Millis();
@@ -126,13 +127,11 @@ final class CostPhase {
                     load.closedLoop(BenchMain.CLIENTS, Duration.ofSeconds(bench.quick ? 15 : 30), Duration.ofSeconds(1));
                     db.reset();
                     load.closedLoop(BenchMain.CLIENTS, Duration.ZERO, Duration.ofSeconds(1));
-                    List<Service> measured = List.of(service);
                     List<Long> backends = db.backendPids();
-                    CpuMeter.Sample from = CpuMeter.sample(measured, backends);
+                    double[] from = cpu(List.of(service), backends);
                     result = load.closedLoop(BenchMain.CLIENTS, Duration.ZERO, Duration.ofSeconds(seconds));
-                    Map<String, Double> spent = CpuMeter.spent(from, CpuMeter.sample(measured, backends));
-                    cpuMicros = (spent.getOrDefault("order-service-" + mode.getKey(), 0.0)
-                            + spent.getOrDefault(CpuMeter.BENCH_DB_BACKENDS, 0.0)) / result.created() * 1e6;
+                    double[] to = cpu(List.of(service), backends);
+                    cpuMicros = (to[0] - from[0] + to[1] - from[1]) / result.created() * 1e6;
                     load.openLoop(LATENCY_RATE, Duration.ofSeconds(seconds), latency);
                     if (scrape != null) {
                         fetched = "; scrapes: " + scrape.describe();
@@ -142,7 +141,7 @@ final class CostPhase {
                 rounds.computeIfAbsent(mode.getKey(), k -> new ArrayList<>()).add(new double[] {result.perSecond(), cpuMicros, p99});
                 bench.report.detail("- POST /orders, " + describe(mode.getKey()) + ", round " + round + ": "
                         + BenchMain.tps(result.perSecond()) + " orders/s (" + result.failed() + " failed), "
-                        + micros(cpuMicros) + " of CPU per order (service + database backends); at " + LATENCY_RATE
+                        + micros(cpuMicros) + " of CPU per order (service without JIT + database backends); at " + LATENCY_RATE
                         + " orders/s latency p50 / p99 / max " + BenchMain.p50p99max(latency) + fetched);
             }
         }
@@ -168,20 +167,28 @@ final class CostPhase {
             }
         }
         List<Long> backends = bench.db.backendPids();
-        CpuMeter.Sample from = CpuMeter.sample(relays, backends);
+        double[] from = cpu(relays, backends);
         PeriodicFetch fetch = scraped ? PeriodicFetch.start(1, urls, EVERY_SECOND) : null;
         return () -> {
-            Map<String, Double> spent = CpuMeter.spent(from, CpuMeter.sample(relays, backends));
-            cpu[0] = spent.getOrDefault("outbox-relay", 0.0) + spent.getOrDefault(CpuMeter.BENCH_DB_BACKENDS, 0.0);
-            String line = "  - CPU per message: " + micros(cpu[0] / BenchMain.BACKLOG * 1e6) + " (relay "
-                    + micros(spent.getOrDefault("outbox-relay", 0.0) / BenchMain.BACKLOG * 1e6) + ", its database backends "
-                    + micros(spent.getOrDefault(CpuMeter.BENCH_DB_BACKENDS, 0.0) / BenchMain.BACKLOG * 1e6) + ")";
+            double[] to = cpu(relays, backends);
+            double relay = to[0] - from[0];
+            double database = to[1] - from[1];
+            cpu[0] = relay + database;
+            String line = "  - CPU per message: " + micros(cpu[0] / BenchMain.BACKLOG * 1e6) + " (relay without its JIT "
+                    + micros(relay / BenchMain.BACKLOG * 1e6) + ", its database backends "
+                    + micros(database / BenchMain.BACKLOG * 1e6) + ")";
             if (fetch != null) {
                 fetch.close();
                 line += "; scrapes: " + fetch.describe();
             }
             bench.report.detail(line);
         };
+    }
+
+    /** CPU seconds so far: of {@code services} without their JIT compilers ({@link CpuMeter#withoutJit}), and of {@code backends}. */
+    private static double[] cpu(List<Service> services, List<Long> backends) {
+        double jvms = services.stream().mapToDouble(service -> CpuMeter.withoutJit(service.pid())).sum();
+        return new double[] {jvms, CpuMeter.sample(List.of(), backends).seconds().getOrDefault(CpuMeter.BENCH_DB_BACKENDS, 0.0)};
     }
 
     /** The settings in round {@code round}'s order: each round starts one further along, so none always goes first. */

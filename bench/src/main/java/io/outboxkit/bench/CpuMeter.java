@@ -117,6 +117,30 @@ final class CpuMeter {
         }
     }
 
+    /**
+     * A JVM's CPU seconds but its JIT compiler threads': compiling is warm-up, done whenever the
+     * JIT gets to it, so it would land in one measured window and not in another. Threads that
+     * ended are not counted; 0 without /proc.
+     */
+    static double withoutJit(long pid) {
+        long total = 0;
+        try (DirectoryStream<Path> threads = Files.newDirectoryStream(Path.of("/proc/" + pid + "/task"))) {
+            for (Path thread : threads) {
+                try {
+                    String name = Files.readString(thread.resolve("comm")).trim();
+                    if (!name.startsWith("C1 CompilerThre") && !name.startsWith("C2 CompilerThre")) {
+                        total += ticks(thread);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // the thread ended meanwhile
+                }
+            }
+        } catch (IOException e) {
+            return 0;
+        }
+        return total / TICKS_PER_SECOND;
+    }
+
     /** The process and its children that ended (pgbench, wrk), in CPU seconds. */
     private static double processAndChildren(long pid) {
         try {
