@@ -117,6 +117,7 @@ final class CostPhase {
                 db.reset();
                 OrderLoad.Result result;
                 double cpuMicros;
+                String split;
                 Histogram latency = new ConcurrentHistogram(TimeUnit.MINUTES.toMicros(1), 2);
                 String fetched = "";
                 boolean scraped = !mode.getKey().equals("off");
@@ -132,6 +133,8 @@ final class CostPhase {
                     result = load.closedLoop(BenchMain.CLIENTS, Duration.ZERO, Duration.ofSeconds(seconds));
                     double[] to = cpu(List.of(service), backends);
                     cpuMicros = (to[0] - from[0] + to[1] - from[1]) / result.created() * 1e6;
+                    split = " (service without JIT " + micros((to[0] - from[0]) / result.created() * 1e6)
+                            + ", database backends " + micros((to[1] - from[1]) / result.created() * 1e6) + ")";
                     load.openLoop(LATENCY_RATE, Duration.ofSeconds(seconds), latency);
                     if (scrape != null) {
                         fetched = "; scrapes: " + scrape.describe();
@@ -141,7 +144,7 @@ final class CostPhase {
                 rounds.computeIfAbsent(mode.getKey(), k -> new ArrayList<>()).add(new double[] {result.perSecond(), cpuMicros, p99});
                 bench.report.detail("- POST /orders, " + describe(mode.getKey()) + ", round " + round + ": "
                         + BenchMain.tps(result.perSecond()) + " orders/s (" + result.failed() + " failed), "
-                        + micros(cpuMicros) + " of CPU per order (service without JIT + database backends); at " + LATENCY_RATE
+                        + micros(cpuMicros) + " of CPU per order" + split + "; at " + LATENCY_RATE
                         + " orders/s latency p50 / p99 / max " + BenchMain.p50p99max(latency) + fetched);
             }
         }
