@@ -1,8 +1,11 @@
 package io.outboxkit.orders;
 
 import io.outboxkit.app.http.ApiError;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.Optional;
-import org.jdbi.v3.core.Handle;
 
 /**
  * The {@code idempotency_keys} table: the answer given to each keyed request, stored in the
@@ -17,35 +20,37 @@ final class IdempotencyKeys {
 
     /** How often a claim that found the key is retried when the key vanished before it was read. */
     private static final int CLAIM_ATTEMPTS = 3;
+    // The placeholder answer is never seen: the row is only visible once record() has replaced it
+    // and the transaction commits.
+    private static final String INSERT = "INSERT INTO idempotency_keys (key, request_hash, response_code, "
+            + "response_body) VALUES (?, ?, 0, '') ON CONFLICT (key) DO NOTHING";
+    private static final String SELECT = "SELECT request_hash, response_code, response_body "
+            + "FROM idempotency_keys WHERE key = ?";
+    private static final String UPDATE = "UPDATE idempotency_keys SET response_code = ?, response_body = ? "
+            + "WHERE key = ?";
 
     private IdempotencyKeys() {
     }
 
     /**
-     * Claims {@code request}'s key in {@code handle}'s transaction.
+     * Claims {@code request}'s key in {@code connection}'s transaction.
      *
      * @return empty when the key is new (the caller does the work, then calls {@link #record});
      *     otherwise the stored answer to the earlier request, to give again
      * @throws ApiError 422 when the key was used for a different request
      */
-    static Optional<Reply> claim(Handle handle, IdempotentRequest request) {
+    static Optional<Reply> claim(Connection connection, IdempotentRequest request) throws SQLException {
         for (int attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-            // The placeholder answer is never seen: the row is only visible once record() has
-            // replaced it and the transaction commits.
-            int inserted = handle.createUpdate("INSERT INTO idempotency_keys (key, request_hash, response_code, "
-                            + "response_body) VALUES (:key, :hash, 0, '') ON CONFLICT (key) DO NOTHING")
-                    .bind("key", request.key())
-                    .bind("hash", request.fingerprint())
-                    .execute();
+            int inserted;
+            try (PreparedStatement insert = connection.prepareStatement(INSERT)) {
+                insert.setString(1, request.key());
+                insert.setString(2, request.fingerprint());
+                inserted = insert.executeUpdate();
+            }
             if (inserted == 1) {
                 return Optional.empty();
             }
-            Optional<Stored> stored = handle.createQuery("SELECT request_hash, response_code, response_body "
-                            + "FROM idempotency_keys WHERE key = :key")
-                    .bind("key", request.key())
-                    .map((rs, ctx) -> new Stored(rs.getString("request_hash"), rs.getInt("response_code"),
-                            rs.getString("response_body")))
-                    .findOne();
+            Optional<Stored> stored = stored(connection, request.key());
             if (stored.isPresent()) {
                 if (!stored.get().requestHash().equals(request.fingerprint())) {
                     throw new ApiError(422, IdempotentRequest.HEADER + " was already used for a different request "
@@ -59,15 +64,26 @@ final class IdempotencyKeys {
     }
 
     /** Stores the answer to the request whose key this transaction {@linkplain #claim claimed}. */
-    static void record(Handle handle, IdempotentRequest request, Reply reply) {
-        int updated = handle.createUpdate("UPDATE idempotency_keys SET response_code = :status, "
-                        + "response_body = :body WHERE key = :key")
-                .bind("status", reply.status())
-                .bind("body", reply.body())
-                .bind("key", request.key())
-                .execute();
+    static void record(Connection connection, IdempotentRequest request, Reply reply) throws SQLException {
+        int updated;
+        try (PreparedStatement update = connection.prepareStatement(UPDATE)) {
+            update.setInt(1, reply.status());
+            update.setString(2, reply.body());
+            update.setString(3, request.key());
+            updated = update.executeUpdate();
+        }
         if (updated != 1) {
             throw new IllegalStateException("idempotency key was not claimed in this transaction");
+        }
+    }
+
+    private static Optional<Stored> stored(Connection connection, String key) throws SQLException {
+        try (PreparedStatement select = connection.prepareStatement(SELECT)) {
+            select.setString(1, key);
+            try (ResultSet rows = select.executeQuery()) {
+                return rows.next() ? Optional.of(new Stored(rows.getString(1), rows.getInt(2), rows.getString(3)))
+                        : Optional.empty();
+            }
         }
     }
 

@@ -58,7 +58,7 @@ public final class OrderServiceApp implements AutoCloseable {
         Objects.requireNonNull(database, "database");
         Objects.requireNonNull(host, "host");
         OrderMetrics metrics = new OrderMetrics(observability.registry());
-        OrderRoutes routes = new OrderRoutes(new OrderService(database.jdbi(), OutboxWriter.create(), metrics), database);
+        OrderRoutes routes = new OrderRoutes(new OrderService(database.dataSource(), OutboxWriter.create(), metrics), database);
         Javalin javalin = Javalin.create(config -> {
             JsonApi.configure(config, MAX_BODY_BYTES);
             observability.configure(config);

@@ -7,6 +7,7 @@ import io.outboxkit.core.OutboxWriter;
 import io.outboxkit.testing.PostgresExtension;
 import java.math.BigDecimal;
 import java.net.http.HttpResponse;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
@@ -58,14 +59,14 @@ class CreateOrderTest {
     }
 
     @Test
-    void commits_the_order_and_exactly_one_OrderCreated_event_in_one_transaction() {
+    void commits_the_order_and_exactly_one_OrderCreated_event_in_one_transaction() throws SQLException {
         String userId = UUID.randomUUID().toString();
 
         JsonNode order = RunningOrderService.json(service.createOrder(userId, "42.50"));
 
         String id = order.get("id").asText();
         Order stored = db.jdbi().withHandle(h -> new Orders(OutboxWriter.create())
-                .find(h, UUID.fromString(id))).orElseThrow();
+                .find(h.getConnection(), UUID.fromString(id))).orElseThrow();
         assertThat(stored.userId()).hasToString(userId);
         assertThat(stored.amount()).isEqualByComparingTo(order.get("amount").decimalValue());
         assertThat(stored.status()).isEqualTo(OrderStatus.CREATED);
