@@ -48,7 +48,7 @@ final class CpuPhase {
             // idle means after them.
             Thread.sleep(5_000);
             idle(all, idleSeconds);
-            maximum(all, load, maxSeconds, bare.tps());
+            maximum(all, load, orders.url("/orders"), maxSeconds, bare.tps());
         }
         report.detail("");
     }
@@ -72,13 +72,18 @@ final class CpuPhase {
                 "", "", "< 2% of a core", relay + database < 0.02);
     }
 
-    private void maximum(List<Service> all, OrderLoad load, int seconds, double ceiling) throws Exception {
+    private void maximum(List<Service> all, OrderLoad load, String ordersUrl, int seconds, double ceiling) throws Exception {
         BenchDb db = bench.db;
         Set<Long> backends = new LinkedHashSet<>(db.backendPids());
         long pendingBefore = db.queryLong("SELECT count(*) FROM outbox WHERE status = 'PENDING'");
         long processedBefore = db.queryLong("SELECT count(*) FROM processed_messages");
         CpuMeter.Sample from = CpuMeter.sample(all, new ArrayList<>(backends));
-        OrderLoad.Result max = load.closedLoop(BenchMain.CLIENTS, Duration.ZERO, Duration.ofSeconds(seconds));
+        // wrk when installed, as the write phase: a C client leaves the services the share of the two
+        // cores that pgbench's C client leaves PostgreSQL in the ceiling.
+        WrkLoad wrk = WrkLoad.find(bench.root.resolve("bench/wrk/post_order.lua"));
+        OrderLoad.Result max = wrk != null
+                ? wrk.closedLoop(ordersUrl, BenchMain.CLIENTS, Duration.ofSeconds(seconds))
+                : load.closedLoop(BenchMain.CLIENTS, Duration.ZERO, Duration.ofSeconds(seconds));
         backends.addAll(db.backendPids()); // a backend that started meanwhile counts from 0, as it should
         CpuMeter.Sample to = CpuMeter.sample(all, new ArrayList<>(backends));
         long pendingAfter = db.queryLong("SELECT count(*) FROM outbox WHERE status = 'PENDING'");
@@ -91,7 +96,8 @@ final class CpuPhase {
         String perMessage = "relay " + micros(spent, "outbox-relay", delivered) + ", consumer "
                 + micros(spent, "consumer", delivered);
         bench.report.detail("- the whole system's maximum (" + BenchMain.CLIENTS + " clients POST /orders, relay and "
-                + "consumer running) for " + seconds + " s: " + BenchMain.tps(max.perSecond()) + " orders/s written ("
+                + "consumer running; " + (wrk != null ? "wrk" : "the bench's own client") + ") for " + seconds + " s: "
+                + BenchMain.tps(max.perSecond()) + " orders/s written ("
                 + max.failed() + " failed), " + BenchMain.tps(inStep) + "/s of them delivered in step, "
                 + BenchMain.tps(delivered / max.seconds()) + " messages/s applied by the consumer; CPU per order: "
                 + perOrder + "; per message applied: " + perMessage + "; CPU in cores: "
