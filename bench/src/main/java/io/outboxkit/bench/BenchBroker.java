@@ -1,6 +1,7 @@
 package io.outboxkit.bench;
 
 import java.util.Map;
+import java.util.OptionalDouble;
 
 /**
  * A broker the phases "kafka", "rabbitmq" and "nats" measure the relay and the consumer through,
@@ -31,6 +32,11 @@ interface BenchBroker extends AutoCloseable {
      * confirmed by the broker as the relay's are (stored, persistent); returns messages per second.
      */
     double ceiling(int records, int size) throws Exception;
+
+    /** The CPU seconds the broker's own process has used so far, when the bench started it; else empty. */
+    default OptionalDouble cpuSeconds() {
+        return OptionalDouble.empty();
+    }
 
     /** Removes what the relay alone and the ceiling published, before the end-to-end drain. */
     void clearAlone() throws Exception;

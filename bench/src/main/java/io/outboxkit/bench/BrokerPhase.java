@@ -2,7 +2,9 @@ package io.outboxkit.bench;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalDouble;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -24,7 +26,7 @@ final class BrokerPhase {
     /** Starts or connects to the broker {@code name}, measures, and removes what the bench created on it. */
     static void run(BenchMain bench, String name) throws Exception {
         try (BenchBroker broker = switch (name) {
-            case "kafka" -> KafkaBenchBroker.start(bench.snapshot("dev-kafka"), bench.target);
+            case "kafka" -> KafkaBenchBroker.start(bench.snapshot("dev-kafka"), bench.target, bench.jfr());
             case "rabbitmq" -> RabbitMqBenchBroker.connect();
             case "nats" -> NatsBenchBroker.start(bench.target);
             default -> throw new IllegalArgumentException("no broker phase " + name);
@@ -46,8 +48,10 @@ final class BrokerPhase {
         double before = broker.ceiling(BenchMain.BACKLOG, size);
         report.detail("- " + broker.ceilingName() + ", " + String.format("%,d", BenchMain.BACKLOG) + " records of "
                 + size + " bytes: " + BenchMain.tps(before) + " msg/s");
+        BrokerCpu cpu = BrokerCpu.start(broker);
         double alone = bench.drainOnce("relay alone → " + name + ", each message confirmed, 1 relay", 1, null, "batch",
                 broker.aloneEnv(), null);
+        cpu.report(report, "the relay alone");
         double after = broker.ceiling(BenchMain.BACKLOG, size);
         report.detail("- " + broker.ceilingName() + ", again, right after: " + BenchMain.tps(after) + " msg/s");
         double ceiling = (before + after) / 2;
@@ -60,8 +64,10 @@ final class BrokerPhase {
         try (Service consumer = Service.start("consumer-" + name, bench.jar("consumer"), bench.db, env, bench.logs(),
                 bench.jfr())) {
             bench.warmUp(consumer, env);
+            BrokerCpu drainCpu = BrokerCpu.start(broker);
             double rate = bench.drainOnce("end to end (relay → " + name + " → consumer's transaction), 1 relay", 1, null,
                     "batch", env, consumer);
+            drainCpu.report(report, "the drain end to end");
             // Issue 16 sets the end-to-end target through Kafka; the others are measured for comparison.
             boolean kafka = "kafka".equals(name);
             report.figure("drain end to end through " + name + ", 1 relay", BenchMain.tps(rate) + " msg/s", "", "",
@@ -87,11 +93,30 @@ final class BrokerPhase {
              LatencyProbe probe = LatencyProbe.start(db)) {
             load.closedLoop(BenchMain.CLIENTS, Duration.ofSeconds(bench.quick ? 15 : 30), Duration.ofSeconds(1)); // JIT
             bench.awaitQuiet(Duration.ofMinutes(1));
+            BrokerCpu cpu = BrokerCpu.start(broker);
             Histogram h = bench.latencyAt(probe, load, 500, "500 orders/s through " + broker.name(),
                     List.of(consumer, relay, orders));
+            cpu.report(bench.report, "the latency run (its warm-up at the same rate included)");
             bench.report.figure("latency commit → effect through " + broker.name() + " at 500 orders/s: p50 / p99 / max",
                     BenchMain.p50p99max(h), "", "", "p50 ≤ 5 ms, p99 ≤ 25 ms",
                     h.getValueAtPercentile(50) <= 5_000 && h.getValueAtPercentile(99) <= 25_000);
+        }
+    }
+
+    /** The broker process's CPU over a span of the phase, which the services' CPU figures leave out. */
+    private record BrokerCpu(BenchBroker broker, OptionalDouble from, long fromNanos) {
+
+        static BrokerCpu start(BenchBroker broker) {
+            return new BrokerCpu(broker, broker.cpuSeconds(), System.nanoTime());
+        }
+
+        void report(Report report, String during) {
+            OptionalDouble to = broker.cpuSeconds();
+            if (from.isPresent() && to.isPresent()) {
+                double seconds = (System.nanoTime() - fromNanos) / 1e9;
+                report.detail(String.format(Locale.ROOT, "  - the broker's own process (%s) during %s: %.2f cores",
+                        broker.name(), during, (to.getAsDouble() - from.getAsDouble()) / seconds));
+            }
         }
     }
 

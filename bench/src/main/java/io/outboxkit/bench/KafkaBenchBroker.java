@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalDouble;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -39,8 +40,12 @@ final class KafkaBenchBroker implements BenchBroker {
         this.bootstrap = bootstrap;
     }
 
-    /** Starts dev-kafka from {@code jar}, topics created on first use with 3 partitions; returns once it is ready. */
-    static KafkaBenchBroker start(Path jar, Path target) throws IOException, InterruptedException {
+    /**
+     * Starts dev-kafka from {@code jar}, topics created on first use with 3 partitions; returns once
+     * it is ready. Its GC pauses go to {@code logs/dev-kafka-gc.log}; with {@code jfr} (or null) a
+     * profile of it too, as of the services.
+     */
+    static KafkaBenchBroker start(Path jar, Path target, Path jfr) throws IOException, InterruptedException {
         if (!Files.isRegularFile(jar)) {
             throw new IOException(jar + " is missing (bench/run.sh builds it; run without BENCH_SKIP_BUILD)");
         }
@@ -51,8 +56,16 @@ final class KafkaBenchBroker implements BenchBroker {
         Path log = logs.resolve("dev-kafka.log");
         int port = freePort();
         // The broker's default heap and full JIT: run.sh's small C1-only JVM would make Kafka the bottleneck.
-        ProcessBuilder builder = new ProcessBuilder("java", "-Xms256m", "-Xmx512m", "-XX:+UseSerialGC", "-jar",
-                jar.toString()).redirectErrorStream(true).redirectOutput(log.toFile());
+        List<String> command = new ArrayList<>(List.of("java", "-Xms256m", "-Xmx512m", "-XX:+UseSerialGC",
+                "-Xlog:gc:file=" + logs.resolve("dev-kafka-gc.log") + ":time,uptime"));
+        if (jfr != null) {
+            Files.createDirectories(jfr);
+            command.addAll(List.of("-XX:FlightRecorderOptions:stackdepth=256",
+                    "-XX:StartFlightRecording=settings=profile,jdk.ExecutionSample#period=5ms,filename="
+                            + jfr.resolve("dev-kafka.jfr") + ",dumponexit=true"));
+        }
+        command.addAll(List.of("-jar", jar.toString()));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().putAll(Map.of("PORT", Integer.toString(port), "DATA_DIR", data.toString(),
                 "AUTO_CREATE_TOPICS", "true", "PARTITIONS", "3"));
         Process process = builder.start();
@@ -110,6 +123,18 @@ final class KafkaBenchBroker implements BenchBroker {
             throw new IOException("ProducerPerformance failed (exit " + run.exitValue() + ", see " + log + ")");
         }
         return Double.parseDouble(last);
+    }
+
+    /** The broker's CPU seconds so far (user and system, from {@code /proc}). */
+    @Override
+    public OptionalDouble cpuSeconds() {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"), StandardCharsets.UTF_8);
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return OptionalDouble.of((Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / 100.0); // USER_HZ
+        } catch (IOException | RuntimeException e) {
+            return OptionalDouble.empty();
+        }
     }
 
     @Override

@@ -138,13 +138,23 @@ public final class KafkaPublisher implements MessagePublisher, AutoCloseable {
                 failures.put(message.id(), new KafkaDeliveryException(e.getMessage(), e));
             }
         }
-        List<Future<?>> handing = new ArrayList<>();
-        try {
-            byTopic.forEach((topic, pending) -> handing.add(senders.submit(() -> send(topic, pending))));
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            throw new IllegalStateException("KafkaPublisher " + clientId + " is closed", e);
+        if (byTopic.size() == 1) {
+            // One topic has no other to wait beside: handed over on this thread, not another's (a
+            // batch of one message, the usual one at a steady rate, would pay two thread wake-ups).
+            if (senders.isShutdown()) {
+                throw new IllegalStateException("KafkaPublisher " + clientId + " is closed");
+            }
+            Map.Entry<String, List<Pending>> only = byTopic.entrySet().iterator().next();
+            send(only.getKey(), only.getValue());
+        } else if (!byTopic.isEmpty()) {
+            List<Future<?>> handing = new ArrayList<>();
+            try {
+                byTopic.forEach((topic, pending) -> handing.add(senders.submit(() -> send(topic, pending))));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                throw new IllegalStateException("KafkaPublisher " + clientId + " is closed", e);
+            }
+            awaitHandedOver(handing);
         }
-        awaitHandedOver(handing);
         flush();
         long deadline = System.nanoTime() + deliveryTimeout.plus(SLACK).toNanos();
         Map<String, String> whyNoMetadata = new LinkedHashMap<>();

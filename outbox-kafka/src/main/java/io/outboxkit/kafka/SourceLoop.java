@@ -48,6 +48,8 @@ final class SourceLoop implements Runnable {
     private final Map<TopicPartition, Long> committed = new HashMap<>();
     private volatile boolean running = true;
     private int batchFailures;
+    /** When {@link #commitAsync()} may send the next commit ({@link System#nanoTime()}). */
+    private long nextCommitNanos = System.nanoTime();
 
     SourceLoop(KafkaSource.Settings settings, Consumer<byte[], byte[]> consumer, DeadLetters deadLetters,
                BatchReceiver receiver) {
@@ -83,7 +85,7 @@ final class SourceLoop implements Runnable {
                 }
             }
         } finally {
-            commit();
+            commitSync(queues.keySet());
             consumer.close(Duration.ofSeconds(5));
             LOG.info("[{}] stopped", settings.name());
         }
@@ -93,6 +95,9 @@ final class SourceLoop implements Runnable {
         applyPauses();
         long now = System.nanoTime();
         Duration wait = select(now).isEmpty() ? untilNextRetry(now) : Duration.ZERO;
+        if (!wait.isZero() && !toCommit(queues.keySet(), true).isEmpty()) {
+            wait = min(wait, Duration.ofNanos(Math.max(0, nextCommitNanos - now)));
+        }
         for (ConsumerRecord<byte[], byte[]> record : consumer.poll(wait)) {
             TopicPartition partition = new TopicPartition(record.topic(), record.partition());
             queues.computeIfAbsent(partition, p -> new PartitionQueue()).add(SourceRecord.of(record));
@@ -101,7 +106,7 @@ final class SourceLoop implements Runnable {
         if (!batch.isEmpty()) {
             deliver(batch);
         }
-        commit();
+        commitAsync();
     }
 
     /** Stops fetching for a partition whose queue is full (a failed message holds it back); resumes it once it drains. */
@@ -225,6 +230,10 @@ final class SourceLoop implements Runnable {
         }
     }
 
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+
     /** Exponential backoff with up to 20 % jitter, capped. */
     private Duration backoff(int failures) {
         long initial = settings.initialBackoff().toMillis();
@@ -233,20 +242,58 @@ final class SourceLoop implements Runnable {
         return Duration.ofMillis(exact - (long) (exact * 0.2 * ThreadLocalRandom.current().nextDouble()));
     }
 
-    /** Commits each partition up to its first message not done, where that moved. */
-    private void commit() {
-        commit(queues.keySet());
+    /**
+     * Commits each partition up to its first message not done, where that moved, at most once per
+     * commit interval, without waiting for the broker's answer: the next poll does not wait a
+     * round trip behind the commit of the batch before, and at a steady trickle of small batches
+     * the broker is not asked to store offsets once per message. A commit that fails is sent
+     * again with the next one; offsets not committed when the process dies mean redeliveries,
+     * which the idempotent receiver skips.
+     */
+    private void commitAsync() {
+        long now = System.nanoTime();
+        if (now - nextCommitNanos < 0) {
+            return; // the commit interval has not passed: this batch's offsets go with a later commit
+        }
+        Map<TopicPartition, OffsetAndMetadata> offsets = toCommit(queues.keySet(), true);
+        if (offsets.isEmpty()) {
+            return;
+        }
+        nextCommitNanos = now + settings.commitInterval().toNanos();
+        offsets.forEach((p, o) -> committed.put(p, o.offset()));
+        consumer.commitAsync(offsets, (done, error) -> {
+            if (error == null) {
+                LOG.debug("[{}] committed {}", settings.name(), done);
+                return;
+            }
+            // Forgotten, so that the next commit sends these partitions again (unless a later one was sent since).
+            offsets.forEach((p, o) -> committed.remove(p, o.offset()));
+            LOG.warn("[{}] committing offsets failed, trying again with the next commit (messages done since the last"
+                    + " commit are redelivered after a restart or rebalance, and skipped by an idempotent receiver): {}",
+                    settings.name(), error.getMessage());
+        });
     }
 
-    private void commit(Collection<TopicPartition> partitions) {
+    /** The offsets to commit of {@code partitions}: all of them, or only those not sent before ({@code onlyMoved}). */
+    private Map<TopicPartition, OffsetAndMetadata> toCommit(Collection<TopicPartition> partitions, boolean onlyMoved) {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (TopicPartition p : partitions) {
             PartitionQueue q = queues.get(p);
             long offset = q == null ? -1 : q.committable();
-            if (offset >= 0 && offset != committed.getOrDefault(p, -1L)) {
+            if (offset >= 0 && (!onlyMoved || offset != committed.getOrDefault(p, -1L))) {
                 offsets.put(p, new OffsetAndMetadata(offset));
             }
         }
+        return offsets;
+    }
+
+    /**
+     * Commits and waits for the broker's answer: before partitions go elsewhere, and at the end.
+     * Every partition's offset is sent, also one sent before by {@link #commitAsync()}, whose
+     * answer may not have come.
+     */
+    private void commitSync(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = toCommit(partitions, false);
         if (offsets.isEmpty()) {
             return;
         }
@@ -285,7 +332,7 @@ final class SourceLoop implements Runnable {
 
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            commit(partitions);
+            commitSync(partitions);
             forget(partitions);
         }
 

@@ -19,7 +19,7 @@ class KafkaSourceBuilderTest {
 
         assertThat(source).hasToString("KafkaSource[bootstrapServers=127.0.0.1:1, consumer=loyalty,"
                 + " topicPattern=outbox\\.event\\..*, deadLetterTopic=outbox.dead-letter, maxAttempts=10,"
-                + " backoff=1000..60000ms, maxBatchSize=500]");
+                + " backoff=1000..60000ms, maxBatchSize=500, commitInterval=100ms]");
         assertThat(source.isConnected()).isFalse();
         source.close();
     }
@@ -46,6 +46,8 @@ class KafkaSourceBuilderTest {
                 .hasMessage("maxAttempts must be from 1 to 1000, not 0");
         assertThatThrownBy(() -> KafkaSource.builder("localhost:9092", "c").maxBackoff(Duration.ofMillis(1)).build())
                 .hasMessage("maxBackoff must be from 1000 ms to 3600000 ms, not 1 ms");
+        assertThatThrownBy(() -> KafkaSource.builder("localhost:9092", "c").commitInterval(Duration.ofMinutes(2)).build())
+                .hasMessage("commitInterval must be from 0 ms to 60000 ms, not 120000 ms");
         assertThatThrownBy(() -> KafkaSource.builder("localhost:9092", "c").property("session.timeout.ms", "soon").build())
                 .hasMessageStartingWith("the Kafka consumer's properties are not valid: ");
     }

@@ -270,6 +270,37 @@ class KafkaSourceTest {
     }
 
     @Test
+    void offsets_done_within_the_commit_interval_are_committed_once_it_has_passed_without_another_message()
+            throws Exception {
+        RecordingReceiver receiver = RecordingReceiver.applyingAll();
+        start(source().commitInterval(Duration.ofSeconds(2)), receiver);
+        publish(List.of(message(aggregateType, "a", 1)));
+        await().atMost(DEADLINE).until(() -> receiver.applied.size() == 1);
+        await().atMost(DEADLINE).until(() -> committedTotal() == 1);
+
+        publish(List.of(message(aggregateType, "b", 2), message(aggregateType, "c", 3)));
+
+        await().atMost(DEADLINE).until(() -> receiver.applied.size() == 3);
+        await().atMost(DEADLINE).until(() -> committedTotal() == 3);
+    }
+
+    @Test
+    void offsets_the_commit_interval_held_back_are_committed_when_the_source_stops() throws Exception {
+        RecordingReceiver receiver = RecordingReceiver.applyingAll();
+        KafkaSource source = start(source().commitInterval(Duration.ofMinutes(1)), receiver);
+        publish(List.of(message(aggregateType, "a", 1)));
+        await().atMost(DEADLINE).until(() -> receiver.applied.size() == 1);
+        await().atMost(DEADLINE).until(() -> committedTotal() == 1);
+        publish(List.of(message(aggregateType, "b", 2), message(aggregateType, "c", 3)));
+        await().atMost(DEADLINE).until(() -> receiver.applied.size() == 3);
+        assertThat(committedTotal()).as("within the minute, the first commit only").isEqualTo(1);
+
+        source.close();
+
+        assertThat(committedTotal()).isEqualTo(3);
+    }
+
+    @Test
     void a_topic_that_matches_the_pattern_and_is_created_after_the_start_is_read_from_its_beginning() throws Exception {
         String prefix = "late-" + UUID.randomUUID().toString().substring(0, 8);
         RecordingReceiver receiver = RecordingReceiver.applyingAll();
