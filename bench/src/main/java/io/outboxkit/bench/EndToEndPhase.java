@@ -14,6 +14,9 @@ import java.util.Map;
  */
 final class EndToEndPhase {
 
+    /** JVM options for a third cold drain, after the figure's, to compare with it (e.g. a JIT setting). */
+    static final String COMPARE = "BENCH_COLD_COMPARE";
+
     private final BenchMain bench;
 
     EndToEndPhase(BenchMain bench) {
@@ -70,9 +73,15 @@ final class EndToEndPhase {
         String first = Service.hasArchive(consumerJar, archives) && Service.hasArchive(relayJar, archives)
                 ? "first start of this run (class archives of an earlier run: --phases cold reuses them)"
                 : "first start (no class archive yet: each JVM writes its own as it stops)";
-        coldDrain(first, consumerJar, relayJar, customers);
+        coldDrain(first, consumerJar, relayJar, customers, List.of());
         double rate = coldDrain("restart (each JVM with the class archive its first start wrote)", consumerJar, relayJar,
-                customers);
+                customers, List.of());
+        String compared = System.getenv(COMPARE);
+        if (compared != null && !compared.isBlank()) {
+            List<String> options = List.of(compared.trim().split("\\s+"));
+            coldDrain("restart with " + String.join(" ", options) + " (" + COMPARE + ", not the figure)", consumerJar,
+                    relayJar, customers, options);
+        }
         report.detail("");
         report.figure("drain end to end, cold: " + String.format("%,d", BenchMain.BACKLOG) + " messages for as many "
                         + "customers, consumer and relay JVMs (re)started at the clock's start",
@@ -81,7 +90,8 @@ final class EndToEndPhase {
     }
 
     /** One cold drain of a fresh backlog; reports where its time went and returns its rate. */
-    private double coldDrain(String what, Path consumerJar, Path relayJar, int customers) throws Exception {
+    private double coldDrain(String what, Path consumerJar, Path relayJar, int customers, List<String> options)
+            throws Exception {
         Report report = bench.report;
         BenchDb db = bench.db;
         db.reset();
@@ -92,11 +102,11 @@ final class EndToEndPhase {
         long startedAtMillis = db.queryLong("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint");
         long start = System.nanoTime();
         try {
-            Service consumer = Service.start("consumer-cold", consumerJar, db, Map.of(), bench.logs(), bench.jfr());
+            Service consumer = Service.start("consumer-cold", consumerJar, db, Map.of(), bench.logs(), bench.jfr(), options);
             running.add(consumer);
             double consumerUp = (System.nanoTime() - start) / 1e9;
             running.add(Service.start("outbox-relay-cold", relayJar, db,
-                    bench.relayEnv(consumer.url("/messages"), "batch", "relay-cold"), bench.logs(), bench.jfr()));
+                    bench.relayEnv(consumer.url("/messages"), "batch", "relay-cold"), bench.logs(), bench.jfr(), options));
             double relayUp = (System.nanoTime() - start) / 1e9;
             double seconds = bench.awaitDrained(start, Duration.ofMinutes(5));
             double rate = BenchMain.BACKLOG / seconds;

@@ -40,6 +40,12 @@ final class Service implements AutoCloseable {
      */
     static Service start(String name, Path jar, BenchDb db, Map<String, String> env, Path logs, Path jfr)
             throws IOException, InterruptedException {
+        return start(name, jar, db, env, logs, jfr, List.of());
+    }
+
+    /** As {@link #start(String, Path, BenchDb, Map, Path, Path)}, with {@code options} after the JVM options of every service. */
+    static Service start(String name, Path jar, BenchDb db, Map<String, String> env, Path logs, Path jfr,
+                         List<String> options) throws IOException, InterruptedException {
         int port = freePort();
         List<String> command = new ArrayList<>(List.of("java", "-Xmx512m", "-XX:+UseParallelGC"));
         command.addAll(classArchive(jar, logs.resolveSibling("cds")));
@@ -47,6 +53,7 @@ final class Service implements AutoCloseable {
         if (extra != null && !extra.isBlank()) {
             command.addAll(List.of(extra.trim().split("\\s+")));
         }
+        command.addAll(options);
         if (jfr != null) {
             Files.createDirectories(jfr);
             // JDBI records a JFR event per statement when a recording is on: switched off, so that the
