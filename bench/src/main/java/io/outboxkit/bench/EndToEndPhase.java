@@ -71,7 +71,7 @@ final class EndToEndPhase {
         Path relayJar = bench.jar("outbox-relay");
         Path archives = bench.logs().resolveSibling("cds");
         String first = Service.hasArchive(consumerJar, archives) && Service.hasArchive(relayJar, archives)
-                ? "first start of this run (class archives of an earlier run: --phases cold reuses them)"
+                ? "first start of this phase (with the class archives an earlier start of these jars wrote)"
                 : "first start (no class archive yet: each JVM writes its own as it stops)";
         coldDrain(first, consumerJar, relayJar, customers, List.of());
         double rate = coldDrain("restart (each JVM with the class archive its first start wrote)", consumerJar, relayJar,
