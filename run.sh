@@ -17,7 +17,8 @@
 #   SINK (http), KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC, RABBITMQ_URI, RABBITMQ_EXCHANGE, NATS_URL,
 #   NATS_STREAM, CONSUMER_NAME     the broker and its settings (see README, "Through a broker")
 #   ORDER_PORT (8080), CONSUMER_PORT (8081), RELAY_PORT (8082), PG_PORT (5433), KAFKA_PORT (9092)
-#   JAVA_OPTS                      extra JVM options for every process
+#   JAVA_OPTS                      extra JVM options for every process (the services' own are in
+#                                  ops/jvm/services.options; these come after them, so they win)
 #   CDS (on)                       off: start the services without their class archives (.data/cds)
 #   DEV_PG_USER                    as root: run the embedded PostgreSQL under this (system) user,
 #                                  created if missing, instead of in a user namespace
@@ -64,7 +65,6 @@ KAFKA_START_SECONDS=120
 SERVICE_START_SECONDS=90
 STOP_SECONDS=30
 CDS_DIR="$DATA_ROOT/cds"
-SERVICE_JVM=()
 
 SERVICES=(order-service consumer outbox-relay)
 JARS=(order-service/target/order-service.jar consumer/target/consumer.jar
@@ -427,7 +427,7 @@ start_service() { # NAME PORT [VAR=VALUE...]
         cds=("$(class_archive "$name")" "-Xlog:cds*=off")
     fi
     # shellcheck disable=SC2086 # JAVA_OPTS is a list of options
-    launch "$name" "" env PORT="$port" "$@" java "${SERVICE_JVM[@]}" "${cds[@]}" ${JAVA_OPTS:-} \
+    launch "$name" "" env PORT="$port" "$@" java "@$ROOT/ops/jvm/services.options" "${cds[@]}" ${JAVA_OPTS:-} \
         -jar "$ROOT/$name/target/$name.jar"
     SERVICE_PIDS+=("$LAUNCHED_PID")
     SERVICE_NAMES+=("$name")

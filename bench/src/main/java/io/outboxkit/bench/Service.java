@@ -18,6 +18,9 @@ import java.util.concurrent.TimeUnit;
 final class Service implements AutoCloseable {
 
     private static final java.util.concurrent.atomic.AtomicInteger STARTS = new java.util.concurrent.atomic.AtomicInteger();
+    /** The services' JVM options, as run.sh gives them (a java argument file). */
+    private static volatile Path jvmOptions = Path.of("ops/jvm/services.options");
+
     /** Extra JVM options for every service the bench starts, separated by spaces (they come last, so they win). */
     static final String EXTRA_OPTIONS = "BENCH_SERVICE_JAVA_OPTS";
     /** The jars whose class archive a running service writes when it exits: one writer per archive. */
@@ -47,7 +50,7 @@ final class Service implements AutoCloseable {
     static Service start(String name, Path jar, BenchDb db, Map<String, String> env, Path logs, Path jfr,
                          List<String> options) throws IOException, InterruptedException {
         int port = freePort();
-        List<String> command = new ArrayList<>(List.of("java", "-Xmx512m", "-XX:+UseParallelGC"));
+        List<String> command = new ArrayList<>(List.of("java", "@" + jvmOptions));
         command.addAll(classArchive(jar, logs.resolveSibling("cds")));
         String extra = System.getenv(EXTRA_OPTIONS);
         if (extra != null && !extra.isBlank()) {
@@ -82,6 +85,11 @@ final class Service implements AutoCloseable {
         Service service = new Service(name, builder.start(), port);
         service.awaitHealthy(Duration.ofSeconds(60));
         return service;
+    }
+
+    /** Starts every service with the JVM options of {@code root}'s {@code ops/jvm/services.options}, as run.sh does. */
+    static void useJvmOptionsOf(Path root) {
+        jvmOptions = root.resolve("ops/jvm/services.options");
     }
 
     /**
