@@ -18,7 +18,7 @@
 #   NATS_STREAM, CONSUMER_NAME     the broker and its settings (see README, "Through a broker")
 #   ORDER_PORT (8080), CONSUMER_PORT (8081), RELAY_PORT (8082), PG_PORT (5433), KAFKA_PORT (9092)
 #   JAVA_OPTS                      extra JVM options for every process (the services' own are in
-#                                  ops/jvm/services.options; these come after them, so they win)
+#                                  ops/jvm: services.options, then NAME.options; these come last, so they win)
 #   CDS (on)                       off: start the services without their class archives (.data/cds)
 #   DEV_PG_USER                    as root: run the embedded PostgreSQL under this (system) user,
 #                                  created if missing, instead of in a user namespace
@@ -420,14 +420,15 @@ class_archive() { # NAME: prints the JVM option for NAME's archive
 }
 
 start_service() { # NAME PORT [VAR=VALUE...]
-    local name=$1 port=$2 cds=()
+    local name=$1 port=$2 cds=() own=()
     shift 2
+    [[ -f $ROOT/ops/jvm/$name.options ]] && own=("@$ROOT/ops/jvm/$name.options")
     if [[ ${CDS:-on} != off ]]; then
         mkdir -p "$CDS_DIR"
         cds=("$(class_archive "$name")" "-Xlog:cds*=off")
     fi
     # shellcheck disable=SC2086 # JAVA_OPTS is a list of options
-    launch "$name" "" env PORT="$port" "$@" java "@$ROOT/ops/jvm/services.options" "${cds[@]}" ${JAVA_OPTS:-} \
+    launch "$name" "" env PORT="$port" "$@" java "@$ROOT/ops/jvm/services.options" "${own[@]}" "${cds[@]}" ${JAVA_OPTS:-} \
         -jar "$ROOT/$name/target/$name.jar"
     SERVICE_PIDS+=("$LAUNCHED_PID")
     SERVICE_NAMES+=("$name")

@@ -18,7 +18,10 @@ import java.util.concurrent.TimeUnit;
 final class Service implements AutoCloseable {
 
     private static final java.util.concurrent.atomic.AtomicInteger STARTS = new java.util.concurrent.atomic.AtomicInteger();
-    /** The services' JVM options, as run.sh gives them (a java argument file). */
+    /**
+     * The services' JVM options, as run.sh gives them (a java argument file), followed by those of
+     * the service alone ({@code <jar name>.options} beside it), when it has some.
+     */
     private static volatile Path jvmOptions = Path.of("ops/jvm/services.options");
 
     /** Extra JVM options for every service the bench starts, separated by spaces (they come last, so they win). */
@@ -51,6 +54,10 @@ final class Service implements AutoCloseable {
                          List<String> options) throws IOException, InterruptedException {
         int port = freePort();
         List<String> command = new ArrayList<>(List.of("java", "@" + jvmOptions));
+        Path own = jvmOptions.resolveSibling(jar.getFileName().toString().replaceFirst("\\.jar$", "") + ".options");
+        if (Files.isRegularFile(own)) {
+            command.add("@" + own);
+        }
         command.addAll(classArchive(jar, logs.resolveSibling("cds")));
         String extra = System.getenv(EXTRA_OPTIONS);
         if (extra != null && !extra.isBlank()) {
@@ -87,7 +94,7 @@ final class Service implements AutoCloseable {
         return service;
     }
 
-    /** Starts every service with the JVM options of {@code root}'s {@code ops/jvm/services.options}, as run.sh does. */
+    /** Starts every service with the JVM options of {@code root}'s {@code ops/jvm}, as run.sh does. */
     static void useJvmOptionsOf(Path root) {
         jvmOptions = root.resolve("ops/jvm/services.options");
     }
