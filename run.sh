@@ -423,7 +423,9 @@ start_service() { # NAME PORT [VAR=VALUE...]
     local name=$1 port=$2 cds=() own=()
     shift 2
     [[ -f $ROOT/ops/jvm/$name.options ]] && own=("@$ROOT/ops/jvm/$name.options")
-    if [[ ${CDS:-on} != off ]]; then
+    # A JFR recording (JAVA_OPTS=-XX:StartFlightRecording...) with a dynamic class archive crashed
+    # JDK 17.0.15 at start (SIGSEGV in KlassFactory::check_shared_class_file_load_hook): not both.
+    if [[ ${CDS:-on} != off && ${JAVA_OPTS:-} != *FlightRecord* ]]; then
         mkdir -p "$CDS_DIR"
         cds=("$(class_archive "$name")" "-Xlog:cds*=off")
     fi

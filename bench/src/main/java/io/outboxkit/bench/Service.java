@@ -58,7 +58,11 @@ final class Service implements AutoCloseable {
         if (Files.isRegularFile(own)) {
             command.add("@" + own);
         }
-        command.addAll(classArchive(jar, logs.resolveSibling("cds")));
+        if (jfr == null) {
+            // JDK 17.0.15 crashed at start (SIGSEGV in KlassFactory::check_shared_class_file_load_hook)
+            // recording JFR with a dynamic class archive: a profiled service starts without one.
+            command.addAll(classArchive(jar, logs.resolveSibling("cds")));
+        }
         String extra = System.getenv(EXTRA_OPTIONS);
         if (extra != null && !extra.isBlank()) {
             command.addAll(List.of(extra.trim().split("\\s+")));
