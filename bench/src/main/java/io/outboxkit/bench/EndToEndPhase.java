@@ -70,12 +70,13 @@ final class EndToEndPhase {
         Path consumerJar = bench.jar("consumer");
         Path relayJar = bench.jar("outbox-relay");
         Path archives = bench.logs().resolveSibling("cds");
-        String first = Service.hasArchive(consumerJar, archives) && Service.hasArchive(relayJar, archives)
+        String first = bench.jfr() != null ? "first start (profiled: without class archives, see Service)"
+                : Service.hasArchive(consumerJar, archives) && Service.hasArchive(relayJar, archives)
                 ? "first start of this phase (with the class archives an earlier start of these jars wrote)"
                 : "first start (no class archive yet: each JVM writes its own as it stops)";
         coldDrain(first, consumerJar, relayJar, customers, List.of());
-        double rate = coldDrain("restart (each JVM with the class archive its first start wrote)", consumerJar, relayJar,
-                customers, List.of());
+        double rate = coldDrain(bench.jfr() != null ? "restart (profiled: without class archives, see Service)"
+                : "restart (each JVM with the class archive its first start wrote)", consumerJar, relayJar, customers, List.of());
         String compared = System.getenv(COMPARE);
         if (compared != null && !compared.isBlank()) {
             List<String> options = List.of(compared.trim().split("\\s+"));
