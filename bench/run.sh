@@ -16,6 +16,9 @@
 # Environment: BENCH_PG_HOST (127.0.0.1), BENCH_PG_PORT (5432), BENCH_PG_USER (postgres; needs
 # CREATEDB and trust or PGPASSWORD), BENCH_DB (outbox_bench: DROPPED and recreated by every run),
 # PGBENCH (pgbench on PATH, else /usr/bin/pgbench), BENCH_SKIP_BUILD=1 to use the jars as built.
+# The services start with ops/jvm/services.options and their class archives (bench/target/cds, as
+# run.sh's .data/cds); BENCH_SERVICE_JAVA_OPTS adds JVM options to every service, BENCH_COLD_COMPARE
+# to a third drain of the cold phase only.
 # With wrk installed (apt-get install wrk) POST /orders is driven by wrk, a C client that leaves the
 # service more of the machine (as pgbench's C client does on its side); else by the bench's JVM.
 set -euo pipefail

@@ -54,6 +54,7 @@ public final class BenchMain {
     private BenchMain(Map<String, String> options) {
         this.root = Path.of(options.getOrDefault("root", ".")).toAbsolutePath().normalize();
         this.target = root.resolve("bench/target");
+        Service.useJvmOptionsOf(root);
         this.quick = options.containsKey("quick");
         this.profile = options.containsKey("profile");
         this.phases = new LinkedHashSet<>(List.of(options.getOrDefault("phases", DEFAULT_PHASES).split(",")));

@@ -18,6 +18,16 @@ import java.util.concurrent.TimeUnit;
 final class Service implements AutoCloseable {
 
     private static final java.util.concurrent.atomic.AtomicInteger STARTS = new java.util.concurrent.atomic.AtomicInteger();
+    /**
+     * The services' JVM options, as run.sh gives them (a java argument file), followed by those of
+     * the service alone ({@code <jar name>.options} beside it), when it has some.
+     */
+    private static volatile Path jvmOptions = Path.of("ops/jvm/services.options");
+
+    /** Extra JVM options for every service the bench starts, separated by spaces (they come last, so they win). */
+    static final String EXTRA_OPTIONS = "BENCH_SERVICE_JAVA_OPTS";
+    /** The jars whose class archive a running service writes when it exits: one writer per archive. */
+    private static final java.util.Set<Path> ARCHIVING = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     private final String name;
@@ -36,8 +46,28 @@ final class Service implements AutoCloseable {
      */
     static Service start(String name, Path jar, BenchDb db, Map<String, String> env, Path logs, Path jfr)
             throws IOException, InterruptedException {
+        return start(name, jar, db, env, logs, jfr, List.of());
+    }
+
+    /** As {@link #start(String, Path, BenchDb, Map, Path, Path)}, with {@code options} after the JVM options of every service. */
+    static Service start(String name, Path jar, BenchDb db, Map<String, String> env, Path logs, Path jfr,
+                         List<String> options) throws IOException, InterruptedException {
         int port = freePort();
-        List<String> command = new ArrayList<>(List.of("java", "-Xmx512m", "-XX:+UseParallelGC"));
+        List<String> command = new ArrayList<>(List.of("java", "@" + jvmOptions));
+        Path own = jvmOptions.resolveSibling(jar.getFileName().toString().replaceFirst("\\.jar$", "") + ".options");
+        if (Files.isRegularFile(own)) {
+            command.add("@" + own);
+        }
+        if (jfr == null) {
+            // JDK 17.0.15 crashed at start (SIGSEGV in KlassFactory::check_shared_class_file_load_hook)
+            // recording JFR with a dynamic class archive: a profiled service starts without one.
+            command.addAll(classArchive(jar, logs.resolveSibling("cds")));
+        }
+        String extra = System.getenv(EXTRA_OPTIONS);
+        if (extra != null && !extra.isBlank()) {
+            command.addAll(List.of(extra.trim().split("\\s+")));
+        }
+        command.addAll(options);
         if (jfr != null) {
             Files.createDirectories(jfr);
             // JDBI records a JFR event per statement when a recording is on: switched off, so that the
@@ -66,6 +96,41 @@ final class Service implements AutoCloseable {
         Service service = new Service(name, builder.start(), port);
         service.awaitHealthy(Duration.ofSeconds(60));
         return service;
+    }
+
+    /** Starts every service with the JVM options of {@code root}'s {@code ops/jvm}, as run.sh does. */
+    static void useJvmOptionsOf(Path root) {
+        jvmOptions = root.resolve("ops/jvm/services.options");
+    }
+
+    /**
+     * The Class Data Sharing options for {@code jar}, as run.sh gives its services: the archive in
+     * {@code dir} of an earlier start of this very jar, or, when there is none yet (or the jar was
+     * rebuilt since), the instruction to write it when this process exits. Only one process at a
+     * time writes an archive; others start without one.
+     */
+    static List<String> classArchive(Path jar, Path dir) throws IOException {
+        Path archive = archiveOf(jar, dir);
+        if (hasArchive(jar, dir)) {
+            return List.of("-XX:SharedArchiveFile=" + archive);
+        }
+        Files.createDirectories(dir);
+        if (!ARCHIVING.add(archive)) {
+            return List.of();
+        }
+        Files.deleteIfExists(archive);
+        return List.of("-XX:ArchiveClassesAtExit=" + archive);
+    }
+
+    /** Whether {@code dir} has a class archive written by an earlier start of {@code jar} as it is now. */
+    static boolean hasArchive(Path jar, Path dir) throws IOException {
+        Path archive = archiveOf(jar, dir);
+        return Files.isRegularFile(archive)
+                && Files.getLastModifiedTime(archive).compareTo(Files.getLastModifiedTime(jar)) > 0;
+    }
+
+    private static Path archiveOf(Path jar, Path dir) {
+        return dir.resolve(jar.getFileName().toString().replaceFirst("\\.jar$", "") + ".jsa");
     }
 
     String name() {

@@ -95,14 +95,15 @@ public final class ConsumerApp implements AutoCloseable {
         Objects.requireNonNull(sourceKind, "sourceKind");
         Objects.requireNonNull(host, "host");
         LoyaltyStore store = new LoyaltyStore(database.jdbi());
-        IdempotentHandler handler = IdempotentHandler.create(database.jdbi(), consumerName, new LoyaltyHandler(store));
+        ParsedPayloads parsed = new ParsedPayloads();
+        IdempotentHandler handler = IdempotentHandler.create(database.jdbi(), consumerName, new LoyaltyHandler(store, parsed));
         if (observability.metricsEnabled()) {
             OutboxMetrics metrics = OutboxMetrics.create();
             observability.bind(metrics);
             ConsumerMetrics.bind(observability.registry(), store, consumerName);
             handler = handler.withListener(metrics);
         }
-        MessageEndpoints messages = new MessageEndpoints(handler);
+        MessageEndpoints messages = new MessageEndpoints(handler, parsed);
         QueryEndpoints queries = new QueryEndpoints(store, consumerName, messages::duplicates);
         Javalin server = Javalin.create(config -> {
             JsonApi.configure(config, MAX_BODY_BYTES);

@@ -31,24 +31,32 @@ final class LoyaltyHandler implements MessageHandler {
     private static final Logger LOG = LoggerFactory.getLogger(LoyaltyHandler.class);
 
     private final LoyaltyStore store;
+    private final ParsedPayloads parsed;
 
     LoyaltyHandler(LoyaltyStore store) {
+        this(store, new ParsedPayloads());
+    }
+
+    /** A handler that takes the payloads {@code parsed} holds for a batch's messages instead of parsing them again. */
+    LoyaltyHandler(LoyaltyStore store, ParsedPayloads parsed) {
         this.store = store;
+        this.parsed = parsed;
     }
 
     @Override
     public void handle(Handle tx, OutboxMessage message) throws InvalidPayloadException {
         switch (message.eventType()) {
             case "OrderCreated" -> {
-                OrderEvent event = OrderEvent.created(message);
+                OrderEvent event = OrderEvent.created(message, parsed.get(message));
                 if (!store.addOrder(tx, event.userId(), event.amount())) {
                     throw new InvalidPayloadException("payload of OrderCreated message " + message.id() + " is invalid: "
                             + "customer " + event.userId() + "'s total would exceed " + LoyaltyStore.MAX_TOTAL.toPlainString());
                 }
                 applyStatus(tx, message, event, "CREATED");
             }
-            case "OrderPaid" -> applyStatus(tx, message, OrderEvent.statusChange(message), "PAID");
-            case "OrderCancelled" -> applyStatus(tx, message, OrderEvent.statusChange(message), "CANCELLED");
+            case "OrderPaid" -> applyStatus(tx, message, OrderEvent.statusChange(message, parsed.get(message)), "PAID");
+            case "OrderCancelled" -> applyStatus(tx, message, OrderEvent.statusChange(message, parsed.get(message)),
+                    "CANCELLED");
             default -> LOG.info("no effect for {} message {}: not an event type this consumer applies",
                     message.eventType(), message.id());
         }
@@ -69,17 +77,17 @@ final class LoyaltyHandler implements MessageHandler {
             String status;
             switch (message.eventType()) {
                 case "OrderCreated" -> {
-                    event = OrderEvent.created(message);
+                    event = OrderEvent.created(message, parsed.get(message));
                     status = "CREATED";
                     customers.merge(event.userId(), new LoyaltyStore.CustomerDelta(1, event.amount()),
                             LoyaltyStore.CustomerDelta::plus);
                 }
                 case "OrderPaid" -> {
-                    event = OrderEvent.statusChange(message);
+                    event = OrderEvent.statusChange(message, parsed.get(message));
                     status = "PAID";
                 }
                 case "OrderCancelled" -> {
-                    event = OrderEvent.statusChange(message);
+                    event = OrderEvent.statusChange(message, parsed.get(message));
                     status = "CANCELLED";
                 }
                 default -> {

@@ -44,10 +44,17 @@ final class MessageEndpoints {
     private static final String BATCH_SHAPE = "{\"" + DeliveryProtocol.MESSAGES + "\": [...]}";
 
     private final IdempotentHandler handler;
+    private final ParsedPayloads parsed;
     private final AtomicLong duplicates = new AtomicLong();
 
     MessageEndpoints(IdempotentHandler handler) {
+        this(handler, new ParsedPayloads());
+    }
+
+    /** Endpoints that hand the payloads of a batch request, as parsed with its envelopes, to {@code parsed}'s reader. */
+    MessageEndpoints(IdempotentHandler handler, ParsedPayloads parsed) {
         this.handler = handler;
+        this.parsed = parsed;
     }
 
     /** Duplicates answered since start. */
@@ -84,8 +91,14 @@ final class MessageEndpoints {
     void batch(Context ctx) {
         JsonApi.requireJson(ctx);
         List<OutboxMessage> messages = parseBatch(ctx.bodyAsBytes());
+        List<Applied> outcome;
+        try {
+            outcome = apply(messages);
+        } finally {
+            parsed.forget(messages);
+        }
         List<Map<String, Object>> results = new ArrayList<>(messages.size());
-        for (Applied applied : apply(messages)) {
+        for (Applied applied : outcome) {
             Map<String, Object> result = new LinkedHashMap<>();
             result.put(DeliveryProtocol.ID, applied.message().id().toString());
             result.put(DeliveryProtocol.STATUS, applied.status());
@@ -188,7 +201,8 @@ final class MessageEndpoints {
         return e;
     }
 
-    private static List<OutboxMessage> parseBatch(byte[] body) {
+    /** The envelopes of a batch request, each message's payload tree registered with {@link #parsed}. */
+    private List<OutboxMessage> parseBatch(byte[] body) {
         JsonNode root;
         try {
             root = Jsons.mapper().readTree(body);
@@ -214,11 +228,15 @@ final class MessageEndpoints {
         }
         List<OutboxMessage> messages = new ArrayList<>(array.size());
         for (int i = 0; i < array.size(); i++) {
+            OutboxMessage message;
             try {
-                messages.add(MessageEnvelope.fromJson(array.get(i)));
+                message = MessageEnvelope.fromJson(array.get(i));
             } catch (InvalidEnvelopeException e) {
+                parsed.forget(messages);
                 throw ApiError.badRequest(DeliveryProtocol.MESSAGES + "[" + i + "]: " + e.getMessage());
             }
+            parsed.put(message, array.get(i).get("payload"));
+            messages.add(message);
         }
         return messages;
     }

@@ -28,19 +28,35 @@ record OrderEvent(UUID orderId, UUID userId, BigDecimal amount) {
 
     /** Reads an {@code OrderCreated} payload, which must name the customer and the amount. */
     static OrderEvent created(OutboxMessage message) throws InvalidPayloadException {
-        JsonNode payload = payload(message);
+        return created(message, null);
+    }
+
+    /**
+     * As {@link #created(OutboxMessage)}, from {@code parsed}: the message's payload already parsed
+     * (or null, to parse its text).
+     */
+    static OrderEvent created(OutboxMessage message, JsonNode parsed) throws InvalidPayloadException {
+        JsonNode payload = payload(message, parsed);
         return new OrderEvent(orderId(message, payload), requireUuid(message, payload, "user_id"),
                 amount(message, payload));
     }
 
     /** Reads the payload of an event that changes an order's status. */
     static OrderEvent statusChange(OutboxMessage message) throws InvalidPayloadException {
-        JsonNode payload = payload(message);
+        return statusChange(message, null);
+    }
+
+    /** As {@link #statusChange(OutboxMessage)}, from {@code parsed} (or null, to parse the payload's text). */
+    static OrderEvent statusChange(OutboxMessage message, JsonNode parsed) throws InvalidPayloadException {
+        JsonNode payload = payload(message, parsed);
         UUID userId = payload.hasNonNull("user_id") ? requireUuid(message, payload, "user_id") : null;
         return new OrderEvent(orderId(message, payload), userId, null);
     }
 
-    private static JsonNode payload(OutboxMessage message) throws InvalidPayloadException {
+    private static JsonNode payload(OutboxMessage message, JsonNode parsed) throws InvalidPayloadException {
+        if (parsed != null && parsed.isObject()) {
+            return parsed;
+        }
         try {
             JsonNode payload = Jsons.mapper().readTree(message.payload());
             if (payload != null && payload.isObject()) {
