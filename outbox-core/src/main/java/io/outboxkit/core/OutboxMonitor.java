@@ -17,8 +17,8 @@ import org.jdbi.v3.core.JdbiException;
  * its answer. Counting a large backlog takes the database time (tens of milliseconds for 100,000
  * pending messages whose pages were not vacuumed yet), so a reading is also reused for
  * {@value #COST_FACTOR} times as long as its statement took (up to {@link #MAX_STRETCH}): the figures
- * take about 2% of one database connection's time at most, however large the backlog, at the price of older figures while it
- * is large (60 ms readings are refreshed every 3 seconds instead of every second).
+ * take about 2% of one database connection's time at most, however large the backlog, at the price
+ * of older figures while it is large (60 ms readings are refreshed every 3 seconds, not every second).
  *
  * <p>One statement reads the figures: the pending count and the oldest pending message from the
  * pending-messages index (the claim's), the dead count from the dead-messages index (schema version
