@@ -50,8 +50,10 @@ import org.slf4j.LoggerFactory;
  * outbox's NOTIFY, which commits send only while a poller has announced that it waits (schema
  * version 3). Before it waits with no announcement in force, a poller whose last claim found
  * messages claims again (a busy poller needs no notification, so its writers send none); once a
- * claim finds nothing, it announces, looks once more, and waits. The poll interval bounds every
- * wait: a commit is found within it even if its wake-up were lost. With
+ * claim finds nothing, it announces, looks once more, and waits. A batch whose every message
+ * failed (the receiving side is down, most likely) is followed by a wait too, as when nothing is
+ * due, so that an outage spends one batch's attempts per wait rather than a whole backlog's. The
+ * poll interval bounds every wait: a commit is found within it even if its wake-up were lost. With
  * {@link Builder#workers(int) several workers}, the cycles overlap: one worker claims or records
  * while another's batch is on the network (each worker is like a poller of its own: ordering per
  * aggregate holds between them as between pollers). {@link #close()} finishes the batches in
@@ -232,9 +234,12 @@ public final class OutboxPoller implements AutoCloseable {
         return announcement;
     }
 
-    /** One cycle: how many messages it claimed, and whether more may be due at once. */
-    private record Cycle(int claimed, boolean moreDue) {
-        static final Cycle NOTHING = new Cycle(0, false);
+    /**
+     * One cycle: how many messages it claimed, whether more may be due at once, and whether every
+     * claimed message failed (the receiving side is probably down).
+     */
+    private record Cycle(int claimed, boolean moreDue, boolean allFailed) {
+        static final Cycle NOTHING = new Cycle(0, false, false);
     }
 
     private Cycle poll() {
@@ -262,14 +267,18 @@ public final class OutboxPoller implements AutoCloseable {
                 // claim is released (a lock at once, a lease when it ends).
                 spans.endAll("interrupted before the outcome was known");
                 Thread.currentThread().interrupt();
-                return new Cycle(batch.size(), false);
+                return new Cycle(batch.size(), false, false);
             } catch (Exception e) {
                 failures = OutboxStore.allFailed(batch, e);
             }
             Instant confirmed = Instant.now();
             spans.end(failures);
             boolean released = record(claim, failures, confirmed);
-            return new Cycle(batch.size(), batch.size() == config.batchSize() || released);
+            // A batch that failed whole says the receiving side is down, not that its messages are
+            // bad: claiming the next batch at once would spend an attempt of every message of a
+            // backlog in seconds. Wait instead, as when nothing is due.
+            boolean allFailed = failures.size() == batch.size();
+            return new Cycle(batch.size(), !allFailed && (batch.size() == config.batchSize() || released), allFailed);
         }
     }
 
@@ -383,7 +392,7 @@ public final class OutboxPoller implements AutoCloseable {
             long waitMillis = config.pollInterval().toMillis();
             if (healthy) {
                 WaitAnnouncement.Outcome announced = WaitAnnouncement.Outcome.IN_FORCE;
-                if (cycle.claimed() > 0 && !announcement.inForce()) {
+                if (cycle.claimed() > 0 && !cycle.allFailed() && !announcement.inForce()) {
                     continue; // busy: more may have come meanwhile, and no commit notifies until a poller waits
                 }
                 try {

@@ -92,6 +92,25 @@ class RetryAndDeadTest {
         assertThat(publisher.sequencesOf("agg-0")).isEmpty();
     }
 
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void after_a_batch_that_failed_whole_the_poller_waits_instead_of_spending_an_attempt_of_the_whole_backlog(ClaimMode mode) {
+        Outbox.write(db.jdbi(), 1_000, 1);
+        RecordingPublisher down = new RecordingPublisher().failWhen(m -> true);
+        try (OutboxPoller poller = OutboxPoller.builder(db.jdbi(), down).claimMode(mode).batchSize(100)
+                .backoff(Duration.ofMinutes(1), Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(2)).build()) {
+            poller.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> down.attempts() >= 100);
+
+            // The first batch, at most the one its announcement looks at once more, and the one the
+            // listener's first look asks for; then the poll interval (2 s): not the backlog's ten batches.
+            await().during(Duration.ofMillis(1_500)).atMost(Duration.ofSeconds(3)).until(() -> down.attempts() <= 300);
+            // Still trying, at the poll interval: a receiver that comes back is found.
+            await().atMost(Duration.ofSeconds(10)).until(() -> down.attempts() >= 400);
+        }
+        assertThat(Outbox.count(db.jdbi(), "PUBLISHED")).isZero();
+    }
+
     private static void makeDue(UUID id) {
         db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET available_at = now() WHERE id = ?", id));
     }
