@@ -33,10 +33,6 @@ final class LoyaltyHandler implements MessageHandler {
     private final LoyaltyStore store;
     private final ParsedPayloads parsed;
 
-    LoyaltyHandler(LoyaltyStore store) {
-        this(store, new ParsedPayloads());
-    }
-
     /** A handler that takes the payloads {@code parsed} holds for a batch's messages instead of parsing them again. */
     LoyaltyHandler(LoyaltyStore store, ParsedPayloads parsed) {
         this.store = store;

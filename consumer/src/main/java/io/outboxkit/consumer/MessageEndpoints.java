@@ -47,10 +47,6 @@ final class MessageEndpoints {
     private final ParsedPayloads parsed;
     private final AtomicLong duplicates = new AtomicLong();
 
-    MessageEndpoints(IdempotentHandler handler) {
-        this(handler, new ParsedPayloads());
-    }
-
     /** Endpoints that hand the payloads of a batch request, as parsed with its envelopes, to {@code parsed}'s reader. */
     MessageEndpoints(IdempotentHandler handler, ParsedPayloads parsed) {
         this.handler = handler;

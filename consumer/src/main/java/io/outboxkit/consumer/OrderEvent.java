@@ -26,14 +26,9 @@ record OrderEvent(UUID orderId, UUID userId, BigDecimal amount) {
     /** The longest amount given as a string that is read at all (a valid one needs far less). */
     static final int MAX_AMOUNT_TEXT = 40;
 
-    /** Reads an {@code OrderCreated} payload, which must name the customer and the amount. */
-    static OrderEvent created(OutboxMessage message) throws InvalidPayloadException {
-        return created(message, null);
-    }
-
     /**
-     * As {@link #created(OutboxMessage)}, from {@code parsed}: the message's payload already parsed
-     * (or null, to parse its text).
+     * Reads an {@code OrderCreated} payload, which must name the customer and the amount: from
+     * {@code parsed}, the payload already parsed, or from its text when that is null.
      */
     static OrderEvent created(OutboxMessage message, JsonNode parsed) throws InvalidPayloadException {
         JsonNode payload = payload(message, parsed);
@@ -41,12 +36,7 @@ record OrderEvent(UUID orderId, UUID userId, BigDecimal amount) {
                 amount(message, payload));
     }
 
-    /** Reads the payload of an event that changes an order's status. */
-    static OrderEvent statusChange(OutboxMessage message) throws InvalidPayloadException {
-        return statusChange(message, null);
-    }
-
-    /** As {@link #statusChange(OutboxMessage)}, from {@code parsed} (or null, to parse the payload's text). */
+    /** Reads the payload of an event that changes an order's status (from {@code parsed}, as {@link #created}). */
     static OrderEvent statusChange(OutboxMessage message, JsonNode parsed) throws InvalidPayloadException {
         JsonNode payload = payload(message, parsed);
         UUID userId = payload.hasNonNull("user_id") ? requireUuid(message, payload, "user_id") : null;
