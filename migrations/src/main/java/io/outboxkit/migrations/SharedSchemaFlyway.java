@@ -19,8 +19,11 @@ public final class SharedSchemaFlyway {
 
     /** How often a migration that lost the race to start the history is tried in all. */
     static final int ATTEMPTS = 5;
-    /** The end of Flyway's message when another process started the history a moment before. */
-    private static final String HISTORY_JUST_STARTED = "as it already exists, and is empty.";
+    /**
+     * Part of Flyway's message when another process started the history a moment before (the
+     * message goes on with advice to delete the table, which is wrong here).
+     */
+    private static final String HISTORY_JUST_STARTED = "as it already exists, and is empty";
 
     private SharedSchemaFlyway() {
     }
@@ -38,7 +41,7 @@ public final class SharedSchemaFlyway {
             try {
                 return config.load().migrate().migrationsExecuted;
             } catch (FlywayException e) {
-                if (attempt >= ATTEMPTS || !String.valueOf(e.getMessage()).endsWith(HISTORY_JUST_STARTED)) {
+                if (attempt >= ATTEMPTS || !String.valueOf(e.getMessage()).contains(HISTORY_JUST_STARTED)) {
                     throw e;
                 }
                 pause(attempt);

@@ -16,7 +16,11 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.callback.Callback;
+import org.flywaydb.core.api.callback.Context;
+import org.flywaydb.core.api.callback.Event;
 import org.flywaydb.core.api.migration.JavaMigration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -181,6 +185,51 @@ class OutboxMigrationsTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    @Test
+    void a_process_that_finds_the_history_just_created_by_another_and_still_empty_tries_again_and_migrates() {
+        db.jdbi().useHandle(h -> h.execute("CREATE SCHEMA overtaken; CREATE TABLE overtaken.accounts (id int)"));
+        OutboxNames names = OutboxNames.inSchema("overtaken");
+        OutboxMigrations.apply(db.dataSource(), OutboxNames.inSchema("history_shape")); // a history to copy the shape of
+        AtomicInteger overtaken = new AtomicInteger();
+        // Between this process's look for the history and its baseline, another process creates the
+        // history and has not yet written its first row: the moment Flyway refuses to baseline.
+        Callback anotherProcessCreatesTheHistory = new Callback() {
+            @Override
+            public boolean supports(Event event, Context context) {
+                return event == Event.BEFORE_BASELINE;
+            }
+
+            @Override
+            public boolean canHandleInTransaction(Event event, Context context) {
+                return true;
+            }
+
+            @Override
+            public void handle(Event event, Context context) {
+                if (overtaken.getAndIncrement() == 0) {
+                    db.jdbi().useHandle(h -> h.execute("CREATE TABLE overtaken.outbox_schema_history "
+                            + "(LIKE history_shape.outbox_schema_history INCLUDING ALL)"));
+                }
+            }
+
+            @Override
+            public String getCallbackName() {
+                return "another process creates the history";
+            }
+        };
+
+        int applied = SharedSchemaFlyway.migrate(Flyway.configure(OutboxMigrations.class.getClassLoader())
+                .dataSource(db.dataSource()).table(OutboxMigrations.defaultHistoryTable(names))
+                .locations(new String[0]).failOnMissingLocations(false)
+                .schemas(names.schema()).defaultSchema(names.schema())
+                .javaMigrations(OutboxSchema.scripts(names).stream().map(ScriptMigration::new).toArray(JavaMigration[]::new))
+                .callbacks(anotherProcessCreatesTheHistory));
+
+        assertThat(overtaken.get()).as("the race was staged").isEqualTo(1);
+        assertThat(applied).isEqualTo(ALL_VERSIONS.length);
+        assertThat(history("overtaken", "outbox_schema_history")).containsExactly(ALL_VERSIONS);
     }
 
     @Test
