@@ -312,10 +312,10 @@ public final class OutboxPoller implements AutoCloseable {
         if (!SafeListener.isActive(observer)) {
             return;
         }
-        for (OutboxMessage m : batch) {
-            if (!failures.containsKey(m.id())) {
-                observer.delivered(m, Duration.between(m.createdAt(), confirmed));
-            }
+        List<OutboxMessage> deliveredMessages = failures.isEmpty() ? batch
+                : batch.stream().filter(m -> !failures.containsKey(m.id())).toList();
+        if (!deliveredMessages.isEmpty()) {
+            observer.deliveredBatch(deliveredMessages, confirmed);
         }
         HashSet<UUID> gone = nowDead.isEmpty() ? null : new HashSet<>(nowDead);
         for (OutboxStore.Failure f : recorded) {

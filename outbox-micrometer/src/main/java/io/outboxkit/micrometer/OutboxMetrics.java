@@ -12,10 +12,13 @@ import io.outboxkit.core.OutboxSnapshot;
 import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.OutboxListener;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -128,6 +131,23 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
         if (m != null) {
             m.delivered.increment();
             m.latency.record(latency.isNegative() ? Duration.ZERO : latency);
+        }
+    }
+
+    /** As {@link #delivered} for each message, with one counter increment and no object made per message. */
+    @Override
+    public void deliveredBatch(List<OutboxMessage> messages, Instant confirmed) {
+        Meters m = meters;
+        if (m == null) {
+            return;
+        }
+        m.delivered.increment(messages.size());
+        long confirmedSecond = confirmed.getEpochSecond();
+        int confirmedNano = confirmed.getNano();
+        for (OutboxMessage message : messages) {
+            Instant created = message.createdAt();
+            long nanos = (confirmedSecond - created.getEpochSecond()) * 1_000_000_000L + (confirmedNano - created.getNano());
+            m.latency.record(Math.max(0, nanos), TimeUnit.NANOSECONDS);
         }
     }
 

@@ -125,6 +125,22 @@ class OutboxMetricsTest {
     }
 
     @Test
+    void a_delivered_batch_counts_each_message_once_timed_from_its_write_and_a_write_stamped_after_the_confirmation_as_zero() {
+        Instant confirmed = Instant.parse("2026-12-04T10:00:00.500Z");
+        metrics.deliveredBatch(List.of(message("A", confirmed.minusMillis(3)), message("B", confirmed.minusMillis(40)),
+                message("C", confirmed.plusMillis(2))), confirmed); // C: the database's clock ahead of this machine's
+
+        String text = registry.scrape();
+        assertThat(value(text, "outbox_delivered_total")).isEqualTo(3);
+        assertThat(value(text, "outbox_delivery_latency_seconds_count")).isEqualTo(3);
+        assertThat(value(text, "outbox_delivery_latency_seconds_bucket{le=\"0.001\"}")).isEqualTo(1);
+        assertThat(value(text, "outbox_delivery_latency_seconds_bucket{le=\"0.005\"}")).isEqualTo(2);
+        assertThat(value(text, "outbox_delivery_latency_seconds_bucket{le=\"0.025\"}")).isEqualTo(2);
+        assertThat(value(text, "outbox_delivery_latency_seconds_bucket{le=\"0.05\"}")).isEqualTo(3);
+        assertThat(value(text, "outbox_delivery_latency_seconds_sum")).isCloseTo(0.043, org.assertj.core.data.Offset.offset(1e-9));
+    }
+
+    @Test
     void no_label_takes_a_value_per_message() {
         write(20);
         OutboxPoller.builder(db.jdbi(), m -> { }).addListener(metrics).build().pollOnce();

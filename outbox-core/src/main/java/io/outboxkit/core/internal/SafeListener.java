@@ -4,6 +4,7 @@ import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.OutboxListener;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -59,6 +60,11 @@ public final class SafeListener implements OutboxListener {
     @Override
     public void delivered(OutboxMessage message, Duration latency) {
         tell("delivered", l -> l.delivered(message, latency));
+    }
+
+    @Override
+    public void deliveredBatch(List<OutboxMessage> messages, Instant confirmed) {
+        tell("delivered", l -> l.deliveredBatch(messages, confirmed));
     }
 
     @Override

@@ -2,6 +2,8 @@ package io.outboxkit.core.spi;
 
 import io.outboxkit.core.OutboxMessage;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 
 /**
  * Told what the outbox does, as it does it: what a poller claims, delivers, fails and gives up on,
@@ -34,6 +36,20 @@ public interface OutboxListener {
      * the publisher's confirmation (on this machine's clock).
      */
     default void delivered(OutboxMessage message, Duration latency) {
+    }
+
+    /**
+     * The {@code messages} of one batch (1 or more) were delivered and are recorded as such, the
+     * publisher having confirmed them by {@code confirmed} (this machine's clock). A poller reports
+     * its deliveries this way, once per batch. By default it tells {@link #delivered} for each
+     * message, its latency running from the message's {@code createdAt} to {@code confirmed}; a
+     * listener that counts or times every message may override it to do once per batch what it
+     * can (one counter increment, one clock reading) and must then count each message once.
+     */
+    default void deliveredBatch(List<OutboxMessage> messages, Instant confirmed) {
+        for (OutboxMessage message : messages) {
+            delivered(message, Duration.between(message.createdAt(), confirmed));
+        }
     }
 
     /**

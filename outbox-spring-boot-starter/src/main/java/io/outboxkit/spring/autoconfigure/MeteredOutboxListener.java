@@ -7,6 +7,8 @@ import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.OutboxListener;
 import io.outboxkit.micrometer.OutboxMetrics;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 
 /**
  * The outbox's {@link OutboxMetrics}, bound to the application's registry when this is made, and
@@ -34,6 +36,11 @@ final class MeteredOutboxListener implements OutboxListener {
     @Override
     public void delivered(OutboxMessage message, Duration latency) {
         metrics.delivered(message, latency);
+    }
+
+    @Override
+    public void deliveredBatch(List<OutboxMessage> messages, Instant confirmed) {
+        metrics.deliveredBatch(messages, confirmed);
     }
 
     @Override
