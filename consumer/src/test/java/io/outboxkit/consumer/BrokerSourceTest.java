@@ -16,6 +16,7 @@ import io.outboxkit.app.observability.Observability;
 import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.testing.PostgresExtension;
+import io.outboxkit.testing.PrivateNatsServer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,6 +29,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * {@code SOURCE=rabbitmq} against the machine's RabbitMQ (an exchange and a queue of the test's own):
  * the consumer applies what the broker brings through the idempotent handler, skips a copy
  * published twice, keeps each order's events in order, and its {@code /health} names the source.
+ * {@code SOURCE=nats} with a nats-server of the test's own, started only after the consumer: the
+ * consumer starts anyway, says in {@code /health} that its source is not connected, and receives
+ * once NATS is up.
  */
 class BrokerSourceTest {
 
@@ -41,7 +45,7 @@ class BrokerSourceTest {
                 "RABBITMQ_EXCHANGE", "consumer-source-test-" + suffix));
         String name = "consumer-source-test-" + suffix;
         try {
-            applyOnceInOrder(env, name);
+            applyOnceInOrder(env, name, Broker.RABBITMQ, api -> { });
         } finally {
             ConnectionFactory factory = new ConnectionFactory();
             factory.setUri("amqp://guest:guest@127.0.0.1:5672/%2F");
@@ -53,7 +57,27 @@ class BrokerSourceTest {
         }
     }
 
-    private static void applyOnceInOrder(Env env, String name) throws Exception {
+    @Test
+    void a_nats_source_down_at_start_lets_the_consumer_start_and_receives_once_nats_is_up() throws Exception {
+        String suffix = UUID.randomUUID().toString().substring(0, 8);
+        try (PrivateNatsServer nats = PrivateNatsServer.unstarted()) {
+            Env env = Env.of(Map.of("SOURCE", "nats", "SINK", "nats", "NATS_URL", nats.url(),
+                    "NATS_STREAM", "CONSUMER_SOURCE_" + suffix.toUpperCase()));
+            applyOnceInOrder(env, "consumer-source-test-" + suffix, Broker.NATS, api -> {
+                ApiClient.Response down = api.get("/health");
+                assertThat(down.status()).isEqualTo(503);
+                assertThat(down.body().get("error").asText()).isEqualTo("source nats is not connected");
+                nats.start();
+            });
+        }
+    }
+
+    /** What the test does once the consumer runs, before it waits for its source to be connected. */
+    private interface BeforeConnected {
+        void run(ApiClient api) throws Exception;
+    }
+
+    private static void applyOnceInOrder(Env env, String name, Broker kind, BeforeConnected beforeConnected) throws Exception {
         BrokerSettings source = BrokerSettings.source(env, name);
         UUID user = UUID.randomUUID();
         List<UUID> orders = List.of(UUID.randomUUID(), UUID.randomUUID(), UUID.randomUUID());
@@ -66,11 +90,12 @@ class BrokerSourceTest {
 
         try (Database database = TestDatabases.open(db, 4, ConsumerMain.SCHEMA);
              ConsumerApp app = ConsumerApp.start(database, name, "127.0.0.1", 0, Observability.off(),
-                     source.openSource(), Broker.RABBITMQ)) {
+                     source.openSource(), kind)) {
             ApiClient api = new ApiClient(app.port());
-            await("source connected").atMost(Duration.ofSeconds(10))
+            beforeConnected.run(api);
+            await("source connected").atMost(Duration.ofSeconds(20))
                     .until(() -> api.get("/health").status() == 200);
-            assertThat(api.get("/health").body().get("source").asText()).isEqualTo("rabbitmq");
+            assertThat(api.get("/health").body().get("source").asText()).isEqualTo(kind.id());
             try (BrokerPublisher sink = BrokerSettings.sink(env).openPublisher()) {
                 for (OutboxMessage message : messages) { // one at a time: the relay's order per aggregate
                     assertThat(sink.publishAll(List.of(message))).isEmpty();
@@ -78,8 +103,10 @@ class BrokerSourceTest {
                 assertThat(sink.publishAll(List.of(messages.get(0)))).as("a second copy, confirmed").isEmpty();
             }
 
+            // NATS drops the copy itself (its duplicate window knows the message id): the consumer never sees it.
+            long copiesSeen = kind == Broker.NATS ? 0 : 1;
             await("every message applied, the copy skipped").atMost(Duration.ofSeconds(20))
-                    .until(() -> api.get("/stats").body().get("duplicates").asLong() == 1
+                    .until(() -> api.get("/stats").body().get("duplicates").asLong() == copiesSeen
                             && api.get("/stats").body().get("processed").asLong() == messages.size());
             ApiClient.Response customer = api.get("/customers/" + user);
             assertThat(customer.body().get("order_count").asLong()).isEqualTo(orders.size());

@@ -40,7 +40,7 @@ final class NatsConnector {
                 .reconnectBufferSize(0)
                 .pingInterval(PING_INTERVAL)
                 .errorListener(new Errors(name, log))
-                .connectionListener(new Events(name, servers, log, new AtomicBoolean(true)));
+                .connectionListener(new Events(name, servers, log, new AtomicBoolean(), new AtomicBoolean()));
         if (servers.user() != null) {
             options.userInfo(servers.user(), servers.password() == null ? "" : servers.password());
         } else if (servers.token() != null) {
@@ -66,8 +66,12 @@ final class NatsConnector {
         return NatsServers.redact(text);
     }
 
-    /** Logs the connection's state changes at INFO, a lost connection once at WARN (each failed attempt at DEBUG). */
-    private record Events(String name, NatsServers servers, Logger log, AtomicBoolean up)
+    /**
+     * Logs the connection's state changes at INFO, a lost connection once at WARN (each failed
+     * attempt at DEBUG). A first connection that fails is the caller's error to report: its events
+     * are logged at DEBUG only, so that a caller trying again every few seconds logs nothing twice.
+     */
+    private record Events(String name, NatsServers servers, Logger log, AtomicBoolean up, AtomicBoolean opened)
             implements ConnectionListener {
 
         @Override
@@ -84,7 +88,18 @@ final class NatsConnector {
                     up.set(true);
                     log.info("[{}] NATS connection reconnected ({})", name, servers);
                 }
-                case CONNECTED, CLOSED -> log.info("[{}] NATS connection {} ({})", name, event.getEvent(), servers);
+                case CONNECTED -> {
+                    up.set(true);
+                    opened.set(true);
+                    log.info("[{}] NATS connection {} ({})", name, event.getEvent(), servers);
+                }
+                case CLOSED -> {
+                    if (opened.get()) {
+                        log.info("[{}] NATS connection {} ({})", name, event.getEvent(), servers);
+                    } else {
+                        log.debug("[{}] NATS connection {} before it ever opened ({})", name, event.getEvent(), servers);
+                    }
+                }
                 default -> log.debug("[{}] NATS {}", name, event.getEvent());
             }
         }

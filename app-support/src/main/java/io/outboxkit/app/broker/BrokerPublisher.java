@@ -5,8 +5,6 @@ import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.core.spi.PublishException;
-import java.io.IOException;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,7 +29,7 @@ import org.slf4j.LoggerFactory;
 public final class BrokerPublisher implements MessagePublisher, AutoCloseable {
 
     /** The wait between two attempts to connect, while the broker cannot be reached: 2 seconds. */
-    public static final int RETRY_SECONDS = 2;
+    public static final int RETRY_SECONDS = BrokerConnector.RETRY_SECONDS;
 
     private static final Logger LOG = LoggerFactory.getLogger(BrokerPublisher.class);
 
@@ -39,9 +37,8 @@ public final class BrokerPublisher implements MessagePublisher, AutoCloseable {
     private final String description;
     private final Object lock = new Object();
     private volatile MessagePublisher delegate;
-    private volatile String notConnectedBecause;
     private volatile boolean closed;
-    private Thread connector;
+    private volatile BrokerConnector<MessagePublisher> connector;
 
     private BrokerPublisher(Broker broker, String description, MessagePublisher delegate) {
         this.broker = broker;
@@ -69,62 +66,30 @@ public final class BrokerPublisher implements MessagePublisher, AutoCloseable {
                 throw e;
             }
             BrokerPublisher publisher = new BrokerPublisher(broker, description, null);
-            publisher.notConnectedBecause = e.getMessage();
-            LOG.warn("{} cannot be reached now ({}); trying again every {} s, deliveries fail until then", description,
-                    e.getMessage(), RETRY_SECONDS);
-            publisher.connectInBackground(build, retryable);
+            publisher.connector = new BrokerConnector<>(broker, description, "deliveries fail", e.getMessage(), build,
+                    retryable, publisher.new Taker());
+            publisher.connector.start();
             return publisher;
         }
     }
 
-    /** Whether a failed build is one that may pass by itself: the broker could not be reached. */
-    static boolean unreachable(ConfigException e) {
-        boolean network = false;
-        int depth = 0;
-        for (Throwable t = e.getCause(); t != null && depth < 20; t = t.getCause() == t ? null : t.getCause(), depth++) {
-            if (t instanceof io.nats.client.AuthenticationException) {
-                return false;
+    /** Takes the publisher the connector built, unless this was closed meanwhile. */
+    private final class Taker implements BrokerConnector.Owner<MessagePublisher> {
+        @Override
+        public boolean take(MessagePublisher built) {
+            synchronized (lock) {
+                if (closed) {
+                    return false;
+                }
+                delegate = built;
+                return true;
             }
-            network |= t instanceof IOException;
         }
-        return network;
-    }
 
-    private void connectInBackground(Supplier<MessagePublisher> build, Predicate<ConfigException> retryable) {
-        Thread thread = new Thread(() -> {
-            while (!closed) {
-                try {
-                    Thread.sleep(Duration.ofSeconds(RETRY_SECONDS).toMillis());
-                } catch (InterruptedException e) {
-                    return;
-                }
-                try {
-                    MessagePublisher built = build.get();
-                    synchronized (lock) {
-                        if (closed) {
-                            closeQuietly(built);
-                            return;
-                        }
-                        delegate = built;
-                    }
-                    LOG.info("{} connected", description);
-                    return;
-                } catch (ConfigException e) {
-                    notConnectedBecause = e.getMessage();
-                    if (!retryable.test(e)) {
-                        LOG.error("{} refused the connection; deliveries keep failing until the relay is restarted with "
-                                + "other settings: {}", description, e.getMessage());
-                        return;
-                    }
-                    LOG.debug("{} still cannot be reached: {}", description, e.getMessage());
-                }
-            }
-        }, "broker-connect-" + broker.id());
-        thread.setDaemon(true);
-        synchronized (lock) {
-            connector = thread;
+        @Override
+        public void discard(MessagePublisher built) {
+            closeQuietly(built);
         }
-        thread.start();
     }
 
     /** The module's publisher, or null while not connected yet. */
@@ -157,7 +122,8 @@ public final class BrokerPublisher implements MessagePublisher, AutoCloseable {
     }
 
     private PublishException notConnected() {
-        return new PublishException(FailureReason.UNAVAILABLE, broker.id() + " not connected yet: " + notConnectedBecause);
+        return new PublishException(FailureReason.UNAVAILABLE, broker.id() + " not connected yet: "
+                + (connector != null ? connector.notConnectedBecause() : "no connection"));
     }
 
     /** Whether the broker's connection is up (the module's own check); false while not connected yet. */
@@ -194,7 +160,7 @@ public final class BrokerPublisher implements MessagePublisher, AutoCloseable {
     /** Closes the module's publisher (its messages in flight count as not delivered), or stops connecting. */
     @Override
     public void close() {
-        Thread stopping;
+        BrokerConnector<MessagePublisher> stopping;
         MessagePublisher current;
         synchronized (lock) {
             if (closed) {
@@ -205,7 +171,7 @@ public final class BrokerPublisher implements MessagePublisher, AutoCloseable {
             current = delegate;
         }
         if (stopping != null) {
-            stopping.interrupt();
+            stopping.stop();
         }
         if (current != null) {
             closeQuietly(current);

@@ -137,7 +137,7 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
             case RABBITMQ -> BrokerPublisher.connected(broker, describe(), built(() -> RabbitMqPublisher.builder(rabbitMqUri)
                     .exchange(rabbitMqExchange).build()));
             case NATS -> BrokerPublisher.connecting(broker, describe(), () -> built(() -> NatsPublisher.builder(natsUrl)
-                    .stream(natsStream).build()), BrokerPublisher::unreachable);
+                    .stream(natsStream).build()), BrokerConnector::unreachable);
         };
     }
 
@@ -145,7 +145,8 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
      * The consumer's source for this broker, not started. Kafka: the consumer group
      * {@code consumerName}, reading every topic {@code KAFKA_TOPIC} can produce. RabbitMQ: the
      * durable queue {@code consumerName}, bound to the exchange with {@code #}. NATS: the durable
-     * pull consumer {@code consumerName} on the stream (connects now).
+     * pull consumer {@code consumerName} on the stream (connects now; when NATS cannot be reached,
+     * the consumer starts anyway and the source connects in the background: see {@link BrokerSource}).
      *
      * @throws ConfigException       when a setting is refused, or the broker cannot be used
      * @throws IllegalStateException for {@link Broker#HTTP} or a sink's settings
@@ -159,7 +160,8 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
             case KAFKA -> built(() -> KafkaSource.builder(kafkaBootstrapServers, consumerName)
                     .topicPattern(topicPattern(kafkaTopic)).build());
             case RABBITMQ -> built(() -> RabbitMqSource.builder(rabbitMqUri, consumerName).exchange(rabbitMqExchange).build());
-            case NATS -> built(() -> NatsSource.builder(natsUrl, consumerName).stream(natsStream).build());
+            case NATS -> BrokerSource.connecting(broker, describe(), () -> built(() -> NatsSource.builder(natsUrl, consumerName)
+                    .stream(natsStream).build()), BrokerConnector::unreachable);
         };
     }
 
