@@ -18,10 +18,14 @@ import org.jdbi.v3.core.Jdbi;
  * (the poller's whole retry schedule, plus any operator requeue), or a late duplicate would be
  * processed again. Thread-safe.
  *
- * <p>Deleted rows leave dead tuples that only VACUUM turns into reusable space. Autovacuum does
- * that where it runs; on a server where it is off, or too slow for a queue table, turn on
- * {@link Builder#vacuum(boolean)}: every run that deleted rows then vacuums the table it deleted
- * from (a plain VACUUM, which blocks neither writers nor pollers; it needs the table's owner).
+ * <p>Deleted rows leave dead tuples that only VACUUM turns into reusable space, and so do delivered
+ * messages: each leaves a dead entry in the index the poller's claim walks, and a drained backlog
+ * of a million messages makes every claim walk thousands of index pages until the table is
+ * vacuumed. Autovacuum does that where it runs; on a server where it is off, or too slow for a
+ * queue table, turn on {@link Builder#vacuum(boolean)}: every run then vacuums a table it deleted
+ * from, and the outbox whenever PostgreSQL counts more dead rows in it than
+ * {@value #VACUUM_DEAD_ROWS} or a hundredth of its live rows, whichever is more (a plain VACUUM,
+ * which blocks neither writers nor pollers; it needs the table's owner).
  */
 public final class OutboxRetention {
 
@@ -31,6 +35,8 @@ public final class OutboxRetention {
     public static final Duration DEFAULT_DEDUP_WINDOW = Duration.ofDays(30);
     /** Rows deleted per transaction unless set: 1,000. */
     public static final int DEFAULT_BATCH_SIZE = 1_000;
+    /** With {@link Builder#vacuum(boolean)}, the outbox is vacuumed once it holds at least this many dead rows (and a hundredth of its live ones). */
+    public static final long VACUUM_DEAD_ROWS = 10_000;
 
     private final Jdbi jdbi;
     private final OutboxSql sql;
@@ -70,13 +76,24 @@ public final class OutboxRetention {
     public Result runOnce() {
         long outbox = deleteInBatches(sql.deletePublished, publishedRetention, "published outbox messages");
         long processed = deleteInBatches(sql.deleteProcessed, dedupWindow, "processed-message records");
-        if (vacuum && outbox > 0) {
+        if (vacuum && (outbox > 0 || manyDeadRows(sql.outbox()))) {
             vacuum(sql.outbox());
         }
         if (vacuum && processed > 0) {
             vacuum(sql.processed());
         }
         return new Result(outbox, processed);
+    }
+
+    /** Whether PostgreSQL's statistics count enough dead rows in {@code table} to vacuum it (false while it has none). */
+    private boolean manyDeadRows(String table) {
+        try (Handle handle = jdbi.open()) {
+            return handle.createQuery("SELECT n_dead_tup >= greatest(:least, n_live_tup / 100) FROM pg_stat_user_tables "
+                            + "WHERE relid = to_regclass(:table)")
+                    .bind("least", VACUUM_DEAD_ROWS).bind("table", table).mapTo(Boolean.class).findOne().orElse(false);
+        } catch (RuntimeException e) {
+            throw new OutboxException("could not read the dead rows of " + table + ": " + e.getMessage(), e);
+        }
     }
 
     private void vacuum(String table) {
@@ -146,8 +163,9 @@ public final class OutboxRetention {
         }
 
         /**
-         * Whether a run that deleted rows then runs VACUUM on that table; default false (leave it
-         * to autovacuum). For servers where autovacuum is off or falls behind the stream.
+         * Whether a run then runs VACUUM on a table it deleted rows from, and on the outbox once it
+         * holds many dead rows (see the class comment); default false (leave it to autovacuum). For
+         * servers where autovacuum is off or falls behind the stream.
          */
         public Builder vacuum(boolean vacuum) {
             this.vacuum = vacuum;

@@ -59,6 +59,41 @@ class RetentionTest {
     }
 
     @Test
+    void with_vacuum_on_an_outbox_holding_many_dead_rows_is_vacuumed_though_nothing_was_deleted() {
+        // Delivered messages kept by retention: each delivery left a dead row version behind.
+        db.jdbi().useHandle(h -> {
+            h.execute("INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, payload) "
+                    + "SELECT gen_random_uuid(), 'Order', 'agg-' || g, 'OrderCreated', '{}' FROM generate_series(1, ?) g",
+                    OutboxRetention.VACUUM_DEAD_ROWS + 100);
+            h.execute("UPDATE outbox SET status = 'PUBLISHED', published_at = now()");
+        });
+        OutboxRetention retention = OutboxRetention.builder(db.jdbi()).vacuum(true).build();
+        long before = vacuumCount();
+
+        // The statistics reach pg_stat_user_tables up to a second or so after the update: run until they did.
+        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+            assertThat(retention.runOnce().publishedMessages()).as("nothing old enough to delete").isZero();
+            assertThat(vacuumCount()).as("VACUUM ran on outbox").isGreaterThan(before);
+        });
+    }
+
+    @Test
+    void with_vacuum_on_a_few_dead_rows_do_not_make_a_run_vacuum_the_outbox() {
+        List<UUID> ids = Outbox.write(db.jdbi(), 50, 1);
+        ids.forEach(id -> setState(id, "PUBLISHED", "1 hour"));
+        long before = vacuumCount();
+
+        OutboxRetention.builder(db.jdbi()).vacuum(true).build().runOnce();
+
+        assertThat(vacuumCount()).isEqualTo(before);
+    }
+
+    private static long vacuumCount() {
+        return db.jdbi().withHandle(h -> h.createQuery(
+                "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'outbox'").mapTo(Long.class).one());
+    }
+
+    @Test
     void removes_processed_message_records_older_than_the_dedup_window() {
         db.jdbi().useHandle(h -> {
             h.execute("INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES "

@@ -53,8 +53,9 @@ import java.util.Objects;
  * @param dedupWindow         {@code RETENTION_DEDUP_MS}: how long processed-message records are kept; must exceed
  *                            the longest redelivery span of the retry schedule; default 30 days
  * @param retentionInterval   {@code RETENTION_INTERVAL_MS}: how often retention runs; default 60 s
- * @param retentionVacuum     {@code RETENTION_VACUUM}: VACUUM a table after retention deleted from it, for
- *                            servers where autovacuum is off or falls behind; default false
+ * @param retentionVacuum     {@code RETENTION_VACUUM}: VACUUM a table after retention deleted from it, and
+ *                            the outbox once it holds many dead rows (see {@link io.outboxkit.core.OutboxRetention}),
+ *                            for servers where autovacuum is off or falls behind; default false
  * @param sink                {@code SINK} and its broker's variables (see {@link BrokerSettings}): where messages
  *                            go; default {@code http}, the consumer at {@code CONSUMER_URL}
  */

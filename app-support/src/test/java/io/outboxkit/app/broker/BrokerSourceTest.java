@@ -1,0 +1,137 @@
+package io.outboxkit.app.broker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.outboxkit.app.ConfigException;
+import io.outboxkit.core.spi.BatchReceiver;
+import io.outboxkit.core.spi.MessageSource;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A consumer's source whose broker cannot be reached at start: the start goes on, the source
+ * connects in the background, and the receiver given at start is the one it receives with. The
+ * module's source is a fake here; {@code consumer}'s BrokerSourceTest runs it against a real NATS.
+ */
+class BrokerSourceTest {
+
+    private static final BatchReceiver RECEIVER = batch -> Map.of();
+
+    @Test
+    void a_source_built_only_after_start_receives_with_the_receiver_given_at_start() {
+        FakeSource later = new FakeSource();
+        AtomicInteger attempts = new AtomicInteger();
+        MessageSource source = BrokerSource.connecting(Broker.NATS, "nats at test", () -> {
+            if (attempts.incrementAndGet() == 1) {
+                throw unreachable();
+            }
+            return later;
+        }, BrokerConnector::unreachable);
+        try {
+            assertThat(source).isInstanceOf(BrokerSource.class);
+            assertThat(source.isConnected()).isFalse();
+            source.start(RECEIVER);
+
+            await("connected in the background").atMost(Duration.ofSeconds(10)).until(source::isConnected);
+            assertThat(later.receiver).isSameAs(RECEIVER);
+            assertThat(attempts.get()).isEqualTo(2);
+        } finally {
+            source.close();
+        }
+        assertThat(later.closed).isTrue();
+    }
+
+    @Test
+    void a_source_that_connects_at_once_is_the_modules_own() {
+        FakeSource now = new FakeSource();
+        MessageSource source = BrokerSource.connecting(Broker.NATS, "nats at test", () -> now, BrokerConnector::unreachable);
+        assertThat(source).isSameAs(now);
+    }
+
+    @Test
+    void closed_while_connecting_it_closes_the_source_built_meanwhile_and_never_starts_it() throws Exception {
+        FakeSource late = new FakeSource();
+        CountDownLatch building = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger attempts = new AtomicInteger();
+        Supplier<MessageSource> build = () -> {
+            if (attempts.incrementAndGet() == 1) {
+                throw unreachable();
+            }
+            building.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // close() interrupts: finish building all the same
+            }
+            return late;
+        };
+        MessageSource source = BrokerSource.connecting(Broker.NATS, "nats at test", build, BrokerConnector::unreachable);
+        source.start(RECEIVER);
+        assertThat(building.await(10, TimeUnit.SECONDS)).as("a second attempt started").isTrue();
+
+        source.close();
+        release.countDown();
+
+        await("the late source closed").atMost(Duration.ofSeconds(10)).until(() -> late.closed);
+        assertThat(late.receiver).isNull();
+        assertThat(source.isConnected()).isFalse();
+    }
+
+    @Test
+    void a_refusal_that_will_not_pass_by_itself_stops_the_start() {
+        ConfigException refused = new ConfigException("SOURCE=nats: authorization violation");
+        assertThatThrownBy(() -> BrokerSource.connecting(Broker.NATS, "nats at test", () -> {
+            throw refused;
+        }, BrokerConnector::unreachable)).isSameAs(refused);
+    }
+
+    @Test
+    void it_is_started_once() {
+        MessageSource source = BrokerSource.connecting(Broker.NATS, "nats at test", () -> {
+            throw unreachable();
+        }, BrokerConnector::unreachable);
+        try {
+            source.start(RECEIVER);
+            assertThatThrownBy(() -> source.start(RECEIVER)).isInstanceOf(IllegalStateException.class)
+                    .hasMessage("nats at test was already started");
+        } finally {
+            source.close();
+        }
+        assertThatThrownBy(() -> source.start(RECEIVER)).isInstanceOf(IllegalStateException.class)
+                .hasMessage("nats at test was already closed");
+    }
+
+    private static ConfigException unreachable() {
+        return new ConfigException("SOURCE=nats: cannot connect", new IOException("Connection refused"));
+    }
+
+    /** A module's source that only records what it was asked. */
+    private static final class FakeSource implements MessageSource {
+        volatile BatchReceiver receiver;
+        volatile boolean closed;
+
+        @Override
+        public void start(BatchReceiver receiver) {
+            this.receiver = receiver;
+        }
+
+        @Override
+        public boolean isConnected() {
+            return receiver != null && !closed;
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+        }
+    }
+}
