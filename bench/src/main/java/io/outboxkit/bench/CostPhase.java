@@ -32,7 +32,8 @@ final class CostPhase {
     }
 
     /**
-     * Phase "obs": metrics off; on with a scrape every second; and on with tracing exported too.
+     * Phase "obs": metrics off; on with a scrape every second; and on with tracing exported too,
+     * every trace, then a tenth of them (parent-based ratio sampling, as README advises).
      * Besides the rates, each setting's CPU per unit of work (the service's, but its JIT compiler
      * threads', and its database backends'), which other processes on the machine disturb far
      * less than a rate, and POST
@@ -43,7 +44,8 @@ final class CostPhase {
     void observability() throws Exception {
         Report report = bench.report;
         report.detail("## 6. Observability's cost: METRICS=off, METRICS=on with GET /metrics every second, and "
-                + "that plus tracing (every span sampled, exported over OTLP/HTTP to a collector that drops them); "
+                + "that plus tracing (every span sampled, exported over OTLP/HTTP to a collector that drops them), "
+                + "and that with a tenth of the traces sampled; "
                 + rounds() + " rounds, each in another order of the settings");
         report.detail("");
         try (Sink sink = new Sink()) {
@@ -54,6 +56,11 @@ final class CostPhase {
                     "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", "OTEL_EXPORTER_OTLP_ENDPOINT", sink.otlpEndpoint(),
                     "OTEL_TRACES_SAMPLER", "always_on", "OTEL_METRICS_EXPORTER", "none", "OTEL_LOGS_EXPORTER", "none"));
             modes.put("tracing", tracing);
+            // What README advises in production: a tenth of the traces, the rest decided by the parent.
+            Map<String, String> sampled = new HashMap<>(tracing);
+            sampled.put("OTEL_TRACES_SAMPLER", "parentbased_traceidratio");
+            sampled.put("OTEL_TRACES_SAMPLER_ARG", "0.1");
+            modes.put("sampled", sampled);
             Map<String, List<Double>> drains = new LinkedHashMap<>();
             Map<String, List<Double>> drainCpu = new LinkedHashMap<>();
             for (int round = 1; round <= rounds(); round++) {
@@ -70,7 +77,7 @@ final class CostPhase {
             double drainOff = BenchMain.median(drains.get("off"));
             double drainCpuOff = BenchMain.median(drainCpu.get("off"));
             Writes off = writes.get("off");
-            for (String mode : List.of("metrics", "tracing")) {
+            for (String mode : List.of("metrics", "tracing", "sampled")) {
                 double drain = BenchMain.median(drains.get(mode));
                 double cpu = BenchMain.median(drainCpu.get(mode));
                 Writes on = writes.get(mode);
@@ -252,7 +259,8 @@ final class CostPhase {
         return switch (mode) {
             case "off" -> "METRICS=off";
             case "metrics" -> "METRICS=on, scraped every second";
-            default -> "METRICS=on, scraped every second, tracing exported";
+            case "tracing" -> "METRICS=on, scraped every second, tracing exported";
+            default -> "METRICS=on, scraped every second, a tenth of the traces exported";
         };
     }
 }
