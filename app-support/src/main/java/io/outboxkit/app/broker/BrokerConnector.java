@@ -99,6 +99,9 @@ final class BrokerConnector<T> {
             try {
                 built = build.get();
             } catch (ConfigException e) {
+                if (Thread.currentThread().isInterrupted()) {
+                    return; // stopped while connecting: not a refusal
+                }
                 notConnectedBecause = e.getMessage();
                 if (!retryable.test(e)) {
                     LOG.error("{} refused the connection; {} until the process is restarted with other settings: {}",
