@@ -289,7 +289,9 @@ public final class OutboxPoller implements AutoCloseable {
      */
     private boolean record(OutboxStore.Claim claim, Map<UUID, Exception> failures, Instant confirmed) {
         List<OutboxMessage> batch = claim.messages();
-        List<UUID> deliveredIds = batch.stream().map(OutboxMessage::id).filter(id -> !failures.containsKey(id)).toList();
+        List<OutboxMessage> deliveredMessages = failures.isEmpty() ? batch
+                : batch.stream().filter(m -> !failures.containsKey(m.id())).toList();
+        List<UUID> deliveredIds = deliveredMessages.stream().map(OutboxMessage::id).toList();
         List<OutboxStore.Failure> recorded = batch.stream()
                 .filter(m -> failures.containsKey(m.id()))
                 .map(m -> new OutboxStore.Failure(m, failures.get(m.id()), backoff.delayAfter(m.attempts())))
@@ -302,18 +304,16 @@ public final class OutboxPoller implements AutoCloseable {
         failed.addAndGet(recorded.size());
         dead.addAndGet(nowDead.size());
         logOutcome(deliveredIds, recorded, nowDead);
-        tell(batch, failures, recorded, nowDead, confirmed);
+        tell(deliveredMessages, recorded, nowDead, confirmed);
         return config.orderedByAggregate() && (outcome.laterPending() || (!nowDead.isEmpty() && !config.deadMessagesBlockAggregate()));
     }
 
     /** Tells the listeners what became of each message of a recorded batch. */
-    private void tell(List<OutboxMessage> batch, Map<UUID, Exception> failures, List<OutboxStore.Failure> recorded,
-                      List<UUID> nowDead, Instant confirmed) {
+    private void tell(List<OutboxMessage> deliveredMessages, List<OutboxStore.Failure> recorded, List<UUID> nowDead,
+                      Instant confirmed) {
         if (!SafeListener.isActive(observer)) {
             return;
         }
-        List<OutboxMessage> deliveredMessages = failures.isEmpty() ? batch
-                : batch.stream().filter(m -> !failures.containsKey(m.id())).toList();
         if (!deliveredMessages.isEmpty()) {
             observer.deliveredBatch(deliveredMessages, confirmed);
         }
