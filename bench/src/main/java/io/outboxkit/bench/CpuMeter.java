@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalDouble;
 
 /**
  * Where the machine's CPU went during a phase, from /proc: the machine in all, all PostgreSQL
@@ -110,10 +111,15 @@ final class CpuMeter {
     }
 
     private static double process(long pid) {
+        return processSeconds(pid).orElse(0);
+    }
+
+    /** A process's CPU seconds so far (user and system, from {@code /proc}); empty when it cannot be read. */
+    static OptionalDouble processSeconds(long pid) {
         try {
-            return ticks(Path.of("/proc/" + pid)) / TICKS_PER_SECOND;
+            return OptionalDouble.of(ticks(Path.of("/proc/" + pid)) / TICKS_PER_SECOND);
         } catch (IOException | RuntimeException e) {
-            return 0;
+            return OptionalDouble.empty();
         }
     }
 

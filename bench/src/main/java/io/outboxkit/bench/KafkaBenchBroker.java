@@ -59,10 +59,7 @@ final class KafkaBenchBroker implements BenchBroker {
         List<String> command = new ArrayList<>(List.of("java", "-Xms256m", "-Xmx512m", "-XX:+UseSerialGC",
                 "-Xlog:gc:file=" + logs.resolve("dev-kafka-gc.log") + ":time,uptime"));
         if (jfr != null) {
-            Files.createDirectories(jfr);
-            command.addAll(List.of("-XX:FlightRecorderOptions:stackdepth=256",
-                    "-XX:StartFlightRecording=settings=profile,jdk.ExecutionSample#period=5ms,filename="
-                            + jfr.resolve("dev-kafka.jfr") + ",dumponexit=true"));
+            command.addAll(Service.recording(jfr.resolve("dev-kafka.jfr"), ""));
         }
         command.addAll(List.of("-jar", jar.toString()));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
@@ -128,13 +125,7 @@ final class KafkaBenchBroker implements BenchBroker {
     /** The broker's CPU seconds so far (user and system, from {@code /proc}). */
     @Override
     public OptionalDouble cpuSeconds() {
-        try {
-            String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"), StandardCharsets.UTF_8);
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return OptionalDouble.of((Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / 100.0); // USER_HZ
-        } catch (IOException | RuntimeException e) {
-            return OptionalDouble.empty();
-        }
+        return CpuMeter.processSeconds(process.pid());
     }
 
     @Override

@@ -69,16 +69,10 @@ final class Service implements AutoCloseable {
         }
         command.addAll(options);
         if (jfr != null) {
-            Files.createDirectories(jfr);
             // JDBI records a JFR event per statement when a recording is on: switched off, so that the
             // profile shows the services' work rather than the recording's.
-            // CPU samples every 5 ms instead of 10 to 20 (a quick run's drain lasts only seconds), and
-            // stacks deep enough to reach the handler under Jetty's frames (64 cut them off).
-            command.add("-XX:FlightRecorderOptions:stackdepth=256");
-            command.add("-XX:StartFlightRecording=settings=profile,jdbi.statement#enabled=false,"
-                    + "jdk.ExecutionSample#period=5ms,filename="
-                    + jfr.resolve(String.format("%02d-%s.jfr", STARTS.incrementAndGet(), name))
-                    + ",dumponexit=true");
+            command.addAll(recording(jfr.resolve(String.format("%02d-%s.jfr", STARTS.incrementAndGet(), name)),
+                    "jdbi.statement#enabled=false,"));
         }
         Files.createDirectories(logs);
         // GC pauses, timestamped, to set beside the latency outliers' times.
@@ -183,5 +177,17 @@ final class Service implements AutoCloseable {
         try (ServerSocket socket = new ServerSocket(0)) {
             return socket.getLocalPort();
         }
+    }
+
+    /**
+     * The JVM options that record a JFR profile of a process the bench starts into {@code file}
+     * (its folder created), with {@code settings} (each followed by a comma) besides the profile's:
+     * CPU samples every 5 ms instead of 10 to 20 (a quick run's drain lasts only seconds), and stacks
+     * deep enough to reach the handler under Jetty's frames (64 cut them off).
+     */
+    static List<String> recording(Path file, String settings) throws IOException {
+        Files.createDirectories(file.getParent());
+        return List.of("-XX:FlightRecorderOptions:stackdepth=256", "-XX:StartFlightRecording=settings=profile,"
+                + settings + "jdk.ExecutionSample#period=5ms,filename=" + file + ",dumponexit=true");
     }
 }
