@@ -3,6 +3,11 @@ package io.outboxkit.core;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.sdk.trace.data.LinkData;
+import io.opentelemetry.sdk.trace.samplers.Sampler;
+import io.opentelemetry.sdk.trace.samplers.SamplingResult;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
@@ -137,6 +142,56 @@ class TracingTest {
         Carrying publisher = new Carrying();
         OutboxPoller.builder(db.jdbi(), publisher).build().pollOnce(); // no SDK given, none installed globally
         assertThat(publisher.sent.get(0).headers()).isEqualTo(storedHeaders(id));
+        assertThat(SPANS.getFinishedSpanItems()).isEmpty();
+    }
+
+    @Test
+    void a_sampler_decides_on_the_sampling_relevant_attributes_and_a_sampled_span_gets_the_rest() {
+        List<Attributes> seen = new CopyOnWriteArrayList<>();
+        Sampler recording = new Sampler() {
+            @Override
+            public SamplingResult shouldSample(Context parent, String traceId, String name, SpanKind kind,
+                    Attributes attributes, List<LinkData> links) {
+                seen.add(attributes);
+                return SamplingResult.recordAndSample();
+            }
+
+            @Override
+            public String getDescription() {
+                return "recording";
+            }
+        };
+        InMemorySpanExporter exported = InMemorySpanExporter.create();
+        List<SpanData> producers;
+        try (OpenTelemetrySdk sdk = OpenTelemetrySdk.builder().setTracerProvider(SdkTracerProvider.builder()
+                .setSampler(recording).addSpanProcessor(SimpleSpanProcessor.create(exported)).build()).build()) {
+            db.jdbi().inTransaction(h -> OutboxWriter.create().writeAll(h, List.of(Outbox.message("o-7", 0), Outbox.message("o-8", 0))));
+            assertThat(OutboxPoller.builder(db.jdbi(), new Carrying()).openTelemetry(sdk).build().pollOnce()).isEqualTo(2);
+            producers = List.copyOf(exported.getFinishedSpanItems()); // before the SDK's shutdown clears them
+        }
+        assertThat(seen).hasSize(2).allSatisfy(attributes -> {
+            assertThat(attributes.get(AttributeKey.stringKey("messaging.system"))).isEqualTo("kafka");
+            assertThat(attributes.get(AttributeKey.stringKey("messaging.destination.name"))).isEqualTo("outbox.event.Order");
+            assertThat(attributes.get(AttributeKey.stringKey("messaging.operation.type"))).isEqualTo("send");
+        });
+        assertThat(producers).hasSize(2).allSatisfy(span -> {
+            assertThat(span.getAttributes().get(AttributeKey.stringKey("outboxkit.aggregate.type"))).isEqualTo("Order");
+            assertThat(span.getAttributes().get(AttributeKey.stringKey("outboxkit.aggregate.id"))).isIn("o-7", "o-8");
+            assertThat(span.getAttributes().get(AttributeKey.longKey("messaging.batch.message_count"))).isEqualTo(2L);
+        });
+    }
+
+    @Test
+    void an_unsampled_stored_context_is_delivered_as_stored_and_no_span_is_exported() {
+        String unsampled = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
+        UUID id = db.jdbi().inTransaction(h -> OutboxWriter.create().write(h, Outbox.message("o-9", 0)
+                .withHeader("traceparent", unsampled)));
+        Carrying publisher = new Carrying();
+        OutboxPoller.builder(db.jdbi(), publisher).openTelemetry(SDK).build().pollOnce(); // parent-based sampling, the SDK's default
+
+        assertThat(Outbox.count(db.jdbi(), "PUBLISHED")).isEqualTo(1);
+        assertThat(publisher.sent.get(0).headers()).as("the next hop follows the same decision").isEqualTo(storedHeaders(id));
+        IdempotentHandler.create(db.jdbi(), "loyalty", (tx, m) -> { }).withOpenTelemetry(SDK).handle(publisher.sent.get(0));
         assertThat(SPANS.getFinishedSpanItems()).isEmpty();
     }
 

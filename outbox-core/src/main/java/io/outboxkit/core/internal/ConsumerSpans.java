@@ -41,22 +41,17 @@ public final class ConsumerSpans {
             if (spans.containsKey(message.id())) {
                 continue;
             }
-            var builder = tracer.spanBuilder("process " + message.aggregateType())
+            Span span = tracer.spanBuilder("process " + message.aggregateType())
                     .setSpanKind(SpanKind.CONSUMER)
                     .setParent(Tracing.extract(message.headers()))
                     .setAttribute(ProducerSpans.SYSTEM, "outboxkit")
                     .setAttribute(ProducerSpans.DESTINATION, message.aggregateType())
                     .setAttribute(ProducerSpans.OPERATION_NAME, "process")
                     .setAttribute(ProducerSpans.OPERATION_TYPE, "process")
-                    .setAttribute(ProducerSpans.MESSAGE_ID, message.id().toString())
                     .setAttribute(CONSUMER_GROUP, consumer)
-                    .setAttribute(ProducerSpans.AGGREGATE_TYPE, message.aggregateType())
-                    .setAttribute(ProducerSpans.AGGREGATE_ID, message.aggregateId())
-                    .setAttribute(ProducerSpans.EVENT_TYPE, message.eventType());
-            if (messages.size() > 1) {
-                builder.setAttribute(ProducerSpans.BATCH_COUNT, (long) messages.size());
-            }
-            spans.put(message.id(), builder.startSpan());
+                    .startSpan();
+            ProducerSpans.describe(span, message, messages.size());
+            spans.put(message.id(), span);
         }
         return new ConsumerSpans(spans);
     }

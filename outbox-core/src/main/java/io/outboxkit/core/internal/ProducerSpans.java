@@ -2,6 +2,7 @@ package io.outboxkit.core.internal;
 
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
@@ -17,9 +18,10 @@ import java.util.UUID;
 /**
  * The PRODUCER spans of one claimed batch, one per message, each a child of the context recorded
  * when the message was written (a new trace when it had none, or a malformed one), named and
- * described after the messaging semantic conventions ({@code send <destination>}). The messages
- * handed to the publisher carry their span's context in their headers, so the trace goes on in
- * the delivery. When tracing is off nothing is created and the batch is handed over as it is.
+ * described after the messaging semantic conventions ({@code send <destination>}); a sampler sees
+ * their sampling-relevant attributes. The messages handed to the publisher carry their span's
+ * context in their headers, so the trace, and its sampling decision, go on in the delivery. When
+ * tracing is off nothing is created and the batch is handed over as it is.
  */
 public final class ProducerSpans {
 
@@ -55,26 +57,55 @@ public final class ProducerSpans {
         Map<UUID, Span> spans = new java.util.HashMap<>(batch.size() * 2);
         for (OutboxMessage message : batch) {
             String destination = text(() -> publisher.destinationName(message), message.aggregateType());
-            var builder = tracer.spanBuilder(operation + " " + destination)
+            Context parent = Tracing.extract(message.headers());
+            Span span = tracer.spanBuilder(operation + " " + destination)
                     .setSpanKind(SpanKind.PRODUCER)
-                    .setParent(Tracing.extract(message.headers()))
+                    .setParent(parent)
                     .setAttribute(SYSTEM, system)
                     .setAttribute(DESTINATION, destination)
                     .setAttribute(OPERATION_NAME, operation)
                     .setAttribute(OPERATION_TYPE, "send")
-                    .setAttribute(MESSAGE_ID, message.id().toString())
-                    .setAttribute(AGGREGATE_TYPE, message.aggregateType())
-                    .setAttribute(AGGREGATE_ID, message.aggregateId())
-                    .setAttribute(EVENT_TYPE, message.eventType());
-            if (batch.size() > 1) {
-                builder.setAttribute(BATCH_COUNT, (long) batch.size());
+                    .startSpan();
+            describe(span, message, batch.size());
+            if (span.isRecording()) {
+                spans.put(message.id(), span); // an unsampled span has nothing to end
             }
-            Span span = builder.startSpan();
-            spans.put(message.id(), span);
-            Map<String, String> headers = Tracing.inject(message.headers(), Context.root().with(span));
-            traced.add(headers == message.headers() ? message : message.withHeaders(headers));
+            traced.add(carrying(message, parent, span));
         }
         return new ProducerSpans(traced, spans);
+    }
+
+    /**
+     * Gives a recording span the attributes that no sampler needs (the semantic conventions'
+     * sampling-relevant ones go to the span builder): an unsampled span, most of them where
+     * sampling is on, costs no attribute.
+     */
+    static void describe(Span span, OutboxMessage message, int batchSize) {
+        if (!span.isRecording()) {
+            return;
+        }
+        span.setAttribute(MESSAGE_ID, message.id().toString());
+        span.setAttribute(AGGREGATE_TYPE, message.aggregateType());
+        span.setAttribute(AGGREGATE_ID, message.aggregateId());
+        span.setAttribute(EVENT_TYPE, message.eventType());
+        if (batchSize > 1) {
+            span.setAttribute(BATCH_COUNT, (long) batchSize);
+        }
+    }
+
+    /**
+     * {@code message} with {@code span}'s context in its headers; the message as stored when its
+     * own context already says what matters downstream: an unsampled span of the trace it carries
+     * (the next hop follows the same decision, and no exported span would be its parent).
+     */
+    private static OutboxMessage carrying(OutboxMessage message, Context parent, Span span) {
+        SpanContext own = span.getSpanContext();
+        SpanContext stored = Span.fromContext(parent).getSpanContext();
+        if (!own.isSampled() && stored.isValid() && !stored.isSampled() && stored.getTraceId().equals(own.getTraceId())) {
+            return message;
+        }
+        Map<String, String> headers = Tracing.inject(message.headers(), Context.root().with(span));
+        return headers == message.headers() ? message : message.withHeaders(headers);
     }
 
     /** The batch to hand to the publisher: each message with its span's trace context in its headers. */
