@@ -5,6 +5,7 @@
 -- The relay's claim is prepared on the server and planned at every execution
 -- on index scans only (OutboxSql.planEachTime: force_custom_plan, no sequential or bitmap scan),
 -- as pgbench's prepared claim is here.
+-- It reads the pending index from its start (see claim_mark.sql for the relay's floor).
 BEGIN;
 SELECT set_config('idle_in_transaction_session_timeout', '30000ms', true), set_config('statement_timeout', '30000ms', true),
        set_config('plan_cache_mode', 'force_custom_plan', true),

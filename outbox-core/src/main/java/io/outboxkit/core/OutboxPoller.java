@@ -38,7 +38,11 @@ import org.slf4j.LoggerFactory;
  * is a committed lease and no transaction is open during delivery; {@link ClaimMode#LOCK} holds
  * row locks through delivery instead, writing each message once. A poller that dies anywhere
  * loses nothing: its claimed messages become claimable again when the lease ends (at once, for a
- * lock). Several pollers, in one process or many, may share a database.
+ * lock). Several pollers, in one process or many, may share a database. While its claims come
+ * back full (a backlog), a claim may begin past messages it could not take a second before (held
+ * back, waiting for a retry, or committed late), so as not to read again past every message
+ * delivered since the last VACUUM; those are claimed by the claim that reads from the start,
+ * which comes at least every 10 seconds and once the poller has caught up.
  *
  * <p>By default messages of one aggregate are delivered in write order: a message is not claimed
  * while an earlier one of its aggregate is undelivered (pending, leased, waiting for a retry, or

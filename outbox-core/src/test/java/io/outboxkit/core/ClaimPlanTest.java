@@ -148,9 +148,9 @@ class ClaimPlanTest {
     void the_ordering_check_probes_the_aggregates_index_even_when_statistics_say_nothing_is_pending(ClaimMode mode)
             throws SQLException {
         backlogAfterSteadyStateStatistics();
-        // The batch size; for a lease first the owner and the lease in ms.
-        String plan = mode == ClaimMode.LOCK ? explain(SQL.lock(true, true, TIMEOUT), List.of(100))
-                : explain(SQL.claim(true, true, TIMEOUT), List.of("plan-test", 30_000L, 100));
+        // The lowest position to read (all) and the batch size; for a lease first the owner and the lease in ms.
+        String plan = mode == ClaimMode.LOCK ? explain(SQL.lock(true, true, TIMEOUT), List.of(Long.MIN_VALUE, 100))
+                : explain(SQL.claim(true, true, TIMEOUT), List.of("plan-test", 30_000L, Long.MIN_VALUE, 100));
 
         assertThat(plan).as("the ordering check is a sub-plan run per candidate")
                 .containsPattern("\"Subplan Name\": \"SubPlan \\d+\"")
@@ -169,12 +169,29 @@ class ClaimPlanTest {
             h.execute("UPDATE outbox SET status = 'PUBLISHED', published_at = now() WHERE seq <= (SELECT max(seq) - 10 FROM outbox)");
         });
 
-        String plan = mode == ClaimMode.LOCK ? explain(SQL.lock(true, true, TIMEOUT), List.of(100))
-                : explain(SQL.claim(true, true, TIMEOUT), List.of("plan-test", 30_000L, 100));
+        String plan = mode == ClaimMode.LOCK ? explain(SQL.lock(true, true, TIMEOUT), List.of(Long.MIN_VALUE, 100))
+                : explain(SQL.claim(true, true, TIMEOUT), List.of("plan-test", 30_000L, Long.MIN_VALUE, 100));
 
         assertThat(plan).as("candidates read from the pending index in write order, until the batch is full")
                 .contains("\"Node Type\": \"Index Scan\"").contains("\"Index Name\": \"outbox_pending_seq\"")
                 .doesNotContain("Bitmap").doesNotContain("Seq Scan").doesNotContain("\"Node Type\": \"Sort\"");
+    }
+
+    @ParameterizedTest
+    @EnumSource(ClaimMode.class)
+    void a_claim_with_a_floor_starts_reading_the_pending_index_there(ClaimMode mode) throws SQLException {
+        db.jdbi().useHandle(h -> {
+            h.execute(INSERT_ORDERS.formatted("'PENDING'", 20_000));
+            h.execute("UPDATE outbox SET status = 'PUBLISHED', published_at = now() WHERE seq <= (SELECT max(seq) - 10 FROM outbox)");
+        });
+        long floor = db.jdbi().withHandle(h -> h.createQuery("SELECT max(seq) - 10 FROM outbox").mapTo(Long.class).one());
+
+        String plan = mode == ClaimMode.LOCK ? explain(SQL.lock(true, true, TIMEOUT), List.of(floor, 100))
+                : explain(SQL.claim(true, true, TIMEOUT), List.of("plan-test", 30_000L, floor, 100));
+
+        assertThat(plan).as("the pending index read from the floor on, past none of the entries below it")
+                .contains("\"Index Name\": \"outbox_pending_seq\"")
+                .containsPattern("\"Index Cond\": \"\\(seq >= '?" + floor + "'?(::bigint)?\\)\"");
     }
 
     @Test
@@ -186,7 +203,7 @@ class ClaimPlanTest {
             h.execute("UPDATE outbox SET status = 'PUBLISHED', published_at = now() WHERE seq < (SELECT max(seq) FROM outbox)");
         });
 
-        String plan = explain(SQL.claim(true, true, TIMEOUT), List.of("plan-test", 30_000L, 100));
+        String plan = explain(SQL.claim(true, true, TIMEOUT), List.of("plan-test", 30_000L, Long.MIN_VALUE, 100));
 
         assertThat(plan).as("the claimed ids looked up, not joined to a scan of the outbox")
                 .contains("\"Index Name\": \"outbox_pkey\"").doesNotContain("Seq Scan");

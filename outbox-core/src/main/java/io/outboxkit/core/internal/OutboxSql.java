@@ -141,6 +141,7 @@ public final class OutboxSql {
                 """.formatted(outbox, deadBlocksAggregate ? "e.status <> 'PUBLISHED'" : "e.status = 'PENDING'");
         return """
                   WHERE o.status = 'PENDING'
+                    AND o.seq >= ?
                     AND o.available_at <= now()
                     AND (o.locked_until IS NULL OR o.locked_until <= now())
                 %s""".formatted(blockedByEarlier);
@@ -148,7 +149,8 @@ public final class OutboxSql {
 
     /**
      * Claims up to {@code limit} due messages for {@code owner} for {@code leaseMillis}, in write
-     * order; parameters: owner, leaseMillis, limit. SKIP LOCKED lets several pollers claim at once
+     * order at or after a write position; parameters: owner, leaseMillis, the lowest seq to read
+     * ({@code Long.MIN_VALUE}: all), limit. SKIP LOCKED lets several pollers claim at once
      * without waiting on each other; the lease (not a held transaction) keeps the claim while the
      * message is delivered. Cancelled after {@code statementTimeout}.
      *
@@ -174,8 +176,9 @@ public final class OutboxSql {
     /**
      * Locks up to {@code limit} due messages in the current transaction, in write order, and ends
      * the session if it then stays idle in the transaction longer than the lease. Parameters: the
-     * lease in ms (text), limit. The attempts column read is the attempt now starting, as after a
-     * lease claim; {@link #markPublished} and {@link #markFailed} with {@code locked} write it.
+     * lease in ms (text), the lowest seq to read ({@code Long.MIN_VALUE}: all), limit. The
+     * attempts column read is the attempt now starting, as after a lease claim;
+     * {@link #markPublished} and {@link #markFailed} with {@code locked} write it.
      */
     public String lock(boolean ordered, boolean deadBlocksAggregate, Duration statementTimeout) {
         return """

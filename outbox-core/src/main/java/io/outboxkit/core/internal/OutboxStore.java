@@ -32,11 +32,18 @@ public final class OutboxStore {
     private final String markPublished;
     private final String markPublishedReportingLater;
     private final String markFailed;
+    private final ClaimFloor floor;
 
     /** The statements of a poller with {@code settings}, run on {@code jdbi}'s connections. */
     public OutboxStore(Jdbi jdbi, PollerSettings settings) {
+        this(jdbi, settings, System::nanoTime);
+    }
+
+    /** The same, with {@code nanoClock} in place of {@link System#nanoTime()} for when a claim reads from the start. */
+    OutboxStore(Jdbi jdbi, PollerSettings settings, java.util.function.LongSupplier nanoClock) {
         this.jdbi = jdbi;
         this.settings = settings;
+        this.floor = new ClaimFloor(nanoClock);
         OutboxSql sql = new OutboxSql(settings.names());
         boolean locked = settings.claimMode() == ClaimMode.LOCK;
         Duration timeout = settings.statementTimeout();
@@ -99,7 +106,11 @@ public final class OutboxStore {
 
     /** Claims up to a batch of due messages, sorted in write order, as the claim mode says. */
     public Claim claim() {
-        return settings.claimMode() == ClaimMode.LOCK ? lock() : lease();
+        long startedAt = floor.now();
+        long from = floor.next();
+        Claim claim = settings.claimMode() == ClaimMode.LOCK ? lock(from) : lease(from);
+        floor.claimed(startedAt, claim.messages(), settings.batchSize());
+        return claim;
     }
 
     /**
@@ -119,12 +130,13 @@ public final class OutboxStore {
      * So a message is first delivered only after every earlier one of its aggregate; after a
      * database crash, an earlier one may come again after it, as a duplicate.
      */
-    private Claim lease() {
+    private Claim lease(long from) {
         List<OutboxMessage> batch = withConnection("claim messages", connection -> {
             try (PreparedStatement statement = prepared(connection, claim)) {
                 statement.setString(1, settings.name());
                 statement.setLong(2, settings.lease().toMillis());
-                statement.setInt(3, settings.batchSize());
+                statement.setLong(3, from);
+                statement.setInt(4, settings.batchSize());
                 return readMessages(statement);
             }
         });
@@ -132,7 +144,7 @@ public final class OutboxStore {
     }
 
     /** A locked claim: a transaction left open, on a connection of its own, until recorded or closed. */
-    private Claim lock() {
+    private Claim lock(long from) {
         Handle handle = null;
         try {
             handle = jdbi.open();
@@ -141,7 +153,8 @@ public final class OutboxStore {
             List<OutboxMessage> batch;
             try (PreparedStatement statement = prepared(connection, claim)) {
                 statement.setString(1, settings.lease().toMillis() + "ms");
-                statement.setInt(2, settings.batchSize());
+                statement.setLong(2, from);
+                statement.setInt(3, settings.batchSize());
                 batch = readMessages(statement);
             }
             if (batch.isEmpty()) {
