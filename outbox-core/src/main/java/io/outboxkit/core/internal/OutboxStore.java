@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.LongSupplier;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.postgresql.PGStatement;
@@ -40,7 +41,7 @@ public final class OutboxStore {
     }
 
     /** The same, with {@code nanoClock} in place of {@link System#nanoTime()} for when a claim reads from the start. */
-    OutboxStore(Jdbi jdbi, PollerSettings settings, java.util.function.LongSupplier nanoClock) {
+    OutboxStore(Jdbi jdbi, PollerSettings settings, LongSupplier nanoClock) {
         this.jdbi = jdbi;
         this.settings = settings;
         this.floor = new ClaimFloor(nanoClock);
@@ -104,7 +105,10 @@ public final class OutboxStore {
         void close();
     }
 
-    /** Claims up to a batch of due messages, sorted in write order, as the claim mode says. */
+    /**
+     * Claims up to a batch of due messages, sorted in write order, as the claim mode says; while
+     * claims come back full, from the position {@link ClaimFloor} gives.
+     */
     public Claim claim() {
         long startedAt = floor.now();
         long from = floor.next();
