@@ -4,7 +4,6 @@ import io.outboxkit.core.OutboxMessage;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
-import java.util.function.LongSupplier;
 
 /**
  * The lowest write position ({@code seq}) a claim needs to read from, so that a poller working
@@ -20,7 +19,7 @@ import java.util.function.LongSupplier;
  * every {@link #FULL_SCAN_EVERY}, and always once a claim comes back short of a full batch (the
  * poller has caught up, so every claim reads from the start again). Order per aggregate does not
  * depend on it: the ordering check reads the aggregate's own index. Thread-safe: the workers of
- * one poller share it.
+ * one poller share it. Times are {@link System#nanoTime()} values, or a test's clock.
  */
 final class ClaimFloor {
 
@@ -31,54 +30,42 @@ final class ClaimFloor {
     /** The floor of a claim that reads from the start. */
     static final long NONE = Long.MIN_VALUE;
 
-    private final LongSupplier nanoClock;
-    /** Full batches not yet settled, oldest first, and the newest settled one at the head: {claimed at, lowest seq}. */
-    private final ArrayDeque<long[]> fullBatches = new ArrayDeque<>();
+    /** A full batch: when its claim started, and its lowest position. */
+    private record FullBatch(long claimedAt, long lowestSeq) {
+    }
+
+    /** Full batches claimed less than {@link #SETTLED} ago at the last look, oldest first. */
+    private final ArrayDeque<FullBatch> settling = new ArrayDeque<>();
+    /** The newest full batch claimed at least {@link #SETTLED} ago; null when none since the poller caught up. */
+    private FullBatch settled;
     private boolean caughtUp = true;
     private long lastFromStart;
 
-    ClaimFloor(LongSupplier nanoClock) {
-        this.nanoClock = nanoClock;
-        this.lastFromStart = nanoClock.getAsLong();
+    ClaimFloor(long now) {
+        this.lastFromStart = now;
     }
 
-    /** The time a claim starts, to hand back to {@link #claimed}. */
-    long now() {
-        return nanoClock.getAsLong();
-    }
-
-    /** Where the claim starting now reads from: {@link #NONE} for the start of the pending index. */
-    synchronized long next() {
-        long now = nanoClock.getAsLong();
-        if (caughtUp || now - lastFromStart >= FULL_SCAN_EVERY.toNanos()) {
-            lastFromStart = now;
-            return NONE;
-        }
+    /** Where a claim starting at {@code now} reads from: {@link #NONE} for the start of the pending index. */
+    synchronized long next(long now) {
         long settledBefore = now - SETTLED.toNanos();
-        while (fullBatches.size() > 1 && secondClaimedAt() <= settledBefore) {
-            fullBatches.removeFirst();
+        while (!settling.isEmpty() && settling.peekFirst().claimedAt() <= settledBefore) {
+            settled = settling.removeFirst();
         }
-        long[] oldest = fullBatches.peekFirst();
-        if (oldest == null || oldest[0] > settledBefore) {
+        if (caughtUp || settled == null || now - lastFromStart >= FULL_SCAN_EVERY.toNanos()) {
             lastFromStart = now;
             return NONE;
         }
-        return oldest[1];
+        return settled.lowestSeq();
     }
 
     /** Records the claim that started at {@code startedAt} and came back with {@code batch}, in write order. */
     synchronized void claimed(long startedAt, List<OutboxMessage> batch, int batchSize) {
         caughtUp = batch.size() < batchSize;
         if (caughtUp) {
-            fullBatches.clear();
+            settling.clear();
+            settled = null;
         } else {
-            fullBatches.addLast(new long[] {startedAt, batch.get(0).sequence()});
+            settling.addLast(new FullBatch(startedAt, batch.get(0).sequence()));
         }
-    }
-
-    private long secondClaimedAt() {
-        var it = fullBatches.iterator();
-        it.next();
-        return it.next()[0];
     }
 }

@@ -33,6 +33,7 @@ public final class OutboxStore {
     private final String markPublished;
     private final String markPublishedReportingLater;
     private final String markFailed;
+    private final LongSupplier nanoClock;
     private final ClaimFloor floor;
 
     /** The statements of a poller with {@code settings}, run on {@code jdbi}'s connections. */
@@ -44,7 +45,8 @@ public final class OutboxStore {
     OutboxStore(Jdbi jdbi, PollerSettings settings, LongSupplier nanoClock) {
         this.jdbi = jdbi;
         this.settings = settings;
-        this.floor = new ClaimFloor(nanoClock);
+        this.nanoClock = nanoClock;
+        this.floor = new ClaimFloor(nanoClock.getAsLong());
         OutboxSql sql = new OutboxSql(settings.names());
         boolean locked = settings.claimMode() == ClaimMode.LOCK;
         Duration timeout = settings.statementTimeout();
@@ -110,8 +112,8 @@ public final class OutboxStore {
      * claims come back full, from the position {@link ClaimFloor} gives.
      */
     public Claim claim() {
-        long startedAt = floor.now();
-        long from = floor.next();
+        long startedAt = nanoClock.getAsLong();
+        long from = floor.next(startedAt);
         Claim claim = settings.claimMode() == ClaimMode.LOCK ? lock(from) : lease(from);
         floor.claimed(startedAt, claim.messages(), settings.batchSize());
         return claim;
