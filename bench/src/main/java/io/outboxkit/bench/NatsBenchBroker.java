@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * A NATS server of the bench's own ({@code nats-server -js}, {@code NATS_SERVER} or
  * {@code /usr/sbin/nats-server}) on a free port, its JetStream store in {@code bench/target/nats}:
- * the services' subjects ({@code outbox.>}) may be taken by another stream on a shared server.
+ * the machine's own may hold other streams, and other work that would move the figures.
  * Its ceiling is a jnats loop of asynchronous JetStream publishes (at most {@value #WINDOW}
  * unacknowledged), each with its {@code Nats-Msg-Id} as the relay's, into the same file stream.
  */

@@ -6,6 +6,9 @@ import static org.awaitility.Awaitility.await;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
+import io.nats.client.JetStreamManagement;
+import io.nats.client.Nats;
+import io.nats.client.api.StreamConfiguration;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.MessageEnvelope;
@@ -31,7 +34,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * published twice, keeps each order's events in order, and its {@code /health} names the source.
  * {@code SOURCE=nats} with a nats-server of the test's own, started only after the consumer: the
  * consumer starts anyway, says in {@code /health} that its source is not connected, and receives
- * once NATS is up.
+ * once NATS is up; on a NATS server where another outbox's stream takes the default subjects, one
+ * with {@code NATS_SUBJECT_PREFIX} of its own relays and consumes beside it.
  */
 class BrokerSourceTest {
 
@@ -69,6 +73,26 @@ class BrokerSourceTest {
                 assertThat(down.body().get("error").asText()).isEqualTo("source nats is not connected");
                 nats.start();
             });
+        }
+    }
+
+    @Test
+    void two_outboxes_share_one_nats_server_each_on_its_own_subject_prefix() throws Exception {
+        String suffix = UUID.randomUUID().toString().substring(0, 8);
+        try (PrivateNatsServer nats = PrivateNatsServer.launch();
+             io.nats.client.Connection other = Nats.connect(nats.url())) {
+            // Another outbox's stream on the server, taking the default subjects outbox.>.
+            JetStreamManagement streams = other.jetStreamManagement();
+            streams.addStream(StreamConfiguration.builder().name("OTHER_OUTBOX").subjects("outbox.>").build());
+            String stream = "SHOP_" + suffix.toUpperCase();
+            Env env = Env.of(Map.of("SOURCE", "nats", "SINK", "nats", "NATS_URL", nats.url(),
+                    "NATS_STREAM", stream, "NATS_SUBJECT_PREFIX", "shop.orders"));
+
+            applyOnceInOrder(env, "consumer-prefix-test-" + suffix, Broker.NATS, api -> { });
+
+            assertThat(streams.getStreamInfo(stream).getConfiguration().getSubjects()).containsExactly("shop.orders.>");
+            assertThat(streams.getStreamInfo(stream).getStreamState().getMsgCount()).isEqualTo(9);
+            assertThat(streams.getStreamInfo("OTHER_OUTBOX").getStreamState().getMsgCount()).isZero();
         }
     }
 

@@ -35,6 +35,9 @@ import java.util.regex.Pattern;
  *   <tr><td>{@code RABBITMQ_EXCHANGE}</td><td>{@code outbox}</td><td>rabbitmq</td></tr>
  *   <tr><td>{@code NATS_URL}</td><td>{@value #DEFAULT_NATS_URL}</td><td>nats (comma-separated servers)</td></tr>
  *   <tr><td>{@code NATS_STREAM}</td><td>{@code OUTBOX}</td><td>nats</td></tr>
+ *   <tr><td>{@code NATS_SUBJECT_PREFIX}</td><td>{@code outbox}</td><td>nats: subjects
+ *       {@code <prefix>.<aggregate_type>.<event_type>}, the stream taking {@code <prefix>.>}; outboxes
+ *       sharing a NATS server each need their own</td></tr>
  * </table>
  * A source also has the consumer's name ({@code CONSUMER_NAME}, read by the consumer): the Kafka
  * consumer group, the RabbitMQ queue (durable, bound to the exchange with {@code #}), the NATS
@@ -52,11 +55,12 @@ import java.util.regex.Pattern;
  * @param rabbitMqExchange {@code RABBITMQ_EXCHANGE}, or null unless rabbitmq
  * @param natsUrl      {@code NATS_URL} (it may hold a password or token), or null unless nats
  * @param natsStream   {@code NATS_STREAM}, or null unless nats
+ * @param natsSubjectPrefix {@code NATS_SUBJECT_PREFIX}, or null unless nats
  * @param consumerName the consumer's name for a source; null for a sink
  */
 public record BrokerSettings(String variable, Broker broker, String kafkaBootstrapServers, String kafkaTopic,
                              String rabbitMqUri, String rabbitMqExchange, String natsUrl, String natsStream,
-                             String consumerName) {
+                             String natsSubjectPrefix, String consumerName) {
 
     /** The relay's variable. */
     public static final String SINK = "SINK";
@@ -72,6 +76,8 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{[^{}]*}");
     private static final Set<String> PLACEHOLDERS = Set.of("{aggregate_type}", "{event_type}");
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9a-fA-F:.]+]|[A-Za-z0-9._-]+):(\\d{1,5})");
+    /** The option a builder's message names first: "stream must be ...". */
+    private static final Pattern LEADING_OPTION = Pattern.compile("(\\w+)( must .*)", Pattern.DOTALL);
     private static final Pattern USER_INFO = Pattern.compile("([A-Za-z][A-Za-z0-9+.-]*)://([^\\s,]*)@");
 
     /**
@@ -106,18 +112,19 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
     private static BrokerSettings read(Env env, String variable, String consumerName) {
         Broker broker = env.oneOf(variable, Broker.HTTP);
         return switch (broker) {
-            case HTTP -> new BrokerSettings(variable, broker, null, null, null, null, null, null, consumerName);
+            case HTTP -> new BrokerSettings(variable, broker, null, null, null, null, null, null, null, consumerName);
             case KAFKA -> new BrokerSettings(variable, broker,
                     bootstrapServers(env.string("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_KAFKA_BOOTSTRAP_SERVERS)),
                     topicTemplate(env.string("KAFKA_TOPIC", KafkaPublisher.DEFAULT_TOPIC_TEMPLATE)),
-                    null, null, null, null, consumerName);
+                    null, null, null, null, null, consumerName);
             case RABBITMQ -> new BrokerSettings(variable, broker, null, null,
                     uri("RABBITMQ_URI", env.string("RABBITMQ_URI", DEFAULT_RABBITMQ_URI), Set.of("amqp", "amqps"),
                             "amqp://user:password@host:5672/%2F"),
-                    env.string("RABBITMQ_EXCHANGE", RabbitMqPublisher.DEFAULT_EXCHANGE), null, null, consumerName);
+                    env.string("RABBITMQ_EXCHANGE", RabbitMqPublisher.DEFAULT_EXCHANGE), null, null, null, consumerName);
             case NATS -> new BrokerSettings(variable, broker, null, null, null, null,
                     natsUrls(env.string("NATS_URL", DEFAULT_NATS_URL)),
-                    env.string("NATS_STREAM", NatsPublisher.DEFAULT_STREAM), consumerName);
+                    env.string("NATS_STREAM", NatsPublisher.DEFAULT_STREAM),
+                    env.string("NATS_SUBJECT_PREFIX", NatsPublisher.DEFAULT_SUBJECT_PREFIX), consumerName);
         };
     }
 
@@ -137,7 +144,7 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
             case RABBITMQ -> BrokerPublisher.connected(broker, describe(), built(() -> RabbitMqPublisher.builder(rabbitMqUri)
                     .exchange(rabbitMqExchange).build()));
             case NATS -> BrokerPublisher.connecting(broker, describe(), () -> built(() -> NatsPublisher.builder(natsUrl)
-                    .stream(natsStream).build()), BrokerConnector::unreachable);
+                    .stream(natsStream).subjectPrefix(natsSubjectPrefix).build()), BrokerConnector::unreachable);
         };
     }
 
@@ -161,7 +168,7 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
                     .topicPattern(topicPattern(kafkaTopic)).build());
             case RABBITMQ -> built(() -> RabbitMqSource.builder(rabbitMqUri, consumerName).exchange(rabbitMqExchange).build());
             case NATS -> BrokerSource.connecting(broker, describe(), () -> built(() -> NatsSource.builder(natsUrl, consumerName)
-                    .stream(natsStream).build()), BrokerConnector::unreachable);
+                    .stream(natsStream).subjectPrefix(natsSubjectPrefix).build()), BrokerConnector::unreachable);
         };
     }
 
@@ -186,14 +193,15 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
     /**
      * The broker and where it is, safe to log: {@code kafka at localhost:9092 (topic
      * outbox.event.{aggregate_type})}, {@code rabbitmq at amqp://guest:***@localhost:5672/%2F
-     * (exchange outbox)}, {@code nats at nats://localhost:4222 (stream OUTBOX)}, {@code http}.
+     * (exchange outbox)}, {@code nats at nats://localhost:4222 (stream OUTBOX, subjects outbox.>)},
+     * {@code http}.
      */
     public String describe() {
         return switch (broker) {
             case HTTP -> "http";
             case KAFKA -> "kafka at " + kafkaBootstrapServers + " (topic " + kafkaTopic + ")";
             case RABBITMQ -> "rabbitmq at " + redact(rabbitMqUri) + " (exchange " + rabbitMqExchange + ")";
-            case NATS -> "nats at " + redact(natsUrl) + " (stream " + natsStream + ")";
+            case NATS -> "nats at " + redact(natsUrl) + " (stream " + natsStream + ", subjects " + natsSubjectPrefix + ".>)";
         };
     }
 
@@ -228,13 +236,35 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
                 + (consumerName == null ? "" : ", consumer " + consumerName) + "]";
     }
 
-    /** Runs a broker module's builder, turning what it refuses into one line naming the variable. */
+    /**
+     * Runs a broker module's builder, turning what it refuses into one line: {@code SINK=nats: } and
+     * the module's message, in which an option this class sets from a variable is named as that
+     * variable ({@code NATS_STREAM must be ...}; the builders name the option at fault first).
+     */
     private <T> T built(Supplier<T> builder) {
         try {
             return builder.get();
         } catch (IllegalArgumentException | OutboxException e) {
-            throw new ConfigException(variable + "=" + broker.id() + ": " + redact(e.getMessage()), e);
+            throw new ConfigException(variable + "=" + broker.id() + ": " + variableAtFault(redact(e.getMessage())), e);
         }
+    }
+
+    private String variableAtFault(String message) {
+        Matcher m = LEADING_OPTION.matcher(String.valueOf(message));
+        if (!m.matches()) {
+            return message;
+        }
+        String variableOfOption = switch (broker) {
+            case RABBITMQ -> m.group(1).equals("exchange") ? "RABBITMQ_EXCHANGE" : null;
+            case NATS -> switch (m.group(1)) {
+                case "stream" -> "NATS_STREAM";
+                case "subjectPrefix" -> "NATS_SUBJECT_PREFIX";
+                case "consumer" -> "CONSUMER_NAME";
+                default -> null;
+            };
+            default -> null;
+        };
+        return variableOfOption == null ? message : variableOfOption + m.group(2);
     }
 
     private static String bootstrapServers(String value) {

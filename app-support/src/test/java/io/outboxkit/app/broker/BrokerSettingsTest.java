@@ -48,6 +48,7 @@ class BrokerSettingsTest {
         BrokerSettings nats = BrokerSettings.source(env("SOURCE", "NATS"), "loyalty");
         assertThat(nats.natsUrl()).isEqualTo("nats://localhost:4222");
         assertThat(nats.natsStream()).isEqualTo("OUTBOX");
+        assertThat(nats.natsSubjectPrefix()).isEqualTo("outbox");
     }
 
     @Test
@@ -63,9 +64,11 @@ class BrokerSettingsTest {
         assertThat(rabbit.rabbitMqExchange()).isEqualTo("events");
 
         BrokerSettings nats = BrokerSettings.sink(env("SINK", "nats", "NATS_URL", "nats://a:4222,nats://b:4223",
-                "NATS_STREAM", "EVENTS"));
+                "NATS_STREAM", "EVENTS", "NATS_SUBJECT_PREFIX", "shop.orders"));
         assertThat(nats.natsUrl()).isEqualTo("nats://a:4222,nats://b:4223");
         assertThat(nats.natsStream()).isEqualTo("EVENTS");
+        assertThat(nats.natsSubjectPrefix()).isEqualTo("shop.orders");
+        assertThat(nats.describe()).isEqualTo("nats at nats://a:4222,nats://b:4223 (stream EVENTS, subjects shop.orders.>)");
     }
 
     @Test
@@ -87,6 +90,28 @@ class BrokerSettingsTest {
         assertThatThrownBy(() -> BrokerSettings.sink(env("SINK", "kafka", "KAFKA_TOPIC", "outbox events")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith("KAFKA_TOPIC=outbox events may hold only letters, digits");
+    }
+
+    @Test
+    void a_broker_name_the_module_refuses_names_its_variable_before_anything_connects() {
+        // Unreachable servers: the names are checked before a connection is tried.
+        assertThatThrownBy(() -> BrokerSettings.sink(env("SINK", "nats", "NATS_URL", "nats://127.0.0.1:1",
+                "NATS_SUBJECT_PREFIX", "shop..orders")).openPublisher())
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("SINK=nats: NATS_SUBJECT_PREFIX must be one or more tokens of A-Z a-z 0-9 - _ separated by "
+                        + "dots (e.g. outbox), not 'shop..orders'");
+        assertThatThrownBy(() -> BrokerSettings.source(env("SOURCE", "nats", "NATS_URL", "nats://127.0.0.1:1",
+                "NATS_STREAM", "ORDERS.V1"), "loyalty").openSource())
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("SOURCE=nats: NATS_STREAM must be 1 to 200 of the characters");
+        assertThatThrownBy(() -> BrokerSettings.source(env("SOURCE", "nats", "NATS_URL", "nats://127.0.0.1:1"),
+                "loyalty.eu").openSource())
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("SOURCE=nats: CONSUMER_NAME must be 1 to 200 of the characters");
+        assertThatThrownBy(() -> BrokerSettings.sink(env("SINK", "rabbitmq", "RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:1/%2F",
+                "RABBITMQ_EXCHANGE", "amq.orders")).openPublisher())
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("SINK=rabbitmq: RABBITMQ_EXCHANGE must not start with 'amq.'");
     }
 
     @Test
@@ -155,7 +180,7 @@ class BrokerSettingsTest {
             assertNoSecret(settings.describe());
         }
         assertThat(rabbit.describe()).isEqualTo("rabbitmq at amqp://app:***@localhost:5672/%2F (exchange outbox)");
-        assertThat(nats.toString()).isEqualTo("BrokerSettings[SOURCE=nats, nats at nats://***@localhost:4222 (stream OUTBOX), "
+        assertThat(nats.toString()).isEqualTo("BrokerSettings[SOURCE=nats, nats at nats://***@localhost:4222 (stream OUTBOX, subjects outbox.>), "
                 + "consumer loyalty]");
     }
 

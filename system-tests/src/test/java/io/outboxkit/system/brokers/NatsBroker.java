@@ -5,9 +5,8 @@ import java.util.Map;
 
 /**
  * NATS JetStream for a system test: a nats-server of the test's own ({@link PrivateNatsServer}),
- * since the relay's subjects ({@code outbox.>}) would overlap with any other outbox stream on a
- * shared server; a stream and a durable consumer named for the test. Down means the server killed
- * (SIGKILL); back means started again on the same port and store.
+ * since going down kills it; a stream and a durable consumer named for the test. Down means the
+ * server killed (SIGKILL); back means started again on the same port and store.
  */
 public final class NatsBroker implements SystemBroker {
 
