@@ -216,13 +216,17 @@ public final class BenchMain {
             WrkLoad wrk = WrkLoad.find(root.resolve("bench/wrk/post_order.lua"));
             report.detail("- HTTP load generator: " + (wrk != null ? "wrk (bench/wrk/post_order.lua), 2 threads"
                     : "the bench's own client, one thread per client (install wrk for a lighter one)"));
-            // Warm-up, not counted: the JIT compiles the hot paths of both.
-            writer.run(CLIENTS, Duration.ofSeconds(quick ? 10 : 20), Duration.ofSeconds(1));
-            if (wrk != null) {
-                wrk.closedLoop(orders.url("/orders"), CLIENTS, Duration.ofSeconds(quick ? 15 : 30));
-            } else {
-                http.closedLoop(CLIENTS, Duration.ofSeconds(quick ? 15 : 30), Duration.ofSeconds(1));
-            }
+            // Warm-up, not counted: until the JIT compiled the hot paths of both.
+            report.detail("- warm-up of OutboxWriter, not a figure: " + JitWarmUp.run(
+                    round -> writer.run(CLIENTS, Duration.ZERO, round), List.of(ProcessHandle.current().pid()),
+                    Duration.ofSeconds(quick ? 10 : 20), Duration.ofSeconds(quick ? 40 : 80)));
+            report.detail("- warm-up of POST /orders, not a figure: " + JitWarmUp.run(round -> {
+                if (wrk != null) {
+                    wrk.closedLoop(orders.url("/orders"), CLIENTS, round);
+                } else {
+                    http.closedLoop(CLIENTS, Duration.ZERO, round);
+                }
+            }, List.of(orders.pid()), Duration.ofSeconds(quick ? 15 : 30), Duration.ofSeconds(quick ? 60 : 120)));
             for (int round = 1; round <= rounds; round++) {
                 db.reset();
                 Pgbench.Result ceiling = against.trigger() ? pgbench.forSeconds(against.script(), CLIENTS, seconds)
@@ -582,7 +586,9 @@ public final class BenchMain {
                      Map.of("DB_POOL_SIZE", Integer.toString(CLIENTS)), target.resolve("logs"), jfr());
              OrderLoad load = new OrderLoad(orders.url("/orders"), USERS)) {
             List<Service> all = List.of(consumer, relay, orders);
-            load.closedLoop(CLIENTS, Duration.ofSeconds(quick ? 15 : 30), Duration.ofSeconds(1)); // JIT warm-up
+            report.detail("- warm-up at full load, not a figure: " + JitWarmUp.run(
+                    round -> load.closedLoop(CLIENTS, Duration.ZERO, round), all.stream().map(Service::pid).toList(),
+                    Duration.ofSeconds(quick ? 15 : 30), Duration.ofSeconds(quick ? 60 : 120)));
             awaitQuiet(Duration.ofSeconds(60));
 
             long pendingBefore = db.queryLong("SELECT count(*) FROM outbox WHERE status = 'PENDING'");

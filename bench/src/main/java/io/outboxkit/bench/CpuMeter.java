@@ -4,10 +4,12 @@ import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalDouble;
+import java.util.function.BiConsumer;
 
 /**
  * Where the machine's CPU went during a phase, from /proc: the machine in all, all PostgreSQL
@@ -129,22 +131,51 @@ final class CpuMeter {
      * ended are not counted; 0 without /proc.
      */
     static double withoutJit(long pid) {
-        long total = 0;
+        return threadSeconds(pid, false);
+    }
+
+    /**
+     * A JVM's JIT compiler threads and the CPU ticks each spent so far, by thread id: the JVM starts
+     * and ends compiler threads as its queue grows and shrinks, so a sum would fall when one ends.
+     * Empty without /proc.
+     */
+    static Map<String, Long> jitTicks(long pid) {
+        Map<String, Long> ticks = new HashMap<>();
+        forThreads(pid, true, (thread, spent) -> ticks.put(thread.getFileName().toString(), spent));
+        return ticks;
+    }
+
+    /** The CPU seconds the compiler threads of {@code to} spent since {@code from} (a thread new since then: all of it). */
+    static double jitSecondsBetween(Map<String, Long> from, Map<String, Long> to) {
+        long spent = 0;
+        for (Map.Entry<String, Long> thread : to.entrySet()) {
+            spent += Math.max(0, thread.getValue() - from.getOrDefault(thread.getKey(), 0L));
+        }
+        return spent / TICKS_PER_SECOND;
+    }
+
+    private static double threadSeconds(long pid, boolean compilers) {
+        long[] total = {0};
+        forThreads(pid, compilers, (thread, spent) -> total[0] += spent);
+        return total[0] / TICKS_PER_SECOND;
+    }
+
+    /** Calls {@code each} with every thread of {@code pid} that is a JIT compiler thread, or every other one. */
+    private static void forThreads(long pid, boolean compilers, BiConsumer<Path, Long> each) {
         try (DirectoryStream<Path> threads = Files.newDirectoryStream(Path.of("/proc/" + pid + "/task"))) {
             for (Path thread : threads) {
                 try {
                     String name = Files.readString(thread.resolve("comm")).trim();
-                    if (!name.startsWith("C1 CompilerThre") && !name.startsWith("C2 CompilerThre")) {
-                        total += ticks(thread);
+                    if ((name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre")) == compilers) {
+                        each.accept(thread, ticks(thread));
                     }
                 } catch (IOException | RuntimeException e) {
                     // the thread ended meanwhile
                 }
             }
         } catch (IOException e) {
-            return 0;
+            // no /proc: nothing to count
         }
-        return total / TICKS_PER_SECOND;
     }
 
     /** The process and its children that ended (pgbench, wrk), in CPU seconds. */

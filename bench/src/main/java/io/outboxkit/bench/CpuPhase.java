@@ -41,8 +41,17 @@ final class CpuPhase {
                      Map.of("DB_POOL_SIZE", Integer.toString(BenchMain.CLIENTS)), bench.logs(), bench.jfr());
              OrderLoad load = new OrderLoad(orders.url("/orders"), BenchMain.USERS)) {
             List<Service> all = List.of(consumer, relay, orders);
-            // The whole path at full speed first, so that the JIT has compiled it; then idle.
-            load.closedLoop(BenchMain.CLIENTS, Duration.ofSeconds(bench.quick ? 15 : 30), Duration.ofSeconds(1));
+            // The whole path at full speed first, with the maximum's own client, until the JIT has compiled it; then idle.
+            WrkLoad wrk = WrkLoad.find(bench.root.resolve("bench/wrk/post_order.lua"));
+            String warmUp = JitWarmUp.run(round -> {
+                if (wrk != null) {
+                    wrk.closedLoop(orders.url("/orders"), BenchMain.CLIENTS, round);
+                } else {
+                    load.closedLoop(BenchMain.CLIENTS, Duration.ZERO, round);
+                }
+            }, all.stream().map(Service::pid).toList(), Duration.ofSeconds(bench.quick ? 15 : 30),
+                    Duration.ofSeconds(bench.quick ? 60 : 120));
+            report.detail("- warm-up at full load, not a figure: " + warmUp);
             bench.awaitQuiet(Duration.ofSeconds(60));
             // The JIT's compile queue and the last batches' after-work drain away in a few seconds:
             // idle means after them.

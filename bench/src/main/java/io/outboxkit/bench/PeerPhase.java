@@ -51,11 +51,19 @@ final class PeerPhase {
                 ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
              PeerOutbox writeOnly = PeerOutbox.writeOnly(database.dataSource())) {
             WriterLoad writer = new WriterLoad(database.jdbi());
-            Duration warmUp = Duration.ofSeconds(bench.quick ? 10 : 20);
-            writer.run(BenchMain.CLIENTS, warmUp, Duration.ofSeconds(1));
-            WriterLoad.closedLoop(writeOnly::createOrder, BenchMain.CLIENTS, warmUp, Duration.ofSeconds(1));
+            // Each until the JIT has compiled its paths (in this JVM, as both run here).
+            Duration least = Duration.ofSeconds(bench.quick ? 10 : 20);
+            Duration most = Duration.ofSeconds(bench.quick ? 40 : 80);
+            List<Long> self = List.of(ProcessHandle.current().pid());
+            report.detail("- warm-up of OutboxWriter, not a figure: " + JitWarmUp.run(
+                    round -> writer.run(BenchMain.CLIENTS, Duration.ZERO, round), self, least, most));
+            report.detail("- warm-up of the peer writing only, not a figure: " + JitWarmUp.run(
+                    round -> WriterLoad.closedLoop(writeOnly::createOrder, BenchMain.CLIENTS, Duration.ZERO, round),
+                    self, least, most));
             try (PeerOutbox byDefault = PeerOutbox.withDefaultSubmitter(database.dataSource())) {
-                WriterLoad.closedLoop(byDefault::createOrder, BenchMain.CLIENTS, warmUp, Duration.ofSeconds(1));
+                report.detail("- warm-up of the peer by default, not a figure: " + JitWarmUp.run(
+                        round -> WriterLoad.closedLoop(byDefault::createOrder, BenchMain.CLIENTS, Duration.ZERO, round),
+                        self, least, most));
             }
             for (int round = 1; round <= rounds; round++) {
                 reset(db);
