@@ -110,8 +110,8 @@ final class CostPhase {
 
     /**
      * POST /orders through an order-service of each mode in turn, each round in another order.
-     * One service at a time, each warmed up after its start: three at once would hold 48
-     * connections of a server that other databases share.
+     * One service at a time, each warmed up after its start until its JIT compilers are quiet
+     * ({@link JitWarmUp}): three at once would hold 48 connections of a server that other databases share.
      */
     private Map<String, Writes> writes(Map<String, Map<String, String>> modes) throws Exception {
         BenchDb db = bench.db;
@@ -127,12 +127,15 @@ final class CostPhase {
                 String split;
                 Histogram latency = new ConcurrentHistogram(TimeUnit.MINUTES.toMicros(1), 2);
                 String fetched = "";
+                String warmUp;
                 boolean scraped = !mode.getKey().equals("off");
                 try (Service service = Service.start("order-service-" + mode.getKey(), bench.jar("order-service"), db,
                         env, bench.logs(), bench.jfr());
                      OrderLoad load = new OrderLoad(service.url("/orders"), BenchMain.USERS);
                      PeriodicFetch scrape = scraped ? PeriodicFetch.start(1, List.of(service.url("/metrics")), EVERY_SECOND) : null) {
-                    load.closedLoop(BenchMain.CLIENTS, Duration.ofSeconds(bench.quick ? 15 : 30), Duration.ofSeconds(1));
+                    warmUp = JitWarmUp.run(slice -> load.closedLoop(BenchMain.CLIENTS, Duration.ZERO, slice),
+                            List.of(service.pid()), Duration.ofSeconds(bench.quick ? 15 : 30),
+                            Duration.ofSeconds(bench.quick ? 45 : 90));
                     db.reset();
                     load.closedLoop(BenchMain.CLIENTS, Duration.ZERO, Duration.ofSeconds(1));
                     List<Long> backends = db.backendPids();
@@ -152,7 +155,8 @@ final class CostPhase {
                 bench.report.detail("- POST /orders, " + describe(mode.getKey()) + ", round " + round + ": "
                         + BenchMain.tps(result.perSecond()) + " orders/s (" + result.failed() + " failed), "
                         + micros(cpuMicros) + " of CPU per order" + split + "; at " + LATENCY_RATE
-                        + " orders/s latency p50 / p99 / max " + BenchMain.p50p99max(latency) + fetched);
+                        + " orders/s latency p50 / p99 / max " + BenchMain.p50p99max(latency) + fetched
+                        + "; after a warm-up of " + warmUp);
             }
         }
         Map<String, Writes> medians = new LinkedHashMap<>();
