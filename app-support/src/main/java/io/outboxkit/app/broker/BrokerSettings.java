@@ -13,6 +13,7 @@ import io.outboxkit.rabbitmq.RabbitMqSource;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Supplier;
@@ -78,6 +79,10 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9a-fA-F:.]+]|[A-Za-z0-9._-]+):(\\d{1,5})");
     /** The option a builder's message names first: "stream must be ...". */
     private static final Pattern LEADING_OPTION = Pattern.compile("(\\w+)( must .*)", Pattern.DOTALL);
+    /** Per broker, the variable that sets each builder option a refusal may name. */
+    private static final Map<Broker, Map<String, String>> VARIABLE_OF_OPTION = Map.of(
+            Broker.RABBITMQ, Map.of("exchange", "RABBITMQ_EXCHANGE"),
+            Broker.NATS, Map.of("stream", "NATS_STREAM", "subjectPrefix", "NATS_SUBJECT_PREFIX", "consumer", "CONSUMER_NAME"));
     private static final Pattern USER_INFO = Pattern.compile("([A-Za-z][A-Za-z0-9+.-]*)://([^\\s,]*)@");
 
     /**
@@ -251,19 +256,7 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
 
     private String variableAtFault(String message) {
         Matcher m = LEADING_OPTION.matcher(String.valueOf(message));
-        if (!m.matches()) {
-            return message;
-        }
-        String variableOfOption = switch (broker) {
-            case RABBITMQ -> m.group(1).equals("exchange") ? "RABBITMQ_EXCHANGE" : null;
-            case NATS -> switch (m.group(1)) {
-                case "stream" -> "NATS_STREAM";
-                case "subjectPrefix" -> "NATS_SUBJECT_PREFIX";
-                case "consumer" -> "CONSUMER_NAME";
-                default -> null;
-            };
-            default -> null;
-        };
+        String variableOfOption = m.matches() ? VARIABLE_OF_OPTION.getOrDefault(broker, Map.of()).get(m.group(1)) : null;
         return variableOfOption == null ? message : variableOfOption + m.group(2);
     }
 
