@@ -220,13 +220,9 @@ public final class BenchMain {
             report.detail("- warm-up of OutboxWriter, not a figure: " + JitWarmUp.run(
                     round -> writer.run(CLIENTS, Duration.ZERO, round), List.of(ProcessHandle.current().pid()),
                     Duration.ofSeconds(quick ? 10 : 20), Duration.ofSeconds(quick ? 40 : 80)));
-            report.detail("- warm-up of POST /orders, not a figure: " + JitWarmUp.run(round -> {
-                if (wrk != null) {
-                    wrk.closedLoop(orders.url("/orders"), CLIENTS, round);
-                } else {
-                    http.closedLoop(CLIENTS, Duration.ZERO, round);
-                }
-            }, List.of(orders.pid()), Duration.ofSeconds(quick ? 15 : 30), Duration.ofSeconds(quick ? 60 : 120)));
+            report.detail("- warm-up of POST /orders, not a figure: " + JitWarmUp.run(
+                    round -> WrkLoad.closedLoop(wrk, http, orders.url("/orders"), round),
+                    List.of(orders.pid()), Duration.ofSeconds(quick ? 15 : 30), Duration.ofSeconds(quick ? 60 : 120)));
             for (int round = 1; round <= rounds; round++) {
                 db.reset();
                 Pgbench.Result ceiling = against.trigger() ? pgbench.forSeconds(against.script(), CLIENTS, seconds)

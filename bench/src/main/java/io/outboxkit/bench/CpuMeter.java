@@ -131,17 +131,21 @@ final class CpuMeter {
      * ended are not counted; 0 without /proc.
      */
     static double withoutJit(long pid) {
-        return threadSeconds(pid, false);
+        long[] total = {0};
+        forThreads(pid, false, (thread, spent) -> total[0] += spent);
+        return total[0] / TICKS_PER_SECOND;
     }
 
     /**
-     * A JVM's JIT compiler threads and the CPU ticks each spent so far, by thread id: the JVM starts
-     * and ends compiler threads as its queue grows and shrinks, so a sum would fall when one ends.
-     * Empty without /proc.
+     * The JIT compiler threads of the JVMs {@code pids} and the CPU ticks each spent so far, by
+     * {@code pid/tid}: a JVM starts and ends compiler threads as its queue grows and shrinks, so a
+     * sum would fall when one ends. Empty without /proc.
      */
-    static Map<String, Long> jitTicks(long pid) {
+    static Map<String, Long> jitTicks(List<Long> pids) {
         Map<String, Long> ticks = new HashMap<>();
-        forThreads(pid, true, (thread, spent) -> ticks.put(thread.getFileName().toString(), spent));
+        for (long pid : pids) {
+            forThreads(pid, true, (thread, spent) -> ticks.put(pid + "/" + thread.getFileName(), spent));
+        }
         return ticks;
     }
 
@@ -152,12 +156,6 @@ final class CpuMeter {
             spent += Math.max(0, thread.getValue() - from.getOrDefault(thread.getKey(), 0L));
         }
         return spent / TICKS_PER_SECOND;
-    }
-
-    private static double threadSeconds(long pid, boolean compilers) {
-        long[] total = {0};
-        forThreads(pid, compilers, (thread, spent) -> total[0] += spent);
-        return total[0] / TICKS_PER_SECOND;
     }
 
     /** Calls {@code each} with every thread of {@code pid} that is a JIT compiler thread, or every other one. */

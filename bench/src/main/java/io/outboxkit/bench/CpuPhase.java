@@ -41,15 +41,12 @@ final class CpuPhase {
                      Map.of("DB_POOL_SIZE", Integer.toString(BenchMain.CLIENTS)), bench.logs(), bench.jfr());
              OrderLoad load = new OrderLoad(orders.url("/orders"), BenchMain.USERS)) {
             List<Service> all = List.of(consumer, relay, orders);
+            // wrk when installed, as the write phase: a C client leaves the services the share of the two
+            // cores that pgbench's C client leaves PostgreSQL in the ceiling.
             // The whole path at full speed first, with the maximum's own client, until the JIT has compiled it; then idle.
             WrkLoad wrk = WrkLoad.find(bench.root.resolve("bench/wrk/post_order.lua"));
-            String warmUp = JitWarmUp.run(round -> {
-                if (wrk != null) {
-                    wrk.closedLoop(orders.url("/orders"), BenchMain.CLIENTS, round);
-                } else {
-                    load.closedLoop(BenchMain.CLIENTS, Duration.ZERO, round);
-                }
-            }, all.stream().map(Service::pid).toList(), Duration.ofSeconds(bench.quick ? 15 : 30),
+            String warmUp = JitWarmUp.run(round -> WrkLoad.closedLoop(wrk, load, orders.url("/orders"), round),
+                    all.stream().map(Service::pid).toList(), Duration.ofSeconds(bench.quick ? 15 : 30),
                     Duration.ofSeconds(bench.quick ? 60 : 120));
             report.detail("- warm-up at full load, not a figure: " + warmUp);
             bench.awaitQuiet(Duration.ofSeconds(60));
@@ -57,7 +54,7 @@ final class CpuPhase {
             // idle means after them.
             Thread.sleep(5_000);
             idle(all, idleSeconds);
-            maximum(all, load, orders.url("/orders"), maxSeconds, bare.tps());
+            maximum(all, wrk, load, orders.url("/orders"), maxSeconds, bare.tps());
         }
         report.detail("");
     }
@@ -81,18 +78,14 @@ final class CpuPhase {
                 "", "", "< 2% of a core", relay + database < 0.02);
     }
 
-    private void maximum(List<Service> all, OrderLoad load, String ordersUrl, int seconds, double ceiling) throws Exception {
+    private void maximum(List<Service> all, WrkLoad wrk, OrderLoad load, String ordersUrl, int seconds, double ceiling)
+            throws Exception {
         BenchDb db = bench.db;
         Set<Long> backends = new LinkedHashSet<>(db.backendPids());
         long pendingBefore = db.queryLong("SELECT count(*) FROM outbox WHERE status = 'PENDING'");
         long processedBefore = db.queryLong("SELECT count(*) FROM processed_messages");
         CpuMeter.Sample from = CpuMeter.sample(all, new ArrayList<>(backends));
-        // wrk when installed, as the write phase: a C client leaves the services the share of the two
-        // cores that pgbench's C client leaves PostgreSQL in the ceiling.
-        WrkLoad wrk = WrkLoad.find(bench.root.resolve("bench/wrk/post_order.lua"));
-        OrderLoad.Result max = wrk != null
-                ? wrk.closedLoop(ordersUrl, BenchMain.CLIENTS, Duration.ofSeconds(seconds))
-                : load.closedLoop(BenchMain.CLIENTS, Duration.ZERO, Duration.ofSeconds(seconds));
+        OrderLoad.Result max = WrkLoad.closedLoop(wrk, load, ordersUrl, Duration.ofSeconds(seconds));
         backends.addAll(db.backendPids()); // a backend that started meanwhile counts from 0, as it should
         CpuMeter.Sample to = CpuMeter.sample(all, new ArrayList<>(backends));
         long pendingAfter = db.queryLong("SELECT count(*) FROM outbox WHERE status = 'PENDING'");

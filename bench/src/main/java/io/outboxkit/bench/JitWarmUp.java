@@ -36,15 +36,11 @@ final class JitWarmUp {
         long start = System.nanoTime();
         double percent;
         while (true) {
-            List<Map<String, Long>> before = jit(pids);
+            Map<String, Long> before = CpuMeter.jitTicks(pids);
             long roundStart = System.nanoTime();
             load.run(Duration.ofSeconds(ROUND_SECONDS));
             double seconds = (System.nanoTime() - roundStart) / 1e9;
-            List<Map<String, Long>> after = jit(pids);
-            double compiling = 0;
-            for (int i = 0; i < pids.size(); i++) {
-                compiling += CpuMeter.jitSecondsBetween(before.get(i), after.get(i));
-            }
+            double compiling = CpuMeter.jitSecondsBetween(before, CpuMeter.jitTicks(pids));
             percent = 100 * compiling / seconds;
             Duration spent = Duration.ofNanos(System.nanoTime() - start);
             if (spent.compareTo(most) >= 0 || (spent.compareTo(least) >= 0 && percent < QUIET_PERCENT)) {
@@ -52,9 +48,5 @@ final class JitWarmUp {
                         spent.toSeconds(), percent, ROUND_SECONDS, percent < QUIET_PERCENT ? "" : " (its longest)");
             }
         }
-    }
-
-    private static List<Map<String, Long>> jit(List<Long> pids) {
-        return pids.stream().map(CpuMeter::jitTicks).toList();
     }
 }

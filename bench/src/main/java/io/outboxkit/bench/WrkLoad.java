@@ -38,6 +38,16 @@ final class WrkLoad {
         return null;
     }
 
+    /**
+     * Closed-loop POST /orders at {@code url} from {@value BenchMain#CLIENTS} clients for {@code measured}:
+     * through {@code wrk} when it is installed (not null), else through {@code own}, counted from the start.
+     */
+    static OrderLoad.Result closedLoop(WrkLoad wrk, OrderLoad own, String url, Duration measured)
+            throws IOException, InterruptedException {
+        return wrk != null ? wrk.closedLoop(url, BenchMain.CLIENTS, measured)
+                : own.closedLoop(BenchMain.CLIENTS, Duration.ZERO, measured);
+    }
+
     /** {@code connections} connections on 2 threads for {@code measured}; counts only 2xx answers as created. */
     OrderLoad.Result closedLoop(String url, int connections, Duration measured) throws IOException, InterruptedException {
         List<String> command = List.of(executable, "-t", "2", "-c", Integer.toString(connections), "-d",
