@@ -172,6 +172,36 @@ class NotifyOnlyWhileWaitingTest {
     }
 
     @Test
+    void while_commits_come_close_behind_each_other_the_poller_looks_on_its_own_and_the_commits_stop_notifying()
+            throws Exception {
+        int commits = 400;
+        RecordingPublisher publisher = new RecordingPublisher();
+        List<UUID> written = new ArrayList<>();
+        try (Listener listener = listening(); Handle writer = db.jdbi().open();
+             OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).pollInterval(POLL_INTERVAL).build()) {
+            poller.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> NotifyWakeupTest.listening(db)
+                    && poller.waitAnnouncement().announcements() >= 1 && announcementInForce());
+            for (int i = 0; i < commits; i++) {
+                int number = i;
+                written.add(writer.inTransaction(h -> OutboxWriter.create().write(h, Outbox.message("stream-" + number, 0))));
+            }
+            // Far less than the poll interval: no commit waited for it.
+            await().atMost(Duration.ofSeconds(10)).until(() -> written.stream().allMatch(publisher::delivered));
+
+            assertThat(poller.waitAnnouncement().withdrawals()).as("withdrawals of the announcement").isPositive();
+            assertThat(notificationsReceived(listener)).as("commits that notified, of " + commits).isLessThan(commits / 4);
+
+            // Idle again, it waits for notifications: a lone commit is delivered at once.
+            await().atMost(Duration.ofSeconds(10)).until(NotifyOnlyWhileWaitingTest::announcementInForce);
+            UUID lone = writer.inTransaction(h -> OutboxWriter.create().write(h, Outbox.message("lone", 0)));
+            long committed = System.nanoTime();
+            await().atMost(Duration.ofSeconds(5)).until(() -> publisher.delivered(lone));
+            assertThat(Duration.ofNanos(System.nanoTime() - committed)).isLessThan(POLL_INTERVAL.dividedBy(10));
+        }
+    }
+
+    @Test
     void on_a_schema_before_version_3_a_poller_waits_without_announcing_and_every_commit_wakes_it() throws Exception {
         OutboxNames beforeV3 = OutboxNames.inSchema("before_v3").withChannel("before_v3");
         try (Connection connection = db.dataSource().getConnection(); Statement statement = connection.createStatement()) {
@@ -302,6 +332,17 @@ class NotifyOnlyWhileWaitingTest {
                 statement.execute("UNLISTEN *");
             }
         }
+    }
+
+    /** How many notifications the listener has received by now. */
+    private static int notificationsReceived(Listener listener) throws Exception {
+        PGConnection connection = listener.connection().unwrap(PGConnection.class);
+        int received = 0;
+        for (PGNotification[] batch = connection.getNotifications(200); batch != null && batch.length > 0;
+             batch = connection.getNotifications(200)) {
+            received += batch.length;
+        }
+        return received;
     }
 
     /** The first notifications to arrive (waiting up to 10 s for one). */

@@ -58,6 +58,8 @@ public final class OutboxSql {
      * returns no row): see {@code V3__notify_only_while_waiting.sql}.
      */
     public final String announceWaiting;
+    /** Withdraws every announcement: commits stop notifying until a poller announces again. */
+    public final String withdrawWaiting;
     /** Starts listening on the channel. */
     public final String listen;
     /** The columns of an {@code OutboxEntry}, from the outbox aliased {@code o}. */
@@ -93,6 +95,8 @@ public final class OutboxSql {
                 SELECT now() + ? * interval '1 millisecond' WHERE pg_try_advisory_xact_lock(hashtextextended('%2$s', 0))
                 ON CONFLICT (only_row) DO UPDATE SET waiting_until = greatest(w.waiting_until, excluded.waiting_until)
                 RETURNING true""".formatted(names.qualifiedWakeupTable(), wakeupLockName(names));
+        this.withdrawWaiting = "UPDATE %s SET waiting_until = '-infinity' WHERE waiting_until > '-infinity'"
+                .formatted(names.qualifiedWakeupTable());
         this.listen = "LISTEN " + SqlIdentifiers.quoted(names.channel());
         this.entryColumns = columns + ", o.status, o.last_error, o.available_at, o.published_at, o.locked_by, o.locked_until";
     }

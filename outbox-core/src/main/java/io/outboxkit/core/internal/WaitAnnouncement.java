@@ -5,6 +5,7 @@ import io.outboxkit.core.OutboxNames;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jdbi.v3.core.Handle;
@@ -42,19 +43,24 @@ public final class WaitAnnouncement {
 
     private final Jdbi jdbi;
     private final String announce;
+    private final String withdraw;
     private final Duration pollInterval;
     private final long lastsMillis;
     private final String name;
     /** System.nanoTime() before which the newest announcement is surely in force. */
     private final AtomicLong inForceUntil;
     private final AtomicLong announced = new AtomicLong();
+    private final AtomicLong withdrawn = new AtomicLong();
+    private final Object lock = new Object();
     private volatile boolean schemaBeforeVersion3;
     private volatile Runnable beforeAnnouncing = () -> { };
 
     /** Announcements for the outbox {@code names} name, by a poller of {@code pollInterval}; {@code name} prefixes log lines. */
     public WaitAnnouncement(Jdbi jdbi, OutboxNames names, Duration pollInterval, String name) {
         this.jdbi = jdbi;
-        this.announce = new OutboxSql(names).announceWaiting;
+        OutboxSql sql = new OutboxSql(names);
+        this.announce = sql.announceWaiting;
+        this.withdraw = sql.withdrawWaiting;
         this.pollInterval = pollInterval;
         this.lastsMillis = pollInterval.multipliedBy(2).toMillis();
         this.name = name;
@@ -76,6 +82,31 @@ public final class WaitAnnouncement {
         inForceUntil.set(System.nanoTime());
     }
 
+    /** How many times the announcement was withdrawn so far. */
+    public long withdrawals() {
+        return withdrawn.get();
+    }
+
+    /**
+     * Withdraws the announcement, this poller's and any other's: commits stop notifying until a
+     * poller announces again. For a poller that looks on its own meanwhile (see {@link PollingPace}).
+     * A withdrawal that fails changes nothing but the cost of commits: it is logged, not thrown.
+     */
+    public void withdraw() {
+        synchronized (lock) {
+            inForceUntil.set(System.nanoTime());
+            if (schemaBeforeVersion3) {
+                return;
+            }
+            try (Handle handle = jdbi.open(); Statement statement = handle.getConnection().createStatement()) {
+                statement.executeUpdate(withdraw);
+                withdrawn.incrementAndGet();
+            } catch (SQLException | RuntimeException e) {
+                LOG.debug("[{}] could not withdraw the announcement that it waits: {}", name, e.getMessage());
+            }
+        }
+    }
+
     /** How many announcements were made so far. */
     public long announcements() {
         return announced.get();
@@ -88,12 +119,23 @@ public final class WaitAnnouncement {
      * @throws OutboxException when the database failed
      */
     public Outcome beforeWaiting() {
-        long start = System.nanoTime();
-        long previous = inForceUntil.get();
-        if (previous - start >= pollInterval.toNanos()) {
+        if (inForceUntil.get() - System.nanoTime() >= pollInterval.toNanos()) {
             return Outcome.IN_FORCE;
         }
         beforeAnnouncing.run();
+        // One at a time with withdrawals: a withdrawal between this statement and the record of its
+        // end would leave this poller taking for in force what the database no longer holds.
+        synchronized (lock) {
+            long start = System.nanoTime();
+            long previous = inForceUntil.get();
+            if (previous - start >= pollInterval.toNanos()) {
+                return Outcome.IN_FORCE; // another worker renewed it meanwhile
+            }
+            return announce(start, previous);
+        }
+    }
+
+    private Outcome announce(long start, long previous) {
         try (Handle handle = jdbi.open(); PreparedStatement statement = handle.getConnection().prepareStatement(announce)) {
             statement.setLong(1, lastsMillis);
             boolean made;
