@@ -397,6 +397,9 @@ public final class OutboxPoller implements AutoCloseable {
             if (Thread.currentThread().isInterrupted()) {
                 return;
             }
+            if (cycle.claimed() > 0) {
+                foundNothingSince = 0;
+            }
             if (!running || cycle.moreDue()) {
                 continue;
             }
@@ -405,7 +408,6 @@ public final class OutboxPoller implements AutoCloseable {
                 if (cycle.allFailed()) {
                     pace.stopPolling(); // the receiving side is down: wait as when nothing is due
                 } else if (cycle.claimed() > 0) {
-                    foundNothingSince = 0;
                     pauseMillis = 0;
                     if (pause(PollingPace.nextPause(pauseMillis))) {
                         return;
@@ -468,7 +470,9 @@ public final class OutboxPoller implements AutoCloseable {
             if (forNotification && running && pace.woke(System.nanoTime() - waiting, waitMillis)) {
                 LOG.debug("[{}] commits come faster than every {} ms: looking on its own instead of waiting for "
                         + "notifications", config.name(), PollingPace.QUICK_WAKE_MILLIS);
-                announcement.withdraw();
+                if (!announcement.withdraw()) {
+                    pace.stopPolling(); // commits still notify: waiting for them costs less than looking
+                }
             }
         }
     }

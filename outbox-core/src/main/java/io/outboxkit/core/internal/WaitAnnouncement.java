@@ -90,19 +90,23 @@ public final class WaitAnnouncement {
     /**
      * Withdraws the announcement, this poller's and any other's: commits stop notifying until a
      * poller announces again. For a poller that looks on its own meanwhile (see {@link PollingPace}).
-     * A withdrawal that fails changes nothing but the cost of commits: it is logged, not thrown.
+     * A withdrawal that fails leaves commits notifying: it is logged, not thrown.
+     *
+     * @return whether the announcement is withdrawn (false: it failed, or there is no wake-up table)
      */
-    public void withdraw() {
+    public boolean withdraw() {
         synchronized (lock) {
             inForceUntil.set(System.nanoTime());
             if (schemaBeforeVersion3) {
-                return;
+                return false;
             }
             try (Handle handle = jdbi.open(); Statement statement = handle.getConnection().createStatement()) {
                 statement.executeUpdate(withdraw);
                 withdrawn.incrementAndGet();
+                return true;
             } catch (SQLException | RuntimeException e) {
                 LOG.debug("[{}] could not withdraw the announcement that it waits: {}", name, e.getMessage());
+                return false;
             }
         }
     }
