@@ -56,7 +56,8 @@ import org.slf4j.LoggerFactory;
  * version 3). Before it waits with no announcement in force, a poller whose last claim found
  * messages claims again (a busy poller needs no notification, so its writers send none); once a
  * claim finds nothing, it announces, looks once more, and waits. While commits come a few
- * milliseconds apart (it is woken within 5 ms of starting to wait, three times in a row), it
+ * milliseconds apart (it is woken within 5 ms of starting to wait, or 5 ms per message it then
+ * claims, three times in a row), it
  * withdraws the announcement, so that the commits stop notifying, and looks on its own after
  * pauses of 1 to 4 ms, until it has found nothing for 50 ms. A batch whose every message
  * failed (the receiving side is down, most likely) is followed by a wait too, as when nothing is
@@ -371,6 +372,8 @@ public final class OutboxPoller implements AutoCloseable {
         long busyPauseMillis = 0;
         long pauseMillis = 0;
         long foundNothingSince = 0;
+        long notifiedWaitNanos = -1; // how long the last wait for a notification lasted, until the claim after it
+        long notifiedWaitMillis = 0;
         while (running) {
             Cycle cycle = Cycle.NOTHING;
             try {
@@ -399,6 +402,16 @@ public final class OutboxPoller implements AutoCloseable {
             }
             if (cycle.claimed() > 0) {
                 foundNothingSince = 0;
+            }
+            if (notifiedWaitNanos >= 0) {
+                if (running && pace.woke(notifiedWaitNanos, notifiedWaitMillis, cycle.claimed())) {
+                    LOG.debug("[{}] commits come faster than one every {} ms: looking on its own instead of waiting "
+                            + "for notifications", config.name(), PollingPace.QUICK_WAKE_MILLIS);
+                    if (!announcement.withdraw()) {
+                        pace.stopPolling(); // commits still notify: waiting for them costs less than looking
+                    }
+                }
+                notifiedWaitNanos = -1;
             }
             if (!running || cycle.moreDue()) {
                 continue;
@@ -467,12 +480,9 @@ public final class OutboxPoller implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             }
-            if (forNotification && running && pace.woke(System.nanoTime() - waiting, waitMillis)) {
-                LOG.debug("[{}] commits come faster than every {} ms: looking on its own instead of waiting for "
-                        + "notifications", config.name(), PollingPace.QUICK_WAKE_MILLIS);
-                if (!announcement.withdraw()) {
-                    pace.stopPolling(); // commits still notify: waiting for them costs less than looking
-                }
+            if (forNotification) {
+                notifiedWaitNanos = System.nanoTime() - waiting;
+                notifiedWaitMillis = waitMillis;
             }
         }
     }

@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * notifying commits cannot share a flush. While a poller waits for notifications and commits come
  * every few milliseconds, every commit notifies: the writers' commits queue behind each other,
  * and the database spends more per commit than the poller would spend looking on its own. So a
- * poller woken within {@link #QUICK_WAKE_MILLIS} of starting to wait, {@link #QUICK_WAKES_TO_POLL}
+ * poller woken within {@link #QUICK_WAKE_MILLIS} per message it then claims, {@link #QUICK_WAKES_TO_POLL}
  * times in a row, withdraws its announcement (writers stop notifying) and looks again after
  * pauses of 1 ms, doubling to {@link #MAX_PAUSE_MILLIS}; once its looks have found nothing for
  * {@link #IDLE_MILLIS}, it announces and waits for notifications again.
@@ -41,12 +41,17 @@ public final class PollingPace {
     }
 
     /**
-     * Records how a wait for a notification of at most {@code waitMillis} ended, after
-     * {@code waitedNanos}; returns true when this wake-up switched the poller to looking on its
-     * own (the caller withdraws the announcement).
+     * Records how a wait for a notification of at most {@code waitMillis} ended: after
+     * {@code waitedNanos}, followed by a claim of {@code claimed} messages. It was quick when it
+     * ended early and lasted less than {@link #QUICK_WAKE_MILLIS} per message claimed (at least
+     * one): notifications may come late under a stream of commits, batched by the driver, and then
+     * the claim takes all the commits of the wait. Returns true when this wake-up switched the
+     * poller to looking on its own (the caller withdraws the announcement).
      */
-    public boolean woke(long waitedNanos, long waitMillis) {
-        if (waitMillis <= QUICK_WAKE_MILLIS || waitedNanos >= QUICK_WAKE_MILLIS * 1_000_000L) {
+    public boolean woke(long waitedNanos, long waitMillis, int claimed) {
+        boolean quick = waitMillis > QUICK_WAKE_MILLIS && waitedNanos < waitMillis * 1_000_000L
+                && waitedNanos < QUICK_WAKE_MILLIS * 1_000_000L * Math.max(1, claimed);
+        if (!quick) {
             quickWakes.set(0);
             return false;
         }

@@ -51,6 +51,7 @@ public final class WaitAnnouncement {
     private final AtomicLong inForceUntil;
     private final AtomicLong announced = new AtomicLong();
     private final AtomicLong withdrawn = new AtomicLong();
+    private final AtomicLong failedWithdrawals = new AtomicLong();
     private final Object lock = new Object();
     private volatile boolean schemaBeforeVersion3;
     private volatile Runnable beforeAnnouncing = () -> { };
@@ -105,7 +106,13 @@ public final class WaitAnnouncement {
                 withdrawn.incrementAndGet();
                 return true;
             } catch (SQLException | RuntimeException e) {
-                LOG.debug("[{}] could not withdraw the announcement that it waits: {}", name, e.getMessage());
+                // Once at WARN: commits go on notifying, which costs them, and says the wake-up table is amiss.
+                if (failedWithdrawals.getAndIncrement() == 0) {
+                    LOG.warn("[{}] could not withdraw the announcement that it waits (commits go on notifying; "
+                            + "further failures at DEBUG): {}", name, e.getMessage());
+                } else {
+                    LOG.debug("[{}] could not withdraw the announcement that it waits: {}", name, e.getMessage());
+                }
                 return false;
             }
         }
