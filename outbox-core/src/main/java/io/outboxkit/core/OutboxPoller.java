@@ -57,9 +57,9 @@ import org.slf4j.LoggerFactory;
  * messages claims again (a busy poller needs no notification, so its writers send none); once a
  * claim finds nothing, it announces, looks once more, and waits. While commits come a few
  * milliseconds apart (it is woken within 5 ms of starting to wait, or 5 ms per message it then
- * claims, three times in a row), it
- * withdraws the announcement, so that the commits stop notifying, and looks on its own after
- * pauses of 1 to 4 ms, until it has found nothing for 50 ms. A batch whose every message
+ * claims, three times in a row), it withdraws the announcement, so that the commits stop
+ * notifying, and looks on its own after pauses of 1 to 4 ms, until it has found nothing for
+ * 50 ms. A batch whose every message
  * failed (the receiving side is down, most likely) is followed by a wait too, as when nothing is
  * due, so that an outage spends one batch's attempts per wait rather than a whole backlog's. The
  * poll interval bounds every wait: a commit is found within it even if its wake-up were lost. With
@@ -370,8 +370,7 @@ public final class OutboxPoller implements AutoCloseable {
         boolean healthy = true;
         boolean announcing = true;
         long busyPauseMillis = 0;
-        long pauseMillis = 0;
-        long foundNothingSince = 0;
+        PollingPace.Looks looks = new PollingPace.Looks();
         long notifiedWaitNanos = -1; // how long the last wait for a notification lasted, until the claim after it
         long notifiedWaitMillis = 0;
         while (running) {
@@ -401,7 +400,7 @@ public final class OutboxPoller implements AutoCloseable {
                 return;
             }
             if (cycle.claimed() > 0) {
-                foundNothingSince = 0;
+                looks.found();
             }
             if (notifiedWaitNanos >= 0) {
                 if (running && pace.woke(notifiedWaitNanos, notifiedWaitMillis, cycle.claimed())) {
@@ -418,31 +417,19 @@ public final class OutboxPoller implements AutoCloseable {
             }
             long waitMillis = config.pollInterval().toMillis();
             if (healthy && pace.polling()) {
-                if (cycle.allFailed()) {
-                    pace.stopPolling(); // the receiving side is down: wait as when nothing is due
-                } else if (cycle.claimed() > 0) {
-                    pauseMillis = 0;
-                    if (pause(PollingPace.nextPause(pauseMillis))) {
+                long pauseMillis = cycle.allFailed() ? -1 : looks.pauseAfter(cycle.claimed(), System.nanoTime());
+                if (pauseMillis >= 0) {
+                    if (pause(pauseMillis)) {
                         return;
                     }
                     continue;
-                } else {
-                    long now = System.nanoTime();
-                    foundNothingSince = foundNothingSince == 0 ? now : foundNothingSince;
-                    if (now - foundNothingSince < PollingPace.IDLE_MILLIS * 1_000_000L) {
-                        pauseMillis = PollingPace.nextPause(pauseMillis);
-                        if (pause(pauseMillis)) {
-                            return;
-                        }
-                        continue;
-                    }
-                    pace.stopPolling();
-                    LOG.debug("[{}] nothing found for {} ms: waiting for notifications again", config.name(),
-                            PollingPace.IDLE_MILLIS);
                 }
+                // Nothing found for a while, or the receiving side is down: wait as when nothing is due.
+                pace.stopPolling();
+                LOG.debug("[{}] {}: waiting for notifications again", config.name(),
+                        cycle.allFailed() ? "a whole batch failed" : "nothing found for " + PollingPace.IDLE_MILLIS + " ms");
             }
-            foundNothingSince = 0;
-            pauseMillis = 0;
+            looks.reset();
             boolean forNotification = false;
             if (healthy) {
                 WaitAnnouncement.Outcome announced = WaitAnnouncement.Outcome.IN_FORCE;
@@ -475,9 +462,7 @@ public final class OutboxPoller implements AutoCloseable {
                 }
             }
             long waiting = System.nanoTime();
-            try {
-                wakeup.await(waitMillis);
-            } catch (InterruptedException e) {
+            if (pause(waitMillis)) {
                 return;
             }
             if (forNotification) {
@@ -487,7 +472,7 @@ public final class OutboxPoller implements AutoCloseable {
         }
     }
 
-    /** Waits {@code millis} or until woken; returns true when the poller is to stop. */
+    /** Waits {@code millis} or until woken; returns true when the poller is to stop (interrupted). */
     private boolean pause(long millis) {
         try {
             wakeup.await(millis);

@@ -72,4 +72,41 @@ public final class PollingPace {
     public static long nextPause(long previousMillis) {
         return Math.min(Math.max(1, previousMillis * 2), MAX_PAUSE_MILLIS);
     }
+
+    /** One worker's looks while its poller looks on its own: the pause before each, and when to stop. Not thread-safe. */
+    public static final class Looks {
+
+        private long pauseMillis;
+        private long foundNothingSince;
+
+        /** A look found messages: the time spent finding nothing starts again. */
+        public void found() {
+            foundNothingSince = 0;
+        }
+
+        /**
+         * The pause before the next look, after one that claimed {@code claimed} messages at
+         * {@code nowNanos}: 1 ms after messages, doubling while nothing is found; -1 once nothing
+         * was found for {@link #IDLE_MILLIS} (time to wait for notifications again).
+         */
+        public long pauseAfter(int claimed, long nowNanos) {
+            if (claimed > 0) {
+                foundNothingSince = 0;
+                pauseMillis = 0;
+                return nextPause(0);
+            }
+            foundNothingSince = foundNothingSince == 0 ? nowNanos : foundNothingSince;
+            if (nowNanos - foundNothingSince >= IDLE_MILLIS * 1_000_000L) {
+                return -1;
+            }
+            pauseMillis = nextPause(pauseMillis);
+            return pauseMillis;
+        }
+
+        /** Forgets the looks so far: the worker waits for notifications. */
+        public void reset() {
+            foundNothingSince = 0;
+            pauseMillis = 0;
+        }
+    }
 }

@@ -33,9 +33,7 @@ class PollingPaceTest {
     @Test
     void a_wait_that_lasted_starts_the_count_again() {
         PollingPace pace = new PollingPace();
-        for (int i = 1; i < PollingPace.QUICK_WAKES_TO_POLL; i++) {
-            pace.woke(QUICK, POLL_INTERVAL_MILLIS, 1);
-        }
+        wokeQuickly(pace, PollingPace.QUICK_WAKES_TO_POLL - 1);
         pace.woke(SLOW, POLL_INTERVAL_MILLIS, 1);
         for (int i = 1; i < PollingPace.QUICK_WAKES_TO_POLL; i++) {
             assertThat(pace.woke(QUICK, POLL_INTERVAL_MILLIS, 1)).isFalse();
@@ -72,9 +70,7 @@ class PollingPaceTest {
     @Test
     void stopping_goes_back_to_waiting_and_needs_a_new_run_of_quick_wake_ups() {
         PollingPace pace = new PollingPace();
-        for (int i = 0; i < PollingPace.QUICK_WAKES_TO_POLL; i++) {
-            pace.woke(QUICK, POLL_INTERVAL_MILLIS, 1);
-        }
+        wokeQuickly(pace, PollingPace.QUICK_WAKES_TO_POLL);
         pace.stopPolling();
         assertThat(pace.polling()).isFalse();
         for (int i = 1; i < PollingPace.QUICK_WAKES_TO_POLL; i++) {
@@ -93,5 +89,43 @@ class PollingPaceTest {
         }
         assertThat(pauses).startsWith(1L, 2L).endsWith(PollingPace.MAX_PAUSE_MILLIS, PollingPace.MAX_PAUSE_MILLIS)
                 .allMatch(p -> p <= PollingPace.MAX_PAUSE_MILLIS).isSorted();
+    }
+
+    @Test
+    void a_worker_looking_on_its_own_pauses_a_millisecond_after_messages_and_longer_while_it_finds_none() {
+        PollingPace.Looks looks = new PollingPace.Looks();
+        long now = 0;
+        assertThat(looks.pauseAfter(3, now)).isEqualTo(1);
+        List<Long> pauses = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            pauses.add(looks.pauseAfter(0, ++now));
+        }
+        assertThat(pauses).containsExactly(1L, 2L, 4L, PollingPace.MAX_PAUSE_MILLIS);
+        assertThat(looks.pauseAfter(2, ++now)).as("messages again").isEqualTo(1);
+    }
+
+    @Test
+    void a_worker_that_found_nothing_for_the_idle_time_is_told_to_wait_for_notifications_unless_a_look_found_messages() {
+        long idle = PollingPace.IDLE_MILLIS * 1_000_000L;
+        PollingPace.Looks looks = new PollingPace.Looks();
+        assertThat(looks.pauseAfter(0, 1)).isPositive();
+        assertThat(looks.pauseAfter(0, idle)).as("just short of the idle time").isPositive();
+        assertThat(looks.pauseAfter(0, 1 + idle)).isEqualTo(-1);
+
+        PollingPace.Looks busy = new PollingPace.Looks();
+        busy.pauseAfter(0, 1);
+        busy.found(); // a full batch, claimed again at once
+        assertThat(busy.pauseAfter(0, 1 + idle)).as("the idle time starts again after messages").isPositive();
+
+        PollingPace.Looks reset = new PollingPace.Looks();
+        reset.pauseAfter(0, 1);
+        reset.reset();
+        assertThat(reset.pauseAfter(0, 1 + idle)).isEqualTo(1);
+    }
+
+    private static void wokeQuickly(PollingPace pace, int times) {
+        for (int i = 0; i < times; i++) {
+            pace.woke(QUICK, POLL_INTERVAL_MILLIS, 1);
+        }
     }
 }
