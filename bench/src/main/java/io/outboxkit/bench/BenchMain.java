@@ -221,7 +221,7 @@ public final class BenchMain {
                     round -> writer.run(CLIENTS, Duration.ZERO, round), List.of(ProcessHandle.current().pid()),
                     Duration.ofSeconds(quick ? 10 : 20), Duration.ofSeconds(quick ? 40 : 80)));
             report.detail("- warm-up of POST /orders, not a figure: " + JitWarmUp.run(
-                    round -> WrkLoad.closedLoop(wrk, http, orders.url("/orders"), round),
+                    round -> WrkLoad.closedLoop(wrk, http, orders.url("/orders"), Duration.ZERO, round),
                     List.of(orders.pid()), Duration.ofSeconds(quick ? 15 : 30), Duration.ofSeconds(quick ? 60 : 120)));
             for (int round = 1; round <= rounds; round++) {
                 db.reset();
@@ -233,9 +233,8 @@ public final class BenchMain {
                 String directCpu = CpuMeter.describe(CpuMeter.cores(cpu0, CpuMeter.sample(List.of())));
                 db.reset();
                 CpuMeter.Sample cpu1 = CpuMeter.sample(List.of(orders));
-                OrderLoad.Result viaHttp = wrk != null
-                        ? wrk.closedLoop(orders.url("/orders"), CLIENTS, Duration.ofSeconds(seconds))
-                        : http.closedLoop(CLIENTS, Duration.ofSeconds(1), Duration.ofSeconds(seconds));
+                OrderLoad.Result viaHttp = WrkLoad.closedLoop(wrk, http, orders.url("/orders"), Duration.ofSeconds(1),
+                        Duration.ofSeconds(seconds));
                 String httpCpu = CpuMeter.describe(CpuMeter.cores(cpu1, CpuMeter.sample(List.of(orders))));
                 ceilings.add(ceiling.tps());
                 directRates.add(direct.perSecond());

@@ -45,7 +45,7 @@ final class CpuPhase {
             // cores that pgbench's C client leaves PostgreSQL in the ceiling.
             // The whole path at full speed first, with the maximum's own client, until the JIT has compiled it; then idle.
             WrkLoad wrk = WrkLoad.find(bench.root.resolve("bench/wrk/post_order.lua"));
-            String warmUp = JitWarmUp.run(round -> WrkLoad.closedLoop(wrk, load, orders.url("/orders"), round),
+            String warmUp = JitWarmUp.run(round -> WrkLoad.closedLoop(wrk, load, orders.url("/orders"), Duration.ZERO, round),
                     all.stream().map(Service::pid).toList(), Duration.ofSeconds(bench.quick ? 15 : 30),
                     Duration.ofSeconds(bench.quick ? 60 : 120));
             report.detail("- warm-up at full load, not a figure: " + warmUp);
@@ -85,7 +85,7 @@ final class CpuPhase {
         long pendingBefore = db.queryLong("SELECT count(*) FROM outbox WHERE status = 'PENDING'");
         long processedBefore = db.queryLong("SELECT count(*) FROM processed_messages");
         CpuMeter.Sample from = CpuMeter.sample(all, new ArrayList<>(backends));
-        OrderLoad.Result max = WrkLoad.closedLoop(wrk, load, ordersUrl, Duration.ofSeconds(seconds));
+        OrderLoad.Result max = WrkLoad.closedLoop(wrk, load, ordersUrl, Duration.ZERO, Duration.ofSeconds(seconds));
         backends.addAll(db.backendPids()); // a backend that started meanwhile counts from 0, as it should
         CpuMeter.Sample to = CpuMeter.sample(all, new ArrayList<>(backends));
         long pendingAfter = db.queryLong("SELECT count(*) FROM outbox WHERE status = 'PENDING'");

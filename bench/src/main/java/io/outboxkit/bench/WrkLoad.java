@@ -40,12 +40,13 @@ final class WrkLoad {
 
     /**
      * Closed-loop POST /orders at {@code url} from {@value BenchMain#CLIENTS} clients for {@code measured}:
-     * through {@code wrk} when it is installed (not null), else through {@code own}, counted from the start.
+     * through {@code wrk} when it is installed (not null), else through {@code own}, after {@code ownStart}
+     * unmeasured (its threads' start; wrk's own start is never counted).
      */
-    static OrderLoad.Result closedLoop(WrkLoad wrk, OrderLoad own, String url, Duration measured)
+    static OrderLoad.Result closedLoop(WrkLoad wrk, OrderLoad own, String url, Duration ownStart, Duration measured)
             throws IOException, InterruptedException {
         return wrk != null ? wrk.closedLoop(url, BenchMain.CLIENTS, measured)
-                : own.closedLoop(BenchMain.CLIENTS, Duration.ZERO, measured);
+                : own.closedLoop(BenchMain.CLIENTS, ownStart, measured);
     }
 
     /** {@code connections} connections on 2 threads for {@code measured}; counts only 2xx answers as created. */
