@@ -46,7 +46,7 @@ final class Orders {
     Order create(Connection connection, UUID userId, BigDecimal amount) throws SQLException {
         Order order;
         try (PreparedStatement insert = connection.prepareStatement(INSERT)) {
-            insert.setObject(1, UUID.randomUUID());
+            insert.setObject(1, OrderIds.next());
             insert.setObject(2, userId);
             insert.setBigDecimal(3, amount);
             order = one(insert).orElseThrow(() -> new SQLException("INSERT ... RETURNING returned no row"));
