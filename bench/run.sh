@@ -19,8 +19,9 @@
 # The services start with ops/jvm/services.options and their class archives (bench/target/cds, as
 # run.sh's .data/cds); BENCH_SERVICE_JAVA_OPTS adds JVM options to every service, BENCH_COLD_COMPARE
 # to a third drain of the cold phase only.
-# With wrk installed (apt-get install wrk) POST /orders is driven by wrk, a C client that leaves the
-# service more of the machine (as pgbench's C client does on its side); else by the bench's JVM.
+# POST /orders is driven by wrk, a C client that leaves the service more of the machine (as
+# pgbench's C client does on its side): installed from Debian's packages when missing and this
+# runs as root with apt-get (BENCH_NO_INSTALL=1 to skip); without it, by the bench's own JVM client.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -33,6 +34,11 @@ for jar in order-service/target/order-service.jar consumer/target/consumer.jar \
            outbox-relay/target/outbox-relay.jar bench/target/bench.jar; do
     [[ -f $jar ]] || { echo "bench: $jar is missing (run without BENCH_SKIP_BUILD)" >&2; exit 1; }
 done
+if ! command -v wrk >/dev/null && [[ "${BENCH_NO_INSTALL:-0}" != 1 && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    echo "bench: installing wrk (apt-get install wrk), the load generator of POST /orders"
+    apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null 2>&1; } \
+        || echo "bench: wrk could not be installed: POST /orders is driven by the bench's JVM client (figures not comparable)" >&2
+fi
 PGBENCH="${PGBENCH:-$(command -v pgbench || echo /usr/bin/pgbench)}"
 [[ -x $PGBENCH ]] || { echo "bench: pgbench not found (set PGBENCH)" >&2; exit 1; }
 
