@@ -1,18 +1,23 @@
 package io.outboxkit.app;
 
+import java.nio.ByteBuffer;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
 /**
- * Strict UUID parsing for ids a client sends: only the canonical 8-4-4-4-12 form of ASCII hex
- * digits, in either case. {@link UUID#fromString} alone also takes short groups ({@code 1-1-1-1-1}),
- * signs and non-ASCII digits, which would let two texts name one id.
+ * UUIDs of the services. Strict parsing for ids a client sends: only the canonical 8-4-4-4-12 form
+ * of ASCII hex digits, in either case ({@link UUID#fromString} alone also takes short groups
+ * ({@code 1-1-1-1-1}), signs and non-ASCII digits, which would let two texts name one id). And
+ * random ids for the entities a service creates.
  */
 public final class Uuids {
 
     private static final Pattern CANONICAL = Pattern.compile(
             "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+    private static final ThreadLocal<SecureRandom> RANDOM = ThreadLocal.withInitial(Uuids::generator);
 
     private Uuids() {
     }
@@ -23,5 +28,29 @@ public final class Uuids {
             return Optional.empty();
         }
         return Optional.of(UUID.fromString(text));
+    }
+
+    /**
+     * A new random UUID (version 4) from a cryptographically strong generator, so that an id that a
+     * URL carries cannot be guessed from another. Each thread draws from a generator of its own
+     * (DRBG, seeded by the system): {@link UUID#randomUUID()}'s generator is one per process behind
+     * a lock, on which every request thread queued, and a thread descheduled while holding it
+     * stalled the others for a time slice. Thread-safe.
+     */
+    public static UUID random() {
+        byte[] bytes = new byte[16];
+        RANDOM.get().nextBytes(bytes);
+        ByteBuffer random = ByteBuffer.wrap(bytes);
+        long high = (random.getLong() & ~0xF000L) | 0x4000L; // version 4
+        long low = (random.getLong() & 0x3FFF_FFFF_FFFF_FFFFL) | 0x8000_0000_0000_0000L; // RFC 9562's variant
+        return new UUID(high, low);
+    }
+
+    private static SecureRandom generator() {
+        try {
+            return SecureRandom.getInstance("DRBG");
+        } catch (NoSuchAlgorithmException e) {
+            return new SecureRandom(); // a JDK without DRBG: the shared default, as UUID.randomUUID uses
+        }
     }
 }

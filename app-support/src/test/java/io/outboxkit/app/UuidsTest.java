@@ -2,12 +2,20 @@ package io.outboxkit.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.NullAndEmptySource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Only the canonical form is a UUID, so one id has one spelling (up to case). */
+/**
+ * Only the canonical form is a UUID, so one id has one spelling (up to case); a new id is a random
+ * version-4 UUID of RFC 9562's variant, distinct however many threads draw them.
+ */
 class UuidsTest {
 
     @ParameterizedTest
@@ -26,5 +34,41 @@ class UuidsTest {
             "550e8400-e29b-41d4-a716-44665544000", "'; DROP TABLE outbox; --"})
     void anything_else_is_not(String text) {
         assertThat(Uuids.parse(text)).isEmpty();
+    }
+
+    @Test
+    void a_new_id_is_a_random_uuid_of_version_4() {
+        UUID id = Uuids.random();
+
+        assertThat(id.version()).isEqualTo(4);
+        assertThat(id.variant()).isEqualTo(2);
+    }
+
+    @Test
+    void new_ids_drawn_by_many_threads_are_distinct_and_spread_over_all_their_random_bits() throws Exception {
+        Set<UUID> ids = ConcurrentHashMap.newKeySet();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 8; t++) {
+            Thread thread = new Thread(() -> {
+                for (int i = 0; i < 10_000; i++) {
+                    ids.add(Uuids.random());
+                }
+            });
+            thread.start();
+            threads.add(thread);
+        }
+        for (Thread thread : threads) {
+            thread.join();
+        }
+
+        assertThat(ids).hasSize(80_000);
+        long highOr = 0;
+        long lowOr = 0;
+        for (UUID id : ids) {
+            highOr |= id.getMostSignificantBits();
+            lowOr |= id.getLeastSignificantBits();
+        }
+        assertThat(highOr | 0xF000L).as("every random bit of the high half is set in some id").isEqualTo(-1L);
+        assertThat(lowOr | 0x4000_0000_0000_0000L).as("every random bit of the low half is set in some id").isEqualTo(-1L);
     }
 }

@@ -7,6 +7,7 @@ import com.gruelbox.transactionoutbox.Submitter;
 import com.gruelbox.transactionoutbox.ThreadLocalContextTransactionManager;
 import com.gruelbox.transactionoutbox.TransactionManager;
 import com.gruelbox.transactionoutbox.TransactionOutbox;
+import io.outboxkit.app.Uuids;
 import java.math.BigDecimal;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -85,7 +86,7 @@ final class PeerOutbox implements AutoCloseable {
         ThreadLocalRandom random = ThreadLocalRandom.current();
         UUID userId = UUID.fromString(String.format("00000000-0000-4000-8000-%012d", random.nextInt(BenchMain.USERS)));
         BigDecimal amount = BigDecimal.valueOf(random.nextLong(1, 10_000_000), 2);
-        UUID orderId = UUID.randomUUID();
+        UUID orderId = Uuids.random();
         transactions.inTransactionThrows(tx -> {
             OffsetDateTime createdAt;
             try (PreparedStatement insert = tx.connection().prepareStatement("INSERT INTO orders (id, user_id, amount, status) "

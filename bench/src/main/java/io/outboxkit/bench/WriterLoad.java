@@ -2,6 +2,7 @@ package io.outboxkit.bench;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.outboxkit.app.Jsons;
+import io.outboxkit.app.Uuids;
 import io.outboxkit.core.NewMessage;
 import io.outboxkit.core.OutboxWriter;
 import java.math.BigDecimal;
@@ -80,7 +81,7 @@ final class WriterLoad {
         ThreadLocalRandom random = ThreadLocalRandom.current();
         UUID userId = UUID.fromString(String.format("00000000-0000-4000-8000-%012d", random.nextInt(1000)));
         BigDecimal amount = BigDecimal.valueOf(random.nextLong(1, 10_000_000), 2);
-        UUID orderId = UUID.randomUUID();
+        UUID orderId = Uuids.random();
         jdbi.useTransaction(handle -> {
             OffsetDateTime createdAt = handle.createQuery("INSERT INTO orders (id, user_id, amount, status) "
                             + "VALUES (:id, :userId, :amount, 'CREATED') RETURNING id, user_id, amount, status, created_at")

@@ -1,5 +1,6 @@
 package io.outboxkit.orders;
 
+import io.outboxkit.app.Uuids;
 import io.outboxkit.app.http.ApiError;
 import io.outboxkit.core.NewMessage;
 import io.outboxkit.core.OutboxWriter;
@@ -46,7 +47,7 @@ final class Orders {
     Order create(Connection connection, UUID userId, BigDecimal amount) throws SQLException {
         Order order;
         try (PreparedStatement insert = connection.prepareStatement(INSERT)) {
-            insert.setObject(1, OrderIds.next());
+            insert.setObject(1, Uuids.random());
             insert.setObject(2, userId);
             insert.setBigDecimal(3, amount);
             order = one(insert).orElseThrow(() -> new SQLException("INSERT ... RETURNING returned no row"));
