@@ -91,7 +91,7 @@ public final class PollingPace {
          */
         public long pauseAfter(int claimed, long nowNanos) {
             if (claimed > 0) {
-                foundNothingSince = 0;
+                found();
                 pauseMillis = 0;
                 return nextPause(0);
             }
