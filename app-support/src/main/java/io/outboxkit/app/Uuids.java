@@ -5,7 +5,6 @@ import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.regex.Pattern;
 
 /**
  * UUIDs of the services. Strict parsing for ids a client sends: only the canonical 8-4-4-4-12 form
@@ -15,8 +14,8 @@ import java.util.regex.Pattern;
  */
 public final class Uuids {
 
-    private static final Pattern CANONICAL = Pattern.compile(
-            "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+    /** 8-4-4-4-12 hex digits. */
+    private static final int CANONICAL_LENGTH = 36;
     private static final ThreadLocal<RandomBytes> RANDOM = ThreadLocal.withInitial(RandomBytes::new);
 
     private Uuids() {
@@ -24,10 +23,44 @@ public final class Uuids {
 
     /** {@code text} as a UUID, or empty when it is null or not a UUID in canonical form. Thread-safe. */
     public static Optional<UUID> parse(String text) {
-        if (text == null || !CANONICAL.matcher(text).matches()) {
+        if (text == null || text.length() != CANONICAL_LENGTH) {
             return Optional.empty();
         }
-        return Optional.of(UUID.fromString(text));
+        long high = 0;
+        long low = 0;
+        for (int i = 0; i < CANONICAL_LENGTH; i++) {
+            char c = text.charAt(i);
+            if (i == 8 || i == 13 || i == 18 || i == 23) {
+                if (c != '-') {
+                    return Optional.empty();
+                }
+                continue;
+            }
+            int digit = hexDigit(c);
+            if (digit < 0) {
+                return Optional.empty();
+            }
+            if (i < 18) {
+                high = high << 4 | digit;
+            } else {
+                low = low << 4 | digit;
+            }
+        }
+        return Optional.of(new UUID(high, low));
+    }
+
+    /** The value of an ASCII hex digit in either case, or -1. */
+    private static int hexDigit(char c) {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        return -1;
     }
 
     /**

@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.NullAndEmptySource;
@@ -25,13 +27,29 @@ class UuidsTest {
         assertThat(Uuids.parse(text)).contains(UUID.fromString(text));
     }
 
+    @Test
+    void every_uuid_reads_back_from_its_canonical_form_in_either_case() {
+        for (int i = 0; i < 10_000; i++) {
+            UUID id = new UUID(ThreadLocalRandom.current().nextLong(), ThreadLocalRandom.current().nextLong());
+            assertThat(Uuids.parse(id.toString())).contains(id);
+            assertThat(Uuids.parse(id.toString().toUpperCase(Locale.ROOT))).contains(id);
+        }
+        UUID max = new UUID(-1L, -1L);
+        assertThat(Uuids.parse("ffffffff-ffff-ffff-ffff-ffffffffffff")).contains(max);
+    }
+
     @ParameterizedTest
     @NullAndEmptySource
     @ValueSource(strings = {"1-1-1-1-1", "550e8400e29b41d4a716446655440000", "+50e8400-e29b-41d4-a716-446655440000",
             "550e8400-e29b-41d4-a716-44665544000g", "550e8400-e29b-41d4-a716-4466554400000",
             " 550e8400-e29b-41d4-a716-446655440000", "550e8400-e29b-41d4-a716-446655440000\n",
             "５50e8400-e29b-41d4-a716-446655440000", "{550e8400-e29b-41d4-a716-446655440000}",
-            "550e8400-e29b-41d4-a716-44665544000", "'; DROP TABLE outbox; --"})
+            "550e8400-e29b-41d4-a716-44665544000", "'; DROP TABLE outbox; --",
+            // of the canonical length, one character wrong: digits' neighbours in ASCII, a dash misplaced
+            "550e8400-e29b-41d4-a716-44665544000G", "550e8400-e29b-41d4-a716-44665544000:",
+            "550e8400-e29b-41d4-a716-44665544000/", "550e8400-e29b-41d4-a716-44665544000@",
+            "550e8400-e29b-41d4-a716-44665544000`", "550e8400e-29b-41d4-a716-446655440000",
+            "550e8400-e29b-41d4-a7164-46655440000", "550e8400_e29b-41d4-a716-446655440000"})
     void anything_else_is_not(String text) {
         assertThat(Uuids.parse(text)).isEmpty();
     }
