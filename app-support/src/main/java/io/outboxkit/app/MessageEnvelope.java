@@ -166,7 +166,7 @@ public final class MessageEnvelope {
             throw new InvalidEnvelopeException(field + " is required and must be an ISO-8601 time, e.g. 2026-11-26T15:00:00Z");
         }
         try {
-            return Instant.parse(value.asText());
+            return IsoInstants.parse(value.asText());
         } catch (DateTimeParseException e) {
             throw new InvalidEnvelopeException(field + " is not an ISO-8601 time: " + abbreviate(value.asText()));
         }
