@@ -212,7 +212,7 @@ public final class BenchMain {
              Service orders = Service.start("order-service", jar("order-service"), db,
                      Map.of("DB_POOL_SIZE", Integer.toString(CLIENTS)), target.resolve("logs"), jfr());
              OrderLoad http = new OrderLoad(orders.url("/orders"), USERS)) {
-            WriterLoad writer = new WriterLoad(database.jdbi());
+            WriterLoad writer = new WriterLoad(database.dataSource());
             WrkLoad wrk = WrkLoad.find(root.resolve("bench/wrk/post_order.lua"));
             report.detail("- HTTP load generator: " + (wrk != null ? "wrk (bench/wrk/post_order.lua), 2 threads"
                     : "the bench's own client, one thread per client (install wrk for a lighter one)"));
@@ -273,7 +273,7 @@ public final class BenchMain {
         double ceiling = median(ceilings);
         double writer = median(directRatios);
         double http = median(httpRatios);
-        report.figure("write" + against.what() + ": OutboxWriter, 1 JDBI tx (order + event), 16 threads",
+        report.figure("write" + against.what() + ": OutboxWriter, 1 JDBC tx (order + event, as order-service), 16 threads",
                 tps(median(directRates)) + " orders/s", against.script() + ": " + tps(ceiling) + " tx/s", ratio(writer),
                 target(against.writerTarget()), Double.isNaN(against.writerTarget()) ? null : writer >= against.writerTarget());
         report.figure("write" + against.what() + ": POST /orders over HTTP, 16 clients", tps(median(httpRates)) + " orders/s",

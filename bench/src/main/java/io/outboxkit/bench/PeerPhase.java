@@ -34,7 +34,8 @@ final class PeerPhase {
         report.detail("");
         report.detail("Write: each of " + rounds + " rounds measures, back to back for " + seconds + " s each, at "
                 + BenchMain.CLIENTS + " threads on one pool of " + BenchMain.CLIENTS + " connections: OutboxWriter "
-                + "(order + message in one JDBI transaction, no relay running), the peer writing only (order + "
+                + "(order + message in one plain JDBC transaction, as order-service writes them; no relay running), "
+                + "the peer writing only (order + "
                 + "scheduled call, its submitter doing nothing), and the peer as it runs by default (each call "
                 + "run after its commit on its default executor, in its own transaction). Ratios are medians of "
                 + "the rounds' ratios.");
@@ -50,7 +51,7 @@ final class PeerPhase {
         try (Database database = Database.open(settings, "bench-writer", BenchMain.CLIENTS,
                 ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
              PeerOutbox writeOnly = PeerOutbox.writeOnly(database.dataSource())) {
-            WriterLoad writer = new WriterLoad(database.jdbi());
+            WriterLoad writer = new WriterLoad(database.dataSource());
             // Each until the JIT has compiled its paths (in this JVM, as both run here).
             Duration least = Duration.ofSeconds(bench.quick ? 10 : 20);
             Duration most = Duration.ofSeconds(bench.quick ? 40 : 80);

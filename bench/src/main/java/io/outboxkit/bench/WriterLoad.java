@@ -6,6 +6,10 @@ import io.outboxkit.app.Uuids;
 import io.outboxkit.core.NewMessage;
 import io.outboxkit.core.OutboxWriter;
 import java.math.BigDecimal;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -14,19 +18,24 @@ import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import org.jdbi.v3.core.Jdbi;
+import javax.sql.DataSource;
 
 /**
- * The write path in-process: the order insert of order-service and {@link OutboxWriter#write} in one
- * JDBI transaction, from N threads as fast as they can.
+ * The write path in-process, as order-service writes it ({@code OrderService} and {@code Orders}):
+ * a connection from the pool, the order's insert and {@link OutboxWriter#write} in one transaction,
+ * plain JDBC, from N threads as fast as they can. The peer's write ({@link PeerOutbox}) is plain
+ * JDBC over the same pool: what differs between the two is the outbox.
  */
 final class WriterLoad {
 
-    private final Jdbi jdbi;
+    private static final String INSERT_ORDER = "INSERT INTO orders (id, user_id, amount, status) "
+            + "VALUES (?, ?, ?, 'CREATED') RETURNING id, user_id, amount, status, created_at";
+
+    private final DataSource dataSource;
     private final OutboxWriter writer = OutboxWriter.create();
 
-    WriterLoad(Jdbi jdbi) {
-        this.jdbi = jdbi;
+    WriterLoad(DataSource dataSource) {
+        this.dataSource = dataSource;
     }
 
     /** One order and its event, in one transaction. */
@@ -77,26 +86,34 @@ final class WriterLoad {
         return new OrderLoad.Result(created.get(), failed.get(), seconds);
     }
 
-    private void createOrder() {
+    private void createOrder() throws SQLException {
         ThreadLocalRandom random = ThreadLocalRandom.current();
         UUID userId = UUID.fromString(String.format("00000000-0000-4000-8000-%012d", random.nextInt(1000)));
         BigDecimal amount = BigDecimal.valueOf(random.nextLong(1, 10_000_000), 2);
         UUID orderId = Uuids.random();
-        jdbi.useTransaction(handle -> {
-            OffsetDateTime createdAt = handle.createQuery("INSERT INTO orders (id, user_id, amount, status) "
-                            + "VALUES (:id, :userId, :amount, 'CREATED') RETURNING id, user_id, amount, status, created_at")
-                    .bind("id", orderId)
-                    .bind("userId", userId)
-                    .bind("amount", amount)
-                    .map((rs, ctx) -> rs.getObject("created_at", OffsetDateTime.class))
-                    .one();
-            ObjectNode payload = Jsons.mapper().createObjectNode();
-            payload.put("order_id", orderId.toString());
-            payload.put("user_id", userId.toString());
-            payload.put("amount", amount);
-            payload.put("status", "CREATED");
-            payload.put("created_at", createdAt.toInstant().toString());
-            writer.write(handle, NewMessage.of("Order", orderId.toString(), "OrderCreated", payload.toString()));
-        });
+        try (Connection connection = dataSource.getConnection()) {
+            connection.setAutoCommit(false);
+            try {
+                ObjectNode payload = Jsons.mapper().createObjectNode();
+                try (PreparedStatement insert = connection.prepareStatement(INSERT_ORDER)) {
+                    insert.setObject(1, orderId);
+                    insert.setObject(2, userId);
+                    insert.setBigDecimal(3, amount);
+                    try (ResultSet row = insert.executeQuery()) {
+                        row.next();
+                        payload.put("order_id", row.getObject(1, UUID.class).toString());
+                        payload.put("user_id", row.getObject(2, UUID.class).toString());
+                        payload.put("amount", row.getBigDecimal(3));
+                        payload.put("status", row.getString(4));
+                        payload.put("created_at", row.getObject(5, OffsetDateTime.class).toInstant().toString());
+                    }
+                }
+                writer.write(connection, NewMessage.of("Order", orderId.toString(), "OrderCreated", payload.toString()));
+            } catch (SQLException | RuntimeException e) {
+                connection.rollback();
+                throw e;
+            }
+            connection.commit();
+        }
     }
 }
