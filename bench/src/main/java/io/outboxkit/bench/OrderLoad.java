@@ -28,10 +28,7 @@ final class OrderLoad implements AutoCloseable {
 
     OrderLoad(String ordersUrl, int userCount) {
         this.http = new PlainHttp(URI.create(ordersUrl));
-        this.users = new UUID[userCount];
-        for (int i = 0; i < userCount; i++) {
-            users[i] = UUID.fromString(String.format("00000000-0000-4000-8000-%012d", i));
-        }
+        this.users = Customers.ids(userCount);
     }
 
     /** {@code clients} threads each sending the next order as soon as the last one is answered. */

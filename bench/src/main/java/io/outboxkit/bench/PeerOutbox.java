@@ -84,7 +84,7 @@ final class PeerOutbox implements AutoCloseable {
     /** One order and its event in one transaction. */
     void createOrder() throws SQLException {
         ThreadLocalRandom random = ThreadLocalRandom.current();
-        UUID userId = UUID.fromString(String.format("00000000-0000-4000-8000-%012d", random.nextInt(BenchMain.USERS)));
+        UUID userId = Customers.random();
         BigDecimal amount = BigDecimal.valueOf(random.nextLong(1, 10_000_000), 2);
         UUID orderId = Uuids.random();
         transactions.inTransactionThrows(tx -> {

@@ -1,7 +1,5 @@
 package io.outboxkit.bench;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.outboxkit.app.Jsons;
 import io.outboxkit.app.Uuids;
 import io.outboxkit.core.NewMessage;
 import io.outboxkit.core.OutboxWriter;
@@ -88,32 +86,38 @@ final class WriterLoad {
 
     private void createOrder() throws SQLException {
         ThreadLocalRandom random = ThreadLocalRandom.current();
-        UUID userId = UUID.fromString(String.format("00000000-0000-4000-8000-%012d", random.nextInt(1000)));
+        UUID userId = Customers.random();
         BigDecimal amount = BigDecimal.valueOf(random.nextLong(1, 10_000_000), 2);
         UUID orderId = Uuids.random();
         try (Connection connection = dataSource.getConnection()) {
             connection.setAutoCommit(false);
             try {
-                ObjectNode payload = Jsons.mapper().createObjectNode();
+                String payload;
                 try (PreparedStatement insert = connection.prepareStatement(INSERT_ORDER)) {
                     insert.setObject(1, orderId);
                     insert.setObject(2, userId);
                     insert.setBigDecimal(3, amount);
                     try (ResultSet row = insert.executeQuery()) {
                         row.next();
-                        payload.put("order_id", row.getObject(1, UUID.class).toString());
-                        payload.put("user_id", row.getObject(2, UUID.class).toString());
-                        payload.put("amount", row.getBigDecimal(3));
-                        payload.put("status", row.getString(4));
-                        payload.put("created_at", row.getObject(5, OffsetDateTime.class).toInstant().toString());
+                        payload = created(row.getObject(1, UUID.class), row.getObject(2, UUID.class),
+                                row.getBigDecimal(3), row.getString(4), row.getObject(5, OffsetDateTime.class));
                     }
                 }
-                writer.write(connection, NewMessage.of("Order", orderId.toString(), "OrderCreated", payload.toString()));
+                writer.write(connection, NewMessage.of("Order", orderId.toString(), "OrderCreated", payload));
             } catch (SQLException | RuntimeException e) {
                 connection.rollback();
                 throw e;
             }
             connection.commit();
         }
+    }
+
+    /** The OrderCreated payload, written as order-service's {@code OrderJson} writes it. */
+    private static String created(UUID orderId, UUID userId, BigDecimal amount, String status,
+                                  OffsetDateTime createdAt) {
+        return new StringBuilder(180).append("{\"order_id\":\"").append(orderId)
+                .append("\",\"user_id\":\"").append(userId).append("\",\"amount\":").append(amount)
+                .append(",\"status\":\"").append(status).append("\",\"created_at\":\"").append(createdAt.toInstant())
+                .append("\"}").toString();
     }
 }
