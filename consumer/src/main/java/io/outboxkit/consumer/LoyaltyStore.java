@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
@@ -117,17 +119,17 @@ final class LoyaltyStore {
                 : APPLY_STATUSES)) {
             int next = 1;
             if (adding) {
-                apply.setArray(next++, connection.createArrayOf("uuid", customers.keySet().toArray()));
+                apply.setString(next++, uuidArray(customers.keySet().stream()));
                 apply.setArray(next++, connection.createArrayOf("int8",
-                        customers.values().stream().map(CustomerDelta::orders).toArray()));
+                        customers.values().stream().map(CustomerDelta::orders).toArray(Long[]::new)));
                 apply.setArray(next++, connection.createArrayOf("numeric",
                         customers.values().stream().map(CustomerDelta::amount).toArray()));
             }
-            apply.setArray(next++, connection.createArrayOf("uuid", changes.stream().map(c -> c.event().orderId()).toArray()));
-            apply.setArray(next++, connection.createArrayOf("uuid", changes.stream().map(c -> c.event().userId()).toArray()));
+            apply.setString(next++, uuidArray(changes.stream().map(c -> c.event().orderId())));
+            apply.setString(next++, uuidArray(changes.stream().map(c -> c.event().userId())));
             apply.setArray(next++, connection.createArrayOf("text", changes.stream().map(StatusChange::status).toArray()));
             apply.setArray(next, connection.createArrayOf("int8",
-                    changes.stream().map(c -> c.sequence() > 0 ? c.sequence() : null).toArray()));
+                    changes.stream().map(c -> c.sequence() > 0 ? c.sequence() : null).toArray(Long[]::new)));
             boolean rows = apply.execute();
             if (adding && !rows) {
                 rows = apply.getMoreResults(); // past the totals' update count, to the statuses' rows
@@ -159,6 +161,15 @@ final class LoyaltyStore {
             }
         }
         return late;
+    }
+
+    /**
+     * {@code ids} as the text of a {@code uuid[]} (a null as NULL): pgjdbc writes an array of
+     * objects it has no encoder for (UUIDs among them) character by character, escaping each,
+     * which cost the consumer more per batch than the rest of this statement's parameters.
+     */
+    private static String uuidArray(Stream<UUID> ids) {
+        return ids.map(id -> id == null ? "NULL" : id.toString()).collect(Collectors.joining(",", "{", "}"));
     }
 
     /**

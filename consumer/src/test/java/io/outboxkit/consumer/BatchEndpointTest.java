@@ -46,6 +46,23 @@ class BatchEndpointTest {
     }
 
     @Test
+    void events_without_a_sequence_or_a_customer_are_applied_in_a_batch() {
+        UUID user = UUID.randomUUID();
+        UUID order = UUID.randomUUID();
+        UUID unseen = UUID.randomUUID();
+        ObjectNode created = Envelopes.orderCreated(UUID.randomUUID(), 0, order, user, "5.00");
+        ObjectNode paid = Envelopes.orderPaid(UUID.randomUUID(), 0, unseen); // says no customer
+
+        ApiClient.Response response = consumer.api().postJson("/messages/batch", batch(created, paid));
+
+        assertThat(response.status()).isEqualTo(200);
+        assertThat(response.body().get("results").findValuesAsText("status")).containsExactly("processed", "processed");
+        assertThat(consumer.api().get("/customers/" + user).body().get("order_count").asLong()).isEqualTo(1);
+        assertThat(consumer.api().get("/orders/" + order + "/status").body().get("status").asText()).isEqualTo("CREATED");
+        assertThat(consumer.api().get("/orders/" + unseen + "/status").body().get("status").asText()).isEqualTo("PAID");
+    }
+
+    @Test
     void a_malformed_envelope_refuses_the_whole_batch_before_anything_is_processed() {
         ObjectNode good = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "1");
         ObjectNode bad = Envelopes.orderCreated(UUID.randomUUID(), 2, UUID.randomUUID(), UUID.randomUUID(), "1");

@@ -14,6 +14,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -23,6 +24,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Collectors;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
@@ -374,7 +376,9 @@ public final class IdempotentHandler {
         Set<UUID> fresh = new HashSet<>();
         try (PreparedStatement insert = handle.getConnection().prepareStatement(sql.insertProcessedBatch)) {
             insert.setString(1, consumer);
-            insert.setArray(2, handle.getConnection().createArrayOf("uuid", ids));
+            // The array's text, not createArrayOf: pgjdbc writes UUIDs (it has no encoder for them)
+            // character by character, escaping each.
+            insert.setString(2, Arrays.stream(ids).map(UUID::toString).collect(Collectors.joining(",", "{", "}")));
             try (ResultSet rs = insert.executeQuery()) {
                 while (rs.next()) {
                     fresh.add(rs.getObject(1, UUID.class));
