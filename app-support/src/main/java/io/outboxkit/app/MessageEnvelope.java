@@ -2,17 +2,14 @@ package io.outboxkit.app;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.outboxkit.core.OutboxMessage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.time.Instant;
-import java.time.format.DateTimeParseException;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.UUID;
 
 /**
  * The JSON form of a message between the relay and a consumer:
@@ -74,11 +71,31 @@ public final class MessageEnvelope {
         return out.toByteArray();
     }
 
-    /** Parses and validates an envelope. */
+    /**
+     * An envelope read by {@link #read}: the message, whose payload text is the payload exactly as
+     * it was sent, and that payload as parsed while reading it (JSON null for a null payload).
+     *
+     * @param message the message the envelope carries
+     * @param payload its payload, parsed
+     */
+    public record Read(OutboxMessage message, JsonNode payload) {
+    }
+
+    /**
+     * Parses and validates an envelope: the whole body, one JSON object.
+     *
+     * @throws InvalidEnvelopeException when the body is not JSON, not one object, or not an envelope
+     */
     public static OutboxMessage parse(byte[] body) {
-        JsonNode node;
-        try {
-            node = Jsons.mapper().readTree(body);
+        try (JsonParser json = Jsons.mapper().createParser(body)) {
+            if (json.nextToken() != JsonToken.START_OBJECT) {
+                throw new InvalidEnvelopeException("envelope must be a JSON object");
+            }
+            OutboxMessage message = EnvelopeFields.read(json, body).message();
+            if (json.nextToken() != null) {
+                throw new InvalidEnvelopeException("body is not valid JSON: it goes on after the envelope's end");
+            }
+            return message;
         } catch (JacksonException e) {
             throw new InvalidEnvelopeException("body is not valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
@@ -87,7 +104,30 @@ public final class MessageEnvelope {
             // decimals are read as BigDecimal while parsing: an exponent beyond an int fails there
             throw new InvalidEnvelopeException("body has a number out of any usable range");
         }
-        return fromJson(node);
+    }
+
+    /**
+     * Reads and validates the envelope object that starts at {@code json}'s current token (its
+     * START_OBJECT), leaving the parser on the value's last token, an envelope or not: for a body
+     * holding several envelopes, read without building a tree of the whole. {@code json} must read
+     * {@code body} from its first byte ({@code Jsons.mapper().createParser(body)}).
+     *
+     * @throws InvalidEnvelopeException when the current value is not an envelope
+     * @throws IOException when the JSON is malformed or cannot be read ({@link JacksonException}), or
+     *         a number in it is out of any usable range (wrapped {@link NumberFormatException})
+     */
+    public static Read read(JsonParser json, byte[] body) throws IOException {
+        if (json.currentToken() != JsonToken.START_OBJECT) {
+            json.skipChildren();
+            throw new InvalidEnvelopeException("envelope must be a JSON object");
+        }
+        EnvelopeFields fields;
+        try {
+            fields = EnvelopeFields.read(json, body);
+        } catch (NumberFormatException e) {
+            throw new IOException("a number is out of any usable range", e);
+        }
+        return new Read(fields.message(), fields.payload());
     }
 
     /** Validates an envelope already parsed. */
@@ -95,84 +135,6 @@ public final class MessageEnvelope {
         if (node == null || !node.isObject()) {
             throw new InvalidEnvelopeException("envelope must be a JSON object");
         }
-        UUID id = uuid(node, "id");
-        long sequence = optionalLong(node, "sequence");
-        String aggregateType = name(node, "aggregate_type");
-        String aggregateId = name(node, "aggregate_id");
-        String eventType = name(node, "event_type");
-        JsonNode payload = node.get("payload");
-        if (payload == null || payload.isMissingNode()) {
-            throw new InvalidEnvelopeException("payload is required");
-        }
-        Map<String, String> headers = headers(node.get("headers"));
-        Instant createdAt = instant(node, "created_at");
-        int attempts = (int) Math.min(Integer.MAX_VALUE, optionalLong(node, "attempts"));
-        return new OutboxMessage(id, sequence, aggregateType, aggregateId, eventType, payload.toString(), headers,
-                createdAt, attempts);
-    }
-
-    private static UUID uuid(JsonNode node, String field) {
-        JsonNode value = node.get(field);
-        if (value == null || !value.isTextual()) {
-            throw new InvalidEnvelopeException(field + " is required and must be a UUID string");
-        }
-        return Uuids.parse(value.asText()).orElseThrow(
-                () -> new InvalidEnvelopeException(field + " is not a UUID: " + abbreviate(value.asText())));
-    }
-
-    private static String name(JsonNode node, String field) {
-        JsonNode value = node.get(field);
-        if (value == null || !value.isTextual() || value.asText().isBlank()) {
-            throw new InvalidEnvelopeException(field + " is required and must be a non-empty string");
-        }
-        if (value.asText().length() > MAX_NAME_LENGTH) {
-            throw new InvalidEnvelopeException(field + " is longer than " + MAX_NAME_LENGTH + " characters");
-        }
-        return value.asText();
-    }
-
-    private static long optionalLong(JsonNode node, String field) {
-        JsonNode value = node.get(field);
-        if (value == null || value.isNull()) {
-            return 0;
-        }
-        if (!value.isIntegralNumber() || !value.canConvertToLong() || value.asLong() < 0) {
-            throw new InvalidEnvelopeException(field + " must be a whole number of 0 or more");
-        }
-        return value.asLong();
-    }
-
-    private static Map<String, String> headers(JsonNode value) {
-        if (value == null || value.isNull()) {
-            return Map.of();
-        }
-        if (!value.isObject()) {
-            throw new InvalidEnvelopeException("headers must be a JSON object of strings");
-        }
-        Map<String, String> headers = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = value.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> header = it.next();
-            if (!header.getValue().isTextual()) {
-                throw new InvalidEnvelopeException("header " + abbreviate(header.getKey()) + " must be a string");
-            }
-            headers.put(header.getKey(), header.getValue().asText());
-        }
-        return headers;
-    }
-
-    private static Instant instant(JsonNode node, String field) {
-        JsonNode value = node.get(field);
-        if (value == null || !value.isTextual()) {
-            throw new InvalidEnvelopeException(field + " is required and must be an ISO-8601 time, e.g. 2026-11-26T15:00:00Z");
-        }
-        try {
-            return IsoInstants.parse(value.asText());
-        } catch (DateTimeParseException e) {
-            throw new InvalidEnvelopeException(field + " is not an ISO-8601 time: " + abbreviate(value.asText()));
-        }
-    }
-
-    private static String abbreviate(String text) {
-        return text.length() <= 60 ? text : text.substring(0, 60) + "...";
+        return EnvelopeFields.of(node).message();
     }
 }

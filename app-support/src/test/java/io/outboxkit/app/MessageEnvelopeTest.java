@@ -2,14 +2,24 @@ package io.outboxkit.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.outboxkit.core.OutboxMessage;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
-/** The envelope written for the consumer reads back as the message it was written from. */
+/**
+ * The envelope written for the consumer reads back as the message it was written from; read as a
+ * stream, it is held to the same rules as read from a tree.
+ */
 class MessageEnvelopeTest {
 
     static final OutboxMessage MESSAGE = new OutboxMessage(UUID.fromString("0193a5e2-7c3f-7b1e-9f00-1234567890ab"), 42,
@@ -36,5 +46,91 @@ class MessageEnvelopeTest {
         assertThat(MessageEnvelope.toJson(MESSAGE).fieldNames()).toIterable().containsExactly("id", "sequence",
                 "aggregate_type", "aggregate_id", "event_type", "payload", "headers", "created_at", "attempts");
         assertThat(MessageEnvelope.toJson(MESSAGE).get("payload").get("amount").decimalValue()).isEqualByComparingTo("42.50");
+    }
+
+    @Test
+    void read_from_a_body_of_several_envelopes_each_payload_is_the_text_it_was_sent_as() throws Exception {
+        String first = "{\"note\": \"d\u00e9j\u00e0 \u2713\", \"n\": [1, 2.50]}";
+        String second = "[ {\"\u00fc\": true} ,null]";
+        byte[] body = ("[" + envelope("0193a5e2-7c3f-7b1e-9f00-1234567890ab", first) + ", "
+                + envelope("0193a5e2-7c3f-7b1e-9f00-1234567890ac", second) + "]").getBytes(StandardCharsets.UTF_8);
+
+        List<MessageEnvelope.Read> read = new ArrayList<>();
+        try (JsonParser json = Jsons.mapper().createParser(body)) {
+            json.nextToken();
+            while (json.nextToken() == JsonToken.START_OBJECT) {
+                read.add(MessageEnvelope.read(json, body));
+            }
+        }
+
+        assertThat(read).extracting(r -> r.message().payload()).containsExactly(first, second);
+        assertThat(read.get(0).payload()).isEqualTo(Jsons.mapper().readTree(first));
+        assertThat(read.get(1).payload()).isEqualTo(Jsons.mapper().readTree(second));
+    }
+
+    @Test
+    void read_as_a_stream_every_envelope_gets_what_its_json_tree_gets() throws Exception {
+        Random random = new Random(20261206);
+        for (int i = 0; i < 20_000; i++) {
+            byte[] body = randomEnvelope(random).getBytes(StandardCharsets.UTF_8);
+            String streamed = verdict(() -> MessageEnvelope.parse(body));
+            String fromTree = verdict(() -> MessageEnvelope.fromJson(Jsons.mapper().readTree(body)));
+
+            assertThat(streamed).as(new String(body, StandardCharsets.UTF_8)).isEqualTo(fromTree);
+        }
+    }
+
+    private static String envelope(String id, String payload) {
+        return "{\"id\": \"" + id + "\", \"aggregate_type\": \"Order\", \"aggregate_id\": \"o-1\", "
+                + "\"event_type\": \"OrderCreated\", \"payload\": " + payload + ", \"created_at\": \"2026-11-26T15:00:00Z\"}";
+    }
+
+    /** What reading an envelope gave: the message (its payload as JSON), or the refusal's text. */
+    private static String verdict(Callable<OutboxMessage> read) throws Exception {
+        try {
+            OutboxMessage message = read.call();
+            return message.id() + "|" + message.sequence() + "|" + message.aggregateType() + "|" + message.aggregateId() + "|"
+                    + message.eventType() + "|" + Jsons.mapper().readTree(message.payload()) + "|" + message.headers() + "|"
+                    + message.createdAt() + "|" + message.attempts();
+        } catch (InvalidEnvelopeException e) {
+            return "refused: " + e.getMessage();
+        }
+    }
+
+    private static final String[] FIELDS = {"id", "sequence", "aggregate_type", "aggregate_id", "event_type", "payload",
+            "headers", "created_at", "attempts", "extra"};
+
+    /** An envelope whose fields are each, by chance, absent, right, or one of the wrong things a client may send. */
+    private static String randomEnvelope(Random random) {
+        List<String> fields = new ArrayList<>();
+        for (String field : FIELDS) {
+            if (random.nextInt(8) == 0) {
+                continue;
+            }
+            String value = random.nextInt(5) == 0 ? WRONG_VALUES[random.nextInt(WRONG_VALUES.length)] : rightValue(field, random);
+            fields.add("\"" + field + "\": " + value);
+            if (random.nextInt(30) == 0) {
+                fields.add("\"" + field + "\": " + WRONG_VALUES[random.nextInt(WRONG_VALUES.length)]); // given twice
+            }
+        }
+        Collections.shuffle(fields, random);
+        return "{" + String.join(", ", fields) + "}";
+    }
+
+    private static final String[] WRONG_VALUES = {"null", "true", "0", "-1", "7.5", "1e3", "99999999999999999999", "\"\"",
+            "\"  \"", "\"not-a-uuid\"", "\"12\"", "[]", "[1, {\"a\": [2]}]", "{}", "{\"a\": 1}", "{\"a\": null}",
+            "\"" + "x".repeat(201) + "\"", "\"2026-13-01T00:00:00Z\"", "\"0193a5e2-7c3f-7b1e-9f00-1234567890ag\""};
+
+    private static String rightValue(String field, Random random) {
+        return switch (field) {
+            case "id" -> "\"" + new UUID(random.nextLong(), random.nextLong()) + "\"";
+            case "sequence", "attempts" -> Long.toString(random.nextInt(3) == 0 ? Long.MAX_VALUE : random.nextInt(1000));
+            case "aggregate_type", "event_type" -> "\"Order\u00e9\"";
+            case "aggregate_id" -> "\"" + "a".repeat(1 + random.nextInt(200)) + "\"";
+            case "payload" -> random.nextBoolean() ? "{\"amount\": 12.50, \"tags\": [\"\u00e9\", null]}" : "\"text\"";
+            case "headers" -> random.nextBoolean() ? "{\"traceparent\": \"00-x\", \"k\": \"v\"}" : "{\"k\": 1}";
+            case "created_at" -> "\"" + Instant.ofEpochMilli(random.nextLong(0, 4_000_000_000_000L)) + "\"";
+            default -> "{\"nested\": [1, 2, {\"deep\": true}]}";
+        };
     }
 }

@@ -1,7 +1,8 @@
 package io.outboxkit.consumer;
 
 import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.javalin.http.Context;
 import io.outboxkit.app.InvalidEnvelopeException;
 import io.outboxkit.app.Jsons;
@@ -17,7 +18,6 @@ import io.outboxkit.core.Outcome;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -197,43 +197,75 @@ final class MessageEndpoints {
         return e;
     }
 
-    /** The envelopes of a batch request, each message's payload tree registered with {@link #parsed}. */
+    /**
+     * The envelopes of a batch request, each message's payload tree registered with {@link #parsed}.
+     * Read as a stream, without a tree of the whole body; a malformed body or envelope registers
+     * nothing.
+     */
     private List<OutboxMessage> parseBatch(byte[] body) {
-        JsonNode root;
-        try {
-            root = Jsons.mapper().readTree(body);
+        List<OutboxMessage> messages = new ArrayList<>();
+        try (JsonParser json = Jsons.mapper().createParser(body)) {
+            if (json.nextToken() != JsonToken.START_OBJECT) {
+                throw ApiError.badRequest("body must be a JSON object " + BATCH_SHAPE);
+            }
+            boolean given = false;
+            for (JsonToken token = json.nextToken(); token == JsonToken.FIELD_NAME; token = json.nextToken()) {
+                String field = json.currentName();
+                if (!DeliveryProtocol.MESSAGES.equals(field)) {
+                    throw ApiError.badRequest("unknown field " + field + ": the body is " + BATCH_SHAPE);
+                }
+                parsed.forget(messages); // given twice: the last counts, as in any JSON object
+                messages.clear();
+                readEnvelopes(json, body, messages);
+                given = true;
+            }
+            if (!given) {
+                throw ApiError.badRequest(envelopeCount());
+            }
+            if (json.nextToken() != null) {
+                throw ApiError.badRequest("body is not valid JSON: it goes on after the object's end");
+            }
+            return messages;
         } catch (JacksonException e) {
+            parsed.forget(messages);
             throw ApiError.badRequest("body is not valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
-            throw ApiError.badRequest("body could not be read: " + e.getMessage());
+            parsed.forget(messages);
+            throw ApiError.badRequest(e.getCause() instanceof NumberFormatException
+                    ? "body has a number out of any usable range" : "body could not be read: " + e.getMessage());
         } catch (NumberFormatException e) {
+            parsed.forget(messages);
             throw ApiError.badRequest("body has a number out of any usable range");
+        } catch (RuntimeException e) {
+            parsed.forget(messages);
+            throw e;
         }
-        if (root == null || !root.isObject()) {
-            throw ApiError.badRequest("body must be a JSON object " + BATCH_SHAPE);
+    }
+
+    /** Reads the array of envelopes starting at {@code json}'s next token into {@code messages}, registering each payload. */
+    private void readEnvelopes(JsonParser json, byte[] body, List<OutboxMessage> messages) throws IOException {
+        if (json.nextToken() != JsonToken.START_ARRAY) {
+            throw ApiError.badRequest(envelopeCount());
         }
-        for (Iterator<String> fields = root.fieldNames(); fields.hasNext(); ) {
-            String field = fields.next();
-            if (!DeliveryProtocol.MESSAGES.equals(field)) {
-                throw ApiError.badRequest("unknown field " + field + ": the body is " + BATCH_SHAPE);
+        for (JsonToken token = json.nextToken(); token != JsonToken.END_ARRAY; token = json.nextToken()) {
+            if (messages.size() == MAX_BATCH) {
+                throw ApiError.badRequest(envelopeCount());
             }
-        }
-        JsonNode array = root.get(DeliveryProtocol.MESSAGES);
-        if (array == null || !array.isArray() || array.isEmpty() || array.size() > MAX_BATCH) {
-            throw ApiError.badRequest(DeliveryProtocol.MESSAGES + " must be an array of 1 to " + MAX_BATCH + " envelopes");
-        }
-        List<OutboxMessage> messages = new ArrayList<>(array.size());
-        for (int i = 0; i < array.size(); i++) {
-            OutboxMessage message;
+            MessageEnvelope.Read read;
             try {
-                message = MessageEnvelope.fromJson(array.get(i));
+                read = MessageEnvelope.read(json, body);
             } catch (InvalidEnvelopeException e) {
-                parsed.forget(messages);
-                throw ApiError.badRequest(DeliveryProtocol.MESSAGES + "[" + i + "]: " + e.getMessage());
+                throw ApiError.badRequest(DeliveryProtocol.MESSAGES + "[" + messages.size() + "]: " + e.getMessage());
             }
-            parsed.put(message, array.get(i).get("payload"));
-            messages.add(message);
+            parsed.put(read.message(), read.payload());
+            messages.add(read.message());
         }
-        return messages;
+        if (messages.isEmpty()) {
+            throw ApiError.badRequest(envelopeCount());
+        }
+    }
+
+    private static String envelopeCount() {
+        return DeliveryProtocol.MESSAGES + " must be an array of 1 to " + MAX_BATCH + " envelopes";
     }
 }
