@@ -1,8 +1,10 @@
 package io.outboxkit.app.delivery;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.app.MessageEnvelope;
+import io.outboxkit.app.Uuids;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.FailureReason;
 import java.io.ByteArrayOutputStream;
@@ -89,35 +91,92 @@ final class BatchRequests {
      * (absent from the result); one reported "failed", or not reported, fails with the reason.
      */
     static Map<UUID, Exception> failures(List<OutboxMessage> sent, String answer, URI endpoint) {
-        Map<UUID, JsonNode> results = new HashMap<>();
+        Map<UUID, Result> results;
         try {
-            JsonNode list = Jsons.mapper().readTree(answer).get(DeliveryProtocol.RESULTS);
-            if (list == null || !list.isArray()) {
-                throw new IOException("no results array");
-            }
-            for (JsonNode result : list) {
-                results.putIfAbsent(UUID.fromString(result.get(DeliveryProtocol.ID).asText()), result);
-            }
+            results = results(answer);
         } catch (IOException | RuntimeException e) {
             return allFailed(sent, new DeliveryException(FailureReason.REFUSED, "unreadable answer from " + endpoint + ": " + e.getMessage(), e));
         }
         Map<UUID, Exception> failures = new LinkedHashMap<>();
         for (OutboxMessage message : sent) {
-            JsonNode result = results.get(message.id());
-            JsonNode reported = result == null ? null : result.get(DeliveryProtocol.STATUS);
-            String status = reported == null ? null : reported.asText();
+            Result result = results.get(message.id());
+            String status = result == null ? null : result.status();
             if (DeliveryProtocol.PROCESSED.equals(status) || DeliveryProtocol.DUPLICATE.equals(status)) {
                 continue;
             }
             if (status == null) {
                 failures.put(message.id(), new DeliveryException("the answer from " + endpoint + " has no result for it"));
             } else {
-                String error = result.hasNonNull(DeliveryProtocol.ERROR)
-                        ? ": " + abbreviate(result.get(DeliveryProtocol.ERROR).asText()) : "";
+                String error = result.error() != null ? ": " + abbreviate(result.error()) : "";
                 failures.put(message.id(), new DeliveryException(endpoint + " answered " + abbreviate(status) + error));
             }
         }
         return failures;
+    }
+
+    /** One message's result as answered: its status (null when not given) and error (null when none), as text. */
+    private record Result(String status, String error) {
+    }
+
+    /** The results of an answer by id, the first for an id counting; read as a stream, without a tree. */
+    private static Map<UUID, Result> results(String answer) throws IOException {
+        Map<UUID, Result> results = new HashMap<>();
+        boolean found = false;
+        try (JsonParser json = Jsons.mapper().createParser(answer)) {
+            if (json.nextToken() != JsonToken.START_OBJECT) {
+                throw new IOException("not a JSON object");
+            }
+            for (JsonToken token = json.nextToken(); token == JsonToken.FIELD_NAME; token = json.nextToken()) {
+                boolean isResults = DeliveryProtocol.RESULTS.equals(json.currentName());
+                JsonToken value = json.nextToken();
+                if (!isResults) {
+                    json.skipChildren();
+                    continue;
+                }
+                if (value != JsonToken.START_ARRAY) {
+                    throw new IOException("no results array");
+                }
+                found = true;
+                for (JsonToken entry = json.nextToken(); entry != JsonToken.END_ARRAY; entry = json.nextToken()) {
+                    readResult(json, entry, results);
+                }
+            }
+            if (json.nextToken() != null) {
+                throw new IOException("it goes on after the object's end");
+            }
+        }
+        if (!found) {
+            throw new IOException("no results array");
+        }
+        return results;
+    }
+
+    private static void readResult(JsonParser json, JsonToken token, Map<UUID, Result> results) throws IOException {
+        if (token != JsonToken.START_OBJECT) {
+            throw new IOException("a result is not a JSON object");
+        }
+        String id = null;
+        String status = null;
+        String error = null;
+        for (JsonToken field = json.nextToken(); field == JsonToken.FIELD_NAME; field = json.nextToken()) {
+            String name = json.currentName();
+            JsonToken value = json.nextToken();
+            String text = value.isScalarValue() ? json.getText() : "";
+            json.skipChildren();
+            switch (name) {
+                case DeliveryProtocol.ID -> id = text;
+                case DeliveryProtocol.STATUS -> status = text;
+                case DeliveryProtocol.ERROR -> error = value == JsonToken.VALUE_NULL ? null : text;
+                default -> {
+                    // a newer consumer may say more
+                }
+            }
+        }
+        if (id == null) {
+            throw new IOException("a result has no id");
+        }
+        String text = id;
+        results.putIfAbsent(Uuids.parse(text).orElseGet(() -> UUID.fromString(text)), new Result(status, error));
     }
 
     /** Every message of {@code sent} failed with {@code cause}. */
