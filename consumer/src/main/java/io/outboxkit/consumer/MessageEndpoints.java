@@ -1,6 +1,7 @@
 package io.outboxkit.consumer;
 
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.javalin.http.Context;
@@ -15,7 +16,9 @@ import io.outboxkit.core.IdempotentHandler;
 import io.outboxkit.core.MessageHandlingException;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.Outcome;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -93,17 +96,7 @@ final class MessageEndpoints {
         } finally {
             parsed.forget(messages);
         }
-        List<Map<String, Object>> results = new ArrayList<>(messages.size());
-        for (Applied applied : outcome) {
-            Map<String, Object> result = new LinkedHashMap<>();
-            result.put(DeliveryProtocol.ID, applied.message().id().toString());
-            result.put(DeliveryProtocol.STATUS, applied.status());
-            if (applied.failure() != null) {
-                result.put(DeliveryProtocol.ERROR, failureText(applied.failure()));
-            }
-            results.add(result);
-        }
-        JsonApi.respond(ctx, 200, Map.of(DeliveryProtocol.RESULTS, results));
+        JsonApi.respondJson(ctx, 200, results(outcome));
     }
 
     /**
@@ -152,6 +145,29 @@ final class MessageEndpoints {
         }
         duplicates.addAndGet(duplicated);
         return applied;
+    }
+
+    /** {@code {"results": [{"id", "status", "error"?}, ...]}} for {@code outcome}, in its order. */
+    private static byte[] results(List<Applied> outcome) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(64 * outcome.size() + 16);
+        try (JsonGenerator json = Jsons.mapper().getFactory().createGenerator(out)) {
+            json.writeStartObject();
+            json.writeArrayFieldStart(DeliveryProtocol.RESULTS);
+            for (Applied applied : outcome) {
+                json.writeStartObject();
+                json.writeStringField(DeliveryProtocol.ID, applied.message().id().toString());
+                json.writeStringField(DeliveryProtocol.STATUS, applied.status());
+                if (applied.failure() != null) {
+                    json.writeStringField(DeliveryProtocol.ERROR, failureText(applied.failure()));
+                }
+                json.writeEndObject();
+            }
+            json.writeEndArray();
+            json.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the results", e); // into memory: not expected
+        }
+        return out.toByteArray();
     }
 
     /** What a client may read of a failure: the payload problem, or no internals. */

@@ -67,10 +67,15 @@ public final class JsonApi {
     /** Answers {@code status} with {@code body} serialized as JSON. */
     public static void respond(Context ctx, int status, Object body) {
         try {
-            ctx.status(status).contentType("application/json").result(Jsons.mapper().writeValueAsString(body));
+            respondJson(ctx, status, Jsons.mapper().writeValueAsBytes(body));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("response is not serializable", e);
         }
+    }
+
+    /** Answers {@code status} with {@code json}, a JSON document already written (UTF-8). */
+    public static void respondJson(Context ctx, int status, byte[] json) {
+        ctx.status(status).contentType("application/json").result(json);
     }
 
     /** Answers {@code status} with {@code {"error": message}}. */
