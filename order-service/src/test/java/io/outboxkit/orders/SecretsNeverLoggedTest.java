@@ -4,11 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.outboxkit.app.ServiceMain;
 import io.outboxkit.testing.ChildJvm;
+import io.outboxkit.testing.FreePorts;
 import io.outboxkit.testing.PostgresExtension;
 import io.outboxkit.testing.RawHttp;
 import io.outboxkit.testing.Secrets;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
@@ -72,9 +71,7 @@ class SecretsNeverLoggedTest {
         return env;
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+    private static int freePort() {
+        return FreePorts.pick();
     }
 }

@@ -6,9 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.testing.TestDatabases;
+import io.outboxkit.testing.FreePorts;
 import io.outboxkit.testing.PostgresExtension;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -73,9 +73,7 @@ class StartupTest {
         return env;
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+    private static int freePort() {
+        return FreePorts.pick();
     }
 }

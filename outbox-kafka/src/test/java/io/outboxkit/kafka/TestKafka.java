@@ -3,8 +3,7 @@ package io.outboxkit.kafka;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.devkafka.DevKafkaProcess;
 import io.outboxkit.devkafka.TestBrokers;
-import java.io.IOException;
-import java.net.ServerSocket;
+import io.outboxkit.testing.FreePorts;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -56,10 +55,8 @@ final class TestKafka {
         return TestBrokers.startPrivate(autoCreateTopics);
     }
 
-    static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+    static int freePort() {
+        return FreePorts.pick();
     }
 
     static Admin admin(String bootstrapServers) {

@@ -6,9 +6,8 @@ import io.outboxkit.app.ServiceMain;
 import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.ChildJvm;
+import io.outboxkit.testing.FreePorts;
 import io.outboxkit.testing.PostgresExtension;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -117,9 +116,7 @@ class AdminTokenTest {
         return env;
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+    private static int freePort() {
+        return FreePorts.pick();
     }
 }

@@ -2,10 +2,10 @@ package io.outboxkit.system;
 
 import static org.awaitility.Awaitility.await;
 
+import io.outboxkit.testing.FreePorts;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -135,13 +135,9 @@ public final class ServiceProcess implements AutoCloseable {
         return System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
     }
 
-    /** A TCP port free right now. */
+    /** A TCP port free right now, for a service to bind (see {@link FreePorts}). */
     public static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return FreePorts.pick();
     }
 
     /** Waits until {@code healthUrl} answers 200, failing early if the process died. */

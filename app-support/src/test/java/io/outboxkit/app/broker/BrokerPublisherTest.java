@@ -12,8 +12,7 @@ import com.rabbitmq.client.ConnectionFactory;
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.FailureReason;
-import java.io.IOException;
-import java.net.ServerSocket;
+import io.outboxkit.testing.FreePorts;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -23,10 +22,8 @@ import org.junit.jupiter.api.Test;
 /** Against the machine's RabbitMQ (5672, guest/guest), and a NATS port where nothing listens. */
 class BrokerPublisherTest {
 
-    static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+    static int freePort() {
+        return FreePorts.pick();
     }
 
     static OutboxMessage message() {
