@@ -8,6 +8,7 @@ import io.outboxkit.app.Env;
 import io.outboxkit.app.testing.FakeConsumer;
 import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.migrations.OutboxMigrations;
+import io.outboxkit.testing.FreePorts;
 import io.outboxkit.testing.PostgresExtension;
 import io.outboxkit.testing.RawHttp;
 import java.io.IOException;
@@ -15,7 +16,6 @@ import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.util.Collections;
@@ -120,9 +120,7 @@ class AdminBindTest {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+    private static int freePort() {
+        return FreePorts.pick();
     }
 }
