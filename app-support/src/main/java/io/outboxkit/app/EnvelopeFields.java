@@ -10,14 +10,13 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
 
 /**
- * An envelope's fields as found, from a JSON tree or read from a parser, validated into a message
- * by one set of rules whichever way they were read. A field's value is kept as a {@code String}
+ * An envelope's fields as read from a parser (over the bytes sent, or walking a tree), validated
+ * into a message. A field's value is kept as a {@code String}
  * (JSON text), a {@code Long} (a whole number that fits), {@code null} (absent or JSON null), or
  * {@link #WRONG} (anything else). Not thread-safe; one per envelope.
  */
@@ -40,29 +39,11 @@ final class EnvelopeFields {
     private Map<String, String> headers = Map.of();
     private String headersProblem;
 
-    /** The fields of an envelope already parsed as a tree (which is an object). */
-    static EnvelopeFields of(JsonNode node) {
-        EnvelopeFields fields = new EnvelopeFields();
-        fields.id = value(node.get("id"));
-        fields.sequence = value(node.get("sequence"));
-        fields.aggregateType = value(node.get("aggregate_type"));
-        fields.aggregateId = value(node.get("aggregate_id"));
-        fields.eventType = value(node.get("event_type"));
-        fields.createdAt = value(node.get("created_at"));
-        fields.attempts = value(node.get("attempts"));
-        JsonNode payload = node.get("payload");
-        if (payload != null && !payload.isMissingNode()) {
-            fields.payload = payload;
-            fields.payloadText = payload.toString();
-        }
-        fields.headers(node.get("headers"));
-        return fields;
-    }
-
     /**
      * Reads the object whose START_OBJECT is {@code json}'s current token, leaving the parser on its
-     * END_OBJECT. {@code json} reads {@code body} from its first byte, so that a payload object or
-     * array is kept as the very text it was sent as, not written out again from its tree.
+     * END_OBJECT. When {@code json} reads {@code body} from its first byte, a payload object or
+     * array is kept as the very text it was sent as; when {@code body} is null (the parser walks a
+     * tree), each payload is written out from its tree.
      */
     static EnvelopeFields read(JsonParser json, byte[] body) throws IOException {
         EnvelopeFields fields = new EnvelopeFields();
@@ -113,16 +94,6 @@ final class EnvelopeFields {
         return payload;
     }
 
-    private static Object value(JsonNode node) {
-        if (node == null || node.isNull()) {
-            return null;
-        }
-        if (node.isTextual()) {
-            return node.asText();
-        }
-        return node.isIntegralNumber() && node.canConvertToLong() ? (Object) node.asLong() : WRONG;
-    }
-
     private static Object value(JsonParser json, JsonToken token) throws IOException {
         switch (token) {
             case VALUE_NULL:
@@ -143,29 +114,9 @@ final class EnvelopeFields {
         payload = TREES.readTree(json);
         long end = json.currentLocation().getByteOffset();
         boolean container = token == JsonToken.START_OBJECT || token == JsonToken.START_ARRAY;
-        payloadText = container && start >= 0 && end <= body.length && start < end
+        payloadText = container && body != null && start >= 0 && end <= body.length && start < end
                 ? new String(body, (int) start, (int) (end - start), StandardCharsets.UTF_8)
                 : payload.toString();
-    }
-
-    private void headers(JsonNode value) {
-        if (value == null || value.isNull()) {
-            return;
-        }
-        if (!value.isObject()) {
-            headersProblem = "headers must be a JSON object of strings";
-            return;
-        }
-        Map<String, String> found = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = value.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> header = it.next();
-            if (!header.getValue().isTextual()) {
-                headersProblem = "header " + abbreviate(header.getKey()) + " must be a string";
-                return;
-            }
-            found.put(header.getKey(), header.getValue().asText());
-        }
-        headers = found;
     }
 
     private void headers(JsonParser json, JsonToken token) throws IOException {

@@ -113,20 +113,16 @@ public final class MessageEnvelope {
      * {@code body} from its first byte ({@code Jsons.mapper().createParser(body)}).
      *
      * @throws InvalidEnvelopeException when the current value is not an envelope
-     * @throws IOException when the JSON is malformed or cannot be read ({@link JacksonException}), or
-     *         a number in it is out of any usable range (wrapped {@link NumberFormatException})
+     * @throws IOException when the JSON is malformed or cannot be read ({@link JacksonException})
+     * @throws NumberFormatException when a decimal in the payload is out of any usable range (an
+     *         exponent beyond an int), as {@link #parse} reports it
      */
     public static Read read(JsonParser json, byte[] body) throws IOException {
         if (json.currentToken() != JsonToken.START_OBJECT) {
             json.skipChildren();
             throw new InvalidEnvelopeException("envelope must be a JSON object");
         }
-        EnvelopeFields fields;
-        try {
-            fields = EnvelopeFields.read(json, body);
-        } catch (NumberFormatException e) {
-            throw new IOException("a number is out of any usable range", e);
-        }
+        EnvelopeFields fields = EnvelopeFields.read(json, body);
         return new Read(fields.message(), fields.payload());
     }
 
@@ -135,6 +131,11 @@ public final class MessageEnvelope {
         if (node == null || !node.isObject()) {
             throw new InvalidEnvelopeException("envelope must be a JSON object");
         }
-        return EnvelopeFields.of(node).message();
+        try (JsonParser json = node.traverse(Jsons.mapper())) {
+            json.nextToken();
+            return EnvelopeFields.read(json, null).message();
+        } catch (IOException e) {
+            throw new IllegalStateException("a JSON tree could not be walked", e); // in memory: not expected
+        }
     }
 }

@@ -220,6 +220,7 @@ final class MessageEndpoints {
      */
     private List<OutboxMessage> parseBatch(byte[] body) {
         List<OutboxMessage> messages = new ArrayList<>();
+        boolean read = false;
         try (JsonParser json = Jsons.mapper().createParser(body)) {
             if (json.nextToken() != JsonToken.START_OBJECT) {
                 throw ApiError.badRequest("body must be a JSON object " + BATCH_SHAPE);
@@ -241,20 +242,19 @@ final class MessageEndpoints {
             if (json.nextToken() != null) {
                 throw ApiError.badRequest("body is not valid JSON: it goes on after the object's end");
             }
+            read = true;
             return messages;
         } catch (JacksonException e) {
-            parsed.forget(messages);
             throw ApiError.badRequest("body is not valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
-            parsed.forget(messages);
-            throw ApiError.badRequest(e.getCause() instanceof NumberFormatException
-                    ? "body has a number out of any usable range" : "body could not be read: " + e.getMessage());
+            throw ApiError.badRequest("body could not be read: " + e.getMessage());
         } catch (NumberFormatException e) {
-            parsed.forget(messages);
+            // decimals are read as BigDecimal while parsing: an exponent beyond an int fails there
             throw ApiError.badRequest("body has a number out of any usable range");
-        } catch (RuntimeException e) {
-            parsed.forget(messages);
-            throw e;
+        } finally {
+            if (!read) {
+                parsed.forget(messages);
+            }
         }
     }
 
