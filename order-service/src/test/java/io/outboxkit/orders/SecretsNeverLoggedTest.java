@@ -30,11 +30,11 @@ class SecretsNeverLoggedTest {
 
     @Test
     void neither_password_appears_when_it_serves_stops_or_fails_to_start() throws Exception {
-        int port = freePort();
+        int port = FreePorts.pick();
         Map<String, String> serving = env(Secrets.databaseEnv(db), port);
-        Map<String, String> unreachable = env(Secrets.databaseEnv(db), freePort());
+        Map<String, String> unreachable = env(Secrets.databaseEnv(db), FreePorts.pick());
         unreachable.put("DB_URL", "jdbc:postgresql://127.0.0.1:1/outbox?password=" + Secrets.URL_PASSWORD);
-        Map<String, String> userInfo = env(Secrets.databaseEnv(db), freePort());
+        Map<String, String> userInfo = env(Secrets.databaseEnv(db), FreePorts.pick());
         userInfo.put("DB_URL", Secrets.userInfoUrl());
 
         try (ChildJvm service = start(serving); ChildJvm noDatabase = start(unreachable); ChildJvm badUrl = start(userInfo)) {
@@ -69,9 +69,5 @@ class SecretsNeverLoggedTest {
         env.put("BIND_HOST", "127.0.0.1");
         env.put("DB_POOL_SIZE", "2");
         return env;
-    }
-
-    private static int freePort() {
-        return FreePorts.pick();
     }
 }

@@ -49,7 +49,7 @@ class StartupTest {
 
     @Test
     void starts_from_the_environment_and_stops_when_closed() throws Exception {
-        int port = freePort();
+        int port = FreePorts.pick();
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health"))
                 .timeout(Duration.ofSeconds(10)).build();
@@ -71,9 +71,5 @@ class StartupTest {
         env.put("BIND_HOST", "127.0.0.1");
         env.put("DB_POOL_SIZE", "2");
         return env;
-    }
-
-    private static int freePort() {
-        return FreePorts.pick();
     }
 }

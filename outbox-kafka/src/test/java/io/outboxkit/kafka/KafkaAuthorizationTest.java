@@ -8,6 +8,7 @@ import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.devkafka.DevKafka;
 import io.outboxkit.devkafka.DevKafkaProcess;
 import io.outboxkit.devkafka.DevKafkaSettings;
+import io.outboxkit.testing.FreePorts;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -42,7 +43,7 @@ class KafkaAuthorizationTest {
         Map<String, String> users = new LinkedHashMap<>();
         users.put("admin", "admin-secret"); // the first user is the super user
         users.put("relay", PASSWORD);
-        DevKafkaSettings settings = new DevKafkaSettings(TestKafka.freePort(),
+        DevKafkaSettings settings = new DevKafkaSettings(FreePorts.pick(),
                 Files.createTempDirectory("outbox-kafka-acl").resolve("kafka"), false, 1, users);
         broker = DevKafkaProcess.start(settings);
         Map<String, Object> props = new java.util.HashMap<>(DevKafka.clientSecurity(settings, "admin"));

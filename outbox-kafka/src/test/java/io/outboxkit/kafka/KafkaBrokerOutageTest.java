@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.devkafka.DevKafkaProcess;
+import io.outboxkit.testing.FreePorts;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -75,7 +76,7 @@ class KafkaBrokerOutageTest {
 
     @Test
     void a_broker_that_never_answered_fails_each_message_within_max_block_saying_so() throws Exception {
-        try (KafkaPublisher publisher = publisher("127.0.0.1:" + TestKafka.freePort())) {
+        try (KafkaPublisher publisher = publisher("127.0.0.1:" + FreePorts.pick())) {
             OutboxMessage message = message("Order", "a", 1);
             long start = System.nanoTime();
             Map<UUID, Exception> failures = publisher.publishAll(List.of(message));

@@ -3,7 +3,6 @@ package io.outboxkit.kafka;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.devkafka.DevKafkaProcess;
 import io.outboxkit.devkafka.TestBrokers;
-import io.outboxkit.testing.FreePorts;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -53,10 +52,6 @@ final class TestKafka {
     /** A broker of the test's own, on a free port and a fresh data directory (the caller stops it). */
     static DevKafkaProcess startPrivate(boolean autoCreateTopics) {
         return TestBrokers.startPrivate(autoCreateTopics);
-    }
-
-    static int freePort() {
-        return FreePorts.pick();
     }
 
     static Admin admin(String bootstrapServers) {

@@ -59,7 +59,7 @@ class AdminBindTest {
     @Test
     void without_admin_host_the_admin_port_answers_on_loopback_only() throws Exception {
         List<InetAddress> others = nonLoopbackAddresses();
-        int port = freePort();
+        int port = FreePorts.pick();
 
         try (AutoCloseable relay = RelayMain.start(Env.of(env(port, null)))) {
             assertThat(new RawHttp("127.0.0.1", port).request("GET", "/health", null).status()).isEqualTo(200);
@@ -75,7 +75,7 @@ class AdminBindTest {
     void with_admin_host_0_0_0_0_it_answers_on_every_address() throws Exception {
         List<InetAddress> others = nonLoopbackAddresses();
         assumeFalse(others.isEmpty(), "this machine has no address but loopback to try");
-        int port = freePort();
+        int port = FreePorts.pick();
 
         try (AutoCloseable relay = RelayMain.start(Env.of(env(port, "0.0.0.0")))) {
             for (InetAddress address : others) {
@@ -118,9 +118,5 @@ class AdminBindTest {
         } catch (SocketException e) {
             return false;
         }
-    }
-
-    private static int freePort() {
-        return FreePorts.pick();
     }
 }

@@ -38,9 +38,9 @@ class AdminTokenTest {
 
     @Test
     void with_a_non_loopback_admin_host_and_no_token_the_relay_does_not_start() throws Exception {
-        Map<String, String> shortToken = env("0.0.0.0", freePort());
+        Map<String, String> shortToken = env("0.0.0.0", FreePorts.pick());
         shortToken.put("ADMIN_TOKEN", "short");
-        try (ChildJvm noToken = start(env("0.0.0.0", freePort())); ChildJvm tooShort = start(shortToken)) {
+        try (ChildJvm noToken = start(env("0.0.0.0", FreePorts.pick())); ChildJvm tooShort = start(shortToken)) {
             assertThat(noToken.waitFor(WAIT)).as(noToken.output()).isEqualTo(ServiceMain.EXIT_START_FAILED);
             assertThat(noToken.output().lines().filter(line -> line.startsWith("outbox-relay: cannot start: ")).toList())
                     .singleElement().asString()
@@ -52,7 +52,7 @@ class AdminTokenTest {
 
     @Test
     void with_a_token_every_route_needs_it_and_it_is_never_logged() throws Exception {
-        int port = freePort();
+        int port = FreePorts.pick();
         Map<String, String> env = env("0.0.0.0", port);
         env.put("ADMIN_TOKEN", TOKEN);
         try (ChildJvm relay = ChildJvm.start(RelayMain.class.getName(), env, ChildJvm.withVerboseLogging())) {
@@ -114,9 +114,5 @@ class AdminTokenTest {
         env.put("CONSUMER_URL", "http://127.0.0.1:1/messages");
         env.put("RELAY_NAME", "admin-token-test");
         return env;
-    }
-
-    private static int freePort() {
-        return FreePorts.pick();
     }
 }

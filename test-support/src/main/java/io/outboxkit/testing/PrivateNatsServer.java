@@ -54,7 +54,7 @@ public final class PrivateNatsServer implements AutoCloseable {
      */
     public static PrivateNatsServer unstarted(String... extraArgs) {
         try {
-            return new PrivateNatsServer(freePort(), Files.createTempDirectory("nats-test-"), List.of(extraArgs));
+            return new PrivateNatsServer(FreePorts.pick(), Files.createTempDirectory("nats-test-"), List.of(extraArgs));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -131,10 +131,6 @@ public final class PrivateNatsServer implements AutoCloseable {
         } catch (IOException e) {
             return false;
         }
-    }
-
-    private static int freePort() {
-        return FreePorts.pick();
     }
 
     /** Kills the server if it runs and deletes its store. */

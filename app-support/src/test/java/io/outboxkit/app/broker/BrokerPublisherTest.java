@@ -22,10 +22,6 @@ import org.junit.jupiter.api.Test;
 /** Against the machine's RabbitMQ (5672, guest/guest), and a NATS port where nothing listens. */
 class BrokerPublisherTest {
 
-    static int freePort() {
-        return FreePorts.pick();
-    }
-
     static OutboxMessage message() {
         return new OutboxMessage(UUID.randomUUID(), 1, "Order", UUID.randomUUID().toString(), "OrderCreated", "{}",
                 Map.of(), Instant.now(), 1);
@@ -64,7 +60,7 @@ class BrokerPublisherTest {
     @Test
     void nats_that_cannot_be_reached_at_start_fails_deliveries_until_it_can_and_does_not_stop_the_start() throws Exception {
         BrokerSettings settings = BrokerSettings.sink(env("SINK", "nats", "NATS_URL",
-                "nats://app:" + SECRET + "@127.0.0.1:" + freePort()));
+                "nats://app:" + SECRET + "@127.0.0.1:" + FreePorts.pick()));
         try (BrokerPublisher publisher = settings.openPublisher()) {
             assertThat(publisher.isConnected()).isFalse();
             OutboxMessage message = message();
