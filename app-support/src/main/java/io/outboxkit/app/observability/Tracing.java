@@ -29,6 +29,18 @@ final class Tracing {
     private static final List<String> EXPORTERS = List.of("OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER",
             "OTEL_LOGS_EXPORTER");
     private static final AttributeKey<String> SERVICE_NAME = AttributeKey.stringKey("service.name");
+    /**
+     * The SDK's choice of HTTP client for OTLP/HTTP, as a system property or (upper case, dots as
+     * underscores) an environment variable, when more than one is on the class path.
+     */
+    static final String HTTP_SENDER = "io.opentelemetry.sdk.common.export.HttpSenderProvider";
+    /**
+     * The JDK's HTTP client. OkHttp's (also on the class path, for gRPC) held each export to a
+     * collector on the same host back for tens of milliseconds, so that a relay delivering tens of
+     * thousands of messages a second with every trace sampled lost most of its spans at the batch
+     * processor's full queue.
+     */
+    static final String JDK_HTTP_SENDER = "io.opentelemetry.exporter.sender.jdk.internal.JdkHttpSenderProvider";
 
     private Tracing() {
     }
@@ -52,6 +64,7 @@ final class Tracing {
         if (!requested(env)) {
             return OpenTelemetry.noop();
         }
+        preferJdkHttpSender(env);
         try {
             return AutoConfiguredOpenTelemetrySdk.builder()
                     .addPropertiesSupplier(() -> Map.of(
@@ -65,6 +78,14 @@ final class Tracing {
                     .getOpenTelemetrySdk();
         } catch (RuntimeException e) {
             throw new ConfigException("the OpenTelemetry settings (OTEL_*) are refused: " + RootCause.message(e));
+        }
+    }
+
+    /** Chooses the JDK's HTTP client for OTLP/HTTP, unless the system property or its variable chose one. */
+    static void preferJdkHttpSender(Env env) {
+        String variable = HTTP_SENDER.toUpperCase(Locale.ROOT).replace('.', '_');
+        if (System.getProperty(HTTP_SENDER) == null && env.string(variable, "").isBlank()) {
+            System.setProperty(HTTP_SENDER, JDK_HTTP_SENDER);
         }
     }
 
