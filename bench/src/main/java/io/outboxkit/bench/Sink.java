@@ -2,6 +2,8 @@ package io.outboxkit.bench;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.WireFormat;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.outboxkit.app.Jsons;
@@ -22,10 +24,14 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class Sink implements AutoCloseable {
 
+    private static final int LENGTH_DELIMITED_1 = 1 << 3 | WireFormat.WIRETYPE_LENGTH_DELIMITED;
+    private static final int LENGTH_DELIMITED_2 = 2 << 3 | WireFormat.WIRETYPE_LENGTH_DELIMITED;
+
     private final HttpServer server;
     private final ExecutorService executor = Executors.newFixedThreadPool(8);
     private final AtomicLong messages = new AtomicLong();
     private final AtomicLong exports = new AtomicLong();
+    private final AtomicLong spans = new AtomicLong();
 
     Sink() throws IOException {
         // Without TCP_NODELAY the JDK's server and a keep-alive client stall 40 ms per answer (Nagle + delayed ACK).
@@ -55,14 +61,49 @@ final class Sink implements AutoCloseable {
         return exports.get();
     }
 
-    /** An OTLP/HTTP export (protobuf): read and acknowledged with an empty response, which means "all accepted". */
+    /** Spans received in those exports: what the services' exporters did not drop. */
+    long spans() {
+        return spans.get();
+    }
+
+    /** An OTLP/HTTP export (protobuf): read, its spans counted, acknowledged with an empty response ("all accepted"). */
     private void otlp(HttpExchange exchange) throws IOException {
         try (exchange) {
-            exchange.getRequestBody().readAllBytes();
+            spans.addAndGet(spanCount(exchange.getRequestBody().readAllBytes()));
             exports.incrementAndGet();
             exchange.getResponseHeaders().set("Content-Type", "application/x-protobuf");
             exchange.sendResponseHeaders(200, -1);
         }
+    }
+
+    /**
+     * The spans of an {@code ExportTraceServiceRequest}: the entries of field 2 (spans) of each
+     * field 2 (scope spans) of each field 1 (resource spans), every other field skipped unread.
+     */
+    static long spanCount(byte[] request) throws IOException {
+        CodedInputStream in = CodedInputStream.newInstance(request);
+        long spans = 0;
+        for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+            if (tag != LENGTH_DELIMITED_1) {
+                in.skipField(tag);
+                continue;
+            }
+            int resourceEnd = in.pushLimit(in.readRawVarint32());
+            for (int resourceTag = in.readTag(); resourceTag != 0; resourceTag = in.readTag()) {
+                if (resourceTag != LENGTH_DELIMITED_2) {
+                    in.skipField(resourceTag);
+                    continue;
+                }
+                int scopeEnd = in.pushLimit(in.readRawVarint32());
+                for (int scopeTag = in.readTag(); scopeTag != 0; scopeTag = in.readTag()) {
+                    spans += scopeTag == LENGTH_DELIMITED_2 ? 1 : 0;
+                    in.skipField(scopeTag);
+                }
+                in.popLimit(scopeEnd);
+            }
+            in.popLimit(resourceEnd);
+        }
+        return spans;
     }
 
     private void serve(HttpExchange exchange) throws IOException {
