@@ -2,6 +2,7 @@ package io.outboxkit.devkafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.outboxkit.testing.FreePorts;
 import java.io.File;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -34,7 +35,7 @@ class DevKafkaMainTest {
 
     @Test
     void prints_ready_then_stops_the_broker_cleanly_on_sigterm() throws Exception {
-        try (DevKafkaProcess kafka = DevKafkaProcess.start(settings(freePort()))) {
+        try (DevKafkaProcess kafka = DevKafkaProcess.start(settings(FreePorts.pick()))) {
             assertThat(Files.readAllLines(kafka.log())).anySatisfy(line -> assertThat(line)
                     .startsWith("dev-kafka: ready on port " + kafka.settings().port() + " (data in "
                             + kafka.settings().dataDirectory() + ", cluster ")
@@ -49,7 +50,7 @@ class DevKafkaMainTest {
     @Test
     void an_acknowledged_record_and_the_cluster_id_survive_a_kill_and_a_restart() throws Exception {
         String topic = "survives-" + UUID.randomUUID();
-        try (DevKafkaProcess kafka = DevKafkaProcess.start(settings(freePort()))) {
+        try (DevKafkaProcess kafka = DevKafkaProcess.start(settings(FreePorts.pick()))) {
             String clusterId = clusterIdFromReadyLine(kafka);
             try (KafkaProducer<String, String> producer = new KafkaProducer<>(producerProps(kafka))) {
                 producer.send(new ProducerRecord<>(topic, "key", "kept")).get(30, TimeUnit.SECONDS);
@@ -120,11 +121,5 @@ class DevKafkaMainTest {
         p.put("key.deserializer", StringDeserializer.class.getName());
         p.put("value.deserializer", StringDeserializer.class.getName());
         return p;
-    }
-
-    static int freePort() throws Exception {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 }

@@ -2,6 +2,7 @@ package io.outboxkit.devpostgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.outboxkit.testing.FreePorts;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
@@ -32,7 +33,7 @@ class DevPostgresMainTest {
 
     @Test
     void prints_ready_then_stops_postgres_cleanly_on_sigterm() throws Exception {
-        int port = DevPostgresTest.freePort();
+        int port = FreePorts.pick();
         process = start(port);
         ProcessOutput out = ProcessOutput.of(process.getInputStream());
         ProcessOutput err = ProcessOutput.of(process.getErrorStream());

@@ -3,7 +3,7 @@ package io.outboxkit.devpostgres;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.IOException;
+import io.outboxkit.testing.FreePorts;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -26,7 +26,7 @@ class DevPostgresTest {
 
     @Test
     void the_services_can_log_in_and_own_their_database() throws Exception {
-        try (DevPostgres postgres = DevPostgres.start(new DevPostgresSettings(freePort(), dataDir))) {
+        try (DevPostgres postgres = DevPostgres.start(new DevPostgresSettings(FreePorts.pick(), dataDir))) {
             try (Connection c = connectAsOutbox(postgres); Statement s = c.createStatement()) {
                 assertThat(single(s, "SELECT current_user")).isEqualTo("outbox");
                 assertThat(single(s, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'outbox'"))
@@ -41,7 +41,7 @@ class DevPostgresTest {
 
     @Test
     void data_survives_a_restart_on_the_same_data_directory() throws Exception {
-        int port = freePort();
+        int port = FreePorts.pick();
         try (DevPostgres postgres = DevPostgres.start(new DevPostgresSettings(port, dataDir));
              Connection c = connectAsOutbox(postgres); Statement s = c.createStatement()) {
             s.execute("CREATE TABLE kept (id uuid PRIMARY KEY)");
@@ -68,7 +68,7 @@ class DevPostgresTest {
 
     @Test
     void stop_frees_the_port() throws Exception {
-        int port = freePort();
+        int port = FreePorts.pick();
         DevPostgres.start(new DevPostgresSettings(port, dataDir)).close();
 
         DevPostgres.requirePortFree(new DevPostgresSettings(port, dataDir));
@@ -82,12 +82,6 @@ class DevPostgresTest {
         try (ResultSet rs = statement.executeQuery(query)) {
             rs.next();
             return rs.getString(1);
-        }
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
         }
     }
 }

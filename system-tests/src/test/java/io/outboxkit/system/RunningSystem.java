@@ -1,5 +1,6 @@
 package io.outboxkit.system;
 
+import io.outboxkit.testing.FreePorts;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,8 +32,8 @@ public final class RunningSystem implements AutoCloseable {
     /** How long a graceful stop may take before the tests call it a hang. */
     public static final Duration STOP_LIMIT = Duration.ofSeconds(10);
 
-    final int orderPort = ServiceProcess.freePort();
-    final int consumerPort = ServiceProcess.freePort();
+    final int orderPort = FreePorts.pick();
+    final int consumerPort = FreePorts.pick();
     private final TestDatabase db;
     private final String label;
     private final Map<String, String> relayEnv = new HashMap<>(DEFAULT_RELAY_ENV);
@@ -127,7 +128,7 @@ public final class RunningSystem implements AutoCloseable {
     }
 
     private RelayProcess launchRelay() {
-        int adminPort = ServiceProcess.freePort();
+        int adminPort = FreePorts.pick();
         String name = "outbox-relay-" + (++relayCount);
         Map<String, String> env = new HashMap<>(relayEnv);
         env.put("PORT", String.valueOf(adminPort));

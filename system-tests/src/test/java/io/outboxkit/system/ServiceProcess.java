@@ -2,7 +2,6 @@ package io.outboxkit.system;
 
 import static org.awaitility.Awaitility.await;
 
-import io.outboxkit.testing.FreePorts;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -133,11 +132,6 @@ public final class ServiceProcess implements AutoCloseable {
 
     private static String javaBinary() {
         return System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
-    }
-
-    /** A TCP port free right now, for a service to bind (see {@link FreePorts}). */
-    public static int freePort() {
-        return FreePorts.pick();
     }
 
     /** Waits until {@code healthUrl} answers 200, failing early if the process died. */

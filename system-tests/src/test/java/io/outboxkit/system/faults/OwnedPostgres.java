@@ -6,6 +6,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.outboxkit.system.ServiceProcess;
 import io.outboxkit.system.TestDatabase;
+import io.outboxkit.testing.FreePorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -33,7 +34,7 @@ public final class OwnedPostgres implements TestDatabase, AutoCloseable {
     private static final Duration START_LIMIT = Duration.ofSeconds(90);
 
     private final String label;
-    private final int port = ServiceProcess.freePort();
+    private final int port = FreePorts.pick();
     private final Path dataDir;
     private ServiceProcess process;
     private HikariDataSource pool;

@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.testing.PrometheusText;
 import io.outboxkit.system.Http;
-import io.outboxkit.system.ServiceProcess;
+import io.outboxkit.testing.FreePorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URLEncoder;
@@ -55,7 +55,7 @@ final class PrometheusServer implements AutoCloseable {
                       - outbox-alerts.yml
                     scrape_configs:
                     """ + jobs);
-            int port = ServiceProcess.freePort();
+            int port = FreePorts.pick();
             Process process = new ProcessBuilder(binary.toString(), "--config.file=" + dir.resolve("prometheus.yml"),
                     "--storage.tsdb.path=" + dir.resolve("data"), "--web.listen-address=127.0.0.1:" + port)
                     .redirectErrorStream(true).redirectOutput(dir.resolve("prometheus.log").toFile()).start();
