@@ -75,8 +75,9 @@ final class CostPhase {
                         // A span per message of the warm-up backlog and of the measured one; the relay,
                         // stopped, has sent what its exporter kept. Spans it dropped make tracing look cheap.
                         long received = sink.spans() - spansBefore;
+                        long messages = 2L * BenchMain.BACKLOG;
                         report.detail(String.format(Locale.ROOT, "  - spans the collector received: %,d for %,d messages (%.0f%%)",
-                                received, 2L * BenchMain.BACKLOG, 100.0 * received / (2L * BenchMain.BACKLOG)));
+                                received, messages, 100.0 * received / messages));
                     }
                     drainCpu.computeIfAbsent(mode.getKey(), k -> new ArrayList<>()).add(cpu[0] / BenchMain.BACKLOG * 1e6);
                 }
