@@ -1,6 +1,7 @@
 package io.outboxkit.core;
 
 import io.outboxkit.core.internal.SqlIdentifiers;
+import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -54,22 +55,22 @@ public record OutboxNames(String schema, String outboxTable, String processedTab
     /**
      * Checks every name.
      *
-     * @throws IllegalArgumentException naming the setting at fault and what it may be
+     * @throws InvalidOptionException naming the setting at fault and what it may be
      */
     public OutboxNames {
         if (schema != null) {
             requireIdentifier("schema", schema, MAX_IDENTIFIER_LENGTH);
             if (schema.startsWith("pg_")) {
-                throw new IllegalArgumentException("OutboxNames: schema must not start with pg_ (PostgreSQL reserves it), was "
-                        + schema);
+                throw new InvalidOptionException("OutboxNames", List.of("schema"),
+                        "schema must not start with pg_ (PostgreSQL reserves it), was " + schema);
             }
         }
         requireIdentifier("outboxTable", outboxTable, MAX_IDENTIFIER_LENGTH - LONGEST_OUTBOX_SUFFIX.length());
         requireIdentifier("processedTable", processedTable, MAX_IDENTIFIER_LENGTH - PROCESSED_SUFFIX.length());
         requireIdentifier("channel", channel, MAX_IDENTIFIER_LENGTH);
         if (outboxTable.equals(processedTable)) {
-            throw new IllegalArgumentException("OutboxNames: outboxTable and processedTable must differ, both were "
-                    + outboxTable);
+            throw new InvalidOptionException("OutboxNames", List.of("processedTable", "outboxTable"),
+                    "outboxTable and processedTable must differ, both were " + outboxTable);
         }
     }
 
@@ -120,8 +121,8 @@ public record OutboxNames(String schema, String outboxTable, String processedTab
     private static void requireIdentifier(String setting, String value, int maxLength) {
         Objects.requireNonNull(value, () -> "OutboxNames: " + setting + " must not be null");
         if (value.isEmpty() || value.length() > maxLength || !IDENTIFIER.matcher(value).matches()) {
-            throw new IllegalArgumentException("OutboxNames: " + setting + " must be a lowercase SQL identifier of 1 to "
-                    + maxLength + " characters (a letter or _, then letters, digits or _), was \""
+            throw new InvalidOptionException("OutboxNames", List.of(setting),
+                    setting + " must be a lowercase SQL identifier of 1 to " + maxLength + " characters (a letter or _, then letters, digits or _), was \""
                     + abbreviate(value) + "\"");
         }
     }

@@ -4,6 +4,7 @@ import io.outboxkit.core.internal.OutboxSql;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -175,23 +176,25 @@ public final class OutboxRetention {
         /**
          * Retention with these options.
          *
-         * @throws IllegalArgumentException naming the first invalid option
+         * @throws InvalidOptionException naming the first invalid option
          */
         public OutboxRetention build() {
             if (names == null) {
-                throw new IllegalArgumentException("OutboxRetention: names must not be null");
+                throw new InvalidOptionException("OutboxRetention", List.of("names"), "names must not be null");
             }
             requireNonNegative("publishedRetention", publishedRetention);
             requireNonNegative("dedupWindow", dedupWindow);
             if (batchSize < 1 || batchSize > 100_000) {
-                throw new IllegalArgumentException("OutboxRetention: batchSize must be 1 to 100000, was " + batchSize);
+                throw new InvalidOptionException("OutboxRetention", List.of("batchSize"),
+                        "batchSize must be 1 to 100000, was " + batchSize);
             }
             return new OutboxRetention(this);
         }
 
         private static void requireNonNegative(String option, Duration value) {
             if (value == null || value.isNegative()) {
-                throw new IllegalArgumentException("OutboxRetention: " + option + " must be zero or more, was " + value);
+                throw new InvalidOptionException("OutboxRetention", List.of(option),
+                        option + " must be zero or more, was " + value);
             }
         }
     }

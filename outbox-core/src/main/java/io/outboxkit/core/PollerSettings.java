@@ -1,6 +1,7 @@
 package io.outboxkit.core;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Every setting of an {@link OutboxPoller}, checked and fixed when the poller is built: nothing
@@ -41,37 +42,41 @@ public record PollerSettings(String name, OutboxNames names, int batchSize, int 
     /**
      * Checks every setting.
      *
-     * @throws IllegalArgumentException naming the first setting at fault and what it may be
+     * @throws InvalidOptionException naming the first setting at fault and what it may be
      */
     public PollerSettings {
-        require(name != null && !name.isBlank() && name.length() <= MAX_NAME_LENGTH,
+        require(name != null && !name.isBlank() && name.length() <= MAX_NAME_LENGTH, "name",
                 "name must be 1 to " + MAX_NAME_LENGTH + " characters, was " + describe(name));
-        require(names != null, "names must not be null");
-        require(batchSize >= 1 && batchSize <= MAX_BATCH_SIZE,
+        require(names != null, "names", "names must not be null");
+        require(batchSize >= 1 && batchSize <= MAX_BATCH_SIZE, "batchSize",
                 "batchSize must be 1 to " + MAX_BATCH_SIZE + ", was " + batchSize);
-        require(workers >= 1 && workers <= MAX_WORKERS, "workers must be 1 to " + MAX_WORKERS + ", was " + workers);
-        require(claimMode != null, "claimMode must not be null");
+        require(workers >= 1 && workers <= MAX_WORKERS, "workers", "workers must be 1 to " + MAX_WORKERS + ", was " + workers);
+        require(claimMode != null, "claimMode", "claimMode must not be null");
         requireAtLeastOneMilli("pollInterval", pollInterval);
         requireAtLeastOneMilli("lease", lease);
         requireAtLeastOneMilli("statementTimeout", statementTimeout);
-        require(statementTimeout.toMillis() <= MAX_STATEMENT_TIMEOUT_MILLIS, "statementTimeout must be at most "
+        require(statementTimeout.toMillis() <= MAX_STATEMENT_TIMEOUT_MILLIS, "statementTimeout", "statementTimeout must be at most "
                 + MAX_STATEMENT_TIMEOUT_MILLIS + " ms (PostgreSQL's limit), was " + statementTimeout);
-        require(maxAttempts >= 1, "maxAttempts must be at least 1, was " + maxAttempts);
+        require(maxAttempts >= 1, "maxAttempts", "maxAttempts must be at least 1, was " + maxAttempts);
         requireAtLeastOneMilli("initialBackoff", initialBackoff);
         requireAtLeastOneMilli("maxBackoff", maxBackoff);
-        require(maxBackoff.compareTo(initialBackoff) >= 0,
+        require(maxBackoff.compareTo(initialBackoff) >= 0, List.of("maxBackoff", "initialBackoff"),
                 "maxBackoff (" + maxBackoff + ") must not be less than initialBackoff (" + initialBackoff + ")");
-        require(jitter >= 0 && jitter <= 1, "jitter must be 0 to 1, was " + jitter);
+        require(jitter >= 0 && jitter <= 1, "jitter", "jitter must be 0 to 1, was " + jitter);
     }
 
     private static void requireAtLeastOneMilli(String setting, Duration value) {
-        require(value != null && value.compareTo(Duration.ofMillis(1)) >= 0,
+        require(value != null && value.compareTo(Duration.ofMillis(1)) >= 0, setting,
                 setting + " must be at least 1 ms, was " + value);
     }
 
-    private static void require(boolean valid, String message) {
+    private static void require(boolean valid, String setting, String reason) {
+        require(valid, List.of(setting), reason);
+    }
+
+    private static void require(boolean valid, List<String> settings, String reason) {
         if (!valid) {
-            throw new IllegalArgumentException("OutboxPoller: " + message);
+            throw new InvalidOptionException("OutboxPoller", settings, reason);
         }
     }
 

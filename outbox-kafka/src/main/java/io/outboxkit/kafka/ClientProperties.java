@@ -1,5 +1,6 @@
 package io.outboxkit.kafka;
 
+import io.outboxkit.core.InvalidOptionException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -27,7 +28,7 @@ final class ClientProperties {
         Objects.requireNonNull(value, () -> "the value of property " + name);
         String reason = owned.get(name);
         if (reason != null) {
-            throw new IllegalArgumentException("property " + name + " cannot be passed through: " + reason);
+            throw new InvalidOptionException("property", "property " + name + " cannot be passed through: " + reason);
         }
         extra.put(name, value);
     }
@@ -48,7 +49,7 @@ final class ClientProperties {
     static Duration within(String option, Duration value, Duration min, Duration max) {
         Objects.requireNonNull(value, option);
         if (value.compareTo(min) < 0 || value.compareTo(max) > 0) {
-            throw new IllegalArgumentException(option + " must be from " + min.toMillis() + " ms to " + max.toMillis()
+            throw new InvalidOptionException(option, option + " must be from " + min.toMillis() + " ms to " + max.toMillis()
                     + " ms, not " + value.toMillis() + " ms");
         }
         return value;
@@ -57,7 +58,7 @@ final class ClientProperties {
     /** Requires a non-blank value; names {@code option} otherwise. */
     static String notBlank(String option, String value) {
         if (value == null || value.isBlank()) {
-            throw new IllegalArgumentException(option + " must not be blank");
+            throw new InvalidOptionException(option, option + " must not be blank");
         }
         return value.trim();
     }

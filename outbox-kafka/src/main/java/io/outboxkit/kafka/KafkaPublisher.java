@@ -1,5 +1,6 @@
 package io.outboxkit.kafka;
 
+import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.core.spi.TransportHeaders;
@@ -414,7 +415,9 @@ public final class KafkaPublisher implements MessagePublisher, AutoCloseable {
         /**
          * A publisher with these settings, its producer created (it connects on first use).
          *
-         * @throws IllegalArgumentException naming the option that is wrong and what it may be
+         * @throws InvalidOptionException naming the option that is wrong and what it may be (an
+         *                                {@link IllegalArgumentException} when Kafka's client refuses the
+         *                                properties)
          */
         public KafkaPublisher build() {
             String servers = ClientProperties.notBlank("bootstrapServers", bootstrapServers);

@@ -1,5 +1,6 @@
 package io.outboxkit.kafka;
 
+import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.spi.BatchReceiver;
 import io.outboxkit.core.spi.MessageSource;
 import java.time.Duration;
@@ -313,41 +314,42 @@ public final class KafkaSource implements MessageSource {
         /**
          * A source with these settings (it connects at {@link KafkaSource#start}).
          *
-         * @throws IllegalArgumentException naming the option that is wrong and what it may be
+         * @throws InvalidOptionException naming the option that is wrong and what it may be (an
+         *                                {@link IllegalArgumentException} when the client properties are not valid)
          */
         public KafkaSource build() {
             String servers = ClientProperties.notBlank("bootstrapServers", bootstrapServers);
             String name = ClientProperties.notBlank("consumerName", consumerName);
             if (name.length() > 200) {
-                throw new IllegalArgumentException("consumerName must be at most 200 characters");
+                throw new InvalidOptionException("consumerName", "consumerName must be at most 200 characters");
             }
             Pattern pattern = null;
             if (topics != null) {
                 if (topics.isEmpty()) {
-                    throw new IllegalArgumentException("topics must name at least one topic");
+                    throw new InvalidOptionException("topics", "topics must name at least one topic");
                 }
-                topics.forEach(t -> TopicTemplate.requireLegal(String.valueOf(t), "topics: '" + t + "'"));
+                topics.forEach(t -> TopicTemplate.requireLegal(String.valueOf(t), "topics", "topics: '" + t + "'"));
             } else {
                 try {
                     pattern = Pattern.compile(ClientProperties.notBlank("topicPattern", topicPattern));
                 } catch (PatternSyntaxException e) {
-                    throw new IllegalArgumentException("topicPattern '" + topicPattern + "' is not a regular expression: "
+                    throw new InvalidOptionException("topicPattern", "topicPattern '" + topicPattern + "' is not a regular expression: "
                             + e.getDescription());
                 }
             }
             String dlt = ClientProperties.notBlank("deadLetterTopic", deadLetterTopic);
-            TopicTemplate.requireLegal(dlt, "deadLetterTopic '" + dlt + "'");
+            TopicTemplate.requireLegal(dlt, "deadLetterTopic", "deadLetterTopic '" + dlt + "'");
             if (topics != null ? topics.contains(dlt) : pattern.matcher(dlt).matches()) {
-                throw new IllegalArgumentException("deadLetterTopic '" + dlt + "' is one of the topics read: a dead"
+                throw new InvalidOptionException("deadLetterTopic", "deadLetterTopic '" + dlt + "' is one of the topics read: a dead"
                         + " letter would be read again; choose another deadLetterTopic or topic pattern");
             }
             if (maxAttempts < 1 || maxAttempts > 1000) {
-                throw new IllegalArgumentException("maxAttempts must be from 1 to 1000, not " + maxAttempts);
+                throw new InvalidOptionException("maxAttempts", "maxAttempts must be from 1 to 1000, not " + maxAttempts);
             }
             ClientProperties.within("initialBackoff", initialBackoff, Duration.ofMillis(10), Duration.ofHours(1));
             ClientProperties.within("maxBackoff", maxBackoff, initialBackoff, Duration.ofHours(1));
             if (maxBatchSize < 1 || maxBatchSize > 10_000) {
-                throw new IllegalArgumentException("maxBatchSize must be from 1 to 10000, not " + maxBatchSize);
+                throw new InvalidOptionException("maxBatchSize", "maxBatchSize must be from 1 to 10000, not " + maxBatchSize);
             }
             ClientProperties.within("commitInterval", commitInterval, Duration.ZERO, Duration.ofMinutes(1));
             Map<String, Object> consumer = new LinkedHashMap<>();

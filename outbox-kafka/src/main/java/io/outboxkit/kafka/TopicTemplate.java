@@ -1,5 +1,6 @@
 package io.outboxkit.kafka;
 
+import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxMessage;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +22,8 @@ final class TopicTemplate {
 
     private static final Pattern LEGAL = Pattern.compile("[a-zA-Z0-9._-]+");
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{[^{}]*}");
+    /** The builder option a template is set by. */
+    private static final String OPTION = "topicTemplate";
 
     private final String template;
     private final List<Function<OutboxMessage, String>> parts;
@@ -33,12 +36,12 @@ final class TopicTemplate {
     /**
      * Parses {@code template}.
      *
-     * @throws IllegalArgumentException naming the unknown placeholder, the stray brace or the
+     * @throws InvalidOptionException naming the unknown placeholder, the stray brace or the
      *                                  illegal character
      */
     static TopicTemplate parse(String template) {
         if (template == null || template.isBlank()) {
-            throw new IllegalArgumentException("topicTemplate must not be blank; e.g. outbox.event.{aggregate_type}");
+            throw new InvalidOptionException(OPTION, "topicTemplate must not be blank; e.g. outbox.event.{aggregate_type}");
         }
         List<Function<OutboxMessage, String>> parts = new ArrayList<>();
         Matcher m = PLACEHOLDER.matcher(template);
@@ -48,14 +51,14 @@ final class TopicTemplate {
             parts.add(switch (m.group()) {
                 case AGGREGATE_TYPE -> OutboxMessage::aggregateType;
                 case EVENT_TYPE -> OutboxMessage::eventType;
-                default -> throw new IllegalArgumentException("topicTemplate '" + template + "' has an unknown placeholder "
+                default -> throw new InvalidOptionException(OPTION, "topicTemplate '" + template + "' has an unknown placeholder "
                         + m.group() + "; the known ones are " + AGGREGATE_TYPE + " and " + EVENT_TYPE);
             });
             at = m.end();
         }
         literal(template, template.substring(at), parts);
         if (parts.size() == 1 && !template.contains("{")) {
-            requireLegal(template, "topicTemplate '" + template + "'");
+            requireLegal(template, OPTION, "topicTemplate '" + template + "'");
         }
         return new TopicTemplate(template, List.copyOf(parts));
     }
@@ -65,7 +68,7 @@ final class TopicTemplate {
             return;
         }
         if (!LEGAL.matcher(text).matches()) {
-            throw new IllegalArgumentException("topicTemplate '" + template + "' has '" + text + "' outside a placeholder;"
+            throw new InvalidOptionException(OPTION, "topicTemplate '" + template + "' has '" + text + "' outside a placeholder;"
                     + " a topic name may hold only letters, digits, '.', '_' and '-', and placeholders "
                     + AGGREGATE_TYPE + " and " + EVENT_TYPE);
         }
@@ -83,25 +86,38 @@ final class TopicTemplate {
             topic.append(part.apply(message));
         }
         String name = topic.toString();
-        requireLegal(name, "the topic '" + abbreviate(name) + "' (from template " + template + ")");
+        String illegality = illegality(name);
+        if (illegality != null) {
+            throw new IllegalArgumentException("the topic '" + abbreviate(name) + "' (from template " + template + ") "
+                    + illegality);
+        }
         return name;
     }
 
     /**
-     * Requires {@code name} to be a legal Kafka topic name: 1 to {@value #MAX_TOPIC_LENGTH} of
-     * letters, digits, {@code .}, {@code _} and {@code -}, not {@code .} or {@code ..} alone.
+     * Requires {@code name}, the value of the builder's {@code option}, to be a legal Kafka topic
+     * name: 1 to {@value #MAX_TOPIC_LENGTH} of letters, digits, {@code .}, {@code _} and {@code -},
+     * not {@code .} or {@code ..} alone.
      *
-     * @throws IllegalArgumentException starting with {@code what}
+     * @throws InvalidOptionException naming {@code option}, its message starting with {@code what}
      */
-    static void requireLegal(String name, String what) {
+    static void requireLegal(String name, String option, String what) {
+        String illegality = illegality(name);
+        if (illegality != null) {
+            throw new InvalidOptionException(option, what + " " + illegality);
+        }
+    }
+
+    /** Why {@code name} is not a legal Kafka topic name ("is not a legal Kafka topic name: ..."), or null when it is one. */
+    private static String illegality(String name) {
         if (name.length() > MAX_TOPIC_LENGTH) {
-            throw new IllegalArgumentException(what + " is " + name.length() + " characters long; Kafka allows at most "
-                    + MAX_TOPIC_LENGTH);
+            return "is " + name.length() + " characters long; Kafka allows at most " + MAX_TOPIC_LENGTH;
         }
         if (!LEGAL.matcher(name).matches() || name.equals(".") || name.equals("..")) {
-            throw new IllegalArgumentException(what + " is not a legal Kafka topic name: only letters, digits, '.', '_'"
-                    + " and '-' are allowed (and not '.' or '..' alone)");
+            return "is not a legal Kafka topic name: only letters, digits, '.', '_' and '-' are allowed (and not '.' or "
+                    + "'..' alone)";
         }
+        return null;
     }
 
     private static String abbreviate(String text) {

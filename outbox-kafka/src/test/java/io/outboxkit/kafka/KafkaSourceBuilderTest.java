@@ -3,6 +3,7 @@ package io.outboxkit.kafka;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.outboxkit.core.InvalidOptionException;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -27,7 +28,7 @@ class KafkaSourceBuilderTest {
     @Test
     void refuses_a_dead_letter_topic_it_would_read_itself() {
         assertThatThrownBy(() -> KafkaSource.builder("localhost:9092", "c").deadLetterTopic("outbox.event.dead").build())
-                .isInstanceOf(IllegalArgumentException.class)
+                .isInstanceOfSatisfying(InvalidOptionException.class, e -> assertThat(e.option()).isEqualTo("deadLetterTopic"))
                 .hasMessage("deadLetterTopic 'outbox.event.dead' is one of the topics read: a dead letter would be read"
                         + " again; choose another deadLetterTopic or topic pattern");
     }

@@ -4,6 +4,7 @@ import static io.outboxkit.kafka.TestKafka.message;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.outboxkit.core.InvalidOptionException;
 import org.junit.jupiter.api.Test;
 
 class TopicTemplateTest {
@@ -20,7 +21,7 @@ class TopicTemplateTest {
     @Test
     void refuses_an_unknown_placeholder_naming_the_known_ones() {
         assertThatThrownBy(() -> TopicTemplate.parse("outbox.{aggregate}"))
-                .isInstanceOf(IllegalArgumentException.class)
+                .isInstanceOfSatisfying(InvalidOptionException.class, e -> assertThat(e.option()).isEqualTo("topicTemplate"))
                 .hasMessage("topicTemplate 'outbox.{aggregate}' has an unknown placeholder {aggregate}; the known ones are"
                         + " {aggregate_type} and {event_type}");
     }

@@ -1,5 +1,6 @@
 package io.outboxkit.nats;
 
+import io.outboxkit.core.InvalidOptionException;
 import java.time.Duration;
 
 /** The builders' checks of their options, each error naming the option and what it may be. */
@@ -11,7 +12,7 @@ final class Checks {
     /** Checks the log name, a stream name and a subject prefix. */
     static void names(String name, String stream, String subjectPrefix) {
         if (name == null || name.isBlank() || name.length() > 200) {
-            throw new IllegalArgumentException("name must be 1 to 200 characters, not blank");
+            throw new InvalidOptionException("name", "name must be 1 to 200 characters, not blank");
         }
         Subjects.checkName("stream", stream);
         Subjects.checkPrefix("subjectPrefix", subjectPrefix);
@@ -27,7 +28,7 @@ final class Checks {
     /** Checks that {@code value} is between {@code min} and {@code max}, both included. */
     static Duration between(String option, Duration value, Duration min, Duration max) {
         if (value == null || value.compareTo(min) < 0 || value.compareTo(max) > 0) {
-            throw new IllegalArgumentException(option + " must be from " + min + " to " + max + ", not " + value);
+            throw new InvalidOptionException(option, option + " must be from " + min + " to " + max + ", not " + value);
         }
         return value;
     }
@@ -35,7 +36,7 @@ final class Checks {
     /** Checks that {@code value} is between {@code min} and {@code max}, both included. */
     static int between(String option, int value, int min, int max) {
         if (value < min || value > max) {
-            throw new IllegalArgumentException(option + " must be from " + min + " to " + max + ", not " + value);
+            throw new InvalidOptionException(option, option + " must be from " + min + " to " + max + ", not " + value);
         }
         return value;
     }

@@ -7,6 +7,7 @@ import io.nats.client.PublishOptions;
 import io.nats.client.api.PublishAck;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
+import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.MessagePublisher;
@@ -357,7 +358,7 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
         /**
          * Checks every option, connects, and makes sure the stream exists.
          *
-         * @throws IllegalArgumentException naming an option that is wrong and what it may be
+         * @throws InvalidOptionException naming an option that is wrong and what it may be
          * @throws OutboxException          when NATS cannot be reached, refuses the credentials, or the
          *                                  stream cannot be used; the message names the servers (never a
          *                                  password) and the cause

@@ -1,5 +1,6 @@
 package io.outboxkit.nats;
 
+import io.outboxkit.core.InvalidOptionException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URLDecoder;
@@ -33,11 +34,11 @@ record NatsServers(List<String> urls, String user, String password, String token
     /**
      * Parses {@code text}, naming {@code option} in the error.
      *
-     * @throws IllegalArgumentException saying what is wrong, never quoting a password or token
+     * @throws InvalidOptionException naming {@code option}, saying what is wrong, never quoting a password or token
      */
     static NatsServers parse(String option, String text) {
         if (text == null || text.isBlank()) {
-            throw new IllegalArgumentException(option + " must name one or more NATS servers, e.g. nats://localhost:4222");
+            throw new InvalidOptionException(option, option + " must name one or more NATS servers, e.g. nats://localhost:4222");
         }
         List<String> urls = new ArrayList<>();
         String[] credentials = null;
@@ -50,7 +51,7 @@ record NatsServers(List<String> urls, String user, String password, String token
             if (credentials == null || credentials[0] == null && credentials[2] == null) {
                 credentials = these;
             } else if (!none && !java.util.Arrays.equals(credentials, these)) {
-                throw new IllegalArgumentException(option + ": the URLs carry different credentials; give the same "
+                throw new InvalidOptionException(option, option + ": the URLs carry different credentials; give the same "
                         + "user:password or token in each, or only in the first: " + redact(text));
             }
         }
@@ -67,18 +68,18 @@ record NatsServers(List<String> urls, String user, String password, String token
         try {
             uri = new URI(url);
         } catch (URISyntaxException e) {
-            throw new IllegalArgumentException(option + ": not a URL: '" + redact(url) + "' (expected nats://host:port)");
+            throw new InvalidOptionException(option, option + ": not a URL: '" + redact(url) + "' (expected nats://host:port)");
         }
         String scheme = uri.getScheme();
         if (scheme == null || !(scheme.equals("nats") || scheme.equals("tls"))) {
-            throw new IllegalArgumentException(option + ": '" + redact(url) + "' must start with nats:// or tls://");
+            throw new InvalidOptionException(option, option + ": '" + redact(url) + "' must start with nats:// or tls://");
         }
         if (uri.getHost() == null) {
-            throw new IllegalArgumentException(option + ": '" + redact(url) + "' has no host (expected nats://host:port)");
+            throw new InvalidOptionException(option, option + ": '" + redact(url) + "' has no host (expected nats://host:port)");
         }
         boolean emptyPath = uri.getRawPath() == null || uri.getRawPath().isEmpty() || uri.getRawPath().equals("/");
         if (!emptyPath || uri.getRawQuery() != null || uri.getRawFragment() != null) {
-            throw new IllegalArgumentException(option + ": '" + redact(url) + "' may have no path, query or fragment "
+            throw new InvalidOptionException(option, option + ": '" + redact(url) + "' may have no path, query or fragment "
                     + "(expected nats://host:port)");
         }
         return uri;

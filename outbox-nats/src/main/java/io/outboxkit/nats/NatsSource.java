@@ -9,6 +9,7 @@ import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.JetStreamOptions;
 import io.nats.client.Message;
+import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.BatchReceiver;
@@ -598,7 +599,7 @@ public final class NatsSource implements MessageSource {
          * Checks every option, connects, and makes sure the stream and the dead-letter stream exist.
          * The source receives nothing until {@link NatsSource#start}.
          *
-         * @throws IllegalArgumentException naming an option that is wrong and what it may be
+         * @throws InvalidOptionException naming an option that is wrong and what it may be
          * @throws OutboxException          when NATS cannot be reached, refuses the credentials, or a
          *                                  stream cannot be used
          */
@@ -610,12 +611,14 @@ public final class NatsSource implements MessageSource {
             Subjects.checkName("deadLetterStream", deadLetterStream);
             Subjects.checkPrefix("deadLetterSubjectPrefix", deadLetterSubjectPrefix);
             if (deadLetterStream.equals(stream)) {
-                throw new IllegalArgumentException("deadLetterStream must differ from stream (" + stream + ")");
+                throw new InvalidOptionException(null, List.of("deadLetterStream", "stream"),
+                        "deadLetterStream must differ from stream (" + stream + ")");
             }
             if (Streams.covers(subjectPrefix + ".>", deadLetterSubjectPrefix + ".x")
                     || Streams.covers(deadLetterSubjectPrefix + ".>", subjectPrefix + ".x")) {
-                throw new IllegalArgumentException("deadLetterSubjectPrefix (" + deadLetterSubjectPrefix
-                        + ") and subjectPrefix (" + subjectPrefix + ") must not contain one another");
+                throw new InvalidOptionException(null, List.of("deadLetterSubjectPrefix", "subjectPrefix"),
+                        "deadLetterSubjectPrefix (" + deadLetterSubjectPrefix + ") and subjectPrefix (" + subjectPrefix
+                                + ") must not contain one another");
             }
             Checks.between("batchSize", batchSize, 1, 10_000);
             Checks.between("maxAttempts", maxAttempts, 1, 1_000_000);

@@ -1,5 +1,6 @@
 package io.outboxkit.nats;
 
+import io.outboxkit.core.InvalidOptionException;
 import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
 
@@ -43,7 +44,7 @@ final class Subjects {
     /** Checks a stream or consumer name: NATS forbids {@code .}, {@code *}, {@code >} and spaces in it. */
     static String checkName(String option, String name) {
         if (name == null || !NAME.matcher(name).matches()) {
-            throw new IllegalArgumentException(option + " must be 1 to 200 of the characters A-Z a-z 0-9 - _, not '"
+            throw new InvalidOptionException(option, option + " must be 1 to 200 of the characters A-Z a-z 0-9 - _, not '"
                     + name + "'");
         }
         return name;
@@ -52,7 +53,7 @@ final class Subjects {
     /** Checks a subject prefix: one or more tokens of those characters separated by dots. */
     static String checkPrefix(String option, String prefix) {
         if (prefix == null || !PREFIX.matcher(prefix).matches()) {
-            throw new IllegalArgumentException(option + " must be one or more tokens of A-Z a-z 0-9 - _ separated by "
+            throw new InvalidOptionException(option, option + " must be one or more tokens of A-Z a-z 0-9 - _ separated by "
                     + "dots (e.g. outbox), not '" + prefix + "'");
         }
         return prefix;

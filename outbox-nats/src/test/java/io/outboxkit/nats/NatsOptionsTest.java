@@ -3,6 +3,7 @@ package io.outboxkit.nats;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.testing.PrivateNatsServer;
 import java.io.ByteArrayOutputStream;
@@ -22,7 +23,8 @@ class NatsOptionsTest {
         for (String bad : List.of("", " ", "http://localhost:4222", "nats://", "nats://host:4222/path", "nats://host?x=1",
                 "nats://ho st:4222", "localhost:4222")) {
             assertThatThrownBy(() -> NatsPublisher.builder(bad).build(), bad)
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("servers");
+                    .isInstanceOfSatisfying(InvalidOptionException.class, e -> assertThat(e.option()).isEqualTo("servers"))
+                    .hasMessageStartingWith("servers");
         }
     }
 

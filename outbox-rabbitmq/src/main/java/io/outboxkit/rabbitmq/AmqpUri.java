@@ -1,6 +1,7 @@
 package io.outboxkit.rabbitmq;
 
 import com.rabbitmq.client.ConnectionFactory;
+import io.outboxkit.core.InvalidOptionException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URLDecoder;
@@ -26,29 +27,29 @@ record AmqpUri(boolean tls, String host, int port, String username, String passw
      * Parses {@code text}, naming {@code option} in the error. The error never repeats the text,
      * which may hold a password.
      *
-     * @throws IllegalArgumentException saying what is wrong and what is expected
+     * @throws InvalidOptionException naming {@code option}, saying what is wrong and what is expected
      */
     static AmqpUri parse(String option, String text) {
         if (text == null || text.isBlank()) {
-            throw new IllegalArgumentException(option + " must be given, as " + FORM);
+            throw new InvalidOptionException(option, option + " must be given, as " + FORM);
         }
         URI uri;
         try {
             uri = new URI(text.strip());
         } catch (URISyntaxException e) {
-            throw new IllegalArgumentException(option + " is not a valid URI (" + e.getReason() + " at index "
+            throw new InvalidOptionException(option, option + " is not a valid URI (" + e.getReason() + " at index "
                     + e.getIndex() + "); expected " + FORM);
         }
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
         if (!scheme.equals("amqp") && !scheme.equals("amqps")) {
-            throw new IllegalArgumentException(option + " must start with amqp:// or amqps://"
+            throw new InvalidOptionException(option, option + " must start with amqp:// or amqps://"
                     + (scheme.isEmpty() ? "" : ", not " + scheme + "://") + "; expected " + FORM);
         }
         if (uri.getHost() == null) {
-            throw new IllegalArgumentException(option + " has no host (or one that is not a valid host name); expected " + FORM);
+            throw new InvalidOptionException(option, option + " has no host (or one that is not a valid host name); expected " + FORM);
         }
         if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
-            throw new IllegalArgumentException(option + " must not have a query or fragment (the builder sets the "
+            throw new InvalidOptionException(option, option + " must not have a query or fragment (the builder sets the "
                     + "client's options); expected " + FORM);
         }
         boolean tls = scheme.equals("amqps");
@@ -64,7 +65,7 @@ record AmqpUri(boolean tls, String host, int port, String username, String passw
         }
         String path = uri.getRawPath() == null ? "" : uri.getRawPath();
         if (path.indexOf('/', 1) >= 0) {
-            throw new IllegalArgumentException(option + " has a path of several segments; the path is the virtual host, "
+            throw new InvalidOptionException(option, option + " has a path of several segments; the path is the virtual host, "
                     + "with / written %2F (amqp://host:5672/%2F)");
         }
         String virtualHost = path.length() <= 1 ? "/" : decode(option, path.substring(1));
@@ -75,7 +76,7 @@ record AmqpUri(boolean tls, String host, int port, String username, String passw
         try {
             return URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(option + " has a malformed %-escape in its user, password or virtual host");
+            throw new InvalidOptionException(option, option + " has a malformed %-escape in its user, password or virtual host");
         }
     }
 

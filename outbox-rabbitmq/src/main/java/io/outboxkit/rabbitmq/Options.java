@@ -1,5 +1,6 @@
 package io.outboxkit.rabbitmq;
 
+import io.outboxkit.core.InvalidOptionException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
@@ -15,14 +16,14 @@ final class Options {
     /** An exchange's or queue's name: 1 to 255 bytes of UTF-8, not starting with {@code amq.}. */
     static void requireName(String option, String name) {
         if (name == null || name.isBlank()) {
-            throw new IllegalArgumentException(option + " must be a name of 1 to 255 bytes, not blank");
+            throw new InvalidOptionException(option, option + " must be a name of 1 to 255 bytes, not blank");
         }
         int bytes = name.getBytes(StandardCharsets.UTF_8).length;
         if (bytes > AmqpMessages.MAX_SHORT_STRING) {
-            throw new IllegalArgumentException(option + " must be at most 255 bytes of UTF-8, not " + bytes);
+            throw new InvalidOptionException(option, option + " must be at most 255 bytes of UTF-8, not " + bytes);
         }
         if (name.startsWith("amq.")) {
-            throw new IllegalArgumentException(option + " must not start with 'amq.' (RabbitMQ keeps those names for "
+            throw new InvalidOptionException(option, option + " must not start with 'amq.' (RabbitMQ keeps those names for "
                     + "itself): " + name);
         }
     }
@@ -30,7 +31,7 @@ final class Options {
     /** A duration from {@code min} to {@code max}. */
     static void requireBetween(String option, Duration value, Duration min, Duration max) {
         if (value == null || value.compareTo(min) < 0 || value.compareTo(max) > 0) {
-            throw new IllegalArgumentException(option + " must be " + text(min) + " to " + text(max) + ", not "
+            throw new InvalidOptionException(option, option + " must be " + text(min) + " to " + text(max) + ", not "
                     + (value == null ? "null" : text(value)));
         }
     }
@@ -38,7 +39,7 @@ final class Options {
     /** A whole number from {@code min} to {@code max}. */
     static void requireBetween(String option, int value, int min, int max) {
         if (value < min || value > max) {
-            throw new IllegalArgumentException(option + " must be " + min + " to " + max + ", not " + value);
+            throw new InvalidOptionException(option, option + " must be " + min + " to " + max + ", not " + value);
         }
     }
 

@@ -4,6 +4,7 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.Recoverable;
 import com.rabbitmq.client.RecoveryListener;
+import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.MessagePublisher;
@@ -409,7 +410,7 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
         /**
          * Checks the options, connects, and declares the exchange.
          *
-         * @throws IllegalArgumentException naming an option that is missing or out of range
+         * @throws InvalidOptionException naming an option that is missing or out of range
          * @throws OutboxException when the broker refused the connection for good (credentials,
          *                         virtual host, permissions, an exchange of that name of another
          *                         type); a broker that cannot be reached is only logged, and tried

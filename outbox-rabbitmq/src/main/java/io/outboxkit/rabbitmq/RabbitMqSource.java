@@ -1,6 +1,7 @@
 package io.outboxkit.rabbitmq;
 
 import com.rabbitmq.client.ConnectionFactory;
+import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.spi.BatchReceiver;
 import io.outboxkit.core.spi.MessageSource;
@@ -342,7 +343,7 @@ public final class RabbitMqSource implements MessageSource {
         /**
          * Checks the options; connecting waits for {@link RabbitMqSource#start}.
          *
-         * @throws IllegalArgumentException naming an option that is missing or out of range
+         * @throws InvalidOptionException naming an option that is missing or out of range
          */
         public RabbitMqSource build() {
             AmqpUri parsed = AmqpUri.parse("uri", uri);
@@ -351,14 +352,15 @@ public final class RabbitMqSource implements MessageSource {
             String deadLetters = deadLetterQueue == null ? queue + DEAD_LETTER_SUFFIX : deadLetterQueue;
             Options.requireName("deadLetterQueue", deadLetters);
             if (deadLetters.equals(queue)) {
-                throw new IllegalArgumentException("deadLetterQueue must differ from the queue: " + queue);
+                throw new InvalidOptionException(null, List.of("deadLetterQueue", "queue"),
+                        "deadLetterQueue must differ from the queue: " + queue);
             }
             if (bindingKeys == null || bindingKeys.isEmpty()) {
-                throw new IllegalArgumentException("bindingKeys must hold at least one topic pattern, e.g. #");
+                throw new InvalidOptionException("bindingKeys", "bindingKeys must hold at least one topic pattern, e.g. #");
             }
             for (String key : bindingKeys) {
                 if (key == null || key.getBytes(StandardCharsets.UTF_8).length > AmqpMessages.MAX_SHORT_STRING) {
-                    throw new IllegalArgumentException("bindingKeys must each be a topic pattern of at most 255 bytes, not "
+                    throw new InvalidOptionException("bindingKeys", "bindingKeys must each be a topic pattern of at most 255 bytes, not "
                             + (key == null ? "null" : key.length() + " characters"));
                 }
             }

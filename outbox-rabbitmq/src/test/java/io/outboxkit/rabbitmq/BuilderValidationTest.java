@@ -3,6 +3,7 @@ package io.outboxkit.rabbitmq;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.outboxkit.core.InvalidOptionException;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -31,7 +32,7 @@ class BuilderValidationTest {
                 "amqp://guest:s3cr3t@host:5672/a/b", "amqp://guest:s3cr3t@host:5672/%2F?heartbeat=10",
                 "amqp://guest:s3cr3t%zz@host/", "amqp://guest:s3cr3t@host:5672/ bad")) {
             assertThatThrownBy(() -> RabbitMqPublisher.builder(bad).build()).as(bad)
-                    .isInstanceOf(IllegalArgumentException.class)
+                    .isInstanceOfSatisfying(InvalidOptionException.class, e -> assertThat(e.option()).isEqualTo("uri"))
                     .hasMessageStartingWith("uri ")
                     .hasMessageNotContaining("s3cr3t");
         }

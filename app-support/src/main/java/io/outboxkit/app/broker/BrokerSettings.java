@@ -2,6 +2,7 @@ package io.outboxkit.app.broker;
 
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
+import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.spi.MessageSource;
 import io.outboxkit.kafka.KafkaPublisher;
@@ -77,8 +78,6 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{[^{}]*}");
     private static final Set<String> PLACEHOLDERS = Set.of("{aggregate_type}", "{event_type}");
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9a-fA-F:.]+]|[A-Za-z0-9._-]+):(\\d{1,5})");
-    /** The option a builder's message names first: "stream must be ...". */
-    private static final Pattern LEADING_OPTION = Pattern.compile("(\\w+)( must .*)", Pattern.DOTALL);
     /** Per broker, the variable that sets each builder option a refusal may name. */
     private static final Map<Broker, Map<String, String>> VARIABLE_OF_OPTION = Map.of(
             Broker.RABBITMQ, Map.of("exchange", "RABBITMQ_EXCHANGE"),
@@ -243,21 +242,18 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
 
     /**
      * Runs a broker module's builder, turning what it refuses into one line: {@code SINK=nats: } and
-     * the module's message, in which an option this class sets from a variable is named as that
-     * variable ({@code NATS_STREAM must be ...}; the builders name the option at fault first).
+     * the module's message, in which each option this class sets from a variable is named as that
+     * variable ({@code NATS_STREAM must be ...}).
      */
     private <T> T built(Supplier<T> builder) {
         try {
             return builder.get();
+        } catch (InvalidOptionException e) {
+            Map<String, String> variables = VARIABLE_OF_OPTION.getOrDefault(broker, Map.of());
+            throw new ConfigException(variable + "=" + broker.id() + ": " + redact(e.reasonNaming(variables::get)), e);
         } catch (IllegalArgumentException | OutboxException e) {
-            throw new ConfigException(variable + "=" + broker.id() + ": " + variableAtFault(redact(e.getMessage())), e);
+            throw new ConfigException(variable + "=" + broker.id() + ": " + redact(e.getMessage()), e);
         }
-    }
-
-    private String variableAtFault(String message) {
-        Matcher m = LEADING_OPTION.matcher(String.valueOf(message));
-        String variableOfOption = m.matches() ? VARIABLE_OF_OPTION.getOrDefault(broker, Map.of()).get(m.group(1)) : null;
-        return variableOfOption == null ? message : variableOfOption + m.group(2);
     }
 
     private static String bootstrapServers(String value) {

@@ -1,24 +1,19 @@
 package io.outboxkit.spring.autoconfigure;
 
+import io.outboxkit.core.InvalidOptionException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.core.env.Environment;
 
 /**
- * A broker publisher's builder run with the options its properties set, its message about an option
- * at fault turned into one about the property: the broker modules' builders check their options
- * and name the option first ("exchange must be a name of 1 to 255 bytes"), so no rule is written
- * twice. Immutable once made.
+ * A broker publisher's builder run with the options its properties set, its refusal of an option
+ * ({@link InvalidOptionException}) turned into one of the property: the broker modules' builders
+ * check their options, so no rule is written twice. Immutable once made.
  */
 final class BrokerOptions {
-
-    /** The option a builder's message starts with: "exchange must ...", "servers: not a URL ...". */
-    private static final Pattern LEADING_OPTION = Pattern.compile("^(\\w+)\\b(.*)", Pattern.DOTALL);
 
     private final String broker;
     private final Map<String, String> properties = new LinkedHashMap<>();
@@ -63,16 +58,17 @@ final class BrokerOptions {
     <T> T build(Supplier<T> build) {
         try {
             return build.get();
-        } catch (IllegalArgumentException e) {
-            Matcher message = LEADING_OPTION.matcher(String.valueOf(e.getMessage()));
-            String property = message.matches() ? properties.get(message.group(1)) : null;
+        } catch (InvalidOptionException e) {
+            String property = properties.get(e.option());
             if (property == null) {
                 throw new IllegalStateException("outboxkit " + broker + " publisher: " + e.getMessage(), e);
             }
             InvalidConfigurationPropertyValueException invalid = new InvalidConfigurationPropertyValueException(
-                    property, redacted(property, values.get(property)), property + message.group(2));
+                    property, redacted(property, values.get(property)), e.reasonNaming(properties::get));
             invalid.addSuppressed(e); // its constructor takes no cause
             throw invalid;
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("outboxkit " + broker + " publisher: " + e.getMessage(), e);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.outboxkit.spring.autoconfigure;
 
+import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxRetention;
@@ -10,8 +11,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.jdbi.v3.core.Jdbi;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 
@@ -45,12 +44,6 @@ final class OutboxSettings {
             "OutboxRetention", Map.of(
                     "publishedRetention", "outboxkit.retention.published",
                     "dedupWindow", "outboxkit.retention.dedup-window"));
-
-    /** "OutboxPoller: batchSize must be ..." : the type, then the message that names the setting. */
-    private static final Pattern LIBRARY_MESSAGE = Pattern.compile("(\\w+): (.*)", Pattern.DOTALL);
-
-    /** A setting named as the subject of a rule: followed by " must" or by its value in parentheses. */
-    private static final Pattern SUBJECT = Pattern.compile("\\b(\\w+)\\b(?= must| \\()");
 
     /** Never called: the poller built to check the settings is never started. */
     private static final MessagePublisher NOT_STARTED = message -> {
@@ -149,37 +142,25 @@ final class OutboxSettings {
     private <T> T checked(Supplier<T> make) {
         try {
             return make.get();
-        } catch (IllegalArgumentException e) {
+        } catch (InvalidOptionException e) {
             throw toProperty(e);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("outboxkit: " + e.getMessage(), e);
         }
     }
 
     /**
-     * The library's message with each setting it names replaced by its property: "OutboxPoller:
+     * The library's refusal with each setting it names replaced by its property: "OutboxPoller:
      * batchSize must be 1 to 10000, was 0" becomes "outboxkit.batch-size must be 1 to 10000, was 0".
      */
-    private RuntimeException toProperty(IllegalArgumentException e) {
-        Matcher message = LIBRARY_MESSAGE.matcher(String.valueOf(e.getMessage()));
-        Map<String, String> known = message.matches() ? PROPERTIES.get(message.group(1)) : null;
-        if (known == null) {
-            return new IllegalStateException("outboxkit: " + e.getMessage(), e);
-        }
-        Matcher subject = SUBJECT.matcher(message.group(2));
-        StringBuilder reason = new StringBuilder();
-        String first = null;
-        while (subject.find()) {
-            String property = known.get(subject.group(1));
-            if (first == null) {
-                first = property;
-            }
-            subject.appendReplacement(reason, Matcher.quoteReplacement(property != null ? property : subject.group(1)));
-        }
-        subject.appendTail(reason);
-        if (first == null) {
+    private RuntimeException toProperty(InvalidOptionException e) {
+        Map<String, String> known = e.builder().map(PROPERTIES::get).orElse(Map.of());
+        String property = known.get(e.option());
+        if (property == null) {
             return new IllegalStateException("outboxkit: " + e.getMessage(), e);
         }
         InvalidConfigurationPropertyValueException invalid =
-                new InvalidConfigurationPropertyValueException(first, values().get(first), reason.toString());
+                new InvalidConfigurationPropertyValueException(property, values().get(property), e.reasonNaming(known::get));
         invalid.addSuppressed(e); // its constructor sets no cause, and a cause cannot be set after it
         return invalid;
     }
