@@ -3,6 +3,7 @@ package io.outboxkit.kafka;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.devkafka.DevKafkaProcess;
 import io.outboxkit.devkafka.TestBrokers;
+import io.outboxkit.testing.FreePorts;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -23,7 +24,7 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
- * The broker the tests run against ({@link TestBrokers#sharedBootstrapServers()}: topic
+ * The broker the tests run against ({@link TestBrokers#sharedBootstrapServers}: topic
  * auto-creation off, so that the tests of the unknown-topic refusal hold; tests create their
  * topics). Also the tests' plain Kafka tools:
  * topics of their own, and a plain consumer that reads what a topic holds.
@@ -33,9 +34,9 @@ final class TestKafka {
     private TestKafka() {
     }
 
-    /** The shared broker's bootstrap servers (see {@link TestBrokers#sharedBootstrapServers()}), starting it on first use. */
+    /** The shared broker's bootstrap servers (see {@link TestBrokers#sharedBootstrapServers}), starting it on first use. */
     static String bootstrapServers() {
-        return TestBrokers.sharedBootstrapServers();
+        return TestBrokers.sharedBootstrapServers(FreePorts::pick);
     }
 
     /** Whether the shared broker creates topics on first use (an external one may). */
@@ -51,7 +52,7 @@ final class TestKafka {
 
     /** A broker of the test's own, on a free port and a fresh data directory (the caller stops it). */
     static DevKafkaProcess startPrivate(boolean autoCreateTopics) {
-        return TestBrokers.startPrivate(autoCreateTopics);
+        return TestBrokers.startPrivate(FreePorts.pick(), autoCreateTopics);
     }
 
     static Admin admin(String bootstrapServers) {

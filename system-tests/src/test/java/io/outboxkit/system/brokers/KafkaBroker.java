@@ -2,6 +2,7 @@ package io.outboxkit.system.brokers;
 
 import io.outboxkit.devkafka.DevKafkaProcess;
 import io.outboxkit.devkafka.TestBrokers;
+import io.outboxkit.testing.FreePorts;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,7 +19,7 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
- * Kafka for a system test: the shared test broker ({@link TestBrokers#sharedBootstrapServers()}:
+ * Kafka for a system test: the shared test broker ({@link TestBrokers#sharedBootstrapServers}:
  * {@code KAFKA_BOOTSTRAP_SERVERS}, else a dev-kafka of this JVM), or a dev-kafka of the test's own
  * that it can kill; a topic template and a consumer group named for the test. The topic of the
  * order service's aggregate ({@value #AGGREGATE_TYPE}) is created up front with three partitions,
@@ -46,12 +47,12 @@ public final class KafkaBroker implements SystemBroker {
 
     /** Topics of the test's own on the broker the tests share; {@link #goDown()} is not allowed. */
     public static KafkaBroker shared() throws Exception {
-        return new KafkaBroker(null, TestBrokers.sharedBootstrapServers());
+        return new KafkaBroker(null, TestBrokers.sharedBootstrapServers(FreePorts::pick));
     }
 
     /** A broker of the test's own: {@link #goDown()} kills it with SIGKILL, {@link #comeBack()} restarts it on its port and data. */
     public static KafkaBroker own() throws Exception {
-        DevKafkaProcess process = TestBrokers.startPrivate(false);
+        DevKafkaProcess process = TestBrokers.startPrivate(FreePorts.pick(), false);
         try {
             return new KafkaBroker(process, process.bootstrapServers());
         } catch (Exception e) {
