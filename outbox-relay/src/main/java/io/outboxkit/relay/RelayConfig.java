@@ -9,6 +9,7 @@ import io.outboxkit.app.delivery.HttpPublisher;
 import io.outboxkit.core.ClaimMode;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxRetention;
+import io.outboxkit.core.PollerSettings;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Objects;
@@ -142,10 +143,11 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
      */
     public static RelayConfig from(Env env) {
         String name = env.string("RELAY_NAME", null);
-        if (name != null && name.length() > 200) {
-            throw new ConfigException("RELAY_NAME must be at most 200 characters, was " + name.length());
+        if (name != null && name.length() > PollerSettings.MAX_NAME_LENGTH) {
+            throw new ConfigException("RELAY_NAME must be at most " + PollerSettings.MAX_NAME_LENGTH + " characters, was "
+                    + name.length());
         }
-        int workers = env.integer("WORKERS", DEFAULT_WORKERS, 1, 64);
+        int workers = env.integer("WORKERS", DEFAULT_WORKERS, 1, PollerSettings.MAX_WORKERS);
         return new RelayConfig(
                 env.httpUri("CONSUMER_URL", DEFAULT_CONSUMER_URL),
                 env.oneOf("DELIVERY", DEFAULT_DELIVERY),
@@ -153,13 +155,14 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
                 ServiceSettings.from(env, "ADMIN_HOST", DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT,
                         Math.max(DEFAULT_POOL_SIZE, workers + POOL_SIZE_BEYOND_WORKERS)),
                 name,
-                env.integer("BATCH_SIZE", OutboxPoller.DEFAULT_BATCH_SIZE, 1, 10_000),
+                env.integer("BATCH_SIZE", OutboxPoller.DEFAULT_BATCH_SIZE, 1, PollerSettings.MAX_BATCH_SIZE),
                 workers,
                 env.millis("POLL_INTERVAL_MS", OutboxPoller.DEFAULT_POLL_INTERVAL, 1, DAY_MS),
                 env.integer("MAX_ATTEMPTS", OutboxPoller.DEFAULT_MAX_ATTEMPTS, 1, 1_000),
                 env.millis("LEASE_MS", OutboxPoller.DEFAULT_LEASE, 1, DAY_MS),
                 env.millis("HTTP_TIMEOUT_MS", DEFAULT_HTTP_TIMEOUT, 1, DAY_MS),
-                env.millis("STATEMENT_TIMEOUT_MS", OutboxPoller.DEFAULT_STATEMENT_TIMEOUT, 1, Integer.MAX_VALUE),
+                env.millis("STATEMENT_TIMEOUT_MS", OutboxPoller.DEFAULT_STATEMENT_TIMEOUT, 1,
+                        PollerSettings.MAX_STATEMENT_TIMEOUT_MILLIS),
                 env.integer("MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT, 1, 256),
                 env.millis("BACKOFF_INITIAL_MS", OutboxPoller.DEFAULT_INITIAL_BACKOFF, 1, DAY_MS),
                 env.millis("BACKOFF_MAX_MS", OutboxPoller.DEFAULT_MAX_BACKOFF, 1, DAY_MS),
