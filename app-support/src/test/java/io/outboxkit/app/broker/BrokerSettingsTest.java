@@ -115,6 +115,14 @@ class BrokerSettingsTest {
     }
 
     @Test
+    void a_refusal_naming_two_options_names_each_one_a_variable_sets_by_that_variable() {
+        assertThatThrownBy(() -> BrokerSettings.source(env("SOURCE", "nats", "NATS_URL", "nats://127.0.0.1:1",
+                "NATS_STREAM", "OUTBOX_DEAD_LETTER"), "loyalty").openSource())
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("SOURCE=nats: deadLetterStream must differ from NATS_STREAM (OUTBOX_DEAD_LETTER)");
+    }
+
+    @Test
     void bootstrap_servers_that_are_not_host_port_are_refused() {
         for (String bad : new String[] {"localhost", "localhost:", "localhost:99999", "kafka://localhost:9092", "a:1,,b:2"}) {
             assertThatThrownBy(() -> BrokerSettings.sink(env("SINK", "kafka", "KAFKA_BOOTSTRAP_SERVERS", bad)))
