@@ -183,6 +183,15 @@ public final class RunningSystem implements AutoCloseable {
         return consumer;
     }
 
+    /** Every consumer process this system started, the earliest first (a restart leaves the one before). */
+    public List<ServiceProcess> consumers() {
+        List<ServiceProcess> all = new ArrayList<>(retired.stream().filter(p -> p.name().equals("consumer")).toList());
+        if (consumer != null) {
+            all.add(consumer);
+        }
+        return all;
+    }
+
     /** The order-service process (the latest one, after a restart). */
     public ServiceProcess orders() {
         return orders;

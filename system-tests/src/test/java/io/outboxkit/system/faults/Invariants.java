@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.system.Http;
 import io.outboxkit.system.RunningSystem;
+import io.outboxkit.system.ServiceProcess;
 import io.outboxkit.system.faults.LoadGenerator.PlacedOrder;
 import java.math.BigDecimal;
 import java.time.Duration;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -93,9 +95,10 @@ public final class Invariants {
 
         JsonNode stats = Http.get(system.consumerUrl("/stats")).json();
         long violations = stats.path("violations").asLong(-1);
-        assertThat(violations).as("consumer /stats violations: %s", stats).isZero();
-        assertThat(count(jdbi, "SELECT count(*) FROM consumer_ordering_violations", exempt))
-                .as("rows in consumer_ordering_violations").isZero();
+        long violationRows = count(jdbi, "SELECT count(*) FROM consumer_ordering_violations", exempt);
+        String details = violations == 0 && violationRows == 0 ? "" : String.join("\n", violationDetails(system, jdbi));
+        assertThat(violations).as("consumer /stats violations: %s; the first ones:%n%s", stats, details).isZero();
+        assertThat(violationRows).as("rows in consumer_ordering_violations:%n%s", details).isZero();
 
         long messages = count(jdbi, "SELECT count(*) FROM outbox WHERE NOT id = ANY(CAST(:exempt AS uuid[]))", exempt);
         long published = count(jdbi, "SELECT count(*) FROM outbox WHERE status = 'PUBLISHED' AND NOT id = ANY(CAST(:exempt AS uuid[]))", exempt);
@@ -106,6 +109,58 @@ public final class Invariants {
                 stats.path("duplicates").asLong(), violations, lost);
         System.out.println("[invariants] " + report + " | load: " + loadStats);
         return report;
+    }
+
+    /**
+     * The first ordering violations with what a diagnosis needs: the late event and the one before it
+     * in its order (types, the outbox's attempts and publication times, when the consumer's
+     * transaction for each began), then the consumer's log lines that name either of them or say how
+     * it started, restarted or reconnected, and the relays' warnings (the logs of a CI run are gone once
+     * it ends).
+     */
+    private static List<String> violationDetails(RunningSystem system, Jdbi jdbi) {
+        Set<String> ids = new HashSet<>();
+        List<String> details = new ArrayList<>(jdbi.withHandle(h -> h.createQuery("""
+                        SELECT v.message_id, prev.id AS prev_id, v.order_id, v.seq, v.previous_seq, v.recorded_at,
+                               late.event_type AS late_type, late.attempts AS late_attempts,
+                               late.published_at AS late_published, pl.processed_at AS late_processed,
+                               prev.event_type AS prev_type, prev.attempts AS prev_attempts,
+                               prev.published_at AS prev_published, pp.processed_at AS prev_processed
+                        FROM consumer_ordering_violations v
+                        LEFT JOIN outbox late ON late.id = v.message_id
+                        LEFT JOIN outbox prev ON prev.aggregate_id = v.order_id::text AND prev.seq = v.previous_seq
+                        LEFT JOIN processed_messages pl ON pl.message_id = v.message_id
+                        LEFT JOIN processed_messages pp ON pp.message_id = prev.id
+                        ORDER BY v.recorded_at LIMIT 10""")
+                .map((rs, ctx) -> {
+                    ids.add(rs.getString("message_id"));
+                    if (rs.getString("prev_id") != null) {
+                        ids.add(rs.getString("prev_id"));
+                    }
+                    return "message " + rs.getString("message_id") + " of order " + rs.getString("order_id") + ": seq "
+                            + rs.getLong("seq") + " (" + rs.getString("late_type") + ", attempts "
+                            + rs.getString("late_attempts") + ", published " + rs.getString("late_published")
+                            + ", processed " + rs.getString("late_processed") + ") after seq " + rs.getLong("previous_seq")
+                            + " (message " + rs.getString("prev_id") + ", " + rs.getString("prev_type") + ", attempts "
+                            + rs.getString("prev_attempts") + ", published " + rs.getString("prev_published")
+                            + ", processed " + rs.getString("prev_processed") + "), recorded " + rs.getString("recorded_at");
+                })
+                .list()));
+        for (ServiceProcess consumer : system.consumers()) {
+            details.add("consumer log " + consumer.log().getFileName() + ":");
+            consumer.output().lines()
+                    .filter(line -> ids.stream().anyMatch(line::contains) || line.contains("NATS consumer")
+                            || line.contains("reconnected") || line.contains(" started") || line.contains("WARN")
+                            || line.contains("ERROR"))
+                    .limit(60)
+                    .forEach(line -> details.add("  " + line));
+        }
+        system.relays().forEach(relay -> {
+            details.add("relay log " + relay.process().log().getFileName() + " (warnings and errors):");
+            relay.process().output().lines().filter(line -> line.contains("WARN") || line.contains("ERROR")).limit(30)
+                    .forEach(line -> details.add("  " + line));
+        });
+        return details;
     }
 
     private static void awaitOutboxDrained(Jdbi jdbi, Duration deadline, List<UUID> exempt) {
