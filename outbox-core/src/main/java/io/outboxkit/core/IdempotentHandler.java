@@ -85,7 +85,7 @@ public final class IdempotentHandler {
      *
      * Records go to the processed-messages table of {@link OutboxNames#DEFAULT}.
      *
-     * @throws IllegalArgumentException when the name is blank
+     * @throws InvalidOptionException when the consumer's name is blank
      */
     public static IdempotentHandler create(Jdbi jdbi, String consumer, MessageHandler handler) {
         return create(jdbi, OutboxNames.DEFAULT, consumer, handler);
@@ -95,14 +95,15 @@ public final class IdempotentHandler {
      * As {@link #create(Jdbi, String, MessageHandler)}, recording processed messages in the table
      * that {@code names} name.
      *
-     * @throws IllegalArgumentException when the name is blank
+     * @throws InvalidOptionException when the consumer's name is blank
      */
     public static IdempotentHandler create(Jdbi jdbi, OutboxNames names, String consumer, MessageHandler handler) {
         Objects.requireNonNull(jdbi, "jdbi");
         Objects.requireNonNull(names, "names");
         Objects.requireNonNull(handler, "handler");
         if (consumer == null || consumer.isBlank()) {
-            throw new IllegalArgumentException("consumer name must not be blank");
+            throw new InvalidOptionException("IdempotentHandler", List.of("consumer"),
+                    "consumer must be a name, not blank");
         }
         return new IdempotentHandler(jdbi, new OutboxSql(names), consumer, handler, List.of(), null);
     }

@@ -3,6 +3,7 @@ package io.outboxkit.core;
 import io.outboxkit.core.internal.OutboxSql;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import org.jdbi.v3.core.Jdbi;
@@ -79,13 +80,14 @@ public final class OutboxMonitor {
      * {@value #COST_FACTOR} times as long as reading it took when that is longer (0 to read at
      * every call, whatever it costs; at most 1 hour).
      *
-     * @throws IllegalArgumentException when maxAge is negative or over an hour
+     * @throws InvalidOptionException when maxAge is negative or over an hour
      */
     public static OutboxMonitor create(Jdbi jdbi, OutboxNames names, Duration maxAge) {
         Objects.requireNonNull(jdbi, "jdbi");
         Objects.requireNonNull(names, "names");
         if (maxAge == null || maxAge.isNegative() || maxAge.compareTo(Duration.ofHours(1)) > 0) {
-            throw new IllegalArgumentException("maxAge must be 0 to 1 hour, was " + maxAge);
+            throw new InvalidOptionException("OutboxMonitor", List.of("maxAge"),
+                    "maxAge must be 0 to 1 hour, was " + maxAge);
         }
         return new OutboxMonitor(jdbi, names, maxAge);
     }

@@ -122,8 +122,8 @@ public record OutboxNames(String schema, String outboxTable, String processedTab
         Objects.requireNonNull(value, () -> "OutboxNames: " + setting + " must not be null");
         if (value.isEmpty() || value.length() > maxLength || !IDENTIFIER.matcher(value).matches()) {
             throw new InvalidOptionException("OutboxNames", List.of(setting),
-                    setting + " must be a lowercase SQL identifier of 1 to " + maxLength + " characters (a letter or _, then letters, digits or _), was \""
-                    + abbreviate(value) + "\"");
+                    setting + " must be a lowercase SQL identifier of 1 to " + maxLength
+                            + " characters (a letter or _, then letters, digits or _), was \"" + abbreviate(value) + "\"");
         }
     }
 

@@ -263,7 +263,8 @@ class IdempotentHandlerTest {
     @Test
     void a_blank_consumer_name_is_refused() {
         assertThatThrownBy(() -> IdempotentHandler.create(db.jdbi(), " ", COUNT))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("consumer name");
+                .isInstanceOfSatisfying(InvalidOptionException.class, e -> assertThat(e.option()).isEqualTo("consumer"))
+                .hasMessage("IdempotentHandler: consumer must be a name, not blank");
     }
 
     private static OutboxMessage message(String aggregateId) {

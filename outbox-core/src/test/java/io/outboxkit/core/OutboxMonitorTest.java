@@ -123,6 +123,7 @@ class OutboxMonitorTest {
                 .hasMessageContaining("could not read the outbox's figures").hasMessageContaining("missing");
         assertThatThrownBy(monitor::snapshot).as("the failure is cached too").isInstanceOf(OutboxException.class);
         assertThatThrownBy(() -> OutboxMonitor.create(db.jdbi(), OutboxNames.DEFAULT, Duration.ofSeconds(-1)))
+                .isInstanceOfSatisfying(InvalidOptionException.class, e -> assertThat(e.option()).isEqualTo("maxAge"))
                 .hasMessageContaining("maxAge must be 0 to 1 hour");
     }
 
