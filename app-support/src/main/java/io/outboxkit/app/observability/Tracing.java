@@ -21,9 +21,9 @@ import java.util.concurrent.TimeUnit;
  * {@code OTEL_SERVICE_NAME}, ...), with the service's name as the default service name and
  * {@code none} as the default exporter of traces, metrics and logs: nothing leaves the process
  * unless asked for; the batch span processor queues up to {@value #SPAN_QUEUE} spans unless
- * {@code OTEL_BSP_MAX_QUEUE_SIZE} says otherwise. While every exporter is {@code none}, or {@code OTEL_SDK_DISABLED=true}, no SDK
- * is installed at all, so outbox-core makes no span and costs nothing. Once installed it is the
- * global OpenTelemetry, where outbox-core finds it.
+ * {@code OTEL_BSP_MAX_QUEUE_SIZE} says otherwise. While every exporter is {@code none}, or
+ * {@code OTEL_SDK_DISABLED=true}, no SDK is installed at all, so outbox-core makes no span and
+ * costs nothing. Once installed it is the global OpenTelemetry, where outbox-core finds it.
  */
 final class Tracing {
 

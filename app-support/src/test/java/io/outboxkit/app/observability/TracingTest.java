@@ -2,24 +2,33 @@ package io.outboxkit.app.observability;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.opentelemetry.api.GlobalOpenTelemetry;
 import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.trace.Tracer;
 import io.outboxkit.app.Env;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 class TracingTest {
+
+    /** Spans in a burst of two and a half times the SDK's own queue, fewer than the services' one. */
+    private static final int BURST = 5_000;
+    private static final String BURST_SPAN = "burst-span";
 
     private String senderBefore;
 
@@ -57,27 +66,10 @@ class TracingTest {
     @Test
     void a_span_reaches_an_otlp_http_collector_sent_by_the_jdk_http_client() throws IOException {
         List<Map<String, List<String>>> requests = new CopyOnWriteArrayList<>();
-        HttpServer collector = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 8);
-        collector.createContext("/v1/traces", exchange -> {
-            try (exchange) {
-                exchange.getRequestBody().readAllBytes();
-                requests.add(Map.copyOf(exchange.getRequestHeaders()));
-                exchange.sendResponseHeaders(200, -1);
-            }
-        });
-        collector.start();
-        // The SDK reads its settings from the process (system properties win over variables).
-        Map<String, String> settings = Map.of("otel.traces.exporter", "otlp", "otel.exporter.otlp.protocol",
-                "http/protobuf", "otel.exporter.otlp.endpoint", "http://127.0.0.1:" + collector.getAddress().getPort());
-        settings.forEach(System::setProperty);
-        try {
-            OpenTelemetry sdk = Tracing.install("tracing-test", Env.of(Map.of("OTEL_TRACES_EXPORTER", "otlp")));
-            sdk.getTracer("test").spanBuilder("one").startSpan().end();
-            Tracing.shutdown(sdk); // sends what is buffered
-        } finally {
-            settings.keySet().forEach(System::clearProperty);
-            collector.stop(0);
-        }
+        exportTo(exchange -> {
+            requests.add(Map.copyOf(exchange.getRequestHeaders()));
+            answer(exchange);
+        }, Map.of(), tracer -> tracer.spanBuilder("one").startSpan().end());
 
         assertThat(requests).hasSize(1);
         // The JDK's client offers HTTP/2 on a plain connection (an upgrade the collector may decline);
@@ -86,64 +78,89 @@ class TracingTest {
     }
 
     @Test
-    void a_burst_of_spans_larger_than_the_sdks_own_queue_waits_for_a_held_export_and_arrives_whole() throws Exception {
-        assertThat(spansArriving(BURST, Map.of())).isEqualTo(BURST);
+    void a_burst_of_spans_larger_than_the_sdks_own_queue_waits_for_a_held_export_and_arrives_whole() throws IOException {
+        assertThat(spansArriving(Map.of())).isEqualTo(BURST);
     }
 
     @Test
-    void the_hosts_own_queue_size_wins() throws Exception {
+    void the_hosts_own_queue_size_wins() throws IOException {
         // A queue of 1,024 holds at most that many behind the held export of 512: the rest is dropped.
-        assertThat(spansArriving(BURST, Map.of("otel.bsp.max.queue.size", "1024"))).isLessThanOrEqualTo(512 + 1024);
+        assertThat(spansArriving(Map.of("otel.bsp.max.queue.size", "1024"))).isLessThanOrEqualTo(512 + 1024);
     }
 
-    /** Spans in a burst of two and a half times the SDK's own queue, fewer than this one's. */
-    private static final int BURST = 5_000;
-    private static final byte[] MARKER = "burst-span".getBytes(StandardCharsets.US_ASCII);
-
     /**
-     * Ends {@code count} spans while the collector holds the first export unanswered, then lets it
-     * answer and stops the SDK (which sends what it queued): the spans the collector counted.
+     * Ends {@link #BURST} spans while the collector holds the first export unanswered, then lets it
+     * answer (the SDK's shutdown sends what it queued): the spans the collector counted.
      */
-    private static int spansArriving(int count, Map<String, String> hostSettings) throws Exception {
+    private static int spansArriving(Map<String, String> hostSettings) throws IOException {
         CountDownLatch release = new CountDownLatch(1);
         AtomicInteger spans = new AtomicInteger();
-        HttpServer collector = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 8);
-        collector.createContext("/v1/traces", exchange -> {
-            try (exchange) {
-                spans.addAndGet(occurrences(exchange.getRequestBody().readAllBytes(), MARKER));
+        byte[] marker = BURST_SPAN.getBytes(StandardCharsets.US_ASCII);
+        exportTo(exchange -> {
+            spans.addAndGet(occurrences(exchange.getRequestBody().readAllBytes(), marker));
+            try {
                 release.await(30, TimeUnit.SECONDS);
-                exchange.sendResponseHeaders(200, -1);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+            answer(exchange);
+        }, hostSettings, tracer -> {
+            for (int i = 0; i < BURST; i++) {
+                tracer.spanBuilder(BURST_SPAN).startSpan().end();
+            }
+            release.countDown();
         });
-        collector.start();
-        Map<String, String> settings = new java.util.HashMap<>(Map.of("otel.traces.exporter", "otlp",
+        return spans.get();
+    }
+
+    /**
+     * Installs the services' SDK exporting over OTLP/HTTP to a collector of the test's own, whose
+     * every request {@code collector} handles; runs {@code spans}, then shuts the SDK down (which
+     * sends what is buffered). The host's {@code hostSettings} go in as system properties, as
+     * {@code otel.*} settings of the process.
+     */
+    private static void exportTo(CollectorHandler collector, Map<String, String> hostSettings, Consumer<Tracer> spans)
+            throws IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 8);
+        server.createContext("/v1/traces", exchange -> {
+            try (exchange) {
+                collector.handle(exchange);
+            }
+        });
+        server.start();
+        // The SDK reads its settings from the process (system properties win over variables).
+        Map<String, String> settings = new HashMap<>(Map.of("otel.traces.exporter", "otlp",
                 "otel.exporter.otlp.protocol", "http/protobuf",
-                "otel.exporter.otlp.endpoint", "http://127.0.0.1:" + collector.getAddress().getPort()));
+                "otel.exporter.otlp.endpoint", "http://127.0.0.1:" + server.getAddress().getPort()));
         settings.putAll(hostSettings);
         settings.forEach(System::setProperty);
         try {
             OpenTelemetry sdk = Tracing.install("tracing-test", Env.of(Map.of("OTEL_TRACES_EXPORTER", "otlp")));
-            var tracer = sdk.getTracer("test");
-            for (int i = 0; i < count; i++) {
-                tracer.spanBuilder("burst-span").startSpan().end();
-            }
-            release.countDown();
+            spans.accept(sdk.getTracer("test"));
             Tracing.shutdown(sdk);
         } finally {
-            release.countDown();
             settings.keySet().forEach(System::clearProperty);
-            collector.stop(0);
+            server.stop(0);
         }
-        return spans.get();
     }
 
-    /** How often {@code marker} occurs in {@code bytes}: each span's name once in an OTLP request. */
+    /** What the test's collector does with one export request. */
+    @FunctionalInterface
+    private interface CollectorHandler {
+        void handle(HttpExchange exchange) throws IOException;
+    }
+
+    /** Reads the rest of the request and answers 200: every span accepted. */
+    private static void answer(HttpExchange exchange) throws IOException {
+        exchange.getRequestBody().readAllBytes();
+        exchange.sendResponseHeaders(200, -1);
+    }
+
+    /** How often {@code marker} occurs in {@code bytes}: a span's name appears once in an OTLP request. */
     private static int occurrences(byte[] bytes, byte[] marker) {
         int found = 0;
         for (int i = 0; i + marker.length <= bytes.length; i++) {
-            if (java.util.Arrays.equals(bytes, i, i + marker.length, marker, 0, marker.length)) {
+            if (Arrays.equals(bytes, i, i + marker.length, marker, 0, marker.length)) {
                 found++;
                 i += marker.length - 1;
             }
