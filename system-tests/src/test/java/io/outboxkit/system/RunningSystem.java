@@ -42,6 +42,8 @@ public final class RunningSystem implements AutoCloseable {
     private final Map<String, String> consumerEnv = new HashMap<>();
     private final List<RelayProcess> relays = new ArrayList<>();
     private final List<ServiceProcess> retired = new ArrayList<>();
+    /** Every consumer process started, the earliest first. */
+    private final List<ServiceProcess> consumers = new ArrayList<>();
     private ServiceProcess orders;
     private ServiceProcess consumer;
     private int relayCount;
@@ -185,11 +187,7 @@ public final class RunningSystem implements AutoCloseable {
 
     /** Every consumer process this system started, the earliest first (a restart leaves the one before). */
     public List<ServiceProcess> consumers() {
-        List<ServiceProcess> all = new ArrayList<>(retired.stream().filter(p -> p.name().equals("consumer")).toList());
-        if (consumer != null) {
-            all.add(consumer);
-        }
-        return all;
+        return List.copyOf(consumers);
     }
 
     /** The order-service process (the latest one, after a restart). */
@@ -223,7 +221,9 @@ public final class RunningSystem implements AutoCloseable {
         Map<String, String> env = new HashMap<>(serviceEnv);
         env.putAll(consumerEnv);
         env.put("PORT", String.valueOf(consumerPort));
-        return ServiceProcess.start("consumer", label + "consumer", env(env));
+        ServiceProcess started = ServiceProcess.start("consumer", label + "consumer", env(env));
+        consumers.add(started);
+        return started;
     }
 
     private ServiceProcess launchOrders() {
