@@ -1,10 +1,13 @@
 package io.outboxkit.app;
 
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import java.util.regex.Pattern;
 
 /** The services' JSON settings: strict on input (unknown fields refused), ISO-8601 times on output. */
 public final class Jsons {
@@ -14,12 +17,37 @@ public final class Jsons {
 
     private static final ObjectMapper MAPPER = create();
 
+    /**
+     * The parts of Jackson's reasons that speak of its own settings, classes and source description
+     * ("enable `JsonReadFeature...` to allow", "(start marker at [Source: REDACTED ...])", "(for
+     * Object starting at [Source: ...])", ", from `StreamReadConstraints...`"): nothing the sender
+     * of a document can act on; the location that follows says where the problem is.
+     */
+    private static final Pattern PARSER_INTERNALS = Pattern.compile(
+            ": enable `[^`]*` to allow| \\((start marker|for \\w+ starting) at \\[Source: [^\\]]*]\\)"
+            + "| \\(not recognized as one since Feature '\\w+' not enabled for parser\\)|, from `[^`]*`");
+
     private Jsons() {
     }
 
     /** The shared, thread-safe mapper. Do not reconfigure it. */
     public static ObjectMapper mapper() {
         return MAPPER;
+    }
+
+    /**
+     * Why a JSON document could not be parsed, in words for whoever sent it: the parser's reason
+     * and where it stopped ("Unexpected end-of-input: expected close marker for Object (line 1,
+     * column 2)"), without the parser's settings, class names or source description.
+     */
+    public static String syntaxError(JacksonException e) {
+        String reason = e.getOriginalMessage();
+        reason = reason == null || reason.isBlank() ? "malformed JSON" : PARSER_INTERNALS.matcher(reason).replaceAll("");
+        JsonLocation where = e.getLocation();
+        if (where == null || where.getLineNr() < 1) {
+            return reason;
+        }
+        return reason + " (line " + where.getLineNr() + (where.getColumnNr() < 1 ? "" : ", column " + where.getColumnNr()) + ")";
     }
 
     private static ObjectMapper create() {

@@ -97,7 +97,7 @@ public final class MessageEnvelope {
             }
             return message;
         } catch (JacksonException e) {
-            throw new InvalidEnvelopeException("body is not valid JSON: " + e.getOriginalMessage());
+            throw new InvalidEnvelopeException("body is not valid JSON: " + Jsons.syntaxError(e));
         } catch (IOException e) {
             throw new InvalidEnvelopeException("body could not be read: " + e.getMessage());
         } catch (NumberFormatException e) {

@@ -245,7 +245,7 @@ final class MessageEndpoints {
             read = true;
             return messages;
         } catch (JacksonException e) {
-            throw ApiError.badRequest("body is not valid JSON: " + e.getOriginalMessage());
+            throw ApiError.badRequest("body is not valid JSON: " + Jsons.syntaxError(e));
         } catch (IOException e) {
             throw ApiError.badRequest("body could not be read: " + e.getMessage());
         } catch (NumberFormatException e) {

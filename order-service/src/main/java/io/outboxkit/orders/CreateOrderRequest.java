@@ -1,7 +1,9 @@
 package io.outboxkit.orders;
 
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
 import io.outboxkit.app.Jsons;
@@ -35,7 +37,8 @@ record CreateOrderRequest(UUID userId, BigDecimal amount) {
     private static final int SCALE = 2;
     private static final Set<String> FIELDS = Set.of("user_id", "amount");
     private static final ObjectReader READER = Jsons.mapper().reader()
-            .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
+            .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS); // checked below, to say it in plain words
     private static final int MAX_ECHO = 200;
 
     CreateOrderRequest {
@@ -50,10 +53,13 @@ record CreateOrderRequest(UUID userId, BigDecimal amount) {
      */
     static CreateOrderRequest parse(byte[] body) {
         JsonNode node;
-        try {
-            node = READER.readTree(body);
+        try (JsonParser json = READER.createParser(body)) {
+            node = READER.readTree(json);
+            if (node != null && json.nextToken() != null) {
+                throw ApiError.badRequest("body is not valid JSON: it goes on after its first value's end");
+            }
         } catch (JacksonException e) {
-            throw ApiError.badRequest("body is not valid JSON: " + shorten(e.getOriginalMessage()));
+            throw ApiError.badRequest("body is not valid JSON: " + shorten(Jsons.syntaxError(e)));
         } catch (IOException e) {
             throw ApiError.badRequest("body could not be read");
         } catch (NumberFormatException e) {

@@ -22,9 +22,11 @@ import java.util.regex.Pattern;
 public record HostileRequest(String method, String target, List<String> headers, byte[] body) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** What a Java stack trace or exception dump looks like in a body. */
+    /** What a Java stack trace, an exception dump or a JSON parser's internals look like in a body. */
     private static final Pattern STACK_TRACE = Pattern.compile(
-            "\\tat |\\bat [a-z][\\w$]*(\\.[\\w$]+)+\\(|\\.java:\\d+|Exception:|Caused by:|org\\.eclipse\\.jetty\\.|<html");
+            "\\tat |\\bat [a-z][\\w$]*(\\.[\\w$]+)+\\(|\\.java:\\d+|Exception:|Caused by:|org\\.eclipse\\.jetty\\.|<html"
+            // a JSON parser's own words: its settings, class names and source description, which no client can act on
+            + "|com\\.fasterxml\\.|`\\w+(Feature|Constraints)\\.|Feature '\\w+'|\\[Source: |REDACTED");
     private static final int MAX_SHOWN = 400;
 
     /** A request of {@code method} on {@code target} with {@code headers} (name, value, ...) and {@code body}. */

@@ -1,0 +1,28 @@
+package io.outboxkit.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.fasterxml.jackson.core.JacksonException;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class JsonsTest {
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            an object left open        | {"a": 1                                   | Unexpected end-of-input: expected close marker for Object (line 1, column 8)
+            an object closed by ]      | {"a": 1]                                  | Unexpected close marker ']': expected '}' (line 1, column 8)
+            NaN                        | {"a": NaN}                                | Non-standard token 'NaN' (line 1, column 10)
+            a comment                  | {/* hi */ "a": 1}                         | Unexpected character ('/' (code 47)): maybe a (non-standard) comment? (line 1, column 2)
+            nesting beyond the limit   | [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]] | Document nesting depth (65) exceeds the maximum allowed (64)
+            a word that is not JSON    | hello                                     | Unrecognized token 'hello': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false') (line 1, column 1)
+            """)
+    void a_syntax_error_says_what_and_where_without_the_parsers_settings_or_classes(String name, String document, String said) {
+        JacksonException error = catchThrowableOfType(JacksonException.class,
+                () -> Jsons.mapper().readTree(document.getBytes(StandardCharsets.UTF_8)));
+
+        assertThat(Jsons.syntaxError(error)).isEqualTo(said).doesNotContain("`", "Feature", "Source", "fasterxml");
+    }
+}
