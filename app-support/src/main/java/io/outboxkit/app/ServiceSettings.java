@@ -1,5 +1,6 @@
 package io.outboxkit.app;
 
+import java.net.BindException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Objects;
@@ -26,6 +27,9 @@ public record ServiceSettings(String host, int port, int poolSize) {
     public static final int MIN_POOL_SIZE = 1;
     /** The largest {@code DB_POOL_SIZE}: twice PostgreSQL's default {@code max_connections}. */
     public static final int MAX_POOL_SIZE = 200;
+
+    /** Deeper cause chains than this are not searched: a cause's getCause may be overridden. */
+    private static final int MAX_CAUSES = 100;
 
     /**
      * Checks the ranges.
@@ -61,5 +65,29 @@ public record ServiceSettings(String host, int port, int poolSize) {
             throw new ConfigException(hostVariable + "=" + host + " is not an address or a host name that resolves");
         }
         return new ServiceSettings(host, port, poolSize);
+    }
+
+    /**
+     * A failed start as its user should read it: when the server could not listen where these
+     * settings say (a {@link BindException} among the causes of {@code failure}), a
+     * {@link ConfigException} naming the address and the variable to change ("PORT=8080 is already
+     * in use on BIND_HOST=0.0.0.0: ..."); any other failure as it is.
+     *
+     * @param hostVariable the variable these settings' host came from ({@link #BIND_HOST}, the relay's {@code ADMIN_HOST})
+     */
+    public RuntimeException explainStartFailure(String hostVariable, RuntimeException failure) {
+        Throwable cause = failure;
+        for (int depth = 0; cause != null && depth < MAX_CAUSES; depth++) {
+            if (cause instanceof BindException bind) {
+                if (String.valueOf(bind.getMessage()).contains("in use")) {
+                    return new ConfigException("PORT=" + port + " is already in use on " + hostVariable + "=" + host
+                            + ": stop the process that listens there, or set PORT to a free port", failure);
+                }
+                return new ConfigException("cannot listen on " + host + ":" + port + ": " + bind.getMessage()
+                        + " (check " + hostVariable + ", an address of this machine, and PORT)", failure);
+            }
+            cause = cause.getCause() == cause ? null : cause.getCause();
+        }
+        return failure;
     }
 }

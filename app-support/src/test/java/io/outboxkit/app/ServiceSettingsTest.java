@@ -3,6 +3,7 @@ package io.outboxkit.app;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.net.BindException;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -50,5 +51,36 @@ class ServiceSettingsTest {
         assertThatThrownBy(() -> ServiceSettings.from(env, "BIND_HOST", "127.0.0.1", 8080, 16))
                 .isInstanceOf(ConfigException.class)
                 .hasMessage(message);
+    }
+
+    @Test
+    void a_port_in_use_is_explained_with_the_variables_that_set_it() {
+        ServiceSettings settings = new ServiceSettings("127.0.0.1", 8082, 5);
+        RuntimeException failure = new IllegalStateException("Port already in use. Make sure no other process is using it",
+                new java.io.IOException("Failed to bind", new BindException("Address already in use")));
+
+        assertThat(settings.explainStartFailure("ADMIN_HOST", failure))
+                .isInstanceOf(ConfigException.class).hasCause(failure)
+                .hasMessage("PORT=8082 is already in use on ADMIN_HOST=127.0.0.1: stop the process that listens there, "
+                        + "or set PORT to a free port");
+    }
+
+    @Test
+    void an_address_that_cannot_be_bound_is_explained_with_the_variables_that_set_it() {
+        ServiceSettings settings = new ServiceSettings("10.255.0.9", 8080, 5);
+        RuntimeException failure = new IllegalStateException("Port already in use",
+                new BindException("Cannot assign requested address"));
+
+        assertThat(settings.explainStartFailure("BIND_HOST", failure))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("cannot listen on 10.255.0.9:8080: Cannot assign requested address (check BIND_HOST, an "
+                        + "address of this machine, and PORT)");
+    }
+
+    @Test
+    void any_other_start_failure_is_left_as_it_is() {
+        RuntimeException failure = new IllegalStateException("the broker refused", new java.io.IOException("refused"));
+
+        assertThat(new ServiceSettings("0.0.0.0", 8080, 5).explainStartFailure("BIND_HOST", failure)).isSameAs(failure);
     }
 }

@@ -5,6 +5,7 @@ import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.ServiceMain;
 import io.outboxkit.app.ServiceSchema;
+import io.outboxkit.app.ServiceSettings;
 import io.outboxkit.app.broker.Broker;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.OutboxNames;
@@ -65,7 +66,7 @@ public final class ConsumerMain {
             }
             database.close();
             observability.close();
-            throw e;
+            throw config.service().explainStartFailure(ServiceSettings.BIND_HOST, e);
         }
     }
 }

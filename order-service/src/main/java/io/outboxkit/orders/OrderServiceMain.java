@@ -1,10 +1,8 @@
 package io.outboxkit.orders;
 
-import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
-import io.outboxkit.app.RootCause;
 import io.outboxkit.app.ServiceMain;
 import io.outboxkit.app.ServiceSchema;
 import io.outboxkit.app.ServiceSettings;
@@ -66,8 +64,7 @@ public final class OrderServiceMain {
         } catch (RuntimeException e) {
             database.close();
             observability.close();
-            throw new ConfigException("cannot listen on " + service.host() + ":" + service.port() + " (check BIND_HOST and PORT): "
-                    + RootCause.message(e));
+            throw service.explainStartFailure(ServiceSettings.BIND_HOST, e);
         }
         LoggerFactory.getLogger(NAME).info("listening on {}:{}", service.host(), app.port());
         return () -> {

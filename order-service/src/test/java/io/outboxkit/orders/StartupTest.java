@@ -9,6 +9,8 @@ import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.testing.FreePorts;
 import io.outboxkit.testing.PostgresExtension;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -63,6 +65,18 @@ class StartupTest {
 
         assertThatThrownBy(() -> client.send(health, HttpResponse.BodyHandlers.ofString()))
                 .isInstanceOf(IOException.class);
+    }
+
+    @Test
+    void a_port_in_use_fails_the_start_naming_it() throws Exception {
+        try (ServerSocket taken = new ServerSocket(FreePorts.pick(), 50, InetAddress.getByName("127.0.0.1"))) {
+            int port = taken.getLocalPort();
+
+            assertThatThrownBy(() -> OrderServiceMain.start(Env.of(validEnv(port))))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessage("PORT=" + port + " is already in use on BIND_HOST=127.0.0.1: stop the process that "
+                            + "listens there, or set PORT to a free port");
+        }
     }
 
     private static Map<String, String> validEnv(int port) {

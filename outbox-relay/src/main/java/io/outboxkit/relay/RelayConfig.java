@@ -72,6 +72,8 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
     public static final Delivery DEFAULT_DELIVERY = HttpPublisher.DEFAULT_DELIVERY;
     /** The default {@code CLAIM_MODE}: a committed lease, so every attempt counts even if the relay dies in it. */
     public static final ClaimMode DEFAULT_CLAIM_MODE = ClaimMode.LEASE;
+    /** The variable of the address the admin server listens on. */
+    public static final String ADMIN_HOST = "ADMIN_HOST";
     /** The default {@code ADMIN_HOST}: local only. */
     public static final String DEFAULT_ADMIN_HOST = "127.0.0.1";
     /** The default {@code PORT} of the admin server. */
@@ -152,7 +154,7 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
                 env.httpUri("CONSUMER_URL", DEFAULT_CONSUMER_URL),
                 env.oneOf("DELIVERY", DEFAULT_DELIVERY),
                 env.oneOf("CLAIM_MODE", DEFAULT_CLAIM_MODE),
-                ServiceSettings.from(env, "ADMIN_HOST", DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT,
+                ServiceSettings.from(env, ADMIN_HOST, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT,
                         Math.max(DEFAULT_POOL_SIZE, workers + POOL_SIZE_BEYOND_WORKERS)),
                 name,
                 env.integer("BATCH_SIZE", OutboxPoller.DEFAULT_BATCH_SIZE, 1, PollerSettings.MAX_BATCH_SIZE),

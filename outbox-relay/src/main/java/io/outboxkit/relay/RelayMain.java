@@ -54,7 +54,7 @@ public final class RelayMain {
         } catch (RuntimeException e) {
             database.close();
             observability.close();
-            throw e;
+            throw config.service().explainStartFailure(RelayConfig.ADMIN_HOST, e);
         }
     }
 }

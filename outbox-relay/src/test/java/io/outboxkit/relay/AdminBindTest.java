@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
+import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.testing.FakeConsumer;
 import io.outboxkit.app.testing.TestDatabases;
@@ -16,6 +17,7 @@ import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.util.Collections;
@@ -30,6 +32,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * The relay's admin port listens on 127.0.0.1 unless ADMIN_HOST says otherwise: started by its
  * main entry point's logic with no ADMIN_HOST, it answers on loopback and refuses connections on
  * every other address of this machine; with ADMIN_HOST=0.0.0.0 (the control) it answers there too.
+ * A port in use stops the start with a message naming it.
  */
 class AdminBindTest {
 
@@ -83,6 +86,18 @@ class AdminBindTest {
                     connect(address, port); // succeeds: the check above would see a wildcard bind
                 }
             }
+        }
+    }
+
+    @Test
+    void an_admin_port_in_use_fails_the_start_naming_it() throws Exception {
+        try (ServerSocket taken = new ServerSocket(FreePorts.pick(), 50, InetAddress.getByName("127.0.0.1"))) {
+            int port = taken.getLocalPort();
+
+            assertThatThrownBy(() -> RelayMain.start(Env.of(env(port, null))))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessage("PORT=" + port + " is already in use on ADMIN_HOST=127.0.0.1: stop the process that "
+                            + "listens there, or set PORT to a free port");
         }
     }
 
