@@ -4,6 +4,7 @@ import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdk;
+import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdkBuilder;
 import io.opentelemetry.sdk.common.CompletableResultCode;
 import io.opentelemetry.sdk.resources.Resource;
 import io.outboxkit.app.ConfigException;
@@ -13,6 +14,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * A service's OpenTelemetry SDK, configured by the standard {@code OTEL_*} environment variables
@@ -73,6 +76,11 @@ final class Tracing {
             return OpenTelemetry.noop();
         }
         preferJdkHttpSender(env);
+        // On a refused setting the builder logs "Error encountered during autoconfiguration" at INFO,
+        // two lines in java.util.logging's format before the one the ConfigException makes.
+        Logger builderLog = Logger.getLogger(AutoConfiguredOpenTelemetrySdkBuilder.class.getName());
+        Level levelBefore = builderLog.getLevel();
+        builderLog.setLevel(Level.WARNING);
         try {
             return AutoConfiguredOpenTelemetrySdk.builder()
                     .addPropertiesSupplier(() -> Map.of(
@@ -87,6 +95,8 @@ final class Tracing {
                     .getOpenTelemetrySdk();
         } catch (RuntimeException e) {
             throw new ConfigException("the OpenTelemetry settings (OTEL_*) are refused: " + RootCause.message(e));
+        } finally {
+            builderLog.setLevel(levelBefore);
         }
     }
 

@@ -1,12 +1,14 @@
 package io.outboxkit.app.observability;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.opentelemetry.api.GlobalOpenTelemetry;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Tracer;
+import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -20,6 +22,9 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -119,6 +124,41 @@ class TracingTest {
      * sends what is buffered). The host's {@code hostSettings} go in as system properties, as
      * {@code otel.*} settings of the process.
      */
+    @Test
+    void a_refused_setting_is_one_line_naming_it_and_the_sdk_logs_nothing_of_its_own_about_it() {
+        List<LogRecord> logged = new CopyOnWriteArrayList<>();
+        Handler recorder = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                if (isLoggable(record)) {
+                    logged.add(record);
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Logger sdk = Logger.getLogger("io.opentelemetry");
+        sdk.addHandler(recorder);
+        System.setProperty("otel.traces.exporter", "bogus"); // the SDK reads the process's settings, not Env
+        try {
+            assertThatThrownBy(() -> Tracing.install("test", Env.of(Map.of("OTEL_TRACES_EXPORTER", "bogus"))))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessage("the OpenTelemetry settings (OTEL_*) are refused: Unrecognized value for "
+                            + "otel.traces.exporter: bogus");
+        } finally {
+            System.clearProperty("otel.traces.exporter");
+            sdk.removeHandler(recorder);
+        }
+        assertThat(logged).as("what the SDK logged through java.util.logging")
+                .extracting(r -> r.getLevel() + " " + r.getLoggerName() + ": " + r.getMessage()).isEmpty();
+    }
+
     private static void exportTo(CollectorHandler collector, Map<String, String> hostSettings, Consumer<Tracer> spans)
             throws IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 8);
