@@ -17,6 +17,9 @@ public final class ServiceMain {
 
     private static final String KAFKA_LOG_LEVEL = "org.slf4j.simpleLogger.log.org.apache.kafka";
 
+    /** Logged once the service is started and a SIGTERM would stop it in order. */
+    public static final String RUNNING = "running; SIGTERM or Ctrl-C stops it";
+
     private ServiceMain() {
     }
 
@@ -54,6 +57,7 @@ public final class ServiceMain {
             log.info("stopped");
             stopped.countDown();
         }, serviceName + "-shutdown"));
+        log.info(RUNNING);
         try {
             stopped.await();
         } catch (InterruptedException e) {

@@ -91,6 +91,9 @@ final class Tracing {
                     .addResourceCustomizer((resource, config) -> namedUnlessNamed(resource, serviceName,
                             config.getString("otel.service.name")))
                     .setResultAsGlobal()
+                    // The service shuts the SDK down as its last step (Observability.close), after the
+                    // batches it finishes on SIGTERM; the SDK's own hook would run beside that and drop their spans.
+                    .disableShutdownHook()
                     .build()
                     .getOpenTelemetrySdk();
         } catch (RuntimeException e) {
