@@ -1,5 +1,7 @@
 package io.outboxkit.app;
 
+import java.util.Optional;
+
 /**
  * The message a person needs from an exception: its root cause's, since wrappers (a pool, Flyway,
  * Javalin) put their own generic words on top ("port already in use" for every bind failure).
@@ -26,5 +28,20 @@ public final class RootCause {
             }
         }
         return message != null ? message : t.getClass().getSimpleName();
+    }
+
+    /**
+     * The first of {@code e} and its causes that is a {@code type}, searched as deep as
+     * {@link #message} walks; empty when none is, or {@code e} is null.
+     */
+    public static <T extends Throwable> Optional<T> find(Throwable e, Class<T> type) {
+        Throwable t = e;
+        for (int depth = 0; t != null && depth <= MAX_DEPTH; depth++) {
+            if (type.isInstance(t)) {
+                return Optional.of(type.cast(t));
+            }
+            t = t.getCause() == t ? null : t.getCause();
+        }
+        return Optional.empty();
     }
 }

@@ -28,9 +28,6 @@ public record ServiceSettings(String host, int port, int poolSize) {
     /** The largest {@code DB_POOL_SIZE}: twice PostgreSQL's default {@code max_connections}. */
     public static final int MAX_POOL_SIZE = 200;
 
-    /** Deeper cause chains than this are not searched: a cause's getCause may be overridden. */
-    private static final int MAX_CAUSES = 100;
-
     /**
      * Checks the ranges.
      *
@@ -76,18 +73,13 @@ public record ServiceSettings(String host, int port, int poolSize) {
      * @param hostVariable the variable these settings' host came from ({@link #BIND_HOST}, the relay's {@code ADMIN_HOST})
      */
     public RuntimeException explainStartFailure(String hostVariable, RuntimeException failure) {
-        Throwable cause = failure;
-        for (int depth = 0; cause != null && depth < MAX_CAUSES; depth++) {
-            if (cause instanceof BindException bind) {
-                if (String.valueOf(bind.getMessage()).contains("in use")) {
-                    return new ConfigException("PORT=" + port + " is already in use on " + hostVariable + "=" + host
-                            + ": stop the process that listens there, or set PORT to a free port", failure);
-                }
-                return new ConfigException("cannot listen on " + host + ":" + port + ": " + bind.getMessage()
-                        + " (check " + hostVariable + ", an address of this machine, and PORT)", failure);
+        return RootCause.find(failure, BindException.class).<RuntimeException>map(bind -> {
+            if (String.valueOf(bind.getMessage()).contains("in use")) {
+                return new ConfigException("PORT=" + port + " is already in use on " + hostVariable + "=" + host
+                        + ": stop the process that listens there, or set PORT to a free port", failure);
             }
-            cause = cause.getCause() == cause ? null : cause.getCause();
-        }
-        return failure;
+            return new ConfigException("cannot listen on " + host + ":" + port + ": " + bind.getMessage()
+                    + " (check " + hostVariable + ", an address of this machine, and PORT)", failure);
+        }).orElse(failure);
     }
 }

@@ -42,6 +42,21 @@ class RootCauseTest {
         assertThat(RootCause.message(a)).isIn("a", "b");
     }
 
+    @Test
+    void find_gives_the_first_cause_of_a_type_and_ends_its_walk_in_a_cycle() {
+        BindException bind = new BindException("Address already in use");
+        Exception e = new IllegalStateException("Port already in use", new IOException("Failed to bind", bind));
+        CyclicException a = new CyclicException("a");
+        CyclicException b = new CyclicException("b");
+        a.next = b;
+        b.next = a;
+
+        assertThat(RootCause.find(e, BindException.class)).containsSame(bind);
+        assertThat(RootCause.find(e, IOException.class)).get().isNotSameAs(bind).extracting(Throwable::getMessage)
+                .isEqualTo("Failed to bind");
+        assertThat(RootCause.find(a, BindException.class)).isEmpty();
+    }
+
     /** An exception whose cause is whatever it is told, so that two can point at each other. */
     static final class CyclicException extends RuntimeException {
         private static final long serialVersionUID = 1L;
