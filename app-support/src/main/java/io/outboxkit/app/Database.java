@@ -3,6 +3,7 @@ package io.outboxkit.app;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.pool.HikariPool;
+import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.workaround.PgjdbcPromptNotificationSocketFactory;
 import java.sql.SQLException;
 import javax.sql.DataSource;
@@ -53,17 +54,17 @@ public final class Database implements AutoCloseable {
             dataSource = new HikariDataSource(config);
         } catch (HikariPool.PoolInitializationException e) {
             throw new ConfigException("cannot connect to PostgreSQL at " + settings.redactedUrl() + " as user "
-                    + settings.user() + ": " + RootCause.message(e) + " (check DB_URL, DB_USER, DB_PASSWORD)");
+                    + settings.user() + ": " + Causes.rootMessage(e) + " (check DB_URL, DB_USER, DB_PASSWORD)");
         } catch (RuntimeException e) {
             // The pool found no driver for the URL (a bad port, say): the driver refused its form.
             throw new ConfigException("DB_URL=" + settings.redactedUrl() + " is not a URL the PostgreSQL driver "
-                    + "accepts (expected jdbc:postgresql://host:port/database): " + RootCause.message(e));
+                    + "accepts (expected jdbc:postgresql://host:port/database): " + Causes.rootMessage(e));
         }
         try {
             schema.apply(dataSource);
         } catch (FlywayException e) {
             dataSource.close();
-            throw new ConfigException("cannot migrate the schema at " + settings.redactedUrl() + ": " + RootCause.message(e));
+            throw new ConfigException("cannot migrate the schema at " + settings.redactedUrl() + ": " + Causes.rootMessage(e));
         }
         return new Database(dataSource);
     }

@@ -1,5 +1,6 @@
 package io.outboxkit.app;
 
+import io.outboxkit.core.spi.Causes;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -41,7 +42,7 @@ public final class ServiceMain {
             System.exit(EXIT_START_FAILED);
             return;
         } catch (Exception e) {
-            System.err.println(serviceName + ": cannot start: " + RootCause.message(e));
+            System.err.println(serviceName + ": cannot start: " + Causes.rootMessage(e));
             log.debug("start failed", e);
             System.exit(EXIT_START_FAILED);
             return;

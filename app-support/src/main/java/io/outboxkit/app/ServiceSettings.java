@@ -1,5 +1,6 @@
 package io.outboxkit.app;
 
+import io.outboxkit.core.spi.Causes;
 import java.net.BindException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -73,7 +74,7 @@ public record ServiceSettings(String host, int port, int poolSize) {
      * @param hostVariable the variable these settings' host came from ({@link #BIND_HOST}, the relay's {@code ADMIN_HOST})
      */
     public RuntimeException explainStartFailure(String hostVariable, RuntimeException failure) {
-        return RootCause.find(failure, BindException.class).<RuntimeException>map(bind -> {
+        return Causes.find(failure, BindException.class).<RuntimeException>map(bind -> {
             if (String.valueOf(bind.getMessage()).contains("in use")) {
                 return new ConfigException("PORT=" + port + " is already in use on " + hostVariable + "=" + host
                         + ": stop the process that listens there, or set PORT to a free port", failure);

@@ -253,7 +253,7 @@ public final class DevKafka implements AutoCloseable {
 
     static String rootMessage(Throwable e) {
         Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
+        for (int depth = 0; t.getCause() != null && depth < 100; depth++) { // bounded: a chain may be a cycle
             t = t.getCause();
         }
         String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();

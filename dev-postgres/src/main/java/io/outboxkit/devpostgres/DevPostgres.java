@@ -120,12 +120,12 @@ public final class DevPostgres implements AutoCloseable {
     }
 
     /**
-     * The root cause's message on one line. A copy of app-support's RootCause on purpose: this
+     * The root cause's message on one line. Not outbox-core's Causes on purpose: this
      * launcher depends on nothing of the services (their pool, web server, JSON), only PostgreSQL.
      */
     static String rootMessage(Throwable e) {
         Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
+        for (int depth = 0; t.getCause() != null && depth < 100; depth++) { // bounded: a chain may be a cycle
             t = t.getCause();
         }
         String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();

@@ -2,6 +2,7 @@ package io.outboxkit.core;
 
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.context.Scope;
+import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.internal.ConsumerSpans;
 import io.outboxkit.core.internal.OutboxSql;
 import io.outboxkit.core.internal.SafeListener;
@@ -346,7 +347,7 @@ public final class IdempotentHandler {
 
     /** Whether PostgreSQL aborted the transaction as a deadlock victim or a serialization failure. */
     static boolean isTransient(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+        for (Throwable t : Causes.chain(e)) {
             if (t instanceof SQLException failure && (DEADLOCK.equals(failure.getSQLState())
                     || SERIALIZATION_FAILURE.equals(failure.getSQLState()))) {
                 return true;

@@ -1,5 +1,6 @@
 package io.outboxkit.core;
 
+import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.internal.MessageRows;
 import io.outboxkit.core.internal.OutboxSql;
 import java.sql.Timestamp;
@@ -241,15 +242,7 @@ public final class OutboxAdmin {
         try {
             return jdbi.withHandle(work);
         } catch (JdbiException e) {
-            throw new OutboxException("could not " + attempted + ": " + rootMessage(e), e);
+            throw new OutboxException("could not " + attempted + ": " + Causes.rootMessage(e), e);
         }
-    }
-
-    private static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t.getMessage();
     }
 }

@@ -1,5 +1,6 @@
 package io.outboxkit.core;
 
+import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.internal.OutboxSql;
 import java.time.Duration;
 import java.time.Instant;
@@ -159,16 +160,8 @@ public final class OutboxMonitor {
             return new Reading(snapshot, null, done, reuseNanos(maxAge, done - started[0]));
         } catch (JdbiException | IllegalStateException e) {
             long done = System.nanoTime();
-            return new Reading(null, new OutboxException("could not read the outbox's figures: " + rootMessage(e), e),
+            return new Reading(null, new OutboxException("could not read the outbox's figures: " + Causes.rootMessage(e), e),
                     done, reuseNanos(maxAge, done - started[0]));
         }
-    }
-
-    private static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        return t.getMessage();
     }
 }

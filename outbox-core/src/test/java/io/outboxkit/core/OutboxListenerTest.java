@@ -167,6 +167,9 @@ class OutboxListenerTest {
         assertThat(FailureReason.of(new java.io.IOException("broken pipe"))).isEqualTo(FailureReason.UNAVAILABLE);
         assertThat(FailureReason.of(new IllegalArgumentException("record too large"))).isEqualTo(FailureReason.REFUSED);
         assertThat(FailureReason.of(null)).isEqualTo(FailureReason.REFUSED);
+        RuntimeException cycle = new RuntimeException("a");
+        cycle.initCause(new RuntimeException("b", cycle));
+        assertThat(FailureReason.of(cycle)).isEqualTo(FailureReason.REFUSED);
         assertThat(FailureReason.TIMEOUT.label()).isEqualTo("timeout");
     }
 

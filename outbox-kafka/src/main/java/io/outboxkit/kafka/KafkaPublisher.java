@@ -2,6 +2,7 @@ package io.outboxkit.kafka;
 
 import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.core.spi.TransportHeaders;
 import java.nio.charset.StandardCharsets;
@@ -10,7 +11,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -442,20 +442,12 @@ public final class KafkaPublisher implements MessagePublisher, AutoCloseable {
                 producer = new KafkaProducer<>(props);
             } catch (KafkaException e) {
                 throw new IllegalArgumentException("cannot create a Kafka producer for bootstrapServers " + servers + ": "
-                        + rootMessage(e), e);
+                        + Causes.rootMessage(e), e);
             }
             BrokerProbe probe = new BrokerProbe(ClientProperties.forAdmin(props), PROBE_TIMEOUT);
             KafkaPublisher publisher = new KafkaPublisher(this, topics, producer, probe);
             LOG.info("[{}] created: {}", clientId, publisher);
             return publisher;
         }
-    }
-
-    static String rootMessage(Throwable e) {
-        Throwable t = Objects.requireNonNull(e);
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
     }
 }

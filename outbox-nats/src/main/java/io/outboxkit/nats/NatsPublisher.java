@@ -10,6 +10,7 @@ import io.nats.client.impl.NatsMessage;
 import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.core.spi.TransportHeaders;
 import java.io.IOException;
@@ -193,7 +194,8 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
 
     private Exception refusal(Throwable cause) {
         Throwable root = cause;
-        while ((root instanceof RuntimeException || root instanceof ExecutionException) && root.getCause() != null) {
+        for (int depth = 0; (root instanceof RuntimeException || root instanceof ExecutionException) && root.getCause() != null
+                && depth < Causes.MAX_DEPTH; depth++) { // bounded: a chain may be a cycle
             root = root.getCause();
         }
         if (root instanceof JetStreamApiException api) {

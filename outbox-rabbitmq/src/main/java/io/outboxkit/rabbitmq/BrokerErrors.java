@@ -5,9 +5,11 @@ import com.rabbitmq.client.AuthenticationFailureException;
 import com.rabbitmq.client.Method;
 import com.rabbitmq.client.PossibleAuthenticationFailureException;
 import com.rabbitmq.client.ShutdownSignalException;
+import io.outboxkit.core.spi.Causes;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
+import java.util.List;
 import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLException;
 
@@ -19,7 +21,8 @@ final class BrokerErrors {
 
     /** A one-line account of {@code error}: the broker's own reply where it gave one. */
     static String describe(Throwable error) {
-        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+        List<Throwable> chain = Causes.chain(error);
+        for (Throwable t : chain) {
             if (t instanceof AuthenticationFailureException || t instanceof PossibleAuthenticationFailureException) {
                 return "the broker refused the credentials (" + t.getMessage() + ")";
             }
@@ -42,10 +45,7 @@ final class BrokerErrors {
                 return "TLS failed: " + t.getMessage();
             }
         }
-        Throwable root = error;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
+        Throwable root = chain.get(chain.size() - 1);
         String text = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
         return root == error || error.getMessage() == null ? text : error.getMessage() + ": " + text;
     }
@@ -55,7 +55,7 @@ final class BrokerErrors {
      * host, permissions, or an exchange or queue that exists with other settings.
      */
     static boolean isPermanent(Throwable error) {
-        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+        for (Throwable t : Causes.chain(error)) {
             if (t instanceof AuthenticationFailureException || t instanceof PossibleAuthenticationFailureException) {
                 return true;
             }

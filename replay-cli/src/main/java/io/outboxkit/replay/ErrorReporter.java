@@ -1,7 +1,7 @@
 package io.outboxkit.replay;
 
 import io.outboxkit.app.ConfigException;
-import io.outboxkit.app.RootCause;
+import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.OutboxException;
 import java.util.List;
 import java.util.Locale;
@@ -45,7 +45,7 @@ final class ErrorReporter implements IParameterExceptionHandler, IExecutionExcep
         if (e instanceof CliFailure || e instanceof ConfigException || e instanceof OutboxException) {
             message = e.getMessage();
         } else {
-            message = "unexpected error: " + RootCause.message(e);
+            message = "unexpected error: " + Causes.rootMessage(e);
         }
         command.getErr().println(command.getCommandSpec().qualifiedName() + ": " + oneLine(message));
         return ReplayCli.EXIT_FAILED;

@@ -1,6 +1,7 @@
 package io.outboxkit.app.broker;
 
 import io.outboxkit.app.ConfigException;
+import io.outboxkit.core.spi.Causes;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.function.Predicate;
@@ -61,8 +62,7 @@ final class BrokerConnector<T> {
     /** Whether a failed build (the owner's first attempt, or one of these) is one that may pass by itself: the broker could not be reached. */
     static boolean unreachable(ConfigException e) {
         boolean network = false;
-        int depth = 0;
-        for (Throwable t = e.getCause(); t != null && depth < 20; t = t.getCause() == t ? null : t.getCause(), depth++) {
+        for (Throwable t : Causes.chain(e.getCause())) {
             if (t instanceof io.nats.client.AuthenticationException) {
                 return false;
             }

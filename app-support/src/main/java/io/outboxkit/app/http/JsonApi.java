@@ -6,6 +6,7 @@ import io.javalin.http.Context;
 import io.javalin.http.Header;
 import io.javalin.http.HttpResponseException;
 import io.outboxkit.app.Jsons;
+import io.outboxkit.core.spi.Causes;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.util.Locale;
@@ -133,15 +134,12 @@ public final class JsonApi {
      * broken chunked encoding): a client's mistake, not a server error. 0 for any other failure.
      */
     private static int unreadableRequest(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
+        for (Throwable t : Causes.chain(e)) {
             if (t instanceof HttpException http && http.getCode() >= 400 && http.getCode() < 500) {
                 return http.getCode();
             }
             if (t instanceof EofException) {
                 return 400;
-            }
-            if (t.getCause() == t) {
-                break;
             }
         }
         return 0;
@@ -149,16 +147,13 @@ public final class JsonApi {
 
     /** Whether {@code e} comes from the database being unreachable (rather than from a bug). */
     public static boolean isDatabaseDown(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
+        for (Throwable t : Causes.chain(e)) {
             if (t instanceof SQLTransientConnectionException) {
                 return true;
             }
             if (t instanceof SQLException sql && sql.getSQLState() != null
                     && (sql.getSQLState().startsWith("08") || sql.getSQLState().startsWith("57P"))) {
                 return true;
-            }
-            if (t.getCause() == t) {
-                break;
             }
         }
         return false;

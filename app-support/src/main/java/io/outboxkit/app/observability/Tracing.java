@@ -9,7 +9,7 @@ import io.opentelemetry.sdk.common.CompletableResultCode;
 import io.opentelemetry.sdk.resources.Resource;
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
-import io.outboxkit.app.RootCause;
+import io.outboxkit.core.spi.Causes;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -97,7 +97,7 @@ final class Tracing {
                     .build()
                     .getOpenTelemetrySdk();
         } catch (RuntimeException e) {
-            throw new ConfigException("the OpenTelemetry settings (OTEL_*) are refused: " + RootCause.message(e));
+            throw new ConfigException("the OpenTelemetry settings (OTEL_*) are refused: " + Causes.rootMessage(e));
         } finally {
             builderLog.setLevel(levelBefore);
         }

@@ -38,8 +38,7 @@ public enum FailureReason {
      */
     public static FailureReason of(Throwable failure) {
         FailureReason network = null;
-        int depth = 0;
-        for (Throwable t = failure; t != null && depth < 20; t = t.getCause() == t ? null : t.getCause(), depth++) {
+        for (Throwable t : Causes.chain(failure)) {
             if (t instanceof PublishException publish) {
                 return publish.reason();
             }
