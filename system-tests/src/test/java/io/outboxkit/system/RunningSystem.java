@@ -45,7 +45,6 @@ public final class RunningSystem implements AutoCloseable {
     /** Every consumer process started, the earliest first. */
     private final List<ServiceProcess> consumers = new ArrayList<>();
     private ServiceProcess orders;
-    private ServiceProcess consumer;
     private int relayCount;
 
     /** A system on a class's database of the shared test server. */
@@ -93,7 +92,7 @@ public final class RunningSystem implements AutoCloseable {
     /** Starts the consumer, the order service and {@code relayCount} relays at once, then waits until all are healthy. */
     public RunningSystem start(int relayCount) {
         try {
-            consumer = launchConsumer();
+            ServiceProcess consumer = launchConsumer();
             orders = launchOrders();
             List<RelayProcess> started = new ArrayList<>();
             for (int i = 0; i < relayCount; i++) {
@@ -182,7 +181,7 @@ public final class RunningSystem implements AutoCloseable {
 
     /** The consumer process (the latest one, after a restart). */
     public ServiceProcess consumer() {
-        return consumer;
+        return consumers.get(consumers.size() - 1);
     }
 
     /** Every consumer process this system started, the earliest first (a restart leaves the one before). */
@@ -197,10 +196,8 @@ public final class RunningSystem implements AutoCloseable {
 
     /** Starts the consumer again on its port (the previous process must have exited); waits until healthy. */
     public ServiceProcess restartConsumer() {
-        requireExited(consumer);
-        retired.add(consumer);
-        consumer = launchConsumer().awaitHealthy(consumerUrl("/health"));
-        return consumer;
+        requireExited(consumer());
+        return launchConsumer().awaitHealthy(consumerUrl("/health"));
     }
 
     /** Starts the order service again on its port (the previous process must have exited); waits until healthy. */
@@ -266,9 +263,7 @@ public final class RunningSystem implements AutoCloseable {
         if (orders != null) {
             all.add(orders);
         }
-        if (consumer != null) {
-            all.add(consumer);
-        }
+        all.addAll(consumers);
         all.addAll(retired);
         List<ServiceProcess> running = all.stream().filter(ServiceProcess::isAlive).toList();
         running.forEach(ServiceProcess::requestStop); // all at once: stopping is bounded by the slowest, not the sum
