@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.TransportHeaders;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.Map;
@@ -23,8 +24,8 @@ import java.util.Map;
  */
 public final class MessageEnvelope {
 
-    /** The longest aggregate type, aggregate id or event type accepted. */
-    public static final int MAX_NAME_LENGTH = 200;
+    /** The longest aggregate type, aggregate id or event type accepted: what a broker's reader and the writer accept. */
+    public static final int MAX_NAME_LENGTH = TransportHeaders.MAX_NAME_LENGTH;
 
     private MessageEnvelope() {
     }

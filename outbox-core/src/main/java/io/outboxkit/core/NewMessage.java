@@ -11,15 +11,21 @@ import java.util.Objects;
  * <p>Messages of one aggregate (same type and id) are delivered in the order they were written
  * when the poller keeps order (its default). Immutable and thread-safe.
  *
- * @param aggregateType the kind of entity the event is about, e.g. {@code "Order"}; not blank
- * @param aggregateId   which entity, e.g. the order's id; not blank; with the type, the ordering key
- * @param eventType     what happened, e.g. {@code "OrderCreated"}; not blank
+ * <p>The three names are checked as every reader of a delivered message checks them (a broker
+ * source, the consumer's HTTP endpoint: {@link TransportHeaders#read}): not blank and at most
+ * {@value TransportHeaders#MAX_NAME_LENGTH} characters, so that a message that could not be
+ * applied anywhere is refused when it is written, not after it was delivered.
+ *
+ * @param aggregateType the kind of entity the event is about, e.g. {@code "Order"}
+ * @param aggregateId   which entity, e.g. the order's id; with the type, the ordering key
+ * @param eventType     what happened, e.g. {@code "OrderCreated"}
  * @param payload       the event as JSON text, serialized by the application (with its own JSON
  *                      library and settings); PostgreSQL checks it when it is written, and a payload
  *                      that is not JSON fails that write
  * @param headers       extra string metadata carried to the consumer (trace ids, ...); may be empty;
  *                      a name may not be one the envelope uses on a broker
- *                      ({@link io.outboxkit.core.spi.TransportHeaders#RESERVED})
+ *                      ({@link io.outboxkit.core.spi.TransportHeaders#RESERVED}); no name or value
+ *                      may hold a NUL character, which PostgreSQL cannot store
  */
 public record NewMessage(String aggregateType, String aggregateId, String eventType, String payload,
                          Map<String, String> headers) {
@@ -29,12 +35,15 @@ public record NewMessage(String aggregateType, String aggregateId, String eventT
      * an {@link IllegalArgumentException} naming it.
      */
     public NewMessage {
-        requireText("aggregateType", aggregateType);
-        requireText("aggregateId", aggregateId);
-        requireText("eventType", eventType);
+        requireName("aggregateType", aggregateType);
+        requireName("aggregateId", aggregateId);
+        requireName("eventType", eventType);
         requireText("payload", payload);
         headers = Map.copyOf(Objects.requireNonNull(headers, "headers must not be null (use an empty map)"));
-        headers.keySet().forEach(NewMessage::requireHeaderName);
+        headers.forEach((name, value) -> {
+            requireHeaderName(name);
+            requireStorable("header " + name, value);
+        });
     }
 
     /** A message with no headers. */
@@ -46,6 +55,7 @@ public record NewMessage(String aggregateType, String aggregateId, String eventT
     public NewMessage withHeader(String name, String value) {
         requireHeaderName(name);
         Objects.requireNonNull(value, "header value must not be null");
+        requireStorable("header " + name, value);
         Map<String, String> more = new LinkedHashMap<>(headers);
         more.put(name, value);
         return new NewMessage(aggregateType, aggregateId, eventType, payload, more);
@@ -53,15 +63,31 @@ public record NewMessage(String aggregateType, String aggregateId, String eventT
 
     private static void requireHeaderName(String name) {
         requireText("header name", name);
+        requireStorable("header name", name);
         if (TransportHeaders.RESERVED.contains(name)) {
             throw new IllegalArgumentException("header name " + name + " is reserved: a broker message carries the "
                     + "envelope under it (" + String.join(", ", new java.util.TreeSet<>(TransportHeaders.RESERVED)) + ")");
         }
     }
 
+    private static void requireName(String name, String value) {
+        requireText(name, value);
+        if (value.length() > TransportHeaders.MAX_NAME_LENGTH) {
+            throw new IllegalArgumentException(name + " must be at most " + TransportHeaders.MAX_NAME_LENGTH
+                    + " characters (every reader of a delivered message refuses a longer one), was " + value.length());
+        }
+        requireStorable(name, value);
+    }
+
     private static void requireText(String name, String value) {
         if (value == null || value.isBlank()) {
             throw new IllegalArgumentException(name + " must not be blank");
+        }
+    }
+
+    private static void requireStorable(String name, String value) {
+        if (value.indexOf('\u0000') >= 0) {
+            throw new IllegalArgumentException(name + " must not contain a NUL character (U+0000): PostgreSQL cannot store it");
         }
     }
 }

@@ -119,6 +119,8 @@ public final class OutboxPoller implements AutoCloseable {
     private final AtomicBoolean deliveriesFailing = new AtomicBoolean();
     private final Object lifecycle = new Object();
     private volatile boolean running;
+    // guarded by lifecycle
+    private boolean closed;
     private List<Thread> workers;
     private NotificationListener listener;
     private Thread listenerThread;
@@ -161,6 +163,9 @@ public final class OutboxPoller implements AutoCloseable {
             if (workers != null) {
                 throw new IllegalStateException("poller " + config.name() + " was already started");
             }
+            if (closed) {
+                throw new IllegalStateException("poller " + config.name() + " was closed: build a new one to start again");
+            }
             running = true;
             listener = new NotificationListener(jdbi, config.names(), wakeup, config.name());
             listenerThread = new Thread(listener, "outbox-listen-" + config.name());
@@ -184,12 +189,14 @@ public final class OutboxPoller implements AutoCloseable {
     /**
      * Stops: the batch in flight is delivered and recorded first, waiting up to the lease; after
      * that the worker is interrupted and its unrecorded messages are retried when their lease ends.
-     * Returns once the threads have ended. Calling it again does nothing.
+     * Returns once the threads have ended. Calling it again does nothing; a closed poller cannot be
+     * started, even one that never was.
      */
     @Override
     public void close() {
         List<Thread> stopping;
         synchronized (lifecycle) {
+            closed = true;
             if (!running) {
                 return;
             }

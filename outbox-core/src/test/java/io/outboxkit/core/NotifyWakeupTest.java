@@ -3,12 +3,19 @@ package io.outboxkit.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.zaxxer.hikari.HikariDataSource;
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.testing.PostgresExtension;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -45,6 +52,31 @@ class NotifyWakeupTest {
             long written = System.nanoTime();
             await().atMost(Duration.ofSeconds(5)).until(() -> publisher.delivered(id));
             assertThat(Duration.ofNanos(System.nanoTime() - written)).isLessThan(pollInterval.dividedBy(10));
+        }
+    }
+
+    @Test
+    void a_closed_poller_gives_its_listening_connection_back_to_the_pool_no_longer_listening() throws Exception {
+        try (HikariDataSource pool = db.newPool(2)) {
+            OutboxPoller poller = OutboxPoller.builder(Jdbi.create(pool), new RecordingPublisher()).build();
+            poller.start();
+            await().atMost(Duration.ofSeconds(10)).until(NotifyWakeupTest::listening);
+
+            poller.close();
+
+            // Both of the pool's connections, the listener's among them: a pooled connection left
+            // listening would queue every later notification for whoever borrows it.
+            List<String> channels = new ArrayList<>();
+            try (Connection a = pool.getConnection(); Connection b = pool.getConnection()) {
+                for (Connection c : List.of(a, b)) {
+                    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_listening_channels()")) {
+                        while (rs.next()) {
+                            channels.add(rs.getString(1));
+                        }
+                    }
+                }
+            }
+            assertThat(channels).isEmpty();
         }
     }
 

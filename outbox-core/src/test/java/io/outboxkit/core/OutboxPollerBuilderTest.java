@@ -71,8 +71,40 @@ class OutboxPollerBuilderTest {
         assertThatThrownBy(() -> builder().statementTimeout(Duration.ZERO).build()).hasMessageContaining("statementTimeout");
         assertThatThrownBy(() -> builder().statementTimeout(Duration.ofDays(25)).build())
                 .hasMessageContaining("statementTimeout must be at most 2147483647 ms");
-        assertThatThrownBy(() -> builder().lease(Duration.ofSeconds(Long.MAX_VALUE)).statementTimeout(null).build())
-                .hasMessageContaining("statementTimeout");
+        assertThatThrownBy(() -> builder().statementTimeout(null).build()).hasMessageContaining("statementTimeout");
+    }
+
+    @Test
+    void a_poller_closed_before_it_was_started_cannot_be_started() {
+        OutboxPoller poller = builder().build();
+
+        poller.close();
+
+        assertThatThrownBy(poller::start).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("was closed: build a new one to start again");
+        assertThat(poller.isRunning()).isFalse();
+    }
+
+    @Test
+    void durations_beyond_a_year_are_refused_as_mistakes_before_any_arithmetic_on_them() {
+        Duration forever = Duration.ofSeconds(Long.MAX_VALUE);
+
+        assertThatThrownBy(() -> builder().pollInterval(forever).build())
+                .isInstanceOf(InvalidOptionException.class).hasMessageContaining("pollInterval must be at most PT8760H");
+        assertThatThrownBy(() -> builder().lease(forever).build()).hasMessageContaining("lease must be at most");
+        assertThatThrownBy(() -> builder().statementTimeout(forever).build())
+                .isInstanceOf(InvalidOptionException.class).hasMessageContaining("statementTimeout must be at most");
+        assertThatThrownBy(() -> builder().backoff(Duration.ofSeconds(1), forever).build()).hasMessageContaining("maxBackoff");
+        assertThat(builder().lease(Duration.ofDays(365)).build().settings().lease()).isEqualTo(Duration.ofDays(365));
+    }
+
+    @Test
+    void a_lock_mode_lease_is_held_to_what_postgresql_takes_as_an_idle_in_transaction_timeout() {
+        assertThatThrownBy(() -> builder().claimMode(ClaimMode.LOCK).lease(Duration.ofDays(25)).build())
+                .isInstanceOf(InvalidOptionException.class)
+                .hasMessageContaining("lease must be at most 2147483647 ms with claimMode LOCK");
+        assertThat(builder().claimMode(ClaimMode.LEASE).lease(Duration.ofDays(25)).build().settings().lease())
+                .isEqualTo(Duration.ofDays(25));
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.outboxkit.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Duration;
 import java.util.List;
@@ -109,6 +110,25 @@ class RetryAndDeadTest {
             await().atMost(Duration.ofSeconds(10)).until(() -> down.attempts() >= 400);
         }
         assertThat(Outbox.count(db.jdbi(), "PUBLISHED")).isZero();
+    }
+
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void a_failure_whose_text_postgresql_cannot_store_is_recorded_and_counts_toward_dead_like_any_other(ClaimMode mode) {
+        List<UUID> ids = Outbox.write(db.jdbi(), 2, 1); // two aggregates, one message each
+        UUID failing = ids.get(1);
+        MessagePublisher binaryErrorBody = m -> {
+            if (m.id().equals(failing)) {
+                throw new IllegalStateException("broker said: \u0000\u0001");
+            }
+        };
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), binaryErrorBody).claimMode(mode).maxAttempts(1).build();
+
+        assertThat(poller.pollOnce()).isEqualTo(2);
+
+        assertThat(row(failing)).containsEntry("status", "DEAD").containsEntry("attempts", 1);
+        assertThat((String) row(failing).get("last_error")).isEqualTo("IllegalStateException: broker said: \uFFFD\u0001");
+        assertThat(row(ids.get(0))).as("the batch's other message").containsEntry("status", "PUBLISHED");
     }
 
     private static void makeDue(UUID id) {

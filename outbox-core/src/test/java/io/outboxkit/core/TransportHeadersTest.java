@@ -64,6 +64,32 @@ class TransportHeadersTest {
         }
     }
 
+    @Test
+    void the_writer_refuses_a_name_every_reader_would_refuse_so_that_no_message_is_written_to_be_dead_on_arrival() {
+        String tooLong = "x".repeat(TransportHeaders.MAX_NAME_LENGTH + 1);
+
+        assertThatThrownBy(() -> NewMessage.of("Order", tooLong, "OrderCreated", "{}"))
+                .hasMessage("aggregateId must be at most 200 characters (every reader of a delivered message refuses a "
+                        + "longer one), was 201");
+        assertThatThrownBy(() -> NewMessage.of(tooLong, "1", "OrderCreated", "{}")).hasMessageStartingWith("aggregateType");
+        assertThatThrownBy(() -> NewMessage.of("Order", "1", tooLong, "{}")).hasMessageStartingWith("eventType");
+        String longest = "x".repeat(TransportHeaders.MAX_NAME_LENGTH);
+        NewMessage written = NewMessage.of(longest, longest, longest, "{}");
+        OutboxMessage delivered = new OutboxMessage(UUID.randomUUID(), 1, written.aggregateType(), written.aggregateId(),
+                written.eventType(), written.payload(), written.headers(), Instant.now(), 1);
+        assertThat(TransportHeaders.read(TransportHeaders.write(delivered), delivered.payload())).isNotNull();
+    }
+
+    @Test
+    void a_nul_character_which_postgresql_cannot_store_is_refused_in_names_and_headers() {
+        assertThatThrownBy(() -> NewMessage.of("Order", "1\u0000", "OrderCreated", "{}"))
+                .hasMessage("aggregateId must not contain a NUL character (U+0000): PostgreSQL cannot store it");
+        assertThatThrownBy(() -> NewMessage.of("Order", "1", "OrderCreated", "{}").withHeader("tenant", "a\u0000"))
+                .hasMessageContaining("header tenant must not contain a NUL character");
+        assertThatThrownBy(() -> new NewMessage("Order", "1", "OrderCreated", "{}", Map.of("x\u0000", "a")))
+                .hasMessageContaining("header name must not contain a NUL character");
+    }
+
     private static Map<String, String> with(Map<String, String> headers, String name, String value) {
         Map<String, String> changed = new LinkedHashMap<>(headers);
         changed.put(name, value);

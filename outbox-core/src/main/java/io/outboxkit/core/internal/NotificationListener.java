@@ -24,6 +24,7 @@ public final class NotificationListener implements Runnable {
 
     private final Jdbi jdbi;
     private final String listen;
+    private final String unlisten;
     private final String channel;
     private final Wakeup wakeup;
     private final String name;
@@ -32,7 +33,9 @@ public final class NotificationListener implements Runnable {
     /** A listener on {@code names}' channel that signals {@code wakeup}; {@code name} prefixes its log lines. */
     public NotificationListener(Jdbi jdbi, OutboxNames names, Wakeup wakeup, String name) {
         this.jdbi = jdbi;
-        this.listen = new OutboxSql(names).listen;
+        OutboxSql sql = new OutboxSql(names);
+        this.listen = sql.listen;
+        this.unlisten = sql.unlisten;
         this.channel = names.channel();
         this.wakeup = wakeup;
         this.name = name;
@@ -55,7 +58,11 @@ public final class NotificationListener implements Runnable {
                 }
                 healthy = true;
                 wakeup.signal(); // notifications sent while nobody listened are lost: look once
-                listen(connection);
+                try {
+                    listen(connection);
+                } finally {
+                    unlisten(handle, connection);
+                }
             } catch (SQLException | RuntimeException e) {
                 if (!running) {
                     return;
@@ -76,6 +83,21 @@ public final class NotificationListener implements Runnable {
             if (notifications != null && notifications.length > 0) {
                 wakeup.signal();
             }
+        }
+    }
+
+    /**
+     * Stops listening before the connection goes back to its pool: a pooled connection left
+     * listening would have every later notification queued in it for whoever borrows it next,
+     * a queue that grows until that connection is closed.
+     */
+    private void unlisten(Handle handle, PGConnection connection) {
+        try {
+            handle.execute(unlisten);
+            connection.getNotifications(); // drops those the driver received before: nobody will read them
+        } catch (SQLException | RuntimeException e) {
+            // the connection is lost: the server ended its LISTEN with it
+            LOG.debug("[{}] UNLISTEN {} failed: {}", name, channel, e.getMessage());
         }
     }
 

@@ -62,6 +62,8 @@ public final class OutboxSql {
     public final String withdrawWaiting;
     /** Starts listening on the channel. */
     public final String listen;
+    /** Stops listening on the channel (before its connection goes back to a pool). */
+    public final String unlisten;
     /** The columns of an {@code OutboxEntry}, from the outbox aliased {@code o}. */
     public final String entryColumns;
 
@@ -98,6 +100,7 @@ public final class OutboxSql {
         this.withdrawWaiting = "UPDATE %s SET waiting_until = '-infinity' WHERE waiting_until > '-infinity'"
                 .formatted(names.qualifiedWakeupTable());
         this.listen = "LISTEN " + SqlIdentifiers.quoted(names.channel());
+        this.unlisten = "UNLISTEN " + SqlIdentifiers.quoted(names.channel());
         this.entryColumns = columns + ", o.status, o.last_error, o.available_at, o.published_at, o.locked_by, o.locked_until";
     }
 

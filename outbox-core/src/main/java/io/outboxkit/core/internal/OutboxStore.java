@@ -60,11 +60,20 @@ public final class OutboxStore {
     /** A failed delivery: the message, why, and how long until its retry. */
     public record Failure(OutboxMessage message, Exception cause, Duration delay) {
 
-        /** The error text recorded on the message: the exception's message, or its type. */
+        /**
+         * The error text recorded on the message: the exception's type and message, at most
+         * 2,000 characters, always storable (PostgreSQL refuses a text with a
+         * NUL character, and a failure that cannot be recorded would be retried forever).
+         */
         public String error() {
             String text = cause.getMessage() == null ? cause.getClass().getSimpleName()
                     : cause.getClass().getSimpleName() + ": " + cause.getMessage();
-            return text.length() <= MAX_ERROR_LENGTH ? text : text.substring(0, MAX_ERROR_LENGTH);
+            text = text.replace('\u0000', '\uFFFD');
+            if (text.length() <= MAX_ERROR_LENGTH) {
+                return text;
+            }
+            int end = Character.isHighSurrogate(text.charAt(MAX_ERROR_LENGTH - 1)) ? MAX_ERROR_LENGTH - 1 : MAX_ERROR_LENGTH;
+            return text.substring(0, end);
         }
     }
 
