@@ -3,9 +3,10 @@ package io.outboxkit.core;
 import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.internal.MessageRows;
 import io.outboxkit.core.internal.OutboxSql;
-import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -43,6 +44,10 @@ public final class OutboxAdmin {
      * may run before PostgreSQL cancels it (and the call fails with an {@link OutboxException}).
      */
     public static final Duration VIEW_STATEMENT_TIMEOUT = Duration.ofSeconds(5);
+
+    /** PostgreSQL's timestamps run from 4713 BC to 294276 AD; a message is never written outside these. */
+    private static final Instant EARLIEST_TIMESTAMP = Instant.parse("0001-01-01T00:00:00Z");
+    private static final Instant LATEST_TIMESTAMP = Instant.parse("+294276-01-01T00:00:00Z");
 
     private static final RowMapper<OutboxEntry> ENTRY = (rs, ctx) -> new OutboxEntry(
             MessageRows.message(rs),
@@ -220,11 +225,19 @@ public final class OutboxAdmin {
         return requeueWhere("status = 'DEAD'", "dead messages", q -> q);
     }
 
-    /** Requeues every message written at or after {@code since}, whatever its status; returns how many. */
+    /**
+     * Requeues every message written at or after {@code since}, whatever its status; returns how
+     * many. Any instant is taken as it is: one before the year 1 requeues every message, one beyond
+     * PostgreSQL's timestamps (the year 294,276) requeues none.
+     */
     public int requeueSince(Instant since) {
         Objects.requireNonNull(since, "since");
-        return requeueWhere("created_at >= :since", "messages since " + since,
-                q -> q.bind("since", Timestamp.from(since)));
+        if (since.isAfter(LATEST_TIMESTAMP)) {
+            return 0;
+        }
+        OffsetDateTime bound = OffsetDateTime.ofInstant(since.isBefore(EARLIEST_TIMESTAMP) ? EARLIEST_TIMESTAMP : since,
+                ZoneOffset.UTC);
+        return requeueWhere("created_at >= :since", "messages since " + since, q -> q.bind("since", bound));
     }
 
     private int requeueWhere(String condition, String what,

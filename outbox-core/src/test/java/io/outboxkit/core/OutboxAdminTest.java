@@ -80,4 +80,19 @@ class OutboxAdminTest {
         assertThat(admin.find(ids.get(2)).orElseThrow().status()).isEqualTo(MessageStatus.PUBLISHED);
         assertThat(admin.find(ids.get(3)).orElseThrow().status()).isEqualTo(MessageStatus.PENDING);
     }
+
+    @Test
+    void requeue_since_takes_any_instant_as_it_is_even_beyond_postgresqls_timestamps() {
+        List<UUID> ids = Outbox.write(db.jdbi(), 2, 1);
+        db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET status = 'PUBLISHED', published_at = now()"));
+
+        // A year so far ahead that its milliseconds overflow a long: it once wrapped to 1970 and matched all.
+        assertThat(admin.requeueSince(Instant.parse("+584556019-04-03T14:25:52Z"))).isZero();
+        assertThat(admin.requeueSince(Instant.parse("+300000-01-01T00:00:00Z"))).isZero();
+        assertThat(admin.requeueSince(Instant.now().plusSeconds(3600))).isZero();
+        assertThat(Outbox.count(db.jdbi(), "PUBLISHED")).isEqualTo(2);
+
+        assertThat(admin.requeueSince(Instant.parse("-2735825-02-10T12:00:00Z"))).as("before any message: all").isEqualTo(2);
+        assertThat(ids).allSatisfy(id -> assertThat(admin.find(id).orElseThrow().status()).isEqualTo(MessageStatus.PENDING));
+    }
 }

@@ -2,17 +2,11 @@ package io.outboxkit.relay.console;
 
 import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
+import io.outboxkit.app.SinceTime;
 import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxMonitor;
-import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
-import java.time.temporal.ChronoUnit;
-import java.util.Locale;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The bulk requeues of {@code replay-cli requeue}, each reviewed before it runs: {@code GET
@@ -21,8 +15,6 @@ import java.util.regex.Pattern;
  * /requeue/since} does it. Both then go to {@code /?requeued=N}.
  */
 final class RequeuePages {
-
-    private static final Pattern SPAN = Pattern.compile("(\\d{1,6})([smhd])");
 
     private final OutboxAdmin admin;
     private final OutboxMonitor monitor;
@@ -78,28 +70,15 @@ final class RequeuePages {
         ctx.redirect("/?requeued=" + admin.requeueSince(since), HttpStatus.SEE_OTHER);
     }
 
-    /** An ISO-8601 time, or a span before {@code now} such as {@code 15m}, {@code 2h}, {@code 1d}. */
+    /** A time as {@link SinceTime} reads it: an ISO-8601 time, or a span before {@code now} such as 15m, 2h, 1d. */
     static Instant since(String value, Instant now) {
         if (value == null || value.isBlank()) {
             throw ConsoleError.badRequest("give since: a span ago (15m, 2h, 1d) or a time (2026-11-26T10:00:00Z)");
         }
-        String text = value.trim();
-        Matcher span = SPAN.matcher(text.toLowerCase(Locale.ROOT));
-        if (span.matches()) {
-            long amount = Long.parseLong(span.group(1));
-            ChronoUnit unit = switch (span.group(2)) {
-                case "s" -> ChronoUnit.SECONDS;
-                case "m" -> ChronoUnit.MINUTES;
-                case "h" -> ChronoUnit.HOURS;
-                default -> ChronoUnit.DAYS;
-            };
-            return now.truncatedTo(ChronoUnit.SECONDS).minus(Duration.of(amount, unit));
-        }
         try {
-            return OffsetDateTime.parse(text).toInstant();
-        } catch (DateTimeParseException e) {
-            throw ConsoleError.badRequest("since must be a span ago (15m, 2h, 1d) or a time (2026-11-26T10:00:00Z), was \""
-                    + Params.shorten(text) + "\"");
+            return SinceTime.parse(value, now);
+        } catch (IllegalArgumentException e) {
+            throw ConsoleError.badRequest("since: " + e.getMessage());
         }
     }
 
