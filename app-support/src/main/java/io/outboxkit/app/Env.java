@@ -8,12 +8,16 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.regex.Pattern;
 
 /**
  * Typed access to environment variables: each getter takes the variable's name and its default,
  * and refuses a bad value with a {@link ConfigException} that names the variable.
  */
 public final class Env {
+
+    /** The user-info part of a URL, {@code //user:password@}, up to the host. */
+    private static final Pattern USER_INFO = Pattern.compile("//[^/?#]*@");
 
     private final Map<String, String> variables;
 
@@ -72,18 +76,31 @@ public final class Env {
                 + " to " + maxMillis);
     }
 
-    /** An absolute http or https URI. */
+    /**
+     * An absolute http or https URI with a host, a port of 1 to 65535 if it names one, and no user
+     * name or password (nothing sends them: they would only reach the logs). A refusal never
+     * repeats a password given in the URL.
+     */
     public URI httpUri(String name, String fallback) {
         String value = string(name, fallback);
+        String shown = USER_INFO.matcher(value).replaceFirst("//...@");
+        URI uri;
         try {
-            URI uri = new URI(value);
-            if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null) {
-                return uri;
-            }
+            uri = new URI(value);
         } catch (URISyntaxException e) {
-            // reported below
+            uri = null;
         }
-        throw new ConfigException(name + "=" + value + " is not an http:// or https:// URL with a host");
+        if (uri == null || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null) {
+            throw new ConfigException(name + "=" + shown + " is not an http:// or https:// URL with a host");
+        }
+        if (uri.getRawUserInfo() != null) {
+            throw new ConfigException(name + "=" + shown + " has a user name or password in it: nothing sends them over "
+                    + "HTTP, so remove them from the URL");
+        }
+        if (uri.getPort() == 0 || uri.getPort() > ServiceSettings.MAX_PORT) {
+            throw new ConfigException(name + "=" + shown + " has port " + uri.getPort() + ": a port is 1 to " + ServiceSettings.MAX_PORT);
+        }
+        return uri;
     }
 
     /**

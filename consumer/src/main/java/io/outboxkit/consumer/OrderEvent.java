@@ -54,6 +54,9 @@ record OrderEvent(UUID orderId, UUID userId, BigDecimal amount) {
             }
         } catch (JacksonException e) {
             // reported below
+        } catch (NumberFormatException e) {
+            // Jackson's own, not a JacksonException, for a number no BigDecimal holds (1e9999999999)
+            throw invalid(message, "payload has a number whose exponent is out of range");
         }
         throw invalid(message, "payload must be a JSON object");
     }

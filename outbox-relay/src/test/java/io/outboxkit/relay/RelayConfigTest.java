@@ -86,6 +86,10 @@ class RelayConfigTest {
             CONSUMER_URL          | ftp://x/y    | CONSUMER_URL=ftp://x/y is not an http:// or https:// URL
             CONSUMER_URL          | not a url    | CONSUMER_URL=not a url is not an http:// or https:// URL
             CONSUMER_URL          | http:///path | CONSUMER_URL=http:///path is not an http:// or https:// URL
+            CONSUMER_URL          | http://u:s3cret@h/m | CONSUMER_URL=http://...@h/m has a user name or password in it
+            CONSUMER_URL          | http://h:99999/m | CONSUMER_URL=http://h:99999/m has port 99999: a port is 1 to 65535
+            CONSUMER_URL          | http://h:0/m | CONSUMER_URL=http://h:0/m has port 0
+            CONSUMER_URL          | ftp://u:s3cret@h/m | CONSUMER_URL=ftp://...@h/m is not an http:// or https:// URL
             PORT                  | 70000        | PORT=70000 is not a whole number from 0 to 65535
             ADMIN_HOST            | x.invalid    | ADMIN_HOST=x.invalid is not an address or a host name that resolves
             DB_POOL_SIZE          | 4            | DB_POOL_SIZE=4 must be at least WORKERS + 3 = 5

@@ -37,7 +37,7 @@ public record ConsumerAnswer(int status, String body) {
         try {
             JsonNode node = Jsons.mapper().readTree(body);
             return node != null && node.path(name).isTextual() ? Optional.of(node.path(name).asText()) : Optional.empty();
-        } catch (JacksonException e) {
+        } catch (JacksonException | NumberFormatException e) { // Jackson's NumberFormatException: an exponent out of range
             return Optional.empty();
         }
     }
