@@ -54,7 +54,7 @@ public final class Database implements AutoCloseable {
             dataSource = new HikariDataSource(config);
         } catch (HikariPool.PoolInitializationException e) {
             throw new ConfigException("cannot connect to PostgreSQL at " + settings.redactedUrl() + " as user "
-                    + settings.user() + ": " + Causes.rootMessage(e) + " (check DB_URL, DB_USER, DB_PASSWORD)");
+                    + settings.effectiveUser() + ": " + driverMessage(e) + " (check DB_URL, DB_USER, DB_PASSWORD)");
         } catch (RuntimeException e) {
             // The pool found no driver for the URL (a bad port, say): the driver refused its form.
             throw new ConfigException("DB_URL=" + settings.redactedUrl() + " is not a URL the PostgreSQL driver "
@@ -67,6 +67,16 @@ public final class Database implements AutoCloseable {
             throw new ConfigException("cannot migrate the schema at " + settings.redactedUrl() + ": " + Causes.rootMessage(e));
         }
         return new Database(dataSource);
+    }
+
+    /**
+     * What the driver said: its own exception's message names the parameter, host or login at fault
+     * ("connectTimeout parameter value must be an integer but was: abc"), where the cause beneath
+     * it has only the number parser's or the socket's words.
+     */
+    static String driverMessage(Throwable e) {
+        return Causes.find(e, SQLException.class).map(SQLException::getMessage).filter(m -> !m.isBlank())
+                .orElseGet(() -> Causes.rootMessage(e));
     }
 
     /** The pooled data source. */

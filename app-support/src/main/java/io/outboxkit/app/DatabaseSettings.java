@@ -40,6 +40,7 @@ public record DatabaseSettings(String url, String user, String password) {
                     + "PostgreSQL driver does not read: give them in DB_USER and DB_PASSWORD");
         }
         passwordParameter(url); // refuses a password parameter that is not valid percent-encoding
+        requirePorts(url);
         if (user == null || user.isBlank()) {
             throw new ConfigException("DB_USER must not be blank");
         }
@@ -75,6 +76,42 @@ public record DatabaseSettings(String url, String user, String password) {
         return url.substring(0, query) + (kept.isEmpty() ? "" : "?" + String.join("&", kept));
     }
 
+    /** The user the driver logs in as: the URL's {@code user} parameter when it has one (it wins), else {@link #user()}. */
+    public String effectiveUser() {
+        String fromUrl = parameter(url, "user");
+        return fromUrl != null && !fromUrl.isEmpty() ? fromUrl : user;
+    }
+
+    /**
+     * Refuses a host's port that is not 1 to 65535 (the driver only logs a warning of its own and
+     * then finds no driver for the URL). Hosts are comma-separated, IPv6 ones in brackets.
+     */
+    private static void requirePorts(String url) {
+        String rest = url.substring(PREFIX.length());
+        int end = rest.length();
+        for (char stop : new char[] {'/', '?', '#'}) {
+            int at = rest.indexOf(stop);
+            if (at >= 0 && at < end) {
+                end = at;
+            }
+        }
+        for (String host : rest.substring(0, end).split(",", -1)) {
+            int colon = host.lastIndexOf(':');
+            if (colon < 0 || host.lastIndexOf(']') > colon) {
+                continue; // no port: the default
+            }
+            String port = host.substring(colon + 1);
+            if (!port.matches("\\d{1,5}") || Integer.parseInt(port) < 1 || Integer.parseInt(port) > ServiceSettings.MAX_PORT) {
+                throw new ConfigException("DB_URL=" + redact(url) + " has port \"" + shorten(port) + "\": a port is 1 to "
+                        + ServiceSettings.MAX_PORT);
+            }
+        }
+    }
+
+    private static String shorten(String text) {
+        return text.length() <= 20 ? text : text.substring(0, 20) + "...";
+    }
+
     /** The password the driver would use: the URL's {@code password} parameter when it has one, else {@link #password()}. */
     String effectivePassword() {
         String fromUrl = passwordParameter(url);
@@ -83,17 +120,22 @@ public record DatabaseSettings(String url, String user, String password) {
 
     /** The decoded value of the URL's last {@code password} parameter (the driver's choice), or null. */
     private static String passwordParameter(String url) {
+        return parameter(url, "password");
+    }
+
+    /** The decoded value of the URL's last parameter called {@code name} (the driver's choice), or null. */
+    private static String parameter(String url, String name) {
         int query = url.indexOf('?');
         if (query < 0) {
             return null;
         }
         String value = null;
         for (String parameter : url.substring(query + 1).split("&", -1)) {
-            if (isPasswordParameter(parameter)) {
+            if (parameter.startsWith(name + "=")) {
                 try {
-                    value = URLDecoder.decode(parameter.substring("password=".length()), StandardCharsets.UTF_8);
+                    value = URLDecoder.decode(parameter.substring(name.length() + 1), StandardCharsets.UTF_8);
                 } catch (IllegalArgumentException e) {
-                    throw new ConfigException("DB_URL=" + redact(url) + " has a password parameter that is not valid "
+                    throw new ConfigException("DB_URL=" + redact(url) + " has a " + name + " parameter that is not valid "
                             + "percent-encoding");
                 }
             }

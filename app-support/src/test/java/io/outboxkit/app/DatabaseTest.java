@@ -1,6 +1,7 @@
 package io.outboxkit.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.outboxkit.core.OutboxNames;
@@ -23,5 +24,17 @@ class DatabaseTest {
             assertThat(((HikariDataSource) database.dataSource()).getDataSourceProperties())
                     .containsEntry("socketFactory", PgjdbcPromptNotificationSocketFactory.class.getName());
         }
+    }
+
+    @Test
+    void a_parameter_the_driver_refuses_is_named_with_the_user_the_url_gives() {
+        String url = db.jdbcUrl() + (db.jdbcUrl().contains("?") ? "&" : "?") + "connectTimeout=abc&user=" + db.user();
+
+        assertThatThrownBy(() -> Database.open(new DatabaseSettings(url, "someone_else", db.password()), "database-test", 1,
+                ServiceSchema.outboxOnly(OutboxNames.DEFAULT)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("as user " + db.user() + ": ")
+                .hasMessageContaining("connectTimeout")
+                .hasMessageContaining("abc");
     }
 }

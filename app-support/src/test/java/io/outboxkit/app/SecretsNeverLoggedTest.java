@@ -64,7 +64,7 @@ class SecretsNeverLoggedTest {
         scenarios.put("nothing listens on the port", List.of("jdbc:postgresql://127.0.0.1:1/outbox?password="
                 + URL_PASSWORD, "postgres", "cannot connect to PostgreSQL at jdbc:postgresql://127.0.0.1:1/outbox?password=***"));
         scenarios.put("a port that is not a number", List.of("jdbc:postgresql://127.0.0.1:notaport/outbox?password="
-                + URL_PASSWORD, "postgres", "is not a URL the PostgreSQL driver accepts"));
+                + URL_PASSWORD, "postgres", "has port \"notaport\": a port is 1 to 65535"));
         scenarios.put("user and password before the host", List.of("jdbc:postgresql://postgres:" + URL_PASSWORD
                 + "@127.0.0.1:1/outbox", "postgres", "has a user or password before the host"));
         scenarios.put("a libpq URI instead of a JDBC URL", List.of("postgresql://postgres:" + URL_PASSWORD
