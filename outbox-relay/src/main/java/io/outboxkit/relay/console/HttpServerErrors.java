@@ -14,8 +14,10 @@ import org.eclipse.jetty.util.Callback;
 /**
  * The admin port's answers to requests Jetty refuses before any route sees them (a URI or query
  * string too long, a malformed header): a short page for a browser; for any other client, the
- * JSON error of the handler it replaces. The console's security headers either way; never a
- * stack trace. Thread-safe.
+ * JSON error of the handler it replaces. Jetty refuses these while it reads the request line and
+ * headers, so the request's {@code Accept} is unknown and Jetty's choice for a request without one,
+ * the page, is what curl gets too. The console's security headers either way; never a stack
+ * trace. Thread-safe.
  */
 final class HttpServerErrors extends ErrorHandler {
 
