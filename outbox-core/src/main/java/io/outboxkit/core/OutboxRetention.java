@@ -34,6 +34,8 @@ public final class OutboxRetention {
     public static final Duration DEFAULT_PUBLISHED_RETENTION = Duration.ofDays(7);
     /** Processed-message records are kept this long unless set: 30 days. */
     public static final Duration DEFAULT_DEDUP_WINDOW = Duration.ofDays(30);
+    /** The longest retention or window: a hundred years (longer is a mistake, and overflows PostgreSQL's timestamps). */
+    public static final Duration MAX_RETENTION = Duration.ofDays(36_500);
     /** Rows deleted per transaction unless set: 1,000. */
     public static final int DEFAULT_BATCH_SIZE = 1_000;
     /** With {@link Builder#vacuum(boolean)}, the outbox is vacuumed once it holds at least this many dead rows (and a hundredth of its live ones). */
@@ -145,13 +147,13 @@ public final class OutboxRetention {
             return this;
         }
 
-        /** How long PUBLISHED messages are kept; default 7 days. */
+        /** How long PUBLISHED messages are kept, up to {@link #MAX_RETENTION}; default 7 days. */
         public Builder publishedRetention(Duration retention) {
             this.publishedRetention = retention;
             return this;
         }
 
-        /** How long processed-message records are kept for deduplication; default 30 days. */
+        /** How long processed-message records are kept for deduplication, up to {@link #MAX_RETENTION}; default 30 days. */
         public Builder dedupWindow(Duration window) {
             this.dedupWindow = window;
             return this;
@@ -182,8 +184,8 @@ public final class OutboxRetention {
             if (names == null) {
                 throw new InvalidOptionException("OutboxRetention", List.of("names"), "names must not be null");
             }
-            requireNonNegative("publishedRetention", publishedRetention);
-            requireNonNegative("dedupWindow", dedupWindow);
+            requireRetention("publishedRetention", publishedRetention);
+            requireRetention("dedupWindow", dedupWindow);
             if (batchSize < 1 || batchSize > 100_000) {
                 throw new InvalidOptionException("OutboxRetention", List.of("batchSize"),
                         "batchSize must be 1 to 100000, was " + batchSize);
@@ -191,10 +193,10 @@ public final class OutboxRetention {
             return new OutboxRetention(this);
         }
 
-        private static void requireNonNegative(String option, Duration value) {
-            if (value == null || value.isNegative()) {
+        private static void requireRetention(String option, Duration value) {
+            if (value == null || value.isNegative() || value.compareTo(MAX_RETENTION) > 0) {
                 throw new InvalidOptionException("OutboxRetention", List.of(option),
-                        option + " must be zero or more, was " + value);
+                        option + " must be zero to " + MAX_RETENTION.toDays() + " days, was " + value);
             }
         }
     }

@@ -113,6 +113,11 @@ class RetentionTest {
         assertThatThrownBy(() -> OutboxRetention.builder(db.jdbi()).batchSize(0).build()).hasMessageContaining("batchSize");
         assertThatThrownBy(() -> OutboxRetention.builder(db.jdbi()).dedupWindow(Duration.ofDays(-1)).build())
                 .hasMessageContaining("dedupWindow");
+        assertThatThrownBy(() -> OutboxRetention.builder(db.jdbi()).publishedRetention(Duration.ofDays(3_650_000)).build())
+                .isInstanceOf(InvalidOptionException.class)
+                .hasMessageContaining("publishedRetention must be zero to 36500 days");
+        assertThatThrownBy(() -> OutboxRetention.builder(db.jdbi()).dedupWindow(Duration.ofSeconds(Long.MAX_VALUE)).build())
+                .isInstanceOf(InvalidOptionException.class).hasMessageContaining("dedupWindow");
     }
 
     private static void setState(UUID id, String status, String age) {

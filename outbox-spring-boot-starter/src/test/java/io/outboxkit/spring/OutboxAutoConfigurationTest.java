@@ -58,7 +58,7 @@ class OutboxAutoConfigurationTest {
             "outboxkit.backoff.jitter     | 1.5  | outboxkit.backoff.jitter must be 0 to 1, was 1.5",
             "outboxkit.schema.outbox-table| Out  | outboxkit.schema.outbox-table must be a lowercase SQL identifier",
             "outboxkit.schema.name        | pg_x | outboxkit.schema.name must not start with pg_",
-            "outboxkit.retention.published| -1s  | outboxkit.retention.published must be zero or more, was PT-1S",
+            "outboxkit.retention.published| -1s  | outboxkit.retention.published must be zero to 36500 days, was PT-1S",
             "outboxkit.retention.interval | 0s   | outboxkit.retention.interval must be at least 1 ms, was PT0S",
             "outboxkit.health.max-pending-age | 0s | outboxkit.health.max-pending-age must be at least 1 ms, was PT0S"})
     void a_property_out_of_range_fails_the_start_with_a_message_naming_it(String property, String value, String message) {
