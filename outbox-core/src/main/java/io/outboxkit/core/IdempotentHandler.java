@@ -9,9 +9,11 @@ import io.outboxkit.core.internal.SafeListener;
 import io.outboxkit.core.internal.Tracing;
 import io.outboxkit.core.spi.MessageHandler;
 import io.outboxkit.core.spi.OutboxListener;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -28,6 +30,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.postgresql.core.BaseConnection;
+import org.postgresql.core.TransactionState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -300,18 +304,20 @@ public final class IdempotentHandler {
             return new BatchOutcome(outcomes, Map.of());
         }
         Map<UUID, MessageHandlingException> failures = new LinkedHashMap<>();
+        Connection connection = handle.getConnection();
         for (OutboxMessage message : toApply) {
-            String savepoint = "m" + failures.size() + "_" + message.sequence();
-            handle.savepoint(savepoint);
+            // Plain JDBC: Jdbi forgets a savepoint before releasing it, so a failed release could not be rolled back to.
+            Savepoint savepoint = connection.setSavepoint();
             try {
                 handler.handle(handle, message);
-                handle.releaseSavepoint(savepoint);
+                requireNotAborted(connection);
+                connection.releaseSavepoint(savepoint);
             } catch (Exception e) {
                 rethrowIfTransient(e);
                 if (e instanceof InterruptedException) {
                     Thread.currentThread().interrupt();
                 }
-                handle.rollbackToSavepoint(savepoint);
+                connection.rollback(savepoint);
                 forget(handle, message.id());
                 outcomes.remove(message.id());
                 failures.put(message.id(), new MessageHandlingException(message.id(), "consumer " + consumer
@@ -328,12 +334,28 @@ public final class IdempotentHandler {
         }
         try {
             handler.handleAll(handle, List.copyOf(messages));
+            requireNotAborted(handle.getConnection());
         } catch (Exception e) {
             rethrowIfTransient(e);
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
             throw new BatchRefused(e);
+        }
+    }
+
+    /**
+     * Refuses to go on with a transaction PostgreSQL has aborted: when a handler caught the failure of
+     * one of its statements and returned normally, COMMIT would end the transaction as a ROLLBACK
+     * without an error (the driver reports none by default), and the message would be reported
+     * processed with neither its effect nor its processed row committed.
+     */
+    private static void requireNotAborted(Connection connection) throws SQLException {
+        if (connection.isWrapperFor(BaseConnection.class)
+                && connection.unwrap(BaseConnection.class).getTransactionState() == TransactionState.FAILED) {
+            throw new IllegalStateException("a statement of the handler failed and the handler went on as if it had not: "
+                    + "PostgreSQL aborted the transaction, so none of it can commit (let the exception propagate, or "
+                    + "put a savepoint around a statement that may fail)");
         }
     }
 
@@ -406,6 +428,7 @@ public final class IdempotentHandler {
         LOG.debug("processing message {} for consumer {}", message.id(), consumer);
         try {
             handler.handle(handle, message);
+            requireNotAborted(handle.getConnection());
         } catch (Exception e) {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();

@@ -260,6 +260,58 @@ class IdempotentHandlerTest {
         assertThat(processedRows()).isEqualTo(4);
     }
 
+    /**
+     * Applies its effect, then "inserts if absent" as on databases where a failed statement leaves
+     * the transaction usable: for "once-" aggregates the insert fails (the row exists) and the
+     * handler goes on. PostgreSQL has aborted the transaction by then.
+     */
+    private static final MessageHandler SWALLOWS_A_SQL_ERROR = (h, m) -> {
+        COUNT.handle(h, m);
+        if (m.aggregateId().startsWith("once-")) {
+            try {
+                h.execute("INSERT INTO effects (key, n) VALUES (?, 1)", m.aggregateId());
+            } catch (RuntimeException alreadyThere) {
+                // ignored, as the handler's author thought safe
+            }
+        }
+    };
+
+    @Test
+    void a_handler_that_went_on_after_a_failed_statement_fails_the_message_instead_of_reporting_it_processed() {
+        IdempotentHandler handler = IdempotentHandler.create(db.jdbi(), "loyalty", SWALLOWS_A_SQL_ERROR);
+        OutboxMessage message = message("once-a");
+
+        assertThatThrownBy(() -> handler.handle(message)).isInstanceOf(MessageHandlingException.class)
+                .hasMessageContaining("PostgreSQL aborted the transaction");
+
+        assertThat(processedRows()).isZero();
+        assertThat(effect("once-a")).isZero();
+    }
+
+    @Test
+    void in_a_batch_such_a_message_fails_alone_and_the_others_commit() {
+        IdempotentHandler handler = IdempotentHandler.create(db.jdbi(), "loyalty", (h, m) -> {
+            SWALLOWS_A_SQL_ERROR.handle(h, m);
+            if (m.aggregateId().equals("throws")) {
+                throw new IllegalArgumentException("unusable payload");
+            }
+        });
+        OutboxMessage good = message("good");
+        OutboxMessage throwing = message("throws");
+        OutboxMessage swallowing = message("once-b");
+        OutboxMessage later = message("later");
+
+        BatchOutcome outcome = handler.handleAll(List.of(good, throwing, swallowing, later));
+
+        assertThat(outcome.outcomes()).containsOnlyKeys(good.id(), later.id()).containsValues(Outcome.PROCESSED);
+        assertThat(outcome.failures()).containsOnlyKeys(throwing.id(), swallowing.id());
+        assertThat(outcome.failures().get(swallowing.id())).hasMessageContaining("PostgreSQL aborted the transaction");
+        assertThat(effect("good")).isEqualTo(1);
+        assertThat(effect("later")).isEqualTo(1);
+        assertThat(effect("once-b")).isZero();
+        assertThat(processedRows()).isEqualTo(2);
+    }
+
     @Test
     void a_blank_consumer_name_is_refused() {
         assertThatThrownBy(() -> IdempotentHandler.create(db.jdbi(), " ", COUNT))

@@ -15,6 +15,9 @@ public interface MessageHandler {
     /**
      * Applies {@code message}. Every database write must go through {@code transaction}, so it
      * commits or rolls back with the processed-message record. Throwing rolls everything back.
+     * A statement that fails aborts a PostgreSQL transaction: catching its exception and going on
+     * does not undo that, and the message then fails as if the handler had thrown (use a
+     * savepoint, or {@code ON CONFLICT}, around a statement that may fail).
      */
     void handle(Handle transaction, OutboxMessage message) throws Exception;
 
