@@ -25,7 +25,8 @@ record NatsServers(List<String> urls, String user, String password, String token
     /** The port a URL without one means: NATS's own. */
     static final int DEFAULT_PORT = 4222;
 
-    private static final Pattern USER_INFO = Pattern.compile("//[^/@]*@");
+    /** A URL's user-info: up to its last {@code @} before whitespace or the next URL (a password may hold / or @). */
+    private static final Pattern USER_INFO = Pattern.compile("//(?:(?!//)\\S)*@");
 
     NatsServers {
         urls = List.copyOf(urls);

@@ -242,6 +242,18 @@ public final class NatsSource implements MessageSource {
     }
 
     private void run() {
+        try {
+            receive();
+        } catch (Error e) {
+            // The thread ends here (logged once, not again by the uncaught-exception handler); the
+            // health check then says not connected, where it said connected while nothing received.
+            LOG.error("[{}] the receiver thread failed; no longer receiving from NATS consumer {}", name, wanted.name(), e);
+        } finally {
+            receiving = false;
+        }
+    }
+
+    private void receive() {
         while (running) {
             try {
                 cycle();

@@ -43,7 +43,7 @@ class NatsOptionsTest {
     @Test
     void a_password_never_appears_in_an_error_about_its_url() {
         for (String bad : List.of("nats://alice:s3cret@ho st", "http://alice:s3cret@host", "nats://alice:s3cret@host/x",
-                "nats://alice:s3cret@a,nats://bob:s3cret@b")) {
+                "nats://alice:s3cret@a,nats://bob:s3cret@b", "nats://alice:s3/cret@host", "nats://alice:s3@cret@host:99999")) {
             assertThatThrownBy(() -> NatsPublisher.builder(bad).build(), bad)
                     .isInstanceOf(IllegalArgumentException.class).message().doesNotContain("s3cret");
         }

@@ -161,6 +161,21 @@ class NatsSourceTest {
     }
 
     @Test
+    void an_error_thrown_by_the_receiver_ends_receiving_and_the_health_check_says_so() throws Exception {
+        publish(1, 1);
+        CountDownLatch thrown = new CountDownLatch(1);
+        NatsSource source = fastSource("c1").build();
+        opened.add(source);
+        source.start(batch -> {
+            thrown.countDown();
+            throw new StackOverflowError("a payload nested too deep");
+        });
+
+        assertThat(thrown.await(DEADLINE.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        await().atMost(DEADLINE).until(() -> !source.isConnected());
+    }
+
+    @Test
     void order_per_aggregate_holds_with_failures_in_between() throws Exception {
         List<OutboxMessage> sent = publish(30, 20);
         Set<UUID> failedBefore = new HashSet<>();

@@ -82,7 +82,8 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
     private static final Map<Broker, Map<String, String>> VARIABLE_OF_OPTION = Map.of(
             Broker.RABBITMQ, Map.of("exchange", "RABBITMQ_EXCHANGE"),
             Broker.NATS, Map.of("stream", "NATS_STREAM", "subjectPrefix", "NATS_SUBJECT_PREFIX", "consumer", "CONSUMER_NAME"));
-    private static final Pattern USER_INFO = Pattern.compile("([A-Za-z][A-Za-z0-9+.-]*)://([^\\s,]*)@");
+    /** A URI's user-info: up to its last {@code @} before whitespace or the next URI of a list (a comma may be in a password). */
+    private static final Pattern USER_INFO = Pattern.compile("([A-Za-z][A-Za-z0-9+.-]*)://((?:(?!://)\\S)*)@");
 
     /**
      * Requires the variable and the broker; the other components are taken as given (read and

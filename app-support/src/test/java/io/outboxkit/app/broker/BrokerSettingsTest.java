@@ -173,6 +173,10 @@ class BrokerSettingsTest {
         assertThat(BrokerSettings.redact("nats://" + SECRET + "@a:4222,nats://u:" + SECRET + "@b:4222"))
                 .isEqualTo("nats://***@a:4222,nats://u:***@b:4222");
         assertThat(BrokerSettings.redact("amqp://u:pa/ss@wo@rd" + SECRET + "@host/%2F")).isEqualTo("amqp://u:***@host/%2F");
+        assertThat(BrokerSettings.redact("amqp://relay:s3,cr" + SECRET + "@127.0.0.1:5672/%2F"))
+                .isEqualTo("amqp://relay:***@127.0.0.1:5672/%2F");
+        assertThat(BrokerSettings.redact("refused at amqp://u:" + SECRET + "@h/%2F, then at nats://" + SECRET + "@n:4222"))
+                .isEqualTo("refused at amqp://u:***@h/%2F, then at nats://***@n:4222");
         assertThat(BrokerSettings.redact("nats://localhost:4222")).isEqualTo("nats://localhost:4222");
         assertThat(BrokerSettings.redact(null)).isNull();
     }
