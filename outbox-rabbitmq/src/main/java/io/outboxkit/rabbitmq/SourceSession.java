@@ -147,6 +147,20 @@ final class SourceSession {
         headers.put(RabbitMqSource.ORIGINAL_EXCHANGE_HEADER, delivery.envelope().getExchange());
         headers.put(RabbitMqSource.ORIGINAL_ROUTING_KEY_HEADER, delivery.envelope().getRoutingKey());
         AMQP.BasicProperties copy = original.builder().headers(headers).deliveryMode(AmqpMessages.PERSISTENT).build();
+        int frameMax = connection.getFrameMax();
+        int headerFrame = copy.toFrame(0, delivery.body().length).size();
+        if (frameMax > 0 && headerFrame > frameMax) {
+            // The client refuses such a copy: without this, the message would come back to the queue's head at
+            // every reconnect and hold up every message behind it.
+            Map<String, Object> ours = new LinkedHashMap<>(headers);
+            ours.keySet().retainAll(List.of(RabbitMqSource.DEAD_LETTER_ERROR_HEADER, RabbitMqSource.DEAD_LETTER_ATTEMPTS_HEADER,
+                    RabbitMqSource.DEAD_LETTER_QUEUE_HEADER, RabbitMqSource.ORIGINAL_EXCHANGE_HEADER,
+                    RabbitMqSource.ORIGINAL_ROUTING_KEY_HEADER));
+            ours.put(RabbitMqSource.DEAD_LETTER_ERROR_HEADER, headers.get(RabbitMqSource.DEAD_LETTER_ERROR_HEADER)
+                    + " (its own headers are left out of this copy: with them its header frame is " + headerFrame
+                    + " bytes, above the connection's frame_max of " + frameMax + ")");
+            copy = original.builder().headers(ours).deliveryMode(AmqpMessages.PERSISTENT).build();
+        }
         returned = null;
         deadLetters.basicPublish("", options.deadLetterQueue(), true, copy, delivery.body());
         boolean confirmed;

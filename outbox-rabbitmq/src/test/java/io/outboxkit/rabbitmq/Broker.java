@@ -37,6 +37,11 @@ final class Broker implements AutoCloseable {
         connection = factory.newConnection("outbox-rabbitmq tests (plain client)");
     }
 
+    /** The largest frame the broker takes on this connection, as negotiated (every client connection gets the same). */
+    int frameMax() {
+        return connection.getFrameMax();
+    }
+
     static int port() {
         return java.net.URI.create(URI).getPort();
     }

@@ -255,6 +255,34 @@ class RabbitMqSourceTest {
     }
 
     @Test
+    void an_unreadable_message_whose_headers_fill_a_frame_is_dead_lettered_without_them_and_holds_up_nothing()
+            throws Exception {
+        RabbitMqSource source = started(source());
+        byte[] body = "{}".getBytes(StandardCharsets.UTF_8);
+        int frameMax = broker.frameMax();
+        // A foreign message whose header frame just fits: the dead-letter headers added to a copy would not.
+        int padding = frameMax - 200;
+        AMQP.BasicProperties full = null;
+        while (full == null || full.toFrame(0, body.length).size() < frameMax - 60) {
+            full = new AMQP.BasicProperties.Builder().messageId("huge-headers").headers(Map.of("junk", "x".repeat(padding)))
+                    .build();
+            padding += frameMax - 60 - full.toFrame(0, body.length).size();
+        }
+        broker.publishRaw(exchange, "Foreign.Thing", full, body);
+        publish(List.of(Messages.message("Order", "o-1", "OrderCreated")));
+
+        await().atMost(WAIT).until(() -> recorder.appliedCount() == 1);
+        await().atMost(WAIT).until(() -> broker.ready(source.deadLetterQueue()) == 1);
+
+        GetResponse dead = broker.drain(source.deadLetterQueue()).get(0);
+        assertThat(dead.getProps().getMessageId()).isEqualTo("huge-headers");
+        assertThat(dead.getProps().getHeaders()).doesNotContainKey("junk");
+        assertThat(String.valueOf(dead.getProps().getHeaders().get(RabbitMqSource.DEAD_LETTER_ERROR_HEADER)))
+                .startsWith("unreadable as an outbox message: header id is missing")
+                .contains("its own headers are left out of this copy");
+    }
+
+    @Test
     void is_connected_while_consuming_and_not_before_start_nor_after_close() {
         RabbitMqSource source = source().build();
         sources.add(source);
