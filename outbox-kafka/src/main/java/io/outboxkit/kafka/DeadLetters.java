@@ -12,6 +12,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -37,6 +38,9 @@ final class DeadLetters implements AutoCloseable {
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     private final KafkaProducer<byte[], byte[]> producer;
+    /** The longest error text carried in the copy's header. */
+    private static final int MAX_ERROR_LENGTH = 4000;
+
     private final String topic;
     private final String consumer;
 
@@ -67,22 +71,44 @@ final class DeadLetters implements AutoCloseable {
      *                        not be acknowledged)
      */
     void send(ConsumerRecord<byte[], byte[]> record, String error, int attempts) throws InterruptedException {
+        String shown = error.length() <= MAX_ERROR_LENGTH ? error : error.substring(0, MAX_ERROR_LENGTH) + "...";
         RecordHeaders headers = new RecordHeaders();
         for (Header header : record.headers()) {
             if (!ADDED.contains(header.key())) {
                 headers.add(header);
             }
         }
+        try {
+            confirm(record, withOurs(headers, record, shown, attempts));
+        } catch (RecordTooLargeException e) {
+            if (!headers.iterator().hasNext()) {
+                throw new KafkaException("dead-letter topic " + topic + " did not take the record: " + e.getMessage(), e);
+            }
+            // Without this the record would stay at its partition's head, retried for ever, holding up the rest.
+            confirm(record, withOurs(new RecordHeaders(), record, shown + " (its own headers are left out of this copy: "
+                    + "with them it was too large for the dead-letter topic)", attempts));
+        }
+    }
+
+    private RecordHeaders withOurs(RecordHeaders headers, ConsumerRecord<byte[], byte[]> record, String error, int attempts) {
         add(headers, ERROR, error);
         add(headers, TOPIC, record.topic());
         add(headers, PARTITION, Integer.toString(record.partition()));
         add(headers, OFFSET, Long.toString(record.offset()));
         add(headers, CONSUMER, consumer);
         add(headers, ATTEMPTS, Integer.toString(attempts));
+        return headers;
+    }
+
+    /** Sends the copy and waits for its confirmation; a RecordTooLargeException is thrown as itself. */
+    private void confirm(ConsumerRecord<byte[], byte[]> record, RecordHeaders headers) throws InterruptedException {
         try {
             producer.send(new ProducerRecord<>(topic, null, record.timestamp(), record.key(), record.value(), headers))
                     .get(TIMEOUT.toMillis() * 2, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof RecordTooLargeException tooLarge) {
+                throw tooLarge;
+            }
             throw new KafkaException("dead-letter topic " + topic + " did not take the record: " + e.getCause().getMessage(),
                     e.getCause());
         } catch (java.util.concurrent.TimeoutException e) {
