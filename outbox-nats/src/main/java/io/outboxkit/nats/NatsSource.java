@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * (exponential backoff from {@link Builder#initialBackoff(Duration) initialBackoff} to
  * {@link Builder#maxBackoff(Duration) maxBackoff}) and comes again; after {@link Builder#maxAttempts(int)
  * maxAttempts} deliveries to this consumer (the server counts them, across restarts) it is
- * dead-lettered. A message that cannot be read as an outbox message ({@link TransportHeaders#read})
+ * dead-lettered, when the receiver failed that message itself: a batch the receiver threw on (its
+ * database down, say) is given back however long that lasts, and dead-letters nothing. A message that cannot be read as an outbox message ({@link TransportHeaders#read})
  * is dead-lettered at once. Dead-lettering stores the message in the dead-letter stream
  * ({@value #DEFAULT_DEAD_LETTER_STREAM} unless set, subjects {@code outbox-dead-letter.>}), on
  * subject {@code outbox-dead-letter.<consumer>.<original subject>}, with its body and headers and
@@ -358,7 +359,7 @@ public final class NatsSource implements MessageSource {
             if (failure == null) {
                 ack(entry);
             } else {
-                failed(entry, failure);
+                failed(entry, failure, all != null);
             }
         }
     }
@@ -374,10 +375,11 @@ public final class NatsSource implements MessageSource {
         }
     }
 
-    private void failed(InHand.Entry entry, Exception failure) {
+    /** {@code wholeBatch}: the receiver threw, which says nothing about this message (its database down, say). */
+    private void failed(InHand.Entry entry, Exception failure, boolean wholeBatch) {
         long attempts = entry.delivery.metaData().deliveredCount();
         String error = failure.getMessage() == null ? failure.getClass().getName() : failure.getMessage();
-        if (attempts >= maxAttempts) {
+        if (attempts >= maxAttempts && !wholeBatch) {
             if (deadLetter(entry.delivery, entry.message, DeadLetters.FAILED, error)) {
                 inHand.remove(entry);
             } else {

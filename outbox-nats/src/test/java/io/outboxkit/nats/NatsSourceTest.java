@@ -161,6 +161,25 @@ class NatsSourceTest {
     }
 
     @Test
+    void a_receiver_that_throws_for_longer_than_max_attempts_dead_letters_nothing() throws Exception {
+        publish(5, 1);
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        Received record = new Received();
+        NatsSource source = fastSource("c1").maxAttempts(2).build();
+        opened.add(source);
+        source.start(batch -> {
+            if (calls.incrementAndGet() <= 5) {
+                throw new IllegalStateException("database down"); // for five rounds
+            }
+            return record.receive(batch);
+        });
+
+        await().atMost(DEADLINE).until(() -> record.appliedCount() == 5);
+        assertThat(calls.get()).isGreaterThan(5);
+        assertThat(nats.management().getStreamInfo(nats.deadLetterStream).getStreamState().getMsgCount()).isZero();
+    }
+
+    @Test
     void an_error_thrown_by_the_receiver_ends_receiving_and_the_health_check_says_so() throws Exception {
         publish(1, 1);
         CountDownLatch thrown = new CountDownLatch(1);

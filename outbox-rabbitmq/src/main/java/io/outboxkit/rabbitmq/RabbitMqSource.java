@@ -29,7 +29,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Failures.</b> A message the receiver failed (or a batch it threw on) is not given back to
  * the broker: it stays unacknowledged in the source's hands and is handed over again after a
  * backoff ({@link Builder#initialBackoff}, doubling up to {@link Builder#maxBackoff}); after
- * {@link Builder#maxAttempts} attempts it is dead-lettered. A message that is not a readable outbox
+ * {@link Builder#maxAttempts} attempts it is dead-lettered, when the receiver failed that message
+ * itself: a batch the receiver threw on (its database down, say) is handed over again however
+ * long that lasts, and dead-letters nothing. A message that is not a readable outbox
  * message is dead-lettered at once. Dead-lettering publishes a copy (body and properties kept,
  * the error in header {@value #DEAD_LETTER_ERROR_HEADER}, the attempts in
  * {@value #DEAD_LETTER_ATTEMPTS_HEADER}) to the dead-letter queue, waits for the broker's confirm,

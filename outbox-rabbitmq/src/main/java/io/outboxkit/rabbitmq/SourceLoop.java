@@ -172,15 +172,18 @@ final class SourceLoop implements Runnable {
         List<OutboxMessage> messages = new ArrayList<>(batch.size());
         batch.forEach(held -> messages.add(held.nextAttempt()));
         Map<UUID, ? extends Exception> failures;
+        boolean wholeBatch = false; // says nothing about any one message (its database down, say): never dead-letters
         try {
             failures = receiver.receive(List.copyOf(messages));
             if (failures == null) {
                 failures = allFailed(batch, new IllegalStateException("the receiver returned null instead of its failures"));
+                wholeBatch = true;
             }
         } catch (InterruptedException e) {
             throw e;
         } catch (Exception e) {
             failures = allFailed(batch, e);
+            wholeBatch = true;
         }
         if (!current.alive()) {
             return; // nothing can be acknowledged on a lost session: the broker delivers the batch again
@@ -195,7 +198,7 @@ final class SourceLoop implements Runnable {
                 continue;
             }
             held.lastError = failure.getMessage() == null ? failure.getClass().getName() : failure.getMessage();
-            if (held.attempts >= options.maxAttempts()) {
+            if (held.attempts >= options.maxAttempts() && !wholeBatch) {
                 dead.add(held);
             } else {
                 held.notBefore = now + backoffNanos(held.attempts);

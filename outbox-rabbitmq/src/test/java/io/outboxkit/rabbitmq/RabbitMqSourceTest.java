@@ -129,6 +129,19 @@ class RabbitMqSourceTest {
     }
 
     @Test
+    void a_receiver_that_throws_for_longer_than_max_attempts_dead_letters_nothing() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        recorder.throwOn = batch -> calls.incrementAndGet() <= 5; // its database down for five rounds
+        RabbitMqSource source = started(source().maxAttempts(2));
+        publish(Messages.orders(5));
+
+        await().atMost(WAIT).until(() -> recorder.appliedCount() == 5);
+
+        assertThat(calls.get()).isGreaterThan(5);
+        assertThat(broker.ready(source.deadLetterQueue())).isZero();
+    }
+
+    @Test
     void a_message_the_receiver_fails_is_delivered_again_and_the_rest_of_its_batch_is_acknowledged_once() throws Exception {
         broker.queueBoundTo(queue, Map.of("x-single-active-consumer", true), exchange, "#");
         List<OutboxMessage> messages = Messages.orders(5);
