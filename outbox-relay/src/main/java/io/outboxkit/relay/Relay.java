@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
  * {@link io.outboxkit.app.broker.BrokerSettings}); an admin HTTP server, whose {@code /health} also
  * reports the sink's connection; and outbox retention on a daemon thread.
  *
- * <p>Delivery is at least once: a message is PUBLISHED only after the consumer answered 2xx, or
- * the broker confirmed it; anything else (a broker that is down included) is retried with backoff
+ * <p>Delivery is at least once: a message is PUBLISHED only after the consumer answered that it
+ * took it (see {@link io.outboxkit.app.delivery.HttpPublisher}), or the broker confirmed it; anything else (a broker that is down included) is retried with backoff
  * until {@code maxAttempts}, then the message is DEAD.
  * Several relays may share one database; give each a distinct name. {@link #close()} lets the
  * batch in flight finish and be recorded before it stops. Thread-safe.

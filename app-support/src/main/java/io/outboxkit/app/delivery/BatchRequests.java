@@ -17,6 +17,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.UUID;
 
 /**
@@ -176,7 +177,11 @@ final class BatchRequests {
             throw new IOException("a result has no id");
         }
         String text = id;
-        results.putIfAbsent(Uuids.parse(text).orElseGet(() -> UUID.fromString(text)), new Result(status, error));
+        // An id reported twice with two outcomes is a broken answer: the safe reading is that it failed.
+        results.merge(Uuids.parse(text).orElseGet(() -> UUID.fromString(text)), new Result(status, error),
+                (first, second) -> Objects.equals(first.status(), second.status()) ? first
+                        : new Result(DeliveryProtocol.FAILED, "the answer reports this message both " + first.status()
+                                + " and " + second.status()));
     }
 
     /** Every message of {@code sent} failed with {@code cause}. */

@@ -9,8 +9,8 @@ import java.util.Optional;
  * What a consumer answered to one request.
  *
  * @param status the HTTP status code
- * @param body   the body, decoded as UTF-8 unless the answer names another charset; at most 16 Mi
- *               characters are read, the rest is dropped
+ * @param body   the body, decoded as UTF-8 unless the answer names another charset (an answer
+ *               larger than 4 MiB is not read: that delivery fails)
  */
 public record ConsumerAnswer(int status, String body) {
 

@@ -19,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
+import java.util.regex.Pattern;
 
 /**
  * Delivers outbox messages to a consumer over HTTP, as {@link Delivery} says: the relay's
@@ -34,8 +35,9 @@ import java.util.concurrent.Semaphore;
  *
  * <p>{@link Delivery#SINGLE}: POSTs each message's envelope as JSON to the consumer, with its id
  * in a {@code Message-Id} header and its trace context (the poller's PRODUCER span, when tracing is
- * on) in the {@code traceparent} and {@code tracestate} headers. A 2xx answer is a delivery; any other status, a refused
- * connection or a timeout is a failure whose message says which.
+ * on) in the {@code traceparent} and {@code tracestate} headers. A 2xx answer is a delivery, unless its
+ * body says otherwise (a JSON {@code status} other than processed or duplicate, or an HTML page); any
+ * other status, a refused connection or a timeout is a failure whose message says which.
  *
  * <p>Requests are sent concurrently, at most {@code maxInFlight} at a time (safe: with
  * ordering on, a batch holds at most one message per aggregate). The first {@code maxInFlight}
@@ -58,6 +60,8 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
 
     /** How much of a failing answer's body is kept in the error. */
     static final int MAX_BODY_IN_ERROR = 200;
+    /** The start of an HTML page, after any whitespace. */
+    private static final Pattern HTML = Pattern.compile("\\s*<(?:!doctype\\s+html|html)[\\s>]", Pattern.CASE_INSENSITIVE);
 
     private final URI endpoint;
     private final URI batchEndpoint;
@@ -220,7 +224,7 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
             return CompletableFuture.completedFuture(e);
         }
         return transport.post(endpoint, body, message)
-                .handle((answer, error) -> error != null ? transport.failure(endpoint, error) : failure(endpoint, answer));
+                .handle((answer, error) -> error != null ? transport.failure(endpoint, error) : singleFailure(endpoint, answer));
     }
 
     /** The envelope a batch carries, on its own. */
@@ -247,6 +251,33 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
             return failure == null ? BatchRequests.failures(batch.messages(), answer.body(), batchEndpoint)
                     : BatchRequests.allFailed(batch.messages(), failure);
         });
+    }
+
+    /**
+     * Null for a single delivery's answer that is one: a 2xx, as any HTTP endpoint may answer, unless
+     * it says otherwise. A JSON {@code status} other than processed or duplicate is the consumer's
+     * refusal; an HTML page is no consumer's answer (CONSUMER_URL at a web server or a proxy's page),
+     * and taking it for a delivery would mark every message PUBLISHED.
+     */
+    private static Exception singleFailure(URI endpoint, ConsumerAnswer answer) {
+        Exception failure = failure(endpoint, answer);
+        if (failure != null) {
+            return failure;
+        }
+        String status = answer.reportedStatus().orElse(null);
+        if (status != null && !DeliveryProtocol.PROCESSED.equals(status) && !DeliveryProtocol.DUPLICATE.equals(status)) {
+            return new DeliveryException(FailureReason.REFUSED, "HTTP " + answer.status() + " from " + endpoint + " reports status "
+                    + shorten(status) + ", not processed or duplicate" + answer.error().map(e -> ": " + shorten(e)).orElse(""));
+        }
+        if (HTML.matcher(answer.body()).lookingAt()) {
+            return new DeliveryException(FailureReason.REFUSED, "HTTP " + answer.status() + " from " + endpoint
+                    + " is an HTML page, not a consumer's answer: check CONSUMER_URL");
+        }
+        return null;
+    }
+
+    private static String shorten(String text) {
+        return text.length() <= MAX_BODY_IN_ERROR ? text : text.substring(0, MAX_BODY_IN_ERROR) + "...";
     }
 
     /** Null for a 2xx answer, else a failure naming the status and the start of the body. */

@@ -2,9 +2,11 @@ package io.outboxkit.app.delivery;
 
 import io.outboxkit.core.OutboxMessage;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CancellationException;
@@ -24,9 +26,9 @@ import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
 import org.apache.hc.client5.http.impl.classic.HttpClients;
 import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
 import org.apache.hc.core5.http.ContentType;
+import org.apache.hc.core5.http.HttpEntity;
 import org.apache.hc.core5.http.io.SocketConfig;
 import org.apache.hc.core5.http.io.entity.ByteArrayEntity;
-import org.apache.hc.core5.http.io.entity.EntityUtils;
 import org.apache.hc.core5.util.TimeValue;
 import org.apache.hc.core5.util.Timeout;
 
@@ -38,8 +40,12 @@ import org.apache.hc.core5.util.Timeout;
  */
 final class HttpTransport implements AutoCloseable {
 
-    /** The most characters of an answer's body read; the rest is dropped. The consumer's answers are far smaller. */
-    static final int MAX_ANSWER_CHARS = 16 * 1024 * 1024;
+    /**
+     * The largest answer read: 4 MiB (a consumer's answer to a batch of 10,000 is about 1 MiB). A
+     * larger one fails the delivery, read no further: the memory taken grows with the bytes that
+     * arrive, never with what the answer's Content-Length claims.
+     */
+    static final int MAX_ANSWER_BYTES = 4 * 1024 * 1024;
     /** The time allowed past the timeout for the body of an answer whose headers came in time. */
     private static final long BODY_GRACE_MS = 1_000;
     /** How long a pooled connection may sit idle before it is checked (the server may have closed it). */
@@ -167,11 +173,31 @@ final class HttpTransport implements AutoCloseable {
 
     private ConsumerAnswer exchange(HttpPost post) {
         try {
-            return client.execute(post, response -> new ConsumerAnswer(response.getCode(), response.getEntity() == null ? ""
-                    : EntityUtils.toString(response.getEntity(), StandardCharsets.UTF_8, MAX_ANSWER_CHARS)));
+            return client.execute(post, response -> new ConsumerAnswer(response.getCode(), body(response.getEntity(), post)));
         } catch (IOException e) {
             throw new CompletionException(e);
         }
+    }
+
+    /**
+     * The answer's body, decoded as its Content-Type says (UTF-8 otherwise). Not EntityUtils.toString:
+     * it sizes its buffer by the Content-Length header, so an answer claiming 2 GB took 32 MB before a
+     * byte came, for every request in flight.
+     */
+    private static String body(HttpEntity entity, HttpPost post) throws IOException {
+        if (entity == null) {
+            return "";
+        }
+        InputStream in = entity.getContent();
+        byte[] bytes = in == null ? new byte[0] : in.readNBytes(MAX_ANSWER_BYTES + 1);
+        if (bytes.length > MAX_ANSWER_BYTES) {
+            // Cancelled, not closed: closing the stream would read the rest of the body to its claimed end.
+            post.cancel();
+            throw new IOException("the answer is larger than " + MAX_ANSWER_BYTES / (1024 * 1024) + " MiB");
+        }
+        ContentType type = ContentType.parseLenient(entity.getContentType());
+        Charset charset = type == null || type.getCharset() == null ? StandardCharsets.UTF_8 : type.getCharset();
+        return new String(bytes, charset);
     }
 
     /** What went wrong with a POST to {@code endpoint}, as a person reading the message's last error needs it. */

@@ -42,19 +42,23 @@ class BatchRequestsTest {
     }
 
     @Test
-    void the_first_result_for_an_id_counts_and_ids_in_capitals_are_the_same_ids() {
+    void an_id_reported_with_two_outcomes_failed_whichever_came_first_and_ids_in_capitals_are_the_same_ids() {
         String answer = """
                 {"results": [{"id": "%s", "status": "failed", "error": null},
                              {"id": "%s", "status": "processed"},
                              {"id": "%s", "status": "processed"},
+                             {"id": "%s", "status": "duplicate"},
+                             {"id": "%s", "status": "duplicate"},
                              {"id": "%s", "status": "processed"},
-                             {"id": "%s", "status": "processed"}]}"""
-                .formatted(failed.id(), failed.id(), processed.id().toString().toUpperCase(), duplicate.id(), unreported.id());
+                             {"id": "%s", "status": "failed", "error": "rolled back"}]}"""
+                .formatted(failed.id(), failed.id(), processed.id().toString().toUpperCase(), duplicate.id(), duplicate.id(),
+                        unreported.id(), unreported.id());
 
         Map<UUID, Exception> failures = BatchRequests.failures(sent, answer, ENDPOINT);
 
-        assertThat(failures).containsOnlyKeys(failed.id());
-        assertThat(failures.get(failed.id())).hasMessage(ENDPOINT + " answered failed");
+        assertThat(failures).containsOnlyKeys(failed.id(), unreported.id());
+        assertThat(failures.get(failed.id())).hasMessageContaining("the answer reports this message both failed and processed");
+        assertThat(failures.get(unreported.id())).hasMessageContaining("both processed and failed");
     }
 
     @ParameterizedTest

@@ -82,6 +82,65 @@ class HttpPublisherTest {
     }
 
     @Test
+    void a_single_delivery_is_a_2xx_unless_its_body_says_otherwise() throws Exception {
+        consumer.answerInTurn(new Reply(204, ""), new Reply(200, "OK"), Reply.duplicate(),
+                new Reply(200, "<!DOCTYPE html><html><body>Maintenance - try later</body></html>"),
+                new Reply(200, "\n  <html lang=\"en\"><body>Sign in</body></html>"),
+                new Reply(200, "{\"status\":\"failed\",\"error\":\"rolled back\"}"));
+
+        try (HttpPublisher publisher = HttpPublisher.builder(URI.create(consumer.url())).delivery(Delivery.SINGLE).build()) {
+            assertThat(publisher.publishAll(List.of(message()))).as("204, no body: any HTTP endpoint's yes").isEmpty();
+            assertThat(publisher.publishAll(List.of(message()))).as("plain text").isEmpty();
+            assertThat(publisher.publishAll(List.of(message()))).as("duplicate").isEmpty();
+            assertThat(publisher.publishAll(List.of(message())).values()).singleElement()
+                    .satisfies(e -> assertThat(e).hasMessageContaining("is an HTML page, not a consumer's answer: check CONSUMER_URL"));
+            assertThat(publisher.publishAll(List.of(message())).values()).singleElement()
+                    .satisfies(e -> assertThat(e).hasMessageContaining("is an HTML page"));
+            assertThat(publisher.publishAll(List.of(message())).values()).singleElement()
+                    .satisfies(e -> assertThat(e).hasMessageContaining("reports status failed, not processed or duplicate: "
+                            + "rolled back"));
+        }
+    }
+
+    @Test
+    void an_answer_larger_than_the_limit_fails_the_delivery_whatever_its_content_length_claims() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Thread answering = new Thread(() -> {
+                try (java.net.Socket socket = server.accept()) {
+                    java.io.InputStream in = socket.getInputStream();
+                    byte[] buffer = new byte[8192];
+                    int read;
+                    StringBuilder head = new StringBuilder();
+                    while (!head.toString().contains("\r\n\r\n") && (read = in.read(buffer)) > 0) {
+                        head.append(new String(buffer, 0, read, java.nio.charset.StandardCharsets.ISO_8859_1));
+                    }
+                    java.io.OutputStream out = socket.getOutputStream();
+                    out.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2000000000\r\n\r\n"
+                            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    byte[] chunk = new byte[64 * 1024];
+                    java.util.Arrays.fill(chunk, (byte) ' ');
+                    for (int sent = 0; sent <= HttpTransport.MAX_ANSWER_BYTES; sent += chunk.length) {
+                        out.write(chunk);
+                    }
+                    out.flush();
+                    while (in.read(buffer) >= 0) {
+                        // holds the connection open (the rest of the body "to come") until the publisher closes it
+                    }
+                } catch (java.io.IOException e) {
+                    // the publisher closed the connection once it had read enough
+                }
+            });
+            answering.start();
+            URI endpoint = URI.create("http://127.0.0.1:" + server.getLocalPort() + "/messages");
+            try (HttpPublisher publisher = HttpPublisher.builder(endpoint).delivery(Delivery.SINGLE).build()) {
+                assertThat(publisher.publishAll(List.of(message())).values()).singleElement()
+                        .satisfies(e -> assertThat(e).hasMessageContaining("the answer is larger than 4 MiB"));
+            }
+            answering.join(10_000);
+        }
+    }
+
+    @Test
     void deliver_once_returns_a_refusal_with_its_status_and_error() throws Exception {
         consumer.answerInTurn(new Reply(422, "{\"error\":\"payload is invalid: amount\"}"));
 
