@@ -33,6 +33,26 @@ public final class Database implements AutoCloseable {
      *                         cannot be migrated; the message says which, without the password
      */
     public static Database open(DatabaseSettings settings, String poolName, int poolSize, ServiceSchema schema) {
+        Database database = connect(settings, poolName, poolSize);
+        try {
+            schema.apply(database.dataSource);
+        } catch (FlywayException e) {
+            database.close();
+            throw new ConfigException("cannot migrate the schema at " + settings.redactedUrl() + ": " + Causes.rootMessage(e));
+        } catch (RuntimeException e) {
+            database.close();
+            throw e;
+        }
+        return database;
+    }
+
+    /**
+     * Connects, changing nothing in the database (for a tool that must not migrate it).
+     *
+     * @throws ConfigException when PostgreSQL cannot be reached or refuses the login; the message
+     *                         says which, without the password
+     */
+    public static Database connect(DatabaseSettings settings, String poolName, int poolSize) {
         HikariConfig config = new HikariConfig();
         // The password never travels in the URL: the driver logs URLs (at FINE), the pool echoes them.
         config.setJdbcUrl(settings.urlWithoutPassword());
@@ -59,12 +79,6 @@ public final class Database implements AutoCloseable {
             // The pool found no driver for the URL (a bad port, say): the driver refused its form.
             throw new ConfigException("DB_URL=" + settings.redactedUrl() + " is not a URL the PostgreSQL driver "
                     + "accepts (expected jdbc:postgresql://host:port/database): " + Causes.rootMessage(e));
-        }
-        try {
-            schema.apply(dataSource);
-        } catch (FlywayException e) {
-            dataSource.close();
-            throw new ConfigException("cannot migrate the schema at " + settings.redactedUrl() + ": " + Causes.rootMessage(e));
         }
         return new Database(dataSource);
     }

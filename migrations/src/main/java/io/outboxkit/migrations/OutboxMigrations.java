@@ -88,6 +88,16 @@ public final class OutboxMigrations {
         return SharedSchemaFlyway.migrate(configuration());
     }
 
+    /**
+     * How many of this release's scripts the database has not applied, reading only: all of them
+     * where it has no outbox at all. 0 when the outbox is current.
+     *
+     * @throws FlywayException when the history cannot be read
+     */
+    public int pending() {
+        return configuration().load().info().pending().length;
+    }
+
     private FluentConfiguration configuration() {
         List<OutboxSchema.Script> scripts = OutboxSchema.scripts(names);
         FluentConfiguration config = Flyway.configure(OutboxMigrations.class.getClassLoader())

@@ -12,8 +12,9 @@ import org.flywaydb.core.api.configuration.FluentConfiguration;
  *
  * <p>Why the retry: two processes that find the history missing in a non-empty schema both
  * decide to baseline; the one that comes second finds the history just created and still empty,
- * and Flyway refuses ("already exists, and is empty"). Tried again, it finds the history and
- * takes Flyway's lock like any later start. Thread-safe.
+ * and Flyway refuses ("already exists, and is empty"); or, where the first had already applied a
+ * script, "already contains migrations". Tried again, it finds the history and takes Flyway's lock
+ * like any later start. Thread-safe.
  */
 public final class SharedSchemaFlyway {
 
@@ -24,6 +25,11 @@ public final class SharedSchemaFlyway {
      * message goes on with advice to delete the table, which is wrong here).
      */
     private static final String HISTORY_JUST_STARTED = "as it already exists, and is empty";
+    /**
+     * Flyway's message when this process decided to baseline (the schema looked non-empty: another
+     * process's new history table) after that process had already applied a first script.
+     */
+    private static final String HISTORY_JUST_FILLED = "as it already contains migrations";
 
     private SharedSchemaFlyway() {
     }
@@ -41,7 +47,8 @@ public final class SharedSchemaFlyway {
             try {
                 return config.load().migrate().migrationsExecuted;
             } catch (FlywayException e) {
-                if (attempt >= ATTEMPTS || !String.valueOf(e.getMessage()).contains(HISTORY_JUST_STARTED)) {
+                String message = String.valueOf(e.getMessage());
+                if (attempt >= ATTEMPTS || !(message.contains(HISTORY_JUST_STARTED) || message.contains(HISTORY_JUST_FILLED))) {
                     throw e;
                 }
                 pause(attempt);

@@ -233,6 +233,53 @@ class OutboxMigrationsTest {
     }
 
     @Test
+    void a_process_that_finds_the_history_just_filled_by_another_tries_again_and_migrates() {
+        db.jdbi().useHandle(h -> h.execute("CREATE SCHEMA filled; CREATE TABLE filled.placeholder (id int)"));
+        OutboxNames names = OutboxNames.inSchema("filled");
+        AtomicInteger overtaken = new AtomicInteger();
+        // This process saw a non-empty schema without the history (the other's brand-new history table,
+        // modelled by the placeholder) and decides to baseline; meanwhile the other applied version 1.
+        Callback anotherProcessAppliedVersion1 = new Callback() {
+            @Override
+            public boolean supports(Event event, Context context) {
+                return event == Event.BEFORE_BASELINE;
+            }
+
+            @Override
+            public boolean canHandleInTransaction(Event event, Context context) {
+                return true;
+            }
+
+            @Override
+            public void handle(Event event, Context context) {
+                if (overtaken.getAndIncrement() == 0) {
+                    db.jdbi().useHandle(h -> h.execute("DROP TABLE filled.placeholder"));
+                    configuration(names).target("1").load().migrate();
+                }
+            }
+
+            @Override
+            public String getCallbackName() {
+                return "another process applies version 1";
+            }
+        };
+
+        int applied = SharedSchemaFlyway.migrate(configuration(names).callbacks(anotherProcessAppliedVersion1));
+
+        assertThat(overtaken.get()).as("the race was staged").isEqualTo(1);
+        assertThat(applied).isEqualTo(ALL_VERSIONS.length - 1);
+        assertThat(history("filled", "outbox_schema_history")).containsExactly(ALL_VERSIONS);
+    }
+
+    private static org.flywaydb.core.api.configuration.FluentConfiguration configuration(OutboxNames names) {
+        return Flyway.configure(OutboxMigrations.class.getClassLoader())
+                .dataSource(db.dataSource()).table(OutboxMigrations.defaultHistoryTable(names))
+                .locations(new String[0]).failOnMissingLocations(false)
+                .schemas(names.schema()).defaultSchema(names.schema())
+                .javaMigrations(OutboxSchema.scripts(names).stream().map(ScriptMigration::new).toArray(JavaMigration[]::new));
+    }
+
+    @Test
     void a_history_table_of_the_applications_own_or_not_an_identifier_is_refused() {
         assertThatThrownBy(() -> OutboxMigrations.builder(db.dataSource()).historyTable("flyway_schema_history").build())
                 .hasMessageContaining("must not be flyway_schema_history");

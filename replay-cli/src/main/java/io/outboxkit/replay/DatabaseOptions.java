@@ -4,8 +4,10 @@ import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
-import io.outboxkit.app.ServiceSchema;
 import io.outboxkit.core.OutboxNames;
+import io.outboxkit.core.spi.Causes;
+import io.outboxkit.migrations.OutboxMigrations;
+import org.flywaydb.core.api.FlywayException;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -45,11 +47,44 @@ final class DatabaseOptions {
     }
 
     /**
-     * Opens the database (one or two pooled connections, schema migrated).
+     * Opens the database (one or two pooled connections), changing nothing in it: a tool that lists
+     * must not create or upgrade an outbox, as migrating at each start would (in the wrong database,
+     * too, when DB_URL names one).
      *
-     * @throws ConfigException when it cannot be reached; the message names it, without the password
+     * @throws ConfigException when it cannot be reached, or holds no outbox of this release's schema;
+     *                         the message names it, without the password
      */
     Database open(Env env) {
-        return Database.open(settings(env), "replay-cli", 2, ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
+        DatabaseSettings settings = settings(env);
+        Database database = Database.connect(settings, "replay-cli", 2);
+        try {
+            OutboxNames names = OutboxNames.DEFAULT;
+            if (!exists(database, names.qualifiedOutboxTable())) {
+                throw new ConfigException("the database at " + settings.redactedUrl() + " holds no table "
+                        + names.qualifiedOutboxTable() + " (is it the services' database?): replay-cli creates nothing; "
+                        + "start a service of this release, which creates the outbox");
+            }
+            // An outbox installed by another tool has no history of ours: its owner keeps it current.
+            if (exists(database, OutboxMigrations.defaultHistoryTable(names))) {
+                int pending = OutboxMigrations.builder(database.dataSource()).names(names).build().pending();
+                if (pending > 0) {
+                    throw new ConfigException("the outbox at " + settings.redactedUrl() + " is " + pending + " schema "
+                            + "version(s) behind this replay-cli: start a service of this release, which migrates it");
+                }
+            }
+        } catch (FlywayException e) {
+            database.close();
+            throw new ConfigException("cannot read the outbox's schema history at " + settings.redactedUrl() + ": "
+                    + Causes.rootMessage(e));
+        } catch (RuntimeException e) {
+            database.close();
+            throw e;
+        }
+        return database;
+    }
+
+    private static boolean exists(Database database, String table) {
+        return database.jdbi().withHandle(h -> h.createQuery("SELECT to_regclass(:table) IS NOT NULL").bind("table", table)
+                .mapTo(Boolean.class).one());
     }
 }
