@@ -195,37 +195,11 @@ class OutboxMigrationsTest {
         AtomicInteger overtaken = new AtomicInteger();
         // Between this process's look for the history and its baseline, another process creates the
         // history and has not yet written its first row: the moment Flyway refuses to baseline.
-        Callback anotherProcessCreatesTheHistory = new Callback() {
-            @Override
-            public boolean supports(Event event, Context context) {
-                return event == Event.BEFORE_BASELINE;
-            }
+        Callback anotherProcessCreatesTheHistory = onceBeforeBaseline("another process creates the history", overtaken,
+                () -> db.jdbi().useHandle(h -> h.execute("CREATE TABLE overtaken.outbox_schema_history "
+                        + "(LIKE history_shape.outbox_schema_history INCLUDING ALL)")));
 
-            @Override
-            public boolean canHandleInTransaction(Event event, Context context) {
-                return true;
-            }
-
-            @Override
-            public void handle(Event event, Context context) {
-                if (overtaken.getAndIncrement() == 0) {
-                    db.jdbi().useHandle(h -> h.execute("CREATE TABLE overtaken.outbox_schema_history "
-                            + "(LIKE history_shape.outbox_schema_history INCLUDING ALL)"));
-                }
-            }
-
-            @Override
-            public String getCallbackName() {
-                return "another process creates the history";
-            }
-        };
-
-        int applied = SharedSchemaFlyway.migrate(Flyway.configure(OutboxMigrations.class.getClassLoader())
-                .dataSource(db.dataSource()).table(OutboxMigrations.defaultHistoryTable(names))
-                .locations(new String[0]).failOnMissingLocations(false)
-                .schemas(names.schema()).defaultSchema(names.schema())
-                .javaMigrations(OutboxSchema.scripts(names).stream().map(ScriptMigration::new).toArray(JavaMigration[]::new))
-                .callbacks(anotherProcessCreatesTheHistory));
+        int applied = SharedSchemaFlyway.migrate(configuration(names).callbacks(anotherProcessCreatesTheHistory));
 
         assertThat(overtaken.get()).as("the race was staged").isEqualTo(1);
         assertThat(applied).isEqualTo(ALL_VERSIONS.length);
@@ -239,7 +213,21 @@ class OutboxMigrationsTest {
         AtomicInteger overtaken = new AtomicInteger();
         // This process saw a non-empty schema without the history (the other's brand-new history table,
         // modelled by the placeholder) and decides to baseline; meanwhile the other applied version 1.
-        Callback anotherProcessAppliedVersion1 = new Callback() {
+        Callback anotherProcessAppliedVersion1 = onceBeforeBaseline("another process applies version 1", overtaken, () -> {
+            db.jdbi().useHandle(h -> h.execute("DROP TABLE filled.placeholder"));
+            configuration(names).target("1").load().migrate();
+        });
+
+        int applied = SharedSchemaFlyway.migrate(configuration(names).callbacks(anotherProcessAppliedVersion1));
+
+        assertThat(overtaken.get()).as("the race was staged").isEqualTo(1);
+        assertThat(applied).isEqualTo(ALL_VERSIONS.length - 1);
+        assertThat(history("filled", "outbox_schema_history")).containsExactly(ALL_VERSIONS);
+    }
+
+    /** Runs {@code action} the first time this process is about to baseline: another process's move at that moment. */
+    private static Callback onceBeforeBaseline(String name, AtomicInteger count, Runnable action) {
+        return new Callback() {
             @Override
             public boolean supports(Event event, Context context) {
                 return event == Event.BEFORE_BASELINE;
@@ -252,23 +240,16 @@ class OutboxMigrationsTest {
 
             @Override
             public void handle(Event event, Context context) {
-                if (overtaken.getAndIncrement() == 0) {
-                    db.jdbi().useHandle(h -> h.execute("DROP TABLE filled.placeholder"));
-                    configuration(names).target("1").load().migrate();
+                if (count.getAndIncrement() == 0) {
+                    action.run();
                 }
             }
 
             @Override
             public String getCallbackName() {
-                return "another process applies version 1";
+                return name;
             }
         };
-
-        int applied = SharedSchemaFlyway.migrate(configuration(names).callbacks(anotherProcessAppliedVersion1));
-
-        assertThat(overtaken.get()).as("the race was staged").isEqualTo(1);
-        assertThat(applied).isEqualTo(ALL_VERSIONS.length - 1);
-        assertThat(history("filled", "outbox_schema_history")).containsExactly(ALL_VERSIONS);
     }
 
     private static org.flywaydb.core.api.configuration.FluentConfiguration configuration(OutboxNames names) {
