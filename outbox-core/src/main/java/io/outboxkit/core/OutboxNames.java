@@ -47,6 +47,7 @@ public record OutboxNames(String schema, String outboxTable, String processedTab
     static final int MAX_IDENTIFIER_LENGTH = 63;
     /** The longest suffix added to the outbox table's name: its ordering index. */
     static final String LONGEST_OUTBOX_SUFFIX = "_undelivered_aggregate";
+
     /** The suffix added to the outbox table's name for its wake-up table. */
     static final String WAKEUP_SUFFIX = "_wakeup";
     /** The suffix added to the processed table's name: its retention index. */
@@ -72,6 +73,24 @@ public record OutboxNames(String schema, String outboxTable, String processedTab
             throw new InvalidOptionException("OutboxNames", List.of("processedTable", "outboxTable"),
                     "outboxTable and processedTable must differ, both were " + outboxTable);
         }
+        // What the schema names after each table (itself, its key, indexes, identity sequence, wake-up table, history);
+        // inline, not constants: DEFAULT is built while this class is initialised.
+        List<String> outboxRelations = relations(outboxTable, List.of("", "_pkey", "_seq_seq", "_seq_key", "_pending_seq",
+                LONGEST_OUTBOX_SUFFIX, "_published_at", "_dead_seq", WAKEUP_SUFFIX, WAKEUP_SUFFIX + "_pkey", "_schema_history",
+                "_schema_history_pk", "_schema_history_s_idx"));
+        for (String processedRelation : relations(processedTable, List.of("", "_pkey", PROCESSED_SUFFIX))) {
+            if (outboxRelations.contains(processedRelation)) {
+                // Else the schema's later scripts fail on a name an earlier one took, leaving it half applied.
+                throw new InvalidOptionException("OutboxNames", List.of("processedTable", "outboxTable"),
+                        "processedTable " + processedTable + " and outboxTable " + outboxTable + " would both name "
+                                + processedRelation + " (a table or index the schema creates for each): choose other names");
+            }
+        }
+    }
+
+    /** The tables, indexes and sequences the schema creates for a table named {@code table}. */
+    private static List<String> relations(String table, List<String> suffixes) {
+        return suffixes.stream().map(suffix -> table + suffix).toList();
     }
 
     /** The default names in {@code schema} (null: the connection's current schema). */

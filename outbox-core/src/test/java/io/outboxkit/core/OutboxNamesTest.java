@@ -63,4 +63,18 @@ class OutboxNamesTest {
                 .hasMessageContaining("outboxTable and processedTable must differ");
         assertThatThrownBy(() -> OutboxNames.inSchema("pg_outbox")).hasMessageContaining("must not start with pg_");
     }
+
+    @Test
+    void names_whose_derived_tables_or_indexes_would_collide_are_refused_before_any_script_runs() {
+        assertThatThrownBy(() -> OutboxNames.DEFAULT.withProcessedTable("outbox_wakeup"))
+                .isInstanceOf(InvalidOptionException.class)
+                .hasMessageContaining("processedTable outbox_wakeup and outboxTable outbox would both name outbox_wakeup");
+        assertThatThrownBy(() -> OutboxNames.DEFAULT.withProcessedTable("outbox_pending_seq")).hasMessageContaining("would both name");
+        assertThatThrownBy(() -> OutboxNames.DEFAULT.withOutboxTable("events").withProcessedTable("events_schema_history"))
+                .hasMessageContaining("would both name events_schema_history");
+        assertThatThrownBy(() -> OutboxNames.DEFAULT.withOutboxTable("processed_messages_processed_at"))
+                .hasMessageContaining("would both name processed_messages_processed_at");
+        assertThat(OutboxNames.DEFAULT.withOutboxTable("events").withProcessedTable("events_done").processedTable())
+                .isEqualTo("events_done");
+    }
 }
