@@ -2,6 +2,10 @@ package io.outboxkit.migrations;
 
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxSchema;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -85,7 +89,38 @@ public final class OutboxMigrations {
      * @throws FlywayException when the database cannot be migrated
      */
     public int apply() {
-        return SharedSchemaFlyway.migrate(configuration());
+        return SharedSchemaFlyway.migrate(configuration(), String.valueOf(installedWithoutHistory()));
+    }
+
+    /**
+     * The schema version of an outbox whose tables exist without this history (created from
+     * {@link OutboxSchema}'s printed SQL by another tool, or recorded by an earlier release in the
+     * application's own Flyway history): 3 with its wake-up table, 2 with the DEAD index, else 1;
+     * 0 when there is no outbox table or the history exists. Read from the catalog: a baseline at 0
+     * would run version 1 again over the existing tables and fail.
+     */
+    private int installedWithoutHistory() {
+        String schema = names.schema() == null ? "" : "\"" + names.schema() + "\"."; // validated lowercase identifiers
+        String history = schema + "\"" + historyTable + "\"";
+        String deadIndex = schema + "\"" + names.outboxTable() + "_dead_seq\"";
+        try (Connection connection = dataSource.getConnection();
+             PreparedStatement look = connection.prepareStatement(
+                     "SELECT to_regclass(?) IS NOT NULL, to_regclass(?) IS NOT NULL, to_regclass(?) IS NOT NULL, "
+                             + "to_regclass(?) IS NOT NULL")) {
+            look.setString(1, history);
+            look.setString(2, names.qualifiedOutboxTable());
+            look.setString(3, names.qualifiedWakeupTable());
+            look.setString(4, deadIndex);
+            try (ResultSet row = look.executeQuery()) {
+                row.next();
+                if (row.getBoolean(1) || !row.getBoolean(2)) {
+                    return 0;
+                }
+                return row.getBoolean(3) ? 3 : row.getBoolean(4) ? 2 : 1;
+            }
+        } catch (SQLException e) {
+            throw new FlywayException("could not read the catalog: " + e.getMessage(), e);
+        }
     }
 
     /**

@@ -42,7 +42,15 @@ public final class SharedSchemaFlyway {
      * @throws FlywayException when the database cannot be migrated
      */
     public static int migrate(FluentConfiguration config) {
-        config.baselineOnMigrate(true).baselineVersion("0");
+        return migrate(config, "0");
+    }
+
+    /**
+     * As {@link #migrate(FluentConfiguration)}, baselining a non-empty schema without this history at
+     * {@code baselineVersion}: the version its objects are already at (installed by another tool).
+     */
+    static int migrate(FluentConfiguration config, String baselineVersion) {
+        config.baselineOnMigrate(true).baselineVersion(baselineVersion);
         for (int attempt = 1; ; attempt++) {
             try {
                 return config.load().migrate().migrationsExecuted;

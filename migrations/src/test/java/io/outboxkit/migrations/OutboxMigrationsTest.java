@@ -261,6 +261,27 @@ class OutboxMigrationsTest {
     }
 
     @Test
+    void an_outbox_installed_without_this_history_is_taken_at_the_version_its_objects_show_and_brought_up_from_there() {
+        OutboxNames printed = OutboxNames.inSchema("printed");
+        db.jdbi().useHandle(h -> h.execute(OutboxSchema.sql(printed))); // another tool ran the printed SQL
+        db.jdbi().useHandle(h -> h.execute("INSERT INTO printed.outbox (id, aggregate_type, aggregate_id, event_type, payload) "
+                + "VALUES (gen_random_uuid(), 'Order', 'o1', 'OrderCreated', '{}')"));
+        OutboxNames older = OutboxNames.inSchema("older");
+        db.jdbi().useHandle(h -> h.execute("CREATE SCHEMA older; SET search_path TO older; "
+                + OutboxSchema.scripts(older).get(0).sql() + "; SET search_path TO DEFAULT"));
+
+        assertThat(OutboxMigrations.apply(db.dataSource(), printed)).as("nothing to run over the current objects").isZero();
+        assertThat(OutboxMigrations.apply(db.dataSource(), older)).as("versions 2 and 3 over version 1's objects")
+                .isEqualTo(ALL_VERSIONS.length - 1);
+
+        int kept = db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM printed.outbox").mapTo(Integer.class).one());
+        assertThat(kept).isEqualTo(1);
+        assertThat(history("older", "outbox_schema_history")).containsExactly("2 dead_index", "3 notify_only_while_waiting");
+        assertThat(indexes("older")).contains("outbox_dead_seq");
+        assertThat(tables("older")).contains("outbox_wakeup");
+    }
+
+    @Test
     void a_history_table_of_the_applications_own_or_not_an_identifier_is_refused() {
         assertThatThrownBy(() -> OutboxMigrations.builder(db.dataSource()).historyTable("flyway_schema_history").build())
                 .hasMessageContaining("must not be flyway_schema_history");
