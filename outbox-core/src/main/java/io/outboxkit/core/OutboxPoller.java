@@ -107,7 +107,6 @@ public final class OutboxPoller implements AutoCloseable {
     private final Backoff backoff;
     private final OutboxListener observer;
     private final Tracing tracing;
-    private final Wakeup wakeup = new Wakeup();
     private final WaitAnnouncement announcement;
     private final PollingPace pace = new PollingPace();
     private final AtomicLong claimed = new AtomicLong();
@@ -118,12 +117,8 @@ public final class OutboxPoller implements AutoCloseable {
     private final AtomicLong polls = new AtomicLong();
     private final AtomicBoolean deliveriesFailing = new AtomicBoolean();
     private final Object lifecycle = new Object();
-    private volatile boolean running;
-    // guarded by lifecycle
-    private boolean closed;
-    private List<Thread> workers;
-    private NotificationListener listener;
-    private Thread listenerThread;
+    /** The threads of the current start, or of the last one once closed; null before the first start. */
+    private volatile Run run;
 
     private OutboxPoller(Jdbi jdbi, MessagePublisher publisher, PollerSettings settings, OutboxListener listener,
                          Tracing tracing) {
@@ -154,30 +149,29 @@ public final class OutboxPoller implements AutoCloseable {
 
     /**
      * Starts delivering on a background thread, plus one thread holding a LISTEN connection (so the
-     * pool behind the {@link Jdbi} needs a connection for it).
+     * pool behind the {@link Jdbi} needs a connection for it). A poller that was closed may be
+     * started again (an application context stopped and started, say).
      *
-     * @throws IllegalStateException when already started or closed
+     * @throws IllegalStateException when it is running already
      */
     public void start() {
         synchronized (lifecycle) {
-            if (workers != null) {
+            if (run != null && run.active) {
                 throw new IllegalStateException("poller " + config.name() + " was already started");
             }
-            if (closed) {
-                throw new IllegalStateException("poller " + config.name() + " was closed: build a new one to start again");
-            }
-            running = true;
-            listener = new NotificationListener(jdbi, config.names(), wakeup, config.name());
-            listenerThread = new Thread(listener, "outbox-listen-" + config.name());
-            listenerThread.setDaemon(true);
-            listenerThread.start();
-            List<Thread> started = new java.util.ArrayList<>();
+            Run started = new Run(new Wakeup());
+            started.listener = new NotificationListener(jdbi, config.names(), started.wakeup, config.name());
+            started.listenerThread = new Thread(started.listener, "outbox-listen-" + config.name());
+            started.listenerThread.setDaemon(true);
+            List<Thread> threads = new java.util.ArrayList<>();
             for (int i = 0; i < config.workers(); i++) {
-                Thread worker = new Thread(this::runLoop, "outbox-poll-" + config.name() + (config.workers() == 1 ? "" : "-" + i));
-                worker.start();
-                started.add(worker);
+                threads.add(new Thread(() -> runLoop(started),
+                        "outbox-poll-" + config.name() + (config.workers() == 1 ? "" : "-" + i)));
             }
-            workers = List.copyOf(started);
+            started.workers = List.copyOf(threads);
+            run = started;
+            started.listenerThread.start();
+            started.workers.forEach(Thread::start);
         }
         LOG.info("[{}] started on {} (channel {}): claimMode={}, batchSize={}, workers={}, pollInterval={}, lease={}, "
                 + "maxAttempts={}, ordered={}, deleteOnPublish={}, statementTimeout={}", config.name(),
@@ -189,28 +183,26 @@ public final class OutboxPoller implements AutoCloseable {
     /**
      * Stops: the batch in flight is delivered and recorded first, waiting up to the lease; after
      * that the worker is interrupted and its unrecorded messages are retried when their lease ends.
-     * Returns once the threads have ended. Calling it again does nothing; a closed poller cannot be
-     * started, even one that never was.
+     * Returns once the threads have ended. Calling it again, or before a start, does nothing.
      */
     @Override
     public void close() {
-        List<Thread> stopping;
+        Run stopping;
         synchronized (lifecycle) {
-            closed = true;
-            if (!running) {
+            stopping = run;
+            if (stopping == null || !stopping.active) {
                 return;
             }
-            running = false;
-            stopping = workers;
-            listener.stop();
+            stopping.active = false;
+            stopping.listener.stop();
         }
-        wakeup.release();
+        stopping.wakeup.release();
         try {
             long deadline = System.nanoTime() + config.lease().toNanos();
-            for (Thread worker : stopping) {
+            for (Thread worker : stopping.workers) {
                 worker.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
             }
-            for (Thread worker : stopping) {
+            for (Thread worker : stopping.workers) {
                 if (worker.isAlive()) {
                     LOG.warn("[{}] batch still in flight after {}; interrupting it (its messages will be retried)",
                             config.name(), config.lease());
@@ -218,7 +210,7 @@ public final class OutboxPoller implements AutoCloseable {
                     worker.join(TimeUnit.SECONDS.toMillis(5));
                 }
             }
-            listenerThread.join(TimeUnit.SECONDS.toMillis(2));
+            stopping.listenerThread.join(TimeUnit.SECONDS.toMillis(2));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -227,7 +219,24 @@ public final class OutboxPoller implements AutoCloseable {
 
     /** Whether the poller's threads are running (started and not closed). */
     public boolean isRunning() {
-        return running;
+        Run current = run;
+        return current != null && current.active;
+    }
+
+    /**
+     * One start's threads and wake-up signal: a worker of an earlier start, still finishing its
+     * batch after a close, checks its own run, so that a new start cannot revive it.
+     */
+    private static final class Run {
+        final Wakeup wakeup;
+        volatile boolean active = true;
+        List<Thread> workers;
+        NotificationListener listener;
+        Thread listenerThread;
+
+        Run(Wakeup wakeup) {
+            this.wakeup = wakeup;
+        }
     }
 
     /** The counters so far. */
@@ -269,8 +278,9 @@ public final class OutboxPoller implements AutoCloseable {
             }
             observer.claimed(batch.size(), Duration.ofNanos(System.nanoTime() - claiming));
             claimed.addAndGet(batch.size());
-            if (batch.size() == config.batchSize() && config.workers() > 1) {
-                wakeup.signal(); // a full batch: more is probably due, for an idle worker to claim meanwhile
+            Run current = run;
+            if (batch.size() == config.batchSize() && config.workers() > 1 && current != null) {
+                current.wakeup.signal(); // a full batch: more is probably due, for an idle worker to claim meanwhile
             }
             Map<UUID, Exception> failures;
             ProducerSpans spans = ProducerSpans.start(tracing, publisher, batch);
@@ -373,14 +383,14 @@ public final class OutboxPoller implements AutoCloseable {
         }
     }
 
-    private void runLoop() {
+    private void runLoop(Run run) {
         boolean healthy = true;
         boolean announcing = true;
         long busyPauseMillis = 0;
         PollingPace.Looks looks = new PollingPace.Looks();
         long notifiedWaitNanos = -1; // how long the last wait for a notification lasted, until the claim after it
         long notifiedWaitMillis = 0;
-        while (running) {
+        while (run.active) {
             Cycle cycle = Cycle.NOTHING;
             try {
                 cycle = poll();
@@ -410,7 +420,7 @@ public final class OutboxPoller implements AutoCloseable {
                 looks.found();
             }
             if (notifiedWaitNanos >= 0) {
-                if (running && pace.woke(notifiedWaitNanos, notifiedWaitMillis, cycle.claimed())) {
+                if (run.active && pace.woke(notifiedWaitNanos, notifiedWaitMillis, cycle.claimed())) {
                     LOG.debug("[{}] commits come faster than one every {} ms: looking on its own instead of waiting "
                             + "for notifications", config.name(), PollingPace.QUICK_WAKE_MILLIS);
                     if (!announcement.withdraw()) {
@@ -419,14 +429,14 @@ public final class OutboxPoller implements AutoCloseable {
                 }
                 notifiedWaitNanos = -1;
             }
-            if (!running || cycle.moreDue()) {
+            if (!run.active || cycle.moreDue()) {
                 continue;
             }
             long waitMillis = config.pollInterval().toMillis();
             if (healthy && pace.polling()) {
                 long pauseMillis = cycle.allFailed() ? -1 : looks.pauseAfter(cycle.claimed(), System.nanoTime());
                 if (pauseMillis >= 0) {
-                    if (pause(pauseMillis)) {
+                    if (pause(run, pauseMillis)) {
                         return;
                     }
                     continue;
@@ -469,7 +479,7 @@ public final class OutboxPoller implements AutoCloseable {
                 }
             }
             long waiting = System.nanoTime();
-            if (pause(waitMillis)) {
+            if (pause(run, waitMillis)) {
                 return;
             }
             if (forNotification) {
@@ -480,9 +490,9 @@ public final class OutboxPoller implements AutoCloseable {
     }
 
     /** Waits {@code millis} or until woken; returns true when the poller is to stop (interrupted). */
-    private boolean pause(long millis) {
+    private static boolean pause(Run run, long millis) {
         try {
-            wakeup.await(millis);
+            run.wakeup.await(millis);
             return false;
         } catch (InterruptedException e) {
             return true;

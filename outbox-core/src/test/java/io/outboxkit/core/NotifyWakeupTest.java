@@ -1,6 +1,7 @@
 package io.outboxkit.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
@@ -141,6 +142,25 @@ class NotifyWakeupTest {
             deliverOne(poller, "third", 3);
 
             assertThat(poller.stats().polls()).as("claims for two messages written one after the other").isEqualTo(polls + 2);
+        }
+    }
+
+    @Test
+    void a_closed_poller_started_again_listens_and_delivers_as_before() {
+        RecordingPublisher publisher = new RecordingPublisher();
+        try (OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).pollInterval(POLL_INTERVAL).build()) {
+            poller.start();
+            await().atMost(Duration.ofSeconds(10)).until(NotifyWakeupTest::listening);
+            deliverOne(poller, "before", 1);
+
+            poller.close();
+            assertThat(poller.isRunning()).isFalse();
+            poller.start();
+
+            assertThat(poller.isRunning()).isTrue();
+            await().atMost(Duration.ofSeconds(10)).until(NotifyWakeupTest::listening);
+            deliverOne(poller, "after", 2); // well within the 60 s poll interval: woken by its NOTIFY
+            assertThatThrownBy(poller::start).isInstanceOf(IllegalStateException.class).hasMessageContaining("already started");
         }
     }
 

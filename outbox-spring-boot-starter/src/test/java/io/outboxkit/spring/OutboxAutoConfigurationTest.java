@@ -114,6 +114,19 @@ class OutboxAutoConfigurationTest {
     }
 
     @Test
+    void a_context_stopped_and_started_again_stops_and_starts_its_poller() {
+        Contexts.on(db).withBean(MessagePublisher.class, () -> IGNORING).run(context -> {
+            OutboxPoller poller = context.getBean(OutboxPoller.class);
+
+            context.stop();
+            assertThat(poller.isRunning()).isFalse();
+            context.start();
+
+            assertThat(poller.isRunning()).isTrue();
+        });
+    }
+
+    @Test
     void without_a_publisher_bean_no_poller_runs_and_one_info_line_says_so(CapturedOutput output) {
         Contexts.on(db).run(context -> {
             assertThat(context).hasNotFailed().doesNotHaveBean(OutboxPoller.class);

@@ -12,7 +12,7 @@ import org.springframework.context.SmartLifecycle;
  * every lifecycle bean it stops before any bean is destroyed, so the DataSource and the publisher
  * are still open while the last batch is delivered and recorded. The stop is synchronous, so it is
  * not cut short by {@code spring.lifecycle.timeout-per-shutdown-phase}: the context waits for it.
- * A poller, once stopped, cannot start again.
+ * A context stopped and started again (as a checkpoint and restore does) starts the poller again.
  */
 final class OutboxPollerLifecycle implements SmartLifecycle {
 
