@@ -28,6 +28,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -224,6 +225,26 @@ class TracingTest {
         assertThat(outcome).isEqualTo(Outcome.PROCESSED);
         assertThat(only(SpanKind.CONSUMER).getParentSpanContext().isValid()).isFalse();
         assertThat(id).isEqualTo(asReceived.id());
+    }
+
+    /** An unsampled stored context is followed as it is read, not passed on as stored: what the propagator refused stays behind. */
+    @ParameterizedTest(name = "traceparent \"{0}\", tracestate \"{1}\"")
+    @CsvSource(delimiter = '|', value = {
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00        | =,=,\u00e9",
+        "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00-\u00e9 junk | ok=1"})
+    void an_unsampled_stored_context_goes_on_in_the_form_the_propagator_reads_it(String traceparent, String tracestate) {
+        db.jdbi().useTransaction(h -> OutboxWriter.create().write(h, Outbox.message("o-6", 0)
+                .withHeader("traceparent", traceparent).withHeader("tracestate", tracestate)));
+        Carrying publisher = new Carrying();
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).openTelemetry(SDK).build();
+
+        assertThat(poller.pollOnce()).isEqualTo(1);
+
+        Map<String, String> sent = publisher.sent.get(0).headers();
+        assertThat(sent.get("traceparent")).as("the stored trace, unsampled, as the propagator writes it")
+                .isEqualTo("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00");
+        assertThat(sent.get("tracestate")).as("kept only when the propagator accepted it").isIn(null, "ok=1");
+        assertThat(SPANS.getFinishedSpanItems()).as("nothing exported for an unsampled trace").isEmpty();
     }
 
     private static SpanData only(SpanKind kind) {

@@ -46,6 +46,9 @@ final class NatsHeaders {
             }
             for (int i = 0; i < value.length(); i++) {
                 char c = value.charAt(i);
+                if ((c > 127 || c == '\n' || c == '\r') && isTraceContext(name)) {
+                    return; // observability data a client stored malformed: it must not fail the message
+                }
                 if (c > 127 || c == '\n' || c == '\r') {
                     throw new IllegalArgumentException("header " + name + " cannot travel on NATS: its value has "
                             + (c > 127 ? "the non-ASCII character '" + c + "'" : "a line break")
@@ -56,6 +59,10 @@ final class NatsHeaders {
         });
         headers.put(MSG_ID, message.id().toString());
         return headers;
+    }
+
+    private static boolean isTraceContext(String name) {
+        return TransportHeaders.TRACEPARENT.equals(name) || TransportHeaders.TRACESTATE.equals(name);
     }
 
     /**

@@ -125,6 +125,19 @@ class NatsPublisherTest {
     }
 
     @Test
+    void a_stored_trace_context_nats_cannot_carry_is_left_out_and_the_message_goes() {
+        OutboxMessage traced = TestNats.message("Order", "order-7", "OrderCreated", "{}",
+                Map.of("traceparent", "00-\u00e9\u00e9-\u00e9-01", "tracestate", "=,=,\u00e9", "tenant", "acme"));
+
+        io.nats.client.impl.Headers headers = NatsHeaders.of(traced);
+
+        assertThat(headers.get("traceparent")).isNull();
+        assertThat(headers.get("tracestate")).isNull();
+        assertThat(headers.getFirst("tenant")).isEqualTo("acme");
+        assertThat(headers.getFirst("id")).isEqualTo(traced.id().toString());
+    }
+
+    @Test
     void a_deleted_stream_fails_each_message_with_an_error_saying_no_stream_takes_it() throws Exception {
         try (NatsPublisher publisher = nats.publisher().publishTimeout(Duration.ofSeconds(3)).build()) {
             nats.management().deleteStream(nats.stream);

@@ -1,6 +1,7 @@
 package io.outboxkit.app.delivery;
 
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.TransportHeaders;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -52,7 +53,7 @@ final class HttpTransport implements AutoCloseable {
     private static final TimeValue CHECK_AFTER_IDLE = TimeValue.ofSeconds(1);
 
     /** The message headers copied onto a single delivery's request: its W3C trace context. */
-    private static final String[] TRACE_HEADERS = {"traceparent", "tracestate"};
+    private static final String[] TRACE_HEADERS = {TransportHeaders.TRACEPARENT, TransportHeaders.TRACESTATE};
     /** A header value safe to send: printable ASCII, at most 512 characters (W3C's tracestate limit). */
     private static final Pattern HEADER_VALUE = Pattern.compile("[\\x20-\\x7e]{1,512}");
 

@@ -94,15 +94,17 @@ public final class ProducerSpans {
     }
 
     /**
-     * {@code message} with {@code span}'s context in its headers; the message as stored when its
-     * own context already says what matters downstream: an unsampled span of the trace it carries
-     * (the next hop follows the same decision, and no exported span would be its parent).
+     * {@code message} with {@code span}'s context in its headers; with its own stored context when
+     * that already says what matters downstream: an unsampled span of the trace it carries (the next
+     * hop follows the same decision, and no exported span would be its parent), written back as the
+     * propagator reads it, so that a stored value it refused (a malformed tracestate, say) goes no further.
      */
     private static OutboxMessage carrying(OutboxMessage message, Context parent, Span span) {
         SpanContext own = span.getSpanContext();
         SpanContext stored = Span.fromContext(parent).getSpanContext();
         if (!own.isSampled() && stored.isValid() && !stored.isSampled() && stored.getTraceId().equals(own.getTraceId())) {
-            return message;
+            Map<String, String> canonical = Tracing.inject(message.headers(), parent);
+            return canonical.equals(message.headers()) ? message : message.withHeaders(canonical);
         }
         Map<String, String> headers = Tracing.inject(message.headers(), Context.root().with(span));
         return headers == message.headers() ? message : message.withHeaders(headers);

@@ -7,6 +7,7 @@ import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.TextMapGetter;
+import io.outboxkit.core.spi.TransportHeaders;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -19,9 +20,9 @@ import java.util.Map;
 public final class Tracing {
 
     /** The header of a message that carries its W3C trace context. */
-    public static final String TRACEPARENT = "traceparent";
+    public static final String TRACEPARENT = TransportHeaders.TRACEPARENT;
     /** The header of a message that carries vendor trace state, beside {@link #TRACEPARENT}. */
-    public static final String TRACESTATE = "tracestate";
+    public static final String TRACESTATE = TransportHeaders.TRACESTATE;
 
     private static final String SCOPE = "io.outboxkit.core";
     private static final W3CTraceContextPropagator W3C = W3CTraceContextPropagator.getInstance();

@@ -20,6 +20,15 @@ import java.util.UUID;
  */
 public final class TransportHeaders {
 
+    /**
+     * The W3C trace context a message's own headers may carry (written by {@link
+     * io.outboxkit.core.OutboxWriter} and the relay): observability data, so a transport that cannot
+     * carry such a value (a stored one, from a client, malformed) drops it rather than fail the message.
+     */
+    public static final String TRACEPARENT = "traceparent";
+    /** The vendor part of the W3C trace context; see {@link #TRACEPARENT}. */
+    public static final String TRACESTATE = "tracestate";
+
     /** The message id, a UUID: the key a consumer deduplicates on (Debezium's outbox router's name). */
     public static final String ID = "id";
     /** The write order in the outbox, a whole number: a consumer detects out-of-order delivery with it. */
