@@ -8,6 +8,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Objects;
+import java.util.OptionalInt;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
@@ -89,17 +90,17 @@ public final class OutboxMigrations {
      * @throws FlywayException when the database cannot be migrated
      */
     public int apply() {
-        return SharedSchemaFlyway.migrate(configuration(), String.valueOf(installedWithoutHistory()));
+        return SharedSchemaFlyway.migrate(configuration(), String.valueOf(installedWithoutHistory().orElse(0)));
     }
 
     /**
      * The schema version of an outbox whose tables exist without this history (created from
      * {@link OutboxSchema}'s printed SQL by another tool, or recorded by an earlier release in the
      * application's own Flyway history): 3 with its wake-up table, 2 with the DEAD index, else 1;
-     * 0 when there is no outbox table or the history exists. Read from the catalog: a baseline at 0
-     * would run version 1 again over the existing tables and fail.
+     * 0 when there is no outbox table; empty when the history exists. Read from the catalog: a
+     * baseline at 0 would run version 1 again over the existing tables and fail.
      */
-    private int installedWithoutHistory() {
+    private OptionalInt installedWithoutHistory() {
         String schema = names.schema() == null ? "" : "\"" + names.schema() + "\"."; // validated lowercase identifiers
         String history = schema + "\"" + historyTable + "\"";
         String deadIndex = schema + "\"" + names.outboxTable() + "_dead_seq\"";
@@ -113,10 +114,10 @@ public final class OutboxMigrations {
             look.setString(4, deadIndex);
             try (ResultSet row = look.executeQuery()) {
                 row.next();
-                if (row.getBoolean(1) || !row.getBoolean(2)) {
-                    return 0;
+                if (row.getBoolean(1)) {
+                    return OptionalInt.empty();
                 }
-                return row.getBoolean(3) ? 3 : row.getBoolean(4) ? 2 : 1;
+                return OptionalInt.of(!row.getBoolean(2) ? 0 : row.getBoolean(3) ? 3 : row.getBoolean(4) ? 2 : 1);
             }
         } catch (SQLException e) {
             throw new FlywayException("could not read the catalog: " + e.getMessage(), e);
@@ -125,12 +126,15 @@ public final class OutboxMigrations {
 
     /**
      * How many of this release's scripts the database has not applied, reading only: all of them
-     * where it has no outbox at all. 0 when the outbox is current.
+     * where it has no outbox at all; for an outbox without this history, those after the version
+     * its objects show. 0 when the outbox is current.
      *
-     * @throws FlywayException when the history cannot be read
+     * @throws FlywayException when the history or the catalog cannot be read
      */
     public int pending() {
-        return configuration().load().info().pending().length;
+        OptionalInt installed = installedWithoutHistory();
+        return installed.isPresent() ? OutboxSchema.scripts(names).size() - installed.getAsInt()
+                : configuration().load().info().pending().length;
     }
 
     private FluentConfiguration configuration() {

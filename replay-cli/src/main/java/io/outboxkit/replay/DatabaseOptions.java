@@ -5,6 +5,7 @@ import io.outboxkit.app.Database;
 import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
 import io.outboxkit.core.OutboxNames;
+import io.outboxkit.core.OutboxSchema;
 import io.outboxkit.core.spi.Causes;
 import io.outboxkit.migrations.OutboxMigrations;
 import org.flywaydb.core.api.FlywayException;
@@ -59,18 +60,15 @@ final class DatabaseOptions {
         Database database = Database.connect(settings, "replay-cli", 2);
         try {
             OutboxNames names = OutboxNames.DEFAULT;
-            if (!exists(database, names.qualifiedOutboxTable())) {
+            int pending = OutboxMigrations.builder(database.dataSource()).names(names).build().pending();
+            if (pending == OutboxSchema.scripts(names).size()) {
                 throw new ConfigException("the database at " + settings.redactedUrl() + " holds no table "
                         + names.qualifiedOutboxTable() + " (is it the services' database?): replay-cli creates nothing; "
                         + "start a service of this release, which creates the outbox");
             }
-            // An outbox installed by another tool has no history of ours: its owner keeps it current.
-            if (exists(database, OutboxMigrations.defaultHistoryTable(names))) {
-                int pending = OutboxMigrations.builder(database.dataSource()).names(names).build().pending();
-                if (pending > 0) {
-                    throw new ConfigException("the outbox at " + settings.redactedUrl() + " is " + pending + " schema "
-                            + "version(s) behind this replay-cli: start a service of this release, which migrates it");
-                }
+            if (pending > 0) {
+                throw new ConfigException("the outbox at " + settings.redactedUrl() + " is " + pending + " schema "
+                        + "version(s) behind this replay-cli: start a service of this release, which migrates it");
             }
         } catch (FlywayException e) {
             database.close();
@@ -81,10 +79,5 @@ final class DatabaseOptions {
             throw e;
         }
         return database;
-    }
-
-    private static boolean exists(Database database, String table) {
-        return database.jdbi().withHandle(h -> h.createQuery("SELECT to_regclass(:table) IS NOT NULL").bind("table", table)
-                .mapTo(Boolean.class).one());
     }
 }
