@@ -82,6 +82,19 @@ class KafkaSourceTest {
         return messages;
     }
 
+    /** Sends a record that is no outbox message (no envelope headers) with key "a" and a "trace" header, by a plain producer. */
+    private void sendForeign(String trace) throws Exception {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", TestKafka.bootstrapServers());
+        p.put("key.serializer", StringSerializer.class.getName());
+        p.put("value.serializer", StringSerializer.class.getName());
+        try (KafkaProducer<String, String> plain = new KafkaProducer<>(p)) {
+            ProducerRecord<String, String> foreign = new ProducerRecord<>(topic, "a", "{\"not\":\"an outbox message\"}");
+            foreign.headers().add("trace", trace.getBytes(StandardCharsets.UTF_8));
+            plain.send(foreign).get(30, TimeUnit.SECONDS);
+        }
+    }
+
     private long committedTotal() throws Exception {
         try (Admin admin = TestKafka.admin(TestKafka.bootstrapServers())) {
             Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(group)
@@ -182,15 +195,7 @@ class KafkaSourceTest {
 
     @Test
     void an_unreadable_record_goes_to_the_dead_letter_topic_at_once_with_its_error_and_the_rest_goes_on() throws Exception {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", TestKafka.bootstrapServers());
-        p.put("key.serializer", StringSerializer.class.getName());
-        p.put("value.serializer", StringSerializer.class.getName());
-        try (KafkaProducer<String, String> plain = new KafkaProducer<>(p)) {
-            ProducerRecord<String, String> foreign = new ProducerRecord<>(topic, "a", "{\"not\":\"an outbox message\"}");
-            foreign.headers().add("trace", "t-9".getBytes(StandardCharsets.UTF_8));
-            plain.send(foreign).get(30, TimeUnit.SECONDS);
-        }
+        sendForeign("t-9");
         OutboxMessage good = publish(List.of(message(aggregateType, "a", 2))).get(0);
         RecordingReceiver receiver = RecordingReceiver.applyingAll();
 
@@ -215,15 +220,7 @@ class KafkaSourceTest {
             throws Exception {
         String small = TestKafka.createTopic(topic + ".small-dlt", 1, Map.of("max.message.bytes", "2000"));
         try {
-            Properties p = new Properties();
-            p.put("bootstrap.servers", TestKafka.bootstrapServers());
-            p.put("key.serializer", StringSerializer.class.getName());
-            p.put("value.serializer", StringSerializer.class.getName());
-            try (KafkaProducer<String, String> plain = new KafkaProducer<>(p)) {
-                ProducerRecord<String, String> foreign = new ProducerRecord<>(topic, "a", "{\"not\":\"an outbox message\"}");
-                foreign.headers().add("trace", "t".repeat(1_800).getBytes(StandardCharsets.UTF_8));
-                plain.send(foreign).get(30, TimeUnit.SECONDS);
-            }
+            sendForeign("t".repeat(1_800));
             OutboxMessage good = publish(List.of(message(aggregateType, "a", 2))).get(0);
             RecordingReceiver receiver = RecordingReceiver.applyingAll();
 

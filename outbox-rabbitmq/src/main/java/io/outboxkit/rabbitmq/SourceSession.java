@@ -140,25 +140,18 @@ final class SourceSession {
      */
     void deadLetter(Delivery delivery, String error, int attempts) throws IOException, InterruptedException {
         AMQP.BasicProperties original = delivery.properties() == null ? new AMQP.BasicProperties() : delivery.properties();
+        String shown = error.length() <= 4000 ? error : error.substring(0, 4000) + "...";
         Map<String, Object> headers = new LinkedHashMap<>(original.getHeaders() == null ? Map.of() : original.getHeaders());
-        headers.put(RabbitMqSource.DEAD_LETTER_ERROR_HEADER, error.length() <= 4000 ? error : error.substring(0, 4000) + "...");
-        headers.put(RabbitMqSource.DEAD_LETTER_ATTEMPTS_HEADER, Integer.toString(attempts));
-        headers.put(RabbitMqSource.DEAD_LETTER_QUEUE_HEADER, options.queue());
-        headers.put(RabbitMqSource.ORIGINAL_EXCHANGE_HEADER, delivery.envelope().getExchange());
-        headers.put(RabbitMqSource.ORIGINAL_ROUTING_KEY_HEADER, delivery.envelope().getRoutingKey());
+        headers.putAll(deadLetterHeaders(delivery, shown, attempts));
         AMQP.BasicProperties copy = original.builder().headers(headers).deliveryMode(AmqpMessages.PERSISTENT).build();
         int frameMax = connection.getFrameMax();
         int headerFrame = copy.toFrame(0, delivery.body().length).size();
         if (frameMax > 0 && headerFrame > frameMax) {
             // The client refuses such a copy: without this, the message would come back to the queue's head at
             // every reconnect and hold up every message behind it.
-            Map<String, Object> ours = new LinkedHashMap<>(headers);
-            ours.keySet().retainAll(List.of(RabbitMqSource.DEAD_LETTER_ERROR_HEADER, RabbitMqSource.DEAD_LETTER_ATTEMPTS_HEADER,
-                    RabbitMqSource.DEAD_LETTER_QUEUE_HEADER, RabbitMqSource.ORIGINAL_EXCHANGE_HEADER,
-                    RabbitMqSource.ORIGINAL_ROUTING_KEY_HEADER));
-            ours.put(RabbitMqSource.DEAD_LETTER_ERROR_HEADER, headers.get(RabbitMqSource.DEAD_LETTER_ERROR_HEADER)
-                    + " (its own headers are left out of this copy: with them its header frame is " + headerFrame
-                    + " bytes, above the connection's frame_max of " + frameMax + ")");
+            Map<String, Object> ours = deadLetterHeaders(delivery, shown + " (its own headers are left out of this copy: "
+                    + "with them its header frame is " + headerFrame + " bytes, above the connection's frame_max of "
+                    + frameMax + ")", attempts);
             copy = original.builder().headers(ours).deliveryMode(AmqpMessages.PERSISTENT).build();
         }
         returned = null;
@@ -176,6 +169,17 @@ final class SourceSession {
         if (unroutable != null) {
             throw new IOException("dead-letter queue '" + options.deadLetterQueue() + "' is gone: " + unroutable);
         }
+    }
+
+    /** The headers a dead-letter copy adds to the message's own. */
+    private Map<String, Object> deadLetterHeaders(Delivery delivery, String error, int attempts) {
+        Map<String, Object> ours = new LinkedHashMap<>();
+        ours.put(RabbitMqSource.DEAD_LETTER_ERROR_HEADER, error);
+        ours.put(RabbitMqSource.DEAD_LETTER_ATTEMPTS_HEADER, Integer.toString(attempts));
+        ours.put(RabbitMqSource.DEAD_LETTER_QUEUE_HEADER, options.queue());
+        ours.put(RabbitMqSource.ORIGINAL_EXCHANGE_HEADER, delivery.envelope().getExchange());
+        ours.put(RabbitMqSource.ORIGINAL_ROUTING_KEY_HEADER, delivery.envelope().getRoutingKey());
+        return ours;
     }
 
     /** Closes the connection: what was not acknowledged goes back to the queue, in its place. */

@@ -285,10 +285,7 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
         if (answer.isSuccess()) {
             return null;
         }
-        String body = answer.body().strip();
-        if (body.length() > MAX_BODY_IN_ERROR) {
-            body = body.substring(0, MAX_BODY_IN_ERROR) + "...";
-        }
+        String body = shorten(answer.body().strip());
         return new DeliveryException("HTTP " + answer.status() + " from " + endpoint + (body.isEmpty() ? "" : ": " + body));
     }
 
