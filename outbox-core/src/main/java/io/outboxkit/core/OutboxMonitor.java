@@ -100,9 +100,10 @@ public final class OutboxMonitor {
 
     /**
      * The figures, read now unless a reading younger than {@link #maxAge()} exists (or than
-     * {@value #COST_FACTOR} times how long it took, when that is longer). A failed
+     * {@value #COST_FACTOR} times how long its statement took, when that is longer). A failed
      * reading is reused as long as a good one would be, so that callers asking while the database
-     * is down do not each wait for it.
+     * is down do not each wait for it; one that got no connection is reused for maxAge only, so
+     * the figures come back within maxAge of the database.
      *
      * @throws OutboxException when the database could not be read (now, or within maxAge)
      */
@@ -142,8 +143,9 @@ public final class OutboxMonitor {
 
     private Reading read() {
         Instant at = Instant.now();
-        // Timed from the statement, not the connection's wait: the database's time is what is rationed.
-        long[] started = {System.nanoTime()};
+        // Timed from the statement, not the connection's wait: the database's time is what is rationed,
+        // and a reading that never got a connection (the database down, the pool exhausted) cost it none.
+        Long[] started = {null};
         try {
             OutboxSnapshot snapshot = jdbi.inTransaction(h -> {
                 started[0] = System.nanoTime();
@@ -160,8 +162,9 @@ public final class OutboxMonitor {
             return new Reading(snapshot, null, done, reuseNanos(maxAge, done - started[0]));
         } catch (JdbiException | IllegalStateException e) {
             long done = System.nanoTime();
+            long took = started[0] == null ? 0 : done - started[0];
             return new Reading(null, new OutboxException("could not read the outbox's figures: " + Causes.rootMessage(e), e),
-                    done, reuseNanos(maxAge, done - started[0]));
+                    done, reuseNanos(maxAge, took));
         }
     }
 }

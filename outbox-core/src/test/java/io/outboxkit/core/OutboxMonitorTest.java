@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import com.zaxxer.hikari.HikariDataSource;
 import io.outboxkit.testing.PostgresExtension;
 import java.sql.Connection;
 import java.sql.Statement;
@@ -11,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -125,6 +127,21 @@ class OutboxMonitorTest {
         assertThatThrownBy(() -> OutboxMonitor.create(db.jdbi(), OutboxNames.DEFAULT, Duration.ofSeconds(-1)))
                 .isInstanceOfSatisfying(InvalidOptionException.class, e -> assertThat(e.option()).isEqualTo("maxAge"))
                 .hasMessageContaining("maxAge must be 0 to 1 hour");
+    }
+
+    @Test
+    void a_reading_that_got_no_connection_is_reused_only_for_max_age_so_the_figures_return_with_the_database()
+            throws Exception {
+        try (HikariDataSource pool = db.newPool(1)) {
+            pool.setConnectionTimeout(500);
+            OutboxMonitor monitor = OutboxMonitor.create(Jdbi.create(pool), OutboxNames.DEFAULT, Duration.ofMillis(200));
+            try (Connection held = pool.getConnection()) {
+                assertThatThrownBy(monitor::snapshot).as("the pool is exhausted for 500 ms").isInstanceOf(OutboxException.class);
+            }
+            // Had the pool's wait counted as the statement's cost, the failure would stand for 25 s.
+            await().atMost(Duration.ofSeconds(5)).ignoreExceptions()
+                    .untilAsserted(() -> assertThat(monitor.snapshot().pending()).isZero());
+        }
     }
 
     @Test
