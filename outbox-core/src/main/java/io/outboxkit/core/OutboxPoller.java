@@ -20,6 +20,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -327,11 +328,19 @@ public final class OutboxPoller implements AutoCloseable {
         boolean askLater = config.orderedByAggregate() && batch.size() < config.batchSize();
         OutboxStore.Recorded outcome = claim.record(deliveredIds, recorded, askLater);
         List<UUID> nowDead = outcome.dead();
-        delivered.addAndGet(deliveredIds.size());
+        List<OutboxMessage> published = deliveredMessages;
+        if (outcome.published().size() < deliveredMessages.size()) {
+            // Requeued by an operator, or claimed again after the lease ran out: that outcome counts.
+            Set<UUID> marked = new HashSet<>(outcome.published());
+            published = deliveredMessages.stream().filter(m -> marked.contains(m.id())).toList();
+            LOG.debug("[{}] delivered, but no longer held when recorded (requeued, or claimed again): {}", config.name(),
+                    deliveredMessages.stream().map(OutboxMessage::id).filter(id -> !marked.contains(id)).toList());
+        }
+        delivered.addAndGet(published.size());
         failed.addAndGet(recorded.size());
         dead.addAndGet(nowDead.size());
         logOutcome(deliveredIds, recorded, nowDead);
-        tell(deliveredMessages, recorded, nowDead, confirmed);
+        tell(published, recorded, nowDead, confirmed);
         return config.orderedByAggregate() && (outcome.laterPending() || (!nowDead.isEmpty() && !config.deadMessagesBlockAggregate()));
     }
 

@@ -33,6 +33,8 @@ public final class OutboxSql {
      * taken while nearly nothing is pending make look cheap) instead of probing the primary key.
      */
     private static final String STILL_PENDING = "coalesce(o.status, '') = 'PENDING'";
+    /** Still under the lease a claim wrote: parameters, its owner and its end (a claim's own, whatever the clock says). */
+    private static final String STILL_LEASED = " AND o.locked_by = ? AND o.locked_until = ?";
 
     private final String outbox;
     private final String processed;
@@ -159,7 +161,10 @@ public final class OutboxSql {
      * order at or after a write position; parameters: owner, leaseMillis, the lowest seq to read
      * ({@code Long.MIN_VALUE}: all), limit. SKIP LOCKED lets several pollers claim at once
      * without waiting on each other; the lease (not a held transaction) keeps the claim while the
-     * message is delivered. Cancelled after {@code statementTimeout}.
+     * message is delivered. Cancelled after {@code statementTimeout}. Besides the message's
+     * columns it returns {@code locked_until}, the lease's end, the same for the whole claim: with
+     * the owner, it tells this claim from any later one of the same messages (see
+     * {@link #markPublished}).
      *
      * <p>The chosen ids reach the update as an array, which it can only look up in the primary
      * key; joined to the update instead, they could be estimated at the batch size and met with a
@@ -177,7 +182,7 @@ public final class OutboxSql {
                 %2$s  ORDER BY o.seq
                   LIMIT ?
                   FOR UPDATE SKIP LOCKED))
-                RETURNING %3$s""".formatted(outbox, due(ordered, deadBlocksAggregate), columns);
+                RETURNING %3$s, o.locked_until""".formatted(outbox, due(ordered, deadBlocksAggregate), columns);
     }
 
     /**
@@ -236,32 +241,35 @@ public final class OutboxSql {
     }
 
     /**
-     * Records deliveries: the messages become PUBLISHED, or are deleted when {@code delete}.
-     * Only those still pending (an operator's change in between wins). With {@code locked} (the
-     * messages are locked by the current transaction, see {@link #lock}) it also counts the attempt.
-     * Two statements: {@link #cachedPlan}, then the mark, whose update count is the second result.
-     * Parameter: the delivered ids (uuid[]).
+     * Records deliveries: the messages become PUBLISHED, or are deleted when {@code delete}, and
+     * their ids are returned. Only those still pending and still this claim's: locked by the
+     * current transaction with {@code locked} (see {@link #lock}; the attempt is counted here), else
+     * still under the lease the claim wrote (the same owner and lease end). So an operator's
+     * requeue in between wins, and so does another poller's claim after the lease ran out: that
+     * poller delivers and records the message again. Two statements: {@link #cachedPlan}, then the
+     * mark. Parameters: the delivered ids (uuid[]); leased, then the owner and the lease's end.
      *
-     * <p>With {@code reportLater}, the mark instead returns one row: how many messages it marked,
-     * and whether a later message of one of their aggregates is not yet published (held back until
-     * now, with ordering on: the poller then claims again at once, since no notification announces
-     * it). It says {@code <> 'PUBLISHED'}, so that it can only probe the ordering index.
+     * <p>With {@code reportLater}, the mark instead returns one row: the ids it marked (uuid[],
+     * null when none), and whether a later message of one of their aggregates is not yet published
+     * (held back until now, with ordering on: the poller then claims again at once, since no
+     * notification announces it). It says {@code <> 'PUBLISHED'}, so that it can only probe the
+     * ordering index.
      */
     public String markPublished(boolean locked, boolean delete, boolean reportLater, Duration statementTimeout) {
         String mark = (delete ? "DELETE FROM " + outbox + " o" : """
                 UPDATE %s o
                 SET status = 'PUBLISHED', published_at = now(), locked_by = NULL, locked_until = NULL%s"""
                 .formatted(outbox, locked ? ", attempts = o.attempts + 1" : ""))
-                + "\nWHERE o.id = ANY(?) AND " + STILL_PENDING;
+                + "\nWHERE o.id = ANY(?) AND " + STILL_PENDING + (locked ? "" : STILL_LEASED);
         if (!reportLater) {
-            return cachedPlan(statementTimeout) + mark;
+            return cachedPlan(statementTimeout) + mark + "\nRETURNING o.id";
         }
         return cachedPlan(statementTimeout) + """
                 WITH marked AS (
                 %s
-                RETURNING o.aggregate_type, o.aggregate_id, o.seq
+                RETURNING o.id, o.aggregate_type, o.aggregate_id, o.seq
                 )
-                SELECT count(*) AS marked,
+                SELECT array_agg(m.id) AS marked,
                        coalesce(bool_or(EXISTS (
                            SELECT 1 FROM %s n
                            WHERE n.aggregate_type = m.aggregate_type AND n.aggregate_id = m.aggregate_id
@@ -271,11 +279,11 @@ public final class OutboxSql {
 
     /**
      * Records failed deliveries: back to PENDING after a delay, or DEAD once out of attempts.
-     * Leased ({@code locked} false): only while the failing poller still holds the lease: if the
-     * lease ran out and another poller claimed the message, that poller's outcome is the one that
-     * counts. Locked: the current transaction holds the messages, and the attempt is counted here.
-     * Parameters: maxAttempts, ids (uuid[]), errors (text[]), delays in ms (bigint[]), and the
-     * owner when leased. Two statements, as {@link #markPublished}: the second returns each
+     * Leased ({@code locked} false): only while the claim's lease is the message's (as
+     * {@link #markPublished}): if an operator requeued it, or the lease ran out and another claim
+     * took it, that outcome is the one that counts. Locked: the current transaction holds the
+     * messages, and the attempt is counted here. Parameters: maxAttempts, ids (uuid[]), errors
+     * (text[]), delays in ms (bigint[]), and when leased the owner and the lease's end. Two statements, as {@link #markPublished}: the second returns each
      * message's id and new status.
      */
     public String markFailed(boolean locked, Duration statementTimeout) {
@@ -291,6 +299,6 @@ public final class OutboxSql {
                 FROM unnest(?::uuid[], ?::text[], ?::bigint[]) AS f(id, error, delay_millis)
                 WHERE o.id = f.id AND %s%s
                 RETURNING o.id, o.status""".formatted(outbox, attempts, attempts, STILL_PENDING,
-                locked ? "" : " AND o.locked_by = ?");
+                locked ? "" : STILL_LEASED);
     }
 }

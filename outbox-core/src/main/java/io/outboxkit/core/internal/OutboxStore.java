@@ -4,11 +4,13 @@ import io.outboxkit.core.ClaimMode;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.PollerSettings;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -26,6 +28,7 @@ public final class OutboxStore {
     private static final int MAX_ERROR_LENGTH = 2_000;
     /** PostgreSQL's SQLSTATE for a statement cancelled, by its timeout among others. */
     private static final String QUERY_CANCELED = "57014";
+    private static final Comparator<OutboxMessage> WRITE_ORDER = Comparator.comparingLong(OutboxMessage::sequence);
 
     private final Jdbi jdbi;
     private final PollerSettings settings;
@@ -80,11 +83,13 @@ public final class OutboxStore {
     /**
      * What recording a batch's outcome found.
      *
+     * @param published    the delivered messages recorded as such: those still the claim's (not
+     *                     requeued, nor claimed again after the lease ran out)
      * @param dead         the messages now DEAD
      * @param laterPending whether a later message of a delivered one's aggregate is not yet
      *                     published (it may have been held back by the delivered one, and be due now)
      */
-    public record Recorded(List<UUID> dead, boolean laterPending) {
+    public record Recorded(List<UUID> published, List<UUID> dead, boolean laterPending) {
     }
 
     /** Every message of {@code batch} failed with {@code cause}. */
@@ -146,16 +151,26 @@ public final class OutboxStore {
      * database crash, an earlier one may come again after it, as a duplicate.
      */
     private Claim lease(long from) {
-        List<OutboxMessage> batch = withConnection("claim messages", connection -> {
+        return withConnection("claim messages", connection -> {
             try (PreparedStatement statement = prepared(connection, claim)) {
                 statement.setString(1, settings.name());
                 statement.setLong(2, settings.lease().toMillis());
                 statement.setLong(3, from);
                 statement.setInt(4, settings.batchSize());
-                return readMessages(statement);
+                List<OutboxMessage> batch = new ArrayList<>();
+                OffsetDateTime leaseEnd = null;
+                try (ResultSet rs = secondResult(statement)) {
+                    while (rs.next()) {
+                        batch.add(MessageRows.message(rs));
+                        if (leaseEnd == null) { // one claim, one lease end
+                            leaseEnd = rs.getObject("locked_until", OffsetDateTime.class);
+                        }
+                    }
+                }
+                batch.sort(WRITE_ORDER);
+                return new LeasedClaim(batch, settings.name(), leaseEnd);
             }
         });
-        return new LeasedClaim(batch, settings.name());
     }
 
     /** A locked claim: a transaction left open, on a connection of its own, until recorded or closed. */
@@ -176,7 +191,7 @@ public final class OutboxStore {
                 connection.rollback(); // locked nothing, wrote nothing
                 connection.setAutoCommit(true);
                 handle.close();
-                return new LeasedClaim(batch, null);
+                return new LeasedClaim(batch, null, null);
             }
             return new LockedClaim(handle, batch);
         } catch (SQLException | RuntimeException e) {
@@ -196,7 +211,7 @@ public final class OutboxStore {
                 batch.add(MessageRows.message(rs));
             }
         }
-        batch.sort(Comparator.comparingLong(OutboxMessage::sequence));
+        batch.sort(WRITE_ORDER);
         return batch;
     }
 
@@ -241,10 +256,12 @@ public final class OutboxStore {
     private final class LeasedClaim implements Claim {
         private final List<OutboxMessage> messages;
         private final String owner;
+        private final OffsetDateTime leaseEnd;
 
-        LeasedClaim(List<OutboxMessage> messages, String owner) {
+        LeasedClaim(List<OutboxMessage> messages, String owner, OffsetDateTime leaseEnd) {
             this.messages = messages;
             this.owner = owner;
+            this.leaseEnd = leaseEnd;
         }
 
         @Override
@@ -254,11 +271,17 @@ public final class OutboxStore {
 
         @Override
         public Recorded record(List<UUID> delivered, List<Failure> failures, boolean reportLater) {
-            boolean laterPending = !delivered.isEmpty() && withConnection("mark " + delivered.size() + " message(s) published",
-                    connection -> markPublished(connection, delivered, reportLater));
+            Marked marked = delivered.isEmpty() ? Marked.NONE : withConnection("mark " + delivered.size()
+                    + " message(s) published", connection -> markPublished(connection, delivered, reportLater, this));
             List<UUID> dead = failures.isEmpty() ? List.of() : withConnection("record " + failures.size()
-                    + " failed deliveries", connection -> markFailed(connection, failures, owner));
-            return new Recorded(dead, laterPending);
+                    + " failed deliveries", connection -> markFailed(connection, failures, this));
+            return new Recorded(marked.ids(), dead, marked.laterPending());
+        }
+
+        /** Binds the lease the messages must still be under, from parameter {@code index} on. */
+        void bindLease(PreparedStatement statement, int index) throws SQLException {
+            statement.setString(index, owner);
+            statement.setObject(index + 1, leaseEnd);
         }
 
         @Override
@@ -285,12 +308,11 @@ public final class OutboxStore {
         public Recorded record(List<UUID> delivered, List<Failure> failures, boolean reportLater) {
             Connection connection = handle.getConnection();
             try {
-                boolean laterPending = !delivered.isEmpty()
-                        && markPublished(connection, delivered, reportLater);
+                Marked marked = delivered.isEmpty() ? Marked.NONE : markPublished(connection, delivered, reportLater, null);
                 List<UUID> dead = failures.isEmpty() ? List.of() : markFailed(connection, failures, null);
                 connection.commit();
                 connection.setAutoCommit(true);
-                return new Recorded(dead, laterPending);
+                return new Recorded(marked.ids(), dead, marked.laterPending());
             } catch (SQLException | RuntimeException e) {
                 throw new OutboxException("could not record the outcome of " + messages.size() + " locked message(s) "
                         + "(they are claimable again): " + reason(e), e);
@@ -312,34 +334,50 @@ public final class OutboxStore {
         }
     }
 
+    /** The messages a mark recorded published, and whether it found a later one of their aggregates pending. */
+    private record Marked(List<UUID> ids, boolean laterPending) {
+        static final Marked NONE = new Marked(List.of(), false);
+    }
+
     /**
-     * Marks {@code ids} delivered; with {@code reportLater}, returns whether a later message of one
-     * of their aggregates is not yet published (else false).
+     * Marks {@code ids} delivered, those still under {@code lease} (null: locked by this
+     * connection's transaction); with {@code reportLater}, also finds whether a later message of
+     * one of their aggregates is not yet published (else false).
      */
-    private boolean markPublished(Connection connection, List<UUID> ids, boolean reportLater) throws SQLException {
+    private Marked markPublished(Connection connection, List<UUID> ids, boolean reportLater, LeasedClaim lease)
+            throws SQLException {
         try (PreparedStatement mark = prepared(connection, reportLater ? markPublishedReportingLater : markPublished)) {
             mark.setArray(1, connection.createArrayOf("uuid", ids.toArray()));
-            if (!reportLater) {
-                if (runPastSettings(mark) || mark.getUpdateCount() < 0) {
-                    throw new SQLException("the mark after the setting returned no update count");
-                }
-                return false;
+            if (lease != null) {
+                lease.bindLease(mark, 2);
             }
             try (ResultSet rs = secondResult(mark)) {
-                return rs.next() && rs.getBoolean("later_pending");
+                if (!reportLater) {
+                    List<UUID> marked = new ArrayList<>(ids.size());
+                    while (rs.next()) {
+                        marked.add(rs.getObject(1, UUID.class));
+                    }
+                    return new Marked(marked, false);
+                }
+                if (!rs.next()) {
+                    return Marked.NONE;
+                }
+                Array array = rs.getArray("marked");
+                List<UUID> marked = array == null ? List.of() : List.of((UUID[]) array.getArray());
+                return new Marked(marked, rs.getBoolean("later_pending"));
             }
         }
     }
 
-    /** Records failures; {@code owner} null means the messages are locked by this connection's transaction. */
-    private List<UUID> markFailed(Connection connection, List<Failure> failures, String owner) throws SQLException {
+    /** Records failures, of those still under {@code lease} (null: locked by this connection's transaction). */
+    private List<UUID> markFailed(Connection connection, List<Failure> failures, LeasedClaim lease) throws SQLException {
         try (PreparedStatement mark = prepared(connection, markFailed)) {
             mark.setInt(1, settings.maxAttempts());
             mark.setArray(2, connection.createArrayOf("uuid", failures.stream().map(f -> f.message().id()).toArray()));
             mark.setArray(3, connection.createArrayOf("text", failures.stream().map(Failure::error).toArray()));
             mark.setArray(4, connection.createArrayOf("int8", failures.stream().map(f -> f.delay().toMillis()).toArray()));
-            if (owner != null) {
-                mark.setString(5, owner);
+            if (lease != null) {
+                lease.bindLease(mark, 5);
             }
             List<UUID> dead = new ArrayList<>();
             try (ResultSet rs = secondResult(mark)) {
