@@ -298,6 +298,11 @@ public final class OutboxPoller implements AutoCloseable {
                 return new Cycle(batch.size(), false, false);
             } catch (Exception e) {
                 failures = OutboxStore.allFailed(batch, e);
+            } catch (StackOverflowError | LinkageError | AssertionError e) {
+                // The publisher's own failure on these messages (a payload nested too deep, a class
+                // its client lacks): a failed attempt, counted toward DEAD like any other, rather
+                // than a poll error whose batch comes back forever.
+                failures = OutboxStore.allFailed(batch, new IllegalStateException("the publisher threw " + e, e));
             }
             Instant confirmed = Instant.now();
             spans.end(failures);

@@ -131,6 +131,28 @@ class RetryAndDeadTest {
         assertThat(row(ids.get(0))).as("the batch's other message").containsEntry("status", "PUBLISHED");
     }
 
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void a_publisher_that_throws_an_error_fails_the_attempt_which_counts_toward_dead_like_any_other(ClaimMode mode) {
+        UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
+        MessagePublisher overflowing = m -> {
+            throw new StackOverflowError();
+        };
+        RecordingListener listener = new RecordingListener();
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), overflowing).claimMode(mode).maxAttempts(2)
+                .backoff(Duration.ofMillis(1), Duration.ofMillis(5)).addListener(listener).build();
+
+        assertThat(poller.pollOnce()).isOne();
+        makeDue(id);
+        assertThat(poller.pollOnce()).isOne();
+
+        assertThat(row(id)).containsEntry("status", "DEAD").containsEntry("attempts", 2);
+        assertThat((String) row(id).get("last_error")).contains("StackOverflowError");
+        assertThat(listener.failures).hasSize(2);
+        assertThat(listener.pollFailures).as("not a failure of the database").isEmpty();
+        assertThat(poller.stats().errors()).isZero();
+    }
+
     private static void makeDue(UUID id) {
         db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET available_at = now() WHERE id = ?", id));
     }
