@@ -9,6 +9,7 @@ import io.outboxkit.app.broker.BrokerSettings;
 import io.outboxkit.app.delivery.Delivery;
 import io.outboxkit.app.delivery.DeliveryException;
 import io.outboxkit.app.delivery.HttpPublisher;
+import io.outboxkit.core.MessageStatus;
 import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxEntry;
 import io.outboxkit.core.OutboxMessage;
@@ -29,7 +30,7 @@ import picocli.CommandLine.Spec;
 /**
  * {@code duplicate}: delivers one message to the consumer twice and checks that the second
  * delivery is skipped. Exit 0 when it is; 1 otherwise. Opens the database only for
- * {@code --message-id}.
+ * {@code --message-id}, which must name a message the relay has delivered (PUBLISHED).
  *
  * <p>With {@code SINK=kafka|rabbitmq|nats} (the relay's settings, see {@link BrokerSettings}) and no
  * {@code --consumer-url}, it publishes the message twice through that broker instead, as the relay
@@ -56,7 +57,8 @@ final class DuplicateCommand implements Callable<Integer> {
     DatabaseOptions database;
 
     @Option(names = "--message-id", paramLabel = "ID", converter = UuidConverter.class,
-            description = "send this message from the outbox (default: a made-up OrderCreated for a new order)")
+            description = "send this message from the outbox, once the relay has delivered it (default: a made-up "
+                    + "OrderCreated for a new order)")
     UUID messageId;
 
     @Option(names = "--consumer-url", paramLabel = "URL",
@@ -157,10 +159,19 @@ final class DuplicateCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * The message {@code id}, if the relay has delivered it: sent before, one still pending or dead
+     * could reach the consumer ahead of an earlier message of its aggregate that the relay holds.
+     */
     private OutboxMessage fromOutbox(UUID id) {
         try (Database db = database.open(env)) {
-            return OutboxAdmin.create(db.jdbi()).find(id).map(OutboxEntry::message)
+            OutboxEntry entry = OutboxAdmin.create(db.jdbi()).find(id)
                     .orElseThrow(() -> new CliFailure("no message with id " + id + " in the outbox"));
+            if (entry.status() != MessageStatus.PUBLISHED) {
+                throw new CliFailure("message " + id + " is " + entry.status() + ": duplicate sends only a message the "
+                        + "relay has delivered (PUBLISHED), so that it cannot overtake an earlier one of its aggregate");
+            }
+            return entry.message();
         }
     }
 }

@@ -129,6 +129,23 @@ class DuplicateCommandTest {
         }
     }
 
+    @Test
+    void a_message_the_relay_has_not_delivered_is_refused_so_that_it_cannot_overtake_an_earlier_one_of_its_aggregate()
+            throws Exception {
+        db.truncateAll();
+        UUID pending = Outbox.write(db);
+        try (FakeConsumer consumer = new FakeConsumer()) {
+            Cli.Run run = Cli.against(db).run("duplicate", "--message-id", pending.toString(),
+                    "--consumer-url", consumer.url());
+
+            assertThat(run.status()).isEqualTo(ReplayCli.EXIT_FAILED);
+            assertThat(run.errLines()).containsExactly("replay-cli duplicate: message " + pending + " is PENDING: "
+                    + "duplicate sends only a message the relay has delivered (PUBLISHED), so that it cannot overtake "
+                    + "an earlier one of its aggregate");
+            assertThat(consumer.received()).isEmpty();
+        }
+    }
+
     private static OutboxMessage parse(FakeConsumer.Received received) {
         return MessageEnvelope.fromJson(received.envelope());
     }

@@ -89,6 +89,7 @@ class SqlInjectionTest {
 
     @Test
     void duplicate_sends_the_stored_message_byte_for_byte_and_prints_it_safely() throws Exception {
+        Outbox.markPublished(db, ids.get(2)); // duplicate sends only a delivered message
         try (FakeConsumer consumer = new FakeConsumer()) {
             consumer.answerInTurn(Reply.processed(), Reply.duplicate());
             Cli.Run run = cli.run("duplicate", "--message-id", ids.get(2).toString(), "--consumer-url", consumer.url());
