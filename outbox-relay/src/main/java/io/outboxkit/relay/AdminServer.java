@@ -8,9 +8,9 @@ import io.outboxkit.app.http.Health;
 import io.outboxkit.app.http.JsonApi;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.OutboxAdmin;
-import io.outboxkit.core.OutboxCounts;
 import io.outboxkit.core.OutboxMonitor;
 import io.outboxkit.core.OutboxPoller;
+import io.outboxkit.core.OutboxSnapshot;
 import io.outboxkit.core.PollerStats;
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.relay.console.Console;
@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * sink's connection, {@link MessagePublisher#isConnected()}: see {@link Health}; the answer names
  * the sink), {@code GET /metrics} (Prometheus text, from the relay's {@link Observability}:
  * the outbox's figures, the JVM's, the pool's and the admin requests'; absent with
- * {@code METRICS=off}), {@code GET /metrics.json} (this poller's counters and the rows by status,
+ * {@code METRICS=off}), {@code GET /metrics.json} (this poller's counters and the outbox's figures,
  * as JSON), and the operations console ({@link Console}), which also guards those routes.
  * Thread-safe.
  */
@@ -34,7 +34,7 @@ final class AdminServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
     private static final long MAX_BODY_BYTES = 1024;
 
-    private final OutboxAdmin admin;
+    private final OutboxMonitor monitor;
     private final OutboxPoller poller;
     private final Javalin server;
     private final Console console;
@@ -42,7 +42,8 @@ final class AdminServer implements AutoCloseable {
     private AdminServer(Database database, OutboxMonitor monitor, OutboxPoller poller, MessagePublisher sink,
                         Broker sinkKind, String host, int port, Observability observability, ConsoleSettings access) {
         access.checkFor(host);
-        this.admin = OutboxAdmin.create(database.jdbi());
+        OutboxAdmin admin = OutboxAdmin.create(database.jdbi());
+        this.monitor = monitor;
         this.poller = poller;
         Console[] installed = new Console[1];
         this.server = Javalin.create(config -> {
@@ -81,7 +82,9 @@ final class AdminServer implements AutoCloseable {
 
     /**
      * The poller's counters ({@code claimed, delivered, failed, dead, errors, polls}) and the outbox's
-     * rows by status ({@code "outbox": {"pending", "published", "dead"}}, or null while the database is down).
+     * figures as {@code /metrics} has them ({@code "outbox": {"pending", "published", "dead"}}: the
+     * monitor's reading, at most a second old, published estimated; null while the database cannot
+     * be read), so that however often it is asked it costs the database one reading a second.
      */
     private void metrics(Context ctx) {
         PollerStats stats = poller.stats();
@@ -93,23 +96,23 @@ final class AdminServer implements AutoCloseable {
         body.put("dead", stats.dead());
         body.put("errors", stats.errors());
         body.put("polls", stats.polls());
-        OutboxCounts counts = countsOrNull();
+        OutboxSnapshot snapshot = snapshotOrNull();
         Map<String, Long> outbox = null;
-        if (counts != null) {
+        if (snapshot != null) {
             outbox = new LinkedHashMap<>();
-            outbox.put("pending", counts.pending());
-            outbox.put("published", counts.published());
-            outbox.put("dead", counts.dead());
+            outbox.put("pending", snapshot.pending());
+            outbox.put("published", snapshot.publishedEstimate());
+            outbox.put("dead", snapshot.dead());
         }
         body.put("outbox", outbox);
         JsonApi.respond(ctx, 200, body);
     }
 
-    private OutboxCounts countsOrNull() {
+    private OutboxSnapshot snapshotOrNull() {
         try {
-            return admin.counts();
+            return monitor.snapshot();
         } catch (RuntimeException e) {
-            LOG.debug("cannot count outbox rows: {}", e.getMessage());
+            LOG.debug("cannot read the outbox's figures: {}", e.getMessage());
             return null;
         }
     }

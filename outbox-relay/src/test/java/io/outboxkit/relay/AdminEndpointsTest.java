@@ -21,6 +21,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,9 +87,31 @@ class AdminEndpointsTest {
         for (String counter : new String[] {"failed", "dead", "errors", "polls"}) {
             assertThat(metrics.get(counter).isIntegralNumber()).as(counter).isTrue();
         }
-        assertThat(metrics.get("outbox").get("published").asLong()).isGreaterThanOrEqualTo(1);
         assertThat(metrics.get("outbox").get("pending").isIntegralNumber()).isTrue();
         assertThat(metrics.get("outbox").get("dead").isIntegralNumber()).isTrue();
+        // Estimated from the table's statistics, as OutboxMonitor's tests show; as /metrics has it.
+        assertThat(metrics.get("outbox").get("published").asLong()).isNotNegative();
+    }
+
+    @Test
+    void metrics_json_answers_without_the_outbox_figures_while_the_outbox_cannot_be_read() throws Exception {
+        try (Connection locker = db.dataSource().getConnection(); Statement statement = locker.createStatement()) {
+            locker.setAutoCommit(false);
+            statement.execute("LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE"); // as an ALTER TABLE or VACUUM FULL does
+            try {
+                // Once the last reading (at most a second old) is stale, the next one gives up after the
+                // monitor's statement timeout (5 s), and each request answers within it.
+                await().atMost(Duration.ofSeconds(20)).until(() -> {
+                    HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                                    URI.create("http://127.0.0.1:" + relay.adminPort() + "/metrics.json"))
+                            .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
+                    assertThat(response.statusCode()).isEqualTo(200);
+                    return json(response).get("outbox").isNull();
+                });
+            } finally {
+                locker.rollback();
+            }
+        }
     }
 
     @Test

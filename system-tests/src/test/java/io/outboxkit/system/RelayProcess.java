@@ -45,7 +45,7 @@ public final class RelayProcess {
         return "http://127.0.0.1:" + adminPort + path;
     }
 
-    /** {@code GET /metrics.json}: claimed, delivered, failed, dead, errors, polls, outbox counts. */
+    /** {@code GET /metrics.json}: claimed, delivered, failed, dead, errors, polls, the outbox's figures. */
     public JsonNode metrics() {
         return Http.get(adminUrl("/metrics.json")).json();
     }
