@@ -6,10 +6,14 @@ import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import java.util.regex.Pattern;
 
-/** The services' JSON settings: strict on input (unknown fields refused), ISO-8601 times on output. */
+/**
+ * The services' JSON settings: strict on input (unknown fields refused), ISO-8601 times on output,
+ * decimal numbers kept as written (a tree read and written again shows {@code 100.00}, not {@code 1E+2}).
+ */
 public final class Jsons {
 
     /** Deeper JSON than this is refused: nothing the services accept nests more than a few levels. */
@@ -61,6 +65,8 @@ public final class Jsons {
         mapper.disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
         mapper.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
         mapper.enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+        // A tree keeps a number as written: 100.00 shown as the consumer receives it, not as 1E+2.
+        mapper.configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
         mapper.enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
         return mapper;
     }

@@ -25,4 +25,15 @@ class JsonsTest {
 
         assertThat(Jsons.syntaxError(error)).isEqualTo(said).doesNotContain("`", "Feature", "Source", "fasterxml");
     }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            trailing zeros      | {"amount":100.00}
+            a whole number      | {"amount":100}
+            an exponent         | {"amount":1E+2}
+            a small fraction    | {"amount":0.000010}
+            """)
+    void a_number_read_into_a_tree_is_written_again_as_it_was_written(String name, String document) throws Exception {
+        assertThat(Jsons.mapper().readTree(document).toString()).isEqualTo(document);
+    }
 }
