@@ -30,26 +30,47 @@ final class SourceRecord {
         this.unreadable = unreadable;
     }
 
-    /** Reads {@code record} with {@link TransportHeaders#read}: headers and value must be UTF-8 text. */
+    /**
+     * Reads {@code record} with {@link TransportHeaders#read}: headers and value must be UTF-8 text,
+     * the last value of a repeated header counting. A trace context header ({@code traceparent},
+     * {@code tracestate}) whose last value is not UTF-8 is left out instead: it never fails a
+     * message ({@link TransportHeaders#TRACEPARENT}).
+     */
     static SourceRecord of(ConsumerRecord<byte[], byte[]> record) {
         try {
             Map<String, String> headers = new LinkedHashMap<>();
             for (Header header : record.headers()) {
-                headers.put(header.key(), header.value() == null ? "" : utf8(header.value(), "header " + header.key()));
+                String value = header.value() == null ? "" : textOrNull(header.value());
+                if (value != null) {
+                    headers.put(header.key(), value);
+                } else if (isTraceContext(header.key())) {
+                    headers.remove(header.key()); // observability data from a client: dropped, never fatal
+                } else {
+                    throw new IllegalArgumentException("header " + header.key() + " is not UTF-8 text");
+                }
             }
-            String payload = record.value() == null ? null : utf8(record.value(), "the value");
+            String payload = record.value() == null ? null : textOrNull(record.value());
+            if (record.value() != null && payload == null) {
+                throw new IllegalArgumentException("the value is not UTF-8 text");
+            }
             return new SourceRecord(record, TransportHeaders.read(headers, payload), null);
         } catch (IllegalArgumentException e) {
             return new SourceRecord(record, null, "unreadable outbox message: " + e.getMessage());
         }
     }
 
-    private static String utf8(byte[] bytes, String what) {
+    private static boolean isTraceContext(String name) {
+        return TransportHeaders.TRACEPARENT.equals(name) || TransportHeaders.TRACESTATE.equals(name);
+    }
+
+
+    /** {@code bytes} as UTF-8 text; null when they are not. */
+    private static String textOrNull(byte[] bytes) {
         try {
             return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
         } catch (CharacterCodingException e) {
-            throw new IllegalArgumentException(what + " is not UTF-8 text");
+            return null;
         }
     }
 

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.TransportHeaders;
 import io.outboxkit.testing.ChildJvm;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -84,14 +85,26 @@ class KafkaSourceTest {
 
     /** Sends a record that is no outbox message (no envelope headers) with key "a" and a "trace" header, by a plain producer. */
     private void sendForeign(String trace) throws Exception {
+        ProducerRecord<String, String> foreign = new ProducerRecord<>(topic, "a", "{\"not\":\"an outbox message\"}");
+        foreign.headers().add("trace", trace.getBytes(StandardCharsets.UTF_8));
+        sendPlain(foreign);
+    }
+
+    /** Sends {@code message} as the publisher would, with one more header of raw bytes, by a plain producer. */
+    private void sendWithHeader(OutboxMessage message, String name, byte[] value) throws Exception {
+        ProducerRecord<String, String> record = new ProducerRecord<>(topic, message.aggregateId(), message.payload());
+        TransportHeaders.write(message).forEach((key, text) -> record.headers().add(key, text.getBytes(StandardCharsets.UTF_8)));
+        record.headers().add(name, value);
+        sendPlain(record);
+    }
+
+    private void sendPlain(ProducerRecord<String, String> record) throws Exception {
         Properties p = new Properties();
         p.put("bootstrap.servers", TestKafka.bootstrapServers());
         p.put("key.serializer", StringSerializer.class.getName());
         p.put("value.serializer", StringSerializer.class.getName());
         try (KafkaProducer<String, String> plain = new KafkaProducer<>(p)) {
-            ProducerRecord<String, String> foreign = new ProducerRecord<>(topic, "a", "{\"not\":\"an outbox message\"}");
-            foreign.headers().add("trace", trace.getBytes(StandardCharsets.UTF_8));
-            plain.send(foreign).get(30, TimeUnit.SECONDS);
+            plain.send(record).get(30, TimeUnit.SECONDS);
         }
     }
 
@@ -213,6 +226,26 @@ class KafkaSourceTest {
                 .containsEntry("dead_letter_attempts", "0")
                 .containsKeys("dead_letter_partition", "dead_letter_offset");
         await().atMost(DEADLINE).until(() -> committedTotal() == 2);
+    }
+
+    @Test
+    void a_trace_header_that_is_not_utf8_is_left_out_and_the_message_applied_while_any_other_such_header_is_unreadable()
+            throws Exception {
+        byte[] binary = {(byte) 0xff, (byte) 0xfe, 0x00, 0x01};
+        OutboxMessage traced = message(aggregateType, "a", 1).withHeaders(Map.of("tenant", "acme"));
+        OutboxMessage other = message(aggregateType, "b", 2);
+        sendWithHeader(traced, "traceparent", binary);
+        sendWithHeader(other, "tenant", binary);
+        RecordingReceiver receiver = RecordingReceiver.applyingAll();
+
+        start(source(), receiver);
+
+        await().atMost(DEADLINE).until(() -> receiver.applied.size() == 1);
+        assertThat(receiver.applied.get(0).id()).isEqualTo(traced.id());
+        assertThat(receiver.applied.get(0).headers()).containsEntry("tenant", "acme").doesNotContainKey("traceparent");
+        ConsumerRecord<byte[], byte[]> dead = TestKafka.read(deadLetters, 1).get(0);
+        assertThat(headers(dead)).containsEntry("id", other.id().toString())
+                .containsEntry("dead_letter_error", "unreadable outbox message: header tenant is not UTF-8 text");
     }
 
     @Test
