@@ -66,9 +66,12 @@ final class NatsHeaders {
     }
 
     /**
-     * The string headers of a received message, the server's ({@code Nats-...}) left out.
+     * The string headers of a received message, the server's ({@code Nats-...}) left out. The trace
+     * context never fails a message ({@link TransportHeaders#TRACEPARENT}): a {@code traceparent}
+     * with more than one value is left out, as W3C Trace Context holds it invalid; a {@code
+     * tracestate} with several values is read as them joined with commas, the one value W3C makes of them.
      *
-     * @throws IllegalArgumentException for a header with more than one value
+     * @throws IllegalArgumentException for any other header with more than one value
      */
     static Map<String, String> read(Headers headers) {
         Map<String, String> read = new LinkedHashMap<>();
@@ -80,6 +83,13 @@ final class NatsHeaders {
                 continue;
             }
             List<String> values = header.getValue();
+            if (values.size() > 1 && TransportHeaders.TRACESTATE.equals(header.getKey())) {
+                read.put(header.getKey(), String.join(",", values));
+                continue;
+            }
+            if (values.size() > 1 && TransportHeaders.TRACEPARENT.equals(header.getKey())) {
+                continue; // an instrumented client added its own: which one is the parent cannot be told
+            }
             if (values.size() != 1) {
                 throw new IllegalArgumentException("header " + header.getKey() + " has " + values.size()
                         + " values, not one");

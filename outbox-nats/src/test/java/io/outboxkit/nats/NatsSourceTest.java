@@ -259,6 +259,26 @@ class NatsSourceTest {
     }
 
     @Test
+    void a_trace_context_added_twice_by_a_client_loses_its_traceparent_and_the_message_is_applied() throws Exception {
+        OutboxMessage first = TestNats.message("order-1");
+        publish(List.of(first));
+        OutboxMessage traced = TestNats.message("Order", "order-2", "OrderCreated", "{}",
+                Map.of("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "tracestate", "a=1"));
+        Headers twice = NatsHeaders.of(traced)
+                .add("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+                .add("tracestate", "b=2");
+        nats.plainConnection().jetStream().publish(NatsMessage.builder().subject(nats.subjectPrefix + ".Order.OrderCreated")
+                .headers(twice).data("{}".getBytes(StandardCharsets.UTF_8)).build());
+        Received receiver = new Received();
+        started(fastSource("c1"), receiver);
+
+        await().atMost(DEADLINE).until(() -> receiver.hasApplied(traced.id()));
+        OutboxMessage applied = receiver.appliedInOrder().get(1);
+        assertThat(applied.headers()).doesNotContainKey("traceparent").containsEntry("tracestate", "a=1,b=2");
+        assertThat(nats.management().getStreamInfo(nats.deadLetterStream).getStreamState().getMsgCount()).isZero();
+    }
+
+    @Test
     void messages_cut_off_between_the_receiver_and_their_ack_come_again_to_the_next_source_in_order() throws Exception {
         List<OutboxMessage> sent = publish(3, 2);
         Received before = new Received();
