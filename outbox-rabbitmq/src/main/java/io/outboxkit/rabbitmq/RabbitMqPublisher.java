@@ -17,9 +17,11 @@ import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -48,9 +50,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The connection is opened at {@link Builder#build()}; credentials or a virtual host the
  * broker refuses stop it there with one clear error. A broker that cannot be reached then is
- * tried again by each batch until it answers; once connected, the client reopens a lost
- * connection by itself every {@link Builder#recoveryInterval}, and batches fail with the reason
- * until it is back. The URI's password never appears in a log line, an error or {@link #toString()}.
+ * tried again in the background every {@link Builder#recoveryInterval}, and by each batch, until
+ * it answers, so {@link #isConnected()} turns true when it does, with no batch to publish; once
+ * connected, the client reopens a lost connection by itself as often, and batches fail with the
+ * reason until it is back. The URI's password never appears in a log line, an error or {@link #toString()}.
  *
  * <p>Thread-safe: concurrent batches each publish on a channel of their own. Order: the messages
  * of one channel reach a queue in the order they were published; the outbox poller hands over a
@@ -92,6 +95,7 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
     private final ReentrantLock connecting = new ReentrantLock();
     private volatile Connection connection;
     private volatile String blockedBecause;
+    private final CountDownLatch closing = new CountDownLatch(1);
     private volatile boolean closed;
 
     private RabbitMqPublisher(Builder builder, AmqpUri uri) {
@@ -136,7 +140,10 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
         return exchange;
     }
 
-    /** Whether the connection to the broker is open (for a health check); false while it is being reopened. */
+    /**
+     * Whether the connection to the broker is open (for a health check); false while it is being
+     * reopened, or not yet opened (then tried every {@link Builder#recoveryInterval}). Never blocks.
+     */
     @Override
     public boolean isConnected() {
         Connection current = connection;
@@ -266,23 +273,64 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
         }
     }
 
-    /** The connection, opened now if it never was. */
+    /** The connection, opened now if it never was; a batch does not wait while another opens it. */
     private Connection connection() throws Exception {
         Connection current = connection;
         if (current != null) {
             return current;
         }
         if (!connecting.tryLock()) {
-            throw new OutboxException("another batch is connecting to RabbitMQ at " + uri + " right now");
+            throw new OutboxException("the connection to RabbitMQ at " + uri + " is being opened right now");
         }
         try {
-            if (connection == null) {
-                connection = open();
-            }
-            return connection;
+            return openIfNever();
         } finally {
             connecting.unlock();
         }
+    }
+
+    /** Opens the connection unless it is open; the caller holds {@link #connecting}. */
+    private Connection openIfNever() throws Exception {
+        if (connection == null) {
+            Connection opened = open();
+            connection = opened;
+            if (closed) { // close() may have looked before it was set: one of the two closes it
+                Connections.closeQuietly(opened, (int) timeout.toMillis());
+            }
+        }
+        return connection;
+    }
+
+    /**
+     * Tries to open the connection every {@link #recoveryInterval}, on a thread of its own, until it
+     * is open or the publisher closed: the client reopens a connection it lost, but not one it never
+     * had, and a health check must see the broker back without waiting for a batch.
+     */
+    private void keepConnecting(String firstFailure) {
+        Thread thread = new Thread(() -> {
+            String lastFailure = firstFailure;
+            try {
+                while (connection == null && !closing.await(recoveryInterval.toMillis(), TimeUnit.MILLISECONDS)) {
+                    connecting.lockInterruptibly();
+                    try {
+                        openIfNever();
+                    } catch (Exception e) {
+                        String failure = BrokerErrors.describe(e);
+                        if (!failure.equals(lastFailure)) { // each try that fails alike would flood the log
+                            LOG.warn("RabbitMQ publisher cannot connect to {} ({}); trying again every {} ms", uri,
+                                    failure, recoveryInterval.toMillis());
+                        }
+                        lastFailure = failure;
+                    } finally {
+                        connecting.unlock();
+                    }
+                }
+            } catch (InterruptedException e) {
+                // a thread of the publisher's own: interrupted only to end
+            }
+        }, "outbox-rabbitmq-connect-" + THREADS.incrementAndGet());
+        thread.setDaemon(true);
+        thread.start();
     }
 
     private Connection open() throws Exception {
@@ -345,6 +393,7 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
             return false;
         }
         closed = true;
+        closing.countDown();
         Connections.closeQuietly(connection, (int) timeout.toMillis());
         senders.shutdownNow();
         return true;
@@ -414,7 +463,7 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
          * @throws OutboxException when the broker refused the connection for good (credentials,
          *                         virtual host, permissions, an exchange of that name of another
          *                         type); a broker that cannot be reached is only logged, and tried
-         *                         again by each batch
+         *                         again every {@link #recoveryInterval} and by each batch
          */
         public RabbitMqPublisher build() {
             AmqpUri parsed = AmqpUri.parse("uri", uri);
@@ -431,8 +480,10 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
                     throw new OutboxException("RabbitMQ publisher cannot start: " + parsed + " (exchange '" + exchange
                             + "'): " + BrokerErrors.describe(e), e);
                 }
-                LOG.warn("RabbitMQ at {} cannot be reached now ({}); each batch tries again", parsed,
-                        BrokerErrors.describe(e));
+                String failure = BrokerErrors.describe(e);
+                LOG.warn("RabbitMQ at {} cannot be reached now ({}); trying again every {} ms", parsed, failure,
+                        recoveryInterval.toMillis());
+                publisher.keepConnecting(failure);
             }
             return publisher;
         }

@@ -141,4 +141,18 @@ class PublisherFaultTest {
             assertThat(publisher.isConnected()).isTrue();
         }
     }
+
+    @Test
+    void a_publisher_built_while_the_broker_is_unreachable_connects_once_it_answers_with_no_batch_to_publish()
+            throws Exception {
+        proxy.cut();
+        try (RabbitMqPublisher publisher = publisher()) {
+            assertThat(publisher.isConnected()).isFalse();
+
+            proxy.restore();
+
+            await().atMost(Duration.ofSeconds(10)).until(publisher::isConnected);
+            assertThat(publisher.publishAll(Messages.orders(1))).isEmpty();
+        }
+    }
 }
