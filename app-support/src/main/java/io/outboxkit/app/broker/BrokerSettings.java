@@ -291,7 +291,10 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
         return value;
     }
 
-    /** Checks {@code value} is a URI of one of {@code schemes} with a host; the error shows it redacted. */
+    /**
+     * Checks {@code value} is a URI of one of {@code schemes} with a host, and a port of 1 to 65535
+     * or none (the broker's default); the error shows it redacted.
+     */
     private static String uri(String name, String value, Set<String> schemes, String form) {
         String problem;
         try {
@@ -301,6 +304,8 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
                 problem = "does not start with " + String.join(":// or ", schemes.stream().sorted().toList()) + "://";
             } else if (uri.getHost() == null) {
                 problem = "has no host (or one that is not a valid host name)";
+            } else if (uri.getPort() == 0 || uri.getPort() > 65_535) { // the client would try it forever, never reaching it
+                problem = "has port " + uri.getPort() + ", not 1 to 65535";
             } else {
                 return value;
             }

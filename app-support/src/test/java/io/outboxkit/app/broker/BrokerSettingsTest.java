@@ -160,6 +160,26 @@ class BrokerSettingsTest {
     }
 
     @Test
+    void a_broker_uri_with_a_port_out_of_range_stops_the_start_naming_its_variable_without_the_password() {
+        for (String port : new String[] {"0", "65536", "99999"}) {
+            assertThatThrownBy(() -> BrokerSettings.sink(env("SINK", "rabbitmq", "RABBITMQ_URI",
+                    "amqp://guest:" + SECRET + "@localhost:" + port + "/%2F")))
+                    .as(port).isInstanceOf(ConfigException.class)
+                    .hasMessage("RABBITMQ_URI=amqp://guest:***@localhost:" + port + "/%2F has port " + port
+                            + ", not 1 to 65535; expected amqp://user:password@host:5672/%2F");
+            assertThatThrownBy(() -> BrokerSettings.source(env("SOURCE", "nats", "NATS_URL",
+                    "nats://a:4222,nats://u:" + SECRET + "@b:" + port), "loyalty"))
+                    .as(port).isInstanceOf(ConfigException.class)
+                    .hasMessage("NATS_URL=nats://u:***@b:" + port + " has port " + port
+                            + ", not 1 to 65535; expected nats://host:4222 (several separated by commas)");
+        }
+        assertThat(BrokerSettings.sink(env("SINK", "rabbitmq", "RABBITMQ_URI", "amqp://localhost:65535/%2F")).rabbitMqUri())
+                .isEqualTo("amqp://localhost:65535/%2F");
+        assertThat(BrokerSettings.sink(env("SINK", "nats", "NATS_URL", "nats://localhost:1,nats://localhost")).natsUrl())
+                .isEqualTo("nats://localhost:1,nats://localhost");
+    }
+
+    @Test
     void only_the_chosen_brokers_variables_are_checked() {
         Env env = env("SINK", "http", "NATS_URL", "not a url", "RABBITMQ_URI", "nope", "KAFKA_TOPIC", "{x}");
         assertThat(BrokerSettings.sink(env).broker()).isEqualTo(Broker.HTTP);
