@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
 
 /**
  * The NATS servers to connect to, read from a comma-separated list of URLs
- * ({@code nats://[user:password@|token@]host[:port]}, or {@code tls://} for TLS), with the
+ * ({@code nats://[user:password@|token@]host[:port]}, the port 1 to 65535, or {@code tls://} for TLS), with the
  * credentials taken out: the client gets URLs without them, so nothing it logs or throws can carry
  * a secret, and {@link #toString()} shows the user but never the password or token.
  *
@@ -77,6 +77,10 @@ record NatsServers(List<String> urls, String user, String password, String token
         }
         if (uri.getHost() == null) {
             throw new InvalidOptionException(option, option + ": '" + redact(url) + "' has no host (expected nats://host:port)");
+        }
+        if (uri.getPort() == 0 || uri.getPort() > 65_535) { // the client would try it forever, never reaching it
+            throw new InvalidOptionException(option, option + ": '" + redact(url) + "' has port " + uri.getPort()
+                    + ", not 1 to 65535");
         }
         boolean emptyPath = uri.getRawPath() == null || uri.getRawPath().isEmpty() || uri.getRawPath().equals("/");
         if (!emptyPath || uri.getRawQuery() != null || uri.getRawFragment() != null) {

@@ -29,6 +29,15 @@ class NatsOptionsTest {
     }
 
     @Test
+    void a_port_out_of_range_is_refused_naming_the_option_before_anything_connects() {
+        for (String port : List.of("0", "65536", "99999")) {
+            assertThatThrownBy(() -> NatsPublisher.builder("nats://a:4222,tls://alice:s3cret@b:" + port).build(), port)
+                    .isInstanceOfSatisfying(InvalidOptionException.class, e -> assertThat(e.option()).isEqualTo("servers"))
+                    .hasMessage("servers: 'tls://***@b:" + port + "' has port " + port + ", not 1 to 65535");
+        }
+    }
+
+    @Test
     void urls_are_read_with_their_credentials_taken_out() {
         NatsServers servers = NatsServers.parse("servers", "nats://alice:s3cr%40t@host-a:4223, nats://host-b");
         assertThat(servers.urls()).containsExactly("nats://host-a:4223", "nats://host-b:4222");

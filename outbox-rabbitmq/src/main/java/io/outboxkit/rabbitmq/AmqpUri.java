@@ -17,7 +17,7 @@ import javax.net.ssl.SSLContext;
  *
  * <p>The path is the virtual host, %-encoded ({@code /%2F} is {@code /}); an empty path, or
  * {@code /} alone, also means {@code /}, since no one names a virtual host with the empty
- * string. The user and password default to guest/guest, the port to 5672 (5671 for amqps).
+ * string. The user and password default to guest/guest, the port (1 to 65535) to 5672 (5671 for amqps).
  */
 record AmqpUri(boolean tls, String host, int port, String username, String password, String virtualHost) {
 
@@ -51,6 +51,10 @@ record AmqpUri(boolean tls, String host, int port, String username, String passw
         if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
             throw new InvalidOptionException(option, option + " must not have a query or fragment (the builder sets the "
                     + "client's options); expected " + FORM);
+        }
+        if (uri.getPort() == 0 || uri.getPort() > 65_535) { // the client would try it forever, never reaching it
+            throw new InvalidOptionException(option, option + " has port " + uri.getPort() + ", not 1 to 65535; expected "
+                    + FORM);
         }
         boolean tls = scheme.equals("amqps");
         int port = uri.getPort() == -1 ? (tls ? ConnectionFactory.DEFAULT_AMQP_OVER_SSL_PORT : ConnectionFactory.DEFAULT_AMQP_PORT)

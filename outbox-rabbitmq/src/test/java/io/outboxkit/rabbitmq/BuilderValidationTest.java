@@ -42,6 +42,16 @@ class BuilderValidationTest {
     }
 
     @Test
+    void a_port_out_of_range_is_refused_before_anything_connects() {
+        for (String port : List.of("0", "65536", "99999")) {
+            assertThatThrownBy(() -> RabbitMqPublisher.builder("amqp://guest:s3cr3t@127.0.0.1:" + port + "/%2F").build())
+                    .as(port).isInstanceOfSatisfying(InvalidOptionException.class, e -> assertThat(e.option()).isEqualTo("uri"))
+                    .hasMessage("uri has port " + port + ", not 1 to 65535; expected "
+                            + "amqp://user:password@host:port/vhost or amqps://...");
+        }
+    }
+
+    @Test
     void the_publisher_builder_names_each_option_out_of_range() {
         assertThatThrownBy(() -> RabbitMqPublisher.builder(URI).exchange(" ").build())
                 .hasMessage("exchange must be a name of 1 to 255 bytes, not blank");
