@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
@@ -16,7 +17,19 @@ import java.util.Map;
  */
 public final class Json {
 
-    private static final JsonFactory FACTORY = new JsonFactory();
+    /**
+     * Without the parser's limits on depth and lengths: {@code jsonb} takes values beyond them (an
+     * object nested 2,000 deep, a number of 1,200 digits), and headers are only ever copied as
+     * text here, never converted, so no such value costs more than the text already read.
+     */
+    private static final JsonFactory FACTORY = JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxNestingDepth(Integer.MAX_VALUE)
+                    .maxNumberLength(Integer.MAX_VALUE)
+                    .maxStringLength(Integer.MAX_VALUE)
+                    .maxNameLength(Integer.MAX_VALUE)
+                    .build())
+            .build();
 
     private Json() {
     }
@@ -40,10 +53,18 @@ public final class Json {
     }
 
     /**
-     * A JSON object read back as headers. A value that is not a string (written into the table by
-     * some other means) is kept as its JSON text, so that reading a message never fails on it.
+     * A message's stored headers read back. The table takes any {@code jsonb}, so a row written by
+     * other means than {@link #writeHeaders} (a producer in another language, a hand-made fix) may
+     * hold something else than an object of strings; it is read as follows, so that reading a
+     * message never fails on its headers:
+     * <ul>
+     *   <li>a value that is not a JSON object ({@code null}, an array, a string, a number, a
+     *       boolean) reads as no headers;</li>
+     *   <li>a value inside the object that is not a string is kept as its JSON text, as PostgreSQL
+     *       writes it: {@code 1}, {@code true}, {@code null}, <code>{"a": [1]}</code>.</li>
+     * </ul>
      *
-     * @throws IllegalStateException when {@code text} is not a JSON object
+     * @param text {@code jsonb} as PostgreSQL writes it as text; null reads as no headers
      */
     public static Map<String, String> readHeaders(String text) {
         if (text == null || "{}".equals(text)) {
@@ -51,7 +72,7 @@ public final class Json {
         }
         try (JsonParser json = FACTORY.createParser(text)) {
             if (json.nextToken() != JsonToken.START_OBJECT) {
-                throw new IllegalStateException("outbox headers are not a JSON object: " + abbreviate(text));
+                return Map.of();
             }
             Map<String, String> headers = new LinkedHashMap<>();
             while (json.nextToken() == JsonToken.FIELD_NAME) {
@@ -70,11 +91,10 @@ public final class Json {
             }
             return headers;
         } catch (IOException e) {
-            throw new IllegalStateException("outbox headers are not valid JSON: " + e.getMessage(), e);
+            // Not reached with text from a jsonb column, which PostgreSQL has checked: but a message
+            // that could not be read would be claimed again, with the messages claimed beside it,
+            // after every lease, and never delivered.
+            return Map.of();
         }
-    }
-
-    private static String abbreviate(String text) {
-        return text.length() <= 80 ? text : text.substring(0, 80) + "...";
     }
 }
