@@ -8,13 +8,20 @@ import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.OutboxListener;
 import io.outboxkit.core.spi.PublishException;
 import io.outboxkit.testing.PostgresExtension;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** What a poller and an idempotent handler tell their listeners, and that a failing listener changes nothing. */
 class OutboxListenerTest {
@@ -61,23 +68,41 @@ class OutboxListenerTest {
                 assertThat(d.latency()).isBetween(Duration.ofMillis(9_500), Duration.ofSeconds(15)));
     }
 
-    @Test
-    void a_listener_that_throws_changes_nothing_and_the_next_listener_is_still_told() {
+    /** What a broken listener may throw: an Error as well as an exception. */
+    static Stream<Named<Runnable>> listenerFailures() {
+        return Stream.of(
+                Named.of("an exception", () -> {
+                    throw new IllegalStateException("listener bug");
+                }),
+                Named.of("a NoClassDefFoundError (a metrics library of another version)", () -> {
+                    throw new NoClassDefFoundError("io/micrometer/core/instrument/Timer$Sample");
+                }),
+                Named.of("an AssertionError", () -> {
+                    throw new AssertionError("listener bug");
+                }),
+                Named.of("a StackOverflowError", () -> {
+                    throw new StackOverflowError();
+                }));
+    }
+
+    @ParameterizedTest
+    @MethodSource("listenerFailures")
+    void a_listener_that_throws_changes_nothing_and_the_next_listener_is_still_told(Runnable failure) {
         List<UUID> ids = Outbox.write(db.jdbi(), 2, 1);
         OutboxListener broken = new OutboxListener() {
             @Override
             public void claimed(int messages, Duration duration) {
-                throw new IllegalStateException("listener bug");
+                failure.run();
             }
 
             @Override
             public void delivered(OutboxMessage message, Duration latency) {
-                throw new IllegalStateException("listener bug");
+                failure.run();
             }
 
             @Override
             public void processed(String consumer, OutboxMessage message, Duration lag) {
-                throw new IllegalStateException("listener bug");
+                failure.run();
             }
         };
         RecordingListener heard = new RecordingListener();
@@ -88,12 +113,42 @@ class OutboxListenerTest {
 
         assertThat(Outbox.count(db.jdbi(), "PUBLISHED")).isEqualTo(2);
         assertThat(publisher.deliveredCount()).isEqualTo(2);
+        assertThat(heard.claims).hasSize(1);
         assertThat(heard.deliveries).extracting(RecordingListener.Delivery::id).containsExactlyInAnyOrderElementsOf(ids);
 
         IdempotentHandler handler = IdempotentHandler.create(db.jdbi(), "loyalty", (tx, m) -> { })
                 .withListener(broken).withListener(heard);
         assertThat(handler.handle(message(ids.get(0)))).isEqualTo(Outcome.PROCESSED);
         assertThat(heard.handled).extracting(RecordingListener.Handled::outcome).containsExactly("processed");
+    }
+
+    @Test
+    void a_listener_that_throws_an_error_when_the_database_is_down_does_not_end_delivery() {
+        AtomicBoolean down = new AtomicBoolean();
+        Jdbi flaky = Jdbi.create(() -> {
+            if (down.get()) {
+                throw new SQLException("connection refused (database down)", "08001");
+            }
+            return db.dataSource().getConnection();
+        });
+        OutboxListener broken = new OutboxListener() {
+            @Override
+            public void pollFailed(Exception error) {
+                throw new AssertionError("listener bug");
+            }
+        };
+        try (OutboxPoller poller = OutboxPoller.builder(flaky, new RecordingPublisher())
+                .pollInterval(Duration.ofMillis(50)).addListener(broken).build()) {
+            poller.start();
+            down.set(true);
+            await().atMost(Duration.ofSeconds(10)).until(() -> poller.stats().errors() > 0);
+            down.set(false);
+            List<UUID> ids = Outbox.write(db.jdbi(), 3, 1);
+
+            await("delivered once the database is back").atMost(Duration.ofSeconds(10))
+                    .until(() -> Outbox.count(db.jdbi(), "PUBLISHED") == ids.size());
+            assertThat(poller.isRunning()).isTrue();
+        }
     }
 
     @Test

@@ -13,18 +13,28 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The listeners of a poller or a handler as one: each is told in turn, and one that throws is
- * logged (a WARN the first time, DEBUG after) and ignored, so that it never changes what happens
- * to a message nor keeps the others from being told. Thread-safe.
+ * logged and ignored, so that it never changes what happens to a message nor keeps the others from
+ * being told. That holds for an {@link Error} too (a {@link LinkageError} from a metrics library
+ * of another version, an {@link AssertionError}, a {@link StackOverflowError}); only the other
+ * {@link VirtualMachineError}s ({@link OutOfMemoryError}, ...) pass through, the JVM being in no
+ * state to go on as if nothing happened. Each listener's first exception is a WARN and its first
+ * error an ERROR; what follows from it is logged at DEBUG. Thread-safe.
  */
 public final class SafeListener implements OutboxListener {
 
     private static final Logger LOG = LoggerFactory.getLogger(SafeListener.class);
 
-    private final List<OutboxListener> listeners;
-    private final AtomicBoolean warned = new AtomicBoolean();
+    private final List<Guarded> listeners;
 
     private SafeListener(List<OutboxListener> listeners) {
-        this.listeners = listeners;
+        this.listeners = listeners.stream().map(Guarded::new).toList();
+    }
+
+    /** A listener and whether it was logged failing yet, by an exception and by an error. */
+    private record Guarded(OutboxListener listener, AtomicBoolean threwException, AtomicBoolean threwError) {
+        Guarded(OutboxListener listener) {
+            this(listener, new AtomicBoolean(), new AtomicBoolean());
+        }
     }
 
     /** {@code listeners} as one safe listener; {@link OutboxListener#NONE} when there is none. */
@@ -38,18 +48,32 @@ public final class SafeListener implements OutboxListener {
     }
 
     private void tell(String event, Consumer<OutboxListener> call) {
-        for (OutboxListener listener : listeners) {
+        for (Guarded guarded : listeners) {
             try {
-                call.accept(listener);
-            } catch (RuntimeException e) {
-                if (warned.compareAndSet(false, true)) {
-                    LOG.warn("outbox listener {} failed on {} (ignored; further failures at DEBUG): {}",
-                            listener.getClass().getName(), event, e.toString());
-                } else {
-                    LOG.debug("outbox listener {} failed on {}", listener.getClass().getName(), event, e);
+                call.accept(guarded.listener());
+            } catch (Throwable e) {
+                if (e instanceof VirtualMachineError && !(e instanceof StackOverflowError)) {
+                    throw e; // a StackOverflowError is the listener's own recursion, unwound by now
                 }
+                failed(guarded, event, e);
             }
         }
+    }
+
+    private static void failed(Guarded guarded, String event, Throwable e) {
+        String listener = guarded.listener().getClass().getName();
+        if (e instanceof Exception) {
+            if (guarded.threwException().compareAndSet(false, true)) {
+                LOG.warn("outbox listener {} failed on {} (ignored; its further failures at DEBUG): {}", listener, event,
+                        e.toString());
+                return;
+            }
+        } else if (guarded.threwError().compareAndSet(false, true)) {
+            // An error is a deployment's fault (a library of another version, say): with its stack trace.
+            LOG.error("outbox listener {} failed on {} (ignored; its further errors at DEBUG)", listener, event, e);
+            return;
+        }
+        LOG.debug("outbox listener {} failed on {}", listener, event, e);
     }
 
     @Override
