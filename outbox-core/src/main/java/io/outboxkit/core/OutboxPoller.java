@@ -153,7 +153,8 @@ public final class OutboxPoller implements AutoCloseable {
      * pool behind the {@link Jdbi} needs a connection for it). A poller that was closed may be
      * started again (an application context stopped and started, say).
      *
-     * @throws IllegalStateException when it is running already
+     * @throws IllegalStateException when it was started and not closed since (even if
+     *                               {@link #isRunning()} says false because a worker ended)
      */
     public void start() {
         synchronized (lifecycle) {
@@ -166,8 +167,12 @@ public final class OutboxPoller implements AutoCloseable {
             started.listenerThread.setDaemon(true);
             List<Thread> threads = new java.util.ArrayList<>();
             for (int i = 0; i < config.workers(); i++) {
-                threads.add(new Thread(() -> runLoop(started),
-                        "outbox-poll-" + config.name() + (config.workers() == 1 ? "" : "-" + i)));
+                Thread worker = new Thread(() -> runLoop(started),
+                        "outbox-poll-" + config.name() + (config.workers() == 1 ? "" : "-" + i));
+                worker.setUncaughtExceptionHandler((thread, e) -> LOG.error(
+                        "[{}] worker {} ended: it delivers no more, and isRunning() is false until the poller is closed "
+                        + "and started again", config.name(), thread.getName(), e));
+                threads.add(worker);
             }
             started.workers = List.copyOf(threads);
             run = started;
@@ -218,10 +223,16 @@ public final class OutboxPoller implements AutoCloseable {
         LOG.info("[{}] stopped: {}", config.name(), stats());
     }
 
-    /** Whether the poller's threads are running (started and not closed). */
+    /**
+     * Whether the poller delivers: started, not closed, and none of its worker threads has ended.
+     * A worker ends early only on what no cycle survives (an {@link OutOfMemoryError}, say, which is
+     * logged); the poller then stays started, so that {@link #close()} still stops its other
+     * threads, but this says false, as a health check should.
+     */
     public boolean isRunning() {
         Run current = run;
-        return current != null && current.active;
+        return current != null && current.active
+                && current.workers.stream().noneMatch(worker -> worker.getState() == Thread.State.TERMINATED);
     }
 
     /**

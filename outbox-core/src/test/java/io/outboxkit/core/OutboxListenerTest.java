@@ -152,6 +152,27 @@ class OutboxListenerTest {
     }
 
     @Test
+    void a_poller_whose_worker_ended_says_it_is_not_running_and_still_closes() {
+        OutboxListener fatal = new OutboxListener() {
+            @Override
+            public void pollFailed(Exception error) {
+                throw new OutOfMemoryError("thrown by the test"); // what no cycle survives: it ends the worker
+            }
+        };
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), message -> { })
+                .names(OutboxNames.DEFAULT.withOutboxTable("no_such_outbox"))
+                .pollInterval(Duration.ofMillis(20)).addListener(fatal).build();
+        poller.start();
+        try {
+            await("isRunning() says the worker ended").atMost(Duration.ofSeconds(10)).until(() -> !poller.isRunning());
+            assertThat(poller.stats().errors()).isEqualTo(1);
+        } finally {
+            poller.close();
+        }
+        assertThat(poller.isRunning()).isFalse();
+    }
+
+    @Test
     void a_poll_cycle_failing_on_the_database_is_told() {
         RecordingListener heard = new RecordingListener();
         OutboxPoller poller = OutboxPoller.builder(db.jdbi(), message -> { })

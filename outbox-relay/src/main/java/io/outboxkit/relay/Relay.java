@@ -138,7 +138,7 @@ public final class Relay implements AutoCloseable {
         return admin.port();
     }
 
-    /** Whether the poller is delivering (started and not closed). */
+    /** Whether the poller is delivering: {@link OutboxPoller#isRunning()}. */
     public boolean isRunning() {
         return poller.isRunning();
     }

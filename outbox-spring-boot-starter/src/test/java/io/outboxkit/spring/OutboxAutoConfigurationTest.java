@@ -1,8 +1,10 @@
 package io.outboxkit.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.ClaimMode;
+import io.outboxkit.core.NewMessage;
 import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxPoller;
@@ -10,10 +12,12 @@ import io.outboxkit.core.OutboxRetention;
 import io.outboxkit.core.OutboxWriter;
 import io.outboxkit.core.PollerSettings;
 import io.outboxkit.core.spi.MessagePublisher;
+import io.outboxkit.core.spi.OutboxListener;
 import io.outboxkit.spring.autoconfigure.OutboxProperties;
 import io.outboxkit.testing.DatabaseSetup;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -124,6 +128,40 @@ class OutboxAutoConfigurationTest {
 
             assertThat(poller.isRunning()).isTrue();
         });
+    }
+
+    @Test
+    void a_context_stopped_after_a_worker_of_its_poller_ended_stops_the_pollers_other_threads_and_starts_it_again() {
+        OutboxListener fatal = new OutboxListener() {
+            @Override
+            public void claimed(int messages, Duration duration) {
+                throw new OutOfMemoryError("thrown by the test"); // what no cycle survives: it ends the worker
+            }
+
+            @Override
+            public void pollFailed(Exception error) {
+                throw new OutOfMemoryError("thrown by the test");
+            }
+        };
+        Contexts.on(db).withBean(MessagePublisher.class, () -> IGNORING).withBean(OutboxListener.class, () -> fatal)
+                .withPropertyValues("outboxkit.workers=2", "outboxkit.poller.name=ending-worker")
+                .run(context -> {
+                    OutboxPoller poller = context.getBean(OutboxPoller.class);
+                    db.jdbi().useTransaction(h -> OutboxWriter.create().write(h, NewMessage.of("Order", "o-1", "OrderCreated", "{}")));
+                    await("the worker that claimed it ended").atMost(Duration.ofSeconds(10)).until(() -> !poller.isRunning());
+                    assertThat(pollerThreads("ending-worker")).isNotEmpty(); // the other worker, the LISTEN thread
+
+                    context.stop();
+                    assertThat(pollerThreads("ending-worker")).isEmpty();
+
+                    context.start();
+                    assertThat(poller.isRunning()).isTrue();
+                });
+    }
+
+    private static List<String> pollerThreads(String poller) {
+        return Thread.getAllStackTraces().keySet().stream().map(Thread::getName)
+                .filter(name -> name.startsWith("outbox-poll-" + poller) || name.equals("outbox-listen-" + poller)).toList();
     }
 
     @Test

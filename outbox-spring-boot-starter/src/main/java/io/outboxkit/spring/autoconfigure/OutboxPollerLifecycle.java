@@ -23,6 +23,11 @@ final class OutboxPollerLifecycle implements SmartLifecycle {
     static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 4096;
 
     private final OutboxPoller poller;
+    /**
+     * Started and not stopped: not {@link OutboxPoller#isRunning()}, which says false once a worker
+     * has ended, and then the context would not stop the poller's other threads.
+     */
+    private volatile boolean started;
 
     OutboxPollerLifecycle(OutboxPoller poller) {
         this.poller = poller;
@@ -31,16 +36,18 @@ final class OutboxPollerLifecycle implements SmartLifecycle {
     @Override
     public void start() {
         poller.start();
+        started = true;
     }
 
     @Override
     public void stop() {
+        started = false;
         poller.close();
     }
 
     @Override
     public boolean isRunning() {
-        return poller.isRunning();
+        return started;
     }
 
     @Override
