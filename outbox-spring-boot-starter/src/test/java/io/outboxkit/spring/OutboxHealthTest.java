@@ -69,7 +69,7 @@ class OutboxHealthTest {
                     Health health = outboxHealth(context);
                     assertThat(health.getStatus()).isEqualTo(Status.DOWN);
                     assertThat(health.getDetails()).containsEntry("pending", 1L)
-                            .containsEntry("poller", "none (another process delivers)");
+                            .containsEntry("poller", "none");
                     assertThat((double) health.getDetails().get("oldestPendingAgeSeconds")).isGreaterThan(599.0);
                     assertThat((String) health.getDetails().get("reason"))
                             .contains(id.toString(), "outboxkit.health.max-pending-age");

@@ -43,7 +43,7 @@ final class OutboxHealthIndicator implements HealthIndicator {
                 health.down();
             }
         } else {
-            health.withDetail("poller", "none (another process delivers)");
+            health.withDetail("poller", "none"); // another process delivers
         }
         health.withDetail("maxPendingAgeSeconds", seconds(maxPendingAge));
         OutboxSnapshot snapshot;
