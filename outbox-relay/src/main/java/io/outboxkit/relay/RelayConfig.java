@@ -42,7 +42,8 @@ import java.util.Objects;
  * @param statementTimeout    {@code STATEMENT_TIMEOUT_MS}: how long one of the relay's SQL statements (a claim, the
  *                            record of an outcome) may run before PostgreSQL cancels it, up to 24 days; default 30 s
  *                            (see {@link OutboxPoller.Builder#statementTimeout})
- * @param maxInFlight         {@code MAX_IN_FLIGHT}: deliveries of one batch running at once, 1 to 256; default 16
+ * @param maxInFlight         {@code MAX_IN_FLIGHT}: HTTP requests running at once, over all the workers' batches, 1 to
+ *                            256; default 16
  * @param initialBackoff      {@code BACKOFF_INITIAL_MS}: the retry delay after a first failure; default 1 s
  * @param maxBackoff          {@code BACKOFF_MAX_MS}: the longest retry delay; default 5 min
  * @param ordered             {@code ORDERED}: deliver each aggregate's messages in write order; default true

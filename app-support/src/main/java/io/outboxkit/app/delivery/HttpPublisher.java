@@ -19,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 /**
@@ -39,9 +40,10 @@ import java.util.regex.Pattern;
  * body says otherwise (a JSON {@code status} other than processed or duplicate, or an HTML page); any
  * other status, a refused connection or a timeout is a failure whose message says which.
  *
- * <p>Requests are sent concurrently, at most {@code maxInFlight} at a time (safe: with
- * ordering on, a batch holds at most one message per aggregate). The first {@code maxInFlight}
- * requests start at once; a later one that could no longer end within the lease is not sent and
+ * <p>Requests are sent concurrently, at most {@code maxInFlight} at a time, counted over every
+ * batch being delivered (safe: with ordering on, a batch holds at most one message per aggregate).
+ * A request waits for its turn only while it could still end within the lease; one that could no
+ * longer, whether it waited behind its own batch's requests or another worker's, is not sent and
  * fails as "not sent", so a slow consumer does not make deliveries outlive their claim (which
  * would let another relay deliver the message again). Thread-safe; {@link #close()} releases the
  * client's threads.
@@ -122,12 +124,8 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
         List<Map.Entry<BatchRequests.Request, CompletableFuture<Map<UUID, Exception>>>> deliveries = new ArrayList<>();
         try {
             for (BatchRequests.Request request : requests) {
-                inFlight.acquire();
-                if (deliveries.size() >= maxInFlight && System.nanoTime() - latestStart > 0) {
-                    inFlight.release();
-                    failures.putAll(BatchRequests.allFailed(request.messages(), new DeliveryException(FailureReason.TIMEOUT, "not sent: it could "
-                            + "no longer be delivered within the lease of " + lease.toMillis() + " ms (the consumer is "
-                            + "slow; lower BATCH_SIZE or raise MAX_IN_FLIGHT or LEASE_MS)")));
+                if (!startInTime(deliveries.size(), latestStart)) {
+                    failures.putAll(BatchRequests.allFailed(request.messages(), notSent()));
                     continue;
                 }
                 CompletableFuture<Map<UUID, Exception>> delivery = deliver(request, requests.size() == 1);
@@ -151,12 +149,8 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
         Map<UUID, Exception> failures = new LinkedHashMap<>();
         try {
             for (OutboxMessage message : batch) {
-                inFlight.acquire();
-                if (deliveries.size() >= maxInFlight && System.nanoTime() - latestStart > 0) {
-                    inFlight.release();
-                    failures.put(message.id(), new DeliveryException(FailureReason.TIMEOUT, "not sent: it could no longer be delivered within "
-                            + "the lease of " + lease.toMillis() + " ms (the consumer is slow; lower BATCH_SIZE or "
-                            + "raise MAX_IN_FLIGHT or LEASE_MS)"));
+                if (!startInTime(deliveries.size(), latestStart)) {
+                    failures.put(message.id(), notSent());
                     continue;
                 }
                 CompletableFuture<Exception> delivery = deliver(message);
@@ -204,6 +198,33 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
     @Override
     public void close() {
         transport.close();
+    }
+
+    /**
+     * Takes a permit for a batch's next request, {@code started} of its requests being under way,
+     * only while the request can still end within the lease. One of the batch's first
+     * {@code maxInFlight} takes a free permit even past {@code latestStart}: it starts as soon as
+     * its batch, which the lease outlasts (it exceeds the timeout). Any request waits for a permit
+     * only until {@code latestStart}: the permits are shared by every batch being delivered (the
+     * relay's WORKERS), so even a batch's first request may find them all taken, and one that
+     * waited longer could still be running when the lease ends and another poller claims and
+     * delivers its messages again.
+     *
+     * @return whether a permit was taken; if not, the request must not be sent
+     */
+    private boolean startInTime(int started, long latestStart) throws InterruptedException {
+        if (started < maxInFlight && inFlight.tryAcquire()) {
+            return true;
+        }
+        long wait = latestStart - System.nanoTime();
+        return wait > 0 && inFlight.tryAcquire(wait, TimeUnit.NANOSECONDS);
+    }
+
+    /** The failure of a message whose request was not sent, as {@link #startInTime} decided. */
+    private DeliveryException notSent() {
+        return new DeliveryException(FailureReason.TIMEOUT, "not sent: it could no longer be delivered within the lease of "
+                + lease.toMillis() + " ms (the consumer is slow, and MAX_IN_FLIGHT requests are shared by all WORKERS; "
+                + "lower BATCH_SIZE or raise MAX_IN_FLIGHT or LEASE_MS)");
     }
 
     /**

@@ -15,12 +15,18 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * What the client does besides the relay's deliveries (which outbox-relay's tests cover): one
- * delivery whose answer the caller reads, and a builder that checks and seals its settings.
+ * delivery whose answer the caller reads, a builder that checks and seals its settings, and the
+ * lease kept by batches that share the requests in flight (the relay's workers).
  */
 class HttpPublisherTest {
 
@@ -140,6 +146,38 @@ class HttpPublisherTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(Delivery.class)
+    void a_batch_that_waited_for_another_batchs_requests_until_it_could_no_longer_end_within_the_lease_is_not_sent(
+            Delivery delivery) throws Exception {
+        CountDownLatch firstArrived = new CountDownLatch(1);
+        CountDownLatch answerFirst = new CountDownLatch(1);
+        consumer.answer(request -> {
+            firstArrived.countDown();
+            answerFirst.await(10, TimeUnit.SECONDS);
+            return Reply.processed();
+        });
+        OutboxMessage first = message();
+        OutboxMessage second = message();
+        // One request in flight; each batch may start one until 500 ms after it began (3 s lease, 2 s timeout).
+        try (HttpPublisher publisher = HttpPublisher.builder(URI.create(consumer.url())).delivery(delivery)
+                .timeout(Duration.ofSeconds(2)).lease(Duration.ofSeconds(3)).maxInFlight(1).build()) {
+            CompletableFuture<Map<UUID, Exception>> firstWorker = CompletableFuture.supplyAsync(() -> publishAll(publisher, first));
+            assertThat(firstArrived.await(10, TimeUnit.SECONDS)).as("the first batch's request reached the consumer").isTrue();
+
+            Map<UUID, Exception> failures = publisher.publishAll(List.of(second));
+            answerFirst.countDown();
+
+            assertThat(failures).containsOnlyKeys(second.id());
+            assertThat(failures.get(second.id())).hasMessageStartingWith("not sent: it could no longer be delivered within "
+                    + "the lease of 3000 ms");
+            assertThat(FailureReason.of(failures.get(second.id()))).isEqualTo(FailureReason.TIMEOUT);
+            assertThat(firstWorker.get(10, TimeUnit.SECONDS)).as("the first batch's failures").isEmpty();
+        }
+        assertThat(consumer.received()).extracting(FakeConsumer.Received::id).as("what reached the consumer")
+                .containsExactly(first.id());
+    }
+
     @Test
     void deliver_once_returns_a_refusal_with_its_status_and_error() throws Exception {
         consumer.answerInTurn(new Reply(422, "{\"error\":\"payload is invalid: amount\"}"));
@@ -199,6 +237,15 @@ class HttpPublisherTest {
     void no_request_in_flight_is_refused() {
         assertThatThrownBy(() -> HttpPublisher.builder(URI.create(consumer.url())).maxInFlight(0).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("maxInFlight must be at least 1");
+    }
+
+    private static Map<UUID, Exception> publishAll(HttpPublisher publisher, OutboxMessage message) {
+        try {
+            return publisher.publishAll(List.of(message));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     private static OutboxMessage message() {
