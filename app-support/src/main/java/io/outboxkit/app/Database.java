@@ -6,6 +6,8 @@ import com.zaxxer.hikari.pool.HikariPool;
 import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.workaround.PgjdbcPromptNotificationSocketFactory;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Objects;
 import javax.sql.DataSource;
 import org.flywaydb.core.api.FlywayException;
 import org.jdbi.v3.core.Jdbi;
@@ -14,8 +16,22 @@ import org.jdbi.v3.core.Jdbi;
  * A service's database: a connection pool, the schema brought up to date at open, and a
  * {@link Jdbi} over it. Connections time out quickly, so a request made while PostgreSQL is
  * down fails within seconds instead of hanging; the pool reconnects by itself when it is back.
+ *
+ * <p>A statement's answer is waited for as long as the longest statement the caller declares at
+ * open (at least {@link #DEFAULT_LONGEST_STATEMENT}), plus {@link #ANSWER_MARGIN}: 30 s unless
+ * declared longer. A connection whose answer takes longer is taken for a lost server, and the
+ * statement fails with an I/O error while PostgreSQL may still be running it; a statement whose
+ * {@code statement_timeout} is within the declared time gets PostgreSQL's cancel instead.
  */
 public final class Database implements AutoCloseable {
+
+    /** The longest statement a caller that declares none may run: 20 s. */
+    public static final Duration DEFAULT_LONGEST_STATEMENT = Duration.ofSeconds(20);
+    /**
+     * How much longer than the longest statement a connection waits for its answer: 10 s, for
+     * PostgreSQL's cancel of a statement at its {@code statement_timeout} to reach the client.
+     */
+    public static final Duration ANSWER_MARGIN = Duration.ofSeconds(10);
 
     private final HikariDataSource dataSource;
     private final Jdbi jdbi;
@@ -27,13 +43,27 @@ public final class Database implements AutoCloseable {
 
     /**
      * Connects, and migrates {@code schema}: outbox-core's tables and the service's own (safe when
-     * several services start at once).
+     * several services start at once). Its statements may run up to {@link #DEFAULT_LONGEST_STATEMENT}.
      *
      * @throws ConfigException when PostgreSQL cannot be reached or refuses the login, or the schema
      *                         cannot be migrated; the message says which, without the password
      */
     public static Database open(DatabaseSettings settings, String poolName, int poolSize, ServiceSchema schema) {
-        Database database = connect(settings, poolName, poolSize);
+        return open(settings, poolName, poolSize, schema, DEFAULT_LONGEST_STATEMENT);
+    }
+
+    /**
+     * As {@link #open(DatabaseSettings, String, int, ServiceSchema)}, for a caller whose statements
+     * may run up to {@code longestStatement} (the {@code statement_timeout} it gives them): each is
+     * waited for that long and {@link #ANSWER_MARGIN} more.
+     *
+     * @throws ConfigException when PostgreSQL cannot be reached or refuses the login, or the schema
+     *                         cannot be migrated; the message says which, without the password
+     * @throws IllegalArgumentException when {@code longestStatement} is negative
+     */
+    public static Database open(DatabaseSettings settings, String poolName, int poolSize, ServiceSchema schema,
+                                Duration longestStatement) {
+        Database database = connect(settings, poolName, poolSize, longestStatement);
         try {
             schema.apply(database.dataSource);
         } catch (FlywayException e) {
@@ -53,6 +83,11 @@ public final class Database implements AutoCloseable {
      *                         says which, without the password
      */
     public static Database connect(DatabaseSettings settings, String poolName, int poolSize) {
+        return connect(settings, poolName, poolSize, DEFAULT_LONGEST_STATEMENT);
+    }
+
+    private static Database connect(DatabaseSettings settings, String poolName, int poolSize, Duration longestStatement) {
+        long socketTimeout = socketTimeoutSeconds(longestStatement);
         HikariConfig config = new HikariConfig();
         // The password never travels in the URL: the driver logs URLs (at FINE), the pool echoes them.
         config.setJdbcUrl(settings.urlWithoutPassword());
@@ -64,7 +99,7 @@ public final class Database implements AutoCloseable {
         config.setValidationTimeout(1_000);
         config.setInitializationFailTimeout(10_000);
         config.addDataSourceProperty("connectTimeout", "3");
-        config.addDataSourceProperty("socketTimeout", "30");
+        config.addDataSourceProperty("socketTimeout", Long.toString(socketTimeout));
         config.addDataSourceProperty("tcpKeepAlive", "true");
         // A poller's LISTEN connection then wakes it at each notification, not 1 ms after the last
         // of a stream; connections that do not LISTEN read as on plain sockets. DB_URL may name another.
@@ -81,6 +116,23 @@ public final class Database implements AutoCloseable {
                     + "accepts (expected jdbc:postgresql://host:port/database): " + Causes.rootMessage(e));
         }
         return new Database(dataSource);
+    }
+
+    /**
+     * The driver's {@code socketTimeout}: how many seconds a connection waits for an answer, the
+     * longest statement (at least {@link #DEFAULT_LONGEST_STATEMENT}) plus {@link #ANSWER_MARGIN},
+     * rounded up; 0, no limit (TCP keepalive still finds a dead server), beyond the driver's
+     * largest (it counts milliseconds in an int). Shorter would cut a statement before PostgreSQL
+     * cancels it, leaving it running on the server with its locks while the caller sees an I/O error.
+     */
+    static long socketTimeoutSeconds(Duration longestStatement) {
+        Objects.requireNonNull(longestStatement, "longestStatement");
+        if (longestStatement.isNegative()) {
+            throw new IllegalArgumentException("longestStatement must not be negative, was " + longestStatement);
+        }
+        Duration wait = (longestStatement.compareTo(DEFAULT_LONGEST_STATEMENT) < 0 ? DEFAULT_LONGEST_STATEMENT : longestStatement)
+                .plus(ANSWER_MARGIN).plusSeconds(1).minusNanos(1);
+        return wait.toSeconds() > Integer.MAX_VALUE / 1_000 ? 0 : wait.toSeconds();
     }
 
     /**

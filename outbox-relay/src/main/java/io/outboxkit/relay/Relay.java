@@ -48,7 +48,10 @@ public final class Relay implements AutoCloseable {
      * Starts delivering from {@code database}'s outbox, the admin server on
      * {@code config.service().host()}:{@code config.service().port()}, and retention. The database stays the
      * caller's: {@link #close()} does not close it. The pool needs a connection held by the
-     * poller's LISTEN, plus one for each worker, retention and the admin server.
+     * poller's LISTEN, plus one for each worker, retention and the admin server; and it must wait
+     * for statements of {@code config.statementTimeout()} (open it with that longest statement, as
+     * {@link RelayMain} does), or a claim that runs long fails as an I/O error before PostgreSQL
+     * cancels it.
      *
      * @throws io.javalin.util.JavalinBindException when the admin port cannot be bound (nothing is left running)
      * @throws io.outboxkit.app.ConfigException      when the admin host is not a loopback address: that needs a

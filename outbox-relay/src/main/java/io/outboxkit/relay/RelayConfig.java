@@ -41,7 +41,8 @@ import java.util.Objects;
  * @param httpTimeout         {@code HTTP_TIMEOUT_MS}: the limit on connecting and on each delivery; default 5 s
  * @param statementTimeout    {@code STATEMENT_TIMEOUT_MS}: how long one of the relay's SQL statements (a claim, the
  *                            record of an outcome) may run before PostgreSQL cancels it, up to 24 days; default 30 s
- *                            (see {@link OutboxPoller.Builder#statementTimeout})
+ *                            (see {@link OutboxPoller.Builder#statementTimeout}); the relay's pool waits that long
+ *                            and {@link io.outboxkit.app.Database#ANSWER_MARGIN} more for an answer
  * @param maxInFlight         {@code MAX_IN_FLIGHT}: HTTP requests running at once, over all the workers' batches, 1 to
  *                            256; default 16
  * @param initialBackoff      {@code BACKOFF_INITIAL_MS}: the retry delay after a first failure; default 1 s

@@ -37,8 +37,7 @@ public final class RelayMain {
         Observability observability = Observability.start("outbox-relay", env);
         Database database;
         try {
-            database = Database.open(settings, "outbox-relay", config.service().poolSize(),
-                    ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
+            database = openDatabase(settings, config);
         } catch (RuntimeException e) {
             observability.close();
             throw e;
@@ -56,5 +55,16 @@ public final class RelayMain {
             observability.close();
             throw config.service().explainStartFailure(RelayConfig.ADMIN_HOST, e);
         }
+    }
+
+    /**
+     * The relay's pool, whose connections wait for a statement's answer as long as
+     * {@code STATEMENT_TIMEOUT_MS} lets PostgreSQL run it, and a margin more (see {@link Database}):
+     * a claim or a record that runs long gets PostgreSQL's cancel, not an I/O error from a client
+     * that stopped waiting while the server still runs it.
+     */
+    static Database openDatabase(DatabaseSettings settings, RelayConfig config) {
+        return Database.open(settings, "outbox-relay", config.service().poolSize(), ServiceSchema.outboxOnly(OutboxNames.DEFAULT),
+                config.statementTimeout());
     }
 }
