@@ -227,7 +227,11 @@ public final class OutboxAdmin {
 
     /**
      * Requeues every message written at or after {@code since}, whatever its status; returns how
-     * many. Any instant is taken as it is: one before the year 1 requeues every message, one beyond
+     * many. A message's time is its {@code created_at}: when the transaction that wrote it began,
+     * so one whose transaction began before {@code since} and wrote it after is left out; to replay
+     * what a consumer restored to a point in time has not seen, give a {@code since} earlier by the
+     * longest a writing transaction runs (a duplicate is skipped by an idempotent consumer). Any
+     * instant is taken as it is: one before the year 1 requeues every message, one beyond
      * PostgreSQL's timestamps (the year 294,276) requeues none.
      */
     public int requeueSince(Instant since) {
