@@ -16,7 +16,7 @@ SELECT set_config('synchronous_commit', 'off', true), set_config('statement_time
        set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true) \gset
 WITH claimed AS (
   UPDATE outbox o
-  SET locked_by = 'pgbench', locked_until = now() + 30000 * interval '1 millisecond', attempts = o.attempts + 1
+  SET locked_by = 'pgbench', locked_until = (SELECT clock_timestamp()) + 30000 * interval '1 millisecond', attempts = o.attempts + 1
   WHERE o.id = ANY(ARRAY(
     SELECT o.id FROM outbox o
     WHERE o.status = 'PENDING'

@@ -122,6 +122,36 @@ class OutcomeAfterTheClaimChangedTest {
         assertThat(admin.find(id).orElseThrow().status()).isEqualTo(MessageStatus.PUBLISHED);
     }
 
+    @Test
+    void a_claim_that_waited_behind_a_lock_longer_than_its_lease_still_holds_the_whole_lease() throws Throwable {
+        UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
+        Duration lease = Duration.ofSeconds(1);
+        HeldCycle relay;
+        try (var locker = db.dataSource().getConnection(); var statement = locker.createStatement()) {
+            locker.setAutoCommit(false);
+            statement.execute("LOCK TABLE outbox IN SHARE MODE"); // as a migration's ALTER TABLE would, for a while
+            long lockedAt = System.nanoTime();
+            CompletableFuture<HeldCycle> claiming = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return HeldCycle.start(p -> leasing(p).lease(lease).name("relay-a"));
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            await().atMost(Duration.ofSeconds(10)).until(() -> waitingOnALock("locked_by"));
+            await().atMost(Duration.ofSeconds(10)).until(() -> System.nanoTime() - lockedAt > lease.toNanos() * 2);
+            locker.rollback();
+            relay = claiming.get(10, TimeUnit.SECONDS);
+        }
+
+        double leftSeconds = db.jdbi().withHandle(h -> h.createQuery(
+                "SELECT extract(epoch FROM locked_until - clock_timestamp()) FROM outbox WHERE id = :id")
+                .bind("id", id).mapTo(Double.class).one());
+        assertThat(leftSeconds).as("the lease left while it is being delivered").isPositive();
+        relay.releaseAndJoin();
+        assertThat(admin.find(id).orElseThrow().status()).isEqualTo(MessageStatus.PUBLISHED);
+    }
+
     private static boolean waitingOnALock(String queryFragment) {
         return db.jdbi().withHandle(h -> h.createQuery("""
                         SELECT count(*) FROM pg_stat_activity

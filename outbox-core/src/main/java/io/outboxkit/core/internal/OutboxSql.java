@@ -164,7 +164,9 @@ public final class OutboxSql {
      * message is delivered. Cancelled after {@code statementTimeout}. Besides the message's
      * columns it returns {@code locked_until}, the lease's end, the same for the whole claim: with
      * the owner, it tells this claim from any later one of the same messages (see
-     * {@link #markPublished}).
+     * {@link #markPublished}). The lease runs from when the claim runs, not from its transaction's
+     * start: a claim that waited behind a lock (a migration's, say) longer than the lease still
+     * hands out a lease in force (the sub-select reads the clock once, for every row).
      *
      * <p>The chosen ids reach the update as an array, which it can only look up in the primary
      * key; joined to the update instead, they could be estimated at the batch size and met with a
@@ -175,7 +177,7 @@ public final class OutboxSql {
         return planEachTime(statementTimeout) + """
                 UPDATE %1$s o
                 SET locked_by = ?,
-                    locked_until = now() + ? * interval '1 millisecond',
+                    locked_until = (SELECT clock_timestamp()) + ? * interval '1 millisecond',
                     attempts = o.attempts + 1
                 WHERE o.id = ANY(ARRAY(
                   SELECT o.id FROM %1$s o
