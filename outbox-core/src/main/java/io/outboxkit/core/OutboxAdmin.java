@@ -3,6 +3,7 @@ package io.outboxkit.core;
 import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.internal.MessageRows;
 import io.outboxkit.core.internal.OutboxSql;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -44,6 +45,15 @@ public final class OutboxAdmin {
      * may run before PostgreSQL cancels it (and the call fails with an {@link OutboxException}).
      */
     public static final Duration VIEW_STATEMENT_TIMEOUT = Duration.ofSeconds(5);
+    /**
+     * How long a requeue waits for a message a poller in {@link ClaimMode#LOCK} holds while it
+     * delivers it. Meanwhile the requeue holds the rows it has already rewritten, which other
+     * pollers' outcomes may wait for; past it the requeue fails whole, having changed nothing.
+     */
+    public static final Duration REQUEUE_LOCK_WAIT = Duration.ofSeconds(5);
+
+    /** PostgreSQL's SQLSTATE for a lock not obtained within lock_timeout. */
+    private static final String LOCK_NOT_AVAILABLE = "55P03";
 
     /** PostgreSQL's timestamps run from 4713 BC to 294276 AD; a message is never written outside these. */
     private static final Instant EARLIEST_TIMESTAMP = Instant.parse("0001-01-01T00:00:00Z");
@@ -244,15 +254,31 @@ public final class OutboxAdmin {
         return requeueWhere("created_at >= :since", "messages since " + since, q -> q.bind("since", bound));
     }
 
+    /**
+     * Requeues, in one statement, the messages {@code condition} selects: all of them or, when one
+     * is held by a delivery longer than {@link #REQUEUE_LOCK_WAIT}, none.
+     */
     private int requeueWhere(String condition, String what,
                              UnaryOperator<Update> binder) {
-        return run("requeue " + what, h -> h.inTransaction(tx -> {
-            int count = binder.apply(tx.createUpdate(requeue + condition)).execute();
-            if (count > 0) {
-                tx.execute(sql.notify, names.channel());
+        try {
+            return run("requeue " + what, h -> h.inTransaction(tx -> {
+                tx.createQuery("SELECT set_config('lock_timeout', :wait, true)")
+                        .bind("wait", REQUEUE_LOCK_WAIT.toMillis() + "ms").mapTo(String.class).one();
+                int count = binder.apply(tx.createUpdate(requeue + condition)).execute();
+                if (count > 0) {
+                    tx.execute(sql.notify, names.channel());
+                }
+                return count;
+            }));
+        } catch (OutboxException e) {
+            if (Causes.find(e, SQLException.class).map(s -> LOCK_NOT_AVAILABLE.equals(s.getSQLState()))
+                    .orElse(false)) {
+                throw new OutboxException("could not requeue " + what + ": a poller delivering one of them (claim mode "
+                        + "LOCK) held it longer than " + REQUEUE_LOCK_WAIT.toSeconds() + " s; nothing was requeued, "
+                        + "try again", e);
             }
-            return count;
-        }));
+            throw e;
+        }
     }
 
     private <T> T run(String attempted, HandleCallback<T, RuntimeException> work) {

@@ -1,6 +1,7 @@
 package io.outboxkit.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.spi.MessagePublisher;
@@ -22,12 +23,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * A poller records a batch's outcome only for the messages still under its claim: an operator's
- * requeue, or another poller's claim after the lease ran out, made while the batch was being
- * delivered, is what counts. Each race is made certain: the publisher delivers, then holds its
- * answer until the test lets it return.
+ * While a batch is being delivered: a poller records its outcome only for the messages still under
+ * its claim (an operator's requeue, or another poller's claim after the lease ran out, is what
+ * counts), and an operator's requeue never stalls another poller for long. Each race is made
+ * certain: the publisher delivers, then holds its answer until the test lets it return.
  */
-class OutcomeAfterTheClaimChangedTest {
+class WhileDeliveringTest {
 
     @RegisterExtension
     static final PostgresExtension db = new PostgresExtension(Outbox::createTables, 8);
@@ -150,6 +151,29 @@ class OutcomeAfterTheClaimChangedTest {
         assertThat(leftSeconds).as("the lease left while it is being delivered").isPositive();
         relay.releaseAndJoin();
         assertThat(admin.find(id).orElseThrow().status()).isEqualTo(MessageStatus.PUBLISHED);
+    }
+
+    @Test
+    void a_requeue_that_meets_a_locked_delivery_gives_up_whole_after_its_wait_so_other_pollers_record_theirs()
+            throws Throwable {
+        UUID leased = Outbox.write(db.jdbi(), 1, 1).get(0);
+        HeldCycle leaseRelay = HeldCycle.start(p -> leasing(p).name("lease-relay"));
+        UUID locked = db.jdbi().inTransaction(h -> OutboxWriter.create().write(h, Outbox.message("agg-1", 0)));
+        HeldCycle lockRelay = HeldCycle.start(p -> leasing(p).claimMode(ClaimMode.LOCK).name("lock-relay"));
+        assertThat(lockRelay.publisher.delivered(locked)).isTrue();
+
+        CompletableFuture<Integer> requeue = CompletableFuture.supplyAsync(
+                () -> admin.requeueSince(Instant.now().minusSeconds(3600)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> waitingOnALock("attempts = 0"));
+        leaseRelay.releaseAndJoin(); // its outcome waits for the requeue, which holds the row it rewrote
+
+        assertThatThrownBy(() -> requeue.get(30, TimeUnit.SECONDS)).hasCauseInstanceOf(OutboxException.class)
+                .hasMessageContaining("a poller delivering one of them (claim mode LOCK) held it longer than 5 s; "
+                        + "nothing was requeued, try again");
+        assertThat(admin.find(leased).orElseThrow().status()).as("recorded once the requeue gave up")
+                .isEqualTo(MessageStatus.PUBLISHED);
+        lockRelay.releaseAndJoin();
+        assertThat(admin.find(locked).orElseThrow().status()).isEqualTo(MessageStatus.PUBLISHED);
     }
 
     private static boolean waitingOnALock(String queryFragment) {
