@@ -27,19 +27,18 @@ WITH claimed AS (
     LIMIT :batch
     FOR UPDATE SKIP LOCKED))
   RETURNING o.id, o.seq, o.aggregate_type, o.aggregate_id, o.event_type, o.payload::text AS payload,
-            o.headers::text AS headers, o.created_at, o.attempts, o.locked_until
+            o.headers::text AS headers, o.created_at, o.attempts
 ),
 messages AS (
-  SELECT id, seq, locked_until AS lease_end, (payload::jsonb ->> 'order_id')::uuid AS order_id, (payload::jsonb ->> 'user_id')::uuid AS user_id,
+  SELECT id, seq, (payload::jsonb ->> 'order_id')::uuid AS order_id, (payload::jsonb ->> 'user_id')::uuid AS user_id,
          (payload::jsonb ->> 'amount')::numeric AS amount
   FROM claimed
 ),
 customers AS (
   SELECT user_id, count(*) AS n, sum(amount) AS amount FROM messages GROUP BY user_id
 )
-SELECT m.ids, m.seqs, m.order_ids, m.order_users, m.statuses, m.lease_end, c.users, c.counts, c.amounts
+SELECT m.ids, m.seqs, m.order_ids, m.order_users, m.statuses, c.users, c.counts, c.amounts
 FROM (SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids, coalesce(array_agg(seq ORDER BY id), '{}') AS seqs,
-             coalesce(max(lease_end), now()) AS lease_end,
              coalesce(array_agg(order_id ORDER BY id), '{}') AS order_ids,
              coalesce(array_agg(user_id ORDER BY id), '{}') AS order_users,
              coalesce(array_agg('CREATED'::text), '{}') AS statuses
@@ -80,6 +79,6 @@ SELECT set_config('synchronous_commit', 'off', true), set_config('statement_time
 UPDATE outbox o
 SET status = 'PUBLISHED', published_at = now(), locked_by = NULL, locked_until = NULL
 WHERE o.id = ANY(:ids::uuid[]) AND coalesce(o.status, '') = 'PENDING'
-  AND o.locked_by = 'pgbench' AND o.locked_until = :lease_end::timestamptz
+  AND o.locked_by IS NOT NULL
 RETURNING o.id;
 COMMIT;

@@ -123,6 +123,26 @@ class WhileDeliveringTest {
         assertThat(admin.find(id).orElseThrow().status()).isEqualTo(MessageStatus.PUBLISHED);
     }
 
+    @ParameterizedTest(name = "the later claim's poller: {0}")
+    @ValueSource(strings = {"relay-a", "relay-b"})
+    void a_delivery_slower_than_its_lease_is_recorded_though_another_claim_took_the_message_meanwhile(String later)
+            throws Throwable {
+        UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
+        Duration lease = Duration.ofMillis(500);
+        HeldCycle slow = HeldCycle.start(p -> leasing(p).name("relay-a").lease(lease));
+        await().atMost(Duration.ofSeconds(10)).until(() -> db.jdbi().withHandle(h -> h.createQuery(
+                "SELECT locked_until < clock_timestamp() FROM outbox WHERE id = :id").bind("id", id)
+                .mapTo(Boolean.class).one()));
+        HeldCycle again = HeldCycle.start(p -> leasing(p).name(later).lease(lease)); // a worker of the same poller, or another's
+
+        slow.releaseAndJoin();
+
+        assertThat(admin.find(id).orElseThrow().status()).as("recorded: the message was delivered")
+                .isEqualTo(MessageStatus.PUBLISHED);
+        again.releaseAndJoin();
+        assertThat(slow.poller.stats().delivered() + again.poller.stats().delivered()).isEqualTo(1);
+    }
+
     @Test
     void a_claim_that_waited_behind_a_lock_longer_than_its_lease_still_holds_the_whole_lease() throws Throwable {
         UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);

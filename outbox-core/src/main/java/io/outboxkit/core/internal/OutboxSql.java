@@ -33,8 +33,13 @@ public final class OutboxSql {
      * taken while nearly nothing is pending make look cheap) instead of probing the primary key.
      */
     private static final String STILL_PENDING = "coalesce(o.status, '') = 'PENDING'";
-    /** Still under the lease a claim wrote: parameters, its owner and its end (a claim's own, whatever the clock says). */
-    private static final String STILL_LEASED = " AND o.locked_by = ? AND o.locked_until = ?";
+    /**
+     * Still claimed by some poller: an operator's requeue, and a recorded failure, clear the
+     * claim. (Not necessarily this poller's: one whose lease ran out while it delivered records its
+     * delivery over the claim that took the message again, so that a delivery slower than the
+     * lease is still recorded; that claim's own outcome then finds the message PUBLISHED.)
+     */
+    private static final String STILL_CLAIMED = " AND o.locked_by IS NOT NULL";
 
     private final String outbox;
     private final String processed;
@@ -162,11 +167,9 @@ public final class OutboxSql {
      * ({@code Long.MIN_VALUE}: all), limit. SKIP LOCKED lets several pollers claim at once
      * without waiting on each other; the lease (not a held transaction) keeps the claim while the
      * message is delivered. Cancelled after {@code statementTimeout}. Besides the message's
-     * columns it returns {@code locked_until}, the lease's end, the same for the whole claim: with
-     * the owner, it tells this claim from any later one of the same messages (see
-     * {@link #markPublished}). The lease runs from when the claim runs, not from its transaction's
-     * start: a claim that waited behind a lock (a migration's, say) longer than the lease still
-     * hands out a lease in force (the sub-select reads the clock once, for every row).
+     * columns it returns nothing. The lease runs from when the claim runs, not from its
+     * transaction's start: a claim that waited behind a lock (a migration's, say) longer than the
+     * lease still hands out a lease in force (the sub-select reads the clock once, for every row).
      *
      * <p>The chosen ids reach the update as an array, which it can only look up in the primary
      * key; joined to the update instead, they could be estimated at the batch size and met with a
@@ -184,7 +187,7 @@ public final class OutboxSql {
                 %2$s  ORDER BY o.seq
                   LIMIT ?
                   FOR UPDATE SKIP LOCKED))
-                RETURNING %3$s, o.locked_until""".formatted(outbox, due(ordered, deadBlocksAggregate), columns);
+                RETURNING %3$s""".formatted(outbox, due(ordered, deadBlocksAggregate), columns);
     }
 
     /**
@@ -244,12 +247,11 @@ public final class OutboxSql {
 
     /**
      * Records deliveries: the messages become PUBLISHED, or are deleted when {@code delete}, and
-     * their ids are returned. Only those still pending and still this claim's: locked by the
-     * current transaction with {@code locked} (see {@link #lock}; the attempt is counted here), else
-     * still under the lease the claim wrote (the same owner and lease end). So an operator's
-     * requeue in between wins, and so does another poller's claim after the lease ran out: that
-     * poller delivers and records the message again. Two statements: {@link #cachedPlan}, then the
-     * mark. Parameters: the delivered ids (uuid[]); leased, then the owner and the lease's end.
+     * their ids are returned. Only those still pending and still claimed: locked by the current
+     * transaction with {@code locked} (see {@link #lock}; the attempt is counted here), else under
+     * a lease, this claim's or a later one's: an operator's requeue in between (which clears the
+     * lease) wins, and the message is delivered again. Two statements: {@link #cachedPlan}, then
+     * the mark. Parameter: the delivered ids (uuid[]).
      *
      * <p>With {@code reportLater}, the mark instead returns one row: the ids it marked (uuid[],
      * null when none), and whether a later message of one of their aggregates is not yet published
@@ -262,7 +264,7 @@ public final class OutboxSql {
                 UPDATE %s o
                 SET status = 'PUBLISHED', published_at = now(), locked_by = NULL, locked_until = NULL%s"""
                 .formatted(outbox, locked ? ", attempts = o.attempts + 1" : ""))
-                + "\nWHERE o.id = ANY(?) AND " + STILL_PENDING + (locked ? "" : STILL_LEASED);
+                + "\nWHERE o.id = ANY(?) AND " + STILL_PENDING + (locked ? "" : STILL_CLAIMED);
         if (!reportLater) {
             return cachedPlan(statementTimeout) + mark + "\nRETURNING o.id";
         }
@@ -281,11 +283,11 @@ public final class OutboxSql {
 
     /**
      * Records failed deliveries: back to PENDING after a delay, or DEAD once out of attempts.
-     * Leased ({@code locked} false): only while the claim's lease is the message's (as
-     * {@link #markPublished}): if an operator requeued it, or the lease ran out and another claim
-     * took it, that outcome is the one that counts. Locked: the current transaction holds the
-     * messages, and the attempt is counted here. Parameters: maxAttempts, ids (uuid[]), errors
-     * (text[]), delays in ms (bigint[]), and when leased the owner and the lease's end. Two statements, as {@link #markPublished}: the second returns each
+     * Leased ({@code locked} false): only while the failing poller still holds the lease: if an
+     * operator requeued the message, or the lease ran out and another poller claimed it, that
+     * outcome is the one that counts. Locked: the current transaction holds the messages, and the
+     * attempt is counted here. Parameters: maxAttempts, ids (uuid[]), errors (text[]), delays in
+     * ms (bigint[]), and the owner when leased. Two statements, as {@link #markPublished}: the second returns each
      * message's id and new status.
      */
     public String markFailed(boolean locked, Duration statementTimeout) {
@@ -301,6 +303,6 @@ public final class OutboxSql {
                 FROM unnest(?::uuid[], ?::text[], ?::bigint[]) AS f(id, error, delay_millis)
                 WHERE o.id = f.id AND %s%s
                 RETURNING o.id, o.status""".formatted(outbox, attempts, attempts, STILL_PENDING,
-                locked ? "" : STILL_LEASED);
+                locked ? "" : " AND o.locked_by = ?");
     }
 }

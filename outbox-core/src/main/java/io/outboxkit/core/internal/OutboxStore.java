@@ -10,7 +10,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -157,18 +156,7 @@ public final class OutboxStore {
                 statement.setLong(2, settings.lease().toMillis());
                 statement.setLong(3, from);
                 statement.setInt(4, settings.batchSize());
-                List<OutboxMessage> batch = new ArrayList<>();
-                OffsetDateTime leaseEnd = null;
-                try (ResultSet rs = secondResult(statement)) {
-                    while (rs.next()) {
-                        batch.add(MessageRows.message(rs));
-                        if (leaseEnd == null) { // one claim, one lease end
-                            leaseEnd = rs.getObject("locked_until", OffsetDateTime.class);
-                        }
-                    }
-                }
-                batch.sort(WRITE_ORDER);
-                return new LeasedClaim(batch, settings.name(), leaseEnd);
+                return new LeasedClaim(readMessages(statement), settings.name());
             }
         });
     }
@@ -191,7 +179,7 @@ public final class OutboxStore {
                 connection.rollback(); // locked nothing, wrote nothing
                 connection.setAutoCommit(true);
                 handle.close();
-                return new LeasedClaim(batch, null, null);
+                return new LeasedClaim(batch, null);
             }
             return new LockedClaim(handle, batch);
         } catch (SQLException | RuntimeException e) {
@@ -256,12 +244,10 @@ public final class OutboxStore {
     private final class LeasedClaim implements Claim {
         private final List<OutboxMessage> messages;
         private final String owner;
-        private final OffsetDateTime leaseEnd;
 
-        LeasedClaim(List<OutboxMessage> messages, String owner, OffsetDateTime leaseEnd) {
+        LeasedClaim(List<OutboxMessage> messages, String owner) {
             this.messages = messages;
             this.owner = owner;
-            this.leaseEnd = leaseEnd;
         }
 
         @Override
@@ -272,16 +258,10 @@ public final class OutboxStore {
         @Override
         public Recorded record(List<UUID> delivered, List<Failure> failures, boolean reportLater) {
             Marked marked = delivered.isEmpty() ? Marked.NONE : withConnection("mark " + delivered.size()
-                    + " message(s) published", connection -> markPublished(connection, delivered, reportLater, this));
+                    + " message(s) published", connection -> markPublished(connection, delivered, reportLater));
             List<UUID> dead = failures.isEmpty() ? List.of() : withConnection("record " + failures.size()
-                    + " failed deliveries", connection -> markFailed(connection, failures, this));
+                    + " failed deliveries", connection -> markFailed(connection, failures, owner));
             return new Recorded(marked.ids(), dead, marked.laterPending());
-        }
-
-        /** Binds the lease the messages must still be under, from parameter {@code index} on. */
-        void bindLease(PreparedStatement statement, int index) throws SQLException {
-            statement.setString(index, owner);
-            statement.setObject(index + 1, leaseEnd);
         }
 
         @Override
@@ -308,7 +288,7 @@ public final class OutboxStore {
         public Recorded record(List<UUID> delivered, List<Failure> failures, boolean reportLater) {
             Connection connection = handle.getConnection();
             try {
-                Marked marked = delivered.isEmpty() ? Marked.NONE : markPublished(connection, delivered, reportLater, null);
+                Marked marked = delivered.isEmpty() ? Marked.NONE : markPublished(connection, delivered, reportLater);
                 List<UUID> dead = failures.isEmpty() ? List.of() : markFailed(connection, failures, null);
                 connection.commit();
                 connection.setAutoCommit(true);
@@ -340,17 +320,13 @@ public final class OutboxStore {
     }
 
     /**
-     * Marks {@code ids} delivered, those still under {@code lease} (null: locked by this
-     * connection's transaction); with {@code reportLater}, also finds whether a later message of
-     * one of their aggregates is not yet published (else false).
+     * Marks {@code ids} delivered, those still claimed (see {@link OutboxSql#markPublished}); with
+     * {@code reportLater}, also finds whether a later message of one of their aggregates is not yet
+     * published (else false).
      */
-    private Marked markPublished(Connection connection, List<UUID> ids, boolean reportLater, LeasedClaim lease)
-            throws SQLException {
+    private Marked markPublished(Connection connection, List<UUID> ids, boolean reportLater) throws SQLException {
         try (PreparedStatement mark = prepared(connection, reportLater ? markPublishedReportingLater : markPublished)) {
             mark.setArray(1, connection.createArrayOf("uuid", ids.toArray()));
-            if (lease != null) {
-                lease.bindLease(mark, 2);
-            }
             try (ResultSet rs = secondResult(mark)) {
                 if (!reportLater) {
                     List<UUID> marked = new ArrayList<>(ids.size());
@@ -369,15 +345,15 @@ public final class OutboxStore {
         }
     }
 
-    /** Records failures, of those still under {@code lease} (null: locked by this connection's transaction). */
-    private List<UUID> markFailed(Connection connection, List<Failure> failures, LeasedClaim lease) throws SQLException {
+    /** Records failures; {@code owner} null means the messages are locked by this connection's transaction. */
+    private List<UUID> markFailed(Connection connection, List<Failure> failures, String owner) throws SQLException {
         try (PreparedStatement mark = prepared(connection, markFailed)) {
             mark.setInt(1, settings.maxAttempts());
             mark.setArray(2, connection.createArrayOf("uuid", failures.stream().map(f -> f.message().id()).toArray()));
             mark.setArray(3, connection.createArrayOf("text", failures.stream().map(Failure::error).toArray()));
             mark.setArray(4, connection.createArrayOf("int8", failures.stream().map(f -> f.delay().toMillis()).toArray()));
-            if (lease != null) {
-                lease.bindLease(mark, 5);
+            if (owner != null) {
+                mark.setString(5, owner);
             }
             List<UUID> dead = new ArrayList<>();
             try (ResultSet rs = secondResult(mark)) {
