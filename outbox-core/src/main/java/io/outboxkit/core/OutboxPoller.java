@@ -225,8 +225,8 @@ public final class OutboxPoller implements AutoCloseable {
 
     /**
      * Whether the poller delivers: started, not closed, and none of its worker threads has ended.
-     * A worker ends early only on what no cycle survives (an {@link OutOfMemoryError}, say, which is
-     * logged); the poller then stays started, so that {@link #close()} still stops its other
+     * A worker ends early only on what its loop does not survive (an {@link OutOfMemoryError} a
+     * listener throws, say, which is logged); the poller then stays started, so that {@link #close()} still stops its other
      * threads, but this says false, as a health check should.
      */
     public boolean isRunning() {
@@ -309,10 +309,11 @@ public final class OutboxPoller implements AutoCloseable {
                 return new Cycle(batch.size(), false, false);
             } catch (Exception e) {
                 failures = OutboxStore.allFailed(batch, e);
-            } catch (StackOverflowError | LinkageError | AssertionError e) {
-                // The publisher's own failure on these messages (a payload nested too deep, a class
-                // its client lacks): a failed attempt, counted toward DEAD like any other, rather
-                // than a poll error whose batch comes back forever.
+            } catch (StackOverflowError | AssertionError e) {
+                // The publisher's own failure on these messages (a payload nested too deep): a failed
+                // attempt, counted toward DEAD like any other, rather than a poll error whose batch
+                // comes back forever. (A LinkageError, a class its client lacks, stays a poll error: a
+                // fault of the deployment, which must not spend every message's attempts.)
                 failures = OutboxStore.allFailed(batch, new IllegalStateException("the publisher threw " + e, e));
             }
             Instant confirmed = Instant.now();
