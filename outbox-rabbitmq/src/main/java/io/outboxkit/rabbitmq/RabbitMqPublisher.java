@@ -292,6 +292,9 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
     /** Opens the connection unless it is open; the caller holds {@link #connecting}. */
     private Connection openIfNever() throws Exception {
         if (connection == null) {
+            if (closed) { // the background attempt woke as close() came: open nothing after it
+                throw new IllegalStateException("the RabbitMQ publisher for " + uri + " is closed");
+            }
             Connection opened = open();
             connection = opened;
             if (closed) { // close() may have looked before it was set: one of the two closes it
@@ -315,6 +318,9 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
                     try {
                         openIfNever();
                     } catch (Exception e) {
+                        if (closed) {
+                            return;
+                        }
                         String failure = BrokerErrors.describe(e);
                         if (!failure.equals(lastFailure)) { // each try that fails alike would flood the log
                             LOG.warn("RabbitMQ publisher cannot connect to {} ({}); trying again every {} ms", uri,

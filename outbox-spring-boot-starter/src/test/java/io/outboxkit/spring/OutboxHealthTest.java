@@ -93,7 +93,8 @@ class OutboxHealthTest {
             context.getBean(OutboxPoller.class).close();
             await().atMost(Duration.ofSeconds(10)).until(() -> outboxHealth(context).getStatus().equals(Status.DOWN));
             assertThat(outboxHealth(context).getDetails()).containsEntry("poller", "stopped")
-                    .containsEntry("reason", "the poller of this application is stopped");
+                    .containsEntry("reason", "the poller of this application is not delivering: stopped, or a worker of it "
+                            + "has ended (its log says why)");
         });
     }
 

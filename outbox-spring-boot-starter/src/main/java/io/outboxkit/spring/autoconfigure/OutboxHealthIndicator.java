@@ -60,7 +60,8 @@ final class OutboxHealthIndicator implements HealthIndicator {
             health.down().withDetail("reason", "the oldest pending message (" + snapshot.oldestPendingId()
                     + ") has waited longer than outboxkit.health.max-pending-age");
         } else if (poller != null && !poller.isRunning()) {
-            health.withDetail("reason", "the poller of this application is stopped");
+            health.withDetail("reason", "the poller of this application is not delivering: stopped, or a worker of it "
+                    + "has ended (its log says why)");
         }
         return health.build();
     }
