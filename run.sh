@@ -86,6 +86,8 @@ STOP_REQUESTED=0
 
 say() { printf '[run.sh] %s\n' "$*"; }
 fail() { printf '[run.sh] error: %s\n' "$*" >&2; exit 1; }
+# A database URL as it may be shown: no parameters (a password may be one), no user-info's password.
+shown_url() { local url="${1%%\?*}"; [[ $url =~ ^([a-z:]+//)([^/@:]+):[^/@]*@(.*)$ ]] && url="${BASH_REMATCH[1]}${BASH_REMATCH[2]}:***@${BASH_REMATCH[3]}"; printf '%s' "$url"; }
 
 # --- checks ------------------------------------------------------------------------------------
 
@@ -233,6 +235,19 @@ stop_all() {
     exit "$status"
 }
 
+# The pid of a dev-postgres another ./run.sh started on our data directory, if one runs.
+other_run_on_data() {
+    local pid
+    command -v pgrep >/dev/null 2>&1 || return 1
+    for pid in $(pgrep -f 'dev-postgres\.jar' || true); do
+        if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "DATA_DIR=$PG_DATA"; then
+            echo "$pid"
+            return 0
+        fi
+    done
+    return 1
+}
+
 # A PostgreSQL left running on our data directory (its dev-postgres was killed): a fast shutdown.
 stop_leftover_postgres() {
     local pid
@@ -328,6 +343,10 @@ own_data() { # OWNER
 
 start_postgres() {
     mkdir -p "$DATA_ROOT"
+    local other
+    if other="$(other_run_on_data)"; then # its PostgreSQL is no leftover: leave it alone
+        fail "another ./run.sh is running on $PG_DATA (its dev-postgres is pid $other): stop it first, or run this one from another checkout"
+    fi
     stop_leftover_postgres
     require_free PG_PORT "$PG_PORT"
     pg_command
@@ -347,7 +366,7 @@ require_free ORDER_PORT "$ORDER_PORT"
 require_free CONSUMER_PORT "$CONSUMER_PORT"
 require_free RELAY_PORT "$RELAY_PORT"
 if [[ -n ${DB_URL:-} ]]; then
-    say "using the database at ${DB_URL%%\?*} (DB_URL is set)"
+    say "using the database at $(shown_url "$DB_URL") (DB_URL is set)"
     export DB_URL
     [[ -n ${DB_USER:-} ]] && export DB_USER
     [[ -n ${DB_PASSWORD:-} ]] && export DB_PASSWORD
@@ -476,8 +495,21 @@ done
 REPLAY_ENV=""
 if [[ $CONSUMER_PORT != 8081 ]]; then REPLAY_ENV+="CONSUMER_URL=http://localhost:$CONSUMER_PORT/messages "; fi
 if [[ -n $PG_PID && $PG_PORT != 5433 ]]; then REPLAY_ENV+="DB_URL=$DB_URL "; fi
+if [[ -z $PG_PID ]]; then # the database given: replay-cli needs it too (a password never printed)
+    if [[ $DB_URL =~ password=|//[^/@]*:[^/@]*@ ]]; then
+        REPLAY_ENV+="DB_URL='$(shown_url "$DB_URL")' (with its password) "
+    else
+        REPLAY_ENV+="DB_URL='$DB_URL' "
+    fi
+    if [[ -n ${DB_USER:-} ]]; then REPLAY_ENV+="DB_USER=$DB_USER "; fi
+fi
 if [[ $SINK != http ]]; then REPLAY_ENV+="SINK=$SINK "; fi
 if [[ -n $KAFKA_PID && $KAFKA_PORT != 9092 ]]; then REPLAY_ENV+="KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS "; fi
+BROKER_HINT=""
+if [[ $SINK != http ]]; then
+    BROKER_HINT="[run.sh] Watch the broker's own view of the messages: see README, \"Through a broker\".
+"
+fi
 case "$SINK" in
     http) SINK_LINE="http: the relay POSTs to the consumer" ;;
     *) SINK_LINE="$SINK at $BROKER_AT$BROKER_NOTE: relay SINK=$SINK, consumer SOURCE=$SINK" ;;
@@ -490,7 +522,7 @@ cat <<EOF
 [run.sh]   consumer       http://localhost:$CONSUMER_PORT     (health: $(http_status "$CONSUMER_PORT" /health))
 [run.sh]   outbox-relay   http://localhost:$RELAY_PORT     (health: $(http_status "$RELAY_PORT" /health))
 [run.sh]   console        http://localhost:$RELAY_PORT/    open it in a browser: the outbox, its DEAD messages, requeue
-[run.sh]   PostgreSQL     ${DB_URL%%\?*}${PG_PID:+ (embedded, data in .data/postgres)}
+[run.sh]   PostgreSQL     $(shown_url "$DB_URL")${PG_PID:+ (embedded, data in .data/postgres)}
 [run.sh]   messages via   $SINK_LINE
 [run.sh]
 [run.sh] Create an order (it and its OrderCreated event commit in one transaction):
@@ -500,8 +532,7 @@ cat <<EOF
 [run.sh]   curl -s http://localhost:$ORDER_PORT/health
 [run.sh]   ${REPLAY_ENV}java -jar replay-cli/target/replay-cli.jar list --status published
 [run.sh]   ${REPLAY_ENV}java -jar replay-cli/target/replay-cli.jar duplicate   (the consumer skips a redelivery)
-[run.sh] Watch the broker's own view of the messages: see README, "Through a broker".
-[run.sh] Ctrl-C stops everything${PG_PID:+; the data stays in .data/postgres for the next run}.
+${BROKER_HINT}[run.sh] Ctrl-C stops everything${PG_PID:+; the data stays in .data/postgres for the next run}.
 [run.sh] ------------------------------------------------------------------------------
 EOF
 
