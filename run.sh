@@ -431,11 +431,17 @@ esac
 # jar (rebuilt since) is written anew. CDS=off starts without one.
 class_archive() { # NAME: prints the JVM option for NAME's archive
     local archive="$CDS_DIR/$1.jsa" jar="$ROOT/$1/target/$1.jar"
+    # The archive a run wrote as it stopped is kept only if that run became ready: one stopped
+    # during its start holds a fraction of the classes, and would be reused as it is.
+    if [[ -f $archive.new ]]; then
+        if [[ -f $CDS_DIR/$1.ready ]]; then mv -f "$archive.new" "$archive"; else rm -f "$archive.new"; fi
+    fi
+    rm -f "$CDS_DIR/$1.ready"
     if [[ -f $archive && $archive -nt $jar ]]; then
         printf '%s' "-XX:SharedArchiveFile=$archive"
     else
         rm -f "$archive"
-        printf '%s' "-XX:ArchiveClassesAtExit=$archive"
+        printf '%s' "-XX:ArchiveClassesAtExit=$archive.new"
     fi
 }
 
@@ -489,6 +495,7 @@ for i in "${!SERVICE_PIDS[@]}"; do
         ((SECONDS < deadline)) || fail "${SERVICE_NAMES[$i]} did not answer on port ${SERVICE_PORTS[$i]} within ${SERVICE_START_SECONDS}s"
         sleep 0.3
     done
+    if [[ -d $CDS_DIR ]]; then : >"$CDS_DIR/${SERVICE_NAMES[$i]}.ready"; fi # its class archive may be kept
 done
 
 # replay-cli's defaults are the standard ports; say so when these differ.
