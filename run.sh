@@ -254,7 +254,15 @@ stop_leftover_postgres() {
     [[ -f $PG_DATA/postmaster.pid ]] || return 0
     pid="$(head -n 1 "$PG_DATA/postmaster.pid" 2>/dev/null || true)"
     [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" || return 0
-    [[ -r /proc/$pid/cmdline ]] && ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$PG_DATA" && return 0
+    if [[ -r /proc/$pid/cmdline ]] && ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$PG_DATA"; then
+        # The pid was reused (after a reboot, say) by another program, not a postgres: PostgreSQL
+        # would take that program for a server still running on the data and refuse to start.
+        if [[ $(cat "/proc/$pid/comm" 2>/dev/null) != postgres* ]]; then
+            say "removing $PG_DATA/postmaster.pid: its pid $pid now belongs to another program"
+            rm -f "$PG_DATA/postmaster.pid"
+        fi
+        return 0
+    fi
     say "stopping a PostgreSQL left running on $PG_DATA (pid $pid)"
     kill -INT "$pid" 2>/dev/null || true
     wait_gone "$STOP_SECONDS" "$pid" || fail "PostgreSQL (pid $pid) did not stop; stop it by hand"
