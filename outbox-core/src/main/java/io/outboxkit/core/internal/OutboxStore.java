@@ -27,7 +27,6 @@ public final class OutboxStore {
     private static final int MAX_ERROR_LENGTH = 2_000;
     /** PostgreSQL's SQLSTATE for a statement cancelled, by its timeout among others. */
     private static final String QUERY_CANCELED = "57014";
-    private static final Comparator<OutboxMessage> WRITE_ORDER = Comparator.comparingLong(OutboxMessage::sequence);
 
     private final Jdbi jdbi;
     private final PollerSettings settings;
@@ -82,8 +81,8 @@ public final class OutboxStore {
     /**
      * What recording a batch's outcome found.
      *
-     * @param published    the delivered messages recorded as such: those still the claim's (not
-     *                     requeued, nor claimed again after the lease ran out)
+     * @param published    the delivered messages recorded as such: those still claimed (not
+     *                     requeued meanwhile, nor recorded by another claim first)
      * @param dead         the messages now DEAD
      * @param laterPending whether a later message of a delivered one's aggregate is not yet
      *                     published (it may have been held back by the delivered one, and be due now)
@@ -199,7 +198,7 @@ public final class OutboxStore {
                 batch.add(MessageRows.message(rs));
             }
         }
-        batch.sort(WRITE_ORDER);
+        batch.sort(Comparator.comparingLong(OutboxMessage::sequence));
         return batch;
     }
 
