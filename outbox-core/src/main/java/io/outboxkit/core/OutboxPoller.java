@@ -226,8 +226,8 @@ public final class OutboxPoller implements AutoCloseable {
     /**
      * Whether the poller delivers: started, not closed, and none of its worker threads has ended.
      * A worker ends early only on what its loop does not survive (an {@link OutOfMemoryError} a
-     * listener throws, say, which is logged); the poller then stays started, so that {@link #close()} still stops its other
-     * threads, but this says false, as a health check should.
+     * listener throws, say, which is logged); the poller then stays started, so that
+     * {@link #close()} still stops its other threads, but this says false, as a health check should.
      */
     public boolean isRunning() {
         Run current = run;
@@ -347,10 +347,11 @@ public final class OutboxPoller implements AutoCloseable {
         List<UUID> nowDead = outcome.dead();
         List<OutboxMessage> published = deliveredMessages;
         if (outcome.published().size() < deliveredMessages.size()) {
-            // Requeued by an operator, or claimed again after the lease ran out: that outcome counts.
+            // Requeued by an operator, or recorded first by a claim that took it after the lease ran out.
             Set<UUID> marked = new HashSet<>(outcome.published());
             published = deliveredMessages.stream().filter(m -> marked.contains(m.id())).toList();
-            LOG.debug("[{}] delivered, but no longer held when recorded (requeued, or claimed again): {}", config.name(),
+            LOG.debug("[{}] delivered, but no longer claimed when recorded (requeued, or recorded by another claim): {}",
+                    config.name(),
                     deliveredMessages.stream().map(OutboxMessage::id).filter(id -> !marked.contains(id)).toList());
         }
         delivered.addAndGet(published.size());
