@@ -3,12 +3,17 @@ package io.outboxkit.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -38,10 +43,23 @@ class ConcurrentPollersTest {
             ClaimMode mode) {
         List<UUID> ids = Outbox.write(db.jdbi(), 100, 10);
         RecordingPublisher publisher = new RecordingPublisher();
+        // The first poller to deliver waits (a little) for a second one to deliver too, so that on a
+        // loaded machine it does not drain the backlog alone before the others have started.
+        Set<String> delivering = ConcurrentHashMap.newKeySet();
+        CountDownLatch twoDelivering = new CountDownLatch(1);
+        MessagePublisher waitingForCompany = message -> {
+            delivering.add(Thread.currentThread().getName());
+            if (delivering.size() > 1) {
+                twoDelivering.countDown();
+            } else {
+                twoDelivering.await(5, TimeUnit.SECONDS);
+            }
+            publisher.publish(message);
+        };
         List<OutboxPoller> pollers = new ArrayList<>();
         try {
             for (int i = 0; i < 4; i++) {
-                OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).name("poller-" + i).claimMode(mode)
+                OutboxPoller poller = OutboxPoller.builder(db.jdbi(), waitingForCompany).name("poller-" + i).claimMode(mode)
                         .batchSize(25).orderedByAggregate(ordered).pollInterval(Duration.ofMillis(100)).build();
                 pollers.add(poller);
                 poller.start();
