@@ -43,7 +43,7 @@ final class SourceRecord {
                 String value = header.value() == null ? "" : textOrNull(header.value());
                 if (value != null) {
                     headers.put(header.key(), value);
-                } else if (isTraceContext(header.key())) {
+                } else if (TransportHeaders.isTraceContext(header.key())) {
                     headers.remove(header.key()); // observability data from a client: dropped, never fatal
                 } else {
                     throw new IllegalArgumentException("header " + header.key() + " is not UTF-8 text");
@@ -57,10 +57,6 @@ final class SourceRecord {
         } catch (IllegalArgumentException e) {
             return new SourceRecord(record, null, "unreadable outbox message: " + e.getMessage());
         }
-    }
-
-    private static boolean isTraceContext(String name) {
-        return TransportHeaders.TRACEPARENT.equals(name) || TransportHeaders.TRACESTATE.equals(name);
     }
 
 

@@ -46,7 +46,7 @@ final class NatsHeaders {
             }
             for (int i = 0; i < value.length(); i++) {
                 char c = value.charAt(i);
-                if ((c > 127 || c == '\n' || c == '\r') && isTraceContext(name)) {
+                if ((c > 127 || c == '\n' || c == '\r') && TransportHeaders.isTraceContext(name)) {
                     return; // observability data a client stored malformed: it must not fail the message
                 }
                 if (c > 127 || c == '\n' || c == '\r') {
@@ -59,10 +59,6 @@ final class NatsHeaders {
         });
         headers.put(MSG_ID, message.id().toString());
         return headers;
-    }
-
-    private static boolean isTraceContext(String name) {
-        return TransportHeaders.TRACEPARENT.equals(name) || TransportHeaders.TRACESTATE.equals(name);
     }
 
     /**

@@ -29,6 +29,11 @@ public final class TransportHeaders {
     /** The vendor part of the W3C trace context; see {@link #TRACEPARENT}. */
     public static final String TRACESTATE = "tracestate";
 
+    /** Whether {@code name} is a header of the trace context ({@link #TRACEPARENT}, {@link #TRACESTATE}). */
+    public static boolean isTraceContext(String name) {
+        return TRACEPARENT.equals(name) || TRACESTATE.equals(name);
+    }
+
     /** The message id, a UUID: the key a consumer deduplicates on (Debezium's outbox router's name). */
     public static final String ID = "id";
     /** The write order in the outbox, a whole number: a consumer detects out-of-order delivery with it. */
