@@ -273,9 +273,9 @@ public final class OutboxAdmin {
         } catch (OutboxException e) {
             if (Causes.find(e, SQLException.class).map(s -> LOCK_NOT_AVAILABLE.equals(s.getSQLState()))
                     .orElse(false)) {
-                throw new OutboxException("could not requeue " + what + ": a poller delivering one of them (claim mode "
-                        + "LOCK) held it longer than " + REQUEUE_LOCK_WAIT.toSeconds() + " s; nothing was requeued, "
-                        + "try again", e);
+                throw new OutboxException("could not requeue " + what + ": another transaction held one of them longer "
+                        + "than " + REQUEUE_LOCK_WAIT.toSeconds() + " s (a poller in claim mode LOCK delivering it, "
+                        + "or a long statement on the outbox); nothing was requeued, try again", e);
             }
             throw e;
         }
