@@ -37,8 +37,10 @@ import org.slf4j.LoggerFactory;
  * which an idempotent receiver skips. A failed message is given back to the server with a delay
  * (exponential backoff from {@link Builder#initialBackoff(Duration) initialBackoff} to
  * {@link Builder#maxBackoff(Duration) maxBackoff}) and comes again; after {@link Builder#maxAttempts(int)
- * maxAttempts} deliveries to this consumer (the server counts them, across restarts) it is
- * dead-lettered, when the receiver failed that message itself: a batch the receiver threw on (its
+ * maxAttempts} deliveries to this consumer it is dead-lettered, when the receiver failed that
+ * message itself (the server counts them; a source that starts, or starts over after a lost
+ * connection, with that message still unacknowledged restarts the consumer at its ack floor, see
+ * below, and the count starts again from 1, as RabbitMQ's and Kafka's in-memory counts do): a batch the receiver threw on (its
  * database down, say) is given back however long that lasts, and dead-letters nothing. A message that cannot be read as an outbox message ({@link TransportHeaders#read})
  * is dead-lettered at once. Dead-lettering stores the message in the dead-letter stream
  * ({@value #DEFAULT_DEAD_LETTER_STREAM} unless set, subjects {@code outbox-dead-letter.>}), on
