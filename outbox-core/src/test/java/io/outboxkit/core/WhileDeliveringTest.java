@@ -143,6 +143,39 @@ class WhileDeliveringTest {
         assertThat(slow.poller.stats().delivered() + again.poller.stats().delivered()).isEqualTo(1);
     }
 
+    /**
+     * The failing counterpart of the test above: a failure slower than its lease must not be
+     * recorded over the claim that took the message again, whether that claim is another
+     * poller's or another worker's of the same poller (the workers of a poller share its name,
+     * the lease owner; "each worker is like a poller of its own"). Recorded over it, the late
+     * failure turns a message the later claim delivered into DEAD (here, its last attempt), and
+     * that delivery is then not recorded: the message holds back the rest of its aggregate until
+     * an operator requeues it, and is delivered again.
+     */
+    @ParameterizedTest(name = "the later claim's poller: {0}")
+    @ValueSource(strings = {"relay-a", "relay-b"})
+    void a_failure_slower_than_its_lease_is_not_recorded_over_the_claim_that_took_the_message_again(String later)
+            throws Throwable {
+        List<UUID> ids = Outbox.write(db.jdbi(), 1, 2);
+        UUID id = ids.get(0);
+        HeldCycle slow = HeldCycle.failing(p -> leasing(p).name("relay-a").lease(Duration.ofMillis(500)).maxAttempts(2));
+        await().atMost(Duration.ofSeconds(10)).until(() -> db.jdbi().withHandle(h -> h.createQuery(
+                "SELECT locked_until < clock_timestamp() FROM outbox WHERE id = :id").bind("id", id)
+                .mapTo(Boolean.class).one()));
+        HeldCycle again = HeldCycle.start(p -> leasing(p).name(later).lease(Duration.ofSeconds(30)).maxAttempts(2));
+        assertThat(again.publisher.delivered(id)).as("the later claim delivered it").isTrue();
+
+        slow.releaseAndJoin(); // the late failure, of a lease that ran out
+        again.releaseAndJoin(); // the delivery, under a lease in force
+
+        OutboxEntry entry = admin.find(id).orElseThrow();
+        assertThat(entry.status()).as("delivered by the claim in force (last error: %s)", entry.lastError())
+                .isEqualTo(MessageStatus.PUBLISHED);
+        RecordingPublisher next = new RecordingPublisher();
+        leasing(next).name("relay-c").build().pollOnce();
+        assertThat(next.delivered(ids.get(1))).as("the aggregate's next message is not held back").isTrue();
+    }
+
     @Test
     void a_claim_that_waited_behind_a_lock_longer_than_its_lease_still_holds_the_whole_lease() throws Throwable {
         UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);

@@ -283,12 +283,14 @@ public final class OutboxSql {
 
     /**
      * Records failed deliveries: back to PENDING after a delay, or DEAD once out of attempts.
-     * Leased ({@code locked} false): only while the failing poller still holds the lease: if an
-     * operator requeued the message, or the lease ran out and another poller claimed it, that
-     * outcome is the one that counts. Locked: the current transaction holds the messages, and the
-     * attempt is counted here. Parameters: maxAttempts, ids (uuid[]), errors (text[]), delays in
-     * ms (bigint[]), and the owner when leased. Two statements, as {@link #markPublished}: the second returns each
-     * message's id and new status.
+     * Leased ({@code locked} false): only while the failing claim still holds the message (the
+     * owner's lease, and the attempt it started: a claim counts one, so a later claim, even by
+     * another worker of the same poller, has another): if an operator requeued the message, or
+     * the lease ran out and another claim took it, that claim's outcome is the one that counts.
+     * Locked: the current transaction holds the messages, and the attempt is counted here.
+     * Parameters: maxAttempts, ids (uuid[]), errors (text[]), delays in ms (bigint[]), and when
+     * leased the attempts the claim started (int[]) and the owner. Two statements, as
+     * {@link #markPublished}: the second returns each message's id and new status.
      */
     public String markFailed(boolean locked, Duration statementTimeout) {
         String attempts = locked ? "o.attempts + 1" : "o.attempts";
@@ -300,9 +302,9 @@ public final class OutboxSql {
                     last_error = f.error,
                     locked_by = NULL,
                     locked_until = NULL
-                FROM unnest(?::uuid[], ?::text[], ?::bigint[]) AS f(id, error, delay_millis)
+                FROM unnest(?::uuid[], ?::text[], ?::bigint[]%s) AS f(id, error, delay_millis%s)
                 WHERE o.id = f.id AND %s%s
-                RETURNING o.id, o.status""".formatted(outbox, attempts, attempts, STILL_PENDING,
-                locked ? "" : " AND o.locked_by = ?");
+                RETURNING o.id, o.status""".formatted(outbox, attempts, attempts, locked ? "" : ", ?::int[]",
+                locked ? "" : ", attempt", STILL_PENDING, locked ? "" : " AND o.attempts = f.attempt AND o.locked_by = ?");
     }
 }

@@ -239,7 +239,7 @@ public final class OutboxStore {
         }
     }
 
-    /** A committed lease: the outcome is recorded in transactions of its own, only while the lease is still ours. */
+    /** A committed lease: the outcome is recorded in transactions of its own, while the messages are still claimed (see {@link OutboxSql}). */
     private final class LeasedClaim implements Claim {
         private final List<OutboxMessage> messages;
         private final String owner;
@@ -352,7 +352,9 @@ public final class OutboxStore {
             mark.setArray(3, connection.createArrayOf("text", failures.stream().map(Failure::error).toArray()));
             mark.setArray(4, connection.createArrayOf("int8", failures.stream().map(f -> f.delay().toMillis()).toArray()));
             if (owner != null) {
-                mark.setString(5, owner);
+                mark.setArray(5, connection.createArrayOf("int4",
+                        failures.stream().map(f -> f.message().attempts()).toArray()));
+                mark.setString(6, owner);
             }
             List<UUID> dead = new ArrayList<>();
             try (ResultSet rs = secondResult(mark)) {
