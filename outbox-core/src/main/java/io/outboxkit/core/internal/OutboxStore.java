@@ -14,11 +14,13 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.function.LongSupplier;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.postgresql.PGConnection;
 import org.postgresql.PGStatement;
 
 /** The poller's statements, each its own short transaction. */
@@ -63,8 +65,9 @@ public final class OutboxStore {
 
         /**
          * The error text recorded on the message: the exception's type and message, at most
-         * 2,000 characters, always storable (PostgreSQL refuses a text with a
-         * NUL character, and a failure that cannot be recorded would be retried forever).
+         * 2,000 characters, always storable in a UTF8 database (PostgreSQL refuses a text with a
+         * NUL character, and a failure that cannot be recorded would be retried forever); see
+         * {@link #asciiError()} for the others.
          */
         public String error() {
             String text = cause.getMessage() == null ? cause.getClass().getSimpleName()
@@ -75,6 +78,25 @@ public final class OutboxStore {
             }
             int end = Character.isHighSurrogate(text.charAt(MAX_ERROR_LENGTH - 1)) ? MAX_ERROR_LENGTH - 1 : MAX_ERROR_LENGTH;
             return text.substring(0, end);
+        }
+
+        /**
+         * {@link #error()} with every character outside printable ASCII as a Java-style escape (backslash, u, four hex digits):
+         * storable in a database of any server encoding (LATIN1 lacks most of Unicode, and the
+         * server refuses what its encoding cannot hold).
+         */
+        public String asciiError() {
+            String text = error();
+            StringBuilder ascii = new StringBuilder(text.length() + 16);
+            for (int i = 0; i < text.length(); i++) {
+                char c = text.charAt(i);
+                if (c >= 0x20 && c < 0x7F || c == '\n' || c == '\t') {
+                    ascii.append(c);
+                } else {
+                    ascii.append(String.format(Locale.ROOT, "\\u%04X", (int) c));
+                }
+            }
+            return ascii.toString();
         }
     }
 
@@ -349,7 +371,8 @@ public final class OutboxStore {
         try (PreparedStatement mark = prepared(connection, markFailed)) {
             mark.setInt(1, settings.maxAttempts());
             mark.setArray(2, connection.createArrayOf("uuid", failures.stream().map(f -> f.message().id()).toArray()));
-            mark.setArray(3, connection.createArrayOf("text", failures.stream().map(Failure::error).toArray()));
+            mark.setArray(3, connection.createArrayOf("text", failures.stream()
+                    .map(utf8Server(connection) ? Failure::error : Failure::asciiError).toArray()));
             mark.setArray(4, connection.createArrayOf("int8", failures.stream().map(f -> f.delay().toMillis()).toArray()));
             if (owner != null) {
                 mark.setArray(5, connection.createArrayOf("int4",
@@ -366,6 +389,12 @@ public final class OutboxStore {
             }
             return dead;
         }
+    }
+
+    /** Whether the server stores text as UTF8 (as the driver reported at connect; assumed when it cannot be asked). */
+    private static boolean utf8Server(Connection connection) throws SQLException {
+        return !connection.isWrapperFor(PGConnection.class)
+                || "UTF8".equals(connection.unwrap(PGConnection.class).getParameterStatus("server_encoding"));
     }
 
     /** Runs {@code work} on a pooled connection in auto-commit mode; wraps SQL errors with what was attempted. */
