@@ -2,10 +2,13 @@ package io.outboxkit.migrations;
 
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxSchema;
+import io.outboxkit.core.spi.Causes;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.OptionalInt;
@@ -15,6 +18,8 @@ import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.flywaydb.core.api.migration.JavaMigration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Applies outbox-core's schema ({@link OutboxSchema}, with the application's {@link OutboxNames})
@@ -31,22 +36,47 @@ import org.flywaydb.core.api.migration.JavaMigration;
  * picked up. Applying is idempotent and safe when several processes start at once (Flyway takes a
  * PostgreSQL advisory lock: one process migrates, the others find the schema current).
  * Immutable and thread-safe.
+ *
+ * <p>On a live outbox, a script may need a lock that the writers' open transactions hold: version 2
+ * builds an index, which waits for every open transaction that wrote to the outbox, and every
+ * writer that comes after waits behind it. So a script waits for a lock at most
+ * {@value #LOCK_WAIT_SECONDS} s, then lets go (its transaction rolls back, so that writers go on)
+ * and the migration starts again after a pause, up to {@value #LOCK_ATTEMPTS} times; a writer is
+ * held at most about {@value #LOCK_WAIT_SECONDS} s per attempt. Once the index has its lock, its
+ * build still holds the writers for as long as it runs: see the README's "Upgrading a live outbox".
  */
 public final class OutboxMigrations {
 
+    private static final Logger LOG = LoggerFactory.getLogger(OutboxMigrations.class);
+
     /** The suffix of the default history table, after the outbox table's name: {@value}. */
     public static final String HISTORY_TABLE_SUFFIX = "_schema_history";
+
+    /** How long a script waits for a lock before its attempt gives up, in seconds: {@value}. */
+    public static final int LOCK_WAIT_SECONDS = 2;
+    /** How many attempts a migration makes when a script cannot get its lock: {@value}. */
+    public static final int LOCK_ATTEMPTS = 8;
+
+    static final Duration LOCK_WAIT = Duration.ofSeconds(LOCK_WAIT_SECONDS);
+    /** Between two attempts, long beside {@link #LOCK_WAIT}: writers then go on unhindered. */
+    static final Duration LOCK_PAUSE = Duration.ofSeconds(5);
 
     private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
 
     private final DataSource dataSource;
     private final OutboxNames names;
     private final String historyTable;
+    private final Duration lockWait;
+    private final int lockAttempts;
+    private final Duration lockPause;
 
     private OutboxMigrations(Builder builder) {
         this.dataSource = builder.dataSource;
         this.names = builder.names;
         this.historyTable = builder.historyTable != null ? builder.historyTable : defaultHistoryTable(builder.names);
+        this.lockWait = builder.lockWait;
+        this.lockAttempts = builder.lockAttempts;
+        this.lockPause = builder.lockPause;
     }
 
     /**
@@ -84,13 +114,65 @@ public final class OutboxMigrations {
     }
 
     /**
-     * Brings the library's tables to the latest version.
+     * Brings the library's tables to the latest version. A script that cannot get a lock within
+     * {@value #LOCK_WAIT_SECONDS} s is rolled back and the migration tried again (logged at WARN,
+     * with the sessions that hold a lock on the outbox), {@value #LOCK_ATTEMPTS} times in all.
      *
      * @return how many scripts this call applied (0 when the schema was already current)
-     * @throws FlywayException when the database cannot be migrated
+     * @throws FlywayException when the database cannot be migrated, or when a script did not get
+     *                         its lock at any attempt: the message names the script and the sessions
+     *                         that held the outbox
      */
     public int apply() {
-        return SharedSchemaFlyway.migrate(configuration(), String.valueOf(installedWithoutHistory().orElse(0)));
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return SharedSchemaFlyway.migrate(configuration(), String.valueOf(installedWithoutHistory().orElse(0)));
+            } catch (FlywayException e) {
+                ScriptMigration script = Causes.find(e, ScriptMigration.LockNotGranted.class).orElseThrow(() -> e).script();
+                String holders = lockHolders();
+                if (attempt >= lockAttempts) {
+                    throw new FlywayException("could not apply outboxkit schema " + script.name() + " to "
+                            + names.qualifiedOutboxTable() + ": at each of " + lockAttempts + " attempts another "
+                            + "transaction held a lock on it longer than " + lockWait.toMillis() + " ms (" + holders
+                            + "). Most often a business transaction that wrote to the outbox and is still open, or a "
+                            + "session left idle in transaction: end it and start again, or upgrade at a quiet time "
+                            + "(README, \"Upgrading a live outbox\")", e);
+                }
+                LOG.warn("outboxkit schema {} waited {} ms for a lock on {} ({}) and let go, so as not to hold the "
+                                + "outbox's writers behind it; trying again in {} s (attempt {} of {})", script.name(),
+                        lockWait.toMillis(), names.qualifiedOutboxTable(), holders, lockPause.toSeconds(), attempt + 1,
+                        lockAttempts);
+                SharedSchemaFlyway.sleep(lockPause.toMillis());
+            }
+        }
+    }
+
+    /**
+     * The sessions that hold a lock on the outbox now, oldest transaction first, for an operator to
+     * find: pid, application, state and how long its transaction has been open.
+     */
+    private String lockHolders() {
+        try (Connection connection = dataSource.getConnection();
+             PreparedStatement look = connection.prepareStatement("""
+                     SELECT a.pid, a.application_name, a.state, floor(extract(epoch FROM now() - a.xact_start))::bigint
+                     FROM pg_stat_activity a
+                     WHERE a.pid <> pg_backend_pid() AND a.pid IN (
+                         SELECT l.pid FROM pg_locks l WHERE l.relation = to_regclass(?) AND l.granted)
+                     ORDER BY a.xact_start LIMIT 3""")) {
+            look.setString(1, names.qualifiedOutboxTable());
+            List<String> holders = new ArrayList<>();
+            try (ResultSet row = look.executeQuery()) {
+                while (row.next()) {
+                    String application = row.getString(2);
+                    holders.add("pid " + row.getInt(1)
+                            + (application == null || application.isEmpty() ? "" : ", application '" + application + "'")
+                            + ", " + row.getString(3) + ", transaction open " + row.getLong(4) + " s");
+                }
+            }
+            return holders.isEmpty() ? "no session holds one any longer" : "held by " + String.join("; ", holders);
+        } catch (SQLException e) {
+            return "could not read which sessions hold it: " + e.getMessage();
+        }
     }
 
     /**
@@ -144,7 +226,7 @@ public final class OutboxMigrations {
                 .table(historyTable)
                 .locations(new String[0]) // the scripts come from outbox-core, not from a scan of the classpath
                 .failOnMissingLocations(false)
-                .javaMigrations(scripts.stream().map(ScriptMigration::new).toArray(JavaMigration[]::new));
+                .javaMigrations(scripts.stream().map(s -> new ScriptMigration(s, lockWait)).toArray(JavaMigration[]::new));
         if (names.schema() != null) {
             config.schemas(names.schema()).defaultSchema(names.schema()).createSchemas(true);
         }
@@ -156,6 +238,9 @@ public final class OutboxMigrations {
         private final DataSource dataSource;
         private OutboxNames names = OutboxNames.DEFAULT;
         private String historyTable;
+        private Duration lockWait = LOCK_WAIT;
+        private int lockAttempts = LOCK_ATTEMPTS;
+        private Duration lockPause = LOCK_PAUSE;
 
         private Builder(DataSource dataSource) {
             this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
@@ -174,6 +259,14 @@ public final class OutboxMigrations {
          */
         public Builder historyTable(String historyTable) {
             this.historyTable = historyTable;
+            return this;
+        }
+
+        /** For tests: how long a script waits for a lock, how many attempts, and the pause between them. */
+        Builder lockRetry(Duration wait, int attempts, Duration pause) {
+            this.lockWait = wait;
+            this.lockAttempts = attempts;
+            this.lockPause = pause;
             return this;
         }
 

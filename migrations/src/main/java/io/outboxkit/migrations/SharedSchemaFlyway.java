@@ -65,8 +65,13 @@ public final class SharedSchemaFlyway {
     }
 
     private static void pause(int attempt) {
+        sleep(ThreadLocalRandom.current().nextLong(50, 100L * attempt + 100)); // let the other start commit
+    }
+
+    /** Waits before another attempt; an interrupt ends the migration. */
+    static void sleep(long millis) {
         try {
-            Thread.sleep(ThreadLocalRandom.current().nextLong(50, 100L * attempt + 100)); // let the other start commit
+            Thread.sleep(millis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new FlywayException("interrupted while waiting to migrate", e);

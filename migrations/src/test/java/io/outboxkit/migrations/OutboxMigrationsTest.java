@@ -2,6 +2,7 @@ package io.outboxkit.migrations;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.outboxkit.core.NewMessage;
@@ -10,18 +11,24 @@ import io.outboxkit.core.OutboxSchema;
 import io.outboxkit.core.OutboxWriter;
 import io.outboxkit.testing.DatabaseSetup;
 import io.outboxkit.testing.PostgresExtension;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.callback.Callback;
 import org.flywaydb.core.api.callback.Context;
 import org.flywaydb.core.api.callback.Event;
 import org.flywaydb.core.api.migration.JavaMigration;
+import org.jdbi.v3.core.Handle;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -33,7 +40,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class OutboxMigrationsTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(DatabaseSetup.EMPTY, 4);
+    static final PostgresExtension db = new PostgresExtension(DatabaseSetup.EMPTY, 6);
 
     /** Every version of the library's schema, as the history records them. */
     private static final String[] ALL_VERSIONS = {"1 outbox", "2 dead_index", "3 notify_only_while_waiting"};
@@ -106,6 +113,90 @@ class OutboxMigrationsTest {
         assertThat(trigger).contains("pg_advisory_xact_lock_shared").contains("waiting_until > now()");
         UUID third = db.jdbi().inTransaction(h -> writer.write(h, NewMessage.of("Order", "o-3", "OrderCreated", "{}")));
         assertThat(third).as("a write through the new trigger").isNotNull();
+    }
+
+    /**
+     * A service migrates the library's schema at its start, so on a rolling upgrade the outbox is
+     * live: producers write to it while version 2 is applied. Version 2's {@code CREATE INDEX} needs
+     * a SHARE lock on the outbox, which waits for every open transaction that wrote to it, and every
+     * writer that comes after queues behind it. The script waits for it only briefly, lets the
+     * writers go, and tries again, until the business transaction has ended.
+     */
+    @Test
+    void applying_version_2_on_a_live_outbox_does_not_stop_new_writers_behind_a_business_transaction_in_progress()
+            throws Exception {
+        OutboxNames names = OutboxNames.inSchema("live_upgrade");
+        migrateAsAnEarlierRelease(names, 1);
+        OutboxWriter writer = OutboxWriter.create(names);
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try (Handle inProgress = db.jdbi().open()) {
+            inProgress.begin(); // a producer's business transaction, still working after its event was written
+            writer.write(inProgress, NewMessage.of("Order", "o-1", "OrderCreated", "{}"));
+            Future<Integer> migration = threads.submit(() -> OutboxMigrations.apply(db.dataSource(), names));
+            await().atMost(Duration.ofSeconds(10)).until(() -> waitingOnALock("%outbox_dead_seq%"));
+
+            Future<UUID> another = threads.submit(() -> db.jdbi().inTransaction(h -> writer.write(h,
+                    NewMessage.of("Order", "o-2", "OrderCreated", "{}"))));
+            try {
+                assertThat(another).as("another producer's write while the migration waits for its lock")
+                        .succeedsWithin(OutboxMigrations.LOCK_WAIT.plusSeconds(2));
+            } finally {
+                inProgress.commit();
+            }
+
+            assertThat(migration.get(30, TimeUnit.SECONDS)).as("applied on a later attempt")
+                    .isEqualTo(ALL_VERSIONS.length - 1);
+            assertThat(history("live_upgrade", "outbox_schema_history")).containsExactly(ALL_VERSIONS);
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
+    @Test
+    void a_migration_that_never_gets_its_lock_gives_up_naming_the_script_and_the_session_that_holds_the_outbox()
+            throws Exception {
+        OutboxNames names = OutboxNames.inSchema("held_upgrade");
+        migrateAsAnEarlierRelease(names, 1);
+        OutboxMigrations briefly = OutboxMigrations.builder(db.dataSource()).names(names)
+                .lockRetry(Duration.ofMillis(200), 2, Duration.ofMillis(50)).build();
+        try (Handle inProgress = db.jdbi().open()) {
+            inProgress.begin();
+            OutboxWriter.create(names).write(inProgress, NewMessage.of("Order", "o-1", "OrderCreated", "{}"));
+            int holder = inProgress.createQuery("SELECT pg_backend_pid()").mapTo(Integer.class).one();
+
+            assertThatThrownBy(briefly::apply).isInstanceOf(FlywayException.class)
+                    .hasMessageContaining("could not apply outboxkit schema version 2 (dead_index) to \"held_upgrade\".\"outbox\"")
+                    .hasMessageContaining("at each of 2 attempts another transaction held a lock on it longer than 200 ms")
+                    .hasMessageContaining("held by pid " + holder + ", ")
+                    .hasMessageContaining("idle in transaction")
+                    .hasMessageContaining("Upgrading a live outbox");
+            inProgress.commit();
+        }
+
+        assertThat(history("held_upgrade", "outbox_schema_history")).as("nothing half applied").containsExactly("1 outbox");
+        assertThat(briefly.apply()).as("once the transaction has ended").isEqualTo(ALL_VERSIONS.length - 1);
+    }
+
+    @Test
+    void the_lock_wait_applies_inside_the_migrations_transactions_and_stays_off_the_pools_connections() throws Exception {
+        try (HikariDataSource own = db.newPool(2)) {
+            OutboxMigrations.apply(own, OutboxNames.inSchema("lock_wait_scope"));
+            try (Connection first = own.getConnection(); Connection second = own.getConnection()) {
+                for (Connection connection : List.of(first, second)) {
+                    try (ResultSet row = connection.createStatement().executeQuery("SHOW lock_timeout")) {
+                        row.next();
+                        assertThat(row.getString(1)).as("the server's default, after the migration").isEqualTo("0");
+                    }
+                }
+            }
+        }
+    }
+
+    private static boolean waitingOnALock(String queryPattern) {
+        return db.jdbi().withHandle(h -> h.createQuery("""
+                        SELECT count(*) FROM pg_stat_activity
+                        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE :q""")
+                .bind("q", queryPattern).mapTo(Long.class).one()) > 0;
     }
 
     @Test
