@@ -190,6 +190,13 @@ public final class OutboxPoller implements AutoCloseable {
      * Stops: the batch in flight is delivered and recorded first, waiting up to the lease; after
      * that the worker is interrupted and its unrecorded messages are retried when their lease ends.
      * Returns once the threads have ended. Calling it again, or before a start, does nothing.
+     *
+     * <p>Called on one of the poller's own workers (from a publisher or a listener, to stop the
+     * application, say), it neither waits for nor interrupts that worker: it stops and waits for
+     * the others as above and returns, and the calling worker records its batch once the callback
+     * returns, then ends. That record needs the database, so what the callback closes (a Spring
+     * context, say) must leave the poller's pool open until then; if not, the batch is delivered
+     * again.
      */
     @Override
     public void close() {
@@ -203,12 +210,15 @@ public final class OutboxPoller implements AutoCloseable {
             stopping.listener.stop();
         }
         stopping.wakeup.release();
+        // A worker cannot wait for itself: it would wait out the lease, then interrupt its own
+        // record of the batch it is delivering.
+        List<Thread> others = stopping.workers.stream().filter(worker -> worker != Thread.currentThread()).toList();
         try {
             long deadline = System.nanoTime() + config.lease().toNanos();
-            for (Thread worker : stopping.workers) {
+            for (Thread worker : others) {
                 worker.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
             }
-            for (Thread worker : stopping.workers) {
+            for (Thread worker : others) {
                 if (worker.isAlive()) {
                     LOG.warn("[{}] batch still in flight after {}; interrupting it (its messages will be retried)",
                             config.name(), config.lease());
@@ -220,7 +230,12 @@ public final class OutboxPoller implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        LOG.info("[{}] stopped: {}", config.name(), stats());
+        if (others.size() < stopping.workers.size()) {
+            LOG.info("[{}] stopped but for {}, which called close() and ends once it has recorded its batch: {}",
+                    config.name(), Thread.currentThread().getName(), stats());
+        } else {
+            LOG.info("[{}] stopped: {}", config.name(), stats());
+        }
     }
 
     /**

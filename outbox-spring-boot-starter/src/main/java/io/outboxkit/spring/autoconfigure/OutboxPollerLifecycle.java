@@ -13,6 +13,9 @@ import org.springframework.context.SmartLifecycle;
  * are still open while the last batch is delivered and recorded. The stop is synchronous, so it is
  * not cut short by {@code spring.lifecycle.timeout-per-shutdown-phase}: the context waits for it.
  * A context stopped and started again (as a checkpoint and restore does) starts the poller again.
+ * A context closed from the publisher, on the poller's own worker, does not wait for that worker
+ * (see {@link OutboxPoller#close()}), and closes the DataSource before the worker can record its
+ * batch, which is then delivered again: close it from a thread of its own.
  */
 final class OutboxPollerLifecycle implements SmartLifecycle {
 
