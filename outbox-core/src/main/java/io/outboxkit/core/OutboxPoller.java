@@ -10,6 +10,7 @@ import io.outboxkit.core.internal.SafeListener;
 import io.outboxkit.core.internal.Tracing;
 import io.outboxkit.core.internal.WaitAnnouncement;
 import io.outboxkit.core.internal.Wakeup;
+import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.core.spi.OutboxListener;
@@ -26,6 +27,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jdbi.v3.core.ConnectionException;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -149,9 +151,16 @@ public final class OutboxPoller implements AutoCloseable {
     }
 
     /**
-     * Starts delivering on a background thread, plus one thread holding a LISTEN connection (so the
-     * pool behind the {@link Jdbi} needs a connection for it). A poller that was closed may be
-     * started again (an application context stopped and started, say).
+     * Starts delivering on a background thread per worker, plus one thread holding a LISTEN
+     * connection. A poller that was closed may be started again (an application context stopped
+     * and started, say).
+     *
+     * <p>The pool behind the {@link Jdbi} needs {@code workers} + 1 connections for the poller,
+     * besides the application's own: the LISTEN thread keeps one for as long as the poller runs,
+     * and each worker borrows one while it claims or records (under {@link ClaimMode#LOCK}, also
+     * while its batch is delivered). With fewer, workers wait for each other; with a single one,
+     * the poller never delivers. A poll that gets no connection while the LISTEN thread holds one
+     * says so, and this figure, in its log line and to {@link OutboxListener#pollFailed}.
      *
      * @throws IllegalStateException when it was started and not closed since (even if
      *                               {@link #isRunning()} says false because a worker ended)
@@ -427,6 +436,7 @@ public final class OutboxPoller implements AutoCloseable {
 
     private void runLoop(Run run) {
         boolean healthy = true;
+        boolean starvedToldOf = false;
         boolean announcing = true;
         long busyPauseMillis = 0;
         PollingPace.Looks looks = new PollingPace.Looks();
@@ -440,12 +450,17 @@ public final class OutboxPoller implements AutoCloseable {
                     LOG.info("[{}] database reachable again; delivering", config.name());
                 }
                 healthy = true;
+                starvedToldOf = false;
             } catch (OutboxException e) {
+                OutboxException failure = explainStarvation(e, run);
+                boolean starved = failure != e;
                 errors.incrementAndGet();
-                observer.pollFailed(e);
-                if (healthy) {
-                    LOG.warn("[{}] poll failed ({}); retrying every {}", config.name(), e.getMessage(), config.pollInterval());
+                observer.pollFailed(failure);
+                if (healthy || (starved && !starvedToldOf)) {
+                    LOG.warn("[{}] poll failed ({}); retrying every {}", config.name(), failure.getMessage(),
+                            config.pollInterval());
                 }
+                starvedToldOf |= starved;
                 healthy = false;
             } catch (RuntimeException | Error e) {
                 // A bug or a publisher gone wrong must not silently end delivery: log it and go on;
@@ -531,6 +546,30 @@ public final class OutboxPoller implements AutoCloseable {
         }
     }
 
+    /**
+     * The connections this poller needs from its pool to deliver: one per worker (while it claims
+     * or records; under {@link ClaimMode#LOCK}, also while it delivers) and the one its LISTEN
+     * thread keeps for as long as it runs.
+     */
+    private int connectionsNeeded() {
+        return config.workers() + 1;
+    }
+
+    /**
+     * {@code e} with what to do about it when the pool gave no connection while the LISTEN thread
+     * holds one: the pool is most likely too small for the poller, which then never delivers, and
+     * the pool's own message ("Connection is not available") does not say why.
+     */
+    private OutboxException explainStarvation(OutboxException e, Run run) {
+        if (!run.listener.holdsConnection() || Causes.find(e, ConnectionException.class).isEmpty()) {
+            return e;
+        }
+        return new OutboxException(e.getMessage() + ". The pool gave no connection while this poller's LISTEN thread "
+                + "holds one of the pool's connections for as long as the poller runs: give the pool at least "
+                + connectionsNeeded() + " connections for this poller (" + config.workers() + " worker(s) + 1 for LISTEN)"
+                + " besides what the application itself uses", e);
+    }
+
     /** Waits {@code millis} or until woken; returns true when the poller is to stop (interrupted). */
     private static boolean pause(Run run, long millis) {
         try {
@@ -599,7 +638,8 @@ public final class OutboxPoller implements AutoCloseable {
          * Worker threads, 1 to 64; default 1. More than one overlaps the cycles: a worker claims or
          * records its batch while another's is being delivered. Each holds a pooled connection
          * only while it claims or records (under {@link ClaimMode#LOCK}, also while its batch is
-         * delivered: size the pool for it).
+         * delivered): the pool needs {@code workers} + 1 connections for the poller, the one more
+         * for its LISTEN thread (see {@link OutboxPoller#start()}).
          */
         public Builder workers(int workers) {
             this.workers = workers;

@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
@@ -88,7 +89,17 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
      * must know which sessions its code runs on; the caller closes it.
      */
     public HikariDataSource newPool(int size) {
+        return newPool(size, Duration.ofSeconds(30));
+    }
+
+    /**
+     * As {@link #newPool(int)}, with a borrower waiting at most {@code connectionTimeout} for a
+     * connection (at least 250 ms). Set here, before the pool starts: a running Hikari pool keeps
+     * the timeout it started with.
+     */
+    public HikariDataSource newPool(int size, Duration connectionTimeout) {
         HikariConfig config = new HikariConfig();
+        config.setConnectionTimeout(connectionTimeout.toMillis());
         config.setJdbcUrl(jdbcUrl());
         if (server.user() != null) {
             config.setUsername(server.user());

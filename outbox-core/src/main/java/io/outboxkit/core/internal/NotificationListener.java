@@ -29,6 +29,7 @@ public final class NotificationListener implements Runnable {
     private final Wakeup wakeup;
     private final String name;
     private volatile boolean running = true;
+    private volatile boolean holding;
 
     /** A listener on {@code names}' channel that signals {@code wakeup}; {@code name} prefixes its log lines. */
     public NotificationListener(Jdbi jdbi, OutboxNames names, Wakeup wakeup, String name) {
@@ -41,6 +42,14 @@ public final class NotificationListener implements Runnable {
         this.name = name;
     }
 
+    /**
+     * Whether it holds a connection of the pool now (it keeps one for as long as it runs, but
+     * between a lost connection and the next).
+     */
+    public boolean holdsConnection() {
+        return holding;
+    }
+
     /** Makes {@link #run()} return within a fraction of a second. */
     public void stop() {
         running = false;
@@ -51,17 +60,22 @@ public final class NotificationListener implements Runnable {
         boolean healthy = true;
         while (running) {
             try (Handle handle = jdbi.open()) {
-                handle.execute(listen);
-                PGConnection connection = handle.getConnection().unwrap(PGConnection.class);
-                if (!healthy) {
-                    LOG.info("[{}] listening on channel {} again", name, channel);
-                }
-                healthy = true;
-                wakeup.signal(); // notifications sent while nobody listened are lost: look once
+                holding = true;
                 try {
-                    listen(connection);
+                    handle.execute(listen);
+                    PGConnection connection = handle.getConnection().unwrap(PGConnection.class);
+                    if (!healthy) {
+                        LOG.info("[{}] listening on channel {} again", name, channel);
+                    }
+                    healthy = true;
+                    wakeup.signal(); // notifications sent while nobody listened are lost: look once
+                    try {
+                        listen(connection);
+                    } finally {
+                        unlisten(handle, connection);
+                    }
                 } finally {
-                    unlisten(handle, connection);
+                    holding = false;
                 }
             } catch (SQLException | RuntimeException e) {
                 if (!running) {
