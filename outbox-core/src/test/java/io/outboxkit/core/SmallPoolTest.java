@@ -43,7 +43,7 @@ class SmallPoolTest {
                 pollFailures.add(e);
             }
         };
-        try (HikariDataSource one = db.newPool(1, CONNECTION_TIMEOUT)) {
+        try (HikariDataSource one = db.newPool(1, config -> config.setConnectionTimeout(CONNECTION_TIMEOUT.toMillis()))) {
             OutboxPoller poller = OutboxPoller.builder(Jdbi.create(one), m -> { }).workers(2)
                     .addListener(failures).build();
             poller.start();
@@ -65,7 +65,7 @@ class SmallPoolTest {
     void a_poller_delivers_on_a_pool_of_workers_plus_one_connections() {
         Outbox.write(db.jdbi(), 20, 5);
         AtomicInteger delivered = new AtomicInteger();
-        try (HikariDataSource pool = db.newPool(3, CONNECTION_TIMEOUT)) {
+        try (HikariDataSource pool = db.newPool(3, config -> config.setConnectionTimeout(CONNECTION_TIMEOUT.toMillis()))) {
             OutboxPoller poller = OutboxPoller.builder(Jdbi.create(pool), m -> delivered.incrementAndGet())
                     .workers(2).batchSize(10).build();
             poller.start();

@@ -5,11 +5,11 @@ import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import javax.sql.DataSource;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -89,17 +89,15 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
      * must know which sessions its code runs on; the caller closes it.
      */
     public HikariDataSource newPool(int size) {
-        return newPool(size, Duration.ofSeconds(30));
+        return newPool(size, config -> { });
     }
 
     /**
-     * As {@link #newPool(int)}, with a borrower waiting at most {@code connectionTimeout} for a
-     * connection (at least 250 ms). Set here, before the pool starts: a running Hikari pool keeps
-     * the timeout it started with.
+     * As {@link #newPool(int)}, with {@code configure} changing the pool's settings before it starts
+     * (connections handed out with auto-commit off, say); the caller closes it.
      */
-    public HikariDataSource newPool(int size, Duration connectionTimeout) {
+    public HikariDataSource newPool(int size, Consumer<HikariConfig> configure) {
         HikariConfig config = new HikariConfig();
-        config.setConnectionTimeout(connectionTimeout.toMillis());
         config.setJdbcUrl(jdbcUrl());
         if (server.user() != null) {
             config.setUsername(server.user());
@@ -109,6 +107,7 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
         }
         config.setMaximumPoolSize(size);
         config.setPoolName("test-" + database + "-" + POOLS.incrementAndGet());
+        configure.accept(config);
         return new HikariDataSource(config);
     }
 
