@@ -5,6 +5,7 @@ import io.opentelemetry.context.Scope;
 import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.internal.ConsumerSpans;
 import io.outboxkit.core.internal.OutboxSql;
+import io.outboxkit.core.internal.OwnConnections;
 import io.outboxkit.core.internal.SafeListener;
 import io.outboxkit.core.internal.Tracing;
 import io.outboxkit.core.spi.MessageHandler;
@@ -39,10 +40,12 @@ import org.slf4j.LoggerFactory;
  * Applies each message at most once per consumer, however often it is delivered.
  *
  * <p>The wrapped handler's effect and a row in {@code processed_messages} (consumer name, message
- * id) commit in one transaction. A message already recorded is skipped without running the
- * handler. Two deliveries of one message racing on two threads or processes are serialized by the
- * row's primary key: one processes, the other waits for it and then sees a duplicate (or, if the
- * first rolled back, processes it itself). Thread-safe.
+ * id) commit in one transaction, which this handler begins and commits on a connection of its
+ * {@link Jdbi}'s, whether the pool hands connections out with auto-commit on or off. A message
+ * already recorded is skipped without running the handler. Two deliveries of one message racing
+ * on two threads or processes are serialized by the row's primary key: one processes, the other
+ * waits for it and then sees a duplicate (or, if the first rolled back, processes it itself).
+ * Thread-safe.
  *
  * <p>Logs each message it processes or skips at DEBUG only; what it did with each is in the
  * returned {@link Outcome} or {@link BatchOutcome}, for the application to log or count, and is told
@@ -171,7 +174,7 @@ public final class IdempotentHandler {
     private Outcome handleInTransaction(OutboxMessage message) {
         for (int attempt = 1; ; attempt++) {
             try {
-                return jdbi.inTransaction(handle -> apply(handle, message));
+                return OwnConnections.inTransaction(jdbi, handle -> apply(handle, message));
             } catch (RuntimeException e) {
                 if (attempt < MAX_TRANSACTION_ATTEMPTS && isTransient(e)) {
                     pauseBeforeRetry(attempt, "message " + message.id(), e);
@@ -242,11 +245,11 @@ public final class IdempotentHandler {
         for (int attempt = 1; ; attempt++) {
             try {
                 try {
-                    return jdbi.inTransaction(handle -> applyAll(handle, messages, false));
+                    return OwnConnections.inTransaction(jdbi, handle -> applyAll(handle, messages, false));
                 } catch (BatchRefused refused) {
                     LOG.debug("a batch of {} messages failed as a whole ({}); applying them one by one", messages.size(),
                             refused.getCause().getMessage());
-                    return jdbi.inTransaction(handle -> applyAll(handle, messages, true));
+                    return OwnConnections.inTransaction(jdbi, handle -> applyAll(handle, messages, true));
                 }
             } catch (SQLException | RuntimeException e) {
                 if (attempt < MAX_TRANSACTION_ATTEMPTS && isTransient(e)) {

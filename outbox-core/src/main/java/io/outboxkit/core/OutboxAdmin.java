@@ -3,6 +3,7 @@ package io.outboxkit.core;
 import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.internal.MessageRows;
 import io.outboxkit.core.internal.OutboxSql;
+import io.outboxkit.core.internal.OwnConnections;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -13,6 +14,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.UUID;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.Jdbi;
@@ -202,12 +204,12 @@ public final class OutboxAdmin {
 
     /** Runs {@code work} in a transaction whose statements are bounded ({@link AdminQueries#BOUNDED}). */
     private <T> T bounded(String attempted, HandleCallback<T, RuntimeException> work) {
-        return run(attempted, h -> h.inTransaction(tx -> {
+        return inTransaction(attempted, tx -> {
             tx.createQuery(AdminQueries.BOUNDED)
                     .bind(0, VIEW_STATEMENT_TIMEOUT.toMillis() + "ms")
                     .mapToMap().one();
             return work.withHandle(tx);
-        }));
+        });
     }
 
     /** The message with {@code id}, if the outbox has it. */
@@ -261,7 +263,7 @@ public final class OutboxAdmin {
     private int requeueWhere(String condition, String what,
                              UnaryOperator<Update> binder) {
         try {
-            return run("requeue " + what, h -> h.inTransaction(tx -> {
+            return inTransaction("requeue " + what, tx -> {
                 tx.createQuery("SELECT set_config('lock_timeout', :wait, true)")
                         .bind("wait", REQUEUE_LOCK_WAIT.toMillis() + "ms").mapTo(String.class).one();
                 int count = binder.apply(tx.createUpdate(requeue + condition)).execute();
@@ -269,7 +271,7 @@ public final class OutboxAdmin {
                     tx.execute(sql.notify, names.channel());
                 }
                 return count;
-            }));
+            });
         } catch (OutboxException e) {
             if (Causes.find(e, SQLException.class).map(s -> LOCK_NOT_AVAILABLE.equals(s.getSQLState()))
                     .orElse(false)) {
@@ -282,8 +284,17 @@ public final class OutboxAdmin {
     }
 
     private <T> T run(String attempted, HandleCallback<T, RuntimeException> work) {
+        return translated(attempted, () -> jdbi.withHandle(work));
+    }
+
+    /** Runs {@code work} in a transaction of its own, committed whatever the pool's auto-commit setting. */
+    private <T> T inTransaction(String attempted, HandleCallback<T, RuntimeException> work) {
+        return translated(attempted, () -> OwnConnections.inTransaction(jdbi, work));
+    }
+
+    private static <T> T translated(String attempted, Supplier<T> work) {
         try {
-            return jdbi.withHandle(work);
+            return work.get();
         } catch (JdbiException e) {
             throw new OutboxException("could not " + attempted + ": " + Causes.rootMessage(e), e);
         }

@@ -2,6 +2,7 @@ package io.outboxkit.core;
 
 import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.internal.OutboxSql;
+import io.outboxkit.core.internal.OwnConnections;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -147,7 +148,7 @@ public final class OutboxMonitor {
         // and a reading that never got a connection (the database down, the pool exhausted) cost it none.
         Long[] started = {null};
         try {
-            OutboxSnapshot snapshot = jdbi.inTransaction(h -> {
+            OutboxSnapshot snapshot = OwnConnections.inTransaction(jdbi, h -> {
                 started[0] = System.nanoTime();
                 h.execute("SET LOCAL statement_timeout = " + STATEMENT_TIMEOUT.toMillis());
                 return h.createQuery(query).map((rs, ctx) -> {

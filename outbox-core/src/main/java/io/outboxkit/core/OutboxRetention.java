@@ -1,6 +1,7 @@
 package io.outboxkit.core;
 
 import io.outboxkit.core.internal.OutboxSql;
+import io.outboxkit.core.internal.OwnConnections;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -100,8 +101,7 @@ public final class OutboxRetention {
     }
 
     private void vacuum(String table) {
-        try (Handle handle = jdbi.open()) {
-            handle.getConnection().setAutoCommit(true); // VACUUM cannot run inside a transaction
+        try (Handle handle = OwnConnections.autoCommitting(jdbi)) { // VACUUM cannot run inside a transaction
             try (var statement = handle.getConnection().createStatement()) {
                 statement.execute("VACUUM " + table);
             }
@@ -112,7 +112,7 @@ public final class OutboxRetention {
 
     private long deleteInBatches(String sql, Duration age, String what) {
         long total = 0;
-        try (Handle handle = jdbi.open();
+        try (Handle handle = OwnConnections.autoCommitting(jdbi); // each batch commits on its own
              PreparedStatement delete = handle.getConnection().prepareStatement(sql)) {
             int deleted;
             do {

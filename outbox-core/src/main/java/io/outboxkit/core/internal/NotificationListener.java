@@ -59,7 +59,8 @@ public final class NotificationListener implements Runnable {
     public void run() {
         boolean healthy = true;
         while (running) {
-            try (Handle handle = jdbi.open()) {
+            // LISTEN takes effect at its transaction's commit: in auto-commit mode, at once.
+            try (Handle handle = OwnConnections.autoCommitting(jdbi)) {
                 holding = true;
                 try {
                     handle.execute(listen);

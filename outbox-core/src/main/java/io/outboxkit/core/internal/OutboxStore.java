@@ -186,7 +186,7 @@ public final class OutboxStore {
     private Claim lock(long from) {
         Handle handle = null;
         try {
-            handle = jdbi.open();
+            handle = OwnConnections.autoCommitting(jdbi);
             Connection connection = handle.getConnection();
             connection.setAutoCommit(false);
             List<OutboxMessage> batch;
@@ -397,9 +397,12 @@ public final class OutboxStore {
                 || "UTF8".equals(connection.unwrap(PGConnection.class).getParameterStatus("server_encoding"));
     }
 
-    /** Runs {@code work} on a pooled connection in auto-commit mode; wraps SQL errors with what was attempted. */
+    /**
+     * Runs {@code work} on a pooled connection in auto-commit mode, whatever the pool's setting (see
+     * {@link OwnConnections}); wraps SQL errors with what was attempted.
+     */
     <T> T withConnection(String attempted, SqlWork<T> work) {
-        try (Handle handle = jdbi.open()) {
+        try (Handle handle = OwnConnections.autoCommitting(jdbi)) {
             return work.run(handle.getConnection());
         } catch (SQLException e) {
             throw new OutboxException("could not " + attempted + ": " + reason(e), e);

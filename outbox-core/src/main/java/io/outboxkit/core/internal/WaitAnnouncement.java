@@ -101,7 +101,8 @@ public final class WaitAnnouncement {
             if (schemaBeforeVersion3) {
                 return false;
             }
-            try (Handle handle = jdbi.open(); Statement statement = handle.getConnection().createStatement()) {
+            try (Handle handle = OwnConnections.autoCommitting(jdbi);
+                 Statement statement = handle.getConnection().createStatement()) {
                 statement.executeUpdate(withdraw);
                 withdrawn.incrementAndGet();
                 return true;
@@ -147,7 +148,8 @@ public final class WaitAnnouncement {
     }
 
     private Outcome announce(long start, long previous) {
-        try (Handle handle = jdbi.open(); PreparedStatement statement = handle.getConnection().prepareStatement(announce)) {
+        try (Handle handle = OwnConnections.autoCommitting(jdbi);
+             PreparedStatement statement = handle.getConnection().prepareStatement(announce)) {
             statement.setLong(1, lastsMillis);
             boolean made;
             try (ResultSet rs = statement.executeQuery()) {
