@@ -1,7 +1,10 @@
 package io.outboxkit.replay;
 
 import io.outboxkit.app.Env;
+import java.io.OutputStreamWriter;
+import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -16,7 +19,7 @@ import picocli.CommandLine.Spec;
  * the environment, never from the command line, where {@code ps} would show it); the consumer is
  * {@code CONSUMER_URL}, default {@value #DEFAULT_CONSUMER_URL}. Exit status: {@value #EXIT_OK} on
  * success, {@value #EXIT_FAILED} when the command failed (one line on stderr, no stack trace),
- * {@value #EXIT_USAGE} for bad arguments.
+ * {@value #EXIT_USAGE} for bad arguments. Everything it prints is UTF-8, whatever the locale.
  */
 public final class ReplayCli {
 
@@ -34,8 +37,16 @@ public final class ReplayCli {
 
     /** Runs one command with the process environment and exits with its status. */
     public static void main(String[] args) {
-        System.exit(commandLine(Env.system(), new PrintWriter(System.out, true), new PrintWriter(System.err, true))
-                .execute(args));
+        System.exit(commandLine(Env.system(), utf8(System.out), utf8(System.err)).execute(args));
+    }
+
+    /**
+     * Not the locale's charset: without a locale (LANG=C in a container, a cron job, an ssh session)
+     * it is US-ASCII, which prints every other character of a payload as '?'. JSON lines are UTF-8 by
+     * their standard, and a terminal reached without a locale set most often reads UTF-8.
+     */
+    private static PrintWriter utf8(PrintStream stream) {
+        return new PrintWriter(new OutputStreamWriter(stream, StandardCharsets.UTF_8), true);
     }
 
     /**
