@@ -238,8 +238,22 @@ public final class OutboxAdmin {
     }
 
     /**
+     * The database's current time, {@code now()}: the clock that stamps a message's
+     * {@code created_at}. A {@link #requeueSince} time given as a span ago ("the last 15 minutes")
+     * is counted back from it, not from this machine's clock, which may be minutes off the
+     * database server's.
+     *
+     * @throws OutboxException when the database fails
+     */
+    public Instant databaseTime() {
+        return run("read the database's time", h -> h.createQuery("SELECT now()").mapTo(OffsetDateTime.class).one())
+                .toInstant();
+    }
+
+    /**
      * Requeues every message written at or after {@code since}, whatever its status; returns how
-     * many. A message's time is its {@code created_at}: when the transaction that wrote it began,
+     * many. A message's time is its {@code created_at}, on the database's clock (see
+     * {@link #databaseTime}): when the transaction that wrote it began,
      * so one whose transaction began before {@code since} and wrote it after is left out; to replay
      * what a consumer restored to a point in time has not seen, give a {@code since} earlier by the
      * longest a writing transaction runs (a duplicate is skipped by an idempotent consumer). Any

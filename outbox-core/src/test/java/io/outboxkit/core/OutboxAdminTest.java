@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
@@ -79,6 +80,16 @@ class OutboxAdminTest {
         assertThat(admin.requeueSince(Instant.now().minusSeconds(3600))).as("all but the 2-hour-old one").isEqualTo(3);
         assertThat(admin.find(ids.get(2)).orElseThrow().status()).isEqualTo(MessageStatus.PUBLISHED);
         assertThat(admin.find(ids.get(3)).orElseThrow().status()).isEqualTo(MessageStatus.PENDING);
+    }
+
+    @Test
+    void database_time_is_the_clock_that_stamps_created_at_so_a_message_just_written_is_not_after_it() {
+        UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
+        Instant written = db.jdbi().withHandle(h -> h.createQuery("SELECT created_at FROM outbox WHERE id = :id")
+                .bind("id", id).mapTo(OffsetDateTime.class).one()).toInstant();
+
+        assertThat(admin.databaseTime()).isAfterOrEqualTo(written);
+        assertThat(admin.requeueSince(written)).isOne();
     }
 
     @Test
