@@ -2,6 +2,7 @@ package io.outboxkit.replay;
 
 import io.outboxkit.app.Database;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.SinceTime;
 import io.outboxkit.core.OutboxAdmin;
 import java.io.PrintWriter;
 import java.time.Instant;
@@ -12,6 +13,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -45,8 +47,8 @@ final class RequeueCommand implements Callable<Integer> {
 
         @Option(names = "--since", paramLabel = "TIME", converter = SinceConverter.class,
                 description = "every message written since TIME, whatever its status: an ISO-8601 time "
-                        + "(2026-11-26T10:00:00Z) or a span ago (15m, 2h, 1d)")
-        Instant since;
+                        + "(2026-11-26T10:00:00Z) or a span ago (15m, 2h, 1d) on the database's clock")
+        SinceTime since;
     }
 
     RequeueCommand(Env env) {
@@ -66,12 +68,21 @@ final class RequeueCommand implements Callable<Integer> {
             } else if (selection.dead) {
                 out.println("requeued " + plural(admin.requeueDead(), "DEAD message"));
             } else {
-                out.println("requeued " + plural(admin.requeueSince(selection.since), "message") + " written since "
-                        + selection.since);
+                Instant since = since(admin);
+                out.println("requeued " + plural(admin.requeueSince(since), "message") + " written since " + since);
             }
         }
         out.flush();
         return ReplayCli.EXIT_OK;
+    }
+
+    /** {@code --since} on the database's clock, which stamped the messages' created_at. */
+    private Instant since(OutboxAdmin admin) {
+        try {
+            return selection.since.at(admin.databaseTime());
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '--since': " + e.getMessage());
+        }
     }
 
     private static String plural(int count, String noun) {

@@ -1,28 +1,19 @@
 package io.outboxkit.replay;
 
 import io.outboxkit.app.SinceTime;
-import java.time.Clock;
-import java.time.Instant;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
-/** {@code --since}: a time as {@link SinceTime} reads it, on this machine's clock. */
-final class SinceConverter implements ITypeConverter<Instant> {
-
-    private final Clock clock;
-
-    SinceConverter() {
-        this(Clock.systemUTC());
-    }
-
-    SinceConverter(Clock clock) {
-        this.clock = clock;
-    }
+/**
+ * {@code --since}: the text as {@link SinceTime} reads it. It becomes an instant only once the
+ * database is open, on the database's clock: this machine's may be minutes off.
+ */
+final class SinceConverter implements ITypeConverter<SinceTime> {
 
     @Override
-    public Instant convert(String value) {
+    public SinceTime convert(String value) {
         try {
-            return SinceTime.parse(value, clock.instant());
+            return SinceTime.parse(value);
         } catch (IllegalArgumentException e) {
             throw new TypeConversionException(e.getMessage());
         }

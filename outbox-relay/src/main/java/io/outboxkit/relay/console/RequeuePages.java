@@ -53,7 +53,7 @@ final class RequeuePages {
         if (ctx.queryParamMap().keySet().stream().anyMatch(name -> !name.equals("since"))) {
             throw ConsoleError.badRequest("/requeue/since takes only the parameter since");
         }
-        Instant since = since(Params.single(ctx.queryParamMap(), "since"), Instant.now());
+        Instant since = since(Params.single(ctx.queryParamMap(), "since"), admin.databaseTime());
         Html main = new Html().raw("<section class=\"panel confirm\"><h1>Requeue messages written since a time</h1>")
                 .raw("<p data-field=\"confirm\">Requeue every message written at or after <strong>")
                 .text(Durations.instant(since)).raw("</strong>, whatever its status? Published ones are delivered ")
@@ -66,17 +66,20 @@ final class RequeuePages {
 
     /** {@code POST /requeue/since}: the form's exact instant. */
     void requeueSince(Context ctx) {
-        Instant since = since(ctx.formParam("since"), Instant.now());
+        Instant since = since(ctx.formParam("since"), admin.databaseTime());
         ctx.redirect("/?requeued=" + admin.requeueSince(since), HttpStatus.SEE_OTHER);
     }
 
-    /** A time as {@link SinceTime} reads it: an ISO-8601 time, or a span before {@code now} such as 15m, 2h, 1d. */
+    /**
+     * A time as {@link SinceTime} reads it: an ISO-8601 time, or a span before {@code now} such as
+     * 15m, 2h, 1d; {@code now} is the database's, whose clock stamps created_at, not the relay's.
+     */
     static Instant since(String value, Instant now) {
         if (value == null || value.isBlank()) {
             throw ConsoleError.badRequest("give since: a span ago (15m, 2h, 1d) or a time (2026-11-26T10:00:00Z)");
         }
         try {
-            return SinceTime.parse(value, now);
+            return SinceTime.parse(value).at(now);
         } catch (IllegalArgumentException e) {
             throw ConsoleError.badRequest("since: " + e.getMessage());
         }

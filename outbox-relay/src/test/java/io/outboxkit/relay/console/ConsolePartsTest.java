@@ -86,7 +86,7 @@ class ConsolePartsTest {
         assertThat(RequeuePages.since("2026-11-26T11:00:00+01:00", now)).isEqualTo(Instant.parse("2026-11-26T10:00:00Z"));
         assertThatThrownBy(() -> RequeuePages.since("yesterday", now)).isInstanceOf(ConsoleError.class);
         assertThatThrownBy(() -> RequeuePages.since("+584556019-04-03T14:25:52Z", now)).isInstanceOf(ConsoleError.class)
-                .hasMessageContaining("is in the future");
+                .hasMessageContaining("is in the future (the database's time is 2026-11-26T10:00:30Z)");
     }
 
     @Test
