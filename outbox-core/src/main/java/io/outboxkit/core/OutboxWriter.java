@@ -27,6 +27,11 @@ import org.jdbi.v3.core.Handle;
  * outbox's {@code _wakeup} table, so the writing role needs {@code SELECT} on it.
  * Immutable and thread-safe: one instance serves a whole application.
  *
+ * <p>It refuses a payload larger than {@link Builder#maxPayloadBytes(int)} (1 MiB unless set),
+ * counted in UTF-8 bytes, before anything is written: a relay reads whole batches of payloads into
+ * its heap, and what it delivers to must take each one (the HTTP consumer takes requests of at
+ * most 1 MiB; Kafka's producer and NATS servers refuse records over about 1 MB by default).
+ *
  * <p>When the caller runs inside a trace (an OpenTelemetry span is current, as in a traced HTTP
  * request), each message records that context in its headers as W3C {@code traceparent} (and
  * {@code tracestate} when there is one), so the poller's delivery and the consumer's processing
@@ -45,20 +50,37 @@ public final class OutboxWriter {
     /** PostgreSQL's SQLSTATE for text that is not a value of its type: a payload that is not JSON. */
     private static final String INVALID_TEXT = "22P02";
 
-    private final String insert;
+    /** The largest payload written unless set: 1 MiB (1,048,576 bytes of UTF-8). */
+    public static final int DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+    /** The largest limit that may be set: 256 MiB, about what PostgreSQL stores in one jsonb value. */
+    public static final int MAX_MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
 
-    private OutboxWriter(OutboxNames names) {
+    private final String insert;
+    private final int maxPayloadBytes;
+
+    private OutboxWriter(OutboxNames names, int maxPayloadBytes) {
         this.insert = new OutboxSql(names).insert;
+        this.maxPayloadBytes = maxPayloadBytes;
     }
 
-    /** A writer for the outbox of {@link OutboxNames#DEFAULT}. */
+    /** A writer for the outbox of {@link OutboxNames#DEFAULT}, with the default limits. */
     public static OutboxWriter create() {
         return create(OutboxNames.DEFAULT);
     }
 
-    /** A writer for the outbox that {@code names} name. */
+    /** A writer for the outbox that {@code names} name, with the default limits. */
     public static OutboxWriter create(OutboxNames names) {
-        return new OutboxWriter(Objects.requireNonNull(names, "names"));
+        return builder().names(names).build();
+    }
+
+    /** A builder for a writer with options of the caller's choosing. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The largest payload this writer writes, in UTF-8 bytes. */
+    public int maxPayloadBytes() {
+        return maxPayloadBytes;
     }
 
     /**
@@ -68,6 +90,8 @@ public final class OutboxWriter {
      * @throws NotInTransactionException when {@code handle} is not in a transaction
      * @throws OutboxException           when the database refuses the insert, as it does a payload that
      *                                   is not JSON (the transaction is then unusable: roll it back)
+     * @throws IllegalArgumentException  when the payload is larger than {@link #maxPayloadBytes()}
+     *                                   (nothing is sent to the database: the transaction stays usable)
      */
     public UUID write(Handle handle, NewMessage message) {
         return writeAll(handle, List.of(message)).get(0);
@@ -80,6 +104,8 @@ public final class OutboxWriter {
      * @return the ids given to the messages, in list order
      * @throws NotInTransactionException when {@code handle} is not in a transaction
      * @throws OutboxException           when the database refuses the insert
+     * @throws IllegalArgumentException  when a payload is larger than {@link #maxPayloadBytes()}
+     *                                   (none of the messages is written)
      */
     public List<UUID> writeAll(Handle handle, List<NewMessage> messages) {
         Objects.requireNonNull(handle, "handle");
@@ -96,6 +122,7 @@ public final class OutboxWriter {
      * @return the id the message was given
      * @throws NotInTransactionException when the connection is in auto-commit mode
      * @throws OutboxException           when the database refuses the insert
+     * @throws IllegalArgumentException  when the payload is larger than {@link #maxPayloadBytes()}
      */
     public UUID write(Connection connection, NewMessage message) {
         return writeAll(connection, List.of(message)).get(0);
@@ -107,6 +134,8 @@ public final class OutboxWriter {
      * @return the ids given to the messages, in list order
      * @throws NotInTransactionException when the connection is in auto-commit mode
      * @throws OutboxException           when the database refuses the insert
+     * @throws IllegalArgumentException  when a payload is larger than {@link #maxPayloadBytes()}
+     *                                   (none of the messages is written)
      */
     public List<UUID> writeAll(Connection connection, List<NewMessage> messages) {
         Objects.requireNonNull(connection, "connection");
@@ -128,12 +157,15 @@ public final class OutboxWriter {
         if (messages.isEmpty()) {
             return List.of();
         }
+        for (int i = 0; i < messages.size(); i++) {
+            NewMessage message = Objects.requireNonNull(messages.get(i), "messages must not contain null");
+            refuseIfTooLarge(message, i, messages.size());
+        }
         List<UUID> ids = new ArrayList<>(messages.size());
         Context trace = Context.current();
         boolean traced = Span.fromContext(trace).getSpanContext().isValid();
         try (PreparedStatement statement = connection.prepareStatement(insert)) {
             for (NewMessage message : messages) {
-                Objects.requireNonNull(message, "messages must not contain null");
                 UUID id = UuidV7.next();
                 statement.setObject(1, id);
                 statement.setString(2, message.aggregateType());
@@ -156,6 +188,82 @@ public final class OutboxWriter {
             String why = INVALID_TEXT.equals(rootState(e)) ? "a payload is not valid JSON: " : "";
             throw new OutboxException("could not write " + messages.size() + " outbox message(s): " + why
                     + e.getMessage(), e);
+        }
+    }
+
+    private void refuseIfTooLarge(NewMessage message, int index, int count) {
+        String payload = message.payload();
+        // A char is at most 3 bytes of UTF-8 (a surrogate pair, 2 chars, is 4): most payloads need no count.
+        if ((long) payload.length() * 3 <= maxPayloadBytes) {
+            return;
+        }
+        long bytes = utf8Length(payload);
+        if (bytes > maxPayloadBytes) {
+            throw new IllegalArgumentException("outbox message " + (count == 1 ? "" : (index + 1) + " of " + count + " ")
+                    + "(" + message.eventType() + " of " + message.aggregateType() + " " + message.aggregateId()
+                    + ") has a payload of " + bytes + " bytes, over this writer's maxPayloadBytes of " + maxPayloadBytes
+                    + ": nothing was written. Send a reference to the data (a URL, a key) instead of the data, or raise "
+                    + "the limit if the relay's heap and every receiver take messages that large");
+        }
+    }
+
+    private static long utf8Length(String text) {
+        long bytes = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c < 0x80) {
+                bytes++;
+            } else if (c < 0x800) {
+                bytes += 2;
+            } else if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                bytes += 4;
+                i++;
+            } else {
+                bytes += 3;
+            }
+        }
+        return bytes;
+    }
+
+    /**
+     * Configures an {@link OutboxWriter}; {@link #build()} checks the options. Not thread-safe; the
+     * writer is.
+     */
+    public static final class Builder {
+        private OutboxNames names = OutboxNames.DEFAULT;
+        private int maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES;
+
+        private Builder() {
+        }
+
+        /** The outbox written to; default {@link OutboxNames#DEFAULT}. */
+        public Builder names(OutboxNames names) {
+            this.names = Objects.requireNonNull(names, "names");
+            return this;
+        }
+
+        /**
+         * The largest payload written, in UTF-8 bytes, 1 to 256 MiB; default 1 MiB. A larger one is
+         * refused at write. Raise it only as far as the relay's heap holds a batch of such
+         * payloads and every receiver takes them (Kafka's {@code max.request.size} and the topic's
+         * {@code max.message.bytes}, NATS's {@code max_payload}, the HTTP consumer's 1 MiB per request).
+         */
+        public Builder maxPayloadBytes(int maxPayloadBytes) {
+            this.maxPayloadBytes = maxPayloadBytes;
+            return this;
+        }
+
+        /**
+         * A writer with these options.
+         *
+         * @throws InvalidOptionException when {@code maxPayloadBytes} is out of its range
+         */
+        public OutboxWriter build() {
+            if (maxPayloadBytes < 1 || maxPayloadBytes > MAX_MAX_PAYLOAD_BYTES) {
+                throw new InvalidOptionException("OutboxWriter", List.of("maxPayloadBytes"),
+                        "maxPayloadBytes must be 1 to " + MAX_MAX_PAYLOAD_BYTES + ", was " + maxPayloadBytes);
+            }
+            return new OutboxWriter(names, maxPayloadBytes);
         }
     }
 

@@ -153,4 +153,25 @@ class OutboxWriterTest {
         assertThatThrownBy(() -> NewMessage.of("Order", "1", null, "{}"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("eventType");
     }
+
+    @Test
+    void a_payload_over_the_limit_is_refused_naming_its_size_and_the_limit_and_nothing_of_the_batch_is_written() {
+        OutboxWriter small = OutboxWriter.builder().maxPayloadBytes(20).build();
+        String fits = "{\"s\":\"" + "x".repeat(12) + "\"}"; // 20 bytes
+        String over = "{\"s\":\"" + "\u00e9".repeat(7) + "\"}"; // 15 characters, 22 bytes of UTF-8
+        try (Handle h = db.jdbi().open()) {
+            h.begin();
+            assertThatThrownBy(() -> small.writeAll(h, List.of(NewMessage.of("Order", "1", "OrderCreated", fits),
+                    NewMessage.of("Order", "1", "OrderPaid", over))))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("message 2 of 2").hasMessageContaining("OrderPaid")
+                    .hasMessageContaining("payload of 22 bytes").hasMessageContaining("maxPayloadBytes of 20");
+            small.write(h, NewMessage.of("Order", "1", "OrderCreated", fits)); // the transaction is still usable
+            h.commit();
+        }
+        assertThat(Outbox.total(db.jdbi())).isEqualTo(1);
+        assertThat(OutboxWriter.create().maxPayloadBytes()).isEqualTo(OutboxWriter.DEFAULT_MAX_PAYLOAD_BYTES).isEqualTo(1024 * 1024);
+        assertThatThrownBy(() -> OutboxWriter.builder().maxPayloadBytes(0).build())
+                .isInstanceOf(InvalidOptionException.class).hasMessageContaining("maxPayloadBytes must be 1 to");
+    }
 }

@@ -77,11 +77,11 @@ public final class OutboxAutoConfiguration {
         return settings.names();
     }
 
-    /** The library's writer for those names, used by the {@link SpringOutboxWriter}. */
+    /** The library's writer for those names and {@code outboxkit.max-payload-bytes}, used by the {@link SpringOutboxWriter}. */
     @Bean
     @ConditionalOnMissingBean
-    public OutboxWriter outboxWriter(OutboxNames names) {
-        return OutboxWriter.create(names);
+    public OutboxWriter outboxWriter(OutboxSettings settings) {
+        return settings.writer();
     }
 
     /** The writer that joins the caller's Spring transaction. */

@@ -3,6 +3,7 @@ package io.outboxkit.spring.autoconfigure;
 import io.outboxkit.core.ClaimMode;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxPoller;
+import io.outboxkit.core.OutboxWriter;
 import io.outboxkit.core.OutboxRetention;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -32,6 +33,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *                            cannot be listed or requeued)
  * @param pollInterval        how long an idle poller waits for a commit's notification before it looks anyway
  * @param statementTimeout    how long one of the poller's SQL statements may run before PostgreSQL cancels it
+ * @param maxPayloadBytes     the largest payload the writer writes, in UTF-8 bytes; a larger one is refused
+ *                            at write (default 1 MiB)
  * @param backoff             the delays between a failed delivery and its retry
  * @param poller              whether and under which name the poller runs in this application
  * @param retention           deleting delivered messages and old deduplication records on a schedule
@@ -52,6 +55,7 @@ public record OutboxProperties(
         @DefaultValue("false") boolean deleteOnPublish,
         @DefaultValue("1s") Duration pollInterval,
         @DefaultValue("30s") Duration statementTimeout,
+        @DefaultValue("" + OutboxWriter.DEFAULT_MAX_PAYLOAD_BYTES) int maxPayloadBytes,
         @DefaultValue Backoff backoff,
         @DefaultValue Poller poller,
         @DefaultValue Retention retention,

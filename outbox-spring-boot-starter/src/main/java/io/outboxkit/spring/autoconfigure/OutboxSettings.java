@@ -2,6 +2,7 @@ package io.outboxkit.spring.autoconfigure;
 
 import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxNames;
+import io.outboxkit.core.OutboxWriter;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxRetention;
 import io.outboxkit.core.spi.MessagePublisher;
@@ -41,6 +42,7 @@ final class OutboxSettings {
                     "outboxTable", "outboxkit.schema.outbox-table",
                     "processedTable", "outboxkit.schema.processed-table",
                     "channel", "outboxkit.schema.channel"),
+            "OutboxWriter", Map.of("maxPayloadBytes", "outboxkit.max-payload-bytes"),
             "OutboxRetention", Map.of(
                     "publishedRetention", "outboxkit.retention.published",
                     "dedupWindow", "outboxkit.retention.dedup-window"));
@@ -70,6 +72,7 @@ final class OutboxSettings {
     static OutboxSettings check(OutboxProperties properties, Jdbi jdbi) {
         OutboxSettings settings = new OutboxSettings(properties, jdbi);
         settings.poller(NOT_STARTED);
+        settings.writer();
         settings.retention();
         Duration interval = properties.retention().interval();
         if (interval == null || interval.toMillis() < 1) {
@@ -99,6 +102,11 @@ final class OutboxSettings {
     /** The properties these settings were made of. */
     OutboxProperties properties() {
         return properties;
+    }
+
+    /** The writer for these names, with the payload limit applied. */
+    OutboxWriter writer() {
+        return checked(() -> OutboxWriter.builder().names(names).maxPayloadBytes(properties.maxPayloadBytes()).build());
     }
 
     /** A poller with every property applied, delivering through {@code publisher}; not started. */
@@ -176,6 +184,7 @@ final class OutboxSettings {
         values.put("outboxkit.poll-interval", p.pollInterval());
         values.put("outboxkit.lease", p.lease());
         values.put("outboxkit.statement-timeout", p.statementTimeout());
+        values.put("outboxkit.max-payload-bytes", p.maxPayloadBytes());
         values.put("outboxkit.max-attempts", p.maxAttempts());
         values.put("outboxkit.backoff.initial", p.backoff().initial());
         values.put("outboxkit.backoff.max", p.backoff().max());
