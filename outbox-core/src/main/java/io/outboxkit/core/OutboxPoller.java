@@ -26,6 +26,7 @@ import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jdbi.v3.core.ConnectionException;
 import org.jdbi.v3.core.Jdbi;
@@ -70,6 +71,14 @@ import org.slf4j.LoggerFactory;
  * while another's batch is on the network (each worker is like a poller of its own: ordering per
  * aggregate holds between them as between pollers). {@link #close()} finishes the batches in
  * flight. Thread-safe.
+ *
+ * <p>A cycle that runs out of heap memory (payloads too large to hold a batch of, written before
+ * {@link OutboxWriter}'s limit or by other means) is a poll error, logged once at WARN, after which
+ * claims take half as many messages, down to one, until a lease has passed without it; then the
+ * batch size again. A message that alone runs the publisher out of memory fails its attempt, which
+ * counts toward DEAD. One whose claim alone runs out is logged at ERROR: under a lease it stays
+ * claimed until the lease ends while other aggregates' messages are delivered; under
+ * {@link ClaimMode#LOCK} it holds back every claim. Either way it needs a larger heap, or its removal.
  *
  * <p>What it does is told to the {@link OutboxListener}s given to the builder (metrics, a
  * console). With tracing on (an OpenTelemetry SDK installed, or given to the builder), each
@@ -119,6 +128,12 @@ public final class OutboxPoller implements AutoCloseable {
     private final AtomicLong errors = new AtomicLong();
     private final AtomicLong polls = new AtomicLong();
     private final AtomicBoolean deliveriesFailing = new AtomicBoolean();
+    /** The most messages a claim takes: the batch size, or less for a while after a batch did not fit in the heap. */
+    private final AtomicInteger claimLimit;
+    /** Until when (System.nanoTime) a lowered claim limit stays lowered. */
+    private volatile long lowLimitUntilNanos;
+    /** Whether a single message's claim ran out of memory and no claim has succeeded since (its ERROR is logged once). */
+    private volatile boolean singleClaimOutOfMemory;
     private final Object lifecycle = new Object();
     /** The threads of the current start, or of the last one once closed; null before the first start. */
     private volatile Run run;
@@ -133,6 +148,7 @@ public final class OutboxPoller implements AutoCloseable {
         this.observer = listener;
         this.tracing = tracing;
         this.announcement = new WaitAnnouncement(jdbi, settings.names(), settings.pollInterval(), settings.name());
+        this.claimLimit = new AtomicInteger(settings.batchSize());
     }
 
     /** A builder for a poller that reads through {@code jdbi} and delivers through {@code publisher}. */
@@ -306,16 +322,33 @@ public final class OutboxPoller implements AutoCloseable {
 
     private Cycle poll() {
         polls.incrementAndGet();
+        int limit = claimLimit.get();
+        try {
+            return poll(limit);
+        } catch (OutOfMemoryError e) {
+            return outOfMemory(limit, e);
+        } catch (OutboxException e) {
+            if (isOutOfMemory(e)) {
+                return outOfMemory(limit, e); // the driver ran out reading the rows, and says so
+            }
+            throw e;
+        }
+    }
+
+    private Cycle poll(int limit) {
         long claiming = System.nanoTime();
-        try (OutboxStore.Claim claim = store.claim()) {
+        try (OutboxStore.Claim claim = store.claim(limit)) {
             List<OutboxMessage> batch = claim.messages();
+            if (limit < config.batchSize() || singleClaimOutOfMemory) {
+                claimSucceeded(limit);
+            }
             if (batch.isEmpty()) {
                 return Cycle.NOTHING;
             }
             observer.claimed(batch.size(), Duration.ofNanos(System.nanoTime() - claiming));
             claimed.addAndGet(batch.size());
             Run current = run;
-            if (batch.size() == config.batchSize() && config.workers() > 1 && current != null) {
+            if (batch.size() == limit && config.workers() > 1 && current != null) {
                 current.wakeup.signal(); // a full batch: more is probably due, for an idle worker to claim meanwhile
             }
             Map<UUID, Exception> failures;
@@ -339,16 +372,77 @@ public final class OutboxPoller implements AutoCloseable {
                 // comes back forever. (A LinkageError, a class its client lacks, stays a poll error: a
                 // fault of the deployment, which must not spend every message's attempts.)
                 failures = OutboxStore.allFailed(batch, new IllegalStateException("the publisher threw " + e, e));
+            } catch (OutOfMemoryError e) {
+                if (batch.size() > 1) {
+                    throw e; // the batch, not one message, may be too large: claimed again in smaller batches
+                }
+                // Alone and still too large for the heap: a failed attempt, counted toward DEAD, not a
+                // poll error whose message comes back forever.
+                failures = OutboxStore.allFailed(batch, new IllegalStateException("the relay ran out of heap memory "
+                        + "delivering this message alone (a payload of " + batch.get(0).payload().length()
+                        + " characters): " + e, e));
             }
             Instant confirmed = Instant.now();
             spans.end(failures);
-            boolean released = record(claim, failures, confirmed);
+            boolean released = record(claim, failures, confirmed, limit);
             // A batch that failed whole says the receiving side is down, not that its messages are
             // bad: claiming the next batch at once would spend an attempt of every message of a
             // backlog in seconds. Wait instead, as when nothing is due.
             boolean allFailed = failures.size() == batch.size();
-            return new Cycle(batch.size(), !allFailed && (batch.size() == config.batchSize() || released), allFailed);
+            return new Cycle(batch.size(), !allFailed && (batch.size() == limit || released), allFailed);
         }
+    }
+
+    /**
+     * A cycle that ran out of heap memory, most likely on payloads too large to hold a batch of:
+     * later claims take half as many, down to one, until a lease has passed without it (the
+     * messages it claimed, if its claim committed, come back when their lease ends, to be claimed
+     * at the smaller size). A poll error, counted and told to the listeners.
+     */
+    private Cycle outOfMemory(int limit, Throwable e) {
+        errors.incrementAndGet();
+        observer.pollFailed(e instanceof Exception failure ? failure : new IllegalStateException(e));
+        lowLimitUntilNanos = System.nanoTime() + config.lease().toNanos() + config.pollInterval().toNanos();
+        if (limit > 1) {
+            int smaller = Math.max(1, limit / 2);
+            // Workers that ran out at once, on the same heap, halve it once between them.
+            if (claimLimit.getAndAccumulate(smaller, Math::min) > smaller) {
+                LOG.warn("[{}] a batch of up to {} messages did not fit in the heap ({}): claiming at most {} per batch "
+                        + "until one lease ({}) passes without it; payloads may be too large for this heap", config.name(),
+                        limit, e, smaller, config.lease());
+            }
+            return new Cycle(0, true, false); // claim again at once, fewer
+        }
+        if (!singleClaimOutOfMemory) {
+            singleClaimOutOfMemory = true;
+            LOG.error("[{}] a claim of a single message did not fit in the heap ({}): the next due message's payload is "
+                    + "too large for this relay. Under a lease it stays claimed until the lease ends, and is claimed "
+                    + "again then (other aggregates' messages are delivered meanwhile, later ones of its aggregate wait); "
+                    + "under claimMode LOCK it holds back every claim. Give the relay a larger heap, or remove the message "
+                    + "from the outbox (further failures at DEBUG until a claim succeeds)", config.name(), e);
+        } else {
+            LOG.debug("[{}] a claim of a single message did not fit in the heap again ({})", config.name(), e.toString());
+        }
+        return Cycle.NOTHING;
+    }
+
+    /** A claim of {@code limit} succeeded: after a lowered limit's lease has passed, the batch size applies again. */
+    private void claimSucceeded(int limit) {
+        singleClaimOutOfMemory = false;
+        if (limit < config.batchSize() && System.nanoTime() - lowLimitUntilNanos >= 0
+                && claimLimit.compareAndSet(limit, config.batchSize())) {
+            LOG.info("[{}] claims fit in the heap again: claiming up to {} per batch", config.name(), config.batchSize());
+        }
+    }
+
+    /** Whether {@code e} or one of its causes is an {@link OutOfMemoryError} (the driver's reading rows wraps one). */
+    private static boolean isOutOfMemory(Throwable e) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (cause instanceof OutOfMemoryError) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -356,7 +450,7 @@ public final class OutboxPoller implements AutoCloseable {
      * announces: later messages of an aggregate, held back by one delivered now (or by one now
      * DEAD, when dead messages do not hold their aggregate back).
      */
-    private boolean record(OutboxStore.Claim claim, Map<UUID, Exception> failures, Instant confirmed) {
+    private boolean record(OutboxStore.Claim claim, Map<UUID, Exception> failures, Instant confirmed, int limit) {
         List<OutboxMessage> batch = claim.messages();
         List<OutboxMessage> deliveredMessages = failures.isEmpty() ? batch
                 : batch.stream().filter(m -> !failures.containsKey(m.id())).toList();
@@ -366,7 +460,7 @@ public final class OutboxPoller implements AutoCloseable {
                 .map(m -> new OutboxStore.Failure(m, failures.get(m.id()), backoff.delayAfter(m.attempts())))
                 .toList();
         // After a full batch the worker claims again anyway: no need to ask whether messages were held back.
-        boolean askLater = config.orderedByAggregate() && batch.size() < config.batchSize();
+        boolean askLater = config.orderedByAggregate() && batch.size() < limit;
         OutboxStore.Recorded outcome = claim.record(deliveredIds, recorded, askLater);
         List<UUID> nowDead = outcome.dead();
         List<OutboxMessage> published = deliveredMessages;

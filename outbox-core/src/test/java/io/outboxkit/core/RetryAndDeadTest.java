@@ -153,6 +153,50 @@ class RetryAndDeadTest {
         assertThat(poller.stats().errors()).isZero();
     }
 
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void a_batch_that_runs_out_of_heap_memory_is_followed_by_claims_of_half_as_many_until_they_fit(ClaimMode mode) {
+        List<UUID> ids = Outbox.write(db.jdbi(), 4, 1);
+        MessagePublisher tooLargeTogether = new MessagePublisher() {
+            @Override
+            public void publish(OutboxMessage message) {
+            }
+
+            @Override
+            public Map<UUID, Exception> publishAll(List<OutboxMessage> batch) throws InterruptedException {
+                if (batch.size() > 1) {
+                    throw new OutOfMemoryError("Java heap space");
+                }
+                return MessagePublisher.super.publishAll(batch);
+            }
+        };
+        RecordingListener listener = new RecordingListener();
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), tooLargeTogether).claimMode(mode).batchSize(4)
+                .lease(Duration.ofMillis(200)).addListener(listener).build();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            poller.pollOnce();
+            return ids.stream().allMatch(id -> "PUBLISHED".equals(row(id).get("status")));
+        });
+        assertThat(poller.stats().errors()).as("a batch of 4, then of 2, ran out").isEqualTo(2);
+        assertThat(listener.pollFailures).hasSize(2);
+    }
+
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void a_message_too_large_for_the_heap_alone_fails_its_attempt_which_counts_toward_dead(ClaimMode mode) {
+        UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
+        MessagePublisher tooLarge = m -> {
+            throw new OutOfMemoryError("Java heap space");
+        };
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), tooLarge).claimMode(mode).maxAttempts(1).build();
+
+        assertThat(poller.pollOnce()).isOne();
+
+        assertThat(row(id)).containsEntry("status", "DEAD");
+        assertThat((String) row(id).get("last_error")).contains("ran out of heap memory delivering this message alone");
+    }
+
     private static void makeDue(UUID id) {
         db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET available_at = now() WHERE id = ?", id));
     }

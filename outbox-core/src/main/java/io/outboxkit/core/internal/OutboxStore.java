@@ -141,15 +141,20 @@ public final class OutboxStore {
         void close();
     }
 
+    /** Claims up to a batch of due messages; see {@link #claim(int)}. */
+    public Claim claim() {
+        return claim(settings.batchSize());
+    }
+
     /**
-     * Claims up to a batch of due messages, sorted in write order, as the claim mode says; while
+     * Claims up to {@code limit} due messages, sorted in write order, as the claim mode says; while
      * claims come back full, from the position {@link ClaimFloor} gives.
      */
-    public Claim claim() {
+    public Claim claim(int limit) {
         long startedAt = nanoClock.getAsLong();
         long from = floor.next(startedAt);
-        Claim claim = settings.claimMode() == ClaimMode.LOCK ? lock(from) : lease(from);
-        floor.claimed(startedAt, claim.messages(), settings.batchSize());
+        Claim claim = settings.claimMode() == ClaimMode.LOCK ? lock(from, limit) : lease(from, limit);
+        floor.claimed(startedAt, claim.messages(), limit);
         return claim;
     }
 
@@ -170,20 +175,20 @@ public final class OutboxStore {
      * So a message is first delivered only after every earlier one of its aggregate; after a
      * database crash, an earlier one may come again after it, as a duplicate.
      */
-    private Claim lease(long from) {
+    private Claim lease(long from, int limit) {
         return withConnection("claim messages", connection -> {
             try (PreparedStatement statement = prepared(connection, claim)) {
                 statement.setString(1, settings.name());
                 statement.setLong(2, settings.lease().toMillis());
                 statement.setLong(3, from);
-                statement.setInt(4, settings.batchSize());
+                statement.setInt(4, limit);
                 return new LeasedClaim(readMessages(statement), settings.name());
             }
         });
     }
 
     /** A locked claim: a transaction left open, on a connection of its own, until recorded or closed. */
-    private Claim lock(long from) {
+    private Claim lock(long from, int limit) {
         Handle handle = null;
         try {
             handle = OwnConnections.autoCommitting(jdbi);
@@ -193,7 +198,7 @@ public final class OutboxStore {
             try (PreparedStatement statement = prepared(connection, claim)) {
                 statement.setString(1, settings.lease().toMillis() + "ms");
                 statement.setLong(2, from);
-                statement.setInt(3, settings.batchSize());
+                statement.setInt(3, limit);
                 batch = readMessages(statement);
             }
             if (batch.isEmpty()) {
@@ -209,6 +214,13 @@ public final class OutboxStore {
                 handle.close();
             }
             throw new OutboxException("could not claim messages: " + reason(e), e);
+        } catch (Error e) {
+            // Payloads too large for the heap, most likely: the locks and the connection must not outlive it.
+            if (handle != null) {
+                rollback(handle.getConnection(), e);
+                handle.close();
+            }
+            throw e;
         }
     }
 
@@ -252,7 +264,7 @@ public final class OutboxStore {
         return statement;
     }
 
-    private static void rollback(Connection connection, Exception cause) {
+    private static void rollback(Connection connection, Throwable cause) {
         try {
             connection.rollback();
             connection.setAutoCommit(true);
