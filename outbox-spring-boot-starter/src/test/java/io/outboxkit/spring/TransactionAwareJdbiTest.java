@@ -1,0 +1,48 @@
+package io.outboxkit.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.outboxkit.core.IdempotentHandler;
+import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.migrations.OutboxMigrations;
+import io.outboxkit.testing.PostgresExtension;
+import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
+import org.jdbi.v3.core.Jdbi;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.datasource.TransactionAwareDataSourceProxy;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * IdempotentHandler on a Jdbi over a transaction-aware DataSource, called within a Spring
+ * transaction that has written: it joins that transaction and leaves its ending to the caller.
+ */
+class TransactionAwareJdbiTest {
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension(dataSource -> {
+        OutboxMigrations.apply(dataSource);
+        try (var connection = dataSource.getConnection(); var statement = connection.createStatement()) {
+            statement.execute("CREATE TABLE caller_rows (n int NOT NULL)");
+        }
+    });
+
+    @Test
+    void a_callers_transaction_that_rolls_back_leaves_nothing_of_its_own_committed() {
+        OutboxMessage message = new OutboxMessage(UUID.randomUUID(), 1, "Order", "o-1", "OrderCreated", "{}", Map.of(),
+                Instant.now(), 1);
+        Jdbi jdbi = Jdbi.create(new TransactionAwareDataSourceProxy(db.dataSource()));
+        IdempotentHandler handler = IdempotentHandler.create(jdbi, "loyalty", (tx, m) -> { });
+        new TransactionTemplate(new DataSourceTransactionManager(db.dataSource())).executeWithoutResult(status -> {
+            new JdbcTemplate(db.dataSource()).update("INSERT INTO caller_rows VALUES (1)");
+            handler.handle(message);
+            status.setRollbackOnly();
+        });
+        long rows = db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM caller_rows").mapTo(Long.class).one());
+        assertThat(rows).as("the caller's row, written before the handler, in a transaction rolled back").isZero();
+    }
+}
