@@ -659,9 +659,9 @@ public final class OutboxPoller implements AutoCloseable {
             return e;
         }
         return new OutboxException(e.getMessage() + ". The pool gave no connection while this poller's LISTEN thread "
-                + "holds one of the pool's connections for as long as the poller runs: give the pool at least "
-                + connectionsNeeded() + " connections for this poller (" + config.workers() + " worker(s) + 1 for LISTEN)"
-                + " besides what the application itself uses", e);
+                + "holds one of the pool's connections for as long as the poller runs. If the pool is exhausted (not the "
+                + "database unreachable), give it at least " + connectionsNeeded() + " connections for this poller ("
+                + config.workers() + " worker(s) + 1 for LISTEN) besides what the application itself uses", e);
     }
 
     /** Waits {@code millis} or until woken; returns true when the poller is to stop (interrupted). */
