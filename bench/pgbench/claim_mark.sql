@@ -31,7 +31,8 @@ WITH claimed AS (
     LIMIT :batch
     FOR UPDATE SKIP LOCKED))
   RETURNING o.id, o.seq, o.aggregate_type, o.aggregate_id, o.event_type, o.payload::text AS payload,
-            o.headers::text AS headers, o.created_at, o.attempts
+            o.headers::text AS headers, o.created_at, o.attempts,
+            (extract(epoch FROM o.locked_until) * 1000000)::bigint AS lease_end
 )
 SELECT coalesce(array_agg(id), '{}') AS ids, count(*) AS n, max(length(payload) + length(headers)) AS width FROM claimed \gset
 COMMIT;

@@ -231,9 +231,9 @@ class ClaimPlanTest {
         }
         List<Object> failed = new java.util.ArrayList<>(List.of(10, batch, errors, delays));
         if (!locked) {
-            int[] attempts = new int[batch.length];
-            java.util.Arrays.fill(attempts, 1);
-            failed.add(attempts); // the attempts the lease's claim started
+            long[] leaseEnds = new long[batch.length];
+            java.util.Arrays.fill(leaseEnds, 1_700_000_000_000_000L);
+            failed.add(leaseEnds); // the lease ends the claim returned (epoch microseconds)
             failed.add("plan-test"); // the lease's owner
         }
         assertThat(explain(SQL.markFailed(locked, TIMEOUT), failed)).as("record failures")
@@ -256,9 +256,6 @@ class ClaimPlanTest {
                     if (value instanceof Object[] array) {
                         String type = array instanceof UUID[] ? "uuid" : "text";
                         explain.setArray(i + 1, h.getConnection().createArrayOf(type, array));
-                    } else if (value instanceof int[] ints) {
-                        explain.setArray(i + 1, h.getConnection().createArrayOf("int4",
-                                java.util.Arrays.stream(ints).boxed().toArray()));
                     } else if (value instanceof long[] longs) {
                         explain.setArray(i + 1, h.getConnection().createArrayOf("int8",
                                 java.util.Arrays.stream(longs).boxed().toArray()));

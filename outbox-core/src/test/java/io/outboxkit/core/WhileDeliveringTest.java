@@ -176,6 +176,25 @@ class WhileDeliveringTest {
         assertThat(next.delivered(ids.get(1))).as("the aggregate's next message is not held back").isTrue();
     }
 
+    /** A requeue resets the attempts, so the later claim counts the same attempt as the one before it. */
+    @Test
+    void a_failure_of_a_claim_an_operator_requeued_is_not_recorded_over_the_claim_after_the_requeue()
+            throws Throwable {
+        List<UUID> ids = Outbox.write(db.jdbi(), 1, 2);
+        UUID id = ids.get(0);
+        HeldCycle slow = HeldCycle.failing(p -> leasing(p).name("relay-a").maxAttempts(1));
+        assertThat(admin.requeue(id)).isTrue(); // the requeue wins: attempts 0, claim cleared
+        HeldCycle again = HeldCycle.start(p -> leasing(p).name("relay-a").maxAttempts(1)); // another worker of relay-a
+        assertThat(again.publisher.delivered(id)).isTrue();
+
+        slow.releaseAndJoin(); // the failure of the claim before the requeue
+        again.releaseAndJoin(); // the delivery of the claim after it
+
+        OutboxEntry entry = admin.find(id).orElseThrow();
+        assertThat(entry.status()).as("delivered by the claim after the requeue (last error: %s)", entry.lastError())
+                .isEqualTo(MessageStatus.PUBLISHED);
+    }
+
     @Test
     void a_claim_that_waited_behind_a_lock_longer_than_its_lease_still_holds_the_whole_lease() throws Throwable {
         UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);

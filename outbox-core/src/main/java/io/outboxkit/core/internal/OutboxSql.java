@@ -40,6 +40,12 @@ public final class OutboxSql {
      * lease is still recorded; that claim's own outcome then finds the message PUBLISHED.)
      */
     private static final String STILL_CLAIMED = " AND o.locked_by IS NOT NULL";
+    /**
+     * A lease's end in microseconds since the epoch: what tells one claim of a message from
+     * another (each reads the clock anew; a requeue resets the attempts, so they can repeat).
+     * Compared only with values this same expression gave, so its rounding cannot matter.
+     */
+    private static final String LEASE_END = "(extract(epoch FROM o.locked_until) * 1000000)::bigint";
 
     private final String outbox;
     private final String processed;
@@ -167,9 +173,10 @@ public final class OutboxSql {
      * ({@code Long.MIN_VALUE}: all), limit. SKIP LOCKED lets several pollers claim at once
      * without waiting on each other; the lease (not a held transaction) keeps the claim while the
      * message is delivered. Cancelled after {@code statementTimeout}. Besides the message's
-     * columns it returns nothing. The lease runs from when the claim runs, not from its
-     * transaction's start: a claim that waited behind a lock (a migration's, say) longer than the
-     * lease still hands out a lease in force (the sub-select reads the clock once, for every row).
+     * columns it returns {@code lease_end}, the lease's end as {@link #markFailed} compares it
+     * (bigint). The lease runs from when the claim runs, not from its transaction's start: a
+     * claim that waited behind a lock (a migration's, say) longer than the lease still hands out
+     * a lease in force (the sub-select reads the clock once, for every row).
      *
      * <p>The chosen ids reach the update as an array, which it can only look up in the primary
      * key; joined to the update instead, they could be estimated at the batch size and met with a
@@ -187,7 +194,8 @@ public final class OutboxSql {
                 %2$s  ORDER BY o.seq
                   LIMIT ?
                   FOR UPDATE SKIP LOCKED))
-                RETURNING %3$s""".formatted(outbox, due(ordered, deadBlocksAggregate), columns);
+                RETURNING %3$s, %4$s AS lease_end""".formatted(outbox, due(ordered, deadBlocksAggregate), columns,
+                LEASE_END);
     }
 
     /**
@@ -283,13 +291,14 @@ public final class OutboxSql {
 
     /**
      * Records failed deliveries: back to PENDING after a delay, or DEAD once out of attempts.
-     * Leased ({@code locked} false): only while the failing claim still holds the message (the
-     * owner's lease, and the attempt it started: a claim counts one, so a later claim, even by
-     * another worker of the same poller, has another): if an operator requeued the message, or
-     * the lease ran out and another claim took it, that claim's outcome is the one that counts.
-     * Locked: the current transaction holds the messages, and the attempt is counted here.
-     * Parameters: maxAttempts, ids (uuid[]), errors (text[]), delays in ms (bigint[]), and when
-     * leased the attempts the claim started (int[]) and the owner. Two statements, as
+     * Leased ({@code locked} false): only while the claim that failed still holds the message (the
+     * owner, and the lease's end, which each claim sets anew from the clock, so that no later
+     * claim, even by another worker of the same poller after an operator's requeue reset the
+     * attempts, shares it): if an operator requeued the message, or the lease ran out and another
+     * claim took it, that claim's outcome is the one that counts. Locked: the current transaction
+     * holds the messages, and the attempt is counted here. Parameters: maxAttempts, ids (uuid[]),
+     * errors (text[]), delays in ms (bigint[]), and when leased the lease ends the claim returned
+     * ({@code lease_end} of {@link #claim}, bigint[]) and the owner. Two statements, as
      * {@link #markPublished}: the second returns each message's id and new status.
      */
     public String markFailed(boolean locked, Duration statementTimeout) {
@@ -304,7 +313,8 @@ public final class OutboxSql {
                     locked_until = NULL
                 FROM unnest(?::uuid[], ?::text[], ?::bigint[]%s) AS f(id, error, delay_millis%s)
                 WHERE o.id = f.id AND %s%s
-                RETURNING o.id, o.status""".formatted(outbox, attempts, attempts, locked ? "" : ", ?::int[]",
-                locked ? "" : ", attempt", STILL_PENDING, locked ? "" : " AND o.attempts = f.attempt AND o.locked_by = ?");
+                RETURNING o.id, o.status""".formatted(outbox, attempts, attempts, locked ? "" : ", ?::bigint[]",
+                locked ? "" : ", lease_end", STILL_PENDING,
+                locked ? "" : " AND " + LEASE_END + " = f.lease_end AND o.locked_by = ?");
     }
 }

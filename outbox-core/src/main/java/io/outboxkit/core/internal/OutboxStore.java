@@ -12,6 +12,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -182,7 +183,8 @@ public final class OutboxStore {
                 statement.setLong(2, settings.lease().toMillis());
                 statement.setLong(3, from);
                 statement.setInt(4, limit);
-                return new LeasedClaim(readMessages(statement), settings.name());
+                Map<UUID, Long> leaseEnds = new HashMap<>(2 * limit);
+                return new LeasedClaim(readMessages(statement, leaseEnds), settings.name(), leaseEnds);
             }
         });
     }
@@ -199,13 +201,13 @@ public final class OutboxStore {
                 statement.setString(1, settings.lease().toMillis() + "ms");
                 statement.setLong(2, from);
                 statement.setInt(3, limit);
-                batch = readMessages(statement);
+                batch = readMessages(statement, null);
             }
             if (batch.isEmpty()) {
                 connection.rollback(); // locked nothing, wrote nothing
                 connection.setAutoCommit(true);
                 handle.close();
-                return new LeasedClaim(batch, null);
+                return new LeasedClaim(batch, null, Map.of());
             }
             return new LockedClaim(handle, batch);
         } catch (SQLException | RuntimeException e) {
@@ -224,12 +226,21 @@ public final class OutboxStore {
         }
     }
 
-    /** Runs a two-statement claim (a setting, then the claim) and reads the claim's rows, in write order. */
-    private static List<OutboxMessage> readMessages(PreparedStatement statement) throws SQLException {
+    /**
+     * Runs a two-statement claim (a setting, then the claim) and reads the claim's rows, in write
+     * order; puts each message's lease end in {@code leaseEnds} unless it is null (a locked claim).
+     */
+    private static List<OutboxMessage> readMessages(PreparedStatement statement, Map<UUID, Long> leaseEnds)
+            throws SQLException {
         List<OutboxMessage> batch = new ArrayList<>();
         try (ResultSet rs = secondResult(statement)) {
+            int leaseEnd = leaseEnds == null ? 0 : rs.findColumn("lease_end");
             while (rs.next()) {
-                batch.add(MessageRows.message(rs));
+                OutboxMessage message = MessageRows.message(rs);
+                batch.add(message);
+                if (leaseEnds != null) {
+                    leaseEnds.put(message.id(), rs.getLong(leaseEnd));
+                }
             }
         }
         batch.sort(Comparator.comparingLong(OutboxMessage::sequence));
@@ -277,10 +288,13 @@ public final class OutboxStore {
     private final class LeasedClaim implements Claim {
         private final List<OutboxMessage> messages;
         private final String owner;
+        /** What identifies this claim of each message (see {@link OutboxSql#markFailed}). */
+        private final Map<UUID, Long> leaseEnds;
 
-        LeasedClaim(List<OutboxMessage> messages, String owner) {
+        LeasedClaim(List<OutboxMessage> messages, String owner, Map<UUID, Long> leaseEnds) {
             this.messages = messages;
             this.owner = owner;
+            this.leaseEnds = leaseEnds;
         }
 
         @Override
@@ -293,7 +307,7 @@ public final class OutboxStore {
             Marked marked = delivered.isEmpty() ? Marked.NONE : withConnection("mark " + delivered.size()
                     + " message(s) published", connection -> markPublished(connection, delivered, reportLater));
             List<UUID> dead = failures.isEmpty() ? List.of() : withConnection("record " + failures.size()
-                    + " failed deliveries", connection -> markFailed(connection, failures, owner));
+                    + " failed deliveries", connection -> markFailed(connection, failures, owner, leaseEnds));
             return new Recorded(marked.ids(), dead, marked.laterPending());
         }
 
@@ -322,7 +336,7 @@ public final class OutboxStore {
             Connection connection = handle.getConnection();
             try {
                 Marked marked = delivered.isEmpty() ? Marked.NONE : markPublished(connection, delivered, reportLater);
-                List<UUID> dead = failures.isEmpty() ? List.of() : markFailed(connection, failures, null);
+                List<UUID> dead = failures.isEmpty() ? List.of() : markFailed(connection, failures, null, null);
                 connection.commit();
                 connection.setAutoCommit(true);
                 return new Recorded(marked.ids(), dead, marked.laterPending());
@@ -378,8 +392,12 @@ public final class OutboxStore {
         }
     }
 
-    /** Records failures; {@code owner} null means the messages are locked by this connection's transaction. */
-    private List<UUID> markFailed(Connection connection, List<Failure> failures, String owner) throws SQLException {
+    /**
+     * Records failures; {@code owner} null means the messages are locked by this connection's
+     * transaction, else they are leased to it, each until its end in {@code leaseEnds}.
+     */
+    private List<UUID> markFailed(Connection connection, List<Failure> failures, String owner,
+            Map<UUID, Long> leaseEnds) throws SQLException {
         try (PreparedStatement mark = prepared(connection, markFailed)) {
             mark.setInt(1, settings.maxAttempts());
             mark.setArray(2, connection.createArrayOf("uuid", failures.stream().map(f -> f.message().id()).toArray()));
@@ -387,8 +405,9 @@ public final class OutboxStore {
                     .map(utf8Server(connection) ? Failure::error : Failure::asciiError).toArray()));
             mark.setArray(4, connection.createArrayOf("int8", failures.stream().map(f -> f.delay().toMillis()).toArray()));
             if (owner != null) {
-                mark.setArray(5, connection.createArrayOf("int4",
-                        failures.stream().map(f -> f.message().attempts()).toArray()));
+                // A message this claim did not hand out has no lease end: null matches no row.
+                mark.setArray(5, connection.createArrayOf("int8",
+                        failures.stream().map(f -> leaseEnds.get(f.message().id())).toArray()));
                 mark.setString(6, owner);
             }
             List<UUID> dead = new ArrayList<>();
