@@ -48,6 +48,7 @@ public final class OutboxRetention {
     private final Duration dedupWindow;
     private final int batchSize;
     private final boolean vacuum;
+    private final boolean processedMessagesOnly;
 
     private OutboxRetention(Builder b) {
         this.jdbi = b.jdbi;
@@ -56,6 +57,7 @@ public final class OutboxRetention {
         this.dedupWindow = b.dedupWindow;
         this.batchSize = b.batchSize;
         this.vacuum = b.vacuum;
+        this.processedMessagesOnly = b.processedMessagesOnly;
     }
 
     /** A builder for retention over {@code jdbi}'s database. */
@@ -78,9 +80,10 @@ public final class OutboxRetention {
      * @throws OutboxException when the database fails (batches already deleted stay deleted)
      */
     public Result runOnce() {
-        long outbox = deleteInBatches(sql.deletePublished, publishedRetention, "published outbox messages");
+        long outbox = processedMessagesOnly ? 0
+                : deleteInBatches(sql.deletePublished, publishedRetention, "published outbox messages");
         long processed = deleteInBatches(sql.deleteProcessed, dedupWindow, "processed-message records");
-        if (vacuum && (outbox > 0 || manyDeadRows(sql.outbox()))) {
+        if (vacuum && !processedMessagesOnly && (outbox > 0 || manyDeadRows(sql.outbox()))) {
             vacuum(sql.outbox());
         }
         if (vacuum && processed > 0) {
@@ -135,6 +138,7 @@ public final class OutboxRetention {
         private Duration dedupWindow = DEFAULT_DEDUP_WINDOW;
         private int batchSize = DEFAULT_BATCH_SIZE;
         private boolean vacuum;
+        private boolean processedMessagesOnly;
         private OutboxNames names = OutboxNames.DEFAULT;
 
         private Builder(Jdbi jdbi) {
@@ -172,6 +176,16 @@ public final class OutboxRetention {
          */
         public Builder vacuum(boolean vacuum) {
             this.vacuum = vacuum;
+            return this;
+        }
+
+        /**
+         * Whether a run keeps to the processed-message records: the outbox is then neither deleted
+         * from nor vacuumed, and {@link Result#publishedMessages()} is 0; default false. For a
+         * consumer, whose database's outbox, if it has one, is a relay's to trim.
+         */
+        public Builder processedMessagesOnly(boolean only) {
+            this.processedMessagesOnly = only;
             return this;
         }
 

@@ -109,6 +109,23 @@ class RetentionTest {
     }
 
     @Test
+    void limited_to_processed_messages_a_run_deletes_old_records_and_leaves_the_outbox_alone() {
+        List<UUID> ids = Outbox.write(db.jdbi(), 2, 1);
+        ids.forEach(id -> setState(id, "PUBLISHED", "2 days"));
+        db.jdbi().useHandle(h -> h.execute("INSERT INTO processed_messages (consumer, message_id, processed_at) "
+                + "VALUES ('loyalty', gen_random_uuid(), now() - interval '40 days')"));
+        long vacuumsBefore = vacuumCount();
+
+        OutboxRetention.Result result = OutboxRetention.builder(db.jdbi()).publishedRetention(Duration.ofDays(1))
+                .vacuum(true).processedMessagesOnly(true).build().runOnce();
+
+        assertThat(result).isEqualTo(new OutboxRetention.Result(0, 1));
+        List<UUID> left = db.jdbi().withHandle(h -> h.createQuery("SELECT id FROM outbox ORDER BY seq").mapTo(UUID.class).list());
+        assertThat(left).as("published messages past their retention, left to the relay").containsExactlyElementsOf(ids);
+        assertThat(vacuumCount()).as("the outbox is not vacuumed").isEqualTo(vacuumsBefore);
+    }
+
+    @Test
     void invalid_options_are_refused_by_name() {
         assertThatThrownBy(() -> OutboxRetention.builder(db.jdbi()).batchSize(0).build()).hasMessageContaining("batchSize");
         assertThatThrownBy(() -> OutboxRetention.builder(db.jdbi()).dedupWindow(Duration.ofDays(-1)).build())
