@@ -2,16 +2,21 @@ package io.outboxkit.consumer;
 
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.RetentionSettings;
 import io.outboxkit.app.ServiceSettings;
 import io.outboxkit.app.broker.BrokerSettings;
+import java.time.Duration;
 
 /**
  * The consumer's settings besides the database: {@code BIND_HOST}, {@code PORT} and
  * {@code DB_POOL_SIZE} (see {@link ServiceSettings}), {@code CONSUMER_NAME}, and {@code SOURCE} with its
  * broker's variables (see {@link BrokerSettings}; the consumer name names the Kafka group, the
- * RabbitMQ queue or the NATS durable consumer).
+ * RabbitMQ queue or the NATS durable consumer), and {@code RETENTION_DEDUP_MS} and
+ * {@code RETENTION_INTERVAL_MS}: how long its processed-message records are kept, and how often
+ * those past it are deleted (see {@link RetentionSettings}).
  */
-record ConsumerConfig(ServiceSettings service, String consumerName, BrokerSettings source) {
+record ConsumerConfig(ServiceSettings service, String consumerName, BrokerSettings source, Duration dedupWindow,
+                      Duration retentionInterval) {
 
     static final int DEFAULT_PORT = 8081;
     static final String DEFAULT_NAME = "loyalty";
@@ -30,6 +35,7 @@ record ConsumerConfig(ServiceSettings service, String consumerName, BrokerSettin
                     + name.length());
         }
         return new ConsumerConfig(ServiceSettings.from(env, ServiceSettings.BIND_HOST, ServiceSettings.DEFAULT_BIND_HOST,
-                DEFAULT_PORT, DEFAULT_POOL_SIZE), name, BrokerSettings.source(env, name));
+                DEFAULT_PORT, DEFAULT_POOL_SIZE), name, BrokerSettings.source(env, name),
+                RetentionSettings.dedupWindow(env), RetentionSettings.interval(env));
     }
 }

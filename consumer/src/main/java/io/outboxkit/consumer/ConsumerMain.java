@@ -3,12 +3,14 @@ package io.outboxkit.consumer;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.RetentionTask;
 import io.outboxkit.app.ServiceMain;
 import io.outboxkit.app.ServiceSchema;
 import io.outboxkit.app.ServiceSettings;
 import io.outboxkit.app.broker.Broker;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.OutboxNames;
+import io.outboxkit.core.OutboxRetention;
 import io.outboxkit.core.spi.MessageSource;
 
 /**
@@ -19,10 +21,13 @@ import io.outboxkit.core.spi.MessageSource;
  * each as {@link io.outboxkit.app.ServiceSettings} accepts them; {@code CONSUMER_NAME} (default
  * {@code loyalty}: the name processed messages are recorded under); {@code SOURCE} ({@code http}, the
  * default: messages come over HTTP only; {@code kafka}, {@code rabbitmq} or {@code nats}: also from that
- * broker, with its variables, see {@link io.outboxkit.app.broker.BrokerSettings}); {@code METRICS} and the
- * {@code OTEL_*} variables (see {@link Observability}). A bad setting, an unreachable database or a
- * broker that cannot be used ends the process with one line on stderr and exit status 2; SIGTERM stops
- * the broker source (its batch in hand finished and acknowledged), the HTTP server, then the pool.
+ * broker, with its variables, see {@link io.outboxkit.app.broker.BrokerSettings}); {@code RETENTION_DEDUP_MS}
+ * (default 30 days) and {@code RETENTION_INTERVAL_MS} (default 60 s): every interval the consumer deletes
+ * the processed-message records in its database older than the window, and only those (see
+ * {@link io.outboxkit.app.RetentionSettings}); {@code METRICS} and the {@code OTEL_*} variables (see
+ * {@link Observability}). A bad setting, an unreachable database or a broker that cannot be used ends the
+ * process with one line on stderr and exit status 2; SIGTERM stops the broker source (its batch in hand
+ * finished and acknowledged), the HTTP server, retention, then the pool.
  */
 public final class ConsumerMain {
 
@@ -55,8 +60,13 @@ public final class ConsumerMain {
             source = config.source().broker() == Broker.HTTP ? null : config.source().openSource();
             ConsumerApp app = ConsumerApp.start(database, config.consumerName(), config.service().host(),
                     config.service().port(), observability, source, config.source().broker());
+            // Its own database's records are the consumer's to trim: no relay need share that database.
+            RetentionTask retention = RetentionTask.start(config.consumerName(), config.retentionInterval(),
+                    OutboxRetention.builder(database.jdbi()).dedupWindow(config.dedupWindow())
+                            .processedMessagesOnly(true).build());
             return () -> {
                 app.close();
+                retention.close();
                 database.close();
                 observability.close();
             };

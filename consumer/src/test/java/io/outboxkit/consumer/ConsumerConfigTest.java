@@ -5,9 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.RetentionSettings;
 import io.outboxkit.app.ServiceSettings;
 import io.outboxkit.app.broker.Broker;
 import io.outboxkit.app.broker.BrokerSettings;
+import io.outboxkit.core.OutboxRetention;
+import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -19,17 +22,21 @@ class ConsumerConfigTest {
         ConsumerConfig config = ConsumerConfig.from(Env.of(Map.of()));
 
         assertThat(config).isEqualTo(new ConsumerConfig(new ServiceSettings("0.0.0.0", 8081, 16), "loyalty",
-                BrokerSettings.source(Env.of(Map.of()), "loyalty")));
+                BrokerSettings.source(Env.of(Map.of()), "loyalty"), OutboxRetention.DEFAULT_DEDUP_WINDOW,
+                RetentionSettings.DEFAULT_INTERVAL));
         assertThat(config.source().broker()).isEqualTo(Broker.HTTP);
     }
 
     @Test
     void every_setting_can_be_given() {
         ConsumerConfig config = ConsumerConfig.from(Env.of(Map.of(
-                "BIND_HOST", "127.0.0.1", "PORT", "9000", "CONSUMER_NAME", "analytics", "DB_POOL_SIZE", "4")));
+                "BIND_HOST", "127.0.0.1", "PORT", "9000", "CONSUMER_NAME", "analytics", "DB_POOL_SIZE", "4",
+                "RETENTION_DEDUP_MS", "86400000", "RETENTION_INTERVAL_MS", "5000")));
 
         assertThat(config.service()).isEqualTo(new ServiceSettings("127.0.0.1", 9000, 4));
         assertThat(config.consumerName()).isEqualTo("analytics");
+        assertThat(config.dedupWindow()).isEqualTo(Duration.ofDays(1));
+        assertThat(config.retentionInterval()).isEqualTo(Duration.ofSeconds(5));
     }
 
     @Test
@@ -54,6 +61,13 @@ class ConsumerConfigTest {
         assertThatThrownBy(() -> ConsumerConfig.from(Env.of(Map.of("PORT", "eighty"))))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith("PORT=eighty");
+    }
+
+    @Test
+    void a_dedup_window_of_zero_which_would_forget_every_message_at_once_is_refused_by_name() {
+        assertThatThrownBy(() -> ConsumerConfig.from(Env.of(Map.of("RETENTION_DEDUP_MS", "0"))))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("RETENTION_DEDUP_MS=0");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.outboxkit.relay;
 
 import io.outboxkit.app.Database;
+import io.outboxkit.app.RetentionTask;
 import io.outboxkit.app.broker.Broker;
 import io.outboxkit.app.delivery.HttpPublisher;
 import io.outboxkit.app.observability.Observability;
@@ -115,7 +116,7 @@ public final class Relay implements AutoCloseable {
             throw e;
         }
         poller.start();
-        RetentionTask retention = RetentionTask.start(outboxRetention, config.retentionInterval(), poller.name());
+        RetentionTask retention = RetentionTask.start(poller.name(), config.retentionInterval(), outboxRetention);
         if (config.sink().broker() == Broker.HTTP) {
             LOG.info("[{}] relaying to {} ({} delivery); admin on {}:{}", poller.name(), config.consumerUrl(),
                     config.delivery().name().toLowerCase(java.util.Locale.ROOT), config.service().host(), admin.port());

@@ -2,6 +2,7 @@ package io.outboxkit.relay;
 
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.RetentionSettings;
 import io.outboxkit.app.ServiceSettings;
 import io.outboxkit.app.broker.BrokerSettings;
 import io.outboxkit.app.delivery.Delivery;
@@ -53,8 +54,10 @@ import java.util.Objects;
  * @param publishedRetention  {@code RETENTION_PUBLISHED_MS}: how long PUBLISHED messages are kept; 0 deletes each
  *                            message as soon as it is delivered (it is never written as PUBLISHED, so it
  *                            cannot be listed or replayed); default 7 days
- * @param dedupWindow         {@code RETENTION_DEDUP_MS}: how long processed-message records are kept; must exceed
- *                            the longest redelivery span of the retry schedule; default 30 days
+ * @param dedupWindow         {@code RETENTION_DEDUP_MS}: how long processed-message records in the relay's database
+ *                            are kept (where a consumer shares it; the consumer trims its own, see
+ *                            {@link RetentionSettings}); must exceed the longest redelivery span of the retry
+ *                            schedule; default 30 days
  * @param retentionInterval   {@code RETENTION_INTERVAL_MS}: how often retention runs; default 60 s
  * @param retentionVacuum     {@code RETENTION_VACUUM}: VACUUM a table after retention deleted from it, and
  *                            the outbox once it holds many dead rows (see {@link io.outboxkit.core.OutboxRetention}),
@@ -91,10 +94,9 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
     /** The default {@code MAX_IN_FLIGHT}. */
     public static final int DEFAULT_MAX_IN_FLIGHT = HttpPublisher.DEFAULT_MAX_IN_FLIGHT;
     /** The default {@code RETENTION_INTERVAL_MS}: 1 minute. */
-    public static final Duration DEFAULT_RETENTION_INTERVAL = Duration.ofMinutes(1);
+    public static final Duration DEFAULT_RETENTION_INTERVAL = RetentionSettings.DEFAULT_INTERVAL;
 
     private static final long DAY_MS = Duration.ofDays(1).toMillis();
-    private static final long MAX_RETENTION_MS = Duration.ofDays(3650).toMillis();
 
     /**
      * Checks what no single variable can: the pool has a connection for every worker and three
@@ -172,9 +174,10 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
                 env.millis("BACKOFF_MAX_MS", OutboxPoller.DEFAULT_MAX_BACKOFF, 1, DAY_MS),
                 env.bool("ORDERED", true),
                 env.bool("DEAD_BLOCKS_AGGREGATE", true),
-                env.millis("RETENTION_PUBLISHED_MS", OutboxRetention.DEFAULT_PUBLISHED_RETENTION, 0, MAX_RETENTION_MS),
-                env.millis("RETENTION_DEDUP_MS", OutboxRetention.DEFAULT_DEDUP_WINDOW, 0, MAX_RETENTION_MS),
-                env.millis("RETENTION_INTERVAL_MS", DEFAULT_RETENTION_INTERVAL, 10, DAY_MS),
+                env.millis("RETENTION_PUBLISHED_MS", OutboxRetention.DEFAULT_PUBLISHED_RETENTION, 0,
+                        RetentionSettings.MAX_RETENTION_MS),
+                RetentionSettings.dedupWindow(env),
+                RetentionSettings.interval(env),
                 env.bool("RETENTION_VACUUM", false),
                 BrokerSettings.sink(env));
     }
