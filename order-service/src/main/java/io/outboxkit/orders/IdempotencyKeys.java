@@ -5,7 +5,9 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Optional;
+import javax.sql.DataSource;
 
 /**
  * The {@code idempotency_keys} table: the answer given to each keyed request, stored in the
@@ -14,7 +16,10 @@ import java.util.Optional;
  * <p>{@link #claim} inserts the key first thing in the transaction. Its primary key serialises
  * requests with the same key: while one is in flight, another's insert waits on its row, then
  * either finds the committed answer (and replays it) or, if the first rolled back, claims the key
- * itself. So concurrent retries never make two orders. Stateless and thread-safe.
+ * itself. So concurrent retries never make two orders.
+ *
+ * <p>{@link #deleteExpired} forgets keys older than their time to live; a key deleted while a retry
+ * of it is being claimed reads as vanished, and that retry claims it anew. Stateless and thread-safe.
  */
 final class IdempotencyKeys {
 
@@ -29,7 +34,38 @@ final class IdempotencyKeys {
     private static final String UPDATE = "UPDATE idempotency_keys SET response_code = ?, response_body = ? "
             + "WHERE key = ?";
 
+    // SKIP LOCKED: a key a request holds right now is not deleted under it.
+    private static final String DELETE_EXPIRED = "DELETE FROM idempotency_keys WHERE key IN ("
+            + "SELECT key FROM idempotency_keys WHERE created_at < now() - ? * interval '1 millisecond' "
+            + "LIMIT ? FOR UPDATE SKIP LOCKED)";
+
     private IdempotencyKeys() {
+    }
+
+    /**
+     * Deletes the keys stored longer ago than {@code ttl}, {@code batchSize} per transaction so that
+     * no batch holds locks for long, until none is left.
+     *
+     * @return how many were deleted
+     * @throws IllegalStateException when the database fails (batches already deleted stay deleted)
+     */
+    static long deleteExpired(DataSource dataSource, Duration ttl, int batchSize) {
+        long total = 0;
+        try (Connection connection = dataSource.getConnection();
+             PreparedStatement delete = connection.prepareStatement(DELETE_EXPIRED)) {
+            connection.setAutoCommit(true);
+            int deleted;
+            do {
+                delete.setLong(1, ttl.toMillis());
+                delete.setInt(2, batchSize);
+                deleted = delete.executeUpdate();
+                total += deleted;
+            } while (deleted == batchSize);
+            return total;
+        } catch (SQLException e) {
+            throw new IllegalStateException("could not delete idempotency keys older than " + ttl + " (" + total
+                    + " deleted before the failure): " + e.getMessage(), e);
+        }
     }
 
     /**

@@ -3,11 +3,14 @@ package io.outboxkit.orders;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.RetentionSettings;
+import io.outboxkit.app.RetentionTask;
 import io.outboxkit.app.ServiceMain;
 import io.outboxkit.app.ServiceSchema;
 import io.outboxkit.app.ServiceSettings;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.OutboxNames;
+import java.time.Duration;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -17,12 +20,15 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code PORT}: the HTTP port, default {@value #DEFAULT_PORT};</li>
  *   <li>{@code BIND_HOST}: the address to listen on, default {@value ServiceSettings#DEFAULT_BIND_HOST};</li>
  *   <li>{@code DB_POOL_SIZE}: connections in the pool, default {@value #DEFAULT_POOL_SIZE};</li>
+ *   <li>{@code IDEMPOTENCY_KEY_TTL_MS}: how long the answer to an {@code Idempotency-Key} request is kept
+ *       for its retries, 1 ms to 10 years, default 24 hours; a retry later than that is a new request;</li>
+ *   <li>{@code RETENTION_INTERVAL_MS}: how often keys past that are deleted (see {@link RetentionSettings});</li>
  *   <li>{@code METRICS} and the {@code OTEL_*} variables: metrics and tracing (see {@link Observability}).</li>
  * </ul>
- * {@link ServiceSettings} says what each of the last three accepts.
+ * {@link ServiceSettings} says what {@code PORT}, {@code BIND_HOST} and {@code DB_POOL_SIZE} accept.
  * Applies the migrations at start. A missing or wrong setting, or an unreachable database, stops
  * the start with one line on stderr and exit status {@link ServiceMain#EXIT_START_FAILED}. On
- * SIGTERM it stops the HTTP server, then closes the pool.
+ * SIGTERM it stops the HTTP server, then the keys' retention, then closes the pool.
  */
 public final class OrderServiceMain {
 
@@ -32,6 +38,10 @@ public final class OrderServiceMain {
     public static final int DEFAULT_PORT = 8080;
     /** The default {@code DB_POOL_SIZE}. */
     public static final int DEFAULT_POOL_SIZE = 16;
+    /** The default {@code IDEMPOTENCY_KEY_TTL_MS}: 24 hours, a day's worth of a client's retries. */
+    public static final Duration DEFAULT_IDEMPOTENCY_KEY_TTL = Duration.ofHours(24);
+    /** Keys deleted per transaction by the keys' retention. */
+    static final int KEY_DELETE_BATCH = 1_000;
     /** What the service migrates at start: outbox-core's tables, then its orders and idempotency keys. */
     public static final ServiceSchema SCHEMA = ServiceSchema.withOwnTables(OutboxNames.DEFAULT, "order_service",
             "classpath:db/order-service");
@@ -49,6 +59,9 @@ public final class OrderServiceMain {
         DatabaseSettings settings = DatabaseSettings.from(env);
         ServiceSettings service = ServiceSettings.from(env, ServiceSettings.BIND_HOST, ServiceSettings.DEFAULT_BIND_HOST,
                 DEFAULT_PORT, DEFAULT_POOL_SIZE);
+        Duration keyTtl = env.millis("IDEMPOTENCY_KEY_TTL_MS", DEFAULT_IDEMPOTENCY_KEY_TTL, 1,
+                RetentionSettings.MAX_RETENTION_MS);
+        Duration retentionInterval = RetentionSettings.interval(env);
         Observability observability = Observability.start(NAME, env);
         Database database;
         try {
@@ -67,10 +80,15 @@ public final class OrderServiceMain {
             throw service.explainStartFailure(ServiceSettings.BIND_HOST, e);
         }
         LoggerFactory.getLogger(NAME).info("listening on {}:{}", service.host(), app.port());
+        RetentionTask keyRetention = RetentionTask.start(NAME, retentionInterval, () -> {
+            long deleted = IdempotencyKeys.deleteExpired(database.dataSource(), keyTtl, KEY_DELETE_BATCH);
+            return deleted == 0 ? "" : deleted + " idempotency key(s)";
+        });
         return () -> {
             try {
                 app.close();
             } finally {
+                keyRetention.close();
                 database.close();
                 observability.close();
             }

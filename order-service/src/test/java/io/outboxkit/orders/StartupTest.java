@@ -39,6 +39,8 @@ class StartupTest {
         "DB_URL, nonsense",
         "DB_POOL_SIZE, 0",
         "BIND_HOST, no.such.host.invalid",
+        "IDEMPOTENCY_KEY_TTL_MS, 0",
+        "RETENTION_INTERVAL_MS, soon",
     })
     void a_wrong_setting_fails_the_start_naming_it(String name, String value) {
         Map<String, String> env = new HashMap<>(validEnv(8080));
