@@ -55,6 +55,12 @@ class TransportHeadersTest {
     }
 
     @Test
+    void ascii_keeps_printable_ascii_and_escapes_every_other_character() {
+        assertThat(TransportHeaders.ascii("amount \u2018-5\u2019 is negative\n\u0000caf\u00e9 \ud83d\ude00"))
+                .isEqualTo("amount \\u2018-5\\u2019 is negative\\u000a\\u0000caf\\u00e9 \\ud83d\\ude00");
+    }
+
+    @Test
     void a_message_may_not_carry_a_header_under_a_name_the_envelope_uses() {
         for (String header : TransportHeaders.RESERVED) {
             assertThatThrownBy(() -> NewMessage.of("Order", "1", "OrderCreated", "{}").withHeader(header, "x"))

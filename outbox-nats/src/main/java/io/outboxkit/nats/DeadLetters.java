@@ -6,6 +6,7 @@ import io.nats.client.Message;
 import io.nats.client.PublishOptions;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
+import io.outboxkit.core.spi.TransportHeaders;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
@@ -89,16 +90,8 @@ final class DeadLetters {
 
     /** {@code text} as a NATS header value: other than printable ASCII escaped as {@code \\uXXXX}, shortened. */
     static String ascii(String text) {
-        StringBuilder out = new StringBuilder();
-        for (int i = 0; i < text.length() && out.length() < MAX_ERROR_LENGTH; i++) {
-            char c = text.charAt(i);
-            if (c >= 32 && c < 127) {
-                out.append(c);
-            } else {
-                out.append(String.format("\\u%04x", (int) c));
-            }
-        }
-        return out.length() < MAX_ERROR_LENGTH ? out.toString() : out.substring(0, MAX_ERROR_LENGTH - 3) + "...";
+        String out = TransportHeaders.ascii(text.length() > MAX_ERROR_LENGTH ? text.substring(0, MAX_ERROR_LENGTH) : text);
+        return out.length() <= MAX_ERROR_LENGTH ? out : out.substring(0, MAX_ERROR_LENGTH - 3) + "...";
     }
 
     String stream() {

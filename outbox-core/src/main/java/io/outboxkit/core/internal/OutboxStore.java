@@ -4,6 +4,7 @@ import io.outboxkit.core.ClaimMode;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.PollerSettings;
+import io.outboxkit.core.spi.TransportHeaders;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -15,7 +16,6 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.function.LongSupplier;
@@ -82,22 +82,12 @@ public final class OutboxStore {
         }
 
         /**
-         * {@link #error()} with every character outside printable ASCII as a Java-style escape (backslash, u, four hex digits):
-         * storable in a database of any server encoding (LATIN1 lacks most of Unicode, and the
-         * server refuses what its encoding cannot hold).
+         * {@link #error()} in printable ASCII ({@link TransportHeaders#ascii}): storable in a
+         * database of any server encoding (LATIN1 lacks most of Unicode, and the server refuses
+         * what its encoding cannot hold).
          */
         public String asciiError() {
-            String text = error();
-            StringBuilder ascii = new StringBuilder(text.length() + 16);
-            for (int i = 0; i < text.length(); i++) {
-                char c = text.charAt(i);
-                if (c >= 0x20 && c < 0x7F || c == '\n' || c == '\t') {
-                    ascii.append(c);
-                } else {
-                    ascii.append(String.format(Locale.ROOT, "\\u%04X", (int) c));
-                }
-            }
-            return ascii.toString();
+            return TransportHeaders.ascii(error());
         }
     }
 

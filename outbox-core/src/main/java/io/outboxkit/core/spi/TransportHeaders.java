@@ -4,6 +4,7 @@ import io.outboxkit.core.OutboxMessage;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -32,6 +33,24 @@ public final class TransportHeaders {
     /** Whether {@code name} is a header of the trace context ({@link #TRACEPARENT}, {@link #TRACESTATE}). */
     public static boolean isTraceContext(String name) {
         return TRACEPARENT.equals(name) || TRACESTATE.equals(name);
+    }
+
+    /**
+     * {@code text} in printable ASCII: every other character (controls, line breaks, anything past
+     * ASCII) written as a Java-style escape, a backslash, {@code u} and four hex digits. For a header
+     * value or a stored text where the transport, or the database's encoding, takes only ASCII.
+     */
+    public static String ascii(String text) {
+        StringBuilder out = new StringBuilder(text.length() + 16);
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c >= 0x20 && c < 0x7F) {
+                out.append(c);
+            } else {
+                out.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+            }
+        }
+        return out.toString();
     }
 
     /** The message id, a UUID: the key a consumer deduplicates on (Debezium's outbox router's name). */
