@@ -41,7 +41,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The wrapped handler's effect and a row in {@code processed_messages} (consumer name, message
  * id) commit in one transaction, which this handler begins and commits on a connection of its
- * {@link Jdbi}'s, whether the pool hands connections out with auto-commit on or off. A message
+ * {@link Jdbi}'s, whether the pool hands connections out with auto-commit on or off. Give it a
+ * {@code Jdbi} over the pool itself: over one bound to the application's transactions, called
+ * inside one that has run a statement, it joins that transaction; called before, it commits its own. A message
  * already recorded is skipped without running the handler. Two deliveries of one message racing
  * on two threads or processes are serialized by the row's primary key: one processes, the other
  * waits for it and then sees a duplicate (or, if the first rolled back, processes it itself).

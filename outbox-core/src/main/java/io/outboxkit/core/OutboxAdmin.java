@@ -47,6 +47,7 @@ public final class OutboxAdmin {
      * may run before PostgreSQL cancels it (and the call fails with an {@link OutboxException}).
      */
     public static final Duration VIEW_STATEMENT_TIMEOUT = Duration.ofSeconds(5);
+    private static final String VIEW_SAVEPOINT = "outboxkit_view";
     /**
      * How long a requeue waits for a message a poller in {@link ClaimMode#LOCK} holds while it
      * delivers it. Meanwhile the requeue holds the rows it has already rewritten, which other
@@ -205,10 +206,22 @@ public final class OutboxAdmin {
     /** Runs {@code work} in a transaction whose statements are bounded ({@link AdminQueries#BOUNDED}). */
     private <T> T bounded(String attempted, HandleCallback<T, RuntimeException> work) {
         return inTransaction(attempted, tx -> {
-            tx.createQuery(AdminQueries.BOUNDED)
-                    .bind(0, VIEW_STATEMENT_TIMEOUT.toMillis() + "ms")
-                    .mapToMap().one();
-            return work.withHandle(tx);
+            // In the caller's transaction the bounds would last until it ends: a view reads only,
+            // so rolling back to a savepoint undoes them and nothing else.
+            boolean callers = OwnConnections.isCallersTransaction(tx);
+            if (callers) {
+                tx.savepoint(VIEW_SAVEPOINT);
+            }
+            try {
+                tx.createQuery(AdminQueries.BOUNDED)
+                        .bind(0, VIEW_STATEMENT_TIMEOUT.toMillis() + "ms")
+                        .mapToMap().one();
+                return work.withHandle(tx);
+            } finally {
+                if (callers) {
+                    tx.rollbackToSavepoint(VIEW_SAVEPOINT);
+                }
+            }
         });
     }
 
@@ -278,8 +291,10 @@ public final class OutboxAdmin {
                              UnaryOperator<Update> binder) {
         try {
             return inTransaction("requeue " + what, tx -> {
-                tx.createQuery("SELECT set_config('lock_timeout', :wait, true)")
-                        .bind("wait", REQUEUE_LOCK_WAIT.toMillis() + "ms").mapTo(String.class).one();
+                if (!OwnConnections.isCallersTransaction(tx)) { // there, the caller's lock_timeout stands
+                    tx.createQuery("SELECT set_config('lock_timeout', :wait, true)")
+                            .bind("wait", REQUEUE_LOCK_WAIT.toMillis() + "ms").mapTo(String.class).one();
+                }
                 int count = binder.apply(tx.createUpdate(requeue + condition)).execute();
                 if (count > 0) {
                     tx.execute(sql.notify, names.channel());

@@ -3,6 +3,7 @@ package io.outboxkit.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.outboxkit.core.IdempotentHandler;
+import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
@@ -18,8 +19,9 @@ import org.springframework.jdbc.datasource.TransactionAwareDataSourceProxy;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * IdempotentHandler on a Jdbi over a transaction-aware DataSource, called within a Spring
- * transaction that has written: it joins that transaction and leaves its ending to the caller.
+ * The library over a Jdbi bound to the application's Spring transaction, called within one that
+ * has written: it joins that transaction, leaves its ending to the caller, and leaves nothing of
+ * its own behind in it.
  */
 class TransactionAwareJdbiTest {
 
@@ -44,5 +46,24 @@ class TransactionAwareJdbiTest {
         });
         long rows = db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM caller_rows").mapTo(Long.class).one());
         assertThat(rows).as("the caller's row, written before the handler, in a transaction rolled back").isZero();
+    }
+
+    @Test
+    void the_admin_joined_to_a_callers_transaction_leaves_its_statement_timeout_and_planner_settings_alone() {
+        Jdbi jdbi = Jdbi.create(new TransactionAwareDataSourceProxy(db.dataSource()));
+        OutboxAdmin admin = OutboxAdmin.create(jdbi);
+        JdbcTemplate template = new JdbcTemplate(db.dataSource());
+        String[] before = new String[2];
+        String[] after = new String[2];
+        new TransactionTemplate(new DataSourceTransactionManager(db.dataSource())).executeWithoutResult(status -> {
+            template.update("INSERT INTO caller_rows VALUES (1)");
+            before[0] = template.queryForObject("SELECT current_setting('statement_timeout')", String.class);
+            before[1] = template.queryForObject("SELECT current_setting('enable_seqscan')", String.class);
+            admin.leaseHolders();
+            after[0] = template.queryForObject("SELECT current_setting('statement_timeout')", String.class);
+            after[1] = template.queryForObject("SELECT current_setting('enable_seqscan')", String.class);
+        });
+        assertThat(after).as("statement_timeout and enable_seqscan for the rest of the caller's transaction, "
+                + "after an OutboxAdmin view joined it").containsExactly(before);
     }
 }

@@ -61,7 +61,7 @@ public final class OwnConnections {
      */
     public static <R, X extends Exception> R inTransaction(Jdbi jdbi, HandleCallback<R, X> work) throws X {
         try (Handle handle = jdbi.open()) {
-            if (joinsCallersTransaction(handle)) {
+            if (isCallersTransaction(handle)) {
                 return work.withHandle(handle);
             }
             // Jdbi's begin and commit, unlike its inTransaction, also commit on a connection that came
@@ -97,7 +97,13 @@ public final class OwnConnections {
                 || connection.unwrap(BaseConnection.class).getTransactionState() != TransactionState.IDLE;
     }
 
-    private static boolean joinsCallersTransaction(Handle handle) {
+    /**
+     * Whether {@code handle} is in the caller's transaction (see the class comment), which the work
+     * joins: a setting it makes local to its transaction would then outlive it, in the caller's.
+     *
+     * @throws ConnectionException when the connection cannot say
+     */
+    public static boolean isCallersTransaction(Handle handle) {
         try {
             return inCallersTransaction(handle.getConnection());
         } catch (SQLException e) {
