@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import io.outboxkit.app.delivery.DeliveryProtocol;
 import java.util.regex.Pattern;
 
 /**
@@ -59,7 +60,10 @@ public final class Jsons {
         mapper.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
                 .maxNestingDepth(MAX_NESTING_DEPTH)
                 .maxNumberLength(100)
-                .maxStringLength(1_000_000)
+                // A string or name cannot be longer than the body that carries it: the body's limit
+                // bounds them, so that a payload the writer accepted is never refused for a string in it.
+                .maxStringLength(DeliveryProtocol.MAX_REQUEST_BYTES)
+                .maxNameLength(DeliveryProtocol.MAX_REQUEST_BYTES)
                 .build());
         mapper.registerModule(new JavaTimeModule());
         mapper.disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);

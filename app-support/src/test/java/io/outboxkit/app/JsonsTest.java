@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.outboxkit.app.delivery.DeliveryProtocol;
 import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -24,6 +27,15 @@ class JsonsTest {
                 () -> Jsons.mapper().readTree(document.getBytes(StandardCharsets.UTF_8)));
 
         assertThat(Jsons.syntaxError(error)).isEqualTo(said).doesNotContain("`", "Feature", "Source", "fasterxml");
+    }
+
+    @Test
+    void a_string_or_name_as_long_as_a_consumer_request_may_be_is_read_so_only_the_body_limit_refuses_size() throws Exception {
+        String longest = "x".repeat(DeliveryProtocol.MAX_REQUEST_BYTES - 10);
+
+        JsonNode read = Jsons.mapper().readTree("{\"" + longest + "\": \"" + longest + "\"}");
+
+        assertThat(read.path(longest).asText()).hasSize(longest.length());
     }
 
     @ParameterizedTest(name = "{0}")

@@ -42,7 +42,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class ConsumerApp implements AutoCloseable {
 
-    /** The largest request body accepted: 1 MiB, what the relay's batches are cut to fit. */
+    /**
+     * The largest request body accepted, what the relay's batches are cut to fit: room for any
+     * payload {@link io.outboxkit.core.OutboxWriter} accepts with its default limit (see
+     * {@link DeliveryProtocol#MAX_REQUEST_BYTES}); a larger body is answered 413.
+     */
     public static final long MAX_BODY_BYTES = DeliveryProtocol.MAX_REQUEST_BYTES;
 
     private static final Logger LOG = LoggerFactory.getLogger(ConsumerApp.class);

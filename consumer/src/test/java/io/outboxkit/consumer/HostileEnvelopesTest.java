@@ -88,7 +88,7 @@ class HostileEnvelopesTest {
                 envelope("nesting 100 deep in the payload", e -> e.set("payload", Jsons.mapper().getNodeFactory().rawValueNode(
                         new com.fasterxml.jackson.databind.util.RawValue("{\"a\":".repeat(100) + "1" + "}".repeat(100))))),
                 body("two envelopes in one body", valid() + valid()),
-                body("a body over 1 MiB", "{\"pad\": \"" + "x".repeat(1024 * 1024) + "\"}"),
+                body("a body over the limit", "{\"pad\": \"" + "x".repeat((int) ConsumerApp.MAX_BODY_BYTES) + "\"}"),
                 body("nesting 10000 deep", "[".repeat(10_000) + "]".repeat(10_000)),
                 batch("a batch of 1001", "{\"messages\": [" + String.join(",", java.util.Collections.nCopies(1001, valid())) + "]}"),
                 batch("an empty batch", "{\"messages\": []}"),

@@ -45,8 +45,8 @@ class RejectedMessagesTest {
                 malformed("negative sequence", "application/json", valid(e -> e.put("sequence", -1)), 400),
                 malformed("wrong content type", "text/plain", valid(), 415),
                 malformed("no content type", null, valid(), 415),
-                malformed("body over 1 MiB", "application/json",
-                        valid(e -> e.putObject("payload").put("filler", "x".repeat(1024 * 1024))), 413));
+                malformed("body over the limit, one long string", "application/json",
+                        valid(e -> e.putObject("payload").put("filler", "x".repeat((int) ConsumerApp.MAX_BODY_BYTES))), 413));
     }
 
     @ParameterizedTest(name = "{0} -> {3}")

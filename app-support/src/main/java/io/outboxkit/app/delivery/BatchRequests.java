@@ -30,7 +30,11 @@ final class BatchRequests {
 
     /** The most messages in one request: the consumer's limit. */
     static final int MAX_MESSAGES = DeliveryProtocol.MAX_BATCH_MESSAGES;
-    /** The largest request body built, unless one message alone is larger: half the consumer's limit. */
+    /**
+     * The largest request body built, unless one message alone is larger: half the consumer's limit,
+     * so that a request of several messages stays small; a message alone is within the limit
+     * whenever the writer's default limit accepted its payload.
+     */
     static final int MAX_BYTES = DeliveryProtocol.MAX_REQUEST_BYTES / 2;
 
     private static final byte[] OPEN = ("{\"" + DeliveryProtocol.MESSAGES + "\":").getBytes(StandardCharsets.US_ASCII);

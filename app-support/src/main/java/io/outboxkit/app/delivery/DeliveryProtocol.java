@@ -1,5 +1,7 @@
 package io.outboxkit.app.delivery;
 
+import io.outboxkit.core.OutboxWriter;
+
 /**
  * The HTTP protocol between the relay and a consumer, named once for both sides.
  *
@@ -36,8 +38,23 @@ public final class DeliveryProtocol {
     public static final String FAILED = "failed";
     /** The most messages a consumer takes in one batch. */
     public static final int MAX_BATCH_MESSAGES = 1_000;
-    /** The largest request body a consumer takes: 1 MiB. */
-    public static final int MAX_REQUEST_BYTES = 1024 * 1024;
+    /**
+     * Room in a request for what surrounds one message's payload: its envelope's other fields (an
+     * id, three names of at most 200 characters, escaped, a time) and its headers (a trace context
+     * and what the application adds): 64 KiB.
+     */
+    public static final int ENVELOPE_ROOM_BYTES = 64 * 1024;
+    /**
+     * The largest request body a consumer takes: twice {@link OutboxWriter#DEFAULT_MAX_PAYLOAD_BYTES}
+     * plus {@link #ENVELOPE_ROOM_BYTES}, 2,162,688 bytes, so that any payload the writer accepts with
+     * its default limit is taken. Twice, because the writer counts the payload as the application
+     * wrote it, but the relay sends it as PostgreSQL's {@code jsonb} prints it, with a space after
+     * every {@code :} and {@code ,}: a compact array of one-digit numbers ({@code [1,1,...]}) comes
+     * back half as long again, the most that spacing adds. (A number written with an exponent is
+     * printed with all its digits, {@code 1e1000} as 1,001 of them: no factor covers that.) Still a
+     * bound: a client cannot make the consumer hold more than this for one request.
+     */
+    public static final int MAX_REQUEST_BYTES = 2 * OutboxWriter.DEFAULT_MAX_PAYLOAD_BYTES + ENVELOPE_ROOM_BYTES;
 
     private DeliveryProtocol() {
     }
