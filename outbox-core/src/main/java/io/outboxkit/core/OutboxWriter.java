@@ -29,8 +29,9 @@ import org.jdbi.v3.core.Handle;
  *
  * <p>It refuses a payload larger than {@link Builder#maxPayloadBytes(int)} (1 MiB unless set),
  * counted in UTF-8 bytes, before anything is written: a relay reads whole batches of payloads into
- * its heap, and what it delivers to must take each one (the HTTP consumer takes requests of at
- * most 1 MiB; Kafka's producer and NATS servers refuse records over about 1 MB by default).
+ * its heap, and what it delivers to must take each one (the demo's HTTP consumer takes any payload
+ * within the default limit; Kafka's producer and NATS servers refuse records over about 1 MB by
+ * default, less than such a payload as PostgreSQL prints it).
  *
  * <p>When the caller runs inside a trace (an OpenTelemetry span is current, as in a traced HTTP
  * request), each message records that context in its headers as W3C {@code traceparent} (and
