@@ -37,8 +37,9 @@ import org.slf4j.LoggerFactory;
  * topic {@code outbox.event.<aggregate_type>}, key = the aggregate id, value = the payload (JSON
  * text, UTF-8), header {@code id} = the message id. The other {@link TransportHeaders} ({@code
  * sequence}, {@code aggregate_type}, {@code aggregate_id}, {@code event_type}, {@code created_at})
- * and the message's own headers travel as UTF-8 headers too; the record's timestamp is the
- * message's {@code created_at}.
+ * and the message's own headers travel as UTF-8 headers too; the record's timestamp is the time it
+ * was sent (the producer's clock), so that a message delivered long after its write is kept as long
+ * as the topic keeps any other.
  *
  * <p><b>Delivered means confirmed.</b> The producer runs with {@code acks=all} and idempotence: a
  * message counts as delivered only when the broker acknowledged that every in-sync replica has it,
@@ -262,8 +263,10 @@ public final class KafkaPublisher implements MessagePublisher, AutoCloseable {
     private static ProducerRecord<String, String> record(String topic, OutboxMessage message) {
         RecordHeaders headers = new RecordHeaders();
         TransportHeaders.write(message).forEach((name, value) -> headers.add(name, value.getBytes(StandardCharsets.UTF_8)));
-        return new ProducerRecord<>(topic, null, message.createdAt().toEpochMilli(), message.aggregateId(),
-                message.payload(), headers);
+        // The send time, not created_at: a record timestamped long ago (a requeued DEAD message, a
+        // backlog after an outage) rolls its segment and falls to the topic's time-based retention at
+        // once, before a lagging consumer reads it. The write time travels in the created_at header.
+        return new ProducerRecord<>(topic, null, null, message.aggregateId(), message.payload(), headers);
     }
 
     /** The topic {@code message} goes to under this publisher's template. */
