@@ -34,7 +34,9 @@ final class DeadLetters implements AutoCloseable {
     static final String CONSUMER = "dead_letter_consumer";
     /** How often the receiver failed it (0: it could not be read). */
     static final String ATTEMPTS = "dead_letter_attempts";
-    private static final List<String> ADDED = List.of(ERROR, TOPIC, PARTITION, OFFSET, CONSUMER, ATTEMPTS);
+    /** The timestamp the record had (epoch milliseconds); the copy carries the time it was made. */
+    static final String TIMESTAMP = "dead_letter_timestamp";
+    private static final List<String> ADDED = List.of(ERROR, TOPIC, PARTITION, OFFSET, CONSUMER, ATTEMPTS, TIMESTAMP);
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     private final KafkaProducer<byte[], byte[]> producer;
@@ -97,13 +99,16 @@ final class DeadLetters implements AutoCloseable {
         add(headers, OFFSET, Long.toString(record.offset()));
         add(headers, CONSUMER, consumer);
         add(headers, ATTEMPTS, Integer.toString(attempts));
+        add(headers, TIMESTAMP, Long.toString(record.timestamp()));
         return headers;
     }
 
     /** Sends the copy and waits for its confirmation; a RecordTooLargeException is thrown as itself. */
     private void confirm(ConsumerRecord<byte[], byte[]> record, RecordHeaders headers) throws InterruptedException {
         try {
-            producer.send(new ProducerRecord<>(topic, null, record.timestamp(), record.key(), record.value(), headers))
+            // The copy's own time: one stamped with a record's old time (read by a consumer back after a
+            // long stop) would fall to the dead-letter topic's time-based retention at once.
+            producer.send(new ProducerRecord<>(topic, null, null, record.key(), record.value(), headers))
                     .get(TIMEOUT.toMillis() * 2, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RecordTooLargeException tooLarge) {

@@ -40,9 +40,10 @@ import org.slf4j.LoggerFactory;
  * io.outboxkit.core.spi.TransportHeaders#read} refuses it, or it is not UTF-8 text) is copied at once
  * to the dead-letter topic, and one the receiver failed {@code maxAttempts} times too, with headers
  * {@code dead_letter_error}, {@code dead_letter_topic}, {@code dead_letter_partition}, {@code
- * dead_letter_offset}, {@code dead_letter_consumer} and {@code dead_letter_attempts} added to its
- * own; it is acknowledged only once the dead-letter copy is confirmed. A receiver that throws fails
- * the whole batch: retried after a backoff, without counting towards any message's attempts (it
+ * dead_letter_offset}, {@code dead_letter_consumer}, {@code dead_letter_attempts} and {@code
+ * dead_letter_timestamp} (the record's timestamp; the copy has its own) added to its own; it is
+ * acknowledged only once the dead-letter copy is confirmed. A receiver that throws fails the whole
+ * batch: retried after a backoff, without counting towards any message's attempts (it
  * says nothing about one message). Attempts are counted in memory: after a restart or a rebalance
  * a message starts again from 1.
  *

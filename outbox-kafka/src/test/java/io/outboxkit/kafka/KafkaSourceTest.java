@@ -84,8 +84,12 @@ class KafkaSourceTest {
     }
 
     /** Sends a record that is no outbox message (no envelope headers) with key "a" and a "trace" header, by a plain producer. */
+    /** A record's timestamp a week old (a consumer back after a long stop reads such records). */
+    private static final long SENT_A_WEEK_AGO = System.currentTimeMillis() - Duration.ofDays(7).toMillis();
+
     private void sendForeign(String trace) throws Exception {
-        ProducerRecord<String, String> foreign = new ProducerRecord<>(topic, "a", "{\"not\":\"an outbox message\"}");
+        ProducerRecord<String, String> foreign = new ProducerRecord<>(topic, null, SENT_A_WEEK_AGO, "a",
+                "{\"not\":\"an outbox message\"}");
         foreign.headers().add("trace", trace.getBytes(StandardCharsets.UTF_8));
         sendPlain(foreign);
     }
@@ -208,6 +212,7 @@ class KafkaSourceTest {
 
     @Test
     void an_unreadable_record_goes_to_the_dead_letter_topic_at_once_with_its_error_and_the_rest_goes_on() throws Exception {
+        long started = System.currentTimeMillis();
         sendForeign("t-9");
         OutboxMessage good = publish(List.of(message(aggregateType, "a", 2))).get(0);
         RecordingReceiver receiver = RecordingReceiver.applyingAll();
@@ -224,7 +229,10 @@ class KafkaSourceTest {
                 .containsEntry("dead_letter_topic", topic)
                 .containsEntry("dead_letter_consumer", group)
                 .containsEntry("dead_letter_attempts", "0")
+                .containsEntry("dead_letter_timestamp", Long.toString(SENT_A_WEEK_AGO))
                 .containsKeys("dead_letter_partition", "dead_letter_offset");
+        assertThat(dead.timestamp()).as("the copy's own time: one timestamped a week ago would fall to the "
+                + "dead-letter topic's time-based retention at once").isBetween(started, System.currentTimeMillis());
         await().atMost(DEADLINE).until(() -> committedTotal() == 2);
     }
 
