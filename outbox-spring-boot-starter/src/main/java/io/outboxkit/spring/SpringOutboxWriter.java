@@ -29,6 +29,14 @@ import javax.sql.DataSource;
  *   <li>no transaction ({@code SUPPORTS}, {@code NOT_SUPPORTED}, {@code NEVER} without one, or no
  *       {@code @Transactional} at all): refused with {@link NotInTransactionException}, since the
  *       message would commit on its own, apart from the change it announces;</li>
+ *   <li>a transaction that has completed, from a {@code @TransactionalEventListener} with phase
+ *       {@code AFTER_COMMIT} (the default), {@code AFTER_ROLLBACK} or {@code AFTER_COMPLETION}, or
+ *       another {@code afterCompletion} callback: refused with {@link NotInTransactionException}
+ *       too, since the message could no longer commit with the change. Write it with phase
+ *       {@code BEFORE_COMMIT}, or in a transaction of the listener's own ({@code REQUIRES_NEW}).
+ *       A raw {@code TransactionSynchronization.afterCommit()} callback cannot be told from the
+ *       transaction (Spring still shows it active), so a write there is not refused: give it
+ *       {@code REQUIRES_NEW}, as Spring's Javadoc of {@code afterCommit} says;</li>
  *   <li>a read-only transaction: refused with {@link OutboxException}, before the database is
  *       touched, whatever the driver would do with the read-only flag.</li>
  * </ul>
@@ -44,7 +52,8 @@ public interface SpringOutboxWriter {
      * Writes one message in the current Spring transaction.
      *
      * @return the id the message was given
-     * @throws NotInTransactionException when no transaction on this writer's DataSource is active
+     * @throws NotInTransactionException when no transaction on this writer's DataSource is active, or
+     *                                   it has already completed (an after-commit listener)
      * @throws OutboxException           when the transaction is read-only, or the database refuses the
      *                                   insert (a payload that is not JSON): the caller's transaction
      *                                   should then roll back, as it does when the exception leaves a
@@ -57,7 +66,8 @@ public interface SpringOutboxWriter {
      * delivery order within an aggregate).
      *
      * @return the ids given to the messages, in list order
-     * @throws NotInTransactionException when no transaction on this writer's DataSource is active
+     * @throws NotInTransactionException when no transaction on this writer's DataSource is active, or
+     *                                   it has already completed (an after-commit listener)
      * @throws OutboxException           when the transaction is read-only or the database refuses the insert
      */
     List<UUID> writeAll(List<NewMessage> messages);

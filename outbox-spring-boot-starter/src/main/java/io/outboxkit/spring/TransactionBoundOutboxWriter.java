@@ -41,6 +41,17 @@ final class TransactionBoundOutboxWriter implements SpringOutboxWriter {
                     + "a @Transactional method (or inside TransactionTemplate.execute), so the message commits with "
                     + "the business change");
         }
+        // Spring still reports the transaction active, and its connection bound, while the
+        // afterCompletion callbacks run (where @TransactionalEventListener AFTER_COMMIT, AFTER_ROLLBACK and
+        // AFTER_COMPLETION listeners run), but it has already cleared the synchronizations by then: a write
+        // there would be left open on a finished transaction, rolled back by the pool or committed alone.
+        if (!TransactionSynchronizationManager.isSynchronizationActive()) {
+            throw new NotInTransactionException("SpringOutboxWriter: the Spring transaction has already completed (this "
+                    + "is an after-commit or after-rollback callback, such as a @TransactionalEventListener with the "
+                    + "default phase AFTER_COMMIT), so the message could not commit with it: write it in the "
+                    + "transaction itself, from a listener with phase = TransactionPhase.BEFORE_COMMIT, or give the "
+                    + "listener a transaction of its own with @Transactional(propagation = Propagation.REQUIRES_NEW)");
+        }
         if (TransactionSynchronizationManager.isCurrentTransactionReadOnly()) {
             throw new OutboxException("SpringOutboxWriter refuses to write in a read-only transaction "
                     + "(@Transactional(readOnly = true)): a message announces a change, which a read-only "

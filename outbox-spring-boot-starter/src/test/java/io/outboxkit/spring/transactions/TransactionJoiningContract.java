@@ -87,6 +87,61 @@ abstract class TransactionJoiningContract {
         assertThat(events(id)).isZero();
     }
 
+    /**
+     * In an AFTER_COMMIT listener the transaction has committed: a write there cannot commit with the
+     * change, so, as with no transaction at all (docs/spring-boot.md: "none ... refused
+     * (NotInTransactionException): it would commit on its own"), it must be refused.
+     */
+    @Test
+    void a_write_from_an_after_commit_listener_is_refused_since_the_transaction_has_committed() {
+        UUID id = UUID.randomUUID();
+        context().withUserConfiguration(AfterCommitEvents.class).run(context -> {
+            context.getBean(AfterCommitEvents.Saver.class).save(id);
+            AfterCommitEvents.Outcome outcome = context.getBean(AfterCommitEvents.Outcome.class);
+            assertThat(outcome.refused.get())
+                    .as("write() after commit returned %s instead of refusing", outcome.written.get())
+                    .isInstanceOf(NotInTransactionException.class);
+        });
+        assertThat(orders(id)).isEqualTo(1);
+        assertThat(events(id)).as("an event committed on its own, apart from the order's transaction").isZero();
+    }
+
+    /**
+     * With {@code spring.datasource.hikari.auto-commit=false} (which docs/spring-boot.md says works),
+     * such a write was left open on the finished transaction and rolled back by the pool, after
+     * write() had returned its id: it is refused, and the order stays committed.
+     */
+    @Test
+    void with_auto_commit_off_a_write_from_an_after_commit_listener_is_refused_and_the_order_stays_committed() {
+        UUID id = UUID.randomUUID();
+        context().withUserConfiguration(AfterCommitEvents.class)
+                .withPropertyValues("spring.datasource.hikari.auto-commit=false").run(context -> {
+                    context.getBean(AfterCommitEvents.Saver.class).save(id);
+                    AfterCommitEvents.Outcome outcome = context.getBean(AfterCommitEvents.Outcome.class);
+                    assertThat(outcome.refused.get())
+                            .as("write() after commit returned %s instead of refusing", outcome.written.get())
+                            .isInstanceOf(NotInTransactionException.class)
+                            .hasMessageContaining("BEFORE_COMMIT").hasMessageContaining("REQUIRES_NEW");
+                });
+        assertThat(orders(id)).isEqualTo(1);
+        assertThat(events(id)).isZero();
+    }
+
+    /** The remedy the refusal names: the AFTER_COMMIT listener writes in a transaction of its own. */
+    @Test
+    void an_after_commit_listener_in_a_requires_new_transaction_commits_its_event() {
+        UUID id = UUID.randomUUID();
+        context().withBean(AfterCommitEvents.Outcome.class).withBean(AfterCommitEvents.Saver.class)
+                .withBean(AfterCommitEvents.OwnTransactionListener.class).run(context -> {
+                    context.getBean(AfterCommitEvents.Saver.class).save(id);
+                    AfterCommitEvents.Outcome outcome = context.getBean(AfterCommitEvents.Outcome.class);
+                    assertThat(outcome.refused.get()).isNull();
+                    assertThat(outcome.written.get()).isNotNull();
+                });
+        assertThat(orders(id)).isEqualTo(1);
+        assertThat(events(id)).isEqualTo(1);
+    }
+
     long orders(UUID id) {
         return db().jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM test_orders WHERE id = :id")
                 .bind("id", id).mapTo(Long.class).one());
