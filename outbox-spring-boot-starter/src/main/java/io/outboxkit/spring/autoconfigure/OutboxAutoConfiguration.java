@@ -40,7 +40,8 @@ import org.springframework.context.annotation.Configuration;
  *   <li>an {@link OutboxMonitor}, the outbox's figures, cached, for health and metrics;</li>
  *   <li>an {@link OutboxPoller}, started and stopped with the context, delivering through the
  *       application's {@link MessagePublisher} bean and telling every {@link OutboxListener} bean
- *       what it does: no publisher, no poller (one INFO line says so);
+ *       what it does (an {@link OutboxPoller} bean of the application's own is started and stopped
+ *       the same way): no publisher, no poller (one INFO line says so);
  *       {@code outboxkit.poller.enabled=true} without one fails the start;
  *       {@code outboxkit.poller.enabled=false}, never a poller;</li>
  *   <li>{@link OutboxRetention} on a schedule, when {@code outboxkit.retention.enabled=true}.</li>
@@ -139,13 +140,17 @@ public final class OutboxAutoConfiguration {
         }
     }
 
-    /** The poller, when the application has a publisher for it and did not turn it off. */
+    /**
+     * The poller, unless turned off: the starter's own when the application has a publisher for it,
+     * and started with the context whichever made it. The lifecycle bean is declared after the
+     * poller, so its condition sees the starter's poller as well as an application's own.
+     */
     @Configuration(proxyBeanMethods = false)
-    @ConditionalOnBean(MessagePublisher.class)
     @ConditionalOnBooleanProperty(name = "outboxkit.poller.enabled", matchIfMissing = true)
     static class PollerConfiguration {
 
         @Bean
+        @ConditionalOnBean(MessagePublisher.class)
         @ConditionalOnMissingBean
         OutboxPoller outboxPoller(OutboxSettings settings, MessagePublisher publisher,
                                   ObjectProvider<OutboxListener> listeners) {
@@ -153,6 +158,7 @@ public final class OutboxAutoConfiguration {
         }
 
         @Bean
+        @ConditionalOnBean(OutboxPoller.class)
         @ConditionalOnMissingBean(name = "outboxPollerLifecycle")
         OutboxPollerLifecycle outboxPollerLifecycle(OutboxPoller poller) {
             return new OutboxPollerLifecycle(poller);

@@ -78,8 +78,9 @@ public record OutboxProperties(
      * The poller in this application.
      *
      * @param enabled whether it runs: unset, it runs when the application has a MessagePublisher bean
-     *                (and says so in one INFO line when there is none); true requires one (the start
-     *                fails without it); false never runs it (the outbox-relay process delivers instead)
+     *                or an OutboxPoller bean of its own (and says so in one INFO line when it has
+     *                neither); true requires one (the start fails without it); false never runs it,
+     *                the application's own neither (the outbox-relay process delivers instead)
      * @param name    the lease owner written on claimed messages, and the prefix of the poller's log
      *                lines; unset, host-pid-random, unique per poller
      */
