@@ -47,7 +47,6 @@ public final class OutboxAdmin {
      * may run before PostgreSQL cancels it (and the call fails with an {@link OutboxException}).
      */
     public static final Duration VIEW_STATEMENT_TIMEOUT = Duration.ofSeconds(5);
-    private static final String VIEW_SAVEPOINT = "outboxkit_view";
     /**
      * How long a requeue waits for a message a poller in {@link ClaimMode#LOCK} holds while it
      * delivers it. Meanwhile the requeue holds the rows it has already rewritten, which other
@@ -205,24 +204,13 @@ public final class OutboxAdmin {
 
     /** Runs {@code work} in a transaction whose statements are bounded ({@link AdminQueries#BOUNDED}). */
     private <T> T bounded(String attempted, HandleCallback<T, RuntimeException> work) {
-        return inTransaction(attempted, tx -> {
-            // In the caller's transaction the bounds would last until it ends: a view reads only,
-            // so rolling back to a savepoint undoes them and nothing else.
-            boolean callers = OwnConnections.isCallersTransaction(tx);
-            if (callers) {
-                tx.savepoint(VIEW_SAVEPOINT);
-            }
-            try {
-                tx.createQuery(AdminQueries.BOUNDED)
-                        .bind(0, VIEW_STATEMENT_TIMEOUT.toMillis() + "ms")
-                        .mapToMap().one();
-                return work.withHandle(tx);
-            } finally {
-                if (callers) {
-                    tx.rollbackToSavepoint(VIEW_SAVEPOINT);
-                }
-            }
-        });
+        // A view reads only: in the caller's transaction its bounds are undone after it.
+        return translated(attempted, () -> OwnConnections.inReadingTransaction(jdbi, tx -> {
+            tx.createQuery(AdminQueries.BOUNDED)
+                    .bind(0, VIEW_STATEMENT_TIMEOUT.toMillis() + "ms")
+                    .mapToMap().one();
+            return work.withHandle(tx);
+        }));
     }
 
     /** The message with {@code id}, if the outbox has it. */

@@ -148,7 +148,7 @@ public final class OutboxMonitor {
         // and a reading that never got a connection (the database down, the pool exhausted) cost it none.
         Long[] started = {null};
         try {
-            OutboxSnapshot snapshot = OwnConnections.inTransaction(jdbi, h -> {
+            OutboxSnapshot snapshot = OwnConnections.inReadingTransaction(jdbi, h -> {
                 started[0] = System.nanoTime();
                 h.execute("SET LOCAL statement_timeout = " + STATEMENT_TIMEOUT.toMillis());
                 return h.createQuery(query).map((rs, ctx) -> {

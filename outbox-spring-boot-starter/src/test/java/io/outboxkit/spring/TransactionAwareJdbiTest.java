@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.outboxkit.core.IdempotentHandler;
 import io.outboxkit.core.OutboxAdmin;
+import io.outboxkit.core.OutboxMonitor;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
@@ -65,5 +67,21 @@ class TransactionAwareJdbiTest {
         });
         assertThat(after).as("statement_timeout and enable_seqscan for the rest of the caller's transaction, "
                 + "after an OutboxAdmin view joined it").containsExactly(before);
+    }
+
+    @Test
+    void the_monitor_joined_to_a_callers_transaction_leaves_its_statement_timeout_alone() {
+        OutboxMonitor monitor = OutboxMonitor.create(Jdbi.create(new TransactionAwareDataSourceProxy(db.dataSource())),
+                OutboxNames.DEFAULT);
+        JdbcTemplate template = new JdbcTemplate(db.dataSource());
+        String[] timeouts = new String[2];
+        new TransactionTemplate(new DataSourceTransactionManager(db.dataSource())).executeWithoutResult(status -> {
+            template.update("INSERT INTO caller_rows VALUES (1)");
+            timeouts[0] = template.queryForObject("SELECT current_setting('statement_timeout')", String.class);
+            monitor.snapshot();
+            timeouts[1] = template.queryForObject("SELECT current_setting('statement_timeout')", String.class);
+        });
+        assertThat(timeouts[1]).as("statement_timeout for the rest of the caller's transaction, after the monitor's "
+                + "reading joined it").isEqualTo(timeouts[0]);
     }
 }

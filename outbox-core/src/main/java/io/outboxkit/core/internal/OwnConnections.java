@@ -23,6 +23,9 @@ import org.postgresql.core.TransactionState;
  */
 public final class OwnConnections {
 
+    /** The savepoint a reading unit of work rolls back to in the caller's transaction. */
+    private static final String READING = "outboxkit_reading";
+
     private OwnConnections() {
     }
 
@@ -82,6 +85,27 @@ public final class OwnConnections {
             handle.commit();
             return result;
         }
+    }
+
+    /**
+     * Runs {@code work}, which only reads (under settings it makes local to its transaction: a
+     * statement timeout, say), as {@link #inTransaction} does; in the caller's transaction, within a
+     * savepoint it then rolls back to, so that nothing it set outlives it there.
+     *
+     * @throws X what {@code work} threw
+     */
+    public static <R, X extends Exception> R inReadingTransaction(Jdbi jdbi, HandleCallback<R, X> work) throws X {
+        return inTransaction(jdbi, handle -> {
+            if (!isCallersTransaction(handle)) {
+                return work.withHandle(handle);
+            }
+            handle.savepoint(READING);
+            try {
+                return work.withHandle(handle);
+            } finally {
+                handle.rollbackToSavepoint(READING);
+            }
+        });
     }
 
     /**
