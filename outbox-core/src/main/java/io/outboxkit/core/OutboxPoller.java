@@ -328,7 +328,7 @@ public final class OutboxPoller implements AutoCloseable {
         } catch (OutOfMemoryError e) {
             return outOfMemory(limit, e);
         } catch (OutboxException e) {
-            if (isOutOfMemory(e)) {
+            if (Causes.find(e, OutOfMemoryError.class).isPresent()) {
                 return outOfMemory(limit, e); // the driver ran out reading the rows, and says so
             }
             throw e;
@@ -433,16 +433,6 @@ public final class OutboxPoller implements AutoCloseable {
                 && claimLimit.compareAndSet(limit, config.batchSize())) {
             LOG.info("[{}] claims fit in the heap again: claiming up to {} per batch", config.name(), config.batchSize());
         }
-    }
-
-    /** Whether {@code e} or one of its causes is an {@link OutOfMemoryError} (the driver's reading rows wraps one). */
-    private static boolean isOutOfMemory(Throwable e) {
-        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
-            if (cause instanceof OutOfMemoryError) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /**

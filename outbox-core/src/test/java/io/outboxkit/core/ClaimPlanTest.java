@@ -231,9 +231,7 @@ class ClaimPlanTest {
         }
         List<Object> failed = new java.util.ArrayList<>(List.of(10, batch, errors, delays));
         if (!locked) {
-            long[] leaseEnds = new long[batch.length];
-            java.util.Arrays.fill(leaseEnds, 1_700_000_000_000_000L);
-            failed.add(leaseEnds); // the lease ends the claim returned (epoch microseconds)
+            failed.add(1_700_000_000_000_000L); // the lease end the claim returned (epoch microseconds)
             failed.add("plan-test"); // the lease's owner
         }
         assertThat(explain(SQL.markFailed(locked, TIMEOUT), failed)).as("record failures")

@@ -174,7 +174,7 @@ public final class OutboxSql {
      * without waiting on each other; the lease (not a held transaction) keeps the claim while the
      * message is delivered. Cancelled after {@code statementTimeout}. Besides the message's
      * columns it returns {@code lease_end}, the lease's end as {@link #markFailed} compares it
-     * (bigint). The lease runs from when the claim runs, not from its transaction's start: a
+     * (bigint; the same for every row of a claim). The lease runs from when the claim runs, not from its transaction's start: a
      * claim that waited behind a lock (a migration's, say) longer than the lease still hands out
      * a lease in force (the sub-select reads the clock once, for every row).
      *
@@ -297,8 +297,8 @@ public final class OutboxSql {
      * attempts, shares it): if an operator requeued the message, or the lease ran out and another
      * claim took it, that claim's outcome is the one that counts. Locked: the current transaction
      * holds the messages, and the attempt is counted here. Parameters: maxAttempts, ids (uuid[]),
-     * errors (text[]), delays in ms (bigint[]), and when leased the lease ends the claim returned
-     * ({@code lease_end} of {@link #claim}, bigint[]) and the owner. Two statements, as
+     * errors (text[]), delays in ms (bigint[]), and when leased the lease end the claim returned
+     * ({@code lease_end} of {@link #claim}, one for all its rows, bigint) and the owner. Two statements, as
      * {@link #markPublished}: the second returns each message's id and new status.
      */
     public String markFailed(boolean locked, Duration statementTimeout) {
@@ -311,10 +311,9 @@ public final class OutboxSql {
                     last_error = f.error,
                     locked_by = NULL,
                     locked_until = NULL
-                FROM unnest(?::uuid[], ?::text[], ?::bigint[]%s) AS f(id, error, delay_millis%s)
+                FROM unnest(?::uuid[], ?::text[], ?::bigint[]) AS f(id, error, delay_millis)
                 WHERE o.id = f.id AND %s%s
-                RETURNING o.id, o.status""".formatted(outbox, attempts, attempts, locked ? "" : ", ?::bigint[]",
-                locked ? "" : ", lease_end", STILL_PENDING,
-                locked ? "" : " AND " + LEASE_END + " = f.lease_end AND o.locked_by = ?");
+                RETURNING o.id, o.status""".formatted(outbox, attempts, attempts, STILL_PENDING,
+                locked ? "" : " AND " + LEASE_END + " = ?::bigint AND o.locked_by = ?");
     }
 }

@@ -13,7 +13,6 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,6 +29,7 @@ public final class OutboxStore {
     private static final int MAX_ERROR_LENGTH = 2_000;
     /** PostgreSQL's SQLSTATE for a statement cancelled, by its timeout among others. */
     private static final String QUERY_CANCELED = "57014";
+    private static final Comparator<OutboxMessage> WRITE_ORDER = Comparator.comparingLong(OutboxMessage::sequence);
 
     private final Jdbi jdbi;
     private final PollerSettings settings;
@@ -173,8 +173,9 @@ public final class OutboxStore {
                 statement.setLong(2, settings.lease().toMillis());
                 statement.setLong(3, from);
                 statement.setInt(4, limit);
-                Map<UUID, Long> leaseEnds = new HashMap<>(2 * limit);
-                return new LeasedClaim(readMessages(statement, leaseEnds), settings.name(), leaseEnds);
+                long[] leaseEnd = new long[1];
+                List<OutboxMessage> batch = readMessages(statement, leaseEnd);
+                return new LeasedClaim(batch, settings.name(), leaseEnd[0]);
             }
         });
     }
@@ -197,7 +198,7 @@ public final class OutboxStore {
                 connection.rollback(); // locked nothing, wrote nothing
                 connection.setAutoCommit(true);
                 handle.close();
-                return new LeasedClaim(batch, null, Map.of());
+                return new LeasedClaim(batch, null, 0);
             }
             return new LockedClaim(handle, batch);
         } catch (SQLException | RuntimeException e) {
@@ -218,22 +219,21 @@ public final class OutboxStore {
 
     /**
      * Runs a two-statement claim (a setting, then the claim) and reads the claim's rows, in write
-     * order; puts each message's lease end in {@code leaseEnds} unless it is null (a locked claim).
+     * order; puts the claim's lease end (one for all its rows) in {@code leaseEnd[0]} unless it is
+     * null (a locked claim).
      */
-    private static List<OutboxMessage> readMessages(PreparedStatement statement, Map<UUID, Long> leaseEnds)
+    private static List<OutboxMessage> readMessages(PreparedStatement statement, long[] leaseEnd)
             throws SQLException {
         List<OutboxMessage> batch = new ArrayList<>();
         try (ResultSet rs = secondResult(statement)) {
-            int leaseEnd = leaseEnds == null ? 0 : rs.findColumn("lease_end");
             while (rs.next()) {
-                OutboxMessage message = MessageRows.message(rs);
-                batch.add(message);
-                if (leaseEnds != null) {
-                    leaseEnds.put(message.id(), rs.getLong(leaseEnd));
+                batch.add(MessageRows.message(rs));
+                if (leaseEnd != null && batch.size() == 1) {
+                    leaseEnd[0] = rs.getLong("lease_end");
                 }
             }
         }
-        batch.sort(Comparator.comparingLong(OutboxMessage::sequence));
+        batch.sort(WRITE_ORDER);
         return batch;
     }
 
@@ -278,13 +278,13 @@ public final class OutboxStore {
     private final class LeasedClaim implements Claim {
         private final List<OutboxMessage> messages;
         private final String owner;
-        /** What identifies this claim of each message (see {@link OutboxSql#markFailed}). */
-        private final Map<UUID, Long> leaseEnds;
+        /** What tells this claim from any other of its messages (see {@link OutboxSql#markFailed}). */
+        private final long leaseEnd;
 
-        LeasedClaim(List<OutboxMessage> messages, String owner, Map<UUID, Long> leaseEnds) {
+        LeasedClaim(List<OutboxMessage> messages, String owner, long leaseEnd) {
             this.messages = messages;
             this.owner = owner;
-            this.leaseEnds = leaseEnds;
+            this.leaseEnd = leaseEnd;
         }
 
         @Override
@@ -297,7 +297,7 @@ public final class OutboxStore {
             Marked marked = delivered.isEmpty() ? Marked.NONE : withConnection("mark " + delivered.size()
                     + " message(s) published", connection -> markPublished(connection, delivered, reportLater));
             List<UUID> dead = failures.isEmpty() ? List.of() : withConnection("record " + failures.size()
-                    + " failed deliveries", connection -> markFailed(connection, failures, owner, leaseEnds));
+                    + " failed deliveries", connection -> markFailed(connection, failures, owner, leaseEnd));
             return new Recorded(marked.ids(), dead, marked.laterPending());
         }
 
@@ -326,7 +326,7 @@ public final class OutboxStore {
             Connection connection = handle.getConnection();
             try {
                 Marked marked = delivered.isEmpty() ? Marked.NONE : markPublished(connection, delivered, reportLater);
-                List<UUID> dead = failures.isEmpty() ? List.of() : markFailed(connection, failures, null, null);
+                List<UUID> dead = failures.isEmpty() ? List.of() : markFailed(connection, failures, null, 0);
                 connection.commit();
                 connection.setAutoCommit(true);
                 return new Recorded(marked.ids(), dead, marked.laterPending());
@@ -384,10 +384,10 @@ public final class OutboxStore {
 
     /**
      * Records failures; {@code owner} null means the messages are locked by this connection's
-     * transaction, else they are leased to it, each until its end in {@code leaseEnds}.
+     * transaction, else they are leased to it by the claim whose lease ends at {@code leaseEnd}.
      */
-    private List<UUID> markFailed(Connection connection, List<Failure> failures, String owner,
-            Map<UUID, Long> leaseEnds) throws SQLException {
+    private List<UUID> markFailed(Connection connection, List<Failure> failures, String owner, long leaseEnd)
+            throws SQLException {
         try (PreparedStatement mark = prepared(connection, markFailed)) {
             mark.setInt(1, settings.maxAttempts());
             mark.setArray(2, connection.createArrayOf("uuid", failures.stream().map(f -> f.message().id()).toArray()));
@@ -395,9 +395,7 @@ public final class OutboxStore {
                     .map(utf8Server(connection) ? Failure::error : Failure::asciiError).toArray()));
             mark.setArray(4, connection.createArrayOf("int8", failures.stream().map(f -> f.delay().toMillis()).toArray()));
             if (owner != null) {
-                // A message this claim did not hand out has no lease end: null matches no row.
-                mark.setArray(5, connection.createArrayOf("int8",
-                        failures.stream().map(f -> leaseEnds.get(f.message().id())).toArray()));
+                mark.setLong(5, leaseEnd);
                 mark.setString(6, owner);
             }
             List<UUID> dead = new ArrayList<>();
