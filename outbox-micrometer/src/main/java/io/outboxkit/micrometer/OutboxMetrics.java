@@ -3,7 +3,10 @@ package io.outboxkit.micrometer;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.outboxkit.core.OutboxMessage;
@@ -47,6 +50,11 @@ import java.util.function.ToDoubleFunction;
  * snapshot (the database at most once a second, however often they are scraped), and are NaN while
  * the database cannot be read. No label takes a value per message: the consumer's name is
  * configuration. Thread-safe; events before {@link #bindTo} are not counted.
+ *
+ * <p>One registry holds the meters of one outbox as they are; an application with several outboxes
+ * gives each its own {@link #withOutboxLabel label}, which every meter then carries as
+ * {@code outbox}. A second unlabelled binding, or two with one label, is refused rather than
+ * merged: Micrometer would silently keep the first one's gauges.
  */
 public final class OutboxMetrics implements OutboxListener, MeterBinder {
 
@@ -60,28 +68,58 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
     /** The batch size's histogram buckets, 1 to 10,000 messages (the largest batch). */
     static final double[] BATCH_BUCKETS = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000};
 
+    /** The label that tells the meters of several outboxes in one registry apart. */
+    static final String OUTBOX_LABEL = "outbox";
+    /** A meter every binding registers, by which a second binding to one registry is found. */
+    private static final String BINDING_MARK = "outbox.delivered";
+
     private final OutboxMonitor monitor;
+    private final Tags tags;
     private volatile Meters meters;
     private final Map<String, ConsumerMeters> consumers = new ConcurrentHashMap<>();
 
-    private OutboxMetrics(OutboxMonitor monitor) {
+    private OutboxMetrics(OutboxMonitor monitor, Tags tags) {
         this.monitor = monitor;
+        this.tags = tags;
     }
 
     /** Meters of the events only (what a consumer service needs): no gauges. */
     public static OutboxMetrics create() {
-        return new OutboxMetrics(null);
+        return new OutboxMetrics(null, Tags.empty());
     }
 
     /** Meters of the events, and the gauges {@code outbox_messages} and {@code outbox_oldest_pending_age_seconds} read from {@code monitor}. */
     public static OutboxMetrics withMonitor(OutboxMonitor monitor) {
-        return new OutboxMetrics(Objects.requireNonNull(monitor, "monitor"));
+        return new OutboxMetrics(Objects.requireNonNull(monitor, "monitor"), Tags.empty());
+    }
+
+    /**
+     * These meters, each labelled {@code outbox="<outbox>"}: for an application that binds the
+     * metrics of several outboxes to one registry, each with a label of its own (its name, say
+     * {@code "orders"} and {@code "billing"}). Give every outbox in that registry a label: Prometheus
+     * wants one set of labels per metric name.
+     *
+     * @throws IllegalArgumentException when {@code outbox} is blank
+     * @throws IllegalStateException    when these metrics are bound already
+     */
+    public OutboxMetrics withOutboxLabel(String outbox) {
+        Objects.requireNonNull(outbox, "outbox");
+        if (outbox.isBlank()) {
+            throw new IllegalArgumentException("the outbox label must not be blank");
+        }
+        if (meters != null) {
+            throw new IllegalStateException("label OutboxMetrics before binding it to a registry");
+        }
+        return new OutboxMetrics(monitor, Tags.of(OUTBOX_LABEL, outbox));
     }
 
     /**
      * Registers the meters in {@code registry}.
      *
-     * @throws IllegalStateException when already bound (a second registry: give it a metrics of its own)
+     * @throws IllegalStateException when already bound (a second registry: give it a metrics of its
+     *                               own), or when the registry holds another OutboxMetrics' meters
+     *                               with the same outbox label or with none (one per outbox:
+     *                               {@link #withOutboxLabel})
      */
     @Override
     public synchronized void bindTo(MeterRegistry registry) {
@@ -89,6 +127,7 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
         if (meters != null) {
             throw new IllegalStateException("OutboxMetrics is bound to a registry already");
         }
+        refuseAnotherBindingOfTheSameOutbox(registry);
         if (monitor != null) {
             for (String status : new String[] {"pending", "published", "dead"}) {
                 ToDoubleFunction<OutboxMonitor> figure = switch (status) {
@@ -96,16 +135,33 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
                     case "published" -> m -> read(m, OutboxSnapshot::publishedEstimate);
                     default -> m -> read(m, OutboxSnapshot::dead);
                 };
-                Gauge.builder("outbox.messages", monitor, figure).tag("status", status).strongReference(true)
+                Gauge.builder("outbox.messages", monitor, figure).tags(tags).tag("status", status).strongReference(true)
                         .description("Outbox rows by status: pending and dead counted, published estimated from PostgreSQL's statistics")
                         .register(registry);
             }
             Gauge.builder("outbox.oldest.pending.age", monitor, m -> read(m, OutboxSnapshot::oldestPendingAgeSeconds))
-                    .baseUnit("seconds").strongReference(true)
+                    .tags(tags).baseUnit("seconds").strongReference(true)
                     .description("How long the oldest pending message has been waiting since it was written; 0 when none is pending")
                     .register(registry);
         }
-        meters = new Meters(registry);
+        meters = new Meters(registry, tags);
+    }
+
+    /**
+     * Micrometer hands a second registration of a meter id the first one's meter, so a second
+     * outbox's gauges would read the first outbox: refuse it instead.
+     */
+    private void refuseAnotherBindingOfTheSameOutbox(MeterRegistry registry) {
+        String label = tags.stream().findFirst().map(Tag::getValue).orElse(null);
+        for (Meter bound : registry.find(BINDING_MARK).meters()) {
+            String boundLabel = bound.getId().getTag(OUTBOX_LABEL);
+            if (label == null || boundLabel == null || label.equals(boundLabel)) {
+                throw new IllegalStateException("this registry holds the meters of another OutboxMetrics"
+                        + (boundLabel == null ? "" : " labelled outbox=\"" + boundLabel + "\"")
+                        + "; one registry takes one OutboxMetrics per outbox, each with a label of its own when there"
+                        + " are several: OutboxMetrics.withMonitor(monitor).withOutboxLabel(\"billing\")");
+            }
+        }
     }
 
     private static double read(OutboxMonitor monitor, ToDoubleFunction<OutboxSnapshot> figure) {
@@ -202,7 +258,7 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
 
     private ConsumerMeters consumer(String consumer) {
         Meters m = meters;
-        return m == null ? null : consumers.computeIfAbsent(consumer, name -> new ConsumerMeters(m.registry, name));
+        return m == null ? null : consumers.computeIfAbsent(consumer, name -> new ConsumerMeters(m.registry, tags, name));
     }
 
     /** The poller's meters in one registry. */
@@ -216,24 +272,24 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
         final Timer claimDuration;
         final DistributionSummary batchSize;
 
-        Meters(MeterRegistry registry) {
+        Meters(MeterRegistry registry, Tags tags) {
             this.registry = registry;
-            delivered = Counter.builder("outbox.delivered").description("Messages delivered and recorded as such")
+            delivered = Counter.builder(BINDING_MARK).tags(tags).description("Messages delivered and recorded as such")
                     .register(registry);
-            dead = Counter.builder("outbox.dead").description("Messages that failed their last attempt and went DEAD")
+            dead = Counter.builder("outbox.dead").tags(tags).description("Messages that failed their last attempt and went DEAD")
                     .register(registry);
-            pollErrors = Counter.builder("outbox.poll.errors")
+            pollErrors = Counter.builder("outbox.poll.errors").tags(tags)
                     .description("Poll cycles that failed on the database (retried after the poll interval)").register(registry);
             for (FailureReason reason : FailureReason.values()) {
-                failures.put(reason, Counter.builder("outbox.delivery.failures").tag("reason", reason.label())
+                failures.put(reason, Counter.builder("outbox.delivery.failures").tags(tags).tag("reason", reason.label())
                         .description("Failed delivery attempts, by why: timeout, refused, unavailable").register(registry));
             }
-            latency = Timer.builder("outbox.delivery.latency")
+            latency = Timer.builder("outbox.delivery.latency").tags(tags)
                     .description("From a message's write to the sink's confirmation of its delivery")
                     .serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
-            claimDuration = Timer.builder("outbox.claim.duration").description("How long a claim of a batch took")
+            claimDuration = Timer.builder("outbox.claim.duration").tags(tags).description("How long a claim of a batch took")
                     .serviceLevelObjectives(CLAIM_BUCKETS).register(registry);
-            batchSize = DistributionSummary.builder("outbox.batch.size").description("Messages per claimed batch")
+            batchSize = DistributionSummary.builder("outbox.batch.size").tags(tags).description("Messages per claimed batch")
                     .serviceLevelObjectives(BATCH_BUCKETS).register(registry);
         }
     }
@@ -245,17 +301,17 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
         final Counter failed;
         final Timer lag;
 
-        ConsumerMeters(MeterRegistry registry, String consumer) {
-            processed = outcome(registry, consumer, "processed");
-            duplicate = outcome(registry, consumer, "duplicate");
-            failed = outcome(registry, consumer, "failed");
-            lag = Timer.builder("outbox.consumer.lag").tag("consumer", consumer)
+        ConsumerMeters(MeterRegistry registry, Tags tags, String consumer) {
+            processed = outcome(registry, tags, consumer, "processed");
+            duplicate = outcome(registry, tags, consumer, "duplicate");
+            failed = outcome(registry, tags, consumer, "failed");
+            lag = Timer.builder("outbox.consumer.lag").tags(tags).tag("consumer", consumer)
                     .description("From a message's write to the commit of its effect at the consumer")
                     .serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
         }
 
-        private static Counter outcome(MeterRegistry registry, String consumer, String outcome) {
-            return Counter.builder("outbox.consumer.messages").tag("consumer", consumer).tag("outcome", outcome)
+        private static Counter outcome(MeterRegistry registry, Tags tags, String consumer, String outcome) {
+            return Counter.builder("outbox.consumer.messages").tags(tags).tag("consumer", consumer).tag("outcome", outcome)
                     .description("Messages a consumer handled, by outcome: processed, duplicate (skipped), failed")
                     .register(registry);
         }
