@@ -258,10 +258,16 @@ public final class OutboxStore {
      * A statement prepared on the server at its first execution on a connection, so that
      * PostgreSQL parses it once there. How it is planned, at each execution or once, is up to the
      * settings put before it: {@link OutboxSql#planEachTime} or {@link OutboxSql#cachedPlan}.
+     * A connection that prepares nothing on the server ({@code prepareThreshold=0}, as behind a
+     * pooler in transaction mode, where the next transaction may run on another server session)
+     * is left so.
      */
     private static PreparedStatement prepared(Connection connection, String sql) throws SQLException {
         PreparedStatement statement = connection.prepareStatement(sql);
-        statement.unwrap(PGStatement.class).setPrepareThreshold(1);
+        PGStatement pg = statement.unwrap(PGStatement.class);
+        if (pg.getPrepareThreshold() > 1) {
+            pg.setPrepareThreshold(1);
+        }
         return statement;
     }
 
