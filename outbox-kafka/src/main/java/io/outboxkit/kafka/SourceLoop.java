@@ -48,6 +48,8 @@ final class SourceLoop implements Runnable {
     private final Map<TopicPartition, Long> committed = new HashMap<>();
     private volatile boolean running = true;
     private int batchFailures;
+    /** Whether a failed message waits for a retry: its first failure was logged at WARN, the others at DEBUG. */
+    private boolean failingMessages;
     /** When {@link #commitAsync()} may send the next commit ({@link System#nanoTime()}). */
     private long nextCommitNanos = System.nanoTime();
 
@@ -173,12 +175,20 @@ final class SourceLoop implements Runnable {
         Map<UUID, ? extends Exception> failures;
         try {
             failures = receiver.receive(messages);
+            if (batchFailures > 0) {
+                LOG.info("[{}] the receiver takes batches again, after {} failed in a row", settings.name(), batchFailures);
+            }
             batchFailures = 0;
         } catch (Exception e) {
             batchFailures++;
             long retryAt = System.nanoTime() + backoff(batchFailures).toNanos();
-            LOG.warn("[{}] the receiver failed a whole batch of {} (failure {} in a row), retrying it after a backoff: {}",
-                    settings.name(), batch.size(), batchFailures, e.toString(), e);
+            if (batchFailures == 1) {
+                LOG.warn("[{}] the receiver failed a whole batch of {}, retrying it after a backoff (further failures "
+                        + "in a row at DEBUG): {}", settings.name(), batch.size(), e.toString(), e);
+            } else {
+                LOG.debug("[{}] the receiver failed a whole batch of {} (failure {} in a row): {}", settings.name(),
+                        batch.size(), batchFailures, e.toString());
+            }
             batch.forEach(r -> r.retryAtNanos = retryAt);
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
@@ -197,6 +207,21 @@ final class SourceLoop implements Runnable {
                 failed(queue, r, failure);
             }
         }
+        if (failingMessages && !anyWaitsForRetry()) {
+            failingMessages = false;
+            LOG.info("[{}] every failed message is now received or dead-lettered", settings.name());
+        }
+    }
+
+    private boolean anyWaitsForRetry() {
+        for (PartitionQueue q : queues.values()) {
+            for (SourceRecord r : q.pending()) {
+                if (r.attempts > 0) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private void failed(PartitionQueue queue, SourceRecord r, Exception failure) {
@@ -208,8 +233,15 @@ final class SourceLoop implements Runnable {
         }
         Duration delay = backoff(r.attempts);
         r.retryAtNanos = System.nanoTime() + delay.toNanos();
-        LOG.warn("[{}] message {} failed (attempt {} of {}), retrying in {} ms; its aggregate waits: {}", settings.name(),
-                r.where(), r.attempts, settings.maxAttempts(), delay.toMillis(), r.lastError);
+        if (failingMessages) {
+            LOG.debug("[{}] message {} failed (attempt {} of {}), retrying in {} ms: {}", settings.name(), r.where(),
+                    r.attempts, settings.maxAttempts(), delay.toMillis(), r.lastError);
+        } else {
+            failingMessages = true;
+            LOG.warn("[{}] the receiver failed message {} (attempt {} of {}): {}; failed messages and the later ones of "
+                    + "their aggregates are retried with backoff (further failures at DEBUG, INFO once none waits)",
+                    settings.name(), r.where(), r.attempts, settings.maxAttempts(), r.lastError);
+        }
     }
 
     private void deadLetter(PartitionQueue queue, SourceRecord r, String error) {
