@@ -163,6 +163,10 @@ public final class IdempotentHandler {
             spans.end(message.id(), false, e);
             listener.handlingFailed(consumer, message, e);
             throw e;
+        } catch (Error e) {
+            spans.end(message.id(), false, e);
+            listener.handlingFailed(consumer, message, thrown(e));
+            throw e;
         }
         spans.end(message.id(), outcome == Outcome.DUPLICATE, null);
         if (outcome == Outcome.DUPLICATE) {
@@ -191,6 +195,22 @@ public final class IdempotentHandler {
         }
     }
 
+    /** An Error the handler or the database layer threw, as the exception a listener is told of. */
+    private static Exception thrown(Error e) {
+        return new IllegalStateException("the handler threw " + e, e);
+    }
+
+    /** Ends every span of a batch that failed whole, and tells the listener of each message once. */
+    private void failedWhole(ConsumerSpans spans, List<OutboxMessage> messages, Throwable error, Exception told) {
+        spans.endAll(error);
+        Set<UUID> seen = new HashSet<>();
+        for (OutboxMessage message : messages) {
+            if (seen.add(message.id())) {
+                listener.handlingFailed(consumer, message, told);
+            }
+        }
+    }
+
     /**
      * Processes a batch in ONE transaction: one commit for all its effects and records, which is
      * far cheaper than a transaction per message. Each message still gets its own record and
@@ -214,13 +234,10 @@ public final class IdempotentHandler {
         try (Scope current = spans.makeCurrent()) {
             outcome = handleAllInTransaction(messages);
         } catch (RuntimeException e) {
-            spans.endAll(e);
-            Set<UUID> told = new HashSet<>();
-            for (OutboxMessage message : messages) {
-                if (told.add(message.id())) {
-                    listener.handlingFailed(consumer, message, e);
-                }
-            }
+            failedWhole(spans, messages, e, e);
+            throw e;
+        } catch (Error e) {
+            failedWhole(spans, messages, e, thrown(e));
             throw e;
         }
         Instant committed = Instant.now();

@@ -374,6 +374,7 @@ public final class OutboxPoller implements AutoCloseable {
                 failures = OutboxStore.allFailed(batch, new IllegalStateException("the publisher threw " + e, e));
             } catch (OutOfMemoryError e) {
                 if (batch.size() > 1) {
+                    spans.endAll("out of heap memory: claimed again in smaller batches");
                     throw e; // the batch, not one message, may be too large: claimed again in smaller batches
                 }
                 // Alone and still too large for the heap: a failed attempt, counted toward DEAD, not a
@@ -381,6 +382,9 @@ public final class OutboxPoller implements AutoCloseable {
                 failures = OutboxStore.allFailed(batch, new IllegalStateException("the relay ran out of heap memory "
                         + "delivering this message alone (a payload of " + batch.get(0).payload().length()
                         + " characters): " + e, e));
+            } catch (Error e) {
+                spans.endAll("the publisher threw " + e); // a poll error, its batch delivered again
+                throw e;
             }
             Instant confirmed = Instant.now();
             spans.end(failures);

@@ -65,7 +65,7 @@ public final class ConsumerSpans {
     }
 
     /** Ends the span of {@code id}: marked failed with {@code error} when it is not null, and whether a duplicate. */
-    public void end(UUID id, boolean duplicate, Exception error) {
+    public void end(UUID id, boolean duplicate, Throwable error) {
         Span span = spans.get(id);
         if (span == null) {
             return;
@@ -81,7 +81,7 @@ public final class ConsumerSpans {
     }
 
     /** Ends every span not ended yet as failed with {@code error}. */
-    public void endAll(Exception error) {
+    public void endAll(Throwable error) {
         spans.keySet().forEach(id -> end(id, false, error));
     }
 }
