@@ -47,6 +47,14 @@ public final class OutboxSql {
      */
     private static final String LEASE_END = "(extract(epoch FROM o.locked_until) * 1000000)::bigint";
 
+    /**
+     * True, and the transaction's commit made to wait for its WAL flush when the database or role
+     * sets {@code synchronous_commit = off}: the sender forgets a message once its effect has
+     * committed, so that commit must survive a crash of PostgreSQL. A stronger setting is kept.
+     */
+    static final String DURABLE_COMMIT = "CASE WHEN current_setting('synchronous_commit') = 'off' "
+            + "THEN set_config('synchronous_commit', 'on', true) IS NOT NULL ELSE true END";
+
     private final String outbox;
     private final String processed;
     private final String columns;
@@ -87,12 +95,14 @@ public final class OutboxSql {
         this.columns = columns("o.attempts");
         this.insert = "INSERT INTO " + outbox + " (id, aggregate_type, aggregate_id, event_type, payload, headers)\n"
                 + "VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb)";
-        this.insertProcessed = "INSERT INTO " + processed + " (consumer, message_id) VALUES (?, ?)\nON CONFLICT DO NOTHING";
+        this.insertProcessed = "INSERT INTO " + processed + " (consumer, message_id) SELECT ?, ? WHERE " + DURABLE_COMMIT
+                + "\nON CONFLICT DO NOTHING";
         this.insertProcessedBatch = """
+                WITH durable AS MATERIALIZED (SELECT %s AS commit_waits)
                 INSERT INTO %s (consumer, message_id)
-                SELECT ?, id FROM unnest(?::uuid[]) WITH ORDINALITY AS t(id, n) ORDER BY n
+                SELECT ?, id FROM durable, unnest(?::uuid[]) WITH ORDINALITY AS t(id, n) WHERE durable.commit_waits ORDER BY n
                 ON CONFLICT DO NOTHING
-                RETURNING message_id""".formatted(processed);
+                RETURNING message_id""".formatted(DURABLE_COMMIT, processed);
         this.deleteProcessedOne = "DELETE FROM " + processed + " WHERE consumer = ? AND message_id = ?";
         this.deletePublished = """
                 DELETE FROM %1$s WHERE id IN (
