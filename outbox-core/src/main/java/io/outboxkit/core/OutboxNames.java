@@ -93,7 +93,11 @@ public record OutboxNames(String schema, String outboxTable, String processedTab
         return suffixes.stream().map(suffix -> table + suffix).toList();
     }
 
-    /** The default names in {@code schema} (null: the connection's current schema). */
+    /**
+     * The default names in {@code schema} (null: the connection's current schema), the channel
+     * included: a second outbox in the same database takes a channel of its own
+     * ({@link #withChannel}), or its commits wake the other's idle pollers too.
+     */
     public static OutboxNames inSchema(String schema) {
         return DEFAULT.withSchema(schema);
     }
