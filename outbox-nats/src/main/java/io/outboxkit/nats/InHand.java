@@ -12,7 +12,8 @@ import java.util.TreeMap;
  * The messages a source has received and not yet acknowledged, by stream sequence, and which of
  * them may go to the receiver: per aggregate only the earliest in hand, and only while it is held
  * here (not given back to the server to be redelivered after a failure). So a failed message keeps
- * the later ones of its aggregate waiting, unacknowledged, until it is done. Used by one thread.
+ * the later ones of its aggregate waiting, unacknowledged, until it is done, or until the source
+ * finds it gone from the stream. Used by one thread.
  */
 final class InHand {
 
@@ -20,7 +21,7 @@ final class InHand {
     enum State {
         /** Here, to be handed to the receiver when it is the earliest of its aggregate. */
         HELD,
-        /** Failed and given back with a delay: its aggregate waits for the redelivery. */
+        /** Failed and given back with a delay: its aggregate waits for the redelivery, until {@code overdueNanos}. */
         WAITING
     }
 
@@ -32,6 +33,8 @@ final class InHand {
         Message delivery;
         State state = State.HELD;
         long touchedNanos;
+        /** While waiting: when its redelivery is late enough to ask whether the stream still holds it. */
+        long overdueNanos;
 
         Entry(long sequence, OutboxMessage message, Message delivery, long now) {
             this.sequence = sequence;
@@ -82,6 +85,23 @@ final class InHand {
             }
         }
         return ready;
+    }
+
+    /** The message was given back: its aggregate waits for the redelivery, which is late after {@code overdueNanos}. */
+    void waiting(Entry entry, long overdueNanos) {
+        entry.state = State.WAITING;
+        entry.overdueNanos = overdueNanos;
+    }
+
+    /** The waiting messages whose redelivery is late at {@code nowNanos}. */
+    List<Entry> overdue(long nowNanos) {
+        List<Entry> overdue = new ArrayList<>();
+        for (Entry entry : bySequence.values()) {
+            if (entry.state == State.WAITING && entry.overdueNanos - nowNanos < 0) {
+                overdue.add(entry);
+            }
+        }
+        return overdue;
     }
 
     /** The held messages not touched since {@code beforeNanos}: their ack wait needs extending. */

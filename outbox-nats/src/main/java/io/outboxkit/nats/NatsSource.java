@@ -54,7 +54,10 @@ import org.slf4j.LoggerFactory;
  * delivered, so the source orders per aggregate itself: it hands the receiver at most one message
  * per aggregate per batch, the earliest it holds; while a message is failing, the later messages of
  * its aggregate that arrive stay in the source, unacknowledged (their ack wait extended), until it
- * succeeds or is dead-lettered. Other aggregates go on. The messages held this way count against
+ * succeeds or is dead-lettered. Other aggregates go on. A failed message that leaves the stream
+ * before it comes again (removed by an operator, or by a limit of the stream) never comes again:
+ * once its redelivery is overdue by the ack wait and the stream says it no longer holds it, the
+ * source logs it as a warning and its aggregate goes on. The messages held this way count against
  * {@link Builder#maxAckPending(int) maxAckPending}; when it is reached the server sends only
  * redeliveries until some are done. A source that stopped or crashed with messages unacknowledged
  * leaves them to be redelivered after their ack wait, while the server would deliver later messages
@@ -303,6 +306,7 @@ public final class NatsSource implements MessageSource {
         if (reconnects() != reconnects) {
             return; // the pull may have gone to the server after a reconnection: start over before handing anything on
         }
+        forgetRemoved(System.nanoTime());
         List<InHand.Entry> batch = inHand.ready(batchSize);
         if (!batch.isEmpty()) {
             deliver(batch);
@@ -315,7 +319,9 @@ public final class NatsSource implements MessageSource {
         try {
             message = read(delivery);
         } catch (IllegalArgumentException e) {
-            deadLetter(delivery, null, DeadLetters.UNREADABLE, "not an outbox message: " + e.getMessage());
+            if (!deadLetter(delivery, null, DeadLetters.UNREADABLE, "not an outbox message: " + e.getMessage())) {
+                giveBack(delivery, backoff(delivery.metaData().deliveredCount()));
+            }
             return;
         }
         if (inHand.contains(sequence)) {
@@ -381,22 +387,60 @@ public final class NatsSource implements MessageSource {
     private void failed(InHand.Entry entry, Exception failure, boolean wholeBatch) {
         long attempts = entry.delivery.metaData().deliveredCount();
         String error = failure.getMessage() == null ? failure.getClass().getName() : failure.getMessage();
+        Duration delay = backoff(attempts);
         if (attempts >= maxAttempts && !wholeBatch) {
             if (deadLetter(entry.delivery, entry.message, DeadLetters.FAILED, error)) {
                 inHand.remove(entry);
-            } else {
-                entry.state = InHand.State.WAITING;
+                return;
             }
-            return;
+        } else {
+            LOG.debug("[{}] message {} failed (attempt {} of {}), again in {}: {}", name, entry.message.id(), attempts,
+                    maxAttempts, delay, error);
         }
-        Duration delay = backoff(attempts);
-        LOG.debug("[{}] message {} failed (attempt {} of {}), again in {}: {}", name, entry.message.id(), attempts,
-                maxAttempts, delay, error);
         giveBack(entry.delivery, delay);
-        entry.state = InHand.State.WAITING;
+        // A nak that does not reach the server still gives a redelivery, after the ack wait.
+        inHand.waiting(entry, System.nanoTime() + delay.plus(wanted.ackWait()).toNanos());
     }
 
-    /** Dead-letters and terminates {@code delivery}; when the dead-letter stream did not take it, gives it back. */
+    /**
+     * The redelivery of a failed message that left the stream meanwhile (removed by an operator, or
+     * aged out by a limit of the stream) never comes, and its aggregate would wait for it as long as
+     * the source runs, the later messages held unacknowledged until they fill maxAckPending. So when a
+     * redelivery is overdue the stream is asked, and a message it no longer holds is forgotten: its
+     * aggregate goes on. Anything else (the redelivery is only late, or JetStream gives no clear
+     * answer) waits another ack wait and is asked again, since only a message the stream no longer
+     * holds can never come again. A consumer deleted or restarted under the source, or a reconnection,
+     * empties the hand anyway (see recreateIfDeleted and startOver).
+     */
+    private void forgetRemoved(long now) {
+        for (InHand.Entry entry : inHand.overdue(now)) {
+            long sequence = entry.sequence;
+            try {
+                if (!Streams.holds(management, wanted.stream(), sequence)) {
+                    inHand.remove(entry);
+                    LOG.warn("[{}] message {} (stream {} sequence {}) failed and was then removed from the stream (by an "
+                            + "operator, or by the stream's limits) before it came again: it is not delivered, and the "
+                            + "later messages of its aggregate go on", name, entry.message.id(), wanted.stream(), sequence);
+                    try {
+                        entry.delivery.term(); // the consumer need not keep it pending
+                    } catch (RuntimeException e) {
+                        LOG.debug("[{}] term of message {} not sent: {}", name, entry.message.id(), NatsConnector.describe(e));
+                    }
+                    continue;
+                }
+                LOG.debug("[{}] message {} (stream {} sequence {}) is overdue for redelivery and still in the stream; "
+                        + "waiting for it", name, entry.message.id(), wanted.stream(), sequence);
+            } catch (IOException | JetStreamApiException | RuntimeException e) {
+                LOG.warn("[{}] message {} (stream {} sequence {}) is overdue for redelivery, holding back its aggregate, "
+                        + "and NATS does not say whether the stream still holds it: {}; asking again in {} (the source's "
+                        + "user must be allowed $JS.API.STREAM.MSG.GET.{})", name, entry.message.id(), wanted.stream(),
+                        sequence, NatsConnector.describe(e), wanted.ackWait(), wanted.stream());
+            }
+            inHand.waiting(entry, now + wanted.ackWait().toNanos());
+        }
+    }
+
+    /** Dead-letters and terminates {@code delivery}; false when the dead-letter stream did not take it (to be given back). */
     private boolean deadLetter(Message delivery, OutboxMessage message, String reason, String error) {
         long attempts = delivery.metaData().deliveredCount();
         long sequence = delivery.metaData().streamSequence();
@@ -406,7 +450,6 @@ public final class NatsSource implements MessageSource {
         } catch (IOException | JetStreamApiException | RuntimeException e) {
             LOG.error("[{}] message {} (stream {} sequence {}) could not be dead-lettered to stream {}: {}; it comes again",
                     name, id, wanted.stream(), sequence, deadLetters.stream(), NatsConnector.describe(e));
-            giveBack(delivery, backoff(attempts));
             return false;
         }
         LOG.error("[{}] message {} (stream {} sequence {}, subject {}) dead-lettered to stream {} after {} attempt(s), {}: {}",

@@ -16,6 +16,8 @@ final class Streams {
 
     /** JetStream's error code for an unknown stream. */
     static final int STREAM_NOT_FOUND = 10059;
+    /** JetStream's error code for a sequence the stream does not hold (never stored, removed, or aged out). */
+    static final int MESSAGE_NOT_FOUND = 10037;
 
     private Streams() {
     }
@@ -76,6 +78,24 @@ final class Streams {
             StreamInfo raced = infoOrNull(jsm, stream); // another process created it meanwhile
             if (raced != null) {
                 return raced;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Whether {@code stream} still holds the message at {@code sequence}; false only when JetStream
+     * says it does not (removed by an operator, or by a limit of the stream).
+     *
+     * @throws JetStreamApiException any other answer, which tells nothing about the message
+     */
+    static boolean holds(JetStreamManagement jsm, String stream, long sequence) throws IOException, JetStreamApiException {
+        try {
+            jsm.getMessage(stream, sequence);
+            return true;
+        } catch (JetStreamApiException e) {
+            if (e.getApiErrorCode() == MESSAGE_NOT_FOUND) {
+                return false;
             }
             throw e;
         }
