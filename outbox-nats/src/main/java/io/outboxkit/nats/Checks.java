@@ -2,6 +2,7 @@ package io.outboxkit.nats;
 
 import io.outboxkit.core.InvalidOptionException;
 import java.time.Duration;
+import java.util.List;
 
 /** The builders' checks of their options, each error naming the option and what it may be. */
 final class Checks {
@@ -23,6 +24,20 @@ final class Checks {
         between("duplicateWindow", duplicateWindow, Duration.ofMillis(100), Duration.ofDays(7));
         between("connectTimeout", connectTimeout, Duration.ofMillis(1), Duration.ofMinutes(5));
         between("reconnectWait", reconnectWait, Duration.ZERO, Duration.ofMinutes(5));
+    }
+
+    /** Checks the max age of a stream to create: zero (no limit), or at least a minute and the duplicate window. */
+    static void maxAge(Duration maxAge, Duration duplicateWindow) {
+        if (maxAge == null || maxAge.isNegative() || maxAge.compareTo(Duration.ofDays(3650)) > 0
+                || (!maxAge.isZero() && maxAge.compareTo(Duration.ofMinutes(1)) < 0)) {
+            throw new InvalidOptionException("maxAge", "maxAge must be 0 (keep every message for ever) or from "
+                    + Duration.ofMinutes(1) + " to " + Duration.ofDays(3650) + ", not " + maxAge);
+        }
+        if (!maxAge.isZero() && maxAge.compareTo(duplicateWindow) < 0) {
+            throw new InvalidOptionException(null, List.of("maxAge", "duplicateWindow"), "maxAge (" + maxAge
+                    + ") must be at least duplicateWindow (" + duplicateWindow + "): the stream cannot drop a re-publish "
+                    + "of a message it no longer remembers");
+        }
     }
 
     /** Checks that {@code value} is between {@code min} and {@code max}, both included. */

@@ -56,6 +56,11 @@ import org.slf4j.LoggerFactory;
  * publisher creates the stream); later than that the stream holds it twice and the consumer's
  * idempotent handler skips the second.
  *
+ * <p><b>Retention.</b> A stream this publisher creates removes each message
+ * {@link Builder#maxAge(Duration) maxAge} (7 days unless set) after storing it, whether consumers
+ * acknowledged it or not, so that it does not grow for as long as the system runs; a consumer
+ * down for longer loses what aged out meanwhile. An existing stream keeps its own limits.
+ *
  * <p><b>Order.</b> The outbox poller hands over at most one message per aggregate per batch when it
  * keeps order, and the next only after this one was acknowledged; the stream stores them in that
  * order, so they reach a consumer in order.
@@ -79,6 +84,12 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
      * which a crashed relay's messages are published again.
      */
     public static final Duration DEFAULT_DUPLICATE_WINDOW = Duration.ofMinutes(2);
+    /**
+     * How long the stream keeps a message, when this publisher creates the stream: 7 days (Kafka's
+     * default retention). Acknowledged messages are never needed again; one a consumer has not
+     * acknowledged when it ages out is lost to that consumer.
+     */
+    public static final Duration DEFAULT_MAX_AGE = Duration.ofDays(7);
     /** How long a batch waits for its acknowledgements: 10 seconds, well below the poller's 30-second lease. */
     public static final Duration DEFAULT_PUBLISH_TIMEOUT = Duration.ofSeconds(10);
     /** How long connecting to one server may take: 5 seconds. */
@@ -300,6 +311,7 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
         private String stream = DEFAULT_STREAM;
         private String subjectPrefix = DEFAULT_SUBJECT_PREFIX;
         private Duration duplicateWindow = DEFAULT_DUPLICATE_WINDOW;
+        private Duration maxAge = DEFAULT_MAX_AGE;
         private Duration publishTimeout = DEFAULT_PUBLISH_TIMEOUT;
         private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
         private Duration reconnectWait = DEFAULT_RECONNECT_WAIT;
@@ -315,8 +327,9 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
         }
 
         /**
-         * The stream, created if absent (file storage, subjects {@code <subjectPrefix>.>}); an existing
-         * one must take those subjects. Default {@value #DEFAULT_STREAM}.
+         * The stream, created if absent (file storage, subjects {@code <subjectPrefix>.>}, the
+         * {@link #maxAge(Duration) maxAge}); an existing one must take those subjects. Default
+         * {@value #DEFAULT_STREAM}.
          */
         public Builder stream(String stream) {
             this.stream = stream;
@@ -336,6 +349,19 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
          */
         public Builder duplicateWindow(Duration duplicateWindow) {
             this.duplicateWindow = duplicateWindow;
+            return this;
+        }
+
+        /**
+         * How long a stream this publisher creates keeps a message before removing it, acknowledged or
+         * not: 1 minute to 3650 days and at least the duplicate window, or zero to keep every message
+         * for ever (the stream, and the server's disk, then grow for as long as messages are
+         * published); default 7 days. Make it longer than any consumer may be down or fall behind: a
+         * message it has not acknowledged when it ages out is lost to it. An existing stream keeps its
+         * own limits (one with none at all is logged as a warning).
+         */
+        public Builder maxAge(Duration maxAge) {
+            this.maxAge = maxAge;
             return this;
         }
 
@@ -370,10 +396,11 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
             Checks.names(this.name, stream, subjectPrefix);
             Checks.between("publishTimeout", publishTimeout, Duration.ofMillis(1), Duration.ofMinutes(5));
             Checks.connection(duplicateWindow, connectTimeout, reconnectWait);
+            Checks.maxAge(maxAge, duplicateWindow);
             Connection connection = NatsConnector.connect(name, parsed, connectTimeout, reconnectWait, LOG);
             try {
                 Duration window = Streams.ensure(connection.jetStreamManagement(), name, stream, subjectPrefix + ".>",
-                        duplicateWindow, LOG);
+                        duplicateWindow, maxAge, LOG);
                 NatsPublisher publisher = new NatsPublisher(this, parsed, connection, window);
                 LOG.info("[{}] started: servers={}, stream={}, subjects={}.>, duplicateWindow={}, publishTimeout={}", name,
                         parsed, stream, subjectPrefix, window, publishTimeout);

@@ -553,6 +553,7 @@ public final class NatsSource implements MessageSource {
         private String deadLetterStream = DEFAULT_DEAD_LETTER_STREAM;
         private String deadLetterSubjectPrefix = DEFAULT_DEAD_LETTER_SUBJECT_PREFIX;
         private Duration duplicateWindow = NatsPublisher.DEFAULT_DUPLICATE_WINDOW;
+        private Duration maxAge = NatsPublisher.DEFAULT_MAX_AGE;
         private Duration connectTimeout = NatsPublisher.DEFAULT_CONNECT_TIMEOUT;
         private Duration reconnectWait = NatsPublisher.DEFAULT_RECONNECT_WAIT;
 
@@ -642,6 +643,18 @@ public final class NatsSource implements MessageSource {
             return this;
         }
 
+        /**
+         * How long the stream keeps a message when this source creates it, as
+         * {@link NatsPublisher.Builder#maxAge(Duration)}; default 7 days. Make it longer than this
+         * source may be down or fall behind: a message it has not acknowledged when it ages out is lost
+         * to it (one failing then is no longer waited for, see the class comment). The dead-letter
+         * stream keeps its messages until an operator removes them.
+         */
+        public Builder maxAge(Duration maxAge) {
+            this.maxAge = maxAge;
+            return this;
+        }
+
         /** How long connecting to one server may take; default 5 seconds. */
         public Builder connectTimeout(Duration connectTimeout) {
             this.connectTimeout = connectTimeout;
@@ -687,11 +700,14 @@ public final class NatsSource implements MessageSource {
             Checks.between("maxAckPending", maxAckPending, batchSize, 1_000_000);
             Checks.between("fetchWait", fetchWait, Duration.ofSeconds(1), Duration.ofMinutes(1)); // jnats' least pull expiry
             Checks.connection(duplicateWindow, connectTimeout, reconnectWait);
+            Checks.maxAge(maxAge, duplicateWindow);
             Connection connection = NatsConnector.connect(shownName, parsed, connectTimeout, reconnectWait, LOG);
             try {
                 JetStreamManagement jsm = connection.jetStreamManagement();
-                Streams.ensure(jsm, shownName, stream, subjectPrefix + ".>", duplicateWindow, LOG);
-                Streams.ensure(jsm, shownName, deadLetterStream, deadLetterSubjectPrefix + ".>", duplicateWindow, LOG);
+                Streams.ensure(jsm, shownName, stream, subjectPrefix + ".>", duplicateWindow, maxAge, LOG);
+                // Dead letters wait for an operator, however long that takes; there are few of them.
+                Streams.ensure(jsm, shownName, deadLetterStream, deadLetterSubjectPrefix + ".>", duplicateWindow,
+                        Duration.ZERO, LOG);
                 return new NatsSource(this, parsed, connection);
             } catch (IOException | RuntimeException e) {
                 NatsPublisher.closeQuietly(connection);

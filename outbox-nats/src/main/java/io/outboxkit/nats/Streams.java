@@ -2,6 +2,7 @@ package io.outboxkit.nats;
 
 import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
+import io.nats.client.api.RetentionPolicy;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.api.StreamInfo;
@@ -23,8 +24,11 @@ final class Streams {
     }
 
     /**
-     * Creates {@code stream} (file storage, {@code subjects}, {@code duplicateWindow}) if it does not
-     * exist; if it does, checks that its subjects cover {@code subjects}.
+     * Creates {@code stream} (file storage, {@code subjects}, {@code duplicateWindow}, messages removed
+     * {@code maxAge} after they were stored, or never when it is zero) if it does not exist; if it
+     * does, checks that its subjects cover {@code subjects}. An existing stream keeps its own limits:
+     * one that keeps every message for ever while {@code maxAge} asked for a limit is logged as a
+     * warning saying how to set one.
      *
      * @return the stream's duplicate window, which for an existing stream may differ from the one asked
      *     for (logged as a warning: the stream belongs to whoever created it)
@@ -32,11 +36,11 @@ final class Streams {
      *     JetStream does not answer
      */
     static Duration ensure(JetStreamManagement jsm, String owner, String stream, String subjects,
-                           Duration duplicateWindow, Logger log) {
+                           Duration duplicateWindow, Duration maxAge, Logger log) {
         try {
             StreamInfo info = infoOrNull(jsm, stream);
             if (info == null) {
-                info = create(jsm, owner, stream, subjects, duplicateWindow, log);
+                info = create(jsm, owner, stream, subjects, duplicateWindow, maxAge, log);
             }
             StreamConfiguration config = info.getConfiguration();
             List<String> taken = config.getSubjects();
@@ -51,6 +55,12 @@ final class Streams {
                         + "than {} after the first is stored twice (an idempotent consumer skips it)", owner, stream,
                         window, duplicateWindow, window);
             }
+            if (!maxAge.isZero() && keepsEverything(config)) {
+                log.warn("[{}] NATS stream {} has no limit (no max age, message or byte limit): it keeps every message "
+                        + "for ever, and the server's disk fills until JetStream refuses to store more; set one, e.g. "
+                        + "`nats stream edit {} --max-age {}`, longer than a consumer may be down", owner, stream, stream,
+                        cli(maxAge));
+            }
             return window;
         } catch (IOException e) {
             throw new OutboxException("[" + owner + "] cannot set up NATS stream " + stream + ": "
@@ -61,18 +71,32 @@ final class Streams {
         }
     }
 
+    /** {@code duration} as the nats CLI writes one: {@code 7d}, {@code 36h}, {@code 90m}, {@code 75s}. */
+    private static String cli(Duration duration) {
+        long seconds = duration.toSeconds();
+        return seconds % 86_400 == 0 ? seconds / 86_400 + "d" : seconds % 3_600 == 0 ? seconds / 3_600 + "h"
+                : seconds % 60 == 0 ? seconds / 60 + "m" : seconds + "s";
+    }
+
+    private static boolean keepsEverything(StreamConfiguration config) {
+        return config.getRetentionPolicy() == RetentionPolicy.Limits && config.getMaxAge().isZero()
+                && config.getMaxMsgs() <= 0 && config.getMaxBytes() <= 0 && config.getMaxMsgsPerSubject() <= 0;
+    }
+
     private static StreamInfo create(JetStreamManagement jsm, String owner, String stream, String subjects,
-                                     Duration duplicateWindow, Logger log) throws IOException, JetStreamApiException {
+                                     Duration duplicateWindow, Duration maxAge, Logger log)
+            throws IOException, JetStreamApiException {
         StreamConfiguration config = StreamConfiguration.builder()
                 .name(stream)
                 .subjects(subjects)
                 .storageType(StorageType.File)
                 .duplicateWindow(duplicateWindow)
+                .maxAge(maxAge)
                 .build();
         try {
             StreamInfo info = jsm.addStream(config);
-            log.info("[{}] created NATS stream {} (subjects {}, file storage, duplicate window {})", owner, stream,
-                    subjects, duplicateWindow);
+            log.info("[{}] created NATS stream {} (subjects {}, file storage, duplicate window {}, max age {})", owner,
+                    stream, subjects, duplicateWindow, maxAge.isZero() ? "none" : maxAge);
             return info;
         } catch (JetStreamApiException e) {
             StreamInfo raced = infoOrNull(jsm, stream); // another process created it meanwhile

@@ -69,6 +69,12 @@ class NatsOptionsTest {
                 .hasMessage("publishTimeout must be from PT0.001S to PT5M, not PT0S");
         assertThatThrownBy(() -> NatsPublisher.builder(url).duplicateWindow(null).build())
                 .hasMessageStartingWith("duplicateWindow must be from");
+        assertThatThrownBy(() -> NatsPublisher.builder(url).maxAge(Duration.ofSeconds(30)).build())
+                .hasMessage("maxAge must be 0 (keep every message for ever) or from PT1M to PT87600H, not PT30S");
+        assertThatThrownBy(() -> NatsSource.builder(url, "c").maxAge(Duration.ofDays(-1)).build())
+                .hasMessage("maxAge must be 0 (keep every message for ever) or from PT1M to PT87600H, not PT-24H");
+        assertThatThrownBy(() -> NatsPublisher.builder(url).duplicateWindow(Duration.ofMinutes(10)).maxAge(Duration.ofMinutes(5)).build())
+                .hasMessageStartingWith("maxAge (PT5M) must be at least duplicateWindow (PT10M)");
         assertThatThrownBy(() -> NatsSource.builder(url, "loyalty service").build())
                 .hasMessage("consumer must be 1 to 200 of the characters A-Z a-z 0-9 - _, not 'loyalty service'");
         assertThatThrownBy(() -> NatsSource.builder(url, "c").batchSize(0).build())
