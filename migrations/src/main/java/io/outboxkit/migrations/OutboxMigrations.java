@@ -1,5 +1,6 @@
 package io.outboxkit.migrations;
 
+import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxSchema;
 import io.outboxkit.core.spi.Causes;
@@ -7,9 +8,12 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.regex.Pattern;
@@ -35,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * missing), and scans no location of the classpath: an application's {@code db/migration} is never
  * picked up. Applying is idempotent and safe when several processes start at once (Flyway takes a
  * PostgreSQL advisory lock: one process migrates, the others find the schema current).
- * Immutable and thread-safe.
+ * Names without a schema and names in the connection's current schema are the same tables: either
+ * finds the outbox the other migrated current. Immutable and thread-safe.
  *
  * <p>On a live outbox, a script may need a lock that the writers' open transactions hold: version 2
  * builds an index, which waits for every open transaction that wrote to the outbox, and every
@@ -221,16 +226,84 @@ public final class OutboxMigrations {
 
     private FluentConfiguration configuration() {
         List<OutboxSchema.Script> scripts = OutboxSchema.scripts(names);
+        Map<Integer, Integer> recorded = checksumsOfTheOtherSpelling(scripts);
         FluentConfiguration config = Flyway.configure(OutboxMigrations.class.getClassLoader())
                 .dataSource(dataSource)
                 .table(historyTable)
                 .locations(new String[0]) // the scripts come from outbox-core, not from a scan of the classpath
                 .failOnMissingLocations(false)
-                .javaMigrations(scripts.stream().map(s -> new ScriptMigration(s, lockWait)).toArray(JavaMigration[]::new));
+                .javaMigrations(scripts.stream().map(s -> new ScriptMigration(s, lockWait,
+                        recorded.getOrDefault(s.version(), ScriptMigration.checksum(s)))).toArray(JavaMigration[]::new));
         if (names.schema() != null) {
             config.schemas(names.schema()).defaultSchema(names.schema()).createSchemas(true);
         }
         return config;
+    }
+
+    /**
+     * The checksums, by version, that the history recorded for scripts applied with the other
+     * spelling of the same tables. Names without a schema, from a connection whose current schema is
+     * S, and names in S are the same tables, but scripts filled in with them differ (qualified names,
+     * and version 1 creates S), and so do their checksums. Both spellings migrate the same outbox in
+     * the field (an application names its schema, a service reaches it through its connection's
+     * {@code currentSchema}), either of them first: each takes the other's record as its own. Only
+     * an exact match of the other spelling's checksum is taken, so a script changed since it was
+     * applied is still refused. Nothing is written: a process of an earlier release reads the
+     * history as it recorded it.
+     */
+    private Map<Integer, Integer> checksumsOfTheOtherSpelling(List<OutboxSchema.Script> scripts) {
+        try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement()) {
+            OutboxNames other;
+            if (names.schema() != null) {
+                other = names.withSchema(null); // recorded by a process whose current schema was this one: the history is here
+            } else {
+                String current;
+                try (ResultSet row = statement.executeQuery("SELECT current_schema()")) {
+                    row.next();
+                    current = row.getString(1);
+                }
+                if (current == null) {
+                    return Map.of();
+                }
+                try {
+                    other = names.withSchema(current);
+                } catch (InvalidOptionException e) {
+                    return Map.of(); // a schema no OutboxNames can name: there is no other spelling
+                }
+            }
+            // Validated lowercase identifiers, so quoting is enclosing them.
+            String history = "\"" + (names.schema() != null ? names.schema() : other.schema()) + "\".\"" + historyTable + "\"";
+            Map<String, Integer> applied = new HashMap<>();
+            try (ResultSet row = statement.executeQuery("SELECT to_regclass('" + history + "') IS NOT NULL")) {
+                row.next();
+                if (!row.getBoolean(1)) {
+                    return Map.of();
+                }
+            }
+            try (ResultSet row = statement.executeQuery(
+                    "SELECT version, checksum FROM " + history + " WHERE success AND checksum IS NOT NULL")) {
+                while (row.next()) {
+                    applied.put(row.getString(1), row.getInt(2));
+                }
+            }
+            List<OutboxSchema.Script> spelledOtherwise = OutboxSchema.scripts(other);
+            Map<Integer, Integer> taken = new HashMap<>();
+            for (int i = 0; i < scripts.size(); i++) {
+                int ours = ScriptMigration.checksum(scripts.get(i));
+                int theirs = ScriptMigration.checksum(spelledOtherwise.get(i));
+                Integer recorded = applied.get(Integer.toString(scripts.get(i).version()));
+                if (recorded != null && recorded == theirs && recorded != ours) {
+                    taken.put(scripts.get(i).version(), recorded);
+                }
+            }
+            if (!taken.isEmpty()) {
+                LOG.debug("outboxkit schema versions {} of {} were applied as {}: the same tables", taken.keySet(),
+                        names.qualifiedOutboxTable(), other.qualifiedOutboxTable());
+            }
+            return taken;
+        } catch (SQLException e) {
+            throw new FlywayException("could not read the outboxkit schema history " + historyTable + ": " + e.getMessage(), e);
+        }
     }
 
     /** Configures {@link OutboxMigrations}; {@link #build()} checks the options and names the one at fault. */

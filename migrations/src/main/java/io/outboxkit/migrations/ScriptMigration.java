@@ -13,7 +13,9 @@ import org.flywaydb.core.api.migration.JavaMigration;
 /**
  * One of {@link OutboxSchema}'s scripts as a Flyway migration, run in Flyway's transaction. Its
  * checksum is that of the SQL with the names filled in, so Flyway's validation reports a script
- * changed since it was applied, or the same history table used for other names.
+ * changed since it was applied, or the same history table used for other names; or, when the
+ * history recorded the same script for the same tables spelt otherwise (see
+ * {@link OutboxMigrations}), the checksum it recorded.
  *
  * <p>It waits for a lock at most its lock wait: a script's statement that waits for a lock on a
  * live table (version 2's index waits for every open transaction that wrote to the outbox) holds
@@ -26,6 +28,7 @@ final class ScriptMigration implements JavaMigration {
 
     private final OutboxSchema.Script script;
     private final Duration lockWait;
+    private final int checksum;
 
     /** The script, waiting for a lock at most {@link OutboxMigrations#LOCK_WAIT}. */
     ScriptMigration(OutboxSchema.Script script) {
@@ -33,8 +36,21 @@ final class ScriptMigration implements JavaMigration {
     }
 
     ScriptMigration(OutboxSchema.Script script, Duration lockWait) {
+        this(script, lockWait, checksum(script));
+    }
+
+    /** The script, reporting {@code checksum} to Flyway: one the history recorded for the same script spelt otherwise. */
+    ScriptMigration(OutboxSchema.Script script, Duration lockWait, int checksum) {
         this.script = script;
         this.lockWait = lockWait;
+        this.checksum = checksum;
+    }
+
+    /** The checksum of the script's SQL, with its names filled in as they are spelt. */
+    static int checksum(OutboxSchema.Script script) {
+        CRC32 crc = new CRC32();
+        crc.update(script.sql().getBytes(StandardCharsets.UTF_8));
+        return (int) crc.getValue();
     }
 
     /** The script's version, then its description: "version 2 (dead_index)". */
@@ -54,9 +70,7 @@ final class ScriptMigration implements JavaMigration {
 
     @Override
     public Integer getChecksum() {
-        CRC32 crc = new CRC32();
-        crc.update(script.sql().getBytes(StandardCharsets.UTF_8));
-        return (int) crc.getValue();
+        return checksum;
     }
 
     @Override
