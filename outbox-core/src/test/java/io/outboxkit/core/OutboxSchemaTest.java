@@ -3,6 +3,7 @@ package io.outboxkit.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.outboxkit.core.internal.OutboxSql;
 import io.outboxkit.testing.PostgresExtension;
 import java.sql.Connection;
 import java.sql.Statement;
@@ -30,11 +31,16 @@ class OutboxSchemaTest {
                 .contains("\"orders_outbox_pending_seq\"")
                 .doesNotContain("\"outbox\"");
         assertThat(scripts).extracting(OutboxSchema.Script::description).containsExactly("outbox", "dead_index",
-                "notify_only_while_waiting");
+                "notify_only_while_waiting", "wakeup_lock_of_the_table");
         assertThat(scripts.get(2).sql())
                 .contains("CREATE TABLE \"messaging\".\"orders_outbox_wakeup\"")
                 .contains("CREATE OR REPLACE FUNCTION \"messaging\".\"orders_outbox_notify\"()")
                 .contains("pg_advisory_xact_lock_shared(hashtextextended('outboxkit wakeup \"messaging\".\"orders_outbox\"', 0))")
+                .contains("pg_notify('orders', '')");
+        assertThat(scripts.get(3).sql())
+                .contains("CREATE OR REPLACE FUNCTION \"messaging\".\"orders_outbox_notify\"()")
+                .contains("pg_advisory_xact_lock_shared(" + OutboxSql.WAKEUP_LOCK_CLASS + ", TG_RELID::integer)")
+                .contains("FROM \"messaging\".\"orders_outbox_wakeup\"")
                 .contains("pg_notify('orders', '')");
         assertThat(OutboxSchema.sql(OutboxNames.DEFAULT)).doesNotContain("CREATE SCHEMA");
     }

@@ -76,7 +76,8 @@ public final class OutboxSql {
     /**
      * Parameter: how long the announcement lasts, in ms. Announces that a poller waits for a
      * notification, unless a writer holds the outbox's wake-up lock (then it waits for nobody and
-     * returns no row): see {@code V3__notify_only_while_waiting.sql}.
+     * returns no row): see {@code V3__notify_only_while_waiting.sql}. It takes both the table's own
+     * lock (version 4's trigger) and the one named after its spelling (version 3's trigger).
      */
     public final String announceWaiting;
     /** Withdraws every announcement: commits stop notifying until a poller announces again. */
@@ -117,9 +118,12 @@ public final class OutboxSql {
         this.notify = "SELECT pg_notify(?, '')";
         this.announceWaiting = """
                 INSERT INTO %1$s AS w (waiting_until)
-                SELECT now() + ? * interval '1 millisecond' WHERE pg_try_advisory_xact_lock(hashtextextended('%2$s', 0))
+                SELECT now() + ? * interval '1 millisecond'
+                WHERE pg_try_advisory_xact_lock(%3$d, '%4$s'::regclass::oid::integer)
+                  AND pg_try_advisory_xact_lock(hashtextextended('%2$s', 0))
                 ON CONFLICT (only_row) DO UPDATE SET waiting_until = greatest(w.waiting_until, excluded.waiting_until)
-                RETURNING true""".formatted(names.qualifiedWakeupTable(), wakeupLockName(names));
+                RETURNING true""".formatted(names.qualifiedWakeupTable(), wakeupLockName(names), WAKEUP_LOCK_CLASS,
+                names.qualifiedOutboxTable());
         this.withdrawWaiting = "UPDATE %s SET waiting_until = '-infinity' WHERE waiting_until > '-infinity'"
                 .formatted(names.qualifiedWakeupTable());
         this.listen = "LISTEN " + SqlIdentifiers.quoted(names.channel());
@@ -128,10 +132,19 @@ public final class OutboxSql {
     }
 
     /**
-     * What names the outbox's wake-up lock (an advisory lock keyed by this text's hash), as a
-     * writer's trigger and a waiting poller both take it: distinct for each outbox table. Its
-     * characters are those of quoted identifiers, never a single quote, so it can be written as a
-     * SQL string literal.
+     * The first key of the outbox's wake-up lock since schema version 4, an advisory lock whose
+     * second key is the outbox table's oid: the same for every spelling of the table's name, and
+     * distinct for each outbox table. (A two-key advisory lock never meets a one-key one.)
+     */
+    public static final int WAKEUP_LOCK_CLASS = 0x6f62786b; // "obxk"
+
+    /**
+     * What named the outbox's wake-up lock up to schema version 3 (an advisory lock keyed by this
+     * text's hash), as a writer's trigger and a waiting poller both took it: distinct for each
+     * spelling of each outbox table. A poller still takes it besides the table's own lock
+     * ({@link #WAKEUP_LOCK_CLASS}), for a schema at version 3; since version 4 a writer's trigger
+     * takes it for both spellings, for pollers of earlier releases. Its characters are those of
+     * quoted identifiers, never a single quote, so it can be written as a SQL string literal.
      */
     public static String wakeupLockName(OutboxNames names) {
         return "outboxkit wakeup " + names.qualifiedOutboxTable();
