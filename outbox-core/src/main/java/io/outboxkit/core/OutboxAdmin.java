@@ -304,9 +304,12 @@ public final class OutboxAdmin {
         return translated(attempted, () -> jdbi.withHandle(work));
     }
 
-    /** Runs {@code work} in a transaction of its own, committed whatever the pool's auto-commit setting. */
+    /**
+     * Runs {@code work} in a transaction of its own at READ COMMITTED, committed whatever the pool's
+     * auto-commit setting (see {@link OwnConnections}).
+     */
     private <T> T inTransaction(String attempted, HandleCallback<T, RuntimeException> work) {
-        return translated(attempted, () -> OwnConnections.inTransaction(jdbi, work));
+        return translated(attempted, () -> OwnConnections.inReadCommittedTransaction(jdbi, work));
     }
 
     private static <T> T translated(String attempted, Supplier<T> work) {

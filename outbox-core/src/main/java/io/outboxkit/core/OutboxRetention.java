@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Objects;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.JdbiException;
 
 /**
  * Keeps the outbox tables bounded: deletes PUBLISHED messages older than the retention period, and
@@ -115,17 +116,21 @@ public final class OutboxRetention {
 
     private long deleteInBatches(String sql, Duration age, String what) {
         long total = 0;
-        try (Handle handle = OwnConnections.autoCommitting(jdbi); // each batch commits on its own
-             PreparedStatement delete = handle.getConnection().prepareStatement(sql)) {
+        try {
             int deleted;
             do {
-                delete.setLong(1, age.toMillis());
-                delete.setInt(2, batchSize);
-                deleted = delete.executeUpdate();
+                // Each batch commits on its own.
+                deleted = OwnConnections.inReadCommittedTransaction(jdbi, h -> {
+                    try (PreparedStatement delete = h.getConnection().prepareStatement(sql)) {
+                        delete.setLong(1, age.toMillis());
+                        delete.setInt(2, batchSize);
+                        return delete.executeUpdate();
+                    }
+                });
                 total += deleted;
             } while (deleted == batchSize);
             return total;
-        } catch (SQLException e) {
+        } catch (SQLException | JdbiException e) {
             throw new OutboxException("could not delete " + what + " older than " + age + " (" + total
                     + " deleted before the failure): " + e.getMessage(), e);
         }

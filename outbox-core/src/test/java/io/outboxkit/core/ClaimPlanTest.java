@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.zaxxer.hikari.HikariDataSource;
 import io.outboxkit.core.internal.OutboxSql;
+import io.outboxkit.core.internal.OwnConnections;
 import io.outboxkit.testing.PostgresExtension;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -244,6 +245,10 @@ class ClaimPlanTest {
      * them, with these parameters.
      */
     private static String explain(String sql, List<Object> parameters) throws SQLException {
+        // Without the statements that make it a transaction of its own (the isolation, the commit).
+        String prefix = OwnConnections.READ_COMMITTED + ";\n";
+        sql = sql.startsWith(prefix) ? sql.substring(prefix.length()) : sql;
+        sql = sql.endsWith(";\nCOMMIT") ? sql.substring(0, sql.length() - ";\nCOMMIT".length()) : sql;
         String settings = sql.substring(0, sql.indexOf(";"));
         String statement = sql.substring(sql.indexOf(";") + 1);
         return db.jdbi().<String, SQLException>inTransaction(h -> {

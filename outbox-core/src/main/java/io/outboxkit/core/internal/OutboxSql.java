@@ -199,15 +199,17 @@ public final class OutboxSql {
      * columns it returns {@code lease_end}, the lease's end as {@link #markFailed} compares it
      * (bigint; the same for every row of a claim). The lease runs from when the claim runs, not from its transaction's start: a
      * claim that waited behind a lock (a migration's, say) longer than the lease still hands out
-     * a lease in force (the sub-select reads the clock once, for every row).
+     * a lease in force (the sub-select reads the clock once, for every row). A transaction of its
+     * own ({@link #ownTransaction}): the claim's statement comes after the isolation's and the
+     * settings' results.
      *
      * <p>The chosen ids reach the update as an array, which it can only look up in the primary
      * key; joined to the update instead, they could be estimated at the batch size and met with a
      * hash join over the whole table.
      */
     public String claim(boolean ordered, boolean deadBlocksAggregate, Duration statementTimeout) {
-        // Two statements sent in one round trip: the settings apply to this transaction only.
-        return planEachTime(statementTimeout) + """
+        // Sent in one round trip: the settings apply to this transaction only.
+        return ownTransaction(planEachTime(statementTimeout) + """
                 UPDATE %1$s o
                 SET locked_by = ?,
                     locked_until = (SELECT clock_timestamp()) + ? * interval '1 millisecond',
@@ -218,18 +220,20 @@ public final class OutboxSql {
                   LIMIT ?
                   FOR UPDATE SKIP LOCKED))
                 RETURNING %3$s, %4$s AS lease_end""".formatted(outbox, due(ordered, deadBlocksAggregate), columns,
-                LEASE_END);
+                LEASE_END));
     }
 
     /**
-     * Locks up to {@code limit} due messages in the current transaction, in write order, and ends
-     * the session if it then stays idle in the transaction longer than the lease. Parameters: the
+     * Locks up to {@code limit} due messages in a transaction it begins at READ COMMITTED (on a
+     * connection of {@link OwnConnections#readCommitted}; the driver's BEGIN comes first), in write
+     * order, and ends the session if it then stays idle in the transaction longer than the lease.
+     * Three statements, the locking one last. Parameters: the
      * lease in ms (text), the lowest seq to read ({@code Long.MIN_VALUE}: all), limit. The
      * attempts column read is the attempt now starting, as after a lease claim;
      * {@link #markPublished} and {@link #markFailed} with {@code locked} write it.
      */
     public String lock(boolean ordered, boolean deadBlocksAggregate, Duration statementTimeout) {
-        return """
+        return OwnConnections.READ_COMMITTED + ";\n" + """
                 SELECT set_config('idle_in_transaction_session_timeout', ?, true), %s;
                 SELECT %s
                 FROM %s o
@@ -281,8 +285,9 @@ public final class OutboxSql {
      * their ids are returned. Only those still pending and still claimed: locked by the current
      * transaction with {@code locked} (see {@link #lock}; the attempt is counted here), else under
      * a lease, this claim's or a later one's: an operator's requeue in between (which clears the
-     * lease) wins, and the message is delivered again. Two statements: {@link #cachedPlan}, then
-     * the mark. Parameter: the delivered ids (uuid[]).
+     * lease) wins, and the message is delivered again. Two statements, {@link #cachedPlan} then the
+     * mark, in the locked claim's transaction; leased, a transaction of their own
+     * ({@link #ownTransaction}). Parameter: the delivered ids (uuid[]).
      *
      * <p>With {@code reportLater}, the mark instead returns one row: the ids it marked (uuid[],
      * null when none), and whether a later message of one of their aggregates is not yet published
@@ -297,9 +302,9 @@ public final class OutboxSql {
                 .formatted(outbox, locked ? ", attempts = o.attempts + 1" : ""))
                 + "\nWHERE o.id = ANY(?) AND " + STILL_PENDING + (locked ? "" : STILL_CLAIMED);
         if (!reportLater) {
-            return cachedPlan(statementTimeout) + mark + "\nRETURNING o.id";
+            return ownTransactionUnless(locked, cachedPlan(statementTimeout) + mark + "\nRETURNING o.id");
         }
-        return cachedPlan(statementTimeout) + """
+        return ownTransactionUnless(locked, cachedPlan(statementTimeout) + """
                 WITH marked AS (
                 %s
                 RETURNING o.id, o.aggregate_type, o.aggregate_id, o.seq
@@ -309,7 +314,7 @@ public final class OutboxSql {
                            SELECT 1 FROM %s n
                            WHERE n.aggregate_type = m.aggregate_type AND n.aggregate_id = m.aggregate_id
                              AND n.seq > m.seq AND n.status <> 'PUBLISHED')), false) AS later_pending
-                FROM marked m""".formatted(mark, outbox);
+                FROM marked m""".formatted(mark, outbox));
     }
 
     /**
@@ -321,12 +326,12 @@ public final class OutboxSql {
      * claim took it, that claim's outcome is the one that counts. Locked: the current transaction
      * holds the messages, and the attempt is counted here. Parameters: maxAttempts, ids (uuid[]),
      * errors (text[]), delays in ms (bigint[]), and when leased the lease end the claim returned
-     * ({@code lease_end} of {@link #claim}, one for all its rows, bigint) and the owner. Two statements, as
-     * {@link #markPublished}: the second returns each message's id and new status.
+     * ({@code lease_end} of {@link #claim}, one for all its rows, bigint) and the owner. Statements
+     * as {@link #markPublished}'s: the update returns each message's id and new status.
      */
     public String markFailed(boolean locked, Duration statementTimeout) {
         String attempts = locked ? "o.attempts + 1" : "o.attempts";
-        return planEachTime(statementTimeout) + """
+        return ownTransactionUnless(locked, planEachTime(statementTimeout) + """
                 UPDATE %s o
                 SET status = CASE WHEN %s >= ? THEN 'DEAD' ELSE 'PENDING' END,
                     attempts = %s,
@@ -337,6 +342,21 @@ public final class OutboxSql {
                 FROM unnest(?::uuid[], ?::text[], ?::bigint[]) AS f(id, error, delay_millis)
                 WHERE o.id = f.id AND %s%s
                 RETURNING o.id, o.status""".formatted(outbox, attempts, attempts, STILL_PENDING,
-                locked ? "" : " AND " + LEASE_END + " = ?::bigint AND o.locked_by = ?");
+                locked ? "" : " AND " + LEASE_END + " = ?::bigint AND o.locked_by = ?"));
+    }
+
+    /**
+     * {@code statements} as a transaction of the library's own, sent whole in one round trip on a
+     * connection with auto-commit off ({@link OwnConnections#readCommitted}): at READ COMMITTED,
+     * whatever the session's default, and committed by its last statement. Its results come after
+     * one of the isolation's (an update count).
+     */
+    static String ownTransaction(String statements) {
+        return OwnConnections.READ_COMMITTED + ";\n" + statements + ";\nCOMMIT";
+    }
+
+    /** {@code statements} as they are for a locked claim's open transaction, else {@link #ownTransaction}. */
+    private static String ownTransactionUnless(boolean locked, String statements) {
+        return locked ? statements : ownTransaction(statements);
     }
 }

@@ -30,6 +30,10 @@ public final class OutboxStore {
     /** PostgreSQL's SQLSTATE for a statement cancelled, by its timeout among others. */
     private static final String QUERY_CANCELED = "57014";
     private static final Comparator<OutboxMessage> WRITE_ORDER = Comparator.comparingLong(OutboxMessage::sequence);
+    /** The results before a statement's own in a transaction of its own: the isolation's, then the settings'. */
+    private static final int OWN_TRANSACTION = 2;
+    /** The results before a statement's own in a locked claim's open transaction: the settings'. */
+    private static final int LOCKED_TRANSACTION = 1;
 
     private final Jdbi jdbi;
     private final PollerSettings settings;
@@ -150,8 +154,8 @@ public final class OutboxStore {
     }
 
     /**
-     * A leased claim: one statement in a transaction of its own (the implicit one of a
-     * two-statement string in auto-commit mode: one round trip).
+     * A leased claim: one statement in a transaction of its own, at READ COMMITTED, sent whole
+     * with its settings and its commit in one round trip ({@link OutboxSql#ownTransaction}).
      *
      * <p>None of the poller's writes (this claim, the outcome recorded after delivery, a locked
      * claim's commit) waits for its WAL flush ({@code synchronous_commit = off} for its transaction
@@ -174,43 +178,40 @@ public final class OutboxStore {
                 statement.setLong(3, from);
                 statement.setInt(4, limit);
                 long[] leaseEnd = new long[1];
-                List<OutboxMessage> batch = readMessages(statement, leaseEnd);
+                List<OutboxMessage> batch = readMessages(statement, OWN_TRANSACTION, leaseEnd);
                 return new LeasedClaim(batch, settings.name(), leaseEnd[0]);
             }
         });
     }
 
-    /** A locked claim: a transaction left open, on a connection of its own, until recorded or closed. */
+    /**
+     * A locked claim: a transaction at READ COMMITTED left open, on a connection of its own, until
+     * recorded or closed.
+     */
     private Claim lock(long from, int limit) {
         Handle handle = null;
         try {
-            handle = OwnConnections.autoCommitting(jdbi);
-            Connection connection = handle.getConnection();
-            connection.setAutoCommit(false);
+            handle = OwnConnections.readCommitted(jdbi);
             List<OutboxMessage> batch;
-            try (PreparedStatement statement = prepared(connection, claim)) {
+            try (PreparedStatement statement = prepared(handle.getConnection(), claim)) {
                 statement.setString(1, settings.lease().toMillis() + "ms");
                 statement.setLong(2, from);
                 statement.setInt(3, limit);
-                batch = readMessages(statement, null);
+                batch = readMessages(statement, OWN_TRANSACTION, null);
             }
             if (batch.isEmpty()) {
-                connection.rollback(); // locked nothing, wrote nothing
-                connection.setAutoCommit(true);
-                handle.close();
+                handle.close(); // locked nothing, wrote nothing: rolled back
                 return new LeasedClaim(batch, null, 0);
             }
             return new LockedClaim(handle, batch);
         } catch (SQLException | RuntimeException e) {
             if (handle != null) {
-                rollback(handle.getConnection(), e);
-                handle.close();
+                handle.close(); // rolls back
             }
             throw new OutboxException("could not claim messages: " + reason(e), e);
         } catch (Error e) {
             // Payloads too large for the heap, most likely: the locks and the connection must not outlive it.
             if (handle != null) {
-                rollback(handle.getConnection(), e);
                 handle.close();
             }
             throw e;
@@ -218,14 +219,14 @@ public final class OutboxStore {
     }
 
     /**
-     * Runs a two-statement claim (a setting, then the claim) and reads the claim's rows, in write
-     * order; puts the claim's lease end (one for all its rows) in {@code leaseEnd[0]} unless it is
-     * null (a locked claim).
+     * Runs a claim (after {@code leading} statements that set its transaction up) and reads the
+     * claim's rows, in write order; puts the claim's lease end (one for all its rows) in
+     * {@code leaseEnd[0]} unless it is null (a locked claim).
      */
-    private static List<OutboxMessage> readMessages(PreparedStatement statement, long[] leaseEnd)
+    private static List<OutboxMessage> readMessages(PreparedStatement statement, int leading, long[] leaseEnd)
             throws SQLException {
         List<OutboxMessage> batch = new ArrayList<>();
-        try (ResultSet rs = secondResult(statement)) {
+        try (ResultSet rs = rowsAfter(statement, leading)) {
             while (rs.next()) {
                 batch.add(MessageRows.message(rs));
                 if (leaseEnd != null && batch.size() == 1) {
@@ -237,21 +238,21 @@ public final class OutboxStore {
         return batch;
     }
 
-    /** Runs a two-statement string whose first sets the transaction up; returns the second's rows. */
-    private static ResultSet secondResult(PreparedStatement statement) throws SQLException {
-        if (!runPastSettings(statement)) {
-            throw new SQLException("the statement after the setting returned no rows");
+    /**
+     * Runs a string of statements whose {@code leading} first set the transaction up; returns the
+     * rows of the one after them (a commit after it, if any, has run too: the driver reads every
+     * result of the string).
+     */
+    private static ResultSet rowsAfter(PreparedStatement statement, int leading) throws SQLException {
+        statement.execute();
+        boolean rows = false;
+        for (int i = 0; i < leading; i++) {
+            rows = statement.getMoreResults();
+        }
+        if (!rows) {
+            throw new SQLException("the statement after the settings returned no rows");
         }
         return statement.getResultSet();
-    }
-
-    /**
-     * Runs a two-statement string whose first sets the transaction up, and moves to the second's
-     * result: true when it is rows, false when it is an update count.
-     */
-    private static boolean runPastSettings(PreparedStatement statement) throws SQLException {
-        statement.execute();
-        return statement.getMoreResults();
     }
 
     /**
@@ -269,15 +270,6 @@ public final class OutboxStore {
             pg.setPrepareThreshold(1);
         }
         return statement;
-    }
-
-    private static void rollback(Connection connection, Throwable cause) {
-        try {
-            connection.rollback();
-            connection.setAutoCommit(true);
-        } catch (SQLException rollback) {
-            cause.addSuppressed(rollback); // a broken connection: the pool discards it
-        }
     }
 
     /** A committed lease: the outcome is recorded in transactions of its own, while the messages are still claimed (see {@link OutboxSql}). */
@@ -301,9 +293,11 @@ public final class OutboxStore {
         @Override
         public Recorded record(List<UUID> delivered, List<Failure> failures, boolean reportLater) {
             Marked marked = delivered.isEmpty() ? Marked.NONE : withConnection("mark " + delivered.size()
-                    + " message(s) published", connection -> markPublished(connection, delivered, reportLater));
+                    + " message(s) published", connection -> markPublished(connection, OWN_TRANSACTION, delivered,
+                    reportLater));
             List<UUID> dead = failures.isEmpty() ? List.of() : withConnection("record " + failures.size()
-                    + " failed deliveries", connection -> markFailed(connection, failures, owner, leaseEnd));
+                    + " failed deliveries", connection -> markFailed(connection, OWN_TRANSACTION, failures, owner,
+                    leaseEnd));
             return new Recorded(marked.ids(), dead, marked.laterPending());
         }
 
@@ -331,10 +325,11 @@ public final class OutboxStore {
         public Recorded record(List<UUID> delivered, List<Failure> failures, boolean reportLater) {
             Connection connection = handle.getConnection();
             try {
-                Marked marked = delivered.isEmpty() ? Marked.NONE : markPublished(connection, delivered, reportLater);
-                List<UUID> dead = failures.isEmpty() ? List.of() : markFailed(connection, failures, null, 0);
+                Marked marked = delivered.isEmpty() ? Marked.NONE
+                        : markPublished(connection, LOCKED_TRANSACTION, delivered, reportLater);
+                List<UUID> dead = failures.isEmpty() ? List.of()
+                        : markFailed(connection, LOCKED_TRANSACTION, failures, null, 0);
                 connection.commit();
-                connection.setAutoCommit(true);
                 return new Recorded(marked.ids(), dead, marked.laterPending());
             } catch (SQLException | RuntimeException e) {
                 throw new OutboxException("could not record the outcome of " + messages.size() + " locked message(s) "
@@ -344,16 +339,7 @@ public final class OutboxStore {
 
         @Override
         public void close() {
-            try {
-                if (!handle.getConnection().getAutoCommit()) {
-                    handle.getConnection().rollback();
-                    handle.getConnection().setAutoCommit(true);
-                }
-            } catch (SQLException e) {
-                // a broken connection: the pool discards it, and the server released the locks with it
-            } finally {
-                handle.close();
-            }
+            handle.close(); // rolls back what record did not commit (a broken connection: the server did)
         }
     }
 
@@ -363,14 +349,15 @@ public final class OutboxStore {
     }
 
     /**
-     * Marks {@code ids} delivered, those still claimed (see {@link OutboxSql#markPublished}); with
-     * {@code reportLater}, also finds whether a later message of one of their aggregates is not yet
-     * published (else false).
+     * Marks {@code ids} delivered, those still claimed (see {@link OutboxSql#markPublished}), after
+     * {@code leading} statements that set the transaction up; with {@code reportLater}, also finds
+     * whether a later message of one of their aggregates is not yet published (else false).
      */
-    private Marked markPublished(Connection connection, List<UUID> ids, boolean reportLater) throws SQLException {
+    private Marked markPublished(Connection connection, int leading, List<UUID> ids, boolean reportLater)
+            throws SQLException {
         try (PreparedStatement mark = prepared(connection, reportLater ? markPublishedReportingLater : markPublished)) {
             mark.setArray(1, connection.createArrayOf("uuid", ids.toArray()));
-            try (ResultSet rs = secondResult(mark)) {
+            try (ResultSet rs = rowsAfter(mark, leading)) {
                 if (!reportLater) {
                     List<UUID> marked = new ArrayList<>(ids.size());
                     while (rs.next()) {
@@ -389,11 +376,12 @@ public final class OutboxStore {
     }
 
     /**
-     * Records failures; {@code owner} null means the messages are locked by this connection's
-     * transaction, else they are leased to it by the claim whose lease ends at {@code leaseEnd}.
+     * Records failures, after {@code leading} statements that set the transaction up; {@code owner}
+     * null means the messages are locked by this connection's transaction, else they are leased to
+     * it by the claim whose lease ends at {@code leaseEnd}.
      */
-    private List<UUID> markFailed(Connection connection, List<Failure> failures, String owner, long leaseEnd)
-            throws SQLException {
+    private List<UUID> markFailed(Connection connection, int leading, List<Failure> failures, String owner,
+                                  long leaseEnd) throws SQLException {
         try (PreparedStatement mark = prepared(connection, markFailed)) {
             mark.setInt(1, settings.maxAttempts());
             mark.setArray(2, connection.createArrayOf("uuid", failures.stream().map(f -> f.message().id()).toArray()));
@@ -405,7 +393,7 @@ public final class OutboxStore {
                 mark.setString(6, owner);
             }
             List<UUID> dead = new ArrayList<>();
-            try (ResultSet rs = secondResult(mark)) {
+            try (ResultSet rs = rowsAfter(mark, leading)) {
                 while (rs.next()) {
                     if ("DEAD".equals(rs.getString(2))) {
                         dead.add(rs.getObject(1, UUID.class));
@@ -423,11 +411,11 @@ public final class OutboxStore {
     }
 
     /**
-     * Runs {@code work} on a pooled connection in auto-commit mode, whatever the pool's setting (see
-     * {@link OwnConnections}); wraps SQL errors with what was attempted.
+     * Runs {@code work}, a transaction sent whole ({@link OutboxSql#ownTransaction}), on a pooled
+     * connection of {@link OwnConnections#readCommitted}; wraps SQL errors with what was attempted.
      */
     <T> T withConnection(String attempted, SqlWork<T> work) {
-        try (Handle handle = OwnConnections.autoCommitting(jdbi)) {
+        try (Handle handle = OwnConnections.readCommitted(jdbi)) {
             return work.run(handle.getConnection());
         } catch (SQLException e) {
             throw new OutboxException("could not " + attempted + ": " + reason(e), e);

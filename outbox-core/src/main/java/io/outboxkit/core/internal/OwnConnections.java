@@ -6,6 +6,7 @@ import org.jdbi.v3.core.ConnectionException;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.SqlStatements;
 import org.postgresql.core.BaseConnection;
 import org.postgresql.core.TransactionState;
 
@@ -20,11 +21,30 @@ import org.postgresql.core.TransactionState;
  * <p>A connection already inside a transaction that has run a statement (a {@link Jdbi} over a
  * transaction-aware {@code DataSource}, called within the application's transaction) is the
  * caller's: the work joins that transaction, and neither commits nor rolls it back.
+ *
+ * <p>The library's SQL is written for READ COMMITTED: a claim's {@code FOR UPDATE SKIP LOCKED}, a
+ * requeue's or an announcement's update re-check a row another transaction changed meanwhile,
+ * where REPEATABLE READ and SERIALIZABLE fail with a serialization failure (40001). So the
+ * transactions the library begins for itself run at READ COMMITTED whatever the database's or the
+ * role's {@code default_transaction_isolation} ({@link #inReadCommittedTransaction},
+ * {@link #readCommitted}); a caller's transaction it joins keeps the caller's level, and so does
+ * {@link #inTransaction}, for work whose isolation is the application's (a consumer's effect).
  */
 public final class OwnConnections {
 
     /** The savepoint a reading unit of work rolls back to in the caller's transaction. */
     private static final String READING = "outboxkit_reading";
+
+    /**
+     * The first statement of the library's own transactions: allowed only before the transaction's
+     * first query, and local to it, so that nothing outlives it on the pool's connection (which
+     * {@link Connection#setTransactionIsolation} would change for the session, a round trip to set
+     * and another for the pool to reset).
+     */
+    public static final String READ_COMMITTED = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
+
+    /** The attribute that marks a handle whose open transaction is one this class began. */
+    private static final String OWN_TRANSACTION = "outboxkit.ownTransaction";
 
     private OwnConnections() {
     }
@@ -88,14 +108,65 @@ public final class OwnConnections {
     }
 
     /**
+     * As {@link #inTransaction}, but a transaction begun here runs at READ COMMITTED whatever the
+     * session's default (see the class comment); in the caller's transaction, at the caller's level.
+     *
+     * @throws X what {@code work} threw (after the rollback)
+     */
+    public static <R, X extends Exception> R inReadCommittedTransaction(Jdbi jdbi, HandleCallback<R, X> work) throws X {
+        return inTransaction(jdbi, handle -> {
+            if (!isCallersTransaction(handle)) {
+                // The driver sends it with the BEGIN it puts before a transaction's first statement.
+                handle.execute(READ_COMMITTED);
+                // Having run a statement, the transaction now looks like a caller's to the driver.
+                handle.define(OWN_TRANSACTION, true);
+            }
+            return work.withHandle(handle);
+        });
+    }
+
+    /**
+     * A handle on a connection of {@code jdbi}'s with auto-commit off and no transaction open, for
+     * transactions sent whole, each in one round trip: a string of statements that opens with
+     * {@link #READ_COMMITTED} (the driver puts BEGIN before it) and ends with {@code COMMIT}, or
+     * stays open until the connection's {@code commit()}. Closing the handle rolls back what a
+     * failure left open and gives the connection back with the auto-commit setting it came with.
+     * For the poller's work, which has no caller's transaction to join.
+     *
+     * @throws IllegalStateException when the connection is inside the caller's transaction (a
+     *                               {@link Jdbi} bound to the application's transactions), where
+     *                               such a string would commit the caller's work (the handle is closed)
+     * @throws SQLException          when the connection's setting cannot be read or changed (the handle is closed)
+     */
+    public static Handle readCommitted(Jdbi jdbi) throws SQLException {
+        Handle handle = jdbi.open();
+        try {
+            Connection connection = handle.getConnection();
+            if (inCallersTransaction(connection)) {
+                throw new IllegalStateException("the outbox poller runs transactions of its own, and was given a "
+                        + "connection inside the application's transaction: give it a Jdbi over the pool itself, not one "
+                        + "bound to the application's transactions");
+            }
+            boolean autoCommit = connection.getAutoCommit();
+            // Local in pgjdbc (no round trip), as is the switch back on a connection with no transaction open.
+            connection.setAutoCommit(false);
+            handle.addCleanable(() -> release(connection, autoCommit));
+            return handle;
+        } catch (SQLException | RuntimeException e) {
+            handle.close();
+            throw e;
+        }
+    }
+
+    /**
      * Runs {@code work}, which only reads (under settings it makes local to its transaction: a
-     * statement timeout, say), as {@link #inTransaction} does; in the caller's transaction, within a
+     * statement timeout, say), as {@link #inReadCommittedTransaction} does; in the caller's transaction, within a
      * savepoint it then rolls back to, so that nothing it set outlives it there.
      *
      * @throws X what {@code work} threw
      */
     public static <R, X extends Exception> R inReadingTransaction(Jdbi jdbi, HandleCallback<R, X> work) throws X {
-        return inTransaction(jdbi, handle -> {
+        return inReadCommittedTransaction(jdbi, handle -> {
             if (!isCallersTransaction(handle)) {
                 return work.withHandle(handle);
             }
@@ -128,10 +199,23 @@ public final class OwnConnections {
      * @throws ConnectionException when the connection cannot say
      */
     public static boolean isCallersTransaction(Handle handle) {
+        if (Boolean.TRUE.equals(handle.getConfig(SqlStatements.class).getAttribute(OWN_TRANSACTION))) {
+            return false;
+        }
         try {
             return inCallersTransaction(handle.getConnection());
         } catch (SQLException e) {
             throw new ConnectionException(e);
+        }
+    }
+
+    /** Ends what a failure left open on a {@link #readCommitted} connection, and restores its auto-commit setting. */
+    private static void release(Connection connection, boolean autoCommit) {
+        try {
+            connection.rollback(); // local in pgjdbc when no transaction is open
+            connection.setAutoCommit(autoCommit);
+        } catch (SQLException e) {
+            // a broken connection: the pool discards it
         }
     }
 

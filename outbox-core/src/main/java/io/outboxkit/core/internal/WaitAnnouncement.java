@@ -60,8 +60,8 @@ public final class WaitAnnouncement {
     public WaitAnnouncement(Jdbi jdbi, OutboxNames names, Duration pollInterval, String name) {
         this.jdbi = jdbi;
         OutboxSql sql = new OutboxSql(names);
-        this.announce = sql.announceWaiting;
-        this.withdraw = sql.withdrawWaiting;
+        this.announce = OutboxSql.ownTransaction(sql.announceWaiting);
+        this.withdraw = OutboxSql.ownTransaction(sql.withdrawWaiting);
         this.pollInterval = pollInterval;
         this.lastsMillis = pollInterval.multipliedBy(2).toMillis();
         this.name = name;
@@ -101,9 +101,9 @@ public final class WaitAnnouncement {
             if (schemaBeforeVersion3) {
                 return false;
             }
-            try (Handle handle = OwnConnections.autoCommitting(jdbi);
+            try (Handle handle = OwnConnections.readCommitted(jdbi);
                  Statement statement = handle.getConnection().createStatement()) {
-                statement.executeUpdate(withdraw);
+                statement.execute(withdraw);
                 withdrawn.incrementAndGet();
                 return true;
             } catch (SQLException | RuntimeException e) {
@@ -148,11 +148,13 @@ public final class WaitAnnouncement {
     }
 
     private Outcome announce(long start, long previous) {
-        try (Handle handle = OwnConnections.autoCommitting(jdbi);
+        try (Handle handle = OwnConnections.readCommitted(jdbi);
              PreparedStatement statement = handle.getConnection().prepareStatement(announce)) {
             statement.setLong(1, lastsMillis);
+            statement.execute();
+            statement.getMoreResults(); // past the isolation's result, to the announcement's rows
             boolean made;
-            try (ResultSet rs = statement.executeQuery()) {
+            try (ResultSet rs = statement.getResultSet()) {
                 made = rs.next();
             }
             long end = System.nanoTime();
