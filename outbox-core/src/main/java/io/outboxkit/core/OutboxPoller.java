@@ -14,6 +14,7 @@ import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.core.spi.OutboxListener;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -111,6 +112,8 @@ public final class OutboxPoller implements AutoCloseable {
     private static final long MAX_BUSY_PAUSE_MILLIS = 16;
 
     private static final Logger LOG = LoggerFactory.getLogger(OutboxPoller.class);
+    private static final String DEADLOCK = "40P01";
+    private static final String SERIALIZATION_FAILURE = "40001";
 
     private final Jdbi jdbi;
     private final MessagePublisher publisher;
@@ -530,16 +533,33 @@ public final class OutboxPoller implements AutoCloseable {
         PollingPace.Looks looks = new PollingPace.Looks();
         long notifiedWaitNanos = -1; // how long the last wait for a notification lasted, until the claim after it
         long notifiedWaitMillis = 0;
+        int conflicts = 0; // cycles in a row aborted by a deadlock or a serialization failure
         while (run.active) {
             Cycle cycle = Cycle.NOTHING;
             try {
                 cycle = poll();
+                conflicts = 0;
                 if (!healthy) {
                     LOG.info("[{}] database reachable again; delivering", config.name());
                 }
                 healthy = true;
                 starvedToldOf = false;
             } catch (OutboxException e) {
+                if (abortedByConflict(e)) {
+                    // Another transaction's timing, not an outage: the next cycle comes after a short
+                    // random pause (growing while conflicts repeat), neither logged as a database
+                    // failure nor waiting out the poll interval.
+                    errors.incrementAndGet();
+                    observer.pollFailed(e);
+                    conflicts++;
+                    LOG.debug("[{}] poll cycle aborted by a conflict with another transaction ({}); retrying", config.name(),
+                            e.getMessage());
+                    long bound = Math.min(1L << Math.min(conflicts, 10), config.pollInterval().toMillis());
+                    if (pause(run, ThreadLocalRandom.current().nextLong(1, Math.max(1, bound) + 1))) {
+                        return;
+                    }
+                    continue;
+                }
                 OutboxException failure = explainStarvation(e, run);
                 boolean starved = failure != e;
                 errors.incrementAndGet();
@@ -656,6 +676,18 @@ public final class OutboxPoller implements AutoCloseable {
                 + "holds one of the pool's connections for as long as the poller runs. If the pool is exhausted (not the "
                 + "database unreachable), give it at least " + connectionsNeeded() + " connections for this poller ("
                 + config.workers() + " worker(s) + 1 for LISTEN) besides what the application itself uses", e);
+    }
+
+    /**
+     * Whether PostgreSQL aborted the cycle's transaction as a deadlock victim or a serialization
+     * failure: what it wrote is undone, its messages come back as after any failed cycle (a lock's
+     * at once, a lease's when it ends), and the next cycle, no longer meeting the same transactions,
+     * most likely goes through.
+     */
+    private static boolean abortedByConflict(OutboxException e) {
+        return Causes.find(e, SQLException.class)
+                .map(sql -> DEADLOCK.equals(sql.getSQLState()) || SERIALIZATION_FAILURE.equals(sql.getSQLState()))
+                .orElse(false);
     }
 
     /** Waits {@code millis} or until woken; returns true when the poller is to stop (interrupted). */

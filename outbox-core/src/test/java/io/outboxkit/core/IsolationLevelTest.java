@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -182,6 +183,35 @@ class IsolationLevelTest {
                 java.time.Instant.now(), 1));
 
         assertThat(seen[0]).isEqualTo(isolation);
+    }
+
+    @Test
+    void a_poll_cycle_aborted_by_a_serialization_failure_is_retried_at_once_not_after_the_poll_interval() {
+        Outbox.clear(db.jdbi());
+        UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
+        // The first two claims fail as a serialization failure would (a sequence, which no rollback undoes, counts them).
+        db.jdbi().useHandle(h -> {
+            h.execute("CREATE SEQUENCE claims");
+            h.execute("CREATE FUNCTION conflict_twice() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    + "IF nextval('claims') <= 2 THEN RAISE EXCEPTION 'a conflict' USING ERRCODE = 'serialization_failure'; "
+                    + "END IF; RETURN NULL; END $$");
+            h.execute("CREATE TRIGGER conflict_twice BEFORE UPDATE ON outbox FOR EACH STATEMENT "
+                    + "EXECUTE FUNCTION conflict_twice()");
+        });
+        RecordingPublisher publisher = new RecordingPublisher();
+        RecordingListener listener = new RecordingListener();
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).name("conflicted")
+                .pollInterval(Duration.ofMinutes(1)).addListener(listener).build();
+        try {
+            poller.start();
+            await().atMost(Duration.ofSeconds(20)).until(() -> Outbox.count(db.jdbi(), "PUBLISHED") == 1);
+        } finally {
+            poller.close();
+            db.jdbi().useHandle(h -> h.execute("DROP TRIGGER conflict_twice ON outbox; DROP FUNCTION conflict_twice(); "
+                    + "DROP SEQUENCE claims"));
+        }
+        assertThat(publisher.delivered(id)).isTrue();
+        assertThat(listener.pollFailures).as("the conflicts, told to the listeners").hasSize(2);
     }
 
     /** Waits until one session of this database waits for a lock in a statement like {@code pattern}. */
