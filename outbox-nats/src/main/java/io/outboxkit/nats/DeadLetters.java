@@ -24,7 +24,7 @@ final class DeadLetters {
     static final String REASON = "dead_letter_reason";
     /** The last error, ASCII, at most {@value #MAX_ERROR_LENGTH} characters. */
     static final String ERROR = "dead_letter_error";
-    /** Deliveries to this consumer, the last included. */
+    /** The receiver's failures of the message ({@code failed}), or its deliveries to this consumer ({@code unreadable}). */
     static final String ATTEMPTS = "dead_letter_attempts";
     /** The consumer that gave up. */
     static final String CONSUMER = "dead_letter_consumer";

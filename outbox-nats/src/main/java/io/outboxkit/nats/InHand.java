@@ -33,6 +33,12 @@ final class InHand {
         Message delivery;
         State state = State.HELD;
         long touchedNanos;
+        /**
+         * The receiver's failures of this message itself, since this source took it in hand. Not the
+         * server's delivery count, which also counts the rounds the receiver threw on whole (its
+         * database down, say), and those say nothing about the message.
+         */
+        int failures;
         /** While waiting: when its redelivery is late enough to ask whether the stream still holds it. */
         long overdueNanos;
 
@@ -53,8 +59,8 @@ final class InHand {
     }
 
     /**
-     * Takes a delivery of a message in hand (a redelivery): it replaces the earlier one (its attempts
-     * counted anew), and the message is held again.
+     * Takes a delivery of a message in hand (a redelivery): it replaces the earlier one, the
+     * message's failures counted so far kept, and the message is held again.
      */
     void redelivered(long sequence, OutboxMessage message, Message delivery, long now) {
         Entry entry = bySequence.get(sequence);

@@ -36,12 +36,14 @@ import org.slf4j.LoggerFactory;
  * receiver returned without listing it as failed. A source that crashes before gives a redelivery,
  * which an idempotent receiver skips. A failed message is given back to the server with a delay
  * (exponential backoff from {@link Builder#initialBackoff(Duration) initialBackoff} to
- * {@link Builder#maxBackoff(Duration) maxBackoff}) and comes again; after {@link Builder#maxAttempts(int)
- * maxAttempts} deliveries to this consumer it is dead-lettered, when the receiver failed that
- * message itself (the server counts them; a source that starts, or starts over after a lost
- * connection, with that message still unacknowledged restarts the consumer at its ack floor, see
- * below, and the count starts again from 1, as RabbitMQ's and Kafka's in-memory counts do): a batch the receiver threw on (its
- * database down, say) is given back however long that lasts, and dead-letters nothing. A message that cannot be read as an outbox message ({@link TransportHeaders#read})
+ * {@link Builder#maxBackoff(Duration) maxBackoff}) and comes again; after the receiver failed that
+ * message itself {@link Builder#maxAttempts(int) maxAttempts} times it is dead-lettered. The source
+ * counts those failures while it holds the message, not the server's deliveries, which also count
+ * the batches the receiver threw on: such a batch (its database down, say) is given back however
+ * long that lasts and counts toward nothing. A source that starts, or starts over after a lost
+ * connection, with that message still unacknowledged restarts the consumer at its ack floor (see
+ * below) and counts from 1 again, as RabbitMQ's and Kafka's in-memory counts do. A message that
+ * cannot be read as an outbox message ({@link TransportHeaders#read})
  * is dead-lettered at once. Dead-lettering stores the message in the dead-letter stream
  * ({@value #DEFAULT_DEAD_LETTER_STREAM} unless set, subjects {@code outbox-dead-letter.>}), on
  * subject {@code outbox-dead-letter.<consumer>.<original subject>}, with its body and headers and
@@ -81,7 +83,7 @@ public final class NatsSource implements MessageSource {
 
     /** Messages handed to the receiver at most per batch unless set: 100. */
     public static final int DEFAULT_BATCH_SIZE = 100;
-    /** Deliveries of a message before it is dead-lettered unless set: 10. */
+    /** The receiver's failures of a message before it is dead-lettered unless set: 10. */
     public static final int DEFAULT_MAX_ATTEMPTS = 10;
     /** The delay before a failed message comes again the first time: 1 second, doubling after each failure. */
     public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofSeconds(1);
@@ -319,7 +321,8 @@ public final class NatsSource implements MessageSource {
         try {
             message = read(delivery);
         } catch (IllegalArgumentException e) {
-            if (!deadLetter(delivery, null, DeadLetters.UNREADABLE, "not an outbox message: " + e.getMessage())) {
+            if (!deadLetter(delivery, null, DeadLetters.UNREADABLE, "not an outbox message: " + e.getMessage(),
+                    delivery.metaData().deliveredCount())) {
                 giveBack(delivery, backoff(delivery.metaData().deliveredCount()));
             }
             return;
@@ -385,17 +388,19 @@ public final class NatsSource implements MessageSource {
 
     /** {@code wholeBatch}: the receiver threw, which says nothing about this message (its database down, say). */
     private void failed(InHand.Entry entry, Exception failure, boolean wholeBatch) {
-        long attempts = entry.delivery.metaData().deliveredCount();
         String error = failure.getMessage() == null ? failure.getClass().getName() : failure.getMessage();
-        Duration delay = backoff(attempts);
-        if (attempts >= maxAttempts && !wholeBatch) {
-            if (deadLetter(entry.delivery, entry.message, DeadLetters.FAILED, error)) {
+        Duration delay = backoff(entry.delivery.metaData().deliveredCount());
+        if (!wholeBatch && ++entry.failures >= maxAttempts) {
+            if (deadLetter(entry.delivery, entry.message, DeadLetters.FAILED, error, entry.failures)) {
                 inHand.remove(entry);
                 return;
             }
+        } else if (wholeBatch) {
+            LOG.debug("[{}] message {} given back, again in {}: the receiver failed its whole batch: {}", name,
+                    entry.message.id(), delay, error);
         } else {
-            LOG.debug("[{}] message {} failed (attempt {} of {}), again in {}: {}", name, entry.message.id(), attempts,
-                    maxAttempts, delay, error);
+            LOG.debug("[{}] message {} failed (attempt {} of {}), again in {}: {}", name, entry.message.id(),
+                    entry.failures, maxAttempts, delay, error);
         }
         giveBack(entry.delivery, delay);
         // A nak that does not reach the server still gives a redelivery, after the ack wait.
@@ -440,9 +445,11 @@ public final class NatsSource implements MessageSource {
         }
     }
 
-    /** Dead-letters and terminates {@code delivery}; false when the dead-letter stream did not take it (to be given back). */
-    private boolean deadLetter(Message delivery, OutboxMessage message, String reason, String error) {
-        long attempts = delivery.metaData().deliveredCount();
+    /**
+     * Dead-letters and terminates {@code delivery} after {@code attempts}; false when the dead-letter
+     * stream did not take it (to be given back).
+     */
+    private boolean deadLetter(Message delivery, OutboxMessage message, String reason, String error, long attempts) {
         long sequence = delivery.metaData().streamSequence();
         String id = message != null ? message.id().toString() : "(unreadable)";
         try {
@@ -586,7 +593,11 @@ public final class NatsSource implements MessageSource {
             return this;
         }
 
-        /** Deliveries of a message before it is dead-lettered, 1 or more; default 10. */
+        /**
+         * The receiver's failures of a message itself before it is dead-lettered, counted while this
+         * source holds the message (a batch the receiver threw on counts for none of its messages),
+         * 1 or more; default 10.
+         */
         public Builder maxAttempts(int maxAttempts) {
             this.maxAttempts = maxAttempts;
             return this;

@@ -180,6 +180,29 @@ class NatsSourceTest {
     }
 
     @Test
+    void the_rounds_a_receiver_threw_on_do_not_count_toward_a_messages_max_attempts() throws Exception {
+        publish(1, 1);
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        // Back from the outage, the message fails once on its own (a deadlock, say): one attempt of the three.
+        Received record = new Received().failing(m -> calls.get() == 4);
+        NatsSource source = fastSource("c1").maxAttempts(3).build();
+        opened.add(source);
+        source.start(batch -> {
+            if (calls.incrementAndGet() <= 3) {
+                throw new IllegalStateException("database down"); // for three rounds, then back
+            }
+            return record.receive(batch);
+        });
+
+        await().atMost(DEADLINE).until(() -> record.appliedCount() == 1
+                || nats.management().getStreamInfo(nats.deadLetterStream).getStreamState().getMsgCount() > 0);
+        assertThat(nats.management().getStreamInfo(nats.deadLetterStream).getStreamState().getMsgCount())
+                .as("dead letters after one failure of the message itself (maxAttempts 3; the rounds the receiver "
+                        + "threw on dead-letter nothing)").isZero();
+        assertThat(record.appliedCount()).as("applied on its retry").isEqualTo(1);
+    }
+
+    @Test
     void an_error_thrown_by_the_receiver_ends_receiving_and_the_health_check_says_so() throws Exception {
         publish(1, 1);
         CountDownLatch thrown = new CountDownLatch(1);
