@@ -20,7 +20,8 @@ import org.slf4j.Logger;
  * only after their ack wait or delay, while it delivers later messages at once, so later messages
  * of their aggregates could overtake them. Restarted at the first unacknowledged message, the
  * consumer delivers everything from there in stream order again; the messages acknowledged after
- * that one come again too, and an idempotent receiver skips them.
+ * that one come again too, and an idempotent receiver skips them. The messages dead-lettered after
+ * it come again too, and the source must know them before the restart (see {@link BeforeRestart}).
  */
 final class Consumers {
 
@@ -28,6 +29,12 @@ final class Consumers {
     static final int CONSUMER_NOT_FOUND = 10014;
 
     private Consumers() {
+    }
+
+    /** What must be learnt before a consumer is restarted at {@code from}, while a failure still changes nothing. */
+    @FunctionalInterface
+    interface BeforeRestart {
+        void at(long from) throws IOException, JetStreamApiException;
     }
 
     /** What a source needs of its consumer. */
@@ -46,11 +53,12 @@ final class Consumers {
 
     /**
      * Creates the consumer (from the stream's first message), or checks an existing one and restarts
-     * it at its ack floor when it has unacknowledged messages.
+     * it at its ack floor when it has unacknowledged messages, after {@code beforeRestart} returned
+     * (when it throws, the consumer is left as it was).
      *
      * @throws IllegalStateException naming what is wrong with an existing consumer of that name
      */
-    static void ensure(JetStreamManagement jsm, Wanted wanted, String owner, Logger log)
+    static void ensure(JetStreamManagement jsm, Wanted wanted, String owner, Logger log, BeforeRestart beforeRestart)
             throws IOException, JetStreamApiException {
         ConsumerInfo info = infoOrNull(jsm, wanted);
         if (info == null) {
@@ -72,6 +80,7 @@ final class Consumers {
         }
         if (info.getNumAckPending() > 0) {
             long from = info.getAckFloor().getStreamSequence() + 1;
+            beforeRestart.at(from);
             log.info("[{}] NATS consumer {} has {} unacknowledged message(s) from an earlier run; restarting it at stream "
                     + "sequence {} so that they come again in stream order (messages acknowledged after it come again "
                     + "too, and are skipped as duplicates)", owner, wanted.name(), info.getNumAckPending(), from);

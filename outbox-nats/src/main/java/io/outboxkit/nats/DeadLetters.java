@@ -1,15 +1,23 @@
 package io.outboxkit.nats;
 
 import io.nats.client.JetStream;
+import io.nats.client.FetchConsumeOptions;
+import io.nats.client.FetchConsumer;
 import io.nats.client.JetStreamApiException;
+import io.nats.client.JetStreamStatusCheckedException;
 import io.nats.client.Message;
+import io.nats.client.OrderedConsumerContext;
 import io.nats.client.PublishOptions;
+import io.nats.client.api.DeliverPolicy;
+import io.nats.client.api.OrderedConsumerConfiguration;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
 import io.outboxkit.core.spi.TransportHeaders;
 import java.io.IOException;
+import java.time.ZonedDateTime;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 
 /**
  * Publishes a message a source gives up on to the dead-letter stream: subject
@@ -36,6 +44,8 @@ final class DeadLetters {
     static final String UNREADABLE = "unreadable";
     static final String FAILED = "failed";
     static final int MAX_ERROR_LENGTH = 2000;
+    /** Dead letters read per pull when they are looked through. */
+    private static final int SCAN_BATCH = 256;
 
     private final JetStream jetStream;
     private final String stream;
@@ -86,6 +96,59 @@ final class DeadLetters {
                 .headers(headers)
                 .data(delivery.getData())
                 .build(), options);
+    }
+
+    /**
+     * The sequences of {@code sourceStream}, from {@code from} on, of the messages this consumer
+     * dead-lettered that the dead-letter stream stored at or after {@code since} (ever, when null):
+     * read from that stream's headers only, through an ordered consumer of its own. A dead letter
+     * whose sequence header is not a number is left out.
+     *
+     * @throws IOException           when the dead-letter stream does not answer
+     * @throws JetStreamApiException when it refuses the consumer (the user may not create one on it)
+     */
+    TreeSet<Long> sequencesFrom(String sourceStream, long from, ZonedDateTime since)
+            throws IOException, JetStreamApiException {
+        OrderedConsumerConfiguration scan = new OrderedConsumerConfiguration()
+                .filterSubject(subjectPrefix + "." + consumer + ".>")
+                .headersOnly(true);
+        scan = since == null ? scan.deliverPolicy(DeliverPolicy.All)
+                : scan.deliverPolicy(DeliverPolicy.ByStartTime).startTime(since);
+        OrderedConsumerContext reader = jetStream.getStreamContext(stream).createOrderedConsumer(scan);
+        TreeSet<Long> sequences = new TreeSet<>();
+        try {
+            boolean more = true;
+            while (more) {
+                more = false;
+                // Read to its end (nextMessage null), a fetch is finished and needs no closing.
+                FetchConsumer fetch = reader.fetch(FetchConsumeOptions.builder().maxMessages(SCAN_BATCH).noWait().build());
+                Message letter;
+                while ((letter = fetch.nextMessage()) != null) {
+                    more = letter.metaData().pendingCount() > 0;
+                    Headers headers = letter.getHeaders();
+                    if (headers != null && sourceStream.equals(headers.getFirst(STREAM))) {
+                        long sequence = sequenceOf(headers.getFirst(SEQUENCE));
+                        if (sequence >= from) {
+                            sequences.add(sequence);
+                        }
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while reading dead-letter stream " + stream, e);
+        } catch (JetStreamStatusCheckedException e) {
+            throw new IOException("cannot read dead-letter stream " + stream + ": " + e.getMessage(), e);
+        }
+        return sequences;
+    }
+
+    private static long sequenceOf(String text) {
+        try {
+            return text == null ? -1 : Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     /** {@code text} as a NATS header value: other than printable ASCII escaped as {@code \\uXXXX}, shortened. */

@@ -21,8 +21,10 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.ZonedDateTime;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
@@ -66,7 +68,10 @@ import org.slf4j.LoggerFactory;
  * at once; so when a source starts and its consumer has unacknowledged messages, it restarts the
  * consumer at its ack floor, the first unacknowledged message, and everything from there comes
  * again in stream order (what was acknowledged after that comes again as duplicates, which an
- * idempotent receiver skips). It starts over the same way after a lost connection, since the
+ * idempotent receiver skips; what was dead-lettered after that, which the receiver never recorded,
+ * is terminated again instead of handed over: before it restarts the consumer, the source reads
+ * from the dead-letter stream which of those messages it dead-lettered, and a restart it cannot
+ * read them for waits, the consumer left as it was). It starts over the same way after a lost connection, since the
  * deliveries that were on the wire would otherwise come back only after their ack wait; nothing
  * fetched after the reconnection reaches the receiver before it has. Order
  * therefore holds across restarts and reconnections as long as one source at a time uses a
@@ -104,6 +109,11 @@ public final class NatsSource implements MessageSource {
     private static final double JITTER = 0.2;
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration CLOSE_FLUSH = Duration.ofSeconds(2);
+    /**
+     * How much earlier than the first replayed message's time dead letters are looked for: the
+     * dead-letter stream's leader may stamp by a clock behind that of the stream's.
+     */
+    private static final Duration CLOCK_SKEW = Duration.ofMinutes(1);
 
     private final String name;
     private final NatsServers servers;
@@ -118,6 +128,12 @@ public final class NatsSource implements MessageSource {
     private final JetStreamManagement management;
     private final DeadLetters deadLetters;
     private final InHand inHand = new InHand();
+    /**
+     * The stream sequences, ahead of the restarted consumer, of messages dead-lettered before it
+     * restarted: terminated again when they come, not handed over. Set at each restart, emptied as
+     * the consumer passes them; only the worker uses it once started.
+     */
+    private TreeSet<Long> deadLetteredAhead = new TreeSet<>();
     private final Object lifecycle = new Object();
     private volatile boolean running;
     private volatile boolean receiving;
@@ -173,7 +189,7 @@ public final class NatsSource implements MessageSource {
             }
             try {
                 setUpAtReconnects = reconnects();
-                Consumers.ensure(management, wanted, name, LOG);
+                Consumers.ensure(management, wanted, name, LOG, this::findDeadLettered);
                 consumer = connection.getConsumerContext(wanted.stream(), wanted.name());
             } catch (IOException | JetStreamApiException e) {
                 throw new OutboxException("[" + name + "] cannot set up NATS consumer " + wanted.name() + " on stream "
@@ -317,6 +333,9 @@ public final class NatsSource implements MessageSource {
 
     private void accept(Message delivery) {
         long sequence = delivery.metaData().streamSequence();
+        if (!deadLetteredAhead.isEmpty() && deadLetteredBefore(delivery, sequence)) {
+            return;
+        }
         OutboxMessage message;
         try {
             message = read(delivery);
@@ -331,6 +350,49 @@ public final class NatsSource implements MessageSource {
             inHand.redelivered(sequence, message, delivery, System.nanoTime());
         } else {
             inHand.add(sequence, message, delivery, System.nanoTime());
+        }
+    }
+
+    /**
+     * Whether {@code delivery} is a message dead-lettered before the consumer restarted; it is
+     * terminated again. Handed over, it would be applied (an idempotent receiver never recorded it)
+     * after the later messages of its aggregate that were applied while it was failing.
+     */
+    private boolean deadLetteredBefore(Message delivery, long sequence) {
+        deadLetteredAhead.headSet(sequence).clear(); // passed without coming: removed from the stream
+        if (!deadLetteredAhead.remove(sequence)) {
+            return false;
+        }
+        LOG.debug("[{}] stream {} sequence {} was dead-lettered before the consumer restarted; terminating it again",
+                name, wanted.stream(), sequence);
+        try {
+            delivery.term();
+        } catch (RuntimeException e) {
+            LOG.debug("[{}] term of stream sequence {} not sent: {}", name, sequence, NatsConnector.describe(e));
+        }
+        return true;
+    }
+
+    /**
+     * Before the consumer restarts at {@code from}: which of the messages it will deliver again this
+     * consumer dead-lettered, read from the dead-letter stream (its letters stored since shortly
+     * before the message at {@code from}; all of them when that message is gone). Only a restart pays
+     * for this, never a batch.
+     */
+    private void findDeadLettered(long from) throws IOException, JetStreamApiException {
+        ZonedDateTime since = null;
+        try {
+            since = management.getMessage(wanted.stream(), from).getTime().minus(CLOCK_SKEW);
+        } catch (JetStreamApiException e) {
+            if (e.getApiErrorCode() != Streams.MESSAGE_NOT_FOUND) {
+                throw e;
+            }
+        }
+        deadLetteredAhead = deadLetters.sequencesFrom(wanted.stream(), from, since);
+        if (!deadLetteredAhead.isEmpty()) {
+            LOG.info("[{}] {} message(s) from stream sequence {} on were dead-lettered before; they are terminated "
+                    + "again when the restarted consumer delivers them, not handed over", name,
+                    deadLetteredAhead.size(), from);
         }
     }
 
@@ -497,7 +559,7 @@ public final class NatsSource implements MessageSource {
         LOG.info("[{}] reconnected: forgetting the {} message(s) in hand and starting NATS consumer {} over from its ack floor",
                 name, inHand.size(), wanted.name());
         inHand.clear();
-        Consumers.ensure(management, wanted, name, LOG);
+        Consumers.ensure(management, wanted, name, LOG, this::findDeadLettered);
         consumer = connection.getConsumerContext(wanted.stream(), wanted.name());
         setUpAtReconnects = reconnects;
     }
@@ -517,7 +579,7 @@ public final class NatsSource implements MessageSource {
                 LOG.warn("[{}] NATS consumer {} was deleted; creating it again (from the stream's first message; "
                         + "what was done before comes again as duplicates)", name, wanted.name());
                 inHand.clear();
-                Consumers.ensure(management, wanted, name, LOG);
+                Consumers.ensure(management, wanted, name, LOG, this::findDeadLettered);
                 consumer = connection.getConsumerContext(wanted.stream(), wanted.name());
             }
         } catch (IOException | JetStreamApiException | RuntimeException e) {

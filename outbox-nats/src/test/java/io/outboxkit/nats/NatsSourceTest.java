@@ -347,6 +347,38 @@ class NatsSourceTest {
     }
 
     @Test
+    void a_dead_lettered_message_is_not_handed_over_again_after_a_restart_behind_the_later_ones_of_its_aggregate()
+            throws Exception {
+        OutboxMessage y0 = TestNats.message("order-a");
+        OutboxMessage x1 = TestNats.message("order-b");
+        OutboxMessage x2 = TestNats.message("order-b");
+        publish(List.of(y0, x1, x2));
+        // First run: x1 fails and is dead-lettered (maxAttempts 1), x2 then applied; y0 still unacknowledged when
+        // the source stops (its batch thrown on, waiting for its redelivery).
+        Received record = new Received().failing(m -> m.id().equals(x1.id()));
+        NatsSource first = nats.source("c1").batchSize(1).maxAttempts(1)
+                .initialBackoff(Duration.ofSeconds(30)).maxBackoff(Duration.ofSeconds(30)).build();
+        opened.add(first);
+        first.start(batch -> {
+            if (batch.stream().anyMatch(m -> m.id().equals(y0.id()))) {
+                throw new IllegalStateException("database down");
+            }
+            return record.receive(batch);
+        });
+        await().atMost(DEADLINE).until(() -> record.hasApplied(x2.id())
+                && nats.management().getStreamInfo(nats.deadLetterStream).getStreamState().getMsgCount() == 1);
+        first.close();
+
+        // Second run (a restart): x1's cause is gone, nothing fails any more.
+        record.failing(m -> false);
+        started(fastSource("c1"), record);
+        await().atMost(DEADLINE).until(() -> record.hasApplied(y0.id()) && record.deliveriesOf(x2.id()) == 2);
+
+        assertThat(record.violations()).as("order of aggregate order-b").isEmpty();
+        assertThat(record.deliveriesOf(x1.id())).as("handings of x1, dead-lettered in the first run").isEqualTo(1);
+    }
+
+    @Test
     void close_finishes_the_batch_in_the_receivers_hands_and_acknowledges_it() throws Exception {
         publish(4, 1);
         CountDownLatch inReceiver = new CountDownLatch(1);
