@@ -29,7 +29,8 @@ import org.jdbi.v3.core.statement.Update;
  *
  * <p>A requeued message is PENDING again with its attempts reset, due at once, and pollers are
  * woken. It keeps its id, so a consumer that already processed it skips it as a duplicate; it
- * keeps its place in its aggregate's order. Thread-safe.
+ * keeps its place in its aggregate's order. It gets the header {@value #REQUEUED_AT_HEADER}, which
+ * tells the replay from a retry of the earlier delivery. Thread-safe.
  */
 public final class OutboxAdmin {
 
@@ -53,6 +54,17 @@ public final class OutboxAdmin {
      * pollers' outcomes may wait for; past it the requeue fails whole, having changed nothing.
      */
     public static final Duration REQUEUE_LOCK_WAIT = Duration.ofSeconds(5);
+
+    /**
+     * The header a requeue sets on each message it requeues (replacing an earlier requeue's): the
+     * database's time of the requeue, ISO-8601 in UTC with microseconds
+     * ({@code 2026-12-07T09:33:19.123456Z}). Carried to the consumer like the message's other
+     * headers. A broker that drops a message whose id it stored a short while ago (NATS, by
+     * {@code Nats-Msg-Id}) would drop the replay as a copy of the first delivery, so its publisher
+     * deduplicates on the id and this value; every publish of one requeue carries the same value,
+     * so a relay's retry of it is still dropped.
+     */
+    public static final String REQUEUED_AT_HEADER = "outboxkit_requeued_at";
 
     /** PostgreSQL's SQLSTATE for a lock not obtained within lock_timeout. */
     private static final String LOCK_NOT_AVAILABLE = "55P03";
@@ -83,8 +95,10 @@ public final class OutboxAdmin {
         this.views = new AdminQueries(sql);
         this.requeue = """
                 UPDATE %s SET status = 'PENDING', attempts = 0, available_at = now(),
-                              locked_by = NULL, locked_until = NULL, published_at = NULL
-                WHERE\s""".formatted(sql.outbox());
+                              locked_by = NULL, locked_until = NULL, published_at = NULL,
+                              headers = headers || jsonb_build_object('%s',
+                                  to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
+                WHERE\s""".formatted(sql.outbox(), REQUEUED_AT_HEADER);
     }
 
     /** Operations on the outbox of {@link OutboxNames#DEFAULT} in {@code jdbi}'s database. */

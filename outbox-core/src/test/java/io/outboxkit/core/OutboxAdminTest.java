@@ -68,6 +68,24 @@ class OutboxAdminTest {
     }
 
     @Test
+    void requeue_marks_each_message_with_the_databases_time_of_the_requeue_keeping_its_other_headers() {
+        UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
+        db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET headers = '{\"tenant\": \"t-1\"}' WHERE id = ?", id));
+        Instant before = admin.databaseTime();
+        assertThat(admin.requeue(id)).isTrue();
+        String first = admin.find(id).orElseThrow().message().headers().get(OutboxAdmin.REQUEUED_AT_HEADER);
+        assertThat(Instant.parse(first)).isBetween(before, admin.databaseTime());
+        assertThat(first).matches("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{6}Z");
+
+        assertThat(admin.requeue(id)).isTrue();
+        assertThat(admin.find(id).orElseThrow().message().headers())
+                .as("a later requeue replaces the mark; the message's own headers stay")
+                .containsEntry("tenant", "t-1")
+                .hasEntrySatisfying(OutboxAdmin.REQUEUED_AT_HEADER, later -> assertThat(later).isGreaterThan(first))
+                .hasSize(2);
+    }
+
+    @Test
     void requeue_dead_and_since_select_what_they_say() {
         List<UUID> ids = Outbox.write(db.jdbi(), 4, 1);
         db.jdbi().useHandle(h -> {

@@ -1,6 +1,7 @@
 package io.outboxkit.nats;
 
 import io.nats.client.impl.Headers;
+import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.TransportHeaders;
 import java.util.LinkedHashMap;
@@ -9,7 +10,9 @@ import java.util.Map;
 
 /**
  * A message's headers on NATS: {@link TransportHeaders}' envelope and the message's own headers,
- * plus {@value #MSG_ID}, the message id, on which the stream drops a re-publish. Headers whose
+ * plus {@value #MSG_ID}, on which the stream drops a re-publish: the message id, or for a message
+ * an operator requeued the id, a dot and its {@link OutboxAdmin#REQUEUED_AT_HEADER} (the replay is
+ * a new message to the stream, while a retry of either publish is dropped). Headers whose
  * names start with {@code Nats-} belong to the server: a message may not carry its own, and they
  * are left out when a message is read back.
  */
@@ -57,7 +60,8 @@ final class NatsHeaders {
             }
             headers.put(name, value);
         });
-        headers.put(MSG_ID, message.id().toString());
+        String requeuedAt = message.headers().get(OutboxAdmin.REQUEUED_AT_HEADER);
+        headers.put(MSG_ID, requeuedAt == null ? message.id().toString() : message.id() + "." + requeuedAt);
         return headers;
     }
 

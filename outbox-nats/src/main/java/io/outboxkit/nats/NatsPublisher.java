@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * or space in a type never changes the subject's structure. Headers: the envelope of
  * {@link TransportHeaders} ({@code id}, {@code sequence}, {@code aggregate_type},
  * {@code aggregate_id}, {@code event_type}, {@code created_at}), then the message's own headers,
- * then {@code Nats-Msg-Id} = the message id and {@code Nats-Expected-Stream} = the stream (so a
+ * then {@code Nats-Msg-Id} = the message id (for a message an operator requeued, the id, a dot and
+ * its {@link io.outboxkit.core.OutboxAdmin#REQUEUED_AT_HEADER}) and {@code Nats-Expected-Stream} = the stream (so a
  * subject another stream takes is refused; the server keeps it on the message). Body: the payload, JSON text in UTF-8 (NATS has no
  * content type). NATS headers carry ASCII only: a message with a header value NATS cannot carry,
  * a header name starting with {@code Nats-}, or a size over the server's {@code max_payload} fails
@@ -54,7 +55,8 @@ import org.slf4j.LoggerFactory;
  * record of it, or after a timeout whose publish did arrive, is dropped by the stream when it comes
  * within the stream's duplicate window ({@link Builder#duplicateWindow(Duration)}, set when this
  * publisher creates the stream); later than that the stream holds it twice and the consumer's
- * idempotent handler skips the second.
+ * idempotent handler skips the second. An operator's requeue is not such a copy: its
+ * {@code Nats-Msg-Id} differs, and the stream stores it whenever it comes.
  *
  * <p><b>Retention.</b> A stream this publisher creates removes each message
  * {@link Builder#maxAge(Duration) maxAge} (7 days unless set) after storing it, whether consumers

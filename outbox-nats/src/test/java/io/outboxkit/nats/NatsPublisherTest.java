@@ -7,6 +7,7 @@ import io.nats.client.JetStreamManagement;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.api.StreamInfo;
+import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
 import java.time.Duration;
@@ -77,6 +78,28 @@ class NatsPublisherTest {
             assertThat(publisher.publishAll(List.of(message, TestNats.message("order-2")))).isEmpty();
         }
         assertThat(nats.storedMessages()).isEqualTo(2);
+    }
+
+    @Test
+    void an_operators_requeue_within_the_duplicate_window_is_stored_and_its_own_republish_is_not() throws Exception {
+        OutboxMessage first = TestNats.message("order-1");
+        OutboxMessage requeued = requeued(first, "2026-12-07T09:33:19.123456Z");
+        OutboxMessage requeuedAgain = requeued(first, "2026-12-07T09:34:02.000001Z");
+        try (NatsPublisher publisher = nats.publisher().build()) {
+            assertThat(publisher.publishAll(List.of(first))).isEmpty();
+            assertThat(publisher.publishAll(List.of(requeued))).isEmpty();
+            assertThat(publisher.publishAll(List.of(requeued))).as("a relay's retry of the requeue's publish").isEmpty();
+            assertThat(publisher.publishAll(List.of(requeuedAgain))).isEmpty();
+        }
+        assertThat(nats.stored()).extracting(OutboxMessage::id).containsExactly(first.id(), first.id(), first.id());
+        assertThat(nats.stored().get(1).headers())
+                .containsEntry(OutboxAdmin.REQUEUED_AT_HEADER, "2026-12-07T09:33:19.123456Z");
+    }
+
+    private static OutboxMessage requeued(OutboxMessage message, String at) {
+        return new OutboxMessage(message.id(), message.sequence(), message.aggregateType(), message.aggregateId(),
+                message.eventType(), message.payload(), Map.of(OutboxAdmin.REQUEUED_AT_HEADER, at),
+                message.createdAt(), 1);
     }
 
     @Test
