@@ -11,8 +11,13 @@ final class Held {
     final Delivery delivery;
     final OutboxMessage message;
     final Lanes.Key key;
-    /** The receiver's attempts so far. */
-    int attempts;
+    /** The hand-overs to the receiver so far, a batch it threw on included: what the message's attempts tell it. */
+    int deliveries;
+    /**
+     * The times the receiver failed this message itself (listed it as failed), which count toward
+     * maxAttempts; a batch it threw on says nothing about any one message and does not count.
+     */
+    int failures;
     /** Not to be handed to the receiver before this {@link System#nanoTime()}. */
     long notBefore;
     /** Why the receiver failed it last. */
@@ -25,11 +30,11 @@ final class Held {
         this.notBefore = System.nanoTime();
     }
 
-    /** The message as handed to the receiver for the next attempt, which this counts. */
-    OutboxMessage nextAttempt() {
-        attempts++;
+    /** The message as handed to the receiver for the next delivery, which this counts. */
+    OutboxMessage nextDelivery() {
+        deliveries++;
         OutboxMessage m = message;
         return new OutboxMessage(m.id(), m.sequence(), m.aggregateType(), m.aggregateId(), m.eventType(), m.payload(),
-                m.headers(), m.createdAt(), attempts);
+                m.headers(), m.createdAt(), deliveries);
     }
 }

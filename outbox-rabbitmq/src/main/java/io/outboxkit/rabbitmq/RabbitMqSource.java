@@ -28,10 +28,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Failures.</b> A message the receiver failed (or a batch it threw on) is not given back to
  * the broker: it stays unacknowledged in the source's hands and is handed over again after a
- * backoff ({@link Builder#initialBackoff}, doubling up to {@link Builder#maxBackoff}); after
- * {@link Builder#maxAttempts} attempts it is dead-lettered, when the receiver failed that message
- * itself: a batch the receiver threw on (its database down, say) is handed over again however
- * long that lasts, and dead-letters nothing. A message that is not a readable outbox
+ * backoff ({@link Builder#initialBackoff}, doubling up to {@link Builder#maxBackoff}); once the
+ * receiver failed that message itself {@link Builder#maxAttempts} times it is dead-lettered. A
+ * batch the receiver threw on (its database down, say) is handed over again however long that
+ * lasts, and counts no attempt toward {@code maxAttempts}, before or after: it dead-letters
+ * nothing. The message's {@link io.outboxkit.core.OutboxMessage#attempts()} counts every
+ * hand-over, those too. A message that is not a readable outbox
  * message is dead-lettered at once. Dead-lettering publishes a copy (body and properties kept,
  * the error in header {@value #DEAD_LETTER_ERROR_HEADER}, the attempts in
  * {@value #DEAD_LETTER_ATTEMPTS_HEADER}) to the dead-letter queue, waits for the broker's confirm,
@@ -69,7 +71,7 @@ public final class RabbitMqSource implements MessageSource {
     public static final int DEFAULT_PREFETCH = 200;
     /** The most messages handed to the receiver at once: 100. */
     public static final int DEFAULT_BATCH_SIZE = 100;
-    /** Attempts of the receiver before a message is dead-lettered: 10. */
+    /** The receiver's failures of a message before it is dead-lettered (a batch it threw on counts none): 10. */
     public static final int DEFAULT_MAX_ATTEMPTS = 10;
     /** The delay before the first retry of a failed message: 1 second (doubling after each further failure). */
     public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofSeconds(1);
@@ -90,7 +92,7 @@ public final class RabbitMqSource implements MessageSource {
 
     /** The header of a dead-lettered copy that says why: the receiver's error, or why the message is unreadable. */
     public static final String DEAD_LETTER_ERROR_HEADER = "dead_letter_error";
-    /** The header of a dead-lettered copy with the receiver's attempts (0: unreadable). */
+    /** The header of a dead-lettered copy with the times the receiver failed that message (0: unreadable). */
     public static final String DEAD_LETTER_ATTEMPTS_HEADER = "dead_letter_attempts";
     /** The header of a dead-lettered copy with the queue the source read it from. */
     public static final String DEAD_LETTER_QUEUE_HEADER = "dead_letter_queue";
@@ -289,7 +291,11 @@ public final class RabbitMqSource implements MessageSource {
             return this;
         }
 
-        /** Attempts of the receiver before a message is dead-lettered: 1 to 1000; default {@value #DEFAULT_MAX_ATTEMPTS}. */
+        /**
+         * The times the receiver may fail a message (list it as failed) before it is dead-lettered: 1
+         * to 1000; default {@value #DEFAULT_MAX_ATTEMPTS}. A batch the receiver threw on counts for none
+         * of its messages.
+         */
         public Builder maxAttempts(int maxAttempts) {
             this.maxAttempts = maxAttempts;
             return this;

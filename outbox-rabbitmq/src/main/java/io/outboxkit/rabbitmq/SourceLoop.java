@@ -170,7 +170,7 @@ final class SourceLoop implements Runnable {
 
     private void deliver(SourceSession current, List<Held> batch) throws IOException, InterruptedException {
         List<OutboxMessage> messages = new ArrayList<>(batch.size());
-        batch.forEach(held -> messages.add(held.nextAttempt()));
+        batch.forEach(held -> messages.add(held.nextDelivery()));
         Map<UUID, ? extends Exception> failures;
         boolean wholeBatch = false; // says nothing about any one message (its database down, say): never dead-letters
         try {
@@ -198,22 +198,26 @@ final class SourceLoop implements Runnable {
                 continue;
             }
             held.lastError = failure.getMessage() == null ? failure.getClass().getName() : failure.getMessage();
-            if (held.attempts >= options.maxAttempts() && !wholeBatch) {
+            if (!wholeBatch) {
+                held.failures++;
+            }
+            if (held.failures >= options.maxAttempts()) {
                 dead.add(held);
             } else {
-                held.notBefore = now + backoffNanos(held.attempts);
+                // Every hand-over so far failed, the batches thrown on too: an outage backs off like a failing message.
+                held.notBefore = now + backoffNanos(held.deliveries);
                 lanes.putFirst(held);
             }
         }
         current.ack(done); // first, so that a dead letter that fails does not bring these back too
         for (Held held : dead) {
-            current.deadLetter(held.delivery, held.lastError, held.attempts);
+            current.deadLetter(held.delivery, held.lastError, held.failures);
             current.ack(List.of(held.delivery.tag()));
             LOG.error("RabbitMQ source on queue '{}' dead-lettered message {} ({} of {} {}) to '{}' after {} attempts: {}",
                     options.queue(), held.message.id(), held.message.eventType(), held.message.aggregateType(),
-                    held.message.aggregateId(), options.deadLetterQueue(), held.attempts, held.lastError);
+                    held.message.aggregateId(), options.deadLetterQueue(), held.failures, held.lastError);
         }
-        logOutcome(batch, failures);
+        logOutcome(batch, failures, wholeBatch);
     }
 
     private static Map<UUID, Exception> allFailed(List<Held> batch, Exception error) {
@@ -226,13 +230,20 @@ final class SourceLoop implements Runnable {
      * One WARN when messages start failing and one INFO once no failed message waits any more;
      * each failure in between at DEBUG.
      */
-    private void logOutcome(List<Held> batch, Map<UUID, ? extends Exception> failures) {
+    private void logOutcome(List<Held> batch, Map<UUID, ? extends Exception> failures, boolean wholeBatch) {
         boolean anyFailed = batch.stream().anyMatch(held -> failures.containsKey(held.message.id()));
         if (anyFailed && !failing) {
             Held first = batch.stream().filter(held -> failures.containsKey(held.message.id())).findFirst().orElseThrow();
-            LOG.warn("RabbitMQ source on queue '{}': the receiver failed message {} (attempt {} of {}): {}; failed "
-                    + "messages and the later ones of their aggregates are retried with backoff (further failures at "
-                    + "DEBUG)", options.queue(), first.message.id(), first.attempts, options.maxAttempts(), first.lastError);
+            if (wholeBatch) {
+                LOG.warn("RabbitMQ source on queue '{}': the receiver failed a whole batch of {}: {}; it is handed over "
+                        + "again with backoff, counting no attempt toward maxAttempts (further failures at DEBUG)",
+                        options.queue(), batch.size(), first.lastError);
+            } else {
+                LOG.warn("RabbitMQ source on queue '{}': the receiver failed message {} (attempt {} of {}): {}; failed "
+                        + "messages and the later ones of their aggregates are retried with backoff (further failures "
+                        + "at DEBUG)", options.queue(), first.message.id(), first.failures, options.maxAttempts(),
+                        first.lastError);
+            }
         }
         boolean stillFailing = anyFailed || lanes.anyFailed();
         if (failing && !stillFailing) {
@@ -242,7 +253,9 @@ final class SourceLoop implements Runnable {
         if (LOG.isDebugEnabled()) {
             for (Held held : batch) {
                 if (failures.containsKey(held.message.id())) {
-                    LOG.debug("message {} failed (attempt {}): {}", held.message.id(), held.attempts, held.lastError);
+                    LOG.debug("message {} failed (delivery {}, {} of {} attempts counted{}): {}", held.message.id(),
+                            held.deliveries, held.failures, options.maxAttempts(), wholeBatch ? ", a whole batch" : "",
+                            held.lastError);
                 } else {
                     LOG.debug("message {} received and acknowledged", held.message.id());
                 }

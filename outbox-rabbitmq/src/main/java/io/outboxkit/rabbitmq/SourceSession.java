@@ -133,8 +133,8 @@ final class SourceSession {
 
     /**
      * Publishes a copy of {@code delivery} to the dead-letter queue (through the default
-     * exchange, mandatory) with {@code error} and {@code attempts} as headers, and waits for the
-     * broker's confirm.
+     * exchange, mandatory) with {@code error} and {@code attempts} (the receiver's failures of it)
+     * as headers, and waits for the broker's confirm.
      *
      * @throws IOException when the copy was not confirmed: the original must then not be acknowledged
      */

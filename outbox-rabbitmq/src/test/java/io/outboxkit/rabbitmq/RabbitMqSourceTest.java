@@ -142,6 +142,24 @@ class RabbitMqSourceTest {
     }
 
     @Test
+    void the_rounds_a_receiver_threw_on_do_not_count_toward_a_messages_max_attempts() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        recorder.throwOn = batch -> calls.incrementAndGet() <= 3; // its database down for three rounds, then back
+        OutboxMessage message = Messages.orders(1).get(0);
+        // Back from the outage, the message fails once on its own (a deadlock, say): one attempt of the three.
+        recorder.failure = m -> recorder.deliveries(m.id()) == 4 ? "deadlock detected" : null;
+        RabbitMqSource source = started(source().maxAttempts(3));
+        publish(List.of(message));
+
+        await().atMost(WAIT).until(() -> recorder.hasApplied(message.id()) || broker.ready(source.deadLetterQueue()) > 0);
+
+        assertThat(broker.ready(source.deadLetterQueue()))
+                .as("dead letters after one failure of the message itself (maxAttempts 3; the rounds the receiver "
+                        + "threw on dead-letter nothing)").isZero();
+        assertThat(recorder.hasApplied(message.id())).as("applied on its retry").isTrue();
+    }
+
+    @Test
     void a_message_the_receiver_fails_is_delivered_again_and_the_rest_of_its_batch_is_acknowledged_once() throws Exception {
         broker.queueBoundTo(queue, Map.of("x-single-active-consumer", true), exchange, "#");
         List<OutboxMessage> messages = Messages.orders(5);
