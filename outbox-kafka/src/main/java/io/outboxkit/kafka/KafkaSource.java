@@ -45,7 +45,10 @@ import org.slf4j.LoggerFactory;
  * acknowledged only once the dead-letter copy is confirmed. A receiver that throws fails the whole
  * batch: retried after a backoff, without counting towards any message's attempts (it
  * says nothing about one message). Attempts are counted in memory: after a restart or a rebalance
- * a message starts again from 1.
+ * a message starts again from 1. A record dead-lettered beyond its partition's committed offset is
+ * named in the commit's metadata (at most 4000 characters of them; see {@code docs/brokers/kafka.md}),
+ * so that the source assigned the partition next, after a restart or a rebalance, skips it
+ * instead of applying it after the later messages of its aggregate.
  *
  * <p><b>Duplicates</b> reach the receiver after a crash or rebalance between the receiver's
  * return and the commit, and for messages done beyond a partition's first waiting message; the

@@ -3,24 +3,52 @@ package io.outboxkit.kafka;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.NavigableSet;
+import java.util.TreeSet;
 
 /**
  * The records of one partition that were polled and are not done yet, in offset order, and the
  * offset up to which everything is done (the one to commit). Confined to the source's thread.
+ *
+ * <p>It also keeps the offsets of the records dead-lettered beyond that offset, those read from
+ * the partition's committed metadata included, until the commit passes them: a record among them
+ * is done, and is skipped when it is polled again.
  */
 final class PartitionQueue {
 
     private final Map<Long, SourceRecord> pending = new LinkedHashMap<>();
+    private final NavigableSet<Long> deadLettered;
     private long nextOffset = -1;
 
-    void add(SourceRecord record) {
-        pending.put(record.record.offset(), record);
-        nextOffset = record.record.offset() + 1;
+    /** A queue that skips the records at {@code deadLettered} (read from the partition's committed metadata). */
+    PartitionQueue(NavigableSet<Long> deadLettered) {
+        this.deadLettered = new TreeSet<>(deadLettered);
+    }
+
+    PartitionQueue() {
+        this(new TreeSet<>());
+    }
+
+    /** Queues {@code record}; false when it was dead-lettered before (it is done, and skipped). */
+    boolean add(SourceRecord record) {
+        long offset = record.record.offset();
+        nextOffset = offset + 1;
+        if (deadLettered.contains(offset)) {
+            return false;
+        }
+        pending.put(offset, record);
+        return true;
     }
 
     /** Marks {@code record} done: it no longer holds back the commit. */
     void done(SourceRecord record) {
         pending.remove(record.record.offset());
+    }
+
+    /** Marks {@code record} done as dead-lettered: until the commit passes it, the commit's metadata names it. */
+    void deadLettered(SourceRecord record) {
+        done(record);
+        deadLettered.add(record.record.offset());
     }
 
     /** The records not done yet, in offset order. */
@@ -35,5 +63,12 @@ final class PartitionQueue {
     /** The offset to commit: the first record not done, or the one after the last polled; -1 before any poll. */
     long committable() {
         return pending.isEmpty() ? nextOffset : pending.keySet().iterator().next();
+    }
+
+    /** The metadata of a commit at {@link #committable()}: the dead-lettered offsets at or beyond it, as far as they fit. */
+    DeadLetteredOffsets.Encoded commitMetadata() {
+        long offset = committable();
+        deadLettered.headSet(offset, false).clear(); // the committed offset covers them from now on
+        return DeadLetteredOffsets.encode(offset, deadLettered);
     }
 }

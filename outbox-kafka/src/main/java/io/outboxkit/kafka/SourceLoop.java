@@ -32,7 +32,10 @@ import org.slf4j.LoggerFactory;
  * first one not done, so a later message of an aggregate is handed only after the earlier one
  * succeeded or was dead-lettered; a failed one waits out its backoff and holds back its aggregate
  * meanwhile. A partition's offset is committed up to its first message not done; the messages done
- * beyond it are redelivered only after a crash or a rebalance, to an idempotent receiver.
+ * beyond it are redelivered only after a crash or a rebalance, to an idempotent receiver. The ones
+ * dead-lettered beyond it are not, as the receiver has no record of them: each commit names them in
+ * its metadata ({@link DeadLetteredOffsets}), and whoever is assigned the partition next reads them
+ * from there and skips them; a partition whose committed metadata could not be read yet is paused.
  */
 final class SourceLoop implements Runnable {
 
@@ -45,7 +48,13 @@ final class SourceLoop implements Runnable {
     private final DeadLetters deadLetters;
     private final BatchReceiver receiver;
     private final Map<TopicPartition, PartitionQueue> queues = new HashMap<>();
-    private final Map<TopicPartition, Long> committed = new HashMap<>();
+    private final Map<TopicPartition, OffsetAndMetadata> committed = new HashMap<>();
+    /** Assigned partitions whose committed metadata (the records dead-lettered beyond the offset) is not read yet: paused. */
+    private final Set<TopicPartition> unread = new HashSet<>();
+    /** Whether reading committed metadata failed since it last succeeded: warned once, then at DEBUG. */
+    private boolean readFailing;
+    /** Partitions with more dead-lettered offsets beyond their commit than its metadata holds: warned once. */
+    private final Set<TopicPartition> overflowing = new HashSet<>();
     private volatile boolean running = true;
     private int batchFailures;
     /** Whether a failed message waits for a retry: its first failure was logged at WARN, the others at DEBUG. */
@@ -94,6 +103,9 @@ final class SourceLoop implements Runnable {
     }
 
     private void pollOnce() {
+        if (!unread.isEmpty()) {
+            readDeadLettered(Set.copyOf(unread));
+        }
         applyPauses();
         long now = System.nanoTime();
         Duration wait = select(now).isEmpty() ? untilNextRetry(now) : Duration.ZERO;
@@ -102,7 +114,10 @@ final class SourceLoop implements Runnable {
         }
         for (ConsumerRecord<byte[], byte[]> record : consumer.poll(wait)) {
             TopicPartition partition = new TopicPartition(record.topic(), record.partition());
-            queues.computeIfAbsent(partition, p -> new PartitionQueue()).add(SourceRecord.of(record));
+            if (!queues.computeIfAbsent(partition, p -> new PartitionQueue()).add(SourceRecord.of(record))) {
+                LOG.debug("[{}] {}-{}@{} skipped: dead-lettered before (named in the committed metadata)",
+                        settings.name(), record.topic(), record.partition(), record.offset());
+            }
         }
         List<SourceRecord> batch = select(System.nanoTime());
         if (!batch.isEmpty()) {
@@ -122,6 +137,7 @@ final class SourceLoop implements Runnable {
         Set<TopicPartition> paused = consumer.paused();
         Set<TopicPartition> resume = new HashSet<>(paused);
         resume.removeAll(full);
+        resume.removeAll(unread);
         full.removeAll(paused);
         full.retainAll(consumer.assignment());
         resume.retainAll(consumer.assignment());
@@ -248,7 +264,7 @@ final class SourceLoop implements Runnable {
         try {
             deadLetters.send(r.record, error, r.attempts);
             if (queue != null) {
-                queue.done(r);
+                queue.deadLettered(r);
             }
             LOG.error("[{}] {} sent to dead-letter topic {}: {}", settings.name(), r.where(), deadLetters.topic(), error);
         } catch (KafkaException e) {
@@ -292,31 +308,110 @@ final class SourceLoop implements Runnable {
             return;
         }
         nextCommitNanos = now + settings.commitInterval().toNanos();
-        offsets.forEach((p, o) -> committed.put(p, o.offset()));
+        warnIfOverflowing(offsets);
+        committed.putAll(offsets);
         consumer.commitAsync(offsets, (done, error) -> {
             if (error == null) {
                 LOG.debug("[{}] committed {}", settings.name(), done);
                 return;
             }
             // Forgotten, so that the next commit sends these partitions again (unless a later one was sent since).
-            offsets.forEach((p, o) -> committed.remove(p, o.offset()));
+            offsets.forEach(committed::remove);
             LOG.warn("[{}] committing offsets failed, trying again with the next commit (messages done since the last"
                     + " commit are redelivered after a restart or rebalance, and skipped by an idempotent receiver): {}",
                     settings.name(), error.getMessage());
         });
     }
 
-    /** The offsets to commit of {@code partitions}: all of them, or only those not sent before ({@code onlyMoved}). */
+    /**
+     * The offsets to commit of {@code partitions}, each with the records dead-lettered beyond it in
+     * its metadata: all of them, or only those not sent before ({@code onlyMoved}).
+     */
     private Map<TopicPartition, OffsetAndMetadata> toCommit(Collection<TopicPartition> partitions, boolean onlyMoved) {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (TopicPartition p : partitions) {
             PartitionQueue q = queues.get(p);
             long offset = q == null ? -1 : q.committable();
-            if (offset >= 0 && (!onlyMoved || offset != committed.getOrDefault(p, -1L))) {
-                offsets.put(p, new OffsetAndMetadata(offset));
+            if (offset < 0) {
+                continue;
+            }
+            OffsetAndMetadata commit = new OffsetAndMetadata(offset, q.commitMetadata().metadata());
+            if (!onlyMoved || !commit.equals(committed.get(p))) {
+                offsets.put(p, commit);
             }
         }
         return offsets;
+    }
+
+    /** Says when a commit being sent leaves out dead-lettered offsets its metadata has no room for. */
+    private void warnIfOverflowing(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        offsets.forEach((p, o) -> {
+            PartitionQueue q = queues.get(p);
+            int leftOut = q == null ? 0 : q.commitMetadata().leftOut();
+            if (leftOut == 0) {
+                overflowing.remove(p);
+            } else if (overflowing.add(p)) {
+                LOG.warn("[{}] {} records dead-lettered in {} beyond its offset {} do not fit in the commit's metadata "
+                        + "(further commits like it at DEBUG): after a restart or rebalance before the offset passes "
+                        + "them, they are handed to the receiver again, possibly after later messages of their "
+                        + "aggregates", settings.name(), leftOut, p, o.offset());
+            } else {
+                LOG.debug("[{}] {} records dead-lettered in {} beyond offset {} left out of the commit's metadata",
+                        settings.name(), leftOut, p, o.offset());
+            }
+        });
+    }
+
+    /**
+     * Reads the records dead-lettered beyond the committed offset of {@code partitions} from the
+     * commit's metadata into their queues, and resumes them; a partition whose metadata cannot be
+     * read now stays paused, and is tried again at the next poll: read without it, a dead-lettered
+     * record would be handed to the receiver again.
+     */
+    private void readDeadLettered(Set<TopicPartition> partitions) {
+        Map<TopicPartition, OffsetAndMetadata> commits;
+        try {
+            commits = consumer.committed(partitions, COMMIT_TIMEOUT);
+        } catch (WakeupException e) {
+            pauseUnread(partitions); // stop() woke it: the loop's condition decides
+            return;
+        } catch (KafkaException e) {
+            pauseUnread(partitions);
+            if (!readFailing) {
+                readFailing = true;
+                LOG.warn("[{}] reading the committed offsets of {} failed, trying again at each poll (those partitions "
+                        + "wait meanwhile; further failures at DEBUG): {}", settings.name(), partitions, e.getMessage());
+            } else {
+                LOG.debug("[{}] reading the committed offsets of {} failed: {}", settings.name(), partitions,
+                        e.getMessage());
+            }
+            return;
+        }
+        if (readFailing) {
+            readFailing = false;
+            LOG.info("[{}] read the committed offsets of {}; those partitions go on", settings.name(), partitions);
+        }
+        for (TopicPartition p : partitions) {
+            OffsetAndMetadata commit = commits.get(p);
+            PartitionQueue queue = new PartitionQueue();
+            if (commit != null) {
+                try {
+                    queue = new PartitionQueue(DeadLetteredOffsets.decode(commit.offset(), commit.metadata()));
+                } catch (IllegalArgumentException e) {
+                    LOG.warn("[{}] the committed metadata of {} is not a list of dead-lettered offsets ({}): ignored, so "
+                            + "a record dead-lettered beyond offset {} is handed to the receiver again", settings.name(),
+                            p, e.getMessage(), commit.offset());
+                }
+            }
+            queues.put(p, queue);
+            unread.remove(p);
+        }
+        consumer.resume(partitions);
+    }
+
+    private void pauseUnread(Set<TopicPartition> partitions) {
+        unread.addAll(partitions);
+        consumer.pause(partitions);
     }
 
     /**
@@ -329,10 +424,11 @@ final class SourceLoop implements Runnable {
         if (offsets.isEmpty()) {
             return;
         }
+        warnIfOverflowing(offsets);
         for (int attempt = 1; attempt <= 2; attempt++) {
             try {
                 consumer.commitSync(offsets, COMMIT_TIMEOUT);
-                offsets.forEach((p, o) -> committed.put(p, o.offset()));
+                committed.putAll(offsets);
                 LOG.debug("[{}] committed {}", settings.name(), offsets);
                 return;
             } catch (WakeupException e) {
@@ -376,12 +472,17 @@ final class SourceLoop implements Runnable {
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
             LOG.info("[{}] assigned {}", settings.name(), partitions);
+            if (!partitions.isEmpty()) {
+                readDeadLettered(Set.copyOf(partitions));
+            }
         }
 
         private void forget(Collection<TopicPartition> partitions) {
             partitions.forEach(p -> {
                 queues.remove(p);
                 committed.remove(p);
+                unread.remove(p);
+                overflowing.remove(p);
             });
             if (!partitions.isEmpty()) {
                 LOG.info("[{}] revoked {}", settings.name(), partitions);

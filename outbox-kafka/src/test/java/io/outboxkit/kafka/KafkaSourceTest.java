@@ -299,6 +299,48 @@ class KafkaSourceTest {
     }
 
     @Test
+    void a_dead_lettered_message_is_not_handed_over_again_after_a_restart_behind_the_later_ones_of_its_aggregate()
+            throws Exception {
+        String oneType = "One-" + UUID.randomUUID().toString().substring(0, 8);
+        String oneTopic = "outbox.event." + oneType;
+        TestKafka.createTopic(oneTopic, 1); // three aggregates in one partition
+        try {
+            List<OutboxMessage> sent = new ArrayList<>();
+            for (OutboxMessage m : List.of(message(oneType, "a", 1), message(oneType, "b", 2), message(oneType, "b", 3))) {
+                sent.addAll(publish(List.of(m))); // one at a time: y0, x1, x2 in this order in the partition
+            }
+            OutboxMessage y0 = sent.get(0);
+            OutboxMessage x1 = sent.get(1);
+            OutboxMessage x2 = sent.get(2);
+            // First run: x1 fails and is dead-lettered (maxAttempts 1), x2 then applied; y0 not done when the source
+            // stops (the batches holding it thrown on), so the partition's offset stays at y0.
+            RecordingReceiver first = new RecordingReceiver(m -> m.id().equals(x1.id()) ? "not yet" : null);
+            KafkaSource firstSource = source().topics(List.of(oneTopic)).maxAttempts(1).maxBatchSize(1).build();
+            firstSource.start(batch -> {
+                if (batch.stream().anyMatch(m -> m.id().equals(y0.id()))) {
+                    throw new IllegalStateException("database down");
+                }
+                return first.receive(batch);
+            });
+            await().atMost(DEADLINE).until(() -> first.applied.stream().anyMatch(m -> m.id().equals(x2.id())));
+            assertThat(TestKafka.read(deadLetters, 1)).hasSize(1);
+            firstSource.close();
+
+            // Second run (a restart): x1's cause is gone, nothing fails any more.
+            RecordingReceiver second = RecordingReceiver.applyingAll();
+            start(source().topics(List.of(oneTopic)), second);
+            await().atMost(DEADLINE).until(() -> second.applied.stream().anyMatch(m -> m.id().equals(x2.id())));
+
+            assertThat(first.applied.stream().map(OutboxMessage::id).toList()).as("applied in the first run")
+                    .containsExactly(x2.id());
+            assertThat(second.deliveriesOf(x1.id())).as("x1, dead-lettered in the first run, handed over again after x2 "
+                    + "was applied").isEmpty();
+        } finally {
+            TestKafka.deleteTopics(oneTopic);
+        }
+    }
+
+    @Test
     void a_message_received_but_not_acknowledged_when_the_consumer_is_killed_is_delivered_again() throws Exception {
         OutboxMessage sent = publish(List.of(message(aggregateType, "a", 1))).get(0);
         try (ChildJvm child = ChildJvm.start(SourceChild.class.getName(), Map.of(), List.of(),
