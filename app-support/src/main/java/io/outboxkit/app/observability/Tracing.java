@@ -20,7 +20,7 @@ import java.util.logging.Logger;
 /**
  * A service's OpenTelemetry SDK, configured by the standard {@code OTEL_*} environment variables
  * (the SDK's autoconfiguration: {@code OTEL_TRACES_EXPORTER=otlp}, {@code OTEL_EXPORTER_OTLP_ENDPOINT},
- * {@code OTEL_EXPORTER_OTLP_PROTOCOL} {@code http/protobuf} or {@code grpc}, {@code OTEL_TRACES_SAMPLER},
+ * {@code OTEL_EXPORTER_OTLP_PROTOCOL} {@code http/protobuf} (the default) or {@code grpc}, {@code OTEL_TRACES_SAMPLER},
  * {@code OTEL_SERVICE_NAME}, ...), with the service's name as the default service name and
  * {@code none} as the default exporter of traces, metrics and logs: nothing leaves the process
  * unless asked for; the batch span processor queues up to {@value #SPAN_QUEUE} spans unless
@@ -87,6 +87,8 @@ final class Tracing {
                             "otel.traces.exporter", "none",
                             "otel.metrics.exporter", "none",
                             "otel.logs.exporter", "none",
+                            // OpenTelemetry's specification names http/protobuf the default; the Java SDK's is grpc.
+                            "otel.exporter.otlp.protocol", "http/protobuf",
                             "otel.bsp.max.queue.size", Integer.toString(SPAN_QUEUE)))
                     .addResourceCustomizer((resource, config) -> namedUnlessNamed(resource, serviceName,
                             config.getString("otel.service.name")))

@@ -159,6 +159,32 @@ class TracingTest {
                 .extracting(r -> r.getLevel() + " " + r.getLoggerName() + ": " + r.getMessage()).isEmpty();
     }
 
+    @Test
+    void with_only_an_endpoint_set_spans_go_out_as_otlp_over_http_as_the_readme_says() throws IOException {
+        // README: OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 ./run.sh  # http/protobuf by default
+        List<String> received = new CopyOnWriteArrayList<>();
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 8);
+        server.createContext("/", exchange -> {
+            try (exchange) {
+                received.add(exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath());
+                answer(exchange);
+            }
+        });
+        server.start();
+        Map<String, String> settings = Map.of("otel.traces.exporter", "otlp",
+                "otel.exporter.otlp.endpoint", "http://127.0.0.1:" + server.getAddress().getPort());
+        settings.forEach(System::setProperty);
+        try {
+            OpenTelemetry sdk = Tracing.install("tracing-test", Env.of(Map.of("OTEL_TRACES_EXPORTER", "otlp")));
+            sdk.getTracer("test").spanBuilder("one-span").startSpan().end();
+            Tracing.shutdown(sdk);
+        } finally {
+            settings.keySet().forEach(System::clearProperty);
+            server.stop(0);
+        }
+        assertThat(received).as("requests at the OTLP/HTTP receiver").containsExactly("POST /v1/traces");
+    }
+
     private static void exportTo(CollectorHandler collector, Map<String, String> hostSettings, Consumer<Tracer> spans)
             throws IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 8);
