@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.zaxxer.hikari.HikariDataSource;
 import io.outboxkit.core.internal.WaitAnnouncement;
 import io.outboxkit.testing.PostgresExtension;
+import io.outboxkit.testing.ThreadPerTask;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
@@ -94,7 +95,7 @@ class IsolationLevelTest {
             // agg-0's message delivered, as another poller would.
             other.begin();
             other.execute("LOCK TABLE outbox IN EXCLUSIVE MODE");
-            claimed = CompletableFuture.supplyAsync(poller::pollOnce);
+            claimed = CompletableFuture.supplyAsync(poller::pollOnce, ThreadPerTask.INSTANCE);
             awaitOneWaitingOn("%outbox%SKIP LOCKED%");
             other.execute("UPDATE outbox SET status = 'PUBLISHED', published_at = now() WHERE id = ?", ids.get(0));
             other.commit();
@@ -116,7 +117,7 @@ class IsolationLevelTest {
         try (Handle other = db.jdbi().open()) {
             other.begin();
             other.execute("UPDATE outbox SET last_error = 'looked at by an operator' WHERE id = ?", id);
-            requeued = CompletableFuture.supplyAsync(() -> admin.requeue(id));
+            requeued = CompletableFuture.supplyAsync(() -> admin.requeue(id), ThreadPerTask.INSTANCE);
             awaitOneWaitingOn("%UPDATE%outbox%");
             other.commit();
         }
@@ -134,7 +135,7 @@ class IsolationLevelTest {
             other.begin();
             other.execute("INSERT INTO outbox_wakeup (waiting_until) VALUES (now() - interval '1 minute') "
                     + "ON CONFLICT (only_row) DO UPDATE SET waiting_until = excluded.waiting_until");
-            announced = CompletableFuture.supplyAsync(announcement::beforeWaiting);
+            announced = CompletableFuture.supplyAsync(announcement::beforeWaiting, ThreadPerTask.INSTANCE);
             awaitOneWaitingOn("%outbox_wakeup%");
             other.commit();
         }

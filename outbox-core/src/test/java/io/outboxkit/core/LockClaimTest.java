@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.testing.PostgresExtension;
+import io.outboxkit.testing.ThreadPerTask;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -171,7 +172,7 @@ class LockClaimTest {
                     return MessagePublisher.super.publishAll(batch);
                 }
             }).build();
-            held.cycle = CompletableFuture.supplyAsync(built::pollOnce);
+            held.cycle = CompletableFuture.supplyAsync(built::pollOnce, ThreadPerTask.INSTANCE);
             assertThat(held.holding.await(10, TimeUnit.SECONDS)).as("the held poller claimed and is delivering").isTrue();
             return held;
         }

@@ -7,6 +7,7 @@ import io.outboxkit.core.internal.OutboxSql;
 import io.outboxkit.core.internal.WaitAnnouncement;
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.testing.PostgresExtension;
+import io.outboxkit.testing.ThreadPerTask;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
@@ -87,7 +88,7 @@ class NotifyOnlyWhileWaitingTest {
             assertThat(poller.createQuery("SELECT pg_try_advisory_xact_lock(hashtextextended(:lock, 0))")
                     .bind("lock", OutboxSql.wakeupLockName(OutboxNames.DEFAULT)).mapTo(Boolean.class).one()).isTrue();
             poller.execute("UPDATE outbox_wakeup SET waiting_until = now() + interval '1 minute'");
-            CompletableFuture<Integer> writer = CompletableFuture.supplyAsync(() -> writeOne(writing));
+            CompletableFuture<Integer> writer = CompletableFuture.supplyAsync(() -> writeOne(writing), ThreadPerTask.INSTANCE);
             await().atMost(Duration.ofSeconds(10)).until(NotifyOnlyWhileWaitingTest::aWriterWaitsForTheWakeupLock);
             poller.commit();
 

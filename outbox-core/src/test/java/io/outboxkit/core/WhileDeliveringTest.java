@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.testing.PostgresExtension;
+import io.outboxkit.testing.ThreadPerTask;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -95,7 +96,7 @@ class WhileDeliveringTest {
     void under_a_lock_the_requeue_waits_for_the_delivery_to_be_recorded_and_then_wins() throws Throwable {
         UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
         HeldCycle relay = HeldCycle.start(p -> leasing(p).claimMode(ClaimMode.LOCK).name("relay-a"));
-        CompletableFuture<Boolean> requeue = CompletableFuture.supplyAsync(() -> admin.requeue(id));
+        CompletableFuture<Boolean> requeue = CompletableFuture.supplyAsync(() -> admin.requeue(id), ThreadPerTask.INSTANCE);
         await().atMost(Duration.ofSeconds(10)).until(() -> waitingOnALock("attempts = 0"));
         assertThat(requeue).isNotDone();
 
@@ -210,7 +211,7 @@ class WhileDeliveringTest {
                 } catch (InterruptedException e) {
                     throw new IllegalStateException(e);
                 }
-            });
+            }, ThreadPerTask.INSTANCE);
             await().atMost(Duration.ofSeconds(10)).until(() -> waitingOnALock("locked_by"));
             await().atMost(Duration.ofSeconds(10)).until(() -> System.nanoTime() - lockedAt > lease.toNanos() * 2);
             locker.rollback();
@@ -235,7 +236,7 @@ class WhileDeliveringTest {
         assertThat(lockRelay.publisher.delivered(locked)).isTrue();
 
         CompletableFuture<Integer> requeue = CompletableFuture.supplyAsync(
-                () -> admin.requeueSince(Instant.now().minusSeconds(3600)));
+                () -> admin.requeueSince(Instant.now().minusSeconds(3600)), ThreadPerTask.INSTANCE);
         await().atMost(Duration.ofSeconds(10)).until(() -> waitingOnALock("attempts = 0"));
         leaseRelay.releaseAndJoin(); // its outcome waits for the requeue, which holds the row it rewrote
 
@@ -299,7 +300,7 @@ class WhileDeliveringTest {
                     return failures;
                 }
             }).build();
-            held.cycle = CompletableFuture.supplyAsync(held.poller::pollOnce);
+            held.cycle = CompletableFuture.supplyAsync(held.poller::pollOnce, ThreadPerTask.INSTANCE);
             assertThat(held.handled.await(10, TimeUnit.SECONDS)).as("the held poller claimed its batch").isTrue();
             return held;
         }

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.testing.TcpProxy;
+import io.outboxkit.testing.ThreadPerTask;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -86,7 +87,7 @@ class PublisherFaultTest {
                 } catch (InterruptedException e) {
                     throw new IllegalStateException(e);
                 }
-            });
+            }, ThreadPerTask.INSTANCE);
             await().atMost(Duration.ofSeconds(5)).until(() -> proxy.heldBack() > 0); // sent, not yet confirmed
 
             proxy.cut();

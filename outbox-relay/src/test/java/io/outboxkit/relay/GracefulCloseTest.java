@@ -11,6 +11,7 @@ import io.outboxkit.core.MessageStatus;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
+import io.outboxkit.testing.ThreadPerTask;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -55,7 +56,7 @@ class GracefulCloseTest {
                     "LEASE_MS", "30000"));
             assertThat(arrived.await(10, TimeUnit.SECONDS)).as("delivery started").isTrue();
 
-            CompletableFuture<Void> closing = CompletableFuture.runAsync(relay::close);
+            CompletableFuture<Void> closing = CompletableFuture.runAsync(relay::close, ThreadPerTask.INSTANCE);
             await().atMost(Duration.ofSeconds(5)).until(() -> !relay.isRunning());
             assertThat(closing).as("close waits for the delivery in flight").isNotDone();
             answer.countDown();

@@ -8,6 +8,7 @@ import io.outboxkit.app.testing.FakeConsumer;
 import io.outboxkit.app.testing.FakeConsumer.Reply;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.FailureReason;
+import io.outboxkit.testing.ThreadPerTask;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.time.Duration;
@@ -162,7 +163,7 @@ class HttpPublisherTest {
         // One request in flight; each batch may start one until 500 ms after it began (3 s lease, 2 s timeout).
         try (HttpPublisher publisher = HttpPublisher.builder(URI.create(consumer.url())).delivery(delivery)
                 .timeout(Duration.ofSeconds(2)).lease(Duration.ofSeconds(3)).maxInFlight(1).build()) {
-            CompletableFuture<Map<UUID, Exception>> firstWorker = CompletableFuture.supplyAsync(() -> publishAll(publisher, first));
+            CompletableFuture<Map<UUID, Exception>> firstWorker = CompletableFuture.supplyAsync(() -> publishAll(publisher, first), ThreadPerTask.INSTANCE);
             assertThat(firstArrived.await(10, TimeUnit.SECONDS)).as("the first batch's request reached the consumer").isTrue();
 
             Map<UUID, Exception> failures = publisher.publishAll(List.of(second));

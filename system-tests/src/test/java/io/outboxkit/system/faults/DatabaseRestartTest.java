@@ -6,6 +6,7 @@ import io.outboxkit.system.Http;
 import io.outboxkit.system.RelayProcess;
 import io.outboxkit.system.RunningSystem;
 import io.outboxkit.system.ServiceProcess;
+import io.outboxkit.testing.ThreadPerTask;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -101,7 +102,7 @@ class DatabaseRestartTest {
      */
     private static CompletableFuture<Void> probe(List<String> problems, String what, boolean errorExpected,
                                                  Supplier<Http.Response> request) {
-        return CompletableFuture.runAsync(() -> check(problems, what, errorExpected, request));
+        return CompletableFuture.runAsync(() -> check(problems, what, errorExpected, request), ThreadPerTask.INSTANCE);
     }
 
     private static void check(List<String> problems, String what, boolean errorExpected, Supplier<Http.Response> request) {

@@ -7,6 +7,7 @@ import io.outboxkit.system.Http;
 import io.outboxkit.system.RelayProcess;
 import io.outboxkit.system.RunningSystem;
 import io.outboxkit.system.ServiceProcess;
+import io.outboxkit.testing.ThreadPerTask;
 import java.math.BigDecimal;
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -93,7 +94,7 @@ class GracefulShutdownTest {
                     + "VALUES (?, 'held by the test', 0, '')", key);
             request = CompletableFuture.supplyAsync(() -> Http.send(HttpRequest.newBuilder(URI.create(system.orderUrl("/orders")))
                     .header("Content-Type", "application/json").header("Idempotency-Key", key)
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"user_id\": \"" + user + "\", \"amount\": 42.00}"))));
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"user_id\": \"" + user + "\", \"amount\": 42.00}"))), ThreadPerTask.INSTANCE);
             Faults.awaitLockWait(postgres, "idempotency_keys", Duration.ofSeconds(10));
             stopping = System.nanoTime();
             orders.requestStop();
