@@ -451,8 +451,13 @@ public final class NatsSource implements MessageSource {
     /** {@code wholeBatch}: the receiver threw, which says nothing about this message (its database down, say). */
     private void failed(InHand.Entry entry, Exception failure, boolean wholeBatch) {
         String error = failure.getMessage() == null ? failure.getClass().getName() : failure.getMessage();
-        Duration delay = backoff(entry.delivery.metaData().deliveredCount());
-        if (!wholeBatch && ++entry.failures >= maxAttempts) {
+        if (!wholeBatch) {
+            entry.failures++;
+        }
+        // A batch thrown on backs off by the server's deliveries (an outage backs off like a failing
+        // message); the message's own failure by its own failures, not by the outage before it.
+        Duration delay = backoff(wholeBatch ? entry.delivery.metaData().deliveredCount() : entry.failures);
+        if (!wholeBatch && entry.failures >= maxAttempts) {
             if (deadLetter(entry.delivery, entry.message, DeadLetters.FAILED, error, entry.failures)) {
                 inHand.remove(entry);
                 return;

@@ -21,6 +21,8 @@ import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -163,7 +165,7 @@ class NatsSourceTest {
     @Test
     void a_receiver_that_throws_for_longer_than_max_attempts_dead_letters_nothing() throws Exception {
         publish(5, 1);
-        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicInteger calls = new AtomicInteger();
         Received record = new Received();
         NatsSource source = fastSource("c1").maxAttempts(2).build();
         opened.add(source);
@@ -182,7 +184,7 @@ class NatsSourceTest {
     @Test
     void the_rounds_a_receiver_threw_on_do_not_count_toward_a_messages_max_attempts() throws Exception {
         publish(1, 1);
-        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicInteger calls = new AtomicInteger();
         // Back from the outage, the message fails once on its own (a deadlock, say): one attempt of the three.
         Received record = new Received().failing(m -> calls.get() == 4);
         NatsSource source = fastSource("c1").maxAttempts(3).build();
@@ -200,6 +202,39 @@ class NatsSourceTest {
                 .as("dead letters after one failure of the message itself (maxAttempts 3; the rounds the receiver "
                         + "threw on dead-letter nothing)").isZero();
         assertThat(record.appliedCount()).as("applied on its retry").isEqualTo(1);
+    }
+
+    /**
+     * After an outage of the receiver's database (rounds it threw on, backing off further each
+     * time), a message's own first failure waits the first backoff, not the outage's last.
+     */
+    @Test
+    void a_messages_own_failure_after_rounds_the_receiver_threw_on_waits_its_first_backoff() throws Exception {
+        publish(1, 1);
+        AtomicInteger calls = new AtomicInteger();
+        AtomicLong failedAt = new AtomicLong();
+        AtomicLong retriedAt = new AtomicLong();
+        Received record = new Received();
+        NatsSource source = nats.source("c1").initialBackoff(Duration.ofMillis(5)).maxBackoff(Duration.ofSeconds(60))
+                .reconnectWait(Duration.ofMillis(100)).build();
+        opened.add(source);
+        source.start(batch -> {
+            int call = calls.incrementAndGet();
+            if (call <= 10) {
+                throw new IllegalStateException("database down"); // about 5 s of rounds at 5 ms doubling
+            }
+            if (call == 11) {
+                failedAt.set(System.nanoTime());
+                return Map.of(batch.get(0).id(), new IllegalStateException("deadlock detected"));
+            }
+            retriedAt.compareAndSet(0, System.nanoTime());
+            return record.receive(batch);
+        });
+
+        await().atMost(DEADLINE).until(() -> record.appliedCount() == 1);
+        assertThat(Duration.ofNanos(retriedAt.get() - failedAt.get()))
+                .as("from its own first failure to its retry (first backoff 5 ms; the outage's rounds reached 5 s)")
+                .isLessThan(Duration.ofSeconds(2));
     }
 
     @Test

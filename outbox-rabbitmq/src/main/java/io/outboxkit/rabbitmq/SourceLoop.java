@@ -204,8 +204,9 @@ final class SourceLoop implements Runnable {
             if (held.failures >= options.maxAttempts()) {
                 dead.add(held);
             } else {
-                // Every hand-over so far failed, the batches thrown on too: an outage backs off like a failing message.
-                held.notBefore = now + backoffNanos(held.deliveries);
+                // A batch thrown on backs off by every hand-over so far (an outage backs off like a failing
+                // message); the message's own failure by its own failures, not by the outage before it.
+                held.notBefore = now + backoffNanos(wholeBatch ? held.deliveries : held.failures);
                 lanes.putFirst(held);
             }
         }

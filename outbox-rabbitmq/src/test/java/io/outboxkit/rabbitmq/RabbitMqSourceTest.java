@@ -21,6 +21,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -157,6 +158,35 @@ class RabbitMqSourceTest {
                 .as("dead letters after one failure of the message itself (maxAttempts 3; the rounds the receiver "
                         + "threw on dead-letter nothing)").isZero();
         assertThat(recorder.hasApplied(message.id())).as("applied on its retry").isTrue();
+    }
+
+    /**
+     * After an outage of the receiver's database (rounds it threw on, backing off further each
+     * time), a message's own first failure waits the first backoff, not the outage's last.
+     */
+    @Test
+    void a_messages_own_failure_after_rounds_the_receiver_threw_on_waits_its_first_backoff() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        recorder.throwOn = batch -> calls.incrementAndGet() <= 10; // about 5 s of rounds at 5 ms doubling
+        OutboxMessage message = Messages.orders(1).get(0);
+        AtomicLong failedAt = new AtomicLong();
+        AtomicLong retriedAt = new AtomicLong();
+        recorder.failure = m -> {
+            if (recorder.deliveries(m.id()) == 11) {
+                failedAt.set(System.nanoTime());
+                return "deadlock detected";
+            }
+            retriedAt.set(System.nanoTime());
+            return null;
+        };
+        started(source().initialBackoff(Duration.ofMillis(5)).maxBackoff(Duration.ofSeconds(60)));
+        publish(List.of(message));
+
+        await().atMost(WAIT).until(() -> recorder.hasApplied(message.id()));
+
+        assertThat(Duration.ofNanos(retriedAt.get() - failedAt.get()))
+                .as("from its own first failure to its retry (first backoff 5 ms; the outage's rounds reached 5 s)")
+                .isLessThan(Duration.ofSeconds(2));
     }
 
     @Test
