@@ -29,7 +29,6 @@ class NatsFaultTest {
 
     private PrivateNatsServer server;
     private TestNats nats;
-    private final List<AutoCloseable> opened = new ArrayList<>();
 
     @BeforeEach
     void startServer() {
@@ -39,9 +38,6 @@ class NatsFaultTest {
 
     @AfterEach
     void stopServer() throws Exception {
-        for (AutoCloseable closeable : opened) {
-            closeable.close();
-        }
         if (server != null) {
             nats.close();
             server.close();
@@ -50,7 +46,7 @@ class NatsFaultTest {
 
     private NatsPublisher publisher() {
         NatsPublisher publisher = nats.publisher().publishTimeout(Duration.ofSeconds(2)).reconnectWait(Duration.ofMillis(100)).build();
-        opened.add(publisher);
+        nats.closeAtEnd(publisher);
         return publisher;
     }
 
@@ -123,7 +119,7 @@ class NatsFaultTest {
         Received receiver = new Received().failing(m -> m.sequence() % 7 == 0 && m.attempts() == 1);
         NatsSource source = nats.source("c1").initialBackoff(Duration.ofMillis(20)).maxBackoff(Duration.ofMillis(100))
                 .reconnectWait(Duration.ofMillis(100)).batchSize(20).build();
-        opened.add(source);
+        nats.closeAtEnd(source);
         source.start(receiver);
         NatsPublisher publisher = publisher();
         List<OutboxMessage> sent = new ArrayList<>();

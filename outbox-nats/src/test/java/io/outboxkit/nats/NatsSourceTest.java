@@ -32,13 +32,9 @@ class NatsSourceTest {
     private static final Duration DEADLINE = Duration.ofSeconds(20);
 
     private final TestNats nats = TestNats.shared();
-    private final List<AutoCloseable> opened = new ArrayList<>();
 
     @AfterEach
     void cleanUp() throws Exception {
-        for (AutoCloseable closeable : opened) {
-            closeable.close();
-        }
         nats.close();
     }
 
@@ -49,7 +45,7 @@ class NatsSourceTest {
 
     private NatsSource started(NatsSource.Builder builder, Received receiver) {
         NatsSource source = builder.build();
-        opened.add(source);
+        nats.closeAtEnd(source);
         source.start(receiver);
         return source;
     }
@@ -106,7 +102,7 @@ class NatsSourceTest {
         CountDownLatch release = new CountDownLatch(1);
         Received record = new Received();
         NatsSource source = fastSource("c1").build();
-        opened.add(source);
+        nats.closeAtEnd(source);
         source.start(batch -> {
             inReceiver.countDown();
             release.await(10, TimeUnit.SECONDS);
@@ -149,7 +145,7 @@ class NatsSourceTest {
         Received record = new Received();
         List<Integer> batchSizes = new ArrayList<>();
         NatsSource source = fastSource("c1").build();
-        opened.add(source);
+        nats.closeAtEnd(source);
         source.start(batch -> {
             batchSizes.add(batch.size());
             if (batch.size() == 5 && thrown.compareAndSet(false, true)) {
@@ -168,7 +164,7 @@ class NatsSourceTest {
         AtomicInteger calls = new AtomicInteger();
         Received record = new Received();
         NatsSource source = fastSource("c1").maxAttempts(2).build();
-        opened.add(source);
+        nats.closeAtEnd(source);
         source.start(batch -> {
             if (calls.incrementAndGet() <= 5) {
                 throw new IllegalStateException("database down"); // for five rounds
@@ -188,7 +184,7 @@ class NatsSourceTest {
         // Back from the outage, the message fails once on its own (a deadlock, say): one attempt of the three.
         Received record = new Received().failing(m -> calls.get() == 4);
         NatsSource source = fastSource("c1").maxAttempts(3).build();
-        opened.add(source);
+        nats.closeAtEnd(source);
         source.start(batch -> {
             if (calls.incrementAndGet() <= 3) {
                 throw new IllegalStateException("database down"); // for three rounds, then back
@@ -217,7 +213,7 @@ class NatsSourceTest {
         Received record = new Received();
         NatsSource source = nats.source("c1").initialBackoff(Duration.ofMillis(5)).maxBackoff(Duration.ofSeconds(60))
                 .reconnectWait(Duration.ofMillis(100)).build();
-        opened.add(source);
+        nats.closeAtEnd(source);
         source.start(batch -> {
             int call = calls.incrementAndGet();
             if (call <= 10) {
@@ -242,7 +238,7 @@ class NatsSourceTest {
         publish(1, 1);
         CountDownLatch thrown = new CountDownLatch(1);
         NatsSource source = fastSource("c1").build();
-        opened.add(source);
+        nats.closeAtEnd(source);
         source.start(batch -> {
             thrown.countDown();
             throw new StackOverflowError("a payload nested too deep");
@@ -342,7 +338,7 @@ class NatsSourceTest {
         Received before = new Received();
         AtomicBoolean crashed = new AtomicBoolean();
         NatsSource crashing = fastSource("c1").batchSize(3).build();
-        opened.add(crashing);
+        nats.closeAtEnd(crashing);
         crashing.start(batch -> {
             Map<UUID, ? extends Exception> failures = before.receive(batch);
             if (crashed.compareAndSet(false, true)) {
@@ -393,7 +389,7 @@ class NatsSourceTest {
         Received record = new Received().failing(m -> m.id().equals(x1.id()));
         NatsSource first = nats.source("c1").batchSize(1).maxAttempts(1)
                 .initialBackoff(Duration.ofSeconds(30)).maxBackoff(Duration.ofSeconds(30)).build();
-        opened.add(first);
+        nats.closeAtEnd(first);
         first.start(batch -> {
             if (batch.stream().anyMatch(m -> m.id().equals(y0.id()))) {
                 throw new IllegalStateException("database down");
@@ -419,7 +415,7 @@ class NatsSourceTest {
         CountDownLatch inReceiver = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         NatsSource source = fastSource("c1").build();
-        opened.add(source);
+        nats.closeAtEnd(source);
         source.start(batch -> {
             inReceiver.countDown();
             release.await(10, TimeUnit.SECONDS);
@@ -440,7 +436,7 @@ class NatsSourceTest {
         nats.management().addOrUpdateConsumer(nats.stream, io.nats.client.api.ConsumerConfiguration.builder()
                 .durable("c1").filterSubject(nats.subjectPrefix + ".Order.>").build());
         NatsSource source = fastSource("c1").build();
-        opened.add(source);
+        nats.closeAtEnd(source);
         assertThatThrownBy(() -> source.start(new Received()))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessage("NATS consumer c1 on stream " + nats.stream + " takes subjects " + nats.subjectPrefix

@@ -23,13 +23,9 @@ class RemovedMessageTest {
     private static final Duration DEADLINE = Duration.ofSeconds(30);
 
     private final TestNats nats = TestNats.shared();
-    private final List<AutoCloseable> opened = new ArrayList<>();
 
     @AfterEach
     void cleanUp() throws Exception {
-        for (AutoCloseable closeable : opened) {
-            closeable.close();
-        }
         nats.close();
     }
 
@@ -55,7 +51,7 @@ class RemovedMessageTest {
         // The source asks the stream about a redelivery overdue by its backoff plus the ack wait.
         NatsSource source = nats.source("removed").initialBackoff(Duration.ofSeconds(2)).maxBackoff(Duration.ofSeconds(2))
                 .ackWait(Duration.ofSeconds(2)).reconnectWait(Duration.ofMillis(100)).build();
-        opened.add(source);
+        nats.closeAtEnd(source);
         source.start(receiver);
         assertThat(failedOnce.await(20, TimeUnit.SECONDS)).isTrue();
 

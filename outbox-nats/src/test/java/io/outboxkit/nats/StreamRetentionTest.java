@@ -26,13 +26,9 @@ class StreamRetentionTest {
     private static final Duration DEADLINE = Duration.ofSeconds(20);
 
     private final TestNats nats = TestNats.shared();
-    private final List<AutoCloseable> opened = new ArrayList<>();
 
     @AfterEach
     void cleanUp() throws Exception {
-        for (AutoCloseable closeable : opened) {
-            closeable.close();
-        }
         nats.close();
     }
 
@@ -51,7 +47,7 @@ class StreamRetentionTest {
         }
         Received receiver = new Received();
         NatsSource source = nats.source("retention").reconnectWait(Duration.ofMillis(100)).build();
-        opened.add(source);
+        nats.closeAtEnd(source);
         source.start(receiver);
         await().atMost(DEADLINE).until(() -> receiver.appliedCount() == sent.size());
         await().atMost(DEADLINE).untilAsserted(() -> {
@@ -77,7 +73,7 @@ class StreamRetentionTest {
     @Test
     void the_stream_a_source_creates_removes_messages_after_the_max_age_it_was_given() throws Exception {
         NatsSource source = nats.source("retention").maxAge(Duration.ofHours(36)).build();
-        opened.add(source);
+        nats.closeAtEnd(source);
 
         assertThat(nats.management().getStreamInfo(nats.stream).getConfiguration().getMaxAge())
                 .isEqualTo(Duration.ofHours(36));

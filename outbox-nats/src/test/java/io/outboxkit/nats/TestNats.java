@@ -37,6 +37,7 @@ final class TestNats implements AutoCloseable {
     final String deadLetterStream = "T_DEAD_" + suffix;
     final String deadLetterPrefix = "t-dead-" + suffix;
     private final List<Connection> connections = new ArrayList<>();
+    private final List<AutoCloseable> closeAtEnd = new ArrayList<>();
 
     TestNats(String url) {
         this.url = url;
@@ -44,6 +45,12 @@ final class TestNats implements AutoCloseable {
 
     static TestNats shared() {
         return new TestNats(SHARED_URL);
+    }
+
+    /** {@code closeable}, to be closed first by {@link #close()}: a test's sources and publishers. */
+    <T extends AutoCloseable> T closeAtEnd(T closeable) {
+        closeAtEnd.add(closeable);
+        return closeable;
     }
 
     /** A plain jnats connection of the test's own. */
@@ -101,9 +108,12 @@ final class TestNats implements AutoCloseable {
                 payload, headers, Instant.now().truncatedTo(ChronoUnit.MICROS), 1);
     }
 
-    /** Deletes the test's streams (with their consumers) and closes its connections. */
+    /** Closes what {@link #closeAtEnd} was given, deletes the test's streams (with their consumers) and closes its connections. */
     @Override
     public void close() throws Exception {
+        for (AutoCloseable closeable : closeAtEnd) {
+            closeable.close();
+        }
         try (Connection cleaner = Nats.connect(new Options.Builder().server(url).build())) {
             JetStreamManagement jsm = cleaner.jetStreamManagement();
             for (String name : List.of(stream, deadLetterStream)) {
