@@ -53,8 +53,9 @@ import java.util.function.ToDoubleFunction;
  *
  * <p>One registry holds the meters of one outbox as they are; an application with several outboxes
  * gives each its own {@link #withOutboxLabel label}, which every meter then carries as
- * {@code outbox}. A second unlabelled binding, or two with one label, is refused rather than
- * merged: Micrometer would silently keep the first one's gauges.
+ * {@code outbox}. A second binding with a monitor, unlabelled or with a label already bound, is
+ * refused rather than merged: Micrometer would silently keep the first one's gauges. Bindings
+ * without a monitor (a consumer's events) share the registry's meters, as Micrometer does.
  */
 public final class OutboxMetrics implements OutboxListener, MeterBinder {
 
@@ -70,8 +71,8 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
 
     /** The label that tells the meters of several outboxes in one registry apart. */
     static final String OUTBOX_LABEL = "outbox";
-    /** A meter every binding registers, by which a second binding to one registry is found. */
-    private static final String BINDING_MARK = "outbox.delivered";
+    /** The gauge every binding with a monitor registers, by which a second one of an outbox is found. */
+    private static final String GAUGE_MARK = "outbox.messages";
 
     private final OutboxMonitor monitor;
     private final Tags tags;
@@ -117,9 +118,9 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
      * Registers the meters in {@code registry}.
      *
      * @throws IllegalStateException when already bound (a second registry: give it a metrics of its
-     *                               own), or when the registry holds another OutboxMetrics' meters
-     *                               with the same outbox label or with none (one per outbox:
-     *                               {@link #withOutboxLabel})
+     *                               own), or when this has a monitor and the registry holds another
+     *                               one's gauges with the same outbox label or with none (one per
+     *                               outbox: {@link #withOutboxLabel})
      */
     @Override
     public synchronized void bindTo(MeterRegistry registry) {
@@ -135,7 +136,7 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
                     case "published" -> m -> read(m, OutboxSnapshot::publishedEstimate);
                     default -> m -> read(m, OutboxSnapshot::dead);
                 };
-                Gauge.builder("outbox.messages", monitor, figure).tags(tags).tag("status", status).strongReference(true)
+                Gauge.builder(GAUGE_MARK, monitor, figure).tags(tags).tag("status", status).strongReference(true)
                         .description("Outbox rows by status: pending and dead counted, published estimated from PostgreSQL's statistics")
                         .register(registry);
             }
@@ -149,17 +150,21 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
 
     /**
      * Micrometer hands a second registration of a meter id the first one's meter, so a second
-     * outbox's gauges would read the first outbox: refuse it instead.
+     * outbox's gauges would read the first outbox: refuse it instead. Bindings without gauges (a
+     * consumer's events, each labelled with its consumer) may share a registry as before.
      */
     private void refuseAnotherBindingOfTheSameOutbox(MeterRegistry registry) {
+        if (monitor == null) {
+            return;
+        }
         String label = tags.stream().findFirst().map(Tag::getValue).orElse(null);
-        for (Meter bound : registry.find(BINDING_MARK).meters()) {
+        for (Meter bound : registry.find(GAUGE_MARK).meters()) {
             String boundLabel = bound.getId().getTag(OUTBOX_LABEL);
             if (label == null || boundLabel == null || label.equals(boundLabel)) {
-                throw new IllegalStateException("this registry holds the meters of another OutboxMetrics"
+                throw new IllegalStateException("this registry holds the gauges of another outbox's OutboxMetrics"
                         + (boundLabel == null ? "" : " labelled outbox=\"" + boundLabel + "\"")
-                        + "; one registry takes one OutboxMetrics per outbox, each with a label of its own when there"
-                        + " are several: OutboxMetrics.withMonitor(monitor).withOutboxLabel(\"billing\")");
+                        + "; one registry takes one OutboxMetrics with a monitor per outbox, each with a label of its own "
+                        + "when there are several: OutboxMetrics.withMonitor(monitor).withOutboxLabel(\"billing\")");
             }
         }
     }
@@ -274,7 +279,7 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
 
         Meters(MeterRegistry registry, Tags tags) {
             this.registry = registry;
-            delivered = Counter.builder(BINDING_MARK).tags(tags).description("Messages delivered and recorded as such")
+            delivered = Counter.builder("outbox.delivered").tags(tags).description("Messages delivered and recorded as such")
                     .register(registry);
             dead = Counter.builder("outbox.dead").tags(tags).description("Messages that failed their last attempt and went DEAD")
                     .register(registry);

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.outboxkit.core.NewMessage;
+import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.OutboxMonitor;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxPoller;
@@ -13,6 +14,9 @@ import io.outboxkit.core.OutboxSchema;
 import io.outboxkit.core.OutboxWriter;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -68,7 +72,7 @@ class TwoOutboxesMetricsTest {
         metrics(ORDERS).bindTo(registry);
 
         assertThatThrownBy(() -> metrics(BILLING).bindTo(registry)).isInstanceOf(IllegalStateException.class)
-                .hasMessageContaining("one registry takes one OutboxMetrics per outbox")
+                .hasMessageContaining("one registry takes one OutboxMetrics with a monitor per outbox")
                 .hasMessageContaining("withOutboxLabel(\"billing\")");
         assertThatThrownBy(() -> metrics(BILLING).withOutboxLabel("billing").bindTo(registry))
                 .as("beside an unlabelled one: Prometheus wants one set of labels per name")
@@ -81,6 +85,26 @@ class TwoOutboxesMetricsTest {
 
         assertThatThrownBy(() -> metrics(BILLING).withOutboxLabel("shop").bindTo(registry))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("labelled outbox=\"shop\"");
+    }
+
+    @Test
+    void the_events_only_metrics_of_two_consumers_share_one_registry_each_counted_under_its_consumer() {
+        OutboxMetrics loyalty = OutboxMetrics.create();
+        OutboxMetrics email = OutboxMetrics.create();
+        loyalty.bindTo(registry);
+        email.bindTo(registry);
+
+        OutboxMessage message = new OutboxMessage(UUID.randomUUID(), 1, "Order", "o-1", "OrderCreated", "{}", Map.of(),
+                Instant.now(), 1);
+        loyalty.processed("loyalty", message, Duration.ofMillis(5));
+        email.processed("email", message, Duration.ofMillis(5));
+        email.processed("email", message, Duration.ofMillis(5));
+
+        String text = registry.scrape();
+        assertThat(OutboxMetricsTest.value(text, "outbox_consumer_messages_total{consumer=\"loyalty\",outcome=\"processed\"}"))
+                .isEqualTo(1);
+        assertThat(OutboxMetricsTest.value(text, "outbox_consumer_messages_total{consumer=\"email\",outcome=\"processed\"}"))
+                .isEqualTo(2);
     }
 
     @Test
