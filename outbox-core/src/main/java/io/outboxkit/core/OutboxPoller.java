@@ -112,6 +112,8 @@ public final class OutboxPoller implements AutoCloseable {
     private static final long MAX_BUSY_PAUSE_MILLIS = 16;
 
     private static final Logger LOG = LoggerFactory.getLogger(OutboxPoller.class);
+    /** Poll cycles aborted by a conflict in a row after which the poller says so at WARN. */
+    static final int CONFLICTS_BEFORE_WARNING = 20;
     private static final String DEADLOCK = "40P01";
     private static final String SERIALIZATION_FAILURE = "40001";
 
@@ -552,8 +554,14 @@ public final class OutboxPoller implements AutoCloseable {
                     errors.incrementAndGet();
                     observer.pollFailed(e);
                     conflicts++;
-                    LOG.debug("[{}] poll cycle aborted by a conflict with another transaction ({}); retrying", config.name(),
-                            e.getMessage());
+                    if (conflicts == CONFLICTS_BEFORE_WARNING) {
+                        // Timing does not repeat this often: something keeps conflicting (a trigger, a lock order).
+                        LOG.warn("[{}] {} poll cycles in a row aborted by a conflict with another transaction, the last: "
+                                + "{}; retrying (further ones at DEBUG)", config.name(), conflicts, e.getMessage());
+                    } else {
+                        LOG.debug("[{}] poll cycle aborted by a conflict with another transaction ({}); retrying",
+                                config.name(), e.getMessage());
+                    }
                     long bound = Math.min(1L << Math.min(conflicts, 10), config.pollInterval().toMillis());
                     if (pause(run, ThreadLocalRandom.current().nextLong(1, Math.max(1, bound) + 1))) {
                         return;

@@ -7,6 +7,9 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.outboxkit.core.internal.WaitAnnouncement;
 import io.outboxkit.testing.PostgresExtension;
 import io.outboxkit.testing.ThreadPerTask;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
@@ -213,6 +216,39 @@ class IsolationLevelTest {
         }
         assertThat(publisher.delivered(id)).isTrue();
         assertThat(listener.pollFailures).as("the conflicts, told to the listeners").hasSize(2);
+    }
+
+    @Test
+    void conflicts_that_keep_aborting_poll_cycles_are_told_once_at_warn() {
+        Outbox.clear(db.jdbi());
+        Outbox.write(db.jdbi(), 1, 1);
+        int conflicts = OutboxPoller.CONFLICTS_BEFORE_WARNING + 5;
+        db.jdbi().useHandle(h -> {
+            h.execute("CREATE SEQUENCE claims");
+            h.execute("CREATE FUNCTION conflict_often() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    + "IF nextval('claims') <= " + conflicts + " THEN "
+                    + "RAISE EXCEPTION 'a conflict' USING ERRCODE = 'serialization_failure'; END IF; RETURN NULL; END $$");
+            h.execute("CREATE TRIGGER conflict_often BEFORE UPDATE ON outbox FOR EACH STATEMENT "
+                    + "EXECUTE FUNCTION conflict_often()");
+        });
+        PrintStream original = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), new RecordingPublisher()).name("conflicted-often")
+                .pollInterval(Duration.ofMinutes(1)).build();
+        try {
+            poller.start();
+            await().atMost(Duration.ofSeconds(30)).until(() -> Outbox.count(db.jdbi(), "PUBLISHED") == 1);
+        } finally {
+            poller.close();
+            System.setErr(original);
+            db.jdbi().useHandle(h -> h.execute("DROP TRIGGER conflict_often ON outbox; DROP FUNCTION conflict_often(); "
+                    + "DROP SEQUENCE claims"));
+        }
+        List<String> warnings = captured.toString(StandardCharsets.UTF_8).lines()
+                .filter(line -> line.contains("WARN") && line.contains("[conflicted-often]")).toList();
+        assertThat(warnings).as("WARN lines of %d conflicts in a row", conflicts).hasSize(1);
+        assertThat(warnings.get(0)).contains(OutboxPoller.CONFLICTS_BEFORE_WARNING + " poll cycles in a row aborted by a conflict");
     }
 
     /** Waits until one session of this database waits for a lock in a statement like {@code pattern}. */

@@ -284,7 +284,7 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
             dead = Counter.builder("outbox.dead").tags(tags).description("Messages that failed their last attempt and went DEAD")
                     .register(registry);
             pollErrors = Counter.builder("outbox.poll.errors").tags(tags)
-                    .description("Poll cycles that failed on the database (retried after the poll interval)").register(registry);
+                    .description("Poll cycles that failed on the database (retried after the poll interval; after a conflict with another transaction, at once)").register(registry);
             for (FailureReason reason : FailureReason.values()) {
                 failures.put(reason, Counter.builder("outbox.delivery.failures").tags(tags).tag("reason", reason.label())
                         .description("Failed delivery attempts, by why: timeout, refused, unavailable").register(registry));
