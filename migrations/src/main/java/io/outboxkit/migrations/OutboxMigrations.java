@@ -169,7 +169,8 @@ public final class OutboxMigrations {
     private String lockHolders() {
         try (Connection connection = dataSource.getConnection();
              PreparedStatement look = connection.prepareStatement("""
-                     SELECT a.pid, a.application_name, a.state, floor(extract(epoch FROM now() - a.xact_start))::bigint
+                     SELECT a.pid, a.usename, a.application_name, a.state,
+                            floor(extract(epoch FROM now() - a.xact_start))::bigint
                      FROM pg_stat_activity a
                      WHERE a.pid <> pg_backend_pid() AND a.pid IN (
                          SELECT l.pid FROM pg_locks l WHERE l.relation = to_regclass(?) AND l.granted)
@@ -178,10 +179,17 @@ public final class OutboxMigrations {
             List<String> holders = new ArrayList<>();
             try (ResultSet row = look.executeQuery()) {
                 while (row.next()) {
-                    String application = row.getString(2);
-                    holders.add("pid " + row.getInt(1)
+                    int pid = row.getInt(1);
+                    String role = row.getString(2);
+                    String application = row.getString(3);
+                    String state = row.getString(4);
+                    long open = row.getLong(5);
+                    boolean openKnown = !row.wasNull();
+                    holders.add("pid " + pid + ", role '" + role + "'"
                             + (application == null || application.isEmpty() ? "" : ", application '" + application + "'")
-                            + ", " + row.getString(3) + ", transaction open " + row.getLong(4) + " s");
+                            // pg_stat_activity hides another role's session from a role without pg_read_all_stats
+                            + (state == null ? ", its state not visible to this role (grant it pg_read_all_stats)"
+                                    : ", " + state + (openKnown ? ", transaction open " + open + " s" : "")));
                 }
             }
             return holders.isEmpty() ? "no session holds one any longer" : "held by " + String.join("; ", holders);
