@@ -3,14 +3,15 @@
 -- by its schema, or not, from a connection whose current schema that is): a poller that
 -- spelt it the other way took another lock, so a commit in flight while it went idle went unseen
 -- until its poll interval. A writer's trigger now takes a lock keyed by the table's oid, as this
--- release's pollers do. Until every poller runs this release, it also takes both of version 3's
--- locks: an earlier poller takes one of them, whichever spelling it uses.
+-- release's pollers do (they take version 3's lock only while this function is not installed).
+-- Until every poller runs this release, the trigger also takes version 3's lock as version 3 named
+-- it, for earlier pollers that spell the table as the migrating process did. Not the other
+-- spelling's as well: an unqualified name is every schema's table of that name, so writers to
+-- billing.outbox would hold off the pollers of public.outbox.
 CREATE OR REPLACE FUNCTION ${notify_function}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock_shared(${wakeup_lock_class}, TG_RELID::integer);
-    PERFORM pg_advisory_xact_lock_shared(hashtextextended('outboxkit wakeup "' || TG_TABLE_NAME || '"', 0));
-    PERFORM pg_advisory_xact_lock_shared(
-        hashtextextended('outboxkit wakeup "' || TG_TABLE_SCHEMA || '"."' || TG_TABLE_NAME || '"', 0));
+    PERFORM pg_advisory_xact_lock_shared(hashtextextended(${wakeup_lock}, 0));
     IF current_setting('transaction_isolation') <> 'read committed'
        OR EXISTS (SELECT 1 FROM ${wakeup} WHERE waiting_until > now()) THEN
         PERFORM pg_notify('${channel}', '');

@@ -138,7 +138,7 @@ public final class OutboxSchema {
         values.put("processed", names.qualifiedProcessedTable());
         values.put("outbox_table", names.outboxTable());
         values.put("processed_table", names.processedTable());
-        values.put("notify_function", SqlIdentifiers.qualified(names.schema(), names.outboxTable() + "_notify"));
+        values.put("notify_function", OutboxSql.notifyFunction(names));
         values.put("channel", names.channel());
         values.put("wakeup", names.qualifiedWakeupTable());
         values.put("wakeup_lock", "'" + OutboxSql.wakeupLockName(names) + "'");

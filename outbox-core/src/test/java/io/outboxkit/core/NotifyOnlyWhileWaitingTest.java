@@ -251,6 +251,36 @@ class NotifyOnlyWhileWaitingTest {
         }
     }
 
+    @Test
+    void on_a_schema_at_version_3_and_once_it_is_migrated_to_version_4_a_writer_in_flight_holds_off_the_announcement() throws Exception {
+        OutboxNames atV3 = OutboxNames.inSchema("at_v3").withChannel("at_v3");
+        List<OutboxSchema.Script> scripts = OutboxSchema.scripts(atV3);
+        execute(scripts.subList(0, 3));
+        WaitAnnouncement announcement = new WaitAnnouncement(db.jdbi(), atV3, POLL_INTERVAL, "test");
+        // Version 3's trigger takes only the key named after the table's text, version 4's the table's own too.
+        for (List<OutboxSchema.Script> migration : List.of(List.<OutboxSchema.Script>of(), scripts.subList(3, 4))) {
+            execute(migration);
+            try (Handle writer = db.jdbi().open()) {
+                writer.begin();
+                OutboxWriter.create(atV3).write(writer, Outbox.message("in-flight", 0));
+                WaitAnnouncement.Outcome whileWriting = announcement.beforeWaiting();
+                writer.rollback();
+                assertThat(whileWriting).as("announced past a writer in flight at version " + (3 + migration.size()))
+                        .isEqualTo(WaitAnnouncement.Outcome.WRITER_BUSY);
+            }
+            assertThat(announcement.beforeWaiting()).isEqualTo(WaitAnnouncement.Outcome.ANNOUNCED);
+            announcement.lapse();
+        }
+    }
+
+    private static void execute(List<OutboxSchema.Script> scripts) throws Exception {
+        try (Connection connection = db.dataSource().getConnection(); Statement statement = connection.createStatement()) {
+            for (OutboxSchema.Script script : scripts) {
+                statement.execute(script.sql());
+            }
+        }
+    }
+
     /**
      * Each round starts a poller with nobody announced, so that its first announcement races with
      * commits in flight (the one moment a commit might go unnotified and unseen); a commit it

@@ -40,6 +40,8 @@ class OutboxSchemaTest {
         assertThat(scripts.get(3).sql())
                 .contains("CREATE OR REPLACE FUNCTION \"messaging\".\"orders_outbox_notify\"()")
                 .contains("pg_advisory_xact_lock_shared(" + OutboxSql.WAKEUP_LOCK_CLASS + ", TG_RELID::integer)")
+                .contains("pg_advisory_xact_lock_shared(hashtextextended('outboxkit wakeup \"messaging\".\"orders_outbox\"', 0))")
+                .doesNotContain("TG_TABLE_NAME")
                 .contains("FROM \"messaging\".\"orders_outbox_wakeup\"")
                 .contains("pg_notify('orders', '')");
         assertThat(OutboxSchema.sql(OutboxNames.DEFAULT)).doesNotContain("CREATE SCHEMA");

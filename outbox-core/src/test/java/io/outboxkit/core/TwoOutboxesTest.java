@@ -24,7 +24,8 @@ import org.postgresql.PGNotification;
 /**
  * Two services keep two outboxes in one database, each with its own names: each poller delivers
  * its own table's messages only, and a commit to one outbox wakes only its own poller (its own channel,
- * its own announcement that a poller waits, its own wake-up lock).
+ * its own announcement that a poller waits, its own wake-up lock). That holds for two tables of the
+ * same name in two schemas too, as README recommends ({@code public.outbox} beside {@code billing.outbox}).
  */
 class TwoOutboxesTest {
 
@@ -123,6 +124,37 @@ class TwoOutboxesTest {
         }
         assertThat(announcement(ORDERS).beforeWaiting()).isEqualTo(WaitAnnouncement.Outcome.ANNOUNCED);
         assertThat(OutboxSql.wakeupLockName(ORDERS)).isNotEqualTo(OutboxSql.wakeupLockName(BILLING));
+    }
+
+    @Test
+    void a_writer_in_flight_on_an_outbox_of_the_same_name_in_another_schema_does_not_keep_the_default_outboxs_poller_from_announcing() {
+        try (Handle billing = db.jdbi().open()) {
+            billing.begin();
+            OutboxWriter.create(BILLING).write(billing, NewMessage.of("Invoice", "i", "InvoiceIssued", "{}"));
+
+            WaitAnnouncement.Outcome outcome = announcement(OutboxNames.DEFAULT).beforeWaiting();
+            billing.rollback();
+            assertThat(outcome).as("a commit to billing.outbox in flight says nothing about public.outbox")
+                    .isEqualTo(WaitAnnouncement.Outcome.ANNOUNCED);
+        }
+    }
+
+    @Test
+    void while_a_writer_to_an_outbox_of_the_same_name_in_another_schema_is_in_flight_the_default_outboxs_idle_poller_keeps_to_its_poll_interval() {
+        try (OutboxPoller poller = OutboxPoller.builder(db.jdbi(), message -> { }).pollInterval(Duration.ofMillis(500)).build();
+             Handle billing = db.jdbi().open()) {
+            poller.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> poller.waitAnnouncement().announcements() >= 1);
+            billing.begin();
+            OutboxWriter.create(BILLING).write(billing, NewMessage.of("Invoice", "i", "InvoiceIssued", "{}"));
+            long before = poller.stats().polls();
+
+            await().alias("an idle poller of public.outbox at a 500 ms poll interval looks fewer than 20 times in 3 s "
+                            + "while a billing.outbox writer is in flight (rather than on its own every few ms)")
+                    .during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4))
+                    .until(() -> poller.stats().polls() - before < 20);
+            billing.rollback();
+        }
     }
 
     private static WaitAnnouncement announcement(OutboxNames names) {

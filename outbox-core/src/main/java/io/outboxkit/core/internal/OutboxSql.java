@@ -76,8 +76,11 @@ public final class OutboxSql {
     /**
      * Parameter: how long the announcement lasts, in ms. Announces that a poller waits for a
      * notification, unless a writer holds the outbox's wake-up lock (then it waits for nobody and
-     * returns no row): see {@code V3__notify_only_while_waiting.sql}. It takes both the table's own
-     * lock (version 4's trigger) and the one named after its spelling (version 3's trigger).
+     * returns no row): see {@code V3__notify_only_while_waiting.sql}. It takes the table's own lock
+     * (version 4's trigger) and, only while the outbox's trigger function does not key by the table
+     * (a schema at version 3), the one named after its spelling (version 3's trigger). On version 4
+     * writers hold that text key as the migrating process spelt it, and an unqualified spelling is
+     * every schema's table of that name. Decided within the statement: no round trip is added.
      */
     public final String announceWaiting;
     /** Withdraws every announcement: commits stop notifying until a poller announces again. */
@@ -120,10 +123,13 @@ public final class OutboxSql {
                 INSERT INTO %1$s AS w (waiting_until)
                 SELECT now() + ? * interval '1 millisecond'
                 WHERE pg_try_advisory_xact_lock(%3$d, '%4$s'::regclass::oid::integer)
-                  AND pg_try_advisory_xact_lock(hashtextextended('%2$s', 0))
+                  AND CASE WHEN EXISTS (SELECT 1 FROM pg_proc WHERE oid = to_regprocedure('%5$s()')
+                                                               AND prosrc LIKE '%%TG_RELID%%')
+                      THEN true
+                      ELSE pg_try_advisory_xact_lock(hashtextextended('%2$s', 0)) END
                 ON CONFLICT (only_row) DO UPDATE SET waiting_until = greatest(w.waiting_until, excluded.waiting_until)
                 RETURNING true""".formatted(names.qualifiedWakeupTable(), wakeupLockName(names), WAKEUP_LOCK_CLASS,
-                names.qualifiedOutboxTable());
+                names.qualifiedOutboxTable(), notifyFunction(names));
         this.withdrawWaiting = "UPDATE %s SET waiting_until = '-infinity' WHERE waiting_until > '-infinity'"
                 .formatted(names.qualifiedWakeupTable());
         this.listen = "LISTEN " + SqlIdentifiers.quoted(names.channel());
@@ -142,12 +148,18 @@ public final class OutboxSql {
      * What named the outbox's wake-up lock up to schema version 3 (an advisory lock keyed by this
      * text's hash), as a writer's trigger and a waiting poller both took it: distinct for each
      * spelling of each outbox table. A poller still takes it besides the table's own lock
-     * ({@link #WAKEUP_LOCK_CLASS}), for a schema at version 3; since version 4 a writer's trigger
-     * takes it for both spellings, for pollers of earlier releases. Its characters are those of
-     * quoted identifiers, never a single quote, so it can be written as a SQL string literal.
+     * ({@link #WAKEUP_LOCK_CLASS}) on a schema at version 3; since version 4 a writer's trigger
+     * takes it as the migrating process spelt it, for pollers of earlier releases that spell it
+     * the same. Its characters are those of quoted identifiers, never a single quote, so it can be
+     * written as a SQL string literal.
      */
     public static String wakeupLockName(OutboxNames names) {
         return "outboxkit wakeup " + names.qualifiedOutboxTable();
+    }
+
+    /** The outbox's trigger function (without its argument list), quoted and qualified as the schema's scripts name it. */
+    public static String notifyFunction(OutboxNames names) {
+        return SqlIdentifiers.qualified(names.schema(), names.outboxTable() + "_notify");
     }
 
     /** The outbox table, quoted and qualified. */
