@@ -6,6 +6,7 @@ import io.nats.client.api.AckPolicy;
 import io.nats.client.api.ConsumerConfiguration;
 import io.nats.client.api.ConsumerInfo;
 import io.nats.client.api.DeliverPolicy;
+import io.nats.client.api.StreamState;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Objects;
@@ -22,6 +23,8 @@ import org.slf4j.Logger;
  * consumer delivers everything from there in stream order again; the messages acknowledged after
  * that one come again too, and an idempotent receiver skips them. The messages dead-lettered after
  * it come again too, and the source must know them before the restart (see {@link BeforeRestart}).
+ * A consumer that was deleted is created again from the stream's first message, which is such a
+ * restart too: everything still in the stream comes again, dead-lettered messages included.
  */
 final class Consumers {
 
@@ -31,7 +34,10 @@ final class Consumers {
     private Consumers() {
     }
 
-    /** What must be learnt before a consumer is restarted at {@code from}, while a failure still changes nothing. */
+    /**
+     * What must be learnt before a consumer is restarted at stream sequence {@code from}, or created
+     * anew from the stream's first message {@code from}, while a failure still changes nothing.
+     */
     @FunctionalInterface
     interface BeforeRestart {
         void at(long from) throws IOException, JetStreamApiException;
@@ -53,8 +59,9 @@ final class Consumers {
 
     /**
      * Creates the consumer (from the stream's first message), or checks an existing one and restarts
-     * it at its ack floor when it has unacknowledged messages, after {@code beforeRestart} returned
-     * (when it throws, the consumer is left as it was).
+     * it at its ack floor when it has unacknowledged messages; either after {@code beforeRestart}
+     * returned for the first message it will deliver (when it throws, the consumer is left as it
+     * was: still absent, or not restarted). Creating it for an empty stream asks nothing.
      *
      * @throws IllegalStateException naming what is wrong with an existing consumer of that name
      */
@@ -62,6 +69,12 @@ final class Consumers {
             throws IOException, JetStreamApiException {
         ConsumerInfo info = infoOrNull(jsm, wanted);
         if (info == null) {
+            // A consumer deleted (by an operator, or under a running source) left no ack floor: all
+            // the stream still holds comes again, what it had dead-lettered too.
+            StreamState state = jsm.getStreamInfo(wanted.stream()).getStreamState();
+            if (state.getMsgCount() > 0) {
+                beforeRestart.at(state.getFirstSequence());
+            }
             jsm.addOrUpdateConsumer(wanted.stream(), wanted.configuration().deliverPolicy(DeliverPolicy.All).build());
             log.info("[{}] created NATS consumer {} on stream {} (subjects {})", owner, wanted.name(), wanted.stream(),
                     wanted.filterSubject());

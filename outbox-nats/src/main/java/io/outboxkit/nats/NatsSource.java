@@ -79,7 +79,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Connection.</b> It connects in {@link Builder#build()} (creating the stream and the
  * dead-letter stream if absent) and sets up the consumer in {@link #start}; then it reconnects by
- * itself forever, and a consumer deleted under it is created again. {@link #close()} finishes the
+ * itself forever, and a consumer deleted under it is created again. A consumer created again (at
+ * start or while running) begins at the stream's first message, so everything the stream still
+ * holds comes again, as at a restart: what had been dead-lettered is looked up first and terminated
+ * again, not handed over, and a creation that cannot look it up waits. {@link #close()} finishes the
  * batch in the receiver's hands, acknowledges it, and closes the connection.
  *
  * <p>Thread-safe; the receiver is called by one thread of the source's own.
@@ -139,6 +142,8 @@ public final class NatsSource implements MessageSource {
     private volatile boolean receiving;
     /** The connection's reconnections when the consumer was last set up; only the worker reads and writes it. */
     private long setUpAtReconnects;
+    /** Whether creating the deleted consumer again failed, said once at WARN; only the worker reads and writes it. */
+    private boolean recreateFailing;
     private boolean closed;
     private Thread worker;
     private BatchReceiver receiver;
@@ -579,16 +584,27 @@ public final class NatsSource implements MessageSource {
     }
 
     private void recreateIfDeleted() {
+        boolean deleted = false;
         try {
             if (connection.getStatus() == Connection.Status.CONNECTED && !Consumers.exists(management, wanted)) {
-                LOG.warn("[{}] NATS consumer {} was deleted; creating it again (from the stream's first message; "
-                        + "what was done before comes again as duplicates)", name, wanted.name());
+                deleted = true;
                 inHand.clear();
                 Consumers.ensure(management, wanted, name, LOG, this::findDeadLettered);
                 consumer = connection.getConsumerContext(wanted.stream(), wanted.name());
+                recreateFailing = false;
+                LOG.warn("[{}] NATS consumer {} was deleted; created it again from the stream's first message (what "
+                        + "was acknowledged before comes again, and an idempotent receiver skips it; what was "
+                        + "dead-lettered is terminated again, not handed over)", name, wanted.name());
             }
         } catch (IOException | JetStreamApiException | RuntimeException e) {
-            LOG.debug("[{}] cannot check consumer {}: {}", name, wanted.name(), NatsConnector.describe(e));
+            if (deleted && !recreateFailing) {
+                // Once, not every retryWait: the cause (the dead-letter stream not readable, say) is what a person acts on.
+                recreateFailing = true;
+                LOG.warn("[{}] NATS consumer {} was deleted and cannot be created again: {}; trying again every {}",
+                        name, wanted.name(), NatsConnector.describe(e), retryWait);
+            } else {
+                LOG.debug("[{}] cannot check consumer {}: {}", name, wanted.name(), NatsConnector.describe(e));
+            }
         }
     }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.nats.client.Connection;
+import io.nats.client.JetStreamApiException;
 import io.nats.client.api.ConsumerInfo;
 import io.nats.client.api.MessageInfo;
 import io.nats.client.impl.Headers;
@@ -407,6 +408,57 @@ class NatsSourceTest {
 
         assertThat(record.violations()).as("order of aggregate order-b").isEmpty();
         assertThat(record.deliveriesOf(x1.id())).as("handings of x1, dead-lettered in the first run").isEqualTo(1);
+    }
+
+    @Test
+    void a_dead_lettered_message_is_not_handed_over_again_once_the_consumer_is_created_anew_after_its_deletion()
+            throws Exception {
+        OutboxMessage x1 = TestNats.message("order-b");
+        OutboxMessage x2 = TestNats.message("order-b");
+        publish(List.of(x1, x2));
+        Received record = new Received().failing(m -> m.id().equals(x1.id()));
+        NatsSource first = nats.source("c1").batchSize(1).maxAttempts(1).build();
+        nats.closeAtEnd(first);
+        first.start(record);
+        await().atMost(DEADLINE).until(() -> record.hasApplied(x2.id())
+                && nats.management().getStreamInfo(nats.deadLetterStream).getStreamState().getMsgCount() == 1);
+        first.close();
+        nats.management().deleteConsumer(nats.stream, "c1"); // an operator's clean-up
+
+        // The new consumer starts at the stream's first message, x1.
+        record.failing(m -> false);
+        started(fastSource("c1"), record);
+        await().atMost(DEADLINE).until(() -> record.deliveriesOf(x2.id()) == 2);
+
+        assertThat(record.deliveriesOf(x1.id())).as("handings of x1, dead-lettered in the first run").isEqualTo(1);
+        assertThat(record.violations()).as("order of aggregate order-b").isEmpty();
+    }
+
+    @Test
+    void a_consumer_deleted_under_a_running_source_is_created_anew_without_handing_over_a_dead_lettered_message()
+            throws Exception {
+        OutboxMessage x1 = TestNats.message("order-b");
+        OutboxMessage x2 = TestNats.message("order-b");
+        publish(List.of(x1, x2));
+        Received record = new Received().failing(m -> m.id().equals(x1.id()));
+        started(fastSource("c1").batchSize(1).maxAttempts(1), record);
+        await().atMost(DEADLINE).until(() -> record.hasApplied(x2.id())
+                && nats.management().getStreamInfo(nats.deadLetterStream).getStreamState().getMsgCount() == 1);
+
+        record.failing(m -> false);
+        try {
+            nats.management().deleteConsumer(nats.stream, "c1");
+        } catch (JetStreamApiException e) {
+            // nats-server may answer that it could not remove the consumer's directory, its last acks
+            // still being written, when the consumer is gone already; x2 coming again shows it was.
+            if (!e.getMessage().contains("directory not empty")) {
+                throw e;
+            }
+        }
+        await().atMost(DEADLINE).until(() -> record.deliveriesOf(x2.id()) == 2);
+
+        assertThat(record.deliveriesOf(x1.id())).as("handings of x1, dead-lettered before the deletion").isEqualTo(1);
+        assertThat(record.violations()).as("order of aggregate order-b").isEmpty();
     }
 
     @Test
