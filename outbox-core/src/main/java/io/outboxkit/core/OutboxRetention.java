@@ -5,6 +5,7 @@ import io.outboxkit.core.internal.OwnConnections;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import org.jdbi.v3.core.Handle;
@@ -29,6 +30,9 @@ import org.jdbi.v3.core.JdbiException;
  * from, and the outbox whenever PostgreSQL counts more dead rows in it than
  * {@value #VACUUM_DEAD_ROWS} or a hundredth of its live rows, whichever is more (a plain VACUUM,
  * which blocks neither writers nor pollers; it needs the table's owner).
+ *
+ * <p>The outbox and {@code processed_messages} are trimmed independently, each deleted from and
+ * then vacuumed: a run whose step on one table fails still does the other's, then throws.
  */
 public final class OutboxRetention {
 
@@ -76,19 +80,46 @@ public final class OutboxRetention {
     }
 
     /**
-     * Deletes everything past its period now, batch by batch, and returns the counts.
+     * Deletes everything past its period now, batch by batch, and returns the counts. The outbox is
+     * deleted from and vacuumed first, then {@code processed_messages}; a failure on one does not
+     * stop the other.
      *
-     * @throws OutboxException when the database fails (batches already deleted stay deleted)
+     * @throws OutboxException when the database failed on either table, after both were tried: its
+     *     message names the table(s) that failed and what was deleted (batches already deleted stay
+     *     deleted); a second failure is attached as suppressed
      */
     public Result runOnce() {
-        long outbox = processedMessagesOnly ? 0
-                : deleteInBatches(sql.deletePublished, publishedRetention, "published outbox messages");
-        long processed = deleteInBatches(sql.deleteProcessed, dedupWindow, "processed-message records");
-        if (vacuum && !processedMessagesOnly && (outbox > 0 || manyDeadRows(sql.outbox()))) {
-            vacuum(sql.outbox());
+        List<OutboxException> failures = new ArrayList<>(2);
+        long outbox = 0;
+        if (!processedMessagesOnly) {
+            try {
+                outbox = deleteInBatches(sql.deletePublished, publishedRetention, "published outbox messages", sql.outbox());
+                if (vacuum && (outbox > 0 || manyDeadRows(sql.outbox()))) {
+                    vacuum(sql.outbox());
+                }
+            } catch (OutboxException e) {
+                failures.add(e);
+            }
         }
-        if (vacuum && processed > 0) {
-            vacuum(sql.processed());
+        long processed = 0;
+        try {
+            processed = deleteInBatches(sql.deleteProcessed, dedupWindow, "processed-message records", sql.processed());
+            if (vacuum && processed > 0) {
+                vacuum(sql.processed());
+            }
+        } catch (OutboxException e) {
+            failures.add(e);
+        }
+        if (!failures.isEmpty()) {
+            StringBuilder message = new StringBuilder();
+            for (OutboxException failure : failures) {
+                message.append(message.isEmpty() ? "" : "; ").append(failure.getMessage());
+            }
+            message.append(" (this run: ").append(outbox).append(" published outbox message(s) deleted, ")
+                    .append(processed).append(" processed-message record(s) deleted)");
+            OutboxException thrown = new OutboxException(message.toString(), failures.get(0).getCause());
+            failures.stream().skip(1).forEach(thrown::addSuppressed);
+            throw thrown;
         }
         return new Result(outbox, processed);
     }
@@ -114,7 +145,7 @@ public final class OutboxRetention {
         }
     }
 
-    private long deleteInBatches(String sql, Duration age, String what) {
+    private long deleteInBatches(String sql, Duration age, String what, String table) {
         long total = 0;
         try {
             int deleted;
@@ -131,7 +162,7 @@ public final class OutboxRetention {
             } while (deleted == batchSize);
             return total;
         } catch (SQLException | JdbiException e) {
-            throw new OutboxException("could not delete " + what + " older than " + age + " (" + total
+            throw new OutboxException("could not delete " + what + " older than " + age + " from " + table + " (" + total
                     + " deleted before the failure): " + e.getMessage(), e);
         }
     }
