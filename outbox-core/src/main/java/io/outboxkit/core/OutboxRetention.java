@@ -4,13 +4,18 @@ import io.outboxkit.core.internal.OutboxSql;
 import io.outboxkit.core.internal.OwnConnections;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.SQLWarning;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.JdbiException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Keeps the outbox tables bounded: deletes PUBLISHED messages older than the retention period, and
@@ -29,7 +34,10 @@ import org.jdbi.v3.core.JdbiException;
  * queue table, turn on {@link Builder#vacuum(boolean)}: every run then vacuums a table it deleted
  * from, and the outbox whenever PostgreSQL counts more dead rows in it than
  * {@value #VACUUM_DEAD_ROWS} or a hundredth of its live rows, whichever is more (a plain VACUUM,
- * which blocks neither writers nor pollers; it needs the table's owner).
+ * which blocks neither writers nor pollers). VACUUM needs the table's owner (or, on PostgreSQL 17
+ * and later, the MAINTAIN privilege): PostgreSQL skips a table the role may not vacuum with no more
+ * than a warning, which a run reports in {@link Result#vacuumSkipped()} and logs at WARN the first
+ * time for each table.
  *
  * <p>The outbox and {@code processed_messages} are trimmed independently, each deleted from and
  * then vacuumed: a run whose step on one table fails still does the other's, then throws.
@@ -47,6 +55,8 @@ public final class OutboxRetention {
     /** With {@link Builder#vacuum(boolean)}, the outbox is vacuumed once it holds at least this many dead rows (and a hundredth of its live ones). */
     public static final long VACUUM_DEAD_ROWS = 10_000;
 
+    private static final Logger LOG = LoggerFactory.getLogger(OutboxRetention.class);
+
     private final Jdbi jdbi;
     private final OutboxSql sql;
     private final Duration publishedRetention;
@@ -54,6 +64,8 @@ public final class OutboxRetention {
     private final int batchSize;
     private final boolean vacuum;
     private final boolean processedMessagesOnly;
+    /** The tables whose skipped VACUUM has been logged, so that it is logged once, not every run. */
+    private final Set<String> skipLogged = ConcurrentHashMap.newKeySet();
 
     private OutboxRetention(Builder b) {
         this.jdbi = b.jdbi;
@@ -71,12 +83,26 @@ public final class OutboxRetention {
     }
 
     /**
-     * How many rows one {@link #runOnce()} deleted.
+     * How many rows one {@link #runOnce()} deleted, and which VACUUMs PostgreSQL skipped.
      *
      * @param publishedMessages outbox rows (PUBLISHED only)
      * @param processedMessages processed-message records
+     * @param vacuumSkipped the tables (as SQL names them, e.g. {@link OutboxNames#qualifiedOutboxTable()})
+     *     that {@link Builder#vacuum(boolean)} was to vacuum and PostgreSQL skipped because the role may
+     *     not vacuum them (it needs the table's owner, or MAINTAIN on PostgreSQL 17 and later); empty
+     *     when every VACUUM ran or none was due
      */
-    public record Result(long publishedMessages, long processedMessages) {
+    public record Result(long publishedMessages, long processedMessages, List<String> vacuumSkipped) {
+
+        /** A result whose VACUUMs, if any, all ran. */
+        public Result(long publishedMessages, long processedMessages) {
+            this(publishedMessages, processedMessages, List.of());
+        }
+
+        /** Copies {@code vacuumSkipped}. */
+        public Result {
+            vacuumSkipped = List.copyOf(vacuumSkipped);
+        }
     }
 
     /**
@@ -89,13 +115,14 @@ public final class OutboxRetention {
      *     deleted); a second failure is attached as suppressed
      */
     public Result runOnce() {
+        List<String> skipped = new ArrayList<>(2);
         List<OutboxException> failures = new ArrayList<>(2);
         long outbox = 0;
         if (!processedMessagesOnly) {
             try {
                 outbox = deleteInBatches(sql.deletePublished, publishedRetention, "published outbox messages", sql.outbox());
                 if (vacuum && (outbox > 0 || manyDeadRows(sql.outbox()))) {
-                    vacuum(sql.outbox());
+                    vacuum(sql.outbox(), skipped);
                 }
             } catch (OutboxException e) {
                 failures.add(e);
@@ -105,7 +132,7 @@ public final class OutboxRetention {
         try {
             processed = deleteInBatches(sql.deleteProcessed, dedupWindow, "processed-message records", sql.processed());
             if (vacuum && processed > 0) {
-                vacuum(sql.processed());
+                vacuum(sql.processed(), skipped);
             }
         } catch (OutboxException e) {
             failures.add(e);
@@ -121,7 +148,7 @@ public final class OutboxRetention {
             failures.stream().skip(1).forEach(thrown::addSuppressed);
             throw thrown;
         }
-        return new Result(outbox, processed);
+        return new Result(outbox, processed, skipped);
     }
 
     /** Whether PostgreSQL's statistics count enough dead rows in {@code table} to vacuum it (false while it has none). */
@@ -135,14 +162,37 @@ public final class OutboxRetention {
         }
     }
 
-    private void vacuum(String table) {
+    /** Vacuums {@code table}, adding it to {@code skipped} when PostgreSQL skipped it for want of privilege. */
+    private void vacuum(String table, List<String> skipped) {
         try (Handle handle = OwnConnections.autoCommitting(jdbi)) { // VACUUM cannot run inside a transaction
+            SQLWarning warning;
             try (var statement = handle.getConnection().createStatement()) {
                 statement.execute("VACUUM " + table);
+                warning = statement.getWarnings();
             }
-        } catch (SQLException e) {
+            // PostgreSQL skips a table the role may not vacuum with only a WARNING, worded differently
+            // by version and language: a warning for a table the role does not own is that skip.
+            if (warning != null && !ownsOrMaintains(handle, table)) {
+                skipped.add(table);
+                if (skipLogged.add(table)) {
+                    LOG.warn("retention's VACUUM of {} was skipped by PostgreSQL ({}): the role may not vacuum it, so the "
+                            + "table's dead rows are reclaimed only by autovacuum, if it runs. Connect retention as the "
+                            + "table's owner (or grant MAINTAIN on it, PostgreSQL 17 and later), or turn vacuum off. "
+                            + "Logged once.", table, warning.getMessage());
+                }
+            }
+        } catch (SQLException | JdbiException e) {
             throw new OutboxException("could not vacuum " + table + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Whether the current role may vacuum {@code table}: it is a member of its owner, or holds MAINTAIN (PostgreSQL 17+). */
+    private static boolean ownsOrMaintains(Handle handle, String table) {
+        // CASE, not AND: PostgreSQL before 17 rejects the MAINTAIN privilege's name, and may evaluate AND in any order.
+        return handle.createQuery("SELECT pg_has_role(relowner, 'USAGE') OR CASE WHEN "
+                        + "current_setting('server_version_num')::int >= 170000 THEN has_table_privilege(oid, 'MAINTAIN') "
+                        + "ELSE false END FROM pg_class WHERE oid = to_regclass(:table)")
+                .bind("table", table).mapTo(Boolean.class).findOne().orElse(false);
     }
 
     private long deleteInBatches(String sql, Duration age, String what, String table) {
@@ -208,7 +258,9 @@ public final class OutboxRetention {
         /**
          * Whether a run then runs VACUUM on a table it deleted rows from, and on the outbox once it
          * holds many dead rows (see the class comment); default false (leave it to autovacuum). For
-         * servers where autovacuum is off or falls behind the stream.
+         * servers where autovacuum is off or falls behind the stream. VACUUM needs the table's owner
+         * (or MAINTAIN on PostgreSQL 17 and later): a skipped one is reported in
+         * {@link Result#vacuumSkipped()} and logged once at WARN.
          */
         public Builder vacuum(boolean vacuum) {
             this.vacuum = vacuum;
