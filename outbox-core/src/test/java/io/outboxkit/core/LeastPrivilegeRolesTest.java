@@ -1,6 +1,7 @@
 package io.outboxkit.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
@@ -22,8 +23,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * Each process connecting as a role of its own with only the grants it needs, the tables owned by
  * the role that migrated them (here the test's superuser): the producer, the relay (its poller in
- * both claim modes, admin and monitor) and the consumer, each with the grants README's "Roles and
- * grants" lists for it, and no more.
+ * both claim modes, admin, monitor and retention) and the consumer, each with the grants README's
+ * "Roles and grants" lists for it, and no more; and retention given less than it needs.
  */
 class LeastPrivilegeRolesTest {
 
@@ -47,6 +48,7 @@ class LeastPrivilegeRolesTest {
     void dropTheRole() {
         pools.forEach(HikariDataSource::close);
         db.jdbi().useHandle(h -> {
+            h.execute("REASSIGN OWNED BY " + ROLE + " TO current_user"); // a table handed over by a test
             h.execute("DROP OWNED BY " + ROLE);
             h.execute("DROP ROLE " + ROLE);
         });
@@ -150,5 +152,43 @@ class LeastPrivilegeRolesTest {
         handler.handle(message);
         handler.handleAll(List.of(message));
         assertThat(handled).hasSize(1);
+    }
+
+    private static long vacuumCount() {
+        return db.jdbi().withHandle(h -> h.createQuery(
+                "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'outbox'").mapTo(Long.class).one());
+    }
+
+    @Test
+    void retention_with_vacuum_as_a_role_that_does_not_own_the_outbox_says_the_vacuum_was_skipped() {
+        publishedLongAgo(Outbox.write(db.jdbi(), 50, 1));
+        Jdbi relay = as("SELECT, UPDATE, DELETE ON outbox", "SELECT, UPDATE, DELETE ON processed_messages");
+
+        OutboxRetention.Result result = OutboxRetention.builder(relay)
+                .publishedRetention(Duration.ofDays(1)).vacuum(true).build().runOnce();
+
+        assertThat(result.publishedMessages()).isEqualTo(50);
+        // PostgreSQL only warns that it skipped the table: the run must not pass that off as a VACUUM.
+        assertThat(result.vacuumSkipped()).as("the tables whose VACUUM was skipped").containsExactly(OutboxNames.DEFAULT.qualifiedOutboxTable());
+    }
+
+    @Test
+    void a_relay_role_without_grants_on_processed_messages_still_has_its_outbox_vacuumed_by_retention() {
+        // The relay's role owns the outbox (so that it may vacuum it) but, consuming nothing, has no
+        // grant on processed_messages: the consumer trims that in its own database.
+        publishedLongAgo(Outbox.write(db.jdbi(), 50, 1));
+        db.jdbi().useHandle(h -> h.execute("ALTER TABLE outbox OWNER TO " + ROLE));
+        Jdbi relay = as();
+        long before = vacuumCount();
+
+        assertThatThrownBy(() -> OutboxRetention.builder(relay).publishedRetention(Duration.ofDays(1)).vacuum(true).build().runOnce())
+                .as("the records it may not trim: said, with what was done")
+                .isInstanceOf(OutboxException.class)
+                .hasMessageContaining("processed_messages")
+                .hasMessageContaining("50 published outbox message(s) deleted");
+
+        assertThat(Outbox.total(db.jdbi())).as("the published messages were deleted").isZero();
+        await("the outbox retention deleted from is vacuumed").atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(vacuumCount()).isGreaterThan(before));
     }
 }
