@@ -4,7 +4,6 @@ import io.outboxkit.core.internal.OutboxSql;
 import io.outboxkit.core.internal.OwnConnections;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.SQLWarning;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,9 +34,9 @@ import org.slf4j.LoggerFactory;
  * from, and the outbox whenever PostgreSQL counts more dead rows in it than
  * {@value #VACUUM_DEAD_ROWS} or a hundredth of its live rows, whichever is more (a plain VACUUM,
  * which blocks neither writers nor pollers). VACUUM needs the table's owner (or, on PostgreSQL 17
- * and later, the MAINTAIN privilege): PostgreSQL skips a table the role may not vacuum with no more
- * than a warning, which a run reports in {@link Result#vacuumSkipped()} and logs at WARN the first
- * time for each table.
+ * and later, the MAINTAIN privilege): PostgreSQL would skip a table the role may not vacuum with no
+ * more than a warning, so a run asks first, and reports such a table in {@link Result#vacuumSkipped()}
+ * and logs it at WARN the first time.
  *
  * <p>The outbox and {@code processed_messages} are trimmed independently, each deleted from and
  * then vacuumed: a run whose step on one table fails still does the other's, then throws.
@@ -83,12 +82,12 @@ public final class OutboxRetention {
     }
 
     /**
-     * How many rows one {@link #runOnce()} deleted, and which VACUUMs PostgreSQL skipped.
+     * How many rows one {@link #runOnce()} deleted, and which VACUUMs it skipped.
      *
      * @param publishedMessages outbox rows (PUBLISHED only)
      * @param processedMessages processed-message records
      * @param vacuumSkipped the tables (as SQL names them, e.g. {@link OutboxNames#qualifiedOutboxTable()})
-     *     that {@link Builder#vacuum(boolean)} was to vacuum and PostgreSQL skipped because the role may
+     *     that {@link Builder#vacuum(boolean)} was to vacuum and that were not, because the role may
      *     not vacuum them (it needs the table's owner, or MAINTAIN on PostgreSQL 17 and later); empty
      *     when every VACUUM ran or none was due
      */
@@ -162,36 +161,41 @@ public final class OutboxRetention {
         }
     }
 
-    /** Vacuums {@code table}, adding it to {@code skipped} when PostgreSQL skipped it for want of privilege. */
+    /** Vacuums {@code table}, or adds it to {@code skipped} when the role may not vacuum it (PostgreSQL would skip it). */
     private void vacuum(String table, List<String> skipped) {
         try (Handle handle = OwnConnections.autoCommitting(jdbi)) { // VACUUM cannot run inside a transaction
-            SQLWarning warning;
-            try (var statement = handle.getConnection().createStatement()) {
-                statement.execute("VACUUM " + table);
-                warning = statement.getWarnings();
-            }
-            // PostgreSQL skips a table the role may not vacuum with only a WARNING, worded differently
-            // by version and language: a warning for a table the role does not own is that skip.
-            if (warning != null && !ownsOrMaintains(handle, table)) {
+            // PostgreSQL skips a table the role may not vacuum with only a WARNING, which a role with
+            // client_min_messages above it never receives: ask first, as PostgreSQL decides.
+            if (!mayVacuum(handle, table)) {
                 skipped.add(table);
                 if (skipLogged.add(table)) {
-                    LOG.warn("retention's VACUUM of {} was skipped by PostgreSQL ({}): the role may not vacuum it, so the "
-                            + "table's dead rows are reclaimed only by autovacuum, if it runs. Connect retention as the "
-                            + "table's owner (or grant MAINTAIN on it, PostgreSQL 17 and later), or turn vacuum off. "
-                            + "Logged once.", table, warning.getMessage());
+                    LOG.warn("retention does not vacuum {}: its role may not (PostgreSQL would skip it), so the table's "
+                            + "dead rows are reclaimed only by autovacuum, if it runs. Connect retention as the table's "
+                            + "owner (or grant MAINTAIN on it, PostgreSQL 17 and later), or turn vacuum off. Logged once.",
+                            table);
                 }
+                return;
+            }
+            try (var statement = handle.getConnection().createStatement()) {
+                statement.execute("VACUUM " + table);
             }
         } catch (SQLException | JdbiException e) {
             throw new OutboxException("could not vacuum " + table + ": " + e.getMessage(), e);
         }
     }
 
-    /** Whether the current role may vacuum {@code table}: it is a member of its owner, or holds MAINTAIN (PostgreSQL 17+). */
-    private static boolean ownsOrMaintains(Handle handle, String table) {
-        // CASE, not AND: PostgreSQL before 17 rejects the MAINTAIN privilege's name, and may evaluate AND in any order.
-        return handle.createQuery("SELECT pg_has_role(relowner, 'USAGE') OR CASE WHEN "
-                        + "current_setting('server_version_num')::int >= 170000 THEN has_table_privilege(oid, 'MAINTAIN') "
-                        + "ELSE false END FROM pg_class WHERE oid = to_regclass(:table)")
+    /**
+     * Whether the current role may vacuum {@code table}, as PostgreSQL decides: a superuser or a
+     * member of the table's owner; before PostgreSQL 17 also of the database's owner (unless the
+     * table is a shared catalog, which the outbox never is); from 17, a holder of MAINTAIN.
+     */
+    private static boolean mayVacuum(Handle handle, String table) {
+        // CASE, not AND/OR: PostgreSQL before 17 rejects the MAINTAIN privilege's name, and may evaluate AND/OR in any order.
+        return handle.createQuery("""
+                        SELECT pg_has_role(c.relowner, 'USAGE') OR CASE
+                            WHEN current_setting('server_version_num')::int >= 170000 THEN has_table_privilege(c.oid, 'MAINTAIN')
+                            ELSE pg_has_role((SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE') END
+                        FROM pg_class c WHERE c.oid = to_regclass(:table)""")
                 .bind("table", table).mapTo(Boolean.class).findOne().orElse(false);
     }
 

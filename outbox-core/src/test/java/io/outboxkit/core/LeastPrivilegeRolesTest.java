@@ -191,4 +191,21 @@ class LeastPrivilegeRolesTest {
         await("the outbox retention deleted from is vacuumed").atMost(Duration.ofSeconds(5)).untilAsserted(() ->
                 assertThat(vacuumCount()).isGreaterThan(before));
     }
+
+    @Test
+    void a_vacuum_the_role_may_not_run_is_reported_even_when_the_role_receives_no_warnings() {
+        // client_min_messages = error (quiet logs, some poolers): PostgreSQL would send no WARNING of its skip.
+        publishedLongAgo(Outbox.write(db.jdbi(), 50, 1));
+        db.jdbi().useHandle(h -> h.execute("ALTER ROLE " + ROLE + " SET client_min_messages = error"));
+        Jdbi relay = as("SELECT, UPDATE, DELETE ON outbox", "SELECT, UPDATE, DELETE ON processed_messages");
+        long before = vacuumCount();
+
+        OutboxRetention.Result result = OutboxRetention.builder(relay)
+                .publishedRetention(Duration.ofDays(1)).vacuum(true).build().runOnce();
+
+        assertThat(result.publishedMessages()).isEqualTo(50);
+        assertThat(vacuumCount()).as("nothing vacuumed the outbox").isEqualTo(before);
+        assertThat(result.vacuumSkipped()).as("the tables whose VACUUM was skipped")
+                .containsExactly(OutboxNames.DEFAULT.qualifiedOutboxTable());
+    }
 }
