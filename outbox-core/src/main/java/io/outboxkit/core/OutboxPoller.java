@@ -568,6 +568,7 @@ public final class OutboxPoller implements AutoCloseable {
                     }
                     continue;
                 }
+                conflicts = 0;
                 OutboxException failure = explainStarvation(e, run);
                 boolean starved = failure != e;
                 errors.incrementAndGet();
@@ -581,6 +582,7 @@ public final class OutboxPoller implements AutoCloseable {
             } catch (RuntimeException | Error e) {
                 // A bug or a publisher gone wrong must not silently end delivery: log it and go on;
                 // the batch's messages are retried when their lease ends.
+                conflicts = 0;
                 errors.incrementAndGet();
                 observer.pollFailed(e instanceof Exception failure ? failure : new IllegalStateException(e));
                 LOG.error("[{}] poll cycle failed unexpectedly; retrying after {}", config.name(), config.pollInterval(), e);
