@@ -29,10 +29,9 @@ class InstalledByAnotherToolNonOwnerTest {
 
     @BeforeAll
     static void theDbaInstallsTheOutboxWithPsqlAndGrantsTheService() {
+        db.jdbi().useHandle(h -> h.execute(OutboxSchema.sql(NAMES))); // every version, as the printed scripts
+        db.createLoginRole(ROLE);
         db.jdbi().useHandle(h -> {
-            h.execute(OutboxSchema.sql(NAMES)); // every version, as the printed scripts
-            h.execute("DROP ROLE IF EXISTS " + ROLE);
-            h.execute("CREATE ROLE " + ROLE + " LOGIN");
             h.execute("GRANT USAGE ON SCHEMA installed TO " + ROLE);
             h.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA installed TO " + ROLE);
         });
@@ -47,12 +46,7 @@ class InstalledByAnotherToolNonOwnerTest {
     }
 
     private static HikariDataSource asTheService() {
-        String url = db.jdbcUrl().replaceAll("([?&])user=[^&]*&?", "$1").replaceAll("[?&]$", "");
-        return db.newPool(3, config -> {
-            config.setJdbcUrl(url);
-            config.setUsername(ROLE);
-            config.setPassword(null);
-        });
+        return db.newPoolAs(ROLE, 3);
     }
 
     @Test

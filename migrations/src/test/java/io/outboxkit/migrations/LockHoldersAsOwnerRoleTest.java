@@ -40,11 +40,8 @@ class LockHoldersAsOwnerRoleTest {
 
     @BeforeAll
     static void roles() {
+        List.of(MIGRATOR, WRITER).forEach(db::createLoginRole);
         db.jdbi().useHandle(h -> {
-            for (String role : List.of(MIGRATOR, WRITER)) {
-                h.execute("DROP ROLE IF EXISTS " + role);
-                h.execute("CREATE ROLE " + role + " LOGIN");
-            }
             String database = h.createQuery("SELECT current_database()").mapTo(String.class).one();
             h.execute("GRANT CREATE ON DATABASE \"" + database + "\" TO " + MIGRATOR);
         });
@@ -62,12 +59,7 @@ class LockHoldersAsOwnerRoleTest {
     }
 
     private static HikariDataSource as(String role) {
-        String url = db.jdbcUrl().replaceAll("([?&])user=[^&]*&?", "$1").replaceAll("[?&]$", "");
-        return db.newPool(3, config -> {
-            config.setJdbcUrl(url);
-            config.setUsername(role);
-            config.setPassword(null);
-        });
+        return db.newPoolAs(role, 3);
     }
 
     @Test

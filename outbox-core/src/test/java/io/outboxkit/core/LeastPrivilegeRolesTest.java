@@ -38,10 +38,7 @@ class LeastPrivilegeRolesTest {
     @BeforeEach
     void aFreshRole() {
         Outbox.clear(db.jdbi());
-        db.jdbi().useHandle(h -> {
-            h.execute("DROP ROLE IF EXISTS " + ROLE);
-            h.execute("CREATE ROLE " + ROLE + " LOGIN");
-        });
+        db.createLoginRole(ROLE);
     }
 
     @AfterEach
@@ -66,12 +63,7 @@ class LeastPrivilegeRolesTest {
                 h.execute("GRANT " + grant + " TO " + ROLE);
             }
         });
-        String url = db.jdbcUrl().replaceAll("([?&])user=[^&]*&?", "$1").replaceAll("[?&]$", "");
-        HikariDataSource pool = db.newPool(4, config -> {
-            config.setJdbcUrl(url);
-            config.setUsername(ROLE);
-            config.setPassword(null);
-        });
+        HikariDataSource pool = db.newPoolAs(ROLE, 4);
         pools.add(pool);
         return Jdbi.create(pool);
     }

@@ -28,6 +28,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  */
 public final class PostgresExtension implements BeforeAllCallback, AfterAllCallback {
 
+    /** The password of the roles {@link #createLoginRole} makes. */
+    public static final String ROLE_PASSWORD = "outbox-test";
+
     private static final AtomicInteger POOLS = new AtomicInteger();
 
     private final DatabaseSetup setup;
@@ -109,6 +112,31 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
         config.setPoolName("test-" + database + "-" + POOLS.incrementAndGet());
         configure.accept(config);
         return new HikariDataSource(config);
+    }
+
+    /**
+     * Creates {@code role} (dropped first if it exists), a role that logs in with
+     * {@link #ROLE_PASSWORD} (the servers the tests run on may ask for one) and holds no grant yet:
+     * for a test of what a role with only some grants may do. The test drops it.
+     */
+    public void createLoginRole(String role) {
+        jdbi().useHandle(h -> {
+            h.execute("DROP ROLE IF EXISTS " + role);
+            h.execute("CREATE ROLE " + role + " LOGIN PASSWORD '" + ROLE_PASSWORD + "'");
+        });
+    }
+
+    /**
+     * A pool of its own of {@code size} connections to this class's database as {@code role}, made
+     * by {@link #createLoginRole}; the caller closes it.
+     */
+    public HikariDataSource newPoolAs(String role, int size) {
+        String url = jdbcUrl().replaceAll("([?&])(user|password)=[^&]*&?", "$1").replaceAll("[?&]$", "");
+        return newPool(size, config -> {
+            config.setJdbcUrl(url);
+            config.setUsername(role);
+            config.setPassword(ROLE_PASSWORD);
+        });
     }
 
     /** A {@link Jdbi} over {@link #dataSource()}. */
