@@ -2,7 +2,6 @@ package io.outboxkit.core;
 
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.context.Scope;
-import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.internal.ConsumerSpans;
 import io.outboxkit.core.internal.OutboxSql;
 import io.outboxkit.core.internal.OwnConnections;
@@ -65,8 +64,6 @@ public final class IdempotentHandler {
     public static final int MAX_TRANSACTION_ATTEMPTS = 5;
 
     private static final Logger LOG = LoggerFactory.getLogger(IdempotentHandler.class);
-    private static final String DEADLOCK = "40P01";
-    private static final String SERIALIZATION_FAILURE = "40001";
 
     private final Jdbi jdbi;
     private final OutboxSql sql;
@@ -182,7 +179,7 @@ public final class IdempotentHandler {
             try {
                 return OwnConnections.inTransaction(jdbi, handle -> apply(handle, message));
             } catch (RuntimeException e) {
-                if (attempt < MAX_TRANSACTION_ATTEMPTS && isTransient(e)) {
+                if (attempt < MAX_TRANSACTION_ATTEMPTS && Conflicts.abortedByConflict(e)) {
                     pauseBeforeRetry(attempt, "message " + message.id(), e);
                     continue;
                 }
@@ -271,7 +268,7 @@ public final class IdempotentHandler {
                     return OwnConnections.inTransaction(jdbi, handle -> applyAll(handle, messages, true));
                 }
             } catch (SQLException | RuntimeException e) {
-                if (attempt < MAX_TRANSACTION_ATTEMPTS && isTransient(e)) {
+                if (attempt < MAX_TRANSACTION_ATTEMPTS && Conflicts.abortedByConflict(e)) {
                     pauseBeforeRetry(attempt, "a batch of " + messages.size() + " messages", e);
                     continue;
                 }
@@ -383,21 +380,10 @@ public final class IdempotentHandler {
 
     /** A deadlock or serialization failure aborts the whole transaction, which is then retried. */
     private static void rethrowIfTransient(Exception e) {
-        if (isTransient(e)) {
+        if (Conflicts.abortedByConflict(e)) {
             throw e instanceof RuntimeException runtime ? runtime
                     : new OutboxException("transaction aborted: " + e.getMessage(), e);
         }
-    }
-
-    /** Whether PostgreSQL aborted the transaction as a deadlock victim or a serialization failure. */
-    static boolean isTransient(Throwable e) {
-        for (Throwable t : Causes.chain(e)) {
-            if (t instanceof SQLException failure && (DEADLOCK.equals(failure.getSQLState())
-                    || SERIALIZATION_FAILURE.equals(failure.getSQLState()))) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static void pauseBeforeRetry(int attempt, String what, Exception e) {

@@ -14,7 +14,6 @@ import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.core.spi.OutboxListener;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -114,8 +113,6 @@ public final class OutboxPoller implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(OutboxPoller.class);
     /** Poll cycles aborted by a conflict in a row after which the poller says so at WARN. */
     static final int CONFLICTS_BEFORE_WARNING = 20;
-    private static final String DEADLOCK = "40P01";
-    private static final String SERIALIZATION_FAILURE = "40001";
 
     private final Jdbi jdbi;
     private final MessagePublisher publisher;
@@ -547,7 +544,7 @@ public final class OutboxPoller implements AutoCloseable {
                 healthy = true;
                 starvedToldOf = false;
             } catch (OutboxException e) {
-                if (abortedByConflict(e)) {
+                if (Conflicts.abortedByConflict(e)) {
                     // Another transaction's timing, not an outage: the next cycle comes after a short
                     // random pause (growing while conflicts repeat), neither logged as a database
                     // failure nor waiting out the poll interval.
@@ -686,18 +683,6 @@ public final class OutboxPoller implements AutoCloseable {
                 + "holds one of the pool's connections for as long as the poller runs. If the pool is exhausted (not the "
                 + "database unreachable), give it at least " + connectionsNeeded() + " connections for this poller ("
                 + config.workers() + " worker(s) + 1 for LISTEN) besides what the application itself uses", e);
-    }
-
-    /**
-     * Whether PostgreSQL aborted the cycle's transaction as a deadlock victim or a serialization
-     * failure: what it wrote is undone, its messages come back as after any failed cycle (a lock's
-     * at once, a lease's when it ends), and the next cycle, no longer meeting the same transactions,
-     * most likely goes through.
-     */
-    private static boolean abortedByConflict(OutboxException e) {
-        return Causes.find(e, SQLException.class)
-                .map(sql -> DEADLOCK.equals(sql.getSQLState()) || SERIALIZATION_FAILURE.equals(sql.getSQLState()))
-                .orElse(false);
     }
 
     /** Waits {@code millis} or until woken; returns true when the poller is to stop (interrupted). */
