@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.outboxkit.testing.FreePorts;
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -51,6 +52,28 @@ class DevPostgresMainTest {
         assertThat(process.exitValue()).isEqualTo(143); // the JVM's status after SIGTERM, hooks run
         assertThat(out.allLines(DEADLINE)).as(() -> String.join("\n", err.lines()))
                 .last().isEqualTo("dev-postgres: stopped");
+        DevPostgres.requirePortFree(new DevPostgresSettings(port, dataDir));
+    }
+
+    @Test
+    void sigterm_while_postgres_starts_still_stops_it_so_the_next_start_finds_the_port_free() throws Exception {
+        int port = FreePorts.pick();
+        process = start(port);
+        ProcessOutput out = ProcessOutput.of(process.getInputStream());
+        ProcessOutput err = ProcessOutput.of(process.getErrorStream());
+        Path pidFile = dataDir.resolve("postmaster.pid");
+        long deadline = System.nanoTime() + DEADLINE.toNanos();
+        while (!Files.exists(pidFile) && System.nanoTime() - deadline < 0) {
+            Thread.onSpinWait(); // the postmaster is up, and the launcher not yet ready: the window asked for
+        }
+        assertThat(pidFile).as("the postmaster started").exists();
+
+        assertThat(process.toHandle().destroy()).isTrue();
+        assertThat(process.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS)).isTrue();
+
+        assertThat(out.allLines(DEADLINE)).as(() -> String.join("\n", err.lines()))
+                .last().isEqualTo("dev-postgres: stopped");
+        assertThat(pidFile).as("no postmaster left running").doesNotExist();
         DevPostgres.requirePortFree(new DevPostgresSettings(port, dataDir));
     }
 
