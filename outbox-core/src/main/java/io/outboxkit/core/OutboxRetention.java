@@ -116,26 +116,10 @@ public final class OutboxRetention {
     public Result runOnce() {
         List<String> skipped = new ArrayList<>(2);
         List<OutboxException> failures = new ArrayList<>(2);
-        long outbox = 0;
-        if (!processedMessagesOnly) {
-            try {
-                outbox = deleteInBatches(sql.deletePublished, publishedRetention, "published outbox messages", sql.outbox());
-                if (vacuum && (outbox > 0 || manyDeadRows(sql.outbox()))) {
-                    vacuum(sql.outbox(), skipped);
-                }
-            } catch (OutboxException e) {
-                failures.add(e);
-            }
-        }
-        long processed = 0;
-        try {
-            processed = deleteInBatches(sql.deleteProcessed, dedupWindow, "processed-message records", sql.processed());
-            if (vacuum && processed > 0) {
-                vacuum(sql.processed(), skipped);
-            }
-        } catch (OutboxException e) {
-            failures.add(e);
-        }
+        long outbox = processedMessagesOnly ? 0 : expire(sql.deletePublished, publishedRetention,
+                "published outbox messages", sql.outbox(), true, skipped, failures);
+        long processed = expire(sql.deleteProcessed, dedupWindow, "processed-message records", sql.processed(), false,
+                skipped, failures);
         if (!failures.isEmpty()) {
             StringBuilder message = new StringBuilder();
             for (OutboxException failure : failures) {
@@ -148,6 +132,26 @@ public final class OutboxRetention {
             throw thrown;
         }
         return new Result(outbox, processed, skipped);
+    }
+
+    /**
+     * One table's part of a run: deletes its rows older than {@code age}, then vacuums it when
+     * asked to and rows were deleted (or, with {@code vacuumOnDeadRows}, it holds many dead ones).
+     * Returns how many rows it deleted, also when it failed part way: a failure goes to {@code
+     * failures}, and the batches deleted before it stay deleted.
+     */
+    private long expire(String deleteSql, Duration age, String what, String table, boolean vacuumOnDeadRows,
+            List<String> skipped, List<OutboxException> failures) {
+        long[] deleted = {0};
+        try {
+            deleteInBatches(deleteSql, age, what, table, deleted);
+            if (vacuum && (deleted[0] > 0 || (vacuumOnDeadRows && manyDeadRows(table)))) {
+                vacuum(table, skipped);
+            }
+        } catch (OutboxException e) {
+            failures.add(e);
+        }
+        return deleted[0];
     }
 
     /** Whether PostgreSQL's statistics count enough dead rows in {@code table} to vacuum it (false while it has none). */
@@ -199,25 +203,23 @@ public final class OutboxRetention {
                 .bind("table", table).mapTo(Boolean.class).findOne().orElse(false);
     }
 
-    private long deleteInBatches(String sql, Duration age, String what, String table) {
-        long total = 0;
+    /** Deletes batch by batch, each committed on its own, adding each batch's count to {@code deleted[0]}. */
+    private void deleteInBatches(String sql, Duration age, String what, String table, long[] deleted) {
         try {
-            int deleted;
+            int batch;
             do {
-                // Each batch commits on its own.
-                deleted = OwnConnections.inReadCommittedTransaction(jdbi, h -> {
+                batch = OwnConnections.inReadCommittedTransaction(jdbi, h -> {
                     try (PreparedStatement delete = h.getConnection().prepareStatement(sql)) {
                         delete.setLong(1, age.toMillis());
                         delete.setInt(2, batchSize);
                         return delete.executeUpdate();
                     }
                 });
-                total += deleted;
-            } while (deleted == batchSize);
-            return total;
+                deleted[0] += batch;
+            } while (batch == batchSize);
         } catch (SQLException | JdbiException e) {
-            throw new OutboxException("could not delete " + what + " older than " + age + " from " + table + " (" + total
-                    + " deleted before the failure): " + e.getMessage(), e);
+            throw new OutboxException("could not delete " + what + " older than " + age + " from " + table + " ("
+                    + deleted[0] + " deleted before the failure): " + e.getMessage(), e);
         }
     }
 

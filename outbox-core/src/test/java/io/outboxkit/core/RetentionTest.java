@@ -126,6 +126,40 @@ class RetentionTest {
     }
 
     @Test
+    void a_run_failing_midway_says_how_many_rows_it_deleted_before_the_failure_and_still_cleans_the_other_table() {
+        List<UUID> ids = Outbox.write(db.jdbi(), 5, 1);
+        ids.forEach(id -> setState(id, "PUBLISHED", "2 days"));
+        db.jdbi().useHandle(h -> {
+            h.execute("INSERT INTO processed_messages (consumer, message_id, processed_at) "
+                    + "VALUES ('loyalty', gen_random_uuid(), now() - interval '40 days')");
+            // Refuses the fourth deletion: three batches of one commit, the fourth fails.
+            h.execute("CREATE FUNCTION refuse_late_deletes() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    + "IF (SELECT count(*) FROM outbox WHERE status = 'PUBLISHED') <= 2 THEN "
+                    + "RAISE EXCEPTION 'deletes refused'; END IF; RETURN OLD; END $$");
+            h.execute("CREATE TRIGGER refuse_late_deletes BEFORE DELETE ON outbox FOR EACH ROW "
+                    + "EXECUTE FUNCTION refuse_late_deletes()");
+        });
+        try {
+            OutboxRetention retention = OutboxRetention.builder(db.jdbi()).publishedRetention(Duration.ofDays(1))
+                    .batchSize(1).build();
+
+            assertThatThrownBy(retention::runOnce).isInstanceOf(OutboxException.class)
+                    .hasMessageContaining("deletes refused")
+                    .hasMessageContaining("3 deleted before the failure")
+                    .hasMessageContaining("this run: 3 published outbox message(s) deleted, "
+                            + "1 processed-message record(s) deleted");
+            long processedLeft = db.jdbi().withHandle(h ->
+                    h.createQuery("SELECT count(*) FROM processed_messages").mapTo(Long.class).one());
+            assertThat(processedLeft).isZero();
+        } finally {
+            db.jdbi().useHandle(h -> {
+                h.execute("DROP TRIGGER refuse_late_deletes ON outbox");
+                h.execute("DROP FUNCTION refuse_late_deletes()");
+            });
+        }
+    }
+
+    @Test
     void invalid_options_are_refused_by_name() {
         assertThatThrownBy(() -> OutboxRetention.builder(db.jdbi()).batchSize(0).build()).hasMessageContaining("batchSize");
         assertThatThrownBy(() -> OutboxRetention.builder(db.jdbi()).dedupWindow(Duration.ofDays(-1)).build())
