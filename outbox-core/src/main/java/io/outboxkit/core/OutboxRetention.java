@@ -33,8 +33,8 @@ import org.slf4j.LoggerFactory;
  * queue table, turn on {@link Builder#vacuum(boolean)}: every run then vacuums a table it deleted
  * from, and the outbox whenever PostgreSQL counts more dead rows in it than
  * {@value #VACUUM_DEAD_ROWS} or a hundredth of its live rows, whichever is more (a plain VACUUM,
- * which blocks neither writers nor pollers). VACUUM needs the table's owner (or, on PostgreSQL 17
- * and later, the MAINTAIN privilege): PostgreSQL would skip a table the role may not vacuum with no
+ * which blocks neither writers nor pollers). VACUUM needs the table's or the database's owner (or,
+ * on PostgreSQL 17 and later, the MAINTAIN privilege): PostgreSQL would skip a table the role may not vacuum with no
  * more than a warning, so a run asks first, and reports such a table in {@link Result#vacuumSkipped()}
  * and logs it at WARN the first time.
  *
@@ -88,7 +88,8 @@ public final class OutboxRetention {
      * @param processedMessages processed-message records
      * @param vacuumSkipped the tables (as SQL names them, e.g. {@link OutboxNames#qualifiedOutboxTable()})
      *     that {@link Builder#vacuum(boolean)} was to vacuum and that were not, because the role may
-     *     not vacuum them (it needs the table's owner, or MAINTAIN on PostgreSQL 17 and later); empty
+     *     not vacuum them (it needs the table's or the database's owner, or MAINTAIN on PostgreSQL 17
+     *     and later); empty
      *     when every VACUUM ran or none was due
      */
     public record Result(long publishedMessages, long processedMessages, List<String> vacuumSkipped) {
@@ -175,7 +176,8 @@ public final class OutboxRetention {
                 if (skipLogged.add(table)) {
                     LOG.warn("retention does not vacuum {}: its role may not (PostgreSQL would skip it), so the table's "
                             + "dead rows are reclaimed only by autovacuum, if it runs. Connect retention as the table's "
-                            + "owner (or grant MAINTAIN on it, PostgreSQL 17 and later), or turn vacuum off. Logged once.",
+                            + "or the database's owner (or grant MAINTAIN on the table, PostgreSQL 17 and later), or "
+                            + "turn vacuum off. Logged once.",
                             table);
                 }
                 return;
@@ -189,16 +191,17 @@ public final class OutboxRetention {
     }
 
     /**
-     * Whether the current role may vacuum {@code table}, as PostgreSQL decides: a superuser or a
-     * member of the table's owner; before PostgreSQL 17 also of the database's owner (unless the
-     * table is a shared catalog, which the outbox never is); from 17, a holder of MAINTAIN.
+     * Whether the current role may vacuum {@code table}, as PostgreSQL decides: a superuser, a
+     * member of the table's owner or of the database's owner (the outbox is never a shared
+     * catalog), and from PostgreSQL 17 a holder of MAINTAIN.
      */
     private static boolean mayVacuum(Handle handle, String table) {
-        // CASE, not AND/OR: PostgreSQL before 17 rejects the MAINTAIN privilege's name, and may evaluate AND/OR in any order.
+        // CASE, not AND: PostgreSQL before 17 rejects the MAINTAIN privilege's name, and may evaluate AND/OR in any order.
         return handle.createQuery("""
-                        SELECT pg_has_role(c.relowner, 'USAGE') OR CASE
-                            WHEN current_setting('server_version_num')::int >= 170000 THEN has_table_privilege(c.oid, 'MAINTAIN')
-                            ELSE pg_has_role((SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE') END
+                        SELECT pg_has_role(c.relowner, 'USAGE')
+                            OR pg_has_role((SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE')
+                            OR CASE WHEN current_setting('server_version_num')::int >= 170000
+                                THEN has_table_privilege(c.oid, 'MAINTAIN') ELSE false END
                         FROM pg_class c WHERE c.oid = to_regclass(:table)""")
                 .bind("table", table).mapTo(Boolean.class).findOne().orElse(false);
     }
@@ -264,8 +267,8 @@ public final class OutboxRetention {
         /**
          * Whether a run then runs VACUUM on a table it deleted rows from, and on the outbox once it
          * holds many dead rows (see the class comment); default false (leave it to autovacuum). For
-         * servers where autovacuum is off or falls behind the stream. VACUUM needs the table's owner
-         * (or MAINTAIN on PostgreSQL 17 and later): a skipped one is reported in
+         * servers where autovacuum is off or falls behind the stream. VACUUM needs the table's or the
+         * database's owner (or MAINTAIN on PostgreSQL 17 and later): a skipped one is reported in
          * {@link Result#vacuumSkipped()} and logged once at WARN.
          */
         public Builder vacuum(boolean vacuum) {
