@@ -8,8 +8,12 @@ import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.TextMapGetter;
 import io.outboxkit.core.spi.TransportHeaders;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.slf4j.LoggerFactory;
 
 /**
  * Where outbox-core's spans come from, and how a trace context travels in a message's headers:
@@ -39,6 +43,8 @@ public final class Tracing {
         }
     };
 
+    private static final MethodHandle GLOBAL_IS_SET = globalIsSet();
+
     private final OpenTelemetry given;
     private volatile Tracer tracer;
 
@@ -53,7 +59,8 @@ public final class Tracing {
 
     /**
      * The tracer; null while tracing is off: no OpenTelemetry was given and none is installed as
-     * the global one (so that an application without an SDK pays nothing for spans). Looked up
+     * the global one (so that an application without an SDK pays nothing for spans), or the
+     * OpenTelemetry API is older than 1.57 and none was given. Looked up
      * again until one is found, so that an SDK installed after the poller was built still counts.
      */
     public Tracer tracer() {
@@ -61,12 +68,43 @@ public final class Tracing {
         if (found != null) {
             return found;
         }
-        if (given == null && !GlobalOpenTelemetry.isSet()) {
+        if (given == null && !globalInstalled()) {
             return null;
         }
         found = (given != null ? given : GlobalOpenTelemetry.get()).getTracer(SCOPE);
         tracer = found;
         return found;
+    }
+
+    /**
+     * Whether a host installed the global OpenTelemetry. Asked without {@code get()}, which would
+     * install a no-op one for good (the host's SDK could then not be installed); through
+     * {@code isSet()}, which the API has from 1.57: on an older one (an embedder's dependency
+     * management may choose it) the global is never used.
+     */
+    private static boolean globalInstalled() {
+        if (GLOBAL_IS_SET == null) {
+            return false;
+        }
+        try {
+            return (boolean) GLOBAL_IS_SET.invokeExact();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e); // isSet() declares no checked exception
+        }
+    }
+
+    private static MethodHandle globalIsSet() {
+        try {
+            return MethodHandles.publicLookup().findStatic(GlobalOpenTelemetry.class, "isSet",
+                    MethodType.methodType(boolean.class));
+        } catch (NoSuchMethodException | IllegalAccessException e) {
+            LoggerFactory.getLogger(Tracing.class).info("The OpenTelemetry API on the class path is older than 1.57: "
+                    + "outbox spans come only from an OpenTelemetry given to the poller or handler, never from the "
+                    + "global one");
+            return null;
+        }
     }
 
     /**
