@@ -10,6 +10,7 @@ import io.outboxkit.core.internal.SafeListener;
 import io.outboxkit.core.internal.Tracing;
 import io.outboxkit.core.internal.WaitAnnouncement;
 import io.outboxkit.core.internal.Wakeup;
+import io.outboxkit.core.spi.BatchFailures;
 import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
@@ -356,10 +357,11 @@ public final class OutboxPoller implements AutoCloseable {
             Map<UUID, Exception> failures;
             ProducerSpans spans = ProducerSpans.start(tracing, publisher, batch);
             try {
-                failures = publisher.publishAll(spans.messages());
-                if (failures == null) {
+                Map<UUID, Exception> reported = publisher.publishAll(spans.messages());
+                if (reported == null) {
                     throw new IllegalStateException(publisher.getClass().getName() + ".publishAll returned null");
                 }
+                failures = BatchFailures.withCauses(reported, publisher.getClass().getName() + ".publishAll");
             } catch (InterruptedException e) {
                 // Shutting down hard: leave the outcome unrecorded; the batch is retried when the
                 // claim is released (a lock at once, a lease when it ends).

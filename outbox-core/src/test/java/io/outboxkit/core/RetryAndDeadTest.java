@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -151,6 +152,36 @@ class RetryAndDeadTest {
         assertThat(listener.failures).hasSize(2);
         assertThat(listener.pollFailures).as("not a failure of the database").isEmpty();
         assertThat(poller.stats().errors()).isZero();
+    }
+
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void a_failure_reported_without_an_exception_fails_the_attempt_which_counts_toward_dead(ClaimMode mode) {
+        List<UUID> ids = Outbox.write(db.jdbi(), 2, 1); // two aggregates, one message each
+        UUID failing = ids.get(1);
+        MessagePublisher noCause = new MessagePublisher() {
+            @Override
+            public void publish(OutboxMessage message) {
+            }
+
+            @Override
+            public Map<UUID, Exception> publishAll(List<OutboxMessage> batch) {
+                Map<UUID, Exception> failures = new HashMap<>();
+                failures.put(failing, null); // "this one failed", no exception at hand
+                return failures;
+            }
+        };
+        RecordingListener listener = new RecordingListener();
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), noCause).claimMode(mode).maxAttempts(1)
+                .addListener(listener).build();
+
+        assertThat(poller.pollOnce()).isEqualTo(2);
+
+        assertThat(row(failing)).containsEntry("status", "DEAD").containsEntry("attempts", 1);
+        assertThat((String) row(failing).get("last_error"))
+                .contains("publishAll listed message " + failing + " as failed without an exception");
+        assertThat(row(ids.get(0))).as("the batch's other message").containsEntry("status", "PUBLISHED");
+        assertThat(listener.pollFailures).as("not a failure of the database").isEmpty();
     }
 
     @ParameterizedTest(name = "claim mode: {0}")

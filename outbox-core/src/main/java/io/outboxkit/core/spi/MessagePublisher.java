@@ -38,7 +38,9 @@ public interface MessagePublisher {
      * aggregate, so the messages of a batch may be delivered in any order or in parallel.
      *
      * @return the failures, by message id: every message of the batch not in the map was delivered.
-     *     Throwing fails the whole batch.
+     *     A message in the map failed even when its value is null (recorded with an
+     *     {@code IllegalStateException} saying the publisher gave no exception). Returning null, or
+     *     throwing, fails the whole batch.
      */
     default Map<UUID, Exception> publishAll(List<OutboxMessage> batch) throws InterruptedException {
         Map<UUID, Exception> failures = new LinkedHashMap<>();
