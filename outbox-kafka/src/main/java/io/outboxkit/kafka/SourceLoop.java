@@ -1,6 +1,7 @@
 package io.outboxkit.kafka;
 
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.BatchFailures;
 import io.outboxkit.core.spi.BatchReceiver;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -190,7 +191,8 @@ final class SourceLoop implements Runnable {
         batch.forEach(r -> messages.add(r.forDelivery()));
         Map<UUID, ? extends Exception> failures;
         try {
-            failures = receiver.receive(messages);
+            Map<UUID, ? extends Exception> reported = receiver.receive(messages);
+            failures = reported == null ? Map.of() : BatchFailures.withCauses(reported, "the receiver");
             if (batchFailures > 0) {
                 LOG.info("[{}] the receiver takes batches again, after {} failed in a row", settings.name(), batchFailures);
             }
@@ -213,7 +215,7 @@ final class SourceLoop implements Runnable {
         }
         for (SourceRecord r : batch) {
             PartitionQueue queue = queues.get(partition(r));
-            Exception failure = failures == null ? null : failures.get(r.message.id());
+            Exception failure = failures.get(r.message.id());
             if (failure == null) {
                 if (queue != null) {
                     queue.done(r);

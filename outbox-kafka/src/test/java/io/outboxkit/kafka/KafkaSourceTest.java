@@ -12,6 +12,7 @@ import io.outboxkit.testing.ChildJvm;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -19,6 +20,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -296,6 +298,37 @@ class KafkaSourceTest {
                 .containsEntry("dead_letter_error", "failed 3 times, last: amount is negative")
                 .containsEntry("dead_letter_attempts", "3");
         assertThat(text(dead.value())).isEqualTo(poison.payload());
+    }
+
+    @Test
+    void a_message_listed_as_failed_without_an_exception_comes_again_and_goes_to_the_dead_letter_topic_after_max_attempts()
+            throws Exception {
+        List<OutboxMessage> sent = publish(List.of(message(aggregateType, "a", 1), message(aggregateType, "a", 2)));
+        OutboxMessage failing = sent.get(0);
+        List<OutboxMessage> deliveries = new CopyOnWriteArrayList<>();
+        Set<UUID> applied = ConcurrentHashMap.newKeySet();
+        KafkaSource source = source().maxAttempts(2).build();
+        sources.add(source);
+        source.start(batch -> {
+            Map<UUID, Exception> failures = new HashMap<>();
+            for (OutboxMessage m : batch) {
+                if (m.id().equals(failing.id())) {
+                    deliveries.add(m);
+                    failures.put(m.id(), null); // "this one failed", no exception at hand
+                } else {
+                    applied.add(m.id());
+                }
+            }
+            return failures;
+        });
+
+        await().atMost(DEADLINE).until(() -> applied.contains(sent.get(1).id()));
+        assertThat(deliveries).as("not counted done after its first failure").extracting(OutboxMessage::attempts)
+                .containsExactly(1, 2);
+        ConsumerRecord<byte[], byte[]> dead = TestKafka.read(deadLetters, 1).get(0);
+        assertThat(headers(dead)).containsEntry("id", failing.id().toString()).containsEntry("dead_letter_error",
+                "failed 2 times, last: the receiver listed message " + failing.id() + " as failed without an exception");
+        await().atMost(DEADLINE).until(() -> committedTotal() == 2);
     }
 
     @Test

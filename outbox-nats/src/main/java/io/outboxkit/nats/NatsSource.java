@@ -12,6 +12,7 @@ import io.nats.client.Message;
 import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.BatchFailures;
 import io.outboxkit.core.spi.BatchReceiver;
 import io.outboxkit.core.spi.MessageSource;
 import io.outboxkit.core.spi.TransportHeaders;
@@ -423,10 +424,12 @@ public final class NatsSource implements MessageSource {
         Map<UUID, ? extends Exception> failures;
         Exception all = null;
         try {
-            failures = receiver.receive(messages);
-            if (failures == null) {
+            Map<UUID, ? extends Exception> reported = receiver.receive(messages);
+            if (reported == null) {
                 all = new IllegalStateException("the receiver returned null instead of its failures");
                 failures = Map.of();
+            } else {
+                failures = BatchFailures.withCauses(reported, "the receiver");
             }
         } catch (Exception e) {
             all = e;

@@ -14,6 +14,7 @@ import io.outboxkit.core.OutboxMessage;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -285,6 +286,32 @@ class NatsSourceTest {
         assertThat(headers.getFirst("id")).isEqualTo(poison.id().toString());
         assertThat(headers.getFirst("trace_id")).isEqualTo("t-1");
         await().atMost(DEADLINE).until(() -> consumerInfo("c1").getAckFloor().getStreamSequence() == 2);
+    }
+
+    @Test
+    void a_message_listed_as_failed_without_an_exception_is_delivered_again_and_dead_lettered_after_max_attempts()
+            throws Exception {
+        OutboxMessage failing = TestNats.message("order-p");
+        OutboxMessage after = TestNats.message("order-p");
+        publish(List.of(failing, after));
+        AtomicInteger deliveries = new AtomicInteger();
+        NatsSource source = fastSource("c1").maxAttempts(2).build();
+        nats.closeAtEnd(source);
+        source.start(batch -> {
+            Map<UUID, Exception> failures = new HashMap<>();
+            batch.stream().filter(m -> m.id().equals(failing.id())).forEach(m -> {
+                deliveries.incrementAndGet();
+                failures.put(m.id(), null); // "this one failed", no exception at hand
+            });
+            return failures;
+        });
+
+        await().atMost(DEADLINE).until(() -> consumerInfo("c1").getAckFloor().getStreamSequence() == 2);
+        assertThat(deliveries.get()).as("not acknowledged as done after its first failure").isEqualTo(2);
+        Headers headers = nats.management().getMessage(nats.deadLetterStream, 1).getHeaders();
+        assertThat(headers.getFirst("id")).isEqualTo(failing.id().toString());
+        assertThat(headers.getFirst("dead_letter_error"))
+                .isEqualTo("the receiver listed message " + failing.id() + " as failed without an exception");
     }
 
     @Test

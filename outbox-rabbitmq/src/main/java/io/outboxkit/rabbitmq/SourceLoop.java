@@ -2,6 +2,7 @@ package io.outboxkit.rabbitmq;
 
 import com.rabbitmq.client.ConnectionFactory;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.BatchFailures;
 import io.outboxkit.core.spi.BatchReceiver;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -174,10 +175,12 @@ final class SourceLoop implements Runnable {
         Map<UUID, ? extends Exception> failures;
         boolean wholeBatch = false; // says nothing about any one message (its database down, say): never dead-letters
         try {
-            failures = receiver.receive(List.copyOf(messages));
-            if (failures == null) {
+            Map<UUID, ? extends Exception> reported = receiver.receive(List.copyOf(messages));
+            if (reported == null) {
                 failures = allFailed(batch, new IllegalStateException("the receiver returned null instead of its failures"));
                 wholeBatch = true;
+            } else {
+                failures = BatchFailures.withCauses(reported, "the receiver");
             }
         } catch (InterruptedException e) {
             throw e;

@@ -9,6 +9,7 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.GetResponse;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.BatchReceiver;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -20,6 +21,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -203,6 +205,34 @@ class RabbitMqSourceTest {
 
         assertThat(recorder.deliveries(failing.id())).isEqualTo(2);
         assertThat(messages).filteredOn(m -> m != failing).allSatisfy(m -> assertThat(recorder.deliveries(m.id())).isEqualTo(1));
+        assertThat(broker.ready(queue)).isZero();
+    }
+
+    @Test
+    void a_message_listed_as_failed_without_an_exception_is_delivered_again_and_dead_lettered_after_max_attempts()
+            throws Exception {
+        OutboxMessage message = Messages.message("Order", "o-1", "OrderCreated");
+        Map<UUID, Integer> deliveries = new ConcurrentHashMap<>();
+        BatchReceiver noCause = batch -> {
+            Map<UUID, Exception> failures = new HashMap<>();
+            batch.forEach(m -> {
+                deliveries.merge(m.id(), 1, Integer::sum);
+                failures.put(m.id(), null); // "this one failed", no exception at hand
+            });
+            return failures;
+        };
+        RabbitMqSource source = source().maxAttempts(2).build();
+        sources.add(source);
+        source.start(noCause);
+        publish(List.of(message));
+
+        GetResponse dead = broker.take(source.deadLetterQueue());
+
+        assertThat(dead.getProps().getMessageId()).isEqualTo(message.id().toString());
+        assertThat(String.valueOf(dead.getProps().getHeaders().get(RabbitMqSource.DEAD_LETTER_ERROR_HEADER)))
+                .isEqualTo("the receiver listed message " + message.id() + " as failed without an exception");
+        assertThat(deliveries.get(message.id())).as("not acknowledged as done after its first failure").isEqualTo(2);
+        source.close();
         assertThat(broker.ready(queue)).isZero();
     }
 

@@ -14,8 +14,9 @@ public interface BatchReceiver {
      * messages.
      *
      * @return the messages that failed, by id, with why: they are delivered again later; every
-     *     other message of the batch counts as done and is acknowledged. Throwing fails the whole
-     *     batch.
+     *     other message of the batch counts as done and is acknowledged. A message in the map
+     *     failed even when its value is null (its error then says the receiver gave no
+     *     exception). Throwing fails the whole batch.
      */
     Map<UUID, ? extends Exception> receive(List<OutboxMessage> batch) throws Exception;
 }
