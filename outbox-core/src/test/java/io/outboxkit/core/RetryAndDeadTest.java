@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Function;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -159,18 +160,11 @@ class RetryAndDeadTest {
     void a_failure_reported_without_an_exception_fails_the_attempt_which_counts_toward_dead(ClaimMode mode) {
         List<UUID> ids = Outbox.write(db.jdbi(), 2, 1); // two aggregates, one message each
         UUID failing = ids.get(1);
-        MessagePublisher noCause = new MessagePublisher() {
-            @Override
-            public void publish(OutboxMessage message) {
-            }
-
-            @Override
-            public Map<UUID, Exception> publishAll(List<OutboxMessage> batch) {
-                Map<UUID, Exception> failures = new HashMap<>();
-                failures.put(failing, null); // "this one failed", no exception at hand
-                return failures;
-            }
-        };
+        MessagePublisher noCause = reporting(batch -> {
+            Map<UUID, Exception> failures = new HashMap<>();
+            failures.put(failing, null); // "this one failed", no exception at hand
+            return failures;
+        });
         RecordingListener listener = new RecordingListener();
         OutboxPoller poller = OutboxPoller.builder(db.jdbi(), noCause).claimMode(mode).maxAttempts(1)
                 .addListener(listener).build();
@@ -181,6 +175,23 @@ class RetryAndDeadTest {
         assertThat((String) row(failing).get("last_error"))
                 .contains("publishAll listed message " + failing + " as failed without an exception");
         assertThat(row(ids.get(0))).as("the batch's other message").containsEntry("status", "PUBLISHED");
+        assertThat(listener.pollFailures).as("not a failure of the database").isEmpty();
+    }
+
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void a_publisher_that_returns_null_instead_of_its_failures_fails_the_attempt_of_the_whole_batch(ClaimMode mode) {
+        List<UUID> ids = Outbox.write(db.jdbi(), 2, 1);
+        RecordingListener listener = new RecordingListener();
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), reporting(batch -> null)).claimMode(mode).maxAttempts(1)
+                .addListener(listener).build();
+
+        assertThat(poller.pollOnce()).isEqualTo(2);
+
+        assertThat(ids).allSatisfy(id -> {
+            assertThat(row(id)).containsEntry("status", "DEAD").containsEntry("attempts", 1);
+            assertThat((String) row(id).get("last_error")).contains(".publishAll returned null");
+        });
         assertThat(listener.pollFailures).as("not a failure of the database").isEmpty();
     }
 
@@ -226,6 +237,20 @@ class RetryAndDeadTest {
 
         assertThat(row(id)).containsEntry("status", "DEAD");
         assertThat((String) row(id).get("last_error")).contains("ran out of heap memory delivering this message alone");
+    }
+
+    /** A publisher whose {@code publishAll} returns what {@code outcome} makes of the batch. */
+    private static MessagePublisher reporting(Function<List<OutboxMessage>, Map<UUID, Exception>> outcome) {
+        return new MessagePublisher() {
+            @Override
+            public void publish(OutboxMessage message) {
+            }
+
+            @Override
+            public Map<UUID, Exception> publishAll(List<OutboxMessage> batch) {
+                return outcome.apply(batch);
+            }
+        };
     }
 
     private static void makeDue(UUID id) {

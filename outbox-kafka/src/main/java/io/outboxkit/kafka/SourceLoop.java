@@ -192,7 +192,11 @@ final class SourceLoop implements Runnable {
         Map<UUID, ? extends Exception> failures;
         try {
             Map<UUID, ? extends Exception> reported = receiver.receive(messages);
-            failures = reported == null ? Map.of() : BatchFailures.withCauses(reported, "the receiver");
+            if (reported == null) {
+                // Says nothing about any one message: failed whole, as RabbitMqSource, NatsSource and the poller do.
+                throw new IllegalStateException("the receiver returned null instead of its failures");
+            }
+            failures = BatchFailures.withCauses(reported, "the receiver");
             if (batchFailures > 0) {
                 LOG.info("[{}] the receiver takes batches again, after {} failed in a row", settings.name(), batchFailures);
             }

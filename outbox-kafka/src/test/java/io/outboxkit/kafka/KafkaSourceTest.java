@@ -187,6 +187,25 @@ class KafkaSourceTest {
     }
 
     @Test
+    void a_receiver_that_returns_null_instead_of_its_failures_gets_the_whole_batch_again() throws Exception {
+        List<OutboxMessage> sent = publish(List.of(message(aggregateType, "a", 1), message(aggregateType, "b", 2)));
+        Map<UUID, Integer> deliveries = new ConcurrentHashMap<>();
+        KafkaSource source = source().build();
+        sources.add(source);
+        source.start(batch -> {
+            batch.forEach(m -> deliveries.merge(m.id(), 1, Integer::sum));
+            // null, not a map of failures, for any batch that hands a message over for the first time
+            return batch.stream().anyMatch(m -> deliveries.get(m.id()) == 1) ? null : Map.of();
+        });
+
+        await().atMost(DEADLINE).until(() -> sent.stream().allMatch(m -> deliveries.getOrDefault(m.id(), 0) >= 2)
+                || committedTotal() == 2);
+        assertThat(sent).as("every message of the batch the receiver returned null for was delivered again")
+                .allSatisfy(m -> assertThat(deliveries.get(m.id())).isGreaterThanOrEqualTo(2));
+        await().atMost(DEADLINE).until(() -> committedTotal() == 2);
+    }
+
+    @Test
     void order_per_aggregate_holds_end_to_end_with_failures_in_between() throws Exception {
         List<OutboxMessage> sent = new ArrayList<>();
         for (int seq = 1; seq <= 200; seq++) {

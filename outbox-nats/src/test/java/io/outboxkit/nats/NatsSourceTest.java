@@ -11,6 +11,7 @@ import io.nats.client.api.MessageInfo;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.BatchReceiver;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -45,7 +47,7 @@ class NatsSourceTest {
                 .reconnectWait(Duration.ofMillis(100));
     }
 
-    private NatsSource started(NatsSource.Builder builder, Received receiver) {
+    private NatsSource started(NatsSource.Builder builder, BatchReceiver receiver) {
         NatsSource source = builder.build();
         nats.closeAtEnd(source);
         source.start(receiver);
@@ -158,6 +160,20 @@ class NatsSourceTest {
         await().atMost(DEADLINE).until(() -> record.appliedCount() == 5);
         assertThat(thrown).isTrue();
         assertThat(record.deliveries()).allSatisfy(message -> assertThat(message.attempts()).isEqualTo(2));
+    }
+
+    @Test
+    void a_receiver_that_returns_null_instead_of_its_failures_gets_the_whole_batch_again() throws Exception {
+        List<OutboxMessage> sent = publish(3, 1);
+        Map<UUID, Integer> deliveries = new ConcurrentHashMap<>();
+        started(fastSource("c1"), batch -> {
+            batch.forEach(m -> deliveries.merge(m.id(), 1, Integer::sum));
+            // null, not a map of failures, for any batch that hands a message over for the first time
+            return batch.stream().anyMatch(m -> deliveries.get(m.id()) == 1) ? null : Map.of();
+        });
+
+        await().atMost(DEADLINE).until(() -> consumerInfo("c1").getAckFloor().getStreamSequence() == 3);
+        assertThat(sent).allSatisfy(m -> assertThat(deliveries.get(m.id())).isGreaterThanOrEqualTo(2));
     }
 
     @Test
@@ -295,9 +311,7 @@ class NatsSourceTest {
         OutboxMessage after = TestNats.message("order-p");
         publish(List.of(failing, after));
         AtomicInteger deliveries = new AtomicInteger();
-        NatsSource source = fastSource("c1").maxAttempts(2).build();
-        nats.closeAtEnd(source);
-        source.start(batch -> {
+        started(fastSource("c1").maxAttempts(2), batch -> {
             Map<UUID, Exception> failures = new HashMap<>();
             batch.stream().filter(m -> m.id().equals(failing.id())).forEach(m -> {
                 deliveries.incrementAndGet();

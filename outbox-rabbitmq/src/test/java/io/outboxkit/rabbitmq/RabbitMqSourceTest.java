@@ -132,6 +132,29 @@ class RabbitMqSourceTest {
     }
 
     @Test
+    void a_receiver_that_returns_null_instead_of_its_failures_gets_every_message_of_that_batch_again() throws Exception {
+        List<OutboxMessage> messages = Messages.orders(3);
+        Map<UUID, Integer> deliveries = new ConcurrentHashMap<>();
+        Set<UUID> done = ConcurrentHashMap.newKeySet();
+        RabbitMqSource source = source().build();
+        sources.add(source);
+        source.start(batch -> {
+            batch.forEach(m -> deliveries.merge(m.id(), 1, Integer::sum));
+            if (batch.stream().anyMatch(m -> deliveries.get(m.id()) == 1)) {
+                return null; // not a map of failures, for any batch that hands a message over for the first time
+            }
+            batch.forEach(m -> done.add(m.id()));
+            return Map.of();
+        });
+        publish(messages);
+
+        await().atMost(WAIT).until(() -> done.size() == messages.size());
+        source.close();
+        assertThat(messages).allSatisfy(m -> assertThat(deliveries.get(m.id())).isGreaterThanOrEqualTo(2));
+        assertThat(broker.ready(queue)).isZero();
+    }
+
+    @Test
     void a_receiver_that_throws_for_longer_than_max_attempts_dead_letters_nothing() throws Exception {
         AtomicInteger calls = new AtomicInteger();
         recorder.throwOn = batch -> calls.incrementAndGet() <= 5; // its database down for five rounds

@@ -16,7 +16,8 @@ public interface BatchReceiver {
      * @return the messages that failed, by id, with why: they are delivered again later; every
      *     other message of the batch counts as done and is acknowledged. A message in the map
      *     failed even when its value is null (its error then says the receiver gave no
-     *     exception). Throwing fails the whole batch.
+     *     exception). Returning null, or throwing, fails the whole batch: every message of it is
+     *     delivered again.
      */
     Map<UUID, ? extends Exception> receive(List<OutboxMessage> batch) throws Exception;
 }
