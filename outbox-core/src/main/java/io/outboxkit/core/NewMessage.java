@@ -16,6 +16,11 @@ import java.util.Objects;
  * {@value TransportHeaders#MAX_NAME_LENGTH} characters, so that a message that could not be
  * applied anywhere is refused when it is written, not after it was delivered.
  *
+ * <p>No field, header name or header value may hold what PostgreSQL cannot store as given: a NUL
+ * character, or a lone UTF-16 surrogate (half of a character, as left by cutting a string inside an
+ * emoji), which has no UTF-8 form and would be stored as '?'. So the message delivered is always the
+ * message written.
+ *
  * @param aggregateType the kind of entity the event is about, e.g. {@code "Order"}
  * @param aggregateId   which entity, e.g. the order's id; with the type, the ordering key
  * @param eventType     what happened, e.g. {@code "OrderCreated"}
@@ -24,21 +29,22 @@ import java.util.Objects;
  *                      that is not JSON fails that write
  * @param headers       extra string metadata carried to the consumer (trace ids, ...); may be empty;
  *                      a name may not be one the envelope uses on a broker
- *                      ({@link io.outboxkit.core.spi.TransportHeaders#RESERVED}); no name or value
- *                      may hold a NUL character, which PostgreSQL cannot store
+ *                      ({@link io.outboxkit.core.spi.TransportHeaders#RESERVED})
  */
 public record NewMessage(String aggregateType, String aggregateId, String eventType, String payload,
                          Map<String, String> headers) {
 
     /**
      * Checks every field but the payload's JSON (PostgreSQL checks that); a bad one is refused with
-     * an {@link IllegalArgumentException} naming it.
+     * an {@link IllegalArgumentException} naming it. Each field is read once for what PostgreSQL
+     * cannot store, the payload too.
      */
     public NewMessage {
         requireName("aggregateType", aggregateType);
         requireName("aggregateId", aggregateId);
         requireName("eventType", eventType);
         requireText("payload", payload);
+        requireStorable("payload", payload);
         headers = Map.copyOf(Objects.requireNonNull(headers, "headers must not be null (use an empty map)"));
         headers.forEach((name, value) -> {
             requireHeaderName(name);
@@ -86,8 +92,9 @@ public record NewMessage(String aggregateType, String aggregateId, String eventT
     }
 
     private static void requireStorable(String name, String value) {
-        if (value.indexOf('\u0000') >= 0) {
-            throw new IllegalArgumentException(name + " must not contain a NUL character (U+0000): PostgreSQL cannot store it");
+        String refusal = StorableText.refusal(name, value);
+        if (refusal != null) {
+            throw new IllegalArgumentException(refusal);
         }
     }
 }

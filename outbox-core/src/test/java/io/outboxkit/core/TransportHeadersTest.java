@@ -96,6 +96,30 @@ class TransportHeadersTest {
                 .hasMessageContaining("header name must not contain a NUL character");
     }
 
+    @Test
+    void a_lone_surrogate_which_postgresql_would_store_as_a_question_mark_is_refused_in_every_field() {
+        String cut = "customer-\uD83D"; // "customer-\uD83D\uDE00" (an emoji) cut after its first half
+        assertThatThrownBy(() -> NewMessage.of("Order", cut, "OrderCreated", "{}"))
+                .hasMessage("aggregateId must not contain a lone UTF-16 surrogate (U+D83D at index 9, as left by cutting "
+                        + "a string inside a character): it has no UTF-8 form, so PostgreSQL would store '?' in its place");
+        assertThatThrownBy(() -> NewMessage.of("Order\uDC00", "1", "OrderCreated", "{}"))
+                .hasMessageStartingWith("aggregateType must not contain a lone UTF-16 surrogate (U+DC00 at index 5");
+        assertThatThrownBy(() -> NewMessage.of("Order", "1", "\uDE00\uD83DOrderCreated", "{}"))
+                .as("a pair in the wrong order is two lone halves").hasMessageStartingWith("eventType must not contain");
+        assertThatThrownBy(() -> NewMessage.of("Order", "1", "OrderCreated", "{\"name\": \"Zo\uDE00\"}"))
+                .hasMessageStartingWith("payload must not contain a lone UTF-16 surrogate (U+DE00 at index 12");
+        assertThatThrownBy(() -> NewMessage.of("Order", "1", "OrderCreated", "{}").withHeader("customer-name", "Zo\uDE00"))
+                .hasMessageStartingWith("header customer-name must not contain a lone UTF-16 surrogate");
+        assertThatThrownBy(() -> new NewMessage("Order", "1", "OrderCreated", "{}", Map.of("customer-name", "Zo\uD800")))
+                .hasMessageStartingWith("header customer-name must not contain a lone UTF-16 surrogate");
+        assertThatThrownBy(() -> new NewMessage("Order", "1", "OrderCreated", "{}", Map.of("x\uD800", "a")))
+                .hasMessageStartingWith("header name must not contain a lone UTF-16 surrogate");
+
+        String emoji = "\uD83D\uDE00";
+        NewMessage whole = new NewMessage("Order" + emoji, emoji, emoji, "{\"name\": \"" + emoji + "\"}", Map.of(emoji, emoji));
+        assertThat(whole.aggregateId()).as("a whole character, its two halves in order, is taken").isEqualTo(emoji);
+    }
+
     private static Map<String, String> with(Map<String, String> headers, String name, String value) {
         Map<String, String> changed = new LinkedHashMap<>(headers);
         changed.put(name, value);
