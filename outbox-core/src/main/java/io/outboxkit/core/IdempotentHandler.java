@@ -63,6 +63,12 @@ public final class IdempotentHandler {
      */
     public static final int MAX_TRANSACTION_ATTEMPTS = 5;
 
+    /**
+     * The longest consumer name: 200 characters, as {@code KafkaSource} takes. The name is part of
+     * every processed-message row's primary key, whose index entries PostgreSQL caps at about 2.7 kB.
+     */
+    public static final int MAX_CONSUMER_LENGTH = 200;
+
     private static final Logger LOG = LoggerFactory.getLogger(IdempotentHandler.class);
 
     private final Jdbi jdbi;
@@ -92,7 +98,10 @@ public final class IdempotentHandler {
      *
      * Records go to the processed-messages table of {@link OutboxNames#DEFAULT}.
      *
-     * @throws InvalidOptionException when the consumer's name is blank
+     * @throws InvalidOptionException naming {@code consumer} when the consumer's name is blank, longer
+     *                                than {@value #MAX_CONSUMER_LENGTH} characters, or holds a NUL or a
+     *                                lone UTF-16 surrogate (which PostgreSQL cannot store as given: two
+     *                                names differing only in such a half would be recorded as one)
      */
     public static IdempotentHandler create(Jdbi jdbi, String consumer, MessageHandler handler) {
         return create(jdbi, OutboxNames.DEFAULT, consumer, handler);
@@ -102,17 +111,34 @@ public final class IdempotentHandler {
      * As {@link #create(Jdbi, String, MessageHandler)}, recording processed messages in the table
      * that {@code names} name.
      *
-     * @throws InvalidOptionException when the consumer's name is blank
+     * @throws InvalidOptionException naming {@code consumer} when the consumer's name is not one
+     *                                {@link #create(Jdbi, String, MessageHandler)} takes
      */
     public static IdempotentHandler create(Jdbi jdbi, OutboxNames names, String consumer, MessageHandler handler) {
         Objects.requireNonNull(jdbi, "jdbi");
         Objects.requireNonNull(names, "names");
         Objects.requireNonNull(handler, "handler");
-        if (consumer == null || consumer.isBlank()) {
-            throw new InvalidOptionException("IdempotentHandler", List.of("consumer"),
-                    "consumer must be a name, not blank");
-        }
+        requireConsumer(consumer);
         return new IdempotentHandler(jdbi, new OutboxSql(names), consumer, handler, List.of(), null);
+    }
+
+    /** Refuses, when it is created, a name every message's record would then fail or merge on. */
+    private static void requireConsumer(String consumer) {
+        if (consumer == null || consumer.isBlank()) {
+            throw refusedConsumer("consumer must be a name, not blank");
+        }
+        if (consumer.length() > MAX_CONSUMER_LENGTH) {
+            throw refusedConsumer("consumer must be at most " + MAX_CONSUMER_LENGTH + " characters (it is part of the "
+                    + "processed-messages table's key), was " + consumer.length());
+        }
+        String unstorable = StorableText.refusal("consumer", consumer);
+        if (unstorable != null) {
+            throw refusedConsumer(unstorable);
+        }
+    }
+
+    private static InvalidOptionException refusedConsumer(String reason) {
+        return new InvalidOptionException("IdempotentHandler", List.of("consumer"), reason);
     }
 
     /**

@@ -730,8 +730,9 @@ public final class OutboxPoller implements AutoCloseable {
         }
 
         /**
-         * The lease owner and log prefix, 1 to 200 characters; default
-         * {@code <host>-<pid>-<random>}, unique per poller, with the host from the
+         * The lease owner and log prefix, 1 to 200 characters, none of them a NUL or a lone UTF-16
+         * surrogate (PostgreSQL, which records it on every claimed message, cannot store those as
+         * given); default {@code <host>-<pid>-<random>}, unique per poller, with the host from the
          * {@code HOSTNAME} environment variable when set (no network look-up).
          */
         public Builder name(String name) {

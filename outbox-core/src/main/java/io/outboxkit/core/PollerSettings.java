@@ -8,7 +8,9 @@ import java.util.List;
  * changes them afterwards. Built by {@link OutboxPoller.Builder#build()}, whose setters document
  * each one and its default; read back with {@link OutboxPoller#settings()}. Immutable.
  *
- * @param name                       the lease owner recorded on claimed messages, and the log prefix
+ * @param name                       the lease owner recorded on claimed messages, and the log prefix:
+ *                                   1 to {@value #MAX_NAME_LENGTH} characters, not blank, with no NUL
+ *                                   and no lone UTF-16 surrogate, which PostgreSQL cannot store as given
  * @param names                      the outbox's tables and wake-up channel
  * @param batchSize                  messages claimed per cycle, 1 to {@value #MAX_BATCH_SIZE}
  * @param workers                    worker threads, 1 to {@value #MAX_WORKERS}
@@ -53,6 +55,8 @@ public record PollerSettings(String name, OutboxNames names, int batchSize, int 
     public PollerSettings {
         require(name != null && !name.isBlank() && name.length() <= MAX_NAME_LENGTH, "name",
                 "name must be 1 to " + MAX_NAME_LENGTH + " characters, was " + describe(name));
+        String unstorable = StorableText.refusal("name", name);
+        require(unstorable == null, "name", unstorable);
         require(names != null, "names", "names must not be null");
         require(batchSize >= 1 && batchSize <= MAX_BATCH_SIZE, "batchSize",
                 "batchSize must be 1 to " + MAX_BATCH_SIZE + ", was " + batchSize);

@@ -319,6 +319,34 @@ class IdempotentHandlerTest {
                 .hasMessage("IdempotentHandler: consumer must be a name, not blank");
     }
 
+    @Test
+    void a_consumer_name_postgresql_cannot_store_as_given_is_refused_at_create() {
+        assertThatThrownBy(() -> IdempotentHandler.create(db.jdbi(), "loyalty\u0000", COUNT))
+                .isInstanceOfSatisfying(InvalidOptionException.class, e -> assertThat(e.option()).isEqualTo("consumer"))
+                .hasMessage("IdempotentHandler: consumer must not contain a NUL character (U+0000): PostgreSQL cannot store it");
+        // Each would be recorded as "billing-?": the second's first delivery of a message would be a DUPLICATE.
+        for (String halfACharacter : List.of("billing-\uD800", "billing-\uDC00")) {
+            assertThatThrownBy(() -> IdempotentHandler.create(db.jdbi(), halfACharacter, COUNT))
+                    .isInstanceOfSatisfying(InvalidOptionException.class, e -> assertThat(e.option()).isEqualTo("consumer"))
+                    .hasMessageStartingWith("IdempotentHandler: consumer must not contain a lone UTF-16 surrogate");
+        }
+    }
+
+    @Test
+    void a_consumer_name_longer_than_the_processed_tables_key_takes_is_refused_at_create_and_the_longest_one_works() {
+        String tooLong = "c".repeat(IdempotentHandler.MAX_CONSUMER_LENGTH + 1);
+        assertThatThrownBy(() -> IdempotentHandler.create(db.jdbi(), tooLong, COUNT))
+                .isInstanceOfSatisfying(InvalidOptionException.class, e -> assertThat(e.option()).isEqualTo("consumer"))
+                .hasMessage("IdempotentHandler: consumer must be at most 200 characters (it is part of the "
+                        + "processed-messages table's key), was 201");
+        // The longest, in characters of three bytes of UTF-8 each: the most bytes a name of that length takes.
+        String longest = "\u20ac".repeat(IdempotentHandler.MAX_CONSUMER_LENGTH);
+        IdempotentHandler handler = IdempotentHandler.create(db.jdbi(), longest, COUNT);
+        OutboxMessage message = message("longest");
+        assertThat(handler.handle(message)).isEqualTo(Outcome.PROCESSED);
+        assertThat(handler.handle(message)).isEqualTo(Outcome.DUPLICATE);
+    }
+
     private static OutboxMessage message(String aggregateId) {
         return new OutboxMessage(UUID.randomUUID(), 1, "Order", aggregateId, "OrderCreated", "{}", Map.of(),
                 Instant.now(), 1);

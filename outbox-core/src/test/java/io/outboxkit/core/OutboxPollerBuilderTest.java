@@ -53,6 +53,18 @@ class OutboxPollerBuilderTest {
     }
 
     @Test
+    void a_name_postgresql_cannot_store_as_the_lease_owner_is_refused_at_build() {
+        assertThatThrownBy(() -> builder().name("relay\u0000one").build())
+                .isInstanceOfSatisfying(InvalidOptionException.class, e -> assertThat(e.option()).isEqualTo("name"))
+                .hasMessage("OutboxPoller: name must not contain a NUL character (U+0000): PostgreSQL cannot store it");
+        assertThatThrownBy(() -> builder().name("relay-\uD83D").build())
+                .isInstanceOfSatisfying(InvalidOptionException.class, e -> assertThat(e.option()).isEqualTo("name"))
+                .hasMessageStartingWith("OutboxPoller: name must not contain a lone UTF-16 surrogate (U+D83D at index 6");
+        assertThat(builder().name("relay-\uD83D\uDE00").build().name()).as("a whole character is taken")
+                .isEqualTo("relay-\uD83D\uDE00");
+    }
+
+    @Test
     void every_invalid_option_is_refused_with_its_name() {
         assertThatThrownBy(() -> builder().batchSize(0).build()).hasMessageContaining("batchSize must be 1 to 10000, was 0");
         assertThatThrownBy(() -> builder().batchSize(10_001).build()).hasMessageContaining("batchSize");

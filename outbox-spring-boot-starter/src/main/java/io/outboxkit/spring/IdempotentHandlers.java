@@ -62,7 +62,10 @@ public final class IdempotentHandlers {
      * A handler recording processed messages under {@code consumer}; several consumers may share a
      * database, each processing every message once.
      *
-     * @throws IllegalArgumentException when {@code consumer} is blank
+     * @throws IllegalArgumentException (an {@link io.outboxkit.core.InvalidOptionException}) when
+     *                                  {@code consumer} is not a name {@link IdempotentHandler#create(Jdbi, String, MessageHandler)}
+     *                                  takes: blank, longer than {@value IdempotentHandler#MAX_CONSUMER_LENGTH}
+     *                                  characters, or holding a NUL or a lone UTF-16 surrogate
      */
     public IdempotentHandler create(String consumer, MessageHandler handler) {
         IdempotentHandler created = IdempotentHandler.create(jdbi, names, consumer, handler);
