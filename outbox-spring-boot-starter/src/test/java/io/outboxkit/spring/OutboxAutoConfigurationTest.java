@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.outboxkit.core.ClaimMode;
 import io.outboxkit.core.NewMessage;
 import io.outboxkit.core.OutboxAdmin;
+import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxRetention;
@@ -18,15 +19,20 @@ import io.outboxkit.testing.DatabaseSetup;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Duration;
 import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.boot.jdbc.autoconfigure.DataSourceTransactionManagerAutoConfiguration;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.boot.transaction.autoconfigure.TransactionAutoConfiguration;
 import org.springframework.core.NestedExceptionUtils;
+import org.springframework.transaction.support.TransactionTemplate;
 
 @ExtendWith(OutputCaptureExtension.class)
 class OutboxAutoConfigurationTest {
@@ -215,6 +221,35 @@ class OutboxAutoConfigurationTest {
                     assertThat(context.getBean(SpringOutboxWriter.class)).isSameAs(own);
                     assertThat(context.getBean(OutboxNames.class)).isSameAs(names);
                 });
+    }
+
+    /** The starter's Javadoc: every bean may be replaced; the others then use the application's. */
+    @Test
+    void an_outbox_names_bean_of_the_application_is_the_one_the_writer_the_poller_and_retention_use() {
+        List<OutboxMessage> received = new CopyOnWriteArrayList<>();
+        Contexts.on(db, DataSourceTransactionManagerAutoConfiguration.class, TransactionAutoConfiguration.class)
+                .withBean(OutboxNames.class, () -> OutboxNames.inSchema("own_names"))
+                .withBean(MessagePublisher.class, () -> received::add)
+                .withPropertyValues("outboxkit.retention.enabled=true", "outboxkit.retention.published=1h",
+                        "outboxkit.retention.interval=100ms")
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    UUID id = context.getBean(TransactionTemplate.class).execute(status -> context.getBean(SpringOutboxWriter.class)
+                            .write(NewMessage.of("Order", "o-1", "OrderCreated", "{}")));
+                    assertThat(statusIn("own_names.outbox", id)).as("written to the application's outbox").isNotNull();
+
+                    await().atMost(Duration.ofSeconds(10)).until(() -> "PUBLISHED".equals(statusIn("own_names.outbox", id)));
+                    assertThat(received).extracting(OutboxMessage::id).containsExactly(id);
+
+                    db.jdbi().useHandle(h -> h.execute(
+                            "UPDATE own_names.outbox SET published_at = now() - interval '2 hours' WHERE id = ?", id));
+                    await("retention deletes it").atMost(Duration.ofSeconds(10)).until(() -> statusIn("own_names.outbox", id) == null);
+                });
+    }
+
+    private static String statusIn(String outbox, UUID id) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT status FROM " + outbox + " WHERE id = :id")
+                .bind("id", id).mapTo(String.class).findOne().orElse(null));
     }
 
     @Test

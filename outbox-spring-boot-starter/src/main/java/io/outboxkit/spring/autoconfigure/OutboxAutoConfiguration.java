@@ -71,7 +71,11 @@ public final class OutboxAutoConfiguration {
         return OutboxSettings.check(properties, Jdbi.create(dataSource));
     }
 
-    /** The outbox's table names and channel, from {@code outboxkit.schema.*}. */
+    /**
+     * The outbox's table names and channel, from {@code outboxkit.schema.*}. Every other bean of the
+     * starter takes its names from this bean, so an {@link OutboxNames} bean of the application's
+     * own names the outbox for all of them.
+     */
     @Bean
     @ConditionalOnMissingBean
     public OutboxNames outboxNames(OutboxSettings settings) {
@@ -81,8 +85,8 @@ public final class OutboxAutoConfiguration {
     /** The library's writer for those names and {@code outboxkit.max-payload-bytes}, used by the {@link SpringOutboxWriter}. */
     @Bean
     @ConditionalOnMissingBean
-    public OutboxWriter outboxWriter(OutboxSettings settings) {
-        return settings.writer();
+    public OutboxWriter outboxWriter(OutboxSettings settings, OutboxNames names) {
+        return settings.writer(names);
     }
 
     /** The writer that joins the caller's Spring transaction. */
@@ -152,9 +156,9 @@ public final class OutboxAutoConfiguration {
         @Bean
         @ConditionalOnBean(MessagePublisher.class)
         @ConditionalOnMissingBean
-        OutboxPoller outboxPoller(OutboxSettings settings, MessagePublisher publisher,
+        OutboxPoller outboxPoller(OutboxSettings settings, OutboxNames names, MessagePublisher publisher,
                                   ObjectProvider<OutboxListener> listeners) {
-            return settings.poller(publisher, listeners.orderedStream().toList());
+            return settings.poller(publisher, names, listeners.orderedStream().toList());
         }
 
         @Bean
@@ -189,8 +193,8 @@ public final class OutboxAutoConfiguration {
 
         @Bean
         @ConditionalOnMissingBean
-        OutboxRetention outboxRetention(OutboxSettings settings) {
-            return settings.retention();
+        OutboxRetention outboxRetention(OutboxSettings settings, OutboxNames names) {
+            return settings.retention(names);
         }
 
         @Bean

@@ -71,9 +71,9 @@ final class OutboxSettings {
      */
     static OutboxSettings check(OutboxProperties properties, Jdbi jdbi) {
         OutboxSettings settings = new OutboxSettings(properties, jdbi);
-        settings.poller(NOT_STARTED);
-        settings.writer();
-        settings.retention();
+        settings.poller(NOT_STARTED, settings.names, List.of());
+        settings.writer(settings.names);
+        settings.retention(settings.names);
         Duration interval = properties.retention().interval();
         if (interval == null || interval.toMillis() < 1) {
             // Not a library setting: how often the starter runs retention. Checked here for that reason.
@@ -94,7 +94,7 @@ final class OutboxSettings {
         return jdbi;
     }
 
-    /** The outbox's names. */
+    /** The outbox's names, from {@code outboxkit.schema.*}. */
     OutboxNames names() {
         return names;
     }
@@ -104,18 +104,20 @@ final class OutboxSettings {
         return properties;
     }
 
-    /** The writer for these names, with the payload limit applied. */
-    OutboxWriter writer() {
+    /**
+     * The writer for {@code names}, with the payload limit applied. The names are a parameter, as in
+     * {@link #poller} and {@link #retention}: the application's {@link OutboxNames} bean may replace
+     * the properties' ones, and every part of the outbox must then use it.
+     */
+    OutboxWriter writer(OutboxNames names) {
         return checked(() -> OutboxWriter.builder().names(names).maxPayloadBytes(properties.maxPayloadBytes()).build());
     }
 
-    /** A poller with every property applied, delivering through {@code publisher}; not started. */
-    OutboxPoller poller(MessagePublisher publisher) {
-        return poller(publisher, List.of());
-    }
-
-    /** A poller with every property applied, delivering through {@code publisher} and telling {@code listeners}; not started. */
-    OutboxPoller poller(MessagePublisher publisher, List<OutboxListener> listeners) {
+    /**
+     * A poller of the outbox {@code names} names, with every property applied, delivering through
+     * {@code publisher} and telling {@code listeners}; not started.
+     */
+    OutboxPoller poller(MessagePublisher publisher, OutboxNames names, List<OutboxListener> listeners) {
         OutboxProperties p = properties;
         OutboxPoller.Builder builder = OutboxPoller.builder(jdbi, publisher)
                 .names(names)
@@ -138,8 +140,8 @@ final class OutboxSettings {
         return checked(builder::build);
     }
 
-    /** Retention with every property applied. */
-    OutboxRetention retention() {
+    /** Retention of the outbox {@code names} names, with every property applied. */
+    OutboxRetention retention(OutboxNames names) {
         return checked(() -> OutboxRetention.builder(jdbi)
                 .names(names)
                 .publishedRetention(properties.retention().published())
