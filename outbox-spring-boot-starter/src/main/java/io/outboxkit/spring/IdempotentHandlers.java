@@ -1,5 +1,6 @@
 package io.outboxkit.spring;
 
+import io.opentelemetry.api.OpenTelemetry;
 import io.outboxkit.core.IdempotentHandler;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.spi.MessageHandler;
@@ -29,12 +30,15 @@ public final class IdempotentHandlers {
     private final OutboxNames names;
     private final String defaultConsumer;
     private final List<OutboxListener> listeners;
+    private final OpenTelemetry openTelemetry;
 
-    private IdempotentHandlers(Jdbi jdbi, OutboxNames names, String defaultConsumer, List<OutboxListener> listeners) {
+    private IdempotentHandlers(Jdbi jdbi, OutboxNames names, String defaultConsumer, List<OutboxListener> listeners,
+                               OpenTelemetry openTelemetry) {
         this.jdbi = jdbi;
         this.names = names;
         this.defaultConsumer = defaultConsumer;
         this.listeners = listeners;
+        this.openTelemetry = openTelemetry;
     }
 
     /**
@@ -55,7 +59,17 @@ public final class IdempotentHandlers {
                                         List<OutboxListener> listeners) {
         Objects.requireNonNull(dataSource, "dataSource");
         Objects.requireNonNull(names, "names");
-        return new IdempotentHandlers(Jdbi.create(dataSource), names, defaultConsumer, List.copyOf(listeners));
+        return new IdempotentHandlers(Jdbi.create(dataSource), names, defaultConsumer, List.copyOf(listeners), null);
+    }
+
+    /**
+     * These handlers, each making its CONSUMER spans with {@code openTelemetry} instead of the
+     * global one (see {@link IdempotentHandler#withOpenTelemetry}); the starter passes the
+     * application's {@code OpenTelemetry} bean. These handlers are unchanged.
+     */
+    public IdempotentHandlers withOpenTelemetry(OpenTelemetry openTelemetry) {
+        return new IdempotentHandlers(jdbi, names, defaultConsumer, listeners,
+                Objects.requireNonNull(openTelemetry, "openTelemetry"));
     }
 
     /**
@@ -72,7 +86,7 @@ public final class IdempotentHandlers {
         for (OutboxListener listener : listeners) {
             created = created.withListener(listener);
         }
-        return created;
+        return openTelemetry == null ? created : created.withOpenTelemetry(openTelemetry);
     }
 
     /**

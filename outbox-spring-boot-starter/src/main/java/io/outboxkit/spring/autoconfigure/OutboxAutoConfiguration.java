@@ -1,5 +1,6 @@
 package io.outboxkit.spring.autoconfigure;
 
+import io.opentelemetry.api.OpenTelemetry;
 import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxMonitor;
 import io.outboxkit.core.OutboxNames;
@@ -44,6 +45,10 @@ import org.springframework.context.annotation.Configuration;
  *       the same way): no publisher, no poller (one INFO line says so);
  *       {@code outboxkit.poller.enabled=true} without one fails the start;
  *       {@code outboxkit.poller.enabled=false}, never a poller;</li>
+ *   <li>spans, when the application has an {@link OpenTelemetry} bean (Spring Boot's OpenTelemetry
+ *       support makes one): the poller's PRODUCER spans and the handlers' CONSUMER spans are made
+ *       with it, whether or not it is installed as the global one; without one, with the global one
+ *       once installed;</li>
  *   <li>{@link OutboxRetention} on a schedule, when {@code outboxkit.retention.enabled=true}.</li>
  * </ul>
  *
@@ -115,14 +120,18 @@ public final class OutboxAutoConfiguration {
 
     /**
      * Idempotent handlers, under {@code outboxkit.consumer.name} unless given a name, telling every
-     * {@link OutboxListener} bean what they do.
+     * {@link OutboxListener} bean what they do, their CONSUMER spans made with the application's
+     * {@link OpenTelemetry} bean when it has one.
      */
     @Bean
     @ConditionalOnMissingBean
     public IdempotentHandlers idempotentHandlers(DataSource dataSource, OutboxNames names, OutboxProperties properties,
-                                                 ObjectProvider<OutboxListener> listeners) {
-        return IdempotentHandlers.of(dataSource, names, properties.consumer().name(),
+                                                 ObjectProvider<OutboxListener> listeners,
+                                                 ObjectProvider<OpenTelemetry> openTelemetry) {
+        IdempotentHandlers handlers = IdempotentHandlers.of(dataSource, names, properties.consumer().name(),
                 listeners.orderedStream().toList());
+        OpenTelemetry bean = openTelemetry.getIfUnique();
+        return bean == null ? handlers : handlers.withOpenTelemetry(bean);
     }
 
     /** The library's schema, applied at start with Flyway unless {@code outboxkit.schema.manage=false}. */
@@ -157,8 +166,8 @@ public final class OutboxAutoConfiguration {
         @ConditionalOnBean(MessagePublisher.class)
         @ConditionalOnMissingBean
         OutboxPoller outboxPoller(OutboxSettings settings, OutboxNames names, MessagePublisher publisher,
-                                  ObjectProvider<OutboxListener> listeners) {
-            return settings.poller(publisher, names, listeners.orderedStream().toList());
+                                  ObjectProvider<OutboxListener> listeners, ObjectProvider<OpenTelemetry> openTelemetry) {
+            return settings.poller(publisher, names, listeners.orderedStream().toList(), openTelemetry.getIfUnique());
         }
 
         @Bean

@@ -1,5 +1,6 @@
 package io.outboxkit.spring.autoconfigure;
 
+import io.opentelemetry.api.OpenTelemetry;
 import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxWriter;
@@ -71,7 +72,7 @@ final class OutboxSettings {
      */
     static OutboxSettings check(OutboxProperties properties, Jdbi jdbi) {
         OutboxSettings settings = new OutboxSettings(properties, jdbi);
-        settings.poller(NOT_STARTED, settings.names, List.of());
+        settings.poller(NOT_STARTED, settings.names, List.of(), null);
         settings.writer(settings.names);
         settings.retention(settings.names);
         Duration interval = properties.retention().interval();
@@ -115,9 +116,11 @@ final class OutboxSettings {
 
     /**
      * A poller of the outbox {@code names} names, with every property applied, delivering through
-     * {@code publisher} and telling {@code listeners}; not started.
+     * {@code publisher}, telling {@code listeners} and making its spans with {@code openTelemetry}
+     * (null: the global one, once installed); not started.
      */
-    OutboxPoller poller(MessagePublisher publisher, OutboxNames names, List<OutboxListener> listeners) {
+    OutboxPoller poller(MessagePublisher publisher, OutboxNames names, List<OutboxListener> listeners,
+                        OpenTelemetry openTelemetry) {
         OutboxProperties p = properties;
         OutboxPoller.Builder builder = OutboxPoller.builder(jdbi, publisher)
                 .names(names)
@@ -137,6 +140,9 @@ final class OutboxSettings {
             builder.name(p.poller().name());
         }
         listeners.forEach(builder::addListener);
+        if (openTelemetry != null) {
+            builder.openTelemetry(openTelemetry);
+        }
         return checked(builder::build);
     }
 
