@@ -338,6 +338,20 @@ public final class OutboxPoller implements AutoCloseable {
         }
     }
 
+    /**
+     * Gives {@code claim}'s messages back uncounted after the publisher threw {@code error}, a
+     * fault of the deployment (or of the heap) rather than of the messages: a lease claim's attempt
+     * would otherwise be spent at each lease while it lasts, and the first real failure after it
+     * would be the message's last.
+     */
+    private static void giveBack(OutboxStore.Claim claim, Error error) {
+        try {
+            claim.giveBack();
+        } catch (RuntimeException e) {
+            error.addSuppressed(e); // the messages stay leased until the lease ends, as before
+        }
+    }
+
     private Cycle poll(int limit) {
         long claiming = System.nanoTime();
         try (OutboxStore.Claim claim = store.claim(limit)) {
@@ -379,6 +393,7 @@ public final class OutboxPoller implements AutoCloseable {
             } catch (OutOfMemoryError e) {
                 if (batch.size() > 1) {
                     spans.endAll("out of heap memory: claimed again in smaller batches");
+                    giveBack(claim, e);
                     throw e; // the batch, not one message, may be too large: claimed again in smaller batches
                 }
                 // Alone and still too large for the heap: a failed attempt, counted toward DEAD, not a
@@ -388,6 +403,7 @@ public final class OutboxPoller implements AutoCloseable {
                         + " characters): " + e, e));
             } catch (Error e) {
                 spans.endAll("the publisher threw " + e); // a poll error, its batch delivered again
+                giveBack(claim, e);
                 throw e;
             }
             Instant confirmed = Instant.now();

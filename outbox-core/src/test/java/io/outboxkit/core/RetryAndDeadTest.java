@@ -1,6 +1,7 @@
 package io.outboxkit.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.spi.MessagePublisher;
@@ -10,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -237,6 +239,38 @@ class RetryAndDeadTest {
 
         assertThat(row(id)).containsEntry("status", "DEAD");
         assertThat((String) row(id).get("last_error")).contains("ran out of heap memory delivering this message alone");
+    }
+
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void a_publisher_lacking_a_class_of_its_client_spends_no_attempt_and_its_batch_is_claimable_again_at_once(ClaimMode mode) {
+        UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
+        AtomicBoolean deploymentBroken = new AtomicBoolean(true);
+        MessagePublisher publisher = new MessagePublisher() {
+            @Override
+            public void publish(OutboxMessage message) {
+                throw new IllegalStateException("broker refused " + message.id());
+            }
+
+            @Override
+            public Map<UUID, Exception> publishAll(List<OutboxMessage> batch) throws InterruptedException {
+                if (deploymentBroken.get()) {
+                    throw new NoSuchMethodError("'boolean com.example.broker.Client.isSet()'");
+                }
+                return MessagePublisher.super.publishAll(batch);
+            }
+        };
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).claimMode(mode).maxAttempts(3).build();
+
+        for (int i = 0; i < 5; i++) { // the default lease (30 s) has not ended: each claim finds it again at once
+            assertThatThrownBy(poller::pollOnce).isInstanceOf(NoSuchMethodError.class);
+            assertThat(row(id)).as("given back uncounted").containsEntry("attempts", 0).containsEntry("locked_by", null);
+        }
+        deploymentBroken.set(false); // the dependency is fixed
+        assertThat(poller.pollOnce()).isOne(); // the broker refuses once
+
+        assertThat(row(id)).as("one real failed attempt of 3").containsEntry("status", "PENDING")
+                .containsEntry("attempts", 1);
     }
 
     /** A publisher whose {@code publishAll} returns what {@code outcome} makes of the batch. */

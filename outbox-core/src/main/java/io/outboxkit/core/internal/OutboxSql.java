@@ -358,6 +358,20 @@ public final class OutboxSql {
     }
 
     /**
+     * Gives a leased claim's messages back without counting its attempt: claimable again at once,
+     * with the attempts they had before the claim; only those the claim still holds (as
+     * {@link #markFailed}). For a fault of the poller's deployment, not of the messages.
+     * Parameters: ids (uuid[]), the claim's lease end (bigint), the owner.
+     */
+    public String giveBack() {
+        return ownTransaction("""
+                UPDATE %s o
+                SET attempts = greatest(o.attempts - 1, 0), locked_by = NULL, locked_until = NULL
+                WHERE o.id = ANY(?::uuid[]) AND %s AND %s = ?::bigint AND o.locked_by = ?""".formatted(outbox,
+                STILL_PENDING, LEASE_END));
+    }
+
+    /**
      * {@code statements} as a transaction of the library's own, sent whole in one round trip on a
      * connection with auto-commit off ({@link OwnConnections#readCommitted}): at READ COMMITTED,
      * whatever the session's default, and committed by its last statement. Its results come after

@@ -41,6 +41,7 @@ public final class OutboxStore {
     private final String markPublished;
     private final String markPublishedReportingLater;
     private final String markFailed;
+    private final String giveBack;
     private final LongSupplier nanoClock;
     private final ClaimFloor floor;
 
@@ -63,6 +64,7 @@ public final class OutboxStore {
         this.markPublished = sql.markPublished(locked, settings.deleteOnPublish(), false, timeout);
         this.markPublishedReportingLater = sql.markPublished(locked, settings.deleteOnPublish(), true, timeout);
         this.markFailed = sql.markFailed(locked, timeout);
+        this.giveBack = sql.giveBack();
     }
 
     /** A failed delivery: the message, why, and how long until its retry. */
@@ -131,6 +133,14 @@ public final class OutboxStore {
          * (else false).
          */
         Recorded record(List<UUID> delivered, List<Failure> failures, boolean reportLater);
+
+        /**
+         * Releases the messages at once without counting this attempt, for a fault that is not
+         * theirs (a class the publisher's client lacks): a leased claim takes its attempt back, a
+         * locked one rolls back. Best effort: when the database cannot be reached, a leased claim
+         * stays leased until its lease ends.
+         */
+        void giveBack();
 
         @Override
         void close();
@@ -302,6 +312,21 @@ public final class OutboxStore {
         }
 
         @Override
+        public void giveBack() {
+            if (messages.isEmpty()) {
+                return;
+            }
+            withConnection("give " + messages.size() + " claimed message(s) back", connection -> {
+                try (PreparedStatement release = prepared(connection, giveBack)) {
+                    release.setArray(1, connection.createArrayOf("uuid", messages.stream().map(OutboxMessage::id).toArray()));
+                    release.setLong(2, leaseEnd);
+                    release.setString(3, owner);
+                    return release.execute();
+                }
+            });
+        }
+
+        @Override
         public void close() {
         }
     }
@@ -335,6 +360,11 @@ public final class OutboxStore {
                 throw new OutboxException("could not record the outcome of " + messages.size() + " locked message(s) "
                         + "(they are claimable again): " + reason(e), e);
             }
+        }
+
+        @Override
+        public void giveBack() {
+            close(); // the attempt is counted only when recorded
         }
 
         @Override
