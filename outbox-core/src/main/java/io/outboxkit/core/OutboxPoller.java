@@ -551,15 +551,18 @@ public final class OutboxPoller implements AutoCloseable {
         long notifiedWaitNanos = -1; // how long the last wait for a notification lasted, until the claim after it
         long notifiedWaitMillis = 0;
         int conflicts = 0; // cycles in a row aborted by a deadlock or a serialization failure
+        String unexpected = null; // the last cycle's unexpected failure, while cycles keep failing
         while (run.active) {
             Cycle cycle = Cycle.NOTHING;
             try {
                 cycle = poll();
                 conflicts = 0;
                 if (!healthy) {
-                    LOG.info("[{}] database reachable again; delivering", config.name());
+                    LOG.info("[{}] {}; delivering", config.name(),
+                            unexpected == null ? "database reachable again" : "poll cycles succeed again");
                 }
                 healthy = true;
+                unexpected = null;
                 starvedToldOf = false;
             } catch (OutboxException e) {
                 if (Conflicts.abortedByConflict(e)) {
@@ -594,13 +597,22 @@ public final class OutboxPoller implements AutoCloseable {
                 }
                 starvedToldOf |= starved;
                 healthy = false;
+                unexpected = null;
             } catch (RuntimeException | Error e) {
                 // A bug or a publisher gone wrong must not silently end delivery: log it and go on;
-                // the batch's messages are retried when their lease ends.
+                // the batch's messages are claimed again (at once when given back, else when their
+                // lease ends). A broken deployment fails the same way each cycle: logged in full once.
                 conflicts = 0;
                 errors.incrementAndGet();
                 observer.pollFailed(e instanceof Exception failure ? failure : new IllegalStateException(e));
-                LOG.error("[{}] poll cycle failed unexpectedly; retrying after {}", config.name(), config.pollInterval(), e);
+                String failure = e.toString();
+                if (failure.equals(unexpected)) {
+                    LOG.debug("[{}] poll cycle failed again the same way: {}", config.name(), failure);
+                } else {
+                    LOG.error("[{}] poll cycle failed unexpectedly; retrying after {} (the same failure again at DEBUG)",
+                            config.name(), config.pollInterval(), e);
+                }
+                unexpected = failure;
                 healthy = false;
             }
             if (Thread.currentThread().isInterrupted()) {

@@ -6,14 +6,19 @@ import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.testing.PostgresExtension;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -271,6 +276,41 @@ class RetryAndDeadTest {
 
         assertThat(row(id)).as("one real failed attempt of 3").containsEntry("status", "PENDING")
                 .containsEntry("attempts", 1);
+    }
+
+    @Test
+    void a_broken_deployment_failing_every_cycle_is_logged_in_full_once() {
+        Outbox.write(db.jdbi(), 1, 1);
+        AtomicInteger brokenCycles = new AtomicInteger(5);
+        MessagePublisher publisher = new MessagePublisher() {
+            @Override
+            public void publish(OutboxMessage message) {
+            }
+
+            @Override
+            public Map<UUID, Exception> publishAll(List<OutboxMessage> batch) throws InterruptedException {
+                if (brokenCycles.getAndDecrement() > 0) {
+                    throw new NoSuchMethodError("'boolean com.example.broker.Client.isSet()'");
+                }
+                return MessagePublisher.super.publishAll(batch);
+            }
+        };
+        PrintStream original = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).name("broken-deployment")
+                .pollInterval(Duration.ofMillis(20)).build();
+        try {
+            poller.start();
+            await().atMost(Duration.ofSeconds(30)).until(() -> Outbox.count(db.jdbi(), "PUBLISHED") == 1);
+        } finally {
+            poller.close();
+            System.setErr(original);
+        }
+        List<String> lines = captured.toString(StandardCharsets.UTF_8).lines()
+                .filter(line -> line.contains("[broken-deployment]")).toList();
+        assertThat(lines).filteredOn(line -> line.contains("ERROR")).as("five cycles failed the same way").hasSize(1);
+        assertThat(brokenCycles.get()).as("every broken cycle ran").isNegative();
     }
 
     /** A publisher whose {@code publishAll} returns what {@code outcome} makes of the batch. */
