@@ -67,6 +67,8 @@ public final class OutboxMigrations {
     static final Duration LOCK_PAUSE = Duration.ofSeconds(5);
 
     private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+    /** PostgreSQL's SQLSTATE for a privilege the role lacks. */
+    private static final String INSUFFICIENT_PRIVILEGE = "42501";
 
     private final DataSource dataSource;
     private final OutboxNames names;
@@ -143,6 +145,10 @@ public final class OutboxMigrations {
             try {
                 return SharedSchemaFlyway.migrate(configuration(), String.valueOf(installedWithoutHistory().orElse(0)));
             } catch (FlywayException e) {
+                if (Causes.find(e, SQLException.class).map(SQLException::getSQLState).filter(INSUFFICIENT_PRIVILEGE::equals)
+                        .isPresent()) {
+                    throw new FlywayException(privilegeMissing(Causes.rootMessage(e)), e);
+                }
                 ScriptMigration script = Causes.find(e, ScriptMigration.LockNotGranted.class).orElseThrow(() -> e).script();
                 String holders = lockHolders();
                 if (attempt >= lockAttempts) {
@@ -160,6 +166,33 @@ public final class OutboxMigrations {
                 SharedSchemaFlyway.sleep(lockPause.toMillis());
             }
         }
+    }
+
+    /**
+     * What to do when PostgreSQL refused the migrating role a privilege: which role, which schema,
+     * and the grant it lacks when that is CREATE on the schema (from PostgreSQL 15 no role may create
+     * in {@code public} unless granted, so that the default names need it too).
+     */
+    private String privilegeMissing(String refusal) {
+        String advice;
+        try (Connection connection = dataSource.getConnection();
+             PreparedStatement look = connection.prepareStatement("""
+                     SELECT current_user, s.name, has_schema_privilege(s.name, 'CREATE')
+                     FROM (SELECT coalesce(?, current_schema()) AS name) s
+                     WHERE EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = s.name)""")) {
+            look.setString(1, names.schema());
+            try (ResultSet rs = look.executeQuery()) {
+                advice = !rs.next() ? "the role needs CREATE on the database, for the schema the scripts create"
+                        : rs.getBoolean(3) ? "the role must own the outbox's tables, or be granted what the message names"
+                        : "role " + rs.getString(1) + " may not create in schema " + rs.getString(2) + ": GRANT CREATE ON "
+                        + "SCHEMA \"" + rs.getString(2) + "\" TO \"" + rs.getString(1) + "\" (or migrate as the schema's "
+                        + "owner; PostgreSQL 15 and later grant no role CREATE on public by default)";
+            }
+        } catch (SQLException e) {
+            advice = "the role needs CREATE on the outbox's schema and to own its tables";
+        }
+        return "could not migrate the outbox " + names.qualifiedOutboxTable() + " (history " + historyTable
+                + "): PostgreSQL refused a privilege (" + refusal + "); " + advice + ". README, \"Roles and grants\"";
     }
 
     /**
