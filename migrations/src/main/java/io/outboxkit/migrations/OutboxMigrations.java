@@ -66,7 +66,11 @@ public final class OutboxMigrations {
     /** Between two attempts, long beside {@link #LOCK_WAIT}: writers then go on unhindered. */
     static final Duration LOCK_PAUSE = Duration.ofSeconds(5);
 
-    private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+    private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]*");
+    /** PostgreSQL's longest identifier, in bytes. */
+    private static final int MAX_IDENTIFIER_LENGTH = 63;
+    /** The longest suffix Flyway adds to the history table's name: its index. */
+    private static final String HISTORY_INDEX_SUFFIX = "_s_idx";
     /** PostgreSQL's SQLSTATE for a privilege the role lacks. */
     private static final String INSUFFICIENT_PRIVILEGE = "42501";
 
@@ -383,8 +387,10 @@ public final class OutboxMigrations {
 
         /**
          * The table, in the names' schema, that records which scripts were applied; a lowercase
-         * identifier; default {@link #defaultHistoryTable(OutboxNames)}. Never the application's
-         * own Flyway history table.
+         * identifier of 1 to 57 characters (Flyway adds {@code _s_idx} for its index, within
+         * PostgreSQL's 63); default {@link #defaultHistoryTable(OutboxNames)}. Never the application's
+         * own Flyway history table, nor a name the outbox's schema takes, or whose {@code _pk} or
+         * {@code _s_idx} it takes ({@link OutboxNames#relations()}): {@link #build()} refuses those.
          */
         public Builder historyTable(String historyTable) {
             this.historyTable = historyTable;
@@ -402,21 +408,44 @@ public final class OutboxMigrations {
         /**
          * Migrations with these options, copied.
          *
-         * @throws IllegalArgumentException naming the option at fault
+         * @throws InvalidOptionException naming the option at fault
          */
         public OutboxMigrations build() {
             if (names == null) {
-                throw new IllegalArgumentException("OutboxMigrations: names must not be null");
+                throw new InvalidOptionException("OutboxMigrations", List.of("names"), "names must not be null");
             }
-            if (historyTable != null && !IDENTIFIER.matcher(historyTable).matches()) {
-                throw new IllegalArgumentException("OutboxMigrations: historyTable must be a lowercase SQL identifier "
-                        + "of 1 to 63 characters, was \"" + historyTable + "\"");
-            }
-            if ("flyway_schema_history".equals(historyTable)) {
-                throw new IllegalArgumentException("OutboxMigrations: historyTable must not be flyway_schema_history, "
-                        + "the application's own Flyway history");
+            if (historyTable != null) {
+                requireFreeHistoryTable();
             }
             return new OutboxMigrations(this);
+        }
+
+        private void requireFreeHistoryTable() {
+            // Flyway names the history's key and index <table>_pk and <table>_s_idx: PostgreSQL would cut a longer
+            // name to 63 bytes, the table's own, and the history's creation would fail.
+            int longest = MAX_IDENTIFIER_LENGTH - HISTORY_INDEX_SUFFIX.length();
+            if (historyTable.length() > longest || !IDENTIFIER.matcher(historyTable).matches()) {
+                throw new InvalidOptionException("OutboxMigrations", List.of("historyTable"), "historyTable must be a "
+                        + "lowercase SQL identifier of 1 to " + longest + " characters (a letter or _, then letters, "
+                        + "digits or _), was \"" + historyTable + "\"");
+            }
+            if ("flyway_schema_history".equals(historyTable)) {
+                throw new InvalidOptionException("OutboxMigrations", List.of("historyTable"), "historyTable must not be "
+                        + "flyway_schema_history, the application's own Flyway history");
+            }
+            if (historyTable.equals(defaultHistoryTable(names))) {
+                return;
+            }
+            // Else the outbox's first script fails on a name the history took, leaving a history behind that a later
+            // apply with the default one cannot get past.
+            for (String created : List.of(historyTable, historyTable + "_pk", historyTable + HISTORY_INDEX_SUFFIX)) {
+                if (names.relations().contains(created)) {
+                    throw new InvalidOptionException("OutboxMigrations", List.of("historyTable"), "historyTable "
+                            + historyTable + " would take the name " + created + ", which the outbox's schema takes for "
+                            + "its own tables and indexes (" + names.outboxTable() + ", " + names.processedTable()
+                            + ", ...): choose another name");
+                }
+            }
         }
     }
 }

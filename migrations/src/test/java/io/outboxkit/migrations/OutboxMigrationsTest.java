@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.NewMessage;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxSchema;
@@ -53,6 +54,9 @@ class OutboxMigrationsTest {
         assertThat(tables("alone")).containsExactlyInAnyOrder("outbox", "processed_messages", "outbox_wakeup",
                 "outbox_schema_history");
         assertThat(functions("alone")).containsExactly("outbox_notify");
+        assertThat(names.relations()).as("OutboxNames.relations(), which a history table must not take, lists them all")
+                .containsAll(db.jdbi().withHandle(h -> h.createQuery("SELECT c.relname FROM pg_class c JOIN pg_namespace n "
+                        + "ON n.oid = c.relnamespace WHERE n.nspname = 'alone'").mapTo(String.class).list()));
         assertThat(tables("public")).as("nothing outside the names' schema").doesNotContain("outbox", "flyway_schema_history");
         assertThat(OutboxMigrations.apply(db.dataSource(), names)).as("applied again: nothing to do").isZero();
     }
@@ -382,6 +386,34 @@ class OutboxMigrationsTest {
                 .hasMessageContaining("historyTable must be a lowercase SQL identifier");
         assertThat(OutboxMigrations.builder(db.dataSource()).historyTable("outboxkit_schema_history").build().historyTable())
                 .isEqualTo("outboxkit_schema_history");
+    }
+
+    @Test
+    void a_history_table_named_as_one_of_the_outboxs_own_objects_is_refused_at_build_naming_historyTable() {
+        // Flyway would create the history under that name, then the outbox's first script fails on it ('relation
+        // outbox already exists') and leaves a history a later apply with the default one cannot get past.
+        OutboxNames names = OutboxNames.inSchema("history_clash").withOutboxTable("events_pk");
+        for (String taken : List.of("events_pk", "processed_messages", "events_pk_wakeup", "events_pk_pending_seq", "events")) {
+            assertThatThrownBy(() -> OutboxMigrations.builder(db.dataSource()).names(names).historyTable(taken).build())
+                    .as(taken).isInstanceOfSatisfying(InvalidOptionException.class,
+                            e -> assertThat(e.option()).isEqualTo("historyTable"))
+                    .hasMessageContaining("historyTable " + taken + " would take the name");
+        }
+        assertThat(tables("history_clash")).as("nothing created").isEmpty();
+        assertThat(OutboxMigrations.apply(db.dataSource(), names)).isEqualTo(ALL_VERSIONS.length);
+    }
+
+    @Test
+    void a_history_table_too_long_for_flyways_key_and_index_names_is_refused_and_the_longest_accepted_migrates() {
+        // Flyway names the history's key and index <table>_pk and <table>_s_idx; PostgreSQL would cut a longer name
+        // to the table's own, and apply() would fail with 'relation ... already exists'.
+        OutboxNames names = OutboxNames.inSchema("history_long");
+        assertThatThrownBy(() -> OutboxMigrations.builder(db.dataSource()).names(names).historyTable("h".repeat(58)).build())
+                .isInstanceOfSatisfying(InvalidOptionException.class, e -> assertThat(e.option()).isEqualTo("historyTable"))
+                .hasMessageContaining("historyTable must be a lowercase SQL identifier of 1 to 57 characters");
+        OutboxMigrations longest = OutboxMigrations.builder(db.dataSource()).names(names).historyTable("h".repeat(57)).build();
+        assertThat(longest.apply()).isEqualTo(ALL_VERSIONS.length);
+        assertThat(tables("history_long")).contains("h".repeat(57), "outbox");
     }
 
     /** Migrates as the release whose latest schema version was {@code version} did: its scripts, the same history table. */

@@ -4,6 +4,7 @@ import io.outboxkit.core.internal.SqlIdentifiers;
 import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * The names of one outbox's database objects: the schema its tables live in, the outbox table,
@@ -73,12 +74,8 @@ public record OutboxNames(String schema, String outboxTable, String processedTab
             throw new InvalidOptionException("OutboxNames", List.of("processedTable", "outboxTable"),
                     "outboxTable and processedTable must differ, both were " + outboxTable);
         }
-        // What the schema names after each table (itself, its key, indexes, identity sequence, wake-up table, history);
-        // inline, not constants: DEFAULT is built while this class is initialised.
-        List<String> outboxRelations = relations(outboxTable, List.of("", "_pkey", "_seq_seq", "_seq_key", "_pending_seq",
-                LONGEST_OUTBOX_SUFFIX, "_published_at", "_dead_seq", WAKEUP_SUFFIX, WAKEUP_SUFFIX + "_pkey", "_schema_history",
-                "_schema_history_pk", "_schema_history_s_idx"));
-        for (String processedRelation : relations(processedTable, List.of("", "_pkey", PROCESSED_SUFFIX))) {
+        List<String> outboxRelations = outboxRelations(outboxTable);
+        for (String processedRelation : processedRelations(processedTable)) {
             if (outboxRelations.contains(processedRelation)) {
                 // Else the schema's later scripts fail on a name an earlier one took, leaving it half applied.
                 throw new InvalidOptionException("OutboxNames", List.of("processedTable", "outboxTable"),
@@ -86,6 +83,29 @@ public record OutboxNames(String schema, String outboxTable, String processedTab
                                 + processedRelation + " (a table or index the schema creates for each): choose other names");
             }
         }
+    }
+
+    /**
+     * The names, unqualified, of every table, index and sequence the schema creates for these
+     * names, in their schema: the two tables with their keys, indexes and sequences, the wake-up
+     * table, and the default schema history ({@code <outboxTable>_schema_history}) with its key and
+     * index. Another object of the schema (a migration tool's own history, say) must take none of them.
+     */
+    public List<String> relations() {
+        return Stream.concat(outboxRelations(outboxTable).stream(),
+                processedRelations(processedTable).stream()).toList();
+    }
+
+    // What the schema names after each table (itself, its key, indexes, identity sequence, wake-up table, history);
+    // inline, not constants: DEFAULT is built while this class is initialised.
+    private static List<String> outboxRelations(String outboxTable) {
+        return relations(outboxTable, List.of("", "_pkey", "_seq_seq", "_seq_key", "_pending_seq", LONGEST_OUTBOX_SUFFIX,
+                "_published_at", "_dead_seq", WAKEUP_SUFFIX, WAKEUP_SUFFIX + "_pkey", "_schema_history",
+                "_schema_history_pk", "_schema_history_s_idx"));
+    }
+
+    private static List<String> processedRelations(String processedTable) {
+        return relations(processedTable, List.of("", "_pkey", PROCESSED_SUFFIX));
     }
 
     /** The tables, indexes and sequences the schema creates for a table named {@code table}. */
