@@ -12,6 +12,7 @@ import io.outboxkit.core.internal.WaitAnnouncement;
 import io.outboxkit.core.internal.Wakeup;
 import io.outboxkit.core.spi.BatchFailures;
 import io.outboxkit.core.spi.Causes;
+import io.outboxkit.core.spi.Closing;
 import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.core.spi.OutboxListener;
@@ -217,7 +218,8 @@ public final class OutboxPoller implements AutoCloseable {
     /**
      * Stops: the batch in flight is delivered and recorded first, waiting up to the lease; after
      * that the worker is interrupted and its unrecorded messages are retried when their lease ends.
-     * Returns once the threads have ended. Calling it again, or before a start, does nothing.
+     * Returns once the threads have ended. Calling it again, or before a start, does nothing; called
+     * while another close is under way (on another thread), it returns once that close has ended.
      *
      * <p>Called on one of the poller's own workers (from a publisher or a listener, to stop the
      * application, say), it neither waits for nor interrupts that worker: it stops and waits for
@@ -229,14 +231,24 @@ public final class OutboxPoller implements AutoCloseable {
     @Override
     public void close() {
         Run stopping;
+        boolean underWay;
         synchronized (lifecycle) {
             stopping = run;
-            if (stopping == null || !stopping.active) {
+            if (stopping == null) {
                 return;
             }
-            stopping.active = false;
-            stopping.listener.stop();
+            underWay = !stopping.active;
+            if (!underWay) {
+                stopping.active = false;
+                stopping.listener.stop();
+            }
         }
+        // A close under way is waited for: its bounds (the lease, then the interrupt) limit this one.
+        stopping.closing.close(!underWay, stopping.workers, () -> stop(stopping));
+    }
+
+    /** Stops the threads of a run that was active, as {@link #close()} says. */
+    private void stop(Run stopping) {
         stopping.wakeup.release();
         // A worker cannot wait for itself: it would wait out the lease, then interrupt its own
         // record of the batch it is delivering.
@@ -285,6 +297,8 @@ public final class OutboxPoller implements AutoCloseable {
     private static final class Run {
         final Wakeup wakeup;
         volatile boolean active = true;
+        /** The close that stops this run, which a close called meanwhile waits for. */
+        final Closing closing = new Closing();
         List<Thread> workers;
         NotificationListener listener;
         Thread listenerThread;

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.testing.PostgresExtension;
+import io.outboxkit.testing.SecondClose;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -117,6 +118,24 @@ class AtLeastOnceDeliveryTest {
                 .isEqualTo(poller.stats().claimed());
         assertThat(leased).isZero();
         assertThat(published).isLessThanOrEqualTo(ids.size());
+    }
+
+    @Test
+    void a_close_called_while_another_is_under_way_returns_only_once_the_batch_in_flight_is_recorded() throws Exception {
+        // Two stops at once (an application context's and a JVM shutdown hook's, say): the caller of either may close
+        // the pool next, so neither may return before the worker has recorded its batch.
+        Outbox.write(db.jdbi(), 1, 1);
+        CountDownLatch inFlight = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        OutboxPoller poller = fastPoller(message -> {
+            inFlight.countDown();
+            release.await(30, TimeUnit.SECONDS);
+        }).lease(Duration.ofSeconds(20)).build();
+        poller.start();
+        assertThat(inFlight.await(10, TimeUnit.SECONDS)).isTrue();
+        long published = SecondClose.sees(poller::close, () -> !poller.isRunning(), release::countDown,
+                () -> Outbox.count(db.jdbi(), "PUBLISHED"));
+        assertThat(published).as("messages published when the second close() returned").isEqualTo(1);
     }
 
     static OutboxPoller.Builder fastPoller(MessagePublisher publisher) {

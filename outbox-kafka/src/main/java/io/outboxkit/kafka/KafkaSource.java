@@ -2,8 +2,10 @@ package io.outboxkit.kafka;
 
 import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.spi.BatchReceiver;
+import io.outboxkit.core.spi.Closing;
 import io.outboxkit.core.spi.MessageSource;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -86,6 +88,8 @@ public final class KafkaSource implements MessageSource {
     private SourceLoop loop;
     private Thread thread;
     private boolean closed;
+    /** The first close(), which a close called meanwhile waits for. */
+    private final Closing closing = new Closing();
 
     private KafkaSource(Settings settings, Map<String, Object> consumerProperties, Map<String, Object> producerProperties) {
         this.settings = settings;
@@ -154,21 +158,25 @@ public final class KafkaSource implements MessageSource {
     /**
      * Stops receiving: the batch in the receiver's hands is finished and its offsets committed
      * first (waiting up to {@link #CLOSE_TIMEOUT}, then interrupting it); what was not committed is
-     * redelivered to the group's next consumer. Calling it again does nothing.
+     * redelivered to the group's next consumer. Calling it again does nothing; called while another
+     * close is under way (on another thread than the receiver's), it returns once that close has ended.
      */
     @Override
     public void close() {
         Thread stopping;
+        boolean underWay;
         synchronized (lifecycle) {
-            if (closed) {
-                return;
-            }
+            underWay = closed;
             closed = true;
             stopping = thread;
-            if (loop != null) {
+            if (!underWay && loop != null) {
                 loop.stop();
             }
         }
+        closing.close(!underWay, Collections.singleton(stopping), () -> stop(stopping));
+    }
+
+    private void stop(Thread stopping) {
         if (stopping != null) {
             try {
                 stopping.join(CLOSE_TIMEOUT.toMillis());

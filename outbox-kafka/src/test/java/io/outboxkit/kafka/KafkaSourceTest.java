@@ -9,6 +9,7 @@ import static org.awaitility.Awaitility.await;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.TransportHeaders;
 import io.outboxkit.testing.ChildJvm;
+import io.outboxkit.testing.SecondClose;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -407,18 +408,25 @@ class KafkaSourceTest {
         assertThat(receiver.applied).extracting(OutboxMessage::id).containsExactly(sent.id());
     }
 
-    @Test
-    void close_finishes_the_batch_in_hand_and_acknowledges_it() throws Exception {
+    /** A source over 2 messages whose receiver has its first batch and holds it until {@code release}. */
+    private KafkaSource holdingItsFirstBatch(CountDownLatch release) throws Exception {
         publish(List.of(message(aggregateType, "a", 1), message(aggregateType, "b", 2)));
         CountDownLatch inReceiver = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
         KafkaSource source = source().build();
+        sources.add(source);
         source.start(batch -> {
             inReceiver.countDown();
             release.await();
             return Map.of();
         });
         assertThat(inReceiver.await(DEADLINE.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        return source;
+    }
+
+    @Test
+    void close_finishes_the_batch_in_hand_and_acknowledges_it() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        KafkaSource source = holdingItsFirstBatch(release);
         assertThat(source.isConnected()).isTrue();
 
         Thread closing = new Thread(source::close);
@@ -429,6 +437,16 @@ class KafkaSourceTest {
         assertThat(closing.isAlive()).isFalse();
         assertThat(committedTotal()).isEqualTo(2);
         assertThat(source.isConnected()).isFalse();
+    }
+
+    @Test
+    void a_close_called_while_another_is_under_way_returns_only_once_the_batch_in_hand_is_committed() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        KafkaSource source = holdingItsFirstBatch(release);
+
+        long committed = SecondClose.sees(source::close, () -> !source.isConnected(), release::countDown,
+                this::committedTotal);
+        assertThat(committed).as("offsets committed when the second close() returned").isEqualTo(2);
     }
 
     @Test

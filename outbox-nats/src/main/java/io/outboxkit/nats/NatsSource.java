@@ -14,6 +14,7 @@ import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.BatchFailures;
 import io.outboxkit.core.spi.BatchReceiver;
+import io.outboxkit.core.spi.Closing;
 import io.outboxkit.core.spi.MessageSource;
 import io.outboxkit.core.spi.TransportHeaders;
 import java.io.IOException;
@@ -23,6 +24,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.ZonedDateTime;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
@@ -146,6 +148,8 @@ public final class NatsSource implements MessageSource {
     /** Whether creating the deleted consumer again failed, said once at WARN; only the worker reads and writes it. */
     private boolean recreateFailing;
     private boolean closed;
+    /** The first close(), which a close called meanwhile waits for. */
+    private final Closing closing = new Closing();
     private Thread worker;
     private BatchReceiver receiver;
     private ConsumerContext consumer;
@@ -221,20 +225,24 @@ public final class NatsSource implements MessageSource {
     /**
      * Stops: the batch in the receiver's hands is finished and acknowledged, then the connection is
      * closed; messages held unacknowledged are redelivered to the next source of this consumer.
-     * Waits for the receiver as long as the ack wait; calling it again does nothing.
+     * Waits for the receiver as long as the ack wait; calling it again does nothing, and called while
+     * another close is under way (on another thread than the receiver's), it returns once that close has ended.
      */
     @Override
     public void close() {
         Thread stopping;
+        boolean underWay;
         synchronized (lifecycle) {
-            if (closed) {
-                return;
-            }
+            underWay = closed;
             closed = true;
             running = false;
             stopping = worker;
             lifecycle.notifyAll();
         }
+        closing.close(!underWay, Collections.singleton(stopping), () -> stop(stopping));
+    }
+
+    private void stop(Thread stopping) {
         if (stopping != null) {
             try {
                 stopping.join(fetchWait.plus(wanted.ackWait()).toMillis());

@@ -12,6 +12,7 @@ import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.BatchReceiver;
+import io.outboxkit.testing.SecondClose;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -502,25 +503,40 @@ class NatsSourceTest {
         assertThat(record.violations()).as("order of aggregate order-b").isEmpty();
     }
 
-    @Test
-    void close_finishes_the_batch_in_the_receivers_hands_and_acknowledges_it() throws Exception {
+    /** A source of consumer c1, over 4 messages, whose receiver has its first batch and holds it until {@code release}. */
+    private NatsSource holdingItsFirstBatch(CountDownLatch release) throws Exception {
         publish(4, 1);
         CountDownLatch inReceiver = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
         NatsSource source = fastSource("c1").build();
         nats.closeAtEnd(source);
         source.start(batch -> {
             inReceiver.countDown();
-            release.await(10, TimeUnit.SECONDS);
+            release.await(30, TimeUnit.SECONDS);
             return Map.of();
         });
         assertThat(inReceiver.await(10, TimeUnit.SECONDS)).isTrue();
+        return source;
+    }
+
+    @Test
+    void close_finishes_the_batch_in_the_receivers_hands_and_acknowledges_it() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        NatsSource source = holdingItsFirstBatch(release);
         Thread closing = new Thread(source::close);
         closing.start();
         release.countDown();
         closing.join(10_000);
         assertThat(closing.isAlive()).isFalse();
         assertThat(consumerInfo("c1").getAckFloor().getStreamSequence()).isEqualTo(4);
+    }
+
+    @Test
+    void a_close_called_while_another_is_under_way_returns_only_once_the_batch_is_acknowledged() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        NatsSource source = holdingItsFirstBatch(release);
+        long ackFloor = SecondClose.sees(source::close, () -> !source.isConnected(), release::countDown,
+                () -> consumerInfo("c1").getAckFloor().getStreamSequence());
+        assertThat(ackFloor).as("acknowledged when the second close() returned").isEqualTo(4);
     }
 
     @Test

@@ -4,9 +4,11 @@ import com.rabbitmq.client.ConnectionFactory;
 import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.spi.BatchReceiver;
+import io.outboxkit.core.spi.Closing;
 import io.outboxkit.core.spi.MessageSource;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -108,6 +110,8 @@ public final class RabbitMqSource implements MessageSource {
     private final Object lifecycle = new Object();
     private boolean started;
     private volatile boolean closed;
+    /** The first close(), which a close called meanwhile waits for. */
+    private final Closing closing = new Closing();
     private volatile SourceLoop loop;
     private Thread thread;
 
@@ -162,6 +166,7 @@ public final class RabbitMqSource implements MessageSource {
             } catch (Exception e) {
                 if (BrokerErrors.isPermanent(e)) {
                     closed = true;
+                    closing.ended(); // nothing runs: a close() after this has nothing to wait for
                     throw new OutboxException("RabbitMQ source on queue '" + options.queue() + "' cannot start: "
                             + options.uri() + ": " + BrokerErrors.describe(e), e);
                 }
@@ -193,21 +198,27 @@ public final class RabbitMqSource implements MessageSource {
      * Stops receiving: the batch in the receiver's hands is finished and acknowledged first
      * (waiting at most {@link Builder#closeTimeout}, then the thread is interrupted); every message
      * not acknowledged goes back to the queue. Calling it again, or from the receiver, does
-     * nothing more.
+     * nothing more; called while another close is under way (on another thread than the
+     * receiver's), it returns once that close has ended.
      */
     @Override
     public void close() {
         Thread worker;
+        boolean underWay;
         synchronized (lifecycle) {
-            if (closed) {
-                return;
-            }
+            underWay = closed;
             closed = true;
-            if (loop == null) {
-                return;
-            }
-            loop.stop();
             worker = thread;
+            if (!underWay && loop != null) {
+                loop.stop();
+            }
+        }
+        closing.close(!underWay, Collections.singleton(worker), () -> stop(worker));
+    }
+
+    private void stop(Thread worker) {
+        if (worker == null) {
+            return; // never started
         }
         if (Thread.currentThread() == worker) {
             return; // from within the receiver: the loop ends after this batch

@@ -10,6 +10,7 @@ import com.rabbitmq.client.GetResponse;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.BatchReceiver;
+import io.outboxkit.testing.SecondClose;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -113,6 +114,22 @@ class RabbitMqSourceTest {
         assertThat(recorder.appliedCount()).isEqualTo(inHand);
         assertThat(broker.ready(queue)).isEqualTo(30 - inHand);
         assertThat(source.isConnected()).isFalse();
+    }
+
+    @Test
+    void a_close_called_while_another_is_under_way_returns_only_once_the_batch_in_hand_is_acknowledged() throws Exception {
+        RabbitMqSource source = started(source().prefetch(30));
+        recorder.holdNextBatch();
+        publish(Messages.orders(30));
+        await().atMost(WAIT).until(recorder::isHolding);
+        await().atMost(WAIT).until(() -> broker.ready(queue) == 0);
+
+        int ready = SecondClose.sees(source::close, () -> !source.isConnected(), recorder::release,
+                () -> broker.ready(queue));
+
+        int inHand = recorder.batches.get(0).size();
+        assertThat(ready).as("back in the queue when the second close() returned: all but the "
+                + "acknowledged batch").isEqualTo(30 - inHand);
     }
 
     @Test
