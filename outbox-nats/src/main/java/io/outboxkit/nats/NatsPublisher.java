@@ -70,6 +70,8 @@ import org.slf4j.LoggerFactory;
  * <p><b>Connection.</b> It connects in {@link Builder#build()} and then reconnects by itself,
  * forever, waiting {@link Builder#reconnectWait(Duration) reconnectWait} between rounds; while it is
  * disconnected every message fails at once with an error that says so, and nothing is buffered.
+ * Once {@link #close() closed}, it never reconnects: {@link #publishAll} throws an
+ * {@link IllegalStateException} saying so, as the Kafka and RabbitMQ publishers do.
  * Credentials in the URL are given to the client apart from it and never logged.
  *
  * <p>Immutable and thread-safe; {@link #close()} closes the connection.
@@ -145,17 +147,25 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
      * @return the messages not acknowledged, each with an error an operator can act on; every other
      *     message of the batch is stored in the stream (or was already, within the duplicate window)
      * @throws InterruptedException when interrupted while waiting; the outcome is then unknown
+     * @throws IllegalStateException when the publisher was closed
      */
     @Override
     public Map<UUID, Exception> publishAll(List<OutboxMessage> batch) throws InterruptedException {
+        // The connection reconnects forever (maxReconnects -1), so only close() leaves it CLOSED, never to come back:
+        // a failure per message saying it reconnects by itself would have the operator wait for nothing.
+        if (connection.getStatus() == Connection.Status.CLOSED) {
+            throw new IllegalStateException("NatsPublisher " + name + " is closed");
+        }
         long deadline = System.nanoTime() + publishTimeout.toNanos();
         Map<UUID, Exception> failures = new LinkedHashMap<>();
         List<Sent> sent = new ArrayList<>(batch.size());
         for (OutboxMessage message : batch) {
             Connection.Status status = connection.getStatus();
             if (status != Connection.Status.CONNECTED) {
-                failures.put(message.id(), new OutboxException("not published: the connection to NATS at " + servers
-                        + " is " + status + " (it reconnects by itself; the message is retried)"));
+                failures.put(message.id(), new OutboxException(status == Connection.Status.CLOSED
+                        ? "not published: NatsPublisher " + name + " was closed during the batch"
+                        : "not published: the connection to NATS at " + servers + " is " + status
+                                + " (it reconnects by itself; the message is retried)"));
                 continue;
             }
             try {
@@ -176,7 +186,11 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
         return failures;
     }
 
-    /** As {@link #publishAll} for one message: returns once the stream acknowledged it. */
+    /**
+     * As {@link #publishAll} for one message: returns once the stream acknowledged it.
+     *
+     * @throws IllegalStateException when the publisher was closed
+     */
     @Override
     public void publish(OutboxMessage message) throws Exception {
         Exception failure = publishAll(List.of(message)).get(message.id());

@@ -41,6 +41,20 @@ class NatsPublisherTest {
     }
 
     @Test
+    void a_closed_publisher_refuses_batches_saying_it_is_closed_and_that_it_is_not_connected() throws Exception {
+        // As the Kafka and RabbitMQ publishers do: a closed publisher never reconnects, so it must not fail each message
+        // with an error saying it does (the operator would wait while every message's attempts run out).
+        NatsPublisher publisher = nats.publisher().build();
+        publisher.close();
+
+        assertThat(publisher.isConnected()).isFalse();
+        assertThatThrownBy(() -> publisher.publishAll(List.of(TestNats.message("order-closed"))))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("is closed")
+                .hasMessageNotContaining("reconnects");
+        publisher.close(); // again: nothing
+    }
+
+    @Test
     void an_absent_stream_is_created_with_file_storage_its_subjects_and_the_duplicate_window() throws Exception {
         try (NatsPublisher publisher = nats.publisher().duplicateWindow(Duration.ofMinutes(3)).build()) {
             assertThat(publisher.duplicateWindow()).isEqualTo(Duration.ofMinutes(3));
