@@ -14,6 +14,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -311,6 +313,44 @@ class RetryAndDeadTest {
                 .filter(line -> line.contains("[broken-deployment]")).toList();
         assertThat(lines).filteredOn(line -> line.contains("ERROR")).as("five cycles failed the same way").hasSize(1);
         assertThat(brokenCycles.get()).as("every broken cycle ran").isNegative();
+    }
+
+    @Test
+    void giving_a_batch_back_after_a_linkage_error_is_bounded_by_the_statement_timeout() throws Exception {
+        UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
+        CountDownLatch locked = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Thread holder = new Thread(() -> db.jdbi().useTransaction(h -> {
+            // another transaction (an operator's statement, a migration) holds the row until told
+            h.createQuery("SELECT id FROM outbox WHERE id = ? FOR UPDATE").bind(0, id).mapTo(UUID.class).one();
+            locked.countDown();
+            try {
+                release.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        MessagePublisher publisher = new MessagePublisher() {
+            @Override
+            public void publish(OutboxMessage message) {
+            }
+
+            @Override
+            public Map<UUID, Exception> publishAll(List<OutboxMessage> batch) throws InterruptedException {
+                holder.start();
+                locked.await();
+                throw new NoSuchMethodError("'boolean com.example.broker.Client.isSet()'");
+            }
+        };
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).statementTimeout(Duration.ofMillis(500)).build();
+        try {
+            assertThatThrownBy(poller::pollOnce).isInstanceOf(NoSuchMethodError.class);
+
+            assertThat(holder.isAlive()).as("the cycle ended while the row was still held: its give-back gave up").isTrue();
+        } finally {
+            release.countDown();
+            holder.join();
+        }
     }
 
     /** A publisher whose {@code publishAll} returns what {@code outcome} makes of the batch. */

@@ -361,10 +361,11 @@ public final class OutboxSql {
      * Gives a leased claim's messages back without counting its attempt: claimable again at once,
      * with the attempts they had before the claim; only those the claim still holds (as
      * {@link #markFailed}). For a fault of the poller's deployment, not of the messages.
-     * Parameters: ids (uuid[]), the claim's lease end (bigint), the owner.
+     * Parameters: ids (uuid[]), the claim's lease end (bigint), the owner. Bounded by
+     * {@code statementTimeout}, as the poller's other statements.
      */
-    public String giveBack() {
-        return ownTransaction("""
+    public String giveBack(Duration statementTimeout) {
+        return ownTransaction(planEachTime(statementTimeout) + """
                 UPDATE %s o
                 SET attempts = greatest(o.attempts - 1, 0), locked_by = NULL, locked_until = NULL
                 WHERE o.id = ANY(?::uuid[]) AND %s AND %s = ?::bigint AND o.locked_by = ?""".formatted(outbox,

@@ -64,7 +64,7 @@ public final class OutboxStore {
         this.markPublished = sql.markPublished(locked, settings.deleteOnPublish(), false, timeout);
         this.markPublishedReportingLater = sql.markPublished(locked, settings.deleteOnPublish(), true, timeout);
         this.markFailed = sql.markFailed(locked, timeout);
-        this.giveBack = sql.giveBack();
+        this.giveBack = sql.giveBack(timeout);
     }
 
     /** A failed delivery: the message, why, and how long until its retry. */
