@@ -5,10 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import io.outboxkit.core.OutboxPoller;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -36,9 +40,30 @@ class ComposeFileTest {
 
     @Test
     void the_relay_is_given_the_time_its_graceful_stop_may_take() throws IOException {
-        List<String> relay = services().get("outbox-relay");
-        assertThat(relay).as("outbox-relay's stop_grace_period (compose's default 10 s is shorter than the 30 s lease "
-                + "Relay.close() may wait for the batch in flight)").anyMatch(l -> l.trim().startsWith("stop_grace_period:"));
+        // The batch in flight, up to the lease, then the worker's interrupt and join and the listener's.
+        assertThat(stopGracePeriod("outbox-relay")).as("outbox-relay's stop_grace_period")
+                .isGreaterThanOrEqualTo(OutboxPoller.DEFAULT_LEASE.plusSeconds(15));
+    }
+
+    @Test
+    void the_consumer_is_given_the_time_a_broker_sources_stop_may_take() throws IOException {
+        // The sources' bound on finishing and acknowledging the batch in hand (Kafka's, NATS' ack wait,
+        // RabbitMQ's): 30 s each.
+        assertThat(stopGracePeriod("consumer")).as("consumer's stop_grace_period")
+                .isGreaterThanOrEqualTo(Duration.ofSeconds(30 + 10));
+    }
+
+    /** A service's stop_grace_period (compose's default, 10 s, when it sets none). */
+    private static Duration stopGracePeriod(String service) throws IOException {
+        return services().get(service).stream().map(String::trim).filter(l -> l.startsWith("stop_grace_period:"))
+                .map(l -> l.substring("stop_grace_period:".length()).trim())
+                .map(v -> {
+                    Matcher m = Pattern.compile("(\\d+)(s|m)").matcher(v);
+                    assertThat(m.matches()).as("a period in s or m: " + v).isTrue();
+                    long n = Long.parseLong(m.group(1));
+                    return m.group(2).equals("m") ? Duration.ofMinutes(n) : Duration.ofSeconds(n);
+                })
+                .findFirst().orElse(Duration.ofSeconds(10));
     }
 
     /** Each top-level service's lines, by name. */
