@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * took it (see {@link io.outboxkit.app.delivery.HttpPublisher}), or the broker confirmed it; anything else (a broker that is down included) is retried with backoff
  * until {@code maxAttempts}, then the message is DEAD.
  * Several relays may share one database; give each a distinct name. {@link #close()} lets the
- * batch in flight finish and be recorded before it stops. Thread-safe.
+ * requests already sent finish and records the batch in flight before it stops. Thread-safe.
  */
 public final class Relay implements AutoCloseable {
 
@@ -148,11 +148,18 @@ public final class Relay implements AutoCloseable {
     }
 
     /**
-     * Stops: first the poller (the batch in flight is delivered and recorded, waiting up to the
-     * lease), then retention, the admin server and the sink's client. Calling it again does nothing.
+     * Stops: first the poller (the batch in flight is recorded once the requests already sent have
+     * ended, each within {@code HTTP_TIMEOUT_MS}; over HTTP, those not yet sent are not sent but
+     * fail, see {@link HttpPublisher#stopSending()}), then retention, the admin server and the
+     * sink's client. Calling it again does nothing.
      */
     @Override
     public void close() {
+        if (publisher instanceof HttpPublisher http) {
+            // Before the poller's close waits for the batch in flight: else its queued requests
+            // would be sent round after round, up to the lease, past any orchestrator's grace period.
+            http.stopSending();
+        }
         poller.close();
         retention.close();
         admin.close();

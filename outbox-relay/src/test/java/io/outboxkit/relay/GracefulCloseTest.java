@@ -13,6 +13,7 @@ import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
 import io.outboxkit.testing.ThreadPerTask;
 import java.time.Duration;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -22,7 +23,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** Closing the relay (what SIGTERM does) finishes the delivery in flight and records it. */
+/**
+ * Closing the relay (what SIGTERM does) finishes the deliveries in flight and records them; the
+ * requests it has not sent are not sent.
+ */
 class GracefulCloseTest {
 
     @RegisterExtension
@@ -45,11 +49,7 @@ class GracefulCloseTest {
         CountDownLatch arrived = new CountDownLatch(1);
         CountDownLatch answer = new CountDownLatch(1);
         try (FakeConsumer consumer = new FakeConsumer()) {
-            consumer.answer(request -> {
-                arrived.countDown();
-                answer.await(10, TimeUnit.SECONDS); // a slow consumer, answering when the test says
-                return FakeConsumer.Reply.processed();
-            });
+            holdRequests(consumer, arrived, answer);
             TestOutbox outbox = new TestOutbox(db);
             UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");
             Relay relay = Relay.start(database, TestRelays.config(consumer.url(), "HTTP_TIMEOUT_MS", "15000",
@@ -65,5 +65,43 @@ class GracefulCloseTest {
             assertThat(outbox.status(id)).isEqualTo(MessageStatus.PUBLISHED);
             assertThat(consumer.received()).hasSize(1);
         }
+    }
+
+    @Test
+    void close_sends_none_of_the_requests_queued_behind_those_in_flight_and_records_them_failed() throws Exception {
+        CountDownLatch arrived = new CountDownLatch(1);
+        CountDownLatch answer = new CountDownLatch(1);
+        try (FakeConsumer consumer = new FakeConsumer()) {
+            holdRequests(consumer, arrived, answer);
+            TestOutbox outbox = new TestOutbox(db);
+            List<UUID> ids = outbox.writeAll(List.of(TestOutbox.message("q-1", "OrderCreated"),
+                    TestOutbox.message("q-2", "OrderCreated"), TestOutbox.message("q-3", "OrderCreated")));
+            // One batch of three, one request in flight: the other two queue behind it.
+            Relay relay = Relay.start(database, TestRelays.config(consumer.url(), "WORKERS", "1", "MAX_IN_FLIGHT", "1",
+                    "HTTP_TIMEOUT_MS", "15000", "LEASE_MS", "30000"));
+            assertThat(arrived.await(10, TimeUnit.SECONDS)).as("delivery started").isTrue();
+
+            CompletableFuture<Void> closing = CompletableFuture.runAsync(relay::close, ThreadPerTask.INSTANCE);
+            await().atMost(Duration.ofSeconds(5)).until(() -> !relay.isRunning());
+            answer.countDown();
+            closing.get(20, TimeUnit.SECONDS);
+
+            assertThat(consumer.received()).as("requests sent: only the one in flight at close").hasSize(1);
+            UUID sent = consumer.received().get(0).id();
+            assertThat(outbox.status(sent)).isEqualTo(MessageStatus.PUBLISHED);
+            assertThat(ids).filteredOn(id -> !id.equals(sent)).hasSize(2).allSatisfy(id -> {
+                assertThat(outbox.status(id)).isEqualTo(MessageStatus.PENDING);
+                assertThat(outbox.entry(id).lastError()).contains("not sent: the relay is stopping");
+            });
+        }
+    }
+
+    /** A slow consumer: it holds each request until {@code answer} is counted down, counting {@code arrived} down first. */
+    private static void holdRequests(FakeConsumer consumer, CountDownLatch arrived, CountDownLatch answer) {
+        consumer.answer(request -> {
+            arrived.countDown();
+            answer.await(10, TimeUnit.SECONDS);
+            return FakeConsumer.Reply.processed();
+        });
     }
 }

@@ -45,8 +45,9 @@ import java.util.regex.Pattern;
  * A request waits for its turn only while it could still end within the lease; one that could no
  * longer, whether it waited behind its own batch's requests or another worker's, is not sent and
  * fails as "not sent", so a slow consumer does not make deliveries outlive their claim (which
- * would let another relay deliver the message again). Thread-safe; {@link #close()} releases the
- * client's threads.
+ * would let another relay deliver the message again). After {@link #stopSending()} (a relay that
+ * is stopping) no request starts: the requests not yet sent fail at once, and only those already
+ * sent are awaited. Thread-safe; {@link #close()} releases the client's threads.
  */
 public final class HttpPublisher implements MessagePublisher, AutoCloseable {
 
@@ -73,6 +74,8 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
     private final int maxInFlight;
     private final Semaphore inFlight;
     private final HttpTransport transport;
+    /** Set by {@link #stopSending()}: no request starts any more. */
+    private volatile boolean stopping;
 
     private HttpPublisher(URI endpoint, Delivery delivery, Duration timeout, Duration lease, int maxInFlight) {
         this.endpoint = endpoint;
@@ -194,6 +197,25 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
         return MESSAGING_SYSTEM;
     }
 
+    /**
+     * Starts no request from now on, for a relay that is stopping: a batch's requests not yet sent,
+     * and those of any later batch, fail at once as "not sent: the relay is stopping" (a failed
+     * attempt, as the poller records any failure: retried after its backoff, or DEAD if it was the
+     * last), so that the batch in flight ends as soon as its requests already sent have, each
+     * within the timeout. Otherwise they would be sent one round after another, up to the lease,
+     * and a hung consumer would hold the stop that long.
+     * Calling it again does nothing; {@link #deliverOnce} is not affected.
+     */
+    public void stopSending() {
+        if (stopping) {
+            return;
+        }
+        stopping = true;
+        // Wakes a request waiting for a permit: it finds the publisher stopping and hands the
+        // permit on to the next one waiting, so no waiter is left to wait out the lease.
+        inFlight.release();
+    }
+
     /** Closes the connections and releases the threads; deliveries still running fail. */
     @Override
     public void close() {
@@ -208,20 +230,36 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
      * only until {@code latestStart}: the permits are shared by every batch being delivered (the
      * relay's WORKERS), so even a batch's first request may find them all taken, and one that
      * waited longer could still be running when the lease ends and another poller claims and
-     * delivers its messages again.
+     * delivers its messages again. None is taken once {@link #stopSending()} was called.
      *
      * @return whether a permit was taken; if not, the request must not be sent
      */
     private boolean startInTime(int started, long latestStart) throws InterruptedException {
+        if (stopping) {
+            return false;
+        }
         if (started < maxInFlight && inFlight.tryAcquire()) {
-            return true;
+            return startsUnlessStopping();
         }
         long wait = latestStart - System.nanoTime();
-        return wait > 0 && inFlight.tryAcquire(wait, TimeUnit.NANOSECONDS);
+        return wait > 0 && inFlight.tryAcquire(wait, TimeUnit.NANOSECONDS) && startsUnlessStopping();
+    }
+
+    /** With a permit taken: true, unless {@link #stopSending()} was called, which gets the permit back (see there). */
+    private boolean startsUnlessStopping() {
+        if (stopping) {
+            inFlight.release();
+            return false;
+        }
+        return true;
     }
 
     /** The failure of a message whose request was not sent, as {@link #startInTime} decided. */
     private DeliveryException notSent() {
+        if (stopping) {
+            return new DeliveryException(FailureReason.TIMEOUT, "not sent: the relay is stopping (it waits only for the "
+                    + "requests already sent)");
+        }
         return new DeliveryException(FailureReason.TIMEOUT, "not sent: it could no longer be delivered within the lease of "
                 + lease.toMillis() + " ms (the consumer is slow, and MAX_IN_FLIGHT requests are shared by all WORKERS; "
                 + "lower BATCH_SIZE or raise MAX_IN_FLIGHT or LEASE_MS)");

@@ -153,18 +153,13 @@ class HttpPublisherTest {
             Delivery delivery) throws Exception {
         CountDownLatch firstArrived = new CountDownLatch(1);
         CountDownLatch answerFirst = new CountDownLatch(1);
-        consumer.answer(request -> {
-            firstArrived.countDown();
-            answerFirst.await(10, TimeUnit.SECONDS);
-            return Reply.processed();
-        });
+        holdRequests(firstArrived, answerFirst);
         OutboxMessage first = message();
         OutboxMessage second = message();
         // One request in flight; each batch may start one until 500 ms after it began (3 s lease, 2 s timeout).
         try (HttpPublisher publisher = HttpPublisher.builder(URI.create(consumer.url())).delivery(delivery)
                 .timeout(Duration.ofSeconds(2)).lease(Duration.ofSeconds(3)).maxInFlight(1).build()) {
-            CompletableFuture<Map<UUID, Exception>> firstWorker = CompletableFuture.supplyAsync(() -> publishAll(publisher, first), ThreadPerTask.INSTANCE);
-            assertThat(firstArrived.await(10, TimeUnit.SECONDS)).as("the first batch's request reached the consumer").isTrue();
+            CompletableFuture<Map<UUID, Exception>> firstWorker = inFlight(publisher, first, firstArrived);
 
             Map<UUID, Exception> failures = publisher.publishAll(List.of(second));
             answerFirst.countDown();
@@ -173,6 +168,37 @@ class HttpPublisherTest {
             assertThat(failures.get(second.id())).hasMessageStartingWith("not sent: it could no longer be delivered within "
                     + "the lease of 3000 ms");
             assertThat(FailureReason.of(failures.get(second.id()))).isEqualTo(FailureReason.TIMEOUT);
+            assertThat(firstWorker.get(10, TimeUnit.SECONDS)).as("the first batch's failures").isEmpty();
+        }
+        assertThat(consumer.received()).extracting(FakeConsumer.Received::id).as("what reached the consumer")
+                .containsExactly(first.id());
+    }
+
+    @ParameterizedTest
+    @EnumSource(Delivery.class)
+    void once_it_stops_sending_a_publisher_fails_the_requests_it_has_not_sent_at_once_and_awaits_those_sent(
+            Delivery delivery) throws Exception {
+        CountDownLatch firstArrived = new CountDownLatch(1);
+        CountDownLatch answerFirst = new CountDownLatch(1);
+        holdRequests(firstArrived, answerFirst);
+        OutboxMessage first = message();
+        OutboxMessage waiting = message();
+        OutboxMessage later = message();
+        // One request in flight: the second batch waits for it, as a batch's requests queue behind MAX_IN_FLIGHT.
+        try (HttpPublisher publisher = HttpPublisher.builder(URI.create(consumer.url())).delivery(delivery)
+                .timeout(Duration.ofSeconds(10)).lease(Duration.ofSeconds(30)).maxInFlight(1).build()) {
+            CompletableFuture<Map<UUID, Exception>> firstWorker = inFlight(publisher, first, firstArrived);
+            CompletableFuture<Map<UUID, Exception>> waitingWorker = CompletableFuture.supplyAsync(() -> publishAll(publisher, waiting), ThreadPerTask.INSTANCE);
+
+            publisher.stopSending();
+
+            Map<UUID, Exception> failures = waitingWorker.get(5, TimeUnit.SECONDS); // not after the first's answer, nor the lease
+            assertThat(failures).containsOnlyKeys(waiting.id());
+            assertThat(failures.get(waiting.id())).hasMessageStartingWith("not sent: the relay is stopping");
+            assertThat(FailureReason.of(failures.get(waiting.id()))).isEqualTo(FailureReason.TIMEOUT);
+            assertThat(publisher.publishAll(List.of(later))).as("a batch after the stop").containsOnlyKeys(later.id());
+            assertThat(firstWorker).as("the request already sent is awaited").isNotDone();
+            answerFirst.countDown();
             assertThat(firstWorker.get(10, TimeUnit.SECONDS)).as("the first batch's failures").isEmpty();
         }
         assertThat(consumer.received()).extracting(FakeConsumer.Received::id).as("what reached the consumer")
@@ -238,6 +264,24 @@ class HttpPublisherTest {
     void no_request_in_flight_is_refused() {
         assertThatThrownBy(() -> HttpPublisher.builder(URI.create(consumer.url())).maxInFlight(0).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("maxInFlight must be at least 1");
+    }
+
+    /** A consumer that hangs: it holds each request until {@code answer} is counted down, counting {@code arrived} down first. */
+    private void holdRequests(CountDownLatch arrived, CountDownLatch answer) {
+        consumer.answer(request -> {
+            arrived.countDown();
+            answer.await(20, TimeUnit.SECONDS);
+            return Reply.processed();
+        });
+    }
+
+    /** Delivers {@code message} on a thread of its own; returns once its request has {@code arrived} at the consumer. */
+    private static CompletableFuture<Map<UUID, Exception>> inFlight(HttpPublisher publisher, OutboxMessage message,
+                                                                    CountDownLatch arrived) throws InterruptedException {
+        CompletableFuture<Map<UUID, Exception>> worker = CompletableFuture.supplyAsync(() -> publishAll(publisher, message),
+                ThreadPerTask.INSTANCE);
+        assertThat(arrived.await(10, TimeUnit.SECONDS)).as("the first batch's request reached the consumer").isTrue();
+        return worker;
     }
 
     private static Map<UUID, Exception> publishAll(HttpPublisher publisher, OutboxMessage message) {

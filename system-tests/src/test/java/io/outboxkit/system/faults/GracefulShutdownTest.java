@@ -7,8 +7,14 @@ import io.outboxkit.system.Http;
 import io.outboxkit.system.RelayProcess;
 import io.outboxkit.system.RunningSystem;
 import io.outboxkit.system.ServiceProcess;
+import io.outboxkit.system.TestDatabase;
+import io.outboxkit.testing.PostgresExtension;
 import io.outboxkit.testing.ThreadPerTask;
+import java.io.IOException;
 import java.math.BigDecimal;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.time.Duration;
@@ -17,11 +23,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jdbi.v3.core.Handle;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Fault 7: SIGTERM to each process under load, one after the other: a relay mid-batch, a relay
@@ -31,6 +40,10 @@ import org.junit.jupiter.api.Timeout;
  * everything it had claimed (no row is left leased by it), the order service answers the request,
  * the consumer answers the batch. Each is started again (PostgreSQL on the same port and data) and
  * in the end every order that got a 201 is delivered.
+ *
+ * <p>Then a relay with its default settings, as a deploy runs it, delivering one request per
+ * message ({@code DELIVERY=single}) to a consumer that hangs, with more of its batch queued behind
+ * MAX_IN_FLIGHT than in flight: it does not wait for what it has not sent.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class GracefulShutdownTest {
@@ -40,6 +53,9 @@ class GracefulShutdownTest {
     private static final long LEASE_MS = 6000;
     /** How long the test keeps a request in flight after SIGTERM. */
     private static final Duration HOLD = Duration.ofMillis(700);
+
+    @RegisterExtension
+    static final PostgresExtension db = new PostgresExtension(TestDatabase::createSchemas, 2);
 
     private OwnedPostgres postgres;
     private RunningSystem system;
@@ -142,6 +158,70 @@ class GracefulShutdownTest {
         Invariants.verify(system, load, Faults.DRAIN);
         assertThat(Http.get(system.orderUrl("/health")).status()).isEqualTo(200);
         System.out.println("[GracefulShutdownTest] dev-postgres stopped in " + took.toMillis() + " ms");
+    }
+
+    @Test
+    void a_relay_in_single_delivery_stuck_on_a_hung_consumer_sends_no_more_of_its_batch_and_exits_within_the_limit()
+            throws Exception {
+        TestDatabase database = TestDatabase.of(db);
+        database.jdbi().useHandle(h -> h.execute("TRUNCATE outbox"));
+        try (HungConsumer hung = new HungConsumer()) {
+            String name = "single-sigterm";
+            try (ServiceProcess relay = ServiceProcess.start("outbox-relay", name, Map.of(
+                    "DB_URL", database.url(), "DB_USER", database.user(), "DB_PASSWORD", database.password(),
+                    "PORT", "0", "RELAY_NAME", name, "DELIVERY", "single", "CONSUMER_URL", hung.url()))) {
+                relay.awaitOutputLine("[main] INFO outbox-relay - running", Duration.ofSeconds(60));
+                // 200 messages: each batch of 100 has 16 requests (MAX_IN_FLIGHT) in flight, the rest queued behind them.
+                database.jdbi().useHandle(h -> h.execute("INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, "
+                        + "payload) SELECT gen_random_uuid(), 'Order', 'o-' || g, 'OrderCreated', '{}' "
+                        + "FROM generate_series(1, 200) g"));
+                await("the relay's requests reach the hung consumer").atMost(Duration.ofSeconds(30))
+                        .pollInterval(Duration.ofMillis(50)).until(() -> hung.accepted() >= 16);
+
+                int sent = hung.accepted(); // MAX_IN_FLIGHT: the next are sent only when these time out, after 5 s
+                stopWithin(relay);
+                assertThat(Faults.leasedBy(database, name)).as("rows still leased by %s after it exited", name).isZero();
+                assertThat(hung.accepted()).as("requests sent: none after SIGTERM").isEqualTo(sent);
+            }
+        }
+    }
+
+    /** A consumer that accepts connections and never answers: a hung process, its port still open. */
+    private static final class HungConsumer implements AutoCloseable {
+        private final ServerSocket server = new ServerSocket(0, 1000, InetAddress.getLoopbackAddress());
+        private final List<Socket> held = new CopyOnWriteArrayList<>();
+        private final AtomicInteger accepted = new AtomicInteger();
+
+        HungConsumer() throws IOException {
+            Thread acceptor = new Thread(() -> {
+                try {
+                    while (true) {
+                        held.add(server.accept()); // never read, never answered
+                        accepted.incrementAndGet();
+                    }
+                } catch (IOException closed) {
+                    // the test is over
+                }
+            }, "hung-consumer");
+            acceptor.setDaemon(true);
+            acceptor.start();
+        }
+
+        String url() {
+            return "http://127.0.0.1:" + server.getLocalPort() + "/messages";
+        }
+
+        int accepted() {
+            return accepted.get();
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+            for (Socket socket : held) {
+                socket.close();
+            }
+        }
     }
 
     private List<String> statuses(List<UUID> ids) {
