@@ -44,7 +44,8 @@ final class IdempotencyKeys {
 
     /**
      * Deletes the keys stored longer ago than {@code ttl}, {@code batchSize} per transaction so that
-     * no batch holds locks for long, until none is left.
+     * no batch holds locks for long, until none is left or the thread is interrupted (the service
+     * stops: the next run deletes the rest).
      *
      * @return how many were deleted
      * @throws IllegalStateException when the database fails (batches already deleted stay deleted)
@@ -60,7 +61,7 @@ final class IdempotencyKeys {
                 delete.setInt(2, batchSize);
                 deleted = delete.executeUpdate();
                 total += deleted;
-            } while (deleted == batchSize);
+            } while (deleted == batchSize && !Thread.currentThread().isInterrupted());
             return total;
         } catch (SQLException e) {
             throw new IllegalStateException("could not delete idempotency keys older than " + ttl + " (" + total

@@ -76,6 +76,22 @@ class IdempotencyKeyExpiryTest {
         assertThat(left).isZero();
     }
 
+    @Test
+    void an_interrupted_deletion_stops_after_its_batch_in_progress_so_a_stopping_service_need_not_wait_for_it() {
+        IntStream.range(0, 25).forEach(i -> storedKey("3 days"));
+
+        long deleted;
+        Thread.currentThread().interrupt(); // what RetentionTask.close() does to its run
+        try {
+            deleted = IdempotencyKeys.deleteExpired(db.dataSource(), Duration.ofDays(1), 10);
+        } finally {
+            assertThat(Thread.interrupted()).as("the interrupt left for the caller (and cleared here)").isTrue();
+        }
+
+        assertThat(deleted).as("one batch, the rest left for the next run").isEqualTo(10);
+        assertThat(IdempotencyKeys.deleteExpired(db.dataSource(), Duration.ofDays(1), 10)).isEqualTo(15);
+    }
+
     private static String storedKey(String age) {
         String key = UUID.randomUUID().toString();
         db.jdbi().useHandle(h -> h.execute("INSERT INTO idempotency_keys (key, request_hash, response_code, response_body, "

@@ -39,7 +39,9 @@ import org.slf4j.LoggerFactory;
  * and logs it at WARN the first time.
  *
  * <p>The outbox and {@code processed_messages} are trimmed independently, each deleted from and
- * then vacuumed: a run whose step on one table fails still does the other's, then throws.
+ * then vacuumed: a run whose step on one table fails still does the other's, then throws. A run
+ * is resumable: interrupting its thread (a service that stops) ends it after the batch in progress,
+ * and the next run deletes the rest.
  */
 public final class OutboxRetention {
 
@@ -110,6 +112,10 @@ public final class OutboxRetention {
      * deleted from and vacuumed first, then {@code processed_messages}; a failure on one does not
      * stop the other.
      *
+     * <p>Interrupting the thread that runs it stops it between batches: the batch in progress is
+     * committed, nothing more is deleted or vacuumed, and it returns what it deleted so far with
+     * the thread's interrupt status still set; the next run deletes the rest.
+     *
      * @throws OutboxException when the database failed on either table, after both were tried: its
      *     message names the table(s) that failed and what was deleted (batches already deleted stay
      *     deleted); a second failure is attached as suppressed
@@ -146,7 +152,7 @@ public final class OutboxRetention {
         long[] deleted = {0};
         try {
             deleteInBatches(deleteSql, age, what, table, deleted);
-            if (vacuum && (deleted[0] > 0 || (vacuumOnDeadRows && manyDeadRows(table)))) {
+            if (vacuum && !Thread.currentThread().isInterrupted() && (deleted[0] > 0 || (vacuumOnDeadRows && manyDeadRows(table)))) {
                 vacuum(table, skipped);
             }
         } catch (OutboxException e) {
@@ -206,11 +212,15 @@ public final class OutboxRetention {
                 .bind("table", table).mapTo(Boolean.class).findOne().orElse(false);
     }
 
-    /** Deletes batch by batch, each committed on its own, adding each batch's count to {@code deleted[0]}. */
+    /**
+     * Deletes batch by batch, each committed on its own, adding each batch's count to {@code
+     * deleted[0]}, until none is left or the thread is interrupted.
+     */
     private void deleteInBatches(String sql, Duration age, String what, String table, long[] deleted) {
         try {
-            int batch;
-            do {
+            int batch = batchSize;
+            // The interrupt is checked between batches: PostgreSQL's driver does not heed it in a statement.
+            while (batch == batchSize && !Thread.currentThread().isInterrupted()) {
                 batch = OwnConnections.inReadCommittedTransaction(jdbi, h -> {
                     try (PreparedStatement delete = h.getConnection().prepareStatement(sql)) {
                         delete.setLong(1, age.toMillis());
@@ -219,7 +229,7 @@ public final class OutboxRetention {
                     }
                 });
                 deleted[0] += batch;
-            } while (batch == batchSize);
+            }
         } catch (SQLException | JdbiException e) {
             throw new OutboxException("could not delete " + what + " older than " + age + " from " + table + " ("
                     + deleted[0] + " deleted before the failure): " + e.getMessage(), e);

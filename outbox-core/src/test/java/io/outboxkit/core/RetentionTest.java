@@ -8,6 +8,8 @@ import io.outboxkit.testing.PostgresExtension;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -157,6 +159,45 @@ class RetentionTest {
                 h.execute("DROP FUNCTION refuse_late_deletes()");
             });
         }
+    }
+
+    @Test
+    void an_interrupted_run_stops_after_its_batch_in_progress_and_the_next_run_deletes_the_rest() throws Exception {
+        List<UUID> ids = Outbox.write(db.jdbi(), 40, 1);
+        ids.forEach(id -> setState(id, "PUBLISHED", "2 days"));
+        // 20 ms a row: ten batches of 4 take most of a second, time enough to interrupt the run between them.
+        db.jdbi().useHandle(h -> h.execute("CREATE FUNCTION slow_delete() RETURNS trigger LANGUAGE plpgsql "
+                + "AS $$ BEGIN PERFORM pg_sleep(0.02); RETURN OLD; END $$"));
+        db.jdbi().useHandle(h -> h.execute("CREATE TRIGGER slow_delete BEFORE DELETE ON outbox "
+                + "FOR EACH ROW EXECUTE FUNCTION slow_delete()"));
+        try {
+            OutboxRetention retention = OutboxRetention.builder(db.jdbi()).publishedRetention(Duration.ofDays(1))
+                    .batchSize(4).build();
+            CompletableFuture<OutboxRetention.Result> result = new CompletableFuture<>();
+            CompletableFuture<Boolean> stillInterrupted = new CompletableFuture<>();
+            Thread running = new Thread(() -> {
+                result.complete(retention.runOnce());
+                stillInterrupted.complete(Thread.currentThread().isInterrupted());
+            }, "retention-run");
+            running.start();
+            await("a first batch deleted").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5))
+                    .until(() -> outboxRows() < 40);
+
+            running.interrupt();
+
+            long deleted = result.get(10, TimeUnit.SECONDS).publishedMessages();
+            assertThat(deleted).as("deleted before it stopped").isPositive().isLessThan(40);
+            assertThat(outboxRows()).isEqualTo(40 - deleted);
+            assertThat(stillInterrupted.get(10, TimeUnit.SECONDS)).as("the interrupt left for the caller").isTrue();
+            assertThat(retention.runOnce().publishedMessages()).as("the next run").isEqualTo(40 - deleted);
+        } finally {
+            db.jdbi().useHandle(h -> h.execute("DROP TRIGGER slow_delete ON outbox"));
+            db.jdbi().useHandle(h -> h.execute("DROP FUNCTION slow_delete()"));
+        }
+    }
+
+    private static long outboxRows() {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM outbox").mapTo(Long.class).one());
     }
 
     @Test

@@ -150,8 +150,9 @@ public final class Relay implements AutoCloseable {
     /**
      * Stops: first the poller (the batch in flight is recorded once the requests already sent have
      * ended, each within {@code HTTP_TIMEOUT_MS}; over HTTP, those not yet sent are not sent but
-     * fail, see {@link HttpPublisher#stopSending()}), then retention, the admin server and the
-     * sink's client. Calling it again does nothing.
+     * fail, see {@link HttpPublisher#stopSending()}), while retention stops between its batches
+     * (it is resumable: the next start deletes the rest); then the admin server and the sink's
+     * client. Calling it again does nothing.
      */
     @Override
     public void close() {
@@ -160,6 +161,7 @@ public final class Relay implements AutoCloseable {
             // would be sent round after round, up to the lease, past any orchestrator's grace period.
             http.stopSending();
         }
+        retention.stop(); // at once, not after the poller's wait: its run need not finish
         poller.close();
         retention.close();
         admin.close();

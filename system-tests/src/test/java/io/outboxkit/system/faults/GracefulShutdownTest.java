@@ -41,9 +41,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * the consumer answers the batch. Each is started again (PostgreSQL on the same port and data) and
  * in the end every order that got a 201 is delivered.
  *
- * <p>Then a relay with its default settings, as a deploy runs it, delivering one request per
- * message ({@code DELIVERY=single}) to a consumer that hangs, with more of its batch queued behind
- * MAX_IN_FLIGHT than in flight: it does not wait for what it has not sent.
+ * <p>Then two relays with their default settings, as a deploy runs them: one delivering one
+ * request per message ({@code DELIVERY=single}) to a consumer that hangs, with more of its batch
+ * queued behind MAX_IN_FLIGHT than in flight, and an idle one whose retention is deleting a large
+ * backlog of old messages. Neither waits for what it has not started.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class GracefulShutdownTest {
@@ -53,6 +54,9 @@ class GracefulShutdownTest {
     private static final long LEASE_MS = 6000;
     /** How long the test keeps a request in flight after SIGTERM. */
     private static final Duration HOLD = Duration.ofMillis(700);
+
+    /** What an idle relay needs to stop: its threads end, its admin server and pool close. */
+    private static final Duration IDLE_STOP_LIMIT = Duration.ofSeconds(3);
 
     @RegisterExtension
     static final PostgresExtension db = new PostgresExtension(TestDatabase::createSchemas, 2);
@@ -183,6 +187,35 @@ class GracefulShutdownTest {
                 assertThat(Faults.leasedBy(database, name)).as("rows still leased by %s after it exited", name).isZero();
                 assertThat(hung.accepted()).as("requests sent: none after SIGTERM").isEqualTo(sent);
             }
+        }
+    }
+
+    @Test
+    void an_idle_relay_whose_retention_is_deleting_stops_it_between_batches_and_exits_at_once() throws Exception {
+        TestDatabase database = TestDatabase.of(db);
+        database.jdbi().useHandle(h -> h.execute("TRUNCATE outbox"));
+        database.jdbi().useHandle(h -> h.execute("INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, payload, "
+                + "status, published_at, created_at) SELECT gen_random_uuid(), 'Order', 'old-' || g, 'OrderCreated', '{}', "
+                + "'PUBLISHED', now() - interval '8 days', now() - interval '8 days' FROM generate_series(1, 800000) g"));
+        String name = "retention-sigterm";
+        try (ServiceProcess relay = ServiceProcess.start("outbox-relay", name, Map.of(
+                "DB_URL", database.url(), "DB_USER", database.user(), "DB_PASSWORD", database.password(),
+                "PORT", "0", "RELAY_NAME", name, "CONSUMER_URL", "http://127.0.0.1:1/messages"))) { // nothing to deliver
+            relay.awaitOutputLine("[main] INFO outbox-relay - running", Duration.ofSeconds(60));
+            await("the relay's retention is deleting").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> database.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM pg_stat_activity "
+                            + "WHERE datname = current_database() AND state = 'active' AND query ILIKE 'DELETE FROM%outbox%'")
+                            .mapTo(Long.class).one()) > 0);
+
+            long sent = System.nanoTime();
+            relay.requestStop();
+            boolean exited = relay.awaitExit(IDLE_STOP_LIMIT);
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
+            assertThat(exited).as("the idle relay exited within %s of SIGTERM (%d ms); its output:\n%s", IDLE_STOP_LIMIT,
+                    millis, relay.output()).isTrue();
+            assertThat(relay.output()).as("the retention run stopped by the stop, not failed on a closed pool")
+                    .contains("retention stopped").doesNotContain("retention failed").doesNotContain("marked as broken");
+            System.out.println("[GracefulShutdownTest] the idle relay stopped in " + millis + " ms");
         }
     }
 
