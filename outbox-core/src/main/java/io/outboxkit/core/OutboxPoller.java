@@ -15,6 +15,7 @@ import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.spi.Closing;
 import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
+import io.outboxkit.core.spi.NotSentException;
 import io.outboxkit.core.spi.OutboxListener;
 import java.time.Duration;
 import java.time.Instant;
@@ -360,7 +361,7 @@ public final class OutboxPoller implements AutoCloseable {
      */
     private static void giveBack(OutboxStore.Claim claim, Error error) {
         try {
-            claim.giveBack();
+            claim.giveBack(claim.messages().stream().map(OutboxMessage::id).toList());
         } catch (RuntimeException e) {
             error.addSuppressed(e); // the messages stay leased until the lease ends, as before
         }
@@ -484,12 +485,18 @@ public final class OutboxPoller implements AutoCloseable {
                 : batch.stream().filter(m -> !failures.containsKey(m.id())).toList();
         List<UUID> deliveredIds = deliveredMessages.stream().map(OutboxMessage::id).toList();
         List<OutboxStore.Failure> recorded = batch.stream()
-                .filter(m -> failures.containsKey(m.id()))
+                .filter(m -> failures.containsKey(m.id()) && !(failures.get(m.id()) instanceof NotSentException))
                 .map(m -> new OutboxStore.Failure(m, failures.get(m.id()), backoff.delayAfter(m.attempts())))
                 .toList();
         // After a full batch the worker claims again anyway: no need to ask whether messages were held back.
         boolean askLater = config.orderedByAggregate() && batch.size() < limit;
         OutboxStore.Recorded outcome = claim.record(deliveredIds, recorded, askLater);
+        if (recorded.size() + deliveredIds.size() < batch.size()) {
+            List<UUID> notSent = batch.stream().map(OutboxMessage::id)
+                    .filter(id -> failures.get(id) instanceof NotSentException).toList();
+            claim.giveBack(notSent);
+            LOG.debug("[{}] not sent by the publisher, given back uncounted: {}", config.name(), notSent);
+        }
         List<UUID> nowDead = outcome.dead();
         List<OutboxMessage> published = deliveredMessages;
         if (outcome.published().size() < deliveredMessages.size()) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.spi.MessagePublisher;
+import io.outboxkit.core.spi.NotSentException;
 import io.outboxkit.testing.PostgresExtension;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -19,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -351,6 +353,30 @@ class RetryAndDeadTest {
             release.countDown();
             holder.join();
         }
+    }
+
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void a_message_the_publisher_reports_not_sent_spends_no_attempt_is_not_a_failure_and_is_claimable_at_once(
+            ClaimMode mode) {
+        List<UUID> ids = Outbox.write(db.jdbi(), 2, 1);
+        UUID notSent = ids.get(1);
+        RecordingListener listener = new RecordingListener();
+        OutboxPoller stopping = OutboxPoller.builder(db.jdbi(), reporting(batch -> batch.stream()
+                        .filter(m -> m.id().equals(notSent))
+                        .collect(Collectors.toMap(OutboxMessage::id, m -> new NotSentException("not sent: stopping")))))
+                .claimMode(mode).maxAttempts(1).addListener(listener).build();
+
+        assertThat(stopping.pollOnce()).isEqualTo(2);
+
+        assertThat(row(ids.get(0))).containsEntry("status", "PUBLISHED");
+        assertThat(row(notSent)).as("not even the last of its attempts spent, nor a failure recorded")
+                .containsEntry("status", "PENDING").containsEntry("attempts", 0).containsEntry("last_error", null)
+                .containsEntry("locked_by", null);
+        assertThat(listener.failures).as("no failure told").isEmpty();
+        OutboxPoller another = OutboxPoller.builder(db.jdbi(), m -> { }).claimMode(mode).build();
+        assertThat(another.pollOnce()).as("claimed again at once, by another poller").isOne();
+        assertThat(row(notSent)).containsEntry("status", "PUBLISHED");
     }
 
     /** A publisher whose {@code publishAll} returns what {@code outcome} makes of the batch. */

@@ -5,6 +5,8 @@ import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
+import io.outboxkit.core.spi.NotSentException;
+import io.outboxkit.core.spi.PublishException;
 import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
@@ -199,9 +201,9 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
 
     /**
      * Starts no request from now on, for a relay that is stopping: a batch's requests not yet sent,
-     * and those of any later batch, fail at once as "not sent: the relay is stopping" (a failed
-     * attempt, as the poller records any failure: retried after its backoff, or DEAD if it was the
-     * last), so that the batch in flight ends as soon as its requests already sent have, each
+     * and those of any later batch, are reported at once as not sent ({@link NotSentException}:
+     * the poller gives them back uncounted, for another relay to deliver at once), so that the
+     * batch in flight ends as soon as its requests already sent have, each
      * within the timeout. Otherwise they would be sent one round after another, up to the lease,
      * and a hung consumer would hold the stop that long.
      * Calling it again does nothing; {@link #deliverOnce} is not affected.
@@ -255,10 +257,9 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
     }
 
     /** The failure of a message whose request was not sent, as {@link #startInTime} decided. */
-    private DeliveryException notSent() {
+    private PublishException notSent() {
         if (stopping) {
-            return new DeliveryException(FailureReason.TIMEOUT, "not sent: the relay is stopping (it waits only for the "
-                    + "requests already sent)");
+            return new NotSentException("not sent: the relay is stopping (it waits only for the requests already sent)");
         }
         return new DeliveryException(FailureReason.TIMEOUT, "not sent: it could no longer be delivered within the lease of "
                 + lease.toMillis() + " ms (the consumer is slow, and MAX_IN_FLIGHT requests are shared by all WORKERS; "

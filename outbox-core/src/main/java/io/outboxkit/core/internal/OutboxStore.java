@@ -135,12 +135,14 @@ public final class OutboxStore {
         Recorded record(List<UUID> delivered, List<Failure> failures, boolean reportLater);
 
         /**
-         * Releases the messages at once without counting this attempt, for a fault that is not
-         * theirs (a class the publisher's client lacks): a leased claim takes its attempt back, a
-         * locked one rolls back. Best effort: when the database cannot be reached, a leased claim
-         * stays leased until its lease ends.
+         * Releases {@code ids} (of this claim's messages) at once without counting this attempt,
+         * for a fault that is not theirs (a class the publisher's client lacks, a publisher that
+         * did not send them): a leased claim takes its attempt back; a locked claim counts no
+         * attempt for a message it does not record, and its transaction's end releases it. Best
+         * effort: when the database cannot be reached, a leased claim stays leased until its lease
+         * ends.
          */
-        void giveBack();
+        void giveBack(List<UUID> ids);
 
         @Override
         void close();
@@ -312,13 +314,13 @@ public final class OutboxStore {
         }
 
         @Override
-        public void giveBack() {
-            if (messages.isEmpty()) {
+        public void giveBack(List<UUID> ids) {
+            if (ids.isEmpty()) {
                 return;
             }
-            withConnection("give " + messages.size() + " claimed message(s) back", connection -> {
+            withConnection("give " + ids.size() + " claimed message(s) back", connection -> {
                 try (PreparedStatement release = prepared(connection, giveBack)) {
-                    release.setArray(1, connection.createArrayOf("uuid", messages.stream().map(OutboxMessage::id).toArray()));
+                    release.setArray(1, connection.createArrayOf("uuid", ids.toArray()));
                     release.setLong(2, leaseEnd);
                     release.setString(3, owner);
                     return release.execute();
@@ -363,8 +365,9 @@ public final class OutboxStore {
         }
 
         @Override
-        public void giveBack() {
-            close(); // the attempt is counted only when recorded
+        public void giveBack(List<UUID> ids) {
+            // Nothing to take back: the attempt is counted only when recorded, and the commit or
+            // rollback that ends this transaction releases the messages.
         }
 
         @Override

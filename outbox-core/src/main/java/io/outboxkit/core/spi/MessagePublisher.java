@@ -39,8 +39,9 @@ public interface MessagePublisher {
      *
      * @return the failures, by message id: every message of the batch not in the map was delivered.
      *     A message in the map failed even when its value is null (recorded with an
-     *     {@code IllegalStateException} saying the publisher gave no exception). Returning null, or
-     *     throwing, fails the whole batch.
+     *     {@code IllegalStateException} saying the publisher gave no exception); one whose value
+     *     is a {@link NotSentException} never left, and is given back without spending an attempt.
+     *     Returning null, or throwing, fails the whole batch.
      */
     default Map<UUID, Exception> publishAll(List<OutboxMessage> batch) throws InterruptedException {
         Map<UUID, Exception> failures = new LinkedHashMap<>();
