@@ -5,11 +5,9 @@ import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.outboxkit.core.internal.WaitAnnouncement;
+import io.outboxkit.testing.CapturedStderr;
 import io.outboxkit.testing.PostgresExtension;
 import io.outboxkit.testing.ThreadPerTask;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
@@ -231,22 +229,19 @@ class IsolationLevelTest {
             h.execute("CREATE TRIGGER conflict_often BEFORE UPDATE ON outbox FOR EACH STATEMENT "
                     + "EXECUTE FUNCTION conflict_often()");
         });
-        PrintStream original = System.err;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
         OutboxPoller poller = OutboxPoller.builder(db.jdbi(), new RecordingPublisher()).name("conflicted-often")
                 .pollInterval(Duration.ofMinutes(1)).build();
-        try {
+        List<String> warnings;
+        try (CapturedStderr log = CapturedStderr.start()) {
             poller.start();
             await().atMost(Duration.ofSeconds(30)).until(() -> Outbox.count(db.jdbi(), "PUBLISHED") == 1);
+            poller.close();
+            warnings = log.linesWith("[conflicted-often]").stream().filter(line -> line.contains("WARN")).toList();
         } finally {
             poller.close();
-            System.setErr(original);
             db.jdbi().useHandle(h -> h.execute("DROP TRIGGER conflict_often ON outbox; DROP FUNCTION conflict_often(); "
                     + "DROP SEQUENCE claims"));
         }
-        List<String> warnings = captured.toString(StandardCharsets.UTF_8).lines()
-                .filter(line -> line.contains("WARN") && line.contains("[conflicted-often]")).toList();
         assertThat(warnings).as("WARN lines of %d conflicts in a row", conflicts).hasSize(1);
         assertThat(warnings.get(0)).contains(OutboxPoller.CONFLICTS_BEFORE_WARNING + " poll cycles in a row aborted by a conflict");
     }

@@ -6,10 +6,8 @@ import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.core.spi.NotSentException;
+import io.outboxkit.testing.CapturedStderr;
 import io.outboxkit.testing.PostgresExtension;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -299,20 +297,18 @@ class RetryAndDeadTest {
                 return MessagePublisher.super.publishAll(batch);
             }
         };
-        PrintStream original = System.err;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
         OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).name("broken-deployment")
                 .pollInterval(Duration.ofMillis(20)).build();
-        try {
-            poller.start();
-            await().atMost(Duration.ofSeconds(30)).until(() -> Outbox.count(db.jdbi(), "PUBLISHED") == 1);
-        } finally {
-            poller.close();
-            System.setErr(original);
+        List<String> lines;
+        try (CapturedStderr log = CapturedStderr.start()) {
+            try {
+                poller.start();
+                await().atMost(Duration.ofSeconds(30)).until(() -> Outbox.count(db.jdbi(), "PUBLISHED") == 1);
+            } finally {
+                poller.close();
+            }
+            lines = log.linesWith("[broken-deployment]");
         }
-        List<String> lines = captured.toString(StandardCharsets.UTF_8).lines()
-                .filter(line -> line.contains("[broken-deployment]")).toList();
         assertThat(lines).filteredOn(line -> line.contains("ERROR")).as("five cycles failed the same way").hasSize(1);
         assertThat(brokenCycles.get()).as("every broken cycle ran").isNegative();
     }
