@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * receiver returned, and only up to the first message of each partition that is not done: a crash
  * anywhere before gives a redelivery, which an idempotent receiver skips. Commits go at most once
  * per {@linkplain Builder#commitInterval commit interval} (100 ms) without waiting for the
- * broker's answer, and at once, waiting for it, when the source stops or loses partitions.
+ * broker's answer, and at once, waiting for it, when the source stops or loses partitions, and
+ * after a batch that dead-lettered a record.
  *
  * <p><b>Order per aggregate</b> comes from the key: the publisher keys each record by aggregate id,
  * so an aggregate's messages are in one partition, in order. The source hands the receiver at most
@@ -49,8 +50,9 @@ import org.slf4j.LoggerFactory;
  * says nothing about one message). Attempts are counted in memory: after a restart or a rebalance
  * a message starts again from 1. A record dead-lettered beyond its partition's committed offset is
  * named in the commit's metadata (at most 4000 characters of them; see {@code docs/brokers/kafka.md}),
- * so that the source assigned the partition next, after a restart or a rebalance, skips it
- * instead of applying it after the later messages of its aggregate.
+ * so that the source assigned the partition next, after a restart, a crash or a rebalance, skips it
+ * instead of applying it after the later messages of its aggregate: that commit goes at once,
+ * whatever the commit interval, and the partition's next message waits for it.
  *
  * <p><b>Duplicates</b> reach the receiver after a crash or rebalance between the receiver's
  * return and the commit, and for messages done beyond a partition's first waiting message; the
@@ -303,9 +305,9 @@ public final class KafkaSource implements MessageSource {
          * ms. The offsets of the batches done meanwhile go with the next commit, so that at a
          * steady trickle (a batch per message) the broker does not store offsets once per message;
          * 0 commits after every batch. A commit never comes before the receiver returned, and
-         * the source commits at once, and waits for it, when it stops or loses partitions; what
-         * a crash leaves uncommitted (at most this long of work) is redelivered and skipped by
-         * an idempotent receiver.
+         * the source commits at once, and waits for it, when it stops or loses partitions, and
+         * after a batch that dead-lettered a record; what a crash leaves uncommitted (at most this
+         * long of work) is redelivered and skipped by an idempotent receiver.
          */
         public Builder commitInterval(Duration commitInterval) {
             this.commitInterval = commitInterval;

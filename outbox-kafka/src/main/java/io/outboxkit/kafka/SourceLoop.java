@@ -37,6 +37,8 @@ import org.slf4j.LoggerFactory;
  * dead-lettered beyond it are not, as the receiver has no record of them: each commit names them in
  * its metadata ({@link DeadLetteredOffsets}), and whoever is assigned the partition next reads them
  * from there and skips them; a partition whose committed metadata could not be read yet is paused.
+ * The commit after a dead letter goes at once, and the partition waits for it: a crash must not
+ * leave a dead letter unnamed behind later messages of its aggregate applied meanwhile.
  */
 final class SourceLoop implements Runnable {
 
@@ -56,6 +58,8 @@ final class SourceLoop implements Runnable {
     private boolean readFailing;
     /** Partitions with more dead-lettered offsets beyond their commit than its metadata holds: warned once. */
     private final Set<TopicPartition> overflowing = new HashSet<>();
+    /** Partitions with a record dead-lettered since their last commit: committed at once, held back until then. */
+    private final Set<TopicPartition> deadLetteredSinceCommit = new HashSet<>();
     private volatile boolean running = true;
     private int batchFailures;
     /** Whether a failed message waits for a retry: its first failure was logged at WARN, the others at DEBUG. */
@@ -124,6 +128,7 @@ final class SourceLoop implements Runnable {
         if (!batch.isEmpty()) {
             deliver(batch);
         }
+        commitDeadLettered();
         commitAsync();
     }
 
@@ -168,6 +173,9 @@ final class SourceLoop implements Runnable {
         List<SourceRecord> batch = new ArrayList<>();
         Set<String> aggregates = new HashSet<>();
         for (Map.Entry<TopicPartition, PartitionQueue> entry : queues.entrySet()) {
+            if (deadLetteredSinceCommit.contains(entry.getKey())) {
+                continue; // not before the commit names its dead letter: see commitDeadLettered
+            }
             PartitionQueue queue = entry.getValue();
             for (SourceRecord r : List.copyOf(queue.pending())) {
                 if (r.retryAtNanos > now) {
@@ -271,6 +279,7 @@ final class SourceLoop implements Runnable {
             deadLetters.send(r.record, error, r.attempts);
             if (queue != null) {
                 queue.deadLettered(r);
+                deadLetteredSinceCommit.add(partition(r));
             }
             LOG.error("[{}] {} sent to dead-letter topic {}: {}", settings.name(), r.where(), deadLetters.topic(), error);
         } catch (KafkaException e) {
@@ -327,6 +336,23 @@ final class SourceLoop implements Runnable {
                     + " commit are redelivered after a restart or rebalance, and skipped by an idempotent receiver): {}",
                     settings.name(), error.getMessage());
         });
+    }
+
+    /**
+     * Commits the partitions a record was dead-lettered in since their last commit at once, whatever
+     * the commit interval, and waits for the broker's answer: until a commit names the record, a
+     * crash or a lost partition would hand it to the receiver again, after the later messages of its
+     * aggregate applied meanwhile. Such a partition is held back until its commit succeeded (tried
+     * again at each poll). Dead letters are rare: the round trip costs next to nothing.
+     */
+    private void commitDeadLettered() {
+        if (deadLetteredSinceCommit.isEmpty()) {
+            return;
+        }
+        Set<TopicPartition> partitions = Set.copyOf(deadLetteredSinceCommit);
+        if (commitSync(partitions)) {
+            deadLetteredSinceCommit.removeAll(partitions);
+        }
     }
 
     /**
@@ -421,14 +447,14 @@ final class SourceLoop implements Runnable {
     }
 
     /**
-     * Commits and waits for the broker's answer: before partitions go elsewhere, and at the end.
-     * Every partition's offset is sent, also one sent before by {@link #commitAsync()}, whose
-     * answer may not have come.
+     * Commits and waits for the broker's answer: before partitions go elsewhere, after a dead letter,
+     * and at the end. Every partition's offset is sent, also one sent before by {@link #commitAsync()},
+     * whose answer may not have come. False when the commit failed.
      */
-    private void commitSync(Collection<TopicPartition> partitions) {
+    private boolean commitSync(Collection<TopicPartition> partitions) {
         Map<TopicPartition, OffsetAndMetadata> offsets = toCommit(partitions, false);
         if (offsets.isEmpty()) {
-            return;
+            return true;
         }
         warnIfOverflowing(offsets);
         for (int attempt = 1; attempt <= 2; attempt++) {
@@ -436,16 +462,17 @@ final class SourceLoop implements Runnable {
                 consumer.commitSync(offsets, COMMIT_TIMEOUT);
                 committed.putAll(offsets);
                 LOG.debug("[{}] committed {}", settings.name(), offsets);
-                return;
+                return true;
             } catch (WakeupException e) {
                 // stop() woke the consumer during a commit: the batch in hand is still acknowledged, once more
             } catch (KafkaException e) {
                 LOG.warn("[{}] committing offsets failed (the messages done since the last commit will be redelivered"
                         + " after a restart or rebalance, and skipped by an idempotent receiver): {}", settings.name(),
                         e.getMessage());
-                return;
+                return false;
             }
         }
+        return false;
     }
 
     private static TopicPartition partition(SourceRecord r) {
@@ -489,6 +516,7 @@ final class SourceLoop implements Runnable {
                 committed.remove(p);
                 unread.remove(p);
                 overflowing.remove(p);
+                deadLetteredSinceCommit.remove(p);
             });
             if (!partitions.isEmpty()) {
                 LOG.info("[{}] revoked {}", settings.name(), partitions);

@@ -408,6 +408,31 @@ class KafkaSourceTest {
         assertThat(receiver.applied).extracting(OutboxMessage::id).containsExactly(sent.id());
     }
 
+    @Test
+    void a_message_dead_lettered_by_a_replica_killed_within_its_commit_interval_is_not_handed_over_again_behind_the_later_ones_of_its_aggregate()
+            throws Exception {
+        OutboxMessage w0 = message(aggregateType, "a", 1);
+        OutboxMessage x1 = message(aggregateType, "b", 2);
+        OutboxMessage x2 = message(aggregateType, "b", 3);
+        publish(List.of(w0));
+        try (ChildJvm child = ChildJvm.start(DeadLetterChild.class.getName(), Map.of(), List.of(),
+                TestKafka.bootstrapServers(), topic, group, x1.id().toString())) {
+            assertThat(child.awaitOutput("APPLIED " + w0.id(), DEADLINE)).as(child::output).isTrue();
+            publish(List.of(x1));
+            publish(List.of(x2)); // after x1 in the partition of aggregate b
+            // x1 fails once (maxAttempts 1): dead-lettered; then x2, the next of aggregate b, is applied.
+            assertThat(child.awaitOutput("APPLIED " + x2.id(), DEADLINE)).as(child::output).isTrue();
+            assertThat(TestKafka.read(deadLetters, 1)).hasSize(1);
+        } // SIGKILL within the child's commit interval of a minute
+
+        RecordingReceiver survivor = RecordingReceiver.applyingAll();
+        start(source(), survivor);
+        await().atMost(DEADLINE).until(() -> survivor.applied.stream().anyMatch(m -> m.id().equals(x2.id())));
+
+        assertThat(survivor.deliveriesOf(x1.id())).as("x1, dead-lettered by the killed replica, handed over again after "
+                + "x2 was applied").isEmpty();
+    }
+
     /** A source over 2 messages whose receiver has its first batch and holds it until {@code release}. */
     private KafkaSource holdingItsFirstBatch(CountDownLatch release) throws Exception {
         publish(List.of(message(aggregateType, "a", 1), message(aggregateType, "b", 2)));
