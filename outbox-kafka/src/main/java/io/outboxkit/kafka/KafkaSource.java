@@ -47,12 +47,14 @@ import org.slf4j.LoggerFactory;
  * dead_letter_timestamp} (the record's timestamp; the copy has its own) added to its own; it is
  * acknowledged only once the dead-letter copy is confirmed. A receiver that throws fails the whole
  * batch: retried after a backoff, without counting towards any message's attempts (it
- * says nothing about one message). Attempts are counted in memory: after a restart or a rebalance
- * a message starts again from 1. A record dead-lettered beyond its partition's committed offset is
- * named in the commit's metadata (at most 4000 characters of them; see {@code docs/brokers/kafka.md}),
- * so that the source assigned the partition next, after a restart, a crash or a rebalance, skips it
- * instead of applying it after the later messages of its aggregate: that commit goes at once,
- * whatever the commit interval, and the partition's next message waits for it.
+ * says nothing about one message). Attempts are counted in memory: after a restart, or a rebalance
+ * that gives its partition to another consumer, a message starts again from 1; a rebalance that
+ * hands the partition back to this source (an eager one, when a replica joins) keeps its count.
+ * A record dead-lettered beyond its partition's committed offset is named in the commit's metadata
+ * (at most 4000 characters of them; see {@code docs/brokers/kafka.md}), so that the source assigned
+ * the partition next, after a restart, a crash or a rebalance, skips it instead of applying it
+ * after the later messages of its aggregate: that commit goes at once, whatever the commit
+ * interval, and the partition's next message waits for it.
  *
  * <p><b>Duplicates</b> reach the receiver after a crash or rebalance between the receiver's
  * return and the commit, and for messages done beyond a partition's first waiting message; the

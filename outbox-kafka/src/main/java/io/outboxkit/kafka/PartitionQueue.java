@@ -1,6 +1,7 @@
 package io.outboxkit.kafka;
 
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.NavigableSet;
@@ -18,6 +19,8 @@ final class PartitionQueue {
 
     private final Map<Long, SourceRecord> pending = new LinkedHashMap<>();
     private final NavigableSet<Long> deadLettered;
+    /** Records a queue of the partition before this one had failed, by offset: polled again, they go on from there. */
+    private final Map<Long, SourceRecord> failedBefore = new HashMap<>();
     private long nextOffset = -1;
 
     /** A queue that skips the records at {@code deadLettered} (read from the partition's committed metadata). */
@@ -36,8 +39,25 @@ final class PartitionQueue {
         if (deadLettered.contains(offset)) {
             return false;
         }
+        SourceRecord before = failedBefore.remove(offset);
+        if (before != null) {
+            record.goOnFrom(before);
+        }
         pending.put(offset, record);
         return true;
+    }
+
+    /**
+     * Lets the records {@code before}, the partition's queue until a rebalance revoked it, had
+     * failed go on with their attempts and backoff when they are polled again, rather than start
+     * from their first attempt: the rebalance handed the partition back, and nobody else had it.
+     */
+    void goOnFrom(PartitionQueue before) {
+        before.pending.forEach((offset, r) -> {
+            if (r.attempts > 0) {
+                failedBefore.put(offset, r);
+            }
+        });
     }
 
     /** Marks {@code record} done: it no longer holds back the commit. */

@@ -60,6 +60,8 @@ final class SourceLoop implements Runnable {
     private final Set<TopicPartition> overflowing = new HashSet<>();
     /** Partitions with a record dead-lettered since their last commit: committed at once, held back until then. */
     private final Set<TopicPartition> deadLetteredSinceCommit = new HashSet<>();
+    /** The queues of the partitions the rebalance under way revoked: if it hands one back, its failed records go on. */
+    private final Map<TopicPartition, PartitionQueue> revoked = new HashMap<>();
     private volatile boolean running = true;
     private int batchFailures;
     /** Whether a failed message waits for a retry: its first failure was logged at WARN, the others at DEBUG. */
@@ -434,11 +436,26 @@ final class SourceLoop implements Runnable {
                             + "a record dead-lettered beyond offset {} is handed to the receiver again", settings.name(),
                             p, e.getMessage(), commit.offset());
                 }
+                goOnIfUntouched(p, queue, commit);
             }
             queues.put(p, queue);
             unread.remove(p);
         }
         consumer.resume(partitions);
+    }
+
+    /**
+     * Lets {@code queue} go on with the attempts of the records the partition's queue before the
+     * rebalance had failed, when its commit is still the one that queue left: a rebalance that
+     * hands a partition back to this source (an eager one revokes them all, when a replica joins)
+     * must not give a failing message {@code maxAttempts} anew. A commit that moved means another
+     * consumer had the partition meanwhile: the attempts start again, as after a restart.
+     */
+    private void goOnIfUntouched(TopicPartition p, PartitionQueue queue, OffsetAndMetadata commit) {
+        PartitionQueue before = revoked.remove(p);
+        if (before != null && before.committable() == commit.offset()) {
+            queue.goOnFrom(before);
+        }
     }
 
     private void pauseUnread(Set<TopicPartition> partitions) {
@@ -488,22 +505,32 @@ final class SourceLoop implements Runnable {
         }
     }
 
-    /** Commits what was done before a partition goes to another consumer; forgets its queue. */
+    /**
+     * Commits what was done before a partition goes to another consumer; forgets its queue, but for
+     * the attempts of its failed records should the rebalance hand it back.
+     */
     private final class Rebalance implements ConsumerRebalanceListener {
 
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             commitSync(partitions);
+            partitions.forEach(p -> {
+                if (queues.containsKey(p)) {
+                    revoked.put(p, queues.get(p));
+                }
+            });
             forget(partitions);
         }
 
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            revoked.keySet().removeAll(partitions);
             forget(partitions);
         }
 
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            revoked.keySet().retainAll(partitions); // the others went to other consumers: their attempts end here
             LOG.info("[{}] assigned {}", settings.name(), partitions);
             if (!partitions.isEmpty()) {
                 readDeadLettered(Set.copyOf(partitions));

@@ -70,6 +70,13 @@ final class SourceRecord {
         }
     }
 
+    /** Takes over the attempts, last error and backoff of {@code before}, the same record polled before. */
+    void goOnFrom(SourceRecord before) {
+        attempts = before.attempts;
+        lastError = before.lastError;
+        retryAtNanos = before.retryAtNanos;
+    }
+
     /** The ordering key: messages with the same one reach the receiver in offset order, one at a time. */
     String aggregate() {
         return message.aggregateType() + "\u0000" + message.aggregateId();

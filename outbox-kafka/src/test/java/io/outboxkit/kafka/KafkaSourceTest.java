@@ -29,6 +29,7 @@ import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.RangeAssignor;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
@@ -431,6 +432,39 @@ class KafkaSourceTest {
 
         assertThat(survivor.deliveriesOf(x1.id())).as("x1, dead-lettered by the killed replica, handed over again after "
                 + "x2 was applied").isEmpty();
+    }
+
+    @Test
+    void a_replica_joining_the_group_does_not_give_a_failing_message_max_attempts_anew() throws Exception {
+        String oneType = "One-" + UUID.randomUUID().toString().substring(0, 8);
+        String oneTopic = "outbox.event." + oneType;
+        TestKafka.createTopic(oneTopic, 1);
+        try {
+            List<OutboxMessage> sent = new ArrayList<>();
+            for (OutboxMessage m : List.of(message(oneType, "a", 1), message(oneType, "a", 2))) {
+                sent.addAll(publish(List.of(m)));
+            }
+            OutboxMessage poison = sent.get(0);
+            RecordingReceiver receiver = new RecordingReceiver(m -> m.id().equals(poison.id()) ? "amount is negative" : null);
+            // An eager assignor (the default's first) revokes every partition when a member joins; it gives the
+            // one partition to the first member by id, which the client ids make the first replica.
+            KafkaSource.Builder replica = source().topics(List.of(oneTopic)).maxAttempts(4)
+                    .initialBackoff(Duration.ofMillis(1500)).maxBackoff(Duration.ofMillis(1500))
+                    .property("partition.assignment.strategy", RangeAssignor.class.getName());
+            start(replica.property("client.id", "a-replica"), receiver);
+            await().atMost(DEADLINE).until(() -> receiver.deliveriesOf(poison.id()).size() >= 2);
+            start(replica.property("client.id", "b-replica"), receiver); // scaled up: the group rebalances
+
+            await().atMost(DEADLINE).until(() -> receiver.applied.stream().anyMatch(m -> m.id().equals(sent.get(1).id())));
+            Map<String, String> dead = headers(TestKafka.read(deadLetters, 1).get(0));
+            assertThat(dead).containsEntry("id", poison.id().toString()).containsEntry("dead_letter_attempts", "4");
+            assertThat(receiver.deliveriesOf(poison.id())).as("the receiver's failures of the message before it was "
+                    + "dead-lettered (maxAttempts 4)").extracting(OutboxMessage::attempts).containsExactly(1, 2, 3, 4);
+        } finally {
+            sources.forEach(KafkaSource::close);
+            sources.clear();
+            TestKafka.deleteTopics(oneTopic);
+        }
     }
 
     /** A source over 2 messages whose receiver has its first batch and holds it until {@code release}. */

@@ -9,7 +9,10 @@ import java.util.stream.LongStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 
-/** What a partition's commit says about the records dead-lettered beyond its offset, and what a queue read from it skips. */
+/**
+ * What a partition's commit says about the records dead-lettered beyond its offset, and what a queue read from it skips;
+ * what a queue handed the partition back keeps of the one before.
+ */
 class PartitionQueueTest {
 
     private static SourceRecord record(long offset) {
@@ -56,6 +59,29 @@ class PartitionQueueTest {
         queue.done(record(13));
         assertThat(queue.committable()).isEqualTo(15);
         assertThat(queue.commitMetadata().metadata()).isEmpty();
+    }
+
+    @Test
+    void a_queue_handed_the_partition_back_goes_on_with_the_attempts_and_backoff_of_the_records_failed_before() {
+        PartitionQueue before = new PartitionQueue();
+        SourceRecord failed = record(4);
+        before.add(failed);
+        before.add(record(5));
+        failed.attempts = 2;
+        failed.lastError = "amount is negative";
+        failed.retryAtNanos = 42;
+
+        PartitionQueue after = new PartitionQueue();
+        after.goOnFrom(before);
+        SourceRecord again = record(4);
+        SourceRecord next = record(5);
+        after.add(again);
+        after.add(next);
+
+        assertThat(again.attempts).isEqualTo(2);
+        assertThat(again.lastError).isEqualTo("amount is negative");
+        assertThat(again.retryAtNanos).isEqualTo(42);
+        assertThat(next.attempts).as("never failed").isZero();
     }
 
     @Test
