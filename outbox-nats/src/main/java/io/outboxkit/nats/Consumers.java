@@ -109,6 +109,14 @@ final class Consumers {
         }
     }
 
+    /**
+     * The consumer's ack floor: the stream sequence at or below which every message it delivered was
+     * acknowledged or terminated, by whichever source of the consumer; none of them comes again.
+     */
+    static long ackFloor(JetStreamManagement jsm, Wanted wanted) throws IOException, JetStreamApiException {
+        return jsm.getConsumerInfo(wanted.stream(), wanted.name()).getAckFloor().getStreamSequence();
+    }
+
     /** Whether the consumer exists (false when it was deleted under a running source). */
     static boolean exists(JetStreamManagement jsm, Wanted wanted) throws IOException, JetStreamApiException {
         return infoOrNull(jsm, wanted) != null;

@@ -13,7 +13,7 @@ import java.util.TreeMap;
  * them may go to the receiver: per aggregate only the earliest in hand, and only while it is held
  * here (not given back to the server to be redelivered after a failure). So a failed message keeps
  * the later ones of its aggregate waiting, unacknowledged, until it is done, or until the source
- * finds it gone from the stream. Used by one thread.
+ * finds it gone from the stream or acknowledged by another source of the consumer. Used by one thread.
  */
 final class InHand {
 

@@ -78,7 +78,11 @@ import org.slf4j.LoggerFactory;
  * deliveries that were on the wire would otherwise come back only after their ack wait; nothing
  * fetched after the reconnection reaches the receiver before it has. Order
  * therefore holds across restarts and reconnections as long as one source at a time uses a
- * consumer name; several sources sharing one consumer share its messages but not their order.
+ * consumer name; several sources sharing one consumer share its messages but not their order. Each
+ * message is still applied: a message one source failed may be redelivered to another, which
+ * acknowledges it; once its redelivery is overdue (its backoff plus the ack wait), the source that
+ * failed it finds it at or below the consumer's ack floor and lets the later messages of its
+ * aggregate go on.
  *
  * <p><b>Connection.</b> It connects in {@link Builder#build()} (creating the stream and the
  * dead-letter stream if absent) and sets up the consumer in {@link #start}; then it reconnects by
@@ -338,7 +342,7 @@ public final class NatsSource implements MessageSource {
         if (reconnects() != reconnects) {
             return; // the pull may have gone to the server after a reconnection: start over before handing anything on
         }
-        forgetRemoved(System.nanoTime());
+        forgetGone(System.nanoTime());
         List<InHand.Entry> batch = inHand.ready(batchSize);
         if (!batch.isEmpty()) {
             deliver(batch);
@@ -493,38 +497,56 @@ public final class NatsSource implements MessageSource {
     /**
      * The redelivery of a failed message that left the stream meanwhile (removed by an operator, or
      * aged out by a limit of the stream) never comes, and its aggregate would wait for it as long as
-     * the source runs, the later messages held unacknowledged until they fill maxAckPending. So when a
-     * redelivery is overdue the stream is asked, and a message it no longer holds is forgotten: its
-     * aggregate goes on. Anything else (the redelivery is only late, or JetStream gives no clear
-     * answer) waits another ack wait and is asked again, since only a message the stream no longer
-     * holds can never come again. A consumer deleted or restarted under the source, or a reconnection,
-     * empties the hand anyway (see recreateIfDeleted and startOver).
+     * the source runs, the later messages held unacknowledged until they fill maxAckPending. Nor
+     * does one that another source of the same consumer received and acknowledged (or dead-lettered):
+     * the server redelivers to whichever source pulls. So when a redelivery is overdue the stream is
+     * asked, and a message it no longer holds is forgotten; then the consumer is asked, and a message
+     * at or below its ack floor, which the server never delivers again, is forgotten too: either way
+     * its aggregate goes on. Anything else (the redelivery is only late, or JetStream gives no clear
+     * answer) waits another ack wait and is asked again. With one source a message it is waiting for
+     * is never below the ack floor (only it could have acknowledged it), so nothing changes there. A
+     * consumer deleted or restarted under the source, or a reconnection, empties the hand anyway (see
+     * recreateIfDeleted and startOver).
      */
-    private void forgetRemoved(long now) {
+    private void forgetGone(long now) {
+        Long ackFloor = null; // asked once per pass, only when a message is overdue and still in the stream
         for (InHand.Entry entry : inHand.overdue(now)) {
             long sequence = entry.sequence;
             try {
                 if (!Streams.holds(management, wanted.stream(), sequence)) {
-                    inHand.remove(entry);
-                    LOG.warn("[{}] message {} (stream {} sequence {}) failed and was then removed from the stream (by an "
-                            + "operator, or by the stream's limits) before it came again: it is not delivered, and the "
-                            + "later messages of its aggregate go on", name, entry.message.id(), wanted.stream(), sequence);
-                    try {
-                        entry.delivery.term(); // the consumer need not keep it pending
-                    } catch (RuntimeException e) {
-                        LOG.debug("[{}] term of message {} not sent: {}", name, entry.message.id(), NatsConnector.describe(e));
-                    }
+                    forgetRemoved(entry);
                     continue;
                 }
-                LOG.debug("[{}] message {} (stream {} sequence {}) is overdue for redelivery and still in the stream; "
-                        + "waiting for it", name, entry.message.id(), wanted.stream(), sequence);
+                ackFloor = ackFloor != null ? ackFloor : Consumers.ackFloor(management, wanted);
+                if (sequence <= ackFloor) {
+                    inHand.remove(entry);
+                    LOG.debug("[{}] message {} (stream {} sequence {}) failed here and was then acknowledged or dead-lettered "
+                            + "by another source of NATS consumer {}: the later messages of its aggregate go on", name,
+                            entry.message.id(), wanted.stream(), sequence, wanted.name());
+                    continue;
+                }
+                LOG.debug("[{}] message {} (stream {} sequence {}) is overdue for redelivery, still in the stream and "
+                        + "unacknowledged; waiting for it", name, entry.message.id(), wanted.stream(), sequence);
             } catch (IOException | JetStreamApiException | RuntimeException e) {
                 LOG.warn("[{}] message {} (stream {} sequence {}) is overdue for redelivery, holding back its aggregate, "
-                        + "and NATS does not say whether the stream still holds it: {}; asking again in {} (the source's "
-                        + "user must be allowed $JS.API.STREAM.MSG.GET.{})", name, entry.message.id(), wanted.stream(),
-                        sequence, NatsConnector.describe(e), wanted.ackWait(), wanted.stream());
+                        + "and NATS does not say whether the stream still holds it or the consumer still waits for its "
+                        + "ack: {}; asking again in {} (the source's user must be allowed $JS.API.STREAM.MSG.GET.{} and "
+                        + "$JS.API.CONSUMER.INFO.{}.{})", name, entry.message.id(), wanted.stream(), sequence,
+                        NatsConnector.describe(e), wanted.ackWait(), wanted.stream(), wanted.stream(), wanted.name());
             }
             inHand.waiting(entry, now + wanted.ackWait().toNanos());
+        }
+    }
+
+    private void forgetRemoved(InHand.Entry entry) {
+        inHand.remove(entry);
+        LOG.warn("[{}] message {} (stream {} sequence {}) failed and was then removed from the stream (by an "
+                + "operator, or by the stream's limits) before it came again: it is not delivered, and the "
+                + "later messages of its aggregate go on", name, entry.message.id(), wanted.stream(), entry.sequence);
+        try {
+            entry.delivery.term(); // the consumer need not keep it pending
+        } catch (RuntimeException e) {
+            LOG.debug("[{}] term of message {} not sent: {}", name, entry.message.id(), NatsConnector.describe(e));
         }
     }
 

@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.nats.client.Connection;
+import io.nats.client.FetchConsumeOptions;
+import io.nats.client.FetchConsumer;
 import io.nats.client.JetStreamApiException;
+import io.nats.client.Message;
 import io.nats.client.api.ConsumerInfo;
 import io.nats.client.api.MessageInfo;
 import io.nats.client.impl.Headers;
@@ -16,6 +19,7 @@ import io.outboxkit.testing.SecondClose;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -418,6 +422,82 @@ class NatsSourceTest {
         started(fastSource("c1"), second);
         await().atMost(DEADLINE).until(() -> second.appliedCount() == 3);
         assertThat(second.appliedInOrder()).extracting(OutboxMessage::id).containsExactly(a1.id(), a2.id(), a3.id());
+    }
+
+    @Test
+    void a_failed_message_acknowledged_by_another_source_of_the_consumer_lets_the_later_ones_of_its_aggregate_go_on()
+            throws Exception {
+        OutboxMessage failing = TestNats.message("order-a");
+        OutboxMessage later = TestNats.message("order-a");
+        OutboxMessage other = TestNats.message("order-b");
+        publish(List.of(failing, later, other)); // stream sequences 1, 2, 3
+        List<UUID> handed = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch secondBatchInHand = new CountDownLatch(1);
+        CountDownLatch otherSourceDone = new CountDownLatch(1);
+        AtomicInteger batches = new AtomicInteger();
+        BatchReceiver receiver = batch -> {
+            batch.forEach(m -> handed.add(m.id()));
+            int n = batches.incrementAndGet();
+            if (n == 1) {
+                return Map.of(failing.id(), new IllegalStateException("transient: the first delivery fails"));
+            }
+            if (n == 2) {
+                // The source pulls nothing while its receiver has a batch: the redelivery goes to the other source.
+                secondBatchInHand.countDown();
+                otherSourceDone.await(30, TimeUnit.SECONDS);
+            }
+            return Map.of();
+        };
+        // One message per pull and per batch: the first batch is the failing message, the second the
+        // other aggregate's, taken long before the failing message's backoff ends.
+        started(nats.source("c1").batchSize(1).maxAckPending(10).initialBackoff(Duration.ofSeconds(2))
+                .maxBackoff(Duration.ofSeconds(2)).ackWait(Duration.ofSeconds(5)).reconnectWait(Duration.ofMillis(100)), receiver);
+        assertThat(secondBatchInHand.await(DEADLINE.toSeconds(), TimeUnit.SECONDS)).as("second batch handed over").isTrue();
+        assertThat(handed).containsExactly(failing.id(), other.id());
+
+        // Another source of the same consumer pulls the failed message's redelivery and acknowledges it.
+        Message redelivery;
+        try (FetchConsumer fetch = nats.plainConnection().getConsumerContext(nats.stream, "c1")
+                .fetch(FetchConsumeOptions.builder().maxMessages(1).expiresIn(10_000).build())) {
+            redelivery = fetch.nextMessage();
+        }
+        assertThat(redelivery).as("the failed message's redelivery, pulled by the other source").isNotNull();
+        assertThat(redelivery.metaData().streamSequence()).isEqualTo(1);
+        redelivery.ackSync(Duration.ofSeconds(5));
+        otherSourceDone.countDown();
+
+        await().atMost(DEADLINE).untilAsserted(() -> {
+            assertThat(handed).as("the later message of the aggregate handed over, the failed one not again")
+                    .containsExactly(failing.id(), other.id(), later.id());
+            assertThat(consumerInfo("c1").getNumAckPending()).as("held unacknowledged by the source").isZero();
+        });
+    }
+
+    @Test
+    void two_sources_sharing_a_consumer_apply_every_message_while_failed_ones_are_redelivered_to_either() throws Exception {
+        Set<UUID> failedOnce = ConcurrentHashMap.newKeySet();
+        Received receiver = new Received().failing(m -> m.eventType().equals("OrderCreated") && failedOnce.add(m.id()));
+        for (int source = 0; source < 2; source++) {
+            started(fastSource("c1").ackWait(Duration.ofSeconds(2)).initialBackoff(Duration.ofMillis(200))
+                    .maxBackoff(Duration.ofMillis(200)), receiver);
+        }
+        List<OutboxMessage> sent = new ArrayList<>();
+        for (int a = 0; a < 10; a++) {
+            sent.add(TestNats.message("Order", "order-" + a, "OrderCreated", "{}", Map.of()));
+        }
+        for (int n = 0; n < 5; n++) {
+            for (int a = 0; a < 10; a++) {
+                sent.add(TestNats.message("Order", "order-" + a, "OrderPaid", "{}", Map.of()));
+            }
+        }
+        publish(sent);
+
+        await().atMost(DEADLINE).untilAsserted(() -> {
+            assertThat(sent.stream().filter(m -> !receiver.hasApplied(m.id())).map(m -> m.aggregateId() + "/" + m.eventType())
+                    .toList()).as("never applied (each OrderCreated failed once, its redelivery to either source)")
+                    .isEmpty();
+            assertThat(consumerInfo("c1").getNumAckPending()).as("held unacknowledged by a source").isZero();
+        });
     }
 
     @Test
