@@ -254,7 +254,9 @@ class IdempotentHandlerTest {
             assertThat(o.failures()).isEmpty();
             assertThat(o.outcomes().values()).containsOnly(Outcome.PROCESSED).hasSize(2);
         });
-        assertThat(effects).as("four effects, and the deadlock victim's first one again").hasValue(5);
+        // Four effects, and the deadlock victim's first one again; again more than once when its retry
+        // wins the freed new row ahead of the survivor and deadlocks anew (each retry rolled back whole).
+        assertThat(effects.get()).as("handler runs: four effects and the victims' rolled-back ones").isGreaterThanOrEqualTo(5);
         assertThat(effect("x")).isEqualTo(2);
         assertThat(effect("y")).isEqualTo(2);
         assertThat(processedRows()).isEqualTo(4);
