@@ -24,7 +24,7 @@ class OpsFilesTest {
 
     @Test
     void the_alert_rules_are_valid() {
-        assertThat(promtool("check", "rules", "outbox-alerts.yml")).contains("SUCCESS: 5 rules found");
+        assertThat(promtool("check", "rules", "outbox-alerts.yml")).contains("SUCCESS: 7 rules found");
     }
 
     @Test
