@@ -9,18 +9,23 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
  * The files under ops/ as Prometheus' own tool reads them: the alert rules valid and passing their
- * unit tests, the example configuration valid, the dashboard JSON with a query in every panel.
+ * unit tests, the example configuration valid, the dashboard JSON with a query in every panel and
+ * a panel plugin Grafana has as every panel's type.
  * (ObservabilityTest loads the rules into a real Prometheus and runs every dashboard query.)
  */
 class OpsFilesTest {
 
     private static final Path PROMETHEUS = Path.of("").toAbsolutePath().getParent().resolve("ops/prometheus");
     private static final Path DASHBOARD = PROMETHEUS.resolveSibling("grafana/outboxkit-dashboard.json");
+    /** Grafana's built-in panel plugins. */
+    private static final Set<String> GRAFANA_PANEL_TYPES = Set.of("row", "timeseries", "stat", "gauge", "bargauge", "table",
+            "text", "heatmap", "piechart", "barchart", "histogram", "state-timeline", "status-history", "logs");
 
     @Test
     void the_alert_rules_are_valid() {
@@ -47,6 +52,14 @@ class OpsFilesTest {
             assertThat(panel.path("targets")).as("panel %s", panel.path("title")).isNotEmpty();
             assertThat(panel.path("datasource").path("uid").asText()).isEqualTo("${datasource}");
         });
+    }
+
+    @Test
+    void every_panel_of_the_dashboard_names_a_grafana_panel_plugin_as_its_type() throws IOException {
+        // Grafana draws "Panel plugin not found" in place of a panel whose type is no plugin
+        List<JsonNode> panels = Jsons.mapper().readTree(DASHBOARD.toFile()).path("panels").findParents("gridPos");
+        assertThat(panels).isNotEmpty().allSatisfy(panel -> assertThat(panel.path("type").asText())
+                .as("type of panel %s", panel.path("title")).isIn(GRAFANA_PANEL_TYPES));
     }
 
     /** Runs promtool in ops/prometheus; fails with its output unless it succeeds. */
