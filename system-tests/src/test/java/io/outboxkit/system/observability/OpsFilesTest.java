@@ -7,11 +7,15 @@ import io.outboxkit.app.Jsons;
 import io.outboxkit.app.testing.PrometheusText;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The files under ops/ as Prometheus' own tool reads them: the alert rules valid and passing their
@@ -35,6 +39,43 @@ class OpsFilesTest {
     @Test
     void the_alert_rules_pass_their_unit_tests() {
         assertThat(promtool("test", "rules", "outbox-alerts.test.yml")).contains("SUCCESS");
+    }
+
+    /**
+     * Each row changes one threshold, window or {@code for:} of outbox-alerts.yml away from the
+     * value README and the rules' descriptions document; the unit tests must then fail, or they
+     * would not notice that value being wrong.
+     */
+    @ParameterizedTest(name = "{0}: {1} -> {2}")
+    @CsvSource(delimiter = '|', value = {
+            "OutboxRelayDown       | for: 1m                      | for: 0m",
+            "OutboxRelayDown       | for: 1m                      | for: 2m",
+            "OutboxNoRelay         | for: 2m                      | for: 1m",
+            "OutboxNoRelay         | for: 2m                      | for: 4m",
+            "OutboxRelayNotPolling | for: 2m                      | for: 1m",
+            "OutboxRelayNotPolling | for: 2m                      | for: 3m",
+            "OutboxRelayNotPolling | [1m]                         | [5m]",
+            "OutboxLagging         | > 300                        | > 240",
+            "OutboxLagging         | > 300                        | >= 300",
+            "OutboxLagging         | > 300                        | > 360",
+            "OutboxLagging         | for: 2m                      | for: 1m",
+            "OutboxLagging         | for: 2m                      | for: 3m",
+            "OutboxLagUnknown      | for: 5m                      | for: 4m",
+            "OutboxLagUnknown      | for: 5m                      | for: 6m",
+            "OutboxMessagesDead    | increase(outbox_dead_total[10m]) | increase(outbox_dead_total[2m])",
+            "OutboxMessagesDead    | increase(outbox_dead_total[10m]) | increase(outbox_dead_total[15m])",
+            "OutboxConsumerFailing | for: 5m                      | for: 2m",
+            "OutboxConsumerFailing | for: 5m                      | for: 4m",
+            "OutboxConsumerFailing | for: 5m                      | for: 6m",
+            "OutboxConsumerFailing | for: 5m                      | for: 8m"})
+    void a_threshold_other_than_the_documented_one_fails_the_unit_tests(String alert, String documented, String other,
+            @TempDir Path dir) throws IOException {
+        String rules = Files.readString(PROMETHEUS.resolve("outbox-alerts.yml"));
+        Files.writeString(dir.resolve("outbox-alerts.yml"), replaceInRule(rules, alert, documented, other));
+        Files.copy(PROMETHEUS.resolve("outbox-alerts.test.yml"), dir.resolve("outbox-alerts.test.yml"));
+        Promtool result = Promtool.run(dir, "test", "rules", "outbox-alerts.test.yml");
+        assertThat(result.exitValue()).as("promtool test rules with %s's %s as %s said:%n%s", alert, documented, other, result.output())
+                .isNotZero();
     }
 
     @Test
@@ -62,21 +103,40 @@ class OpsFilesTest {
                 .as("type of panel %s", panel.path("title")).isIn(GRAFANA_PANEL_TYPES));
     }
 
+    /** {@code rules} with every {@code from} in rule {@code alert} replaced by {@code to}. */
+    private static String replaceInRule(String rules, String alert, String from, String to) {
+        int start = rules.indexOf("- alert: " + alert + "\n");
+        assertThat(start).as("rule %s", alert).isNotNegative();
+        int end = rules.indexOf("- alert: ", start + 1);
+        String rule = rules.substring(start, end < 0 ? rules.length() : end);
+        assertThat(rule).as("rule %s", alert).contains(from);
+        return rules.substring(0, start) + rule.replace(from, to) + rules.substring(start + rule.length());
+    }
+
     /** Runs promtool in ops/prometheus; fails with its output unless it succeeds. */
     private static String promtool(String... args) {
-        List<String> command = new java.util.ArrayList<>(List.of(PrometheusText.promtool().toString()));
-        command.addAll(List.of(args));
-        try {
-            Process process = new ProcessBuilder(command).directory(PROMETHEUS.toFile()).redirectErrorStream(true).start();
-            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
-            assertThat(process.exitValue()).as("promtool %s said:%n%s", String.join(" ", args), output).isZero();
-            return output;
-        } catch (IOException e) {
-            throw new AssertionError("cannot run promtool", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
+        Promtool result = Promtool.run(PROMETHEUS, args);
+        assertThat(result.exitValue()).as("promtool %s said:%n%s", String.join(" ", args), result.output()).isZero();
+        return result.output();
+    }
+
+    private record Promtool(int exitValue, String output) {
+
+        /** Runs promtool in {@code dir} and waits for it (a minute at most). */
+        static Promtool run(Path dir, String... args) {
+            List<String> command = new java.util.ArrayList<>(List.of(PrometheusText.promtool().toString()));
+            command.addAll(List.of(args));
+            try {
+                Process process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+                String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+                return new Promtool(process.exitValue(), output);
+            } catch (IOException e) {
+                throw new AssertionError("cannot run promtool", e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
         }
     }
 }
