@@ -220,14 +220,17 @@ public final class OutboxPoller implements AutoCloseable {
      * Stops: the batch in flight is delivered and recorded first, waiting up to the lease; after
      * that the worker is interrupted and its unrecorded messages are retried when their lease ends.
      * Returns once the threads have ended. Calling it again, or before a start, does nothing; called
-     * while another close is under way (on another thread), it returns once that close has ended.
+     * while another close is under way (on a thread not the poller's), it returns once that close has
+     * ended and, when that close came from a worker (as below), once that worker has recorded its
+     * batch and ended, waiting up to the lease.
      *
      * <p>Called on one of the poller's own workers (from a publisher or a listener, to stop the
      * application, say), it neither waits for nor interrupts that worker: it stops and waits for
      * the others as above and returns, and the calling worker records its batch once the callback
      * returns, then ends. That record needs the database, so what the callback closes (a Spring
      * context, say) must leave the poller's pool open until then; if not, the batch is delivered
-     * again.
+     * again. A close called meanwhile elsewhere (a JVM shutdown hook) returns only then, so its
+     * caller may close the pool.
      */
     @Override
     public void close() {
@@ -244,8 +247,9 @@ public final class OutboxPoller implements AutoCloseable {
                 stopping.listener.stop();
             }
         }
-        // A close under way is waited for: its bounds (the lease, then the interrupt) limit this one.
-        stopping.closing.close(!underWay, stopping.workers, () -> stop(stopping));
+        // A close under way is waited for, and the worker that ran it (it did not wait for itself)
+        // as long as the first close waits for the others: the lease.
+        stopping.closing.close(!underWay, stopping.workers, config.lease(), () -> stop(stopping));
     }
 
     /** Stops the threads of a run that was active, as {@link #close()} says. */

@@ -5,10 +5,12 @@ import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.spi.OutboxListener;
 import io.outboxkit.testing.PostgresExtension;
+import io.outboxkit.testing.SecondClose;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeEach;
@@ -78,5 +80,26 @@ class CloseFromCallbackTest {
         assertThat(took).as("ms close() took on the worker's own thread (lease %s)", LEASE).isLessThan(3_000);
         await().atMost(Duration.ofSeconds(5)).until(() -> !worker.get().isAlive());
         assertThat(Outbox.count(db.jdbi(), "PUBLISHED")).isEqualTo(1);
+    }
+
+    @Test
+    void a_close_called_while_a_workers_own_close_is_under_way_returns_only_once_that_workers_batch_is_recorded()
+            throws Exception {
+        // The worker's close (from its publisher, to stop the application) does not wait for the worker; a JVM shutdown
+        // hook's close meanwhile must, since its caller may close the pool next and the worker's record needs it.
+        Outbox.write(db.jdbi(), 1, 1);
+        AtomicReference<OutboxPoller> self = new AtomicReference<>();
+        CountDownLatch closedByWorker = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), message -> {
+            self.get().close();
+            closedByWorker.countDown();
+            release.await(30, TimeUnit.SECONDS);
+        }).lease(LEASE).build();
+        self.set(poller);
+        poller.start();
+        assertThat(closedByWorker.await(60, TimeUnit.SECONDS)).isTrue();
+        long published = SecondClose.sees(poller::close, release::countDown, () -> Outbox.count(db.jdbi(), "PUBLISHED"));
+        assertThat(published).as("messages published when the shutdown hook's close() returned").isEqualTo(1);
     }
 }

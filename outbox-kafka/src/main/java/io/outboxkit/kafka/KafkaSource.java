@@ -177,7 +177,7 @@ public final class KafkaSource implements MessageSource {
                 loop.stop();
             }
         }
-        closing.close(!underWay, Collections.singleton(stopping), () -> stop(stopping));
+        closing.close(!underWay, Collections.singleton(stopping), CLOSE_TIMEOUT, () -> stop(stopping));
     }
 
     private void stop(Thread stopping) {

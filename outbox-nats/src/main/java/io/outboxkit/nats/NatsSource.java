@@ -243,7 +243,7 @@ public final class NatsSource implements MessageSource {
             stopping = worker;
             lifecycle.notifyAll();
         }
-        closing.close(!underWay, Collections.singleton(stopping), () -> stop(stopping));
+        closing.close(!underWay, Collections.singleton(stopping), fetchWait.plus(wanted.ackWait()), () -> stop(stopping));
     }
 
     private void stop(Thread stopping) {

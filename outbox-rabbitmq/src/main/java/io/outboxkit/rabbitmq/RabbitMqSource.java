@@ -199,7 +199,9 @@ public final class RabbitMqSource implements MessageSource {
      * (waiting at most {@link Builder#closeTimeout}, then the thread is interrupted); every message
      * not acknowledged goes back to the queue. Calling it again, or from the receiver, does
      * nothing more; called while another close is under way (on another thread than the
-     * receiver's), it returns once that close has ended.
+     * receiver's), it returns once that close has ended and, when that close came from the
+     * receiver (which returns at once: the loop ends after this batch), once the receiver's batch
+     * is acknowledged and its thread has ended, waiting at most {@link Builder#closeTimeout}.
      */
     @Override
     public void close() {
@@ -213,7 +215,7 @@ public final class RabbitMqSource implements MessageSource {
                 loop.stop();
             }
         }
-        closing.close(!underWay, Collections.singleton(worker), () -> stop(worker));
+        closing.close(!underWay, Collections.singleton(worker), options.closeTimeout(), () -> stop(worker));
     }
 
     private void stop(Thread worker) {

@@ -23,8 +23,11 @@ import java.util.Random;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -126,6 +129,34 @@ class RabbitMqSourceTest {
 
         int ready = SecondClose.sees(source::close, () -> !source.isConnected(), recorder::release,
                 () -> broker.ready(queue));
+
+        int inHand = recorder.batches.get(0).size();
+        assertThat(ready).as("back in the queue when the second close() returned: all but the "
+                + "acknowledged batch").isEqualTo(30 - inHand);
+    }
+
+    @Test
+    void a_close_called_while_the_receivers_own_close_is_under_way_returns_only_once_its_batch_is_acknowledged()
+            throws Exception {
+        // The receiver's close (to stop the application) returns at once; a JVM shutdown hook's close meanwhile must wait
+        // for the receiver's batch, since its caller may exit next.
+        AtomicReference<RabbitMqSource> self = new AtomicReference<>();
+        CountDownLatch closedByReceiver = new CountDownLatch(1);
+        RabbitMqSource source = source().prefetch(30).build();
+        sources.add(source);
+        self.set(source);
+        recorder.holdNextBatch();
+        source.start(batch -> {
+            self.get().close();
+            closedByReceiver.countDown();
+            return recorder.receive(batch);
+        });
+        publish(Messages.orders(30));
+        assertThat(closedByReceiver.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        await().atMost(WAIT).until(recorder::isHolding);
+        await().atMost(WAIT).until(() -> broker.ready(queue) == 0);
+
+        int ready = SecondClose.sees(source::close, recorder::release, () -> broker.ready(queue));
 
         int inHand = recorder.batches.get(0).size();
         assertThat(ready).as("back in the queue when the second close() returned: all but the "

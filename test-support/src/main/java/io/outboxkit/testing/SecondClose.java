@@ -30,6 +30,18 @@ public final class SecondClose {
         Thread first = new Thread(close, "first-close");
         first.start();
         awaitUntil(firstUnderWay, "the first close() to be under way");
+        T seenThen = sees(close, release, seen);
+        first.join(DEADLINE.toMillis());
+        return seenThen;
+    }
+
+    /**
+     * While a first close is under way (called by the test, on one of the closed thing's own
+     * threads, say), calls {@code close} again on a thread of its own, and once that one waits (or
+     * has returned), runs {@code release} (which lets the batch go on). Returns what {@code seen}
+     * read as soon as that close returned.
+     */
+    public static <T> T sees(Runnable close, Runnable release, Callable<T> seen) throws Exception {
         CompletableFuture<T> result = new CompletableFuture<>();
         Thread second = new Thread(() -> {
             close.run();
@@ -43,7 +55,6 @@ public final class SecondClose {
         awaitUntil(() -> second.getState() == Thread.State.WAITING || second.getState() == Thread.State.TIMED_WAITING
                 || second.getState() == Thread.State.TERMINATED, "the second close() to wait or return");
         release.run();
-        first.join(DEADLINE.toMillis());
         return result.get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
     }
 

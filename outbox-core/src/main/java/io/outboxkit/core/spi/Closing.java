@@ -1,5 +1,6 @@
 package io.outboxkit.core.spi;
 
+import java.time.Duration;
 import java.util.Collection;
 import java.util.concurrent.CountDownLatch;
 
@@ -7,23 +8,30 @@ import java.util.concurrent.CountDownLatch;
  * The close of something whose threads finish a batch before they end (a {@link MessageSource},
  * a poller's run), called perhaps from two threads at once (an application context's stop and a
  * JVM shutdown hook, say): the first close stops the threads; a close called meanwhile waits until
- * that stop has ended, bounded as the stop is, so that its caller too goes on (closes the pool,
- * exits) only once the batch is acknowledged or recorded. One instance per thing closed; thread-safe.
+ * that stop has ended, and until the thread that ran it has ended when that is one of the threads
+ * (a worker or receiver that closed what it runs in, which cannot wait for itself), bounded as the
+ * stop is, so that its caller too goes on (closes the pool, exits) only once the batch is
+ * acknowledged or recorded. One instance per thing closed; thread-safe.
  */
 public final class Closing {
 
     private final CountDownLatch ended = new CountDownLatch(1);
+    /** The thread that ran the first close; null until then, or when nothing was to stop. */
+    private volatile Thread closer;
 
     /**
      * When {@code first} (the caller's close is the first), runs {@code stop} and then marks the
-     * close ended, even if it throws. Otherwise returns once the first close has ended; at once on
-     * one of {@code workers}, since the first close waits for those threads (it would wait for itself).
+     * close ended, even if it throws. Otherwise returns once the first close has ended and, when
+     * that close ran on one of {@code workers} (whose stop does not wait for its own thread), once
+     * that worker has ended too or {@code bound} has passed; at once on one of {@code workers},
+     * since the first close waits for those threads (it would wait for itself).
      */
-    public void close(boolean first, Collection<Thread> workers, Runnable stop) {
+    public void close(boolean first, Collection<Thread> workers, Duration bound, Runnable stop) {
         if (!first) {
-            awaitEnd(workers);
+            awaitEnd(workers, bound);
             return;
         }
+        closer = Thread.currentThread();
         try {
             stop.run();
         } finally {
@@ -36,12 +44,16 @@ public final class Closing {
         ended.countDown();
     }
 
-    private void awaitEnd(Collection<Thread> workers) {
+    private void awaitEnd(Collection<Thread> workers, Duration bound) {
         if (workers.contains(Thread.currentThread())) {
             return;
         }
         try {
             ended.await();
+            Thread unwaited = closer;
+            if (unwaited != null && workers.contains(unwaited) && bound.toMillis() > 0) {
+                unwaited.join(bound.toMillis()); // join(0) would wait for ever
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
