@@ -89,22 +89,26 @@ public final class BrokerSource implements MessageSource {
         return current != null && current.isConnected();
     }
 
-    /** Closes the module's source (the batch in the receiver's hands is finished first), or stops connecting. */
+    /**
+     * Closes the module's source (the batch in the receiver's hands is finished first), or stops
+     * connecting. Called while another close is under way, it returns once that one has ended, as
+     * {@link MessageSource#close()} promises.
+     */
     @Override
     public void close() {
         MessageSource current;
+        boolean first;
         synchronized (lock) {
-            if (closed) {
-                return;
-            }
+            first = !closed;
             closed = true;
-            current = delegate;
+            current = delegate; // set no more once closed: every close sees the same
         }
         BrokerConnector<MessageSource> trying = connector;
-        if (trying != null) {
+        if (first && trying != null) {
             trying.stop();
         }
         if (current != null) {
+            // Each close closes it: the module's source makes a close under way wait for the first one.
             current.close();
         }
     }

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.core.spi.BatchReceiver;
 import io.outboxkit.core.spi.MessageSource;
+import io.outboxkit.testing.SecondClose;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
@@ -29,12 +30,7 @@ class BrokerSourceTest {
     void a_source_built_only_after_start_receives_with_the_receiver_given_at_start() {
         FakeSource later = new FakeSource();
         AtomicInteger attempts = new AtomicInteger();
-        MessageSource source = BrokerSource.connecting(Broker.NATS, "nats at test", () -> {
-            if (attempts.incrementAndGet() == 1) {
-                throw unreachable();
-            }
-            return later;
-        }, BrokerConnector::unreachable);
+        MessageSource source = connectingAtTheSecondAttempt(later, attempts);
         try {
             assertThat(source).isInstanceOf(BrokerSource.class);
             assertThat(source.isConnected()).isFalse();
@@ -110,12 +106,50 @@ class BrokerSourceTest {
                 .hasMessage("nats at test was already closed");
     }
 
+    @Test
+    void a_close_called_while_another_is_under_way_returns_only_once_the_modules_source_has_closed() throws Exception {
+        // Two stops at once (an application context's and a JVM shutdown hook's, say): the caller of either may exit or
+        // close the pool next, so neither may return while the module's source still finishes its batch.
+        CountDownLatch closing = new CountDownLatch(1);
+        CountDownLatch finish = new CountDownLatch(1);
+        FakeSource slow = new FakeSource() {
+            @Override
+            public void close() {
+                closing.countDown();
+                try {
+                    finish.await(30, TimeUnit.SECONDS); // the batch in the receiver's hands
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                super.close();
+            }
+        };
+        MessageSource source = connectingAtTheSecondAttempt(slow, new AtomicInteger());
+        source.start(RECEIVER);
+        await("connected in the background").atMost(Duration.ofSeconds(10)).until(source::isConnected);
+
+        boolean closed = SecondClose.sees(source::close, () -> closing.getCount() == 0, finish::countDown,
+                () -> slow.closed);
+
+        assertThat(closed).as("the module's source closed when the second close() returned").isTrue();
+    }
+
+    /** A source whose broker is unreachable at the first attempt, counted in {@code attempts}, and which builds {@code later} at the next. */
+    private static MessageSource connectingAtTheSecondAttempt(FakeSource later, AtomicInteger attempts) {
+        return BrokerSource.connecting(Broker.NATS, "nats at test", () -> {
+            if (attempts.incrementAndGet() == 1) {
+                throw unreachable();
+            }
+            return later;
+        }, BrokerConnector::unreachable);
+    }
+
     private static ConfigException unreachable() {
         return new ConfigException("SOURCE=nats: cannot connect", new IOException("Connection refused"));
     }
 
     /** A module's source that only records what it was asked. */
-    private static final class FakeSource implements MessageSource {
+    private static class FakeSource implements MessageSource {
         volatile BatchReceiver receiver;
         volatile boolean closed;
 

@@ -28,7 +28,10 @@ public interface MessageSource extends AutoCloseable {
 
     /**
      * Stops receiving: the batch in the receiver's hands is finished and acknowledged first; what
-     * was not acknowledged is redelivered to the next consumer. Calling it again does nothing.
+     * was not acknowledged is redelivered to the next consumer. Calling it again does nothing, but
+     * a close called while another is under way (an application context's stop and a JVM shutdown
+     * hook, say) returns only once that one has ended, so that its caller too may exit or close the
+     * pool next.
      */
     @Override
     void close();
