@@ -13,6 +13,7 @@ import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
@@ -71,6 +72,24 @@ class MetricsTest {
         assertThat(after).contains("http_server_requests_seconds_count{method=\"POST\",status=\"2xx\",uri=\"/messages\"}",
                 "hikaricp_connections_active{pool=\"", "jvm_memory_used_bytes");
         PrometheusText.assertParses(after);
+    }
+
+    /**
+     * README's metrics table: the poller's meters are the relay's. Here they would be a second,
+     * always-zero copy under job="consumer", which a query not filtered by job reads as a relay
+     * that delivers nothing.
+     */
+    @Test
+    void the_consumers_metrics_hold_none_of_the_relays_meters() {
+        api.postJson("/messages", Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "10.00"));
+        String text = api.text("/metrics");
+        assertThat(text).contains("outbox_consumer_messages_total{consumer=\"loyalty\",outcome=\"processed\"}");
+        List<String> relayOnly = List.of("outbox_delivered_total", "outbox_dead_total", "outbox_poll_errors_total",
+                "outbox_delivery_failures_total", "outbox_delivery_latency_seconds", "outbox_claim_duration_seconds",
+                "outbox_batch_size");
+        List<String> served = text.lines().filter(l -> !l.startsWith("#"))
+                .filter(l -> relayOnly.stream().anyMatch(l::startsWith)).toList();
+        assertThat(served).as("relay meters on the consumer's /metrics").isEmpty();
     }
 
     @Test

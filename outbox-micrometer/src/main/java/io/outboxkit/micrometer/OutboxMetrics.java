@@ -51,6 +51,12 @@ import java.util.function.ToDoubleFunction;
  * the database cannot be read. No label takes a value per message: the consumer's name is
  * configuration. Thread-safe; events before {@link #bindTo} are not counted.
  *
+ * <p>A binding {@link #withMonitor with a monitor} registers the poller's meters
+ * ({@code outbox_delivered_total} to {@code outbox_poll_errors_total}) at once; one made with
+ * {@link #create()} registers them at the first poller event it hears, so a consumer service that
+ * binds one serves only its {@code outbox_consumer_*} meters, not an always-zero copy of a poller's.
+ * A consumer's meters are registered at that consumer's first message.
+ *
  * <p>One registry holds the meters of one outbox as they are; an application with several outboxes
  * gives each its own {@link #withOutboxLabel label}, which every meter then carries as
  * {@code outbox}. A second binding with a monitor, unlabelled or with a label already bound, is
@@ -76,6 +82,7 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
 
     private final OutboxMonitor monitor;
     private final Tags tags;
+    private volatile MeterRegistry registry;
     private volatile Meters meters;
     private final Map<String, ConsumerMeters> consumers = new ConcurrentHashMap<>();
 
@@ -84,7 +91,10 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
         this.tags = tags;
     }
 
-    /** Meters of the events only (what a consumer service needs): no gauges. */
+    /**
+     * Meters of the events only (what a consumer service needs): no gauges, and the poller's meters
+     * only once a poller tells this of a claim, delivery, failure or poll error.
+     */
     public static OutboxMetrics create() {
         return new OutboxMetrics(null, Tags.empty());
     }
@@ -108,7 +118,7 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
         if (outbox.isBlank()) {
             throw new IllegalArgumentException("the outbox label must not be blank");
         }
-        if (meters != null) {
+        if (registry != null) {
             throw new IllegalStateException("label OutboxMetrics before binding it to a registry");
         }
         return new OutboxMetrics(monitor, Tags.of(OUTBOX_LABEL, outbox));
@@ -125,7 +135,7 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
     @Override
     public synchronized void bindTo(MeterRegistry registry) {
         Objects.requireNonNull(registry, "registry");
-        if (meters != null) {
+        if (this.registry != null) {
             throw new IllegalStateException("OutboxMetrics is bound to a registry already");
         }
         refuseAnotherBindingOfTheSameOutbox(registry);
@@ -144,8 +154,26 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
                     .tags(tags).baseUnit("seconds").strongReference(true)
                     .description("How long the oldest pending message has been waiting since it was written; 0 when none is pending")
                     .register(registry);
+            meters = new Meters(registry, tags); // the relay's: its counters are there before its first event
         }
-        meters = new Meters(registry, tags);
+        this.registry = registry;
+    }
+
+    /**
+     * The poller's meters, registered at the first poller event when this has no monitor: a
+     * consumer service never hears one, and would otherwise serve a poller's meters at 0.
+     */
+    private Meters poller() {
+        Meters m = meters;
+        if (m != null || registry == null) {
+            return m;
+        }
+        synchronized (this) {
+            if (meters == null) {
+                meters = new Meters(registry, tags);
+            }
+            return meters;
+        }
     }
 
     /**
@@ -179,7 +207,7 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
 
     @Override
     public void claimed(int messages, Duration duration) {
-        Meters m = meters;
+        Meters m = poller();
         if (m != null) {
             m.claimDuration.record(duration);
             m.batchSize.record(messages);
@@ -188,7 +216,7 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
 
     @Override
     public void delivered(OutboxMessage message, Duration latency) {
-        Meters m = meters;
+        Meters m = poller();
         if (m != null) {
             m.delivered.increment();
             m.latency.record(latency.isNegative() ? Duration.ZERO : latency);
@@ -198,7 +226,7 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
     /** As {@link #delivered} for each message, with one counter increment and no object made per message. */
     @Override
     public void deliveredBatch(List<OutboxMessage> messages, Instant confirmed) {
-        Meters m = meters;
+        Meters m = poller();
         if (m == null) {
             return;
         }
@@ -214,7 +242,7 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
 
     @Override
     public void failed(OutboxMessage message, FailureReason reason, Exception error) {
-        Meters m = meters;
+        Meters m = poller();
         if (m != null) {
             m.failures.get(reason).increment();
         }
@@ -222,7 +250,7 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
 
     @Override
     public void dead(OutboxMessage message) {
-        Meters m = meters;
+        Meters m = poller();
         if (m != null) {
             m.dead.increment();
         }
@@ -230,7 +258,7 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
 
     @Override
     public void pollFailed(Exception error) {
-        Meters m = meters;
+        Meters m = poller();
         if (m != null) {
             m.pollErrors.increment();
         }
@@ -262,13 +290,12 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
     }
 
     private ConsumerMeters consumer(String consumer) {
-        Meters m = meters;
-        return m == null ? null : consumers.computeIfAbsent(consumer, name -> new ConsumerMeters(m.registry, tags, name));
+        MeterRegistry r = registry;
+        return r == null ? null : consumers.computeIfAbsent(consumer, name -> new ConsumerMeters(r, tags, name));
     }
 
     /** The poller's meters in one registry. */
     private static final class Meters {
-        final MeterRegistry registry;
         final Counter delivered;
         final Counter dead;
         final Counter pollErrors;
@@ -278,7 +305,6 @@ public final class OutboxMetrics implements OutboxListener, MeterBinder {
         final DistributionSummary batchSize;
 
         Meters(MeterRegistry registry, Tags tags) {
-            this.registry = registry;
             delivered = Counter.builder("outbox.delivered").tags(tags).description("Messages delivered and recorded as such")
                     .register(registry);
             dead = Counter.builder("outbox.dead").tags(tags).description("Messages that failed their last attempt and went DEAD")

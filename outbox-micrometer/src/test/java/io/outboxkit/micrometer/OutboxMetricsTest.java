@@ -119,9 +119,28 @@ class OutboxMetricsTest {
         assertThat(value(other.scrape(), "outbox_oldest_pending_age_seconds")).isNaN();
 
         PrometheusMeterRegistry events = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        OutboxMetrics.create().bindTo(events);
+        OutboxMetrics eventsOnly = OutboxMetrics.create();
+        eventsOnly.bindTo(events);
+        eventsOnly.pollFailed(new IllegalStateException("database down"));
+        assertThat(value(events.scrape(), "outbox_poll_errors_total")).isEqualTo(1);
         assertThat(events.scrape()).contains("outbox_delivered_total").doesNotContain("outbox_messages");
         assertThatThrownBy(() -> metrics.bindTo(other)).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void metrics_without_a_monitor_hold_no_poller_meter_until_a_poller_event_so_a_consumer_serves_only_its_own() {
+        PrometheusMeterRegistry consumer = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        OutboxMetrics consumerMetrics = OutboxMetrics.create();
+        consumerMetrics.bindTo(consumer);
+        consumerMetrics.processed("loyalty", message("OrderCreated", Instant.now()), Duration.ZERO);
+        assertThat(consumer.scrape()).contains("outbox_consumer_messages_total")
+                .doesNotContain("outbox_delivered_total", "outbox_dead_total", "outbox_poll_errors_total",
+                        "outbox_delivery_failures_total", "outbox_delivery_latency_seconds", "outbox_claim_duration_seconds",
+                        "outbox_batch_size");
+
+        consumerMetrics.claimed(2, Duration.ofMillis(1));
+        assertThat(value(consumer.scrape(), "outbox_batch_size_count")).isEqualTo(1);
+        assertThat(value(consumer.scrape(), "outbox_delivered_total")).isZero();
     }
 
     @Test
