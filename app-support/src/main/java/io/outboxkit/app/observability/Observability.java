@@ -3,7 +3,9 @@ package io.outboxkit.app.observability;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
 import io.javalin.config.JavalinConfig;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -19,6 +21,8 @@ import io.opentelemetry.api.OpenTelemetry;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.Env;
 import jakarta.servlet.DispatcherType;
+import java.lang.management.ManagementFactory;
+import java.lang.management.OperatingSystemMXBean;
 import java.sql.SQLException;
 import java.util.EnumSet;
 import java.util.Objects;
@@ -30,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * A service's metrics and tracing, set up once at start and shared by its parts.
  *
  * <p>Metrics ({@code METRICS}: on unless {@code off}): a Prometheus registry with the JVM's meters
- * (memory, GC, threads, classes, CPU, uptime, file descriptors), served as Prometheus text at
+ * (memory, GC, threads, classes, CPU, uptime, file descriptors; all in base units, the process' CPU
+ * time as {@code process_cpu_seconds_total}), served as Prometheus text at
  * {@code GET /metrics} of each Javalin server {@link #configure configured} with it, plus the
  * connection pool's ({@link #trackPool}) and every HTTP request's ({@code http.server.requests}).
  * Off, {@link #registry()} is a registry that keeps nothing, {@code /metrics} is not served and
@@ -60,10 +65,23 @@ public final class Observability implements AutoCloseable {
         this.tracing = tracing;
         this.gc = prometheus == null ? null : new JvmGcMetrics();
         if (prometheus != null) {
+            // ProcessorMetrics' process.cpu.time is in nanoseconds (process_cpu_time_ns_total): served
+            // in seconds instead, as every other figure (issue 17's base units; promtool flags it)
+            prometheus.config().meterFilter(MeterFilter.deny(id -> id.getName().equals("process.cpu.time")));
+            bindProcessCpuSeconds(prometheus);
             for (MeterBinder jvm : new MeterBinder[] {new JvmMemoryMetrics(), gc, new JvmThreadMetrics(),
                 new ClassLoaderMetrics(), new ProcessorMetrics(), new UptimeMetrics(), new FileDescriptorMetrics()}) {
                 jvm.bindTo(prometheus);
             }
+        }
+    }
+
+    /** {@code process_cpu_seconds_total}, Prometheus' usual name, where the JVM tells its CPU time. */
+    private static void bindProcessCpuSeconds(MeterRegistry registry) {
+        OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean process && process.getProcessCpuTime() >= 0) {
+            FunctionCounter.builder("process.cpu", process, p -> p.getProcessCpuTime() / 1e9).baseUnit("seconds")
+                    .description("The CPU time used by the Java Virtual Machine process").register(registry);
         }
     }
 

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Assumptions;
  */
 public final class PrometheusText {
 
-    /** promtool's exit status for text that parses but draws lint remarks (e.g. on Micrometer's process_cpu_time_ns). */
+    /** promtool's exit status for text that parses but draws lint remarks (e.g. on Micrometer's system_cpu_count). */
     private static final int LINT_REMARKS = 3;
 
     private PrometheusText() {
