@@ -88,7 +88,8 @@ public final class ConsumerApp implements AutoCloseable {
      * As {@link #start(Database, String, String, int, Observability)}, also receiving from
      * {@code source} (of kind {@code sourceKind}; null for HTTP only), which the app starts once its
      * server listens and closes first in {@link #close()}: each batch through the idempotent
-     * handler in one transaction, PROCESSING or SKIPPING printed for each message as for HTTP.
+     * handler in one transaction, PROCESSING or SKIPPING printed for each message as for HTTP. What
+     * the source dead-letters is counted in {@code outbox_consumer_dead_letters_total{consumer,reason}}.
      *
      * @throws ConfigException when the source's broker refuses it (credentials, a queue of that name
      *                         with other settings): one line naming {@code SOURCE}; nothing is left running
@@ -124,7 +125,7 @@ public final class ConsumerApp implements AutoCloseable {
         LOG.info("consumer {} listening on {}:{}", consumerName, host, server.port());
         if (source != null) {
             try {
-                source.start(messages::receive);
+                source.start(ConsumerMetrics.countingDeadLetters(messages::receive, observability.registry(), consumerName));
             } catch (RuntimeException e) {
                 server.stop();
                 source.close();

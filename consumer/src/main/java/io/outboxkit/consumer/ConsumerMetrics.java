@@ -1,14 +1,22 @@
 package io.outboxkit.consumer;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.BatchReceiver;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 
 /**
- * The consumer's own meter: {@code outbox_consumer_ordering_violations_total{consumer}}, the events
- * recorded as applied out of their aggregate's order (the table only grows, so it is a counter).
- * Read from the table, committed ones only, at most once a second however often it is scraped;
- * NaN while the database cannot be read. Thread-safe.
+ * The consumer's own meters: {@code outbox_consumer_ordering_violations_total{consumer}}, the events
+ * recorded as applied out of their aggregate's order (the table only grows, so it is a counter),
+ * read from the table, committed ones only, at most once a second however often it is scraped, NaN
+ * while the database cannot be read; and, with a broker source,
+ * {@code outbox_consumer_dead_letters_total{consumer,reason}} ({@link #countingDeadLetters}).
+ * Thread-safe.
  */
 final class ConsumerMetrics {
 
@@ -30,6 +38,34 @@ final class ConsumerMetrics {
         FunctionCounter.builder("outbox.consumer.ordering.violations", store, s -> cached.violations())
                 .tag("consumer", consumer)
                 .description("Events applied out of their aggregate's write order (recorded, status kept); 0 expected")
+                .register(registry);
+    }
+
+    /**
+     * {@code receiver}, counting what the source dead-letters as
+     * {@code outbox_consumer_dead_letters_total{consumer,reason}}: {@code reason} is
+     * {@code unreadable} (not an outbox message) or {@code max_attempts} (failed that often). Both
+     * series exist from the start at 0, so that an alert on their increase sees the first one.
+     */
+    static BatchReceiver countingDeadLetters(BatchReceiver receiver, MeterRegistry registry, String consumer) {
+        Counter unreadable = deadLetters(registry, consumer, "unreadable");
+        Counter maxAttempts = deadLetters(registry, consumer, "max_attempts");
+        return new BatchReceiver() {
+            @Override
+            public Map<UUID, ? extends Exception> receive(List<OutboxMessage> batch) throws Exception {
+                return receiver.receive(batch);
+            }
+
+            @Override
+            public void deadLettered(OutboxMessage message, String error) {
+                (message == null ? unreadable : maxAttempts).increment();
+            }
+        };
+    }
+
+    private static Counter deadLetters(MeterRegistry registry, String consumer, String reason) {
+        return Counter.builder("outbox.consumer.dead.letters").tag("consumer", consumer).tag("reason", reason)
+                .description("Messages the broker source put in its dead-letter destination: unreadable, or failed maxAttempts times")
                 .register(registry);
     }
 

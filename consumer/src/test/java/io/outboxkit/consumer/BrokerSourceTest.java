@@ -1,8 +1,10 @@
 package io.outboxkit.consumer;
 
+import static io.outboxkit.app.testing.PrometheusText.value;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
@@ -18,8 +20,10 @@ import io.outboxkit.app.broker.BrokerSettings;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.rabbitmq.RabbitMqSource;
 import io.outboxkit.testing.PostgresExtension;
 import io.outboxkit.testing.PrivateNatsServer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,7 +39,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * {@code SOURCE=nats} with a nats-server of the test's own, started only after the consumer: the
  * consumer starts anyway, says in {@code /health} that its source is not connected, and receives
  * once NATS is up; on a NATS server where another outbox's stream takes the default subjects, one
- * with {@code NATS_SUBJECT_PREFIX} of its own relays and consumes beside it.
+ * with {@code NATS_SUBJECT_PREFIX} of its own relays and consumes beside it. A message the source
+ * dead-letters is counted in the consumer's {@code /metrics}.
  */
 class BrokerSourceTest {
 
@@ -57,6 +62,45 @@ class BrokerSourceTest {
                 channel.queueDelete(name);
                 channel.queueDelete(name + ".dead-letter");
                 channel.exchangeDelete(env.string("RABBITMQ_EXCHANGE", null));
+            }
+        }
+    }
+
+    /**
+     * The consumer-side counterpart of a DEAD outbox row: without a count of it no alert rule can see
+     * a message the source dead-lettered (the relay counted it delivered).
+     */
+    @Test
+    void a_message_the_source_dead_letters_is_counted_in_the_consumers_metrics_by_reason() throws Exception {
+        String suffix = UUID.randomUUID().toString().substring(0, 8);
+        String exchange = "consumer-dead-letters-" + suffix;
+        String queue = "consumer-dead-letters-q-" + suffix;
+        String uri = "amqp://guest:guest@127.0.0.1:5672/%2F";
+        RabbitMqSource source = RabbitMqSource.builder(uri, queue).exchange(exchange).build();
+        String unreadable = "outbox_consumer_dead_letters_total{consumer=\"loyalty\",reason=\"unreadable\"}";
+        String maxAttempts = "outbox_consumer_dead_letters_total{consumer=\"loyalty\",reason=\"max_attempts\"}";
+        ConnectionFactory factory = new ConnectionFactory();
+        factory.setUri(uri);
+        try (Observability observability = Observability.start("consumer", Env.of(Map.of()));
+             Database database = TestDatabases.open(db, 4, ConsumerMain.SCHEMA);
+             ConsumerApp app = ConsumerApp.start(database, "loyalty", "127.0.0.1", 0, observability, source, Broker.RABBITMQ);
+             Connection connection = factory.newConnection(); Channel channel = connection.createChannel()) {
+            await().atMost(Duration.ofSeconds(20)).until(source::isConnected);
+            ApiClient api = new ApiClient(app.port());
+            assertThat(value(api.text("/metrics"), unreadable)).as("there at 0 before the first").isZero();
+
+            // A message with no outbox headers: unreadable as an outbox message.
+            channel.basicPublish(exchange, "Order.OrderCreated", new AMQP.BasicProperties.Builder().messageId("foreign").build(),
+                    "{}".getBytes(StandardCharsets.UTF_8));
+            await().atMost(Duration.ofSeconds(20)).until(() -> value(api.text("/metrics"), unreadable) == 1);
+
+            assertThat(channel.messageCount(source.deadLetterQueue())).isEqualTo(1);
+            assertThat(value(api.text("/metrics"), maxAttempts)).isZero();
+        } finally {
+            try (Connection connection = factory.newConnection(); Channel channel = connection.createChannel()) {
+                channel.queueDelete(queue);
+                channel.queueDelete(source.deadLetterQueue());
+                channel.exchangeDelete(exchange);
             }
         }
     }

@@ -284,6 +284,7 @@ final class SourceLoop implements Runnable {
                 deadLetteredSinceCommit.add(partition(r));
             }
             LOG.error("[{}] {} sent to dead-letter topic {}: {}", settings.name(), r.where(), deadLetters.topic(), error);
+            BatchReceiver.tellDeadLettered(receiver, r.message, error);
         } catch (KafkaException e) {
             Duration delay = backoff(Math.max(1, r.attempts));
             r.retryAtNanos = System.nanoTime() + delay.toNanos();

@@ -322,6 +322,22 @@ class KafkaSourceTest {
     }
 
     @Test
+    void the_receiver_is_told_once_of_each_record_dead_lettered_unreadable_or_after_max_attempts() throws Exception {
+        sendForeign("t-1");
+        List<OutboxMessage> sent = publish(List.of(message(aggregateType, "b", 1), message(aggregateType, "b", 2)));
+        OutboxMessage poison = sent.get(0);
+        RecordingReceiver receiver = new RecordingReceiver(m -> m.id().equals(poison.id()) ? "amount is negative" : null);
+
+        start(source().maxAttempts(2), receiver);
+
+        await().atMost(DEADLINE).until(() -> receiver.applied.size() == 1 && receiver.deadLettered.size() == 2);
+        OutboxMessage later = publish(List.of(message(aggregateType, "c", 3))).get(0);
+        await().atMost(DEADLINE).until(() -> receiver.applied.stream().anyMatch(m -> m.id().equals(later.id())));
+        assertThat(receiver.deadLettered).containsExactly("unreadable", poison.id().toString());
+        assertThat(TestKafka.read(deadLetters, 2)).hasSize(2);
+    }
+
+    @Test
     void a_message_listed_as_failed_without_an_exception_comes_again_and_goes_to_the_dead_letter_topic_after_max_attempts()
             throws Exception {
         List<OutboxMessage> sent = publish(List.of(message(aggregateType, "a", 1), message(aggregateType, "a", 2)));

@@ -20,6 +20,8 @@ final class RecordingReceiver implements BatchReceiver {
     final List<List<OutboxMessage>> batches = new CopyOnWriteArrayList<>();
     /** The messages applied (not failed), in the order they were applied. */
     final List<OutboxMessage> applied = new CopyOnWriteArrayList<>();
+    /** What the source said it dead-lettered, in order: a message's id, or "unreadable". */
+    final List<String> deadLettered = new CopyOnWriteArrayList<>();
 
     RecordingReceiver(Function<OutboxMessage, String> failWith) {
         this.failWith = failWith;
@@ -42,6 +44,12 @@ final class RecordingReceiver implements BatchReceiver {
             }
         }
         return failures;
+    }
+
+    /** Records each dead-lettered message: its id, or {@code "unreadable"}. */
+    @Override
+    public void deadLettered(OutboxMessage message, String error) {
+        deadLettered.add(message == null ? "unreadable" : message.id().toString());
     }
 
     /** Every delivery of {@code id}, in order. */

@@ -571,6 +571,7 @@ public final class NatsSource implements MessageSource {
         } catch (RuntimeException e) {
             LOG.debug("[{}] term of message {} not sent: {}", name, id, NatsConnector.describe(e));
         }
+        BatchReceiver.tellDeadLettered(receiver, message, error);
         return true;
     }
 

@@ -310,6 +310,22 @@ class NatsSourceTest {
     }
 
     @Test
+    void the_receiver_is_told_once_of_each_message_dead_lettered_unreadable_or_after_max_attempts() throws Exception {
+        OutboxMessage poison = TestNats.message("order-p");
+        publish(List.of(poison));
+        nats.plainConnection().jetStream().publish(nats.subjectPrefix + ".Order.OrderCreated", new byte[] {(byte) 0xC3, 0x28});
+        Received receiver = new Received().failing(m -> m.id().equals(poison.id()));
+        started(fastSource("c1").maxAttempts(2), receiver);
+
+        await().atMost(DEADLINE).until(() -> receiver.deadLettered().size() == 2);
+        OutboxMessage later = TestNats.message("order-q");
+        publish(List.of(later));
+        await().atMost(DEADLINE).until(() -> receiver.hasApplied(later.id()));
+        assertThat(receiver.deadLettered()).containsExactlyInAnyOrder("unreadable", poison.id().toString());
+        assertThat(nats.management().getStreamInfo(nats.deadLetterStream).getStreamState().getMsgCount()).isEqualTo(2);
+    }
+
+    @Test
     void a_message_listed_as_failed_without_an_exception_is_delivered_again_and_dead_lettered_after_max_attempts()
             throws Exception {
         OutboxMessage failing = TestNats.message("order-p");

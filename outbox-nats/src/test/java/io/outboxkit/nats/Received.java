@@ -25,6 +25,8 @@ final class Received implements BatchReceiver {
     private final List<OutboxMessage> appliedInOrder = new ArrayList<>();
     private final Map<String, Long> lastApplied = new HashMap<>();
     private final List<String> violations = new ArrayList<>();
+    /** What the source said it dead-lettered, in order: a message's id, or "unreadable". */
+    private final List<String> deadLettered = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile Predicate<OutboxMessage> fail = message -> false;
 
     Received failing(Predicate<OutboxMessage> rule) {
@@ -55,6 +57,16 @@ final class Received implements BatchReceiver {
             appliedInOrder.add(message);
         }
         return failures;
+    }
+
+    /** Records each dead-lettered message: its id, or {@code "unreadable"}. */
+    @Override
+    public void deadLettered(OutboxMessage message, String error) {
+        deadLettered.add(message == null ? "unreadable" : message.id().toString());
+    }
+
+    List<String> deadLettered() {
+        return List.copyOf(deadLettered);
     }
 
     synchronized int appliedCount() {

@@ -159,6 +159,7 @@ final class SourceLoop implements Runnable {
             LOG.error("RabbitMQ source on queue '{}' dead-lettered message {} (routing key {}) to '{}': {}", options.queue(),
                     delivery.properties() == null ? null : delivery.properties().getMessageId(),
                     delivery.envelope().getRoutingKey(), options.deadLetterQueue(), error);
+            BatchReceiver.tellDeadLettered(receiver, null, error);
             return;
         }
         if (inBatch.contains(held.key) || lanes.holds(held.key)) {
@@ -220,6 +221,7 @@ final class SourceLoop implements Runnable {
             LOG.error("RabbitMQ source on queue '{}' dead-lettered message {} ({} of {} {}) to '{}' after {} attempts: {}",
                     options.queue(), held.message.id(), held.message.eventType(), held.message.aggregateType(),
                     held.message.aggregateId(), options.deadLetterQueue(), held.failures, held.lastError);
+            BatchReceiver.tellDeadLettered(receiver, held.message, held.lastError);
         }
         logOutcome(batch, failures, wholeBatch);
     }

@@ -417,6 +417,23 @@ class RabbitMqSourceTest {
     }
 
     @Test
+    void the_receiver_is_told_once_of_each_message_dead_lettered_unreadable_or_after_max_attempts() throws Exception {
+        RabbitMqSource source = started(source().maxAttempts(2));
+        OutboxMessage poison = Messages.message("Order", "p", "OrderCreated");
+        recorder.failure = m -> m.id().equals(poison.id()) ? "the handler cannot apply it" : null;
+        broker.publishRaw(exchange, "Order.OrderCreated", new AMQP.BasicProperties.Builder().messageId("no-headers").build(),
+                "{}".getBytes(StandardCharsets.UTF_8));
+        publish(List.of(poison));
+
+        await().atMost(WAIT).until(() -> recorder.deadLettered.size() == 2);
+        OutboxMessage later = Messages.message("Order", "q", "OrderCreated");
+        publish(List.of(later));
+        await().atMost(WAIT).until(() -> recorder.hasApplied(later.id()));
+        assertThat(recorder.deadLettered).containsExactlyInAnyOrder("unreadable", poison.id().toString());
+        assertThat(broker.ready(source.deadLetterQueue())).isEqualTo(2);
+    }
+
+    @Test
     void an_unreadable_message_whose_headers_fill_a_frame_is_dead_lettered_without_them_and_holds_up_nothing()
             throws Exception {
         RabbitMqSource source = started(source());

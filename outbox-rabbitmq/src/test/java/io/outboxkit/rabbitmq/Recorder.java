@@ -27,6 +27,8 @@ final class Recorder implements BatchReceiver {
     /** What happened, in order: "received <id> <attempt>", "applied <id>", "failed <id>". */
     final List<String> events = Collections.synchronizedList(new ArrayList<>());
     final List<String> violations = Collections.synchronizedList(new ArrayList<>());
+    /** What the source said it dead-lettered, in order: a message's id, or "unreadable". */
+    final List<String> deadLettered = Collections.synchronizedList(new ArrayList<>());
     private final Map<String, List<Long>> appliedByAggregate = new ConcurrentHashMap<>();
     private final Set<UUID> applied = ConcurrentHashMap.newKeySet();
     private final Map<UUID, Integer> deliveries = new ConcurrentHashMap<>();
@@ -82,6 +84,12 @@ final class Recorder implements BatchReceiver {
             }
         }
         return failures;
+    }
+
+    /** Records each dead-lettered message: its id, or {@code "unreadable"}. */
+    @Override
+    public void deadLettered(OutboxMessage message, String error) {
+        deadLettered.add(message == null ? "unreadable" : message.id().toString());
     }
 
     private synchronized void apply(OutboxMessage m) {

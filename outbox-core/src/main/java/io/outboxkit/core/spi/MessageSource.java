@@ -11,7 +11,7 @@ package io.outboxkit.core.spi;
  * crash anywhere before gives a redelivery, which an idempotent receiver skips. A message the
  * receiver failed is delivered again later; one that cannot be read as an outbox message, or that
  * keeps failing, goes to the source's dead-letter destination with its error, never silently
- * dropped. Messages of one aggregate reach the receiver in the order they were published, a
+ * dropped, and the receiver is told of it once ({@link BatchReceiver#deadLettered}). Messages of one aggregate reach the receiver in the order they were published, a
  * failed one holding back the later ones of its aggregate until it succeeds or is dead-lettered.
  */
 public interface MessageSource extends AutoCloseable {

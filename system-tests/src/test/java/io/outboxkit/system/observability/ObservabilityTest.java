@@ -145,7 +145,7 @@ class ObservabilityTest {
             JsonNode groups = prometheus.api("/api/v1/rules").path("data").path("groups");
             assertThat(groups).hasSize(1);
             assertThat(groups.get(0).path("name").asText()).isEqualTo("outboxkit");
-            assertThat(groups.get(0).path("rules")).hasSize(7).allSatisfy(rule ->
+            assertThat(groups.get(0).path("rules")).hasSize(8).allSatisfy(rule ->
                     assertThat(rule.path("health").asText()).as("rule %s", rule.path("name")).isEqualTo("ok"));
 
             for (String name : namesUsedByTheOpsFiles()) {

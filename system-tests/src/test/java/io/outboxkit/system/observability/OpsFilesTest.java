@@ -33,7 +33,7 @@ class OpsFilesTest {
 
     @Test
     void the_alert_rules_are_valid() {
-        assertThat(promtool("check", "rules", "outbox-alerts.yml")).contains("SUCCESS: 7 rules found");
+        assertThat(promtool("check", "rules", "outbox-alerts.yml")).contains("SUCCESS: 8 rules found");
     }
 
     @Test
