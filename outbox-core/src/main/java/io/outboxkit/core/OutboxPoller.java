@@ -498,8 +498,14 @@ public final class OutboxPoller implements AutoCloseable {
         if (recorded.size() + deliveredIds.size() < batch.size()) {
             List<UUID> notSent = batch.stream().map(OutboxMessage::id)
                     .filter(id -> failures.get(id) instanceof NotSentException).toList();
-            claim.giveBack(notSent);
-            LOG.debug("[{}] not sent by the publisher, given back uncounted: {}", config.name(), notSent);
+            try {
+                claim.giveBack(notSent);
+                LOG.debug("[{}] not sent by the publisher, given back uncounted: {}", config.name(), notSent);
+            } catch (RuntimeException e) {
+                // The outcome above is recorded; these stay claimed until their lease ends, no more.
+                LOG.debug("[{}] could not give back the messages the publisher did not send {}: {}", config.name(),
+                        notSent, e.getMessage());
+            }
         }
         List<UUID> nowDead = outcome.dead();
         List<OutboxMessage> published = deliveredMessages;

@@ -375,6 +375,47 @@ class RetryAndDeadTest {
         assertThat(row(notSent)).containsEntry("status", "PUBLISHED");
     }
 
+    @Test
+    void a_give_back_of_not_sent_messages_that_fails_still_counts_and_tells_the_deliveries_already_recorded()
+            throws Exception {
+        List<UUID> ids = Outbox.write(db.jdbi(), 2, 1);
+        UUID sent = ids.get(0);
+        UUID notSent = ids.get(1);
+        CountDownLatch locked = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Thread holder = new Thread(() -> db.jdbi().useTransaction(h -> {
+            h.createQuery("SELECT id FROM outbox WHERE id = ? FOR UPDATE").bind(0, notSent).mapTo(UUID.class).one();
+            locked.countDown();
+            try {
+                release.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        RecordingListener listener = new RecordingListener();
+        OutboxPoller poller = OutboxPoller.builder(db.jdbi(), reporting(batch -> {
+                    holder.start();
+                    try {
+                        locked.await();
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                    return Map.of(notSent, new NotSentException("not sent: stopping"));
+                }))
+                .claimMode(ClaimMode.LEASE).statementTimeout(Duration.ofMillis(500)).addListener(listener).build();
+        try {
+            assertThat(poller.pollOnce()).as("a cycle, not a poll error: the give-back is best effort").isEqualTo(2);
+
+            assertThat(row(sent)).containsEntry("status", "PUBLISHED");
+            assertThat(listener.deliveries).as("the delivery recorded is told").extracting(RecordingListener.Delivery::id)
+                    .containsExactly(sent);
+            assertThat(poller.stats().delivered()).as("and counted").isEqualTo(1);
+        } finally {
+            release.countDown();
+            holder.join();
+        }
+    }
+
     /** A publisher whose {@code publishAll} returns what {@code outcome} makes of the batch. */
     private static MessagePublisher reporting(Function<List<OutboxMessage>, Map<UUID, Exception>> outcome) {
         return new MessagePublisher() {
