@@ -196,6 +196,55 @@ class RetentionTest {
         }
     }
 
+    @Test
+    void review_an_interrupt_during_the_vacuum_after_the_deletion_stops_the_run_at_once() throws Exception {
+        List<UUID> ids = Outbox.write(db.jdbi(), 10, 1);
+        ids.forEach(id -> setState(id, "PUBLISHED", "2 days"));
+        java.util.concurrent.CountDownLatch locked = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        // Anything that makes the VACUUM take long: here another session's lock it waits for.
+        Thread holder = new Thread(() -> db.jdbi().useTransaction(h -> {
+            h.execute("LOCK TABLE outbox IN SHARE UPDATE EXCLUSIVE MODE");
+            locked.countDown();
+            try {
+                release.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        holder.start();
+        try {
+            assertThat(locked.await(10, TimeUnit.SECONDS)).isTrue();
+            OutboxRetention retention = OutboxRetention.builder(db.jdbi()).publishedRetention(Duration.ofDays(1))
+                    .vacuum(true).build();
+            CompletableFuture<OutboxRetention.Result> result = new CompletableFuture<>();
+            Thread running = new Thread(() -> result.complete(retention.runOnce()), "retention-run");
+            running.start();
+            await("the VACUUM under way").atMost(Duration.ofSeconds(10)).until(() -> db.jdbi().withHandle(h ->
+                    h.createQuery("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'VACUUM%'")
+                            .mapTo(Long.class).one()) > 0);
+
+            running.interrupt(); // what RetentionTask.stop() does on SIGTERM
+
+            long start = System.nanoTime();
+            try {
+                result.get(RetentionTaskStopWait.MILLIS + 1_000, TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                // still in its VACUUM
+            }
+            assertThat(result).as("the run stopped within RetentionTask.STOP_WAIT (2 s) + 1 s of the interrupt, "
+                    + "before the relay closes the pool under it").isDone();
+        } finally {
+            release.countDown();
+            holder.join();
+        }
+    }
+
+    /** RetentionTask.STOP_WAIT (app-support), which outbox-core cannot see. */
+    private static final class RetentionTaskStopWait {
+        static final long MILLIS = 2_000;
+    }
+
     private static long outboxRows() {
         return db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM outbox").mapTo(Long.class).one());
     }
