@@ -4,12 +4,15 @@ import io.outboxkit.core.internal.OutboxSql;
 import io.outboxkit.core.internal.OwnConnections;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.JdbiException;
@@ -57,6 +60,9 @@ public final class OutboxRetention {
     public static final long VACUUM_DEAD_ROWS = 10_000;
 
     private static final Logger LOG = LoggerFactory.getLogger(OutboxRetention.class);
+
+    /** How long a cancelled statement is waited for: PostgreSQL ends it at its next check, within milliseconds. */
+    private static final Duration CANCEL_WAIT = Duration.ofSeconds(5);
 
     private final Jdbi jdbi;
     private final OutboxSql sql;
@@ -189,10 +195,47 @@ public final class OutboxRetention {
                 return;
             }
             try (var statement = handle.getConnection().createStatement()) {
-                statement.execute("VACUUM " + table);
+                executeUnlessStopped(statement, "VACUUM " + table);
             }
         } catch (SQLException | JdbiException e) {
             throw new OutboxException("could not vacuum " + table + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Runs {@code sql}, or, when this thread is interrupted meanwhile (a service stopping), cancels
+     * it and returns with the interrupt kept: a VACUUM of a large table may run for minutes, and
+     * the pool must not be closed under it. The statement runs on a thread of its own, since a
+     * JDBC call does not heed interrupts; it has ended (cancelled, or within a bound) on return.
+     */
+    private static void executeUnlessStopped(Statement statement, String sql) throws SQLException {
+        FutureTask<Void> running = new FutureTask<>(() -> {
+            statement.execute(sql);
+            return null;
+        });
+        Thread runner = new Thread(running, "outbox-retention-vacuum");
+        runner.setDaemon(true);
+        runner.start();
+        try {
+            running.get();
+        } catch (InterruptedException stop) {
+            statement.cancel();
+            joinUninterruptibly(runner, CANCEL_WAIT);
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof SQLException failure ? failure : new SQLException(e.getCause());
+        }
+    }
+
+    /** Waits up to {@code bound} for {@code thread} to end, whatever interrupts come meanwhile. */
+    private static void joinUninterruptibly(Thread thread, Duration bound) {
+        long deadline = System.nanoTime() + bound.toNanos();
+        while (thread.isAlive() && deadline - System.nanoTime() > 0) {
+            try {
+                thread.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+            } catch (InterruptedException again) {
+                // the interrupt is restored by the caller
+            }
         }
     }
 
