@@ -45,6 +45,8 @@ final class SourceLoop implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(SourceLoop.class);
     private static final Duration IDLE_POLL = Duration.ofMillis(500);
     private static final Duration COMMIT_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration DEAD_LETTER_COMMIT_PAUSE_MIN = Duration.ofMillis(500);
+    private static final Duration DEAD_LETTER_COMMIT_PAUSE_MAX = Duration.ofSeconds(30);
 
     private final KafkaSource.Settings settings;
     private final Consumer<byte[], byte[]> consumer;
@@ -60,6 +62,8 @@ final class SourceLoop implements Runnable {
     private final Set<TopicPartition> overflowing = new HashSet<>();
     /** Partitions with a record dead-lettered since their last commit: committed at once, held back until then. */
     private final Set<TopicPartition> deadLetteredSinceCommit = new HashSet<>();
+    private long nextDeadLetterCommitNanos = System.nanoTime();
+    private Duration deadLetterCommitPause = DEAD_LETTER_COMMIT_PAUSE_MIN;
     /** The queues of the partitions the rebalance under way revoked: if it hands one back, its failed records go on. */
     private final Map<TopicPartition, PartitionQueue> revoked = new HashMap<>();
     private volatile boolean running = true;
@@ -345,16 +349,22 @@ final class SourceLoop implements Runnable {
      * Commits the partitions a record was dead-lettered in since their last commit at once, whatever
      * the commit interval, and waits for the broker's answer: until a commit names the record, a
      * crash or a lost partition would hand it to the receiver again, after the later messages of its
-     * aggregate applied meanwhile. Such a partition is held back until its commit succeeded (tried
-     * again at each poll). Dead letters are rare: the round trip costs next to nothing.
+     * aggregate applied meanwhile. Such a partition is held back until its commit succeeded; a
+     * failed one is tried again after a pause that doubles up to {@link #DEAD_LETTER_COMMIT_PAUSE_MAX}
+     * (each try may wait out the commit timeout, which the other partitions would wait with). Dead
+     * letters are rare: the round trip costs next to nothing.
      */
     private void commitDeadLettered() {
-        if (deadLetteredSinceCommit.isEmpty()) {
+        if (deadLetteredSinceCommit.isEmpty() || System.nanoTime() - nextDeadLetterCommitNanos < 0) {
             return;
         }
         Set<TopicPartition> partitions = Set.copyOf(deadLetteredSinceCommit);
         if (commitSync(partitions)) {
             deadLetteredSinceCommit.removeAll(partitions);
+            deadLetterCommitPause = DEAD_LETTER_COMMIT_PAUSE_MIN;
+        } else {
+            nextDeadLetterCommitNanos = System.nanoTime() + deadLetterCommitPause.toNanos();
+            deadLetterCommitPause = min(deadLetterCommitPause.multipliedBy(2), DEAD_LETTER_COMMIT_PAUSE_MAX);
         }
     }
 
