@@ -61,8 +61,12 @@ public final class OutboxRetention {
 
     private static final Logger LOG = LoggerFactory.getLogger(OutboxRetention.class);
 
-    /** How long a cancelled statement is waited for: PostgreSQL ends it at its next check, within milliseconds. */
-    private static final Duration CANCEL_WAIT = Duration.ofSeconds(5);
+    /**
+     * How long a stopping run cancels its VACUUM before it aborts the connection: PostgreSQL ends a
+     * cancelled statement within milliseconds; well within RetentionTask's 2 s wait for a stop.
+     */
+    private static final Duration CANCEL_WAIT = Duration.ofMillis(1_000);
+    private static final Duration CANCEL_RETRY = Duration.ofMillis(50);
 
     private final Jdbi jdbi;
     private final OutboxSql sql;
@@ -203,12 +207,16 @@ public final class OutboxRetention {
     }
 
     /**
-     * Runs {@code sql}, or, when this thread is interrupted meanwhile (a service stopping), cancels
-     * it and returns with the interrupt kept: a VACUUM of a large table may run for minutes, and
-     * the pool must not be closed under it. The statement runs on a thread of its own, since a
-     * JDBC call does not heed interrupts; it has ended (cancelled, or within a bound) on return.
+     * Runs {@code sql}, or, when this thread is interrupted before or meanwhile (a service
+     * stopping), does not start it or cancels it, and returns with the interrupt kept: a VACUUM of
+     * a large table may run for minutes, and the pool must not be closed under it. The statement
+     * runs on a thread of its own, since a JDBC call does not heed interrupts; on return it has
+     * ended, or its connection was aborted (never handed back to the pool while it runs).
      */
     private static void executeUnlessStopped(Statement statement, String sql) throws SQLException {
+        if (Thread.currentThread().isInterrupted()) {
+            return;
+        }
         FutureTask<Void> running = new FutureTask<>(() -> {
             statement.execute(sql);
             return null;
@@ -219,11 +227,26 @@ public final class OutboxRetention {
         try {
             running.get();
         } catch (InterruptedException stop) {
-            statement.cancel();
-            joinUninterruptibly(runner, CANCEL_WAIT);
+            cancel(statement, runner);
             Thread.currentThread().interrupt();
         } catch (ExecutionException e) {
             throw e.getCause() instanceof SQLException failure ? failure : new SQLException(e.getCause());
+        }
+    }
+
+    /**
+     * Cancels {@code statement} until {@code runner} ends (the driver ignores a cancel that comes
+     * before the statement reached the server), within {@link #CANCEL_WAIT}; past that, aborts its
+     * connection, so that the pool never gets it back while the statement runs.
+     */
+    private static void cancel(Statement statement, Thread runner) throws SQLException {
+        long deadline = System.nanoTime() + CANCEL_WAIT.toNanos();
+        while (runner.isAlive() && deadline - System.nanoTime() > 0) {
+            statement.cancel();
+            joinUninterruptibly(runner, CANCEL_RETRY);
+        }
+        if (runner.isAlive()) {
+            statement.getConnection().abort(Runnable::run);
         }
     }
 

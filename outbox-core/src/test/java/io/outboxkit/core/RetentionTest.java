@@ -241,6 +241,87 @@ class RetentionTest {
         }
     }
 
+    @Test
+    void an_interrupt_that_comes_before_the_vacuum_statement_starts_still_stops_the_run_within_the_stop_wait() throws Exception {
+        // The stop's interrupt lands while the run borrows the VACUUM's connection (or asks mayVacuum): the
+        // FutureTask's get() then throws at once, statement.cancel() finds the statement not yet IN_QUERY (pgjdbc
+        // returns without cancelling), and the VACUUM runs on after runOnce() returned and the handle went back.
+        List<UUID> ids = Outbox.write(db.jdbi(), 10, 1);
+        ids.forEach(id -> setState(id, "PUBLISHED", "2 days"));
+        CountDownLatch locked = new CountDownLatch(1);
+        CountDownLatch releaseLock = new CountDownLatch(1);
+        Thread holder = new Thread(() -> db.jdbi().useTransaction(h -> {
+            h.execute("LOCK TABLE outbox IN SHARE UPDATE EXCLUSIVE MODE");
+            locked.countDown();
+            try {
+                releaseLock.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        holder.start();
+        CountDownLatch borrowing = new CountDownLatch(1);
+        CountDownLatch lend = new CountDownLatch(1);
+        javax.sql.DataSource pool = db.dataSource();
+        javax.sql.DataSource gated = (javax.sql.DataSource) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {javax.sql.DataSource.class}, (proxy, method, args) -> {
+                    boolean forVacuum = java.util.Arrays.stream(Thread.currentThread().getStackTrace())
+                            .anyMatch(f -> f.getClassName().equals(OutboxRetention.class.getName())
+                                    && f.getMethodName().equals("vacuum"));
+                    if (method.getName().equals("getConnection") && forVacuum) {
+                        borrowing.countDown();
+                        boolean interrupted = false;
+                        while (true) {
+                            try {
+                                lend.await();
+                                break;
+                            } catch (InterruptedException e) {
+                                interrupted = true;
+                            }
+                        }
+                        Object connection = method.invoke(pool, args);
+                        if (interrupted || Thread.interrupted()) {
+                            Thread.currentThread().interrupt();
+                        }
+                        return connection;
+                    }
+                    try {
+                        return method.invoke(pool, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        try {
+            assertThat(locked.await(10, TimeUnit.SECONDS)).isTrue();
+            OutboxRetention retention = OutboxRetention.builder(org.jdbi.v3.core.Jdbi.create(gated))
+                    .publishedRetention(Duration.ofDays(1)).vacuum(true).build();
+            CompletableFuture<OutboxRetention.Result> result = new CompletableFuture<>();
+            Thread running = new Thread(() -> result.complete(retention.runOnce()), "retention-run");
+            running.start();
+            assertThat(borrowing.await(20, TimeUnit.SECONDS)).isTrue();
+            running.interrupt(); // RetentionTask.stop() on SIGTERM, while the VACUUM's connection is borrowed
+            lend.countDown();
+            long t0 = System.nanoTime();
+            long vacuumsMeanwhile = 0;
+            while (!result.isDone() && System.nanoTime() - t0 < TimeUnit.MILLISECONDS.toNanos(RetentionTaskStopWait.MILLIS)) {
+                vacuumsMeanwhile = Math.max(vacuumsMeanwhile, db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) "
+                        + "FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE "
+                        + "'VACUUM%'").mapTo(Long.class).one()));
+                Thread.sleep(100);
+            }
+            try {
+                result.get(RetentionTaskStopWait.MILLIS + 1_000 - (System.nanoTime() - t0) / 1_000_000, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                // still in its VACUUM
+            }
+            assertThat(result).as("the run stopped within RetentionTask.STOP_WAIT (2 s) + 1 s of the interrupt, before "
+                    + "the relay closes the pool under it (VACUUMs seen running meanwhile: " + vacuumsMeanwhile + ")").isDone();
+        } finally {
+            releaseLock.countDown();
+            holder.join();
+        }
+    }
+
     /** RetentionTask.STOP_WAIT (app-support), which outbox-core cannot see. */
     private static final class RetentionTaskStopWait {
         static final long MILLIS = 2_000;
