@@ -26,11 +26,14 @@ public interface BatchReceiver {
     Map<UUID, ? extends Exception> receive(List<OutboxMessage> batch) throws Exception;
 
     /**
-     * The source put a message in its dead-letter destination (the broker confirmed the copy there)
-     * and acknowledged the original: the consumer's counterpart of a DEAD outbox row, for a metric or
-     * an alert. Told once per message dead-lettered, on the source's receiving thread, after the fact;
-     * it must be quick and must not block. What it throws is logged and ignored: the message stays
-     * dead-lettered. By default it does nothing.
+     * The source put a message in its dead-letter destination (the broker confirmed the copy there):
+     * the consumer's counterpart of a DEAD outbox row, for a metric or an alert. Told once per
+     * dead-lettering, on the source's receiving thread, after the fact; it must be quick and must
+     * not block. The original's acknowledgement comes with or after it (RabbitMQ: before; Kafka:
+     * with the partition's next commit; NATS: a term the server may not get): a source that dies
+     * or loses the partition before then receives the message again, and may dead-letter, and
+     * tell, it again. What it throws is logged and ignored: the message stays dead-lettered. By
+     * default it does nothing.
      *
      * @param message the message the receiver failed {@code maxAttempts} times; null when the source
      *     could not read it as an outbox message (it was dead-lettered at once, never received)
