@@ -229,8 +229,10 @@ public final class OutboxPoller implements AutoCloseable {
      * the others as above and returns, and the calling worker records its batch once the callback
      * returns, then ends. That record needs the database, so what the callback closes (a Spring
      * context, say) must leave the poller's pool open until then; if not, the batch is delivered
-     * again. A close called meanwhile elsewhere (a JVM shutdown hook) returns only then, so its
-     * caller may close the pool.
+     * again. A close called meanwhile elsewhere (a JVM shutdown hook) returns only then (waiting up
+     * to the lease for that worker), so its caller may close the pool. So a callback must not call
+     * {@code System.exit} after this close: the worker would block in it while the shutdown hook's
+     * close waits out the lease for that worker.
      */
     @Override
     public void close() {
