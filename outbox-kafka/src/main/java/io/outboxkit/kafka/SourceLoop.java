@@ -46,7 +46,7 @@ final class SourceLoop implements Runnable {
     private static final Duration IDLE_POLL = Duration.ofMillis(500);
     private static final Duration COMMIT_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration DEAD_LETTER_COMMIT_PAUSE_MIN = Duration.ofMillis(500);
-    private static final Duration DEAD_LETTER_COMMIT_PAUSE_MAX = Duration.ofSeconds(30);
+    private static final Duration DEAD_LETTER_COMMIT_PAUSE_MAX = Duration.ofSeconds(5);
 
     private final KafkaSource.Settings settings;
     private final Consumer<byte[], byte[]> consumer;
