@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.outboxkit.testing.FreePorts;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -63,10 +66,12 @@ class DevPostgresMainTest {
         ProcessOutput err = ProcessOutput.of(process.getErrorStream());
         Path pidFile = dataDir.resolve("postmaster.pid");
         long deadline = System.nanoTime() + DEADLINE.toNanos();
-        while (!Files.exists(pidFile) && System.nanoTime() - deadline < 0) {
-            Thread.onSpinWait(); // the postmaster is up, and the launcher not yet ready: the window asked for
+        // The postmaster takes connections, and the launcher is not yet ready: the window asked for.
+        // (Not the pid file: initdb's own single-user backends write one, and remove it.)
+        while (!accepts(port) && System.nanoTime() - deadline < 0) {
+            Thread.onSpinWait();
         }
-        assertThat(pidFile).as("the postmaster started").exists();
+        assertThat(accepts(port)).as("the postmaster started").isTrue();
 
         assertThat(process.toHandle().destroy()).isTrue();
         assertThat(process.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS)).isTrue();
@@ -89,6 +94,15 @@ class DevPostgresMainTest {
             assertThat(err.allLines(DEADLINE)).singleElement().asString()
                     .startsWith("dev-postgres: port " + taken.getLocalPort() + " is already in use");
             assertThat(out.allLines(DEADLINE)).isEmpty();
+        }
+    }
+
+    private static boolean accepts(int port) {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 100);
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 
