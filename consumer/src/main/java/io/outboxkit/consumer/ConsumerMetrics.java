@@ -14,8 +14,9 @@ import java.util.UUID;
  * The consumer's own meters: {@code outbox_consumer_ordering_violations_total{consumer}}, the events
  * recorded as applied out of their aggregate's order (the table only grows, so it is a counter),
  * read from the table, committed ones only, at most once a second however often it is scraped, NaN
- * while the database cannot be read; and, with a broker source,
- * {@code outbox_consumer_dead_letters_total{consumer,reason}} ({@link #countingDeadLetters}).
+ * while the database cannot be read; and {@code outbox_consumer_dead_letters_total{consumer,reason}}
+ * ({@link #countingDeadLetters}), served at 0 by a consumer on HTTP too (only a broker source
+ * dead-letters; over HTTP the relay's DEAD rows do), so that the rules and dashboards find it.
  * Thread-safe.
  */
 final class ConsumerMetrics {
@@ -31,7 +32,7 @@ final class ConsumerMetrics {
         this.store = store;
     }
 
-    /** Registers the meter in {@code registry}. */
+    /** Registers the meters in {@code registry}. */
     static void bind(MeterRegistry registry, LoyaltyStore store, String consumer) {
         ConsumerMetrics cached = new ConsumerMetrics(store);
         // The store is the observed object (Micrometer holds it weakly; the app holds it); the cache rides in the function.
@@ -39,6 +40,8 @@ final class ConsumerMetrics {
                 .tag("consumer", consumer)
                 .description("Events applied out of their aggregate's write order (recorded, status kept); 0 expected")
                 .register(registry);
+        deadLetters(registry, consumer, "unreadable");
+        deadLetters(registry, consumer, "max_attempts");
     }
 
     /**

@@ -93,6 +93,13 @@ class MetricsTest {
     }
 
     @Test
+    void a_consumer_over_http_serves_the_dead_letter_counters_at_zero_for_the_rules_and_dashboards() {
+        String text = api.text("/metrics");
+        assertThat(value(text, "outbox_consumer_dead_letters_total{consumer=\"loyalty\",reason=\"unreadable\"}")).isZero();
+        assertThat(value(text, "outbox_consumer_dead_letters_total{consumer=\"loyalty\",reason=\"max_attempts\"}")).isZero();
+    }
+
+    @Test
     void an_event_applied_out_of_order_counts_as_an_ordering_violation() {
         double before = value(api.text("/metrics"), "outbox_consumer_ordering_violations_total{consumer=\"loyalty\"}");
         UUID order = UUID.randomUUID();
