@@ -202,21 +202,8 @@ class RetentionTest {
     void an_interrupt_during_the_vacuum_after_the_deletion_cancels_it_and_ends_the_run() throws Exception {
         List<UUID> ids = Outbox.write(db.jdbi(), 10, 1);
         ids.forEach(id -> setState(id, "PUBLISHED", "2 days"));
-        CountDownLatch locked = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
         // Anything that makes the VACUUM take long: here another session's lock it waits for.
-        Thread holder = new Thread(() -> db.jdbi().useTransaction(h -> {
-            h.execute("LOCK TABLE outbox IN SHARE UPDATE EXCLUSIVE MODE");
-            locked.countDown();
-            try {
-                release.await(60, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }));
-        holder.start();
-        try {
-            assertThat(locked.await(10, TimeUnit.SECONDS)).isTrue();
+        try (HeldLock lock = HeldLock.of(db.jdbi(), "LOCK TABLE outbox IN SHARE UPDATE EXCLUSIVE MODE").take()) {
             OutboxRetention retention = OutboxRetention.builder(db.jdbi()).publishedRetention(Duration.ofDays(1))
                     .vacuum(true).build();
             CompletableFuture<OutboxRetention.Result> result = new CompletableFuture<>();
@@ -235,9 +222,6 @@ class RetentionTest {
             }
             assertThat(result).as("the run stopped within RetentionTask.STOP_WAIT (2 s) + 1 s of the interrupt, "
                     + "before the relay closes the pool under it").isDone();
-        } finally {
-            release.countDown();
-            holder.join();
         }
     }
 
@@ -248,18 +232,7 @@ class RetentionTest {
         // returns without cancelling), and the VACUUM runs on after runOnce() returned and the handle went back.
         List<UUID> ids = Outbox.write(db.jdbi(), 10, 1);
         ids.forEach(id -> setState(id, "PUBLISHED", "2 days"));
-        CountDownLatch locked = new CountDownLatch(1);
-        CountDownLatch releaseLock = new CountDownLatch(1);
-        Thread holder = new Thread(() -> db.jdbi().useTransaction(h -> {
-            h.execute("LOCK TABLE outbox IN SHARE UPDATE EXCLUSIVE MODE");
-            locked.countDown();
-            try {
-                releaseLock.await(60, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }));
-        holder.start();
+        HeldLock lock = HeldLock.of(db.jdbi(), "LOCK TABLE outbox IN SHARE UPDATE EXCLUSIVE MODE").take();
         CountDownLatch borrowing = new CountDownLatch(1);
         CountDownLatch lend = new CountDownLatch(1);
         javax.sql.DataSource pool = db.dataSource();
@@ -292,7 +265,6 @@ class RetentionTest {
                     }
                 });
         try {
-            assertThat(locked.await(10, TimeUnit.SECONDS)).isTrue();
             OutboxRetention retention = OutboxRetention.builder(org.jdbi.v3.core.Jdbi.create(gated))
                     .publishedRetention(Duration.ofDays(1)).vacuum(true).build();
             CompletableFuture<OutboxRetention.Result> result = new CompletableFuture<>();
@@ -317,8 +289,7 @@ class RetentionTest {
             assertThat(result).as("the run stopped within RetentionTask.STOP_WAIT (2 s) + 1 s of the interrupt, before "
                     + "the relay closes the pool under it (VACUUMs seen running meanwhile: " + vacuumsMeanwhile + ")").isDone();
         } finally {
-            releaseLock.countDown();
-            holder.join();
+            lock.close();
         }
     }
 

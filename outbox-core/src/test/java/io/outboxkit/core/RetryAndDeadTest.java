@@ -13,8 +13,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -316,18 +314,8 @@ class RetryAndDeadTest {
     @Test
     void giving_a_batch_back_after_a_linkage_error_is_bounded_by_the_statement_timeout() throws Exception {
         UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
-        CountDownLatch locked = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        Thread holder = new Thread(() -> db.jdbi().useTransaction(h -> {
-            // another transaction (an operator's statement, a migration) holds the row until told
-            h.createQuery("SELECT id FROM outbox WHERE id = ? FOR UPDATE").bind(0, id).mapTo(UUID.class).one();
-            locked.countDown();
-            try {
-                release.await(60, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }));
+        // another transaction (an operator's statement, a migration) holds the row until told
+        HeldLock row = HeldLock.of(db.jdbi(), "SELECT id FROM outbox WHERE id = ? FOR UPDATE", id);
         MessagePublisher publisher = new MessagePublisher() {
             @Override
             public void publish(OutboxMessage message) {
@@ -335,19 +323,15 @@ class RetryAndDeadTest {
 
             @Override
             public Map<UUID, Exception> publishAll(List<OutboxMessage> batch) throws InterruptedException {
-                holder.start();
-                locked.await();
+                row.take();
                 throw new NoSuchMethodError("'boolean com.example.broker.Client.isSet()'");
             }
         };
         OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).statementTimeout(Duration.ofMillis(500)).build();
-        try {
+        try (row) {
             assertThatThrownBy(poller::pollOnce).isInstanceOf(NoSuchMethodError.class);
 
-            assertThat(holder.isAlive()).as("the cycle ended while the row was still held: its give-back gave up").isTrue();
-        } finally {
-            release.countDown();
-            holder.join();
+            assertThat(row.isHeld()).as("the cycle ended while the row was still held: its give-back gave up").isTrue();
         }
     }
 
@@ -381,38 +365,24 @@ class RetryAndDeadTest {
         List<UUID> ids = Outbox.write(db.jdbi(), 2, 1);
         UUID sent = ids.get(0);
         UUID notSent = ids.get(1);
-        CountDownLatch locked = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        Thread holder = new Thread(() -> db.jdbi().useTransaction(h -> {
-            h.createQuery("SELECT id FROM outbox WHERE id = ? FOR UPDATE").bind(0, notSent).mapTo(UUID.class).one();
-            locked.countDown();
-            try {
-                release.await(60, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }));
+        HeldLock row = HeldLock.of(db.jdbi(), "SELECT id FROM outbox WHERE id = ? FOR UPDATE", notSent);
         RecordingListener listener = new RecordingListener();
         OutboxPoller poller = OutboxPoller.builder(db.jdbi(), reporting(batch -> {
-                    holder.start();
                     try {
-                        locked.await();
+                        row.take();
                     } catch (InterruptedException e) {
                         throw new IllegalStateException(e);
                     }
                     return Map.of(notSent, new NotSentException("not sent: stopping"));
                 }))
                 .claimMode(ClaimMode.LEASE).statementTimeout(Duration.ofMillis(500)).addListener(listener).build();
-        try {
+        try (row) {
             assertThat(poller.pollOnce()).as("a cycle, not a poll error: the give-back is best effort").isEqualTo(2);
 
             assertThat(row(sent)).containsEntry("status", "PUBLISHED");
             assertThat(listener.deliveries).as("the delivery recorded is told").extracting(RecordingListener.Delivery::id)
                     .containsExactly(sent);
             assertThat(poller.stats().delivered()).as("and counted").isEqualTo(1);
-        } finally {
-            release.countDown();
-            holder.join();
         }
     }
 
