@@ -490,16 +490,21 @@ public final class OutboxPoller implements AutoCloseable {
         List<OutboxMessage> deliveredMessages = failures.isEmpty() ? batch
                 : batch.stream().filter(m -> !failures.containsKey(m.id())).toList();
         List<UUID> deliveredIds = deliveredMessages.stream().map(OutboxMessage::id).toList();
-        List<OutboxStore.Failure> recorded = batch.stream()
-                .filter(m -> failures.containsKey(m.id()) && !(failures.get(m.id()) instanceof NotSentException))
-                .map(m -> new OutboxStore.Failure(m, failures.get(m.id()), backoff.delayAfter(m.attempts())))
-                .toList();
+        // A message its publisher never sent is neither: it is given back, uncounted.
+        List<UUID> notSent = new ArrayList<>();
+        List<OutboxStore.Failure> recorded = new ArrayList<>();
+        for (OutboxMessage m : batch) {
+            Exception cause = failures.get(m.id());
+            if (cause instanceof NotSentException) {
+                notSent.add(m.id());
+            } else if (cause != null) {
+                recorded.add(new OutboxStore.Failure(m, cause, backoff.delayAfter(m.attempts())));
+            }
+        }
         // After a full batch the worker claims again anyway: no need to ask whether messages were held back.
         boolean askLater = config.orderedByAggregate() && batch.size() < limit;
         OutboxStore.Recorded outcome = claim.record(deliveredIds, recorded, askLater);
-        if (recorded.size() + deliveredIds.size() < batch.size()) {
-            List<UUID> notSent = batch.stream().map(OutboxMessage::id)
-                    .filter(id -> failures.get(id) instanceof NotSentException).toList();
+        if (!notSent.isEmpty()) {
             try {
                 claim.giveBack(notSent);
                 LOG.debug("[{}] not sent by the publisher, given back uncounted: {}", config.name(), notSent);
