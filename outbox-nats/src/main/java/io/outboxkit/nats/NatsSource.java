@@ -243,13 +243,18 @@ public final class NatsSource implements MessageSource {
             stopping = worker;
             lifecycle.notifyAll();
         }
-        closing.close(!underWay, Collections.singleton(stopping), fetchWait.plus(wanted.ackWait()), () -> stop(stopping));
+        closing.close(!underWay, Collections.singleton(stopping), stopWait(), () -> stop(stopping));
+    }
+
+    /** How long a close waits for the receiver's batch: a fetch under way, then the ack wait. */
+    private Duration stopWait() {
+        return fetchWait.plus(wanted.ackWait());
     }
 
     private void stop(Thread stopping) {
         if (stopping != null) {
             try {
-                stopping.join(fetchWait.plus(wanted.ackWait()).toMillis());
+                stopping.join(stopWait().toMillis());
                 if (stopping.isAlive()) {
                     LOG.warn("[{}] the receiver still has its batch after {}; closing anyway (the batch is redelivered)",
                             name, wanted.ackWait());
@@ -383,11 +388,7 @@ public final class NatsSource implements MessageSource {
         }
         LOG.debug("[{}] stream {} sequence {} was dead-lettered before the consumer restarted; terminating it again",
                 name, wanted.stream(), sequence);
-        try {
-            delivery.term();
-        } catch (RuntimeException e) {
-            LOG.debug("[{}] term of stream sequence {} not sent: {}", name, sequence, NatsConnector.describe(e));
-        }
+        terminate(delivery);
         return true;
     }
 
@@ -543,11 +544,7 @@ public final class NatsSource implements MessageSource {
         LOG.warn("[{}] message {} (stream {} sequence {}) failed and was then removed from the stream (by an "
                 + "operator, or by the stream's limits) before it came again: it is not delivered, and the "
                 + "later messages of its aggregate go on", name, entry.message.id(), wanted.stream(), entry.sequence);
-        try {
-            entry.delivery.term(); // the consumer need not keep it pending
-        } catch (RuntimeException e) {
-            LOG.debug("[{}] term of message {} not sent: {}", name, entry.message.id(), NatsConnector.describe(e));
-        }
+        terminate(entry.delivery); // the consumer need not keep it pending
     }
 
     /**
@@ -566,13 +563,19 @@ public final class NatsSource implements MessageSource {
         }
         LOG.error("[{}] message {} (stream {} sequence {}, subject {}) dead-lettered to stream {} after {} attempt(s), {}: {}",
                 name, id, wanted.stream(), sequence, delivery.getSubject(), deadLetters.stream(), attempts, reason, error);
+        terminate(delivery);
+        BatchReceiver.tellDeadLettered(receiver, message, error);
+        return true;
+    }
+
+    /** Tells the server never to deliver {@code delivery} again; a term that cannot be sent now is only logged (at worst it comes again). */
+    private void terminate(Message delivery) {
         try {
             delivery.term();
         } catch (RuntimeException e) {
-            LOG.debug("[{}] term of message {} not sent: {}", name, id, NatsConnector.describe(e));
+            LOG.debug("[{}] term of stream {} sequence {} not sent: {}", name, wanted.stream(),
+                    delivery.metaData().streamSequence(), NatsConnector.describe(e));
         }
-        BatchReceiver.tellDeadLettered(receiver, message, error);
-        return true;
     }
 
     private void giveBack(Message delivery, Duration delay) {
