@@ -150,9 +150,9 @@ public final class Relay implements AutoCloseable {
     /**
      * Stops: first the poller (the batch in flight is recorded once the requests already sent have
      * ended, each within {@code HTTP_TIMEOUT_MS}; over HTTP, those not yet sent are not sent but
-     * fail, see {@link HttpPublisher#stopSending()}), while retention stops between its batches
-     * (it is resumable: the next start deletes the rest); then the admin server and the sink's
-     * client. Calling it again does nothing.
+     * given back without spending an attempt, see {@link HttpPublisher#stopSending()}), while
+     * retention stops between its batches (it is resumable: the next start deletes the rest); then
+     * the admin server and the sink's client. Calling it again does nothing.
      */
     @Override
     public void close() {

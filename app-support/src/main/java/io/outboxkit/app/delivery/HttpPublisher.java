@@ -48,8 +48,9 @@ import java.util.regex.Pattern;
  * longer, whether it waited behind its own batch's requests or another worker's, is not sent and
  * fails as "not sent", so a slow consumer does not make deliveries outlive their claim (which
  * would let another relay deliver the message again). After {@link #stopSending()} (a relay that
- * is stopping) no request starts: the requests not yet sent fail at once, and only those already
- * sent are awaited. Thread-safe; {@link #close()} releases the client's threads.
+ * is stopping) no request starts: the requests not yet sent are reported at once as not sent
+ * (given back to the outbox without spending an attempt), and only those already sent are
+ * awaited. Thread-safe; {@link #close()} releases the client's threads.
  */
 public final class HttpPublisher implements MessagePublisher, AutoCloseable {
 
@@ -202,9 +203,9 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
     /**
      * Starts no request from now on, for a relay that is stopping: a batch's requests not yet sent,
      * and those of any later batch, are reported at once as not sent ({@link NotSentException}:
-     * the poller gives them back uncounted, for another relay to deliver at once), so that the
-     * batch in flight ends as soon as its requests already sent have, each
-     * within the timeout. Otherwise they would be sent one round after another, up to the lease,
+     * the poller gives them back uncounted, for another relay to claim within its poll interval),
+     * so that the batch in flight ends as soon as its requests already sent have, each within the
+     * timeout. Otherwise they would be sent one round after another, up to the lease,
      * and a hung consumer would hold the stop that long.
      * Calling it again does nothing; {@link #deliverOnce} is not affected.
      */
