@@ -4,6 +4,7 @@ import static io.outboxkit.app.testing.TestDatabases.count;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.outboxkit.app.testing.HttpServerRefusals;
 import io.outboxkit.testing.PostgresExtension;
 import java.nio.charset.StandardCharsets;
 import java.util.UUID;
@@ -111,6 +112,13 @@ class RejectedMessagesTest {
         ObjectNode envelope = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "1.00");
         change.accept(envelope);
         return envelope.toString();
+    }
+
+    @Test
+    void a_uri_or_a_header_too_long_for_the_http_server_is_a_json_414_or_431_and_nothing_is_written() {
+        HttpServerRefusals.assertTooLongRequestsGetJsonErrors(consumer.app().port(), "/messages");
+
+        assertThat(processedRows()).isZero();
     }
 
     private static long processedRows() {

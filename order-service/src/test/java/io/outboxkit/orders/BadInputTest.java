@@ -3,6 +3,7 @@ package io.outboxkit.orders;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.outboxkit.app.testing.HttpServerRefusals;
 import io.outboxkit.testing.PostgresExtension;
 import java.net.http.HttpResponse;
 import java.util.List;
@@ -167,6 +168,11 @@ class BadInputTest {
     void an_unknown_path_is_a_json_404_and_a_wrong_method_a_json_405() {
         assertClientError(service.get("/nowhere"), 404, "not found");
         assertClientError(service.send("/orders", "GET", null, null), 405, "not allowed");
+    }
+
+    @Test
+    void a_uri_or_a_header_too_long_for_the_http_server_is_a_json_414_or_431() {
+        HttpServerRefusals.assertTooLongRequestsGetJsonErrors(service.port(), "/orders");
     }
 
     private static void assertClientError(HttpResponse<String> response, int status, String error) {
