@@ -10,6 +10,7 @@ import io.outboxkit.app.Jsons;
 import io.outboxkit.app.ServiceSchema;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.app.testing.FakeConsumer;
+import io.outboxkit.app.testing.HttpServerRefusals;
 import io.outboxkit.app.testing.PrometheusText;
 import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.core.MessageStatus;
@@ -189,6 +190,11 @@ class AdminEndpointsTest {
 
         assertThat(response.statusCode()).isEqualTo(404);
         assertThat(json(response).get("error").isTextual()).isTrue();
+    }
+
+    @Test
+    void a_uri_or_a_header_too_long_for_the_http_server_is_a_json_414_or_431_not_a_page() {
+        HttpServerRefusals.assertTooLongRequestsGetJsonErrors(relay.adminPort(), "/health");
     }
 
     private static HttpResponse<String> get(Relay target, String path) throws Exception {

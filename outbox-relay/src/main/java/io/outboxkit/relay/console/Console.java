@@ -35,7 +35,7 @@ public final class Console implements AutoCloseable {
     /**
      * Adds the console's routes, its guard and its error pages to {@code config}; call it after
      * the JSON conventions ({@code JsonApi.configure}), whose error handler it replaces with one
-     * that also speaks HTML.
+     * that also speaks HTML, to a client whose {@code Accept} the server read and that asks for it.
      *
      * @param relayName the relay's name, shown on every page
      * @param stats     the relay's delivery counters, sampled every second for the chart

@@ -12,12 +12,13 @@ import org.eclipse.jetty.server.handler.ErrorHandler;
 import org.eclipse.jetty.util.Callback;
 
 /**
- * The admin port's answers to requests Jetty refuses before any route sees them (a URI or query
- * string too long, a malformed header): a short page for a browser; for any other client, the
- * JSON error of the handler it replaces. Jetty refuses these while it reads the request line and
- * headers, so the request's {@code Accept} is unknown and Jetty's choice for a request without one,
- * the page, is what curl gets too. The console's security headers either way; never a stack
- * trace. Thread-safe.
+ * The admin port's answers to requests Jetty fails outside the routes: a short page for a client
+ * whose {@code Accept} asks for HTML; for any other, the JSON error of the handler it replaces.
+ * What Jetty refuses while it reads the request line and headers (a URI or query string too long:
+ * 414, headers too large: 431, a malformed request line or header: 400) has no {@code Accept} read,
+ * so it is answered as JSON, a browser's request too: the admin port is a JSON API to the probes
+ * and scripts that call it, and a browser shows the error's text. The console's security headers
+ * either way; never a stack trace. Thread-safe.
  */
 final class HttpServerErrors extends ErrorHandler {
 
@@ -44,7 +45,7 @@ final class HttpServerErrors extends ErrorHandler {
         response.getHeaders().put("Content-Security-Policy", Guard.CONTENT_SECURITY_POLICY);
         response.getHeaders().put("X-Content-Type-Options", "nosniff");
         response.getHeaders().put("X-Frame-Options", "DENY");
-        if (contentType == null || !contentType.startsWith("text/html")) {
+        if (!asksForPage(request, contentType)) {
             try {
                 return json.handle(request, response, callback);
             } catch (Exception e) {
@@ -59,5 +60,13 @@ final class HttpServerErrors extends ErrorHandler {
                 .getBytes(StandardCharsets.UTF_8);
         response.write(true, ByteBuffer.wrap(body), callback);
         return true;
+    }
+
+    /**
+     * Whether the client asked for HTML. Jetty offers {@code text/html} for a request without an
+     * {@code Accept} too, and a request it refused before reading its headers has none.
+     */
+    private static boolean asksForPage(Request request, String contentType) {
+        return contentType != null && contentType.startsWith("text/html") && request.getHeaders().contains(HttpHeader.ACCEPT);
     }
 }
