@@ -222,7 +222,7 @@ public final class RabbitMqSource implements MessageSource {
         if (worker == null) {
             return; // never started
         }
-        if (Thread.currentThread() == worker) {
+        if (closing.byWorker()) {
             return; // from within the receiver: the loop ends after this batch
         }
         try {

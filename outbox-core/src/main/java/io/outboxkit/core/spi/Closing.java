@@ -11,13 +11,17 @@ import java.util.concurrent.CountDownLatch;
  * that stop has ended, and until the thread that ran it has ended when that is one of the threads
  * (a worker or receiver that closed what it runs in, which cannot wait for itself), bounded as the
  * stop is, so that its caller too goes on (closes the pool, exits) only once the batch is
- * acknowledged or recorded. One instance per thing closed; thread-safe.
+ * acknowledged or recorded. A stop run on a worker ({@link #byWorker()}) waits only for the other
+ * threads, and that worker releases, once its batch is done, what the stop would have released
+ * after waiting for it. One instance per thing closed; thread-safe.
  */
 public final class Closing {
 
     private final CountDownLatch ended = new CountDownLatch(1);
     /** The thread that ran the first close; null until then, or when nothing was to stop. */
     private volatile Thread closer;
+    /** Whether the first close ran on one of the workers it was given. */
+    private volatile boolean byWorker;
 
     /**
      * When {@code first} (the caller's close is the first), runs {@code stop} and then marks the
@@ -32,11 +36,22 @@ public final class Closing {
             return;
         }
         closer = Thread.currentThread();
+        byWorker = workers.contains(closer);
         try {
             stop.run();
         } finally {
             ended.countDown();
         }
+    }
+
+    /**
+     * Whether the first close ran on one of its {@code workers} (a receiver that closed its own
+     * source, say); false before a first close. Its stop then must not wait for that thread (it
+     * would wait for itself, then interrupt itself), and that thread, once its loop has ended after
+     * the batch in hand, releases what the stop would have released after waiting for it.
+     */
+    public boolean byWorker() {
+        return byWorker;
     }
 
     /** Marks the close ended without a stop: nothing runs (a start that failed, say), so a close has nothing to wait for. */
@@ -50,9 +65,8 @@ public final class Closing {
         }
         try {
             ended.await();
-            Thread unwaited = closer;
-            if (unwaited != null && workers.contains(unwaited) && bound.toMillis() > 0) {
-                unwaited.join(bound.toMillis()); // join(0) would wait for ever
+            if (byWorker && bound.toMillis() > 0) {
+                closer.join(bound.toMillis()); // join(0) would wait for ever
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
