@@ -162,8 +162,13 @@ public final class KafkaSource implements MessageSource {
     /**
      * Stops receiving: the batch in the receiver's hands is finished and its offsets committed
      * first (waiting up to {@link #CLOSE_TIMEOUT}, then interrupting it); what was not committed is
-     * redelivered to the group's next consumer. Calling it again does nothing; called while another
-     * close is under way (on another thread than the receiver's), it returns once that close has ended.
+     * redelivered to the group's next consumer. Called from the receiver (on the source's own
+     * thread), it returns at once: the loop ends once the receiver has returned that batch, whose
+     * offsets are then committed as above, and closes the consumer. Calling it again, or from the
+     * receiver, does nothing more; called while another close is under way (on another thread than
+     * the receiver's), it returns once that close has ended and, when that close came from the
+     * receiver, once its batch is committed and its thread has ended, waiting at most {@link
+     * #CLOSE_TIMEOUT}.
      */
     @Override
     public void close() {
@@ -181,7 +186,8 @@ public final class KafkaSource implements MessageSource {
     }
 
     private void stop(Thread stopping) {
-        if (stopping != null) {
+        // From within the receiver the loop ends after this batch, and commits and closes the consumer itself.
+        if (stopping != null && !closing.byWorker()) {
             try {
                 stopping.join(CLOSE_TIMEOUT.toMillis());
                 if (stopping.isAlive()) {

@@ -20,11 +20,13 @@ import java.util.Properties;
 import java.util.Random;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -522,6 +524,55 @@ class KafkaSourceTest {
         long committed = SecondClose.sees(source::close, () -> !source.isConnected(), release::countDown,
                 this::committedTotal);
         assertThat(committed).as("offsets committed when the second close() returned").isEqualTo(2);
+    }
+
+    @Test
+    void close_called_from_the_receiver_returns_at_once_and_the_loop_commits_that_batch_then_ends() throws Exception {
+        publish(List.of(message(aggregateType, "a", 1), message(aggregateType, "b", 2)));
+        RecordingReceiver receiver = RecordingReceiver.applyingAll();
+        AtomicReference<KafkaSource> self = new AtomicReference<>();
+        AtomicReference<Thread> receiverThread = new AtomicReference<>();
+        CompletableFuture<Boolean> interruptedAfterClose = new CompletableFuture<>();
+        KafkaSource source = source().maxBatchSize(1).build();
+        sources.add(source);
+        self.set(source);
+        source.start(batch -> {
+            receiverThread.set(Thread.currentThread());
+            self.get().close();
+            interruptedAfterClose.complete(Thread.currentThread().isInterrupted());
+            return receiver.receive(batch);
+        });
+
+        // Well under CLOSE_TIMEOUT (30 s), which a close that waited for its own thread would wait out.
+        assertThat(interruptedAfterClose.get(10, TimeUnit.SECONDS)).as("the receiver's thread interrupted").isFalse();
+        await().atMost(DEADLINE).until(() -> !receiverThread.get().isAlive());
+        assertThat(receiver.batches).as("batches handed over: the one in hand when close() was called").hasSize(1);
+        assertThat(receiver.applied).hasSize(1);
+        assertThat(committedTotal()).as("offsets committed: that batch's").isEqualTo(1);
+        assertThat(source.isConnected()).isFalse();
+    }
+
+    @Test
+    void a_close_called_while_the_receivers_own_close_is_under_way_returns_only_once_its_batch_is_committed()
+            throws Exception {
+        publish(List.of(message(aggregateType, "a", 1), message(aggregateType, "b", 2)));
+        AtomicReference<KafkaSource> self = new AtomicReference<>();
+        CountDownLatch closedByReceiver = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        KafkaSource source = source().maxBatchSize(1).build();
+        sources.add(source);
+        self.set(source);
+        source.start(batch -> {
+            self.get().close();
+            closedByReceiver.countDown();
+            release.await();
+            return Map.of();
+        });
+        assertThat(closedByReceiver.await(DEADLINE.toSeconds(), TimeUnit.SECONDS)).isTrue();
+
+        long committed = SecondClose.sees(source::close, release::countDown, this::committedTotal);
+
+        assertThat(committed).as("offsets committed when the second close() returned: the receiver's batch").isEqualTo(1);
     }
 
     @Test

@@ -229,8 +229,12 @@ public final class NatsSource implements MessageSource {
     /**
      * Stops: the batch in the receiver's hands is finished and acknowledged, then the connection is
      * closed; messages held unacknowledged are redelivered to the next source of this consumer.
-     * Waits for the receiver as long as the ack wait; calling it again does nothing, and called while
-     * another close is under way (on another thread than the receiver's), it returns once that close has ended.
+     * Waits for the receiver as long as the fetch wait plus the ack wait. Called from the receiver
+     * (on the source's own thread), it returns at once: the loop ends once the receiver has returned
+     * that batch, which is then acknowledged, and closes the connection. Calling it again, or from
+     * the receiver, does nothing more; called while another close is under way (on another thread
+     * than the receiver's), it returns once that close has ended and, when that close came from the
+     * receiver, once its batch is acknowledged and its thread has ended, waiting at most as long.
      */
     @Override
     public void close() {
@@ -252,6 +256,9 @@ public final class NatsSource implements MessageSource {
     }
 
     private void stop(Thread stopping) {
+        if (closing.byWorker()) {
+            return; // from within the receiver: the loop ends after this batch, then releases (see run)
+        }
         if (stopping != null) {
             try {
                 stopping.join(stopWait().toMillis());
@@ -264,6 +271,11 @@ public final class NatsSource implements MessageSource {
                 Thread.currentThread().interrupt();
             }
         }
+        release();
+    }
+
+    /** Sends the last batch's acks and closes the connection: after the loop has ended, or been given up on. */
+    private void release() {
         try {
             if (connection.getStatus() == Connection.Status.CONNECTED) {
                 connection.flush(CLOSE_FLUSH); // the acks of the last batch
@@ -297,6 +309,9 @@ public final class NatsSource implements MessageSource {
             LOG.error("[{}] the receiver thread failed; no longer receiving from NATS consumer {}", name, wanted.name(), e);
         } finally {
             receiving = false;
+            if (closing.byWorker()) {
+                release(); // the receiver closed the source: its close() did not wait for this thread, so did not release
+            }
         }
     }
 

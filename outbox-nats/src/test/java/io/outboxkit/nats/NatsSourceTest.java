@@ -26,12 +26,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -633,6 +635,58 @@ class NatsSourceTest {
         long ackFloor = SecondClose.sees(source::close, () -> !source.isConnected(), release::countDown,
                 () -> consumerInfo("c1").getAckFloor().getStreamSequence());
         assertThat(ackFloor).as("acknowledged when the second close() returned").isEqualTo(4);
+    }
+
+    @Test
+    void close_called_from_the_receiver_returns_at_once_and_the_loop_acknowledges_that_batch_then_closes_the_connection()
+            throws Exception {
+        publish(2, 1);
+        Received record = new Received();
+        AtomicReference<NatsSource> self = new AtomicReference<>();
+        AtomicReference<Thread> receiverThread = new AtomicReference<>();
+        CompletableFuture<Boolean> interruptedAfterClose = new CompletableFuture<>();
+        NatsSource source = fastSource("c1").batchSize(1).build();
+        nats.closeAtEnd(source);
+        self.set(source);
+        source.start(batch -> {
+            receiverThread.set(Thread.currentThread());
+            self.get().close();
+            interruptedAfterClose.complete(Thread.currentThread().isInterrupted());
+            return record.receive(batch);
+        });
+
+        // Well under the fetch wait plus the ack wait (31 s), which a close that waited for its own thread would wait out.
+        assertThat(interruptedAfterClose.get(10, TimeUnit.SECONDS)).as("the receiver's thread interrupted").isFalse();
+        await().atMost(DEADLINE).until(() -> !receiverThread.get().isAlive());
+        assertThat(record.batches()).as("batches handed over: the one in hand when close() was called").hasSize(1);
+        assertThat(record.appliedCount()).isEqualTo(1);
+        assertThat(consumerInfo("c1").getAckFloor().getStreamSequence()).as("acknowledged: that batch").isEqualTo(1);
+        assertThat(source.connection().getStatus()).isEqualTo(Connection.Status.CLOSED);
+    }
+
+    @Test
+    void a_close_called_while_the_receivers_own_close_is_under_way_returns_only_once_its_batch_is_acknowledged()
+            throws Exception {
+        publish(2, 1);
+        AtomicReference<NatsSource> self = new AtomicReference<>();
+        CountDownLatch closedByReceiver = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        NatsSource source = fastSource("c1").batchSize(1).build();
+        nats.closeAtEnd(source);
+        self.set(source);
+        source.start(batch -> {
+            self.get().close();
+            closedByReceiver.countDown();
+            release.await(30, TimeUnit.SECONDS);
+            return Map.of();
+        });
+        assertThat(closedByReceiver.await(10, TimeUnit.SECONDS)).isTrue();
+
+        long ackFloor = SecondClose.sees(source::close, release::countDown,
+                () -> consumerInfo("c1").getAckFloor().getStreamSequence());
+
+        assertThat(ackFloor).as("acknowledged when the second close() returned: the receiver's batch").isEqualTo(1);
+        assertThat(source.connection().getStatus()).isEqualTo(Connection.Status.CLOSED);
     }
 
     @Test
