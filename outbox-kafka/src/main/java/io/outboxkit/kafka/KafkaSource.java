@@ -160,6 +160,17 @@ public final class KafkaSource implements MessageSource {
     }
 
     /**
+     * Whether the receiving thread lives (the client reconnects within it), or the source is not
+     * started yet or was closed: see {@link MessageSource#isAlive()}. Asks nothing of the cluster.
+     */
+    @Override
+    public boolean isAlive() {
+        synchronized (lifecycle) {
+            return thread == null || closed || thread.isAlive();
+        }
+    }
+
+    /**
      * Stops receiving: the batch in the receiver's hands is finished and its offsets committed
      * first (waiting up to {@link #CLOSE_TIMEOUT}, then interrupting it); what was not committed is
      * redelivered to the group's next consumer. Called from the receiver (on the source's own

@@ -127,6 +127,25 @@ class KafkaSourceTest {
     }
 
     @Test
+    void a_receiver_that_throws_an_error_ends_the_receiving_thread_and_the_source_is_no_longer_alive() throws Exception {
+        KafkaSource source = source().build();
+        sources.add(source);
+        assertThat(source.isAlive()).as("not started: nothing has ended").isTrue();
+        source.start(batch -> {
+            throw new StackOverflowError("a bug in the receiver");
+        });
+        assertThat(source.isAlive()).isTrue();
+
+        publish(List.of(message(aggregateType, "a", 1)));
+
+        // The Error is the test's own, expected to end the thread: not a failure of the test.
+        await().dontCatchUncaughtExceptions().atMost(DEADLINE).until(() -> !source.isAlive());
+        assertThat(source.isConnected()).isFalse();
+        source.close();
+        assertThat(source.isAlive()).as("closed: stopped by design").isTrue();
+    }
+
+    @Test
     void hands_over_each_message_as_published_and_acknowledges_a_batch_only_after_the_receiver_returned() throws Exception {
         List<OutboxMessage> sent = publish(List.of(message(aggregateType, "a", 1), message(aggregateType, "b", 2),
                 message(aggregateType, "c", 3)));

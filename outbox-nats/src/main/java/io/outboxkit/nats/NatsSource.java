@@ -151,10 +151,10 @@ public final class NatsSource implements MessageSource {
     private long setUpAtReconnects;
     /** Whether creating the deleted consumer again failed, said once at WARN; only the worker reads and writes it. */
     private boolean recreateFailing;
-    private boolean closed;
+    private volatile boolean closed;
     /** The first close(), which a close called meanwhile waits for. */
     private final Closing closing = new Closing();
-    private Thread worker;
+    private volatile Thread worker;
     private BatchReceiver receiver;
     private ConsumerContext consumer;
 
@@ -224,6 +224,17 @@ public final class NatsSource implements MessageSource {
     @Override
     public boolean isConnected() {
         return running && receiving && connection.getStatus() == Connection.Status.CONNECTED;
+    }
+
+    /**
+     * Whether the receiving thread lives (also while it cannot receive and tries again), or the
+     * source is not started yet or was closed: see {@link MessageSource#isAlive()}.
+     */
+    @Override
+    public boolean isAlive() {
+        // No lock: start() holds it while it sets up the consumer on the server, and a probe must not wait for that.
+        Thread current = worker;
+        return current == null || closed || current.isAlive();
     }
 
     /**

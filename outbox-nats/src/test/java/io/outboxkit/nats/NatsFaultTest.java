@@ -131,6 +131,7 @@ class NatsFaultTest {
             if (round == 0) {
                 server.kill();
                 await().atMost(Duration.ofSeconds(5)).until(() -> !source.isConnected());
+                assertThat(source.isAlive()).as("trying again is alive: a restart would not help").isTrue();
                 server.start();
             } else if (round == 1) {
                 server.stop();

@@ -107,6 +107,24 @@ class NatsSourceTest {
     }
 
     @Test
+    void a_receiver_that_throws_an_error_ends_the_receiving_thread_and_the_source_is_no_longer_alive() throws Exception {
+        NatsSource source = fastSource("c1").build();
+        nats.closeAtEnd(source);
+        assertThat(source.isAlive()).as("not started: nothing has ended").isTrue();
+        source.start(batch -> {
+            throw new StackOverflowError("a bug in the receiver");
+        });
+        assertThat(source.isAlive()).isTrue();
+
+        publish(1, 1);
+
+        await().atMost(DEADLINE).until(() -> !source.isAlive());
+        assertThat(source.isConnected()).isFalse();
+        source.close();
+        assertThat(source.isAlive()).as("closed: stopped by design").isTrue();
+    }
+
+    @Test
     void a_message_is_not_acknowledged_while_the_receiver_has_it() throws Exception {
         publish(1, 1);
         CountDownLatch inReceiver = new CountDownLatch(1);

@@ -113,7 +113,7 @@ public final class RabbitMqSource implements MessageSource {
     /** The first close(), which a close called meanwhile waits for. */
     private final Closing closing = new Closing();
     private volatile SourceLoop loop;
-    private Thread thread;
+    private volatile Thread thread;
 
     private RabbitMqSource(SourceOptions options) {
         this.options = options;
@@ -192,6 +192,17 @@ public final class RabbitMqSource implements MessageSource {
     public boolean isConnected() {
         SourceLoop current = loop;
         return !closed && current != null && current.isConnected();
+    }
+
+    /**
+     * Whether the receiving thread lives (also while it reconnects), or the source is not started
+     * yet or was closed: see {@link MessageSource#isAlive()}.
+     */
+    @Override
+    public boolean isAlive() {
+        // No lock: start() holds it while it reaches for the broker, and a probe must not wait for that.
+        Thread current = thread;
+        return current == null || closed || current.isAlive();
     }
 
     /**

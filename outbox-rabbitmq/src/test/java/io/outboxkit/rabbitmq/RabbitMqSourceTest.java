@@ -83,6 +83,26 @@ class RabbitMqSourceTest {
     }
 
     @Test
+    void a_receiver_that_throws_an_error_ends_the_receiving_thread_and_the_source_is_no_longer_alive() throws Exception {
+        RabbitMqSource source = source().build();
+        sources.add(source);
+        assertThat(source.isAlive()).as("not started: nothing has ended").isTrue();
+        source.start(batch -> {
+            throw new StackOverflowError("a bug in the receiver");
+        });
+        await().atMost(WAIT).until(source::isConnected);
+        assertThat(source.isAlive()).isTrue();
+
+        publish(Messages.orders(1));
+
+        // The Error is the test's own, expected to end the thread: not a failure of the test.
+        await().dontCatchUncaughtExceptions().atMost(WAIT).until(() -> !source.isAlive());
+        assertThat(source.isConnected()).isFalse();
+        source.close();
+        assertThat(source.isAlive()).as("closed: stopped by design").isTrue();
+    }
+
+    @Test
     void every_message_reaches_the_receiver_in_batches_and_none_is_left_after_it_returned() throws Exception {
         RabbitMqSource source = started(source());
         List<OutboxMessage> messages = Messages.orders(100);

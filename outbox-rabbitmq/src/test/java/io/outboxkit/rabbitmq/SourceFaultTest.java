@@ -63,6 +63,7 @@ class SourceFaultTest {
 
         proxy.cut(); // to the broker, the consumer died with the batch unacknowledged
         await().atMost(WAIT).until(() -> !source.isConnected());
+        assertThat(source.isAlive()).as("reconnecting is alive: a restart would not help").isTrue();
         recorder.release();
         proxy.restore();
 
@@ -81,6 +82,7 @@ class SourceFaultTest {
             Recorder lateRecorder = new Recorder();
             late.start(lateRecorder);
             assertThat(late.isConnected()).isFalse();
+            assertThat(late.isAlive()).isTrue();
 
             proxy.restore();
             await().atMost(WAIT).until(late::isConnected);

@@ -89,6 +89,13 @@ public final class BrokerSource implements MessageSource {
         return current != null && current.isConnected();
     }
 
+    /** Alive while still connecting (that goes on by design), then as the module's source is. */
+    @Override
+    public boolean isAlive() {
+        MessageSource current = delegate;
+        return current == null || current.isAlive();
+    }
+
     /**
      * Closes the module's source (the batch in the receiver's hands is finished first), or stops
      * connecting. Called while another close is under way, it returns once that one has ended, as

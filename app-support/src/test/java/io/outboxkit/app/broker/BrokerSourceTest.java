@@ -34,6 +34,7 @@ class BrokerSourceTest {
         try {
             assertThat(source).isInstanceOf(BrokerSource.class);
             assertThat(source.isConnected()).isFalse();
+            assertThat(source.isAlive()).as("connecting in the background is alive").isTrue();
             source.start(RECEIVER);
 
             await("connected in the background").atMost(Duration.ofSeconds(10)).until(source::isConnected);

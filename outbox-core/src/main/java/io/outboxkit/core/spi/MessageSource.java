@@ -27,6 +27,17 @@ public interface MessageSource extends AutoCloseable {
     boolean isConnected();
 
     /**
+     * Whether the source's receiving thread lives, for a liveness check: true while it receives and
+     * while it waits for a broker that does not answer (it reconnects by design), and before
+     * {@link #start} and after {@link #close()}; false once its thread ended on what it does not
+     * survive (an {@link Error} from the receiver, say), when only a restart brings it back. Asks
+     * nothing of the broker. The default, for a source that cannot tell, is true.
+     */
+    default boolean isAlive() {
+        return true;
+    }
+
+    /**
      * Stops receiving: the batch in the receiver's hands is finished and acknowledged first; what
      * was not acknowledged is redelivered to the next consumer. Calling it again does nothing, but
      * a close called while another is under way (an application context's stop and a JVM shutdown
