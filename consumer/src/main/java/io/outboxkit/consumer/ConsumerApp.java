@@ -30,13 +30,15 @@ import org.slf4j.LoggerFactory;
  *       processed in one transaction (what the relay sends with {@code DELIVERY=batch});
  *       200 {@code {"results": [{"id", "status", "error"?}]}} (see {@link DeliveryProtocol}).</li>
  *   <li>{@code GET /customers/{user_id}}, {@code GET /orders/{id}/status}, {@code GET /stats},
- *       {@code GET /health} (see {@link Health}); {@code GET /metrics} (Prometheus text) when
- *       observed with metrics on.</li>
+ *       {@code GET /health/ready} and {@code GET /health} (the database: see {@link Health}),
+ *       {@code GET /health/live} (no database: 200 while the process serves);
+ *       {@code GET /metrics} (Prometheus text) when observed with metrics on.</li>
  * </ul>
  * With a broker source ({@code SOURCE=kafka|rabbitmq|nats}) the consumer also receives from it: each
  * batch is applied as a batch request is, in one transaction, and acknowledged to the broker only
- * after that transaction committed; {@code /health} then also requires the source to be connected
- * and names it ({@code "source": "kafka"}).
+ * after that transaction committed; {@code /health/ready} then also requires the source to be
+ * connected, {@code /health/live} its receiving thread to live ({@link MessageSource#isAlive()}),
+ * and both name it ({@code "source": "kafka"}).
  * Each message is applied at most once per consumer name, also under concurrent redelivery.
  * Thread-safe; the HTTP server serves requests concurrently.
  */
@@ -118,9 +120,15 @@ public final class ConsumerApp implements AutoCloseable {
             config.routes.get("/customers/{user_id}", queries::customer);
             config.routes.get("/orders/{id}/status", queries::orderStatus);
             config.routes.get("/stats", queries::stats);
-            config.routes.get("/health", source == null ? Health.of(database) : Health.of(database)
-                    .with("source", sourceKind.id())
-                    .and(source::isConnected, "source " + sourceKind.id() + " is not connected"));
+            if (source == null) {
+                Health.serve(config, Health.live(), Health.of(database));
+            } else {
+                Health.serve(config,
+                        Health.live().with("source", sourceKind.id())
+                                .and(source::isAlive, "source " + sourceKind.id() + " receiver has stopped"),
+                        Health.of(database).with("source", sourceKind.id())
+                                .and(source::isConnected, "source " + sourceKind.id() + " is not connected"));
+            }
         }).start(host, port);
         LOG.info("consumer {} listening on {}:{}", consumerName, host, server.port());
         if (source != null) {

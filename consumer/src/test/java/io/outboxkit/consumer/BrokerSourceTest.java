@@ -37,7 +37,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * the consumer applies what the broker brings through the idempotent handler, skips a copy
  * published twice, keeps each order's events in order, and its {@code /health} names the source.
  * {@code SOURCE=nats} with a nats-server of the test's own, started only after the consumer: the
- * consumer starts anyway, says in {@code /health} that its source is not connected, and receives
+ * consumer starts anyway, says in {@code /health} that its source is not connected (while
+ * {@code /health/live} says alive: it reconnects by design), and receives
  * once NATS is up; on a NATS server where another outbox's stream takes the default subjects, one
  * with {@code NATS_SUBJECT_PREFIX} of its own relays and consumes beside it. A message the source
  * dead-letters is counted in the consumer's {@code /metrics}.
@@ -115,6 +116,9 @@ class BrokerSourceTest {
                 ApiClient.Response down = api.get("/health");
                 assertThat(down.status()).isEqualTo(503);
                 assertThat(down.body().get("error").asText()).isEqualTo("source nats is not connected");
+                ApiClient.Response live = api.get("/health/live");
+                assertThat(live.status()).as("still connecting is alive: a restart would not help").isEqualTo(200);
+                assertThat(live.body().get("source").asText()).isEqualTo("nats");
                 nats.start();
             });
         }

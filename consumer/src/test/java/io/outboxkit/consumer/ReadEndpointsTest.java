@@ -61,6 +61,32 @@ class ReadEndpointsTest {
     }
 
     @Test
+    void live_and_ready_are_ok_while_the_database_answers() {
+        for (String path : new String[] {"/health/live", "/health/ready"}) {
+            ApiClient.Response response = consumer.api().get(path);
+
+            assertThat(response.status()).as(path).isEqualTo(200);
+            assertThat(response.body().get("status").asText()).as(path).isEqualTo("ok");
+        }
+    }
+
+    @Test
+    void live_is_ok_while_the_database_does_not_answer_and_ready_is_unavailable() {
+        Database lost = TestDatabases.open(db, 2, ConsumerMain.SCHEMA);
+        try (ConsumerApp cut = ConsumerApp.start(lost, "loyalty", "127.0.0.1", 0)) {
+            lost.close();
+            ApiClient api = new ApiClient(cut.port());
+
+            ApiClient.Response live = api.get("/health/live");
+            assertThat(live.status()).isEqualTo(200);
+            assertThat(live.body().get("status").asText()).isEqualTo("ok");
+            ApiClient.Response ready = api.get("/health/ready");
+            assertThat(ready.status()).isEqualTo(503);
+            assertThat(ready.body().get("error").asText()).isEqualTo("database is not answering");
+        }
+    }
+
+    @Test
     void an_unknown_path_is_a_json_not_found() {
         ApiClient.Response response = consumer.api().get("/nothing-here");
 

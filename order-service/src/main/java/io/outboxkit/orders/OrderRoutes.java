@@ -34,7 +34,7 @@ final class OrderRoutes {
         config.routes.get("/orders/{id}", this::get);
         config.routes.post("/orders/{id}/pay", ctx -> transition(ctx, Transition.PAY));
         config.routes.post("/orders/{id}/cancel", ctx -> transition(ctx, Transition.CANCEL));
-        config.routes.get("/health", Health.of(database));
+        Health.serve(config, Health.live(), Health.of(database));
     }
 
     private void create(Context ctx) {

@@ -15,8 +15,9 @@ import java.util.Objects;
  *   <li>{@code POST /orders/{id}/pay}, {@code POST /orders/{id}/cancel}: 200 and the order, 404 when
  *       there is no such order, 409 when its status does not allow it;</li>
  *   <li>{@code GET /orders/{id}}: 200 and the order, or 404;</li>
- *   <li>{@code GET /health}: 200 {@code {"status":"ok"}}, or 503 {@code {"status":"unavailable","error":...}}
- *       (see {@link io.outboxkit.app.http.Health}).</li>
+ *   <li>{@code GET /health/ready} and {@code GET /health}: 200 {@code {"status":"ok"}} while the
+ *       database answers, or 503 {@code {"status":"unavailable","error":...}}; {@code GET /health/live}:
+ *       200 while the process serves, whatever the database (see {@link io.outboxkit.app.http.Health}).</li>
  * </ul>
  * An order is {@code {"id","user_id","amount","status","created_at"}}. Each change commits with
  * its outbox event ({@code OrderCreated}, {@code OrderPaid}, {@code OrderCancelled}) in one

@@ -9,7 +9,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** GET /health answers 200 {"status":"ok"} while the database answers. */
+/**
+ * GET /health and GET /health/ready answer 200 {"status":"ok"} while the database answers, 503
+ * when it does not; GET /health/live answers 200 either way, so a liveness probe does not restart
+ * the service when the database blips.
+ */
 class HealthTest {
 
     @RegisterExtension
@@ -33,5 +37,30 @@ class HealthTest {
 
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(response.body()).isEqualTo("{\"status\":\"ok\"}");
+    }
+
+    @Test
+    void live_and_ready_are_ok_while_the_database_answers() {
+        for (String path : new String[] {"/health/live", "/health/ready"}) {
+            HttpResponse<String> response = service.get(path);
+
+            assertThat(response.statusCode()).as(path).isEqualTo(200);
+            assertThat(response.body()).as(path).isEqualTo("{\"status\":\"ok\"}");
+        }
+    }
+
+    @Test
+    void live_is_ok_while_the_database_does_not_answer_and_ready_is_unavailable() {
+        try (RunningOrderService cut = RunningOrderService.start(db)) {
+            cut.loseDatabase();
+
+            HttpResponse<String> live = cut.get("/health/live");
+            assertThat(live.statusCode()).isEqualTo(200);
+            assertThat(live.body()).isEqualTo("{\"status\":\"ok\"}");
+            HttpResponse<String> ready = cut.get("/health/ready");
+            assertThat(ready.statusCode()).isEqualTo(503);
+            assertThat(ready.body()).isEqualTo("{\"status\":\"unavailable\",\"error\":\"database is not answering\"}");
+            assertThat(cut.get("/health").body()).isEqualTo(ready.body());
+        }
     }
 }

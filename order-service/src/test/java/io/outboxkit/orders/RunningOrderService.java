@@ -44,6 +44,11 @@ final class RunningOrderService implements AutoCloseable {
         return new RunningOrderService(database, OrderServiceApp.start(database, "127.0.0.1", 0, observability));
     }
 
+    /** Closes the service's pool under it: every query fails from now on, as when the database stops answering. */
+    void loseDatabase() {
+        database.close();
+    }
+
     /** The port the service listens on (on 127.0.0.1). */
     int port() {
         return app.port();

@@ -21,13 +21,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The relay's admin HTTP server: {@code GET /health} (the database, then the poller, then the
- * sink's connection, {@link MessagePublisher#isConnected()}: see {@link Health}; the answer names
- * the sink), {@code GET /metrics} (Prometheus text, from the relay's {@link Observability}:
- * the outbox's figures, the JVM's, the pool's and the admin requests'; absent with
- * {@code METRICS=off}), {@code GET /metrics.json} (this poller's counters and the outbox's figures,
- * as JSON), and the operations console ({@link Console}), which also guards those routes.
- * Thread-safe.
+ * The relay's admin HTTP server: {@code GET /health/ready} and {@code GET /health} (the database,
+ * then the poller, then the sink's connection, {@link MessagePublisher#isConnected()}: see
+ * {@link Health}; the answer names the relay and the sink), {@code GET /health/live} (the poller's
+ * threads only, no database: 503 only when a restart is the cure; the one route open without the
+ * admin token, so its answer names nothing), {@code GET /metrics} (Prometheus text, from the
+ * relay's {@link Observability}: the outbox's figures, the JVM's, the pool's and the admin
+ * requests'; absent with {@code METRICS=off}), {@code GET /metrics.json} (this poller's counters
+ * and the outbox's figures, as JSON), and the operations console ({@link Console}), which also
+ * guards those routes. Thread-safe.
  */
 final class AdminServer implements AutoCloseable {
 
@@ -50,9 +52,11 @@ final class AdminServer implements AutoCloseable {
             JsonApi.configure(config, MAX_BODY_BYTES);
             observability.configure(config);
             installed[0] = Console.install(config, admin, monitor, poller.name(), poller::stats, access);
-            config.routes.get("/health", Health.of(database).with("relay", poller.name()).with("sink", sinkKind.id())
-                    .and(poller::isRunning, "poller is not running")
-                    .and(sink::isConnected, "sink " + sinkKind.id() + " is not connected"));
+            // Live names nothing: it answers without the admin token (see Guard), so it tells only up or down.
+            Health.serve(config, Health.live().and(poller::isRunning, "poller is not running"),
+                    Health.of(database).with("relay", poller.name()).with("sink", sinkKind.id())
+                            .and(poller::isRunning, "poller is not running")
+                            .and(sink::isConnected, "sink " + sinkKind.id() + " is not connected"));
             config.routes.get("/metrics.json", this::metrics);
         });
         this.console = installed[0];

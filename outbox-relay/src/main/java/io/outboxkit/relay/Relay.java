@@ -20,8 +20,9 @@ import org.slf4j.LoggerFactory;
 /**
  * A running relay: an {@link OutboxPoller} delivering the outbox to its sink (see
  * {@link RelayConfig}): the consumer over HTTP, or a broker ({@code SINK=kafka|rabbitmq|nats}, see
- * {@link io.outboxkit.app.broker.BrokerSettings}); an admin HTTP server, whose {@code /health} also
- * reports the sink's connection; and outbox retention on a daemon thread.
+ * {@link io.outboxkit.app.broker.BrokerSettings}); an admin HTTP server, whose {@code /health/ready}
+ * also reports the sink's connection ({@code /health/live} only the poller's threads); and outbox
+ * retention on a daemon thread.
  *
  * <p>Delivery is at least once: a message is PUBLISHED only after the consumer answered that it
  * took it (see {@link io.outboxkit.app.delivery.HttpPublisher}), or the broker confirmed it; anything else (a broker that is down included) is retried with backoff

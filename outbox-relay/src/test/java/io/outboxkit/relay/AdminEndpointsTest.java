@@ -73,6 +73,33 @@ class AdminEndpointsTest {
     }
 
     @Test
+    void live_and_ready_are_ok_while_the_database_answers_and_the_poller_runs() throws Exception {
+        HttpResponse<String> live = get(relay, "/health/live");
+        assertThat(live.statusCode()).isEqualTo(200);
+        assertThat(live.body()).as("live names nothing: it is open without the token").isEqualTo("{\"status\":\"ok\"}");
+        HttpResponse<String> ready = get(relay, "/health/ready");
+        assertThat(ready.statusCode()).isEqualTo(200);
+        assertThat(json(ready).get("relay").asText()).isEqualTo("admin-test");
+    }
+
+    @Test
+    void while_the_database_does_not_answer_live_is_ok_and_ready_is_503() throws Exception {
+        Database lost = TestDatabases.open(db, 4, ServiceSchema.outboxOnly(OutboxNames.DEFAULT));
+        try (Relay cut = Relay.start(lost, TestRelays.config(consumer.url(), "RELAY_NAME", "live-test"))) {
+            lost.close();
+            // The poller's polls now fail; it goes on trying, as it should, and that is not a reason to restart.
+            await().atMost(Duration.ofSeconds(10)).until(() -> json(get(cut, "/metrics.json")).get("errors").asLong() > 0);
+
+            HttpResponse<String> live = get(cut, "/health/live");
+            assertThat(live.statusCode()).isEqualTo(200);
+            assertThat(live.body()).isEqualTo("{\"status\":\"ok\"}");
+            HttpResponse<String> ready = get(cut, "/health/ready");
+            assertThat(ready.statusCode()).isEqualTo(503);
+            assertThat(json(ready).get("error").asText()).isEqualTo("database is not answering");
+        }
+    }
+
+    @Test
     void metrics_json_counts_deliveries_and_the_outbox_by_status() throws Exception {
         TestOutbox outbox = new TestOutbox(db);
         UUID id = outbox.write(UUID.randomUUID().toString(), "OrderCreated");

@@ -25,7 +25,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * ADMIN_TOKEN, on the relay process started by its real main: a non-loopback ADMIN_HOST without a
  * token (or with a short one) does not start; with one, every route needs it (header or login
- * cookie), and it never appears in what the process prints, at debug logging.
+ * cookie) but {@code /health/live}, which tells nothing but up or down, and it never appears in
+ * what the process prints, at debug logging.
  */
 class AdminTokenTest {
 
@@ -66,6 +67,10 @@ class AdminTokenTest {
                 assertThat(send(get(base + path).header("Authorization", "Bearer " + TOKEN)).statusCode())
                         .as("the token: " + path).isIn(200, 404);
             }
+            HttpResponse<String> live = send(get(base + "/health/live"));
+            assertThat(live.statusCode()).as("a liveness probe needs no token").isEqualTo(200);
+            assertThat(live.body()).as("and learns nothing but up").isEqualTo("{\"status\":\"ok\"}");
+
             HttpResponse<String> refused = send(get(base + "/").header("Accept", "text/html"));
             assertThat(refused.body()).as("a browser gets the login form").contains("name=\"token\"");
 

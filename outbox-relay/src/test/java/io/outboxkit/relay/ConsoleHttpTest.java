@@ -165,7 +165,8 @@ class ConsoleHttpTest {
 
     @Test
     void every_answer_carries_the_security_headers() throws Exception {
-        for (String path : List.of("/", "/messages/" + dead, "/messages/not-a-uuid", "/health", "/metrics", "/console/rates")) {
+        for (String path : List.of("/", "/messages/" + dead, "/messages/not-a-uuid", "/health", "/health/live",
+                "/metrics", "/console/rates")) {
             HttpResponse<String> response = get(path, "text/html");
             String policy = response.headers().firstValue("Content-Security-Policy").orElse("");
             assertThat(policy).as(path).contains("script-src 'self'").contains("frame-ancestors 'none'")

@@ -1,5 +1,6 @@
 package io.outboxkit.app.http;
 
+import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.outboxkit.app.Database;
@@ -11,13 +12,25 @@ import java.util.Objects;
 import java.util.function.BooleanSupplier;
 
 /**
- * A service's {@code GET /health}: 200 {@code {"status": "ok"}} while every check passes, else 503
+ * A service's health checks: 200 {@code {"status": "ok"}} while every check passes, else 503
  * {@code {"status": "unavailable", "error": "<what is down>"}} naming the first check that failed.
- * The database is checked first, then what a service adds with {@link #and}; fields added with
- * {@link #with} come after {@code status} in both answers. Immutable and thread-safe: each
- * request runs the checks anew.
+ * Fields added with {@link #with} come after {@code status} in both answers. Immutable and
+ * thread-safe: each request runs the checks anew.
+ *
+ * <p>Two kinds, served together by {@link #serve}: readiness ({@link #of}: the database first,
+ * then what a service adds with {@link #and}), which may fail while a dependency is down, and
+ * liveness ({@link #live}: only the process's own worker threads, never the database), which
+ * fails only when a restart is the cure. An orchestrator that restarts on a failed readiness check
+ * would restart every replica whenever the database blips.
  */
 public final class Health implements Handler {
+
+    /** The readiness check at the path it had before {@link #READY}, kept for the probes that use it. */
+    public static final String PATH = "/health";
+    /** The liveness check's path. */
+    public static final String LIVE = "/health/live";
+    /** The readiness check's path. */
+    public static final String READY = "/health/ready";
 
     private record Check(BooleanSupplier up, String whenDown) {
     }
@@ -30,10 +43,35 @@ public final class Health implements Handler {
         this.fields = fields;
     }
 
-    /** Healthy while {@code database} answers a trivial query within a second ({@link Database#isHealthy}). */
+    /**
+     * A readiness check: healthy while {@code database} answers a trivial query within a second
+     * ({@link Database#isHealthy}).
+     */
     public static Health of(Database database) {
         Objects.requireNonNull(database, "database");
         return new Health(List.of(new Check(database::isHealthy, "database is not answering")), Map.of());
+    }
+
+    /**
+     * A liveness check: 200 while the process serves requests and every check added with
+     * {@link #and} passes (the service's essential worker threads, alive or reconnecting by
+     * design). It asks no database or broker: what it adds must answer from memory.
+     */
+    public static Health live() {
+        return new Health(List.of(), Map.of());
+    }
+
+    /**
+     * Declares {@code GET /health/live} answered by {@code live}, and {@code GET /health/ready}
+     * and {@code GET /health} (what {@code /health} always meant, kept for existing probes)
+     * answered by {@code ready}.
+     */
+    public static void serve(JavalinConfig config, Health live, Health ready) {
+        Objects.requireNonNull(live, "live");
+        Objects.requireNonNull(ready, "ready");
+        config.routes.get(LIVE, live);
+        config.routes.get(READY, ready);
+        config.routes.get(PATH, ready);
     }
 
     /** This health, also requiring {@code up}; {@code whenDown} is the error when it is the first to fail. */

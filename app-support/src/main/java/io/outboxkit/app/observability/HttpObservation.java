@@ -11,6 +11,7 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Scope;
 import io.opentelemetry.context.propagation.TextMapGetter;
+import io.outboxkit.app.http.Health;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
@@ -42,7 +43,8 @@ final class HttpObservation implements Filter {
     /** The request attribute the route's template is passed on in, from Javalin's request logger to the filter. */
     static final String ROUTE = HttpObservation.class.getName() + ".route";
     /** Paths never traced: a scrape every second would bury the traces that matter. */
-    static final Set<String> QUIET = Set.of("/metrics", "/metrics.json", "/health");
+    static final Set<String> QUIET = Set.of("/metrics", "/metrics.json", Health.PATH, Health.LIVE,
+            Health.READY);
 
     private static final AttributeKey<String> METHOD = AttributeKey.stringKey("http.request.method");
     private static final AttributeKey<String> PATH = AttributeKey.stringKey("url.path");

@@ -20,7 +20,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** GET /health as every service answers it: the database first, then what the service adds. */
+/**
+ * GET /health as every service answers it: the database first, then what the service adds; and
+ * GET /health/live beside it, which never asks the database.
+ */
 class HealthTest {
 
     @RegisterExtension
@@ -87,6 +90,41 @@ class HealthTest {
         assertThat(get()).startsWith("503 ").contains("poller is not running").doesNotContain("boom");
     }
 
+    @Test
+    void live_is_ok_while_the_database_does_not_answer_and_ready_and_health_are_unavailable() throws Exception {
+        serveLiveAndReady(Health.live().and(pollerRunning::get, "poller is not running"), Health.of(database));
+        database.close();
+
+        assertThat(get(Health.LIVE)).isEqualTo("200 {\"status\":\"ok\"}");
+        assertThat(get(Health.READY))
+                .isEqualTo("503 {\"status\":\"unavailable\",\"error\":\"database is not answering\"}");
+        assertThat(get(Health.PATH)).isEqualTo(get(Health.READY));
+    }
+
+    @Test
+    void live_ready_and_health_are_ok_while_all_is_well() throws Exception {
+        serveLiveAndReady(Health.live().with("relay", "relay-1"), Health.of(database).with("relay", "relay-1"));
+
+        for (String path : new String[] {Health.LIVE, Health.READY, Health.PATH}) {
+            assertThat(get(path)).as(path).isEqualTo("200 {\"status\":\"ok\",\"relay\":\"relay-1\"}");
+        }
+    }
+
+    @Test
+    void live_is_unavailable_naming_the_worker_that_ended() throws Exception {
+        serveLiveAndReady(Health.live().and(pollerRunning::get, "poller is not running"), Health.of(database));
+        pollerRunning.set(false);
+
+        assertThat(get(Health.LIVE)).isEqualTo("503 {\"status\":\"unavailable\",\"error\":\"poller is not running\"}");
+    }
+
+    private void serveLiveAndReady(Health live, Health ready) {
+        server = Javalin.create(config -> {
+            JsonApi.configure(config, JsonApi.DEFAULT_MAX_BODY_BYTES);
+            Health.serve(config, live, ready);
+        }).start("127.0.0.1", 0);
+    }
+
     private void serve(Health health) {
         server = Javalin.create(config -> {
             JsonApi.configure(config, JsonApi.DEFAULT_MAX_BODY_BYTES);
@@ -96,8 +134,13 @@ class HealthTest {
 
     /** The answer's status and body, as one string. */
     private String get() throws Exception {
+        return get("/health");
+    }
+
+    /** The answer's status and body at {@code path}, as one string. */
+    private String get(String path) throws Exception {
         HttpResponse<String> response = http.send(HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + server.port() + "/health")).timeout(Duration.ofSeconds(10)).build(),
+                        URI.create("http://127.0.0.1:" + server.port() + path)).timeout(Duration.ofSeconds(10)).build(),
                 HttpResponse.BodyHandlers.ofString());
         return response.statusCode() + " " + response.body();
     }

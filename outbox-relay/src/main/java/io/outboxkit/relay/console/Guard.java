@@ -2,6 +2,7 @@ package io.outboxkit.relay.console;
 
 import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
+import io.outboxkit.app.http.Health;
 
 /**
  * Runs before every request of the admin port, console or not ({@code /health} and
@@ -9,7 +10,10 @@ import io.javalin.http.HandlerType;
  *
  * <ol>
  *   <li>Without a token: a request addressed to a name that is not loopback (DNS rebinding).</li>
- *   <li>With a token: a request without it, except the login form and the static files it needs.</li>
+ *   <li>With a token: a request without it, except the login form and the static files it needs,
+ *       and {@code /health/live}: a liveness probe (a kubelet's) then needs no token in its
+ *       configuration, where it would be stored in clear, and the answer tells nothing but up or
+ *       down (no name, no figure, no database call).</li>
  *   <li>A POST that does not come from a page of this server (Origin, Sec-Fetch-Site), or
  *       without a form token this process issued.</li>
  * </ol>
@@ -41,7 +45,7 @@ final class Guard {
             throw new ConsoleError(403, "This admin port answers only requests addressed to localhost or 127.0.0.1. "
                     + "To reach it by another name, set ADMIN_TOKEN.");
         }
-        if (!gate.admits(ctx) && !isPublic(ctx.path())) {
+        if (!gate.admits(ctx) && !isPublic(ctx.path()) && !ctx.path().equals(Health.LIVE)) {
             ctx.header("WWW-Authenticate", "Bearer");
             throw new ConsoleError(401, "This admin port needs its token (ADMIN_TOKEN): log in below, or send it "
                     + "in an Authorization: Bearer header.");
