@@ -30,12 +30,16 @@ final class ApiClient {
         return post(path, "application/json", body.toString().getBytes(StandardCharsets.UTF_8));
     }
 
-    Response post(String path, String contentType, byte[] body) {
+    /** POSTs {@code body} with {@code contentType} (none when null) and the other {@code headers}, given as name, value, .... */
+    Response post(String path, String contentType, byte[] body, String... headers) {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path))
                 .timeout(Duration.ofSeconds(10))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body));
         if (contentType != null) {
             request.header("Content-Type", contentType);
+        }
+        if (headers.length > 0) {
+            request.headers(headers);
         }
         return send(request.build());
     }

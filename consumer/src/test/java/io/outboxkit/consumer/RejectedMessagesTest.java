@@ -6,10 +6,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.outboxkit.app.testing.HttpServerRefusals;
 import io.outboxkit.testing.PostgresExtension;
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
+import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -48,6 +50,22 @@ class RejectedMessagesTest {
                 malformed("no content type", null, valid(), 415),
                 malformed("body over the limit, one long string", "application/json",
                         valid(e -> e.putObject("payload").put("filler", "x".repeat((int) ConsumerApp.MAX_BODY_BYTES))), 413));
+    }
+
+    @Test
+    void a_gzip_encoded_body_is_refused_as_unsupported_naming_its_encoding_and_nothing_is_written() throws Exception {
+        ByteArrayOutputStream zipped = new ByteArrayOutputStream();
+        try (GZIPOutputStream gzip = new GZIPOutputStream(zipped)) {
+            gzip.write(valid().getBytes(StandardCharsets.UTF_8));
+        }
+
+        ApiClient.Response response = consumer.api().post("/messages", "application/json", zipped.toByteArray(),
+                "Content-Encoding", "gzip");
+
+        assertThat(response.status()).isEqualTo(415);
+        assertThat(response.body().path("error").asText())
+                .isEqualTo("Content-Encoding gzip is not supported; send the JSON uncompressed");
+        assertThat(processedRows()).isZero();
     }
 
     @ParameterizedTest(name = "{0} -> {3}")

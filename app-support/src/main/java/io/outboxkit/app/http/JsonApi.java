@@ -9,6 +9,7 @@ import io.outboxkit.app.Jsons;
 import io.outboxkit.core.spi.Causes;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
+import java.util.Collections;
 import java.util.Locale;
 import java.util.Map;
 import org.eclipse.jetty.http.HttpException;
@@ -85,14 +86,24 @@ public final class JsonApi {
     }
 
     /**
-     * Requires a JSON content type on a request with a body. Reads the raw header: the servlet's
-     * parsed content type throws on a charset it does not know ({@code charset=bogus}).
+     * Requires a JSON content type on a request with a body, sent as it is: a {@code Content-Encoding}
+     * other than {@code identity} (gzip, say) is refused with 415 naming it, as no service decodes
+     * one. Reads the raw header: the servlet's parsed content type throws on a charset it does not
+     * know ({@code charset=bogus}).
      */
     public static void requireJson(Context ctx) {
         String type = ctx.header(Header.CONTENT_TYPE);
         if (type == null || !type.trim().toLowerCase(Locale.ROOT).startsWith("application/json")) {
             throw new ApiError(415, "Content-Type must be application/json, was "
                     + (type == null ? "missing" : abbreviate(type)));
+        }
+        for (String encodings : Collections.list(ctx.req().getHeaders(Header.CONTENT_ENCODING))) {
+            for (String encoding : encodings.split(",")) {
+                String name = encoding.strip();
+                if (!name.isEmpty() && !name.equalsIgnoreCase("identity")) {
+                    throw new ApiError(415, "Content-Encoding " + abbreviate(name) + " is not supported; send the JSON uncompressed");
+                }
+            }
         }
     }
 
