@@ -25,7 +25,7 @@ final class EnvelopeFields {
     /** A value of a type no field takes. */
     private static final Object WRONG = new Object();
     /** Reads one value of a stream as a tree: what follows it is the rest of the stream, not trailing garbage. */
-    private static final ObjectReader TREES = Jsons.mapper().reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    private static final ObjectReader TREES = Jsons.messageMapper().reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private Object id;
     private Object sequence;
@@ -70,10 +70,19 @@ final class EnvelopeFields {
      * The message these fields make, its fields checked in the envelope's order (the first wrong
      * one is reported).
      *
-     * @throws InvalidEnvelopeException naming the field at fault and what it must be
+     * @throws InvalidEnvelopeException naming the field at fault and what it must be, with the
+     *         envelope's id unless the id is what is wrong
      */
     OutboxMessage message() {
         UUID messageId = uuid("id", id);
+        try {
+            return message(messageId);
+        } catch (InvalidEnvelopeException e) {
+            throw new InvalidEnvelopeException(e.getMessage(), messageId);
+        }
+    }
+
+    private OutboxMessage message(UUID messageId) {
         long messageSequence = optionalLong("sequence", sequence);
         String type = name("aggregate_type", aggregateType);
         String aggregate = name("aggregate_id", aggregateId);

@@ -3,6 +3,7 @@ package io.outboxkit.app;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -14,13 +15,21 @@ import java.util.regex.Pattern;
 /**
  * The services' JSON settings: strict on input (unknown fields refused), ISO-8601 times on output,
  * decimal numbers kept as written (a tree read and written again shows {@code 100.00}, not {@code 1E+2}).
+ * Two mappers share them: {@link #mapper()} for the services' own API bodies, which refuses deep
+ * nesting and long numbers, and {@link #messageMapper()} for message envelopes, whose payloads are
+ * whatever the outbox holds.
  */
 public final class Jsons {
 
-    /** Deeper JSON than this is refused: nothing the services accept nests more than a few levels. */
+    /** Deeper JSON than this is refused by {@link #mapper()}: nothing the services' own APIs accept nests more than a few levels. */
     public static final int MAX_NESTING_DEPTH = 64;
+    /** A number with more characters than this is refused by {@link #mapper()}. */
+    public static final int MAX_NUMBER_LENGTH = 100;
 
-    private static final ObjectMapper MAPPER = create();
+    private static final ObjectMapper MAPPER = create(MAX_NESTING_DEPTH, MAX_NUMBER_LENGTH);
+    // A payload is whatever jsonb accepted (nesting thousands deep, numbers of 131,072 digits): only
+    // the body's limit bounds a message's cost, and the fast parser keeps a long number's cost linear.
+    private static final ObjectMapper MESSAGE_MAPPER = create(Integer.MAX_VALUE, Integer.MAX_VALUE);
 
     /**
      * The parts of Jackson's reasons that speak of its own settings, classes and source description
@@ -35,9 +44,22 @@ public final class Jsons {
     private Jsons() {
     }
 
-    /** The shared, thread-safe mapper. Do not reconfigure it. */
+    /**
+     * The shared, thread-safe mapper for the services' own request bodies: it refuses nesting deeper
+     * than {@value #MAX_NESTING_DEPTH} and numbers longer than {@value #MAX_NUMBER_LENGTH}
+     * characters. Do not reconfigure it.
+     */
     public static ObjectMapper mapper() {
         return MAPPER;
+    }
+
+    /**
+     * The shared, thread-safe mapper for message envelopes and their payloads: as {@link #mapper()}
+     * but with no limit on nesting or on a number's length, so that any payload PostgreSQL's
+     * {@code jsonb} holds is read; the size of the body is its only bound. Do not reconfigure it.
+     */
+    public static ObjectMapper messageMapper() {
+        return MESSAGE_MAPPER;
     }
 
     /**
@@ -55,16 +77,18 @@ public final class Jsons {
         return reason + " (line " + where.getLineNr() + (where.getColumnNr() < 1 ? "" : ", column " + where.getColumnNr()) + ")";
     }
 
-    private static ObjectMapper create() {
+    private static ObjectMapper create(int maxNestingDepth, int maxNumberLength) {
         ObjectMapper mapper = new ObjectMapper();
         mapper.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
-                .maxNestingDepth(MAX_NESTING_DEPTH)
-                .maxNumberLength(100)
+                .maxNestingDepth(maxNestingDepth)
+                .maxNumberLength(maxNumberLength)
                 // A string or name cannot be longer than the body that carries it: the body's limit
                 // bounds them, so that a payload the writer accepted is never refused for a string in it.
                 .maxStringLength(DeliveryProtocol.MAX_REQUEST_BYTES)
                 .maxNameLength(DeliveryProtocol.MAX_REQUEST_BYTES)
                 .build());
+        // linear rather than quadratic in a number's length, which only the body's size bounds in a message
+        mapper.getFactory().enable(StreamReadFeature.USE_FAST_BIG_NUMBER_PARSER.mappedFeature());
         mapper.registerModule(new JavaTimeModule());
         mapper.disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
         mapper.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);

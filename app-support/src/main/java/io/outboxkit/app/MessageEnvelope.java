@@ -37,7 +37,7 @@ public final class MessageEnvelope {
      */
     public static ObjectNode toJson(OutboxMessage message) {
         try {
-            return (ObjectNode) Jsons.mapper().readTree(toBytes(message));
+            return (ObjectNode) Jsons.messageMapper().readTree(toBytes(message));
         } catch (IOException e) {
             throw new IllegalStateException("payload of message " + message.id() + " is not JSON", e);
         }
@@ -51,7 +51,7 @@ public final class MessageEnvelope {
      */
     public static byte[] toBytes(OutboxMessage message) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream(256 + message.payload().length());
-        try (JsonGenerator json = Jsons.mapper().getFactory().createGenerator(out)) {
+        try (JsonGenerator json = Jsons.messageMapper().getFactory().createGenerator(out)) {
             json.writeStartObject();
             json.writeStringField("id", message.id().toString());
             json.writeNumberField("sequence", message.sequence());
@@ -88,7 +88,7 @@ public final class MessageEnvelope {
      * @throws InvalidEnvelopeException when the body is not JSON, not one object, or not an envelope
      */
     public static OutboxMessage parse(byte[] body) {
-        try (JsonParser json = Jsons.mapper().createParser(body)) {
+        try (JsonParser json = Jsons.messageMapper().createParser(body)) {
             if (json.nextToken() != JsonToken.START_OBJECT) {
                 throw new InvalidEnvelopeException("envelope must be a JSON object");
             }
@@ -111,7 +111,7 @@ public final class MessageEnvelope {
      * Reads and validates the envelope object that starts at {@code json}'s current token (its
      * START_OBJECT), leaving the parser on the value's last token, an envelope or not: for a body
      * holding several envelopes, read without building a tree of the whole. {@code json} must read
-     * {@code body} from its first byte ({@code Jsons.mapper().createParser(body)}).
+     * {@code body} from its first byte ({@code Jsons.messageMapper().createParser(body)}).
      *
      * @throws InvalidEnvelopeException when the current value is not an envelope
      * @throws IOException when the JSON is malformed or cannot be read ({@link JacksonException})
@@ -132,7 +132,7 @@ public final class MessageEnvelope {
         if (node == null || !node.isObject()) {
             throw new InvalidEnvelopeException("envelope must be a JSON object");
         }
-        try (JsonParser json = node.traverse(Jsons.mapper())) {
+        try (JsonParser json = node.traverse(Jsons.messageMapper())) {
             json.nextToken();
             return EnvelopeFields.read(json, null).message();
         } catch (IOException e) {

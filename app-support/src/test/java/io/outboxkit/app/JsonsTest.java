@@ -38,6 +38,17 @@ class JsonsTest {
         assertThat(read.path(longest).asText()).hasSize(longest.length());
     }
 
+    @Test
+    void the_message_mapper_reads_the_nesting_and_numbers_that_the_api_mapper_refuses() throws Exception {
+        String deep = "[".repeat(Jsons.MAX_NESTING_DEPTH + 1) + "]".repeat(Jsons.MAX_NESTING_DEPTH + 1);
+        String longNumber = "{\"n\":" + "1".repeat(Jsons.MAX_NUMBER_LENGTH + 1) + "}";
+
+        assertThat(catchThrowableOfType(JacksonException.class, () -> Jsons.mapper().readTree(deep))).isNotNull();
+        assertThat(catchThrowableOfType(JacksonException.class, () -> Jsons.mapper().readTree(longNumber))).isNotNull();
+        assertThat(Jsons.messageMapper().readTree(deep).toString()).isEqualTo(deep);
+        assertThat(Jsons.messageMapper().readTree(longNumber).toString()).isEqualTo(longNumber);
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
             trailing zeros      | {"amount":100.00}

@@ -1,6 +1,7 @@
 package io.outboxkit.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
@@ -32,6 +33,29 @@ class MessageEnvelopeTest {
 
         assertThat(read).usingRecursiveComparison().ignoringFields("payload").isEqualTo(MESSAGE);
         assertThat(Jsons.mapper().readTree(read.payload())).isEqualTo(Jsons.mapper().readTree(MESSAGE.payload()));
+    }
+
+    @Test
+    void a_payload_nesting_deeper_and_with_longer_numbers_than_an_api_body_may_is_read_as_sent() throws Exception {
+        String payload = "{\"deep\":" + "[".repeat(10_000) + "]".repeat(10_000) + ",\"long\":" + "1".repeat(131_072)
+                + ",\"fraction\":0." + "1".repeat(16_383) + "}";
+        OutboxMessage message = new OutboxMessage(MESSAGE.id(), 1, "Order", "order-1", "OrderCreated", payload, Map.of(),
+                MESSAGE.createdAt(), 1);
+
+        assertThat(MessageEnvelope.parse(MessageEnvelope.toBytes(message)).payload()).isEqualTo(payload);
+    }
+
+    @Test
+    void an_envelope_refused_for_a_field_after_its_id_gives_the_id_and_one_refused_for_its_id_gives_none() throws Exception {
+        String noType = new String(MessageEnvelope.toBytes(MESSAGE), StandardCharsets.UTF_8).replace("\"aggregate_type\":\"Order\",", "");
+        String badId = noType.replace(MESSAGE.id().toString(), "not-a-uuid");
+
+        InvalidEnvelopeException refused = catchThrowableOfType(InvalidEnvelopeException.class,
+                () -> MessageEnvelope.parse(noType.getBytes(StandardCharsets.UTF_8)));
+        assertThat(refused.getMessage()).startsWith("aggregate_type");
+        assertThat(refused.messageId()).hasValue(MESSAGE.id());
+        assertThat(catchThrowableOfType(InvalidEnvelopeException.class,
+                () -> MessageEnvelope.parse(badId.getBytes(StandardCharsets.UTF_8))).messageId()).isEmpty();
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.outboxkit.consumer;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.JsonToken;
 import io.javalin.http.Context;
 import io.outboxkit.app.InvalidEnvelopeException;
@@ -21,6 +22,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,8 +37,12 @@ import org.slf4j.LoggerFactory;
  * ({@link #receive}): every message goes through the {@link IdempotentHandler}, so a redelivery is
  * answered "duplicate" (skipped) and changes nothing.
  *
- * <p>A malformed envelope is a 400, a payload the consumer can never apply a 422 (so the relay
- * retries it and eventually marks it DEAD); in both cases nothing is written. Thread-safe.
+ * <p>Envelopes are read with {@link Jsons#messageMapper()}: a payload may nest as deep, and hold
+ * numbers as long, as PostgreSQL's {@code jsonb} allows; only the request's size bounds it, and
+ * only the fields the handler reads ({@link OrderEvent}) must be valid. A malformed envelope is a
+ * 400, a payload the consumer can never apply a 422 (so the relay retries it and eventually marks
+ * it DEAD); in both cases nothing is written. In a batch both are that message's own "failed"
+ * result, whenever the envelope's id can be read. Thread-safe.
  */
 final class MessageEndpoints {
 
@@ -83,20 +89,24 @@ final class MessageEndpoints {
      * message is still recorded, and applied, once. Answers 200 with one result per envelope, in
      * request order: {@code {"id", "status": "processed" | "duplicate" | "failed", "error"?}} (an id
      * repeated in the request is "duplicate" after its first place). A "failed" message changed
-     * nothing and is not recorded, so it may be sent again; the others' effects are committed. A
-     * malformed envelope refuses the whole batch (400) before anything is processed; a database
+     * nothing and is not recorded, so it may be sent again; the others' effects are committed. An
+     * envelope that is malformed but whose id is a UUID is such a "failed" message, its error
+     * naming {@code messages[i]} and the field at fault. A body that is not JSON, not of this
+     * shape, or holds an envelope without a readable id refuses the whole batch (400, naming
+     * {@code messages[i]} when the problem is in one) before anything is processed; a database
      * outage aborts it (503) with nothing committed.
      */
     void batch(Context ctx) {
         JsonApi.requireJson(ctx);
-        List<OutboxMessage> messages = parseBatch(ctx.bodyAsBytes());
+        List<Envelope> envelopes = parseBatch(ctx.bodyAsBytes());
+        List<OutboxMessage> messages = messages(envelopes);
         List<Applied> outcome;
         try {
-            outcome = apply(messages);
+            outcome = messages.isEmpty() ? List.of() : apply(messages);
         } finally {
             parsed.forget(messages);
         }
-        JsonApi.respondJson(ctx, 200, results(outcome));
+        JsonApi.respondJson(ctx, 200, results(envelopes, outcome));
     }
 
     /**
@@ -114,6 +124,20 @@ final class MessageEndpoints {
             }
         }
         return failures;
+    }
+
+    /** One envelope of a batch request: the message it carries, or, when it was refused, its id and why (null message). */
+    private record Envelope(OutboxMessage message, UUID refusedId, String refusal) {
+    }
+
+    private static List<OutboxMessage> messages(List<Envelope> envelopes) {
+        List<OutboxMessage> messages = new ArrayList<>(envelopes.size());
+        for (Envelope envelope : envelopes) {
+            if (envelope.message() != null) {
+                messages.add(envelope.message());
+            }
+        }
+        return messages;
     }
 
     /** What became of one message of a batch: its status in {@link DeliveryProtocol}'s words, and the failure if it failed. */
@@ -147,20 +171,24 @@ final class MessageEndpoints {
         return applied;
     }
 
-    /** {@code {"results": [{"id", "status", "error"?}, ...]}} for {@code outcome}, in its order. */
-    private static byte[] results(List<Applied> outcome) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(64 * outcome.size() + 16);
+    /**
+     * {@code {"results": [{"id", "status", "error"?}, ...]}}, one per envelope in request order: a
+     * refused envelope's "failed", the others' from {@code outcome} (of their messages, in order).
+     */
+    private static byte[] results(List<Envelope> envelopes, List<Applied> outcome) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(64 * envelopes.size() + 16);
         try (JsonGenerator json = Jsons.mapper().getFactory().createGenerator(out)) {
             json.writeStartObject();
             json.writeArrayFieldStart(DeliveryProtocol.RESULTS);
-            for (Applied applied : outcome) {
-                json.writeStartObject();
-                json.writeStringField(DeliveryProtocol.ID, applied.message().id().toString());
-                json.writeStringField(DeliveryProtocol.STATUS, applied.status());
-                if (applied.failure() != null) {
-                    json.writeStringField(DeliveryProtocol.ERROR, failureText(applied.failure()));
+            Iterator<Applied> applied = outcome.iterator();
+            for (Envelope envelope : envelopes) {
+                if (envelope.message() == null) {
+                    LOG.warn("refused envelope {}: {}", envelope.refusedId(), envelope.refusal());
+                    result(json, envelope.refusedId(), DeliveryProtocol.FAILED, envelope.refusal());
+                } else {
+                    Applied next = applied.next();
+                    result(json, next.message().id(), next.status(), next.failure() == null ? null : failureText(next.failure()));
                 }
-                json.writeEndObject();
             }
             json.writeEndArray();
             json.writeEndObject();
@@ -168,6 +196,16 @@ final class MessageEndpoints {
             throw new UncheckedIOException("cannot write the results", e); // into memory: not expected
         }
         return out.toByteArray();
+    }
+
+    private static void result(JsonGenerator json, UUID id, String status, String error) throws IOException {
+        json.writeStartObject();
+        json.writeStringField(DeliveryProtocol.ID, id.toString());
+        json.writeStringField(DeliveryProtocol.STATUS, status);
+        if (error != null) {
+            json.writeStringField(DeliveryProtocol.ERROR, error);
+        }
+        json.writeEndObject();
     }
 
     /** What a client may read of a failure: the payload problem, or no internals. */
@@ -215,70 +253,96 @@ final class MessageEndpoints {
 
     /**
      * The envelopes of a batch request, each message's payload tree registered with {@link #parsed}.
-     * Read as a stream, without a tree of the whole body; a malformed body or envelope registers
-     * nothing.
+     * Read as a stream, without a tree of the whole body; a malformed body, or an envelope without a
+     * readable id, registers nothing and is refused (400) naming the envelope at fault.
      */
-    private List<OutboxMessage> parseBatch(byte[] body) {
-        List<OutboxMessage> messages = new ArrayList<>();
+    private List<Envelope> parseBatch(byte[] body) {
+        List<Envelope> envelopes = new ArrayList<>();
         boolean read = false;
-        try (JsonParser json = Jsons.mapper().createParser(body)) {
-            if (json.nextToken() != JsonToken.START_OBJECT) {
-                throw ApiError.badRequest("body must be a JSON object " + BATCH_SHAPE);
-            }
-            boolean given = false;
-            for (JsonToken token = json.nextToken(); token == JsonToken.FIELD_NAME; token = json.nextToken()) {
-                String field = json.currentName();
-                if (!DeliveryProtocol.MESSAGES.equals(field)) {
-                    throw ApiError.badRequest("unknown field " + field + ": the body is " + BATCH_SHAPE);
-                }
-                parsed.forget(messages); // given twice: the last counts, as in any JSON object
-                messages.clear();
-                readEnvelopes(json, body, messages);
-                given = true;
-            }
-            if (!given) {
-                throw ApiError.badRequest(envelopeCount());
-            }
-            if (json.nextToken() != null) {
-                throw ApiError.badRequest("body is not valid JSON: it goes on after the object's end");
+        try (JsonParser json = Jsons.messageMapper().createParser(body)) {
+            try {
+                readBatch(json, body, envelopes);
+            } catch (JacksonException e) {
+                throw ApiError.badRequest("body is not valid JSON" + at(json) + ": " + Jsons.syntaxError(e));
+            } catch (NumberFormatException e) {
+                // decimals are read as BigDecimal while parsing: an exponent beyond an int (which jsonb refuses too) fails there
+                throw ApiError.badRequest("body has a number out of any usable range" + at(json));
             }
             read = true;
-            return messages;
-        } catch (JacksonException e) {
-            throw ApiError.badRequest("body is not valid JSON: " + Jsons.syntaxError(e));
+            return envelopes;
         } catch (IOException e) {
             throw ApiError.badRequest("body could not be read: " + e.getMessage());
-        } catch (NumberFormatException e) {
-            // decimals are read as BigDecimal while parsing: an exponent beyond an int fails there
-            throw ApiError.badRequest("body has a number out of any usable range");
         } finally {
             if (!read) {
-                parsed.forget(messages);
+                parsed.forget(messages(envelopes));
             }
         }
     }
 
-    /** Reads the array of envelopes starting at {@code json}'s next token into {@code messages}, registering each payload. */
-    private void readEnvelopes(JsonParser json, byte[] body, List<OutboxMessage> messages) throws IOException {
+    private void readBatch(JsonParser json, byte[] body, List<Envelope> envelopes) throws IOException {
+        if (json.nextToken() != JsonToken.START_OBJECT) {
+            throw ApiError.badRequest("body must be a JSON object " + BATCH_SHAPE);
+        }
+        boolean given = false;
+        for (JsonToken token = json.nextToken(); token == JsonToken.FIELD_NAME; token = json.nextToken()) {
+            String field = json.currentName();
+            if (!DeliveryProtocol.MESSAGES.equals(field)) {
+                throw ApiError.badRequest("unknown field " + field + ": the body is " + BATCH_SHAPE);
+            }
+            parsed.forget(messages(envelopes)); // given twice: the last counts, as in any JSON object
+            envelopes.clear();
+            readEnvelopes(json, body, envelopes);
+            given = true;
+        }
+        if (!given) {
+            throw ApiError.badRequest(envelopeCount());
+        }
+        if (json.nextToken() != null) {
+            throw ApiError.badRequest("body is not valid JSON: it goes on after the object's end");
+        }
+    }
+
+    /**
+     * Reads the array of envelopes starting at {@code json}'s next token into {@code envelopes},
+     * registering each payload; an envelope that is malformed but has a readable id is kept as refused.
+     */
+    private void readEnvelopes(JsonParser json, byte[] body, List<Envelope> envelopes) throws IOException {
         if (json.nextToken() != JsonToken.START_ARRAY) {
             throw ApiError.badRequest(envelopeCount());
         }
         for (JsonToken token = json.nextToken(); token != JsonToken.END_ARRAY; token = json.nextToken()) {
-            if (messages.size() == MAX_BATCH) {
+            if (envelopes.size() == MAX_BATCH) {
                 throw ApiError.badRequest(envelopeCount());
             }
             MessageEnvelope.Read read;
             try {
                 read = MessageEnvelope.read(json, body);
             } catch (InvalidEnvelopeException e) {
-                throw ApiError.badRequest(DeliveryProtocol.MESSAGES + "[" + messages.size() + "]: " + e.getMessage());
+                String problem = DeliveryProtocol.MESSAGES + "[" + envelopes.size() + "]: " + e.getMessage();
+                envelopes.add(new Envelope(null, e.messageId().orElseThrow(() -> ApiError.badRequest(problem)), problem));
+                continue;
             }
             parsed.put(read.message(), read.payload());
-            messages.add(read.message());
+            envelopes.add(new Envelope(read.message(), null, null));
         }
-        if (messages.isEmpty()) {
+        if (envelopes.isEmpty()) {
             throw ApiError.badRequest(envelopeCount());
         }
+    }
+
+    /**
+     * " at messages[i]" when {@code json} stopped within the i-th envelope of the list (the
+     * contexts being root, the body's object, the list, an envelope, ...), else "".
+     */
+    private static String at(JsonParser json) {
+        JsonStreamContext context = json.getParsingContext();
+        while (context != null && context.getNestingDepth() > 2) {
+            context = context.getParent();
+        }
+        if (context == null || context.getNestingDepth() != 2 || !context.inArray()) {
+            return "";
+        }
+        return " at " + DeliveryProtocol.MESSAGES + "[" + Math.max(0, context.getCurrentIndex()) + "]";
     }
 
     private static String envelopeCount() {

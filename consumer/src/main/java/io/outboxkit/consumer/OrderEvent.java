@@ -14,7 +14,8 @@ import java.util.UUID;
  * <p>The order is the payload's {@code order_id}, or else the envelope's aggregate id; either must
  * be a UUID. {@code OrderCreated} also needs {@code user_id} (a UUID) and {@code amount} (a
  * positive number, or numeric string, with at most two decimals, below 10^10); the other events
- * may carry {@code user_id}. Anything else in the payload is ignored.
+ * may carry {@code user_id}. Anything else in the payload is ignored, however deep it nests or long
+ * its numbers are ({@link Jsons#messageMapper()} reads the payload).
  *
  * @param orderId the order
  * @param userId  its customer, or null when the event does not say
@@ -48,7 +49,7 @@ record OrderEvent(UUID orderId, UUID userId, BigDecimal amount) {
             return parsed;
         }
         try {
-            JsonNode payload = Jsons.mapper().readTree(message.payload());
+            JsonNode payload = Jsons.messageMapper().readTree(message.payload());
             if (payload != null && payload.isObject()) {
                 return payload;
             }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.testing.PostgresExtension;
+import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -72,6 +73,36 @@ class BatchEndpointTest {
 
         assertThat(response.status()).isEqualTo(400);
         assertThat(response.body().get("error").asText()).startsWith("messages[1]: id");
+        assertThat(consumer.api().postJson("/messages", good).body().get("status").asText()).isEqualTo("processed");
+    }
+
+    @Test
+    void a_malformed_envelope_whose_id_can_be_read_fails_alone_naming_its_place_and_field() {
+        UUID user = UUID.randomUUID();
+        ObjectNode before = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), user, "1.00");
+        ObjectNode bad = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), user, "2.00");
+        bad.remove("aggregate_type");
+        ObjectNode after = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), user, "4.00");
+
+        ApiClient.Response response = consumer.api().postJson("/messages/batch", batch(before, bad, after));
+
+        assertThat(response.status()).as("%s", response.body()).isEqualTo(200);
+        JsonNode results = response.body().get("results");
+        assertThat(results.findValuesAsText("status")).containsExactly("processed", "failed", "processed");
+        assertThat(results.get(1).get("id").asText()).isEqualTo(bad.get("id").asText());
+        assertThat(results.get(1).get("error").asText()).startsWith("messages[1]: aggregate_type");
+        assertThat(consumer.api().get("/customers/" + user).body().get("total_amount").decimalValue()).isEqualByComparingTo("5.00");
+    }
+
+    @Test
+    void a_body_that_breaks_off_inside_an_envelope_is_refused_whole_naming_that_envelope() {
+        ObjectNode good = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "1");
+        String broken = "{\"messages\": [" + good + "," + good.toString().replace("\"payload\":{", "\"payload\":{]") + "]}";
+
+        ApiClient.Response response = consumer.api().post("/messages/batch", "application/json", broken.getBytes(StandardCharsets.UTF_8));
+
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(response.body().get("error").asText()).startsWith("body is not valid JSON at messages[1]: ");
         assertThat(consumer.api().postJson("/messages", good).body().get("status").asText()).isEqualTo("processed");
     }
 

@@ -31,7 +31,7 @@ final class EnvelopeOracle {
      * The verdict on one envelope.
      *
      * @param kind    what it must get
-     * @param id      its id (null when malformed)
+     * @param id      its id (for a malformed one, null unless its id is a UUID: a batch fails it alone)
      * @param effect  for PROCESSED: the order event it applies, or null for an event type without effect
      */
     record Verdict(Kind kind, UUID id, Effect effect) {
@@ -49,10 +49,10 @@ final class EnvelopeOracle {
 
     private final Set<UUID> processed = new HashSet<>();
 
-    /** The body parsed as the service would, or null when it is not JSON. */
+    /** The body parsed as the service would (no limit on nesting or a number's length), or null when it is not JSON. */
     static JsonNode parse(byte[] body) {
         try {
-            return Jsons.mapper().readTree(body);
+            return Jsons.messageMapper().readTree(body);
         } catch (IOException | NumberFormatException e) {
             return null;
         }
@@ -62,7 +62,7 @@ final class EnvelopeOracle {
     Verdict judge(JsonNode envelope) {
         UUID id = envelopeId(envelope);
         if (id == null) {
-            return new Verdict(Kind.MALFORMED, null, null);
+            return new Verdict(Kind.MALFORMED, envelope != null && envelope.isObject() ? canonicalUuid(envelope.get("id")) : null, null);
         }
         if (processed.contains(id)) {
             return new Verdict(Kind.DUPLICATE, id, null);
