@@ -93,10 +93,13 @@ public final class OutboxAdmin {
         this.names = names;
         this.sql = new OutboxSql(names);
         this.views = new AdminQueries(sql);
+        // Headers stored as something other than an object (by SQL, or an old release) are delivered as none:
+        // merged with them the mark would make an array, read as no headers, and the mark would be lost.
         this.requeue = """
                 UPDATE %s SET status = 'PENDING', attempts = 0, available_at = now(),
                               locked_by = NULL, locked_until = NULL, published_at = NULL,
-                              headers = headers || jsonb_build_object('%s',
+                              headers = CASE WHEN jsonb_typeof(headers) = 'object' THEN headers ELSE '{}'::jsonb END
+                                        || jsonb_build_object('%s',
                                   to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
                 WHERE\s""".formatted(sql.outbox(), REQUEUED_AT_HEADER);
     }

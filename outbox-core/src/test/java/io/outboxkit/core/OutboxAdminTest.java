@@ -11,6 +11,8 @@ import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class OutboxAdminTest {
 
@@ -83,6 +85,19 @@ class OutboxAdminTest {
                 .containsEntry("tenant", "t-1")
                 .hasEntrySatisfying(OutboxAdmin.REQUEUED_AT_HEADER, later -> assertThat(later).isGreaterThan(first))
                 .hasSize(2);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"null", "[]", "\"legacy\"", "[{\"tenant\": \"t-1\"}]"})
+    void requeue_marks_a_message_whose_stored_headers_are_not_an_object_too(String stored) {
+        // Written by SQL or an old release: delivered with no headers, and replayed marked like any other.
+        UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
+        db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET status = 'DEAD', headers = ?::jsonb WHERE id = ?", stored, id));
+
+        assertThat(admin.requeue(id)).isTrue();
+
+        assertThat(admin.find(id).orElseThrow().message().headers()).as("stored headers %s", stored)
+                .containsOnlyKeys(OutboxAdmin.REQUEUED_AT_HEADER);
     }
 
     @Test
