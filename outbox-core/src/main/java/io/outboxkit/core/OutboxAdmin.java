@@ -9,11 +9,13 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.UUID;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.jdbi.v3.core.HandleCallback;
@@ -34,13 +36,18 @@ import org.jdbi.v3.core.statement.Update;
  */
 public final class OutboxAdmin {
 
-    /** The most entries one {@link #list} call returns. */
+    /** The most entries one {@code list} call returns (a later call continues where it stopped). */
     public static final int MAX_LIST = 10_000;
     /**
      * The most rows one {@link #page} call examines: a filter that no index covers costs at most
      * this many rows, and a page that meets fewer matches says where to continue.
      */
     public static final int MAX_EXAMINED = 10_000;
+    /**
+     * How many messages one statement of {@link #list(MessageStatus, long, int, boolean, Consumer)}
+     * reads with their payloads: a page of payloads of a megabyte each is held at once.
+     */
+    public static final int LIST_PAGE_WITH_PAYLOADS = 8;
     /** The most lease holders {@link #leaseHolders} returns. */
     public static final int MAX_LEASE_HOLDERS = 100;
     /**
@@ -115,22 +122,75 @@ public final class OutboxAdmin {
     }
 
     /**
-     * The first {@code limit} messages in {@code status}, oldest first.
+     * The first {@code limit} messages in {@code status}, oldest first, payloads included (all held
+     * in memory at once: for more, or for large payloads, see
+     * {@link #list(MessageStatus, long, int, boolean, Consumer)}).
      *
      * @throws IllegalArgumentException when limit is not 1 to {@value #MAX_LIST}
      * @throws OutboxException          when the database fails
      */
     public List<OutboxEntry> list(MessageStatus status, int limit) {
+        List<OutboxEntry> entries = new ArrayList<>();
+        list(status, 0, limit, true, entries::add);
+        return entries;
+    }
+
+    /**
+     * Hands {@code each} the first {@code limit} messages in {@code status} whose sequence is
+     * greater than {@code after} (0: from the first), oldest first, and says where the rest begin:
+     * passing that back as {@code after} continues the listing, beyond {@value #MAX_LIST} too.
+     *
+     * <p>Memory stays bounded whatever the limit: with {@code payloads}, the messages are read
+     * {@value #LIST_PAGE_WITH_PAYLOADS} at a time, each page in a statement of its own, so no
+     * transaction stays open while {@code each} runs (a page starts after the last sequence handed
+     * on, so no message comes twice). Without {@code payloads} none is read (each entry's payload is
+     * empty text): for a view that does not show them, whose cost then does not grow with their size.
+     *
+     * @return the sequence to pass as {@code after} for the messages past the limit; empty when
+     *         there were none when it looked
+     * @throws IllegalArgumentException when limit is not 1 to {@value #MAX_LIST}, or after is negative
+     * @throws OutboxException          when the database fails ({@code each} may have had some entries)
+     */
+    public OptionalLong list(MessageStatus status, long after, int limit, boolean payloads,
+                             Consumer<? super OutboxEntry> each) {
         Objects.requireNonNull(status, "status");
+        Objects.requireNonNull(each, "each");
         if (limit < 1 || limit > MAX_LIST) {
             throw new IllegalArgumentException("limit must be 1 to " + MAX_LIST + ", was " + limit);
         }
-        return run("list " + status + " messages", h -> h.createQuery(
-                        "SELECT " + sql.entryColumns + " FROM " + sql.outbox() + " o WHERE o.status = :status ORDER BY o.seq LIMIT :limit")
+        if (after < 0) {
+            throw new IllegalArgumentException("after must be a sequence, 0 or more, was " + after);
+        }
+        String page = "SELECT " + (payloads ? sql.entryColumns : sql.entryColumnsWithoutPayload) + " FROM "
+                + sql.outbox() + " o WHERE o.status = :status AND o.seq > :after ORDER BY o.seq LIMIT :limit";
+        long last = after;
+        int left = limit;
+        while (left > 0) {
+            int size = payloads ? Math.min(left, LIST_PAGE_WITH_PAYLOADS) : left;
+            long from = last;
+            List<OutboxEntry> entries = run("list " + status + " messages", h -> h.createQuery(page)
+                    .bind("status", status.name())
+                    .bind("after", from)
+                    .bind("limit", size)
+                    .map(ENTRY)
+                    .list());
+            for (OutboxEntry entry : entries) {
+                each.accept(entry);
+                last = entry.message().sequence();
+            }
+            if (entries.size() < size) {
+                return OptionalLong.empty();
+            }
+            left -= size;
+        }
+        long end = last;
+        boolean more = run("list " + status + " messages", h -> h.createQuery("SELECT EXISTS (SELECT 1 FROM "
+                        + sql.outbox() + " o WHERE o.status = :status AND o.seq > :after)")
                 .bind("status", status.name())
-                .bind("limit", limit)
-                .map(ENTRY)
-                .list());
+                .bind("after", end)
+                .mapTo(Boolean.class)
+                .one());
+        return more ? OptionalLong.of(end) : OptionalLong.empty();
     }
 
     /**

@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -41,6 +43,41 @@ class OutboxAdminTest {
         });
         assertThat(admin.list(MessageStatus.PENDING, 1)).hasSize(1);
         assertThatThrownBy(() -> admin.list(MessageStatus.PENDING, 0)).hasMessageContaining("limit");
+    }
+
+    @Test
+    void list_after_a_sequence_continues_where_the_limit_stopped_and_says_when_nothing_is_left() {
+        List<UUID> ids = Outbox.write(db.jdbi(), OutboxAdmin.LIST_PAGE_WITH_PAYLOADS * 2 + 3, 1);
+        List<OutboxEntry> first = new ArrayList<>();
+
+        OptionalLong rest = admin.list(MessageStatus.PENDING, 0, OutboxAdmin.LIST_PAGE_WITH_PAYLOADS * 2, true, first::add);
+
+        assertThat(first).extracting(e -> e.message().id()).containsExactlyElementsOf(ids.subList(0, first.size()))
+                .hasSize(OutboxAdmin.LIST_PAGE_WITH_PAYLOADS * 2);
+        assertThat(first).allSatisfy(e -> assertThat(e.message().payload()).startsWith("{"));
+        assertThat(rest).hasValue(first.get(first.size() - 1).message().sequence());
+
+        List<OutboxEntry> last = new ArrayList<>();
+        assertThat(admin.list(MessageStatus.PENDING, rest.getAsLong(), 10, true, last::add)).isEmpty();
+        assertThat(last).extracting(e -> e.message().id()).containsExactlyElementsOf(ids.subList(first.size(), ids.size()));
+        assertThat(admin.list(MessageStatus.DEAD, 0, 10, true, e -> { })).as("none DEAD").isEmpty();
+        assertThatThrownBy(() -> admin.list(MessageStatus.PENDING, -1, 10, true, e -> { })).hasMessageContaining("after");
+    }
+
+    @Test
+    void list_without_payloads_reads_everything_else() {
+        UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
+        db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET status = 'DEAD', last_error = 'HTTP 500' WHERE id = ?", id));
+        List<OutboxEntry> entries = new ArrayList<>();
+
+        assertThat(admin.list(MessageStatus.DEAD, 0, 10, false, entries::add)).isEmpty();
+
+        assertThat(entries).singleElement().satisfies(e -> {
+            assertThat(e.message().payload()).isEmpty();
+            assertThat(e).usingRecursiveComparison().ignoringFields("message.payload")
+                    .isEqualTo(admin.find(id).orElseThrow());
+            assertThat(e.lastError()).isEqualTo("HTTP 500");
+        });
     }
 
     @Test

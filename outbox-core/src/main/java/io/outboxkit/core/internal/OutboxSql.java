@@ -55,6 +55,9 @@ public final class OutboxSql {
     static final String DURABLE_COMMIT = "CASE WHEN current_setting('synchronous_commit') = 'off' "
             + "THEN set_config('synchronous_commit', 'on', true) IS NOT NULL ELSE true END";
 
+    private static final String PAYLOAD = "o.payload::text";
+    private static final String ENTRY_STATE = ", o.status, o.last_error, o.available_at, o.published_at, o.locked_by, o.locked_until";
+
     private final String outbox;
     private final String processed;
     private final String columns;
@@ -91,12 +94,17 @@ public final class OutboxSql {
     public final String unlisten;
     /** The columns of an {@code OutboxEntry}, from the outbox aliased {@code o}. */
     public final String entryColumns;
+    /**
+     * As {@link #entryColumns}, but with an empty payload: for a view that does not show it, so
+     * that its cost does not grow with the payloads' size.
+     */
+    public final String entryColumnsWithoutPayload;
 
     /** Statements on the tables that {@code names} name. */
     public OutboxSql(OutboxNames names) {
         this.outbox = names.qualifiedOutboxTable();
         this.processed = names.qualifiedProcessedTable();
-        this.columns = columns("o.attempts");
+        this.columns = columns("o.attempts", PAYLOAD);
         this.insert = "INSERT INTO " + outbox + " (id, aggregate_type, aggregate_id, event_type, payload, headers)\n"
                 + "VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb)";
         this.insertProcessed = "INSERT INTO " + processed + " (consumer, message_id) SELECT ?, ? WHERE " + DURABLE_COMMIT
@@ -134,7 +142,8 @@ public final class OutboxSql {
                 .formatted(names.qualifiedWakeupTable());
         this.listen = "LISTEN " + SqlIdentifiers.quoted(names.channel());
         this.unlisten = "UNLISTEN " + SqlIdentifiers.quoted(names.channel());
-        this.entryColumns = columns + ", o.status, o.last_error, o.available_at, o.published_at, o.locked_by, o.locked_until";
+        this.entryColumns = columns + ENTRY_STATE;
+        this.entryColumnsWithoutPayload = columns("o.attempts", "''") + ENTRY_STATE;
     }
 
     /**
@@ -172,10 +181,10 @@ public final class OutboxSql {
         return processed;
     }
 
-    private static String columns(String attempts) {
+    private static String columns(String attempts, String payload) {
         return """
-                o.id, o.seq, o.aggregate_type, o.aggregate_id, o.event_type, o.payload::text AS payload,
-                o.headers::text AS headers, o.created_at, %s AS attempts""".formatted(attempts);
+                o.id, o.seq, o.aggregate_type, o.aggregate_id, o.event_type, %s AS payload,
+                o.headers::text AS headers, o.created_at, %s AS attempts""".formatted(payload, attempts);
     }
 
     /**
@@ -252,7 +261,7 @@ public final class OutboxSql {
                 %s  ORDER BY o.seq
                 LIMIT ?
                 FOR UPDATE SKIP LOCKED""".formatted(planning(PLANNED_EACH_TIME, statementTimeout),
-                columns("o.attempts + 1"), outbox, due(ordered, deadBlocksAggregate));
+                columns("o.attempts + 1", PAYLOAD), outbox, due(ordered, deadBlocksAggregate));
     }
 
     /**
