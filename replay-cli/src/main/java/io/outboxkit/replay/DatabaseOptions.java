@@ -4,6 +4,7 @@ import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
+import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxSchema;
 import io.outboxkit.core.spi.Causes;
@@ -16,8 +17,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * The {@code --db-url} and {@code --db-user} options, which override {@code DB_URL} and
- * {@code DB_USER}. There is deliberately no password option: the password comes only from
- * {@code DB_PASSWORD}, so it never shows in the process list.
+ * {@code DB_USER}, and {@code --schema}, {@code --outbox-table} and {@code --channel}, which name
+ * the outbox as its services' {@link OutboxNames} do. There is deliberately no password option:
+ * the password comes only from {@code DB_PASSWORD}, so it never shows in the process list.
  */
 final class DatabaseOptions {
 
@@ -31,6 +33,41 @@ final class DatabaseOptions {
     @Option(names = "--db-user", paramLabel = "USER", description = "database user (default: $DB_USER, else "
             + DatabaseSettings.DEFAULT_USER + "); the password is read from $DB_PASSWORD only")
     String user;
+
+    @Option(names = "--schema", paramLabel = "SCHEMA", description = "the schema of the outbox's tables (default: "
+            + "the connection's current schema, the first of its search_path)")
+    String schema;
+
+    @Option(names = "--outbox-table", paramLabel = "TABLE", description = "the outbox table (default: "
+            + OutboxNames.DEFAULT_OUTBOX_TABLE + ")")
+    String outboxTable = OutboxNames.DEFAULT_OUTBOX_TABLE;
+
+    @Option(names = "--channel", paramLabel = "CHANNEL", description = "the channel a requeue wakes the relays on "
+            + "(default: " + OutboxNames.DEFAULT_CHANNEL + ")")
+    String channel = OutboxNames.DEFAULT_CHANNEL;
+
+    /**
+     * The outbox the options name, checked as {@link OutboxNames} checks a service's names.
+     *
+     * @throws ParameterException naming the option at fault
+     */
+    OutboxNames names() {
+        try {
+            return OutboxNames.DEFAULT.withSchema(schema).withOutboxTable(outboxTable).withChannel(channel);
+        } catch (InvalidOptionException e) {
+            throw new ParameterException(spec.commandLine(), e.reasonNaming(DatabaseOptions::optionOf));
+        }
+    }
+
+    private static String optionOf(String setting) {
+        return switch (setting) {
+            case "schema" -> "--schema";
+            case "outboxTable" -> "--outbox-table";
+            case "channel" -> "--channel";
+            case "processedTable" -> "the processed-messages table";
+            default -> null;
+        };
+    }
 
     /** The settings from {@code env}, overridden by the options given. */
     DatabaseSettings settings(Env env) {
@@ -56,15 +93,16 @@ final class DatabaseOptions {
      *                         the message names it, without the password
      */
     Database open(Env env) {
+        OutboxNames names = names();
         DatabaseSettings settings = settings(env);
         Database database = Database.connect(settings, "replay-cli", 2);
         try {
-            OutboxNames names = OutboxNames.DEFAULT;
             int pending = OutboxMigrations.builder(database.dataSource()).names(names).build().pending();
             if (pending == OutboxSchema.scripts(names).size()) {
-                throw new ConfigException("the database at " + settings.redactedUrl() + " holds no table "
-                        + names.qualifiedOutboxTable() + " (is it the services' database?): replay-cli creates nothing; "
-                        + "start a service of this release, which creates the outbox");
+                // Not "start a service": one started with the default names would create a second, empty outbox.
+                throw new ConfigException("the database at " + settings.redactedUrl() + " holds no outbox table "
+                        + names.outboxTable() + " in schema " + schemaOf(database, names) + " (is it the services' "
+                        + "database?); pass --schema/--outbox-table if yours is named otherwise: replay-cli creates nothing");
             }
             if (pending > 0) {
                 throw new ConfigException("the outbox at " + settings.redactedUrl() + " is " + pending + " schema "
@@ -79,5 +117,12 @@ final class DatabaseOptions {
             throw e;
         }
         return database;
+    }
+
+    /** The schema the outbox's names resolve in: the one named, else the connection's current schema. */
+    private static String schemaOf(Database database, OutboxNames names) {
+        return names.schema() != null ? names.schema() : database.jdbi().withHandle(h ->
+                h.createQuery("SELECT coalesce(current_schema(), '(none: search_path names no schema that exists)')")
+                        .mapTo(String.class).one());
     }
 }

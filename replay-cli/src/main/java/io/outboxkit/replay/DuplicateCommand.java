@@ -165,7 +165,7 @@ final class DuplicateCommand implements Callable<Integer> {
      */
     private OutboxMessage fromOutbox(UUID id) {
         try (Database db = database.open(env)) {
-            OutboxEntry entry = OutboxAdmin.create(db.jdbi()).find(id)
+            OutboxEntry entry = OutboxAdmin.create(db.jdbi(), database.names()).find(id)
                     .orElseThrow(() -> new CliFailure("no message with id " + id + " in the outbox"));
             if (entry.status() != MessageStatus.PUBLISHED) {
                 throw new CliFailure("message " + id + " is " + entry.status() + ": duplicate sends only a message the "

@@ -59,17 +59,18 @@ final class RequeueCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         try (Database db = database.open(env)) {
-            OutboxAdmin admin = OutboxAdmin.create(db.jdbi());
+            OutboxAdmin admin = OutboxAdmin.create(db.jdbi(), database.names());
+            String in = " in " + database.names().qualifiedOutboxTable();
             if (selection.id != null) {
                 if (!admin.requeue(selection.id)) {
                     throw new CliFailure("no message with id " + selection.id + " in the outbox");
                 }
-                out.println("requeued 1 message: " + selection.id);
+                out.println("requeued 1 message" + in + ": " + selection.id);
             } else if (selection.dead) {
-                out.println("requeued " + plural(admin.requeueDead(), "DEAD message"));
+                out.println("requeued " + plural(admin.requeueDead(), "DEAD message") + in);
             } else {
                 Instant since = since(admin);
-                out.println("requeued " + plural(admin.requeueSince(since), "message") + " written since " + since);
+                out.println("requeued " + plural(admin.requeueSince(since), "message") + in + " written since " + since);
             }
         }
         out.flush();

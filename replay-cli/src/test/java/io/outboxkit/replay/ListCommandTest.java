@@ -6,7 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.app.MessageEnvelope;
 import io.outboxkit.core.OutboxMessage;
-import io.outboxkit.migrations.OutboxMigrations;
+import io.outboxkit.app.testing.TestDatabases;
+import io.outboxkit.testing.ChildJvm;
 import io.outboxkit.testing.PostgresExtension;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -18,13 +19,14 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class ListCommandTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(OutboxMigrations::apply, 4);
+    static final PostgresExtension db = new PostgresExtension(Outbox::createBoth, 4);
 
     private Cli cli;
 
     @BeforeEach
     void emptyOutbox() {
         db.truncateAll();
+        Outbox.clearNamed(db);
         cli = Cli.against(db);
     }
 
@@ -46,7 +48,7 @@ class ListCommandTest {
                 "AVAILABLE/PUBLISHED", "LAST ERROR");
         assertThat(lines.get(1)).startsWith(first.toString()).contains("Order/", "OrderCreated", "PENDING");
         assertThat(lines.get(2)).startsWith(second.toString());
-        assertThat(lines).last().isEqualTo("2 PENDING messages");
+        assertThat(lines).last().isEqualTo("2 PENDING messages in \"outbox\"");
         assertThat(run.out()).doesNotContain(dead.toString(), published.toString());
     }
 
@@ -62,7 +64,7 @@ class ListCommandTest {
         List<String> lines = run.out().lines().toList();
         assertThat(lines).hasSize(3);
         assertThat(lines.get(1)).startsWith(dead.toString()).contains("DEAD", " 5 ", "HTTP 500 from the consumer");
-        assertThat(lines.get(2)).isEqualTo("1 DEAD message");
+        assertThat(lines.get(2)).isEqualTo("1 DEAD message in \"outbox\"");
     }
 
     @Test
@@ -89,16 +91,99 @@ class ListCommandTest {
     }
 
     @Test
-    void limit_keeps_the_oldest_and_says_more_may_exist() {
+    void limit_keeps_the_oldest_and_says_where_the_rest_begin_which_after_continues() {
         UUID oldest = Outbox.write(db);
-        Outbox.write(db);
-        Outbox.write(db);
+        UUID second = Outbox.write(db);
+        UUID third = Outbox.write(db);
+        long oldestSeq = sequence(oldest);
 
         Cli.Run run = cli.run("list", "--status", "pending", "--limit", "1");
 
         assertThat(run.status()).isZero();
-        assertThat(run.out()).contains(oldest.toString()).contains("1 PENDING message (the oldest 1; more may exist");
+        assertThat(run.out()).contains(oldest.toString()).contains("1 PENDING message in \"outbox\" (the oldest 1; "
+                + "more exist: continue with --after " + oldestSeq + ", or raise --limit)");
         assertThat(run.out().lines()).hasSize(3);
+
+        Cli.Run rest = cli.run("list", "--status", "pending", "--after", Long.toString(oldestSeq));
+
+        assertThat(rest.status()).isZero();
+        assertThat(rest.out().lines()).hasSize(4).last()
+                .isEqualTo("2 PENDING messages after SEQ " + oldestSeq + " in \"outbox\"");
+        assertThat(rest.out()).contains(second.toString(), third.toString()).doesNotContain(oldest.toString());
+    }
+
+    @Test
+    void json_cut_at_the_limit_says_on_stderr_where_the_rest_begin_so_a_script_can_page_through_all() {
+        List<UUID> dead = new java.util.ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            UUID id = Outbox.write(db);
+            Outbox.markDead(db, id, "boom");
+            dead.add(id);
+        }
+
+        Cli.Run first = cli.run("list", "--status", "dead", "--json", "--limit", "3");
+
+        assertThat(first.status()).isZero();
+        assertThat(first.out().lines()).hasSize(3);
+        long last = sequence(dead.get(2));
+        assertThat(first.errLines()).containsExactly("replay-cli list: stopped at --limit 3 after 3 DEAD messages; "
+                + "more exist: continue with --after " + last);
+
+        Cli.Run rest = cli.run("list", "--status", "dead", "--json", "--limit", "3", "--after", Long.toString(last));
+
+        assertThat(rest.status()).isZero();
+        assertThat(rest.err()).as("the rest fit: nothing left out").isEmpty();
+        assertThat(rest.out().lines().map(ListCommandTest::id)).containsExactly(dead.get(3), dead.get(4));
+    }
+
+    @Test
+    void the_table_reads_no_payload_so_a_small_heap_lists_messages_larger_than_it() throws Exception {
+        int messages = 60;
+        writeDeadOfAMegabyteEach(messages);
+
+        try (ChildJvm cli = ChildJvm.start(ReplayCli.class.getName(), TestDatabases.env(db), List.of(SMALL_HEAP),
+                "list", "--status", "dead", "--limit", Integer.toString(messages))) {
+            assertThat(cli.waitFor(CHILD_DEADLINE)).as(cli::output).isZero();
+            assertThat(cli.output()).contains(messages + " DEAD messages in \"outbox\"");
+        }
+    }
+
+    @Test
+    void json_reads_the_payloads_a_page_at_a_time_so_a_small_heap_prints_more_than_it_holds() throws Exception {
+        int messages = 40; // 40 MB of payloads, beside a 48 MB heap
+        writeDeadOfAMegabyteEach(messages);
+
+        try (ChildJvm cli = ChildJvm.start(ReplayCli.class.getName(), TestDatabases.env(db), List.of(SMALL_HEAP),
+                "list", "--status", "dead", "--json", "--limit", Integer.toString(messages))) {
+            assertThat(cli.waitFor(CHILD_DEADLINE)).as(() -> cli.output().lines().filter(l -> l.length() < 500)
+                    .collect(java.util.stream.Collectors.joining("\n"))).isZero();
+            assertThat(cli.output().lines().filter(line -> line.startsWith("{")).count()).isEqualTo(messages);
+        }
+    }
+
+    @Test
+    void json_that_runs_out_of_memory_says_in_one_line_to_lower_the_limit() throws Exception {
+        writeDead(8, 8_000_000); // a page of them, 64 MB, beside a 48 MB heap
+
+        try (ChildJvm cli = ChildJvm.start(ReplayCli.class.getName(), TestDatabases.env(db), List.of(SMALL_HEAP),
+                "list", "--status", "dead", "--json", "--limit", "8")) {
+            assertThat(cli.waitFor(CHILD_DEADLINE)).as(cli::output).isEqualTo(ReplayCli.EXIT_FAILED);
+            assertThat(cli.output().lines().filter(line -> line.startsWith("replay-cli list: ")))
+                    .singleElement().asString().contains("out of memory after 0 DEAD messages", "lower --limit");
+            assertThat(cli.output()).doesNotContain("\tat ", "Exception");
+        }
+    }
+
+    @Test
+    void the_name_options_list_the_outbox_they_name() {
+        UUID inDefault = Outbox.write(db);
+        UUID named = Outbox.writeNamed(db);
+
+        Cli.Run run = cli.run(Outbox.named("list", "--status", "pending"));
+
+        assertThat(run.status()).as(run.err()).isZero();
+        assertThat(run.out()).contains(named.toString()).doesNotContain(inDefault.toString())
+                .endsWith("1 PENDING message in \"messaging\".\"orders_outbox\"" + System.lineSeparator());
     }
 
     @Test
@@ -106,7 +191,37 @@ class ListCommandTest {
         Cli.Run run = cli.run("list", "--status", "dead");
 
         assertThat(run.status()).isZero();
-        assertThat(run.out()).isEqualTo("0 DEAD messages" + System.lineSeparator());
+        assertThat(run.out()).isEqualTo("0 DEAD messages in \"outbox\"" + System.lineSeparator());
+    }
+
+    private static final String SMALL_HEAP = "-Xmx48m";
+    private static final java.time.Duration CHILD_DEADLINE = java.time.Duration.ofSeconds(60);
+
+    /** DEAD messages whose payloads are a megabyte each. */
+    private static void writeDeadOfAMegabyteEach(int messages) {
+        writeDead(messages, 1_000_000);
+    }
+
+    /** DEAD messages whose payloads are {@code characters} long (compressed to nearly nothing as stored). */
+    private static void writeDead(int messages, int characters) {
+        db.jdbi().useHandle(h -> h.execute("""
+                INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, payload, status, attempts, last_error)
+                SELECT gen_random_uuid(), 'Order', 'o' || i, 'OrderCreated', jsonb_build_object('blob', repeat('x', ?)),
+                       'DEAD', 5, 'gave up'
+                FROM generate_series(1, ?) AS i""", characters, messages));
+    }
+
+    private static long sequence(UUID id) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT seq FROM outbox WHERE id = :id").bind("id", id)
+                .mapTo(Long.class).one());
+    }
+
+    private static UUID id(String jsonLine) {
+        try {
+            return UUID.fromString(Jsons.mapper().readTree(jsonLine).get("id").asText());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Test

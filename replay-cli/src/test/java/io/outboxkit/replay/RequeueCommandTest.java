@@ -2,25 +2,29 @@ package io.outboxkit.replay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
 
 class RequeueCommandTest {
 
     @RegisterExtension
-    static final PostgresExtension db = new PostgresExtension(OutboxMigrations::apply, 4);
+    static final PostgresExtension db = new PostgresExtension(Outbox::createBoth, 4);
 
     private Cli cli;
 
     @BeforeEach
     void emptyOutbox() {
         db.truncateAll();
+        Outbox.clearNamed(db);
         cli = Cli.against(db);
     }
 
@@ -35,7 +39,7 @@ class RequeueCommandTest {
 
         assertThat(run.status()).isZero();
         assertThat(run.err()).isEmpty();
-        assertThat(run.out()).isEqualToIgnoringNewLines("requeued 1 message: " + dead);
+        assertThat(run.out()).isEqualToIgnoringNewLines("requeued 1 message in \"outbox\": " + dead);
         assertThat(Outbox.status(db, dead)).isEqualTo("PENDING");
         assertThat(Outbox.attempts(db, dead)).isZero();
         assertThat(Outbox.status(db, otherDead)).isEqualTo("DEAD");
@@ -63,7 +67,7 @@ class RequeueCommandTest {
         Cli.Run run = cli.run("requeue", "--dead");
 
         assertThat(run.status()).isZero();
-        assertThat(run.out()).isEqualToIgnoringNewLines("requeued 2 DEAD messages");
+        assertThat(run.out()).isEqualToIgnoringNewLines("requeued 2 DEAD messages in \"outbox\"");
         assertThat(Outbox.status(db, dead1)).isEqualTo("PENDING");
         assertThat(Outbox.attempts(db, dead2)).isZero();
         assertThat(Outbox.status(db, published)).isEqualTo("PUBLISHED");
@@ -76,7 +80,7 @@ class RequeueCommandTest {
         Cli.Run run = cli.run("requeue", "--dead");
 
         assertThat(run.status()).isZero();
-        assertThat(run.out()).isEqualToIgnoringNewLines("requeued 0 DEAD messages");
+        assertThat(run.out()).isEqualToIgnoringNewLines("requeued 0 DEAD messages in \"outbox\"");
     }
 
     @Test
@@ -92,7 +96,7 @@ class RequeueCommandTest {
         Cli.Run run = cli.run("requeue", "--since", "1h");
 
         assertThat(run.status()).isZero();
-        assertThat(run.out()).startsWith("requeued 2 messages written since ");
+        assertThat(run.out()).startsWith("requeued 2 messages in \"outbox\" written since ");
         assertThat(Outbox.status(db, recentPublished)).isEqualTo("PENDING");
         assertThat(Outbox.status(db, recentDead)).isEqualTo("PENDING");
         assertThat(Outbox.status(db, old)).isEqualTo("PUBLISHED");
@@ -110,7 +114,7 @@ class RequeueCommandTest {
         Cli.Run run = cli.run("requeue", "--since", dayAgo.toString());
 
         assertThat(run.status()).isZero();
-        assertThat(run.out()).isEqualToIgnoringNewLines("requeued 1 message written since " + dayAgo);
+        assertThat(run.out()).isEqualToIgnoringNewLines("requeued 1 message in \"outbox\" written since " + dayAgo);
         assertThat(Outbox.status(db, recent)).isEqualTo("PENDING");
         assertThat(Outbox.status(db, old)).isEqualTo("PUBLISHED");
     }
@@ -124,6 +128,30 @@ class RequeueCommandTest {
         assertThat(run.status()).isEqualTo(ReplayCli.EXIT_FAILED);
         assertThat(run.out()).isEmpty();
         assertThat(run.errLines()).containsExactly("replay-cli requeue: no message with id " + unknown + " in the outbox");
+    }
+
+    @Test
+    void the_name_options_requeue_in_the_outbox_they_name_and_wake_its_relays_on_its_own_channel() throws Exception {
+        UUID inDefault = Outbox.write(db);
+        Outbox.markDead(db, inDefault, "gave up");
+        UUID named = Outbox.writeNamed(db);
+        db.jdbi().useHandle(h -> h.execute("UPDATE " + Outbox.NAMED.qualifiedOutboxTable()
+                + " SET status = 'DEAD' WHERE id = ?", named));
+
+        try (Connection listener = db.dataSource().getConnection(); Statement listen = listener.createStatement()) {
+            listen.execute("LISTEN orders_wake");
+            listen.execute("LISTEN outbox");
+
+            Cli.Run run = cli.run(Outbox.named("requeue", "--dead"));
+
+            assertThat(run.status()).as(run.err()).isZero();
+            assertThat(run.out()).isEqualToIgnoringNewLines("requeued 1 DEAD message in \"messaging\".\"orders_outbox\"");
+            assertThat(Outbox.namedStatus(db, named)).isEqualTo("PENDING");
+            assertThat(Outbox.status(db, inDefault)).isEqualTo("DEAD");
+            PGNotification[] woken = listener.unwrap(PGConnection.class).getNotifications(10_000);
+            assertThat(woken).extracting(PGNotification::getName).containsExactly("orders_wake");
+            listen.execute("UNLISTEN *");
+        }
     }
 
     @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxSchema;
+import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.DatabaseSetup;
 import io.outboxkit.testing.PostgresExtension;
 import java.sql.Connection;
@@ -35,8 +36,30 @@ class SchemaUntouchedTest {
 
         assertThat(run.status()).isEqualTo(ReplayCli.EXIT_FAILED);
         assertThat(run.errLines()).singleElement().asString()
-                .contains("holds no table \"outbox\" (is it the services' database?): replay-cli creates nothing");
+                .contains("holds no outbox table outbox in schema public (is it the services' database?); pass "
+                        + "--schema/--outbox-table if yours is named otherwise: replay-cli creates nothing");
         assertThat(tables(bare)).isEqualTo(before);
+    }
+
+    /** Only an outbox of other names: a service's own, in schema messaging. */
+    @RegisterExtension
+    static final PostgresExtension named = new PostgresExtension(dataSource -> OutboxMigrations.apply(dataSource,
+            Outbox.NAMED), 2);
+
+    @Test
+    void pointed_through_its_current_schema_at_an_outbox_of_other_names_it_names_the_table_it_missed_and_the_options() {
+        List<String> before = tables(named, "messaging");
+
+        Cli.Run run = Cli.against(named).with("DB_URL", named.jdbcUrl() + (named.jdbcUrl().contains("?") ? "&" : "?")
+                + "currentSchema=messaging").run("requeue", "--dead");
+
+        assertThat(run.status()).isEqualTo(ReplayCli.EXIT_FAILED);
+        assertThat(run.errLines()).singleElement().asString()
+                .contains("holds no outbox table outbox in schema messaging (is it the services' database?); pass "
+                        + "--schema/--outbox-table if yours is named otherwise: replay-cli creates nothing")
+                .doesNotContain("start a service");
+        assertThat(tables(named, "messaging")).isEqualTo(before);
+        assertThat(Cli.against(named).run(Outbox.named("requeue", "--dead")).status()).as("named, it is found").isZero();
     }
 
     @Test
@@ -53,7 +76,11 @@ class SchemaUntouchedTest {
     }
 
     private static List<String> tables(PostgresExtension db) {
-        return db.jdbi().withHandle(h -> h.createQuery("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                + "ORDER BY 1").mapTo(String.class).list());
+        return tables(db, "public");
+    }
+
+    private static List<String> tables(PostgresExtension db, String schema) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT tablename FROM pg_tables WHERE schemaname = :schema "
+                + "ORDER BY 1").bind("schema", schema).mapTo(String.class).list());
     }
 }

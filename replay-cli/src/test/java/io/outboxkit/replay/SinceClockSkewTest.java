@@ -44,8 +44,8 @@ class SinceClockSkewTest {
         Instant after = databaseNow();
         assertThat(run.status()).as(run.err()).isZero();
         assertThat(run.out()).as("the message written a moment ago, within the last minute on the database's clock")
-                .startsWith("requeued 1 message written since ");
-        Instant since = Instant.parse(run.out().trim().substring("requeued 1 message written since ".length()));
+                .startsWith("requeued 1 message in \"outbox\" written since ");
+        Instant since = Instant.parse(run.out().trim().substring("requeued 1 message in \"outbox\" written since ".length()));
         assertThat(since).as("the database's now, to the second, less a minute")
                 .isBetween(before.truncatedTo(ChronoUnit.SECONDS).minus(Duration.ofMinutes(1)),
                         after.minus(Duration.ofMinutes(1)));
@@ -64,7 +64,7 @@ class SinceClockSkewTest {
 
         assertThat(run.status()).as("a message was written at that time, so it is not in the future: " + run.err())
                 .isZero();
-        assertThat(run.out()).isEqualToIgnoringNewLines("requeued 1 message written since " + written);
+        assertThat(run.out()).isEqualToIgnoringNewLines("requeued 1 message in \"outbox\" written since " + written);
         assertThat(Outbox.status(db, justWritten)).isEqualTo("PENDING");
     }
 

@@ -32,6 +32,11 @@ class UsageErrorsTest {
             requeue --since 5x                                    | '5x' is not a time
             duplicate --consumer-url ftp://example.com/messages   | is not an http:// or https:// URL
             duplicate --message-id 42                             | '42' is not a message id
+            list --status dead --schema Messaging                 | --schema must be a lowercase SQL identifier of 1 to 63 characters (a letter or _, then letters, digits or _), was "Messaging"
+            list --status dead --schema pg_catalog                | --schema must not start with pg_
+            requeue --dead --outbox-table outbox;drop             | --outbox-table must be a lowercase SQL identifier
+            requeue --dead --channel 1wake                        | --channel must be a lowercase SQL identifier
+            list --status dead --after -1                         | --after must be a SEQ, 0 or more, was -1
             """)
     void bad_arguments_exit_2_with_one_line_naming_the_problem(String args, String expected) {
         Cli.Run run = Cli.withoutDatabase().run(args.isBlank() ? new String[0] : args.trim().split("\\s+"));
