@@ -14,6 +14,7 @@ import io.outboxkit.spring.autoconfigure.OutboxKafkaAutoConfiguration;
 import io.outboxkit.spring.autoconfigure.OutboxNatsAutoConfiguration;
 import io.outboxkit.spring.autoconfigure.OutboxRabbitMqAutoConfiguration;
 import io.outboxkit.testing.DatabaseSetup;
+import io.outboxkit.testing.FreePorts;
 import io.outboxkit.testing.PostgresExtension;
 import java.nio.charset.StandardCharsets;
 import java.util.UUID;
@@ -124,5 +125,32 @@ class BrokerPublisherAutoConfigurationTest {
                     assertThat(cause.getMessage()).contains("outboxkit.rabbitmq.uri must start with amqp://")
                             .doesNotContain("s3cret");
                 });
+    }
+
+    /**
+     * docs/spring-boot.md: an instance started with outboxkit.poller.enabled=false only writes. The
+     * shared properties still name the broker for the instances that deliver, but this one makes no
+     * publisher, so a broker that is down, or refuses its credentials, does not stop it.
+     */
+    @Test
+    void a_writer_only_instance_makes_no_publisher_and_starts_while_nats_is_down() {
+        context().withPropertyValues("outboxkit.poller.enabled=false",
+                        "outboxkit.nats.url=nats://127.0.0.1:" + FreePorts.pick())
+                .run(context -> assertThat(context).as("a writer-only instance, NATS down").hasNotFailed()
+                        .hasSingleBean(SpringOutboxWriter.class).doesNotHaveBean(MessagePublisher.class));
+    }
+
+    @Test
+    void a_writer_only_instance_makes_no_publisher_and_starts_whatever_rabbitmq_thinks_of_its_credentials() {
+        context().withPropertyValues("outboxkit.poller.enabled=false",
+                        "outboxkit.rabbitmq.uri=amqp://nobody:wrong@127.0.0.1:5672/%2F")
+                .run(context -> assertThat(context).as("a writer-only instance, credentials refused").hasNotFailed()
+                        .doesNotHaveBean(MessagePublisher.class));
+    }
+
+    @Test
+    void a_writer_only_instance_makes_no_kafka_publisher() {
+        context().withPropertyValues("outboxkit.poller.enabled=off", "outboxkit.kafka.bootstrap-servers=127.0.0.1:9")
+                .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(MessagePublisher.class));
     }
 }

@@ -26,6 +26,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceTransactionManagerAutoConfiguration;
 import org.springframework.boot.test.system.CapturedOutput;
@@ -70,8 +71,10 @@ class OutboxAutoConfigurationTest {
             "outboxkit.schema.outbox-table| Out  | outboxkit.schema.outbox-table must be a lowercase SQL identifier",
             "outboxkit.schema.name        | pg_x | outboxkit.schema.name must not start with pg_",
             "outboxkit.retention.published| -1s  | outboxkit.retention.published must be zero to 36500 days, was PT-1S",
-            "outboxkit.retention.interval | 0s   | outboxkit.retention.interval must be at least 1 ms, was PT0S",
-            "outboxkit.health.max-pending-age | 0s | outboxkit.health.max-pending-age must be at least 1 ms, was PT0S"})
+            "outboxkit.retention.interval | 0s   | outboxkit.retention.interval must be 1 ms to 36500 days, was PT0S",
+            "outboxkit.retention.interval | 99999999999999d | outboxkit.retention.interval must be 1 ms to 36500 days, was PT2399999999999976H",
+            "outboxkit.health.max-pending-age | 0s | outboxkit.health.max-pending-age must be 1 ms to 36500 days, was PT0S",
+            "outboxkit.health.max-pending-age | 99999999999999d | outboxkit.health.max-pending-age must be 1 ms to 36500 days, was PT2399999999999976H"})
     void a_property_out_of_range_fails_the_start_with_a_message_naming_it(String property, String value, String message) {
         Contexts.on(db).withPropertyValues(property + "=" + value).run(context -> {
             assertThat(context).hasFailed();
@@ -199,6 +202,46 @@ class OutboxAutoConfigurationTest {
                     assertThat(context).hasNotFailed().doesNotHaveBean(OutboxPoller.class);
                     assertThat(output).doesNotContain("no MessagePublisher bean");
                 });
+    }
+
+    /** Spring binds on, yes and 1 as true: the starter's conditions read them as it binds them. */
+    @ParameterizedTest(name = "outboxkit.poller.enabled={0}")
+    @ValueSource(strings = {"on", "yes", "1", "TRUE"})
+    void poller_enabled_spelt_as_spring_binds_true_runs_the_poller(String value) {
+        Contexts.on(db).withBean(MessagePublisher.class, () -> IGNORING)
+                .withPropertyValues("outboxkit.poller.enabled=" + value)
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(context.getBean(OutboxProperties.class).poller().enabled()).isTrue();
+                    assertThat(context.getBean(OutboxPoller.class).isRunning()).isTrue();
+                });
+    }
+
+    @ParameterizedTest(name = "outboxkit.poller.enabled={0}")
+    @ValueSource(strings = {"off", "no", "0"})
+    void poller_enabled_spelt_as_spring_binds_false_runs_no_poller(String value) {
+        Contexts.on(db).withBean(MessagePublisher.class, () -> IGNORING)
+                .withPropertyValues("outboxkit.poller.enabled=" + value)
+                .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(OutboxPoller.class));
+    }
+
+    @ParameterizedTest(name = "outboxkit.retention.enabled={0}")
+    @ValueSource(strings = {"on", "yes", "1"})
+    void retention_enabled_spelt_as_spring_binds_true_runs_retention(String value) {
+        Contexts.on(db).withPropertyValues("outboxkit.poller.enabled=false", "outboxkit.retention.enabled=" + value)
+                .run(context -> {
+                    assertThat(context.getBean(OutboxProperties.class).retention().enabled()).isTrue();
+                    assertThat(context).hasBean("outboxRetentionSchedule");
+                });
+    }
+
+    @ParameterizedTest(name = "{0}=maybe")
+    @ValueSource(strings = {"outboxkit.poller.enabled", "outboxkit.retention.enabled", "outboxkit.schema.manage"})
+    void a_switch_that_is_neither_true_nor_false_fails_the_start_naming_it(String property) {
+        Contexts.on(db).withPropertyValues(property + "=maybe").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(context.getStartupFailure()).hasStackTraceContaining(property);
+        });
     }
 
     @Test

@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.boot.LazyInitializationBeanFactoryPostProcessor;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceTransactionManagerAutoConfiguration;
 import org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration;
@@ -133,6 +134,22 @@ class OutboxMetricsAutoConfigurationTest {
                     write(context, "d");
                     await().atMost(Duration.ofSeconds(10))
                             .until(() -> registry.get("outbox.delivered").counter().count() == 1.0);
+                });
+    }
+
+    /**
+     * Under spring.main.lazy-initialization nothing asks for the starter's listener where no poller
+     * runs here, yet the gauges show the outbox all the same.
+     */
+    @Test
+    void under_lazy_initialization_the_gauges_are_in_the_registry_where_another_process_delivers() {
+        context().withInitializer(context -> context.addBeanFactoryPostProcessor(new LazyInitializationBeanFactoryPostProcessor()))
+                .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+                .withPropertyValues("outboxkit.poller.enabled=false")
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(context.getBean(MeterRegistry.class).find("outbox.messages").gauges())
+                            .as("the outbox_messages gauges in the application's registry").isNotEmpty();
                 });
     }
 

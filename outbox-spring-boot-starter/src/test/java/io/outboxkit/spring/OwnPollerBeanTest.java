@@ -2,19 +2,32 @@ package io.outboxkit.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxPoller;
+import io.outboxkit.migrations.OutboxMigrations;
+import io.outboxkit.spring.autoconfigure.OutboxHealthAutoConfiguration;
 import io.outboxkit.testing.DatabaseSetup;
 import io.outboxkit.testing.PostgresExtension;
+import java.util.Map;
 import javax.sql.DataSource;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.boot.health.autoconfigure.contributor.HealthContributorAutoConfiguration;
+import org.springframework.boot.health.autoconfigure.registry.HealthContributorRegistryAutoConfiguration;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.boot.health.contributor.Status;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Primary;
 
 /**
  * docs/spring-boot.md: "Every bean is @ConditionalOnMissingBean: declare your own to replace one (an
- * OutboxPoller built your way, say; the starter still starts and stops it)."
+ * OutboxPoller built your way, say; the starter still starts and stops it, unless
+ * outboxkit.poller.enabled=false)": every one of them, and the health component reports those it runs.
  */
 class OwnPollerBeanTest {
 
@@ -39,6 +52,65 @@ class OwnPollerBeanTest {
         });
     }
 
+    /**
+     * An application with two outboxes declares two pollers (one @Primary, as Spring's failure
+     * analysis of a single one suggests): each is started with the context and stopped with it.
+     */
+    @Test
+    void every_outbox_poller_bean_of_the_application_is_started_and_stopped_with_the_context() {
+        Contexts.on(db).withUserConfiguration(TwoPollers.class).run(context -> {
+            assertThat(context).hasNotFailed();
+            OutboxPoller orders = context.getBean("ordersPoller", OutboxPoller.class);
+            OutboxPoller audit = context.getBean("auditPoller", OutboxPoller.class);
+            assertThat(orders.isRunning()).as("the application's first poller").isTrue();
+            assertThat(audit.isRunning()).as("the application's second poller (its audit outbox)").isTrue();
+            context.close();
+            assertThat(orders.isRunning()).isFalse();
+            assertThat(audit.isRunning()).isFalse();
+        });
+    }
+
+    /** Two pollers, one stopped: the health component is DOWN and says which. */
+    @Test
+    void the_health_component_reports_each_poller_and_is_down_when_one_is_stopped() {
+        withHealth().withUserConfiguration(TwoPollers.class).run(context -> {
+            assertThat(health(context).getStatus()).isEqualTo(Status.UP);
+            assertThat(health(context).getDetails()).containsEntry("poller", "running")
+                    .containsEntry("pollers", Map.of("orders", "running", "audit", "running"));
+            context.getBean("auditPoller", OutboxPoller.class).close();
+            Health health = health(context);
+            assertThat(health.getStatus()).isEqualTo(Status.DOWN);
+            assertThat(health.getDetails()).containsEntry("poller", "stopped")
+                    .containsEntry("pollers", Map.of("orders", "running", "audit", "stopped"));
+        });
+    }
+
+    /**
+     * docs/spring-boot.md: "Where another process delivers (outboxkit.poller.enabled=false), poller is
+     * none". An application that declares its own OutboxPoller bean and turns the poller off (the
+     * relay delivers) is not reported DOWN because that never-started poller is "stopped".
+     */
+    @Test
+    void poller_disabled_with_an_own_poller_bean_reports_poller_none_and_up() {
+        withHealth().withUserConfiguration(OwnPoller.class).withPropertyValues("outboxkit.poller.enabled=false")
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(context.getBean(OutboxPoller.class).isRunning()).isFalse();
+                    Health health = health(context);
+                    assertThat(health.getDetails()).containsEntry("poller", "none");
+                    assertThat(health.getStatus()).isEqualTo(Status.UP);
+                });
+    }
+
+    private static ApplicationContextRunner withHealth() {
+        return Contexts.on(db, OutboxHealthAutoConfiguration.class, HealthContributorAutoConfiguration.class,
+                HealthContributorRegistryAutoConfiguration.class);
+    }
+
+    private static Health health(ApplicationContext context) {
+        return ((HealthIndicator) context.getBean("outboxHealthIndicator")).health();
+    }
+
     /** The application's poller, built its way, its publisher not a bean. */
     @Configuration(proxyBeanMethods = false)
     static class OwnPoller {
@@ -46,6 +118,23 @@ class OwnPollerBeanTest {
         OutboxPoller outboxPoller(DataSource dataSource) {
             return OutboxPoller.builder(Jdbi.create(dataSource), message -> { })
                     .name("own-poller").batchSize(50).build();
+        }
+    }
+
+    /** Two outboxes, a poller each. */
+    @Configuration(proxyBeanMethods = false)
+    static class TwoPollers {
+        @Bean
+        @Primary
+        OutboxPoller ordersPoller(DataSource dataSource) {
+            return OutboxPoller.builder(Jdbi.create(dataSource), message -> { }).name("orders").build();
+        }
+
+        @Bean
+        OutboxPoller auditPoller(DataSource dataSource) {
+            OutboxNames audit = OutboxNames.inSchema("audit_outbox");
+            OutboxMigrations.builder(dataSource).names(audit).build().apply();
+            return OutboxPoller.builder(Jdbi.create(dataSource), message -> { }).names(audit).name("audit").build();
         }
     }
 }

@@ -19,7 +19,6 @@ import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.LazyInitializationExcludeFilter;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
@@ -41,10 +40,10 @@ import org.springframework.context.annotation.Configuration;
  *   <li>an {@link OutboxMonitor}, the outbox's figures, cached, for health and metrics;</li>
  *   <li>an {@link OutboxPoller}, started and stopped with the context, delivering through the
  *       application's {@link MessagePublisher} bean and telling every {@link OutboxListener} bean
- *       what it does (an {@link OutboxPoller} bean of the application's own is started and stopped
- *       the same way): no publisher, no poller (one INFO line says so);
+ *       what it does (every {@link OutboxPoller} bean of the application's own is started and
+ *       stopped the same way): no publisher, no poller (one INFO line says so);
  *       {@code outboxkit.poller.enabled=true} without one fails the start;
- *       {@code outboxkit.poller.enabled=false}, never a poller;</li>
+ *       {@code outboxkit.poller.enabled=false}, never a poller started, nor a broker publisher made;</li>
  *   <li>spans, when the application has an {@link OpenTelemetry} bean (Spring Boot's OpenTelemetry
  *       support makes one): the poller's PRODUCER spans and the handlers' CONSUMER spans are made
  *       with it, whether or not it is installed as the global one; without one, with the global one
@@ -52,10 +51,15 @@ import org.springframework.context.annotation.Configuration;
  *   <li>{@link OutboxRetention} on a schedule, when {@code outboxkit.retention.enabled=true}.</li>
  * </ul>
  *
+ * <p>Its switches ({@code outboxkit.poller.enabled}, {@code outboxkit.retention.enabled},
+ * {@code outboxkit.schema.manage}) are read as Spring binds them: {@code on}, {@code yes} and
+ * {@code 1} are true, {@code off}, {@code no} and {@code 0} false, and anything else fails the start.
+ *
  * <p>The other auto-configurations of the starter build on it: the broker ones
  * ({@link OutboxKafkaAutoConfiguration}, {@link OutboxRabbitMqAutoConfiguration},
  * {@link OutboxNatsAutoConfiguration}) contribute a {@link MessagePublisher} bean, ordered before
- * this one and {@link ConditionalOnMissingBean}, so that an application's own publisher wins;
+ * this one and {@link ConditionalOnMissingBean}, so that an application's own publisher wins, and
+ * only where a poller may run here (not with {@code outboxkit.poller.enabled=false});
  * {@link OutboxMetricsAutoConfiguration} contributes an {@link OutboxListener} and
  * {@link OutboxHealthAutoConfiguration} the {@code outbox} health component, both ordered after
  * this one and reading its {@link OutboxMonitor} and {@link OutboxPoller}.
@@ -137,7 +141,7 @@ public final class OutboxAutoConfiguration {
     /** The library's schema, applied at start with Flyway unless {@code outboxkit.schema.manage=false}. */
     @Configuration(proxyBeanMethods = false)
     @ConditionalOnClass({Flyway.class, OutboxMigrations.class})
-    @ConditionalOnBooleanProperty(name = "outboxkit.schema.manage", matchIfMissing = true)
+    @ConditionalOnSwitch(value = "outboxkit.schema.manage", matchIfMissing = true)
     static class SchemaConfiguration {
 
         @Bean
@@ -155,11 +159,11 @@ public final class OutboxAutoConfiguration {
 
     /**
      * The poller, unless turned off: the starter's own when the application has a publisher for it,
-     * and started with the context whichever made it. The lifecycle bean is declared after the
+     * and started with the context whichever made it, with every other poller of the application's. The lifecycle bean is declared after the
      * poller, so its condition sees the starter's poller as well as an application's own.
      */
     @Configuration(proxyBeanMethods = false)
-    @ConditionalOnBooleanProperty(name = "outboxkit.poller.enabled", matchIfMissing = true)
+    @ConditionalOnSwitch(value = "outboxkit.poller.enabled", matchIfMissing = true)
     static class PollerConfiguration {
 
         @Bean
@@ -170,11 +174,12 @@ public final class OutboxAutoConfiguration {
             return settings.poller(publisher, names, listeners.orderedStream().toList(), openTelemetry.getIfUnique());
         }
 
+        /** Every {@link OutboxPoller} bean: an application with two outboxes may declare a poller for each. */
         @Bean
         @ConditionalOnBean(OutboxPoller.class)
         @ConditionalOnMissingBean(name = "outboxPollerLifecycle")
-        OutboxPollerLifecycle outboxPollerLifecycle(OutboxPoller poller) {
-            return new OutboxPollerLifecycle(poller);
+        OutboxPollerLifecycle outboxPollerLifecycle(ObjectProvider<OutboxPoller> pollers) {
+            return new OutboxPollerLifecycle(pollers.orderedStream().toList());
         }
 
         /** Lazy initialization would leave the poller unmade, and so never started. */
@@ -197,7 +202,7 @@ public final class OutboxAutoConfiguration {
 
     /** Retention on a schedule, when {@code outboxkit.retention.enabled=true}. */
     @Configuration(proxyBeanMethods = false)
-    @ConditionalOnBooleanProperty(name = "outboxkit.retention.enabled")
+    @ConditionalOnSwitch("outboxkit.retention.enabled")
     static class RetentionConfiguration {
 
         @Bean

@@ -1,7 +1,7 @@
 package io.outboxkit.spring.autoconfigure;
 
 import io.outboxkit.core.OutboxMonitor;
-import io.outboxkit.core.OutboxPoller;
+import java.util.List;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -31,8 +31,12 @@ public final class OutboxHealthAutoConfiguration {
     /** Named so that Spring Boot calls the component {@code outbox}. */
     @Bean
     @ConditionalOnMissingBean(name = "outboxHealthIndicator")
-    HealthIndicator outboxHealthIndicator(OutboxMonitor monitor, ObjectProvider<OutboxPoller> poller,
+    HealthIndicator outboxHealthIndicator(OutboxMonitor monitor, ObjectProvider<OutboxPollerLifecycle> lifecycle,
                                           OutboxProperties properties) {
-        return new OutboxHealthIndicator(monitor, poller.getIfAvailable(), properties.health().maxPendingAge());
+        // The pollers the starter starts, not every OutboxPoller bean: one it does not start
+        // (outboxkit.poller.enabled=false) would be reported stopped for ever.
+        OutboxPollerLifecycle pollers = lifecycle.getIfAvailable();
+        return new OutboxHealthIndicator(monitor, pollers == null ? List.of() : pollers.pollers(),
+                properties.health().maxPendingAge());
     }
 }

@@ -5,15 +5,20 @@ import io.outboxkit.core.OutboxMonitor;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxSnapshot;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 
 /**
- * The {@code outbox} health component. DOWN when the poller this application runs is stopped, when
- * the outbox's figures cannot be read, or when the oldest due PENDING message has waited longer than
- * {@code outboxkit.health.max-pending-age}; UP otherwise. Its details: {@code pending}, {@code dead},
- * {@code oldestPendingAgeSeconds}, {@code maxPendingAgeSeconds}, and {@code poller} (running,
- * stopped, or none when another process delivers).
+ * The {@code outbox} health component. DOWN when a poller the starter runs in this application is
+ * stopped, when the outbox's figures cannot be read, or when the oldest due PENDING message has
+ * waited longer than {@code outboxkit.health.max-pending-age}; UP otherwise. Its details:
+ * {@code pending}, {@code dead}, {@code oldestPendingAgeSeconds}, {@code maxPendingAgeSeconds}, and
+ * {@code poller} (running; stopped when one is; or none when the starter runs none here, as with
+ * {@code outboxkit.poller.enabled=false}, another process delivering), and with several pollers
+ * {@code pollers}, each one's state by its name.
  *
  * <p>The figures come from the {@link OutboxMonitor}, which reads the database at most once a
  * second (two index counts and one row), so a health endpoint polled often costs little. A message
@@ -23,27 +28,36 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 final class OutboxHealthIndicator implements HealthIndicator {
 
     private final OutboxMonitor monitor;
-    private final OutboxPoller poller;
+    private final List<OutboxPoller> pollers;
     private final Duration maxPendingAge;
 
-    /** {@code poller} is null when this application runs none. */
-    OutboxHealthIndicator(OutboxMonitor monitor, OutboxPoller poller, Duration maxPendingAge) {
+    /** {@code pollers}: those the starter runs in this application, none when another process delivers. */
+    OutboxHealthIndicator(OutboxMonitor monitor, List<OutboxPoller> pollers, Duration maxPendingAge) {
         this.monitor = monitor;
-        this.poller = poller;
+        this.pollers = List.copyOf(pollers);
         this.maxPendingAge = maxPendingAge;
     }
 
     @Override
     public Health health() {
         Health.Builder health = Health.up();
-        if (poller != null) {
+        boolean allRunning = true;
+        Map<String, String> states = new LinkedHashMap<>();
+        for (OutboxPoller poller : pollers) {
             boolean running = poller.isRunning();
-            health.withDetail("poller", running ? "running" : "stopped");
-            if (!running) {
+            allRunning &= running;
+            states.put(poller.name(), running ? "running" : "stopped");
+        }
+        if (pollers.isEmpty()) {
+            health.withDetail("poller", "none"); // another process delivers
+        } else {
+            health.withDetail("poller", allRunning ? "running" : "stopped");
+            if (pollers.size() > 1) {
+                health.withDetail("pollers", states);
+            }
+            if (!allRunning) {
                 health.down();
             }
-        } else {
-            health.withDetail("poller", "none"); // another process delivers
         }
         health.withDetail("maxPendingAgeSeconds", seconds(maxPendingAge));
         OutboxSnapshot snapshot;
@@ -59,9 +73,10 @@ final class OutboxHealthIndicator implements HealthIndicator {
         if (snapshot.oldestPendingAge().compareTo(maxPendingAge) > 0) {
             health.down().withDetail("reason", "the oldest pending message (" + snapshot.oldestPendingId()
                     + ") has waited longer than outboxkit.health.max-pending-age");
-        } else if (poller != null && !poller.isRunning()) {
-            health.withDetail("reason", "the poller of this application is not delivering: stopped, or a worker of it "
-                    + "has ended (its log says why)");
+        } else if (!allRunning) {
+            health.withDetail("reason", (pollers.size() == 1 ? "the poller of this application is not delivering"
+                    : "a poller of this application is not delivering (see pollers)")
+                    + ": stopped, or a worker of it has ended (its log says why)");
         }
         return health.build();
     }

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.outboxkit.core.OutboxMonitor;
 import io.outboxkit.core.spi.OutboxListener;
 import io.outboxkit.micrometer.OutboxMetrics;
+import org.springframework.boot.LazyInitializationExcludeFilter;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -21,7 +22,8 @@ import org.springframework.context.annotation.Bean;
  *
  * <p>Backs off when the application declares an {@link OutboxMetrics} bean of its own (Spring Boot
  * binds that one, and the poller is told of its events as of every {@link OutboxListener} bean).
- * Without Micrometer or without a registry, nothing of this is made.
+ * Without Micrometer or without a registry, nothing of this is made. Under
+ * {@code spring.main.lazy-initialization} the meters are bound at start all the same.
  */
 @AutoConfiguration(after = OutboxAutoConfiguration.class,
         afterName = "org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration")
@@ -34,9 +36,19 @@ public final class OutboxMetricsAutoConfiguration {
     public OutboxMetricsAutoConfiguration() {
     }
 
+    /** Declared as its class, not as an {@link OutboxListener}, so that the filter below can tell it apart. */
     @Bean
     @ConditionalOnMissingBean({OutboxMetrics.class, MeteredOutboxListener.class})
-    OutboxListener outboxMetricsListener(MeterRegistry registry, OutboxMonitor monitor) {
+    MeteredOutboxListener outboxMetricsListener(MeterRegistry registry, OutboxMonitor monitor) {
         return new MeteredOutboxListener(registry, monitor);
+    }
+
+    /**
+     * The meters are bound when the listener is made; under spring.main.lazy-initialization nothing
+     * would ask for it where no poller runs here, and the gauges would never be in the registry.
+     */
+    @Bean
+    static LazyInitializationExcludeFilter outboxMetricsListenerIsEager() {
+        return LazyInitializationExcludeFilter.forBeanTypes(MeteredOutboxListener.class);
     }
 }

@@ -16,10 +16,13 @@ import org.springframework.core.env.Environment;
  * before {@link OutboxAutoConfiguration}, so the in-process poller delivers through it; an
  * application's own {@link MessagePublisher} bean, or a broker configured before it (Kafka, then
  * RabbitMQ), wins over it. Closed with the context, after the poller has stopped.
+ * Not made with {@code outboxkit.poller.enabled=false}: an instance that only writes does not
+ * depend on the broker, which may then be down or refuse it without stopping its start.
  */
 @AutoConfiguration(before = OutboxAutoConfiguration.class, after = OutboxRabbitMqAutoConfiguration.class)
 @ConditionalOnClass(NatsPublisher.class)
 @ConditionalOnProperty("outboxkit.nats.url")
+@ConditionalOnSwitch(value = "outboxkit.poller.enabled", matchIfMissing = true)
 @EnableConfigurationProperties(OutboxNatsProperties.class)
 public final class OutboxNatsAutoConfiguration {
 

@@ -1,11 +1,16 @@
 package io.outboxkit.spring.autoconfigure;
 
 import io.outboxkit.core.OutboxPoller;
+import java.util.ArrayList;
+import java.util.List;
 import org.springframework.context.SmartLifecycle;
 
 /**
- * Starts the poller with the application context and stops it with the context, finishing the
- * batches in flight first (up to the lease; see {@link OutboxPoller#close()}).
+ * Starts the pollers (the starter's, or every one of the application's own) with the application
+ * context and stops them with the context, finishing the batches in flight first (up to the lease;
+ * see {@link OutboxPoller#close()}); one after the other, in the reverse order of their start. The
+ * health component reports these pollers, and only these: one the starter does not start is none of
+ * its business.
  *
  * <p>Its phase, {@link #PHASE}, is below the web server's: the poller starts before requests are
  * taken and stops after the server's graceful shutdown has let requests in flight finish. Like
@@ -25,27 +30,48 @@ final class OutboxPollerLifecycle implements SmartLifecycle {
      */
     static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 4096;
 
-    private final OutboxPoller poller;
+    private final List<OutboxPoller> pollers;
     /**
      * Started and not stopped: not {@link OutboxPoller#isRunning()}, which says false once a worker
      * has ended, and then the context would not stop the poller's other threads.
      */
     private volatile boolean started;
 
-    OutboxPollerLifecycle(OutboxPoller poller) {
-        this.poller = poller;
+    OutboxPollerLifecycle(List<OutboxPoller> pollers) {
+        this.pollers = List.copyOf(pollers);
     }
 
+    /** The pollers this starts and stops, in their start order. */
+    List<OutboxPoller> pollers() {
+        return pollers;
+    }
+
+    /** Starts every poller; when one cannot start, those started before it are stopped again. */
     @Override
     public void start() {
-        poller.start();
+        List<OutboxPoller> running = new ArrayList<>();
+        try {
+            for (OutboxPoller poller : pollers) {
+                poller.start();
+                running.add(poller);
+            }
+        } catch (RuntimeException e) {
+            closeInReverse(running);
+            throw e;
+        }
         started = true;
     }
 
     @Override
     public void stop() {
         started = false;
-        poller.close();
+        closeInReverse(pollers);
+    }
+
+    private static void closeInReverse(List<OutboxPoller> pollers) {
+        for (int i = pollers.size() - 1; i >= 0; i--) {
+            pollers.get(i).close();
+        }
     }
 
     @Override

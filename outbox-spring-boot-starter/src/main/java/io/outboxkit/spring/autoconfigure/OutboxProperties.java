@@ -80,7 +80,9 @@ public record OutboxProperties(
      * @param enabled whether it runs: unset, it runs when the application has a MessagePublisher bean
      *                or an OutboxPoller bean of its own (and says so in one INFO line when it has
      *                neither); true requires one (the start fails without it); false never runs it,
-     *                the application's own neither (the outbox-relay process delivers instead)
+     *                the application's own neither, and makes no broker publisher (the outbox-relay
+     *                process delivers instead). Read as Spring binds it: on, yes and 1 are true, off,
+     *                no and 0 false, as for every switch of the starter
      * @param name    the lease owner written on claimed messages, and the prefix of the poller's log
      *                lines; unset, host-pid-random, unique per poller
      */
@@ -94,7 +96,7 @@ public record OutboxProperties(
      * @param published   how long delivered (PUBLISHED) messages are kept
      * @param dedupWindow how long processed-message records are kept; a redelivery later than this is
      *                    processed again, so keep it longer than any retry schedule plus a requeue
-     * @param interval    the pause between two runs
+     * @param interval    the pause between two runs, 1 ms to 36500 days
      */
     public record Retention(@DefaultValue("false") boolean enabled, @DefaultValue("7d") Duration published,
                             @DefaultValue("30d") Duration dedupWindow, @DefaultValue("1m") Duration interval) {
@@ -128,13 +130,13 @@ public record OutboxProperties(
     }
 
     /**
-     * The {@code outbox} health component: DOWN when the poller of this application is stopped, when
+     * The {@code outbox} health component: DOWN when a poller the starter runs is stopped, when
      * the outbox's figures cannot be read, or when the oldest due PENDING message has waited longer
      * than {@code maxPendingAge}. Turned off, like every health component, by
      * {@code management.health.outbox.enabled=false}.
      *
      * @param maxPendingAge how long the oldest due PENDING message may wait, from its write, before the
-     *                      component reports DOWN; at least 1 ms
+     *                      component reports DOWN; 1 ms to 36500 days
      */
     public record Health(@DefaultValue("5m") Duration maxPendingAge) {
     }

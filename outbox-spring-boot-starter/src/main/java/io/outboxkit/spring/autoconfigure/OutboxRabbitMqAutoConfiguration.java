@@ -15,11 +15,13 @@ import org.springframework.core.env.Environment;
  * on the class path and {@code outboxkit.rabbitmq.uri} is set ({@link OutboxRabbitMqProperties}).
  * Ordered before {@link OutboxAutoConfiguration}, so the in-process poller delivers through it; an
  * application's own {@link MessagePublisher} bean wins over it. Closed with the context, after the
- * poller has stopped.
+ * poller has stopped. Not made with {@code outboxkit.poller.enabled=false}: an instance that only
+ * writes does not depend on the broker, which may then be down or refuse it without stopping its start.
  */
 @AutoConfiguration(before = OutboxAutoConfiguration.class)
 @ConditionalOnClass(RabbitMqPublisher.class)
 @ConditionalOnProperty("outboxkit.rabbitmq.uri")
+@ConditionalOnSwitch(value = "outboxkit.poller.enabled", matchIfMissing = true)
 @EnableConfigurationProperties(OutboxRabbitMqProperties.class)
 public final class OutboxRabbitMqAutoConfiguration {
 

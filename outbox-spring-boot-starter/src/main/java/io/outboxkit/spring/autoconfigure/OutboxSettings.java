@@ -48,6 +48,10 @@ final class OutboxSettings {
                     "publishedRetention", "outboxkit.retention.published",
                     "dedupWindow", "outboxkit.retention.dedup-window"));
 
+    /** The bounds of {@code outboxkit.retention.interval} and {@code outboxkit.health.max-pending-age}. */
+    private static final Duration MIN_STARTER_DURATION = Duration.ofMillis(1);
+    private static final Duration MAX_STARTER_DURATION = OutboxRetention.MAX_RETENTION;
+
     /** Never called: the poller built to check the settings is never started. */
     private static final MessagePublisher NOT_STARTED = message -> {
         throw new IllegalStateException("the settings check's poller never delivers");
@@ -75,19 +79,22 @@ final class OutboxSettings {
         settings.poller(NOT_STARTED, settings.names, List.of(), null);
         settings.writer(settings.names);
         settings.retention(settings.names);
-        Duration interval = properties.retention().interval();
-        if (interval == null || interval.toMillis() < 1) {
-            // Not a library setting: how often the starter runs retention. Checked here for that reason.
-            throw new InvalidConfigurationPropertyValueException("outboxkit.retention.interval", interval,
-                    "outboxkit.retention.interval must be at least 1 ms, was " + interval);
-        }
-        Duration maxPendingAge = properties.health().maxPendingAge();
-        if (maxPendingAge == null || maxPendingAge.toMillis() < 1) {
-            // Not a library setting either: the age at which the starter's health check reports DOWN.
-            throw new InvalidConfigurationPropertyValueException("outboxkit.health.max-pending-age", maxPendingAge,
-                    "outboxkit.health.max-pending-age must be at least 1 ms, was " + maxPendingAge);
-        }
+        // Not library settings: how often the starter runs retention, and the age at which its health
+        // check reports DOWN. Checked here for that reason.
+        requireStarterDuration("outboxkit.retention.interval", properties.retention().interval());
+        requireStarterDuration("outboxkit.health.max-pending-age", properties.health().maxPendingAge());
         return settings;
+    }
+
+    /**
+     * Compared as Durations: in milliseconds (which the schedule and the health check use) a huge
+     * one overflows, and the start would fail with an ArithmeticException that names no property.
+     */
+    private static void requireStarterDuration(String property, Duration value) {
+        if (value == null || value.compareTo(MIN_STARTER_DURATION) < 0 || value.compareTo(MAX_STARTER_DURATION) > 0) {
+            throw new InvalidConfigurationPropertyValueException(property, value, property + " must be 1 ms to "
+                    + MAX_STARTER_DURATION.toDays() + " days, was " + value);
+        }
     }
 
     /** The Jdbi over the application's DataSource that the poller, retention and admin share. */
