@@ -4,7 +4,9 @@ import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.internal.MessageRows;
 import io.outboxkit.core.internal.OutboxSql;
 import io.outboxkit.core.internal.OwnConnections;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -14,7 +16,10 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -24,7 +29,8 @@ import org.jdbi.v3.core.JdbiException;
 import org.jdbi.v3.core.mapper.RowMapper;
 import org.jdbi.v3.core.statement.Query;
 import org.jdbi.v3.core.statement.SqlStatements;
-import org.jdbi.v3.core.statement.Update;
+import org.jdbi.v3.core.statement.StatementContext;
+import org.jdbi.v3.core.statement.StatementCustomizer;
 
 /**
  * What an operator does with the outbox: look at messages, and put them back for redelivery.
@@ -32,7 +38,8 @@ import org.jdbi.v3.core.statement.Update;
  * <p>A requeued message is PENDING again with its attempts reset, due at once, and pollers are
  * woken. It keeps its id, so a consumer that already processed it skips it as a duplicate; it
  * keeps its place in its aggregate's order. It gets the header {@value #REQUEUED_AT_HEADER}, which
- * tells the replay from a retry of the earlier delivery. Thread-safe.
+ * tells the replay from a retry of the earlier delivery. A requeue of many messages runs in
+ * batches, each committed on its own (see {@link #requeueDead}). Thread-safe.
  */
 public final class OutboxAdmin {
 
@@ -57,10 +64,25 @@ public final class OutboxAdmin {
     public static final Duration VIEW_STATEMENT_TIMEOUT = Duration.ofSeconds(5);
     /**
      * How long a requeue waits for a message a poller in {@link ClaimMode#LOCK} holds while it
-     * delivers it. Meanwhile the requeue holds the rows it has already rewritten, which other
-     * pollers' outcomes may wait for; past it the requeue fails whole, having changed nothing.
+     * delivers it. Meanwhile the requeue's batch holds the rows it has already rewritten, which other
+     * pollers' outcomes may wait for; past it the batch fails, having changed nothing, and so does
+     * the requeue (its earlier batches stay committed).
      */
     public static final Duration REQUEUE_LOCK_WAIT = Duration.ofSeconds(5);
+    /**
+     * The most messages one batch of a requeue rewrites (and rows it examines), in one transaction
+     * of its own: small enough that its locks are held for well under a second.
+     */
+    public static final int REQUEUE_BATCH = 2_000;
+    /**
+     * How long one batch's statement of a requeue may run before PostgreSQL cancels it: below the
+     * 20 s outboxkit's services and replay-cli let a statement run (their connections wait 30 s for
+     * an answer), so the server, not the client, ends a batch that runs too long, and nothing of it
+     * keeps running after the call failed.
+     */
+    public static final Duration REQUEUE_STATEMENT_TIMEOUT = Duration.ofSeconds(10);
+    /** How many times a requeue runs a batch again that PostgreSQL aborted to break a deadlock. */
+    public static final int REQUEUE_DEADLOCK_RETRIES = 2;
 
     /**
      * The header a requeue sets on each message it requeues (replacing an earlier requeue's): the
@@ -75,6 +97,11 @@ public final class OutboxAdmin {
 
     /** PostgreSQL's SQLSTATE for a lock not obtained within lock_timeout. */
     private static final String LOCK_NOT_AVAILABLE = "55P03";
+    /** PostgreSQL's SQLSTATE for a transaction it aborted to break a deadlock. */
+    private static final String DEADLOCK_DETECTED = "40P01";
+    /** PostgreSQL's SQLSTATE for a statement cancelled (at its statement_timeout, or by a cancel request). */
+    private static final String QUERY_CANCELED = "57014";
+    private static final Duration CANCEL_RETRY = Duration.ofMillis(50);
 
     /** PostgreSQL's timestamps run from 4713 BC to 294276 AD; a message is never written outside these. */
     private static final Instant EARLIEST_TIMESTAMP = Instant.parse("0001-01-01T00:00:00Z");
@@ -92,23 +119,36 @@ public final class OutboxAdmin {
     private final Jdbi jdbi;
     private final OutboxNames names;
     private final OutboxSql sql;
-    private final String requeue;
+    private final String requeueBatch;
     private final AdminQueries views;
+    private final Set<RequeueRun> running = ConcurrentHashMap.newKeySet();
 
     private OutboxAdmin(Jdbi jdbi, OutboxNames names) {
         this.jdbi = jdbi;
         this.names = names;
         this.sql = new OutboxSql(names);
         this.views = new AdminQueries(sql);
-        // Headers stored as something other than an object (by SQL, or an old release) are delivered as none:
-        // merged with them the mark would make an array, read as no headers, and the mark would be lost.
-        this.requeue = """
-                UPDATE %s SET status = 'PENDING', attempts = 0, available_at = now(),
-                              locked_by = NULL, locked_until = NULL, published_at = NULL,
-                              headers = CASE WHEN jsonb_typeof(headers) = 'object' THEN headers ELSE '{}'::jsonb END
-                                        || jsonb_build_object('%s',
-                                  to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
-                WHERE\s""".formatted(sql.outbox(), REQUEUED_AT_HEADER);
+        // A batch reads the next candidates in write order without locks (from the index the first
+        // placeholder picks); those that still meet the condition (the second) once locked, in
+        // write order, are rewritten. Headers stored as something other than an object (by SQL, or an
+        // old release) are delivered as none: merged with them the mark would make an array, read as no
+        // headers, and the mark would be lost.
+        this.requeueBatch = """
+                WITH examined AS (
+                    SELECT o.seq FROM %1$s o WHERE %%1$s AND o.seq > :after AND o.seq <= :last ORDER BY o.seq LIMIT :batch
+                ), locked AS (
+                    SELECT o.seq FROM %1$s o WHERE o.seq IN (SELECT seq FROM examined) AND %%2$s ORDER BY o.seq FOR UPDATE
+                ), requeued AS (
+                    UPDATE %1$s o SET status = 'PENDING', attempts = 0, available_at = now(),
+                                      locked_by = NULL, locked_until = NULL, published_at = NULL,
+                                      headers = CASE WHEN jsonb_typeof(o.headers) = 'object' THEN o.headers ELSE '{}'::jsonb END
+                                                || jsonb_build_object('%2$s',
+                                          to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
+                    FROM locked WHERE o.seq = locked.seq
+                    RETURNING o.seq
+                )
+                SELECT (SELECT count(*) FROM examined) AS examined, (SELECT coalesce(max(seq), 0) FROM examined) AS edge,
+                       (SELECT count(*) FROM requeued) AS requeued""".formatted(sql.outbox(), REQUEUED_AT_HEADER);
     }
 
     /** Operations on the outbox of {@link OutboxNames#DEFAULT} in {@code jdbi}'s database. */
@@ -301,18 +341,34 @@ public final class OutboxAdmin {
     }
 
     /**
-     * Requeues one message, whatever its status.
+     * Requeues one message, whatever its status (see {@link #requeueDead} for how it locks and fails).
      *
      * @return whether the outbox had it
+     * @throws RequeueException when it could not (nothing was requeued)
      */
     public boolean requeue(UUID id) {
         Objects.requireNonNull(id, "id");
-        return requeueWhere("id = :id", "message " + id, q -> q.bind("id", id)) == 1;
+        return requeueWhere("o.id = :id", "true", 0, "message " + id, q -> q.bind("id", id)) == 1;
     }
 
-    /** Requeues every DEAD message; returns how many. */
+    /**
+     * Requeues every DEAD message; returns how many. In batches of at most {@value #REQUEUE_BATCH}
+     * messages in write order, each its own transaction, committed (and pollers woken) before the
+     * next begins: a batch locks its rows in write order (as the poller's claims and records do, so
+     * that it seldom deadlocks with them), holds them only while it runs, and its statement runs at
+     * most {@link #REQUEUE_STATEMENT_TIMEOUT}. It walks the messages written before it began, each
+     * at most once: one DEAD when its batch reads it is requeued; one written after it began waits
+     * for the next requeue.
+     *
+     * <p>Over a {@link Jdbi} bound to the application's transaction, called inside one, the batches
+     * join that transaction and commit with it, and its lock and statement timeouts stand.
+     *
+     * @throws RequeueException when a batch failed or {@link #cancelRequeues} stopped it: the batches
+     *                          before it are committed, as the exception says; calling again
+     *                          requeues the messages still DEAD
+     */
     public int requeueDead() {
-        return requeueWhere("status = 'DEAD'", "dead messages", q -> q);
+        return requeueWhere("o.status = 'DEAD'", "o.status = 'DEAD'", 0, "dead messages", q -> q);
     }
 
     /**
@@ -337,56 +393,197 @@ public final class OutboxAdmin {
      * longest a writing transaction runs (a duplicate is skipped by an idempotent consumer). Any
      * instant is taken as it is: one before the year 1 requeues every message, one beyond
      * PostgreSQL's timestamps (the year 294,276) requeues none.
+     *
+     * <p>It walks the outbox in write order, {@value #REQUEUE_BATCH} rows a batch, as
+     * {@link #requeueDead} does, up to the last message written when it began: each message at
+     * most once, none written after it began.
+     *
+     * @throws RequeueException when a batch failed or {@link #cancelRequeues} stopped it: the batches
+     *                          before it are committed; {@link #requeueSince(Instant, long)} with
+     *                          its {@link RequeueException#resumeAfter()} requeues the rest, where
+     *                          calling this again would requeue those again too
      */
     public int requeueSince(Instant since) {
+        return requeueSince(since, 0);
+    }
+
+    /**
+     * As {@link #requeueSince(Instant)}, only the messages after write position {@code after} (their
+     * {@link OutboxMessage#sequence()}): resumes a requeue that stopped, from its
+     * {@link RequeueException#resumeAfter()}.
+     *
+     * @throws IllegalArgumentException when after is negative
+     * @throws RequeueException         as {@link #requeueSince(Instant)}
+     */
+    public int requeueSince(Instant since, long after) {
         Objects.requireNonNull(since, "since");
+        if (after < 0) {
+            throw new IllegalArgumentException("after must be a write position (0 or more), was " + after);
+        }
         if (since.isAfter(LATEST_TIMESTAMP)) {
             return 0;
         }
         OffsetDateTime bound = OffsetDateTime.ofInstant(since.isBefore(EARLIEST_TIMESTAMP) ? EARLIEST_TIMESTAMP : since,
                 ZoneOffset.UTC);
-        return requeueWhere("created_at >= :since", "messages since " + since, q -> q.bind("since", bound));
+        return requeueWhere("true", "o.created_at >= :since", after, "messages since " + since,
+                q -> q.bind("since", bound));
     }
 
     /**
-     * Requeues, in one statement, the messages {@code condition} selects: all of them or, when one
-     * is held by a delivery longer than {@link #REQUEUE_LOCK_WAIT}, none.
+     * Stops the requeues of this admin that are running now, in any thread: none begins another
+     * batch, and the statement of the batch running is cancelled, so it is rolled back and nothing
+     * of it keeps running on the server; each then throws a {@link RequeueException} that says what
+     * its committed batches requeued. For a process that is stopping (a command-line tool's
+     * Ctrl-C). Returns whether they all ended within {@code wait}.
      */
-    private int requeueWhere(String condition, String what,
-                             UnaryOperator<Update> binder) {
+    public boolean cancelRequeues(Duration wait) {
+        Objects.requireNonNull(wait, "wait");
+        long deadline = System.nanoTime() + wait.toNanos();
+        running.forEach(RequeueRun::cancel);
+        while (!running.isEmpty() && deadline - System.nanoTime() > 0) {
+            // A cancel that reaches the server before the statement does is lost: cancel until they end.
+            running.forEach(RequeueRun::cancel);
+            LockSupport.parkNanos(CANCEL_RETRY.toNanos());
+        }
+        return running.isEmpty();
+    }
+
+    /**
+     * Requeues, batch by batch in write order, the rows after {@code after} that {@code candidates}
+     * (which picks the index to walk) and {@code condition} select, up to the last row written
+     * when it begins; see {@link #requeueDead}.
+     */
+    private int requeueWhere(String candidates, String condition, long after, String what,
+                             UnaryOperator<Query> binder) {
+        RequeueRun run = new RequeueRun();
+        running.add(run);
         try {
-            return inTransaction("requeue " + what, tx -> {
-                if (!OwnConnections.isCallersTransaction(tx)) { // there, the caller's lock_timeout stands
-                    tx.createQuery("SELECT set_config('lock_timeout', :wait, true)")
-                            .bind("wait", REQUEUE_LOCK_WAIT.toMillis() + "ms").mapTo(String.class).one();
-                }
-                int count = binder.apply(tx.createUpdate(requeue + condition)).execute();
-                if (count > 0) {
-                    tx.execute(sql.notify, names.channel());
-                }
-                return count;
-            });
-        } catch (OutboxException e) {
-            if (Causes.find(e, SQLException.class).map(s -> LOCK_NOT_AVAILABLE.equals(s.getSQLState()))
-                    .orElse(false)) {
-                throw new OutboxException("could not requeue " + what + ": another transaction held one of them longer "
-                        + "than " + REQUEUE_LOCK_WAIT.toSeconds() + " s (a poller in claim mode LOCK delivering it, "
-                        + "or a long statement on the outbox); nothing was requeued, try again", e);
+            long last = run("requeue " + what, h -> h.createQuery("SELECT coalesce(max(seq), 0) FROM " + sql.outbox())
+                    .mapTo(Long.class).one());
+            String statement = requeueBatch.formatted(candidates, condition);
+            int requeued = 0;
+            long edge = after;
+            while (edge < last) {
+                Batch batch = requeueBatch(run, statement, edge, last, binder, what, requeued);
+                requeued += batch.requeued();
+                edge = batch.examined() < REQUEUE_BATCH ? last : batch.edge();
             }
+            return requeued;
+        } catch (RequeueException e) {
             throw e;
+        } catch (OutboxException e) {
+            throw new RequeueException(e.getMessage() + "; nothing was requeued", 0, after, e);
+        } finally {
+            running.remove(run);
+        }
+    }
+
+    /** One batch, committed; retried when it deadlocked, at most {@value #REQUEUE_DEADLOCK_RETRIES} times. */
+    private Batch requeueBatch(RequeueRun run, String statement, long after, long last, UnaryOperator<Query> binder,
+                               String what, int requeued) {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                run.checkNotCancelled();
+                return OwnConnections.inReadCommittedTransaction(jdbi, tx -> {
+                    if (!OwnConnections.isCallersTransaction(tx)) { // there, the caller's timeouts stand
+                        tx.createQuery("SELECT set_config('lock_timeout', :wait, true) AS wait, "
+                                        + "set_config('statement_timeout', :timeout, true) AS timeout")
+                                .bind("wait", REQUEUE_LOCK_WAIT.toMillis() + "ms")
+                                .bind("timeout", REQUEUE_STATEMENT_TIMEOUT.toMillis() + "ms")
+                                .mapToMap().one();
+                    }
+                    Batch batch = binder.apply(tx.createQuery(statement))
+                            .bind("after", after).bind("last", last).bind("batch", REQUEUE_BATCH)
+                            .addCustomizer(run)
+                            .map((rs, ctx) -> new Batch(rs.getInt("examined"), rs.getLong("edge"), rs.getInt("requeued")))
+                            .one();
+                    if (batch.requeued() > 0) {
+                        tx.execute(sql.notify, names.channel());
+                    }
+                    return batch;
+                });
+            } catch (JdbiException | CancelledException e) {
+                String state = Causes.find(e, SQLException.class).map(SQLException::getSQLState).orElse("");
+                if (DEADLOCK_DETECTED.equals(state) && attempt < REQUEUE_DEADLOCK_RETRIES && !run.cancelled) {
+                    continue;
+                }
+                boolean retryable = !run.cancelled && (LOCK_NOT_AVAILABLE.equals(state) || DEADLOCK_DETECTED.equals(state));
+                throw new RequeueException("could not requeue " + what + ": " + reason(run, state, e) + "; "
+                        + (requeued == 0 ? "nothing was requeued"
+                        : requeued + (requeued == 1 ? " message was" : " messages were") + " requeued before it "
+                        + "(every one up to write position " + after + "), the rest were not")
+                        + (retryable ? ", try again" : ""), requeued, after, e);
+            }
+        }
+    }
+
+    /** Why a batch failed, as a person acts on it. */
+    private static String reason(RequeueRun run, String state, Exception e) {
+        if (run.cancelled) {
+            return "cancelled";
+        }
+        return switch (state) {
+            case LOCK_NOT_AVAILABLE -> "another transaction held one of them longer than "
+                    + REQUEUE_LOCK_WAIT.toSeconds() + " s (a poller in claim mode LOCK delivering it, or a long "
+                    + "statement on the outbox)";
+            case DEADLOCK_DETECTED -> "it deadlocked with another transaction (a poller recording a batch) "
+                    + (REQUEUE_DEADLOCK_RETRIES + 1) + " times in a row";
+            case QUERY_CANCELED -> "a batch ran longer than " + REQUEUE_STATEMENT_TIMEOUT.toSeconds()
+                    + " s (statement_timeout), is the database overloaded?";
+            default -> Causes.rootMessage(e);
+        };
+    }
+
+    /** What one batch did: rows examined, the last one's write position, messages requeued. */
+    private record Batch(int examined, long edge, int requeued) {
+    }
+
+    /** A batch refused because its requeue was cancelled before it began. */
+    private static final class CancelledException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        CancelledException() {
+            super("cancelled", null, false, false);
+        }
+    }
+
+    /** One running requeue: whether it was cancelled, and the statement it runs now. */
+    private static final class RequeueRun implements StatementCustomizer {
+        private volatile boolean cancelled;
+        private volatile Statement statement;
+
+        @Override
+        public void beforeExecution(PreparedStatement stmt, StatementContext ctx) {
+            statement = stmt;
+            checkNotCancelled();
+        }
+
+        @Override
+        public void afterExecution(PreparedStatement stmt, StatementContext ctx) {
+            statement = null;
+        }
+
+        void checkNotCancelled() {
+            if (cancelled) {
+                throw new CancelledException();
+            }
+        }
+
+        void cancel() {
+            cancelled = true;
+            Statement running = statement;
+            if (running != null) {
+                try {
+                    running.cancel();
+                } catch (SQLException e) {
+                    // its connection is gone: nothing runs on it
+                }
+            }
         }
     }
 
     private <T> T run(String attempted, HandleCallback<T, RuntimeException> work) {
         return translated(attempted, () -> jdbi.withHandle(work));
-    }
-
-    /**
-     * Runs {@code work} in a transaction of its own at READ COMMITTED, committed whatever the pool's
-     * auto-commit setting (see {@link OwnConnections}).
-     */
-    private <T> T inTransaction(String attempted, HandleCallback<T, RuntimeException> work) {
-        return translated(attempted, () -> OwnConnections.inReadCommittedTransaction(jdbi, work));
     }
 
     private static <T> T translated(String attempted, Supplier<T> work) {

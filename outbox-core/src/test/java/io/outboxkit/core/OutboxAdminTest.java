@@ -4,12 +4,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.outboxkit.testing.PostgresExtension;
+import io.outboxkit.testing.SlowUpdates;
+import io.outboxkit.testing.ThreadPerTask;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.jdbi.v3.core.Handle;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -175,5 +183,119 @@ class OutboxAdminTest {
 
         assertThat(admin.requeueSince(Instant.parse("-2735825-02-10T12:00:00Z"))).as("before any message: all").isEqualTo(2);
         assertThat(ids).allSatisfy(id -> assertThat(admin.find(id).orElseThrow().status()).isEqualTo(MessageStatus.PENDING));
+    }
+
+    @Test
+    void a_large_requeue_commits_batch_by_batch_in_write_order_requeuing_each_message_once() {
+        int messages = 2 * OutboxAdmin.REQUEUE_BATCH + 5;
+        writeDead(messages);
+
+        assertThat(admin.requeueDead()).isEqualTo(messages);
+
+        assertThat(Outbox.count(db.jdbi(), "PENDING")).isEqualTo(messages);
+        List<String> transactions = db.jdbi().withHandle(h -> h.createQuery("SELECT DISTINCT headers->>'"
+                + OutboxAdmin.REQUEUED_AT_HEADER + "' FROM outbox").mapTo(String.class).list());
+        assertThat(transactions).as("one committed transaction (one time of requeue) per batch").hasSize(3);
+    }
+
+    @Test
+    void a_requeue_batch_that_runs_past_its_statement_timeout_is_ended_by_the_server_and_the_failure_says_what_was_requeued() {
+        writeDead(OutboxAdmin.REQUEUE_BATCH + 1);
+        SlowUpdates.of(db.jdbi(), "outbox", 2, OutboxAdmin.REQUEUE_STATEMENT_TIMEOUT.plusSeconds(20));
+
+        assertThatThrownBy(admin::requeueDead)
+                .isInstanceOfSatisfying(RequeueException.class, e -> {
+                    assertThat(e.requeued()).isEqualTo(OutboxAdmin.REQUEUE_BATCH);
+                    assertThat(e).hasMessageContaining("statement_timeout")
+                            .hasMessageContaining(OutboxAdmin.REQUEUE_BATCH + " messages were requeued before it");
+                });
+
+        assertThat(SlowUpdates.sleeping(db.jdbi())).as("nothing of the requeue runs on after it failed").isZero();
+        assertThat(Outbox.count(db.jdbi(), "DEAD")).as("the failed batch rolled back whole").isOne();
+        SlowUpdates.remove(db.jdbi(), "outbox");
+        assertThat(admin.requeueDead()).as("calling again requeues the rest").isOne();
+    }
+
+    @Test
+    void cancel_requeues_ends_the_running_batch_on_the_server_and_the_requeue_says_what_its_batches_committed()
+            throws Exception {
+        writeDead(OutboxAdmin.REQUEUE_BATCH + 1);
+        SlowUpdates.of(db.jdbi(), "outbox", 2, Duration.ofMinutes(2));
+        CompletableFuture<Integer> requeue = CompletableFuture.supplyAsync(admin::requeueDead, ThreadPerTask.INSTANCE);
+        Instant deadline = Instant.now().plusSeconds(20);
+        while (SlowUpdates.sleeping(db.jdbi()) == 0) {
+            assertThat(Instant.now()).as("the second batch is running").isBefore(deadline);
+            Thread.onSpinWait();
+        }
+
+        assertThat(admin.cancelRequeues(Duration.ofSeconds(5))).as("the requeue ended").isTrue();
+
+        assertThat(requeue).failsWithin(Duration.ofSeconds(5)).withThrowableOfType(ExecutionException.class)
+                .havingCause().isInstanceOfSatisfying(RequeueException.class, e -> {
+                    assertThat(e.requeued()).isEqualTo(OutboxAdmin.REQUEUE_BATCH);
+                    assertThat(e).hasMessageContaining("cancelled");
+                });
+        assertThat(SlowUpdates.sleeping(db.jdbi())).as("the cancelled statement is not running").isZero();
+        assertThat(Outbox.count(db.jdbi(), "PENDING")).isEqualTo(OutboxAdmin.REQUEUE_BATCH);
+    }
+
+    @Test
+    void requeue_since_resumes_after_the_write_position_a_stopped_requeue_reached_without_requeuing_those_again() {
+        List<UUID> ids = Outbox.write(db.jdbi(), 3, 1);
+        db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET status = 'PUBLISHED', published_at = now()"));
+        long first = admin.find(ids.get(0)).orElseThrow().message().sequence();
+
+        assertThat(admin.requeueSince(Instant.now().minusSeconds(3600), first)).isEqualTo(2);
+
+        assertThat(admin.find(ids.get(0)).orElseThrow().status()).isEqualTo(MessageStatus.PUBLISHED);
+        assertThatThrownBy(() -> admin.requeueSince(Instant.now(), -1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("after");
+    }
+
+    @Test
+    void a_requeue_that_deadlocks_with_a_poller_recording_a_batch_runs_the_batch_again() throws Exception {
+        List<UUID> ids = Outbox.write(db.jdbi(), 2, 1);
+        db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET status = 'PUBLISHED', published_at = now()"));
+        try (Handle poller = db.jdbi().open()) {
+            // Only the requeue looks for the deadlock in time, so it is the one PostgreSQL aborts.
+            poller.execute("SET deadlock_timeout = '60s'");
+            poller.begin();
+            // The poller holds the later message, the requeue (in write order) then waits for it...
+            poller.execute("UPDATE outbox SET last_error = 'recorded' WHERE id = ?", ids.get(1));
+            CompletableFuture<Integer> requeue = CompletableFuture.supplyAsync(
+                    () -> admin.requeueSince(Instant.now().minusSeconds(3600)), ThreadPerTask.INSTANCE);
+            Instant deadline = Instant.now().plusSeconds(20);
+            while (!anotherWaitsForALock()) {
+                assertThat(Instant.now()).as("the requeue waits for the poller's message").isBefore(deadline);
+                Thread.onSpinWait();
+            }
+            // ...holding the earlier, which the poller now wants.
+            poller.execute("UPDATE outbox SET last_error = 'recorded' WHERE id = ?", ids.get(0));
+            poller.commit();
+
+            assertThat(requeue.get(30, TimeUnit.SECONDS)).as("the batch ran again after the deadlock").isEqualTo(2);
+        }
+        assertThat(ids).allSatisfy(id -> {
+            OutboxEntry entry = admin.find(id).orElseThrow();
+            assertThat(entry.status()).isEqualTo(MessageStatus.PENDING);
+            assertThat(entry.lastError()).as("the poller's record stands").isEqualTo("recorded");
+        });
+    }
+
+    private static void writeDead(int count) {
+        db.jdbi().useHandle(h -> h.execute("INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, payload, "
+                + "status, attempts) SELECT gen_random_uuid(), 'Order', 'agg-' || n, 'Event', '{}', 'DEAD', 10 "
+                + "FROM generate_series(1, ?) n", count));
+    }
+
+    @AfterEach
+    void fastUpdates() {
+        SlowUpdates.remove(db.jdbi(), "outbox");
+    }
+
+    private static boolean anotherWaitsForALock() {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                + "current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'")
+                .mapTo(Long.class).one()) > 0;
     }
 }

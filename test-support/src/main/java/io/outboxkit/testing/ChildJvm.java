@@ -132,9 +132,13 @@ public final class ChildJvm implements AutoCloseable {
         return process.exitValue();
     }
 
-    /** Asks the process to stop (SIGTERM), as an operator would; returns its exit status. */
+    /**
+     * Asks the process to stop (SIGTERM), as an operator would; returns its exit status. What it
+     * prints while it stops (its shutdown hooks) is kept.
+     */
     public int stop(Duration timeout) throws InterruptedException {
-        process.destroy();
+        // Not Process.destroy: it also closes the pipes, losing what the process prints as it stops.
+        process.toHandle().destroy();
         return waitFor(timeout);
     }
 
