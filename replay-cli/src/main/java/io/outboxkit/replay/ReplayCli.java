@@ -35,9 +35,17 @@ public final class ReplayCli {
     private ReplayCli() {
     }
 
-    /** Runs one command with the process environment and exits with its status. */
+    /**
+     * Runs one command with the process environment and exits with its status. Stopped (Ctrl-C,
+     * SIGTERM), it cancels the command's statement running in the database, and the command prints
+     * what it had done before it exits.
+     */
     public static void main(String[] args) {
-        System.exit(commandLine(Env.system(), utf8(System.out), utf8(System.err)).execute(args));
+        Shutdown shutdown = new Shutdown();
+        Runtime.getRuntime().addShutdownHook(new Thread(shutdown::stop, "replay-cli-stop"));
+        int status = commandLine(Env.system(), utf8(System.out), utf8(System.err), shutdown).execute(args);
+        shutdown.finished();
+        System.exit(status);
     }
 
     /**
@@ -55,10 +63,15 @@ public final class ReplayCli {
      * a new, independent command line; one instance is not for concurrent use.
      */
     public static CommandLine commandLine(Env env, PrintWriter out, PrintWriter err) {
+        return commandLine(env, out, err, new Shutdown());
+    }
+
+    /** As {@link #commandLine(Env, PrintWriter, PrintWriter)}, whose work {@code shutdown} cancels when it stops. */
+    static CommandLine commandLine(Env env, PrintWriter out, PrintWriter err, Shutdown shutdown) {
         CommandLine cli = new CommandLine(new Root());
         cli.addSubcommand(new DuplicateCommand(env));
         cli.addSubcommand(new ListCommand(env));
-        cli.addSubcommand(new RequeueCommand(env));
+        cli.addSubcommand(new RequeueCommand(env, shutdown));
         ErrorReporter errors = new ErrorReporter();
         cli.setCaseInsensitiveEnumValuesAllowed(true);
         // No @file arguments: "--id @/etc/shadow" must be a bad id, not the file's lines read as arguments.

@@ -4,7 +4,9 @@ import io.outboxkit.app.Database;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.SinceTime;
 import io.outboxkit.core.OutboxAdmin;
+import io.outboxkit.core.RequeueException;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -18,11 +20,17 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code requeue}: puts messages back to PENDING with their attempts reset, for redelivery. They
- * keep their ids, so a consumer that already processed one skips it.
+ * keep their ids, so a consumer that already processed one skips it. A large requeue commits batch
+ * by batch ({@link OutboxAdmin#requeueDead}); one that fails or is stopped (Ctrl-C, SIGTERM: its
+ * running batch is cancelled in the database) says in one line how many it requeued and which
+ * command requeues the rest.
  */
 @Command(name = "requeue", mixinStandardHelpOptions = true,
         description = "Put messages back for redelivery (PENDING, attempts reset, due now).")
 final class RequeueCommand implements Callable<Integer> {
+
+    /** How long a stopped requeue waits for its running batch to be cancelled in the database. */
+    private static final Duration CANCEL_WAIT = Duration.ofSeconds(3);
 
     private final Env env;
 
@@ -34,6 +42,10 @@ final class RequeueCommand implements Callable<Integer> {
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Selection selection;
+
+    @Option(names = "--after", paramLabel = "SEQ", description = "with --since: only the messages after write "
+            + "position SEQ, as a requeue that stopped says to requeue the rest")
+    Long after;
 
     /** Which messages: exactly one of the three options. */
     static final class Selection {
@@ -51,30 +63,66 @@ final class RequeueCommand implements Callable<Integer> {
         SinceTime since;
     }
 
-    RequeueCommand(Env env) {
+    private final Shutdown shutdown;
+
+    RequeueCommand(Env env, Shutdown shutdown) {
         this.env = env;
+        this.shutdown = shutdown;
     }
 
     @Override
     public Integer call() {
+        if (after != null && (selection.since == null || after < 0)) {
+            throw new ParameterException(spec.commandLine(), selection.since == null ? "--after goes only with --since"
+                    : "Invalid value for option '--after': a write position is 0 or more, was " + after);
+        }
         PrintWriter out = spec.commandLine().getOut();
         try (Database db = database.open(env)) {
             OutboxAdmin admin = OutboxAdmin.create(db.jdbi(), database.names());
-            String in = " in " + database.names().qualifiedOutboxTable();
-            if (selection.id != null) {
-                if (!admin.requeue(selection.id)) {
-                    throw new CliFailure("no message with id " + selection.id + " in the outbox");
-                }
-                out.println("requeued 1 message" + in + ": " + selection.id);
-            } else if (selection.dead) {
-                out.println("requeued " + plural(admin.requeueDead(), "DEAD message") + in);
-            } else {
-                Instant since = since(admin);
-                out.println("requeued " + plural(admin.requeueSince(since), "message") + in + " written since " + since);
+            Runnable cancel = () -> admin.cancelRequeues(CANCEL_WAIT);
+            shutdown.cancelOnStop(cancel);
+            try {
+                requeue(admin, out, " in " + database.names().qualifiedOutboxTable());
+            } finally {
+                shutdown.cancelled(cancel);
             }
         }
         out.flush();
         return ReplayCli.EXIT_OK;
+    }
+
+    private void requeue(OutboxAdmin admin, PrintWriter out, String in) {
+        if (selection.id != null) {
+            boolean found;
+            try {
+                found = admin.requeue(selection.id);
+            } catch (RequeueException e) {
+                throw new CliFailure(e.getMessage());
+            }
+            if (!found) {
+                throw new CliFailure("no message with id " + selection.id + " in the outbox");
+            }
+            out.println("requeued 1 message" + in + ": " + selection.id);
+        } else if (selection.dead) {
+            try {
+                out.println("requeued " + plural(admin.requeueDead(), "DEAD message") + in);
+            } catch (RequeueException e) {
+                // Those requeued are no longer DEAD: the same command requeues only the rest.
+                throw new CliFailure(e.getMessage() + "; 'requeue --dead' again requeues those still DEAD");
+            }
+        } else {
+            Instant since = since(admin);
+            long from = after == null ? 0 : after;
+            try {
+                out.println("requeued " + plural(admin.requeueSince(since, from), "message") + in + " written since " + since);
+            } catch (RequeueException e) {
+                // The same --since would requeue those already requeued again: --after skips them.
+                String rest = "'requeue --since " + since + (e.resumeAfter() > 0 ? " --after " + e.resumeAfter() : "") + "'";
+                throw new CliFailure(e.getMessage() + "; " + rest + " requeues " + (e.requeued() == 0 ? "them"
+                        : "the rest (without --after it would requeue the " + e.requeued() + " again, which "
+                        + "consumers skip as duplicates)"));
+            }
+        }
     }
 
     /** {@code --since} on the database's clock, which stamped the messages' created_at. */

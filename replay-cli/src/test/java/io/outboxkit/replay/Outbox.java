@@ -63,6 +63,13 @@ final class Outbox {
         return java.util.stream.Stream.concat(Arrays.stream(options), NAMED_OPTIONS.stream()).toArray(String[]::new);
     }
 
+    /** Writes {@code count} messages in {@code status} in one statement, as a large outbox holds them. */
+    static void writeMany(PostgresExtension db, int count, String status) {
+        db.jdbi().useHandle(h -> h.execute("INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, payload, "
+                + "status, attempts) SELECT gen_random_uuid(), 'Order', 'order-' || n, 'OrderCreated', '{}', ?, 5 "
+                + "FROM generate_series(1, ?) n", status, count));
+    }
+
     static void markDead(PostgresExtension db, UUID id, String lastError) {
         db.jdbi().useHandle(h -> h.createUpdate(
                         "UPDATE outbox SET status = 'DEAD', attempts = 5, last_error = :error WHERE id = :id")

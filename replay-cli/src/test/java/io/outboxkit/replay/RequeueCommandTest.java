@@ -2,12 +2,22 @@ package io.outboxkit.replay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.outboxkit.app.testing.TestDatabases;
+import io.outboxkit.core.OutboxAdmin;
+import io.outboxkit.migrations.OutboxMigrations;
+import io.outboxkit.testing.ChildJvm;
 import io.outboxkit.testing.PostgresExtension;
+import io.outboxkit.testing.SlowUpdates;
 import java.sql.Connection;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -164,5 +174,64 @@ class RequeueCommandTest {
 
         assertThat(run.status()).as(run.err()).isZero();
         assertThat(Outbox.status(db, dead)).isEqualTo("PENDING");
+    }
+
+    @Test
+    void a_requeue_since_that_fails_midway_says_how_many_it_requeued_and_the_command_that_requeues_only_the_rest() {
+        Outbox.writeMany(db, OutboxAdmin.REQUEUE_BATCH + 1, "PUBLISHED");
+        SlowUpdates.of(db.jdbi(), "outbox", 2, OutboxAdmin.REQUEUE_STATEMENT_TIMEOUT.plusSeconds(30));
+
+        Cli.Run run = cli.run("requeue", "--since", "1h");
+
+        assertThat(run.status()).isEqualTo(ReplayCli.EXIT_FAILED);
+        assertThat(SlowUpdates.sleeping(db.jdbi())).as("nothing of the requeue runs on after it failed").isZero();
+        assertThat(run.errLines()).singleElement().asString()
+                .contains(OutboxAdmin.REQUEUE_BATCH + " messages were requeued before it")
+                .contains("statement_timeout");
+        Matcher rest = Pattern.compile("'requeue (--since \\S+ --after \\d+)' requeues the rest").matcher(run.err());
+        assertThat(rest.find()).as(run.err()).isTrue();
+        SlowUpdates.remove(db.jdbi(), "outbox");
+
+        Cli.Run again = cli.run(("requeue " + rest.group(1)).split(" "));
+
+        assertThat(again.out()).as(again.err()).startsWith("requeued 1 message in \"outbox\" written since ");
+        assertThat(countIn("PENDING")).isEqualTo(OutboxAdmin.REQUEUE_BATCH + 1);
+        assertThat(cli.run("requeue", "--dead", "--after", "5").status()).as("--after without --since")
+                .isEqualTo(ReplayCli.EXIT_USAGE);
+    }
+
+    @Test
+    void a_requeue_stopped_by_sigterm_cancels_its_running_batch_in_the_database_and_says_what_it_requeued()
+            throws Exception {
+        Outbox.writeMany(db, OutboxAdmin.REQUEUE_BATCH + 1, "DEAD");
+        SlowUpdates.of(db.jdbi(), "outbox", 2, Duration.ofMinutes(2));
+        try (ChildJvm requeue = ChildJvm.start(ReplayCli.class.getName(), TestDatabases.env(db), List.of(),
+                "requeue", "--dead")) {
+            Instant deadline = Instant.now().plusSeconds(30);
+            while (SlowUpdates.sleeping(db.jdbi()) == 0) {
+                assertThat(Instant.now()).as("the second batch is running; output: %s", requeue.output()).isBefore(deadline);
+                Thread.onSpinWait();
+            }
+
+            int status = requeue.stop(Duration.ofSeconds(20));
+
+            assertThat(SlowUpdates.sleeping(db.jdbi())).as("the batch running was cancelled with the process").isZero();
+            assertThat(requeue.output()).as("exit status %s", status).contains("replay-cli requeue: could not requeue dead messages: cancelled; "
+                    + OutboxAdmin.REQUEUE_BATCH + " messages were requeued before it")
+                    .contains("'requeue --dead' again requeues those still DEAD");
+        }
+        assertThat(countIn("PENDING")).isEqualTo(OutboxAdmin.REQUEUE_BATCH);
+        SlowUpdates.remove(db.jdbi(), "outbox");
+        assertThat(cli.run("requeue", "--dead").out()).isEqualToIgnoringNewLines("requeued 1 DEAD message in \"outbox\"");
+    }
+
+    @AfterEach
+    void fastUpdates() {
+        SlowUpdates.remove(db.jdbi(), "outbox");
+    }
+
+    private static long countIn(String status) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM outbox WHERE status = :status")
+                .bind("status", status).mapTo(Long.class).one());
     }
 }
