@@ -11,6 +11,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Date;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** An outbox message as an AMQP message and back: the one mapping both ends use. */
@@ -22,6 +23,11 @@ final class AmqpMessages {
     static final int PERSISTENT = 2;
     /** The longest AMQP short string (routing key, message id, type, header name), in bytes. */
     static final int MAX_SHORT_STRING = 255;
+    /**
+     * The header names RabbitMQ reads as more routing keys (sender-selected distribution), exactly
+     * in this case, and accepts only as a list: it closes the channel on a text value.
+     */
+    static final List<String> ROUTING_HEADERS = List.of("CC", "BCC");
 
     private AmqpMessages() {
     }
@@ -41,6 +47,8 @@ final class AmqpMessages {
      * the message's own headers as AMQP headers ({@link TransportHeaders}), the payload as the body.
      * Checked before anything is sent, because the client numbers a publish for its confirm before
      * it encodes it: one that failed to encode would shift every later confirm onto the wrong message.
+     * A message with a header of {@link #ROUTING_HEADERS} is refused too: the broker would close the
+     * channel on it, failing every unconfirmed message of the batch with it.
      *
      * @throws IllegalArgumentException saying why the message cannot be sent
      */
@@ -50,6 +58,14 @@ final class AmqpMessages {
         if (keyBytes > MAX_SHORT_STRING) {
             throw new IllegalArgumentException("its routing key (aggregate type + '.' + event type) is " + keyBytes
                     + " bytes of UTF-8, more than AMQP's " + MAX_SHORT_STRING);
+        }
+        for (String name : ROUTING_HEADERS) {
+            if (message.headers().containsKey(name)) {
+                throw new IllegalArgumentException("its header " + name + " is one RabbitMQ reads itself, as more "
+                        + "routing keys (sender-selected distribution), and only as a list: a text value would make the "
+                        + "broker close the channel (406 PRECONDITION_FAILED); rename the header (RabbitMQ reads only "
+                        + String.join(" and ", ROUTING_HEADERS) + " in capitals)");
+            }
         }
         byte[] body = message.payload().getBytes(StandardCharsets.UTF_8);
         if (body.length > maxMessageBytes) {

@@ -23,8 +23,13 @@ final class Messages {
     }
 
     static OutboxMessage message(String aggregateType, String aggregateId, String eventType, String payload) {
+        return message(aggregateType, aggregateId, eventType, payload, Map.of());
+    }
+
+    static OutboxMessage message(String aggregateType, String aggregateId, String eventType, String payload,
+                                 Map<String, String> headers) {
         return new OutboxMessage(UUID.randomUUID(), SEQUENCE.incrementAndGet(), aggregateType, aggregateId, eventType,
-                payload, Map.of(), Instant.now().truncatedTo(ChronoUnit.MICROS), 1);
+                payload, headers, Instant.now().truncatedTo(ChronoUnit.MICROS), 1);
     }
 
     /** {@code count} Order messages, each of an aggregate of its own. */

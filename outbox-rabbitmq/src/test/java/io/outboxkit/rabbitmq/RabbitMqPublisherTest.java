@@ -140,6 +140,32 @@ class RabbitMqPublisherTest {
         }
     }
 
+    /** RabbitMQ reads CC and BCC (in capitals) as more routing keys, and closes the channel on a text value. */
+    @Test
+    void a_message_with_a_cc_or_bcc_header_fails_alone_before_it_is_sent_and_the_rest_of_its_batch_is_delivered()
+            throws Exception {
+        OutboxMessage cc = Messages.message("Order", "o-cc", "OrderCreated", "{}", Map.of("CC", "Order.Copied"));
+        OutboxMessage bcc = Messages.message("Order", "o-bcc", "OrderCreated", "{}", Map.of("BCC", "Order.Copied"));
+        OutboxMessage lowerCase = Messages.message("Order", "o-lc", "OrderCreated", "{}", Map.of("cc", "ops@example.com"));
+        List<OutboxMessage> batch = new ArrayList<>(Messages.orders(4));
+        batch.add(1, cc);
+        batch.add(3, lowerCase);
+        batch.add(5, bcc);
+
+        Map<UUID, Exception> failures = publisher.publishAll(batch);
+
+        assertThat(failures).containsOnlyKeys(cc.id(), bcc.id());
+        assertThat(failures.get(cc.id())).hasMessageStartingWith("message " + cc.id() + " cannot be sent to RabbitMQ: "
+                + "its header CC is one RabbitMQ reads itself, as more routing keys");
+        assertThat(failures.get(bcc.id())).hasMessageContaining("its header BCC is one RabbitMQ reads itself")
+                .hasMessageContaining("rename the header");
+        List<GetResponse> got = broker.drain(queue);
+        assertThat(got).extracting(r -> r.getProps().getMessageId()).containsExactlyElementsOf(batch.stream()
+                .filter(m -> m != cc && m != bcc).map(m -> m.id().toString()).toList());
+        assertThat(got).filteredOn(r -> r.getProps().getMessageId().equals(lowerCase.id().toString())).singleElement()
+                .satisfies(r -> assertThat(r.getProps().getHeaders().get("cc")).hasToString("ops@example.com"));
+    }
+
     @Test
     void a_routing_key_longer_than_amqp_allows_fails_alone_and_later_confirms_still_reach_their_own_messages()
             throws Exception {
