@@ -30,8 +30,9 @@ final class NatsHeaders {
      * The headers {@code message} is published with.
      *
      * @throws IllegalArgumentException naming a header that NATS cannot carry: a name with other than
-     *     printable ASCII or with {@code :}, a value with non-ASCII characters or a line break, a
-     *     name starting with {@code Nats-}
+     *     printable ASCII or with {@code :}, a value with non-ASCII characters or a line break, a value
+     *     beginning or ending with whitespace or a control character (NATS would trim it: the aggregate
+     *     id travels as a header too), a name starting with {@code Nats-}
      */
     static Headers of(OutboxMessage message) {
         Headers headers = new Headers();
@@ -57,6 +58,13 @@ final class NatsHeaders {
                             + (c > 127 ? "the non-ASCII character '" + c + "'" : "a line break")
                             + " at index " + i + " (NATS header values are ASCII without line breaks)");
                 }
+            }
+            if (!value.isEmpty() && (value.charAt(0) <= ' ' || value.charAt(value.length() - 1) <= ' ')
+                    && !TransportHeaders.isTraceContext(name)) {
+                // jnats strips them on reading, as String.trim does: the value would arrive changed
+                throw new IllegalArgumentException("header " + name + " cannot travel on NATS: its value "
+                        + (value.charAt(0) <= ' ' ? "begins" : "ends") + " with whitespace or a control character, "
+                        + "which NATS strips (it trims header values): write the value without it");
             }
             headers.put(name, value);
         });

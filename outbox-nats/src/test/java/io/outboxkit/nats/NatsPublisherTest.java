@@ -161,6 +161,27 @@ class NatsPublisherTest {
         assertThat(nats.storedMessages()).isEqualTo(1);
     }
 
+    /** NATS trims a header value, and the aggregate id travels as one: the receiver would see another value. */
+    @Test
+    void a_header_value_beginning_or_ending_with_whitespace_fails_that_message_alone_naming_the_header() throws Exception {
+        OutboxMessage paddedId = TestNats.message("Order", " order-1 ", "OrderCreated", "{}", Map.of());
+        OutboxMessage leading = TestNats.message("Order", "order-2", "OrderCreated", "{}", Map.of("note", "\tindented"));
+        OutboxMessage trailing = TestNats.message("Order", "order-3", "OrderCreated", "{}", Map.of("note", "x  "));
+        OutboxMessage inner = TestNats.message("Order", "order-4", "OrderCreated", "{}", Map.of("note", "a\tb  c", "empty", ""));
+        try (NatsPublisher publisher = nats.publisher().build()) {
+            Map<UUID, Exception> failures = publisher.publishAll(List.of(paddedId, leading, inner, trailing));
+            assertThat(failures).containsOnlyKeys(paddedId.id(), leading.id(), trailing.id());
+            assertThat(failures.get(paddedId.id())).hasMessage("not published: header aggregate_id cannot travel on "
+                    + "NATS: its value begins with whitespace or a control character, which NATS strips (it trims "
+                    + "header values): write the value without it");
+            assertThat(failures.get(leading.id())).hasMessageContaining("header note cannot travel on NATS: its value "
+                    + "begins with whitespace");
+            assertThat(failures.get(trailing.id())).hasMessageContaining("header note cannot travel on NATS: its value "
+                    + "ends with whitespace");
+        }
+        assertThat(nats.storedMessages()).isEqualTo(1);
+    }
+
     @Test
     void a_stored_trace_context_nats_cannot_carry_is_left_out_and_the_message_goes() {
         OutboxMessage traced = TestNats.message("Order", "order-7", "OrderCreated", "{}",

@@ -416,6 +416,20 @@ class NatsSourceTest {
     }
 
     @Test
+    void header_values_with_whitespace_inside_and_empty_ones_arrive_as_written() throws Exception {
+        Map<String, String> written = Map.of("note", "a\tb  c", "empty", "", "ID", "external-42");
+        OutboxMessage message = TestNats.message("Order", "order 1", "OrderCreated", "{}", written);
+        publish(List.of(message));
+        Received receiver = new Received();
+        started(fastSource("c1"), receiver);
+
+        await().atMost(DEADLINE).until(() -> receiver.hasApplied(message.id()));
+        OutboxMessage applied = receiver.appliedInOrder().get(0);
+        assertThat(applied.aggregateId()).isEqualTo("order 1");
+        assertThat(applied.headers()).containsExactlyInAnyOrderEntriesOf(written);
+    }
+
+    @Test
     void messages_cut_off_between_the_receiver_and_their_ack_come_again_to_the_next_source_in_order() throws Exception {
         List<OutboxMessage> sent = publish(3, 2);
         Received before = new Received();
