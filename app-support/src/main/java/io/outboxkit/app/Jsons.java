@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.StreamWriteConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -55,8 +56,9 @@ public final class Jsons {
 
     /**
      * The shared, thread-safe mapper for message envelopes and their payloads: as {@link #mapper()}
-     * but with no limit on nesting or on a number's length, so that any payload PostgreSQL's
-     * {@code jsonb} holds is read; the size of the body is its only bound. Do not reconfigure it.
+     * but with no limit on nesting or on a number's length, reading or writing, so that any payload
+     * PostgreSQL's {@code jsonb} holds is read and written again; the size of the body is its only
+     * bound. Do not reconfigure it.
      */
     public static ObjectMapper messageMapper() {
         return MESSAGE_MAPPER;
@@ -87,6 +89,9 @@ public final class Jsons {
                 .maxStringLength(DeliveryProtocol.MAX_REQUEST_BYTES)
                 .maxNameLength(DeliveryProtocol.MAX_REQUEST_BYTES)
                 .build());
+        // what it reads it writes again, however deep
+        mapper.getFactory().setStreamWriteConstraints(StreamWriteConstraints.builder()
+                .maxNestingDepth(Math.max(maxNestingDepth, StreamWriteConstraints.DEFAULT_MAX_DEPTH)).build());
         // linear rather than quadratic in a number's length, which only the body's size bounds in a message
         mapper.getFactory().enable(StreamReadFeature.USE_FAST_BIG_NUMBER_PARSER.mappedFeature());
         mapper.registerModule(new JavaTimeModule());

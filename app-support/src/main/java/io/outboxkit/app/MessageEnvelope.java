@@ -5,7 +5,6 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.TransportHeaders;
 import java.io.ByteArrayOutputStream;
@@ -31,25 +30,24 @@ public final class MessageEnvelope {
     }
 
     /**
-     * {@code message} as an envelope object, for a tool that adds fields of its own.
-     *
-     * @throws IllegalStateException when the payload is not JSON
-     */
-    public static ObjectNode toJson(OutboxMessage message) {
-        try {
-            return (ObjectNode) Jsons.messageMapper().readTree(toBytes(message));
-        } catch (IOException e) {
-            throw new IllegalStateException("payload of message " + message.id() + " is not JSON", e);
-        }
-    }
-
-    /**
      * {@code message} as envelope JSON bytes, as a batch carries it and as single delivery sends
      * it. The payload (JSON text from the database) is copied as it is, not parsed again.
      *
      * @throws IOException when the envelope cannot be written
      */
     public static byte[] toBytes(OutboxMessage message) throws IOException {
+        return toBytes(message, Map.of());
+    }
+
+    /**
+     * {@code message} as envelope JSON bytes, as {@link #toBytes(OutboxMessage)} writes them, with
+     * the fields of {@code more} after the envelope's own (a null value written as JSON null), for a
+     * tool that adds fields of its own. The payload is copied as it is, never parsed, so that any
+     * payload the outbox holds, however deeply nested, is written.
+     *
+     * @throws IOException when the envelope cannot be written
+     */
+    public static byte[] toBytes(OutboxMessage message, Map<String, String> more) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream(256 + message.payload().length());
         try (JsonGenerator json = Jsons.messageMapper().getFactory().createGenerator(out)) {
             json.writeStartObject();
@@ -67,6 +65,9 @@ public final class MessageEnvelope {
             json.writeEndObject();
             json.writeStringField("created_at", message.createdAt().toString());
             json.writeNumberField("attempts", message.attempts());
+            for (Map.Entry<String, String> field : more.entrySet()) {
+                json.writeStringField(field.getKey(), field.getValue());
+            }
             json.writeEndObject();
         }
         return out.toByteArray();

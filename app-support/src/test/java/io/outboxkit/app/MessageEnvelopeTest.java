@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.core.OutboxMessage;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -66,10 +68,28 @@ class MessageEnvelopeTest {
     }
 
     @Test
-    void the_json_tree_has_every_field_of_the_envelope_in_order_and_the_payload_as_json() {
-        assertThat(MessageEnvelope.toJson(MESSAGE).fieldNames()).toIterable().containsExactly("id", "sequence",
-                "aggregate_type", "aggregate_id", "event_type", "payload", "headers", "created_at", "attempts");
-        assertThat(MessageEnvelope.toJson(MESSAGE).get("payload").get("amount").decimalValue()).isEqualByComparingTo("42.50");
+    void the_envelope_has_every_field_in_order_then_the_fields_a_tool_adds() throws Exception {
+        Map<String, String> more = new LinkedHashMap<>();
+        more.put("status", "PENDING");
+        more.put("last_error", null);
+        JsonNode envelope = Jsons.messageMapper().readTree(MessageEnvelope.toBytes(MESSAGE, more));
+
+        assertThat(envelope.fieldNames()).toIterable().containsExactly("id", "sequence", "aggregate_type",
+                "aggregate_id", "event_type", "payload", "headers", "created_at", "attempts", "status", "last_error");
+        assertThat(envelope.get("payload").get("amount").decimalValue()).isEqualByComparingTo("42.50");
+        assertThat(envelope.get("status").asText()).isEqualTo("PENDING");
+        assertThat(envelope.get("last_error").isNull()).isTrue();
+    }
+
+    @Test
+    void a_payload_nested_deeper_than_jacksons_default_limits_is_written_and_read_again() throws Exception {
+        // jsonb stores nesting many thousands deep; Jackson refuses more than 1,000 by default
+        String deep = "[".repeat(5000) + "]".repeat(5000);
+        OutboxMessage message = new OutboxMessage(MESSAGE.id(), 1, "Order", "o-1", "OrderCreated", deep, Map.of(),
+                MESSAGE.createdAt(), 1);
+        JsonNode envelope = Jsons.messageMapper().readTree(MessageEnvelope.toBytes(message));
+
+        assertThat(Jsons.messageMapper().writeValueAsString(envelope.get("payload"))).isEqualTo(deep);
     }
 
     @Test

@@ -113,7 +113,7 @@ final class Sink implements AutoCloseable {
                 answer.append("{\"results\":[");
                 int n = 0;
                 try (InputStream body = exchange.getRequestBody();
-                     JsonParser json = Jsons.mapper().getFactory().createParser(body)) {
+                     JsonParser json = Jsons.messageMapper().getFactory().createParser(body)) {
                     int depth = 0;
                     for (JsonToken token = json.nextToken(); token != null; token = json.nextToken()) {
                         if (token == JsonToken.START_OBJECT || token == JsonToken.START_ARRAY) {

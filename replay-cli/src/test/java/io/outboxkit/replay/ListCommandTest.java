@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.app.MessageEnvelope;
+import io.outboxkit.core.NewMessage;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.OutboxWriter;
 import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.testing.ChildJvm;
 import io.outboxkit.testing.PostgresExtension;
@@ -50,6 +52,27 @@ class ListCommandTest {
         assertThat(lines.get(2)).startsWith(second.toString());
         assertThat(lines).last().isEqualTo("2 PENDING messages in \"outbox\"");
         assertThat(run.out()).doesNotContain(dead.toString(), published.toString());
+    }
+
+    @Test
+    void json_lists_a_message_whose_payload_nests_deeper_than_jacksons_default_limit_and_those_after_it() throws Exception {
+        // jsonb stores (and the consumer reads) nesting far deeper than Jackson's default 1,000
+        String payload = "[".repeat(1500) + "]".repeat(1500);
+        UUID deep = db.jdbi().inTransaction(h -> OutboxWriter.create().write(h,
+                NewMessage.of("Order", UUID.randomUUID().toString(), "OrderCreated", payload)));
+        UUID after = Outbox.write(db);
+
+        Cli.Run run = cli.run("list", "--status", "pending", "--json");
+
+        assertThat(run.err()).as("stderr").isEmpty();
+        assertThat(run.status()).isZero();
+        List<String> lines = run.out().lines().toList();
+        assertThat(lines).hasSize(2);
+        JsonNode first = Jsons.messageMapper().readTree(lines.get(0));
+        assertThat(first.get("id").asText()).isEqualTo(deep.toString());
+        assertThat(first.get("status").asText()).isEqualTo("PENDING");
+        assertThat(Jsons.messageMapper().writeValueAsString(first.get("payload"))).isEqualTo(payload);
+        assertThat(Jsons.messageMapper().readTree(lines.get(1)).get("id").asText()).isEqualTo(after.toString());
     }
 
     @Test

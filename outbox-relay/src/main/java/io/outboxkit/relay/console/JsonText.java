@@ -1,8 +1,10 @@
 package io.outboxkit.relay.console;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
 import io.outboxkit.app.Jsons;
 import java.io.IOException;
+import java.io.Writer;
 
 /** JSON as an operator reads it: indented, and cut where it is too long to show. */
 final class JsonText {
@@ -13,28 +15,62 @@ final class JsonText {
     private JsonText() {
     }
 
-    /** {@code json} indented; as it is when it cannot be parsed (nested too deep, say); cut at {@link #MAX_SHOWN}. */
+    /**
+     * {@code json} indented, however deeply it nests, numbers spelt as written; as it is when it
+     * cannot be parsed; cut at {@link #MAX_SHOWN}. Never throws for what {@code json} holds.
+     */
     static String pretty(String json) {
-        String text;
-        try {
-            text = pretty(Jsons.mapper().readTree(json));
+        // Copied token by token, not through a tree (written recursively), with the message mapper
+        // (no depth limit), so a payload as deep as jsonb holds is indented too; its indentation
+        // grows with the square of its depth, so writing stops once more than is shown is written.
+        Shown out = new Shown();
+        try (JsonParser parser = Jsons.messageMapper().createParser(json);
+             JsonGenerator generator = Jsons.messageMapper().createGenerator(out).useDefaultPrettyPrinter()) {
+            parser.nextToken();
+            generator.copyCurrentStructureExact(parser);
+            if (parser.nextToken() != null) {
+                return cut(json);
+            }
+        } catch (Shown.Full full) {
+            return out.text + "\n… (more not shown)";
         } catch (IOException | RuntimeException e) {
-            text = json;
+            return cut(json);
         }
-        return cut(text);
-    }
-
-    /** {@code node} indented, cut at {@link #MAX_SHOWN}. */
-    static String pretty(JsonNode node) {
-        try {
-            return cut(Jsons.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(node));
-        } catch (IOException e) {
-            return cut(node.toString());
-        }
+        return out.text.toString();
     }
 
     private static String cut(String text) {
         return text.length() <= MAX_SHOWN ? text
                 : text.substring(0, MAX_SHOWN) + "\n… (" + (text.length() - MAX_SHOWN) + " more characters not shown)";
+    }
+
+    /** The first {@link #MAX_SHOWN} characters written to it; writing more throws {@link Full}. */
+    private static final class Shown extends Writer {
+
+        private final StringBuilder text = new StringBuilder();
+
+        @Override
+        public void write(char[] chars, int offset, int length) throws Full {
+            int room = MAX_SHOWN - text.length();
+            text.append(chars, offset, Math.min(room, length));
+            if (length > room) {
+                throw new Full();
+            }
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+        }
+
+        /** More was written than is shown. */
+        private static final class Full extends IOException {
+            Full() {
+                super("more than " + MAX_SHOWN + " characters");
+            }
+        }
     }
 }

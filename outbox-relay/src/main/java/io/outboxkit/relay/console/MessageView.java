@@ -4,6 +4,8 @@ import io.outboxkit.app.MessageEnvelope;
 import io.outboxkit.core.MessageStatus;
 import io.outboxkit.core.OutboxEntry;
 import io.outboxkit.core.OutboxMessage;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -30,9 +32,10 @@ final class MessageView {
                 .raw("<h2>Envelope</h2><p class=\"footnote\">What the relay sends the consumer (attempts: this attempt's number).</p>")
                 .raw("<pre class=\"json\" data-field=\"envelope\">");
         try {
-            html.text(JsonText.pretty(MessageEnvelope.toJson(message)));
-        } catch (IllegalStateException e) {
-            html.text("(the payload is not JSON: " + e.getMessage() + ")");
+            html.text(JsonText.pretty(new String(MessageEnvelope.toBytes(message), StandardCharsets.UTF_8)));
+        } catch (IOException e) {
+            // written into memory: not expected, and then this message's page still shows the rest
+            html.text("(the envelope cannot be shown: " + e.getMessage() + ")");
         }
         return html.raw("</pre></section>");
     }

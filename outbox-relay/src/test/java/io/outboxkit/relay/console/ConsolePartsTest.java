@@ -4,17 +4,46 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.outboxkit.core.MessageStatus;
+import io.outboxkit.core.OutboxEntry;
+import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.PollerStats;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
-/** The console's parts that need no server: escaping, parameters, form tokens, the rate ring, redirects. */
+/** The console's parts that need no server: escaping, JSON text, a message's page, parameters, form tokens, the rate ring, redirects. */
 class ConsolePartsTest {
+
+    @Test
+    void a_message_whose_payload_nests_deeper_than_jacksons_default_limit_shows_its_payload_and_envelope() {
+        // jsonb stores (and the consumer reads) nesting far deeper than Jackson's default 1,000
+        String payload = "[".repeat(1500) + "]".repeat(1500);
+        OutboxMessage message = new OutboxMessage(UUID.randomUUID(), 1, "Order", "o-1", "OrderCreated", payload,
+                Map.of(), Instant.now(), 0);
+        OutboxEntry entry = new OutboxEntry(message, MessageStatus.PENDING, null, Instant.now(), null, null, null);
+
+        String page = MessageView.render(entry, new Layout(Assets.onClassPath(), "relay-1", false, new FormTokens()),
+                ListParams.DEFAULT_REFRESH).toString();
+
+        assertThat(page).contains("data-field=\"envelope\">{\n  &quot;id&quot; : &quot;" + message.id())
+                .contains("data-field=\"payload\">[ [ [").doesNotContain("cannot be shown");
+    }
+
+    @Test
+    void json_is_indented_with_numbers_as_written_and_cut_where_longer_than_is_shown() {
+        assertThat(JsonText.pretty("{\"a\": [1, 100.00, 1e2]}"))
+                .isEqualTo("{\n  \"a\" : [ 1, 100.00, 1E+2 ]\n}");
+        assertThat(JsonText.pretty("{\"a\": ")).as("not JSON: as it is").isEqualTo("{\"a\": ");
+        // an object's indentation grows with the square of its depth: 20,000 deep is 400 million spaces
+        String deep = JsonText.pretty("{\"a\":".repeat(20_000) + "1" + "}".repeat(20_000));
+        assertThat(deep.length()).isEqualTo(JsonText.MAX_SHOWN + "\n… (more not shown)".length());
+        assertThat(deep.endsWith("\n… (more not shown)")).isTrue();
+    }
 
     @Test
     void escape_turns_every_markup_character_into_a_reference() {
