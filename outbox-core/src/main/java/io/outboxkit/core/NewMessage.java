@@ -18,8 +18,17 @@ import java.util.Objects;
  *
  * <p>No field, header name or header value may hold what PostgreSQL cannot store as given: a NUL
  * character, or a lone UTF-16 surrogate (half of a character, as left by cutting a string inside an
- * emoji), which has no UTF-8 form and would be stored as '?'. So the message delivered is always the
- * message written.
+ * emoji), which has no UTF-8 form and would be stored as '?'. So the names, the headers and the
+ * payload's strings delivered are always those written.
+ *
+ * <p>The payload is stored as {@code jsonb} and delivered as the same JSON value in the text form
+ * PostgreSQL gives it, not as the text written: keys in {@code jsonb}'s order (shorter first), of a
+ * duplicate key only the last value, a space after each {@code :} and {@code ,} and none elsewhere,
+ * numbers and escapes spelt as {@code jsonb} spells them ({@code 1e2} as {@code 100},
+ * <code>"&#92;u00e9"</code> as {@code "é"}); a string's content is kept. A consumer that checks a
+ * signature over the payload should sign a canonical form it can compute again from the value (such
+ * as RFC 8785's), or sign text carried in a string field (or a header) rather than the payload's
+ * text.
  *
  * @param aggregateType the kind of entity the event is about, e.g. {@code "Order"}
  * @param aggregateId   which entity, e.g. the order's id; with the type, the ordering key

@@ -6,8 +6,9 @@ import java.util.Objects;
 import java.util.UUID;
 
 /**
- * A message as the outbox delivers it: what was written plus the identity the outbox gave it.
- * Immutable and thread-safe.
+ * A message as the outbox delivers it: what was written plus the identity the outbox gave it; the
+ * payload is the same JSON value as written, in PostgreSQL's {@code jsonb} text form (see
+ * {@link NewMessage}). Immutable and thread-safe.
  *
  * @param id            unique across services (a UUIDv7); the key consumers deduplicate on
  * @param sequence      the write order in the outbox; within one aggregate, a later message has a
@@ -15,7 +16,7 @@ import java.util.UUID;
  * @param aggregateType the kind of entity the event is about
  * @param aggregateId   which entity
  * @param eventType     what happened
- * @param payload       the event, as JSON text
+ * @param payload       the event, as JSON text: the value written, as {@code jsonb} prints it
  * @param headers       extra string metadata
  * @param createdAt     when the message was written (the producer's commit follows closely)
  * @param attempts      how many deliveries have been started, this one included (0 when unknown)

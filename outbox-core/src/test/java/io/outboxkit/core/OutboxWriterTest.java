@@ -8,6 +8,7 @@ import java.sql.Connection;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.jdbi.v3.core.Handle;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -130,6 +131,24 @@ class OutboxWriterTest {
                     .as(payload).isInstanceOf(OutboxException.class).hasMessageContaining("a payload is not valid JSON");
         }
         assertThat(Outbox.total(db.jdbi())).isZero();
+    }
+
+    @Test
+    void the_payload_is_delivered_as_the_same_json_value_in_jsonbs_text_form_not_as_the_text_written() {
+        // keys out of jsonb's order, a duplicate key, escapes, no spaces: a signature over this text fails
+        String written = "{\"sig\":\"ab=\\u002F\",\"amount\":1e2,\"amount\":100.0,\"name\":\"caf\\u00e9\"}";
+        String asJsonbPrintsIt = "{\"sig\": \"ab=/\", \"name\": \"caf\u00e9\", \"amount\": 100.0}";
+        UUID id = db.jdbi().inTransaction(h -> writer.write(h, NewMessage.of("Order", "1", "OrderCreated", written)));
+        List<String> published = new CopyOnWriteArrayList<>();
+
+        assertThat(OutboxPoller.builder(db.jdbi(), m -> published.add(m.payload())).build().pollOnce()).isOne();
+
+        assertThat(published).as("delivered by the poller").containsExactly(asJsonbPrintsIt);
+        assertThat(OutboxAdmin.create(db.jdbi()).find(id).orElseThrow().message().payload())
+                .as("read by an operator").isEqualTo(asJsonbPrintsIt);
+        boolean sameValue = db.jdbi().withHandle(h -> h.createQuery("SELECT CAST(:delivered AS jsonb) = CAST(:written AS jsonb)")
+                .bind("delivered", asJsonbPrintsIt).bind("written", written).mapTo(Boolean.class).one());
+        assertThat(sameValue).as("the same JSON value (the duplicate key's last value kept)").isTrue();
     }
 
     @Test
