@@ -1,7 +1,9 @@
 package io.outboxkit.kafka;
 
+import io.outboxkit.core.spi.ShortDeadLetter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,13 +16,16 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * The source's dead-letter topic: a record copied there byte for byte (key, value, headers,
  * timestamp) with headers saying where it came from and why it was given up. A copy counts only
- * once the broker confirmed it ({@code acks=all}). Thread-safe.
+ * once the broker confirmed it ({@code acks=all}). A copy the producer or the broker refuses as too
+ * large is sent short instead, in the shape of {@link ShortDeadLetter}: without the record's own
+ * headers, then without its value too. Thread-safe.
  */
 final class DeadLetters implements AutoCloseable {
 
@@ -81,14 +86,37 @@ final class DeadLetters implements AutoCloseable {
             }
         }
         try {
-            confirm(record, withOurs(headers, record, shown, attempts));
+            confirm(record, withOurs(new RecordHeaders(headers.toArray()), record, shown, attempts), record.value());
+            return;
         } catch (RecordTooLargeException e) {
-            if (!headers.iterator().hasNext()) {
-                throw new KafkaException("dead-letter topic " + topic + " did not take the record: " + e.getMessage(), e);
+            // Too large for max.request.size or the topic (the publisher took it just under the limit): without a
+            // shorter copy the record would stay at its partition's head, retried for ever, holding up the rest.
+        }
+        RecordHeaders envelope = new RecordHeaders();
+        List<String> dropped = new ArrayList<>();
+        for (Header header : headers) {
+            if (ShortDeadLetter.keeps(header.key())) {
+                envelope.add(header);
+            } else {
+                dropped.add(header.key());
             }
-            // Without this the record would stay at its partition's head, retried for ever, holding up the rest.
-            confirm(record, withOurs(new RecordHeaders(), record, shown + " (its own headers are left out of this copy: "
-                    + "with them it was too large for the dead-letter topic)", attempts));
+        }
+        String shortError = ShortDeadLetter.error(shown);
+        if (!dropped.isEmpty()) {
+            try {
+                confirm(record, withOurs(new RecordHeaders(envelope.toArray()), record, shortError, attempts)
+                        .add(ShortDeadLetter.TRUNCATED, bytes(ShortDeadLetter.truncated(false, dropped))), record.value());
+                return;
+            } catch (RecordTooLargeException e) {
+                // still too large: the body goes too
+            }
+        }
+        try {
+            confirm(record, withOurs(envelope, record, shortError, attempts)
+                    .add(ShortDeadLetter.TRUNCATED, bytes(ShortDeadLetter.truncated(true, dropped))), null);
+        } catch (RecordTooLargeException e) {
+            throw new KafkaException("dead-letter topic " + topic + " did not take even the record's headers: "
+                    + e.getMessage(), e);
         }
     }
 
@@ -104,11 +132,12 @@ final class DeadLetters implements AutoCloseable {
     }
 
     /** Sends the copy and waits for its confirmation; a RecordTooLargeException is thrown as itself. */
-    private void confirm(ConsumerRecord<byte[], byte[]> record, RecordHeaders headers) throws InterruptedException {
+    private void confirm(ConsumerRecord<byte[], byte[]> record, Headers headers, byte[] value)
+            throws InterruptedException {
         try {
             // The copy's own time: one stamped with a record's old time (read by a consumer back after a
             // long stop) would fall to the dead-letter topic's time-based retention at once.
-            producer.send(new ProducerRecord<>(topic, null, null, record.key(), record.value(), headers))
+            producer.send(new ProducerRecord<>(topic, null, null, record.key(), value, headers))
                     .get(TIMEOUT.toMillis() * 2, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RecordTooLargeException tooLarge) {
@@ -122,7 +151,11 @@ final class DeadLetters implements AutoCloseable {
     }
 
     private static void add(RecordHeaders headers, String name, String value) {
-        headers.add(name, value.getBytes(StandardCharsets.UTF_8));
+        headers.add(name, bytes(value));
+    }
+
+    private static byte[] bytes(String value) {
+        return value.getBytes(StandardCharsets.UTF_8);
     }
 
     @Override

@@ -45,7 +45,9 @@ import org.slf4j.LoggerFactory;
  * {@code dead_letter_error}, {@code dead_letter_topic}, {@code dead_letter_partition}, {@code
  * dead_letter_offset}, {@code dead_letter_consumer}, {@code dead_letter_attempts} and {@code
  * dead_letter_timestamp} (the record's timestamp; the copy has its own) added to its own; it is
- * acknowledged only once the dead-letter copy is confirmed. A receiver that throws fails the whole
+ * acknowledged only once the dead-letter copy is confirmed. A copy refused as too large is sent
+ * short, as {@link io.outboxkit.core.spi.ShortDeadLetter} describes, rather than retried for ever.
+ * A receiver that throws fails the whole
  * batch: retried after a backoff, without counting towards any message's attempts (it
  * says nothing about one message). Attempts are counted in memory: after a restart, or a rebalance
  * that gives its partition to another consumer, a message starts again from 1; a rebalance that

@@ -12,6 +12,8 @@ import io.outboxkit.testing.ChildJvm;
 import io.outboxkit.testing.SecondClose;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -314,12 +316,47 @@ class KafkaSourceTest {
             await().atMost(DEADLINE).until(() -> receiver.applied.size() == 1);
             assertThat(receiver.applied).extracting(OutboxMessage::id).containsExactly(good.id());
             ConsumerRecord<byte[], byte[]> dead = TestKafka.read(small, 1).get(0);
-            assertThat(headers(dead)).doesNotContainKey("trace").containsEntry("dead_letter_topic", topic);
-            assertThat(headers(dead).get("dead_letter_error")).startsWith("unreadable outbox message: header id is missing")
-                    .contains("its own headers are left out of this copy");
+            assertThat(headers(dead)).doesNotContainKey("trace").containsEntry("dead_letter_topic", topic)
+                    .containsEntry("dead_letter_truncated", "headers: trace");
+            assertThat(TestKafka.text(dead.value())).isEqualTo("{\"not\":\"an outbox message\"}");
+            assertThat(headers(dead).get("dead_letter_error")).startsWith("unreadable outbox message: header id is missing");
         } finally {
             TestKafka.deleteTopics(small);
         }
+    }
+
+    @Test
+    void a_record_near_the_size_limit_that_keeps_failing_is_dead_lettered_short_and_its_aggregate_moves_on()
+            throws Exception {
+        OutboxMessage poison = null;
+        // the largest record the publisher takes under the default max.request.size of 1 MiB
+        for (int length = 1024 * 1024 - 100; length > 0 && poison == null; length -= 10) {
+            OutboxMessage candidate = new OutboxMessage(UUID.randomUUID(), 1, aggregateType, "a", "Event1",
+                    "\"" + "x".repeat(length) + "\"", Map.of("tenant", "acme"), Instant.now().truncatedTo(ChronoUnit.MICROS), 1);
+            if (publisher.publishAll(List.of(candidate)).isEmpty()) {
+                poison = candidate;
+            }
+        }
+        assertThat(poison).isNotNull();
+        OutboxMessage next = publish(List.of(message(aggregateType, "a", 2))).get(0);
+        OutboxMessage failing = poison;
+        // an error as long as the consumer's own payload errors are
+        String error = "payload of OrderCreated message " + failing.id() + " is invalid: " + "y".repeat(250);
+        RecordingReceiver receiver = new RecordingReceiver(m -> m.id().equals(failing.id()) ? error : null);
+
+        start(source().maxAttempts(2), receiver);
+
+        await().atMost(DEADLINE).until(() -> receiver.deliveriesOf(failing.id()).size() >= 4 || receiver.applied.size() == 1);
+        assertThat(receiver.deadLettered).as("deliveries so far: " + receiver.deliveriesOf(failing.id()).size())
+                .contains(failing.id().toString());
+        await().atMost(DEADLINE).until(() -> receiver.applied.size() == 1);
+        assertThat(receiver.applied.get(0).id()).isEqualTo(next.id());
+        ConsumerRecord<byte[], byte[]> dead = TestKafka.read(deadLetters, 1).get(0);
+        assertThat(dead.value()).as("the value, dropped").isNull();
+        assertThat(headers(dead)).containsEntry("id", failing.id().toString()).containsEntry("aggregate_id", "a")
+                .containsEntry("dead_letter_topic", topic).containsEntry("dead_letter_attempts", "2")
+                .containsEntry("dead_letter_truncated", "body; headers: tenant").doesNotContainKey("tenant");
+        assertThat(headers(dead).get("dead_letter_error")).contains("payload of OrderCreated message " + failing.id());
     }
 
     @Test

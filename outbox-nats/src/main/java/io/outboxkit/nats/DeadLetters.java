@@ -12,19 +12,24 @@ import io.nats.client.api.DeliverPolicy;
 import io.nats.client.api.OrderedConsumerConfiguration;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
+import io.outboxkit.core.spi.ShortDeadLetter;
 import io.outboxkit.core.spi.TransportHeaders;
 import java.io.IOException;
 import java.time.ZonedDateTime;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.function.LongSupplier;
 
 /**
  * Publishes a message a source gives up on to the dead-letter stream: subject
  * {@code <prefix>.<consumer>.<original subject>}, the original body and headers (but the server's
  * {@code Nats-...} ones), and {@code dead_letter_*} headers saying why; {@code Nats-Msg-Id}
  * {@code <consumer>-<stream>-<stream sequence>}, so dead-lettering one message twice (a crash
- * between this publish and the termination of the original) stores it once.
+ * between this publish and the termination of the original) stores it once. A copy over the
+ * server's {@code max_payload} or the stream's {@code max_msg_size} is sent short instead, in the
+ * shape of {@link ShortDeadLetter}.
  */
 final class DeadLetters {
 
@@ -44,6 +49,8 @@ final class DeadLetters {
     static final String UNREADABLE = "unreadable";
     static final String FAILED = "failed";
     static final int MAX_ERROR_LENGTH = 2000;
+    /** JetStream's error code for a message over the stream's max_msg_size. */
+    private static final int MESSAGE_TOO_LARGE = 10054;
     /** Dead letters read per pull when they are looked through. */
     private static final int SCAN_BATCH = 256;
 
@@ -52,9 +59,12 @@ final class DeadLetters {
     private final String subjectPrefix;
     private final String consumer;
     private final PublishOptions options;
+    /** The server's max_payload, which the copy must fit with its headers (0: not known). */
+    private final LongSupplier maxPayload;
 
-    DeadLetters(JetStream jetStream, String stream, String subjectPrefix, String consumer) {
+    DeadLetters(JetStream jetStream, LongSupplier maxPayload, String stream, String subjectPrefix, String consumer) {
         this.jetStream = jetStream;
+        this.maxPayload = maxPayload;
         this.stream = stream;
         this.subjectPrefix = subjectPrefix;
         this.consumer = consumer;
@@ -73,29 +83,83 @@ final class DeadLetters {
      * @throws JetStreamApiException when the stream refused it
      */
     void publish(Message delivery, String reason, String error, long attempts) throws IOException, JetStreamApiException {
-        long sequence = delivery.metaData().streamSequence();
-        String sourceStream = delivery.metaData().getStream();
-        Headers headers = new Headers();
+        Headers own = new Headers();
         if (delivery.getHeaders() != null) {
             for (Map.Entry<String, List<String>> header : delivery.getHeaders().entrySet()) {
                 if (!NatsHeaders.isServers(header.getKey())) {
-                    headers.put(header.getKey(), header.getValue());
+                    own.put(header.getKey(), header.getValue());
                 }
             }
         }
+        if (stored(copy(delivery, withOurs(own, delivery, reason, ascii(error), attempts), delivery.getData()))) {
+            return;
+        }
+        // Too large for the server or the stream (the publisher took it just under the limit): without a
+        // shorter copy the message would come again for ever and hold up its aggregate.
+        Headers envelope = new Headers();
+        List<String> dropped = new ArrayList<>();
+        for (String name : own.keySet()) {
+            if (ShortDeadLetter.keeps(name)) {
+                envelope.put(name, own.get(name));
+            } else {
+                dropped.add(name);
+            }
+        }
+        String shortError = ShortDeadLetter.error(ascii(error));
+        if (!dropped.isEmpty() && stored(copy(delivery, withOurs(envelope, delivery, reason, shortError, attempts)
+                .put(ShortDeadLetter.TRUNCATED, ShortDeadLetter.truncated(false, dropped)), delivery.getData()))) {
+            return;
+        }
+        if (!stored(copy(delivery, withOurs(envelope, delivery, reason, shortError, attempts)
+                .put(ShortDeadLetter.TRUNCATED, ShortDeadLetter.truncated(true, dropped)), new byte[0]))) {
+            throw new IOException("dead-letter stream " + stream + " takes not even the message's headers: over the "
+                    + "server's max_payload or the stream's max_msg_size");
+        }
+    }
+
+    /**
+     * Publishes {@code copy}; false, nothing sent or stored, when it is over the server's max_payload
+     * or the stream refuses it as over its max_msg_size.
+     */
+    private boolean stored(NatsMessage copy) throws IOException, JetStreamApiException {
+        if (!fits(copy)) {
+            return false;
+        }
+        try {
+            jetStream.publish(copy, options);
+            return true;
+        } catch (JetStreamApiException e) {
+            if (e.getApiErrorCode() == MESSAGE_TOO_LARGE) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    /** Whether {@code copy} is within the server's max_payload, counted as the publisher counts a message. */
+    private boolean fits(NatsMessage copy) {
+        long max = maxPayload.getAsLong();
+        return max <= 0 || NatsHeaders.publishedSize(copy.getData(), copy.getHeaders(), stream) <= max;
+    }
+
+    private NatsMessage copy(Message delivery, Headers headers, byte[] body) {
+        return NatsMessage.builder().subject(subjectFor(delivery.getSubject())).headers(headers).data(body).build();
+    }
+
+    /** {@code headers}, a fresh copy, with this source's {@code dead_letter_*} headers and the message id added. */
+    private Headers withOurs(Headers kept, Message delivery, String reason, String error, long attempts) {
+        long sequence = delivery.metaData().streamSequence();
+        String sourceStream = delivery.metaData().getStream();
+        Headers headers = new Headers(kept);
         headers.put(REASON, reason);
-        headers.put(ERROR, ascii(error));
+        headers.put(ERROR, error);
         headers.put(ATTEMPTS, Long.toString(attempts));
         headers.put(CONSUMER, consumer);
         headers.put(STREAM, sourceStream);
         headers.put(SEQUENCE, Long.toString(sequence));
         headers.put(SUBJECT, delivery.getSubject());
         headers.put(NatsHeaders.MSG_ID, consumer + "-" + sourceStream + "-" + sequence);
-        jetStream.publish(NatsMessage.builder()
-                .subject(subjectFor(delivery.getSubject()))
-                .headers(headers)
-                .data(delivery.getData())
-                .build(), options);
+        return headers;
     }
 
     /**

@@ -27,6 +27,15 @@ final class NatsHeaders {
     }
 
     /**
+     * The bytes a publish of {@code body} and {@code headers} to {@code stream} counts against the
+     * server's max_payload: the body, the headers, and the {@code Nats-Expected-Stream} header the
+     * publish options add.
+     */
+    static long publishedSize(byte[] body, Headers headers, String stream) {
+        return (long) body.length + headers.serializedLength() + ("Nats-Expected-Stream: " + stream + "\r\n").length();
+    }
+
+    /**
      * The headers {@code message} is published with.
      *
      * @throws IllegalArgumentException naming a header that NATS cannot carry: a name with other than

@@ -115,7 +115,6 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
     private final Connection connection;
     private final JetStream jetStream;
     private final PublishOptions options;
-    private final int expectedStreamHeaderLength;
 
     private NatsPublisher(Builder builder, NatsServers servers, Connection connection, Duration duplicateWindow)
             throws IOException {
@@ -128,7 +127,6 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
         this.connection = connection;
         this.jetStream = connection.jetStream();
         this.options = PublishOptions.builder().expectedStream(stream).build();
-        this.expectedStreamHeaderLength = ("Nats-Expected-Stream: " + stream + "\r\n").length();
     }
 
     /**
@@ -240,7 +238,7 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
     private NatsMessage toNats(OutboxMessage message) {
         Headers headers = NatsHeaders.of(message);
         byte[] body = message.payload().getBytes(StandardCharsets.UTF_8);
-        long size = (long) body.length + headers.serializedLength() + expectedStreamHeaderLength;
+        long size = NatsHeaders.publishedSize(body, headers, stream);
         long max = connection.getMaxPayload();
         if (max > 0 && size > max) {
             throw new IllegalArgumentException("the message is " + size + " bytes with its headers, over the NATS "

@@ -55,7 +55,9 @@ import org.slf4j.LoggerFactory;
  * the headers {@code dead_letter_reason} ({@code unreadable} or {@code failed}),
  * {@code dead_letter_error}, {@code dead_letter_attempts}, {@code dead_letter_consumer},
  * {@code dead_letter_stream}, {@code dead_letter_sequence} and {@code dead_letter_subject}; only
- * once the dead-letter stream acknowledged it is the original terminated. Nothing is dropped.
+ * once the dead-letter stream acknowledged it is the original terminated. Nothing is dropped. A
+ * copy too large for the server's {@code max_payload} or the stream's {@code max_msg_size} is
+ * stored short, as {@link io.outboxkit.core.spi.ShortDeadLetter} describes, rather than retried for ever.
  *
  * <p><b>Order per aggregate.</b> JetStream redelivers a message given back after later ones were
  * delivered, so the source orders per aggregate itself: it hands the receiver at most one message
@@ -173,7 +175,8 @@ public final class NatsSource implements MessageSource {
         JetStreamOptions options = JetStreamOptions.builder().requestTimeout(REQUEST_TIMEOUT).build();
         this.management = connection.jetStreamManagement(options);
         JetStream jetStream = connection.jetStream(options);
-        this.deadLetters = new DeadLetters(jetStream, builder.deadLetterStream, builder.deadLetterSubjectPrefix, builder.consumer);
+        this.deadLetters = new DeadLetters(jetStream, connection::getMaxPayload, builder.deadLetterStream,
+                builder.deadLetterSubjectPrefix, builder.consumer);
     }
 
     /**

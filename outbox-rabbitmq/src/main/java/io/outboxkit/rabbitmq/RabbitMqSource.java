@@ -39,7 +39,9 @@ import org.slf4j.LoggerFactory;
  * message is dead-lettered at once. Dead-lettering publishes a copy (body and properties kept,
  * the error in header {@value #DEAD_LETTER_ERROR_HEADER}, the attempts in
  * {@value #DEAD_LETTER_ATTEMPTS_HEADER}) to the dead-letter queue, waits for the broker's confirm,
- * and only then acknowledges the original: nothing is dropped silently.
+ * and only then acknowledges the original: nothing is dropped silently. A copy whose headers no
+ * longer fit the connection's {@code frame_max} goes without the message's own headers, as {@link
+ * io.outboxkit.core.spi.ShortDeadLetter} describes.
  *
  * <p><b>Order per aggregate.</b> RabbitMQ delivers a queue's messages to a consumer in queue
  * order, and the publisher puts each aggregate's messages in the queue in outbox order. A

@@ -7,7 +7,9 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
+import io.outboxkit.core.spi.ShortDeadLetter;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -141,18 +143,28 @@ final class SourceSession {
     void deadLetter(Delivery delivery, String error, int attempts) throws IOException, InterruptedException {
         AMQP.BasicProperties original = delivery.properties() == null ? new AMQP.BasicProperties() : delivery.properties();
         String shown = error.length() <= 4000 ? error : error.substring(0, 4000) + "...";
-        Map<String, Object> headers = new LinkedHashMap<>(original.getHeaders() == null ? Map.of() : original.getHeaders());
-        headers.putAll(deadLetterHeaders(delivery, shown, attempts));
+        Map<String, Object> own = original.getHeaders() == null ? Map.of() : original.getHeaders();
+        Map<String, Object> headers = new LinkedHashMap<>(own);
+        Map<String, Object> ours = deadLetterHeaders(delivery, shown, attempts);
+        headers.putAll(ours);
         AMQP.BasicProperties copy = original.builder().headers(headers).deliveryMode(AmqpMessages.PERSISTENT).build();
         int frameMax = connection.getFrameMax();
         int headerFrame = copy.toFrame(0, delivery.body().length).size();
         if (frameMax > 0 && headerFrame > frameMax) {
             // The client refuses such a copy: without this, the message would come back to the queue's head at
-            // every reconnect and hold up every message behind it.
-            Map<String, Object> ours = deadLetterHeaders(delivery, shown + " (its own headers are left out of this copy: "
-                    + "with them its header frame is " + headerFrame + " bytes, above the connection's frame_max of "
-                    + frameMax + ")", attempts);
-            copy = original.builder().headers(ours).deliveryMode(AmqpMessages.PERSISTENT).build();
+            // every reconnect and hold up every message behind it. The body is not limited by frame_max, so it stays.
+            Map<String, Object> kept = new LinkedHashMap<>();
+            List<String> dropped = new ArrayList<>();
+            own.forEach((name, value) -> {
+                if (ShortDeadLetter.keeps(name)) {
+                    kept.put(name, value);
+                } else if (!ours.containsKey(name)) {
+                    dropped.add(name);
+                }
+            });
+            kept.putAll(deadLetterHeaders(delivery, ShortDeadLetter.error(shown), attempts));
+            kept.put(ShortDeadLetter.TRUNCATED, ShortDeadLetter.truncated(false, dropped));
+            copy = original.builder().headers(kept).deliveryMode(AmqpMessages.PERSISTENT).build();
         }
         returned = null;
         deadLetters.basicPublish("", options.deadLetterQueue(), true, copy, delivery.body());

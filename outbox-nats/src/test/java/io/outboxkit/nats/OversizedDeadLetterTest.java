@@ -1,0 +1,106 @@
+package io.outboxkit.nats;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.nats.client.api.MessageInfo;
+import io.nats.client.api.StreamConfiguration;
+import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.testing.PrivateNatsServer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** A message whose dead-letter copy is too large for the server or the dead-letter stream still ends in that stream. */
+class OversizedDeadLetterTest {
+
+    private static final int MAX_PAYLOAD = 4096;
+
+    private PrivateNatsServer server;
+    private TestNats nats;
+
+    @BeforeEach
+    void startServer() throws Exception {
+        Path config = Files.createTempFile("nats-small-payload", ".conf");
+        Files.writeString(config, "max_payload: " + MAX_PAYLOAD + "\n");
+        server = PrivateNatsServer.launch("-c", config.toString());
+        nats = new TestNats(server.url());
+    }
+
+    @AfterEach
+    void stopServer() throws Exception {
+        nats.close();
+        server.close();
+    }
+
+    @Test
+    void a_message_near_max_payload_that_keeps_failing_is_dead_lettered_short_and_its_aggregate_goes_on() throws Exception {
+        OutboxMessage poison = null;
+        try (NatsPublisher publisher = nats.publisher().build()) {
+            // the largest payload the publisher takes (it counts body, headers and the stream's header)
+            for (int length = MAX_PAYLOAD; length > 0 && poison == null; length -= 20) {
+                OutboxMessage candidate = TestNats.message("Order", "order-p", "OrderPaid",
+                        "\"" + "x".repeat(length) + "\"", Map.of("tenant", "acme"));
+                if (publisher.publishAll(List.of(candidate)).isEmpty()) {
+                    poison = candidate;
+                }
+            }
+            assertThat(poison).isNotNull();
+        }
+        OutboxMessage after = TestNats.message("order-p");
+        try (NatsPublisher publisher = nats.publisher().build()) {
+            assertThat(publisher.publishAll(List.of(after))).isEmpty();
+        }
+        OutboxMessage failing = poison;
+        Received receiver = new Received().failing(m -> m.id().equals(failing.id()));
+        NatsSource source = nats.closeAtEnd(nats.source("c1").initialBackoff(Duration.ofMillis(20))
+                .maxBackoff(Duration.ofMillis(100)).reconnectWait(Duration.ofMillis(100)).maxAttempts(2).build());
+        source.start(receiver);
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> receiver.hasApplied(after.id())
+                || receiver.deliveriesOf(failing.id()) >= 6);
+        assertThat(receiver.deadLettered()).as("dead-lettered after maxAttempts 2; deliveries so far: "
+                + receiver.deliveriesOf(failing.id())).contains(failing.id().toString());
+        assertThat(receiver.hasApplied(after.id())).as("the next message of its aggregate").isTrue();
+        MessageInfo dead = nats.management().getMessage(nats.deadLetterStream, 1);
+        assertThat(dead.getData()).as("the body, dropped").isNullOrEmpty();
+        assertThat(dead.getHeaders().getFirst("id")).isEqualTo(failing.id().toString());
+        assertThat(dead.getHeaders().getFirst("aggregate_id")).isEqualTo("order-p");
+        assertThat(dead.getHeaders().getFirst("dead_letter_reason")).isEqualTo("failed");
+        assertThat(dead.getHeaders().getFirst("dead_letter_truncated")).isEqualTo("body; headers: tenant");
+        assertThat(dead.getHeaders().get("tenant")).isNull();
+    }
+
+    @Test
+    void a_copy_over_the_dead_letter_streams_max_msg_size_goes_without_the_messages_own_headers_keeping_its_body()
+            throws Exception {
+        nats.management().addStream(StreamConfiguration.builder().name(nats.deadLetterStream)
+                .subjects(nats.deadLetterPrefix + ".>").maxMsgSize(1000).build());
+        OutboxMessage failing = TestNats.message("Order", "order-h", "OrderPaid", "{\"n\":1}",
+                Map.of("tenant", "t".repeat(900)));
+        OutboxMessage after = TestNats.message("order-h");
+        try (NatsPublisher publisher = nats.publisher().build()) {
+            assertThat(publisher.publishAll(List.of(failing, after))).isEmpty();
+        }
+        Received receiver = new Received().failing(m -> m.id().equals(failing.id()));
+        NatsSource source = nats.closeAtEnd(nats.source("c1").initialBackoff(Duration.ofMillis(20))
+                .maxBackoff(Duration.ofMillis(100)).maxAttempts(2).build());
+        source.start(receiver);
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> receiver.hasApplied(after.id())
+                || receiver.deliveriesOf(failing.id()) >= 6);
+        assertThat(receiver.deadLettered()).contains(failing.id().toString());
+        assertThat(receiver.hasApplied(after.id())).as("the next message of its aggregate").isTrue();
+        MessageInfo dead = nats.management().getMessage(nats.deadLetterStream, 1);
+        assertThat(new String(dead.getData(), StandardCharsets.UTF_8)).isEqualTo("{\"n\":1}");
+        assertThat(dead.getHeaders().getFirst("id")).isEqualTo(failing.id().toString());
+        assertThat(dead.getHeaders().getFirst("dead_letter_truncated")).isEqualTo("headers: tenant");
+        assertThat(dead.getHeaders().get("tenant")).isNull();
+    }
+}
