@@ -92,8 +92,9 @@ public final class KafkaSource implements MessageSource {
     private final BrokerProbe probe;
     private final Object lifecycle = new Object();
     private SourceLoop loop;
-    private Thread thread;
-    private boolean closed;
+    /** Written under {@code lifecycle}; volatile for {@link #isAlive()}, which takes no lock. */
+    private volatile Thread thread;
+    private volatile boolean closed;
     /** The first close(), which a close called meanwhile waits for. */
     private final Closing closing = new Closing();
 
@@ -167,9 +168,11 @@ public final class KafkaSource implements MessageSource {
      */
     @Override
     public boolean isAlive() {
-        synchronized (lifecycle) {
-            return thread == null || closed || thread.isAlive();
-        }
+        // No lock: start() holds it while it builds the client (resolving the bootstrap servers' names, which may be
+        // slow), and a probe must not wait for that. Not Thread.isAlive(): a thread published but not started yet has
+        // not ended.
+        Thread current = thread;
+        return current == null || closed || current.getState() != Thread.State.TERMINATED;
     }
 
     /**

@@ -31,11 +31,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerInterceptor;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.RangeAssignor;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerInterceptor;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
@@ -145,6 +149,65 @@ class KafkaSourceTest {
         assertThat(source.isConnected()).isFalse();
         source.close();
         assertThat(source.isAlive()).as("closed: stopped by design").isTrue();
+    }
+
+    @Test
+    void is_alive_answers_while_start_is_still_building_the_client() throws Exception {
+        // start() holds its lock while it builds the KafkaConsumer (resolving the bootstrap servers' names, which may
+        // be slow); the interceptor holds that build here, and a liveness probe must not wait for it.
+        KafkaSource source = source().property("interceptor.classes", HeldInterceptor.class.getName()).build();
+        sources.add(source);
+        Thread starting = new Thread(() -> source.start(batch -> Map.of()), "starting-kafka-source");
+        starting.start();
+        try {
+            assertThat(HeldInterceptor.building.await(DEADLINE.toSeconds(), TimeUnit.SECONDS)).as("start() is building")
+                    .isTrue();
+            CompletableFuture<Boolean> alive = CompletableFuture.supplyAsync(source::isAlive);
+            assertThat(alive.get(10, TimeUnit.SECONDS)).as("answered while start() holds its lock").isTrue();
+        } finally {
+            HeldInterceptor.release.countDown();
+            starting.join(DEADLINE.toMillis());
+        }
+        assertThat(starting.isAlive()).as("start() returned once the build went on").isFalse();
+    }
+
+    /** Holds the first client built with it in its configure() until released: a slow build of the client. */
+    public static final class HeldInterceptor implements ConsumerInterceptor<byte[], byte[]>,
+            ProducerInterceptor<byte[], byte[]> {
+        static final CountDownLatch building = new CountDownLatch(1);
+        static final CountDownLatch release = new CountDownLatch(1);
+
+        @Override
+        public void configure(Map<String, ?> configs) {
+            building.countDown();
+            try {
+                release.await(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        @Override
+        public ConsumerRecords<byte[], byte[]> onConsume(ConsumerRecords<byte[], byte[]> records) {
+            return records;
+        }
+
+        @Override
+        public void onCommit(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        }
+
+        @Override
+        public ProducerRecord<byte[], byte[]> onSend(ProducerRecord<byte[], byte[]> record) {
+            return record;
+        }
+
+        @Override
+        public void onAcknowledgement(RecordMetadata metadata, Exception exception) {
+        }
+
+        @Override
+        public void close() {
+        }
     }
 
     @Test

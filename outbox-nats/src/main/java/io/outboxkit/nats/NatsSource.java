@@ -236,8 +236,9 @@ public final class NatsSource implements MessageSource {
     @Override
     public boolean isAlive() {
         // No lock: start() holds it while it sets up the consumer on the server, and a probe must not wait for that.
+        // Not Thread.isAlive(): the thread is published before it is started, and a NEW thread has not ended.
         Thread current = worker;
-        return current == null || closed || current.isAlive();
+        return current == null || closed || current.getState() != Thread.State.TERMINATED;
     }
 
     /**

@@ -203,8 +203,9 @@ public final class RabbitMqSource implements MessageSource {
     @Override
     public boolean isAlive() {
         // No lock: start() holds it while it reaches for the broker, and a probe must not wait for that.
+        // Not Thread.isAlive(): the thread is published before it is started, and a NEW thread has not ended.
         Thread current = thread;
-        return current == null || closed || current.isAlive();
+        return current == null || closed || current.getState() != Thread.State.TERMINATED;
     }
 
     /**

@@ -40,6 +40,8 @@ final class AdminServer implements AutoCloseable {
     private final OutboxPoller poller;
     private final Javalin server;
     private final Console console;
+    /** Set once the relay has started the poller, which it does after this server (see {@link #pollerStarted()}). */
+    private volatile boolean pollerStarted;
 
     private AdminServer(Database database, OutboxMonitor monitor, OutboxPoller poller, MessagePublisher sink,
                         Broker sinkKind, String host, int port, Observability observability, ConsoleSettings access) {
@@ -53,7 +55,7 @@ final class AdminServer implements AutoCloseable {
             observability.configure(config);
             installed[0] = Console.install(config, admin, monitor, poller.name(), poller::stats, access);
             // Live names nothing: it answers without the admin token (see Guard), so it tells only up or down.
-            Health.serve(config, Health.live().and(poller::isRunning, "poller is not running"),
+            Health.serve(config, Health.live().and(() -> !pollerStarted || poller.isRunning(), "poller is not running"),
                     Health.of(database).with("relay", poller.name()).with("sink", sinkKind.id())
                             .and(poller::isRunning, "poller is not running")
                             .and(sink::isConnected, "sink " + sinkKind.id() + " is not connected"));
@@ -82,6 +84,15 @@ final class AdminServer implements AutoCloseable {
 
     int port() {
         return server.port();
+    }
+
+    /**
+     * Tells it the poller has been started: until then {@code /health/live} answers 200 (the
+     * relay is starting, which no restart would hasten), from then on as the poller runs. The
+     * server starts first so that a port it cannot bind leaves no poller delivering.
+     */
+    void pollerStarted() {
+        pollerStarted = true;
     }
 
     /**

@@ -117,6 +117,7 @@ public final class Relay implements AutoCloseable {
             throw e;
         }
         poller.start();
+        admin.pollerStarted();
         RetentionTask retention = RetentionTask.start(poller.name(), config.retentionInterval(), outboxRetention);
         if (config.sink().broker() == Broker.HTTP) {
             LOG.info("[{}] relaying to {} ({} delivery); admin on {}:{}", poller.name(), config.consumerUrl(),

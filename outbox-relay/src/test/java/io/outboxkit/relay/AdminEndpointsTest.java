@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.Env;
 import io.outboxkit.app.Jsons;
+import io.outboxkit.app.broker.Broker;
 import io.outboxkit.app.ServiceSchema;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.app.testing.FakeConsumer;
@@ -14,7 +15,9 @@ import io.outboxkit.app.testing.HttpServerRefusals;
 import io.outboxkit.app.testing.PrometheusText;
 import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.core.MessageStatus;
+import io.outboxkit.core.OutboxMonitor;
 import io.outboxkit.core.OutboxNames;
+import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.relay.console.ConsoleSettings;
 import io.outboxkit.testing.PostgresExtension;
@@ -96,6 +99,27 @@ class AdminEndpointsTest {
             HttpResponse<String> ready = get(cut, "/health/ready");
             assertThat(ready.statusCode()).isEqualTo(503);
             assertThat(json(ready).get("error").asText()).isEqualTo("database is not answering");
+        }
+    }
+
+    @Test
+    void live_is_ok_while_the_relay_has_not_started_its_poller_yet_and_503_once_a_started_poller_is_not_running()
+            throws Exception {
+        // The relay serves its admin port before it starts the poller; a probe in between must not see it dead.
+        // This poller is never started: it would deliver the other tests' messages.
+        OutboxPoller poller = OutboxPoller.builder(database.jdbi(), message -> { }).name("starting-test").build();
+        OutboxMonitor monitor = OutboxMonitor.create(database.jdbi(), OutboxNames.DEFAULT);
+        try (AdminServer admin = AdminServer.start(database, monitor, poller, message -> { }, Broker.HTTP, "127.0.0.1", 0,
+                Observability.off(), ConsoleSettings.noToken())) {
+            assertThat(get(admin.port(), "/health/live").statusCode()).as("not started yet").isEqualTo(200);
+            HttpResponse<String> ready = get(admin.port(), "/health/ready");
+            assertThat(ready.statusCode()).as("not ready yet").isEqualTo(503);
+            assertThat(json(ready).get("error").asText()).isEqualTo("poller is not running");
+
+            admin.pollerStarted(); // and its poller not running: ended, as a worker that died would leave it
+            HttpResponse<String> stopped = get(admin.port(), "/health/live");
+            assertThat(stopped.statusCode()).isEqualTo(503);
+            assertThat(stopped.body()).isEqualTo("{\"status\":\"unavailable\",\"error\":\"poller is not running\"}");
         }
     }
 
@@ -225,7 +249,11 @@ class AdminEndpointsTest {
     }
 
     private static HttpResponse<String> get(Relay target, String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.adminPort() + path))
+        return get(target.adminPort(), path);
+    }
+
+    private static HttpResponse<String> get(int port, String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                 .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
     }
 

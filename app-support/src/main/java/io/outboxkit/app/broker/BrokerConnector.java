@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
  * publisher and the consumer's source when their broker was down at start. It tries every
  * {@value #RETRY_SECONDS} seconds on a daemon thread of its own, and hands the first client built
  * to its owner. It stops then, at a refusal that will not pass by itself (credentials, a setting:
- * logged as an error), or when {@link #stop() stopped}. Thread-safe.
+ * logged as an error), at an unexpected error of the build (logged with its stack trace), or when
+ * {@link #stop() stopped}; {@link #trying()} tells. Thread-safe.
  *
  * @param <T> the client: a publisher or a source
  */
@@ -83,6 +84,14 @@ final class BrokerConnector<T> {
         thread.interrupt();
     }
 
+    /**
+     * Whether it is still trying: true from construction until it has handed a client to its owner,
+     * given up on a refusal, been stopped, or its thread ended on an unexpected error. Lock-free.
+     */
+    boolean trying() {
+        return thread.getState() != Thread.State.TERMINATED;
+    }
+
     /** What the last attempt reported: why the broker is not connected yet. */
     String notConnectedBecause() {
         return notConnectedBecause;
@@ -110,6 +119,11 @@ final class BrokerConnector<T> {
                 }
                 LOG.debug("{} still cannot be reached: {}", description, e.getMessage());
                 continue;
+            } catch (RuntimeException e) {
+                // A fault of the module's builder, not of the broker: another attempt would meet it again.
+                notConnectedBecause = e.toString();
+                LOG.error("{} could not be built; {} until the process is restarted", description, untilThen, e);
+                return;
             }
             if (owner.take(built)) {
                 LOG.info("{} connected", description);

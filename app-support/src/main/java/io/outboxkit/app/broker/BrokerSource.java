@@ -17,7 +17,9 @@ import org.slf4j.LoggerFactory;
  * receiver it was started with. Until then {@link #isConnected()} is false (the consumer's
  * {@code /health} says so) and nothing is received; nothing is acknowledged either, so the broker
  * keeps every message. A refusal that will not pass by itself (credentials, a setting) still stops
- * the start with a {@link ConfigException}.
+ * the start with a {@link ConfigException}; one met later in the background, or a source built
+ * that cannot start, ends the trying for good, and {@link #isAlive()} turns false so that the
+ * consumer's {@code /health/live} asks for the restart that alone can cure it.
  *
  * <p>Thread-safe; {@link #close()} closes the module's source, or stops trying to connect.
  */
@@ -31,7 +33,7 @@ public final class BrokerSource implements MessageSource {
     private volatile BrokerConnector<MessageSource> connector;
     private BatchReceiver receiver;
     private boolean started;
-    private boolean closed;
+    private volatile boolean closed; // written under lock, read without it by isAlive()
 
     private BrokerSource(String description) {
         this.description = description;
@@ -89,11 +91,26 @@ public final class BrokerSource implements MessageSource {
         return current != null && current.isConnected();
     }
 
-    /** Alive while still connecting (that goes on by design), then as the module's source is. */
+    /**
+     * Alive while still connecting (that goes on by design), then as the module's source is; alive
+     * once closed. Not alive once the connector has ended without a source: it gave up on a refusal,
+     * the source it built could not start, or its thread ended on an error. Nothing is received
+     * then until the process is restarted, which is what a liveness probe's failure brings.
+     * Lock-free: it waits for no connection attempt nor start.
+     */
     @Override
     public boolean isAlive() {
         MessageSource current = delegate;
-        return current == null || current.isAlive();
+        if (current == null) {
+            if (closed || connector.trying()) {
+                return true;
+            }
+            current = delegate; // the connector may have handed its source over just before it ended
+            if (current == null) {
+                return false;
+            }
+        }
+        return current.isAlive();
     }
 
     /**

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
@@ -133,6 +134,91 @@ class BrokerSourceTest {
                 () -> slow.closed);
 
         assertThat(closed).as("the module's source closed when the second close() returned").isTrue();
+    }
+
+    @Test
+    void a_source_whose_connector_gave_up_on_a_refusal_met_in_the_background_is_not_alive() {
+        AtomicInteger attempts = new AtomicInteger();
+        MessageSource source = BrokerSource.connecting(Broker.NATS, "nats at test", () -> {
+            if (attempts.incrementAndGet() == 1) {
+                throw unreachable();
+            }
+            throw new ConfigException("SOURCE=nats: authorization violation");
+        }, BrokerConnector::unreachable);
+        try {
+            source.start(RECEIVER);
+            assertThat(source.isAlive()).as("connecting in the background is alive").isTrue();
+
+            await("given up").atMost(Duration.ofSeconds(10)).until(() -> !source.isAlive());
+            assertThat(attempts.get()).as("no attempt after the refusal").isEqualTo(2);
+            assertThat(source.isConnected()).isFalse();
+        } finally {
+            source.close();
+        }
+        assertThat(source.isAlive()).as("a closed source is alive").isTrue();
+    }
+
+    @Test
+    void a_source_connected_in_the_background_that_cannot_start_is_not_alive() {
+        FakeSource cannotStart = new FakeSource() {
+            @Override
+            public void start(BatchReceiver receiver) {
+                throw new IllegalStateException("JetStream does not answer"); // as NatsSource.start may
+            }
+        };
+        AtomicInteger attempts = new AtomicInteger();
+        MessageSource source = connectingAtTheSecondAttempt(cannotStart, attempts);
+        try {
+            source.start(RECEIVER);
+
+            await("given up").atMost(Duration.ofSeconds(10)).until(() -> !source.isAlive());
+            assertThat(attempts.get()).as("no attempt after the failed start").isEqualTo(2);
+            assertThat(cannotStart.closed).as("the source that could not start is closed").isTrue();
+            assertThat(source.isConnected()).isFalse();
+        } finally {
+            source.close();
+        }
+    }
+
+    @Test
+    void a_source_whose_connector_ended_on_an_unexpected_error_is_not_alive() {
+        AtomicInteger attempts = new AtomicInteger();
+        MessageSource source = BrokerSource.connecting(Broker.NATS, "nats at test", () -> {
+            if (attempts.incrementAndGet() == 1) {
+                throw unreachable();
+            }
+            throw new IllegalArgumentException("a bug in the module's builder");
+        }, BrokerConnector::unreachable);
+        try {
+            source.start(RECEIVER);
+
+            await("the connector ended").atMost(Duration.ofSeconds(10)).until(() -> !source.isAlive());
+            assertThat(attempts.get()).isEqualTo(2);
+        } finally {
+            source.close();
+        }
+    }
+
+    @Test
+    void a_source_connected_in_the_background_is_alive_as_the_modules_source_is() {
+        AtomicBoolean alive = new AtomicBoolean(true);
+        FakeSource later = new FakeSource() {
+            @Override
+            public boolean isAlive() {
+                return alive.get();
+            }
+        };
+        MessageSource source = connectingAtTheSecondAttempt(later, new AtomicInteger());
+        try {
+            source.start(RECEIVER);
+            await("connected in the background").atMost(Duration.ofSeconds(10)).until(source::isConnected);
+            assertThat(source.isAlive()).isTrue();
+
+            alive.set(false);
+            assertThat(source.isAlive()).as("the module's source's receiving thread ended").isFalse();
+        } finally {
+            source.close();
+        }
     }
 
     /** A source whose broker is unreachable at the first attempt, counted in {@code attempts}, and which builds {@code later} at the next. */
