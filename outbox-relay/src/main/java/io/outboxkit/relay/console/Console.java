@@ -16,7 +16,7 @@ import java.util.function.Supplier;
  * parts that change, uPlot draws the rates; both are served from their webjars by the relay.
  *
  * <p>{@link #install} also guards every other route of the admin port ({@code /health},
- * {@code /metrics}; {@code /health/live} is open without the token): see {@link ConsoleSettings}
+ * {@code /metrics}) except {@code GET /health/live}, open without the token: see {@link ConsoleSettings}
  * for the token, {@code Guard} for the checks.
  *
  * <p>Addresses: {@code GET /} (query parameters {@code status}, {@code aggregate_type},
