@@ -139,12 +139,9 @@ class BrokerSourceTest {
     @Test
     void a_source_whose_connector_gave_up_on_a_refusal_met_in_the_background_is_not_alive() {
         AtomicInteger attempts = new AtomicInteger();
-        MessageSource source = BrokerSource.connecting(Broker.NATS, "nats at test", () -> {
-            if (attempts.incrementAndGet() == 1) {
-                throw unreachable();
-            }
+        MessageSource source = unreachableAtTheFirstAttempt(() -> {
             throw new ConfigException("SOURCE=nats: authorization violation");
-        }, BrokerConnector::unreachable);
+        }, attempts);
         try {
             source.start(RECEIVER);
             assertThat(source.isAlive()).as("connecting in the background is alive").isTrue();
@@ -183,12 +180,9 @@ class BrokerSourceTest {
     @Test
     void a_source_whose_connector_ended_on_an_unexpected_error_is_not_alive() {
         AtomicInteger attempts = new AtomicInteger();
-        MessageSource source = BrokerSource.connecting(Broker.NATS, "nats at test", () -> {
-            if (attempts.incrementAndGet() == 1) {
-                throw unreachable();
-            }
+        MessageSource source = unreachableAtTheFirstAttempt(() -> {
             throw new IllegalArgumentException("a bug in the module's builder");
-        }, BrokerConnector::unreachable);
+        }, attempts);
         try {
             source.start(RECEIVER);
 
@@ -223,11 +217,16 @@ class BrokerSourceTest {
 
     /** A source whose broker is unreachable at the first attempt, counted in {@code attempts}, and which builds {@code later} at the next. */
     private static MessageSource connectingAtTheSecondAttempt(FakeSource later, AtomicInteger attempts) {
+        return unreachableAtTheFirstAttempt(() -> later, attempts);
+    }
+
+    /** A source whose broker is unreachable at the first attempt, counted in {@code attempts}, and built by {@code then} at the next ones. */
+    private static MessageSource unreachableAtTheFirstAttempt(Supplier<MessageSource> then, AtomicInteger attempts) {
         return BrokerSource.connecting(Broker.NATS, "nats at test", () -> {
             if (attempts.incrementAndGet() == 1) {
                 throw unreachable();
             }
-            return later;
+            return then.get();
         }, BrokerConnector::unreachable);
     }
 
