@@ -1,6 +1,7 @@
 package io.outboxkit.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxPoller;
@@ -8,7 +9,16 @@ import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.spring.autoconfigure.OutboxHealthAutoConfiguration;
 import io.outboxkit.testing.DatabaseSetup;
 import io.outboxkit.testing.PostgresExtension;
+import io.outboxkit.core.NewMessage;
+import io.outboxkit.core.OutboxWriter;
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.Callable;
 import javax.sql.DataSource;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Test;
@@ -70,6 +80,56 @@ class OwnPollerBeanTest {
         });
     }
 
+    /**
+     * docs/spring-boot.md: "stops them all at once, each finishing its batch". Two pollers each hold a
+     * batch in a publisher that waits for the test: once the context's close has begun, both stop
+     * claiming while both batches are still in hand (one after the other, the second would claim on
+     * while the first drained, and the stop would take a lease per poller); released together, each
+     * records its batch and claims no other.
+     */
+    @Test
+    void closing_the_context_stops_every_poller_claiming_at_once_and_each_finishes_its_batch() throws Exception {
+        Contexts.on(db).withUserConfiguration(HeldPollers.class).run(context -> {
+            assertThat(context).hasNotFailed();
+            HeldPollers held = context.getBean(HeldPollers.class);
+            for (OutboxNames names : List.of(HeldPollers.FIRST, HeldPollers.SECOND)) {
+                db.jdbi().useTransaction(handle -> {
+                    for (int i = 0; i < 3; i++) {
+                        OutboxWriter.create(names).write(handle, NewMessage.of("Order", "o-" + i, "OrderCreated", "{}"));
+                    }
+                });
+            }
+            OutboxPoller first = context.getBean("firstPoller", OutboxPoller.class);
+            OutboxPoller second = context.getBean("secondPoller", OutboxPoller.class);
+            awaitTrue(() -> held.first.size() == 1 && held.second.size() == 1, "each poller holds its first batch");
+            Thread closer = new Thread(context::close, "test-context-close");
+            closer.start();
+            try {
+                awaitTrue(() -> !first.isRunning() && !second.isRunning(),
+                        "both pollers stopped claiming while both batches are still in hand");
+            } finally {
+                held.release.countDown();
+            }
+            closer.join(TimeUnit.SECONDS.toMillis(20));
+            assertThat(closer.isAlive()).as("the context's close returned once the batches were recorded").isFalse();
+            assertThat(held.first).as("what the first poller delivered").hasSize(1);
+            assertThat(held.second).as("what the second poller delivered").hasSize(1);
+            for (OutboxNames names : List.of(HeldPollers.FIRST, HeldPollers.SECOND)) {
+                List<String> rows = db.jdbi().withHandle(handle -> handle.createQuery(
+                        "SELECT status || '/' || attempts FROM " + names.qualifiedOutboxTable() + " ORDER BY seq")
+                        .mapTo(String.class).list());
+                assertThat(rows)
+                        .as("%s: the batch in hand recorded, the rest never claimed", names.qualifiedOutboxTable())
+                        .containsExactly("PUBLISHED/1", "PENDING/0", "PENDING/0");
+            }
+        });
+    }
+
+    /** Within 10 s: well below the 30 s lease, which a stop one poller after the other waits out first. */
+    private static void awaitTrue(Callable<Boolean> condition, String what) {
+        await(what).atMost(Duration.ofSeconds(10)).until(condition);
+    }
+
     /** Two pollers, one stopped: the health component is DOWN and says which. */
     @Test
     void the_health_component_reports_each_poller_and_is_down_when_one_is_stopped() {
@@ -118,6 +178,36 @@ class OwnPollerBeanTest {
         OutboxPoller outboxPoller(DataSource dataSource) {
             return OutboxPoller.builder(Jdbi.create(dataSource), message -> { })
                     .name("own-poller").batchSize(50).build();
+        }
+    }
+
+    /** Two outboxes, a poller each, whose publishers hold their batch until the test releases them. */
+    @Configuration(proxyBeanMethods = false)
+    static class HeldPollers {
+        static final OutboxNames FIRST = OutboxNames.inSchema("held_first");
+        static final OutboxNames SECOND = OutboxNames.inSchema("held_second");
+
+        final List<UUID> first = new CopyOnWriteArrayList<>();
+        final List<UUID> second = new CopyOnWriteArrayList<>();
+        final CountDownLatch release = new CountDownLatch(1);
+
+        @Bean
+        @Primary
+        OutboxPoller firstPoller(DataSource dataSource) {
+            return held(dataSource, FIRST, first);
+        }
+
+        @Bean
+        OutboxPoller secondPoller(DataSource dataSource) {
+            return held(dataSource, SECOND, second);
+        }
+
+        private OutboxPoller held(DataSource dataSource, OutboxNames names, List<UUID> delivered) {
+            OutboxMigrations.builder(dataSource).names(names).build().apply();
+            return OutboxPoller.builder(Jdbi.create(dataSource), message -> {
+                delivered.add(message.id());
+                release.await();
+            }).names(names).name(names == FIRST ? "first" : "second").batchSize(1).build();
         }
     }
 
