@@ -146,6 +146,26 @@ class OwnPollerBeanTest {
     }
 
     /**
+     * Three pollers of the same name, two on one outbox and one on another (legitimate: a name says
+     * what a poller delivers, not which table): the health component reports each, by name and outbox
+     * table and, on the same outbox, numbered in start order, so a stopped one is not hidden behind a
+     * running one's entry.
+     */
+    @Test
+    void the_health_component_reports_each_of_several_pollers_that_share_a_name() {
+        withHealth().withUserConfiguration(PollersOneName.class).run(context -> {
+            assertThat(health(context).getDetails()).containsEntry("pollers", Map.of("orders (outbox) #1", "running",
+                    "orders (audit_outbox.outbox)", "running", "orders (outbox) #2", "running"));
+            context.getBean("auditPoller", OutboxPoller.class).close();
+            context.getBean("ordersPoller2", OutboxPoller.class).close();
+            Health health = health(context);
+            assertThat(health.getStatus()).isEqualTo(Status.DOWN);
+            assertThat(health.getDetails()).containsEntry("pollers", Map.of("orders (outbox) #1", "running",
+                    "orders (audit_outbox.outbox)", "stopped", "orders (outbox) #2", "stopped"));
+        });
+    }
+
+    /**
      * docs/spring-boot.md: "Where another process delivers (outboxkit.poller.enabled=false), poller is
      * none". An application that declares its own OutboxPoller bean and turns the poller off (the
      * relay delivers) is not reported DOWN because that never-started poller is "stopped".
@@ -208,6 +228,28 @@ class OwnPollerBeanTest {
                 delivered.add(message.id());
                 release.await();
             }).names(names).name(names == FIRST ? "first" : "second").batchSize(1).build();
+        }
+    }
+
+    /** Two outboxes, two pollers on the first and one on the second, all named "orders". */
+    @Configuration(proxyBeanMethods = false)
+    static class PollersOneName {
+        @Bean
+        @Primary
+        OutboxPoller ordersPoller(DataSource dataSource) {
+            return OutboxPoller.builder(Jdbi.create(dataSource), message -> { }).name("orders").build();
+        }
+
+        @Bean
+        OutboxPoller auditPoller(DataSource dataSource) {
+            OutboxNames audit = OutboxNames.inSchema("audit_outbox");
+            OutboxMigrations.builder(dataSource).names(audit).build().apply();
+            return OutboxPoller.builder(Jdbi.create(dataSource), message -> { }).names(audit).name("orders").build();
+        }
+
+        @Bean
+        OutboxPoller ordersPoller2(DataSource dataSource) {
+            return OutboxPoller.builder(Jdbi.create(dataSource), message -> { }).name("orders").build();
         }
     }
 

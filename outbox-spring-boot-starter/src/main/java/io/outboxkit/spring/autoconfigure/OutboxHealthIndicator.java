@@ -2,9 +2,12 @@ package io.outboxkit.spring.autoconfigure;
 
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMonitor;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxSnapshot;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +21,9 @@ import org.springframework.boot.health.contributor.HealthIndicator;
  * {@code pending}, {@code dead}, {@code oldestPendingAgeSeconds}, {@code maxPendingAgeSeconds}, and
  * {@code poller} (running; stopped when one is; or none when the starter runs none here, as with
  * {@code outboxkit.poller.enabled=false}, another process delivering), and with several pollers
- * {@code pollers}, each one's state by its name.
+ * {@code pollers}, each one's state by its name (by its name and outbox table, {@code "orders
+ * (audit_outbox.outbox)"}, when pollers share a name; and numbered in start order, {@code "orders
+ * (outbox) #2"}, when they share that too), so that no poller's state hides another's.
  *
  * <p>The figures come from the {@link OutboxMonitor}, which reads the database at most once a
  * second (two index counts and one row), so a health endpoint polled often costs little. A message
@@ -29,13 +34,34 @@ final class OutboxHealthIndicator implements HealthIndicator {
 
     private final OutboxMonitor monitor;
     private final List<OutboxPoller> pollers;
+    /** Each poller's key in {@code pollers}, in the order of {@link #pollers}. */
+    private final List<String> keys;
     private final Duration maxPendingAge;
 
     /** {@code pollers}: those the starter runs in this application, none when another process delivers. */
     OutboxHealthIndicator(OutboxMonitor monitor, List<OutboxPoller> pollers, Duration maxPendingAge) {
         this.monitor = monitor;
         this.pollers = List.copyOf(pollers);
+        this.keys = keys(this.pollers);
         this.maxPendingAge = maxPendingAge;
+    }
+
+    private static List<String> keys(List<OutboxPoller> pollers) {
+        List<String> byName = pollers.stream().map(OutboxPoller::name).toList();
+        List<String> byOutbox = pollers.stream().map(poller -> Collections.frequency(byName, poller.name()) == 1
+                ? poller.name() : poller.name() + " (" + outboxTable(poller.settings().names()) + ")").toList();
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; i < byOutbox.size(); i++) {
+            String key = byOutbox.get(i);
+            keys.add(Collections.frequency(byOutbox, key) == 1 ? key
+                    : key + " #" + (Collections.frequency(byOutbox.subList(0, i), key) + 1));
+        }
+        return List.copyOf(keys);
+    }
+
+    /** Unquoted, as a person reads it: OutboxNames holds plain lowercase identifiers only. */
+    private static String outboxTable(OutboxNames names) {
+        return names.schema() == null ? names.outboxTable() : names.schema() + "." + names.outboxTable();
     }
 
     @Override
@@ -43,10 +69,10 @@ final class OutboxHealthIndicator implements HealthIndicator {
         Health.Builder health = Health.up();
         boolean allRunning = true;
         Map<String, String> states = new LinkedHashMap<>();
-        for (OutboxPoller poller : pollers) {
-            boolean running = poller.isRunning();
+        for (int i = 0; i < pollers.size(); i++) {
+            boolean running = pollers.get(i).isRunning();
             allRunning &= running;
-            states.put(poller.name(), running ? "running" : "stopped");
+            states.put(keys.get(i), running ? "running" : "stopped");
         }
         if (pollers.isEmpty()) {
             health.withDetail("poller", "none"); // another process delivers
