@@ -186,6 +186,11 @@ public final class OutboxAdmin {
      * on, so no message comes twice). Without {@code payloads} none is read (each entry's payload is
      * empty text): for a view that does not show them, whose cost then does not grow with their size.
      *
+     * <p>Neither the pages nor a listing continued with {@code after} are a snapshot: a message that
+     * enters {@code status} meanwhile with a sequence below where the listing has got to (a
+     * PENDING message that turns DEAD, say) is not handed on by a later page or a later call; one
+     * that leaves it before its page is read is not handed on either.
+     *
      * @return the sequence to pass as {@code after} for the messages past the limit; empty when
      *         there were none when it looked
      * @throws IllegalArgumentException when limit is not 1 to {@value #MAX_LIST}, or after is negative

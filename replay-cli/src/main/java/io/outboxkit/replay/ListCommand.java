@@ -112,7 +112,7 @@ final class ListCommand implements Callable<Integer> {
     private String summary(int count, OutboxNames names, OptionalLong next) {
         String line = plural(count) + (after > 0 ? " after SEQ " + after : "") + " in " + names.qualifiedOutboxTable();
         return next.isEmpty() ? line
-                : line + " (the oldest " + limit + "; more exist: continue with --after " + next.getAsLong()
+                : line + (after > 0 ? " (the next " : " (the oldest ") + limit + "; more exist: continue with --after " + next.getAsLong()
                         + ", or raise --limit)";
     }
 

@@ -135,6 +135,21 @@ class ListCommandTest {
         assertThat(rest.out()).contains(second.toString(), third.toString()).doesNotContain(oldest.toString());
     }
 
+    /** With --after the messages listed are the next ones from there, not the oldest of the status. */
+    @Test
+    void limit_with_after_says_the_next_not_the_oldest() {
+        UUID oldest = Outbox.write(db);
+        UUID second = Outbox.write(db);
+        Outbox.write(db);
+        long oldestSeq = sequence(oldest);
+
+        Cli.Run run = cli.run("list", "--status", "pending", "--after", Long.toString(oldestSeq), "--limit", "1");
+
+        assertThat(run.status()).isZero();
+        assertThat(run.out().lines()).last().isEqualTo("1 PENDING message after SEQ " + oldestSeq + " in \"outbox\""
+                + " (the next 1; more exist: continue with --after " + sequence(second) + ", or raise --limit)");
+    }
+
     @Test
     void json_cut_at_the_limit_says_on_stderr_where_the_rest_begin_so_a_script_can_page_through_all() {
         List<UUID> dead = new java.util.ArrayList<>();
