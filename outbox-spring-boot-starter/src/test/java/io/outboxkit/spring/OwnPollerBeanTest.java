@@ -30,8 +30,10 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.ApplicationContext;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Import;
 import org.springframework.context.annotation.Primary;
 
 /**
@@ -153,16 +155,17 @@ class OwnPollerBeanTest {
      */
     @Test
     void the_health_component_reports_each_of_several_pollers_that_share_a_name() {
-        withHealth().withUserConfiguration(PollersOneName.class).run(context -> {
-            assertThat(health(context).getDetails()).containsEntry("pollers", Map.of("orders (outbox) #1", "running",
-                    "orders (audit_outbox.outbox)", "running", "orders (outbox) #2", "running"));
-            context.getBean("auditPoller", OutboxPoller.class).close();
-            context.getBean("ordersPoller2", OutboxPoller.class).close();
-            Health health = health(context);
-            assertThat(health.getStatus()).isEqualTo(Status.DOWN);
-            assertThat(health.getDetails()).containsEntry("pollers", Map.of("orders (outbox) #1", "running",
-                    "orders (audit_outbox.outbox)", "stopped", "orders (outbox) #2", "stopped"));
-        });
+        withHealth().withUserConfiguration(PollersOneName.class).withPropertyValues("audit-poller-name=orders")
+                .run(context -> {
+                    assertThat(health(context).getDetails()).containsEntry("pollers", Map.of("orders (outbox) #1", "running",
+                            "orders (audit_outbox.outbox)", "running", "orders (outbox) #2", "running"));
+                    context.getBean("auditPoller", OutboxPoller.class).close();
+                    context.getBean("ordersPoller2", OutboxPoller.class).close();
+                    Health health = health(context);
+                    assertThat(health.getStatus()).isEqualTo(Status.DOWN);
+                    assertThat(health.getDetails()).containsEntry("pollers", Map.of("orders (outbox) #1", "running",
+                            "orders (audit_outbox.outbox)", "stopped", "orders (outbox) #2", "stopped"));
+                });
     }
 
     /**
@@ -231,42 +234,38 @@ class OwnPollerBeanTest {
         }
     }
 
-    /** Two outboxes, two pollers on the first and one on the second, all named "orders". */
+    /** TwoPollers, and a second poller on the first outbox; with audit-poller-name=orders, all named "orders". */
     @Configuration(proxyBeanMethods = false)
+    @Import(TwoPollers.class)
     static class PollersOneName {
         @Bean
-        @Primary
-        OutboxPoller ordersPoller(DataSource dataSource) {
-            return OutboxPoller.builder(Jdbi.create(dataSource), message -> { }).name("orders").build();
-        }
-
-        @Bean
-        OutboxPoller auditPoller(DataSource dataSource) {
-            OutboxNames audit = OutboxNames.inSchema("audit_outbox");
-            OutboxMigrations.builder(dataSource).names(audit).build().apply();
-            return OutboxPoller.builder(Jdbi.create(dataSource), message -> { }).names(audit).name("orders").build();
-        }
-
-        @Bean
         OutboxPoller ordersPoller2(DataSource dataSource) {
-            return OutboxPoller.builder(Jdbi.create(dataSource), message -> { }).name("orders").build();
+            return idle(dataSource, OutboxNames.DEFAULT, "orders");
         }
     }
 
-    /** Two outboxes, a poller each. */
+    /** Two outboxes, a poller each: "orders" and "audit" (or the property audit-poller-name). */
     @Configuration(proxyBeanMethods = false)
     static class TwoPollers {
         @Bean
         @Primary
         OutboxPoller ordersPoller(DataSource dataSource) {
-            return OutboxPoller.builder(Jdbi.create(dataSource), message -> { }).name("orders").build();
+            return idle(dataSource, OutboxNames.DEFAULT, "orders");
         }
 
         @Bean
-        OutboxPoller auditPoller(DataSource dataSource) {
-            OutboxNames audit = OutboxNames.inSchema("audit_outbox");
-            OutboxMigrations.builder(dataSource).names(audit).build().apply();
-            return OutboxPoller.builder(Jdbi.create(dataSource), message -> { }).names(audit).name("audit").build();
+        OutboxPoller auditPoller(DataSource dataSource, @Value("${audit-poller-name:audit}") String name) {
+            return idle(dataSource, AUDIT, name);
         }
+    }
+
+    private static final OutboxNames AUDIT = OutboxNames.inSchema("audit_outbox");
+
+    /** A poller that delivers to nowhere; the starter makes the default outbox's tables, this the others'. */
+    private static OutboxPoller idle(DataSource dataSource, OutboxNames names, String name) {
+        if (!names.equals(OutboxNames.DEFAULT)) {
+            OutboxMigrations.builder(dataSource).names(names).build().apply();
+        }
+        return OutboxPoller.builder(Jdbi.create(dataSource), message -> { }).names(names).name(name).build();
     }
 }
