@@ -6,6 +6,7 @@ import io.outboxkit.app.Jsons;
 import io.outboxkit.app.Uuids;
 import io.outboxkit.core.OutboxMessage;
 import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.util.UUID;
 
 /**
@@ -14,8 +15,10 @@ import java.util.UUID;
  * <p>The order is the payload's {@code order_id}, or else the envelope's aggregate id; either must
  * be a UUID. {@code OrderCreated} also needs {@code user_id} (a UUID) and {@code amount} (a
  * positive number, or numeric string, with at most two decimals, below 10^10); the other events
- * may carry {@code user_id}. Anything else in the payload is ignored, however deep it nests or long
- * its numbers are ({@link Jsons#messageMapper()} reads the payload).
+ * may carry {@code user_id}. An amount longer than {@value #MAX_AMOUNT_TEXT} characters or digits, or with
+ * more than that many decimals or exponent, is refused before it is checked (however many of its
+ * digits are trailing zeros). Anything else in the payload is ignored, however long its numbers are
+ * and as deep as {@link Jsons#messageMapper()} reads it.
  *
  * @param orderId the order
  * @param userId  its customer, or null when the event does not say
@@ -24,8 +27,14 @@ import java.util.UUID;
 record OrderEvent(UUID orderId, UUID userId, BigDecimal amount) {
 
     static final BigDecimal MAX_AMOUNT = new BigDecimal("10000000000");
-    /** The longest amount given as a string that is read at all (a valid one needs far less). */
+    /**
+     * The longest amount that is read at all, as a string in characters, as a number in digits and
+     * in decimals or exponent: a valid one needs far less, and a longer one would cost time
+     * quadratic in its length to check.
+     */
     static final int MAX_AMOUNT_TEXT = 40;
+    /** The most bits of a numeric amount's digits: any {@value #MAX_AMOUNT_TEXT}-digit number fits. */
+    private static final int MAX_AMOUNT_BITS = BigInteger.TEN.pow(MAX_AMOUNT_TEXT).bitLength();
 
     /**
      * Reads an {@code OrderCreated} payload, which must name the customer and the amount: from
@@ -84,8 +93,15 @@ record OrderEvent(UUID orderId, UUID userId, BigDecimal amount) {
         BigDecimal amount = null;
         if (value != null && value.isNumber()) {
             amount = value.decimalValue();
-        } else if (value != null && value.isTextual() && value.asText().length() <= MAX_AMOUNT_TEXT) {
-            // bounded: BigDecimal parses (and strips) a long digit string in quadratic time
+            // bounded before any arithmetic: stripping the zeros of 1.000... is quadratic in their number
+            if (amount.unscaledValue().bitLength() > MAX_AMOUNT_BITS || Math.abs((long) amount.scale()) > MAX_AMOUNT_TEXT) {
+                throw invalid(message, "amount has more than " + MAX_AMOUNT_TEXT + " digits");
+            }
+        } else if (value != null && value.isTextual()) {
+            if (value.asText().length() > MAX_AMOUNT_TEXT) {
+                // bounded: BigDecimal parses (and strips) a long digit string in quadratic time
+                throw invalid(message, "amount is longer than " + MAX_AMOUNT_TEXT + " characters");
+            }
             try {
                 amount = new BigDecimal(value.asText().trim());
             } catch (NumberFormatException e) {

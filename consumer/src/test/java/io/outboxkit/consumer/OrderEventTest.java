@@ -2,9 +2,11 @@ package io.outboxkit.consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.outboxkit.core.OutboxMessage;
 import java.math.BigDecimal;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.UUID;
@@ -43,6 +45,31 @@ class OrderEventTest {
 
         assertThatThrownBy(() -> OrderEvent.created(message, null)).isInstanceOf(InvalidPayloadException.class)
                 .hasMessageEndingWith("is invalid: payload has a number whose exponent is out of range");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"1.%s", "1%s", "1%se-200000", "0.%s1"})
+    void a_numeric_amount_of_more_than_40_digits_is_refused_unread_however_many_of_them_are_trailing_zeros(String shape) {
+        // 200,000 zeros: checking the value (stripping them) would hold the handler's transaction for about a minute
+        OutboxMessage message = created("{\"user_id\":\"" + USER + "\",\"amount\":" + shape.formatted("0".repeat(200_000)) + "}");
+
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThatThrownBy(() -> OrderEvent.created(message, null))
+                .isInstanceOf(InvalidPayloadException.class).hasMessageEndingWith("is invalid: amount has more than 40 digits"));
+    }
+
+    @Test
+    void a_numeric_amount_of_40_digits_is_read() throws Exception {
+        OrderEvent event = OrderEvent.created(created("{\"user_id\":\"" + USER + "\",\"amount\":12.5" + "0".repeat(37) + "}"), null);
+
+        assertThat(event.amount()).isEqualByComparingTo(new BigDecimal("12.50"));
+    }
+
+    @Test
+    void an_amount_string_longer_than_40_characters_is_refused_unread() {
+        OutboxMessage message = created("{\"user_id\":\"" + USER + "\",\"amount\":\"1." + "0".repeat(39) + "\"}");
+
+        assertThatThrownBy(() -> OrderEvent.created(message, null)).isInstanceOf(InvalidPayloadException.class)
+                .hasMessageEndingWith("is invalid: amount is longer than 40 characters");
     }
 
     private static OutboxMessage created(String payload) {
