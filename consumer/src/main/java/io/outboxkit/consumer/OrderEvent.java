@@ -33,7 +33,7 @@ record OrderEvent(UUID orderId, UUID userId, BigDecimal amount) {
      * quadratic in its length to check.
      */
     static final int MAX_AMOUNT_TEXT = 40;
-    /** The most bits of a numeric amount's digits: any {@value #MAX_AMOUNT_TEXT}-digit number fits. */
+    /** A numeric amount's digits of more bits than this are too many, known without counting them (which costs as much as stripping). */
     private static final int MAX_AMOUNT_BITS = BigInteger.TEN.pow(MAX_AMOUNT_TEXT).bitLength();
 
     /**
@@ -94,7 +94,8 @@ record OrderEvent(UUID orderId, UUID userId, BigDecimal amount) {
         if (value != null && value.isNumber()) {
             amount = value.decimalValue();
             // bounded before any arithmetic: stripping the zeros of 1.000... is quadratic in their number
-            if (amount.unscaledValue().bitLength() > MAX_AMOUNT_BITS || Math.abs((long) amount.scale()) > MAX_AMOUNT_TEXT) {
+            if (amount.unscaledValue().bitLength() > MAX_AMOUNT_BITS || amount.precision() > MAX_AMOUNT_TEXT
+                    || Math.abs((long) amount.scale()) > MAX_AMOUNT_TEXT) {
                 throw invalid(message, "amount has more than " + MAX_AMOUNT_TEXT + " digits");
             }
         } else if (value != null && value.isTextual()) {

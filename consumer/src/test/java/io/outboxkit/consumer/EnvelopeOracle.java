@@ -128,6 +128,9 @@ final class EnvelopeOracle {
         BigDecimal amount = null;
         if (value != null && value.isNumber()) {
             amount = value.decimalValue();
+            if (amount.unscaledValue().abs().toString().length() > 40 || Math.abs((long) amount.scale()) > 40) {
+                return null;
+            }
         } else if (value != null && value.isTextual() && value.asText().length() <= 40) {
             try {
                 amount = new BigDecimal(value.asText().trim());

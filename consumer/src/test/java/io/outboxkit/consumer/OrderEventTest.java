@@ -58,6 +58,14 @@ class OrderEventTest {
     }
 
     @Test
+    void a_numeric_amount_of_41_digits_is_refused_unread() {
+        OutboxMessage message = created("{\"user_id\":\"" + USER + "\",\"amount\":10.5" + "0".repeat(38) + "}");
+
+        assertThatThrownBy(() -> OrderEvent.created(message, null)).isInstanceOf(InvalidPayloadException.class)
+                .hasMessageEndingWith("is invalid: amount has more than 40 digits");
+    }
+
+    @Test
     void a_numeric_amount_of_40_digits_is_read() throws Exception {
         OrderEvent event = OrderEvent.created(created("{\"user_id\":\"" + USER + "\",\"amount\":12.5" + "0".repeat(37) + "}"), null);
 
