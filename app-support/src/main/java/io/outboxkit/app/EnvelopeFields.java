@@ -2,6 +2,7 @@ package io.outboxkit.app;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.util.JsonParserDelegate;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
@@ -35,6 +36,7 @@ final class EnvelopeFields {
     private Object createdAt;
     private Object attempts;
     private String payloadText;
+    private String payloadProblem;
     private JsonNode payload;
     private Map<String, String> headers = Map.of();
     private String headersProblem;
@@ -87,6 +89,9 @@ final class EnvelopeFields {
         String type = name("aggregate_type", aggregateType);
         String aggregate = name("aggregate_id", aggregateId);
         String event = name("event_type", eventType);
+        if (payloadProblem != null) {
+            throw new InvalidEnvelopeException(payloadProblem);
+        }
         if (payloadText == null) {
             throw new InvalidEnvelopeException("payload is required");
         }
@@ -120,12 +125,59 @@ final class EnvelopeFields {
 
     private void payload(JsonParser json, JsonToken token, byte[] body) throws IOException {
         long start = json.currentTokenLocation().getByteOffset();
-        payload = TREES.readTree(json);
-        long end = json.currentLocation().getByteOffset();
         boolean container = token == JsonToken.START_OBJECT || token == JsonToken.START_ARRAY;
+        int envelopeDepth = json.getParsingContext().getNestingDepth() - (container ? 1 : 0);
+        try {
+            payload = TREES.readTree(new DepthLimited(json, envelopeDepth + Jsons.MAX_PAYLOAD_DEPTH));
+        } catch (DepthLimited.TooDeep e) {
+            // skipped, not built: the envelope fails alone, and those after it are still read
+            while (json.getParsingContext().getNestingDepth() > envelopeDepth) {
+                json.nextToken();
+            }
+            payload = null;
+            payloadText = null;
+            payloadProblem = "payload nests deeper than " + Jsons.MAX_PAYLOAD_DEPTH + " levels";
+            return;
+        }
+        long end = json.currentLocation().getByteOffset();
         payloadText = container && body != null && start >= 0 && end <= body.length && start < end
                 ? new String(body, (int) start, (int) (end - start), StandardCharsets.UTF_8)
                 : payload.toString();
+        payloadProblem = null;
+    }
+
+    /** A parser that stops, throwing {@link TooDeep}, at a value that opens nesting deeper than {@code maxDepth}. */
+    private static final class DepthLimited extends JsonParserDelegate {
+
+        /** Thrown on the opening token of the value too deep, where the parser below stands. */
+        static final class TooDeep extends IOException {
+            TooDeep() {
+                super("nesting too deep");
+            }
+        }
+
+        private final int maxDepth;
+
+        DepthLimited(JsonParser json, int maxDepth) {
+            super(json);
+            this.maxDepth = maxDepth;
+        }
+
+        @Override
+        public JsonToken nextToken() throws IOException {
+            JsonToken token = delegate.nextToken();
+            if ((token == JsonToken.START_OBJECT || token == JsonToken.START_ARRAY)
+                    && delegate.getParsingContext().getNestingDepth() > maxDepth) {
+                throw new TooDeep();
+            }
+            return token;
+        }
+
+        @Override
+        public JsonToken nextValue() throws IOException {
+            JsonToken token = nextToken();
+            return token == JsonToken.FIELD_NAME ? nextToken() : token;
+        }
     }
 
     private void headers(JsonParser json, JsonToken token) throws IOException {

@@ -26,11 +26,25 @@ public final class Jsons {
     public static final int MAX_NESTING_DEPTH = 64;
     /** A number with more characters than this is refused by {@link #mapper()}. */
     public static final int MAX_NUMBER_LENGTH = 100;
+    /**
+     * A message envelope's payload nesting deeper than this is refused, that envelope alone (see
+     * {@link MessageEnvelope}): more than PostgreSQL's {@code jsonb} holds. {@code jsonb} nests as
+     * deep as its server's {@code max_stack_depth} lets it: about 12,000 levels at the default 2 MB
+     * and about 50,000 at 7,680 kB, the most a server under the usual 8 MB stack limit may set.
+     */
+    public static final int MAX_PAYLOAD_DEPTH = 65_536;
+    /**
+     * Deeper JSON than this is refused by {@link #messageMapper()}, a body of envelopes as a whole:
+     * room for the envelopes around a payload, and a bound on what skipping the rest of a payload
+     * nested deeper than {@link #MAX_PAYLOAD_DEPTH} costs (the parser keeps a little for each level).
+     */
+    private static final int MAX_MESSAGE_DEPTH = 2 * MAX_PAYLOAD_DEPTH;
 
     private static final ObjectMapper MAPPER = create(MAX_NESTING_DEPTH, MAX_NUMBER_LENGTH);
-    // A payload is whatever jsonb accepted (nesting thousands deep, numbers of 131,072 digits): only
-    // the body's limit bounds a message's cost, and the fast parser keeps a long number's cost linear.
-    private static final ObjectMapper MESSAGE_MAPPER = create(Integer.MAX_VALUE, Integer.MAX_VALUE);
+    // A payload is whatever jsonb accepted (numbers of 131,072 digits, nesting thousands deep): the
+    // body's limit bounds a number's length, whose cost the fast parser keeps linear; nesting has a
+    // bound of its own, beyond what jsonb holds, as a tree costs some hundred bytes for each level.
+    private static final ObjectMapper MESSAGE_MAPPER = create(MAX_MESSAGE_DEPTH, Integer.MAX_VALUE);
 
     /**
      * The parts of Jackson's reasons that speak of its own settings, classes and source description
@@ -56,9 +70,9 @@ public final class Jsons {
 
     /**
      * The shared, thread-safe mapper for message envelopes and their payloads: as {@link #mapper()}
-     * but with no limit on nesting or on a number's length, reading or writing, so that any payload
-     * PostgreSQL's {@code jsonb} holds is read and written again; the size of the body is its only
-     * bound. Do not reconfigure it.
+     * but with no limit on a number's length and nesting up to twice {@link #MAX_PAYLOAD_DEPTH},
+     * reading or writing, so that any payload PostgreSQL's {@code jsonb} holds is read and written
+     * again; the size of the body bounds the rest. Do not reconfigure it.
      */
     public static ObjectMapper messageMapper() {
         return MESSAGE_MAPPER;

@@ -19,7 +19,10 @@ import java.util.Map;
  *  "created_at": "2026-11-26T15:00:00Z", "attempts": 1}
  * }</pre>
  * {@code sequence}, {@code headers} and {@code attempts} may be left out; fields it does not know
- * are ignored, so a newer relay can add some.
+ * are ignored, so a newer relay can add some. A payload nesting deeper than
+ * {@link Jsons#MAX_PAYLOAD_DEPTH} (more than PostgreSQL's {@code jsonb} holds) makes its envelope
+ * invalid, that envelope's alone: read from a body of several, those after it are still read,
+ * unless the body nests deeper than {@link Jsons#messageMapper()} reads at all.
  */
 public final class MessageEnvelope {
 
@@ -89,15 +92,26 @@ public final class MessageEnvelope {
      * @throws InvalidEnvelopeException when the body is not JSON, not one object, or not an envelope
      */
     public static OutboxMessage parse(byte[] body) {
+        return parseWithPayload(body).message();
+    }
+
+    /**
+     * Parses and validates an envelope as {@link #parse} does, keeping its payload as parsed, so
+     * that a reader of the payload need not parse its text again.
+     *
+     * @throws InvalidEnvelopeException when the body is not JSON, not one object, or not an envelope
+     */
+    public static Read parseWithPayload(byte[] body) {
         try (JsonParser json = Jsons.messageMapper().createParser(body)) {
             if (json.nextToken() != JsonToken.START_OBJECT) {
                 throw new InvalidEnvelopeException("envelope must be a JSON object");
             }
-            OutboxMessage message = EnvelopeFields.read(json, body).message();
+            EnvelopeFields fields = EnvelopeFields.read(json, body);
+            OutboxMessage message = fields.message();
             if (json.nextToken() != null) {
                 throw new InvalidEnvelopeException("body is not valid JSON: it goes on after the envelope's end");
             }
-            return message;
+            return new Read(message, fields.payload());
         } catch (JacksonException e) {
             throw new InvalidEnvelopeException("body is not valid JSON: " + Jsons.syntaxError(e));
         } catch (IOException e) {

@@ -49,6 +49,15 @@ class JsonsTest {
         assertThat(Jsons.messageMapper().readTree(longNumber).toString()).isEqualTo(longNumber);
     }
 
+    @Test
+    void the_message_mapper_refuses_a_document_nesting_deeper_than_twice_a_payloads_limit() {
+        int depth = 2 * Jsons.MAX_PAYLOAD_DEPTH + 1;
+        String deep = "[".repeat(depth) + "]".repeat(depth);
+
+        JacksonException refused = catchThrowableOfType(JacksonException.class, () -> Jsons.messageMapper().readTree(deep));
+        assertThat(Jsons.syntaxError(refused)).startsWith("Document nesting depth (131073) exceeds the maximum allowed (131072)");
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
             trailing zeros      | {"amount":100.00}

@@ -113,6 +113,42 @@ class MessageEnvelopeTest {
     }
 
     @Test
+    void a_payload_nesting_as_deep_as_the_limit_is_read_as_sent() throws Exception {
+        String deep = nested(Jsons.MAX_PAYLOAD_DEPTH);
+
+        assertThat(MessageEnvelope.parse(envelope(MESSAGE.id().toString(), deep).getBytes(StandardCharsets.UTF_8)).payload())
+                .isEqualTo(deep);
+    }
+
+    @Test
+    void a_payload_nesting_deeper_than_jsonb_holds_is_refused_naming_the_envelopes_id() {
+        byte[] body = envelope(MESSAGE.id().toString(), nested(Jsons.MAX_PAYLOAD_DEPTH + 1)).getBytes(StandardCharsets.UTF_8);
+
+        InvalidEnvelopeException refused = catchThrowableOfType(InvalidEnvelopeException.class, () -> MessageEnvelope.parse(body));
+        assertThat(refused.getMessage()).isEqualTo("payload nests deeper than 65536 levels");
+        assertThat(refused.messageId()).hasValue(MESSAGE.id());
+    }
+
+    @Test
+    void read_from_a_body_of_several_envelopes_one_whose_payload_nests_too_deep_is_refused_alone() throws Exception {
+        String later = "0193a5e2-7c3f-7b1e-9f00-1234567890ac";
+        byte[] body = ("[" + envelope(MESSAGE.id().toString(), "{\"meta\": " + nested(Jsons.MAX_PAYLOAD_DEPTH) + "}") + ", "
+                + envelope(later, "{}") + "]").getBytes(StandardCharsets.UTF_8);
+
+        List<String> verdicts = new ArrayList<>();
+        try (JsonParser json = Jsons.messageMapper().createParser(body)) {
+            json.nextToken();
+            while (json.nextToken() == JsonToken.START_OBJECT) {
+                verdicts.add(verdict(() -> MessageEnvelope.read(json, body).message()));
+            }
+        }
+
+        assertThat(verdicts).hasSize(2);
+        assertThat(verdicts.get(0)).isEqualTo("refused: payload nests deeper than 65536 levels");
+        assertThat(verdicts.get(1)).contains(later);
+    }
+
+    @Test
     void read_as_a_stream_every_envelope_gets_what_its_json_tree_gets() throws Exception {
         Random random = new Random(20261206);
         for (int i = 0; i < 20_000; i++) {
@@ -122,6 +158,11 @@ class MessageEnvelopeTest {
 
             assertThat(streamed).as(new String(body, StandardCharsets.UTF_8)).isEqualTo(fromTree);
         }
+    }
+
+    /** Arrays nested {@code depth} deep. */
+    private static String nested(int depth) {
+        return "[".repeat(depth) + "]".repeat(depth);
     }
 
     private static String envelope(String id, String payload) {

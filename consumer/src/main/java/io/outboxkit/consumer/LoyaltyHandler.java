@@ -33,7 +33,7 @@ final class LoyaltyHandler implements MessageHandler {
     private final LoyaltyStore store;
     private final ParsedPayloads parsed;
 
-    /** A handler that takes the payloads {@code parsed} holds for a batch's messages instead of parsing them again. */
+    /** A handler that takes the payloads {@code parsed} holds for a request's messages instead of parsing them again. */
     LoyaltyHandler(LoyaltyStore store, ParsedPayloads parsed) {
         this.store = store;
         this.parsed = parsed;

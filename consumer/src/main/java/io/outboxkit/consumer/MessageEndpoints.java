@@ -37,9 +37,10 @@ import org.slf4j.LoggerFactory;
  * ({@link #receive}): every message goes through the {@link IdempotentHandler}, so a redelivery is
  * answered "duplicate" (skipped) and changes nothing.
  *
- * <p>Envelopes are read with {@link Jsons#messageMapper()}: a payload may nest as deep, and hold
- * numbers as long, as PostgreSQL's {@code jsonb} allows; only the request's size bounds it, and
- * only the fields the handler reads ({@link OrderEvent}) must be valid. A malformed envelope is a
+ * <p>Envelopes are read with {@link Jsons#messageMapper()}: a payload may hold numbers as long as
+ * PostgreSQL's {@code jsonb} allows, which only the request's size bounds, and nest as deep as
+ * {@code jsonb} holds, up to {@link Jsons#MAX_PAYLOAD_DEPTH} levels; only the fields the handler
+ * reads ({@link OrderEvent}) must be valid. A malformed envelope is a
  * 400, a payload the consumer can never apply a 422 (so the relay retries it and eventually marks
  * it DEAD); in both cases nothing is written. In a batch both are that message's own "failed"
  * result, whenever the envelope's id can be read. Thread-safe.
@@ -56,7 +57,7 @@ final class MessageEndpoints {
     private final ParsedPayloads parsed;
     private final AtomicLong duplicates = new AtomicLong();
 
-    /** Endpoints that hand the payloads of a batch request, as parsed with its envelopes, to {@code parsed}'s reader. */
+    /** Endpoints that hand the payloads of a request, as parsed with its envelopes, to {@code parsed}'s reader. */
     MessageEndpoints(IdempotentHandler handler, ParsedPayloads parsed) {
         this.handler = handler;
         this.parsed = parsed;
@@ -70,16 +71,20 @@ final class MessageEndpoints {
     /** {@code POST /messages}: one envelope; answers {@code {"status": "processed" | "duplicate"}}. */
     void single(Context ctx) {
         JsonApi.requireJson(ctx);
-        OutboxMessage message;
+        MessageEnvelope.Read read;
         try {
-            message = MessageEnvelope.parse(ctx.bodyAsBytes());
+            read = MessageEnvelope.parseWithPayload(ctx.bodyAsBytes());
         } catch (InvalidEnvelopeException e) {
             throw ApiError.badRequest(e.getMessage());
         }
+        OutboxMessage message = read.message();
+        parsed.put(message, read.payload());
         try {
             JsonApi.respond(ctx, 200, Map.of(DeliveryProtocol.STATUS, status(handle(message))));
         } catch (MessageHandlingException e) {
             throw poisonOrRethrow(e);
+        } finally {
+            parsed.forget(List.of(message));
         }
     }
 
@@ -88,11 +93,14 @@ final class MessageEndpoints {
      * envelopes, processed together in ONE transaction ({@link IdempotentHandler#handleAll}): each
      * message is still recorded, and applied, once. Answers 200 with one result per envelope, in
      * request order: {@code {"id", "status": "processed" | "duplicate" | "failed", "error"?}} (an id
-     * repeated in the request is "duplicate" after its first place). A "failed" message changed
+     * repeated in the request is "duplicate" where its envelope is well formed and follows a
+     * well-formed one with that id; a malformed copy is "failed", and so is every copy of a message
+     * that failed). A "failed" message changed
      * nothing and is not recorded, so it may be sent again; the others' effects are committed. An
      * envelope that is malformed but whose id is a UUID is such a "failed" message, its error
      * naming {@code messages[i]} and the field at fault. A body that is not JSON, not of this
-     * shape, or holds an envelope without a readable id refuses the whole batch (400, naming
+     * shape, nests deeper than {@link Jsons#messageMapper()} reads, or holds an envelope without
+     * a readable id refuses the whole batch (400, naming
      * {@code messages[i]} when the problem is in one) before anything is processed; a database
      * outage aborts it (503) with nothing committed.
      */
@@ -147,7 +155,7 @@ final class MessageEndpoints {
     /**
      * Applies {@code messages} in ONE transaction ({@link IdempotentHandler#handleAll}) and prints
      * the demo's line for each (PROCESSING, or SKIPPING a duplicate: an id already processed, or
-     * repeated in the batch after its first place), counting the duplicates.
+     * given by an earlier message of {@code messages}), counting the duplicates.
      */
     private List<Applied> apply(List<OutboxMessage> messages) {
         BatchOutcome outcome = handler.handleAll(messages);

@@ -7,11 +7,12 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Payloads that {@code POST /messages/batch} already parsed while reading the envelopes, handed to
- * the {@link LoyaltyHandler} so that it does not parse each payload's text a second time. An entry
- * counts only for the very message object it was registered with (its payload text, compared by
- * identity): a redelivery of the same id in a concurrent request, or twice in one batch, gets
- * nothing from it and is parsed from its own text. Thread-safe.
+ * Payloads that {@code POST /messages} and {@code POST /messages/batch} already parsed while
+ * reading the envelopes, handed to the {@link LoyaltyHandler} so that it does not parse each
+ * payload's text a second time. An entry counts only for the very message object it was
+ * registered with (its payload text, compared by identity): a redelivery of the same id in a
+ * concurrent request, or twice in one batch, gets nothing from it and is parsed from its own text.
+ * Thread-safe.
  */
 final class ParsedPayloads {
 

@@ -107,6 +107,42 @@ class BatchEndpointTest {
     }
 
     @Test
+    void an_envelope_whose_payload_nests_deeper_than_jsonb_holds_fails_alone() {
+        UUID user = UUID.randomUUID();
+        ObjectNode before = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), user, "1.00");
+        ObjectNode deep = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), user, "2.00");
+        ObjectNode after = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), user, "4.00");
+        String body = "{\"messages\": [" + before + "," + withMeta(deep, Jsons.MAX_PAYLOAD_DEPTH) + "," + after + "]}";
+
+        ApiClient.Response response = consumer.api().post("/messages/batch", "application/json", body.getBytes(StandardCharsets.UTF_8));
+
+        assertThat(response.status()).as("%s", response.body()).isEqualTo(200);
+        JsonNode results = response.body().get("results");
+        assertThat(results.findValuesAsText("status")).containsExactly("processed", "failed", "processed");
+        assertThat(results.get(1).get("id").asText()).isEqualTo(deep.get("id").asText());
+        assertThat(results.get(1).get("error").asText()).isEqualTo("messages[1]: payload nests deeper than 65536 levels");
+        assertThat(consumer.api().get("/customers/" + user).body().get("total_amount").decimalValue()).isEqualByComparingTo("5.00");
+    }
+
+    @Test
+    void a_body_nesting_deeper_than_twice_a_payloads_limit_is_refused_whole_naming_that_envelope() {
+        ObjectNode good = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "1");
+        ObjectNode deep = Envelopes.orderCreated(UUID.randomUUID(), 1, UUID.randomUUID(), UUID.randomUUID(), "1");
+        String body = "{\"messages\": [" + good + "," + withMeta(deep, 2 * Jsons.MAX_PAYLOAD_DEPTH) + "]}";
+
+        ApiClient.Response response = consumer.api().post("/messages/batch", "application/json", body.getBytes(StandardCharsets.UTF_8));
+
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(response.body().get("error").asText()).startsWith("body is not valid JSON at messages[1]: Document nesting depth");
+        assertThat(consumer.api().postJson("/messages", good).body().get("status").asText()).isEqualTo("processed");
+    }
+
+    /** {@code envelope} as JSON text, its payload given a field {@code meta} of arrays nested {@code depth} deep. */
+    private static String withMeta(ObjectNode envelope, int depth) {
+        return envelope.toString().replace("\"payload\":{", "\"payload\":{\"meta\":" + "[".repeat(depth) + "]".repeat(depth) + ",");
+    }
+
+    @Test
     void an_empty_or_missing_list_is_refused() {
         assertThat(consumer.api().postJson("/messages/batch", batch()).status()).isEqualTo(400);
         assertThat(consumer.api().postJson("/messages/batch", Jsons.mapper().createObjectNode()).status()).isEqualTo(400);
