@@ -73,7 +73,9 @@ final class NatsHeaders {
                 // jnats strips them on reading, as String.trim does: the value would arrive changed
                 throw new IllegalArgumentException("header " + name + " cannot travel on NATS: its value "
                         + (value.charAt(0) <= ' ' ? "begins" : "ends") + " with whitespace or a control character, "
-                        + "which NATS strips (it trims header values): write the value without it");
+                        + "which NATS strips (it trims header values): write the value without it; a message "
+                        + "already stored is repaired in its outbox row (" + repair(name, message) + "), then "
+                        + "requeued if DEAD");
             }
             headers.put(name, value);
         });
@@ -114,6 +116,21 @@ final class NatsHeaders {
             read.put(header.getKey(), values.get(0));
         }
         return read;
+    }
+
+    /**
+     * The statement that trims header {@code name}'s value (spaces and tabs, what a padded column or a
+     * copied value carries) in {@code message}'s row of a table named outbox: the producer's fix
+     * cannot reach a message already written.
+     */
+    private static String repair(String name, OutboxMessage message) {
+        String where = " WHERE id = '" + message.id() + "'";
+        if (name.equals(TransportHeaders.AGGREGATE_ID) || name.equals(TransportHeaders.AGGREGATE_TYPE)
+                || name.equals(TransportHeaders.EVENT_TYPE)) {
+            return "UPDATE outbox SET " + name + " = btrim(" + name + ", E' \\t')" + where;
+        }
+        return "UPDATE outbox SET headers = jsonb_set(headers, ARRAY['" + name.replace("'", "''") + "'], "
+                + "to_jsonb(btrim(headers ->> '" + name.replace("'", "''") + "', E' \\t')))" + where;
     }
 
     static boolean isServers(String name) {
