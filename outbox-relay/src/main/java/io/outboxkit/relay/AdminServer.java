@@ -4,6 +4,7 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.broker.Broker;
+import io.outboxkit.app.broker.BrokerPublisher;
 import io.outboxkit.app.http.Health;
 import io.outboxkit.app.http.JsonApi;
 import io.outboxkit.app.observability.Observability;
@@ -24,8 +25,8 @@ import org.slf4j.LoggerFactory;
  * The relay's admin HTTP server: {@code GET /health/ready} and {@code GET /health} (the database,
  * then the poller, then the sink's connection, {@link MessagePublisher#isConnected()}: see
  * {@link Health}; the answer names the relay and the sink), {@code GET /health/live} (the poller's
- * threads only, no database: 503 only when a restart is the cure; the one route open without the
- * admin token, so its answer names nothing), {@code GET /metrics} (Prometheus text, from the
+ * threads, and a broker sink's connecting, {@link BrokerPublisher#isAlive()}; no database: 503 only
+ * when a restart is the cure; open without the admin token, so its answer names nothing), {@code GET /metrics} (Prometheus text, from the
  * relay's {@link Observability}: the outbox's figures, the JVM's, the pool's and the admin
  * requests'; absent with {@code METRICS=off}), {@code GET /metrics.json} (this poller's counters
  * and the outbox's figures, as JSON), and the operations console ({@link Console}), which also
@@ -55,7 +56,9 @@ final class AdminServer implements AutoCloseable {
             observability.configure(config);
             installed[0] = Console.install(config, admin, monitor, poller.name(), poller::stats, access);
             // Live names nothing: it answers without the admin token (see Guard), so it tells only up or down.
-            Health.serve(config, Health.live().and(() -> !pollerStarted || poller.isRunning(), "poller is not running"),
+            Health.serve(config, Health.live().and(() -> !pollerStarted || poller.isRunning(), "poller is not running")
+                            .and(() -> !(sink instanceof BrokerPublisher broker) || broker.isAlive(),
+                                    "sink gave up connecting"),
                     Health.of(database).with("relay", poller.name()).with("sink", sinkKind.id())
                             .and(poller::isRunning, "poller is not running")
                             .and(sink::isConnected, "sink " + sinkKind.id() + " is not connected"));

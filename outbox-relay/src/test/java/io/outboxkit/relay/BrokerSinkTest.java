@@ -28,7 +28,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * {@code SINK=nats}: a relay whose broker is down at start still starts, reports the sink down in
  * {@code /health}, retries with backoff, and once the broker is up delivers every message, none
  * DEAD. The broker is a nats-server of the test's own (from /usr/sbin/nats-server, JetStream on,
- * a store in a temporary directory), started only after the relay.
+ * a store in a temporary directory), started only after the relay; one that refuses the relay
+ * then makes {@code /health/live} ask for a restart.
  */
 class BrokerSinkTest {
 
@@ -79,6 +80,27 @@ class BrokerSinkTest {
             assertThat(client.jetStreamManagement().getStreamInfo(stream).getStreamState().getMsgCount())
                     .as("each message stored once").isEqualTo(ids.size());
         }
+    }
+
+    @Test
+    void a_broker_that_refuses_the_relay_once_it_answers_makes_live_503_for_the_restart_that_alone_cures_it()
+            throws Exception {
+        // Down at start, then up with credentials the relay lacks: every batch would fail until a restart.
+        try (PrivateNatsServer guarded = PrivateNatsServer.unstarted("--user", "relay", "--pass", "right-pw-1")) {
+            Relay relay = relays.start(TestRelays.config("http://unused.invalid/messages", "SINK", "nats",
+                    "NATS_URL", guarded.url().replace("nats://", "nats://relay:wrong-pw-2@")));
+            assertThat(live(relay).statusCode()).as("connecting in the background is alive").isEqualTo(200);
+
+            guarded.start();
+
+            await("given up on the refusal").atMost(Duration.ofSeconds(20)).until(() -> live(relay).statusCode() == 503);
+            assertThat(live(relay).body()).isEqualTo("{\"status\":\"unavailable\",\"error\":\"sink gave up connecting\"}");
+        }
+    }
+
+    HttpResponse<String> live(Relay relay) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + relay.adminPort() + "/health/live"))
+                .build(), HttpResponse.BodyHandlers.ofString());
     }
 
     JsonNode health(Relay relay) throws Exception {

@@ -22,7 +22,9 @@ import org.slf4j.LoggerFactory;
  * in the background, every {@value #RETRY_SECONDS} seconds, and until it is connected every batch
  * fails at once with a line saying so (retried by the poller with backoff, like any delivery to a
  * broker that is down) and {@link #isConnected()} is false. A refusal that will not pass by
- * itself (credentials, a setting) still stops the start with a {@link ConfigException}.
+ * itself (credentials, a setting) still stops the start with a {@link ConfigException}; one met
+ * later in the background ends the trying for good, and {@link #isAlive()} turns false so that the
+ * relay's {@code /health/live} asks for the restart that alone can cure it.
  *
  * <p>Thread-safe; {@link #close()} closes the module's publisher, or stops trying to connect.
  */
@@ -131,6 +133,22 @@ public final class BrokerPublisher implements MessagePublisher, AutoCloseable {
     public boolean isConnected() {
         MessagePublisher current = delegate;
         return current != null && current.isConnected();
+    }
+
+    /**
+     * Whether the publisher can still come to deliver, for a liveness check: true while connected
+     * (the module's client reconnects by itself), while still connecting in the background, and once
+     * closed; false once the connector has ended without a publisher (it gave up on a refusal met in
+     * the background, or its thread ended on an error), when every batch fails until the process is
+     * restarted. Lock-free: it waits for no connection attempt.
+     */
+    public boolean isAlive() {
+        if (delegate != null || closed) {
+            return true;
+        }
+        BrokerConnector<MessagePublisher> current = connector;
+        // the connector may have handed its publisher over just before it ended
+        return current == null || current.trying() || delegate != null;
     }
 
     @Override
