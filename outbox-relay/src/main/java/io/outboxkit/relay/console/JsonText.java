@@ -2,6 +2,7 @@ package io.outboxkit.relay.console;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.outboxkit.app.Jsons;
 import java.io.IOException;
 import java.io.Writer;
@@ -16,7 +17,7 @@ final class JsonText {
     }
 
     /**
-     * {@code json} indented, however deeply it nests, numbers spelt as written; as it is when it
+     * {@code json} indented, however deeply it nests, each number spelt as in {@code json}; as it is when it
      * cannot be parsed; cut at {@link #MAX_SHOWN}. Never throws for what {@code json} holds.
      */
     static String pretty(String json) {
@@ -26,8 +27,20 @@ final class JsonText {
         Shown out = new Shown();
         try (JsonParser parser = Jsons.messageMapper().createParser(json);
              JsonGenerator generator = Jsons.messageMapper().createGenerator(out).useDefaultPrettyPrinter()) {
-            parser.nextToken();
-            generator.copyCurrentStructureExact(parser);
+            JsonToken token = parser.nextToken();
+            if (token == null) {
+                return cut(json);
+            }
+            int depth = 0;
+            do {
+                if (token.isNumeric()) {
+                    // its text as stored: a copy writes a decimal as BigDecimal spells it, 0.0000001 as 1E-7
+                    generator.writeNumber(parser.getText());
+                } else {
+                    generator.copyCurrentEvent(parser);
+                }
+                depth += token.isStructStart() ? 1 : token.isStructEnd() ? -1 : 0;
+            } while (depth > 0 && (token = parser.nextToken()) != null);
             if (parser.nextToken() != null) {
                 return cut(json);
             }
@@ -40,11 +53,17 @@ final class JsonText {
     }
 
     private static String cut(String text) {
-        return text.length() <= MAX_SHOWN ? text
-                : text.substring(0, MAX_SHOWN) + "\n… (" + (text.length() - MAX_SHOWN) + " more characters not shown)";
+        if (text.length() <= MAX_SHOWN) {
+            return text;
+        }
+        int kept = Character.isHighSurrogate(text.charAt(MAX_SHOWN - 1)) ? MAX_SHOWN - 1 : MAX_SHOWN;
+        return text.substring(0, kept) + "\n… (" + (text.length() - kept) + " more characters not shown)";
     }
 
-    /** The first {@link #MAX_SHOWN} characters written to it; writing more throws {@link Full}. */
+    /**
+     * The first {@link #MAX_SHOWN} characters written to it, one fewer where the last would be the
+     * first half of a surrogate pair; writing more throws {@link Full}.
+     */
     private static final class Shown extends Writer {
 
         private final StringBuilder text = new StringBuilder();
@@ -54,6 +73,9 @@ final class JsonText {
             int room = MAX_SHOWN - text.length();
             text.append(chars, offset, Math.min(room, length));
             if (length > room) {
+                if (!text.isEmpty() && Character.isHighSurrogate(text.charAt(text.length() - 1))) {
+                    text.setLength(text.length() - 1); // not half a character: its other half is past the cut
+                }
                 throw new Full();
             }
         }

@@ -37,12 +37,32 @@ class ConsolePartsTest {
     @Test
     void json_is_indented_with_numbers_as_written_and_cut_where_longer_than_is_shown() {
         assertThat(JsonText.pretty("{\"a\": [1, 100.00, 1e2]}"))
-                .isEqualTo("{\n  \"a\" : [ 1, 100.00, 1E+2 ]\n}");
+                .isEqualTo("{\n  \"a\" : [ 1, 100.00, 1e2 ]\n}");
         assertThat(JsonText.pretty("{\"a\": ")).as("not JSON: as it is").isEqualTo("{\"a\": ");
         // an object's indentation grows with the square of its depth: 20,000 deep is 400 million spaces
         String deep = JsonText.pretty("{\"a\":".repeat(20_000) + "1" + "}".repeat(20_000));
         assertThat(deep.length()).isEqualTo(JsonText.MAX_SHOWN + "\n… (more not shown)".length());
         assertThat(deep.endsWith("\n… (more not shown)")).isTrue();
+    }
+
+    @Test
+    void numbers_are_shown_as_jsonb_stores_them() {
+        // jsonb's text of [1e-7, 1e2, 1.5e-10, 100.00, -0.0, a 31-digit decimal]: never an exponent
+        String stored = "[0.0000001, 100, 0.00000000015, 100.00, -0.0, 123456789012345678901234567890.5]";
+        assertThat(JsonText.pretty("{\"a\": " + stored + "}"))
+                .isEqualTo("{\n  \"a\" : [ 0.0000001, 100, 0.00000000015, 100.00, -0.0, 123456789012345678901234567890.5 ]\n}");
+        assertThat(JsonText.pretty("0.00000000015")).as("a number alone").isEqualTo("0.00000000015");
+    }
+
+    @Test
+    void a_cut_falling_inside_a_character_of_two_chars_leaves_the_whole_character_out() {
+        String before = "a".repeat(JsonText.MAX_SHOWN - 2);
+        // indented, the string's quote comes first: the emoji's high surrogate would be the last char shown
+        assertThat(JsonText.pretty("\"" + before + "\uD83D\uDE00tail\""))
+                .isEqualTo("\"" + before + "\n… (more not shown)");
+        // not JSON, shown as it is, cut at the same place
+        assertThat(JsonText.pretty("x" + before + "\uD83D\uDE00tail"))
+                .isEqualTo("x" + before + "\n… (6 more characters not shown)");
     }
 
     @Test
