@@ -71,8 +71,13 @@ public final class Jsons {
     /**
      * The shared, thread-safe mapper for message envelopes and their payloads: as {@link #mapper()}
      * but with no limit on a number's length and nesting up to twice {@link #MAX_PAYLOAD_DEPTH},
-     * reading or writing, so that any payload PostgreSQL's {@code jsonb} holds is read and written
-     * again; the size of the body bounds the rest. Do not reconfigure it.
+     * reading or writing; the size of the body bounds the rest. Any payload PostgreSQL's {@code jsonb}
+     * holds is read, as tokens or as a tree (Jackson builds a tree without recursing), and is
+     * written again by a streaming copy: its text copied raw ({@link MessageEnvelope#toBytes}) or
+     * token by token (the relay's console). Writing a tree is not bounded so: Jackson writes it
+     * recursively, and one some thousands of levels deep (15,000, within what {@code jsonb} holds,
+     * on a default thread stack) ends in a {@link StackOverflowError} well before the write limit;
+     * write a payload from its text, never from a tree. Do not reconfigure it.
      */
     public static ObjectMapper messageMapper() {
         return MESSAGE_MAPPER;
@@ -103,7 +108,7 @@ public final class Jsons {
                 .maxStringLength(DeliveryProtocol.MAX_REQUEST_BYTES)
                 .maxNameLength(DeliveryProtocol.MAX_REQUEST_BYTES)
                 .build());
-        // what it reads it writes again, however deep
+        // what it reads a streaming copy writes again, however deep (a tree's writing recurses: see messageMapper)
         mapper.getFactory().setStreamWriteConstraints(StreamWriteConstraints.builder()
                 .maxNestingDepth(Math.max(maxNestingDepth, StreamWriteConstraints.DEFAULT_MAX_DEPTH)).build());
         // linear rather than quadratic in a number's length, which only the body's size bounds in a message
