@@ -25,7 +25,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * ADMIN_TOKEN, on the relay process started by its real main: a non-loopback ADMIN_HOST without a
  * token (or with a short one) does not start; with one, every route needs it (header or login
- * cookie) but {@code /health/live}, which tells nothing but up or down, and it never appears in
+ * cookie) but a GET or HEAD of {@code /health/live}, which tells nothing but up or down, and the
+ * login page with its static files, and it never appears in
  * what the process prints, at debug logging.
  */
 class AdminTokenTest {
@@ -70,6 +71,17 @@ class AdminTokenTest {
             HttpResponse<String> live = send(get(base + "/health/live"));
             assertThat(live.statusCode()).as("a liveness probe needs no token").isEqualTo(200);
             assertThat(live.body()).as("and learns nothing but up").isEqualTo("{\"status\":\"ok\"}");
+            assertThat(send(HttpRequest.newBuilder(URI.create(base + "/health/live"))
+                    .method("HEAD", HttpRequest.BodyPublishers.noBody())).statusCode())
+                    .as("HEAD, as a probe may send it, needs no token").isEqualTo(200);
+            for (String method : List.of("POST", "PUT", "DELETE", "PATCH")) {
+                assertThat(send(HttpRequest.newBuilder(URI.create(base + "/health/live"))
+                        .method(method, HttpRequest.BodyPublishers.noBody())).statusCode())
+                        .as("no token: " + method + " /health/live").isEqualTo(401);
+            }
+            for (String path : List.of("/login", "/assets/console.css")) {
+                assertThat(send(get(base + path)).statusCode()).as("the login page needs no token: " + path).isEqualTo(200);
+            }
 
             HttpResponse<String> refused = send(get(base + "/").header("Accept", "text/html"));
             assertThat(refused.body()).as("a browser gets the login form").contains("name=\"token\"");

@@ -6,9 +6,11 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 
 /**
- * Who may use the relay's admin port: {@code ADMIN_TOKEN}, the secret every request except
- * {@code GET /health/live} must carry once it is set (in an {@code Authorization: Bearer} header,
- * or the HTTP-only cookie the console's login form sets); a liveness probe needs no token. With no token, the admin port answers only requests addressed to a loopback
+ * Who may use the relay's admin port: {@code ADMIN_TOKEN}, the secret every request must carry
+ * once it is set (in an {@code Authorization: Bearer} header, or the HTTP-only cookie the console's
+ * login form sets), except a GET or HEAD of {@code /health/live} (a liveness probe needs no token),
+ * and the login form ({@code /login}) and the static files its page loads ({@code /assets/*},
+ * {@code /webjars/*}), which hold nothing of the outbox. With no token, the admin port answers only requests addressed to a loopback
  * host name, and so only a loopback {@code ADMIN_HOST} may go without one.
  *
  * <p>{@link #toString()} never shows the token.

@@ -10,8 +10,10 @@ import io.outboxkit.app.http.Health;
  *
  * <ol>
  *   <li>Without a token: a request addressed to a name that is not loopback (DNS rebinding).</li>
- *   <li>With a token: a request without it, except the login form and the static files it needs,
- *       and {@code /health/live}: a liveness probe (a kubelet's) then needs no token in its
+ *   <li>With a token: a request without it, except {@code /login} (the form, and the POST that
+ *       logs in: any method), the static files its page loads ({@code /assets/*},
+ *       {@code /webjars/*}: any method), and a GET or HEAD of {@code /health/live}: a liveness
+ *       probe (a kubelet's) then needs no token in its
  *       configuration, where it would be stored in clear, and the answer tells nothing but up or
  *       down (no name, no figure, no database call).</li>
  *   <li>A POST that does not come from a page of this server (Origin, Sec-Fetch-Site), or
@@ -45,7 +47,7 @@ final class Guard {
             throw new ConsoleError(403, "This admin port answers only requests addressed to localhost or 127.0.0.1. "
                     + "To reach it by another name, set ADMIN_TOKEN.");
         }
-        if (!gate.admits(ctx) && !isPublic(ctx.path()) && !ctx.path().equals(Health.LIVE)) {
+        if (!gate.admits(ctx) && !isPublic(ctx.path()) && !isLivenessProbe(ctx)) {
             ctx.header("WWW-Authenticate", "Bearer");
             throw new ConsoleError(401, "This admin port needs its token (ADMIN_TOKEN): log in below, or send it "
                     + "in an Authorization: Bearer header.");
@@ -68,6 +70,11 @@ final class Guard {
         ctx.header("X-Content-Type-Options", "nosniff");
         ctx.header("X-Frame-Options", "DENY");
         ctx.header("Referrer-Policy", "same-origin");
+    }
+
+    /** A GET or HEAD of {@code /health/live}: what a probe sends; any other method needs the token as elsewhere. */
+    private static boolean isLivenessProbe(Context ctx) {
+        return ctx.path().equals(Health.LIVE) && (ctx.method() == HandlerType.GET || ctx.method() == HandlerType.HEAD);
     }
 
     /** The login form and the static files its page loads: nothing in them depends on the outbox. */
