@@ -26,7 +26,8 @@ public final class ServiceMain {
 
     /**
      * Starts the service with {@code start} and blocks until the JVM is asked to exit; then closes it.
-     * Never returns normally after a failed start: the process exits with {@link #EXIT_START_FAILED}.
+     * Never returns normally after a failed start, an {@link Error} from {@code start} included: the
+     * process exits with {@link #EXIT_START_FAILED}.
      */
     public static void run(String serviceName, Callable<? extends AutoCloseable> start) {
         // Kafka's clients log their whole configuration and every step at INFO; a service's log shows their trouble only.
@@ -44,6 +45,13 @@ public final class ServiceMain {
         } catch (Exception e) {
             System.err.println(serviceName + ": cannot start: " + Causes.rootMessage(e));
             log.debug("start failed", e);
+            System.exit(EXIT_START_FAILED);
+            return;
+        } catch (Error e) {
+            // No native thread left, say: a thread the start did begin (an HTTP server's) would
+            // otherwise keep the process up, serving, with the service not running.
+            System.err.println(serviceName + ": cannot start: " + e);
+            log.error("start failed", e);
             System.exit(EXIT_START_FAILED);
             return;
         }

@@ -72,6 +72,9 @@ public final class Relay implements AutoCloseable {
      * @throws io.javalin.util.JavalinBindException when the admin port cannot be bound (nothing is left running)
      * @throws io.outboxkit.app.ConfigException      when the admin host is not a loopback address and
      *                                               {@code access} has no token (nothing is left running)
+     * @throws Error                                 what starting the poller's or retention's threads threw
+     *                                               (no native thread left, say): the poller, the admin
+     *                                               server and the sink's client are closed first
      */
     public static Relay start(Database database, RelayConfig config, Observability observability,
                               ConsoleSettings access) {
@@ -116,9 +119,17 @@ public final class Relay implements AutoCloseable {
             close(publisher);
             throw e;
         }
-        poller.start();
-        admin.pollerStarted();
-        RetentionTask retention = RetentionTask.start(poller.name(), config.retentionInterval(), outboxRetention);
+        RetentionTask retention;
+        try {
+            poller.start();
+            admin.pollerStarted();
+            retention = RetentionTask.start(poller.name(), config.retentionInterval(), outboxRetention);
+        } catch (Throwable e) {
+            // An Error too (no native thread left, say): else the admin port would answer live for good
+            // and keep the process from exiting, with nothing delivering.
+            closeAfterFailedStart(e, poller, admin, () -> close(publisher));
+            throw e;
+        }
         if (config.sink().broker() == Broker.HTTP) {
             LOG.info("[{}] relaying to {} ({} delivery); admin on {}:{}", poller.name(), config.consumerUrl(),
                     config.delivery().name().toLowerCase(java.util.Locale.ROOT), config.service().host(), admin.port());
@@ -181,6 +192,17 @@ public final class Relay implements AutoCloseable {
                 .lease(config.lease())
                 .maxInFlight(config.maxInFlight())
                 .build();
+    }
+
+    /** Closes each of {@code started}, in order; what a close throws is added to {@code failure}. */
+    private static void closeAfterFailedStart(Throwable failure, AutoCloseable... started) {
+        for (AutoCloseable part : started) {
+            try {
+                part.close();
+            } catch (Throwable e) {
+                failure.addSuppressed(e);
+            }
+        }
     }
 
     private static void close(MessagePublisher publisher) {
