@@ -460,16 +460,17 @@ public final class OutboxAdmin {
      */
     private int requeueWhere(String candidates, String condition, long after, String what,
                              UnaryOperator<Query> binder) {
+        String whatWhere = what + " in " + sql.outbox();
         RequeueRun run = new RequeueRun();
         running.add(run);
         try {
-            long last = run("requeue " + what, h -> h.createQuery("SELECT coalesce(max(seq), 0) FROM " + sql.outbox())
+            long last = run("requeue " + whatWhere, h -> h.createQuery("SELECT coalesce(max(seq), 0) FROM " + sql.outbox())
                     .mapTo(Long.class).one());
             String statement = requeueBatch.formatted(candidates, condition);
             int requeued = 0;
             long edge = after;
             while (edge < last) {
-                Batch batch = requeueBatch(run, statement, edge, last, binder, what, requeued);
+                Batch batch = requeueBatch(run, statement, edge, last, binder, whatWhere, requeued);
                 requeued += batch.requeued();
                 edge = batch.examined() < REQUEUE_BATCH ? last : batch.edge();
             }

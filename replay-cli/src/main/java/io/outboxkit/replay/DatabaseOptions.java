@@ -9,6 +9,8 @@ import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxSchema;
 import io.outboxkit.core.spi.Causes;
 import io.outboxkit.migrations.OutboxMigrations;
+import java.util.Optional;
+import java.util.regex.Pattern;
 import org.flywaydb.core.api.FlywayException;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -22,6 +24,11 @@ import picocli.CommandLine.Spec;
  * the password comes only from {@code DB_PASSWORD}, so it never shows in the process list.
  */
 final class DatabaseOptions {
+
+    /** A value the shell passes as it is, unquoted. */
+    private static final Pattern SHELL_PLAIN = Pattern.compile("[A-Za-z0-9_./:=,@%+-]+");
+    /** A value the shell passes as it is inside double quotes: none of $ ` \\ " ! nor a control character. */
+    private static final Pattern SHELL_QUOTABLE = Pattern.compile("[^$`\\\\\"!\\p{Cntrl}]*");
 
     @Spec(Spec.Target.MIXEE)
     CommandSpec spec;
@@ -67,6 +74,32 @@ final class DatabaseOptions {
             case "processedTable" -> "the processed-messages table";
             default -> null;
         };
+    }
+
+    /**
+     * The options given, as command-line arguments (each with a leading space) that name the same
+     * database and outbox; empty when they cannot be repeated: a {@code --db-url} carrying a
+     * password, which must not be printed, or a value the shell would change even in double quotes.
+     */
+    Optional<String> arguments(Env env) {
+        if (url != null && !settings(env).redactedUrl().equals(url)) {
+            return Optional.empty();
+        }
+        StringBuilder arguments = new StringBuilder();
+        String[][] options = {{"--db-url", url}, {"--db-user", user}, {"--schema", schema},
+                {"--outbox-table", OutboxNames.DEFAULT_OUTBOX_TABLE.equals(outboxTable) ? null : outboxTable},
+                {"--channel", OutboxNames.DEFAULT_CHANNEL.equals(channel) ? null : channel}};
+        for (String[] option : options) {
+            if (option[1] == null) {
+                continue;
+            }
+            boolean plain = SHELL_PLAIN.matcher(option[1]).matches();
+            if (!plain && !SHELL_QUOTABLE.matcher(option[1]).matches()) {
+                return Optional.empty();
+            }
+            arguments.append(' ').append(option[0]).append(' ').append(plain ? option[1] : '"' + option[1] + '"');
+        }
+        return Optional.of(arguments.toString());
     }
 
     /** The settings from {@code env}, overridden by the options given. */

@@ -108,7 +108,7 @@ final class RequeueCommand implements Callable<Integer> {
                 out.println("requeued " + plural(admin.requeueDead(), "DEAD message") + in);
             } catch (RequeueException e) {
                 // Those requeued are no longer DEAD: the same command requeues only the rest.
-                throw new CliFailure(e.getMessage() + "; 'requeue --dead' again requeues those still DEAD");
+                throw new CliFailure(e.getMessage() + "; " + again("--dead") + " again requeues those still DEAD");
             }
         } else {
             Instant since = since(admin);
@@ -117,12 +117,22 @@ final class RequeueCommand implements Callable<Integer> {
                 out.println("requeued " + plural(admin.requeueSince(since, from), "message") + in + " written since " + since);
             } catch (RequeueException e) {
                 // The same --since would requeue those already requeued again: --after skips them.
-                String rest = "'requeue --since " + since + (e.resumeAfter() > 0 ? " --after " + e.resumeAfter() : "") + "'";
+                String rest = again("--since " + since + (e.resumeAfter() > 0 ? " --after " + e.resumeAfter() : ""));
                 throw new CliFailure(e.getMessage() + "; " + rest + " requeues " + (e.requeued() == 0 ? "them"
                         : "the rest (without --after it would requeue the " + e.requeued() + " again, which "
                         + "consumers skip as duplicates)"));
             }
         }
+    }
+
+    /**
+     * The requeue command with {@code selection} and the outbox and database options given to this
+     * one, so that pasted it acts on the same outbox; one it cannot repeat safely (a password in
+     * {@code --db-url}) it asks for in words.
+     */
+    private String again(String selection) {
+        return database.arguments(env).map(options -> "'requeue " + selection + options + "'")
+                .orElseGet(() -> "'requeue " + selection + "' with the same database and outbox options");
     }
 
     /** {@code --since} on the database's clock, which stamped the messages' created_at. */

@@ -201,6 +201,43 @@ class RequeueCommandTest {
     }
 
     @Test
+    void a_failed_requeue_names_its_outbox_and_prints_a_command_for_the_same_outbox_without_a_password()
+            throws Exception {
+        UUID named = Outbox.writeNamed(db);
+        db.jdbi().useHandle(h -> h.execute("UPDATE " + Outbox.NAMED.qualifiedOutboxTable()
+                + " SET status = 'DEAD' WHERE id = ?", named));
+        String url = db.jdbcUrl();
+        String withPassword = url + (url.contains("?") ? "&" : "?") + "password=s3cret";
+        Cli.Run failed;
+        Cli.Run secret;
+        try (Connection holder = db.dataSource().getConnection(); Statement lock = holder.createStatement()) {
+            holder.setAutoCommit(false);
+            lock.execute("SELECT 1 FROM " + Outbox.NAMED.qualifiedOutboxTable() + " FOR UPDATE");
+
+            failed = cli.run(Outbox.named("requeue", "--dead", "--db-url", url));
+            secret = cli.run(Outbox.named("requeue", "--dead", "--db-url", withPassword));
+            holder.rollback();
+        }
+
+        assertThat(failed.status()).isEqualTo(ReplayCli.EXIT_FAILED);
+        assertThat(failed.err()).contains("could not requeue dead messages in \"messaging\".\"orders_outbox\": ");
+        Matcher again = Pattern.compile("'requeue (--dead [^']*)' again requeues those still DEAD").matcher(failed.err());
+        assertThat(again.find()).as(failed.err()).isTrue();
+        assertThat(secret.err()).doesNotContain("s3cret")
+                .contains("'requeue --dead' with the same database and outbox options again requeues those still DEAD");
+
+        String[] pasted = ("requeue " + again.group(1)).split(" ");
+        for (int i = 0; i < pasted.length; i++) {
+            pasted[i] = pasted[i].replaceAll("^\"(.*)\"$", "$1"); // as the shell takes the quotes off
+        }
+        Cli.Run run = Cli.against(db).with("DB_URL", Cli.UNREACHABLE_DB).run(pasted);
+
+        assertThat(run.out()).as(run.err()).isEqualToIgnoringNewLines(
+                "requeued 1 DEAD message in \"messaging\".\"orders_outbox\"");
+        assertThat(Outbox.namedStatus(db, named)).isEqualTo("PENDING");
+    }
+
+    @Test
     void a_requeue_stopped_by_sigterm_cancels_its_running_batch_in_the_database_and_says_what_it_requeued()
             throws Exception {
         Outbox.writeMany(db, OutboxAdmin.REQUEUE_BATCH + 1, "DEAD");
@@ -216,7 +253,7 @@ class RequeueCommandTest {
             int status = requeue.stop(Duration.ofSeconds(20));
 
             assertThat(SlowUpdates.sleeping(db.jdbi())).as("the batch running was cancelled with the process").isZero();
-            assertThat(requeue.output()).as("exit status %s", status).contains("replay-cli requeue: could not requeue dead messages: cancelled; "
+            assertThat(requeue.output()).as("exit status %s", status).contains("replay-cli requeue: could not requeue dead messages in \"outbox\": cancelled; "
                     + OutboxAdmin.REQUEUE_BATCH + " messages were requeued before it")
                     .contains("'requeue --dead' again requeues those still DEAD");
         }
