@@ -95,7 +95,7 @@ final class DeadLetters implements AutoCloseable {
         RecordHeaders envelope = new RecordHeaders();
         List<String> dropped = new ArrayList<>();
         for (Header header : headers) {
-            if (ShortDeadLetter.keeps(header.key())) {
+            if (ShortDeadLetter.keeps(header.key(), header.value() == null ? 0 : header.value().length)) {
                 envelope.add(header);
             } else {
                 dropped.add(header.key());
@@ -112,8 +112,21 @@ final class DeadLetters implements AutoCloseable {
             }
         }
         try {
-            confirm(record, withOurs(envelope, record, shortError, attempts)
+            confirm(record, withOurs(new RecordHeaders(envelope.toArray()), record, shortError, attempts)
                     .add(ShortDeadLetter.TRUNCATED, bytes(ShortDeadLetter.truncated(true, dropped))), null);
+            return;
+        } catch (RecordTooLargeException e) {
+            if (envelope.toArray().length == 0) {
+                throw new KafkaException("dead-letter topic " + topic + " did not take even the record's headers: "
+                        + e.getMessage(), e);
+            }
+        }
+        // The last resort: this source's dead_letter_* headers only.
+        List<String> all = new ArrayList<>();
+        headers.forEach(header -> all.add(header.key()));
+        try {
+            confirm(record, withOurs(new RecordHeaders(), record, shortError, attempts)
+                    .add(ShortDeadLetter.TRUNCATED, bytes(ShortDeadLetter.truncated(true, all))), null);
         } catch (RecordTooLargeException e) {
             throw new KafkaException("dead-letter topic " + topic + " did not take even the record's headers: "
                     + e.getMessage(), e);

@@ -99,7 +99,7 @@ final class DeadLetters {
         Headers envelope = new Headers();
         List<String> dropped = new ArrayList<>();
         for (String name : own.keySet()) {
-            if (ShortDeadLetter.keeps(name)) {
+            if (ShortDeadLetter.keeps(name, String.join(",", own.get(name)).length())) {
                 envelope.put(name, own.get(name));
             } else {
                 dropped.add(name);
@@ -110,8 +110,14 @@ final class DeadLetters {
                 .put(ShortDeadLetter.TRUNCATED, ShortDeadLetter.truncated(false, dropped)), delivery.getData()))) {
             return;
         }
-        if (!stored(copy(delivery, withOurs(envelope, delivery, reason, shortError, attempts)
+        if (stored(copy(delivery, withOurs(envelope, delivery, reason, shortError, attempts)
                 .put(ShortDeadLetter.TRUNCATED, ShortDeadLetter.truncated(true, dropped)), new byte[0]))) {
+            return;
+        }
+        // The last resort: this source's dead_letter_* headers only.
+        if (envelope.isEmpty() || !stored(copy(delivery, withOurs(new Headers(), delivery, reason, shortError, attempts)
+                .put(ShortDeadLetter.TRUNCATED, ShortDeadLetter.truncated(true, new ArrayList<>(own.keySet()))),
+                new byte[0]))) {
             throw new IOException("dead-letter stream " + stream + " takes not even the message's headers: over the "
                     + "server's max_payload or the stream's max_msg_size");
         }

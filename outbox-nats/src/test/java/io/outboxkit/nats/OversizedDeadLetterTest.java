@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.nats.client.api.MessageInfo;
+import io.nats.client.impl.Headers;
+import io.nats.client.impl.NatsMessage;
 import io.nats.client.api.StreamConfiguration;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.testing.PrivateNatsServer;
@@ -102,5 +104,34 @@ class OversizedDeadLetterTest {
         assertThat(dead.getHeaders().getFirst("id")).isEqualTo(failing.id().toString());
         assertThat(dead.getHeaders().getFirst("dead_letter_truncated")).isEqualTo("headers: tenant");
         assertThat(dead.getHeaders().get("tenant")).isNull();
+    }
+
+    @Test
+    void an_unreadable_message_with_a_huge_envelope_header_is_dead_lettered_without_it_and_the_stream_goes_on()
+            throws Exception {
+        nats.management().addStream(StreamConfiguration.builder().name(nats.deadLetterStream)
+                .subjects(nats.deadLetterPrefix + ".>").maxMsgSize(1000).build());
+        try (NatsPublisher publisher = nats.publisher().build()) { // creates the stream
+            assertThat(publisher.publishAll(List.of(TestNats.message("order-t")))).isEmpty();
+        }
+        Headers forged = new Headers().put("id", "not-a-uuid").put("aggregate_id", "a".repeat(900));
+        nats.plainConnection().jetStream().publish(NatsMessage.builder().subject(nats.subjectPrefix + ".Order.OrderCreated")
+                .headers(forged).data("{}".getBytes(StandardCharsets.UTF_8)).build());
+        OutboxMessage after = TestNats.message("order-u");
+        try (NatsPublisher publisher = nats.publisher().build()) {
+            assertThat(publisher.publishAll(List.of(after))).isEmpty();
+        }
+        Received receiver = new Received();
+        NatsSource source = nats.closeAtEnd(nats.source("c1").initialBackoff(Duration.ofMillis(20))
+                .maxBackoff(Duration.ofMillis(100)).build());
+        source.start(receiver);
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> receiver.hasApplied(after.id()));
+        MessageInfo dead = nats.management().getMessage(nats.deadLetterStream, 1);
+        assertThat(new String(dead.getData(), StandardCharsets.UTF_8)).isEqualTo("{}");
+        assertThat(dead.getHeaders().getFirst("dead_letter_reason")).isEqualTo("unreadable");
+        assertThat(dead.getHeaders().getFirst("id")).isEqualTo("not-a-uuid");
+        assertThat(dead.getHeaders().getFirst("dead_letter_truncated")).isEqualTo("headers: aggregate_id");
+        assertThat(dead.getHeaders().get("aggregate_id")).isNull();
     }
 }

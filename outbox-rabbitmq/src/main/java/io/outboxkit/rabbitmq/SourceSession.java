@@ -156,7 +156,7 @@ final class SourceSession {
             Map<String, Object> kept = new LinkedHashMap<>();
             List<String> dropped = new ArrayList<>();
             own.forEach((name, value) -> {
-                if (ShortDeadLetter.keeps(name)) {
+                if (ShortDeadLetter.keeps(name, value instanceof byte[] bytes ? bytes.length : String.valueOf(value).length())) {
                     kept.put(name, value);
                 } else if (!ours.containsKey(name)) {
                     dropped.add(name);
@@ -165,6 +165,13 @@ final class SourceSession {
             kept.putAll(deadLetterHeaders(delivery, ShortDeadLetter.error(shown), attempts));
             kept.put(ShortDeadLetter.TRUNCATED, ShortDeadLetter.truncated(false, dropped));
             copy = original.builder().headers(kept).deliveryMode(AmqpMessages.PERSISTENT).build();
+            if (copy.toFrame(0, delivery.body().length).size() > frameMax) {
+                // The last resort: this source's dead_letter_* headers only.
+                Map<String, Object> last = deadLetterHeaders(delivery, ShortDeadLetter.error(shown), attempts);
+                List<String> all = own.keySet().stream().filter(name -> !ours.containsKey(name)).toList();
+                last.put(ShortDeadLetter.TRUNCATED, ShortDeadLetter.truncated(false, all));
+                copy = original.builder().headers(last).deliveryMode(AmqpMessages.PERSISTENT).build();
+            }
         }
         returned = null;
         deadLetters.basicPublish("", options.deadLetterQueue(), true, copy, delivery.body());

@@ -80,11 +80,7 @@ public final class OutboxStore {
             String text = cause.getMessage() == null ? cause.getClass().getSimpleName()
                     : cause.getClass().getSimpleName() + ": " + cause.getMessage();
             text = text.replace('\u0000', '\uFFFD');
-            if (text.length() <= MAX_ERROR_LENGTH) {
-                return text;
-            }
-            int end = Character.isHighSurrogate(text.charAt(MAX_ERROR_LENGTH - 1)) ? MAX_ERROR_LENGTH - 1 : MAX_ERROR_LENGTH;
-            return text.substring(0, end);
+            return Texts.cut(text, MAX_ERROR_LENGTH);
         }
 
         /**

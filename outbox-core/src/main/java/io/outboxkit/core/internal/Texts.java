@@ -1,0 +1,20 @@
+package io.outboxkit.core.internal;
+
+/** Text cut to a length without breaking a character. Stateless and thread-safe. */
+public final class Texts {
+
+    private Texts() {
+    }
+
+    /**
+     * {@code text}'s first {@code max} chars, or one fewer when the cut would split a UTF-16
+     * surrogate pair: a lone surrogate has no UTF-8 form, so a driver or a broker client would send
+     * '?' in its place, or refuse the text.
+     */
+    public static String cut(String text, int max) {
+        if (text.length() <= max) {
+            return text;
+        }
+        return text.substring(0, max > 0 && Character.isHighSurrogate(text.charAt(max - 1)) ? max - 1 : max);
+    }
+}
