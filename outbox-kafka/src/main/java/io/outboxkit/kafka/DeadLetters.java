@@ -102,7 +102,8 @@ final class DeadLetters implements AutoCloseable {
             }
         }
         String shortError = ShortDeadLetter.error(shown);
-        if (!dropped.isEmpty()) {
+        // Worth trying whenever it is shorter than the first copy: headers dropped, or the error cut.
+        if (!dropped.isEmpty() || !shortError.equals(shown)) {
             try {
                 confirm(record, withOurs(new RecordHeaders(envelope.toArray()), record, shortError, attempts)
                         .add(ShortDeadLetter.TRUNCATED, bytes(ShortDeadLetter.truncated(false, dropped))), record.value());

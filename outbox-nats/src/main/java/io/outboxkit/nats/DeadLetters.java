@@ -106,7 +106,8 @@ final class DeadLetters {
             }
         }
         String shortError = ShortDeadLetter.error(ascii(error));
-        if (!dropped.isEmpty() && stored(copy(delivery, withOurs(envelope, delivery, reason, shortError, attempts)
+        // Worth trying whenever it is shorter than the first copy: headers dropped, or the error cut.
+        if ((!dropped.isEmpty() || !shortError.equals(ascii(error))) && stored(copy(delivery, withOurs(envelope, delivery, reason, shortError, attempts)
                 .put(ShortDeadLetter.TRUNCATED, ShortDeadLetter.truncated(false, dropped)), delivery.getData()))) {
             return;
         }

@@ -134,4 +134,39 @@ class OversizedDeadLetterTest {
         assertThat(dead.getHeaders().getFirst("dead_letter_truncated")).isEqualTo("headers: aggregate_id");
         assertThat(dead.getHeaders().get("aggregate_id")).isNull();
     }
+
+    @Test
+    void a_copy_too_large_only_for_its_long_error_keeps_its_body_with_the_error_cut() throws Exception {
+        nats.management().addStream(StreamConfiguration.builder().name(nats.deadLetterStream)
+                .subjects(nats.deadLetterPrefix + ".>").maxMsgSize(1800).build());
+        String body = "\"" + "x".repeat(300) + "\"";
+        OutboxMessage failing = TestNats.message("Order", "order-e", "OrderPaid", body, Map.of());
+        OutboxMessage after = TestNats.message("order-e");
+        try (NatsPublisher publisher = nats.publisher().build()) {
+            assertThat(publisher.publishAll(List.of(failing, after))).isEmpty();
+        }
+        Received receiver = new Received();
+        NatsSource source = nats.closeAtEnd(nats.source("c1").initialBackoff(Duration.ofMillis(20))
+                .maxBackoff(Duration.ofMillis(100)).maxAttempts(2).build());
+        source.start(new io.outboxkit.core.spi.BatchReceiver() {
+            @Override
+            public Map<java.util.UUID, ? extends Exception> receive(List<OutboxMessage> batch) {
+                return batch.stream().anyMatch(m -> m.id().equals(failing.id()))
+                        ? Map.of(failing.id(), new IllegalStateException("e".repeat(1500)))
+                        : receiver.receive(batch);
+            }
+
+            @Override
+            public void deadLettered(OutboxMessage message, String error) {
+                receiver.deadLettered(message, error);
+            }
+        });
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> receiver.hasApplied(after.id()));
+        MessageInfo dead = nats.management().getMessage(nats.deadLetterStream, 1);
+        assertThat(new String(dead.getData(), StandardCharsets.UTF_8)).as("the body, kept").isEqualTo(body);
+        assertThat(dead.getHeaders().getFirst("id")).isEqualTo(failing.id().toString());
+        assertThat(dead.getHeaders().getFirst("dead_letter_error")).hasSize(500).endsWith("...");
+        assertThat(dead.getHeaders().getFirst("dead_letter_truncated")).as("nothing of its own left out").isNullOrEmpty();
+    }
 }
