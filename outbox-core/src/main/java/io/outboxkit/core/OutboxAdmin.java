@@ -23,6 +23,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.JdbiException;
@@ -366,7 +367,10 @@ public final class OutboxAdmin {
      * for the next requeue.
      *
      * <p>Over a {@link Jdbi} bound to the application's transaction, called inside one, the batches
-     * join that transaction and commit with it, and its lock and statement timeouts stand.
+     * join that transaction and commit with it, and its lock and statement timeouts stand. There a
+     * failed batch (a deadlock, a lock or statement timeout, a cancel) is not run again: PostgreSQL
+     * has aborted the whole transaction, the batches before it with it, so the
+     * {@link RequeueException} reports none requeued, and the caller must roll its transaction back.
      *
      * @throws RequeueException when a batch failed or {@link #cancelRequeues} stopped it: the batches
      *                          before it are committed, as the exception says; calling again
@@ -464,13 +468,15 @@ public final class OutboxAdmin {
         RequeueRun run = new RequeueRun();
         running.add(run);
         try {
+            boolean callers = run("requeue " + whatWhere, OwnConnections::isCallersTransaction);
             long last = run("requeue " + whatWhere, h -> h.createQuery("SELECT coalesce(max(seq), 0) FROM " + sql.outbox())
                     .mapTo(Long.class).one());
             String statement = requeueBatch.formatted(candidates, condition);
             int requeued = 0;
             long edge = after;
             while (edge < last) {
-                Batch batch = requeueBatch(run, statement, edge, last, binder, whatWhere, requeued);
+                Batch batch = callers ? requeueInCallersTransaction(run, statement, edge, last, binder, whatWhere, after)
+                        : requeueBatch(run, statement, edge, last, binder, whatWhere, requeued);
                 requeued += batch.requeued();
                 edge = batch.examined() < REQUEUE_BATCH ? last : batch.edge();
             }
@@ -491,22 +497,12 @@ public final class OutboxAdmin {
             try {
                 run.checkNotCancelled();
                 return OwnConnections.inReadCommittedTransaction(jdbi, tx -> {
-                    if (!OwnConnections.isCallersTransaction(tx)) { // there, the caller's timeouts stand
-                        tx.createQuery("SELECT set_config('lock_timeout', :wait, true) AS wait, "
-                                        + "set_config('statement_timeout', :timeout, true) AS timeout")
-                                .bind("wait", REQUEUE_LOCK_WAIT.toMillis() + "ms")
-                                .bind("timeout", REQUEUE_STATEMENT_TIMEOUT.toMillis() + "ms")
-                                .mapToMap().one();
-                    }
-                    Batch batch = binder.apply(tx.createQuery(statement))
-                            .bind("after", after).bind("last", last).bind("batch", REQUEUE_BATCH)
-                            .addCustomizer(run)
-                            .map((rs, ctx) -> new Batch(rs.getInt("examined"), rs.getLong("edge"), rs.getInt("requeued")))
-                            .one();
-                    if (batch.requeued() > 0) {
-                        tx.execute(sql.notify, names.channel());
-                    }
-                    return batch;
+                    tx.createQuery("SELECT set_config('lock_timeout', :wait, true) AS wait, "
+                                    + "set_config('statement_timeout', :timeout, true) AS timeout")
+                            .bind("wait", REQUEUE_LOCK_WAIT.toMillis() + "ms")
+                            .bind("timeout", REQUEUE_STATEMENT_TIMEOUT.toMillis() + "ms")
+                            .mapToMap().one();
+                    return batch(tx, run, statement, after, last, binder);
                 });
             } catch (JdbiException | CancelledException e) {
                 String state = Causes.find(e, SQLException.class).map(SQLException::getSQLState).orElse("");
@@ -521,6 +517,40 @@ public final class OutboxAdmin {
                         + (retryable ? ", try again" : ""), requeued, after, e);
             }
         }
+    }
+
+    /**
+     * One batch in the caller's transaction, which it joins: a failure there (a deadlock, a lock or
+     * statement timeout, a cancel) aborts that whole transaction, the batches before it with it, so
+     * it is not retried and nothing counts as requeued.
+     */
+    private Batch requeueInCallersTransaction(RequeueRun run, String statement, long after, long last,
+                                              UnaryOperator<Query> binder, String what, long from) {
+        try {
+            run.checkNotCancelled();
+            return OwnConnections.inReadCommittedTransaction(jdbi, tx -> batch(tx, run, statement, after, last, binder));
+        } catch (JdbiException | CancelledException e) {
+            String state = Causes.find(e, SQLException.class).map(SQLException::getSQLState).orElse("");
+            // There the caller's lock_timeout stood, not REQUEUE_LOCK_WAIT.
+            String reason = LOCK_NOT_AVAILABLE.equals(state) && !run.cancelled
+                    ? "another transaction held one of them longer than the transaction's lock_timeout" : reason(run, state, e);
+            throw new RequeueException("could not requeue " + what + ": " + reason + "; nothing was "
+                    + "requeued: the caller's transaction, which the requeue joined, must be rolled back (PostgreSQL "
+                    + "aborted it, with every batch requeued in it)", 0, from, e);
+        }
+    }
+
+    /** Runs the batch statement and wakes the pollers when it requeued any. */
+    private Batch batch(Handle tx, RequeueRun run, String statement, long after, long last, UnaryOperator<Query> binder) {
+        Batch batch = binder.apply(tx.createQuery(statement))
+                .bind("after", after).bind("last", last).bind("batch", REQUEUE_BATCH)
+                .addCustomizer(run)
+                .map((rs, ctx) -> new Batch(rs.getInt("examined"), rs.getLong("edge"), rs.getInt("requeued")))
+                .one();
+        if (batch.requeued() > 0) {
+            tx.execute(sql.notify, names.channel());
+        }
+        return batch;
     }
 
     /** Why a batch failed, as a person acts on it. */

@@ -5,7 +5,10 @@ package io.outboxkit.core;
  * too long, a deadlock that recurred, its statement timeout, the database gone) or
  * {@link OutboxAdmin#cancelRequeues} stopped it. The batches before the failed one are committed:
  * {@link #requeued()} messages, every selected message up to write position {@link #resumeAfter()};
- * none after it was requeued by this call.
+ * none after it was requeued by this call. In the caller's transaction (see
+ * {@link OutboxAdmin#requeueDead}) the failure aborted that transaction, its batches with it:
+ * {@link #requeued()} is 0, {@link #resumeAfter()} where the call began, and the caller must roll
+ * its transaction back.
  */
 public final class RequeueException extends OutboxException {
 

@@ -217,6 +217,40 @@ class OutboxAdminTest {
     }
 
     @Test
+    void a_requeue_failing_in_the_callers_transaction_reports_nothing_requeued_and_that_the_transaction_must_roll_back()
+            throws Exception {
+        writeDead(OutboxAdmin.REQUEUE_BATCH + 1);
+        try (HeldLock lastRow = HeldLock.of(db.jdbi(), "SELECT 1 FROM outbox WHERE seq = (SELECT max(seq) FROM outbox) "
+                + "FOR UPDATE").take();
+             java.sql.Connection connection = db.dataSource().getConnection()) {
+            connection.setAutoCommit(false);
+            try (java.sql.Statement caller = connection.createStatement()) {
+                caller.execute("SET LOCAL lock_timeout = '200ms'"); // the caller's transaction, its timeouts
+            }
+            OutboxAdmin inCallers = OutboxAdmin.create(org.jdbi.v3.core.Jdbi.create(
+                    new org.jdbi.v3.core.ConnectionFactory() {
+                        @Override
+                        public java.sql.Connection openConnection() {
+                            return connection;
+                        }
+
+                        @Override
+                        public void closeConnection(java.sql.Connection toClose) {
+                        }
+                    }));
+
+            assertThatThrownBy(inCallers::requeueDead).isInstanceOfSatisfying(RequeueException.class, e -> {
+                assertThat(e.requeued()).as("the first batch rolls back with the caller's transaction").isZero();
+                assertThat(e.resumeAfter()).isZero();
+                assertThat(e).hasMessageContaining("nothing was requeued: the caller's transaction")
+                        .hasMessageContaining("must be rolled back");
+            });
+            connection.rollback();
+        }
+        assertThat(Outbox.count(db.jdbi(), "DEAD")).isEqualTo(OutboxAdmin.REQUEUE_BATCH + 1);
+    }
+
+    @Test
     void cancel_requeues_ends_the_running_batch_on_the_server_and_the_requeue_says_what_its_batches_committed()
             throws Exception {
         writeDead(OutboxAdmin.REQUEUE_BATCH + 1);
