@@ -44,6 +44,12 @@ final class DeadLetters implements AutoCloseable {
     private static final List<String> ADDED = List.of(ERROR, TOPIC, PARTITION, OFFSET, CONSUMER, ATTEMPTS, TIMESTAMP);
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
+    /**
+     * The value of a copy without its body: empty, not null, which Kafka takes as a tombstone (a
+     * compacted dead-letter topic would delete the aggregate's earlier dead letters of that key).
+     */
+    private static final byte[] NO_VALUE = new byte[0];
+
     private final KafkaProducer<byte[], byte[]> producer;
     /** The longest error text carried in the copy's header. */
     private static final int MAX_ERROR_LENGTH = 4000;
@@ -114,7 +120,7 @@ final class DeadLetters implements AutoCloseable {
         }
         try {
             confirm(record, withOurs(new RecordHeaders(envelope.toArray()), record, shortError, attempts)
-                    .add(ShortDeadLetter.TRUNCATED, bytes(ShortDeadLetter.truncated(true, dropped))), null);
+                    .add(ShortDeadLetter.TRUNCATED, bytes(ShortDeadLetter.truncated(true, dropped))), NO_VALUE);
             return;
         } catch (RecordTooLargeException e) {
             if (envelope.toArray().length == 0) {
@@ -127,7 +133,7 @@ final class DeadLetters implements AutoCloseable {
         headers.forEach(header -> all.add(header.key()));
         try {
             confirm(record, withOurs(new RecordHeaders(), record, shortError, attempts)
-                    .add(ShortDeadLetter.TRUNCATED, bytes(ShortDeadLetter.truncated(true, all))), null);
+                    .add(ShortDeadLetter.TRUNCATED, bytes(ShortDeadLetter.truncated(true, all))), NO_VALUE);
         } catch (RecordTooLargeException e) {
             throw new KafkaException("dead-letter topic " + topic + " did not take even the record's headers: "
                     + e.getMessage(), e);
