@@ -19,7 +19,9 @@ import picocli.CommandLine.Spec;
  * the environment, never from the command line, where {@code ps} would show it); the consumer is
  * {@code CONSUMER_URL}, default {@value #DEFAULT_CONSUMER_URL}. Exit status: {@value #EXIT_OK} on
  * success, {@value #EXIT_FAILED} when the command failed (one line on stderr, no stack trace),
- * {@value #EXIT_USAGE} for bad arguments. Everything it prints is UTF-8, whatever the locale.
+ * {@value #EXIT_USAGE} for bad arguments; stopped by a signal, the JVM's status for it (130 for
+ * Ctrl-C, 143 for SIGTERM), whatever the command returns. Everything it prints is UTF-8, whatever
+ * the locale.
  */
 public final class ReplayCli {
 
@@ -37,8 +39,9 @@ public final class ReplayCli {
 
     /**
      * Runs one command with the process environment and exits with its status. Stopped (Ctrl-C,
-     * SIGTERM), it cancels the command's statement running in the database, and the command prints
-     * what it had done before it exits.
+     * SIGTERM), it cancels the command's statement running in the database (a command still opening
+     * the database does not begin its work), and the command prints what it had done before it
+     * exits, with the signal's status (130, 143).
      */
     public static void main(String[] args) {
         Shutdown shutdown = new Shutdown();

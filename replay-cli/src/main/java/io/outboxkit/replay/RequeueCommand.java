@@ -82,6 +82,9 @@ final class RequeueCommand implements Callable<Integer> {
             Runnable cancel = () -> admin.cancelRequeues(CANCEL_WAIT);
             shutdown.cancelOnStop(cancel);
             try {
+                if (shutdown.stopping()) {
+                    throw new CliFailure("stopped before it began: nothing was requeued");
+                }
                 requeue(admin, out, " in " + database.names().qualifiedOutboxTable());
             } finally {
                 shutdown.cancelled(cancel);

@@ -18,10 +18,23 @@ final class Shutdown {
 
     private final Set<Runnable> cancels = ConcurrentHashMap.newKeySet();
     private final CountDownLatch finished = new CountDownLatch(1);
+    private volatile boolean stopping;
 
-    /** Runs {@code cancel} if the process is stopped, until {@link #cancelled(Runnable)} with it. */
+    /**
+     * Runs {@code cancel} if the process is stopped, until {@link #cancelled(Runnable)} with it; at
+     * once when the stop already began (Ctrl-C while the database was being opened, say).
+     */
     void cancelOnStop(Runnable cancel) {
         cancels.add(cancel);
+        // Added before reading the flag, which stop() sets before reading the set: one of the two runs it.
+        if (stopping) {
+            cancel.run();
+        }
+    }
+
+    /** Whether the process is stopping: a command that has not begun its work must not begin it. */
+    boolean stopping() {
+        return stopping;
     }
 
     /** No longer runs {@code cancel} at a stop: its work ended. */
@@ -36,6 +49,7 @@ final class Shutdown {
 
     /** Cancels the work registered, then waits up to {@link #REPORT_WAIT} for the command to have finished. */
     void stop() {
+        stopping = true;
         cancels.forEach(Runnable::run);
         try {
             finished.await(REPORT_WAIT.toMillis(), TimeUnit.MILLISECONDS);

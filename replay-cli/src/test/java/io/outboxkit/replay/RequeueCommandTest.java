@@ -238,6 +238,27 @@ class RequeueCommandTest {
     }
 
     @Test
+    void a_requeue_whose_process_began_stopping_while_it_opened_the_database_requeues_nothing() {
+        UUID dead = Outbox.write(db);
+        Outbox.markDead(db, dead, "gave up");
+        Shutdown shutdown = new Shutdown();
+        shutdown.finished(); // no command to wait for: stop() returns at once
+        shutdown.stop();
+        java.util.concurrent.atomic.AtomicBoolean cancelled = new java.util.concurrent.atomic.AtomicBoolean();
+        shutdown.cancelOnStop(() -> cancelled.set(true));
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+
+        int status = ReplayCli.commandLine(io.outboxkit.app.Env.of(TestDatabases.env(db)), new java.io.PrintWriter(out),
+                new java.io.PrintWriter(err), shutdown).execute("requeue", "--dead");
+
+        assertThat(cancelled).as("work registered after the stop began is cancelled at once").isTrue();
+        assertThat(status).isEqualTo(ReplayCli.EXIT_FAILED);
+        assertThat(err.toString()).contains("stopped before it began: nothing was requeued");
+        assertThat(Outbox.status(db, dead)).isEqualTo("DEAD");
+    }
+
+    @Test
     void a_requeue_stopped_by_sigterm_cancels_its_running_batch_in_the_database_and_says_what_it_requeued()
             throws Exception {
         Outbox.writeMany(db, OutboxAdmin.REQUEUE_BATCH + 1, "DEAD");
@@ -251,6 +272,8 @@ class RequeueCommandTest {
             }
 
             int status = requeue.stop(Duration.ofSeconds(20));
+
+            assertThat(status).as("the JVM's status for SIGTERM, 128 + 15").isEqualTo(143);
 
             assertThat(SlowUpdates.sleeping(db.jdbi())).as("the batch running was cancelled with the process").isZero();
             assertThat(requeue.output()).as("exit status %s", status).contains("replay-cli requeue: could not requeue dead messages in \"outbox\": cancelled; "
