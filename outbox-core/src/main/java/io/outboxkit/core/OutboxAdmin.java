@@ -419,7 +419,9 @@ public final class OutboxAdmin {
     /**
      * As {@link #requeueSince(Instant)}, only the messages after write position {@code after} (their
      * {@link OutboxMessage#sequence()}): resumes a requeue that stopped, from its
-     * {@link RequeueException#resumeAfter()}.
+     * {@link RequeueException#resumeAfter()}. It walks up to the last message written when it
+     * begins, not when the stopped requeue began: it also requeues the messages written since
+     * {@code since} after the first run began.
      *
      * @throws IllegalArgumentException when after is negative
      * @throws RequeueException         as {@link #requeueSince(Instant)}
