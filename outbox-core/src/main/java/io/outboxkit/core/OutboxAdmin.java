@@ -470,9 +470,11 @@ public final class OutboxAdmin {
         RequeueRun run = new RequeueRun();
         running.add(run);
         try {
-            boolean callers = run("requeue " + whatWhere, OwnConnections::isCallersTransaction);
             long last = run("requeue " + whatWhere, h -> h.createQuery("SELECT coalesce(max(seq), 0) FROM " + sql.outbox())
                     .mapTo(Long.class).one());
+            // Only after a statement: before its first, the caller's transaction (auto-commit off, BEGIN not
+            // yet sent) looks like a pool's idle connection.
+            boolean callers = run("requeue " + whatWhere, OwnConnections::isCallersTransaction);
             String statement = requeueBatch.formatted(candidates, condition);
             int requeued = 0;
             long edge = after;

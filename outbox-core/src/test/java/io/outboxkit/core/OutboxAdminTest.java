@@ -251,6 +251,46 @@ class OutboxAdminTest {
     }
 
     @Test
+    void a_requeue_that_is_the_first_statement_of_the_callers_transaction_joins_it_from_its_first_batch()
+            throws Exception {
+        writeDead(OutboxAdmin.REQUEUE_BATCH + 1);
+        try (HeldLock lastRow = HeldLock.of(db.jdbi(), "SELECT 1 FROM outbox WHERE seq = (SELECT max(seq) FROM outbox) "
+                + "FOR UPDATE").take();
+             java.sql.Connection connection = db.dataSource().getConnection()) {
+            try (java.sql.Statement session = connection.createStatement()) {
+                session.execute("SET lock_timeout = '200ms'"); // the session's, so that the transaction runs no statement first
+            }
+            connection.setAutoCommit(false);
+            OutboxAdmin inCallers = OutboxAdmin.create(org.jdbi.v3.core.Jdbi.create(
+                    new org.jdbi.v3.core.ConnectionFactory() {
+                        @Override
+                        public java.sql.Connection openConnection() {
+                            return connection;
+                        }
+
+                        @Override
+                        public void closeConnection(java.sql.Connection toClose) {
+                        }
+                    }));
+
+            try {
+                assertThatThrownBy(inCallers::requeueDead).isInstanceOfSatisfying(RequeueException.class, e -> {
+                    assertThat(e.requeued()).as("the first batch rolls back with the caller's transaction").isZero();
+                    assertThat(e).hasMessageContaining("nothing was requeued: the caller's transaction")
+                            .hasMessageContaining("the transaction's lock_timeout");
+                });
+            } finally {
+                connection.rollback();
+                connection.setAutoCommit(true);
+                try (java.sql.Statement session = connection.createStatement()) {
+                    session.execute("RESET lock_timeout");
+                }
+            }
+        }
+        assertThat(Outbox.count(db.jdbi(), "DEAD")).isEqualTo(OutboxAdmin.REQUEUE_BATCH + 1);
+    }
+
+    @Test
     void cancel_requeues_ends_the_running_batch_on_the_server_and_the_requeue_says_what_its_batches_committed()
             throws Exception {
         writeDead(OutboxAdmin.REQUEUE_BATCH + 1);
