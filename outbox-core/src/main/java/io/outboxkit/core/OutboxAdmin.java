@@ -123,6 +123,8 @@ public final class OutboxAdmin {
     private final String requeueBatch;
     private final AdminQueries views;
     private final Set<RequeueRun> running = ConcurrentHashMap.newKeySet();
+    /** Set by {@link #cancelRequeues}: a requeue that begins after it is refused. */
+    private volatile boolean requeuesCancelled;
 
     private OutboxAdmin(Jdbi jdbi, OutboxNames names) {
         this.jdbi = jdbi;
@@ -446,10 +448,16 @@ public final class OutboxAdmin {
      * of it keeps running on the server; each then throws a {@link RequeueException} that says what
      * its committed batches requeued. For a process that is stopping (a command-line tool's
      * Ctrl-C). Returns whether they all ended within {@code wait}.
+     *
+     * <p>It closes this admin for requeues: a {@link #requeueDead} or {@link #requeueSince} that
+     * begins afterwards, or was beginning meanwhile, runs no batch and throws a
+     * {@link RequeueException} that says it was cancelled and nothing was requeued. (A stop that
+     * comes while a requeue is about to begin stops it all the same.)
      */
     public boolean cancelRequeues(Duration wait) {
         Objects.requireNonNull(wait, "wait");
         long deadline = System.nanoTime() + wait.toNanos();
+        requeuesCancelled = true;
         running.forEach(RequeueRun::cancel);
         while (!running.isEmpty() && deadline - System.nanoTime() > 0) {
             // A cancel that reaches the server before the statement does is lost: cancel until they end.
@@ -470,6 +478,11 @@ public final class OutboxAdmin {
         RequeueRun run = new RequeueRun();
         running.add(run);
         try {
+            // After registering: a cancel either finds this run or has closed the admin before this check.
+            if (requeuesCancelled) {
+                throw new RequeueException("could not requeue " + whatWhere + ": cancelled before it began; nothing "
+                        + "was requeued", 0, after, null);
+            }
             long last = run("requeue " + whatWhere, h -> h.createQuery("SELECT coalesce(max(seq), 0) FROM " + sql.outbox())
                     .mapTo(Long.class).one());
             // Only after a statement: before its first, the caller's transaction (auto-commit off, BEGIN not

@@ -291,6 +291,22 @@ class OutboxAdminTest {
     }
 
     @Test
+    void a_requeue_that_begins_after_cancel_requeues_runs_no_batch_and_says_so() {
+        writeDead(2);
+        OutboxAdmin stopping = OutboxAdmin.create(db.jdbi());
+
+        assertThat(stopping.cancelRequeues(Duration.ZERO)).as("none was running").isTrue();
+
+        assertThatThrownBy(stopping::requeueDead).isInstanceOfSatisfying(RequeueException.class, e -> {
+            assertThat(e.requeued()).isZero();
+            assertThat(e).hasMessageContaining("cancelled before it began; nothing was requeued");
+        });
+        assertThatThrownBy(() -> stopping.requeueSince(Instant.EPOCH)).isInstanceOf(RequeueException.class)
+                .hasMessageContaining("cancelled before it began");
+        assertThat(Outbox.count(db.jdbi(), "DEAD")).isEqualTo(2);
+    }
+
+    @Test
     void cancel_requeues_ends_the_running_batch_on_the_server_and_the_requeue_says_what_its_batches_committed()
             throws Exception {
         writeDead(OutboxAdmin.REQUEUE_BATCH + 1);
