@@ -101,7 +101,9 @@ final class DeadLetters implements AutoCloseable {
         RecordHeaders envelope = new RecordHeaders();
         List<String> dropped = new ArrayList<>();
         for (Header header : headers) {
-            if (ShortDeadLetter.keeps(header.key(), header.value() == null ? 0 : header.value().length)) {
+            // The limit is in characters, as the outbox's text columns count them, not UTF-8 bytes.
+            if (ShortDeadLetter.keeps(header.key(), header.value() == null ? 0
+                    : new String(header.value(), StandardCharsets.UTF_8).length())) {
                 envelope.add(header);
             } else {
                 dropped.add(header.key());

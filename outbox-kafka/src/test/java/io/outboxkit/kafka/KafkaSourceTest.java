@@ -389,6 +389,29 @@ class KafkaSourceTest {
     }
 
     @Test
+    void a_short_dead_letter_copy_keeps_an_envelope_header_of_at_most_its_limit_in_characters_not_bytes()
+            throws Exception {
+        String small = TestKafka.createTopic(topic + ".small-dlt", 1, Map.of("max.message.bytes", "2000"));
+        try {
+            String aggregate = "\u00e9".repeat(TransportHeaders.MAX_NAME_LENGTH); // twice as many UTF-8 bytes
+            ProducerRecord<String, String> foreign = new ProducerRecord<>(topic, null, SENT_A_WEEK_AGO, "a",
+                    "{\"not\":\"an outbox message\"}");
+            foreign.headers().add("trace", "t".repeat(1_600).getBytes(StandardCharsets.UTF_8));
+            foreign.headers().add(TransportHeaders.AGGREGATE_ID, aggregate.getBytes(StandardCharsets.UTF_8));
+            sendPlain(foreign);
+            RecordingReceiver receiver = RecordingReceiver.applyingAll();
+
+            start(source().deadLetterTopic(small), receiver);
+
+            ConsumerRecord<byte[], byte[]> dead = TestKafka.read(small, 1).get(0);
+            assertThat(headers(dead)).containsEntry(TransportHeaders.AGGREGATE_ID, aggregate)
+                    .containsEntry("dead_letter_truncated", "headers: trace");
+        } finally {
+            TestKafka.deleteTopics(small);
+        }
+    }
+
+    @Test
     void a_record_near_the_size_limit_that_keeps_failing_is_dead_lettered_short_and_its_aggregate_moves_on()
             throws Exception {
         OutboxMessage poison = null;
