@@ -119,18 +119,25 @@ final class NatsHeaders {
     }
 
     /**
-     * The statement that trims header {@code name}'s value (spaces and tabs, what a padded column or a
-     * copied value carries) in {@code message}'s row of a table named outbox: the producer's fix
-     * cannot reach a message already written.
+     * Strips from a text value every leading and trailing character NATS trims (any up to a space:
+     * a value check refuses them all), where {@code btrim} takes only those it is given.
+     */
+    private static final String TRIM = "regexp_replace(%s, '^[\\x01-\\x20]+|[\\x01-\\x20]+$', '', 'g')";
+
+    /**
+     * The statement that strips what NATS would trim from header {@code name}'s value in
+     * {@code message}'s row of a table named outbox: the producer's fix cannot reach a message
+     * already written. A value that is all such characters becomes empty, which the outbox's CHECK
+     * refuses for the aggregate id, type and event type: such a row is fixed by hand or deleted.
      */
     private static String repair(String name, OutboxMessage message) {
         String where = " WHERE id = '" + message.id() + "'";
         if (name.equals(TransportHeaders.AGGREGATE_ID) || name.equals(TransportHeaders.AGGREGATE_TYPE)
                 || name.equals(TransportHeaders.EVENT_TYPE)) {
-            return "UPDATE outbox SET " + name + " = btrim(" + name + ", E' \\t')" + where;
+            return "UPDATE outbox SET " + name + " = " + TRIM.formatted(name) + where;
         }
         return "UPDATE outbox SET headers = jsonb_set(headers, ARRAY['" + name.replace("'", "''") + "'], "
-                + "to_jsonb(btrim(headers ->> '" + name.replace("'", "''") + "', E' \\t')))" + where;
+                + "to_jsonb(" + TRIM.formatted("headers ->> '" + name.replace("'", "''") + "'") + "))" + where;
     }
 
     static boolean isServers(String name) {
