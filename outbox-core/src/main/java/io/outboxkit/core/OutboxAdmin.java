@@ -370,8 +370,8 @@ public final class OutboxAdmin {
      *
      * <p>Over a {@link Jdbi} bound to the application's transaction, called inside one, the batches
      * join that transaction and commit with it, and its lock and statement timeouts stand. There a
-     * failed batch (a deadlock, a lock or statement timeout, a cancel) is not run again: PostgreSQL
-     * has aborted the whole transaction, the batches before it with it, so the
+     * failed batch (a deadlock, a lock or statement timeout, a cancel) is not run again: the batches
+     * before it are in the caller's transaction (which a failed statement has aborted), so the
      * {@link RequeueException} reports none requeued, and the caller must roll its transaction back.
      *
      * @throws RequeueException when a batch failed or {@link #cancelRequeues} stopped it: the batches
@@ -537,9 +537,10 @@ public final class OutboxAdmin {
     }
 
     /**
-     * One batch in the caller's transaction, which it joins: a failure there (a deadlock, a lock or
-     * statement timeout, a cancel) aborts that whole transaction, the batches before it with it, so
-     * it is not retried and nothing counts as requeued.
+     * One batch in the caller's transaction, which it joins: after a failure there (a deadlock, a
+     * lock or statement timeout, which abort that transaction; a cancel, before or during the batch)
+     * the caller must roll the transaction back, the batches before it with it, so it is not
+     * retried and nothing counts as requeued.
      */
     private Batch requeueInCallersTransaction(RequeueRun run, String statement, long after, long last,
                                               UnaryOperator<Query> binder, String what, long from) {
@@ -552,8 +553,8 @@ public final class OutboxAdmin {
             String reason = LOCK_NOT_AVAILABLE.equals(state) && !run.cancelled
                     ? "another transaction held one of them longer than the transaction's lock_timeout" : reason(run, state, e);
             throw new RequeueException("could not requeue " + what + ": " + reason + "; nothing was "
-                    + "requeued: the caller's transaction, which the requeue joined, must be rolled back (PostgreSQL "
-                    + "aborted it, with every batch requeued in it)", 0, from, e);
+                    + "requeued: the caller's transaction, which the requeue joined, must be rolled back (every batch "
+                    + "requeued before it is in it)", 0, from, e);
         }
     }
 

@@ -6,9 +6,10 @@ package io.outboxkit.core;
  * {@link OutboxAdmin#cancelRequeues} stopped it. The batches before the failed one are committed:
  * {@link #requeued()} messages, every selected message up to write position {@link #resumeAfter()};
  * none after it was requeued by this call. In the caller's transaction (see
- * {@link OutboxAdmin#requeueDead}) the failure aborted that transaction, its batches with it:
- * {@link #requeued()} is 0, {@link #resumeAfter()} where the call began, and the caller must roll
- * its transaction back.
+ * {@link OutboxAdmin#requeueDead}) the caller must roll that transaction back, the batches
+ * requeued in it with it (a failed statement has aborted it; a cancel between batches has not, but
+ * the earlier batches are in it): {@link #requeued()} is 0, {@link #resumeAfter()} where the call
+ * began.
  */
 public final class RequeueException extends OutboxException {
 
