@@ -1,6 +1,7 @@
 package io.outboxkit.kafka;
 
 import io.outboxkit.core.spi.ShortDeadLetter;
+import io.outboxkit.core.spi.Texts;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -84,7 +85,7 @@ final class DeadLetters implements AutoCloseable {
      *                        not be acknowledged)
      */
     void send(ConsumerRecord<byte[], byte[]> record, String error, int attempts) throws InterruptedException {
-        String shown = error.length() <= MAX_ERROR_LENGTH ? error : error.substring(0, MAX_ERROR_LENGTH) + "...";
+        String shown = error.length() <= MAX_ERROR_LENGTH ? error : Texts.cut(error, MAX_ERROR_LENGTH) + "...";
         RecordHeaders headers = new RecordHeaders();
         for (Header header : record.headers()) {
             if (!ADDED.contains(header.key())) {

@@ -446,6 +446,19 @@ class KafkaSourceTest {
     }
 
     @Test
+    void a_long_error_is_cut_in_the_dead_letter_copy_without_splitting_a_character() throws Exception {
+        OutboxMessage poison = publish(List.of(message(aggregateType, "a", 1))).get(0);
+        // after "failed 1 times, last: ", the 4000th character is the first half of a surrogate pair
+        RecordingReceiver receiver = new RecordingReceiver(m -> "a" + "\uD83D\uDE00".repeat(2500));
+
+        start(source().maxAttempts(1), receiver);
+
+        ConsumerRecord<byte[], byte[]> dead = TestKafka.read(deadLetters, 1).get(0);
+        assertThat(headers(dead)).containsEntry("id", poison.id().toString())
+                .containsEntry("dead_letter_error", "failed 1 times, last: a" + "\uD83D\uDE00".repeat(1988) + "...");
+    }
+
+    @Test
     void a_message_the_receiver_keeps_failing_goes_to_the_dead_letter_topic_with_its_error_and_its_aggregate_moves_on()
             throws Exception {
         List<OutboxMessage> sent = publish(List.of(message(aggregateType, "a", 1), message(aggregateType, "a", 2)));

@@ -8,6 +8,7 @@ import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
 import io.outboxkit.core.spi.ShortDeadLetter;
+import io.outboxkit.core.spi.Texts;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -142,7 +143,7 @@ final class SourceSession {
      */
     void deadLetter(Delivery delivery, String error, int attempts) throws IOException, InterruptedException {
         AMQP.BasicProperties original = delivery.properties() == null ? new AMQP.BasicProperties() : delivery.properties();
-        String shown = error.length() <= 4000 ? error : error.substring(0, 4000) + "...";
+        String shown = error.length() <= 4000 ? error : Texts.cut(error, 4000) + "...";
         Map<String, Object> own = original.getHeaders() == null ? Map.of() : original.getHeaders();
         Map<String, Object> headers = new LinkedHashMap<>(own);
         Map<String, Object> ours = deadLetterHeaders(delivery, shown, attempts);

@@ -406,6 +406,20 @@ class RabbitMqSourceTest {
     }
 
     @Test
+    void a_long_error_is_cut_in_the_dead_letter_copy_without_splitting_a_character() throws Exception {
+        RabbitMqSource source = started(source().maxAttempts(1));
+        OutboxMessage poison = Messages.message("Order", "a", "OrderCreated");
+        // 4001 characters and more, the 4000th the first half of a surrogate pair
+        recorder.failure = m -> "a" + "\uD83D\uDE00".repeat(2500);
+
+        publish(List.of(poison));
+
+        GetResponse dead = broker.take(source.deadLetterQueue());
+        assertThat(String.valueOf(dead.getProps().getHeaders().get(RabbitMqSource.DEAD_LETTER_ERROR_HEADER)))
+                .isEqualTo("a" + "\uD83D\uDE00".repeat(1999) + "...");
+    }
+
+    @Test
     void an_unreadable_message_goes_to_the_dead_letter_queue_at_once_with_its_error() throws Exception {
         RabbitMqSource source = started(source());
         OutboxMessage valid = Messages.message("Order", "o-1", "OrderCreated");

@@ -4,6 +4,7 @@ import io.outboxkit.core.ClaimMode;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.PollerSettings;
+import io.outboxkit.core.spi.Texts;
 import io.outboxkit.core.spi.TransportHeaders;
 import java.sql.Array;
 import java.sql.Connection;

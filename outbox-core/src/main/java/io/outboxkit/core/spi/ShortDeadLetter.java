@@ -1,6 +1,5 @@
 package io.outboxkit.core.spi;
 
-import io.outboxkit.core.internal.Texts;
 import java.util.Collection;
 
 /**

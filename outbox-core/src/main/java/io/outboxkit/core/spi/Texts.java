@@ -1,6 +1,9 @@
-package io.outboxkit.core.internal;
+package io.outboxkit.core.spi;
 
-/** Text cut to a length without breaking a character. Stateless and thread-safe. */
+/**
+ * Text cut to a length without breaking a character, for the sources and tools that send or show
+ * a bounded text (an error in a dead-letter header, say). Stateless and thread-safe.
+ */
 public final class Texts {
 
     private Texts() {
