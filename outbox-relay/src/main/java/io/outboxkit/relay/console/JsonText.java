@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.outboxkit.app.Jsons;
+import io.outboxkit.core.spi.Texts;
 import java.io.IOException;
 import java.io.Writer;
 
@@ -56,8 +57,8 @@ final class JsonText {
         if (text.length() <= MAX_SHOWN) {
             return text;
         }
-        int kept = Character.isHighSurrogate(text.charAt(MAX_SHOWN - 1)) ? MAX_SHOWN - 1 : MAX_SHOWN;
-        return text.substring(0, kept) + "\n… (" + (text.length() - kept) + " more characters not shown)";
+        String kept = Texts.cut(text, MAX_SHOWN);
+        return kept + "\n… (" + (text.length() - kept.length()) + " more characters not shown)";
     }
 
     /**
@@ -71,11 +72,10 @@ final class JsonText {
         @Override
         public void write(char[] chars, int offset, int length) throws Full {
             int room = MAX_SHOWN - text.length();
-            text.append(chars, offset, Math.min(room, length));
+            // One past the room, so that the cut sees whether it would split a pair.
+            text.append(chars, offset, Math.min(room + 1, length));
             if (length > room) {
-                if (!text.isEmpty() && Character.isHighSurrogate(text.charAt(text.length() - 1))) {
-                    text.setLength(text.length() - 1); // not half a character: its other half is past the cut
-                }
+                text.setLength(Texts.cut(text.toString(), MAX_SHOWN).length());
                 throw new Full();
             }
         }
