@@ -227,17 +227,7 @@ class OutboxAdminTest {
             try (java.sql.Statement caller = connection.createStatement()) {
                 caller.execute("SET LOCAL lock_timeout = '200ms'"); // the caller's transaction, its timeouts
             }
-            OutboxAdmin inCallers = OutboxAdmin.create(org.jdbi.v3.core.Jdbi.create(
-                    new org.jdbi.v3.core.ConnectionFactory() {
-                        @Override
-                        public java.sql.Connection openConnection() {
-                            return connection;
-                        }
-
-                        @Override
-                        public void closeConnection(java.sql.Connection toClose) {
-                        }
-                    }));
+            OutboxAdmin inCallers = adminOn(connection);
 
             assertThatThrownBy(inCallers::requeueDead).isInstanceOfSatisfying(RequeueException.class, e -> {
                 assertThat(e.requeued()).as("the first batch rolls back with the caller's transaction").isZero();
@@ -261,17 +251,7 @@ class OutboxAdminTest {
                 session.execute("SET lock_timeout = '200ms'"); // the session's, so that the transaction runs no statement first
             }
             connection.setAutoCommit(false);
-            OutboxAdmin inCallers = OutboxAdmin.create(org.jdbi.v3.core.Jdbi.create(
-                    new org.jdbi.v3.core.ConnectionFactory() {
-                        @Override
-                        public java.sql.Connection openConnection() {
-                            return connection;
-                        }
-
-                        @Override
-                        public void closeConnection(java.sql.Connection toClose) {
-                        }
-                    }));
+            OutboxAdmin inCallers = adminOn(connection);
 
             try {
                 assertThatThrownBy(inCallers::requeueDead).isInstanceOfSatisfying(RequeueException.class, e -> {
@@ -387,5 +367,20 @@ class OutboxAdminTest {
         return db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM pg_stat_activity WHERE datname = "
                 + "current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'")
                 .mapTo(Long.class).one()) > 0;
+    }
+
+    /** An admin whose every statement runs on {@code connection}, as on a handle bound to a caller's transaction. */
+    private static OutboxAdmin adminOn(java.sql.Connection connection) {
+        return OutboxAdmin.create(org.jdbi.v3.core.Jdbi.create(new org.jdbi.v3.core.ConnectionFactory() {
+            @Override
+            public java.sql.Connection openConnection() {
+                return connection;
+            }
+
+            @Override
+            public void closeConnection(java.sql.Connection toClose) {
+                // the caller's connection: it closes it
+            }
+        }));
     }
 }
