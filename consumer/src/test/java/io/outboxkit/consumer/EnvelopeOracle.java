@@ -1,6 +1,14 @@
 package io.outboxkit.consumer;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.outboxkit.app.Jsons;
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -49,13 +57,65 @@ final class EnvelopeOracle {
 
     private final Set<UUID> processed = new HashSet<>();
 
-    /** The body parsed as the service would (no limit on nesting or a number's length), or null when it is not JSON. */
-    static JsonNode parse(byte[] body) {
-        try {
-            return Jsons.messageMapper().readTree(body);
+    /** The fields of an envelope the service reads; it skips any other without reading its value. */
+    private static final Set<String> ENVELOPE_FIELDS = Set.of("id", "sequence", "aggregate_type", "aggregate_id",
+            "event_type", "payload", "headers", "created_at", "attempts");
+
+    /**
+     * The body parsed as the service would (no limit on nesting or a number's length), or null when
+     * it is not JSON. An envelope's unknown fields are left out unread, as the service ignores them: a
+     * number no Java type holds (an exponent beyond an int) there breaks nothing.
+     *
+     * @param single whether the body is one envelope ({@code POST /messages}) or a batch of them
+     */
+    static JsonNode parse(byte[] body, boolean single) {
+        ObjectMapper mapper = Jsons.messageMapper();
+        // each value is read in the middle of the body: the trailing tokens are checked once, below
+        ObjectReader values = mapper.reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+        try (JsonParser json = mapper.getFactory().createParser(body)) {
+            JsonToken first = json.nextToken();
+            if (first == null) {
+                return null;
+            }
+            JsonNode root = first != JsonToken.START_OBJECT ? values.readTree(json)
+                    : single ? envelope(json, values) : batch(json, values);
+            return json.nextToken() == null ? root : null; // the service refuses anything after the value
         } catch (IOException | NumberFormatException e) {
             return null;
         }
+    }
+
+    /** The batch object whose START_OBJECT is the current token, each envelope of its messages as {@link #envelope}. */
+    private static JsonNode batch(JsonParser json, ObjectReader values) throws IOException {
+        ObjectNode batch = JsonNodeFactory.instance.objectNode();
+        for (JsonToken token = json.nextToken(); token == JsonToken.FIELD_NAME; token = json.nextToken()) {
+            String name = json.currentName();
+            if (json.nextToken() == JsonToken.START_ARRAY && name.equals("messages")) {
+                ArrayNode messages = JsonNodeFactory.instance.arrayNode();
+                for (JsonToken item = json.nextToken(); item != JsonToken.END_ARRAY; item = json.nextToken()) {
+                    messages.add(item == JsonToken.START_OBJECT ? envelope(json, values) : values.readTree(json));
+                }
+                batch.set(name, messages);
+            } else {
+                batch.set(name, values.readTree(json));
+            }
+        }
+        return batch;
+    }
+
+    /** The envelope object whose START_OBJECT is the current token, without its unknown fields. */
+    private static JsonNode envelope(JsonParser json, ObjectReader values) throws IOException {
+        ObjectNode envelope = JsonNodeFactory.instance.objectNode();
+        for (JsonToken token = json.nextToken(); token == JsonToken.FIELD_NAME; token = json.nextToken()) {
+            String name = json.currentName();
+            json.nextToken();
+            if (ENVELOPE_FIELDS.contains(name)) {
+                envelope.set(name, values.readTree(json));
+            } else {
+                json.skipChildren();
+            }
+        }
+        return envelope;
     }
 
     /** The verdict on {@code envelope}; {@link #commit} records it once the service agreed. */

@@ -258,7 +258,7 @@ class HostileEnvelopesTest {
         if (request.body() != null && request.body().length > ConsumerApp.MAX_BODY_BYTES) {
             return Expectation.refused(413);
         }
-        JsonNode root = EnvelopeOracle.parse(request.body() == null ? new byte[0] : request.body());
+        JsonNode root = EnvelopeOracle.parse(request.body() == null ? new byte[0] : request.body(), single);
         List<JsonNode> envelopes = new ArrayList<>();
         if (single) {
             envelopes.add(root);
