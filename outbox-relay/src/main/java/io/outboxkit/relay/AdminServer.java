@@ -44,10 +44,10 @@ final class AdminServer implements AutoCloseable {
     /** Set once the relay has started the poller, which it does after this server (see {@link #pollerStarted()}). */
     private volatile boolean pollerStarted;
 
-    private AdminServer(Database database, OutboxMonitor monitor, OutboxPoller poller, MessagePublisher sink,
-                        Broker sinkKind, String host, int port, Observability observability, ConsoleSettings access) {
+    private AdminServer(Database database, OutboxAdmin admin, OutboxMonitor monitor, OutboxPoller poller,
+                        MessagePublisher sink, Broker sinkKind, String host, int port, Observability observability,
+                        ConsoleSettings access) {
         access.checkFor(host);
-        OutboxAdmin admin = OutboxAdmin.create(database.jdbi());
         this.monitor = monitor;
         this.poller = poller;
         Console[] installed = new Console[1];
@@ -75,14 +75,16 @@ final class AdminServer implements AutoCloseable {
 
     /**
      * Serves on {@code host}:{@code port} (0 picks a free port), open to those {@code access} admits;
-     * the console reads the outbox's figures from {@code monitor}; {@code /health} asks {@code sink}
-     * (of kind {@code sinkKind}) whether it is connected.
+     * the console lists and requeues through {@code admin} and reads the outbox's figures from
+     * {@code monitor} (both of the poller's outbox); {@code /health} asks {@code sink} (of kind
+     * {@code sinkKind}) whether it is connected.
      *
      * @throws io.outboxkit.app.ConfigException when {@code host} is not a loopback address and {@code access} has no token
      */
-    static AdminServer start(Database database, OutboxMonitor monitor, OutboxPoller poller, MessagePublisher sink,
-                             Broker sinkKind, String host, int port, Observability observability, ConsoleSettings access) {
-        return new AdminServer(database, monitor, poller, sink, sinkKind, host, port, observability, access);
+    static AdminServer start(Database database, OutboxAdmin admin, OutboxMonitor monitor, OutboxPoller poller,
+                             MessagePublisher sink, Broker sinkKind, String host, int port, Observability observability,
+                             ConsoleSettings access) {
+        return new AdminServer(database, admin, monitor, poller, sink, sinkKind, host, port, observability, access);
     }
 
     int port() {

@@ -5,8 +5,8 @@ import io.outboxkit.app.RetentionTask;
 import io.outboxkit.app.broker.Broker;
 import io.outboxkit.app.delivery.HttpPublisher;
 import io.outboxkit.app.observability.Observability;
+import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxMonitor;
-import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxRetention;
 import io.outboxkit.core.PollerStats;
@@ -84,6 +84,7 @@ public final class Relay implements AutoCloseable {
         Objects.requireNonNull(access, "access");
         MessagePublisher publisher = publisher(config);
         OutboxPoller.Builder builder = OutboxPoller.builder(database.jdbi(), publisher)
+                .names(config.names())
                 .claimMode(config.claimMode())
                 .deleteOnPublish(config.deleteOnPublish())
                 .batchSize(config.batchSize())
@@ -99,7 +100,7 @@ public final class Relay implements AutoCloseable {
             builder.name(config.relayName());
         }
         // One reading a second of the outbox's figures, whoever asks: metrics, the console, /metrics.json.
-        OutboxMonitor monitor = OutboxMonitor.create(database.jdbi(), OutboxNames.DEFAULT);
+        OutboxMonitor monitor = OutboxMonitor.create(database.jdbi(), config.names());
         if (observability.metricsEnabled()) {
             OutboxMetrics metrics = OutboxMetrics.withMonitor(monitor);
             observability.bind(metrics);
@@ -107,14 +108,16 @@ public final class Relay implements AutoCloseable {
         }
         OutboxPoller poller = builder.build();
         OutboxRetention outboxRetention = OutboxRetention.builder(database.jdbi())
+                .names(config.names())
                 .publishedRetention(config.publishedRetention())
                 .dedupWindow(config.dedupWindow())
                 .vacuum(config.retentionVacuum())
                 .build();
         AdminServer admin;
         try {
-            admin = AdminServer.start(database, monitor, poller, publisher, config.sink().broker(),
-                    config.service().host(), config.service().port(), observability, access);
+            admin = AdminServer.start(database, OutboxAdmin.create(database.jdbi(), config.names()), monitor, poller,
+                    publisher, config.sink().broker(), config.service().host(), config.service().port(), observability,
+                    access);
         } catch (RuntimeException e) {
             close(publisher);
             throw e;

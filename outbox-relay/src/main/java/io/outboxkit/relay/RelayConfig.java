@@ -2,12 +2,14 @@ package io.outboxkit.relay;
 
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.OutboxNamesSettings;
 import io.outboxkit.app.RetentionSettings;
 import io.outboxkit.app.ServiceSettings;
 import io.outboxkit.app.broker.BrokerSettings;
 import io.outboxkit.app.delivery.Delivery;
 import io.outboxkit.app.delivery.HttpPublisher;
 import io.outboxkit.core.ClaimMode;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxPoller;
 import io.outboxkit.core.OutboxRetention;
 import io.outboxkit.core.PollerSettings;
@@ -64,12 +66,17 @@ import java.util.Objects;
  *                            for servers where autovacuum is off or falls behind; default false
  * @param sink                {@code SINK} and its broker's variables (see {@link BrokerSettings}): where messages
  *                            go; default {@code http}, the consumer at {@code CONSUMER_URL}
+ * @param names               {@code OUTBOX_SCHEMA}, {@code OUTBOX_TABLE}, {@code PROCESSED_TABLE} and
+ *                            {@code OUTBOX_CHANNEL} (see {@link OutboxNamesSettings}): the outbox the relay
+ *                            migrates, claims from, trims and shows, for a service that keeps it under other
+ *                            names; default {@link OutboxNames#DEFAULT}
  */
 public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMode, ServiceSettings service, String relayName, int batchSize, int workers,
                           Duration pollInterval, int maxAttempts, Duration lease, Duration httpTimeout,
                           Duration statementTimeout, int maxInFlight, Duration initialBackoff, Duration maxBackoff, boolean ordered,
                           boolean deadBlocksAggregate, Duration publishedRetention, Duration dedupWindow,
-                          Duration retentionInterval, boolean retentionVacuum, BrokerSettings sink) {
+                          Duration retentionInterval, boolean retentionVacuum, BrokerSettings sink,
+                          OutboxNames names) {
 
     /** The default {@code CONSUMER_URL}. */
     public static final String DEFAULT_CONSUMER_URL = "http://localhost:8081/messages";
@@ -121,6 +128,7 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
         Objects.requireNonNull(dedupWindow, "dedupWindow");
         Objects.requireNonNull(retentionInterval, "retentionInterval");
         Objects.requireNonNull(sink, "sink");
+        Objects.requireNonNull(names, "names");
         if (service.poolSize() < workers + POOL_SIZE_BEYOND_WORKERS) {
             throw new ConfigException("DB_POOL_SIZE=" + service.poolSize() + " must be at least WORKERS + 3 = "
                     + (workers + POOL_SIZE_BEYOND_WORKERS) + ": a connection for each worker, the poller's LISTEN, "
@@ -179,7 +187,8 @@ public record RelayConfig(URI consumerUrl, Delivery delivery, ClaimMode claimMod
                 RetentionSettings.dedupWindow(env),
                 RetentionSettings.interval(env),
                 env.bool("RETENTION_VACUUM", false),
-                BrokerSettings.sink(env));
+                BrokerSettings.sink(env),
+                OutboxNamesSettings.from(env));
     }
 
     /** Whether delivered messages are deleted at once: {@code RETENTION_PUBLISHED_MS=0}. */

@@ -6,7 +6,6 @@ import io.outboxkit.app.Env;
 import io.outboxkit.app.ServiceMain;
 import io.outboxkit.app.ServiceSchema;
 import io.outboxkit.app.observability.Observability;
-import io.outboxkit.core.OutboxNames;
 import io.outboxkit.relay.console.ConsoleSettings;
 
 /**
@@ -64,7 +63,7 @@ public final class RelayMain {
      * that stopped waiting while the server still runs it.
      */
     static Database openDatabase(DatabaseSettings settings, RelayConfig config) {
-        return Database.open(settings, "outbox-relay", config.service().poolSize(), ServiceSchema.outboxOnly(OutboxNames.DEFAULT),
+        return Database.open(settings, "outbox-relay", config.service().poolSize(), ServiceSchema.outboxOnly(config.names()),
                 config.statementTimeout());
     }
 }

@@ -15,6 +15,7 @@ import io.outboxkit.app.testing.HttpServerRefusals;
 import io.outboxkit.app.testing.PrometheusText;
 import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.core.MessageStatus;
+import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxMonitor;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxPoller;
@@ -109,7 +110,7 @@ class AdminEndpointsTest {
         // This poller is never started: it would deliver the other tests' messages.
         OutboxPoller poller = OutboxPoller.builder(database.jdbi(), message -> { }).name("starting-test").build();
         OutboxMonitor monitor = OutboxMonitor.create(database.jdbi(), OutboxNames.DEFAULT);
-        try (AdminServer admin = AdminServer.start(database, monitor, poller, message -> { }, Broker.HTTP, "127.0.0.1", 0,
+        try (AdminServer admin = AdminServer.start(database, OutboxAdmin.create(database.jdbi()), monitor, poller, message -> { }, Broker.HTTP, "127.0.0.1", 0,
                 Observability.off(), ConsoleSettings.noToken())) {
             assertThat(get(admin.port(), "/health/live").statusCode()).as("not started yet").isEqualTo(200);
             HttpResponse<String> ready = get(admin.port(), "/health/ready");
