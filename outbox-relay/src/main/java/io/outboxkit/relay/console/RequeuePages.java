@@ -5,16 +5,23 @@ import io.javalin.http.HttpStatus;
 import io.outboxkit.app.SinceTime;
 import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxMonitor;
+import io.outboxkit.core.RequeueException;
 import java.time.Instant;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The bulk requeues of {@code replay-cli requeue}, each reviewed before it runs: {@code GET
  * /requeue/dead} shows how many DEAD messages there are and asks; {@code POST /requeue/dead} does
  * it. {@code GET /requeue/since?since=15m} states the exact time and asks; {@code POST
- * /requeue/since} does it. Both then go to {@code /?requeued=N}.
+ * /requeue/since} does it. Both then go to {@code /?requeued=N}. A requeue that stops after some
+ * of its batches committed answers 503 saying how many it requeued, with a button that requeues
+ * the rest (and none of those again).
  */
 final class RequeuePages {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RequeuePages.class);
 
     private final OutboxAdmin admin;
     private final OutboxMonitor monitor;
@@ -45,7 +52,15 @@ final class RequeuePages {
 
     /** {@code POST /requeue/dead}. */
     void requeueDead(Context ctx) {
-        ctx.redirect("/?requeued=" + admin.requeueDead(), HttpStatus.SEE_OTHER);
+        int requeued;
+        try {
+            requeued = admin.requeueDead();
+        } catch (RequeueException e) {
+            // The rest are still DEAD: the same requeue again takes them and none of these.
+            stopped(ctx, e, "/requeue/dead", Map.of());
+            return;
+        }
+        ctx.redirect("/?requeued=" + requeued, HttpStatus.SEE_OTHER);
     }
 
     /** {@code GET /requeue/since?since=...}: the confirmation, with the time resolved. */
@@ -64,10 +79,61 @@ final class RequeuePages {
         Pages.html(ctx, layout.page("Requeue since", main));
     }
 
-    /** {@code POST /requeue/since}: the form's exact instant. */
+    /**
+     * {@code POST /requeue/since}: the form's exact instant, and {@code after}, the write position
+     * a stopped requeue of that instant reached (absent: from the start).
+     */
     void requeueSince(Context ctx) {
         Instant since = since(ctx.formParam("since"), admin.databaseTime());
-        ctx.redirect("/?requeued=" + admin.requeueSince(since), HttpStatus.SEE_OTHER);
+        long after = after(ctx.formParam("after"));
+        int requeued;
+        try {
+            requeued = admin.requeueSince(since, after);
+        } catch (RequeueException e) {
+            stopped(ctx, e, "/requeue/since", Map.of("since", since.toString(), "after",
+                    Long.toString(e.resumeAfter())));
+            return;
+        }
+        ctx.redirect("/?requeued=" + requeued, HttpStatus.SEE_OTHER);
+    }
+
+    private static long after(String value) {
+        if (value == null) {
+            return 0;
+        }
+        try {
+            long after = Long.parseLong(value);
+            if (after >= 0) {
+                return after;
+            }
+        } catch (NumberFormatException e) {
+            // refused below
+        }
+        throw ConsoleError.badRequest("after must be a write position (a whole number, 0 or more), was " + value);
+    }
+
+    /**
+     * A requeue that stopped partway: with nothing requeued, the console's usual 503 (see
+     * {@link Pages#guarded}); else a 503 page (or JSON) saying how many were requeued, whose button
+     * posts {@code hidden} to {@code action} to requeue the rest.
+     */
+    private void stopped(Context ctx, RequeueException e, String action, Map<String, String> hidden) {
+        if (e.requeued() == 0) {
+            throw e;
+        }
+        LOG.warn("{} {}: the requeue stopped after {} messages: {}", ctx.method(), ctx.path(), e.requeued(), e.getMessage());
+        String told = "Requeued " + e.requeued() + (e.requeued() == 1 ? " message" : " messages")
+                + ", then the database stopped the requeue (busy, or gone). None after them was requeued.";
+        if (!Pages.wantsHtml(ctx)) {
+            throw new ConsoleError(503, told + (hidden.containsKey("after")
+                    ? " Post it again with after=" + e.resumeAfter() + " to requeue the rest."
+                    : " Post it again to requeue the rest."));
+        }
+        Html main = new Html().raw("<section class=\"panel confirm\"><h1>Requeue stopped</h1>")
+                .raw("<p data-field=\"stopped\">").text(told).raw("</p><div class=\"actions\">")
+                .add(layout.postForm(action, "Requeue the rest", "primary danger", hidden))
+                .raw("<a href=\"/\">Back to the console</a></div></section>");
+        ctx.status(503).contentType("text/html; charset=utf-8").result(layout.page("Requeue stopped", main));
     }
 
     /**
