@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -86,60 +87,35 @@ final class DeadLetters implements AutoCloseable {
      */
     void send(ConsumerRecord<byte[], byte[]> record, String error, int attempts) throws InterruptedException {
         String shown = error.length() <= MAX_ERROR_LENGTH ? error : Texts.cut(error, MAX_ERROR_LENGTH) + "...";
-        RecordHeaders headers = new RecordHeaders();
+        List<ShortDeadLetter.Header<byte[]>> own = new ArrayList<>();
         for (Header header : record.headers()) {
             if (!ADDED.contains(header.key())) {
-                headers.add(header);
+                // The limit is in characters, as the outbox's text columns count them, not UTF-8 bytes.
+                own.add(new ShortDeadLetter.Header<>(header.key(), header.value(),
+                        header.value() == null ? 0 : new String(header.value(), StandardCharsets.UTF_8).length()));
             }
         }
-        try {
-            confirm(record, withOurs(new RecordHeaders(headers.toArray()), record, shown, attempts), record.value());
-            return;
-        } catch (RecordTooLargeException e) {
-            // Too large for max.request.size or the topic (the publisher took it just under the limit): without a
-            // shorter copy the record would stay at its partition's head, retried for ever, holding up the rest.
-        }
-        RecordHeaders envelope = new RecordHeaders();
-        List<String> dropped = new ArrayList<>();
-        for (Header header : headers) {
-            // The limit is in characters, as the outbox's text columns count them, not UTF-8 bytes.
-            if (ShortDeadLetter.keeps(header.key(), header.value() == null ? 0
-                    : new String(header.value(), StandardCharsets.UTF_8).length())) {
-                envelope.add(header);
-            } else {
-                dropped.add(header.key());
+        AtomicReference<RecordTooLargeException> refused = new AtomicReference<>();
+        boolean sent = ShortDeadLetter.send(own, shown, true, (kept, shownError, truncated, withBody) -> {
+            RecordHeaders headers = new RecordHeaders();
+            kept.forEach(header -> headers.add(header.name(), header.value()));
+            withOurs(headers, record, shownError, attempts);
+            if (truncated != null) {
+                add(headers, ShortDeadLetter.TRUNCATED, truncated);
             }
-        }
-        String shortError = ShortDeadLetter.error(shown);
-        // Worth trying whenever it is shorter than the first copy: headers dropped, or the error cut.
-        if (!dropped.isEmpty() || !shortError.equals(shown)) {
             try {
-                confirm(record, withOurs(new RecordHeaders(envelope.toArray()), record, shortError, attempts)
-                        .add(ShortDeadLetter.TRUNCATED, bytes(ShortDeadLetter.truncated(false, dropped))), record.value());
-                return;
+                confirm(record, headers, withBody ? record.value() : NO_VALUE);
+                return true;
             } catch (RecordTooLargeException e) {
-                // still too large: the body goes too
+                // Too large for max.request.size or the topic (the publisher took it just under the limit):
+                // without a shorter copy the record would stay at its partition's head, retried for ever.
+                refused.set(e);
+                return false;
             }
-        }
-        try {
-            confirm(record, withOurs(new RecordHeaders(envelope.toArray()), record, shortError, attempts)
-                    .add(ShortDeadLetter.TRUNCATED, bytes(ShortDeadLetter.truncated(true, dropped))), NO_VALUE);
-            return;
-        } catch (RecordTooLargeException e) {
-            if (envelope.toArray().length == 0) {
-                throw new KafkaException("dead-letter topic " + topic + " did not take even the record's headers: "
-                        + e.getMessage(), e);
-            }
-        }
-        // The last resort: this source's dead_letter_* headers only.
-        List<String> all = new ArrayList<>();
-        headers.forEach(header -> all.add(header.key()));
-        try {
-            confirm(record, withOurs(new RecordHeaders(), record, shortError, attempts)
-                    .add(ShortDeadLetter.TRUNCATED, bytes(ShortDeadLetter.truncated(true, all))), NO_VALUE);
-        } catch (RecordTooLargeException e) {
+        });
+        if (!sent) {
             throw new KafkaException("dead-letter topic " + topic + " did not take even the record's headers: "
-                    + e.getMessage(), e);
+                    + refused.get().getMessage(), refused.get());
         }
     }
 

@@ -91,34 +91,29 @@ final class DeadLetters {
                 }
             }
         }
-        if (stored(copy(delivery, withOurs(own, delivery, reason, ascii(error), attempts), delivery.getData()))) {
-            return;
-        }
-        // Too large for the server or the stream (the publisher took it just under the limit): without a
-        // shorter copy the message would come again for ever and hold up its aggregate.
-        Headers envelope = new Headers();
-        List<String> dropped = new ArrayList<>();
+        List<ShortDeadLetter.Header<List<String>>> headers = new ArrayList<>();
         for (String name : own.keySet()) {
-            if (ShortDeadLetter.keeps(name, String.join(",", own.get(name)).length())) {
-                envelope.put(name, own.get(name));
-            } else {
-                dropped.add(name);
-            }
+            headers.add(new ShortDeadLetter.Header<>(name, own.get(name), String.join(",", own.get(name)).length()));
         }
-        String shortError = ShortDeadLetter.error(ascii(error));
-        // Worth trying whenever it is shorter than the first copy: headers dropped, or the error cut.
-        if ((!dropped.isEmpty() || !shortError.equals(ascii(error))) && stored(copy(delivery, withOurs(envelope, delivery, reason, shortError, attempts)
-                .put(ShortDeadLetter.TRUNCATED, ShortDeadLetter.truncated(false, dropped)), delivery.getData()))) {
-            return;
+        boolean sent;
+        try {
+            // Too large for the server or the stream (the publisher took it just under the limit): without a
+            // shorter copy the message would come again for ever and hold up its aggregate.
+            sent = ShortDeadLetter.send(headers, ascii(error), true, (kept, shown, truncated, withBody) -> {
+                Headers copied = new Headers();
+                kept.forEach(header -> copied.put(header.name(), header.value()));
+                Headers all = withOurs(copied, delivery, reason, shown, attempts);
+                if (truncated != null) {
+                    all.put(ShortDeadLetter.TRUNCATED, truncated);
+                }
+                return stored(copy(delivery, all, withBody ? delivery.getData() : new byte[0]));
+            });
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot happen: stored throws no other checked exception", e);
         }
-        if (stored(copy(delivery, withOurs(envelope, delivery, reason, shortError, attempts)
-                .put(ShortDeadLetter.TRUNCATED, ShortDeadLetter.truncated(true, dropped)), new byte[0]))) {
-            return;
-        }
-        // The last resort: this source's dead_letter_* headers only.
-        if (envelope.isEmpty() || !stored(copy(delivery, withOurs(new Headers(), delivery, reason, shortError, attempts)
-                .put(ShortDeadLetter.TRUNCATED, ShortDeadLetter.truncated(true, new ArrayList<>(own.keySet()))),
-                new byte[0]))) {
+        if (!sent) {
             throw new IOException("dead-letter stream " + stream + " takes not even the message's headers: over the "
                     + "server's max_payload or the stream's max_msg_size");
         }

@@ -144,38 +144,37 @@ final class SourceSession {
     void deadLetter(Delivery delivery, String error, int attempts) throws IOException, InterruptedException {
         AMQP.BasicProperties original = delivery.properties() == null ? new AMQP.BasicProperties() : delivery.properties();
         String shown = error.length() <= 4000 ? error : Texts.cut(error, 4000) + "...";
-        Map<String, Object> own = original.getHeaders() == null ? Map.of() : original.getHeaders();
-        Map<String, Object> headers = new LinkedHashMap<>(own);
         Map<String, Object> ours = deadLetterHeaders(delivery, shown, attempts);
-        headers.putAll(ours);
-        AMQP.BasicProperties copy = original.builder().headers(headers).deliveryMode(AmqpMessages.PERSISTENT).build();
-        int frameMax = connection.getFrameMax();
-        int headerFrame = copy.toFrame(0, delivery.body().length).size();
-        if (frameMax > 0 && headerFrame > frameMax) {
-            // The client refuses such a copy: without this, the message would come back to the queue's head at
-            // every reconnect and hold up every message behind it. The body is not limited by frame_max, so it stays.
-            Map<String, Object> kept = new LinkedHashMap<>();
-            List<String> dropped = new ArrayList<>();
-            own.forEach((name, value) -> {
-                if (ShortDeadLetter.keeps(name, value instanceof byte[] bytes ? bytes.length : String.valueOf(value).length())) {
-                    kept.put(name, value);
-                } else if (!ours.containsKey(name)) {
-                    dropped.add(name);
+        List<ShortDeadLetter.Header<Object>> own = new ArrayList<>();
+        if (original.getHeaders() != null) {
+            original.getHeaders().forEach((name, value) -> {
+                if (!ours.containsKey(name)) {
+                    own.add(new ShortDeadLetter.Header<>(name, value,
+                            value instanceof byte[] bytes ? bytes.length : String.valueOf(value).length()));
                 }
             });
-            kept.putAll(deadLetterHeaders(delivery, ShortDeadLetter.error(shown), attempts));
-            kept.put(ShortDeadLetter.TRUNCATED, ShortDeadLetter.truncated(false, dropped));
-            copy = original.builder().headers(kept).deliveryMode(AmqpMessages.PERSISTENT).build();
-            if (copy.toFrame(0, delivery.body().length).size() > frameMax) {
-                // The last resort: this source's dead_letter_* headers only.
-                Map<String, Object> last = deadLetterHeaders(delivery, ShortDeadLetter.error(shown), attempts);
-                List<String> all = own.keySet().stream().filter(name -> !ours.containsKey(name)).toList();
-                last.put(ShortDeadLetter.TRUNCATED, ShortDeadLetter.truncated(false, all));
-                copy = original.builder().headers(last).deliveryMode(AmqpMessages.PERSISTENT).build();
+        }
+        int frameMax = connection.getFrameMax();
+        AMQP.BasicProperties[] copy = new AMQP.BasicProperties[1];
+        // The client refuses a copy whose header frame is over frame_max: without a shorter one, the message would
+        // come back to the queue's head at every reconnect and hold up every message behind it. The body is not
+        // limited by frame_max, so every copy keeps it.
+        boolean fits = ShortDeadLetter.send(own, shown, false, (kept, shownError, truncated, withBody) -> {
+            Map<String, Object> headers = new LinkedHashMap<>();
+            kept.forEach(header -> headers.put(header.name(), header.value()));
+            headers.putAll(deadLetterHeaders(delivery, shownError, attempts));
+            if (truncated != null) {
+                headers.put(ShortDeadLetter.TRUNCATED, truncated);
             }
+            copy[0] = original.builder().headers(headers).deliveryMode(AmqpMessages.PERSISTENT).build();
+            return frameMax <= 0 || copy[0].toFrame(0, delivery.body().length).size() <= frameMax;
+        });
+        if (!fits) {
+            throw new IOException("the dead-letter copy's headers are over the connection's frame_max (" + frameMax
+                    + " bytes) even without the message's own headers");
         }
         returned = null;
-        deadLetters.basicPublish("", options.deadLetterQueue(), true, copy, delivery.body());
+        deadLetters.basicPublish("", options.deadLetterQueue(), true, copy[0], delivery.body());
         boolean confirmed;
         try {
             confirmed = deadLetters.waitForConfirms(options.timeout().toMillis());

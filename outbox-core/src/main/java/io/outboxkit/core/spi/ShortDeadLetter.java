@@ -1,6 +1,8 @@
 package io.outboxkit.core.spi;
 
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.List;
 
 /**
  * The one shape of the last-resort dead-letter copy every source sends when the broker refuses
@@ -12,7 +14,8 @@ import java.util.Collection;
  * error cut to {@value #MAX_ERROR_LENGTH} characters, drops the message's other headers and then,
  * if still too large, its body, and, as a last resort, every header of the message's own; it says
  * what it dropped in {@value #TRUNCATED}, which names at most {@value #MAX_LISTED} headers. The original stays in the
- * outbox table (its row, by the {@code id} header) while the relay keeps PUBLISHED messages. Stateless
+ * outbox table (its row, by the {@code id} header) while the relay keeps PUBLISHED messages. {@link
+ * #send} walks these steps for every source, each broker saying only whether a copy fits. Stateless
  * and thread-safe.
  */
 public final class ShortDeadLetter {
@@ -25,6 +28,79 @@ public final class ShortDeadLetter {
     public static final int MAX_LISTED = 20;
 
     private ShortDeadLetter() {
+    }
+
+    /**
+     * One of the message's own headers as the copy carries it: its {@code name}, its {@code value} in
+     * the broker's form, and the value's {@code length} in characters (as the outbox's text columns
+     * and {@link TransportHeaders#read} count it, not bytes).
+     *
+     * @param <V> the broker's form of a header value
+     */
+    public record Header<V>(String name, V value, int length) {
+    }
+
+    /**
+     * A broker's side of {@link #send}: sends one copy of the message, or says it is too large.
+     *
+     * @param <V> the broker's form of a header value
+     * @param <X> the exception the broker's client throws when it fails otherwise
+     */
+    @FunctionalInterface
+    public interface Copy<V, X extends Exception> {
+
+        /**
+         * Sends the copy with the message's headers {@code kept}, this source's {@code dead_letter_*}
+         * headers carrying {@code error}, {@value #TRUNCATED} set to {@code truncated} (none when null:
+         * the full copy), and the message's body when {@code withBody} (an empty one otherwise).
+         *
+         * @return false, nothing sent, when the copy is too large for the broker; true once it took it
+         * @throws X when the broker failed otherwise (the message must then not be acknowledged)
+         */
+        boolean send(List<Header<V>> kept, String error, String truncated, boolean withBody) throws X;
+    }
+
+    /**
+     * Sends the largest copy that fits, trying in turn: the full copy with {@code error}; without
+     * the headers {@link #keeps} refuses, the error cut to {@value #MAX_ERROR_LENGTH} characters (only
+     * when that makes it shorter); then, when {@code bodyCounts}, without the body too; and last,
+     * when some envelope header was kept until then, with no header of the message's own at all (and
+     * its body when not {@code bodyCounts}). {@code bodyCounts} is false for a broker whose limit
+     * does not count the body (RabbitMQ's frame_max limits the header frame only): its copies keep
+     * the body.
+     *
+     * @param own the message's headers, without this source's {@code dead_letter_*} ones
+     * @return false when no copy fitted, nothing sent
+     * @throws X as {@code copy} throws it, at the first copy that failed so
+     */
+    public static <V, X extends Exception> boolean send(List<Header<V>> own, String error, boolean bodyCounts,
+            Copy<V, X> copy) throws X {
+        if (copy.send(own, error, null, true)) {
+            return true;
+        }
+        List<Header<V>> envelope = new ArrayList<>();
+        List<String> dropped = new ArrayList<>();
+        for (Header<V> header : own) {
+            if (keeps(header.name(), header.length())) {
+                envelope.add(header);
+            } else {
+                dropped.add(header.name());
+            }
+        }
+        String shortError = error(error);
+        // Worth trying whenever it is shorter than the first copy: headers dropped, or the error cut.
+        if ((!dropped.isEmpty() || !shortError.equals(error))
+                && copy.send(envelope, shortError, truncated(false, dropped), true)) {
+            return true;
+        }
+        if (bodyCounts && copy.send(envelope, shortError, truncated(true, dropped), false)) {
+            return true;
+        }
+        if (envelope.isEmpty()) {
+            return false; // the last resort would be the copy just refused
+        }
+        List<String> all = own.stream().map(Header::name).toList();
+        return copy.send(List.of(), shortError, truncated(bodyCounts, all), !bodyCounts);
     }
 
     /**

@@ -2,7 +2,9 @@ package io.outboxkit.core.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
@@ -36,5 +38,85 @@ class ShortDeadLetterTest {
         assertThat(ShortDeadLetter.truncated(false, List.of("n".repeat(100_000))))
                 .hasSize("headers: ".length() + TransportHeaders.MAX_NAME_LENGTH);
         assertThat(ShortDeadLetter.truncated(false, List.of("a", "b"))).isEqualTo("headers: a, b");
+    }
+
+    /** One copy the ladder asked the broker to send: the names of the headers kept, and the rest. */
+    record Sent(List<String> kept, String error, String truncated, boolean withBody) {
+    }
+
+    /** A broker that takes the copies {@code fits} accepts and records every one it was asked to send. */
+    private static final class FakeBroker implements ShortDeadLetter.Copy<String, RuntimeException> {
+        final List<Sent> asked = new ArrayList<>();
+        private final Predicate<Sent> fits;
+
+        FakeBroker(Predicate<Sent> fits) {
+            this.fits = fits;
+        }
+
+        @Override
+        public boolean send(List<ShortDeadLetter.Header<String>> kept, String error, String truncated, boolean withBody) {
+            Sent copy = new Sent(kept.stream().map(ShortDeadLetter.Header::name).toList(), error, truncated, withBody);
+            asked.add(copy);
+            return fits.test(copy);
+        }
+    }
+
+    private static ShortDeadLetter.Header<String> header(String name, int length) {
+        return new ShortDeadLetter.Header<>(name, "v".repeat(length), length);
+    }
+
+    private static final List<ShortDeadLetter.Header<String>> OWN = List.of(header(TransportHeaders.ID, 36),
+            header(TransportHeaders.AGGREGATE_ID, TransportHeaders.MAX_NAME_LENGTH + 1), header("tenant", 4));
+
+    @Test
+    void a_copy_that_fits_is_sent_whole_and_once() {
+        FakeBroker broker = new FakeBroker(copy -> true);
+
+        assertThat(ShortDeadLetter.send(OWN, "boom", true, broker)).isTrue();
+
+        assertThat(broker.asked).containsExactly(new Sent(List.of("id", "aggregate_id", "tenant"), "boom", null, true));
+    }
+
+    @Test
+    void a_copy_too_large_goes_without_the_headers_keeps_refuses_and_with_the_error_cut_keeping_its_body() {
+        FakeBroker broker = new FakeBroker(copy -> copy.truncated() != null);
+        String error = "e".repeat(ShortDeadLetter.MAX_ERROR_LENGTH + 1);
+
+        assertThat(ShortDeadLetter.send(OWN, error, true, broker)).isTrue();
+
+        assertThat(broker.asked).hasSize(2);
+        assertThat(broker.asked.get(1)).isEqualTo(new Sent(List.of("id"), ShortDeadLetter.error(error),
+                "headers: aggregate_id, tenant", true));
+    }
+
+    @Test
+    void when_the_short_headers_do_not_make_it_fit_the_body_goes_too() {
+        FakeBroker broker = new FakeBroker(copy -> !copy.withBody());
+
+        assertThat(ShortDeadLetter.send(OWN, "boom", true, broker)).isTrue();
+
+        assertThat(broker.asked).extracting(Sent::truncated)
+                .containsExactly(null, "headers: aggregate_id, tenant", "body; headers: aggregate_id, tenant");
+        assertThat(broker.asked.get(2).kept()).containsExactly("id");
+    }
+
+    @Test
+    void a_copy_that_would_be_no_shorter_without_what_it_may_drop_is_not_tried() {
+        FakeBroker broker = new FakeBroker(copy -> !copy.withBody());
+
+        assertThat(ShortDeadLetter.send(List.of(header(TransportHeaders.ID, 36)), "boom", true, broker)).isTrue();
+
+        assertThat(broker.asked).containsExactly(new Sent(List.of("id"), "boom", null, true),
+                new Sent(List.of("id"), "boom", "body", false));
+    }
+
+    @Test
+    void a_broker_whose_limit_does_not_count_the_body_never_has_it_dropped() {
+        FakeBroker broker = new FakeBroker(copy -> false);
+
+        assertThat(ShortDeadLetter.send(OWN, "boom", false, broker)).isFalse();
+
+        assertThat(broker.asked).allMatch(Sent::withBody);
+        assertThat(broker.asked).extracting(Sent::truncated).noneMatch(t -> t != null && t.startsWith("body"));
     }
 }
