@@ -10,6 +10,7 @@ import com.rabbitmq.client.Envelope;
 import io.outboxkit.core.spi.ShortDeadLetter;
 import io.outboxkit.core.spi.Texts;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -149,8 +150,10 @@ final class SourceSession {
         if (original.getHeaders() != null) {
             original.getHeaders().forEach((name, value) -> {
                 if (!ours.containsKey(name)) {
-                    own.add(new ShortDeadLetter.Header<>(name, value,
-                            value instanceof byte[] bytes ? bytes.length : String.valueOf(value).length()));
+                    // In characters, as AmqpMessages reads a byte[] value (UTF-8) and the outbox's text columns
+                    // count it: in bytes, a readable envelope's non-ASCII aggregate_id would be dropped.
+                    own.add(new ShortDeadLetter.Header<>(name, value, (value instanceof byte[] bytes
+                            ? new String(bytes, StandardCharsets.UTF_8) : String.valueOf(value)).length()));
                 }
             });
         }

@@ -10,6 +10,7 @@ import com.rabbitmq.client.GetResponse;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.BatchReceiver;
+import io.outboxkit.core.spi.TransportHeaders;
 import io.outboxkit.testing.SecondClose;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -497,6 +498,32 @@ class RabbitMqSourceTest {
         assertThat(dead.getBody()).isEqualTo(body);
         assertThat(String.valueOf(dead.getProps().getHeaders().get(RabbitMqSource.DEAD_LETTER_ERROR_HEADER)))
                 .startsWith("unreadable as an outbox message: header id is missing");
+    }
+
+    @Test
+    void a_short_dead_letter_copy_keeps_a_byte_array_envelope_header_of_at_most_its_limit_in_characters_not_bytes()
+            throws Exception {
+        RabbitMqSource source = started(source());
+        byte[] body = "{}".getBytes(StandardCharsets.UTF_8);
+        // 200 characters, 400 bytes in UTF-8: as long as a readable envelope's aggregate_id may be
+        byte[] aggregateId = "\u00e9".repeat(TransportHeaders.MAX_NAME_LENGTH).getBytes(StandardCharsets.UTF_8);
+        int frameMax = broker.frameMax();
+        int padding = frameMax - 1000;
+        AMQP.BasicProperties full = null;
+        while (full == null || full.toFrame(0, body.length).size() < frameMax - 60) {
+            full = new AMQP.BasicProperties.Builder().messageId("huge-headers")
+                    .headers(Map.of("aggregate_id", aggregateId, "junk", "x".repeat(padding))).build();
+            padding += frameMax - 60 - full.toFrame(0, body.length).size();
+        }
+        broker.publishRaw(exchange, "Foreign.Thing", full, body);
+        publish(List.of(Messages.message("Order", "o-1", "OrderCreated")));
+
+        await().atMost(WAIT).until(() -> recorder.appliedCount() == 1);
+        await().atMost(WAIT).until(() -> broker.ready(source.deadLetterQueue()) == 1);
+
+        GetResponse dead = broker.drain(source.deadLetterQueue()).get(0);
+        assertThat(String.valueOf(dead.getProps().getHeaders().get("dead_letter_truncated"))).isEqualTo("headers: junk");
+        assertThat(dead.getProps().getHeaders().get("aggregate_id")).isEqualTo(aggregateId);
     }
 
     @Test

@@ -105,7 +105,8 @@ public final class ShortDeadLetter {
 
     /**
      * Whether a short copy keeps the message's header {@code name} whose value is
-     * {@code valueLength} long (in characters or bytes, as the transport counts it): the envelope's
+     * {@code valueLength} long in characters (a value a transport carries as bytes counted once decoded
+     * as UTF-8, as the source reads it; not in bytes, which would drop a readable non-ASCII one): the envelope's
      * headers only, and only one no longer than {@value TransportHeaders#MAX_NAME_LENGTH}, so that an
      * unreadable message with a huge {@code aggregate_id} still gets a copy that fits.
      */
