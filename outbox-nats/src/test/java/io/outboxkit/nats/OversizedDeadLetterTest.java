@@ -136,6 +136,39 @@ class OversizedDeadLetterTest {
     }
 
     @Test
+    void a_copy_too_large_even_with_only_its_envelope_headers_goes_with_the_dead_letter_headers_alone() throws Exception {
+        // Over the stream's limit with the envelope's headers (a 200-character aggregate id, as long as a readable
+        // one may be), within it with the dead_letter_* headers alone.
+        nats.management().addStream(StreamConfiguration.builder().name(nats.deadLetterStream)
+                .subjects(nats.deadLetterPrefix + ".>").maxMsgSize(700).build());
+        String aggregateId = "a".repeat(200);
+        OutboxMessage failing = TestNats.message("Order", aggregateId, "OrderPaid", "{\"n\":1}", Map.of());
+        OutboxMessage after = TestNats.message("Order", aggregateId, "OrderPaid", "{\"n\":2}", Map.of());
+        try (NatsPublisher publisher = nats.publisher().build()) {
+            assertThat(publisher.publishAll(List.of(failing, after))).isEmpty();
+        }
+        Received receiver = new Received().failing(m -> m.id().equals(failing.id()));
+        NatsSource source = nats.closeAtEnd(nats.source("c1").initialBackoff(Duration.ofMillis(20))
+                .maxBackoff(Duration.ofMillis(100)).maxAttempts(2).build());
+        source.start(receiver);
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> receiver.hasApplied(after.id())
+                || receiver.deliveriesOf(failing.id()) >= 6);
+        assertThat(receiver.deadLettered()).contains(failing.id().toString());
+        assertThat(receiver.hasApplied(after.id())).as("the next message of its aggregate").isTrue();
+        MessageInfo dead = nats.management().getMessage(nats.deadLetterStream, 1);
+        assertThat(dead.getData()).as("the body, dropped").isNullOrEmpty();
+        String truncated = dead.getHeaders().getFirst("dead_letter_truncated");
+        assertThat(truncated).startsWith("body; headers: ");
+        assertThat(truncated.substring("body; headers: ".length()).split(", ")).containsExactlyInAnyOrder(
+                "id", "sequence", "aggregate_type", "aggregate_id", "event_type", "created_at");
+        assertThat(dead.getHeaders().get("id")).as("the envelope, dropped").isNull();
+        assertThat(dead.getHeaders().get("aggregate_id")).isNull();
+        assertThat(dead.getHeaders().getFirst("dead_letter_reason")).isEqualTo("failed");
+        assertThat(dead.getHeaders().getFirst("dead_letter_sequence")).isEqualTo("1");
+    }
+
+    @Test
     void a_copy_too_large_only_for_its_long_error_keeps_its_body_with_the_error_cut() throws Exception {
         nats.management().addStream(StreamConfiguration.builder().name(nats.deadLetterStream)
                 .subjects(nats.deadLetterPrefix + ".>").maxMsgSize(1800).build());

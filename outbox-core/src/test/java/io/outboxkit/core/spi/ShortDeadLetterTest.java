@@ -119,4 +119,34 @@ class ShortDeadLetterTest {
         assertThat(broker.asked).allMatch(Sent::withBody);
         assertThat(broker.asked).extracting(Sent::truncated).noneMatch(t -> t != null && t.startsWith("body"));
     }
+
+    @Test
+    void when_not_even_the_envelope_headers_fit_the_last_copy_carries_the_dead_letter_headers_alone() {
+        FakeBroker broker = new FakeBroker(copy -> copy.kept().isEmpty());
+
+        assertThat(ShortDeadLetter.send(OWN, "boom", true, broker)).isTrue();
+
+        assertThat(broker.asked).hasSize(4);
+        assertThat(broker.asked.get(3)).isEqualTo(new Sent(List.of(), "boom",
+                "body; headers: id, aggregate_id, tenant", false));
+    }
+
+    @Test
+    void the_last_copy_for_a_broker_whose_limit_does_not_count_the_body_keeps_it() {
+        FakeBroker broker = new FakeBroker(copy -> copy.kept().isEmpty());
+
+        assertThat(ShortDeadLetter.send(OWN, "boom", false, broker)).isTrue();
+
+        assertThat(broker.asked).hasSize(3);
+        assertThat(broker.asked.get(2)).isEqualTo(new Sent(List.of(), "boom", "headers: id, aggregate_id, tenant", true));
+    }
+
+    @Test
+    void with_no_envelope_header_kept_there_is_no_last_copy_to_try_and_nothing_is_sent() {
+        FakeBroker broker = new FakeBroker(copy -> false);
+
+        assertThat(ShortDeadLetter.send(List.of(header("tenant", 4)), "boom", true, broker)).isFalse();
+
+        assertThat(broker.asked).extracting(Sent::truncated).containsExactly(null, "headers: tenant", "body; headers: tenant");
+    }
 }
