@@ -199,7 +199,7 @@ final class EnvelopeFields {
             } else {
                 json.skipChildren();
                 if (headersProblem == null) {
-                    headersProblem = "header " + abbreviate(name) + " must be a string";
+                    headersProblem = "header " + Echo.of(name, 60) + " must be a string";
                 }
             }
         }
@@ -210,7 +210,7 @@ final class EnvelopeFields {
         if (!(value instanceof String text)) {
             throw new InvalidEnvelopeException(field + " is required and must be a UUID string");
         }
-        return Uuids.parse(text).orElseThrow(() -> new InvalidEnvelopeException(field + " is not a UUID: " + abbreviate(text)));
+        return Uuids.parse(text).orElseThrow(() -> new InvalidEnvelopeException(field + " is not a UUID: " + Echo.of(text, 60)));
     }
 
     private static String name(String field, Object value) {
@@ -240,11 +240,7 @@ final class EnvelopeFields {
         try {
             return IsoInstants.parse(text);
         } catch (DateTimeParseException e) {
-            throw new InvalidEnvelopeException(field + " is not an ISO-8601 time: " + abbreviate(text));
+            throw new InvalidEnvelopeException(field + " is not an ISO-8601 time: " + Echo.of(text, 60));
         }
-    }
-
-    private static String abbreviate(String text) {
-        return text.length() <= 60 ? text : text.substring(0, 60) + "...";
     }
 }

@@ -2,6 +2,7 @@ package io.outboxkit.app.delivery;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import io.outboxkit.app.Echo;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.app.MessageEnvelope;
 import io.outboxkit.app.Uuids;
@@ -112,8 +113,9 @@ final class BatchRequests {
             if (status == null) {
                 failures.put(message.id(), new DeliveryException("the answer from " + endpoint + " has no result for it"));
             } else {
-                String error = result.error() != null ? ": " + abbreviate(result.error()) : "";
-                failures.put(message.id(), new DeliveryException(endpoint + " answered " + abbreviate(status) + error));
+                String error = result.error() != null ? ": " + Echo.of(result.error(), HttpPublisher.MAX_BODY_IN_ERROR) : "";
+                failures.put(message.id(), new DeliveryException(endpoint + " answered "
+                        + Echo.of(status, HttpPublisher.MAX_BODY_IN_ERROR) + error));
             }
         }
         return failures;
@@ -201,10 +203,5 @@ final class BatchRequests {
         body.writeBytes(array.toByteArray());
         body.writeBytes(CLOSE);
         return new Request(List.copyOf(messages), body.toByteArray());
-    }
-
-    private static String abbreviate(String text) {
-        return text.length() <= HttpPublisher.MAX_BODY_IN_ERROR ? text
-                : text.substring(0, HttpPublisher.MAX_BODY_IN_ERROR) + "...";
     }
 }
