@@ -96,7 +96,7 @@ final class DeadLetters implements AutoCloseable {
             }
         }
         AtomicReference<RecordTooLargeException> refused = new AtomicReference<>();
-        boolean sent = ShortDeadLetter.send(own, shown, true, (kept, shownError, truncated, withBody) -> {
+        ShortDeadLetter.Copy<byte[], InterruptedException> confirmed = (kept, shownError, truncated, withBody) -> {
             RecordHeaders headers = new RecordHeaders();
             kept.forEach(header -> headers.add(header.name(), header.value()));
             withOurs(headers, record, shownError, attempts);
@@ -112,8 +112,8 @@ final class DeadLetters implements AutoCloseable {
                 refused.set(e);
                 return false;
             }
-        });
-        if (!sent) {
+        };
+        if (!ShortDeadLetter.send(own, shown, ShortDeadLetter.error(shown), true, confirmed)) {
             throw new KafkaException("dead-letter topic " + topic + " did not take even the record's headers: "
                     + refused.get().getMessage(), refused.get());
         }

@@ -13,6 +13,7 @@ import io.nats.client.api.OrderedConsumerConfiguration;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
 import io.outboxkit.core.spi.ShortDeadLetter;
+import io.outboxkit.core.spi.Texts;
 import io.outboxkit.core.spi.TransportHeaders;
 import java.io.IOException;
 import java.time.ZonedDateTime;
@@ -95,19 +96,21 @@ final class DeadLetters {
         for (String name : own.keySet()) {
             headers.add(new ShortDeadLetter.Header<>(name, own.get(name), String.join(",", own.get(name)).length()));
         }
+        // Too large for the server or the stream (the publisher took it just under the limit): without a shorter
+        // copy the message would come again for ever and hold up its aggregate.
+        ShortDeadLetter.Copy<List<String>, Exception> publish = (kept, shown, truncated, withBody) -> {
+            Headers copied = new Headers();
+            kept.forEach(header -> copied.put(header.name(), header.value()));
+            Headers all = withOurs(copied, delivery, reason, shown, attempts);
+            if (truncated != null) {
+                all.put(ShortDeadLetter.TRUNCATED, truncated);
+            }
+            return stored(copy(delivery, all, withBody ? delivery.getData() : new byte[0]));
+        };
         boolean sent;
         try {
-            // Too large for the server or the stream (the publisher took it just under the limit): without a
-            // shorter copy the message would come again for ever and hold up its aggregate.
-            sent = ShortDeadLetter.send(headers, ascii(error), true, (kept, shown, truncated, withBody) -> {
-                Headers copied = new Headers();
-                kept.forEach(header -> copied.put(header.name(), header.value()));
-                Headers all = withOurs(copied, delivery, reason, shown, attempts);
-                if (truncated != null) {
-                    all.put(ShortDeadLetter.TRUNCATED, truncated);
-                }
-                return stored(copy(delivery, all, withBody ? delivery.getData() : new byte[0]));
-            });
+            // The error escaped, then cut: cut first, it would be cut again, maybe inside an escape.
+            sent = ShortDeadLetter.send(headers, ascii(error), ascii(error, ShortDeadLetter.MAX_ERROR_LENGTH), true, publish);
         } catch (IOException | JetStreamApiException | RuntimeException e) {
             throw e;
         } catch (Exception e) {
@@ -217,10 +220,32 @@ final class DeadLetters {
         }
     }
 
-    /** {@code text} as a NATS header value: other than printable ASCII escaped as {@code \\uXXXX}, shortened. */
+    /** {@code text} as a NATS header value of at most {@value #MAX_ERROR_LENGTH} characters; see {@link #ascii(String, int)}. */
     static String ascii(String text) {
-        String out = TransportHeaders.ascii(text.length() > MAX_ERROR_LENGTH ? text.substring(0, MAX_ERROR_LENGTH) : text);
-        return out.length() <= MAX_ERROR_LENGTH ? out : out.substring(0, MAX_ERROR_LENGTH - 3) + "...";
+        return ascii(text, MAX_ERROR_LENGTH);
+    }
+
+    /**
+     * {@code text} as a NATS header value of at most {@code max} characters: other than printable
+     * ASCII escaped as {@code \\uXXXX}; when too long, the text is cut before it is escaped (so never
+     * inside an escape, nor between a surrogate pair's two halves, see {@link Texts#cut}) and ends in
+     * {@code ...}.
+     */
+    static String ascii(String text, int max) {
+        if (text.length() <= max) {
+            String whole = TransportHeaders.ascii(text);
+            if (whole.length() <= max) {
+                return whole;
+            }
+        }
+        int kept = 0;
+        for (int escaped = 0; kept < text.length(); kept++) {
+            escaped += TransportHeaders.ascii(text.substring(kept, kept + 1)).length();
+            if (escaped > max - 3) {
+                break;
+            }
+        }
+        return TransportHeaders.ascii(Texts.cut(text, kept)) + "...";
     }
 
     String stream() {

@@ -8,6 +8,7 @@ import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
 import io.nats.client.api.StreamConfiguration;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.ShortDeadLetter;
 import io.outboxkit.testing.PrivateNatsServer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -170,11 +171,31 @@ class OversizedDeadLetterTest {
 
     @Test
     void a_copy_too_large_only_for_its_long_error_keeps_its_body_with_the_error_cut() throws Exception {
+        MessageInfo dead = deadLetterOfAMessageFailedWith("e".repeat(1500), "order-e");
+
+        assertThat(dead.getHeaders().getFirst("dead_letter_error")).hasSize(500).endsWith("...");
+        assertThat(dead.getHeaders().getFirst("dead_letter_truncated")).as("nothing of its own left out").isNullOrEmpty();
+    }
+
+    @Test
+    void a_short_copys_error_escaped_for_its_ascii_header_is_cut_between_escapes() throws Exception {
+        MessageInfo dead = deadLetterOfAMessageFailedWith("\u00e9".repeat(1500), "order-f");
+
+        String error = dead.getHeaders().getFirst("dead_letter_error");
+        assertThat(error.length()).isLessThanOrEqualTo(ShortDeadLetter.MAX_ERROR_LENGTH);
+        assertThat(error).endsWith("\\u00e9...");
+    }
+
+    /**
+     * The dead letter of a message with a 302-byte body that the receiver fails with {@code error}, to a
+     * stream whose max_msg_size takes it with its body only once the error is cut; its body, kept, checked.
+     */
+    private MessageInfo deadLetterOfAMessageFailedWith(String error, String aggregateId) throws Exception {
         nats.management().addStream(StreamConfiguration.builder().name(nats.deadLetterStream)
                 .subjects(nats.deadLetterPrefix + ".>").maxMsgSize(1800).build());
         String body = "\"" + "x".repeat(300) + "\"";
-        OutboxMessage failing = TestNats.message("Order", "order-e", "OrderPaid", body, Map.of());
-        OutboxMessage after = TestNats.message("order-e");
+        OutboxMessage failing = TestNats.message("Order", aggregateId, "OrderPaid", body, Map.of());
+        OutboxMessage after = TestNats.message(aggregateId);
         try (NatsPublisher publisher = nats.publisher().build()) {
             assertThat(publisher.publishAll(List.of(failing, after))).isEmpty();
         }
@@ -185,7 +206,7 @@ class OversizedDeadLetterTest {
             @Override
             public Map<java.util.UUID, ? extends Exception> receive(List<OutboxMessage> batch) {
                 return batch.stream().anyMatch(m -> m.id().equals(failing.id()))
-                        ? Map.of(failing.id(), new IllegalStateException("e".repeat(1500)))
+                        ? Map.of(failing.id(), new IllegalStateException(error))
                         : receiver.receive(batch);
             }
 
@@ -199,7 +220,6 @@ class OversizedDeadLetterTest {
         MessageInfo dead = nats.management().getMessage(nats.deadLetterStream, 1);
         assertThat(new String(dead.getData(), StandardCharsets.UTF_8)).as("the body, kept").isEqualTo(body);
         assertThat(dead.getHeaders().getFirst("id")).isEqualTo(failing.id().toString());
-        assertThat(dead.getHeaders().getFirst("dead_letter_error")).hasSize(500).endsWith("...");
-        assertThat(dead.getHeaders().getFirst("dead_letter_truncated")).as("nothing of its own left out").isNullOrEmpty();
+        return dead;
     }
 }

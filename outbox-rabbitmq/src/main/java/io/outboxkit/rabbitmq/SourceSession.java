@@ -162,7 +162,7 @@ final class SourceSession {
         // The client refuses a copy whose header frame is over frame_max: without a shorter one, the message would
         // come back to the queue's head at every reconnect and hold up every message behind it. The body is not
         // limited by frame_max, so every copy keeps it.
-        boolean fits = ShortDeadLetter.send(own, shown, false, (kept, shownError, truncated, withBody) -> {
+        ShortDeadLetter.Copy<Object, IOException> fits = (kept, shownError, truncated, withBody) -> {
             Map<String, Object> headers = new LinkedHashMap<>();
             kept.forEach(header -> headers.put(header.name(), header.value()));
             headers.putAll(deadLetterHeaders(delivery, shownError, attempts));
@@ -171,8 +171,8 @@ final class SourceSession {
             }
             copy[0] = original.builder().headers(headers).deliveryMode(AmqpMessages.PERSISTENT).build();
             return frameMax <= 0 || copy[0].toFrame(0, delivery.body().length).size() <= frameMax;
-        });
-        if (!fits) {
+        };
+        if (!ShortDeadLetter.send(own, shown, ShortDeadLetter.error(shown), false, fits)) {
             throw new IOException("the dead-letter copy's headers are over the connection's frame_max (" + frameMax
                     + " bytes) even without the message's own headers");
         }

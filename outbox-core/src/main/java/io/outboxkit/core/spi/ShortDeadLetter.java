@@ -62,19 +62,22 @@ public final class ShortDeadLetter {
 
     /**
      * Sends the largest copy that fits, trying in turn: the full copy with {@code error}; without
-     * the headers {@link #keeps} refuses, the error cut to {@value #MAX_ERROR_LENGTH} characters (only
-     * when that makes it shorter); then, when {@code bodyCounts}, without the body too; and last,
+     * the headers {@link #keeps} refuses and with {@code shortError} (only when that makes it
+     * shorter); then, when {@code bodyCounts}, without the body too; and last,
      * when some envelope header was kept until then, with no header of the message's own at all (and
      * its body when not {@code bodyCounts}). {@code bodyCounts} is false for a broker whose limit
      * does not count the body (RabbitMQ's frame_max limits the header frame only): its copies keep
      * the body.
      *
-     * @param own the message's headers, without this source's {@code dead_letter_*} ones
+     * @param own        the message's headers, without this source's {@code dead_letter_*} ones
+     * @param shortError the error as the short copies carry it: {@link #error}{@code (error)}, or,
+     *                   where the broker escapes the text, the text cut before it is escaped, to at
+     *                   most {@value #MAX_ERROR_LENGTH} characters too
      * @return false when no copy fitted, nothing sent
      * @throws X as {@code copy} throws it, at the first copy that failed so
      */
-    public static <V, X extends Exception> boolean send(List<Header<V>> own, String error, boolean bodyCounts,
-            Copy<V, X> copy) throws X {
+    public static <V, X extends Exception> boolean send(List<Header<V>> own, String error, String shortError,
+            boolean bodyCounts, Copy<V, X> copy) throws X {
         if (copy.send(own, error, null, true)) {
             return true;
         }
@@ -87,7 +90,6 @@ public final class ShortDeadLetter {
                 dropped.add(header.name());
             }
         }
-        String shortError = error(error);
         // Worth trying whenever it is shorter than the first copy: headers dropped, or the error cut.
         if ((!dropped.isEmpty() || !shortError.equals(error))
                 && copy.send(envelope, shortError, truncated(false, dropped), true)) {

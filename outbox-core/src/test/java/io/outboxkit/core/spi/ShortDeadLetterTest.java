@@ -61,6 +61,11 @@ class ShortDeadLetterTest {
         }
     }
 
+    /** The ladder with the error cut as most brokers cut it for a short copy. */
+    private static boolean send(List<ShortDeadLetter.Header<String>> own, String error, boolean bodyCounts, FakeBroker broker) {
+        return ShortDeadLetter.send(own, error, ShortDeadLetter.error(error), bodyCounts, broker);
+    }
+
     private static ShortDeadLetter.Header<String> header(String name, int length) {
         return new ShortDeadLetter.Header<>(name, "v".repeat(length), length);
     }
@@ -72,7 +77,7 @@ class ShortDeadLetterTest {
     void a_copy_that_fits_is_sent_whole_and_once() {
         FakeBroker broker = new FakeBroker(copy -> true);
 
-        assertThat(ShortDeadLetter.send(OWN, "boom", true, broker)).isTrue();
+        assertThat(send(OWN, "boom", true, broker)).isTrue();
 
         assertThat(broker.asked).containsExactly(new Sent(List.of("id", "aggregate_id", "tenant"), "boom", null, true));
     }
@@ -82,7 +87,7 @@ class ShortDeadLetterTest {
         FakeBroker broker = new FakeBroker(copy -> copy.truncated() != null);
         String error = "e".repeat(ShortDeadLetter.MAX_ERROR_LENGTH + 1);
 
-        assertThat(ShortDeadLetter.send(OWN, error, true, broker)).isTrue();
+        assertThat(send(OWN, error, true, broker)).isTrue();
 
         assertThat(broker.asked).hasSize(2);
         assertThat(broker.asked.get(1)).isEqualTo(new Sent(List.of("id"), ShortDeadLetter.error(error),
@@ -93,7 +98,7 @@ class ShortDeadLetterTest {
     void when_the_short_headers_do_not_make_it_fit_the_body_goes_too() {
         FakeBroker broker = new FakeBroker(copy -> !copy.withBody());
 
-        assertThat(ShortDeadLetter.send(OWN, "boom", true, broker)).isTrue();
+        assertThat(send(OWN, "boom", true, broker)).isTrue();
 
         assertThat(broker.asked).extracting(Sent::truncated)
                 .containsExactly(null, "headers: aggregate_id, tenant", "body; headers: aggregate_id, tenant");
@@ -104,7 +109,7 @@ class ShortDeadLetterTest {
     void a_copy_that_would_be_no_shorter_without_what_it_may_drop_is_not_tried() {
         FakeBroker broker = new FakeBroker(copy -> !copy.withBody());
 
-        assertThat(ShortDeadLetter.send(List.of(header(TransportHeaders.ID, 36)), "boom", true, broker)).isTrue();
+        assertThat(send(List.of(header(TransportHeaders.ID, 36)), "boom", true, broker)).isTrue();
 
         assertThat(broker.asked).containsExactly(new Sent(List.of("id"), "boom", null, true),
                 new Sent(List.of("id"), "boom", "body", false));
@@ -114,7 +119,7 @@ class ShortDeadLetterTest {
     void a_broker_whose_limit_does_not_count_the_body_never_has_it_dropped() {
         FakeBroker broker = new FakeBroker(copy -> false);
 
-        assertThat(ShortDeadLetter.send(OWN, "boom", false, broker)).isFalse();
+        assertThat(send(OWN, "boom", false, broker)).isFalse();
 
         assertThat(broker.asked).allMatch(Sent::withBody);
         assertThat(broker.asked).extracting(Sent::truncated).noneMatch(t -> t != null && t.startsWith("body"));
@@ -124,7 +129,7 @@ class ShortDeadLetterTest {
     void when_not_even_the_envelope_headers_fit_the_last_copy_carries_the_dead_letter_headers_alone() {
         FakeBroker broker = new FakeBroker(copy -> copy.kept().isEmpty());
 
-        assertThat(ShortDeadLetter.send(OWN, "boom", true, broker)).isTrue();
+        assertThat(send(OWN, "boom", true, broker)).isTrue();
 
         assertThat(broker.asked).hasSize(4);
         assertThat(broker.asked.get(3)).isEqualTo(new Sent(List.of(), "boom",
@@ -135,7 +140,7 @@ class ShortDeadLetterTest {
     void the_last_copy_for_a_broker_whose_limit_does_not_count_the_body_keeps_it() {
         FakeBroker broker = new FakeBroker(copy -> copy.kept().isEmpty());
 
-        assertThat(ShortDeadLetter.send(OWN, "boom", false, broker)).isTrue();
+        assertThat(send(OWN, "boom", false, broker)).isTrue();
 
         assertThat(broker.asked).hasSize(3);
         assertThat(broker.asked.get(2)).isEqualTo(new Sent(List.of(), "boom", "headers: id, aggregate_id, tenant", true));
@@ -145,7 +150,7 @@ class ShortDeadLetterTest {
     void with_no_envelope_header_kept_there_is_no_last_copy_to_try_and_nothing_is_sent() {
         FakeBroker broker = new FakeBroker(copy -> false);
 
-        assertThat(ShortDeadLetter.send(List.of(header("tenant", 4)), "boom", true, broker)).isFalse();
+        assertThat(send(List.of(header("tenant", 4)), "boom", true, broker)).isFalse();
 
         assertThat(broker.asked).extracting(Sent::truncated).containsExactly(null, "headers: tenant", "body; headers: tenant");
     }
