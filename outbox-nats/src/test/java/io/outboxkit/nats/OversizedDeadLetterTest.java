@@ -83,24 +83,11 @@ class OversizedDeadLetterTest {
     @Test
     void a_copy_over_the_dead_letter_streams_max_msg_size_goes_without_the_messages_own_headers_keeping_its_body()
             throws Exception {
-        nats.management().addStream(StreamConfiguration.builder().name(nats.deadLetterStream)
-                .subjects(nats.deadLetterPrefix + ".>").maxMsgSize(1000).build());
         OutboxMessage failing = TestNats.message("Order", "order-h", "OrderPaid", "{\"n\":1}",
                 Map.of("tenant", "t".repeat(900)));
-        OutboxMessage after = TestNats.message("order-h");
-        try (NatsPublisher publisher = nats.publisher().build()) {
-            assertThat(publisher.publishAll(List.of(failing, after))).isEmpty();
-        }
-        Received receiver = new Received().failing(m -> m.id().equals(failing.id()));
-        NatsSource source = nats.closeAtEnd(nats.source("c1").initialBackoff(Duration.ofMillis(20))
-                .maxBackoff(Duration.ofMillis(100)).maxAttempts(2).build());
-        source.start(receiver);
 
-        await().atMost(Duration.ofSeconds(20)).until(() -> receiver.hasApplied(after.id())
-                || receiver.deliveriesOf(failing.id()) >= 6);
-        assertThat(receiver.deadLettered()).contains(failing.id().toString());
-        assertThat(receiver.hasApplied(after.id())).as("the next message of its aggregate").isTrue();
-        MessageInfo dead = nats.management().getMessage(nats.deadLetterStream, 1);
+        MessageInfo dead = deadLetterOfFailing(failing, TestNats.message("order-h"), 1000);
+
         assertThat(new String(dead.getData(), StandardCharsets.UTF_8)).isEqualTo("{\"n\":1}");
         assertThat(dead.getHeaders().getFirst("id")).isEqualTo(failing.id().toString());
         assertThat(dead.getHeaders().getFirst("dead_letter_truncated")).isEqualTo("headers: tenant");
@@ -140,24 +127,12 @@ class OversizedDeadLetterTest {
     void a_copy_too_large_even_with_only_its_envelope_headers_goes_with_the_dead_letter_headers_alone() throws Exception {
         // Over the stream's limit with the envelope's headers (a 200-character aggregate id, as long as a readable
         // one may be), within it with the dead_letter_* headers alone.
-        nats.management().addStream(StreamConfiguration.builder().name(nats.deadLetterStream)
-                .subjects(nats.deadLetterPrefix + ".>").maxMsgSize(700).build());
         String aggregateId = "a".repeat(200);
         OutboxMessage failing = TestNats.message("Order", aggregateId, "OrderPaid", "{\"n\":1}", Map.of());
-        OutboxMessage after = TestNats.message("Order", aggregateId, "OrderPaid", "{\"n\":2}", Map.of());
-        try (NatsPublisher publisher = nats.publisher().build()) {
-            assertThat(publisher.publishAll(List.of(failing, after))).isEmpty();
-        }
-        Received receiver = new Received().failing(m -> m.id().equals(failing.id()));
-        NatsSource source = nats.closeAtEnd(nats.source("c1").initialBackoff(Duration.ofMillis(20))
-                .maxBackoff(Duration.ofMillis(100)).maxAttempts(2).build());
-        source.start(receiver);
 
-        await().atMost(Duration.ofSeconds(20)).until(() -> receiver.hasApplied(after.id())
-                || receiver.deliveriesOf(failing.id()) >= 6);
-        assertThat(receiver.deadLettered()).contains(failing.id().toString());
-        assertThat(receiver.hasApplied(after.id())).as("the next message of its aggregate").isTrue();
-        MessageInfo dead = nats.management().getMessage(nats.deadLetterStream, 1);
+        MessageInfo dead = deadLetterOfFailing(failing,
+                TestNats.message("Order", aggregateId, "OrderPaid", "{\"n\":2}", Map.of()), 700);
+
         assertThat(dead.getData()).as("the body, dropped").isNullOrEmpty();
         String truncated = dead.getHeaders().getFirst("dead_letter_truncated");
         assertThat(truncated).startsWith("body; headers: ");
@@ -221,5 +196,28 @@ class OversizedDeadLetterTest {
         assertThat(new String(dead.getData(), StandardCharsets.UTF_8)).as("the body, kept").isEqualTo(body);
         assertThat(dead.getHeaders().getFirst("id")).isEqualTo(failing.id().toString());
         return dead;
+    }
+
+    /**
+     * The dead letter of {@code failing}, which the receiver keeps failing, in a dead-letter stream
+     * whose max_msg_size is {@code maxMsgSize}; checked: it was dead-lettered and {@code after}, the
+     * next message of its aggregate, applied.
+     */
+    private MessageInfo deadLetterOfFailing(OutboxMessage failing, OutboxMessage after, int maxMsgSize) throws Exception {
+        nats.management().addStream(StreamConfiguration.builder().name(nats.deadLetterStream)
+                .subjects(nats.deadLetterPrefix + ".>").maxMsgSize(maxMsgSize).build());
+        try (NatsPublisher publisher = nats.publisher().build()) {
+            assertThat(publisher.publishAll(List.of(failing, after))).isEmpty();
+        }
+        Received receiver = new Received().failing(m -> m.id().equals(failing.id()));
+        NatsSource source = nats.closeAtEnd(nats.source("c1").initialBackoff(Duration.ofMillis(20))
+                .maxBackoff(Duration.ofMillis(100)).maxAttempts(2).build());
+        source.start(receiver);
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> receiver.hasApplied(after.id())
+                || receiver.deliveriesOf(failing.id()) >= 6);
+        assertThat(receiver.deadLettered()).contains(failing.id().toString());
+        assertThat(receiver.hasApplied(after.id())).as("the next message of its aggregate").isTrue();
+        return nats.management().getMessage(nats.deadLetterStream, 1);
     }
 }

@@ -476,16 +476,8 @@ class RabbitMqSourceTest {
             throws Exception {
         RabbitMqSource source = started(source());
         byte[] body = "{}".getBytes(StandardCharsets.UTF_8);
-        int frameMax = broker.frameMax();
         // A foreign message whose header frame just fits: the dead-letter headers added to a copy would not.
-        int padding = frameMax - 200;
-        AMQP.BasicProperties full = null;
-        while (full == null || full.toFrame(0, body.length).size() < frameMax - 60) {
-            full = new AMQP.BasicProperties.Builder().messageId("huge-headers").headers(Map.of(header, "x".repeat(padding)))
-                    .build();
-            padding += frameMax - 60 - full.toFrame(0, body.length).size();
-        }
-        broker.publishRaw(exchange, "Foreign.Thing", full, body);
+        broker.publishRaw(exchange, "Foreign.Thing", fillingAFrame(Map.of(), header, body), body);
         publish(List.of(Messages.message("Order", "o-1", "OrderCreated")));
 
         await().atMost(WAIT).until(() -> recorder.appliedCount() == 1);
@@ -507,15 +499,7 @@ class RabbitMqSourceTest {
         byte[] body = "{}".getBytes(StandardCharsets.UTF_8);
         // 200 characters, 400 bytes in UTF-8: as long as a readable envelope's aggregate_id may be
         byte[] aggregateId = "\u00e9".repeat(TransportHeaders.MAX_NAME_LENGTH).getBytes(StandardCharsets.UTF_8);
-        int frameMax = broker.frameMax();
-        int padding = frameMax - 1000;
-        AMQP.BasicProperties full = null;
-        while (full == null || full.toFrame(0, body.length).size() < frameMax - 60) {
-            full = new AMQP.BasicProperties.Builder().messageId("huge-headers")
-                    .headers(Map.of("aggregate_id", aggregateId, "junk", "x".repeat(padding))).build();
-            padding += frameMax - 60 - full.toFrame(0, body.length).size();
-        }
-        broker.publishRaw(exchange, "Foreign.Thing", full, body);
+        broker.publishRaw(exchange, "Foreign.Thing", fillingAFrame(Map.of("aggregate_id", aggregateId), "junk", body), body);
         publish(List.of(Messages.message("Order", "o-1", "OrderCreated")));
 
         await().atMost(WAIT).until(() -> recorder.appliedCount() == 1);
@@ -524,6 +508,24 @@ class RabbitMqSourceTest {
         GetResponse dead = broker.drain(source.deadLetterQueue()).get(0);
         assertThat(String.valueOf(dead.getProps().getHeaders().get("dead_letter_truncated"))).isEqualTo("headers: junk");
         assertThat(dead.getProps().getHeaders().get("aggregate_id")).isEqualTo(aggregateId);
+    }
+
+    /**
+     * The properties, message id {@code huge-headers}, of a foreign message of {@code body} with
+     * {@code headers} and header {@code padding} long enough that its header frame is 60 bytes short
+     * of frame_max: a dead-letter copy with its headers would not fit.
+     */
+    private AMQP.BasicProperties fillingAFrame(Map<String, Object> headers, String padding, byte[] body) throws Exception {
+        int frameMax = broker.frameMax();
+        int length = frameMax / 2;
+        AMQP.BasicProperties full = null;
+        while (full == null || full.toFrame(0, body.length).size() != frameMax - 60) {
+            Map<String, Object> all = new HashMap<>(headers);
+            all.put(padding, "x".repeat(length));
+            full = new AMQP.BasicProperties.Builder().messageId("huge-headers").headers(all).build();
+            length += frameMax - 60 - full.toFrame(0, body.length).size();
+        }
+        return full;
     }
 
     @Test
