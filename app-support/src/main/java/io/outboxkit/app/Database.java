@@ -33,6 +33,9 @@ public final class Database implements AutoCloseable {
      */
     public static final Duration ANSWER_MARGIN = Duration.ofSeconds(10);
 
+    /** The connections a migration holds at once: Flyway's and the script's. */
+    private static final int MIGRATION_POOL_SIZE = 2;
+
     private final HikariDataSource dataSource;
     private final Jdbi jdbi;
 
@@ -43,7 +46,9 @@ public final class Database implements AutoCloseable {
 
     /**
      * Connects, and migrates {@code schema}: outbox-core's tables and the service's own (safe when
-     * several services start at once). Its statements may run up to {@link #DEFAULT_LONGEST_STATEMENT}.
+     * several services start at once). The migration runs on connections of its own, closed before
+     * the pool of {@code poolSize} opens, so any size of at least 1 suffices. Its statements may run
+     * up to {@link #DEFAULT_LONGEST_STATEMENT}.
      *
      * @throws ConfigException when PostgreSQL cannot be reached or refuses the login, or the schema
      *                         cannot be migrated; the message says which, without the password
@@ -63,17 +68,14 @@ public final class Database implements AutoCloseable {
      */
     public static Database open(DatabaseSettings settings, String poolName, int poolSize, ServiceSchema schema,
                                 Duration longestStatement) {
-        Database database = connect(settings, poolName, poolSize, longestStatement);
-        try {
-            schema.apply(database.dataSource);
+        // A pool of its own, closed before the service's opens: Flyway holds a second connection
+        // while it migrates, which a service pool of one (DB_POOL_SIZE=1) never frees.
+        try (Database migrating = connect(settings, poolName + "-migration", MIGRATION_POOL_SIZE, longestStatement)) {
+            schema.apply(migrating.dataSource);
         } catch (FlywayException e) {
-            database.close();
             throw new ConfigException("cannot migrate the schema at " + settings.redactedUrl() + ": " + Causes.rootMessage(e));
-        } catch (RuntimeException e) {
-            database.close();
-            throw e;
         }
-        return database;
+        return connect(settings, poolName, poolSize, longestStatement);
     }
 
     /**

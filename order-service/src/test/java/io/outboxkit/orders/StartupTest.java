@@ -81,6 +81,21 @@ class StartupTest {
         }
     }
 
+    /** README, Configuration: {@code DB_POOL_SIZE} for order-service and consumer is "1 to 200 connections". */
+    @Test
+    void starts_with_the_smallest_pool_the_readme_allows() throws Exception {
+        int port = FreePorts.pick();
+        Map<String, String> env = new HashMap<>(validEnv(port));
+        env.put("DB_POOL_SIZE", "1");
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health"))
+                .timeout(Duration.ofSeconds(10)).build();
+
+        try (AutoCloseable service = OrderServiceMain.start(Env.of(env))) {
+            assertThat(client.send(health, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+        }
+    }
+
     private static Map<String, String> validEnv(int port) {
         Map<String, String> env = TestDatabases.env(db);
         env.put("PORT", Integer.toString(port));
