@@ -14,8 +14,8 @@
 #
 # Environment:
 #   DB_URL, DB_USER, DB_PASSWORD   use this PostgreSQL instead of starting the embedded one
-#   SINK (http), KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC, RABBITMQ_URI, RABBITMQ_EXCHANGE, NATS_URL,
-#   NATS_STREAM, NATS_SUBJECT_PREFIX, CONSUMER_NAME   the broker and its settings (see README,
+#   SINK (http), KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC, KAFKA_DEAD_LETTER_TOPIC, RABBITMQ_URI, RABBITMQ_EXCHANGE,
+#   NATS_URL, NATS_STREAM, NATS_SUBJECT_PREFIX, CONSUMER_NAME   the broker and its settings (see README,
 #                                  "Through a broker")
 #   ORDER_PORT (8080), CONSUMER_PORT (8081), RELAY_PORT (8082), PG_PORT (5433), KAFKA_PORT (9092)
 #   JAVA_OPTS                      extra JVM options for every process (the services' own are in

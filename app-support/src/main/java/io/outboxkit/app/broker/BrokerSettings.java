@@ -32,7 +32,10 @@ import java.util.regex.Pattern;
  *   <tr><td>{@code SINK} / {@code SOURCE}</td><td>{@code http}</td><td>{@code http|kafka|rabbitmq|nats}</td></tr>
  *   <tr><td>{@code KAFKA_BOOTSTRAP_SERVERS}</td><td>{@value #DEFAULT_KAFKA_BOOTSTRAP_SERVERS}</td><td>kafka</td></tr>
  *   <tr><td>{@code KAFKA_TOPIC}</td><td>{@code outbox.event.{aggregate_type}}</td><td>kafka: a template with
- *       {@code {aggregate_type}} and {@code {event_type}}; the source reads every topic it can produce</td></tr>
+ *       {@code {aggregate_type}} and {@code {event_type}}; the source reads every topic it can produce but
+ *       {@code KAFKA_DEAD_LETTER_TOPIC}</td></tr>
+ *   <tr><td>{@code KAFKA_DEAD_LETTER_TOPIC}</td><td>{@value KafkaSource#DEFAULT_DEAD_LETTER_TOPIC}</td><td>kafka
+ *       source: where it copies the records it cannot read or gives up on</td></tr>
  *   <tr><td>{@code RABBITMQ_URI}</td><td>{@value #DEFAULT_RABBITMQ_URI}</td><td>rabbitmq</td></tr>
  *   <tr><td>{@code RABBITMQ_EXCHANGE}</td><td>{@code outbox}</td><td>rabbitmq</td></tr>
  *   <tr><td>{@code NATS_URL}</td><td>{@value #DEFAULT_NATS_URL}</td><td>nats (comma-separated servers)</td></tr>
@@ -53,6 +56,7 @@ import java.util.regex.Pattern;
  * @param broker       the broker chosen
  * @param kafkaBootstrapServers {@code KAFKA_BOOTSTRAP_SERVERS}, or null unless kafka
  * @param kafkaTopic   {@code KAFKA_TOPIC}, or null unless kafka
+ * @param kafkaDeadLetterTopic {@code KAFKA_DEAD_LETTER_TOPIC}, or null unless a kafka source
  * @param rabbitMqUri  {@code RABBITMQ_URI} (it may hold a password), or null unless rabbitmq
  * @param rabbitMqExchange {@code RABBITMQ_EXCHANGE}, or null unless rabbitmq
  * @param natsUrl      {@code NATS_URL} (it may hold a password or token), or null unless nats
@@ -61,7 +65,7 @@ import java.util.regex.Pattern;
  * @param consumerName the consumer's name for a source; null for a sink
  */
 public record BrokerSettings(String variable, Broker broker, String kafkaBootstrapServers, String kafkaTopic,
-                             String rabbitMqUri, String rabbitMqExchange, String natsUrl, String natsStream,
+                             String kafkaDeadLetterTopic, String rabbitMqUri, String rabbitMqExchange, String natsUrl, String natsStream,
                              String natsSubjectPrefix, String consumerName) {
 
     /** The relay's variable. */
@@ -80,6 +84,7 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
     private static final Pattern HOST_PORT = Pattern.compile("(\\[[0-9a-fA-F:.]+]|[A-Za-z0-9._-]+):(\\d{1,5})");
     /** Per broker, the variable that sets each builder option a refusal may name. */
     private static final Map<Broker, Map<String, String>> VARIABLE_OF_OPTION = Map.of(
+            Broker.KAFKA, Map.of("deadLetterTopic", "KAFKA_DEAD_LETTER_TOPIC"),
             Broker.RABBITMQ, Map.of("exchange", "RABBITMQ_EXCHANGE"),
             Broker.NATS, Map.of("stream", "NATS_STREAM", "subjectPrefix", "NATS_SUBJECT_PREFIX", "consumer", "CONSUMER_NAME"));
     /** A URI's user-info: up to its last {@code @} before whitespace or the next URI of a list (a comma may be in a password). */
@@ -117,16 +122,20 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
     private static BrokerSettings read(Env env, String variable, String consumerName) {
         Broker broker = env.oneOf(variable, Broker.HTTP);
         return switch (broker) {
-            case HTTP -> new BrokerSettings(variable, broker, null, null, null, null, null, null, null, consumerName);
-            case KAFKA -> new BrokerSettings(variable, broker,
-                    bootstrapServers(env.string("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_KAFKA_BOOTSTRAP_SERVERS)),
-                    topicTemplate(env.string("KAFKA_TOPIC", KafkaPublisher.DEFAULT_TOPIC_TEMPLATE)),
-                    null, null, null, null, null, consumerName);
-            case RABBITMQ -> new BrokerSettings(variable, broker, null, null,
+            case HTTP -> new BrokerSettings(variable, broker, null, null, null, null, null, null, null, null, consumerName);
+            case KAFKA -> {
+                String servers = bootstrapServers(env.string("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_KAFKA_BOOTSTRAP_SERVERS));
+                String topic = topicTemplate(env.string("KAFKA_TOPIC", KafkaPublisher.DEFAULT_TOPIC_TEMPLATE));
+                String deadLetterTopic = consumerName == null ? null
+                        : deadLetterTopic(env.string("KAFKA_DEAD_LETTER_TOPIC", KafkaSource.DEFAULT_DEAD_LETTER_TOPIC), topic);
+                yield new BrokerSettings(variable, broker, servers, topic, deadLetterTopic, null, null, null, null, null,
+                        consumerName);
+            }
+            case RABBITMQ -> new BrokerSettings(variable, broker, null, null, null,
                     uri("RABBITMQ_URI", env.string("RABBITMQ_URI", DEFAULT_RABBITMQ_URI), Set.of("amqp", "amqps"),
                             "amqp://user:password@host:5672/%2F"),
                     env.string("RABBITMQ_EXCHANGE", RabbitMqPublisher.DEFAULT_EXCHANGE), null, null, null, consumerName);
-            case NATS -> new BrokerSettings(variable, broker, null, null, null, null,
+            case NATS -> new BrokerSettings(variable, broker, null, null, null, null, null,
                     natsUrls(env.string("NATS_URL", DEFAULT_NATS_URL)),
                     env.string("NATS_STREAM", NatsPublisher.DEFAULT_STREAM),
                     env.string("NATS_SUBJECT_PREFIX", NatsPublisher.DEFAULT_SUBJECT_PREFIX), consumerName);
@@ -155,7 +164,8 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
 
     /**
      * The consumer's source for this broker, not started. Kafka: the consumer group
-     * {@code consumerName}, reading every topic {@code KAFKA_TOPIC} can produce. RabbitMQ: the
+     * {@code consumerName}, reading every topic {@code KAFKA_TOPIC} can produce but its dead-letter
+     * topic ({@code KAFKA_DEAD_LETTER_TOPIC}). RabbitMQ: the
      * durable queue {@code consumerName}, bound to the exchange with {@code #}. NATS: the durable
      * pull consumer {@code consumerName} on the stream (connects now; when NATS cannot be reached,
      * the consumer starts anyway and the source connects in the background: see {@link BrokerSource}).
@@ -170,7 +180,7 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
         return switch (broker) {
             case HTTP -> throw new IllegalStateException(variable + "=http has no broker source");
             case KAFKA -> built(() -> KafkaSource.builder(kafkaBootstrapServers, consumerName)
-                    .topicPattern(topicPattern(kafkaTopic)).build());
+                    .topicPattern(sourcePattern(kafkaTopic, kafkaDeadLetterTopic)).deadLetterTopic(kafkaDeadLetterTopic).build());
             case RABBITMQ -> built(() -> RabbitMqSource.builder(rabbitMqUri, consumerName).exchange(rabbitMqExchange).build());
             case NATS -> BrokerSource.connecting(broker, describe(), () -> built(() -> NatsSource.builder(natsUrl, consumerName)
                     .stream(natsStream).subjectPrefix(natsSubjectPrefix).build()), BrokerConnector::unreachable);
@@ -196,15 +206,25 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
     }
 
     /**
+     * The regular expression of the topics a source reads: every one {@code template} can produce
+     * but {@code deadLetterTopic}. A template that can name every topic ({@code {aggregate_type}})
+     * covers the dead-letter topic too, and reading it would hand the source its own dead letters.
+     */
+    static String sourcePattern(String template, String deadLetterTopic) {
+        return "(?!" + Pattern.quote(deadLetterTopic) + "$)" + topicPattern(template);
+    }
+
+    /**
      * The broker and where it is, safe to log: {@code kafka at localhost:9092 (topic
-     * outbox.event.{aggregate_type})}, {@code rabbitmq at amqp://guest:***@localhost:5672/%2F
+     * outbox.event.{aggregate_type})} (a source adds {@code , dead letters to outbox.dead-letter}), {@code rabbitmq at amqp://guest:***@localhost:5672/%2F
      * (exchange outbox)}, {@code nats at nats://localhost:4222 (stream OUTBOX, subjects outbox.>)},
      * {@code http}.
      */
     public String describe() {
         return switch (broker) {
             case HTTP -> "http";
-            case KAFKA -> "kafka at " + kafkaBootstrapServers + " (topic " + kafkaTopic + ")";
+            case KAFKA -> "kafka at " + kafkaBootstrapServers + " (topic " + kafkaTopic
+                    + (kafkaDeadLetterTopic == null ? "" : ", dead letters to " + kafkaDeadLetterTopic) + ")";
             case RABBITMQ -> "rabbitmq at " + redact(rabbitMqUri) + " (exchange " + rabbitMqExchange + ")";
             case NATS -> "nats at " + redact(natsUrl) + " (stream " + natsStream + ", subjects " + natsSubjectPrefix + ".>)";
         };
@@ -280,6 +300,18 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
         if (!literal.matches("[a-zA-Z0-9._-]*")) {
             throw new ConfigException("KAFKA_TOPIC=" + value + " may hold only letters, digits, '.', '_', '-' and the "
                     + "placeholders {aggregate_type} and {event_type}");
+        }
+        return value;
+    }
+
+    /**
+     * {@code value}, unless it is the template's one topic: the source would read nothing. Its form
+     * is checked by {@link KafkaSource}'s builder, whose refusal names this variable.
+     */
+    private static String deadLetterTopic(String value, String template) {
+        if (value.equals(template)) {
+            throw new ConfigException("KAFKA_TOPIC=" + template + " is the dead-letter topic, where the consumer copies the "
+                    + "messages it cannot apply; set KAFKA_DEAD_LETTER_TOPIC to another topic");
         }
         return value;
     }

@@ -227,4 +227,54 @@ class BrokerSettingsTest {
         assertThat(both.matcher("Order-OrderPaid.v1").matches()).isTrue();
         assertThat(both.matcher("Order-OrderPaid.v2").matches()).isFalse();
     }
+
+    /**
+     * README: KAFKA_TOPIC is "a template with {aggregate_type} and {event_type}; the source reads every topic the
+     * template can produce". A consumer given the relay's own template must start: the services offer no variable
+     * for the dead-letter topic, so a refusal telling them to "choose another deadLetterTopic" cannot be acted on.
+     */
+    @Test
+    void a_consumer_starts_on_a_documented_topic_template_that_covers_the_default_dead_letter_topic() {
+        for (String template : new String[] {"outbox.{event_type}", "{aggregate_type}"}) {
+            // Unreachable servers: a Kafka source starts without its broker.
+            try (var source = BrokerSettings.source(env("SOURCE", "kafka", "KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1",
+                    "KAFKA_TOPIC", template), "loyalty").openSource()) {
+                assertThat(source).as(template).isNotNull();
+            }
+        }
+    }
+
+    @Test
+    void a_kafka_source_reads_every_topic_of_its_template_but_its_dead_letter_topic() {
+        Pattern read = Pattern.compile(BrokerSettings.sourcePattern("{aggregate_type}", "outbox.dead-letter"));
+        assertThat(read.matcher("Order").matches()).isTrue();
+        assertThat(read.matcher("outbox.dead-letter.old").matches()).isTrue();
+        assertThat(read.matcher("outbox.dead-letter").matches()).isFalse();
+    }
+
+    @Test
+    void kafka_dead_letter_topic_sets_a_sources_dead_letter_topic() {
+        BrokerSettings source = BrokerSettings.source(env("SOURCE", "kafka", "KAFKA_DEAD_LETTER_TOPIC", "loyalty.dead"), "loyalty");
+        assertThat(source.kafkaDeadLetterTopic()).isEqualTo("loyalty.dead");
+        assertThat(source.describe()).isEqualTo("kafka at localhost:9092 (topic outbox.event.{aggregate_type}, dead letters to loyalty.dead)");
+        assertThat(BrokerSettings.source(env("SOURCE", "kafka"), "loyalty").kafkaDeadLetterTopic()).isEqualTo("outbox.dead-letter");
+        assertThat(BrokerSettings.sink(env("SINK", "kafka", "KAFKA_DEAD_LETTER_TOPIC", "loyalty.dead")).kafkaDeadLetterTopic()).isNull();
+    }
+
+    @Test
+    void a_kafka_topic_that_is_the_dead_letter_topic_is_refused_naming_the_variable_to_set() {
+        assertThatThrownBy(() -> BrokerSettings.source(env("SOURCE", "kafka", "KAFKA_TOPIC", "outbox.dead-letter"), "loyalty"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("KAFKA_TOPIC=outbox.dead-letter is the dead-letter topic, where the consumer copies the messages it "
+                        + "cannot apply; set KAFKA_DEAD_LETTER_TOPIC to another topic");
+    }
+
+    @Test
+    void an_illegal_kafka_dead_letter_topic_is_refused_by_name() {
+        BrokerSettings source = BrokerSettings.source(env("SOURCE", "kafka", "KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1",
+                "KAFKA_DEAD_LETTER_TOPIC", "dead letters"), "loyalty");
+        assertThatThrownBy(source::openSource)
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("SOURCE=kafka: KAFKA_DEAD_LETTER_TOPIC 'dead letters' is not a legal Kafka topic name");
+    }
 }
