@@ -39,6 +39,8 @@ public final class OutboxSchema {
 
     private static final Pattern FILE_NAME = Pattern.compile("V(\\d+)__(\\w+)\\.sql");
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{(\\w+)}");
+    private static final String USAGE = "usage: java -cp outbox-core.jar io.outboxkit.core.OutboxSchema [--schema S] "
+            + "[--outbox-table T] [--processed-table P] [--channel C] [--version N]";
 
     private OutboxSchema() {
     }
@@ -80,15 +82,15 @@ public final class OutboxSchema {
 
     /**
      * Prints {@link #sql} for the names given as options, or with {@code --version N} that one
-     * script only; a bad option or name prints one line and exits with status 2.
+     * script only; with {@code --help} (or {@code -h}) its usage, exiting with status 0. A bad option
+     * or name prints one line and the usage, and exits with status 2.
      */
     public static void main(String[] args) {
         try {
             System.out.print(text(args));
         } catch (IllegalArgumentException e) {
             System.err.println("OutboxSchema: " + e.getMessage());
-            System.err.println("usage: java -cp outbox-core.jar io.outboxkit.core.OutboxSchema [--schema S] "
-                    + "[--outbox-table T] [--processed-table P] [--channel C] [--version N]");
+            System.err.println(USAGE);
             System.exit(2);
         }
     }
@@ -96,6 +98,9 @@ public final class OutboxSchema {
     /** What {@link #main} prints for {@code args}. */
     static String text(String[] args) {
         List<String> rest = new ArrayList<>(List.of(args));
+        if (rest.contains("--help") || rest.contains("-h")) {
+            return USAGE + "\n";
+        }
         int option = rest.indexOf("--version");
         if (option < 0) {
             return sql(namesFrom(rest.toArray(String[]::new)));

@@ -4,10 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.outboxkit.core.internal.OutboxSql;
+import io.outboxkit.testing.ChildJvm;
 import io.outboxkit.testing.PostgresExtension;
 import java.sql.Connection;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -84,6 +87,15 @@ class OutboxSchemaTest {
                 .isEqualTo(OutboxSchema.scripts(OutboxNames.DEFAULT.withOutboxTable("t")).get(2).sql())
                 .contains("\"t_wakeup\"");
         assertThatThrownBy(() -> OutboxSchema.text(new String[] {"--version", "999"})).hasMessageContaining("no version 999");
+    }
+
+    @Test
+    void asked_for_help_on_the_command_line_it_prints_its_usage_and_exits_0() throws Exception {
+        try (ChildJvm help = ChildJvm.start(OutboxSchema.class.getName(), Map.of(), List.of(), "--help")) {
+            assertThat(help.waitFor(Duration.ofSeconds(30))).as(help::output).isZero();
+            assertThat(help.output()).startsWith("usage: java -cp outbox-core.jar io.outboxkit.core.OutboxSchema")
+                    .contains("--schema S").contains("--version N").doesNotContain("needs a value");
+        }
     }
 
     private static List<String> objects(String query) {
