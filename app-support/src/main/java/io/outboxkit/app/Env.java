@@ -123,7 +123,10 @@ public final class Env {
                 + String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.get(names.size() - 1));
     }
 
-    /** true/false (also yes/no, 1/0). */
+    /**
+     * A yes or no: true/false, on/off, yes/no or 1/0, in any case (variables are documented with
+     * one pair or the other); anything else is refused with every spelling accepted.
+     */
     public boolean bool(String name, boolean fallback) {
         String value = string(name, null);
         if (value == null) {
@@ -135,7 +138,7 @@ public final class Env {
             case "false", "no", "0", "off":
                 return false;
             default:
-                throw new ConfigException(name + "=" + value + " is not true or false");
+                throw new ConfigException(name + "=" + value + " is not on or off (nor true or false, yes or no, 1 or 0)");
         }
     }
 }

@@ -97,7 +97,7 @@ class RelayConfigTest {
             MAX_ATTEMPTS          | 0            | MAX_ATTEMPTS=0 is not a whole number
             POLL_INTERVAL_MS      | -1           | POLL_INTERVAL_MS=-1 is not a number of milliseconds
             BACKOFF_MAX_MS        | 500          | BACKOFF_MAX_MS=500 must not be less than BACKOFF_INITIAL_MS=1000
-            ORDERED               | maybe        | ORDERED=maybe is not true or false
+            ORDERED               | maybe        | ORDERED=maybe is not on or off (nor true or false, yes or no, 1 or 0)
             DELIVERY              | bulk         | DELIVERY=bulk is not batch or single
             CLAIM_MODE            | locked       | CLAIM_MODE=locked is not lease or lock
             WORKERS               | 0            | WORKERS=0 is not a whole number from 1 to 64
