@@ -1,5 +1,6 @@
 package io.outboxkit.consumer;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.outboxkit.app.ConfigException;
@@ -13,7 +14,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** The process's start: a port another process holds stops it with a message naming the variables to change. */
+/**
+ * The process's start: a port another process holds stops it with a message naming the variables to
+ * change; the smallest pool the README allows is enough.
+ */
 class ConsumerStartupTest {
 
     @RegisterExtension
@@ -32,6 +36,20 @@ class ConsumerStartupTest {
                     .isInstanceOf(ConfigException.class)
                     .hasMessage("PORT=" + port + " is already in use on BIND_HOST=127.0.0.1: stop the process that "
                             + "listens there, or set PORT to a free port");
+        }
+    }
+
+    /** README, Configuration: {@code DB_POOL_SIZE} for order-service and consumer is "1 to 200 connections". */
+    @Test
+    void starts_with_the_smallest_pool_the_readme_allows() throws Exception {
+        int port = FreePorts.pick();
+        Map<String, String> env = TestDatabases.env(db);
+        env.put("PORT", Integer.toString(port));
+        env.put("BIND_HOST", "127.0.0.1");
+        env.put("DB_POOL_SIZE", "1");
+
+        try (AutoCloseable consumer = ConsumerMain.start(Env.of(env))) {
+            assertThat(new ApiClient(port).get("/health").status()).isEqualTo(200);
         }
     }
 }
