@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.Texts;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -199,7 +200,7 @@ final class EnvelopeFields {
             } else {
                 json.skipChildren();
                 if (headersProblem == null) {
-                    headersProblem = "header " + Echo.of(name, 60) + " must be a string";
+                    headersProblem = "header " + Texts.abbreviate(name, 60) + " must be a string";
                 }
             }
         }
@@ -210,7 +211,7 @@ final class EnvelopeFields {
         if (!(value instanceof String text)) {
             throw new InvalidEnvelopeException(field + " is required and must be a UUID string");
         }
-        return Uuids.parse(text).orElseThrow(() -> new InvalidEnvelopeException(field + " is not a UUID: " + Echo.of(text, 60)));
+        return Uuids.parse(text).orElseThrow(() -> new InvalidEnvelopeException(field + " is not a UUID: " + Texts.abbreviate(text, 60)));
     }
 
     private static String name(String field, Object value) {
@@ -240,7 +241,7 @@ final class EnvelopeFields {
         try {
             return IsoInstants.parse(text);
         } catch (DateTimeParseException e) {
-            throw new InvalidEnvelopeException(field + " is not an ISO-8601 time: " + Echo.of(text, 60));
+            throw new InvalidEnvelopeException(field + " is not an ISO-8601 time: " + Texts.abbreviate(text, 60));
         }
     }
 }

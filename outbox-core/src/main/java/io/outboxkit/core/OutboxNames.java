@@ -1,6 +1,7 @@
 package io.outboxkit.core;
 
 import io.outboxkit.core.internal.SqlIdentifiers;
+import io.outboxkit.core.spi.Texts;
 import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -166,11 +167,9 @@ public record OutboxNames(String schema, String outboxTable, String processedTab
         if (value.isEmpty() || value.length() > maxLength || !IDENTIFIER.matcher(value).matches()) {
             throw new InvalidOptionException("OutboxNames", List.of(setting),
                     setting + " must be a lowercase SQL identifier of 1 to " + maxLength
-                            + " characters (a letter or _, then letters, digits or _), was \"" + abbreviate(value) + "\"");
+                            + " characters (a letter or _, then letters, digits or _), was \""
+                            + Texts.abbreviate(value, 80) + "\"");
         }
     }
 
-    private static String abbreviate(String value) {
-        return value.length() <= 80 ? value : value.substring(0, 80) + "...";
-    }
 }

@@ -2,6 +2,7 @@ package io.outboxkit.kafka;
 
 import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.Texts;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -88,7 +89,7 @@ final class TopicTemplate {
         String name = topic.toString();
         String illegality = illegality(name);
         if (illegality != null) {
-            throw new IllegalArgumentException("the topic '" + abbreviate(name) + "' (from template " + template + ") "
+            throw new IllegalArgumentException("the topic '" + Texts.abbreviate(name, 80) + "' (from template " + template + ") "
                     + illegality);
         }
         return name;
@@ -120,9 +121,6 @@ final class TopicTemplate {
         return null;
     }
 
-    private static String abbreviate(String text) {
-        return text.length() <= 80 ? text : text.substring(0, 80) + "...";
-    }
 
     @Override
     public String toString() {

@@ -2,12 +2,12 @@ package io.outboxkit.app.delivery;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import io.outboxkit.app.Echo;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.app.MessageEnvelope;
 import io.outboxkit.app.Uuids;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.FailureReason;
+import io.outboxkit.core.spi.Texts;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -113,9 +113,9 @@ final class BatchRequests {
             if (status == null) {
                 failures.put(message.id(), new DeliveryException("the answer from " + endpoint + " has no result for it"));
             } else {
-                String error = result.error() != null ? ": " + Echo.of(result.error(), HttpPublisher.MAX_BODY_IN_ERROR) : "";
+                String error = result.error() != null ? ": " + Texts.abbreviate(result.error(), HttpPublisher.MAX_BODY_IN_ERROR) : "";
                 failures.put(message.id(), new DeliveryException(endpoint + " answered "
-                        + Echo.of(status, HttpPublisher.MAX_BODY_IN_ERROR) + error));
+                        + Texts.abbreviate(status, HttpPublisher.MAX_BODY_IN_ERROR) + error));
             }
         }
         return failures;

@@ -5,9 +5,9 @@ import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.http.Header;
 import io.javalin.http.HttpResponseException;
-import io.outboxkit.app.Echo;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.core.spi.Causes;
+import io.outboxkit.core.spi.Texts;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.util.Collections;
@@ -96,13 +96,13 @@ public final class JsonApi {
         String type = ctx.header(Header.CONTENT_TYPE);
         if (type == null || !type.trim().toLowerCase(Locale.ROOT).startsWith("application/json")) {
             throw new ApiError(415, "Content-Type must be application/json, was "
-                    + (type == null ? "missing" : Echo.of(type, MAX_ECHO)));
+                    + (type == null ? "missing" : Texts.abbreviate(type, MAX_ECHO)));
         }
         for (String encodings : Collections.list(ctx.req().getHeaders(Header.CONTENT_ENCODING))) {
             for (String encoding : encodings.split(",")) {
                 String name = encoding.strip();
                 if (!name.isEmpty() && !name.equalsIgnoreCase("identity")) {
-                    throw new ApiError(415, "Content-Encoding " + Echo.of(name, MAX_ECHO) + " is not supported; send the JSON uncompressed");
+                    throw new ApiError(415, "Content-Encoding " + Texts.abbreviate(name, MAX_ECHO) + " is not supported; send the JSON uncompressed");
                 }
             }
         }

@@ -2,7 +2,8 @@ package io.outboxkit.core.spi;
 
 /**
  * Text cut to a length without breaking a character, for the sources and tools that send or show
- * a bounded text (an error in a dead-letter header, say). Stateless and thread-safe.
+ * a bounded text (an error in a dead-letter header, say, or the part of a bad value an error
+ * message quotes). Stateless and thread-safe.
  */
 public final class Texts {
 
@@ -19,5 +20,14 @@ public final class Texts {
             return text;
         }
         return text.substring(0, max > 0 && Character.isHighSurrogate(text.charAt(max - 1)) ? max - 1 : max);
+    }
+
+    /**
+     * What an error message quotes of a client's or a peer's text: {@code text} as it is when at
+     * most {@code max} characters long, else {@link #cut} to {@code max} followed by {@code ...},
+     * so a log line or an error body stays short however long the text was.
+     */
+    public static String abbreviate(String text, int max) {
+        return text.length() <= max ? text : cut(text, max) + "...";
     }
 }

@@ -129,7 +129,7 @@ public final class TransportHeaders {
         } catch (IllegalArgumentException e) {
             // reported below
         }
-        throw new IllegalArgumentException("header " + ID + " is not a UUID: " + abbreviate(text));
+        throw new IllegalArgumentException("header " + ID + " is not a UUID: " + Texts.abbreviate(text, 60));
     }
 
     private static long sequence(String text) {
@@ -141,7 +141,8 @@ public final class TransportHeaders {
         } catch (NumberFormatException e) {
             // reported below
         }
-        throw new IllegalArgumentException("header " + SEQUENCE + " is not a whole number of 0 or more: " + abbreviate(text));
+        throw new IllegalArgumentException("header " + SEQUENCE + " is not a whole number of 0 or more: "
+                + Texts.abbreviate(text, 60));
     }
 
     private static String name(Map<String, String> headers, String header) {
@@ -157,11 +158,9 @@ public final class TransportHeaders {
         try {
             return Instant.parse(text);
         } catch (DateTimeParseException e) {
-            throw new IllegalArgumentException("header " + CREATED_AT + " is not an ISO-8601 time: " + abbreviate(text));
+            throw new IllegalArgumentException("header " + CREATED_AT + " is not an ISO-8601 time: "
+                    + Texts.abbreviate(text, 60));
         }
     }
 
-    private static String abbreviate(String text) {
-        return text.length() <= 60 ? text : text.substring(0, 60) + "...";
-    }
 }

@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.outboxkit.core.spi.Texts;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.net.URI;
@@ -485,6 +486,6 @@ public final class LoadGenerator implements AutoCloseable {
     }
 
     private static String abbreviate(String text) {
-        return text == null ? "" : text.length() <= 300 ? text : text.substring(0, 300) + "...";
+        return text == null ? "" : Texts.abbreviate(text, 300);
     }
 }
