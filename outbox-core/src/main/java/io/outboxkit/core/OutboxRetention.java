@@ -34,8 +34,8 @@ import org.slf4j.LoggerFactory;
  * of a million messages makes every claim walk thousands of index pages until the table is
  * vacuumed. Autovacuum does that where it runs; on a server where it is off, or too slow for a
  * queue table, turn on {@link Builder#vacuum(boolean)}: every run then vacuums a table it deleted
- * from, and the outbox whenever PostgreSQL counts more dead rows in it than
- * {@value #VACUUM_DEAD_ROWS} or a hundredth of its live rows, whichever is more (a plain VACUUM,
+ * from, and the outbox whenever PostgreSQL counts at least {@value #VACUUM_DEAD_ROWS} dead rows
+ * in it and at least a hundredth of its live rows (a plain VACUUM,
  * which blocks neither writers nor pollers). VACUUM needs the table's or the database's owner (or,
  * on PostgreSQL 17 and later, the MAINTAIN privilege): PostgreSQL would skip a table the role may not vacuum with no
  * more than a warning, so a run asks first, and reports such a table in {@link Result#vacuumSkipped()}
