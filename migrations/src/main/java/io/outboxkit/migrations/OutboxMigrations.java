@@ -238,8 +238,9 @@ public final class OutboxMigrations {
     /**
      * The schema version of an outbox whose tables exist without this history (created from
      * {@link OutboxSchema}'s printed SQL by another tool, or recorded by an earlier release in the
-     * application's own Flyway history): 4 when its trigger function keys the wake-up lock by the
-     * table ({@code TG_RELID}), 3 with its wake-up table, 2 with the DEAD index, else 1; 0 when
+     * application's own Flyway history): 5 when its trigger function names the wake-up table as
+     * version 5 qualified it, 4 when it keys the wake-up lock by the table ({@code TG_RELID}), 3
+     * with its wake-up table, 2 with the DEAD index, else 1; 0 when
      * there is no outbox table; empty when the history exists. Read from the catalog: a baseline at
      * 0 would run version 1 again over the existing tables and fail.
      */
@@ -252,18 +253,20 @@ public final class OutboxMigrations {
              PreparedStatement look = connection.prepareStatement(
                      "SELECT to_regclass(?) IS NOT NULL, to_regclass(?) IS NOT NULL, to_regclass(?) IS NOT NULL, "
                              + "to_regclass(?) IS NOT NULL, "
-                             + "coalesce((SELECT prosrc LIKE '%TG_RELID%' FROM pg_proc WHERE oid = to_regprocedure(?)), false)")) {
+                             + "coalesce((SELECT prosrc LIKE '%TG_RELID%' FROM pg_proc WHERE oid = to_regprocedure(?)), false), "
+                             + "coalesce((SELECT prosrc LIKE '%schema version 5%' FROM pg_proc WHERE oid = to_regprocedure(?)), false)")) {
             look.setString(1, history);
             look.setString(2, names.qualifiedOutboxTable());
             look.setString(3, names.qualifiedWakeupTable());
             look.setString(4, deadIndex);
             look.setString(5, notifyFunction);
+            look.setString(6, notifyFunction);
             try (ResultSet row = look.executeQuery()) {
                 row.next();
                 if (row.getBoolean(1)) {
                     return OptionalInt.empty();
                 }
-                return OptionalInt.of(!row.getBoolean(2) ? 0 : row.getBoolean(5) ? 4 : row.getBoolean(3) ? 3
+                return OptionalInt.of(!row.getBoolean(2) ? 0 : row.getBoolean(6) ? 5 : row.getBoolean(5) ? 4 : row.getBoolean(3) ? 3
                         : row.getBoolean(4) ? 2 : 1);
             }
         } catch (SQLException e) {

@@ -15,6 +15,7 @@ import io.outboxkit.testing.PostgresExtension;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -45,7 +46,7 @@ class OutboxMigrationsTest {
 
     /** Every version of the library's schema, as the history records them. */
     private static final String[] ALL_VERSIONS = {"1 outbox", "2 dead_index", "3 notify_only_while_waiting",
-            "4 wakeup_lock_of_the_table"};
+            "4 wakeup_lock_of_the_table", "5 wakeup_table_qualified"};
 
     @Test
     void on_an_empty_schema_it_creates_only_the_librarys_objects_and_its_own_history() {
@@ -115,7 +116,8 @@ class OutboxMigrationsTest {
         String trigger = db.jdbi().withHandle(h -> h.createQuery("SELECT prosrc FROM pg_proc p JOIN pg_namespace n "
                 + "ON n.oid = p.pronamespace WHERE n.nspname = 'upgrade_v3' AND p.proname = 'outbox_notify'")
                 .mapTo(String.class).one());
-        assertThat(trigger).contains("pg_advisory_xact_lock_shared").contains("TG_RELID").contains("waiting_until > now()");
+        assertThat(trigger).contains("pg_advisory_xact_lock_shared").contains("TG_RELID")
+                .as("the wake-up table qualified, whatever a writer's search_path").contains("FROM upgrade_v3.outbox_wakeup WHERE waiting_until > now()");
         UUID third = db.jdbi().inTransaction(h -> writer.write(h, NewMessage.of("Order", "o-3", "OrderCreated", "{}")));
         assertThat(third).as("a write through the new trigger").isNotNull();
     }
@@ -372,10 +374,15 @@ class OutboxMigrationsTest {
 
         int kept = db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM printed.outbox").mapTo(Integer.class).one());
         assertThat(kept).isEqualTo(1);
-        assertThat(history("older", "outbox_schema_history")).containsExactly("2 dead_index", "3 notify_only_while_waiting",
-                "4 wakeup_lock_of_the_table");
+        assertThat(history("older", "outbox_schema_history")).containsExactly(
+                Arrays.copyOfRange(ALL_VERSIONS, 1, ALL_VERSIONS.length));
         assertThat(indexes("older")).contains("outbox_dead_seq");
         assertThat(tables("older")).contains("outbox_wakeup");
+
+        OutboxNames atV4 = OutboxNames.inSchema("printed_v4");
+        db.jdbi().useHandle(h -> OutboxSchema.scripts(atV4).subList(0, 4).forEach(script -> h.execute(script.sql())));
+        assertThat(OutboxMigrations.apply(db.dataSource(), atV4)).as("version 5 over version 4's objects").isEqualTo(1);
+        assertThat(history("printed_v4", "outbox_schema_history")).containsExactly("5 wakeup_table_qualified");
     }
 
     @Test

@@ -35,7 +35,8 @@ public final class OutboxSchema {
 
     /** The scripts in version order: their files under {@code outboxkit-schema/} on the classpath. */
     private static final List<String> FILES = List.of("V1__outbox.sql", "V2__dead_index.sql",
-            "V3__notify_only_while_waiting.sql", "V4__wakeup_lock_of_the_table.sql");
+            "V3__notify_only_while_waiting.sql", "V4__wakeup_lock_of_the_table.sql",
+            "V5__wakeup_table_qualified.sql");
 
     private static final Pattern FILE_NAME = Pattern.compile("V(\\d+)__(\\w+)\\.sql");
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{(\\w+)}");

@@ -34,7 +34,7 @@ class OutboxSchemaTest {
                 .contains("\"orders_outbox_pending_seq\"")
                 .doesNotContain("\"outbox\"");
         assertThat(scripts).extracting(OutboxSchema.Script::description).containsExactly("outbox", "dead_index",
-                "notify_only_while_waiting", "wakeup_lock_of_the_table");
+                "notify_only_while_waiting", "wakeup_lock_of_the_table", "wakeup_table_qualified");
         assertThat(scripts.get(2).sql())
                 .contains("CREATE TABLE \"messaging\".\"orders_outbox_wakeup\"")
                 .contains("CREATE OR REPLACE FUNCTION \"messaging\".\"orders_outbox_notify\"()")
@@ -46,6 +46,12 @@ class OutboxSchemaTest {
                 .contains("pg_advisory_xact_lock_shared(hashtextextended('outboxkit wakeup \"messaging\".\"orders_outbox\"', 0))")
                 .doesNotContain("TG_TABLE_NAME")
                 .contains("FROM \"messaging\".\"orders_outbox_wakeup\"")
+                .contains("pg_notify('orders', '')");
+        assertThat(scripts.get(4).sql()).as("the wake-up table resolved once, when migrating, then written qualified")
+                .contains("CREATE OR REPLACE FUNCTION \"messaging\".\"orders_outbox_notify\"()")
+                .contains("pg_advisory_xact_lock_shared(" + OutboxSql.WAKEUP_LOCK_CLASS + ", TG_RELID::integer)")
+                .contains("WHERE c.oid = '\"messaging\".\"orders_outbox_wakeup\"'::regclass")
+                .doesNotContain("SET search_path")
                 .contains("pg_notify('orders', '')");
         assertThat(OutboxSchema.sql(OutboxNames.DEFAULT)).doesNotContain("CREATE SCHEMA");
     }
