@@ -68,7 +68,9 @@ import org.slf4j.LoggerFactory;
  * notifying, and looks on its own after pauses of 1 to 4 ms, until it has found nothing for
  * 50 ms. A batch whose every message
  * failed (the receiving side is down, most likely) is followed by a wait too, as when nothing is
- * due, so that an outage spends one batch's attempts per wait rather than a whole backlog's. The
+ * due, so that an outage spends one batch's attempts per wait rather than a whole backlog's; with
+ * several workers no worker claims until that poll interval has passed, and a full claim wakes no
+ * idle worker until a batch has delivered something again. The
  * poll interval bounds every wait: a commit is found within it even if its wake-up were lost. With
  * {@link Builder#workers(int) several workers}, the cycles overlap: one worker claims or records
  * while another's batch is on the network (each worker is like a poller of its own: ordering per
@@ -139,6 +141,15 @@ public final class OutboxPoller implements AutoCloseable {
     private volatile long lowLimitUntilNanos;
     /** Whether a single message's claim ran out of memory and no claim has succeeded since (its ERROR is logged once). */
     private volatile boolean singleClaimOutOfMemory;
+    /**
+     * The receiving side as the last recorded batch saw it, for every worker: down since a batch
+     * failed whole, until a batch delivers something. Each worker's own wait after its failed batch
+     * is not enough: another worker would claim the next batch meanwhile, and so on through a backlog.
+     */
+    private final Object outage = new Object();
+    private boolean receiverDown; // guarded by outage
+    /** Before when (System.nanoTime) no worker claims, while the receiver is down. Guarded by outage. */
+    private long noClaimBeforeNanos;
     private final Object lifecycle = new Object();
     /** The threads of the current start, or of the last one once closed; null before the first start. */
     private volatile Run run;
@@ -386,7 +397,7 @@ public final class OutboxPoller implements AutoCloseable {
             observer.claimed(batch.size(), Duration.ofNanos(System.nanoTime() - claiming));
             claimed.addAndGet(batch.size());
             Run current = run;
-            if (batch.size() == limit && config.workers() > 1 && current != null) {
+            if (batch.size() == limit && config.workers() > 1 && current != null && !receiverDown()) {
                 current.wakeup.signal(); // a full batch: more is probably due, for an idle worker to claim meanwhile
             }
             Map<UUID, Exception> failures;
@@ -434,7 +445,35 @@ public final class OutboxPoller implements AutoCloseable {
             // bad: claiming the next batch at once would spend an attempt of every message of a
             // backlog in seconds. Wait instead, as when nothing is due.
             boolean allFailed = failures.size() == batch.size();
+            receiverSeen(allFailed);
             return new Cycle(batch.size(), !allFailed && (batch.size() == limit || released), allFailed);
+        }
+    }
+
+    /**
+     * Records what a batch's outcome says of the receiving side: down when the batch failed whole
+     * (no worker claims for a poll interval from now), up when it delivered something.
+     */
+    private void receiverSeen(boolean allFailed) {
+        synchronized (outage) {
+            receiverDown = allFailed;
+            if (allFailed) {
+                noClaimBeforeNanos = System.nanoTime() + config.pollInterval().toNanos();
+            }
+        }
+    }
+
+    private boolean receiverDown() {
+        synchronized (outage) {
+            return receiverDown;
+        }
+    }
+
+    /** How long workers still hold off claiming after a batch failed whole, in ms; 0 when they may claim. */
+    private long receiverDownForMillis() {
+        synchronized (outage) {
+            long remaining = noClaimBeforeNanos - System.nanoTime();
+            return !receiverDown || remaining <= 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(remaining) + 1;
         }
     }
 
@@ -591,6 +630,15 @@ public final class OutboxPoller implements AutoCloseable {
         int conflicts = 0; // cycles in a row aborted by a deadlock or a serialization failure
         String unexpected = null; // the last cycle's unexpected failure, while cycles keep failing
         while (run.active) {
+            long receiverDownFor = receiverDownForMillis();
+            if (receiverDownFor > 0) {
+                // A worker's batch failed whole: this one waits out the same poll interval (a wake-up
+                // meanwhile, from a commit or another worker, ends the pause but not the wait).
+                if (pause(run, receiverDownFor)) {
+                    return;
+                }
+                continue;
+            }
             Cycle cycle = Cycle.NOTHING;
             try {
                 cycle = poll();

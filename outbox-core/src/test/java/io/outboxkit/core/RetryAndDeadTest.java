@@ -121,6 +121,32 @@ class RetryAndDeadTest {
         assertThat(Outbox.count(db.jdbi(), "PUBLISHED")).isZero();
     }
 
+    /**
+     * README (outbox-relay): "After a batch whose every message failed (the consumer or broker is down, most likely)
+     * the relay waits for the poll interval before it claims again, so an outage spends the attempts of a batch or
+     * two per interval, not one attempt of every message of a backlog". The relay runs WORKERS=2 by default.
+     */
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void with_two_workers_a_batch_that_failed_whole_does_not_spend_an_attempt_of_the_whole_backlog(ClaimMode mode) {
+        Outbox.write(db.jdbi(), 1_000, 1);
+        RecordingPublisher down = new RecordingPublisher().failWhen(m -> true);
+        try (OutboxPoller poller = OutboxPoller.builder(db.jdbi(), down).claimMode(mode).batchSize(100).workers(2)
+                .backoff(Duration.ofMinutes(1), Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(2)).build()) {
+            poller.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> down.attempts() >= 100);
+
+            // A batch or two per worker, then the poll interval (2 s): not the backlog's ten batches.
+            try {
+                await().during(Duration.ofMillis(1_500)).atMost(Duration.ofSeconds(3)).until(() -> down.attempts() <= 600);
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+                throw new AssertionError("within the first poll interval the poller made " + down.attempts()
+                        + " delivery attempts of a backlog of 1,000 whose every batch failed (at most 600 expected)", e);
+            }
+        }
+        assertThat(Outbox.count(db.jdbi(), "PUBLISHED")).isZero();
+    }
+
     @ParameterizedTest(name = "claim mode: {0}")
     @EnumSource(ClaimMode.class)
     void a_failure_whose_text_postgresql_cannot_store_is_recorded_and_counts_toward_dead_like_any_other(ClaimMode mode) {
