@@ -12,7 +12,7 @@ public enum ClaimMode {
      * and commits; delivery runs with no transaction open, and the outcome is recorded in a second
      * one. A poller that dies leaves its messages leased until the lease ends. Two writes of each
      * message row (the claim's in place, adding no index entry, where the schema leaves room on the
-     * row's page: see {@code V4__outbox_fillfactor.sql}), and no connection held while the
+     * row's page: the outbox table's fillfactor, set in {@code V1__outbox.sql}), and no connection held while the
      * publisher works. The default.
      */
     LEASE,
