@@ -1,6 +1,7 @@
 package io.outboxkit.relay;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.app.Database;
 import io.outboxkit.app.Jsons;
@@ -104,7 +105,9 @@ class ConsoleRequeueStoppedTest {
     void a_requeue_since_stopped_partway_tells_a_json_client_where_to_resume_and_resuming_requeues_none_twice()
             throws Exception {
         write("PUBLISHED");
-        Map<String, String> form = hiddenFields(get("/requeue/since?since=1d").body());
+        // As a script would post it, with a span that resolves to a later time at each post.
+        Map<String, String> form = new LinkedHashMap<>(hiddenFields(get("/requeue/since?since=1d").body()));
+        form.put("since", "1d");
 
         HttpResponse<String> stopped = stoppedPartway(() -> postAsync("/requeue/since", form, "application/json"));
 
@@ -112,11 +115,16 @@ class ConsoleRequeueStoppedTest {
         String error = Jsons.mapper().readTree(stopped.body()).get("error").asText();
         long lastRequeued = db.jdbi().withHandle(h -> h.createQuery("SELECT max(seq) FROM outbox WHERE status = 'PENDING'")
                 .mapTo(Long.class).one());
-        assertThat(error).startsWith("Requeued " + OutboxAdmin.REQUEUE_BATCH + " messages, then the database stopped")
-                .endsWith("Post it again with after=" + lastRequeued + " to requeue the rest.");
+        Matcher told = Pattern.compile("Post it again with since=(\\S+) and after=(\\d+) to requeue the rest\\.$").matcher(error);
+        assertThat(error).startsWith("Requeued " + OutboxAdmin.REQUEUE_BATCH + " messages, then the database stopped");
+        assertThat(told.find()).as(error).isTrue();
+        assertThat(Instant.parse(told.group(1))).as("the instant 1d resolved to")
+                .isBefore(Instant.now().minusSeconds(86_000));
+        assertThat(told.group(2)).isEqualTo(Long.toString(lastRequeued));
         SlowUpdates.remove(db.jdbi(), "outbox");
         Map<String, String> resume = new LinkedHashMap<>(form);
-        resume.put("after", Long.toString(lastRequeued));
+        resume.put("since", told.group(1));
+        resume.put("after", told.group(2));
 
         HttpResponse<String> rest = post("/requeue/since", resume, "text/html");
 
@@ -147,12 +155,9 @@ class ConsoleRequeueStoppedTest {
     private static HttpResponse<String> stoppedPartway(Request request) throws Exception {
         SlowUpdates.of(db.jdbi(), "outbox", 2, Duration.ofMinutes(2));
         CompletableFuture<HttpResponse<String>> answer = request.send();
-        Instant deadline = Instant.now().plusSeconds(20);
-        while (SlowUpdates.sleeping(db.jdbi()) == 0) {
-            assertThat(Instant.now()).as("the requeue's second batch is running").isBefore(deadline);
-            assertThat(answer).as("the requeue is still running").isNotDone();
-            Thread.onSpinWait();
-        }
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).alias("the requeue's second batch is running")
+                .until(() -> answer.isDone() || SlowUpdates.sleeping(db.jdbi()) > 0);
+        assertThat(answer).as("the requeue is still running").isNotDone();
         db.jdbi().useHandle(h -> h.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
                 + "current_database() AND pid <> pg_backend_pid() AND wait_event = 'PgSleep'"));
         return answer.get(20, java.util.concurrent.TimeUnit.SECONDS);

@@ -125,8 +125,10 @@ final class RequeuePages {
         String told = "Requeued " + e.requeued() + (e.requeued() == 1 ? " message" : " messages")
                 + ", then the database stopped the requeue (busy, or gone). None after them was requeued.";
         if (!Pages.wantsHtml(ctx)) {
+            // The instant a span such as 1d resolved to, not the span: resolved again later it would skip messages.
             throw new ConsoleError(503, told + (hidden.containsKey("after")
-                    ? " Post it again with after=" + e.resumeAfter() + " to requeue the rest."
+                    ? " Post it again with since=" + hidden.get("since") + " and after=" + e.resumeAfter()
+                    + " to requeue the rest."
                     : " Post it again to requeue the rest."));
         }
         Html main = new Html().raw("<section class=\"panel confirm\"><h1>Requeue stopped</h1>")
