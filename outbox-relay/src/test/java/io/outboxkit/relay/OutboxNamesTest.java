@@ -16,6 +16,7 @@ import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.FreePorts;
 import io.outboxkit.testing.PostgresExtension;
 import java.net.URI;
+import java.sql.Connection;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -24,6 +25,8 @@ import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
 
 /**
  * A relay pointed by {@code OUTBOX_SCHEMA}, {@code OUTBOX_TABLE}, {@code PROCESSED_TABLE} and
@@ -43,18 +46,30 @@ class OutboxNamesTest {
     void a_relay_given_an_outbox_s_names_delivers_its_messages_and_shows_them_on_its_console() throws Exception {
         int port = FreePorts.pick();
         try (AutoCloseable relay = RelayMain.start(Env.of(env(port)))) {
-            UUID id = write();
+            // Idle, waiting for a notification on OUTBOX_CHANNEL: only that wakes it within a minute.
+            await().atMost(Duration.ofSeconds(10)).until(OutboxNamesTest::aPollerWaits);
+            try (Connection listener = db.dataSource().getConnection()) {
+                listener.createStatement().execute("LISTEN " + NAMES.channel());
+                UUID id = write();
 
-            await().atMost(Duration.ofSeconds(10)).until(() -> consumer.received().stream().anyMatch(r -> r.id().equals(id)));
-            OutboxAdmin admin = OutboxAdmin.create(db.jdbi(), NAMES);
-            await().atMost(Duration.ofSeconds(10)).until(() -> admin.find(id).map(e -> e.status()).orElse(null)
-                    == MessageStatus.PUBLISHED);
-            HttpResponse<String> state = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                    URI.create("http://127.0.0.1:" + port + "/console/messages/" + id)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            assertThat(state.statusCode()).isEqualTo(200);
-            assertThat(state.body()).contains("PUBLISHED");
+                PGNotification[] told = listener.unwrap(PGConnection.class).getNotifications(10_000);
+                assertThat(told).as("the write's wake-up, on OUTBOX_CHANNEL").isNotNull().isNotEmpty();
+                assertThat(told[0].getName()).isEqualTo(NAMES.channel());
+                await().atMost(Duration.ofSeconds(10)).until(() -> consumer.received().stream().anyMatch(r -> r.id().equals(id)));
+                assertPublishedOnTheConsole(port, id);
+            }
         }
+    }
+
+    private static void assertPublishedOnTheConsole(int port, UUID id) throws Exception {
+        OutboxAdmin admin = OutboxAdmin.create(db.jdbi(), NAMES);
+        await().atMost(Duration.ofSeconds(10)).until(() -> admin.find(id).map(e -> e.status()).orElse(null)
+                == MessageStatus.PUBLISHED);
+        HttpResponse<String> state = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + port + "/console/messages/" + id)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(state.statusCode()).isEqualTo(200);
+        assertThat(state.body()).contains("PUBLISHED");
     }
 
     @Test
@@ -87,6 +102,12 @@ class OutboxNamesTest {
         assertThat(RelayConfig.from(Env.of(Map.of())).names()).isEqualTo(OutboxNames.DEFAULT);
     }
 
+    /** Whether a poller of the named outbox has announced that it waits for a notification. */
+    private static boolean aPollerWaits() {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT waiting_until > now() FROM " + NAMES.schema() + "."
+                + NAMES.outboxTable() + "_wakeup").mapTo(Boolean.class).one());
+    }
+
     /** Writes one message to the named outbox, as a service keeping it under those names does. */
     private static UUID write() {
         return db.jdbi().inTransaction(h -> OutboxWriter.create(NAMES).write(h,
@@ -98,7 +119,7 @@ class OutboxNamesTest {
         env.put("CONSUMER_URL", consumer.url());
         env.put("DELIVERY", "single");
         env.put("PORT", Integer.toString(port));
-        env.put("POLL_INTERVAL_MS", "100");
+        env.put("POLL_INTERVAL_MS", "60000");
         env.put("OUTBOX_SCHEMA", NAMES.schema());
         env.put("OUTBOX_TABLE", NAMES.outboxTable());
         env.put("PROCESSED_TABLE", NAMES.processedTable());
