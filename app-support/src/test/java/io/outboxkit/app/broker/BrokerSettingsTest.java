@@ -230,8 +230,9 @@ class BrokerSettingsTest {
 
     /**
      * README: KAFKA_TOPIC is "a template with {aggregate_type} and {event_type}; the source reads every topic the
-     * template can produce". A consumer given the relay's own template must start: the services offer no variable
-     * for the dead-letter topic, so a refusal telling them to "choose another deadLetterTopic" cannot be acted on.
+     * template can produce". A consumer given the relay's own template must start, even one wide enough to produce
+     * the dead-letter topic's name: the source leaves that one topic out of what it reads (KAFKA_DEAD_LETTER_TOPIC
+     * moves it elsewhere).
      */
     @Test
     void a_consumer_starts_on_a_documented_topic_template_that_covers_the_default_dead_letter_topic() {
