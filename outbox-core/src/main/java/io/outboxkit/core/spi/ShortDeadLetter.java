@@ -112,7 +112,7 @@ public final class ShortDeadLetter {
      * headers only, and only one no longer than {@value TransportHeaders#MAX_NAME_LENGTH}, so that an
      * unreadable message with a huge {@code aggregate_id} still gets a copy that fits.
      */
-    public static boolean keeps(String name, int valueLength) {
+    static boolean keeps(String name, int valueLength) {
         return TransportHeaders.RESERVED.contains(name) && valueLength <= TransportHeaders.MAX_NAME_LENGTH;
     }
 
@@ -130,7 +130,7 @@ public final class ShortDeadLetter {
      * At most {@value #MAX_LISTED} names, each cut to {@value TransportHeaders#MAX_NAME_LENGTH}
      * characters, then {@code and <K> more}: the copy must stay short however many headers it drops.
      */
-    public static String truncated(boolean bodyDropped, Collection<String> droppedHeaders) {
+    static String truncated(boolean bodyDropped, Collection<String> droppedHeaders) {
         StringBuilder out = new StringBuilder(bodyDropped ? "body" : "");
         if (!droppedHeaders.isEmpty()) {
             out.append(out.isEmpty() ? "" : "; ").append("headers: ");
