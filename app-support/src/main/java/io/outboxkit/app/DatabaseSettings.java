@@ -1,5 +1,6 @@
 package io.outboxkit.app;
 
+import io.outboxkit.core.spi.Texts;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -109,7 +110,7 @@ public record DatabaseSettings(String url, String user, String password) {
     }
 
     private static String shorten(String text) {
-        return text.length() <= 20 ? text : text.substring(0, 20) + "...";
+        return Texts.abbreviate(text, 20);
     }
 
     /** The password the driver would use: the URL's {@code password} parameter when it has one, else {@link #password()}. */

@@ -1,5 +1,6 @@
 package io.outboxkit.app;
 
+import io.outboxkit.core.spi.Texts;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -85,6 +86,6 @@ public final class SinceTime {
     }
 
     private static String shorten(String text) {
-        return text.length() <= MAX_ECHO ? text : text.substring(0, MAX_ECHO) + "...";
+        return Texts.abbreviate(text, MAX_ECHO);
     }
 }

@@ -4,6 +4,7 @@ import io.javalin.http.Context;
 import io.outboxkit.app.Uuids;
 import io.outboxkit.app.http.ApiError;
 import io.outboxkit.app.http.JsonApi;
+import io.outboxkit.core.spi.Texts;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
@@ -57,6 +58,6 @@ final class QueryEndpoints {
     private static UUID uuid(Context ctx, String param) {
         String text = ctx.pathParam(param);
         return Uuids.parse(text).orElseThrow(() -> ApiError.badRequest(param + " is not a UUID: "
-                + (text.length() <= 60 ? text : text.substring(0, 60) + "...")));
+                + Texts.abbreviate(text, 60)));
     }
 }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectReader;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.app.Uuids;
 import io.outboxkit.app.http.ApiError;
+import io.outboxkit.core.spi.Texts;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.util.Iterator;
@@ -116,6 +117,6 @@ record CreateOrderRequest(UUID userId, BigDecimal amount) {
         if (text == null) {
             return "";
         }
-        return text.length() <= MAX_ECHO ? text : text.substring(0, MAX_ECHO) + "...";
+        return Texts.abbreviate(text, MAX_ECHO);
     }
 }

@@ -86,7 +86,7 @@ final class DeadLetters implements AutoCloseable {
      *                        not be acknowledged)
      */
     void send(ConsumerRecord<byte[], byte[]> record, String error, int attempts) throws InterruptedException {
-        String shown = error.length() <= MAX_ERROR_LENGTH ? error : Texts.cut(error, MAX_ERROR_LENGTH) + "...";
+        String shown = Texts.abbreviate(error, MAX_ERROR_LENGTH);
         List<ShortDeadLetter.Header<byte[]>> own = new ArrayList<>();
         for (Header header : record.headers()) {
             if (!ADDED.contains(header.key())) {

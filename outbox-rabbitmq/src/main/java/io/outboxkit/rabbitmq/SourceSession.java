@@ -27,6 +27,9 @@ import java.util.concurrent.TimeoutException;
  */
 final class SourceSession {
 
+    /** The longest error text carried in a dead-letter copy's header, as the Kafka source's. */
+    private static final int MAX_ERROR_LENGTH = 4000;
+
     private final SourceOptions options;
     private final Connection connection;
     private final Channel channel;
@@ -144,7 +147,7 @@ final class SourceSession {
      */
     void deadLetter(Delivery delivery, String error, int attempts) throws IOException, InterruptedException {
         AMQP.BasicProperties original = delivery.properties() == null ? new AMQP.BasicProperties() : delivery.properties();
-        String shown = error.length() <= 4000 ? error : Texts.cut(error, 4000) + "...";
+        String shown = Texts.abbreviate(error, MAX_ERROR_LENGTH);
         Map<String, Object> ours = deadLetterHeaders(delivery, shown, attempts);
         List<ShortDeadLetter.Header<Object>> own = new ArrayList<>();
         if (original.getHeaders() != null) {

@@ -7,6 +7,7 @@ import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.core.spi.NotSentException;
 import io.outboxkit.core.spi.PublishException;
+import io.outboxkit.core.spi.Texts;
 import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
@@ -338,7 +339,7 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
     }
 
     private static String shorten(String text) {
-        return text.length() <= MAX_BODY_IN_ERROR ? text : text.substring(0, MAX_BODY_IN_ERROR) + "...";
+        return Texts.abbreviate(text, MAX_BODY_IN_ERROR);
     }
 
     /** Null for a 2xx answer, else a failure naming the status and the start of the body. */

@@ -2,6 +2,7 @@ package io.outboxkit.app.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.outboxkit.app.Jsons;
+import io.outboxkit.core.spi.Texts;
 import java.nio.ByteBuffer;
 import java.nio.charset.Charset;
 import java.util.List;
@@ -38,10 +39,8 @@ final class JsonErrorHandler extends ErrorHandler {
     }
 
     private static byte[] body(int code, String message) {
-        String reason = message == null || message.isBlank() ? HttpStatus.getMessage(code) : message;
-        if (reason.length() > MAX_REASON) {
-            reason = reason.substring(0, MAX_REASON) + "...";
-        }
+        String reason = Texts.abbreviate(message == null || message.isBlank() ? HttpStatus.getMessage(code) : message,
+                MAX_REASON);
         try {
             return Jsons.mapper().writeValueAsBytes(Map.of("error", "request refused by the HTTP server: " + reason));
         } catch (JsonProcessingException e) {

@@ -1,5 +1,6 @@
 package io.outboxkit.relay.console;
 
+import io.outboxkit.core.spi.Texts;
 import java.nio.ByteBuffer;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
@@ -53,8 +54,8 @@ final class HttpServerErrors extends ErrorHandler {
                 return true;
             }
         }
-        String reason = message == null || message.isBlank() ? HttpStatus.getMessage(code) : message;
-        reason = reason.length() <= MAX_REASON ? reason : reason.substring(0, MAX_REASON) + "...";
+        String reason = Texts.abbreviate(message == null || message.isBlank() ? HttpStatus.getMessage(code) : message,
+                MAX_REASON);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/html; charset=utf-8");
         byte[] body = layout.error(code, "The request was refused before the console read it: " + reason + ".")
                 .getBytes(StandardCharsets.UTF_8);

@@ -1,5 +1,6 @@
 package io.outboxkit.relay.console;
 
+import io.outboxkit.core.spi.Texts;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -79,6 +80,6 @@ final class Params {
         if (value == null) {
             return "";
         }
-        return value.length() <= MAX_ECHO ? value : value.substring(0, MAX_ECHO) + "...";
+        return Texts.abbreviate(value, MAX_ECHO);
     }
 }
