@@ -238,7 +238,8 @@ public final class IdempotentHandler {
      * Processes a batch in ONE transaction: one commit for all its effects and records, which is
      * far cheaper than a transaction per message. Each message still gets its own record and
      * outcome. The new messages go to {@link MessageHandler#handleAll} at once; if that throws,
-     * the transaction is rolled back and the batch is applied again in a new one, each message on
+     * the transaction is rolled back (in a caller's transaction it joins, to a savepoint taken
+     * before the batch) and the batch is applied again in a new one, each message on
      * its own under a savepoint, so a handler that throws undoes only its own message, which is
      * reported in {@link BatchOutcome#failures()} and left unrecorded. A message appearing twice in the batch
      * is processed once. A transaction that PostgreSQL aborts as a deadlock victim (two
@@ -287,7 +288,8 @@ public final class IdempotentHandler {
         for (int attempt = 1; ; attempt++) {
             try {
                 try {
-                    return OwnConnections.inTransaction(jdbi, handle -> applyAll(handle, messages, false));
+                    // In the caller's transaction, the refused batch's records are undone by the savepoint.
+                    return OwnConnections.inAtomicTransaction(jdbi, handle -> applyAll(handle, messages, false));
                 } catch (BatchRefused refused) {
                     LOG.debug("a batch of {} messages failed as a whole ({}); applying them one by one", messages.size(),
                             refused.getCause().getMessage());
@@ -310,7 +312,8 @@ public final class IdempotentHandler {
     /**
      * Thrown out of the batch's transaction, to roll it back, when the handler refused the batch as
      * a whole: cheaper, when nothing fails (nearly always), than a savepoint around the handler,
-     * which costs two round trips to the database per batch.
+     * which costs two round trips to the database per batch. Only in a caller's transaction, which
+     * is not the handler's to roll back, is the batch run under one.
      */
     private static final class BatchRefused extends RuntimeException {
         private static final long serialVersionUID = 1L;

@@ -2,6 +2,7 @@ package io.outboxkit.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.outboxkit.core.BatchOutcome;
 import io.outboxkit.core.IdempotentHandler;
 import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxMonitor;
@@ -10,6 +11,7 @@ import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.jdbi.v3.core.Jdbi;
@@ -32,6 +34,7 @@ class TransactionAwareJdbiTest {
         OutboxMigrations.apply(dataSource);
         try (var connection = dataSource.getConnection(); var statement = connection.createStatement()) {
             statement.execute("CREATE TABLE caller_rows (n int NOT NULL)");
+            statement.execute("CREATE TABLE batch_effects (aggregate_id text NOT NULL)");
         }
     });
 
@@ -83,5 +86,34 @@ class TransactionAwareJdbiTest {
         });
         assertThat(timeouts[1]).as("statement_timeout for the rest of the caller's transaction, after the monitor's "
                 + "reading joined it").isEqualTo(timeouts[0]);
+    }
+
+    @Test
+    void a_batch_in_a_callers_transaction_with_a_failing_message_reports_it_failed_and_leaves_it_unrecorded() {
+        OutboxMessage good = new OutboxMessage(UUID.randomUUID(), 1, "Order", "good", "OrderCreated", "{}", Map.of(),
+                Instant.now(), 1);
+        OutboxMessage bad = new OutboxMessage(UUID.randomUUID(), 2, "Order", "bad", "OrderCreated", "{}", Map.of(),
+                Instant.now(), 1);
+        Jdbi jdbi = Jdbi.create(new TransactionAwareDataSourceProxy(db.dataSource()));
+        IdempotentHandler handler = IdempotentHandler.create(jdbi, "batch-joiner", (tx, m) -> {
+            if (m.aggregateId().equals("bad")) {
+                throw new IllegalStateException("cannot apply " + m.aggregateId());
+            }
+            tx.execute("INSERT INTO batch_effects VALUES (?)", m.aggregateId());
+        });
+        BatchOutcome[] outcome = new BatchOutcome[1];
+        new TransactionTemplate(new DataSourceTransactionManager(db.dataSource())).executeWithoutResult(status -> {
+            new JdbcTemplate(db.dataSource()).update("INSERT INTO caller_rows VALUES (2)");
+            outcome[0] = handler.handleAll(List.of(good, bad));
+        });
+        long badRecorded = db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM processed_messages "
+                + "WHERE consumer = 'batch-joiner' AND message_id = ?").bind(0, bad.id()).mapTo(Long.class).one());
+        long goodEffects = db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM batch_effects "
+                + "WHERE aggregate_id = 'good'").mapTo(Long.class).one());
+        assertThat(outcome[0].failures()).as("outcome of a batch whose message 'bad' threw, in the caller's "
+                + "transaction: %s", outcome[0].outcomes()).containsOnlyKeys(bad.id());
+        assertThat(badRecorded).as("the failed message's processed row, committed with the caller's transaction "
+                + "(a redelivery would then skip it)").isZero();
+        assertThat(goodEffects).as("effects of message 'good', processed once").isEqualTo(1);
     }
 }

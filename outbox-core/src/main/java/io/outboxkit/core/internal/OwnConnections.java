@@ -2,6 +2,7 @@ package io.outboxkit.core.internal;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import org.jdbi.v3.core.ConnectionException;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.HandleCallback;
@@ -105,6 +106,46 @@ public final class OwnConnections {
             handle.commit();
             return result;
         }
+    }
+
+    /**
+     * As {@link #inTransaction}, but all or nothing in the caller's transaction too: there
+     * {@code work} runs under a savepoint, rolled back to when it throws, so that what it wrote
+     * before throwing does not commit with the caller's transaction (and a failed statement of it
+     * leaves that transaction usable). The savepoint's two round trips are paid only there.
+     *
+     * @throws X what {@code work} threw (after the rollback)
+     */
+    public static <R, X extends Exception> R inAtomicTransaction(Jdbi jdbi, HandleCallback<R, X> work) throws X {
+        return inTransaction(jdbi, handle -> {
+            if (!isCallersTransaction(handle)) {
+                return work.withHandle(handle);
+            }
+            Connection connection = handle.getConnection();
+            Savepoint savepoint;
+            try {
+                savepoint = connection.setSavepoint();
+            } catch (SQLException e) {
+                throw new ConnectionException(e);
+            }
+            R result;
+            try {
+                result = work.withHandle(handle);
+            } catch (Throwable e) {
+                try {
+                    connection.rollback(savepoint);
+                } catch (SQLException rollback) {
+                    e.addSuppressed(rollback);
+                }
+                throw e;
+            }
+            try {
+                connection.releaseSavepoint(savepoint);
+            } catch (SQLException e) {
+                throw new ConnectionException(e);
+            }
+            return result;
+        });
     }
 
     /**
