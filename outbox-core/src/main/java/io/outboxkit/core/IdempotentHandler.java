@@ -173,7 +173,8 @@ public final class IdempotentHandler {
      *
      * @return {@link Outcome#PROCESSED} when the effect committed now, {@link Outcome#DUPLICATE} when
      *     it had committed before
-     * @throws MessageHandlingException when the handler threw; nothing was committed
+     * @throws MessageHandlingException when the handler threw; nothing was committed (in a caller's
+     *                                  transaction it joined, nothing of the message's is left in it)
      * @throws OutboxException          when the database failed; nothing was committed
      */
     public Outcome handle(OutboxMessage message) {
@@ -203,7 +204,8 @@ public final class IdempotentHandler {
     private Outcome handleInTransaction(OutboxMessage message) {
         for (int attempt = 1; ; attempt++) {
             try {
-                return OwnConnections.inTransaction(jdbi, handle -> apply(handle, message));
+                // In the caller's transaction, a throwing handler's record is undone by the savepoint.
+                return OwnConnections.inAtomicTransaction(jdbi, handle -> apply(handle, message));
             } catch (RuntimeException e) {
                 if (attempt < MAX_TRANSACTION_ATTEMPTS && Conflicts.abortedByConflict(e)) {
                     pauseBeforeRetry(attempt, "message " + message.id(), e);

@@ -1,9 +1,12 @@
 package io.outboxkit.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.outboxkit.core.BatchOutcome;
 import io.outboxkit.core.IdempotentHandler;
+import io.outboxkit.core.MessageHandlingException;
+import io.outboxkit.core.Outcome;
 import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxMonitor;
 import io.outboxkit.core.OutboxNames;
@@ -115,5 +118,29 @@ class TransactionAwareJdbiTest {
         assertThat(badRecorded).as("the failed message's processed row, committed with the caller's transaction "
                 + "(a redelivery would then skip it)").isZero();
         assertThat(goodEffects).as("effects of message 'good', processed once").isEqualTo(1);
+    }
+
+    @Test
+    void a_message_whose_handler_threw_in_a_callers_transaction_that_then_commits_is_processed_at_its_redelivery() {
+        OutboxMessage message = new OutboxMessage(UUID.randomUUID(), 3, "Order", "flaky", "OrderCreated", "{}", Map.of(),
+                Instant.now(), 1);
+        Jdbi jdbi = Jdbi.create(new TransactionAwareDataSourceProxy(db.dataSource()));
+        boolean[] failing = {true};
+        IdempotentHandler handler = IdempotentHandler.create(jdbi, "single-joiner", (tx, m) -> {
+            if (failing[0]) {
+                throw new IllegalStateException("the downstream service is down");
+            }
+            tx.execute("INSERT INTO batch_effects VALUES (?)", m.aggregateId());
+        });
+        TransactionTemplate transactions = new TransactionTemplate(new DataSourceTransactionManager(db.dataSource()));
+        transactions.executeWithoutResult(status -> {
+            new JdbcTemplate(db.dataSource()).update("INSERT INTO caller_rows VALUES (3)");
+            // The Javadoc: "MessageHandlingException when the handler threw; nothing was committed".
+            assertThatThrownBy(() -> handler.handle(message)).isInstanceOf(MessageHandlingException.class);
+        });
+        failing[0] = false;
+        Outcome redelivered = transactions.execute(status -> handler.handle(message));
+        assertThat(redelivered).as("the redelivery of a message whose handler threw (its effect never written)")
+                .isEqualTo(Outcome.PROCESSED);
     }
 }
