@@ -169,7 +169,8 @@ public final class IdempotentHandler {
     /**
      * Processes {@code message} unless this consumer already has. A transaction that PostgreSQL
      * aborts as a deadlock victim or a serialization failure is retried, up to
-     * {@value #MAX_TRANSACTION_ATTEMPTS} times in all.
+     * {@value #MAX_TRANSACTION_ATTEMPTS} times in all; a caller's transaction it joined is not (only
+     * the caller can run that again): the {@link OutboxException} says so, with PostgreSQL's error as its cause.
      *
      * @return {@link Outcome#PROCESSED} when the effect committed now, {@link Outcome#DUPLICATE} when
      *     it had committed before
@@ -202,22 +203,39 @@ public final class IdempotentHandler {
     }
 
     private Outcome handleInTransaction(OutboxMessage message) {
+        boolean[] joined = new boolean[1];
         for (int attempt = 1; ; attempt++) {
             try {
                 // In the caller's transaction, a throwing handler's record is undone by the savepoint.
-                return OwnConnections.inAtomicTransaction(jdbi, handle -> apply(handle, message));
+                return OwnConnections.inAtomicTransaction(jdbi, handle -> {
+                    joined[0] = OwnConnections.isCallersTransaction(handle);
+                    return apply(handle, message);
+                });
             } catch (RuntimeException e) {
-                if (attempt < MAX_TRANSACTION_ATTEMPTS && Conflicts.abortedByConflict(e)) {
+                if (attempt < MAX_TRANSACTION_ATTEMPTS && Conflicts.abortedByConflict(e) && !joined[0]) {
                     pauseBeforeRetry(attempt, "message " + message.id(), e);
                     continue;
                 }
-                if (e instanceof OutboxException outbox) {
-                    throw outbox;
-                }
-                throw new OutboxException("could not record message " + message.id() + " for consumer " + consumer
-                        + ": " + e.getMessage(), e);
+                throw failed("message " + message.id(), joined[0], e);
             }
         }
+    }
+
+    /**
+     * What the caller is told when {@code what} could not be recorded. A conflict in a caller's
+     * transaction is not retried there: PostgreSQL aborted that transaction whole (locks the caller
+     * took before are part of the deadlock), so only the caller can run it again.
+     */
+    private OutboxException failed(String what, boolean joined, Exception e) {
+        if (joined && Conflicts.abortedByConflict(e)) {
+            return new OutboxException("could not record " + what + " for consumer " + consumer + ": PostgreSQL aborted "
+                    + "the caller's transaction, which the handler joined, as a deadlock victim or a serialization "
+                    + "failure (" + e.getMessage() + "); roll that transaction back and run it again", e);
+        }
+        if (e instanceof OutboxException outbox) {
+            return outbox;
+        }
+        return new OutboxException("could not record " + what + " for consumer " + consumer + ": " + e.getMessage(), e);
     }
 
     /** An Error the handler or the database layer threw, as the exception a listener is told of. */
@@ -246,7 +264,8 @@ public final class IdempotentHandler {
      * reported in {@link BatchOutcome#failures()} and left unrecorded. A message appearing twice in the batch
      * is processed once. A transaction that PostgreSQL aborts as a deadlock victim (two
      * overlapping batches locking rows in different orders) or a serialization failure is rolled
-     * back whole and retried, up to {@value #MAX_TRANSACTION_ATTEMPTS} times in all.
+     * back whole and retried, up to {@value #MAX_TRANSACTION_ATTEMPTS} times in all; in a caller's
+     * transaction it joined, it is not retried but thrown, as by {@link #handle}.
      *
      * @throws OutboxException when the database failed; nothing of the batch was committed
      */
@@ -287,26 +306,26 @@ public final class IdempotentHandler {
     }
 
     private BatchOutcome handleAllInTransaction(List<OutboxMessage> messages) {
+        boolean[] joined = new boolean[1];
         for (int attempt = 1; ; attempt++) {
             try {
                 try {
                     // In the caller's transaction, the refused batch's records are undone by the savepoint.
-                    return OwnConnections.inAtomicTransaction(jdbi, handle -> applyAll(handle, messages, false));
+                    return OwnConnections.inAtomicTransaction(jdbi, handle -> {
+                        joined[0] = OwnConnections.isCallersTransaction(handle);
+                        return applyAll(handle, messages, false);
+                    });
                 } catch (BatchRefused refused) {
                     LOG.debug("a batch of {} messages failed as a whole ({}); applying them one by one", messages.size(),
                             refused.getCause().getMessage());
                     return OwnConnections.inTransaction(jdbi, handle -> applyAll(handle, messages, true));
                 }
             } catch (SQLException | RuntimeException e) {
-                if (attempt < MAX_TRANSACTION_ATTEMPTS && Conflicts.abortedByConflict(e)) {
+                if (attempt < MAX_TRANSACTION_ATTEMPTS && Conflicts.abortedByConflict(e) && !joined[0]) {
                     pauseBeforeRetry(attempt, "a batch of " + messages.size() + " messages", e);
                     continue;
                 }
-                if (e instanceof OutboxException outbox) {
-                    throw outbox;
-                }
-                throw new OutboxException("could not record a batch of " + messages.size() + " messages for consumer "
-                        + consumer + ": " + e.getMessage(), e);
+                throw failed("a batch of " + messages.size() + " messages", joined[0], e);
             }
         }
     }

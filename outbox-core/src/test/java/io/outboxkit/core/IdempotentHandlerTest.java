@@ -2,14 +2,19 @@ package io.outboxkit.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.outboxkit.core.spi.MessageHandler;
 import io.outboxkit.testing.PostgresExtension;
+import io.outboxkit.testing.ThreadPerTask;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -17,6 +22,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jdbi.v3.core.Handle;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -96,6 +102,41 @@ class IdempotentHandlerTest {
         fail.set(false);
         assertThat(handler.handle(message)).isEqualTo(Outcome.PROCESSED);
         assertThat(effect("b")).isEqualTo(1);
+    }
+
+    @Test
+    void a_deadlock_in_a_callers_transaction_it_joined_is_surfaced_to_the_caller_not_retried_there() throws Exception {
+        db.jdbi().useHandle(h -> h.execute("INSERT INTO effects (key, n) VALUES ('first', 0), ('second', 0)"));
+        AtomicInteger attempts = new AtomicInteger();
+        try (Connection caller = db.dataSource().getConnection(); Handle rival = db.jdbi().open()) {
+            caller.setAutoCommit(false);
+            try (Statement statement = caller.createStatement()) {
+                statement.execute("UPDATE effects SET n = n + 1 WHERE key = 'first'");
+            }
+            // Only the caller's transaction looks for the deadlock in time, so it is the one PostgreSQL aborts.
+            rival.execute("SET deadlock_timeout = '60s'");
+            rival.begin();
+            rival.execute("UPDATE effects SET n = n + 1 WHERE key = 'second'");
+            CompletableFuture<Integer> rivalWantsFirst = CompletableFuture.supplyAsync(
+                    () -> rival.execute("UPDATE effects SET n = n + 1 WHERE key = 'first'"), ThreadPerTask.INSTANCE);
+            IdempotentHandler handler = IdempotentHandler.create(CallersConnection.jdbiOn(caller), "loyalty", (h, m) -> {
+                attempts.incrementAndGet();
+                h.execute("UPDATE effects SET n = n + 1 WHERE key = 'second'");
+            });
+
+            Throwable thrown;
+            try {
+                thrown = catchThrowable(() -> handler.handle(message("deadlocked")));
+            } finally {
+                caller.rollback(); // which lets the rival go on
+                rivalWantsFirst.get(30, TimeUnit.SECONDS);
+                rival.commit();
+            }
+            assertThat(thrown).as("the deadlock, which only the caller can resolve by running its transaction again")
+                    .isInstanceOf(OutboxException.class)
+                    .satisfies(e -> assertThat(Conflicts.abortedByConflict(e)).as("a deadlock in the cause: " + e).isTrue());
+            assertThat(attempts).as("the handler's runs in the caller's transaction").hasValue(1);
+        }
     }
 
     @Test

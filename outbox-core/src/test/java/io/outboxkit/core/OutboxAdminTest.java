@@ -371,16 +371,6 @@ class OutboxAdminTest {
 
     /** An admin whose every statement runs on {@code connection}, as on a handle bound to a caller's transaction. */
     private static OutboxAdmin adminOn(java.sql.Connection connection) {
-        return OutboxAdmin.create(org.jdbi.v3.core.Jdbi.create(new org.jdbi.v3.core.ConnectionFactory() {
-            @Override
-            public java.sql.Connection openConnection() {
-                return connection;
-            }
-
-            @Override
-            public void closeConnection(java.sql.Connection toClose) {
-                // the caller's connection: it closes it
-            }
-        }));
+        return OutboxAdmin.create(CallersConnection.jdbiOn(connection));
     }
 }
