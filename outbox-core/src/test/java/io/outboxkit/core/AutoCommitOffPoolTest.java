@@ -1,6 +1,7 @@
 package io.outboxkit.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
@@ -137,6 +138,39 @@ class AutoCommitOffPoolTest {
         assertThat(Outbox.count(db.jdbi(), "PENDING")).as("the requeued message is PENDING").isEqualTo(1);
         assertThat(admin.page(MessageQuery.newestFirst(10).status(MessageStatus.PENDING)).entries())
                 .as("the admin's bounded views read on such a pool").hasSize(1);
+    }
+
+    @Test
+    void an_idempotent_handler_over_a_pool_whose_connections_a_decorator_wraps_refuses_rather_than_report_uncommitted_work() {
+        // A tracing or logging decorator of the pool's connections that does not implement unwrapping
+        // (isWrapperFor false: allowed by java.sql.Wrapper), over the same pool with auto-commit off: whether
+        // such a connection is inside the application's transaction cannot be told, so neither begun nor joined.
+        Jdbi decorated = Jdbi.create(() -> decorate(autoCommitOff.getConnection()));
+        IdempotentHandler handler = IdempotentHandler.create(decorated, "loyalty",
+                (tx, m) -> tx.execute("INSERT INTO effects (key, n) VALUES (?, 1)", m.aggregateId()));
+
+        assertThatThrownBy(() -> handler.handle(message("order-1"))).isInstanceOf(OutboxException.class)
+                .hasMessageContaining("org.postgresql.core.BaseConnection").hasMessageContaining("unwrap");
+        assertThat(count("SELECT count(*) FROM processed_messages")).as("records of a refused message").isZero();
+        assertThat(count("SELECT count(*) FROM effects")).as("effects of a refused message").isZero();
+    }
+
+    /** {@code connection} behind a decorator that delegates every call but unwrapping. */
+    private static java.sql.Connection decorate(java.sql.Connection connection) {
+        return (java.sql.Connection) java.lang.reflect.Proxy.newProxyInstance(AutoCommitOffPoolTest.class.getClassLoader(),
+                new Class<?>[] {java.sql.Connection.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("isWrapperFor")) {
+                        return false;
+                    }
+                    if (method.getName().equals("unwrap")) {
+                        throw new java.sql.SQLException("not a wrapper");
+                    }
+                    try {
+                        return method.invoke(connection, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
     }
 
     private static OutboxMessage message(String aggregateId) {

@@ -1,5 +1,6 @@
 package io.outboxkit.core.internal;
 
+import io.outboxkit.core.OutboxException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Savepoint;
@@ -21,7 +22,9 @@ import org.postgresql.core.TransactionState;
  *
  * <p>A connection already inside a transaction that has run a statement (a {@link Jdbi} over a
  * transaction-aware {@code DataSource}, called within the application's transaction) is the
- * caller's: the work joins that transaction, and neither commits nor rolls it back.
+ * caller's: the work joins that transaction, and neither commits nor rolls it back. Only the
+ * driver knows that of a connection with auto-commit off, so one that does not unwrap to it is
+ * refused ({@link OutboxException}) rather than guessed at.
  *
  * <p>The library's SQL is written for READ COMMITTED: a claim's {@code FOR UPDATE SKIP LOCKED}, a
  * requeue's or an announcement's update re-check a row another transaction changed meanwhile,
@@ -223,14 +226,24 @@ public final class OwnConnections {
     /**
      * Whether {@code connection} is inside a transaction that has already run a statement, which
      * only its caller may end (a pool's connection handed out with auto-commit off has none open).
-     * One the driver cannot say this of is taken as the caller's.
+     *
+     * @throws OutboxException when auto-commit is off and the connection does not unwrap to the
+     *                         driver's, which alone can say: taken as the caller's, the work would
+     *                         be reported done and never committed; taken as idle, a caller's
+     *                         transaction would be committed under it
      */
     private static boolean inCallersTransaction(Connection connection) throws SQLException {
         if (connection.getAutoCommit()) {
             return false;
         }
-        return !connection.isWrapperFor(BaseConnection.class)
-                || connection.unwrap(BaseConnection.class).getTransactionState() != TransactionState.IDLE;
+        if (!connection.isWrapperFor(BaseConnection.class)) {
+            throw new OutboxException("the outbox library cannot tell whether a connection with auto-commit off is "
+                    + "inside the application's transaction: the pool's connection (" + connection.getClass().getName()
+                    + ") does not unwrap to the PostgreSQL driver's org.postgresql.core.BaseConnection (isWrapperFor "
+                    + "returned false). Make the wrapper delegate isWrapperFor and unwrap to the connection it wraps, "
+                    + "or give the library connections with auto-commit on");
+        }
+        return connection.unwrap(BaseConnection.class).getTransactionState() != TransactionState.IDLE;
     }
 
     /**
