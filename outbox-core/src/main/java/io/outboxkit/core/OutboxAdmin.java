@@ -637,7 +637,11 @@ public final class OutboxAdmin {
     }
 
     private <T> T run(String attempted, HandleCallback<T, RuntimeException> work) {
-        return translated(attempted, () -> jdbi.withHandle(work));
+        return translated(attempted, () -> {
+            try (Handle handle = OwnConnections.open(jdbi)) {
+                return work.withHandle(handle);
+            }
+        });
     }
 
     private static <T> T translated(String attempted, Supplier<T> work) {

@@ -173,7 +173,7 @@ public final class OutboxRetention {
 
     /** Whether PostgreSQL's statistics count enough dead rows in {@code table} to vacuum it (false while it has none). */
     private boolean manyDeadRows(String table) {
-        try (Handle handle = jdbi.open()) {
+        try (Handle handle = OwnConnections.open(jdbi)) {
             return handle.createQuery("SELECT n_dead_tup >= greatest(:least, n_live_tup / 100) FROM pg_stat_user_tables "
                             + "WHERE relid = to_regclass(:table)")
                     .bind("least", VACUUM_DEAD_ROWS).bind("table", table).mapTo(Boolean.class).findOne().orElse(false);

@@ -358,6 +358,20 @@ class OutboxAdminTest {
                 + "FROM generate_series(1, ?) n", count));
     }
 
+    @Test
+    void an_admin_over_an_applications_jdbi_that_binds_hash_prefixed_parameters_finds_and_requeues_a_message() {
+        // The application's own Jdbi, set for its SQL's #name parameters (a parser Jdbi ships), given to the admin.
+        org.jdbi.v3.core.Jdbi application = org.jdbi.v3.core.Jdbi.create(db.dataSource());
+        application.getConfig(org.jdbi.v3.core.statement.SqlStatements.class)
+                .setSqlParser(new org.jdbi.v3.core.statement.HashPrefixSqlParser());
+        UUID id = Outbox.write(db.jdbi(), 1, 1).get(0);
+        db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET status = 'DEAD', attempts = 10 WHERE id = ?", id));
+        OutboxAdmin admin = OutboxAdmin.create(application);
+
+        assertThat(admin.find(id)).as("the message, found by the admin over the application's Jdbi").isPresent();
+        assertThat(admin.requeue(id)).as("its requeue").isTrue();
+    }
+
     @AfterEach
     void fastUpdates() {
         SlowUpdates.remove(db.jdbi(), "outbox");

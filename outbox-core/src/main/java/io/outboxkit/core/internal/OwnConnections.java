@@ -8,7 +8,11 @@ import org.jdbi.v3.core.ConnectionException;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.ColonPrefixSqlParser;
+import org.jdbi.v3.core.statement.DefinedAttributeTemplateEngine;
+import org.jdbi.v3.core.statement.SqlParser;
 import org.jdbi.v3.core.statement.SqlStatements;
+import org.jdbi.v3.core.statement.TemplateEngine;
 import org.postgresql.core.BaseConnection;
 import org.postgresql.core.TransactionState;
 
@@ -47,10 +51,27 @@ public final class OwnConnections {
      */
     public static final String READ_COMMITTED = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
 
+    /** Jdbi's defaults, shared (each caches what it parsed) by every handle of {@link #open}. */
+    private static final SqlParser PARSER = new ColonPrefixSqlParser();
+    private static final TemplateEngine TEMPLATES = new DefinedAttributeTemplateEngine();
+
     /** The attribute that marks a handle whose open transaction is one this class began. */
     private static final String OWN_TRANSACTION = "outboxkit.ownTransaction";
 
     private OwnConnections() {
+    }
+
+    /**
+     * A handle on a connection of {@code jdbi}'s, for the library's own SQL: whatever the application
+     * set on its {@code Jdbi} for its statements (another SQL parser, such as {@code #name}
+     * parameters; another template engine; a query timeout), the handle parses {@code :name}
+     * parameters and {@code <name>} attributes as Jdbi does by default, and sets no query timeout
+     * (the library sets its own statement_timeout where it needs one). The {@code Jdbi} is unchanged.
+     */
+    public static Handle open(Jdbi jdbi) {
+        Handle handle = jdbi.open();
+        handle.getConfig(SqlStatements.class).setSqlParser(PARSER).setTemplateEngine(TEMPLATES).setQueryTimeout(null);
+        return handle;
     }
 
     /**
@@ -62,7 +83,7 @@ public final class OwnConnections {
      * @throws SQLException when the connection's setting cannot be read or changed (the handle is closed)
      */
     public static Handle autoCommitting(Jdbi jdbi) throws SQLException {
-        Handle handle = jdbi.open();
+        Handle handle = open(jdbi);
         try {
             Connection connection = handle.getConnection();
             // Local in pgjdbc (no round trip), and so is the switch on a connection with no transaction open.
@@ -87,7 +108,7 @@ public final class OwnConnections {
      * @throws org.jdbi.v3.core.transaction.TransactionException when the commit failed (the transaction is rolled back)
      */
     public static <R, X extends Exception> R inTransaction(Jdbi jdbi, HandleCallback<R, X> work) throws X {
-        try (Handle handle = jdbi.open()) {
+        try (Handle handle = open(jdbi)) {
             if (isCallersTransaction(handle)) {
                 return work.withHandle(handle);
             }
@@ -183,7 +204,7 @@ public final class OwnConnections {
      * @throws SQLException          when the connection's setting cannot be read or changed (the handle is closed)
      */
     public static Handle readCommitted(Jdbi jdbi) throws SQLException {
-        Handle handle = jdbi.open();
+        Handle handle = open(jdbi);
         try {
             Connection connection = handle.getConnection();
             if (inCallersTransaction(connection)) {
