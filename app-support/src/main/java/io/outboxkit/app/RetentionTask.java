@@ -15,8 +15,8 @@ import org.slf4j.LoggerFactory;
  * Runs one service's retention every interval on a daemon thread: the relay's of its outbox, the
  * consumer's of its processed-message records, the order service's of its idempotency keys. A run
  * that deleted something logs one INFO line saying what; a failed run logs one WARN line with the
- * failure, and the next run tries again, so a database outage delays retention but never stops
- * it. Retention is resumable, so a stop does not wait for a run to finish: {@link #stop()} and
+ * failure (an ERROR with its stack trace when it threw an {@link Error}), and the next run tries
+ * again, so a database outage delays retention but never stops it. Retention is resumable, so a stop does not wait for a run to finish: {@link #stop()} and
  * {@link #close()} interrupt it, a run stops between its batches, and the next start deletes the
  * rest. Thread-safe.
  */
@@ -96,6 +96,9 @@ public final class RetentionTask implements AutoCloseable {
             } else {
                 LOG.warn("[{}] retention failed, will retry at the next interval: {}", name, e.getMessage());
             }
+        } catch (Error e) {
+            // Thrown out of a scheduleWithFixedDelay task, it would cancel every later run without a word.
+            LOG.error("[{}] retention failed with an error, will retry at the next interval", name, e);
         }
     }
 

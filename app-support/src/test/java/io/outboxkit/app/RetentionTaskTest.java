@@ -1,14 +1,19 @@
 package io.outboxkit.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** A stop does not wait for a retention run: retention is resumable, and the next start goes on. */
+/**
+ * A stop does not wait for a retention run: retention is resumable, and the next start goes on. A
+ * failed run, whatever it threw, leaves the schedule to run again.
+ */
 class RetentionTaskTest {
 
     @Test
@@ -33,5 +38,18 @@ class RetentionTaskTest {
 
         assertThat(interrupted).as("the run was interrupted").isTrue();
         assertThat(millis).as("close() took, in ms").isLessThan(1_000);
+    }
+
+    @Test
+    void a_run_that_throws_an_error_does_not_end_the_schedule() {
+        AtomicInteger runs = new AtomicInteger();
+        try (RetentionTask task = RetentionTask.start("test", Duration.ofMillis(20), () -> {
+            if (runs.incrementAndGet() == 1) {
+                throw new AssertionError("a broken run"); // an Error, not an exception
+            }
+            return "";
+        })) {
+            await().alias("a run after the one that threw").atMost(Duration.ofSeconds(10)).until(() -> runs.get() >= 2);
+        }
     }
 }

@@ -12,7 +12,8 @@ import org.springframework.context.SmartLifecycle;
 /**
  * Runs {@link OutboxRetention} when the context starts and then after every interval, on a daemon
  * thread of its own (so it needs no {@code @EnableScheduling} and shares no scheduler with the
- * application); a failed run is logged and the next one tries again. Stops with the context, in
+ * application); a failed run is logged (at ERROR when it threw an {@link Error}) and the next one
+ * tries again. Stops with the context, in
  * the poller's phase: a run in progress is waited for up to 5 seconds, then interrupted.
  */
 final class OutboxRetentionSchedule implements SmartLifecycle {
@@ -51,6 +52,9 @@ final class OutboxRetentionSchedule implements SmartLifecycle {
             }
         } catch (RuntimeException e) {
             LOG.warn("outboxkit retention failed, will retry in {}: {}", interval, e.getMessage());
+        } catch (Error e) {
+            // Thrown out of a scheduleWithFixedDelay task, it would cancel every later run without a word.
+            LOG.error("outboxkit retention failed with an error, will retry in {}", interval, e);
         }
     }
 
