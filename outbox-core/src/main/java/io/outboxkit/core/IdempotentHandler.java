@@ -318,7 +318,8 @@ public final class IdempotentHandler {
                 } catch (BatchRefused refused) {
                     LOG.debug("a batch of {} messages failed as a whole ({}); applying them one by one", messages.size(),
                             refused.getCause().getMessage());
-                    return OwnConnections.inTransaction(jdbi, handle -> applyAll(handle, messages, true));
+                    // There too: an Error out of the handler must not leave the batch's records behind.
+                    return OwnConnections.inAtomicTransaction(jdbi, handle -> applyAll(handle, messages, true));
                 }
             } catch (SQLException | RuntimeException e) {
                 if (attempt < MAX_TRANSACTION_ATTEMPTS && Conflicts.abortedByConflict(e) && !joined[0]) {

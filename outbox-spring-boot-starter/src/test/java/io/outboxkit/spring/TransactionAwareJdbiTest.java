@@ -11,12 +11,14 @@ import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxMonitor;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.MessageHandler;
 import io.outboxkit.migrations.OutboxMigrations;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -52,7 +54,8 @@ class TransactionAwareJdbiTest {
             handler.handle(message);
             status.setRollbackOnly();
         });
-        long rows = db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM caller_rows").mapTo(Long.class).one());
+        long rows = db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM caller_rows WHERE n = 1").mapTo(Long.class)
+                .one());
         assertThat(rows).as("the caller's row, written before the handler, in a transaction rolled back").isZero();
     }
 
@@ -142,5 +145,36 @@ class TransactionAwareJdbiTest {
         Outcome redelivered = transactions.execute(status -> handler.handle(message));
         assertThat(redelivered).as("the redelivery of a message whose handler threw (its effect never written)")
                 .isEqualTo(Outcome.PROCESSED);
+    }
+
+    @Test
+    void a_batch_in_a_callers_transaction_whose_one_by_one_pass_throws_an_error_leaves_no_record_there() {
+        OutboxMessage fine = new OutboxMessage(UUID.randomUUID(), 4, "Order", "fine", "OrderCreated", "{}", Map.of(),
+                Instant.now(), 1);
+        OutboxMessage fatal = new OutboxMessage(UUID.randomUUID(), 5, "Order", "fatal", "OrderCreated", "{}", Map.of(),
+                Instant.now(), 1);
+        Jdbi jdbi = Jdbi.create(new TransactionAwareDataSourceProxy(db.dataSource()));
+        IdempotentHandler handler = IdempotentHandler.create(jdbi, "error-joiner", new MessageHandler() {
+            @Override
+            public void handleAll(Handle transaction, List<OutboxMessage> messages) {
+                throw new IllegalStateException("the batch as a whole is refused");
+            }
+
+            @Override
+            public void handle(Handle transaction, OutboxMessage message) {
+                if (message.aggregateId().equals("fatal")) {
+                    throw new AssertionError("a broken handler"); // an Error: no message of the batch is done
+                }
+                transaction.execute("INSERT INTO batch_effects VALUES (?)", message.aggregateId());
+            }
+        });
+        new TransactionTemplate(new DataSourceTransactionManager(db.dataSource())).executeWithoutResult(status -> {
+            new JdbcTemplate(db.dataSource()).update("INSERT INTO batch_effects VALUES ('the caller')");
+            assertThatThrownBy(() -> handler.handleAll(List.of(fine, fatal))).isInstanceOf(AssertionError.class);
+        });
+        long recorded = db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM processed_messages "
+                + "WHERE consumer = 'error-joiner'").mapTo(Long.class).one());
+        assertThat(recorded).as("records of a batch that threw, left in the caller's transaction, which committed")
+                .isZero();
     }
 }
