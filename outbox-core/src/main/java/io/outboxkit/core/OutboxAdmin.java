@@ -82,6 +82,16 @@ public final class OutboxAdmin {
      * keeps running after the call failed.
      */
     public static final Duration REQUEUE_STATEMENT_TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * How long a batch of a requeue in a transaction of its own may sit idle between its statements
+     * before PostgreSQL ends its session, rolling the batch back
+     * ({@code idle_in_transaction_session_timeout}, local to the batch's transaction). Between them
+     * the batch only waits for its client's next statement, a round trip; a client cut off from the
+     * database mid-batch (a VPN that drops, its host lost) never sends it and never closes its
+     * connection, and without this bound its session would hold the batch's rows locked until TCP
+     * keepalive gave up on it, two hours by default, while the relays skip them.
+     */
+    public static final Duration REQUEUE_IDLE_TIMEOUT = Duration.ofSeconds(5);
     /** How many times a requeue runs a batch again that PostgreSQL aborted to break a deadlock. */
     public static final int REQUEUE_DEADLOCK_RETRIES = 2;
 
@@ -364,7 +374,8 @@ public final class OutboxAdmin {
      * messages in write order, each its own transaction, committed (and pollers woken) before the
      * next begins: a batch locks its rows in write order (as the poller's claims and records do, so
      * that it seldom deadlocks with them), holds them only while it runs, and its statement runs at
-     * most {@link #REQUEUE_STATEMENT_TIMEOUT}. It walks the messages written before it began, each
+     * most {@link #REQUEUE_STATEMENT_TIMEOUT}; cut off from the database mid-batch, its session is
+     * ended by the server once idle for {@link #REQUEUE_IDLE_TIMEOUT}, releasing them. It walks the messages written before it began, each
      * at most once: one DEAD when its batch reads it is requeued; one written after it began waits
      * for the next requeue.
      *
@@ -515,9 +526,11 @@ public final class OutboxAdmin {
                 run.checkNotCancelled();
                 return OwnConnections.inReadCommittedTransaction(jdbi, tx -> {
                     tx.createQuery("SELECT set_config('lock_timeout', :wait, true) AS wait, "
-                                    + "set_config('statement_timeout', :timeout, true) AS timeout")
+                                    + "set_config('statement_timeout', :timeout, true) AS timeout, "
+                                    + "set_config('idle_in_transaction_session_timeout', :idle, true) AS idle")
                             .bind("wait", REQUEUE_LOCK_WAIT.toMillis() + "ms")
                             .bind("timeout", REQUEUE_STATEMENT_TIMEOUT.toMillis() + "ms")
+                            .bind("idle", REQUEUE_IDLE_TIMEOUT.toMillis() + "ms")
                             .mapToMap().one();
                     return batch(tx, run, statement, after, last, binder);
                 });
