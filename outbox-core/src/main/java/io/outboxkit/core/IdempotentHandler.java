@@ -69,6 +69,17 @@ public final class IdempotentHandler {
      */
     public static final int MAX_CONSUMER_LENGTH = 200;
 
+    /**
+     * How long, by default, a transaction this handler begins may sit idle between its statements
+     * before PostgreSQL ends its session and rolls it back: 10 s. See
+     * {@link #withIdleInTransactionTimeout}. A handler's statements follow each other within
+     * milliseconds; 10 s leaves room for a handler that pauses between them (a garbage collection,
+     * a call it makes to another service), while a redelivery blocked behind the transaction of a
+     * replica whose host died waits at most that long, well within the relay's lease (30 s by
+     * default), so the relay's next try after its HTTP timeout finds the message free.
+     */
+    public static final Duration DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT = Duration.ofSeconds(10);
+
     private static final Logger LOG = LoggerFactory.getLogger(IdempotentHandler.class);
 
     private final Jdbi jdbi;
@@ -79,9 +90,11 @@ public final class IdempotentHandler {
     private final OutboxListener listener;
     private final OpenTelemetry openTelemetry;
     private final Tracing tracing;
+    /** The own transactions' idle-in-transaction timeout as PostgreSQL takes it, or null to keep the server's. */
+    private final String idleTimeout;
 
     private IdempotentHandler(Jdbi jdbi, OutboxSql sql, String consumer, MessageHandler handler,
-                              List<OutboxListener> listeners, OpenTelemetry openTelemetry) {
+                              List<OutboxListener> listeners, OpenTelemetry openTelemetry, String idleTimeout) {
         this.jdbi = jdbi;
         this.sql = sql;
         this.consumer = consumer;
@@ -90,6 +103,7 @@ public final class IdempotentHandler {
         this.listener = SafeListener.of(this.listeners);
         this.openTelemetry = openTelemetry;
         this.tracing = Tracing.of(openTelemetry);
+        this.idleTimeout = idleTimeout;
     }
 
     /**
@@ -119,7 +133,8 @@ public final class IdempotentHandler {
         Objects.requireNonNull(names, "names");
         Objects.requireNonNull(handler, "handler");
         requireConsumer(consumer);
-        return new IdempotentHandler(jdbi, new OutboxSql(names), consumer, handler, List.of(), null);
+        return new IdempotentHandler(jdbi, new OutboxSql(names), consumer, handler, List.of(), null,
+                idleSetting(DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT));
     }
 
     /** Refuses, when it is created, a name every message's record would then fail or merge on. */
@@ -149,7 +164,7 @@ public final class IdempotentHandler {
     public IdempotentHandler withListener(OutboxListener listener) {
         List<OutboxListener> more = new ArrayList<>(listeners);
         more.add(Objects.requireNonNull(listener, "listener"));
-        return new IdempotentHandler(jdbi, sql, consumer, handler, more, openTelemetry);
+        return new IdempotentHandler(jdbi, sql, consumer, handler, more, openTelemetry, idleTimeout);
     }
 
     /**
@@ -158,7 +173,43 @@ public final class IdempotentHandler {
      */
     public IdempotentHandler withOpenTelemetry(OpenTelemetry openTelemetry) {
         return new IdempotentHandler(jdbi, sql, consumer, handler, listeners,
-                Objects.requireNonNull(openTelemetry, "openTelemetry"));
+                Objects.requireNonNull(openTelemetry, "openTelemetry"), idleTimeout);
+    }
+
+    /**
+     * This handler, its own transactions ended by PostgreSQL (their session closed, the transaction
+     * rolled back) once idle between two statements for {@code timeout}; zero leaves the server's,
+     * database's or role's {@code idle_in_transaction_session_timeout} in force. The default is
+     * {@link #DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT}. It bounds how long a replica whose host died or
+     * was cut off mid-transaction, its connection never closed, holds a message's
+     * {@code processed_messages} row, which a redelivery of that message waits for: without it,
+     * until TCP keepalive gives up on the connection (about two hours by default). A handler that
+     * stays longer than this between its statements fails, its transaction rolled back, and the
+     * message is delivered again. It is local to this handler's own transactions: one it joins
+     * (see the class comment) keeps the caller's setting. This handler is unchanged.
+     *
+     * @throws InvalidOptionException naming {@code idleInTransactionTimeout} when it is negative,
+     *                                under a millisecond (but not zero), or above
+     *                                {@value Integer#MAX_VALUE} ms (PostgreSQL's limit)
+     */
+    public IdempotentHandler withIdleInTransactionTimeout(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative() || timeout.compareTo(Duration.ofMillis(Integer.MAX_VALUE)) > 0
+                || !timeout.isZero() && timeout.toMillis() == 0) {
+            throw new InvalidOptionException("IdempotentHandler", List.of("idleInTransactionTimeout"),
+                    "idleInTransactionTimeout must be 0 (the server's setting) or 1 to " + Integer.MAX_VALUE
+                            + " ms, was " + timeout);
+        }
+        return new IdempotentHandler(jdbi, sql, consumer, handler, listeners, openTelemetry, idleSetting(timeout));
+    }
+
+    private static String idleSetting(Duration timeout) {
+        return timeout.isZero() ? null : timeout.toMillis() + "ms";
+    }
+
+    /** The idle-in-transaction timeout for the transaction of {@code handle}: none in the caller's. */
+    private String idleTimeoutIn(Handle handle) {
+        return OwnConnections.isCallersTransaction(handle) ? null : idleTimeout;
     }
 
     /** The consumer name processed messages are recorded under. */
@@ -458,10 +509,11 @@ public final class IdempotentHandler {
                 .toArray(UUID[]::new);
         Set<UUID> fresh = new HashSet<>();
         try (PreparedStatement insert = handle.getConnection().prepareStatement(sql.insertProcessedBatch)) {
-            insert.setString(1, consumer);
+            insert.setString(1, idleTimeoutIn(handle));
+            insert.setString(2, consumer);
             // The array's text, not createArrayOf: pgjdbc writes UUIDs (it has no encoder for them)
             // character by character, escaping each.
-            insert.setString(2, Arrays.stream(ids).map(UUID::toString).collect(Collectors.joining(",", "{", "}")));
+            insert.setString(3, Arrays.stream(ids).map(UUID::toString).collect(Collectors.joining(",", "{", "}")));
             try (ResultSet rs = insert.executeQuery()) {
                 while (rs.next()) {
                     fresh.add(rs.getObject(1, UUID.class));
@@ -503,6 +555,7 @@ public final class IdempotentHandler {
         try (PreparedStatement insert = handle.getConnection().prepareStatement(sql.insertProcessed)) {
             insert.setString(1, consumer);
             insert.setObject(2, message.id());
+            insert.setString(3, idleTimeoutIn(handle));
             return insert.executeUpdate() == 1;
         } catch (SQLException e) {
             throw new OutboxException("could not record message " + message.id() + " as processed by " + consumer

@@ -55,6 +55,13 @@ public final class OutboxSql {
     static final String DURABLE_COMMIT = "CASE WHEN current_setting('synchronous_commit') = 'off' "
             + "THEN set_config('synchronous_commit', 'on', true) IS NOT NULL ELSE true END";
 
+    /**
+     * True, and {@code idle_in_transaction_session_timeout} set local to the transaction to its
+     * parameter (text, as {@code '10000ms'}); a null parameter keeps the setting as it stands.
+     */
+    static final String IDLE_IN_TRANSACTION_BOUND = "set_config('idle_in_transaction_session_timeout', "
+            + "coalesce(?, current_setting('idle_in_transaction_session_timeout')), true) IS NOT NULL";
+
     private static final String PAYLOAD = "o.payload::text";
     private static final String ENTRY_STATE = ", o.status, o.last_error, o.available_at, o.published_at, o.locked_by, o.locked_until";
 
@@ -64,9 +71,15 @@ public final class OutboxSql {
 
     /** Parameters: id, aggregate type, aggregate id, event type, payload, headers (JSON text). */
     public final String insert;
-    /** Parameters: consumer, message id. Inserts nothing (0 rows) for a message already processed. */
+    /**
+     * Parameters: consumer, message id, the transaction's idle-in-transaction timeout (text, or null
+     * to keep the setting). Inserts nothing (0 rows) for a message already processed.
+     */
     public final String insertProcessed;
-    /** Parameters: consumer, message ids (uuid[], sorted). Returns the ids that were not yet recorded. */
+    /**
+     * Parameters: the transaction's idle-in-transaction timeout (text, or null to keep the setting),
+     * consumer, message ids (uuid[], sorted). Returns the ids that were not yet recorded.
+     */
     public final String insertProcessedBatch;
     /** Parameters: consumer, message id. */
     public final String deleteProcessedOne;
@@ -108,13 +121,13 @@ public final class OutboxSql {
         this.insert = "INSERT INTO " + outbox + " (id, aggregate_type, aggregate_id, event_type, payload, headers)\n"
                 + "VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb)";
         this.insertProcessed = "INSERT INTO " + processed + " (consumer, message_id) SELECT ?, ? WHERE " + DURABLE_COMMIT
-                + "\nON CONFLICT DO NOTHING";
+                + " AND " + IDLE_IN_TRANSACTION_BOUND + "\nON CONFLICT DO NOTHING";
         this.insertProcessedBatch = """
-                WITH durable AS MATERIALIZED (SELECT %s AS commit_waits)
+                WITH durable AS MATERIALIZED (SELECT %s AND %s AS commit_waits)
                 INSERT INTO %s (consumer, message_id)
                 SELECT ?, id FROM durable, unnest(?::uuid[]) WITH ORDINALITY AS t(id, n) WHERE durable.commit_waits ORDER BY n
                 ON CONFLICT DO NOTHING
-                RETURNING message_id""".formatted(DURABLE_COMMIT, processed);
+                RETURNING message_id""".formatted(DURABLE_COMMIT, IDLE_IN_TRANSACTION_BOUND, processed);
         this.deleteProcessedOne = "DELETE FROM " + processed + " WHERE consumer = ? AND message_id = ?";
         this.deletePublished = """
                 DELETE FROM %1$s WHERE id IN (
