@@ -103,6 +103,10 @@ public final class Database implements AutoCloseable {
         config.addDataSourceProperty("connectTimeout", "3");
         config.addDataSourceProperty("socketTimeout", Long.toString(socketTimeout));
         config.addDataSourceProperty("tcpKeepAlive", "true");
+        // A statement's cancel goes on a connection of its own and waits for the server's answer, 10 s by
+        // default on a silent database; the statement's thread waits for it. A stop (a requeue's Ctrl-C)
+        // must keep to its few seconds; the server's statement_timeout still ends what a lost cancel did not.
+        config.addDataSourceProperty("cancelSignalTimeout", "2");
         // A poller's LISTEN connection then wakes it at each notification, not 1 ms after the last
         // of a stream; connections that do not LISTEN read as on plain sockets. DB_URL may name another.
         config.addDataSourceProperty("socketFactory", PgjdbcPromptNotificationSocketFactory.class.getName());

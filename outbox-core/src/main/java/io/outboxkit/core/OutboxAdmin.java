@@ -4,6 +4,7 @@ import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.internal.MessageRows;
 import io.outboxkit.core.internal.OutboxSql;
 import io.outboxkit.core.internal.OwnConnections;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -19,6 +20,7 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -458,7 +460,17 @@ public final class OutboxAdmin {
      * batch, and the statement of the batch running is cancelled, so it is rolled back and nothing
      * of it keeps running on the server; each then throws a {@link RequeueException} that says what
      * its committed batches requeued. For a process that is stopping (a command-line tool's
-     * Ctrl-C). Returns whether they all ended within {@code wait}.
+     * Ctrl-C). Returns whether they all ended within {@code wait}, which it keeps to even when the
+     * database is silent (a network partition), where a cancel cannot reach the server: a batch
+     * still running after half the wait has its connection closed on this side, so its requeue
+     * throws at once instead of waiting for an answer that does not come. Such a batch cannot
+     * commit (its COMMIT is never sent); the server rolls it back at its
+     * {@link #REQUEUE_STATEMENT_TIMEOUT}, or once idle for {@link #REQUEUE_IDLE_TIMEOUT}. The
+     * driver makes the batch's statement wait for a cancel in progress, which on a silent database
+     * lasts pgjdbc's {@code cancelSignalTimeout} (10 s by default): for a requeue to end within a
+     * wait of a few seconds, give the connections a shorter one (replay-cli's is 2 s). A batch in
+     * the caller's transaction (see {@link #requeueDead}) is only cancelled: its connection is the
+     * caller's.
      *
      * <p>It closes this admin for requeues: a {@link #requeueDead} or {@link #requeueSince} that
      * begins afterwards, or was beginning meanwhile, runs no batch and throws a
@@ -467,13 +479,19 @@ public final class OutboxAdmin {
      */
     public boolean cancelRequeues(Duration wait) {
         Objects.requireNonNull(wait, "wait");
-        long deadline = System.nanoTime() + wait.toNanos();
+        long start = System.nanoTime();
+        long deadline = start + wait.toNanos();
+        long abortAt = start + wait.toNanos() / 2;
         requeuesCancelled = true;
         running.forEach(RequeueRun::cancel);
         while (!running.isEmpty() && deadline - System.nanoTime() > 0) {
-            // A cancel that reaches the server before the statement does is lost: cancel until they end.
-            running.forEach(RequeueRun::cancel);
             LockSupport.parkNanos(CANCEL_RETRY.toNanos());
+            if (System.nanoTime() - abortAt >= 0) {
+                running.forEach(RequeueRun::abort);
+            } else {
+                // A cancel that reaches the server before the statement does is lost: cancel until they end.
+                running.forEach(RequeueRun::cancel);
+            }
         }
         return running.isEmpty();
     }
@@ -524,7 +542,7 @@ public final class OutboxAdmin {
         for (int attempt = 0; ; attempt++) {
             try {
                 run.checkNotCancelled();
-                return OwnConnections.inReadCommittedTransaction(jdbi, tx -> {
+                return OwnConnections.inReadCommittedTransaction(jdbi, tx -> run.holding(tx.getConnection(), () -> {
                     tx.createQuery("SELECT set_config('lock_timeout', :wait, true) AS wait, "
                                     + "set_config('statement_timeout', :timeout, true) AS timeout, "
                                     + "set_config('idle_in_transaction_session_timeout', :idle, true) AS idle")
@@ -533,7 +551,7 @@ public final class OutboxAdmin {
                             .bind("idle", REQUEUE_IDLE_TIMEOUT.toMillis() + "ms")
                             .mapToMap().one();
                     return batch(tx, run, statement, after, last, binder);
-                });
+                }));
             } catch (JdbiException | CancelledException e) {
                 String state = Causes.find(e, SQLException.class).map(SQLException::getSQLState).orElse("");
                 if (DEADLOCK_DETECTED.equals(state) && attempt < REQUEUE_DEADLOCK_RETRIES && !run.cancelled) {
@@ -614,10 +632,17 @@ public final class OutboxAdmin {
         }
     }
 
-    /** One running requeue: whether it was cancelled, and the statement it runs now. */
+    /**
+     * One running requeue: whether it was cancelled, the statement it runs now, and the connection
+     * of the batch it runs in a transaction of its own.
+     */
     private static final class RequeueRun implements StatementCustomizer {
         private volatile boolean cancelled;
         private volatile Statement statement;
+        /** One cancel at a time: each may wait for the driver's cancel timeout on a silent database. */
+        private final AtomicBoolean cancelling = new AtomicBoolean();
+        /** Guarded by this: set only while a batch's own transaction uses it, before it goes back to the pool. */
+        private Connection connection;
 
         @Override
         public void beforeExecution(PreparedStatement stmt, StatementContext ctx) {
@@ -636,16 +661,60 @@ public final class OutboxAdmin {
             }
         }
 
+        /**
+         * Cancels the statement running, on a thread of its own: the driver sends the cancel on a
+         * new connection and waits for the server's answer, up to its cancel timeout (10 s) when
+         * the database is silent.
+         */
         void cancel() {
             cancelled = true;
             Statement running = statement;
-            if (running != null) {
+            if (running == null || !cancelling.compareAndSet(false, true)) {
+                return;
+            }
+            Thread canceller = new Thread(() -> {
                 try {
                     running.cancel();
                 } catch (SQLException e) {
                     // its connection is gone: nothing runs on it
+                } finally {
+                    cancelling.set(false);
+                }
+            }, "outboxkit-requeue-cancel");
+            canceller.setDaemon(true);
+            canceller.start();
+        }
+
+        /** Runs {@code batch}, its connection closed by {@link #abort} meanwhile. */
+        <T> T holding(Connection used, Supplier<T> batch) {
+            synchronized (this) {
+                connection = used;
+            }
+            try {
+                return batch.get();
+            } finally {
+                synchronized (this) {
+                    connection = null;
                 }
             }
+        }
+
+        /**
+         * Closes the connection of the batch running in a transaction of its own, so that a read
+         * waiting for a silent server fails at once; under the lock, so that it is still the batch's
+         * and not a connection given back to the pool.
+         */
+        synchronized void abort() {
+            cancelled = true;
+            if (connection == null) {
+                return;
+            }
+            try {
+                connection.abort(Runnable::run);
+            } catch (SQLException | RuntimeException e) {
+                // already closed: nothing waits on it
+            }
+            connection = null;
         }
     }
 

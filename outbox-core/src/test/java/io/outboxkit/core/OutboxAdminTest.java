@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.outboxkit.testing.PostgresExtension;
 import io.outboxkit.testing.SlowUpdates;
+import io.outboxkit.testing.TcpProxy;
+import java.net.URI;
 import io.outboxkit.testing.ThreadPerTask;
 import java.time.Duration;
 import java.time.Instant;
@@ -12,11 +14,13 @@ import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
+import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -284,6 +288,44 @@ class OutboxAdminTest {
         assertThatThrownBy(() -> stopping.requeueSince(Instant.EPOCH)).isInstanceOf(RequeueException.class)
                 .hasMessageContaining("cancelled before it began");
         assertThat(Outbox.count(db.jdbi(), "DEAD")).isEqualTo(2);
+    }
+
+    @Test
+    void cancel_requeues_keeps_to_its_wait_while_the_database_is_silent_and_the_requeue_says_what_its_batches_committed()
+            throws Exception {
+        writeDead(OutboxAdmin.REQUEUE_BATCH + 1);
+        SlowUpdates.of(db.jdbi(), "outbox", 2, Duration.ofMinutes(2));
+        int port = URI.create(db.jdbcUrl().substring("jdbc:".length())).getPort();
+        try (TcpProxy network = new TcpProxy(port)) {
+            Properties login = new Properties();
+            login.setProperty("user", db.user());
+            if (db.password() != null) {
+                login.setProperty("password", db.password());
+            }
+            // The driver's cancel then gives up after 1 s, not 10: the requeue's statement waits for it.
+            login.setProperty("cancelSignalTimeout", "1");
+            OutboxAdmin cutOff = OutboxAdmin.create(Jdbi.create(network.uri(db.jdbcUrl()), login));
+            CompletableFuture<Integer> requeue = CompletableFuture.supplyAsync(cutOff::requeueDead, ThreadPerTask.INSTANCE);
+            Instant deadline = Instant.now().plusSeconds(20);
+            while (SlowUpdates.sleeping(db.jdbi()) == 0) {
+                assertThat(Instant.now()).as("the second batch is running").isBefore(deadline);
+                Thread.onSpinWait();
+            }
+            network.freeze(); // the database goes silent: neither the cancel nor an answer gets through
+
+            long stopping = System.nanoTime();
+            boolean ended = cutOff.cancelRequeues(Duration.ofSeconds(4));
+            Duration took = Duration.ofNanos(System.nanoTime() - stopping);
+
+            assertThat(took).as("cancelRequeues kept to its wait").isLessThan(Duration.ofMillis(4500));
+            assertThat(ended).as("the requeue ended within it").isTrue();
+            assertThat(requeue).failsWithin(Duration.ofSeconds(1)).withThrowableOfType(ExecutionException.class)
+                    .havingCause().isInstanceOfSatisfying(RequeueException.class, e -> {
+                        assertThat(e.requeued()).isEqualTo(OutboxAdmin.REQUEUE_BATCH);
+                        assertThat(e).hasMessageContaining("cancelled");
+                    });
+        }
+        assertThat(Outbox.count(db.jdbi(), "PENDING")).as("the first batch's, committed").isEqualTo(OutboxAdmin.REQUEUE_BATCH);
     }
 
     @Test

@@ -77,7 +77,8 @@ final class RequeueCommand implements Callable<Integer> {
                     : "Invalid value for option '--after': a write position is 0 or more, was " + after);
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (Database db = database.open(env)) {
+        Database db = database.open(env);
+        try {
             OutboxAdmin admin = OutboxAdmin.create(db.jdbi(), database.names());
             Runnable cancel = () -> admin.cancelRequeues(CANCEL_WAIT);
             shutdown.cancelOnStop(cancel);
@@ -89,9 +90,26 @@ final class RequeueCommand implements Callable<Integer> {
             } finally {
                 shutdown.cancelled(cancel);
             }
+        } finally {
+            close(db);
         }
         out.flush();
         return ReplayCli.EXIT_OK;
+    }
+
+    /**
+     * Closes the pool; in a stopping process, without waiting for it: on a silent database the
+     * pool's close waits seconds for a connection it is opening, past the moment the stop lets this
+     * command print what it requeued, and the exiting JVM ends the connections anyway.
+     */
+    private void close(Database db) {
+        if (!shutdown.stopping()) {
+            db.close();
+            return;
+        }
+        Thread closing = new Thread(db::close, "replay-cli-close");
+        closing.setDaemon(true);
+        closing.start();
     }
 
     private void requeue(OutboxAdmin admin, PrintWriter out, String in) {
