@@ -12,7 +12,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -41,12 +40,7 @@ class ConsumerHostLostTest {
                 Instant.now(), 1);
         int port = URI.create(db.jdbcUrl().substring("jdbc:".length())).getPort();
         try (TcpProxy network = new TcpProxy(port)) {
-            Properties login = new Properties();
-            login.setProperty("user", db.user());
-            if (db.password() != null) {
-                login.setProperty("password", db.password());
-            }
-            Jdbi throughTheNetwork = Jdbi.create(network.uri(db.jdbcUrl()), login);
+            Jdbi throughTheNetwork = Jdbi.create(network.uri(db.jdbcUrl()), db.login());
             CountDownLatch hostGone = new CountDownLatch(1);
             MessageHandler dyingHost = (tx, m) -> {
                 network.freeze(); // the host dies while its handler runs: nothing more reaches PostgreSQL

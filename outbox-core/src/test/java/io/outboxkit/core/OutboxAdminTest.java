@@ -297,11 +297,7 @@ class OutboxAdminTest {
         SlowUpdates.of(db.jdbi(), "outbox", 2, Duration.ofMinutes(2));
         int port = URI.create(db.jdbcUrl().substring("jdbc:".length())).getPort();
         try (TcpProxy network = new TcpProxy(port)) {
-            Properties login = new Properties();
-            login.setProperty("user", db.user());
-            if (db.password() != null) {
-                login.setProperty("password", db.password());
-            }
+            Properties login = db.login();
             // The driver's cancel then gives up after 1 s, not 10: the requeue's statement waits for it.
             login.setProperty("cancelSignalTimeout", "1");
             OutboxAdmin cutOff = OutboxAdmin.create(Jdbi.create(network.uri(db.jdbcUrl()), login));

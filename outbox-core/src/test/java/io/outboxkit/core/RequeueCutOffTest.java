@@ -42,11 +42,7 @@ class RequeueCutOffTest {
         });
         int port = URI.create(db.jdbcUrl().substring("jdbc:".length())).getPort();
         try (TcpProxy network = new TcpProxy(port)) {
-            Properties login = new Properties();
-            login.setProperty("user", db.user());
-            if (db.password() != null) {
-                login.setProperty("password", db.password());
-            }
+            Properties login = db.login();
             login.setProperty("ApplicationName", OPERATOR);
             OutboxAdmin operator = OutboxAdmin.create(Jdbi.create(network.uri(db.jdbcUrl()), login));
             Thread requeue = new Thread(() -> {

@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
 import java.util.Locale;
+import java.util.Properties;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -164,6 +165,20 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
     /** The password to connect with, or null when {@link #jdbcUrl()} carries it or none is needed. */
     public String password() {
         return server.password();
+    }
+
+    /**
+     * {@link #user()} and {@link #password()} as the driver's connection properties, a new set at
+     * each call: for connections made to {@link #jdbcUrl()} another way (through a proxy, with
+     * driver settings of their own added).
+     */
+    public Properties login() {
+        Properties login = new Properties();
+        login.setProperty("user", user());
+        if (password() != null) {
+            login.setProperty("password", password());
+        }
+        return login;
     }
 
     /**
