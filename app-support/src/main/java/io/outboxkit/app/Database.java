@@ -38,10 +38,12 @@ public final class Database implements AutoCloseable {
 
     private final HikariDataSource dataSource;
     private final Jdbi jdbi;
+    private final HealthConnection health;
 
-    private Database(HikariDataSource dataSource) {
+    private Database(HikariDataSource dataSource, DatabaseSettings settings) {
         this.dataSource = dataSource;
         this.jdbi = Jdbi.create(dataSource);
+        this.health = new HealthConnection(settings);
     }
 
     /**
@@ -121,7 +123,7 @@ public final class Database implements AutoCloseable {
             throw new ConfigException("DB_URL=" + settings.redactedUrl() + " is not a URL the PostgreSQL driver "
                     + "accepts (expected jdbc:postgresql://host:port/database): " + Causes.rootMessage(e));
         }
-        return new Database(dataSource);
+        return new Database(dataSource, settings);
     }
 
     /**
@@ -161,18 +163,23 @@ public final class Database implements AutoCloseable {
         return jdbi;
     }
 
-    /** Whether the database answers a trivial query within a second. */
+    /**
+     * Whether the database answers a trivial query within a second, asked on a connection of its
+     * own outside the pool, so that requests holding every pooled connection do not read as the
+     * database being down; the check is answered within about a second (two at worst: a connection
+     * to open, then the query). A reading is kept for a second, so probes however frequent cost
+     * the database one query a second; a probe arriving while another checks gets the previous
+     * reading. That connection is opened at the first call, reopened after a failure, and closed by
+     * {@link #close()}, after which this answers false. Thread-safe.
+     */
     public boolean isHealthy() {
-        try (var connection = dataSource.getConnection()) {
-            return connection.isValid(1);
-        } catch (SQLException | RuntimeException e) {
-            return false;
-        }
+        return health.isUp();
     }
 
-    /** Closes the pool. */
+    /** Closes the pool and the health check's connection. */
     @Override
     public void close() {
+        health.close();
         dataSource.close();
     }
 }

@@ -44,7 +44,8 @@ public final class Health implements Handler {
     }
 
     /**
-     * A readiness check: healthy while {@code database} answers a trivial query within a second
+     * A readiness check: healthy while {@code database} answers a trivial query within a second,
+     * asked outside its pool, so requests holding every pooled connection do not make it fail
      * ({@link Database#isHealthy}).
      */
     public static Health of(Database database) {
