@@ -3,11 +3,13 @@ package io.outboxkit.consumer;
 import io.javalin.Javalin;
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Database;
+import io.outboxkit.app.ProbeSettings;
 import io.outboxkit.app.broker.Broker;
 import io.outboxkit.app.broker.BrokerSettings;
 import io.outboxkit.app.delivery.DeliveryProtocol;
 import io.outboxkit.app.http.Health;
 import io.outboxkit.app.http.JsonApi;
+import io.outboxkit.app.http.Probes;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.IdempotentHandler;
 import io.outboxkit.core.OutboxException;
@@ -56,11 +58,13 @@ public final class ConsumerApp implements AutoCloseable {
     private final Javalin server;
     private final String consumerName;
     private final MessageSource source;
+    private final Probes probes;
 
-    private ConsumerApp(Javalin server, String consumerName, MessageSource source) {
+    private ConsumerApp(Javalin server, String consumerName, MessageSource source, Probes probes) {
         this.server = server;
         this.consumerName = consumerName;
         this.source = source;
+        this.probes = probes;
     }
 
     /**
@@ -98,7 +102,21 @@ public final class ConsumerApp implements AutoCloseable {
      */
     public static ConsumerApp start(Database database, String consumerName, String host, int port,
                                     Observability observability, MessageSource source, Broker sourceKind) {
+        return start(database, consumerName, host, port, observability, source, sourceKind, ProbeSettings.DEFAULT);
+    }
+
+    /**
+     * As {@link #start(Database, String, String, int, Observability, MessageSource, Broker)}, stopping
+     * as {@code probeSettings} say (see {@link #close()}).
+     *
+     * @throws ConfigException when the source's broker refuses it (credentials, a queue of that name
+     *                         with other settings): one line naming {@code SOURCE}; nothing is left running
+     */
+    public static ConsumerApp start(Database database, String consumerName, String host, int port,
+                                    Observability observability, MessageSource source, Broker sourceKind,
+                                    ProbeSettings probeSettings) {
         Objects.requireNonNull(database, "database");
+        Probes probes = Probes.create(probeSettings);
         Objects.requireNonNull(sourceKind, "sourceKind");
         Objects.requireNonNull(host, "host");
         LoyaltyStore store = new LoyaltyStore(database.jdbi());
@@ -121,9 +139,9 @@ public final class ConsumerApp implements AutoCloseable {
             config.routes.get("/orders/{id}/status", queries::orderStatus);
             config.routes.get("/stats", queries::stats);
             if (source == null) {
-                Health.serve(config, Health.live(), Health.of(database));
+                probes.serve(config, Health.live(), Health.of(database));
             } else {
-                Health.serve(config,
+                probes.serve(config,
                         Health.live().with("source", sourceKind.id())
                                 .and(source::isAlive, "source " + sourceKind.id() + " receiver has stopped"),
                         Health.of(database).with("source", sourceKind.id())
@@ -144,7 +162,7 @@ public final class ConsumerApp implements AutoCloseable {
             }
             LOG.info("consumer {} receiving from {}", consumerName, source);
         }
-        return new ConsumerApp(server, consumerName, source);
+        return new ConsumerApp(server, consumerName, source, probes);
     }
 
     /** The port the server listens on. */
@@ -158,14 +176,17 @@ public final class ConsumerApp implements AutoCloseable {
     }
 
     /**
-     * Stops the broker source first (its batch in hand is finished and acknowledged), then the HTTP
-     * server (requests in progress finish first). Calling it again does nothing.
+     * Stops: {@code /health/ready} answers 503 {@code "stopping"} at once and everything is served
+     * as before for the shutdown delay; then the broker source stops (its batch in hand is finished
+     * and acknowledged), then the HTTP server (requests in progress finish while new ones get 503,
+     * the health checks still answered: see {@link Probes#stop}). Calling it again does nothing.
      */
     @Override
     public void close() {
-        if (source != null) {
-            source.close();
-        }
-        server.stop();
+        probes.stop(server, () -> {
+            if (source != null) {
+                source.close();
+            }
+        });
     }
 }

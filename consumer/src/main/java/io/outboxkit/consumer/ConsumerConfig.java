@@ -2,6 +2,7 @@ package io.outboxkit.consumer;
 
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.ProbeSettings;
 import io.outboxkit.app.RetentionSettings;
 import io.outboxkit.app.ServiceSettings;
 import io.outboxkit.app.broker.BrokerSettings;
@@ -13,10 +14,11 @@ import java.time.Duration;
  * broker's variables (see {@link BrokerSettings}; the consumer name names the Kafka group, the
  * RabbitMQ queue or the NATS durable consumer), and {@code RETENTION_DEDUP_MS} and
  * {@code RETENTION_INTERVAL_MS}: how long its processed-message records are kept, and how often
- * those past it are deleted (see {@link RetentionSettings}).
+ * those past it are deleted (see {@link RetentionSettings}); {@code SHUTDOWN_DELAY_MS}, how long a
+ * stopping consumer keeps serving, unready, before it drains (see {@link ProbeSettings}).
  */
 record ConsumerConfig(ServiceSettings service, String consumerName, BrokerSettings source, Duration dedupWindow,
-                      Duration retentionInterval) {
+                      Duration retentionInterval, ProbeSettings probes) {
 
     static final int DEFAULT_PORT = 8081;
     static final String DEFAULT_NAME = "loyalty";
@@ -36,6 +38,6 @@ record ConsumerConfig(ServiceSettings service, String consumerName, BrokerSettin
         }
         return new ConsumerConfig(ServiceSettings.from(env, ServiceSettings.BIND_HOST, ServiceSettings.DEFAULT_BIND_HOST,
                 DEFAULT_PORT, DEFAULT_POOL_SIZE), name, BrokerSettings.source(env, name),
-                RetentionSettings.dedupWindow(env), RetentionSettings.interval(env));
+                RetentionSettings.dedupWindow(env), RetentionSettings.interval(env), ProbeSettings.from(env));
     }
 }

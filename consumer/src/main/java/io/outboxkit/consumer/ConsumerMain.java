@@ -24,7 +24,9 @@ import io.outboxkit.core.spi.MessageSource;
  * broker, with its variables, see {@link io.outboxkit.app.broker.BrokerSettings}); {@code RETENTION_DEDUP_MS}
  * (default 30 days) and {@code RETENTION_INTERVAL_MS} (default 60 s): every interval the consumer deletes
  * the processed-message records in its database older than the window, and only those (see
- * {@link io.outboxkit.app.RetentionSettings}); {@code METRICS} and the {@code OTEL_*} variables (see
+ * {@link io.outboxkit.app.RetentionSettings}); {@code SHUTDOWN_DELAY_MS} (default 0: how long a stopping
+ * consumer keeps serving with {@code /health/ready} answering 503 before it drains, see
+ * {@link io.outboxkit.app.ProbeSettings}); {@code METRICS} and the {@code OTEL_*} variables (see
  * {@link Observability}). A bad setting, an unreachable database or a broker that cannot be used ends the
  * process with one line on stderr and exit status 2; SIGTERM stops the broker source (its batch in hand
  * finished and acknowledged), the HTTP server, retention, then the pool.
@@ -59,7 +61,7 @@ public final class ConsumerMain {
             observability.trackPool(database);
             source = config.source().broker() == Broker.HTTP ? null : config.source().openSource();
             ConsumerApp app = ConsumerApp.start(database, config.consumerName(), config.service().host(),
-                    config.service().port(), observability, source, config.source().broker());
+                    config.service().port(), observability, source, config.source().broker(), config.probes());
             // Its own database's records are the consumer's to trim: no relay need share that database.
             RetentionTask retention = RetentionTask.start(config.consumerName(), config.retentionInterval(),
                     OutboxRetention.builder(database.jdbi()).dedupWindow(config.dedupWindow())

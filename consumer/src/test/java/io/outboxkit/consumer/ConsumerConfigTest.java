@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.ProbeSettings;
 import io.outboxkit.app.RetentionSettings;
 import io.outboxkit.app.ServiceSettings;
 import io.outboxkit.app.broker.Broker;
@@ -23,7 +24,7 @@ class ConsumerConfigTest {
 
         assertThat(config).isEqualTo(new ConsumerConfig(new ServiceSettings("0.0.0.0", 8081, 16), "loyalty",
                 BrokerSettings.source(Env.of(Map.of()), "loyalty"), OutboxRetention.DEFAULT_DEDUP_WINDOW,
-                RetentionSettings.DEFAULT_INTERVAL));
+                RetentionSettings.DEFAULT_INTERVAL, ProbeSettings.DEFAULT));
         assertThat(config.source().broker()).isEqualTo(Broker.HTTP);
     }
 
@@ -31,12 +32,13 @@ class ConsumerConfigTest {
     void every_setting_can_be_given() {
         ConsumerConfig config = ConsumerConfig.from(Env.of(Map.of(
                 "BIND_HOST", "127.0.0.1", "PORT", "9000", "CONSUMER_NAME", "analytics", "DB_POOL_SIZE", "4",
-                "RETENTION_DEDUP_MS", "86400000", "RETENTION_INTERVAL_MS", "5000")));
+                "RETENTION_DEDUP_MS", "86400000", "RETENTION_INTERVAL_MS", "5000", "SHUTDOWN_DELAY_MS", "3000")));
 
         assertThat(config.service()).isEqualTo(new ServiceSettings("127.0.0.1", 9000, 4));
         assertThat(config.consumerName()).isEqualTo("analytics");
         assertThat(config.dedupWindow()).isEqualTo(Duration.ofDays(1));
         assertThat(config.retentionInterval()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(config.probes().shutdownDelay()).isEqualTo(Duration.ofSeconds(3));
     }
 
     @Test

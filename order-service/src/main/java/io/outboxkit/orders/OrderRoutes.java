@@ -7,6 +7,7 @@ import io.outboxkit.app.Uuids;
 import io.outboxkit.app.http.ApiError;
 import io.outboxkit.app.http.Health;
 import io.outboxkit.app.http.JsonApi;
+import io.outboxkit.app.http.Probes;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
@@ -28,13 +29,13 @@ final class OrderRoutes {
         this.database = Objects.requireNonNull(database, "database");
     }
 
-    /** Declares the routes in {@code config}. */
-    void declare(JavalinConfig config) {
+    /** Declares the routes in {@code config}, the health checks through {@code probes}. */
+    void declare(JavalinConfig config, Probes probes) {
         config.routes.post("/orders", this::create);
         config.routes.get("/orders/{id}", this::get);
         config.routes.post("/orders/{id}/pay", ctx -> transition(ctx, Transition.PAY));
         config.routes.post("/orders/{id}/cancel", ctx -> transition(ctx, Transition.CANCEL));
-        Health.serve(config, Health.live(), Health.of(database));
+        probes.serve(config, Health.live(), Health.of(database));
     }
 
     private void create(Context ctx) {

@@ -2,7 +2,9 @@ package io.outboxkit.orders;
 
 import io.javalin.Javalin;
 import io.outboxkit.app.Database;
+import io.outboxkit.app.ProbeSettings;
 import io.outboxkit.app.http.JsonApi;
+import io.outboxkit.app.http.Probes;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.OutboxWriter;
 import java.util.Objects;
@@ -35,9 +37,11 @@ public final class OrderServiceApp implements AutoCloseable {
     public static final long MAX_BODY_BYTES = 16 * 1024;
 
     private final Javalin javalin;
+    private final Probes probes;
 
-    private OrderServiceApp(Javalin javalin) {
+    private OrderServiceApp(Javalin javalin, Probes probes) {
         this.javalin = javalin;
+        this.probes = probes;
     }
 
     /**
@@ -56,17 +60,27 @@ public final class OrderServiceApp implements AutoCloseable {
      * events written in it record its trace context).
      */
     public static OrderServiceApp start(Database database, String host, int port, Observability observability) {
+        return start(database, host, port, observability, ProbeSettings.DEFAULT);
+    }
+
+    /**
+     * As {@link #start(Database, String, int, Observability)}, stopping as {@code probeSettings} say
+     * (see {@link #close()}).
+     */
+    public static OrderServiceApp start(Database database, String host, int port, Observability observability,
+                                        ProbeSettings probeSettings) {
         Objects.requireNonNull(database, "database");
+        Probes probes = Probes.create(probeSettings);
         Objects.requireNonNull(host, "host");
         OrderMetrics metrics = new OrderMetrics(observability.registry());
         OrderRoutes routes = new OrderRoutes(new OrderService(database.dataSource(), OutboxWriter.create(), metrics), database);
         Javalin javalin = Javalin.create(config -> {
             JsonApi.configure(config, MAX_BODY_BYTES);
             observability.configure(config);
-            routes.declare(config);
+            routes.declare(config, probes);
         });
         javalin.start(host, port);
-        return new OrderServiceApp(javalin);
+        return new OrderServiceApp(javalin, probes);
     }
 
     /** The port the server listens on. */
@@ -74,9 +88,14 @@ public final class OrderServiceApp implements AutoCloseable {
         return javalin.port();
     }
 
-    /** Stops the server: in-flight requests finish, new connections are refused. Idempotent. */
+    /**
+     * Stops the server: {@code /health/ready} answers 503 {@code "stopping"} at once, requests are
+     * served as before for the shutdown delay, then the requests in progress finish while new ones
+     * get 503 (the health checks still answered), and the port closes (see {@link Probes#stop}).
+     * Idempotent.
+     */
     @Override
     public void close() {
-        javalin.stop();
+        probes.stop(javalin);
     }
 }

@@ -3,6 +3,7 @@ package io.outboxkit.orders;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.ProbeSettings;
 import io.outboxkit.app.RetentionSettings;
 import io.outboxkit.app.RetentionTask;
 import io.outboxkit.app.ServiceMain;
@@ -23,12 +24,15 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code IDEMPOTENCY_KEY_TTL_MS}: how long the answer to an {@code Idempotency-Key} request is kept
  *       for its retries, 1 ms to 10 years, default 24 hours; a retry later than that is a new request;</li>
  *   <li>{@code RETENTION_INTERVAL_MS}: how often keys past that are deleted (see {@link RetentionSettings});</li>
+ *   <li>{@code SHUTDOWN_DELAY_MS}: how long a stopping service keeps serving, unready, before it drains
+ *       (see {@link ProbeSettings});</li>
  *   <li>{@code METRICS} and the {@code OTEL_*} variables: metrics and tracing (see {@link Observability}).</li>
  * </ul>
  * {@link ServiceSettings} says what {@code PORT}, {@code BIND_HOST} and {@code DB_POOL_SIZE} accept.
  * Applies the migrations at start. A missing or wrong setting, or an unreachable database, stops
  * the start with one line on stderr and exit status {@link ServiceMain#EXIT_START_FAILED}. On
- * SIGTERM it stops the HTTP server, then the keys' retention, then closes the pool.
+ * SIGTERM it stops the HTTP server (unready first, see {@link OrderServiceApp#close()}), then the keys'
+ * retention, then closes the pool.
  */
 public final class OrderServiceMain {
 
@@ -62,6 +66,7 @@ public final class OrderServiceMain {
         Duration keyTtl = env.millis("IDEMPOTENCY_KEY_TTL_MS", DEFAULT_IDEMPOTENCY_KEY_TTL, 1,
                 RetentionSettings.MAX_RETENTION_MS);
         Duration retentionInterval = RetentionSettings.interval(env);
+        ProbeSettings probes = ProbeSettings.from(env);
         Observability observability = Observability.start(NAME, env);
         Database database;
         try {
@@ -73,7 +78,7 @@ public final class OrderServiceMain {
         observability.trackPool(database);
         OrderServiceApp app;
         try {
-            app = OrderServiceApp.start(database, service.host(), service.port(), observability);
+            app = OrderServiceApp.start(database, service.host(), service.port(), observability, probes);
         } catch (RuntimeException e) {
             database.close();
             observability.close();

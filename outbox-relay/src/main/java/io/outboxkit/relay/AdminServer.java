@@ -3,10 +3,12 @@ package io.outboxkit.relay;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.outboxkit.app.Database;
+import io.outboxkit.app.ProbeSettings;
 import io.outboxkit.app.broker.Broker;
 import io.outboxkit.app.broker.BrokerPublisher;
 import io.outboxkit.app.http.Health;
 import io.outboxkit.app.http.JsonApi;
+import io.outboxkit.app.http.Probes;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxMonitor;
@@ -41,6 +43,8 @@ final class AdminServer implements AutoCloseable {
     private final OutboxPoller poller;
     private final Javalin server;
     private final Console console;
+    /** No shutdown delay: nothing routes requests to the admin port, so there is nothing to wait for. */
+    private final Probes probes = Probes.create(ProbeSettings.DEFAULT);
     /** Set once the relay has started the poller, which it does after this server (see {@link #pollerStarted()}). */
     private volatile boolean pollerStarted;
 
@@ -56,7 +60,7 @@ final class AdminServer implements AutoCloseable {
             observability.configure(config);
             installed[0] = Console.install(config, admin, monitor, poller.name(), poller::stats, access);
             // Live names nothing: it answers without the admin token (see Guard), so it tells only up or down.
-            Health.serve(config, Health.live().and(() -> !pollerStarted || poller.isRunning(), "poller is not running")
+            probes.serve(config, Health.live().and(() -> !pollerStarted || poller.isRunning(), "poller is not running")
                             .and(() -> !(sink instanceof BrokerPublisher broker) || broker.isAlive(),
                                     "sink gave up connecting"),
                     Health.of(database).with("relay", poller.name()).with("sink", sinkKind.id())
@@ -137,10 +141,10 @@ final class AdminServer implements AutoCloseable {
         }
     }
 
-    /** Stops serving. */
+    /** Stops serving: requests in progress finish, with {@code /health/ready} answering 503 {@code "stopping"} meanwhile. */
     @Override
     public void close() {
-        server.stop();
+        probes.stop(server);
         console.close();
     }
 }

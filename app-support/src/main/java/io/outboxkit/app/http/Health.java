@@ -17,7 +17,7 @@ import java.util.function.BooleanSupplier;
  * Fields added with {@link #with} come after {@code status} in both answers. Immutable and
  * thread-safe: each request runs the checks anew.
  *
- * <p>Two kinds, served together by {@link #serve}: readiness ({@link #of}: the database first,
+ * <p>Two kinds, served together by {@link Probes#serve}: readiness ({@link #of}: the database first,
  * then what a service adds with {@link #and}), which may fail while a dependency is down, and
  * liveness ({@link #live}: only the process's own worker threads, never the database), which
  * fails only when a restart is the cure. An orchestrator that restarts on a failed readiness check
@@ -65,14 +65,27 @@ public final class Health implements Handler {
     /**
      * Declares {@code GET /health/live} answered by {@code live}, and {@code GET /health/ready}
      * and {@code GET /health} (what {@code /health} always meant, kept for existing probes)
-     * answered by {@code ready}.
+     * answered by {@code ready}. Services declare them through {@link Probes#serve}.
      */
-    public static void serve(JavalinConfig config, Health live, Health ready) {
+    static void serve(JavalinConfig config, Health live, Health ready) {
         Objects.requireNonNull(live, "live");
         Objects.requireNonNull(ready, "ready");
         config.routes.get(LIVE, live);
         config.routes.get(READY, ready);
         config.routes.get(PATH, ready);
+    }
+
+    /** Whether {@code path} is one of the health checks' paths. */
+    static boolean isProbe(String path) {
+        return PATH.equals(path) || LIVE.equals(path) || READY.equals(path);
+    }
+
+    /** This health, requiring {@code up} before any of its checks; {@code whenDown} is the error when it fails. */
+    Health first(BooleanSupplier up, String whenDown) {
+        List<Check> more = new ArrayList<>();
+        more.add(new Check(Objects.requireNonNull(up, "up"), Objects.requireNonNull(whenDown, "whenDown")));
+        more.addAll(checks);
+        return new Health(more, fields);
     }
 
     /** This health, also requiring {@code up}; {@code whenDown} is the error when it is the first to fail. */

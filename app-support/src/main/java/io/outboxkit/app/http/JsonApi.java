@@ -15,7 +15,6 @@ import java.util.Locale;
 import java.util.Map;
 import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.io.EofException;
-import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,11 +47,12 @@ public final class JsonApi {
         config.http.defaultContentType = "application/json";
         config.http.prefer405over404 = true;
         // A graceful stop: Javalin puts its handlers inside the GracefulHandler, which on stop refuses
-        // new requests and lets those in progress finish (up to the stop timeout) before connections
-        // close. Without it Jetty closes them at once: the client gets no answer while its transaction
-        // may still commit (an order created that the client was never told about).
+        // new requests (but the health checks: see Probes) and lets those in progress finish (up to
+        // the stop timeout) before connections close. Without it Jetty closes them at once: the client
+        // gets no answer while its transaction may still commit (an order created that the client was
+        // never told about).
         config.jetty.modifyServer(server -> {
-            server.setHandler(new GracefulHandler());
+            server.setHandler(new ProbeExemptGracefulHandler());
             server.setStopTimeout(STOP_TIMEOUT_MS);
         });
         config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));

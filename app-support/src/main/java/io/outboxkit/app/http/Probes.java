@@ -1,0 +1,120 @@
+package io.outboxkit.app.http;
+
+import io.javalin.Javalin;
+import io.javalin.config.JavalinConfig;
+import io.outboxkit.app.ProbeSettings;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A service's health checks as an orchestrator probes them, and its stop in the order a probe
+ * needs: {@link #stop} first makes {@code /health/ready} answer 503 {@code "stopping"} while the
+ * service keeps serving for {@link ProbeSettings#shutdownDelay()} (time for a load balancer or
+ * Kubernetes' endpoints to stop sending it requests), then drains: new requests are refused with
+ * 503, the probes are still answered, and those in progress finish (up to
+ * {@link JsonApi#STOP_TIMEOUT_MS}) before the port closes. One per server; thread-safe.
+ */
+public final class Probes {
+
+    /** The readiness error of a stopping service. */
+    public static final String STOPPING = "stopping";
+
+    private static final Logger LOG = LoggerFactory.getLogger(Probes.class);
+
+    private final ProbeSettings settings;
+    private final AtomicBoolean stopCalled = new AtomicBoolean();
+    private volatile boolean stopping;
+
+    private Probes(ProbeSettings settings) {
+        this.settings = settings;
+    }
+
+    /** Probes behaving as {@code settings} say. */
+    public static Probes create(ProbeSettings settings) {
+        return new Probes(Objects.requireNonNull(settings, "settings"));
+    }
+
+    /**
+     * Declares {@code GET /health/live} answered by {@code live}, and {@code GET /health/ready}
+     * and {@code GET /health} by {@code ready}, which answers 503 {@value #STOPPING} first of all
+     * once {@link #stop} has begun. Call it inside {@code Javalin.create}, after
+     * {@link JsonApi#configure}.
+     */
+    public void serve(JavalinConfig config, Health live, Health ready) {
+        Objects.requireNonNull(ready, "ready");
+        Health.serve(config, live, ready.first(() -> !stopping, STOPPING));
+    }
+
+    /** Whether {@link #stop} has begun. */
+    public boolean isStopping() {
+        return stopping;
+    }
+
+    /** As {@link #stop(Javalin, Runnable)} with nothing to do before the drain. */
+    public void stop(Javalin server) {
+        stop(server, () -> { });
+    }
+
+    /**
+     * Stops {@code server}: readiness turns 503 {@value #STOPPING}, the server keeps serving for
+     * the shutdown delay, {@code beforeDrain} runs (a broker source's close, say), then requests in
+     * progress finish, new ones getting 503, before the port closes. Calling it again only waits
+     * for the server to be stopped.
+     */
+    public void stop(Javalin server, Runnable beforeDrain) {
+        Objects.requireNonNull(server, "server");
+        if (!stopCalled.compareAndSet(false, true)) {
+            server.stop();
+            return;
+        }
+        stopping = true;
+        Duration delay = settings.shutdownDelay();
+        if (!delay.isZero()) {
+            LOG.info("stopping: /health/ready answers 503 for {} ms (SHUTDOWN_DELAY_MS) before the drain", delay.toMillis());
+            try {
+                Thread.sleep(delay.toMillis()); // the orchestrator's time to stop routing here: no event to wait on
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        try {
+            beforeDrain.run();
+        } finally {
+            drain(server);
+            server.stop();
+        }
+    }
+
+    /**
+     * Jetty's own graceful stop closes the port at once, refusing the very connection a probe
+     * would make; shutting the graceful handler down first keeps it open until the requests in
+     * progress are done.
+     */
+    private static void drain(Javalin server) {
+        Server jetty = server.jettyServer().server();
+        GracefulHandler graceful = jetty.getDescendant(GracefulHandler.class);
+        if (graceful == null || !jetty.isStarted()) {
+            return;
+        }
+        try {
+            graceful.shutdown().get(JsonApi.STOP_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            LOG.warn("{} request(s) still in progress after {} ms: their connections are closed",
+                    graceful.getCurrentRequestCount(), JsonApi.STOP_TIMEOUT_MS);
+        } catch (ExecutionException e) {
+            LOG.warn("draining the requests in progress failed: {}", e.getCause().toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        // Drained, or waited the whole stop timeout already: Jetty need not wait again.
+        jetty.setStopTimeout(0);
+    }
+}
