@@ -5,6 +5,7 @@ import java.net.BindException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Where a service listens and how many connections its database pool holds, read from
@@ -66,14 +67,19 @@ public record ServiceSettings(String host, int port, int poolSize) {
     }
 
     /**
-     * A failed start as its user should read it: when the server could not listen where these
-     * settings say (a {@link BindException} among the causes of {@code failure}), a
-     * {@link ConfigException} naming the address and the variable to change ("PORT=8080 is already
-     * in use on BIND_HOST=0.0.0.0: ..."); any other failure as it is.
+     * A failed start as its user should read it: a {@link ConfigException} among the causes of
+     * {@code failure} (one the server's own parts raised, naming their variable: {@code HEALTH_PORT});
+     * else, when the server could not listen where these settings say (a {@link BindException} among
+     * the causes), a {@link ConfigException} naming the address and the variable to change
+     * ("PORT=8080 is already in use on BIND_HOST=0.0.0.0: ..."); any other failure as it is.
      *
      * @param hostVariable the variable these settings' host came from ({@link #BIND_HOST}, the relay's {@code ADMIN_HOST})
      */
     public RuntimeException explainStartFailure(String hostVariable, RuntimeException failure) {
+        Optional<ConfigException> named = Causes.find(failure, ConfigException.class);
+        if (named.isPresent()) {
+            return named.get();
+        }
         return Causes.find(failure, BindException.class).<RuntimeException>map(bind -> {
             if (String.valueOf(bind.getMessage()).contains("in use")) {
                 return new ConfigException("PORT=" + port + " is already in use on " + hostVariable + "=" + host

@@ -106,8 +106,8 @@ public final class ConsumerApp implements AutoCloseable {
     }
 
     /**
-     * As {@link #start(Database, String, String, int, Observability, MessageSource, Broker)}, stopping
-     * as {@code probeSettings} say (see {@link #close()}).
+     * As {@link #start(Database, String, String, int, Observability, MessageSource, Broker)}, with its health checks and its stop as
+     * {@code probeSettings} say (see {@link #healthPort()} and {@link #close()}).
      *
      * @throws ConfigException when the source's broker refuses it (credentials, a queue of that name
      *                         with other settings): one line naming {@code SOURCE}; nothing is left running
@@ -116,9 +116,9 @@ public final class ConsumerApp implements AutoCloseable {
                                     Observability observability, MessageSource source, Broker sourceKind,
                                     ProbeSettings probeSettings) {
         Objects.requireNonNull(database, "database");
+        Objects.requireNonNull(host, "host");
         Probes probes = Probes.create(probeSettings);
         Objects.requireNonNull(sourceKind, "sourceKind");
-        Objects.requireNonNull(host, "host");
         LoyaltyStore store = new LoyaltyStore(database.jdbi());
         ParsedPayloads parsed = new ParsedPayloads();
         IdempotentHandler handler = IdempotentHandler.create(database.jdbi(), consumerName, new LoyaltyHandler(store, parsed));
@@ -148,7 +148,12 @@ public final class ConsumerApp implements AutoCloseable {
                                 .and(source::isConnected, "source " + sourceKind.id() + " is not connected"));
             }
         }).start(host, port);
-        LOG.info("consumer {} listening on {}:{}", consumerName, host, server.port());
+        if (probes.healthPort() >= 0) {
+            LOG.info("consumer {} listening on {}:{}, health checks also on port {}", consumerName, host, server.port(),
+                    probes.healthPort());
+        } else {
+            LOG.info("consumer {} listening on {}:{}", consumerName, host, server.port());
+        }
         if (source != null) {
             try {
                 source.start(ConsumerMetrics.countingDeadLetters(messages::receive, observability.registry(), consumerName));
@@ -168,6 +173,14 @@ public final class ConsumerApp implements AutoCloseable {
     /** The port the server listens on. */
     public int port() {
         return server.port();
+    }
+
+    /**
+     * The port the health checks have to themselves ({@link ProbeSettings#healthPort()}, served by
+     * threads of their own), or -1 when they are served on {@link #port()} only.
+     */
+    public int healthPort() {
+        return probes.healthPort();
     }
 
     /** The name processed messages are recorded under. */

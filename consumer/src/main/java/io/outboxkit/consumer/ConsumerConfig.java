@@ -14,8 +14,9 @@ import java.time.Duration;
  * broker's variables (see {@link BrokerSettings}; the consumer name names the Kafka group, the
  * RabbitMQ queue or the NATS durable consumer), and {@code RETENTION_DEDUP_MS} and
  * {@code RETENTION_INTERVAL_MS}: how long its processed-message records are kept, and how often
- * those past it are deleted (see {@link RetentionSettings}); {@code SHUTDOWN_DELAY_MS}, how long a
- * stopping consumer keeps serving, unready, before it drains (see {@link ProbeSettings}).
+ * those past it are deleted (see {@link RetentionSettings}); {@code HEALTH_PORT}, a port of their own
+ * for the health checks, and {@code SHUTDOWN_DELAY_MS}, how long a stopping consumer keeps serving,
+ * unready, before it drains (see {@link ProbeSettings}).
  */
 record ConsumerConfig(ServiceSettings service, String consumerName, BrokerSettings source, Duration dedupWindow,
                       Duration retentionInterval, ProbeSettings probes) {
@@ -36,8 +37,9 @@ record ConsumerConfig(ServiceSettings service, String consumerName, BrokerSettin
             throw new ConfigException("CONSUMER_NAME must be at most " + MAX_NAME_LENGTH + " characters, was "
                     + name.length());
         }
-        return new ConsumerConfig(ServiceSettings.from(env, ServiceSettings.BIND_HOST, ServiceSettings.DEFAULT_BIND_HOST,
-                DEFAULT_PORT, DEFAULT_POOL_SIZE), name, BrokerSettings.source(env, name),
-                RetentionSettings.dedupWindow(env), RetentionSettings.interval(env), ProbeSettings.from(env));
+        ServiceSettings service = ServiceSettings.from(env, ServiceSettings.BIND_HOST, ServiceSettings.DEFAULT_BIND_HOST,
+                DEFAULT_PORT, DEFAULT_POOL_SIZE);
+        return new ConsumerConfig(service, name, BrokerSettings.source(env, name),
+                RetentionSettings.dedupWindow(env), RetentionSettings.interval(env), ProbeSettings.from(env, service));
     }
 }

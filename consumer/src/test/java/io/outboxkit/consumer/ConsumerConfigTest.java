@@ -32,13 +32,13 @@ class ConsumerConfigTest {
     void every_setting_can_be_given() {
         ConsumerConfig config = ConsumerConfig.from(Env.of(Map.of(
                 "BIND_HOST", "127.0.0.1", "PORT", "9000", "CONSUMER_NAME", "analytics", "DB_POOL_SIZE", "4",
-                "RETENTION_DEDUP_MS", "86400000", "RETENTION_INTERVAL_MS", "5000", "SHUTDOWN_DELAY_MS", "3000")));
+                "RETENTION_DEDUP_MS", "86400000", "RETENTION_INTERVAL_MS", "5000", "SHUTDOWN_DELAY_MS", "3000", "HEALTH_PORT", "9001")));
 
         assertThat(config.service()).isEqualTo(new ServiceSettings("127.0.0.1", 9000, 4));
         assertThat(config.consumerName()).isEqualTo("analytics");
         assertThat(config.dedupWindow()).isEqualTo(Duration.ofDays(1));
         assertThat(config.retentionInterval()).isEqualTo(Duration.ofSeconds(5));
-        assertThat(config.probes().shutdownDelay()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(config.probes()).isEqualTo(new ProbeSettings(9001, Duration.ofSeconds(3)));
     }
 
     @Test

@@ -64,14 +64,14 @@ public final class OrderServiceApp implements AutoCloseable {
     }
 
     /**
-     * As {@link #start(Database, String, int, Observability)}, stopping as {@code probeSettings} say
-     * (see {@link #close()}).
+     * As {@link #start(Database, String, int, Observability)}, with its health checks and its stop as
+     * {@code probeSettings} say (see {@link #healthPort()} and {@link #close()}).
      */
     public static OrderServiceApp start(Database database, String host, int port, Observability observability,
                                         ProbeSettings probeSettings) {
         Objects.requireNonNull(database, "database");
-        Probes probes = Probes.create(probeSettings);
         Objects.requireNonNull(host, "host");
+        Probes probes = Probes.create(probeSettings);
         OrderMetrics metrics = new OrderMetrics(observability.registry());
         OrderRoutes routes = new OrderRoutes(new OrderService(database.dataSource(), OutboxWriter.create(), metrics), database);
         Javalin javalin = Javalin.create(config -> {
@@ -86,6 +86,14 @@ public final class OrderServiceApp implements AutoCloseable {
     /** The port the server listens on. */
     public int port() {
         return javalin.port();
+    }
+
+    /**
+     * The port the health checks have to themselves ({@link ProbeSettings#healthPort()}, served by
+     * threads of their own), or -1 when they are served on {@link #port()} only.
+     */
+    public int healthPort() {
+        return probes.healthPort();
     }
 
     /**

@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code IDEMPOTENCY_KEY_TTL_MS}: how long the answer to an {@code Idempotency-Key} request is kept
  *       for its retries, 1 ms to 10 years, default 24 hours; a retry later than that is a new request;</li>
  *   <li>{@code RETENTION_INTERVAL_MS}: how often keys past that are deleted (see {@link RetentionSettings});</li>
- *   <li>{@code SHUTDOWN_DELAY_MS}: how long a stopping service keeps serving, unready, before it drains
- *       (see {@link ProbeSettings});</li>
+ *   <li>{@code HEALTH_PORT}: a port of their own for the health checks, unset by default;
+ *       {@code SHUTDOWN_DELAY_MS}: how long a stopping service keeps serving, unready, before it
+ *       drains (see {@link ProbeSettings});</li>
  *   <li>{@code METRICS} and the {@code OTEL_*} variables: metrics and tracing (see {@link Observability}).</li>
  * </ul>
  * {@link ServiceSettings} says what {@code PORT}, {@code BIND_HOST} and {@code DB_POOL_SIZE} accept.
@@ -66,7 +67,7 @@ public final class OrderServiceMain {
         Duration keyTtl = env.millis("IDEMPOTENCY_KEY_TTL_MS", DEFAULT_IDEMPOTENCY_KEY_TTL, 1,
                 RetentionSettings.MAX_RETENTION_MS);
         Duration retentionInterval = RetentionSettings.interval(env);
-        ProbeSettings probes = ProbeSettings.from(env);
+        ProbeSettings probes = ProbeSettings.from(env, service);
         Observability observability = Observability.start(NAME, env);
         Database database;
         try {
@@ -84,7 +85,12 @@ public final class OrderServiceMain {
             observability.close();
             throw service.explainStartFailure(ServiceSettings.BIND_HOST, e);
         }
-        LoggerFactory.getLogger(NAME).info("listening on {}:{}", service.host(), app.port());
+        if (app.healthPort() >= 0) {
+            LoggerFactory.getLogger(NAME).info("listening on {}:{}, health checks also on port {}", service.host(), app.port(),
+                    app.healthPort());
+        } else {
+            LoggerFactory.getLogger(NAME).info("listening on {}:{}", service.host(), app.port());
+        }
         RetentionTask keyRetention = RetentionTask.start(NAME, retentionInterval, () -> {
             long deleted = IdempotencyKeys.deleteExpired(database.dataSource(), keyTtl, KEY_DELETE_BATCH);
             return deleted == 0 ? "" : deleted + " idempotency key(s)";

@@ -2,8 +2,11 @@ package io.outboxkit.orders;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.outboxkit.app.ProbeSettings;
 import io.outboxkit.testing.PostgresExtension;
 import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,5 +65,26 @@ class HealthTest {
             assertThat(ready.body()).isEqualTo("{\"status\":\"unavailable\",\"error\":\"database is not answering\"}");
             assertThat(cut.get("/health").body()).isEqualTo(ready.body());
         }
+    }
+
+    @Test
+    void the_health_port_answers_the_checks_and_nothing_else() {
+        try (RunningOrderService probed = RunningOrderService.start(db, new ProbeSettings(0, Duration.ZERO))) {
+            assertThat(probed.healthPort()).isPositive().isNotEqualTo(probed.port());
+            for (String path : new String[] {"/health/live", "/health/ready", "/health"}) {
+                HttpResponse<String> response = probed.getOnHealthPort(path);
+                assertThat(response.statusCode()).as(path).isEqualTo(200);
+                assertThat(response.body()).as(path).isEqualTo("{\"status\":\"ok\"}");
+            }
+            HttpResponse<String> order = probed.getOnHealthPort("/orders/" + UUID.randomUUID());
+            assertThat(order.statusCode()).isEqualTo(404);
+            assertThat(order.body()).contains("the health port serves");
+            assertThat(probed.get("/health/ready").statusCode()).as("the checks stay on the service's port").isEqualTo(200);
+        }
+    }
+
+    @Test
+    void without_a_health_port_the_checks_are_on_the_service_port_only() {
+        assertThat(service.healthPort()).isEqualTo(-1);
     }
 }

@@ -2,6 +2,7 @@ package io.outboxkit.orders;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.outboxkit.app.Database;
+import io.outboxkit.app.ProbeSettings;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.app.testing.TestDatabases;
@@ -39,9 +40,18 @@ final class RunningOrderService implements AutoCloseable {
 
     /** The service observed by {@code observability} (its pool tracked too). */
     static RunningOrderService start(PostgresExtension db, Observability observability) {
+        return start(db, observability, ProbeSettings.DEFAULT);
+    }
+
+    /** The service with its health checks and its stop as {@code probes} say. */
+    static RunningOrderService start(PostgresExtension db, ProbeSettings probes) {
+        return start(db, Observability.off(), probes);
+    }
+
+    private static RunningOrderService start(PostgresExtension db, Observability observability, ProbeSettings probes) {
         Database database = TestDatabases.open(db, 16, OrderServiceMain.SCHEMA);
         observability.trackPool(database);
-        return new RunningOrderService(database, OrderServiceApp.start(database, "127.0.0.1", 0, observability));
+        return new RunningOrderService(database, OrderServiceApp.start(database, "127.0.0.1", 0, observability, probes));
     }
 
     /** Closes the service's pool under it: every query fails from now on, as when the database stops answering. */
@@ -54,6 +64,11 @@ final class RunningOrderService implements AutoCloseable {
         return app.port();
     }
 
+    /** The port the health checks have to themselves, -1 when they have none. */
+    int healthPort() {
+        return app.healthPort();
+    }
+
     /** POST with a JSON body and optional header name/value pairs. */
     HttpResponse<String> post(String path, String json, String... headers) {
         return send(path, "POST", JSON, json, headers);
@@ -64,9 +79,18 @@ final class RunningOrderService implements AutoCloseable {
         return send(path, "GET", null, null);
     }
 
+    /** GET on the health checks' own port. */
+    HttpResponse<String> getOnHealthPort(String path) {
+        return send(app.healthPort(), path, "GET", null, null);
+    }
+
     /** Any request; a null content type sends none, a null body sends an empty one. */
     HttpResponse<String> send(String path, String method, String contentType, String body, String... headers) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.port() + path))
+        return send(app.port(), path, method, contentType, body, headers);
+    }
+
+    private HttpResponse<String> send(int port, String path, String method, String contentType, String body, String... headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                 .timeout(Duration.ofSeconds(20))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.ofString(body));

@@ -41,6 +41,9 @@ class StartupTest {
         "BIND_HOST, no.such.host.invalid",
         "IDEMPOTENCY_KEY_TTL_MS, 0",
         "RETENTION_INTERVAL_MS, soon",
+        "HEALTH_PORT, abc",
+        "HEALTH_PORT, 8080",
+        "SHUTDOWN_DELAY_MS, -1",
     })
     void a_wrong_setting_fails_the_start_naming_it(String name, String value) {
         Map<String, String> env = new HashMap<>(validEnv(8080));
@@ -93,6 +96,19 @@ class StartupTest {
 
         try (AutoCloseable service = OrderServiceMain.start(Env.of(env))) {
             assertThat(client.send(health, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void a_health_port_in_use_fails_the_start_naming_health_port_not_port() throws Exception {
+        try (ServerSocket taken = new ServerSocket(FreePorts.pick(), 50, InetAddress.getByName("127.0.0.1"))) {
+            Map<String, String> env = new HashMap<>(validEnv(FreePorts.pick()));
+            env.put("HEALTH_PORT", Integer.toString(taken.getLocalPort()));
+
+            assertThatThrownBy(() -> OrderServiceMain.start(Env.of(env)))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith("HEALTH_PORT=" + taken.getLocalPort() + " cannot be listened on at 127.0.0.1: ")
+                    .hasMessageEndingWith(" (set HEALTH_PORT to a free port, or leave it unset)");
         }
     }
 

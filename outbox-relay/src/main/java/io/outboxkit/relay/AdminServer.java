@@ -43,8 +43,11 @@ final class AdminServer implements AutoCloseable {
     private final OutboxPoller poller;
     private final Javalin server;
     private final Console console;
-    /** No shutdown delay: nothing routes requests to the admin port, so there is nothing to wait for. */
-    private final Probes probes = Probes.create(ProbeSettings.DEFAULT);
+    /**
+     * No shutdown delay, nothing routing requests to the admin port, and no health port: the admin
+     * port takes no request traffic for probes to queue behind.
+     */
+    private final Probes probes;
     /** Set once the relay has started the poller, which it does after this server (see {@link #pollerStarted()}). */
     private volatile boolean pollerStarted;
 
@@ -52,6 +55,7 @@ final class AdminServer implements AutoCloseable {
                         MessagePublisher sink, Broker sinkKind, String host, int port, Observability observability,
                         ConsoleSettings access) {
         access.checkFor(host);
+        this.probes = Probes.create(ProbeSettings.DEFAULT);
         this.monitor = monitor;
         this.poller = poller;
         Console[] installed = new Console[1];

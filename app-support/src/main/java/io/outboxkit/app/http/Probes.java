@@ -2,21 +2,36 @@ package io.outboxkit.app.http;
 
 import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
+import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.ProbeSettings;
+import io.outboxkit.core.spi.Causes;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A service's health checks as an orchestrator probes them, and its stop in the order a probe
- * needs: {@link #stop} first makes {@code /health/ready} answer 503 {@code "stopping"} while the
+ * needs.
+ *
+ * <p>With a health port ({@link ProbeSettings#healthPort()}) the checks are also served there, on a
+ * connector with {@value #HEALTH_THREADS} threads of its own, and nothing else is: requests
+ * waiting for the service's threads (more requests than threads, each waiting for the database
+ * pool) never queue a probe behind them, so a liveness probe does not restart an overloaded but
+ * working replica. On Java 17 the service's threads are platform threads, a few hundred at most,
+ * which a burst of requests blocked on the pool can all hold.
+ *
+ * <p>{@link #stop} first makes {@code /health/ready} answer 503 {@code "stopping"} while the
  * service keeps serving for {@link ProbeSettings#shutdownDelay()} (time for a load balancer or
  * Kubernetes' endpoints to stop sending it requests), then drains: new requests are refused with
  * 503, the probes are still answered, and those in progress finish (up to
@@ -27,17 +42,24 @@ public final class Probes {
     /** The readiness error of a stopping service. */
     public static final String STOPPING = "stopping";
 
+    /**
+     * The health port's threads: its acceptor and selector take two, the rest answer probes, which
+     * answer from memory or a cached reading and so hold a thread for moments.
+     */
+    static final int HEALTH_THREADS = 6;
+
     private static final Logger LOG = LoggerFactory.getLogger(Probes.class);
 
     private final ProbeSettings settings;
     private final AtomicBoolean stopCalled = new AtomicBoolean();
     private volatile boolean stopping;
+    private volatile ServerConnector healthConnector;
 
     private Probes(ProbeSettings settings) {
         this.settings = settings;
     }
 
-    /** Probes behaving as {@code settings} say. */
+    /** Probes behaving as {@code settings} say; the health port listens on the server's host. */
     public static Probes create(ProbeSettings settings) {
         return new Probes(Objects.requireNonNull(settings, "settings"));
     }
@@ -51,6 +73,55 @@ public final class Probes {
     public void serve(JavalinConfig config, Health live, Health ready) {
         Objects.requireNonNull(ready, "ready");
         Health.serve(config, live, ready.first(() -> !stopping, STOPPING));
+        if (settings.hasHealthPort()) {
+            // Javalin opens its own connector only when none is declared: the service's port comes
+            // first, so that it stays the one Javalin's port() tells. Host and port are the start's.
+            config.jetty.addConnector((server, http) -> {
+                ServerConnector service = new ServerConnector(server, new HttpConnectionFactory(http));
+                service.setHost(config.jetty.host);
+                service.setPort(config.jetty.port);
+                return service;
+            });
+            config.jetty.addConnector((server, http) -> {
+                QueuedThreadPool threads = new QueuedThreadPool(HEALTH_THREADS, HEALTH_THREADS);
+                threads.setName("health-port");
+                ServerConnector connector = new ServerConnector(server, threads, null, null, 1, 1,
+                        new HttpConnectionFactory(http)) {
+                    @Override
+                    public void open() throws IOException {
+                        try {
+                            super.open();
+                        } catch (IOException e) {
+                            // Else the service's start failure names PORT, the port a bind failure usually is.
+                            throw new IOException(new ConfigException("HEALTH_PORT=" + settings.healthPort()
+                                    + " cannot be listened on at " + getHost() + ": " + Causes.rootMessage(e)
+                                    + " (set HEALTH_PORT to a free port, or leave it unset)"));
+                        }
+                    }
+                };
+                connector.setHost(config.jetty.host);
+                connector.setPort(settings.healthPort());
+                healthConnector = connector;
+                return connector;
+            });
+            config.routes.before(ctx -> {
+                if (isHealthPort(ctx.req().getLocalPort()) && !Health.isProbe(ctx.path())) {
+                    throw ApiError.notFound("the health port serves " + Health.LIVE + ", " + Health.READY + " and "
+                            + Health.PATH + " only");
+                }
+            });
+        }
+    }
+
+    private boolean isHealthPort(int localPort) {
+        ServerConnector connector = healthConnector;
+        return connector != null && connector.getLocalPort() == localPort;
+    }
+
+    /** The port the health checks have to themselves once the server started, or -1 when they have none. */
+    public int healthPort() {
+        ServerConnector connector = healthConnector;
+        return connector == null ? -1 : connector.getLocalPort();
     }
 
     /** Whether {@link #stop} has begun. */

@@ -39,7 +39,7 @@ class ProbesTest {
 
     @Test
     void during_the_shutdown_delay_ready_says_stopping_while_live_and_requests_are_served_as_before() throws Exception {
-        Probes probes = start(new ProbeSettings(Duration.ofSeconds(3)));
+        Probes probes = start(new ProbeSettings(ProbeSettings.NO_HEALTH_PORT, Duration.ofSeconds(3)));
         assertThat(get(Health.READY)).isEqualTo("200 {\"status\":\"ok\"}");
 
         CompletableFuture<Void> stopping = CompletableFuture.runAsync(() -> probes.stop(server));
