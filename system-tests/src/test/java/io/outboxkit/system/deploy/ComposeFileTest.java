@@ -53,6 +53,21 @@ class ComposeFileTest {
                 .isGreaterThanOrEqualTo(Duration.ofSeconds(30 + 10));
     }
 
+    /**
+     * README's "Health checks": /health/ready is "for a readiness probe and for depends_on:
+     * {condition: service_healthy}". The relay delivers to the consumer, so it should wait for the
+     * consumer's readiness, not for its container to have started (JVM start and migrations
+     * before it listens: the first batches fail and back off meanwhile).
+     */
+    @Test
+    void the_relay_waits_for_the_consumer_to_be_ready() throws IOException {
+        Map<String, List<String>> services = services();
+        assertThat(services.get("consumer")).as("consumer's healthcheck on /health/ready")
+                .anyMatch(l -> l.contains("/health/ready"));
+        assertThat(services.get("outbox-relay")).as("outbox-relay's depends_on the consumer")
+                .anyMatch(l -> l.trim().startsWith("consumer:") && l.contains("service_healthy"));
+    }
+
     /** A service's stop_grace_period (compose's default, 10 s, when it sets none). */
     private static Duration stopGracePeriod(String service) throws IOException {
         return services().get(service).stream().map(String::trim).filter(l -> l.startsWith("stop_grace_period:"))
