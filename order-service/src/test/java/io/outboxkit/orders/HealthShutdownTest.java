@@ -11,9 +11,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -42,15 +39,10 @@ class HealthShutdownTest {
                     .POST(HttpRequest.BodyPublishers.ofString("{\"user_id\": \"" + UUID.randomUUID() + "\", \"amount\": 1}")).build(),
                     HttpResponse.BodyHandlers.ofString());
             String id = RunningOrderService.json(created).get("id").asText();
-            try (Connection lock = db.dataSource().getConnection()) {
-                lock.setAutoCommit(false);
-                try (PreparedStatement select = lock.prepareStatement("SELECT 1 FROM orders WHERE id = ?::uuid FOR UPDATE")) {
-                    select.setString(1, id);
-                    select.executeQuery().close();
-                }
+            try (HeldOrderLock lock = HeldOrderLock.hold(db, id)) {
                 CompletableFuture<HttpResponse<String>> pay = client.sendAsync(HttpRequest.newBuilder(uri(app, "/orders/" + id + "/pay"))
                         .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-                await().atMost(Duration.ofSeconds(10)).until(() -> waitingOnLocks(lock) >= 1);
+                await().atMost(Duration.ofSeconds(10)).until(() -> lock.waiters() >= 1);
                 CompletableFuture<Void> stopping = CompletableFuture.runAsync(app::close);
                 await().atMost(Duration.ofSeconds(5)).pollDelay(Duration.ofMillis(200)).until(() -> !stopping.isDone());
 
@@ -62,7 +54,7 @@ class HealthShutdownTest {
                 } catch (IOException e) {
                     ready = "no answer: " + e;
                 }
-                lock.rollback();
+                lock.release();
                 assertThat(pay.join().statusCode()).as("the request in progress finishes").isEqualTo(200);
                 stopping.join();
                 assertThat(ready).as("/health/ready while stopping").startsWith("503");
@@ -72,14 +64,5 @@ class HealthShutdownTest {
 
     private static URI uri(OrderServiceApp app, String path) {
         return URI.create("http://127.0.0.1:" + app.port() + path);
-    }
-
-    private static int waitingOnLocks(Connection connection) throws Exception {
-        try (PreparedStatement count = connection.prepareStatement(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()");
-             ResultSet rows = count.executeQuery()) {
-            rows.next();
-            return rows.getInt(1);
-        }
     }
 }

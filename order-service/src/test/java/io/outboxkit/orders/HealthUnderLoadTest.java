@@ -8,9 +8,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,19 +36,14 @@ class HealthUnderLoadTest {
             String id = RunningOrderService.json(service.createOrder(UUID.randomUUID().toString(), "1")).get("id").asText();
             HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             List<CompletableFuture<HttpResponse<String>>> pays = new ArrayList<>();
-            try (Connection lock = db.dataSource().getConnection()) {
-                lock.setAutoCommit(false);
-                try (PreparedStatement select = lock.prepareStatement("SELECT 1 FROM orders WHERE id = ?::uuid FOR UPDATE")) {
-                    select.setString(1, id);
-                    select.executeQuery().close();
-                }
+            try (HeldOrderLock lock = HeldOrderLock.hold(db, id)) {
                 for (int i = 0; i < POOL; i++) {
                     pays.add(client.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + service.port() + "/orders/" + id + "/pay"))
                             .POST(HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(30)).build(),
                             HttpResponse.BodyHandlers.ofString()));
                 }
                 await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
-                        .until(() -> waitingOnLocks(lock), n -> n >= POOL);
+                        .until(lock::waiters, n -> n >= POOL);
 
                 long started = System.nanoTime();
                 HttpResponse<String> ready = service.get("/health/ready");
@@ -59,20 +51,11 @@ class HealthUnderLoadTest {
 
                 assertThat(ready.statusCode()).as("ready while the pool is busy: %s after %s", ready.body(), took).isEqualTo(200);
                 assertThat(took).as("a probe's timeoutSeconds=1").isLessThan(Duration.ofSeconds(1));
-                lock.rollback();
+                lock.release();
             }
             for (CompletableFuture<HttpResponse<String>> pay : pays) {
                 pay.join();
             }
-        }
-    }
-
-    private static int waitingOnLocks(Connection connection) throws Exception {
-        try (PreparedStatement count = connection.prepareStatement(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()");
-             ResultSet rows = count.executeQuery()) {
-            rows.next();
-            return rows.getInt(1);
         }
     }
 }

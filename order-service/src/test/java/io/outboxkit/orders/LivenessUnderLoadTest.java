@@ -9,8 +9,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,12 +45,7 @@ class LivenessUnderLoadTest {
             Semaphore slots = new Semaphore(OUTSTANDING);
             AtomicBoolean loading = new AtomicBoolean(true);
             AtomicLong answered = new AtomicLong();
-            try (Connection lock = db.dataSource().getConnection()) {
-                lock.setAutoCommit(false);
-                try (PreparedStatement select = lock.prepareStatement("SELECT 1 FROM orders WHERE id = ?::uuid FOR UPDATE")) {
-                    select.setString(1, id);
-                    select.executeQuery().close();
-                }
+            try (HeldOrderLock lock = HeldOrderLock.hold(db, id)) {
                 // Keeps OUTSTANDING requests in flight: the load a burst of retries or a traffic spike brings.
                 Thread load = new Thread(() -> {
                     while (loading.get()) {
@@ -83,7 +76,7 @@ class LivenessUnderLoadTest {
                 } finally {
                     loading.set(false);
                     load.join();
-                    lock.rollback();
+                    lock.release();
                     await().atMost(Duration.ofSeconds(60)).until(() -> slots.availablePermits() == OUTSTANDING);
                 }
                 assertThat(probes).as("three /health/live probes in a row under load (a probe's timeoutSeconds=1)")
