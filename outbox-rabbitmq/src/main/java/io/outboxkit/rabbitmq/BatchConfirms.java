@@ -1,7 +1,8 @@
 package io.outboxkit.rabbitmq;
 
-import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.FailureReason;
+import io.outboxkit.core.spi.PublishException;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -31,9 +32,12 @@ final class BatchConfirms {
         settle(message, null);
     }
 
-    /** Records {@code message} as failed, with the text stored as its last error. */
-    void failed(OutboxMessage message, String why) {
-        settle(message, new OutboxException(why));
+    /**
+     * Records {@code message} as failed, with the text stored as its last error; the failure is
+     * counted under {@code reason} (nothing else in it tells an outage or a timeout from a refusal).
+     */
+    void failed(OutboxMessage message, FailureReason reason, String why) {
+        settle(message, new PublishException(reason, why));
     }
 
     private void settle(OutboxMessage message, Exception failure) {
@@ -50,9 +54,9 @@ final class BatchConfirms {
         return unsettled.await(Math.max(0, nanos), TimeUnit.NANOSECONDS);
     }
 
-    /** Fails each of {@code messages} that is not settled yet. */
-    void failUnsettled(Collection<OutboxMessage> messages, String why) {
-        messages.forEach(message -> failed(message, why));
+    /** Fails each of {@code messages} that is not settled yet, counted under {@code reason}. */
+    void failUnsettled(Collection<OutboxMessage> messages, FailureReason reason, String why) {
+        messages.forEach(message -> failed(message, reason, why));
     }
 
     /** The failed messages so far, with why. */

@@ -9,6 +9,7 @@ import com.rabbitmq.client.ReturnListener;
 import com.rabbitmq.client.ShutdownListener;
 import com.rabbitmq.client.ShutdownSignalException;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.FailureReason;
 import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -133,9 +134,9 @@ final class ConfirmChannel implements ConfirmListener, ReturnListener, ShutdownL
         }
         String unroutable = returned.remove(publish.message().id().toString());
         if (refusal != null) {
-            publish.batch().failed(publish.message(), refusal);
+            publish.batch().failed(publish.message(), FailureReason.REFUSED, refusal);
         } else if (unroutable != null) {
-            publish.batch().failed(publish.message(), unroutable);
+            publish.batch().failed(publish.message(), FailureReason.REFUSED, unroutable);
         } else {
             publish.batch().confirmed(publish.message());
         }
@@ -155,8 +156,11 @@ final class ConfirmChannel implements ConfirmListener, ReturnListener, ShutdownL
     public void shutdownCompleted(ShutdownSignalException cause) {
         String why = BrokerErrors.describe(cause);
         brokenBecause = "the channel closed: " + why;
+        // A hard error is the connection's end (the broker out of reach); a channel closed alone is
+        // the broker refusing something sent on it (a CC header of the wrong type, say).
+        FailureReason reason = cause.isHardError() ? FailureReason.UNAVAILABLE : FailureReason.REFUSED;
         for (Map.Entry<Long, Awaited> first = awaited.pollFirstEntry(); first != null; first = awaited.pollFirstEntry()) {
-            first.getValue().batch().failed(first.getValue().message(),
+            first.getValue().batch().failed(first.getValue().message(), reason,
                     "the channel closed before RabbitMQ confirmed the message: " + why);
         }
         returned.clear();

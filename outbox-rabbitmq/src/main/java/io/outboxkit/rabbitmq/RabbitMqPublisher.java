@@ -7,6 +7,7 @@ import com.rabbitmq.client.RecoveryListener;
 import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -171,7 +172,8 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
      * for the broker's confirms.
      *
      * @return the messages that were not confirmed, each with why: refused, unroutable, too large,
-     *     the connection or channel lost, or no confirm in time; every other message was confirmed
+     *     the connection or channel lost, or no confirm in time, each a {@code PublishException}
+     *     whose reason says which kind; every other message was confirmed
      * @throws IllegalStateException when the publisher is closed
      * @throws InterruptedException when interrupted while waiting; the outcome is then unknown
      */
@@ -191,15 +193,18 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
         }
         String blocked = blockedBecause;
         if (blocked != null) {
-            confirms.failUnsettled(messages, "RabbitMQ blocks publishing on this connection (" + blocked + "): a "
-                    + "memory or disk alarm on the broker; free its resources");
+            // Unavailable, not refused: the broker takes no publish from anyone until its alarm clears,
+            // whatever the message; the operator's fix is the broker's, as when it is down.
+            confirms.failUnsettled(messages, FailureReason.UNAVAILABLE, "RabbitMQ blocks publishing on this connection ("
+                    + blocked + "): a memory or disk alarm on the broker; free its resources");
             return confirms.failures();
         }
         ConfirmChannel channel;
         try {
             channel = channel();
         } catch (Exception e) {
-            confirms.failUnsettled(messages, "cannot publish to RabbitMQ at " + uri + ": " + describeConnection(e));
+            confirms.failUnsettled(messages, FailureReason.UNAVAILABLE,
+                    "cannot publish to RabbitMQ at " + uri + ": " + describeConnection(e));
             return confirms.failures();
         }
         int frameMax = connection.getFrameMax();
@@ -217,7 +222,7 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
             if (!settled) {
                 String why = "no confirm from RabbitMQ within " + timeout.toMillis() + " ms (exchange '" + exchange
                         + "'): the broker is slow, blocked or unreachable";
-                confirms.failUnsettled(messages, why);
+                confirms.failUnsettled(messages, FailureReason.TIMEOUT, why);
                 channel.abandon(confirms, why);
             }
             sending.whenComplete((ignored, error) -> retire(channel));
@@ -236,18 +241,20 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
             try {
                 outgoing = AmqpMessages.outgoing(message, maxMessageBytes, frameMax);
             } catch (IllegalArgumentException e) {
-                confirms.failed(message, "message " + message.id() + " cannot be sent to RabbitMQ: " + e.getMessage());
+                confirms.failed(message, FailureReason.REFUSED,
+                        "message " + message.id() + " cannot be sent to RabbitMQ: " + e.getMessage());
                 continue;
             }
             String broken = channel.brokenBecause();
             if (broken != null) {
-                confirms.failed(message, "not sent to RabbitMQ: " + broken);
+                confirms.failed(message, FailureReason.UNAVAILABLE, "not sent to RabbitMQ: " + broken);
                 continue;
             }
             try {
                 channel.publish(message, outgoing, confirms);
             } catch (Exception e) {
-                confirms.failed(message, "could not send to RabbitMQ: " + describeConnection(e));
+                confirms.failed(message, FailureReason.UNAVAILABLE,
+                        "could not send to RabbitMQ: " + describeConnection(e));
             }
         }
     }

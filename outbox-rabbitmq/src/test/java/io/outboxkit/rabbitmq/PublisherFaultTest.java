@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.testing.TcpProxy;
 import io.outboxkit.testing.ThreadPerTask;
 import java.time.Duration;
@@ -18,7 +19,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The publisher when the broker is out of reach, through a TCP proxy the test owns: every batch
  * fails within the timeout with a clear error, and succeeds again once the broker is back,
- * without a new publisher.
+ * without a new publisher. Each failure is counted under its reason in
+ * {@code outbox_delivery_failures_total{reason}}: a broker out of reach is {@code unavailable}, a
+ * broker that does not confirm in time is {@code timeout}, as FailureReason and the README say.
  */
 class PublisherFaultTest {
 
@@ -154,6 +157,38 @@ class PublisherFaultTest {
 
             await().atMost(Duration.ofSeconds(10)).until(publisher::isConnected);
             assertThat(publisher.publishAll(Messages.orders(1))).isEmpty();
+        }
+    }
+
+    @Test
+    void a_batch_failed_because_the_broker_is_unreachable_counts_as_unavailable() throws Exception {
+        try (RabbitMqPublisher publisher = publisher()) {
+            assertThat(publisher.publishAll(Messages.orders(1))).isEmpty();
+            proxy.cut();
+            await().atMost(Duration.ofSeconds(5)).until(() -> !publisher.isConnected());
+
+            Map<UUID, Exception> failures = publisher.publishAll(Messages.orders(3));
+
+            assertThat(failures).hasSize(3);
+            assertThat(failures.values()).allSatisfy(e -> assertThat(FailureReason.of(e))
+                    .as("reason of \"%s\"", e.getMessage()).isEqualTo(FailureReason.UNAVAILABLE));
+        }
+    }
+
+    @Test
+    void a_batch_without_confirms_within_the_timeout_counts_as_timeout() throws Exception {
+        try (RabbitMqPublisher publisher = publisher()) {
+            assertThat(publisher.publishAll(Messages.orders(1))).isEmpty();
+            proxy.freeze();
+            try {
+                Map<UUID, Exception> failures = publisher.publishAll(Messages.orders(3));
+
+                assertThat(failures).hasSize(3);
+                assertThat(failures.values()).allSatisfy(e -> assertThat(FailureReason.of(e))
+                        .as("reason of \"%s\"", e.getMessage()).isEqualTo(FailureReason.TIMEOUT));
+            } finally {
+                proxy.thaw();
+            }
         }
     }
 }
