@@ -11,7 +11,9 @@ import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.Causes;
+import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
+import io.outboxkit.core.spi.PublishException;
 import io.outboxkit.core.spi.TransportHeaders;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -160,10 +162,11 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
         for (OutboxMessage message : batch) {
             Connection.Status status = connection.getStatus();
             if (status != Connection.Status.CONNECTED) {
-                failures.put(message.id(), new OutboxException(status == Connection.Status.CLOSED
+                String why = status == Connection.Status.CLOSED
                         ? "not published: NatsPublisher " + name + " was closed during the batch"
                         : "not published: the connection to NATS at " + servers + " is " + status
-                                + " (it reconnects by itself; the message is retried)"));
+                                + " (it reconnects by itself; the message is retried)";
+                failures.put(message.id(), new PublishException(FailureReason.UNAVAILABLE, why));
                 continue;
             }
             try {
@@ -209,7 +212,7 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
             return null;
         } catch (TimeoutException e) {
             one.ack().cancel(true);
-            return new OutboxException("no acknowledgement from NATS stream " + stream + " within " + publishTimeout
+            return new PublishException(FailureReason.TIMEOUT, "no acknowledgement from NATS stream " + stream + " within " + publishTimeout
                     + " (connection " + connection.getStatus() + ", " + servers + "): the message may or may not be "
                     + "stored; it is retried, and the stream drops a copy within its duplicate window (" + duplicateWindow + ")");
         } catch (ExecutionException | CancellationException e) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.testing.PrivateNatsServer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -94,6 +95,37 @@ class NatsFaultTest {
                     .hasMessageStartingWith("no acknowledgement from NATS stream " + nats.stream + " within PT2S")
                     .hasMessageContaining("the stream drops a copy within its duplicate window (PT2M)"));
             assertThat(took).isBetween(Duration.ofMillis(1900), Duration.ofSeconds(4));
+        } finally {
+            new ProcessBuilder("kill", "-CONT", Long.toString(pid)).start().waitFor();
+        }
+    }
+
+    @Test
+    void a_message_not_published_because_the_server_is_down_counts_as_unavailable() throws Exception {
+        NatsPublisher publisher = publisher();
+        assertThat(publisher.publishAll(messages(1, "order-"))).isEmpty();
+        server.kill();
+        await().atMost(Duration.ofSeconds(5)).until(() -> !publisher.isConnected());
+
+        Map<UUID, Exception> failures = publisher.publishAll(messages(3, "order-"));
+
+        assertThat(failures).hasSize(3);
+        assertThat(failures.values()).allSatisfy(e -> assertThat(FailureReason.of(e))
+                .as("reason of \"%s\"", e.getMessage()).isEqualTo(FailureReason.UNAVAILABLE));
+    }
+
+    @Test
+    void a_message_without_an_acknowledgement_within_the_publish_timeout_counts_as_timeout() throws Exception {
+        NatsPublisher publisher = publisher();
+        assertThat(publisher.publishAll(messages(1, "order-"))).isEmpty();
+        long pid = server.pid();
+        freeze(pid);
+        try {
+            Map<UUID, Exception> failures = publisher.publishAll(messages(3, "order-"));
+
+            assertThat(failures).hasSize(3);
+            assertThat(failures.values()).allSatisfy(e -> assertThat(FailureReason.of(e))
+                    .as("reason of \"%s\"", e.getMessage()).isEqualTo(FailureReason.TIMEOUT));
         } finally {
             new ProcessBuilder("kill", "-CONT", Long.toString(pid)).start().waitFor();
         }
