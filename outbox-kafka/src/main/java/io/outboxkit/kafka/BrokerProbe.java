@@ -1,5 +1,6 @@
 package io.outboxkit.kafka;
 
+import io.outboxkit.core.spi.FailureReason;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -41,32 +42,38 @@ final class BrokerProbe implements AutoCloseable {
         }
     }
 
-    /** Why {@code topic}'s metadata may be missing: one clause an operator can act on. */
-    String whyNoMetadata(String topic) throws InterruptedException {
+    /** Why a topic's metadata is missing: a clause an operator can act on, and the kind of failure it is. */
+    record NoMetadata(FailureReason reason, String why) {
+    }
+
+    /** Why {@code topic}'s metadata may be missing. */
+    NoMetadata whyNoMetadata(String topic) throws InterruptedException {
         try {
             admin.describeTopics(List.of(topic), new DescribeTopicsOptions().timeoutMs((int) timeout.toMillis()))
                     .topicNameValues().get(topic).get(timeout.toMillis() + 500, TimeUnit.MILLISECONDS);
-            return "the topic exists, but its metadata did not reach the producer in time";
+            return new NoMetadata(FailureReason.TIMEOUT, "the topic exists, but its metadata did not reach the producer in time");
         } catch (ExecutionException e) {
             if (e.getCause() instanceof UnknownTopicOrPartitionException) {
-                return "the topic does not exist and the broker does not create topics on first use"
-                        + " (auto.create.topics.enable=false): create it, or change the topic template";
+                return new NoMetadata(FailureReason.REFUSED, "the topic does not exist and the broker does not create"
+                        + " topics on first use (auto.create.topics.enable=false): create it, or change the topic template");
             }
             if (e.getCause() instanceof TopicAuthorizationException) {
-                return "this client is not authorized to describe or write the topic: grant it WRITE and DESCRIBE";
+                return new NoMetadata(FailureReason.REFUSED,
+                        "this client is not authorized to describe or write the topic: grant it WRITE and DESCRIBE");
             }
             if (e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException) {
                 return silent();
             }
-            return "the broker at " + bootstrapServers + " did not describe the topic (" + e.getCause().getMessage() + ")";
+            return new NoMetadata(FailureReason.of(e.getCause()), "the broker at " + bootstrapServers
+                    + " did not describe the topic (" + e.getCause().getMessage() + ")");
         } catch (java.util.concurrent.TimeoutException | RuntimeException e) {
             return silent();
         }
     }
 
-    private String silent() {
-        return "the broker at " + bootstrapServers + " did not answer within " + timeout.toMillis()
-                + " ms: is it down or unreachable?";
+    private NoMetadata silent() {
+        return new NoMetadata(FailureReason.UNAVAILABLE, "the broker at " + bootstrapServers + " did not answer within " + timeout.toMillis()
+                + " ms: is it down or unreachable?");
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.outboxkit.kafka;
 
+import io.outboxkit.core.spi.FailureReason;
 import java.time.Duration;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
@@ -32,12 +33,13 @@ final class DeliveryErrors {
         } else {
             text = "the broker did not accept the record: " + error.getClass().getSimpleName() + ": " + kafka;
         }
-        return new KafkaDeliveryException("Kafka topic " + topic + ": " + text, error);
+        // The reason the exception's own type gives (a TimeoutException is a timeout), as before it was explicit.
+        return new KafkaDeliveryException(FailureReason.of(error), "Kafka topic " + topic + ": " + text, error);
     }
 
     /** A record not sent because the producer never learnt where the topic lives. */
-    static KafkaDeliveryException noMetadata(String topic, Duration maxBlock, String why) {
-        return new KafkaDeliveryException("Kafka topic " + topic + ": not sent, the topic was not in the producer's"
-                + " metadata within " + maxBlock.toMillis() + " ms (maxBlock): " + why);
+    static KafkaDeliveryException noMetadata(String topic, Duration maxBlock, BrokerProbe.NoMetadata why) {
+        return new KafkaDeliveryException(why.reason(), "Kafka topic " + topic + ": not sent, the topic was not in the"
+                + " producer's metadata within " + maxBlock.toMillis() + " ms (maxBlock): " + why.why());
     }
 }

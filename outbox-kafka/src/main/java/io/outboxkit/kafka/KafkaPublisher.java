@@ -3,6 +3,7 @@ package io.outboxkit.kafka;
 import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.Causes;
+import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.core.spi.TransportHeaders;
 import java.nio.charset.StandardCharsets;
@@ -137,7 +138,7 @@ public final class KafkaPublisher implements MessagePublisher, AutoCloseable {
                 String topic = topics.topicFor(message);
                 byTopic.computeIfAbsent(topic, t -> new ArrayList<>()).add(new Pending(message, topic));
             } catch (IllegalArgumentException e) {
-                failures.put(message.id(), new KafkaDeliveryException(e.getMessage(), e));
+                failures.put(message.id(), new KafkaDeliveryException(FailureReason.REFUSED, e.getMessage(), e));
             }
         }
         if (byTopic.size() == 1) {
@@ -159,7 +160,7 @@ public final class KafkaPublisher implements MessagePublisher, AutoCloseable {
         }
         flush();
         long deadline = System.nanoTime() + deliveryTimeout.plus(SLACK).toNanos();
-        Map<String, String> whyNoMetadata = new LinkedHashMap<>();
+        Map<String, BrokerProbe.NoMetadata> whyNoMetadata = new LinkedHashMap<>();
         for (List<Pending> pending : byTopic.values()) {
             for (Pending p : pending) {
                 Exception failure = outcome(p, deadline, whyNoMetadata);
@@ -226,26 +227,27 @@ public final class KafkaPublisher implements MessagePublisher, AutoCloseable {
         }
     }
 
-    private Exception outcome(Pending p, long deadline, Map<String, String> whyNoMetadata) throws InterruptedException {
+    private Exception outcome(Pending p, long deadline, Map<String, BrokerProbe.NoMetadata> whyNoMetadata)
+            throws InterruptedException {
         try {
             p.result.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             return null;
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (p.notSent) {
-                String why = whyNoMetadata.get(p.topic);
+                BrokerProbe.NoMetadata why = whyNoMetadata.get(p.topic);
                 if (why == null) {
                     why = probe.whyNoMetadata(p.topic);
                     whyNoMetadata.put(p.topic, why);
                     LOG.warn("[{}] Kafka topic {}: no metadata within {} ms (message {} and maybe more): {}", clientId,
-                            p.topic, maxBlock.toMillis(), p.message.id(), why);
+                            p.topic, maxBlock.toMillis(), p.message.id(), why.why());
                 }
                 return DeliveryErrors.noMetadata(p.topic, maxBlock, why);
             }
             return DeliveryErrors.describe(p.topic, cause, deliveryTimeout, bootstrapServers);
         } catch (java.util.concurrent.TimeoutException e) {
-            return new KafkaDeliveryException("Kafka topic " + p.topic + ": no confirmation within "
-                    + deliveryTimeout.plus(SLACK).toMillis() + " ms; it may still arrive, and will then be delivered again");
+            return new KafkaDeliveryException(FailureReason.TIMEOUT, "Kafka topic " + p.topic
+                    + ": no confirmation within " + deliveryTimeout.plus(SLACK).toMillis() + " ms; it may still arrive, and will then be delivered again");
         }
     }
 
