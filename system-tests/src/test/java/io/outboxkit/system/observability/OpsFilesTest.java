@@ -9,13 +9,17 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The files under ops/ as Prometheus' own tool reads them: the alert rules valid and passing their
@@ -101,6 +105,38 @@ class OpsFilesTest {
         List<JsonNode> panels = Jsons.mapper().readTree(DASHBOARD.toFile()).path("panels").findParents("gridPos");
         assertThat(panels).isNotEmpty().allSatisfy(panel -> assertThat(panel.path("type").asText())
                 .as("type of panel %s", panel.path("title")).isIn(GRAFANA_PANEL_TYPES));
+    }
+
+    /**
+     * A figure each replica reads from a whole table is the same on every replica (the consumer's
+     * ordering violations, the relay's outbox counts and oldest age): a sum across replicas would
+     * count the table once per replica, so the dashboard and the rules take the highest.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"outbox_consumer_ordering_violations_total", "outbox_messages", "outbox_oldest_pending_age_seconds"})
+    void a_figure_every_replica_reads_from_the_whole_table_is_never_summed_across_replicas(String metric) throws IOException {
+        List<String> queries = new ArrayList<>(Jsons.mapper().readTree(DASHBOARD.toFile()).findValuesAsText("expr"));
+        Files.readAllLines(PROMETHEUS.resolve("outbox-alerts.yml")).stream().map(String::strip)
+                .filter(line -> line.startsWith("expr:")).map(line -> line.substring("expr:".length())).forEach(queries::add);
+        Pattern named = Pattern.compile("\\b" + metric + "\\b");
+        assertThat(queries).as("queries on %s", metric).anyMatch(query -> named.matcher(query).find());
+        assertThat(queries).allSatisfy(query -> assertThat(summed(query)).as("what %s sums", query)
+                .noneMatch(argument -> named.matcher(argument).find()));
+    }
+
+    /** The argument of every {@code sum} in {@code query}. */
+    private static List<String> summed(String query) {
+        List<String> arguments = new ArrayList<>();
+        Matcher sum = Pattern.compile("\\bsum\\s*(?:(?:by|without)\\s*\\([^)]*\\)\\s*)?\\(").matcher(query);
+        while (sum.find()) {
+            int depth = 1;
+            int end = sum.end();
+            for (; end < query.length() && depth > 0; end++) {
+                depth += query.charAt(end) == '(' ? 1 : query.charAt(end) == ')' ? -1 : 0;
+            }
+            arguments.add(query.substring(sum.end(), end));
+        }
+        return arguments;
     }
 
     /** {@code rules} with every {@code from} in rule {@code alert} replaced by {@code to}. */
