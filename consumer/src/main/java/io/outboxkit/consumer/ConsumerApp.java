@@ -192,7 +192,9 @@ public final class ConsumerApp implements AutoCloseable {
      * Stops: {@code /health/ready} answers 503 {@code "stopping"} at once and everything is served
      * as before for the shutdown delay; then the broker source stops (its batch in hand is finished
      * and acknowledged), then the HTTP server (requests in progress finish while new ones get 503,
-     * the health checks still answered: see {@link Probes#stop}). Calling it again does nothing.
+     * the health checks still answered: see {@link Probes#stop}). Calling it again, from
+     * another thread say, stops nothing itself: it waits for the first call to finish, as
+     * {@link Probes#stop} bounds it.
      */
     @Override
     public void close() {

@@ -8,6 +8,7 @@ import io.outboxkit.core.spi.Causes;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -48,10 +49,14 @@ public final class Probes {
      */
     static final int HEALTH_THREADS = 6;
 
+    /** How much longer than the shutdown delay and the drain a second {@link #stop} waits for the first. */
+    static final long STOP_WAIT_MARGIN_MS = 5_000;
+
     private static final Logger LOG = LoggerFactory.getLogger(Probes.class);
 
     private final ProbeSettings settings;
     private final AtomicBoolean stopCalled = new AtomicBoolean();
+    private final CompletableFuture<Void> stopped = new CompletableFuture<>();
     private volatile boolean stopping;
     private volatile ServerConnector healthConnector;
 
@@ -137,15 +142,39 @@ public final class Probes {
     /**
      * Stops {@code server}: readiness turns 503 {@value #STOPPING}, the server keeps serving for
      * the shutdown delay, {@code beforeDrain} runs (a broker source's close, say), then requests in
-     * progress finish, new ones getting 503, before the port closes. Calling it again only waits
-     * for the server to be stopped.
+     * progress finish, new ones getting 503, before the port closes. Calling it again never stops
+     * anything itself (the port stays open for the first call's delay and drain): it waits for the
+     * first call to be done, up to the shutdown delay plus {@link JsonApi#STOP_TIMEOUT_MS} plus
+     * {@value #STOP_WAIT_MARGIN_MS} ms, and returns after that even if the first call is still
+     * running (a slow {@code beforeDrain}), logging a warning.
      */
     public void stop(Javalin server, Runnable beforeDrain) {
         Objects.requireNonNull(server, "server");
         if (!stopCalled.compareAndSet(false, true)) {
-            server.stop();
+            awaitFirstStop();
             return;
         }
+        try {
+            stopFirst(server, beforeDrain);
+        } finally {
+            stopped.complete(null);
+        }
+    }
+
+    private void awaitFirstStop() {
+        long waitMs = settings.shutdownDelay().toMillis() + JsonApi.STOP_TIMEOUT_MS + STOP_WAIT_MARGIN_MS;
+        try {
+            stopped.get(waitMs, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            LOG.warn("stop called again: the first stop is still running after {} ms; not waiting longer", waitMs);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("unreachable: the stop future is only ever completed normally", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void stopFirst(Javalin server, Runnable beforeDrain) {
         stopping = true;
         Duration delay = settings.shutdownDelay();
         if (!delay.isZero()) {

@@ -70,6 +70,28 @@ class ProbesTest {
         stopping.get(15, TimeUnit.SECONDS);
     }
 
+    @Test
+    void a_second_stop_waits_for_the_first_and_leaves_the_port_open_for_the_whole_delay() throws Exception {
+        Duration delay = Duration.ofSeconds(3);
+        Probes probes = start(new ProbeSettings(ProbeSettings.NO_HEALTH_PORT, delay));
+        long began = System.nanoTime();
+        CompletableFuture<Void> first = CompletableFuture.runAsync(() -> probes.stop(server));
+        await().atMost(Duration.ofSeconds(5)).until(probes::isStopping);
+
+        CompletableFuture<Void> second = CompletableFuture.runAsync(() -> probes.stop(server));
+        // Served until the first call's delay is over, though a second call is under way.
+        long servedUntil = System.nanoTime();
+        while (!first.isDone() && System.nanoTime() - began < delay.toNanos() - Duration.ofMillis(500).toNanos()) {
+            assertThat(get(Health.LIVE)).as("the port is open during the delay").isEqualTo("200 {\"status\":\"ok\"}");
+            servedUntil = System.nanoTime();
+        }
+        second.get(15, TimeUnit.SECONDS);
+        assertThat(Duration.ofNanos(System.nanoTime() - began)).as("the second call returned once the first was done")
+                .isGreaterThanOrEqualTo(delay);
+        assertThat(Duration.ofNanos(servedUntil - began)).isGreaterThan(delay.minusSeconds(1));
+        first.get(15, TimeUnit.SECONDS);
+    }
+
     private Probes start(ProbeSettings settings) {
         Probes probes = Probes.create(settings);
         server = Javalin.create(config -> {
