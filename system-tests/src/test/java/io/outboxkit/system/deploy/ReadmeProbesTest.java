@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 /**
  * README's Kubernetes probes, read as an operator copies them: a service migrates before it opens
  * a port, so without a startup probe the liveness probe restarts it mid-migration; and the probes
- * go to the HEALTH_PORT the snippet sets, which the configuration table documents.
+ * go to the HEALTH_PORT the snippet sets, which the configuration table documents; and the grace
+ * period is set on the pod, long enough for the shutdown delay, the drain and a consumer's batch.
  */
 class ReadmeProbesTest {
 
@@ -22,7 +23,8 @@ class ReadmeProbesTest {
     @Test
     void the_kubernetes_snippet_has_a_startup_probe_and_probes_the_health_port_it_sets() throws IOException {
         List<String> snippet = kubernetesSnippet();
-        assertThat(snippet).as("README's Kubernetes probes").anyMatch(l -> l.startsWith("startupProbe:"))
+        List<String> trimmed = snippet.stream().map(String::strip).toList();
+        assertThat(trimmed).as("README's Kubernetes probes").anyMatch(l -> l.startsWith("startupProbe:"))
                 .anyMatch(l -> l.startsWith("livenessProbe:")).anyMatch(l -> l.startsWith("readinessProbe:"));
         Matcher env = Pattern.compile("name: HEALTH_PORT, value: \"(\\d+)\"").matcher(String.join("\n", snippet));
         assertThat(env.find()).as("the snippet sets HEALTH_PORT").isTrue();
@@ -31,6 +33,41 @@ class ReadmeProbesTest {
                 assertThat(line).as("each probe on HEALTH_PORT").contains("port: " + env.group(1) + "}");
             }
         }
+    }
+
+    @Test
+    void the_grace_period_is_a_pod_field_covering_the_shutdown_delay_and_the_drain() throws IOException {
+        List<String> snippet = kubernetesSnippet();
+        int spec = snippet.indexOf("spec:");
+        assertThat(spec).as("the snippet is a pod spec").isNotNegative();
+        String grace = snippet.stream().filter(l -> l.strip().startsWith("terminationGracePeriodSeconds:")).findFirst()
+                .orElseThrow(() -> new AssertionError("the snippet sets terminationGracePeriodSeconds"));
+        String containers = snippet.stream().filter(l -> l.strip().equals("containers:")).findFirst()
+                .orElseThrow(() -> new AssertionError("the snippet's spec has containers"));
+        assertThat(snippet.indexOf(grace)).as("under spec:").isGreaterThan(spec);
+        assertThat(indent(grace)).as("a field of the pod's spec, beside containers, not of a container")
+                .isEqualTo(indent(containers)).isGreaterThan(0);
+        Matcher delay = Pattern.compile("name: SHUTDOWN_DELAY_MS, value: \"(\\d+)\"").matcher(String.join("\n", snippet));
+        assertThat(delay.find()).as("the snippet sets SHUTDOWN_DELAY_MS").isTrue();
+        long drainSeconds = 5;
+        assertThat(seconds(grace)).as("the order service's grace period: the delay and the drain")
+                .isGreaterThanOrEqualTo(Long.parseLong(delay.group(1)) / 1000 + drainSeconds);
+
+        // A consumer with a broker source also waits up to 30 s for its batch in hand.
+        Matcher consumer = Pattern.compile("consumer's pod[^`]*`terminationGracePeriodSeconds: (\\d+)`")
+                .matcher(Files.readString(README));
+        assertThat(consumer.find()).as("README gives the consumer's pod its own grace period").isTrue();
+        assertThat(Long.parseLong(consumer.group(1))).isGreaterThanOrEqualTo(Long.parseLong(delay.group(1)) / 1000 + 30 + drainSeconds);
+    }
+
+    private static int indent(String line) {
+        return line.length() - line.stripLeading().length();
+    }
+
+    private static long seconds(String graceLine) {
+        Matcher m = Pattern.compile("terminationGracePeriodSeconds: (\\d+)").matcher(graceLine);
+        assertThat(m.find()).isTrue();
+        return Long.parseLong(m.group(1));
     }
 
     @Test
