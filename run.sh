@@ -25,7 +25,9 @@
 #                                  created if missing, instead of in a user namespace
 #
 # Each service gets PORT (its HTTP port) and DB_URL/DB_USER/DB_PASSWORD; the relay also gets
-# CONSUMER_URL. Every log line is prefixed with the process name, e.g. "[order-service] ...".
+# CONSUMER_URL. HEALTH_PORT and SHUTDOWN_DELAY_MS are removed from the services' environment (one
+# health port cannot serve two services; a long delay would outlast run.sh's 30 s stop). Every
+# log line is prefixed with the process name, e.g. "[order-service] ...".
 # Exit status: 0 after a requested stop, 1 when something failed to start or died, 2 for a bad argument.
 set -euo pipefail
 
@@ -463,8 +465,10 @@ start_service() { # NAME PORT [VAR=VALUE...]
         mkdir -p "$CDS_DIR"
         cds=("$(class_archive "$name")" "-Xlog:cds*=off")
     fi
+    # One HEALTH_PORT for all three would be bound twice, and a SHUTDOWN_DELAY_MS near STOP_SECONDS
+    # gets a service killed mid-drain: both are for an orchestrator, set per service.
     # shellcheck disable=SC2086 # JAVA_OPTS is a list of options
-    launch "$name" "" env PORT="$port" "$@" java "@$ROOT/ops/jvm/services.options" "${own[@]}" "${cds[@]}" ${JAVA_OPTS:-} \
+    launch "$name" "" env -u HEALTH_PORT -u SHUTDOWN_DELAY_MS PORT="$port" "$@" java "@$ROOT/ops/jvm/services.options" "${own[@]}" "${cds[@]}" ${JAVA_OPTS:-} \
         -jar "$ROOT/$name/target/$name.jar"
     SERVICE_PIDS+=("$LAUNCHED_PID")
     SERVICE_NAMES+=("$name")
