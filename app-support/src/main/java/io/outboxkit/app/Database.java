@@ -166,8 +166,9 @@ public final class Database implements AutoCloseable {
     /**
      * Whether the database answers a trivial query within a second, asked on a connection of its
      * own outside the pool, so that requests holding every pooled connection do not read as the
-     * database being down; the check is answered within about a second (two at worst: a connection
-     * to open, then the query). A reading is kept for a second, so probes however frequent cost
+     * database being down; the check is answered within about a second (about three at worst: the
+     * kept connection's query times out after 1 s, a new connection's login may take another, then
+     * its query one more). A reading is kept for a second, so probes however frequent cost
      * the database one query a second; a probe arriving while another checks gets the previous
      * reading. That connection is opened at the first call, reopened after a failure, and closed by
      * {@link #close()}, after which this answers false. Thread-safe.
