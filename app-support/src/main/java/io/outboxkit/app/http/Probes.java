@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
 public final class Probes {
 
     /** The readiness error of a stopping service. */
-    public static final String STOPPING = "stopping";
+    static final String STOPPING = "stopping";
 
     /**
      * The health port's threads: its acceptor and selector take two, the rest answer probes, which
@@ -71,7 +71,7 @@ public final class Probes {
 
     /**
      * Declares {@code GET /health/live} answered by {@code live}, and {@code GET /health/ready}
-     * and {@code GET /health} by {@code ready}, which answers 503 {@value #STOPPING} first of all
+     * and {@code GET /health} by {@code ready}, which answers 503 {@code "stopping"} first of all
      * once {@link #stop} has begun. Call it inside {@code Javalin.create}, after
      * {@link JsonApi#configure}.
      */
@@ -130,7 +130,7 @@ public final class Probes {
     }
 
     /** Whether {@link #stop} has begun. */
-    public boolean isStopping() {
+    boolean isStopping() {
         return stopping;
     }
 
@@ -140,7 +140,7 @@ public final class Probes {
     }
 
     /**
-     * Stops {@code server}: readiness turns 503 {@value #STOPPING}, the server keeps serving for
+     * Stops {@code server}: readiness turns 503 {@code "stopping"}, the server keeps serving for
      * the shutdown delay, {@code beforeDrain} runs (a broker source's close, say), then requests in
      * progress finish, new ones getting 503, before the port closes. Calling it again never stops
      * anything itself (the port stays open for the first call's delay and drain): it waits for the
