@@ -68,9 +68,12 @@ import org.slf4j.LoggerFactory;
  * notifying, and looks on its own after pauses of 1 to 4 ms, until it has found nothing for
  * 50 ms. A batch whose every message
  * failed (the receiving side is down, most likely) is followed by a wait too, as when nothing is
- * due, so that an outage spends one batch's attempts per wait rather than a whole backlog's; with
- * several workers no worker claims until that poll interval has passed, and a full claim wakes no
- * idle worker until a batch has delivered something again. The
+ * due (a commit's notification ends it), so that an outage spends one batch's attempts per wait
+ * rather than a whole backlog's. When that batch was full (as many messages as a claim takes: a
+ * backlog is waiting), no worker claims until a poll interval has passed, notifications or not,
+ * and a full claim wakes no idle worker until a batch has delivered something again; a smaller
+ * batch (at low traffic, a single message failing alone) holds off no other worker, and messages
+ * the publisher reported not sent count for neither. With a batch size of 1 every batch is full. The
  * poll interval bounds every wait: a commit is found within it even if its wake-up were lost. With
  * {@link Builder#workers(int) several workers}, the cycles overlap: one worker claims or records
  * while another's batch is on the network (each worker is like a poller of its own: ordering per
@@ -142,8 +145,8 @@ public final class OutboxPoller implements AutoCloseable {
     /** Whether a single message's claim ran out of memory and no claim has succeeded since (its ERROR is logged once). */
     private volatile boolean singleClaimOutOfMemory;
     /**
-     * The receiving side as the last recorded batch saw it, for every worker: down since a batch
-     * failed whole, until a batch delivers something. Each worker's own wait after its failed batch
+     * The receiving side as the last recorded batch saw it, for every worker: down since a full
+     * batch failed whole, until a batch delivers something. Each worker's own wait after its failed batch
      * is not enough: another worker would claim the next batch meanwhile, and so on through a backlog.
      */
     private final Object outage = new Object();
@@ -445,14 +448,24 @@ public final class OutboxPoller implements AutoCloseable {
             // bad: claiming the next batch at once would spend an attempt of every message of a
             // backlog in seconds. Wait instead, as when nothing is due.
             boolean allFailed = failures.size() == batch.size();
-            receiverSeen(allFailed);
+            if (allFailed) {
+                // Only a full batch is evidence of a backlog the other workers would spend attempts
+                // of; a smaller one (at low traffic, one poison message) holds off no one else, and
+                // messages the publisher never sent say nothing of the receiver.
+                boolean notSentOnly = failures.values().stream().allMatch(NotSentException.class::isInstance);
+                if (batch.size() == limit && !notSentOnly) {
+                    receiverSeen(true);
+                }
+            } else {
+                receiverSeen(false);
+            }
             return new Cycle(batch.size(), !allFailed && (batch.size() == limit || released), allFailed);
         }
     }
 
     /**
-     * Records what a batch's outcome says of the receiving side: down when the batch failed whole
-     * (no worker claims for a poll interval from now), up when it delivered something.
+     * Records what a batch's outcome says of the receiving side: down when a full batch failed
+     * whole (no worker claims for a poll interval from now), up when a batch delivered something.
      */
     private void receiverSeen(boolean allFailed) {
         synchronized (outage) {

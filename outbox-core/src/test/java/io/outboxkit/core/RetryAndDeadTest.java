@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class RetryAndDeadTest {
 
@@ -145,6 +146,29 @@ class RetryAndDeadTest {
             }
         }
         assertThat(Outbox.count(db.jdbi(), "PUBLISHED")).isZero();
+    }
+
+    /**
+     * A batch smaller than the claim limit that failed whole is no evidence of a backlog against a
+     * down receiver (at low traffic it is one poison message): its worker waits as when idle, a
+     * commit's notification wakes it, and no other worker is held off.
+     */
+    @ParameterizedTest(name = "workers: {0}")
+    @ValueSource(ints = {1, 2})
+    void a_message_that_fails_alone_does_not_hold_up_a_message_written_after_it_for_the_poll_interval(int workers) {
+        RecordingPublisher publisher = new RecordingPublisher().failWhen(m -> m.aggregateId().equals("poison"));
+        try (OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).workers(workers)
+                .backoff(Duration.ofMinutes(1), Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(6)).build()) {
+            poller.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> poller.waitAnnouncement().inForce());
+            db.jdbi().useTransaction(h -> OutboxWriter.create().write(h, Outbox.message("poison", 0)));
+            await().atMost(Duration.ofSeconds(10)).until(() -> publisher.attempts() >= 1);
+
+            UUID good = db.jdbi().inTransaction(h -> OutboxWriter.create().write(h, Outbox.message("good", 0)));
+
+            // Well inside the poll interval (6 s): a notification, not the interval, brings it.
+            await().atMost(Duration.ofSeconds(2)).until(() -> publisher.delivered(good));
+        }
     }
 
     @ParameterizedTest(name = "claim mode: {0}")
