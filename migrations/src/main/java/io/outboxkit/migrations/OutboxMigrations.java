@@ -132,12 +132,24 @@ public final class OutboxMigrations {
      * {@link OutboxSchema}'s printed SQL) is left as it is: nothing is created, so a role without
      * CREATE on its schema may run this.
      *
+     * <p>A trigger function that names a wake-up table that no longer exists (version 5 wrote its
+     * schema into it, and the schema was renamed since) is written again naming the wake-up table as
+     * these names reach it (logged at WARN); until then every write to the outbox fails.
+     *
      * @return how many scripts this call applied (0 when the schema was already current)
      * @throws FlywayException when the database cannot be migrated, or when a script did not get
      *                         its lock at any attempt: the message names the script and the sessions
-     *                         that held the outbox
+     *                         that held the outbox; or when a trigger function naming a wake-up table
+     *                         that no longer exists cannot be written again: the message names the
+     *                         command that does it
      */
     public int apply() {
+        int applied = migrate();
+        rewriteTriggerOfARenamedSchema();
+        return applied;
+    }
+
+    private int migrate() {
         if (installedWithoutHistory().orElse(-1) == OutboxSchema.scripts(names).size()) {
             // Current, installed by another tool: recording that would create the history table, which
             // a service's role (with only the grants it uses) may not be allowed to.
@@ -170,6 +182,68 @@ public final class OutboxMigrations {
                 SharedSchemaFlyway.sleep(lockPause.toMillis());
             }
         }
+    }
+
+    /**
+     * Version 5 wrote the wake-up table's schema into the trigger function, so that no writer's
+     * search_path can hide it; after {@code ALTER SCHEMA ... RENAME} the function names a table that
+     * no longer exists and every write fails with "relation ... does not exist", while the history
+     * says current. Writing version 5's function again, with these names, makes it name the renamed
+     * table (only when it is broken: a current function is left alone).
+     */
+    private void rewriteTriggerOfARenamedSchema() {
+        String schema = names.schema() == null ? "" : "\"" + names.schema() + "\"."; // validated lowercase identifiers
+        String notifyFunction = schema + "\"" + names.outboxTable() + "_notify\"()";
+        String named;
+        try (Connection connection = dataSource.getConnection();
+             PreparedStatement look = connection.prepareStatement("""
+                     SELECT f.named FROM (SELECT substring(prosrc FROM 'FROM (.+) WHERE waiting_until') AS named
+                                          FROM pg_proc WHERE oid = to_regprocedure(?)) f
+                     WHERE f.named IS NOT NULL AND to_regclass(f.named) IS NULL""")) {
+            look.setString(1, notifyFunction);
+            try (ResultSet row = look.executeQuery()) {
+                if (!row.next()) {
+                    return;
+                }
+                named = row.getString(1);
+            }
+        } catch (SQLException e) {
+            throw new FlywayException("could not read the catalog: " + e.getMessage(), e);
+        }
+        OutboxSchema.Script version5 = OutboxSchema.scripts(names).stream().filter(script -> script.version() == 5).findFirst()
+                .orElseThrow();
+        LOG.warn("the trigger function of the outbox {} names the wake-up table {}, which does not exist (its schema "
+                + "renamed since schema version 5 was applied?), so every write to the outbox fails: writing it again "
+                + "naming {}", names.qualifiedOutboxTable(), named, names.qualifiedWakeupTable());
+        try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement()) {
+            connection.setAutoCommit(true); // the script is one DO statement: applied whole or not at all
+            statement.execute(version5.sql());
+        } catch (SQLException e) {
+            throw new FlywayException("the trigger function of the outbox " + names.qualifiedOutboxTable()
+                    + " names the wake-up table " + named + ", which does not exist (its schema renamed since schema "
+                    + "version 5 was applied?), so every write to the outbox fails, and it could not be written again ("
+                    + e.getMessage() + "). As the owner of the outbox's tables, run: " + version5Command()
+                    + " (README, \"Upgrading a live outbox\")", e);
+        }
+    }
+
+    /** The command that prints version 5's script for these names, piped to psql. */
+    private String version5Command() {
+        StringBuilder command = new StringBuilder("java -cp outbox-core.jar io.outboxkit.core.OutboxSchema");
+        if (names.schema() != null) {
+            command.append(" --schema ").append(names.schema());
+        }
+        if (!names.outboxTable().equals(OutboxNames.DEFAULT_OUTBOX_TABLE)) {
+            command.append(" --outbox-table ").append(names.outboxTable());
+        }
+        if (!names.channel().equals(OutboxNames.DEFAULT_CHANNEL)) {
+            command.append(" --channel ").append(names.channel());
+        }
+        command.append(" --version 5 | psql <database>");
+        if (names.schema() == null) {
+            command.append(", with PGOPTIONS='-c search_path=<the outbox's schema>'");
+        }
+        return command.toString();
     }
 
     /**

@@ -385,6 +385,36 @@ class OutboxMigrationsTest {
         assertThat(history("printed_v4", "outbox_schema_history")).containsExactly("5 wakeup_table_qualified");
     }
 
+    /**
+     * Version 5 writes the wake-up table's schema into the trigger: after ALTER SCHEMA ... RENAME
+     * every write would fail with "relation ... does not exist" while the history of a service that
+     * reaches the outbox through its connection's schema (the names unqualified, so the scripts and
+     * their checksums unchanged) says current. The next apply finds the trigger naming a table that
+     * no longer exists and writes it again.
+     */
+    @Test
+    void after_the_outboxs_schema_is_renamed_applying_again_makes_the_trigger_name_the_renamed_wake_up_table() {
+        db.jdbi().useHandle(h -> h.execute("CREATE SCHEMA before_rename"));
+        try (HikariDataSource service = db.newPool(2, config -> config.setSchema("before_rename"))) {
+            OutboxMigrations.apply(service, OutboxNames.DEFAULT);
+        }
+        db.jdbi().useHandle(h -> h.execute("ALTER SCHEMA before_rename RENAME TO after_rename"));
+        OutboxNames renamed = OutboxNames.inSchema("after_rename");
+        OutboxWriter writer = OutboxWriter.create(renamed);
+        assertThatThrownBy(() -> db.jdbi().useTransaction(h -> writer.write(h, NewMessage.of("Order", "o-1", "OrderCreated", "{}"))))
+                .as("the trigger still names the old schema").hasMessageContaining("before_rename.outbox_wakeup");
+
+        try (HikariDataSource service = db.newPool(2, config -> config.setSchema("after_rename"))) {
+            assertThat(OutboxMigrations.apply(service, OutboxNames.DEFAULT)).as("no script to apply").isZero();
+        }
+
+        UUID written = db.jdbi().inTransaction(h -> writer.write(h, NewMessage.of("Order", "o-1", "OrderCreated", "{}")));
+        assertThat(written).as("a write through the repaired trigger").isNotNull();
+        assertThat(strings("SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                + "WHERE n.nspname = 'after_rename' AND p.proname = 'outbox_notify'"))
+                .singleElement().asString().contains("FROM after_rename.outbox_wakeup WHERE waiting_until > now()");
+    }
+
     @Test
     void a_history_table_of_the_applications_own_or_not_an_identifier_is_refused() {
         assertThatThrownBy(() -> OutboxMigrations.builder(db.dataSource()).historyTable("flyway_schema_history").build())
