@@ -273,6 +273,36 @@ class NotifyOnlyWhileWaitingTest {
         }
     }
 
+    /**
+     * Until every poller runs a release with schema version 4, the trigger must take version 3's
+     * lock as version 3 named it: the name earlier pollers announce on. Version 5 applied by a
+     * process that spells the outbox otherwise (qualified, where version 3 came through the
+     * connection's schema) keeps that name rather than writing its own.
+     */
+    @Test
+    void version_5_applied_by_a_process_spelling_the_outbox_otherwise_keeps_the_lock_name_version_3_wrote() throws Exception {
+        OutboxNames qualified = OutboxNames.inSchema("mixed_spelling").withChannel("mixed_spelling");
+        OutboxNames throughConnection = OutboxNames.DEFAULT.withChannel("mixed_spelling");
+        try (Connection connection = db.dataSource().getConnection(); Statement statement = connection.createStatement()) {
+            statement.execute("CREATE SCHEMA mixed_spelling; SET search_path TO mixed_spelling");
+            for (OutboxSchema.Script script : OutboxSchema.scripts(throughConnection).subList(0, 4)) {
+                statement.execute(script.sql());
+            }
+            statement.execute("RESET search_path");
+        }
+        execute(OutboxSchema.scripts(qualified).subList(4, 5));
+
+        try (Handle writer = db.jdbi().open(); Handle earlierPoller = db.jdbi().open()) {
+            writer.begin();
+            OutboxWriter.create(qualified).write(writer, Outbox.message("in-flight", 0));
+            boolean announced = earlierPoller.createQuery("SELECT pg_try_advisory_lock(hashtextextended(:name, 0))")
+                    .bind("name", OutboxSql.wakeupLockName(throughConnection)).mapTo(Boolean.class).one();
+            writer.rollback();
+            assertThat(announced).as("an earlier poller spelling the outbox as version 3 did announced past a writer in flight")
+                    .isFalse();
+        }
+    }
+
     private static void execute(List<OutboxSchema.Script> scripts) throws Exception {
         try (Connection connection = db.dataSource().getConnection(); Statement statement = connection.createStatement()) {
             for (OutboxSchema.Script script : scripts) {
