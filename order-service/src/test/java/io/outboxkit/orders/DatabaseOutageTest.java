@@ -10,7 +10,6 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.Properties;
 import java.util.UUID;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -82,14 +81,7 @@ class DatabaseOutageTest {
     /** A connection to the server's {@code postgres} database: the test database cannot lock itself out. */
     private static Connection adminConnection(String database) throws SQLException {
         String url = db.jdbcUrl().replaceFirst("/" + Pattern.quote(database) + "(?=\\?|$)", "/postgres");
-        Properties props = new Properties();
-        if (db.user() != null) {
-            props.setProperty("user", db.user());
-        }
-        if (db.password() != null) {
-            props.setProperty("password", db.password());
-        }
-        return DriverManager.getConnection(url, props);
+        return DriverManager.getConnection(url, db.login());
     }
 
 }

@@ -111,11 +111,7 @@ class PgjdbcPromptNotificationSocketFactoryTest {
     }
 
     private static Connection connectToDatabase(boolean promptSockets) throws SQLException {
-        Properties properties = new Properties();
-        properties.setProperty("user", db.user());
-        if (db.password() != null) {
-            properties.setProperty("password", db.password());
-        }
+        Properties properties = db.login();
         if (promptSockets) {
             properties.setProperty("socketFactory", PgjdbcPromptNotificationSocketFactory.class.getName());
         }
