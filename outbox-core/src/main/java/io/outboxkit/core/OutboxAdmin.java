@@ -470,7 +470,14 @@ public final class OutboxAdmin {
      * lasts pgjdbc's {@code cancelSignalTimeout} (10 s by default): for a requeue to end within a
      * wait of a few seconds, give the connections a shorter one (replay-cli's is 2 s). A batch in
      * the caller's transaction (see {@link #requeueDead}) is only cancelled: its connection is the
-     * caller's.
+     * caller's. So is the requeue's first read (where the outbox ends), before it knows whose
+     * transaction it runs in.
+     *
+     * <p>Not covered, so that a requeue there ends only when the database answers (the method
+     * still returns after {@code wait}, {@code false}): taking a connection, beginning a batch's
+     * transaction (BEGIN and its settings) and its COMMIT. A COMMIT is never interrupted on
+     * purpose: closing the connection then would leave unknown whether the batch committed, and the
+     * count the requeue reports with it.
      *
      * <p>It closes this admin for requeues: a {@link #requeueDead} or {@link #requeueSince} that
      * begins afterwards, or was beginning meanwhile, runs no batch and throws a
@@ -512,8 +519,19 @@ public final class OutboxAdmin {
                 throw new RequeueException("could not requeue " + whatWhere + ": cancelled before it began; nothing "
                         + "was requeued", 0, after, null);
             }
-            long last = run("requeue " + whatWhere, h -> h.createQuery("SELECT coalesce(max(seq), 0) FROM " + sql.outbox())
-                    .mapTo(Long.class).one());
+            long last;
+            try {
+                // Cancelled like a batch's statement (a lock on the outbox can hold it), never closed:
+                // the connection may be the caller's.
+                last = run("requeue " + whatWhere, h -> h.createQuery("SELECT coalesce(max(seq), 0) FROM " + sql.outbox())
+                        .addCustomizer(run).mapTo(Long.class).one());
+            } catch (OutboxException | CancelledException e) {
+                if (!run.cancelled) {
+                    throw e;
+                }
+                throw new RequeueException("could not requeue " + whatWhere + ": cancelled before its first batch; "
+                        + "nothing was requeued", 0, after, e);
+            }
             // Only after a statement: before its first, the caller's transaction (auto-commit off, BEGIN not
             // yet sent) looks like a pool's idle connection.
             boolean callers = run("requeue " + whatWhere, OwnConnections::isCallersTransaction);

@@ -348,6 +348,31 @@ class OutboxAdminTest {
     }
 
     @Test
+    void cancel_requeues_ends_a_requeue_still_reading_where_the_outbox_ends_before_its_first_batch() throws Exception {
+        writeDead(2);
+        try (Handle migration = db.jdbi().open()) {
+            migration.begin();
+            migration.execute("LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE"); // the requeue's first read waits
+            CompletableFuture<Integer> requeue = CompletableFuture.supplyAsync(admin::requeueDead, ThreadPerTask.INSTANCE);
+            Instant deadline = Instant.now().plusSeconds(20);
+            while (!anotherWaitsForALock()) {
+                assertThat(Instant.now()).as("the requeue waits for the outbox").isBefore(deadline);
+                Thread.onSpinWait();
+            }
+
+            assertThat(admin.cancelRequeues(Duration.ofSeconds(5))).as("the requeue ended").isTrue();
+
+            assertThat(requeue).failsWithin(Duration.ofSeconds(5)).withThrowableOfType(ExecutionException.class)
+                    .havingCause().isInstanceOfSatisfying(RequeueException.class, e -> {
+                        assertThat(e.requeued()).isZero();
+                        assertThat(e).hasMessageContaining("cancelled").hasMessageContaining("nothing was requeued");
+                    });
+            migration.rollback();
+        }
+        assertThat(Outbox.count(db.jdbi(), "DEAD")).isEqualTo(2);
+    }
+
+    @Test
     void requeue_since_resumes_after_the_write_position_a_stopped_requeue_reached_without_requeuing_those_again() {
         List<UUID> ids = Outbox.write(db.jdbi(), 3, 1);
         db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET status = 'PUBLISHED', published_at = now()"));
