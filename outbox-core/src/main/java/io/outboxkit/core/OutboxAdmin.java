@@ -479,6 +479,12 @@ public final class OutboxAdmin {
      * purpose: closing the connection then would leave unknown whether the batch committed, and the
      * count the requeue reports with it.
      *
+     * <p>Closing a batch's connection closes whatever connection the admin's {@link Jdbi} handed
+     * out: with a Jdbi over one connection ({@code Jdbi.create(Connection)}) and auto-commit on,
+     * batches run in transactions of their own on that connection, and a batch still running after
+     * half the wait closes it, the application's only one. Give an admin that may be cancelled a
+     * Jdbi over a pool, or use it only in the caller's transaction (auto-commit off).
+     *
      * <p>It closes this admin for requeues: a {@link #requeueDead} or {@link #requeueSince} that
      * begins afterwards, or was beginning meanwhile, runs no batch and throws a
      * {@link RequeueException} that says it was cancelled and nothing was requeued. (A stop that
