@@ -390,6 +390,26 @@ class IdempotentHandlerTest {
         assertThat(handler.handle(message)).isEqualTo(Outcome.DUPLICATE);
     }
 
+    @Test
+    void a_handler_over_an_applications_jdbi_configured_for_its_own_sql_runs_with_that_configuration() {
+        // The application's Jdbi, set for its SQL's #name parameters and with a query timeout of its own.
+        org.jdbi.v3.core.Jdbi application = org.jdbi.v3.core.Jdbi.create(db.dataSource());
+        application.getConfig(org.jdbi.v3.core.statement.SqlStatements.class)
+                .setSqlParser(new org.jdbi.v3.core.statement.HashPrefixSqlParser()).setQueryTimeout(7);
+        List<Integer> timeouts = new ArrayList<>();
+        MessageHandler applicationsSql = (h, m) -> {
+            timeouts.add(h.getConfig(org.jdbi.v3.core.statement.SqlStatements.class).getQueryTimeout());
+            h.createUpdate("INSERT INTO effects (key, n) VALUES (#key, 1)").bind("key", m.aggregateId()).execute();
+        };
+        IdempotentHandler handler = IdempotentHandler.create(application, "loyalty", applicationsSql);
+
+        assertThat(handler.handle(message("hash-1"))).isEqualTo(Outcome.PROCESSED);
+        assertThat(handler.handleAll(List.of(message("hash-2"), message("hash-3"))).failures()).isEmpty();
+
+        assertThat(effect("hash-1") + effect("hash-2") + effect("hash-3")).as("effects of #name SQL").isEqualTo(3);
+        assertThat(timeouts).as("the query timeout the handler's statements run under").containsOnly(7);
+    }
+
     private static OutboxMessage message(String aggregateId) {
         return new OutboxMessage(UUID.randomUUID(), 1, "Order", aggregateId, "OrderCreated", "{}", Map.of(),
                 Instant.now(), 1);

@@ -102,13 +102,19 @@ public final class OwnConnections {
      * Runs {@code work} in a transaction begun here on a connection of {@code jdbi}'s and committed
      * here when it returns, rolled back when it throws, whatever the connection's auto-commit
      * setting (in the caller's transaction, see the class comment, it only joins it); returns what
-     * it returned.
+     * it returned. The handle keeps what the application set on {@code jdbi} (SQL parser, template
+     * engine, query timeout): the work is the application's (a consumer's effect), and any SQL of
+     * the library's beside it goes through JDBC, not Jdbi's parsing.
      *
      * @throws X                                             what {@code work} threw (after the rollback)
      * @throws org.jdbi.v3.core.transaction.TransactionException when the commit failed (the transaction is rolled back)
      */
     public static <R, X extends Exception> R inTransaction(Jdbi jdbi, HandleCallback<R, X> work) throws X {
-        try (Handle handle = open(jdbi)) {
+        return inTransaction(jdbi.open(), work);
+    }
+
+    private static <R, X extends Exception> R inTransaction(Handle opened, HandleCallback<R, X> work) throws X {
+        try (Handle handle = opened) {
             if (isCallersTransaction(handle)) {
                 return work.withHandle(handle);
             }
@@ -175,11 +181,12 @@ public final class OwnConnections {
     /**
      * As {@link #inTransaction}, but a transaction begun here runs at READ COMMITTED whatever the
      * session's default (see the class comment); in the caller's transaction, at the caller's level.
+     * For the library's own SQL: the handle is one of {@link #open}.
      *
      * @throws X what {@code work} threw (after the rollback)
      */
     public static <R, X extends Exception> R inReadCommittedTransaction(Jdbi jdbi, HandleCallback<R, X> work) throws X {
-        return inTransaction(jdbi, handle -> {
+        return inTransaction(open(jdbi), handle -> {
             if (!isCallersTransaction(handle)) {
                 // The driver sends it with the BEGIN it puts before a transaction's first statement.
                 handle.execute(READ_COMMITTED);
