@@ -155,6 +155,27 @@ class AutoCommitOffPoolTest {
         assertThat(count("SELECT count(*) FROM effects")).as("effects of a refused message").isZero();
     }
 
+    @Test
+    void over_an_auto_commit_on_pool_whose_connections_a_decorator_wraps_the_handler_and_retention_commit_their_work() {
+        // Such a decorator over a pool with auto-commit on, as the refusal above recommends: a connection with
+        // auto-commit on is in no transaction, so the library's own transactions need no answer from the driver.
+        Jdbi decorated = Jdbi.create(() -> decorate(db.dataSource().getConnection()));
+        IdempotentHandler handler = IdempotentHandler.create(decorated, "loyalty",
+                (tx, m) -> tx.execute("INSERT INTO effects (key, n) VALUES (?, 1)", m.aggregateId()));
+
+        assertThat(handler.handle(message("order-1"))).isEqualTo(Outcome.PROCESSED);
+        assertThat(handler.handleAll(List.of(message("order-2"))).outcomes().values()).containsOnly(Outcome.PROCESSED);
+        assertThat(count("SELECT count(*) FROM effects")).as("the handler's committed effects").isEqualTo(2);
+
+        Outbox.write(db.jdbi(), 2, 1);
+        db.jdbi().useHandle(h -> h.execute("UPDATE outbox SET status = 'PUBLISHED', created_at = now() - interval '2 days', "
+                + "published_at = now() - interval '2 days'"));
+        OutboxRetention.Result result = OutboxRetention.builder(decorated).publishedRetention(Duration.ofDays(1))
+                .build().runOnce();
+        assertThat(result.publishedMessages()).isEqualTo(2);
+        assertThat(Outbox.total(db.jdbi())).as("the deleted rows are gone for good").isZero();
+    }
+
     /** {@code connection} behind a decorator that delegates every call but unwrapping. */
     private static java.sql.Connection decorate(java.sql.Connection connection) {
         return (java.sql.Connection) java.lang.reflect.Proxy.newProxyInstance(AutoCommitOffPoolTest.class.getClassLoader(),

@@ -122,6 +122,11 @@ public final class OwnConnections {
             // with auto-commit off (begin finds the transaction open, commit commits it), and run the
             // afterCommit callbacks a handler may register.
             handle.begin();
+            // Decided once, before begin: after it the connection has auto-commit off (which a decorated
+            // connection that does not unwrap to the driver could not answer for) and may have run a
+            // statement of the application's transaction handler, either of which would make this
+            // transaction look like the caller's.
+            handle.define(OWN_TRANSACTION, true);
             R result;
             try {
                 result = work.withHandle(handle);
@@ -190,8 +195,6 @@ public final class OwnConnections {
             if (!isCallersTransaction(handle)) {
                 // The driver sends it with the BEGIN it puts before a transaction's first statement.
                 handle.execute(READ_COMMITTED);
-                // Having run a statement, the transaction now looks like a caller's to the driver.
-                handle.define(OWN_TRANSACTION, true);
             }
             return work.withHandle(handle);
         });
