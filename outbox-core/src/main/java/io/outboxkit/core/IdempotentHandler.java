@@ -179,7 +179,8 @@ public final class IdempotentHandler {
     /**
      * This handler, its own transactions ended by PostgreSQL (their session closed, the transaction
      * rolled back) once idle between two statements for {@code timeout}; zero leaves the server's,
-     * database's or role's {@code idle_in_transaction_session_timeout} in force. The default is
+     * database's or role's {@code idle_in_transaction_session_timeout} in force, and so does a
+     * non-zero setting of theirs shorter than {@code timeout} (it is never loosened). The default is
      * {@link #DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT}. It bounds how long a replica whose host died or
      * was cut off mid-transaction, its connection never closed, holds a message's
      * {@code processed_messages} row, which a redelivery of that message waits for: without it,

@@ -80,6 +80,27 @@ class ConsumerHostLostTest {
     }
 
     @Test
+    void a_stricter_server_database_or_role_setting_is_kept_and_a_looser_one_is_bounded() throws Exception {
+        String[] seen = new String[1];
+        MessageHandler looking = (tx, m) -> seen[0] = setting(tx);
+        try (Connection session = db.dataSource().getConnection()) {
+            // As a role's or database's setting would: in force for the session, no transaction open.
+            Jdbi strict = CallersConnection.jdbiOn(session);
+            strict.useHandle(h -> h.execute("SET idle_in_transaction_session_timeout = '3s'"));
+            IdempotentHandler.create(strict, "loyalty", looking).handle(message());
+            assertThat(seen[0]).as("the server's 3 s, stricter than the default 10 s").isEqualTo("3s");
+            IdempotentHandler.create(strict, "loyalty", looking).withIdleInTransactionTimeout(Duration.ofMillis(2500))
+                    .handleAll(List.of(message()));
+            assertThat(seen[0]).as("2500 ms given, stricter than the server's").isEqualTo("2500ms");
+
+            strict.useHandle(h -> h.execute("SET idle_in_transaction_session_timeout = '1h'"));
+            IdempotentHandler.create(strict, "loyalty", looking).handleAll(List.of(message()));
+            assertThat(seen[0]).as("the default, stricter than the server's 1 h").isEqualTo("10s");
+            strict.useHandle(h -> h.execute("RESET idle_in_transaction_session_timeout"));
+        }
+    }
+
+    @Test
     void a_transaction_of_the_callers_it_joins_keeps_the_callers_setting() throws Exception {
         try (Handle caller = db.jdbi().open()) {
             caller.begin();

@@ -56,11 +56,15 @@ public final class OutboxSql {
             + "THEN set_config('synchronous_commit', 'on', true) IS NOT NULL ELSE true END";
 
     /**
-     * True, and {@code idle_in_transaction_session_timeout} set local to the transaction to its
-     * parameter (text, as {@code '10000ms'}); a null parameter keeps the setting as it stands.
+     * True, and {@code idle_in_transaction_session_timeout} set local to the transaction to the
+     * shorter of its parameter (text, as {@code '10000ms'}) and the setting in force, unless that is
+     * 0 (none): a stricter server's, database's or role's setting is kept. A null parameter keeps
+     * the setting as it stands. (LEAST ignores a null, the setting's 0 made one.)
      */
     static final String IDLE_IN_TRANSACTION_BOUND = "set_config('idle_in_transaction_session_timeout', "
-            + "coalesce(?, current_setting('idle_in_transaction_session_timeout')), true) IS NOT NULL";
+            + "coalesce((extract(epoch FROM least(nullif(current_setting('idle_in_transaction_session_timeout')::interval, "
+            + "interval '0'), ?::interval)) * 1000)::bigint || 'ms', "
+            + "current_setting('idle_in_transaction_session_timeout')), true) IS NOT NULL";
 
     private static final String PAYLOAD = "o.payload::text";
     private static final String ENTRY_STATE = ", o.status, o.last_error, o.available_at, o.published_at, o.locked_by, o.locked_until";
