@@ -7,6 +7,7 @@ import io.outboxkit.core.internal.OutboxSql;
 import io.outboxkit.core.internal.OwnConnections;
 import io.outboxkit.core.internal.SafeListener;
 import io.outboxkit.core.internal.Tracing;
+import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.spi.MessageHandler;
 import io.outboxkit.core.spi.OutboxListener;
 import java.sql.Connection;
@@ -82,6 +83,9 @@ public final class IdempotentHandler {
 
     private static final Logger LOG = LoggerFactory.getLogger(IdempotentHandler.class);
 
+    /** PostgreSQL's SQLState for a session ended by {@code idle_in_transaction_session_timeout}. */
+    private static final String IDLE_IN_TRANSACTION_TIMEOUT = "25P03";
+
     private final Jdbi jdbi;
     private final OutboxSql sql;
     private final String consumer;
@@ -90,11 +94,11 @@ public final class IdempotentHandler {
     private final OutboxListener listener;
     private final OpenTelemetry openTelemetry;
     private final Tracing tracing;
-    /** The own transactions' idle-in-transaction timeout as PostgreSQL takes it, or null to keep the server's. */
-    private final String idleTimeout;
+    /** The own transactions' idle-in-transaction timeout, or zero to keep the server's. */
+    private final Duration idleTimeout;
 
     private IdempotentHandler(Jdbi jdbi, OutboxSql sql, String consumer, MessageHandler handler,
-                              List<OutboxListener> listeners, OpenTelemetry openTelemetry, String idleTimeout) {
+                              List<OutboxListener> listeners, OpenTelemetry openTelemetry, Duration idleTimeout) {
         this.jdbi = jdbi;
         this.sql = sql;
         this.consumer = consumer;
@@ -134,7 +138,7 @@ public final class IdempotentHandler {
         Objects.requireNonNull(handler, "handler");
         requireConsumer(consumer);
         return new IdempotentHandler(jdbi, new OutboxSql(names), consumer, handler, List.of(), null,
-                idleSetting(DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT));
+                DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT);
     }
 
     /** Refuses, when it is created, a name every message's record would then fail or merge on. */
@@ -185,7 +189,8 @@ public final class IdempotentHandler {
      * was cut off mid-transaction, its connection never closed, holds a message's
      * {@code processed_messages} row, which a redelivery of that message waits for: without it,
      * until TCP keepalive gives up on the connection (about two hours by default). A handler that
-     * stays longer than this between its statements fails, its transaction rolled back, and the
+     * stays longer than this between its statements fails, its transaction rolled back, with an
+     * {@link OutboxException} saying so (PostgreSQL's error, SQLState 25P03, in its cause), and the
      * message is delivered again. It is local to this handler's own transactions: one it joins
      * (see the class comment) keeps the caller's setting. This handler is unchanged.
      *
@@ -201,16 +206,15 @@ public final class IdempotentHandler {
                     "idleInTransactionTimeout must be 0 (the server's setting) or 1 to " + Integer.MAX_VALUE
                             + " ms, was " + timeout);
         }
-        return new IdempotentHandler(jdbi, sql, consumer, handler, listeners, openTelemetry, idleSetting(timeout));
+        return new IdempotentHandler(jdbi, sql, consumer, handler, listeners, openTelemetry, timeout);
     }
 
-    private static String idleSetting(Duration timeout) {
-        return timeout.isZero() ? null : timeout.toMillis() + "ms";
-    }
-
-    /** The idle-in-transaction timeout for the transaction of {@code handle}: none in the caller's. */
+    /**
+     * The idle-in-transaction timeout for the transaction of {@code handle}, as PostgreSQL takes it:
+     * null (the setting in force) in the caller's.
+     */
     private String idleTimeoutIn(Handle handle) {
-        return OwnConnections.isCallersTransaction(handle) ? null : idleTimeout;
+        return idleTimeout.isZero() || OwnConnections.isCallersTransaction(handle) ? null : idleTimeout.toMillis() + "ms";
     }
 
     /** The consumer name processed messages are recorded under. */
@@ -279,6 +283,18 @@ public final class IdempotentHandler {
      * took before are part of the deadlock), so only the caller can run it again.
      */
     private OutboxException failed(String what, boolean joined, Exception e) {
+        if (endedWhileIdle(e)) {
+            String whose = joined ? "the caller's transaction, which the handler joined, was idle longer than its "
+                    + "idle_in_transaction_session_timeout" : "the handler was idle in its transaction longer than "
+                    + (idleTimeout.isZero() ? "the server's idle_in_transaction_session_timeout"
+                            : "idleInTransactionTimeout (" + idleTimeout + ", or the server's "
+                                    + "idle_in_transaction_session_timeout where shorter)");
+            String why = "could not record " + what + " for consumer " + consumer + ": " + whose + ", so PostgreSQL "
+                    + "ended it, rolled back (" + e.getMessage() + "); let the handler pause less between its "
+                    + "statements, or raise the timeout" + (joined ? "" : " with withIdleInTransactionTimeout");
+            return e instanceof MessageHandlingException handling
+                    ? new MessageHandlingException(handling.messageId(), why, e) : new OutboxException(why, e);
+        }
         if (joined && Conflicts.abortedByConflict(e)) {
             return new OutboxException("could not record " + what + " for consumer " + consumer + ": PostgreSQL aborted "
                     + "the caller's transaction, which the handler joined, as a deadlock victim or a serialization "
@@ -288,6 +304,12 @@ public final class IdempotentHandler {
             return outbox;
         }
         return new OutboxException("could not record " + what + " for consumer " + consumer + ": " + e.getMessage(), e);
+    }
+
+    /** Whether PostgreSQL ended the session of {@code e}'s transaction for its idle-in-transaction timeout. */
+    private static boolean endedWhileIdle(Throwable e) {
+        return Causes.chain(e).stream().anyMatch(t -> t instanceof SQLException failure
+                && IDLE_IN_TRANSACTION_TIMEOUT.equals(failure.getSQLState()));
     }
 
     /** An Error the handler or the database layer threw, as the exception a listener is told of. */

@@ -2,7 +2,9 @@ package io.outboxkit.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
+import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.spi.MessageHandler;
 import io.outboxkit.testing.PostgresExtension;
 import io.outboxkit.testing.TcpProxy;
@@ -101,6 +103,28 @@ class ConsumerHostLostTest {
     }
 
     @Test
+    void a_handler_idle_longer_than_the_timeout_is_told_so_and_how_to_raise_it() {
+        MessageHandler idling = (tx, m) -> {
+            int pid = tx.createQuery("SELECT pg_backend_pid()").mapTo(Integer.class).one();
+            // Idle in its transaction until PostgreSQL has ended the session for it.
+            await().atMost(Duration.ofSeconds(30)).until(() -> !alive(pid));
+        };
+        IdempotentHandler handler = IdempotentHandler.create(db.jdbi(), "loyalty", idling)
+                .withIdleInTransactionTimeout(Duration.ofMillis(300));
+
+        OutboxMessage message = message();
+        assertThatThrownBy(() -> handler.handle(message)).isInstanceOf(OutboxException.class)
+                .hasMessageContaining("idle in its transaction longer than idleInTransactionTimeout (PT0.3S")
+                .hasMessageContaining("withIdleInTransactionTimeout")
+                .satisfies(e -> assertThat(Causes.chain(e)).as("PostgreSQL's error in the cause")
+                        .filteredOn(java.sql.SQLException.class::isInstance)
+                        .extracting(cause -> ((java.sql.SQLException) cause).getSQLState()).contains("25P03"));
+        long records = db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM processed_messages WHERE message_id = ?")
+                .bind(0, message.id()).mapTo(Long.class).one());
+        assertThat(records).as("records of the message whose transaction was ended").isZero();
+    }
+
+    @Test
     void a_transaction_of_the_callers_it_joins_keeps_the_callers_setting() throws Exception {
         try (Handle caller = db.jdbi().open()) {
             caller.begin();
@@ -141,6 +165,11 @@ class ConsumerHostLostTest {
         }
         assertThat(handler.withIdleInTransactionTimeout(Duration.ofMillis(Integer.MAX_VALUE)).handle(message()))
                 .isEqualTo(Outcome.PROCESSED);
+    }
+
+    private static boolean alive(int pid) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM pg_stat_activity WHERE pid = ?")
+                .bind(0, pid).mapTo(Long.class).one()) > 0;
     }
 
     private static String setting(Handle h) {
