@@ -5,6 +5,7 @@ import io.outboxkit.core.IdempotentHandler;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.spi.MessageHandler;
 import io.outboxkit.core.spi.OutboxListener;
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import javax.sql.DataSource;
@@ -31,14 +32,16 @@ public final class IdempotentHandlers {
     private final String defaultConsumer;
     private final List<OutboxListener> listeners;
     private final OpenTelemetry openTelemetry;
+    private final Duration idleInTransactionTimeout;
 
     private IdempotentHandlers(Jdbi jdbi, OutboxNames names, String defaultConsumer, List<OutboxListener> listeners,
-                               OpenTelemetry openTelemetry) {
+                               OpenTelemetry openTelemetry, Duration idleInTransactionTimeout) {
         this.jdbi = jdbi;
         this.names = names;
         this.defaultConsumer = defaultConsumer;
         this.listeners = listeners;
         this.openTelemetry = openTelemetry;
+        this.idleInTransactionTimeout = idleInTransactionTimeout;
     }
 
     /**
@@ -59,7 +62,8 @@ public final class IdempotentHandlers {
                                         List<OutboxListener> listeners) {
         Objects.requireNonNull(dataSource, "dataSource");
         Objects.requireNonNull(names, "names");
-        return new IdempotentHandlers(Jdbi.create(dataSource), names, defaultConsumer, List.copyOf(listeners), null);
+        return new IdempotentHandlers(Jdbi.create(dataSource), names, defaultConsumer, List.copyOf(listeners), null,
+                IdempotentHandler.DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT);
     }
 
     /**
@@ -69,7 +73,20 @@ public final class IdempotentHandlers {
      */
     public IdempotentHandlers withOpenTelemetry(OpenTelemetry openTelemetry) {
         return new IdempotentHandlers(jdbi, names, defaultConsumer, listeners,
-                Objects.requireNonNull(openTelemetry, "openTelemetry"));
+                Objects.requireNonNull(openTelemetry, "openTelemetry"), idleInTransactionTimeout);
+    }
+
+    /**
+     * These handlers, each one's own transactions ended by PostgreSQL once idle for {@code timeout}
+     * (see {@link IdempotentHandler#withIdleInTransactionTimeout}; the default is
+     * {@link IdempotentHandler#DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT}); the starter passes
+     * {@code outboxkit.consumer.idle-in-transaction-timeout}, checked at start. A timeout the library
+     * refuses makes each {@code create} throw an {@link io.outboxkit.core.InvalidOptionException}
+     * naming {@code idleInTransactionTimeout}. These handlers are unchanged.
+     */
+    public IdempotentHandlers withIdleInTransactionTimeout(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        return new IdempotentHandlers(jdbi, names, defaultConsumer, listeners, openTelemetry, timeout);
     }
 
     /**
@@ -77,12 +94,14 @@ public final class IdempotentHandlers {
      * database, each processing every message once.
      *
      * @throws IllegalArgumentException (an {@link io.outboxkit.core.InvalidOptionException}) when
+     *                                  the idle-in-transaction timeout is one the library refuses, or
      *                                  {@code consumer} is not a name {@link IdempotentHandler#create(Jdbi, String, MessageHandler)}
      *                                  takes: blank, longer than {@value IdempotentHandler#MAX_CONSUMER_LENGTH}
      *                                  characters, or holding a NUL or a lone UTF-16 surrogate
      */
     public IdempotentHandler create(String consumer, MessageHandler handler) {
-        IdempotentHandler created = IdempotentHandler.create(jdbi, names, consumer, handler);
+        IdempotentHandler created = IdempotentHandler.create(jdbi, names, consumer, handler)
+                .withIdleInTransactionTimeout(idleInTransactionTimeout);
         for (OutboxListener listener : listeners) {
             created = created.withListener(listener);
         }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.outboxkit.core.IdempotentHandler;
 import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.Outcome;
+import io.outboxkit.core.spi.MessageHandler;
 import io.outboxkit.testing.PostgresExtension;
 import java.time.Instant;
 import java.util.Map;
@@ -45,6 +46,23 @@ class IdempotentHandlersTest {
                     .isInstanceOf(IllegalStateException.class).hasMessageContaining("outboxkit.consumer.name");
             assertThat(handlers.create("billing", (tx, m) -> { }).consumer()).isEqualTo("billing");
         });
+    }
+
+    @Test
+    void a_handlers_own_transactions_end_once_idle_for_the_property_by_default_the_librarys_10_s() {
+        String[] seen = new String[1];
+        MessageHandler looking = (tx, m) -> seen[0] = tx.createQuery(
+                "SELECT current_setting('idle_in_transaction_session_timeout')").mapTo(String.class).one();
+        Contexts.on(db).run(context -> context.getBean(IdempotentHandlers.class).create("loyalty", looking)
+                .handle(message()));
+        assertThat(seen[0]).as("IdempotentHandler.DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT").isEqualTo("10s");
+        Contexts.on(db).withPropertyValues("outboxkit.consumer.idle-in-transaction-timeout=2500ms")
+                .run(context -> context.getBean(IdempotentHandlers.class).create("loyalty", looking).handle(message()));
+        assertThat(seen[0]).isEqualTo("2500ms");
+    }
+
+    private static OutboxMessage message() {
+        return new OutboxMessage(UUID.randomUUID(), 1, "Order", "o-1", "OrderCreated", "{}", Map.of(), Instant.now(), 1);
     }
 
     private static long count(String sql) {

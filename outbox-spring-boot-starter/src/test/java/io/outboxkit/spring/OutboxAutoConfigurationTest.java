@@ -74,6 +74,7 @@ class OutboxAutoConfigurationTest {
             "outboxkit.retention.interval | 0s   | outboxkit.retention.interval must be 1 ms to 36500 days, was PT0S",
             "outboxkit.retention.interval | 99999999999999d | outboxkit.retention.interval must be 1 ms to 36500 days, was PT2399999999999976H",
             "outboxkit.health.max-pending-age | 0s | outboxkit.health.max-pending-age must be 1 ms to 36500 days, was PT0S",
+            "outboxkit.consumer.idle-in-transaction-timeout | -1s | outboxkit.consumer.idle-in-transaction-timeout must be 0 (the server's setting) or 1 to 2147483647 ms, was PT-1S",
             "outboxkit.health.max-pending-age | 99999999999999d | outboxkit.health.max-pending-age must be 1 ms to 36500 days, was PT2399999999999976H"})
     void a_property_out_of_range_fails_the_start_with_a_message_naming_it(String property, String value, String message) {
         Contexts.on(db).withPropertyValues(property + "=" + value).run(context -> {

@@ -133,7 +133,8 @@ public final class OutboxAutoConfiguration {
                                                  ObjectProvider<OutboxListener> listeners,
                                                  ObjectProvider<OpenTelemetry> openTelemetry) {
         IdempotentHandlers handlers = IdempotentHandlers.of(dataSource, names, properties.consumer().name(),
-                listeners.orderedStream().toList());
+                listeners.orderedStream().toList())
+                .withIdleInTransactionTimeout(properties.consumer().idleInTransactionTimeout());
         OpenTelemetry bean = openTelemetry.getIfUnique();
         return bean == null ? handlers : handlers.withOpenTelemetry(bean);
     }

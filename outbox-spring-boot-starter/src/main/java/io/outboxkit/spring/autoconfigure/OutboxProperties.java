@@ -123,10 +123,17 @@ public record OutboxProperties(
     /**
      * Consumers written in this application.
      *
-     * @param name the consumer name processed messages are recorded under by
-     *             IdempotentHandlers.create(handler); each consumer processes every message once
+     * @param name                     the consumer name processed messages are recorded under by
+     *                                 IdempotentHandlers.create(handler); each consumer processes every
+     *                                 message once
+     * @param idleInTransactionTimeout how long a handler's transaction may sit idle between two
+     *                                 statements before PostgreSQL ends it (the message is then delivered
+     *                                 again), so that a replica whose host died holds a redelivery up that
+     *                                 long at most; 0 leaves the server's, database's or role's setting,
+     *                                 which a shorter one of theirs stays in force over anyway; 1 ms to
+     *                                 2147483647 ms otherwise
      */
-    public record Consumer(String name) {
+    public record Consumer(String name, @DefaultValue("10s") Duration idleInTransactionTimeout) {
     }
 
     /**

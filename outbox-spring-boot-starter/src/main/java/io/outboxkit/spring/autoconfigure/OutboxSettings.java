@@ -1,6 +1,7 @@
 package io.outboxkit.spring.autoconfigure;
 
 import io.opentelemetry.api.OpenTelemetry;
+import io.outboxkit.core.IdempotentHandler;
 import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxWriter;
@@ -44,6 +45,7 @@ final class OutboxSettings {
                     "processedTable", "outboxkit.schema.processed-table",
                     "channel", "outboxkit.schema.channel"),
             "OutboxWriter", Map.of("maxPayloadBytes", "outboxkit.max-payload-bytes"),
+            "IdempotentHandler", Map.of("idleInTransactionTimeout", "outboxkit.consumer.idle-in-transaction-timeout"),
             "OutboxRetention", Map.of(
                     "publishedRetention", "outboxkit.retention.published",
                     "dedupWindow", "outboxkit.retention.dedup-window"));
@@ -56,6 +58,9 @@ final class OutboxSettings {
     private static final MessagePublisher NOT_STARTED = message -> {
         throw new IllegalStateException("the settings check's poller never delivers");
     };
+
+    /** The consumer name of the handler built to check the consumer's settings, which handles nothing. */
+    private static final String SETTINGS_CHECK = "outboxkit-settings-check";
 
     private final OutboxProperties properties;
     private final Jdbi jdbi;
@@ -79,6 +84,8 @@ final class OutboxSettings {
         settings.poller(NOT_STARTED, settings.names, List.of(), null);
         settings.writer(settings.names);
         settings.retention(settings.names);
+        settings.checked(() -> IdempotentHandler.create(jdbi, SETTINGS_CHECK, (handle, message) -> { })
+                .withIdleInTransactionTimeout(properties.consumer().idleInTransactionTimeout()));
         // Not library settings: how often the starter runs retention, and the age at which its health
         // check reports DOWN. Checked here for that reason.
         requireStarterDuration("outboxkit.retention.interval", properties.retention().interval());
@@ -210,6 +217,7 @@ final class OutboxSettings {
         values.put("outboxkit.schema.channel", p.schema().channel());
         values.put("outboxkit.retention.published", p.retention().published());
         values.put("outboxkit.retention.dedup-window", p.retention().dedupWindow());
+        values.put("outboxkit.consumer.idle-in-transaction-timeout", p.consumer().idleInTransactionTimeout());
         return values;
     }
 }
