@@ -279,8 +279,9 @@ public final class IdempotentHandler {
 
     /**
      * What the caller is told when {@code what} could not be recorded. A conflict in a caller's
-     * transaction is not retried there: PostgreSQL aborted that transaction whole (locks the caller
-     * took before are part of the deadlock), so only the caller can run it again.
+     * transaction is not retried there: it is rolled back to the savepoint before the handler, but
+     * keeps the locks it took before (part of the deadlock), so only the caller, rolling it back and
+     * running it again, can resolve it.
      */
     private OutboxException failed(String what, boolean joined, Exception e) {
         if (endedWhileIdle(e)) {
@@ -296,9 +297,10 @@ public final class IdempotentHandler {
                     ? new MessageHandlingException(handling.messageId(), why, e) : new OutboxException(why, e);
         }
         if (joined && Conflicts.abortedByConflict(e)) {
-            return new OutboxException("could not record " + what + " for consumer " + consumer + ": PostgreSQL aborted "
-                    + "the caller's transaction, which the handler joined, as a deadlock victim or a serialization "
-                    + "failure (" + e.getMessage() + "); roll that transaction back and run it again", e);
+            return new OutboxException("could not record " + what + " for consumer " + consumer + ": PostgreSQL chose "
+                    + "your transaction, which the handler joined, as a deadlock victim or failed it for serialization ("
+                    + e.getMessage() + "); it was rolled back to before the handler, but your transaction still holds "
+                    + "its locks: roll it back and run it again", e);
         }
         if (e instanceof OutboxException outbox) {
             return outbox;

@@ -134,6 +134,8 @@ class IdempotentHandlerTest {
             }
             assertThat(thrown).as("the deadlock, which only the caller can resolve by running its transaction again")
                     .isInstanceOf(OutboxException.class)
+                    .hasMessageContaining("deadlock victim").hasMessageContaining("rolled back to before the handler")
+                    .hasMessageContaining("still holds its locks").hasMessageContaining("roll it back and run it again")
                     .satisfies(e -> assertThat(Conflicts.abortedByConflict(e)).as("a deadlock in the cause: " + e).isTrue());
             assertThat(attempts).as("the handler's runs in the caller's transaction").hasValue(1);
         }
