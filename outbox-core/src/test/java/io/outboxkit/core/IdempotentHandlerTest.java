@@ -3,12 +3,14 @@ package io.outboxkit.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.awaitility.Awaitility.await;
 
 import io.outboxkit.core.spi.MessageHandler;
 import io.outboxkit.testing.PostgresExtension;
 import io.outboxkit.testing.ThreadPerTask;
 import java.sql.Connection;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -115,10 +117,13 @@ class IdempotentHandlerTest {
             }
             // Only the caller's transaction looks for the deadlock in time, so it is the one PostgreSQL aborts.
             rival.execute("SET deadlock_timeout = '60s'");
+            int rivalPid = rival.createQuery("SELECT pg_backend_pid()").mapTo(Integer.class).one();
             rival.begin();
             rival.execute("UPDATE effects SET n = n + 1 WHERE key = 'second'");
             CompletableFuture<Integer> rivalWantsFirst = CompletableFuture.supplyAsync(
                     () -> rival.execute("UPDATE effects SET n = n + 1 WHERE key = 'first'"), ThreadPerTask.INSTANCE);
+            // The caller's one deadlock check, a second after it starts waiting, must find the rival already waiting.
+            await().atMost(Duration.ofSeconds(30)).until(() -> waitsForALock(rivalPid));
             IdempotentHandler handler = IdempotentHandler.create(CallersConnection.jdbiOn(caller), "loyalty", (h, m) -> {
                 attempts.incrementAndGet();
                 h.execute("UPDATE effects SET n = n + 1 WHERE key = 'second'");
@@ -420,6 +425,11 @@ class IdempotentHandlerTest {
     private static int effect(String key) {
         return db.jdbi().withHandle(h -> h.createQuery("SELECT coalesce(max(n), 0) FROM effects WHERE key = ?")
                 .bind(0, key).mapTo(Integer.class).one());
+    }
+
+    private static boolean waitsForALock(int pid) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM pg_stat_activity WHERE pid = ? "
+                + "AND wait_event_type = 'Lock'").bind(0, pid).mapTo(Long.class).one()) > 0;
     }
 
     private static long processedRows() {
