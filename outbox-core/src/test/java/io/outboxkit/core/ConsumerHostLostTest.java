@@ -18,7 +18,6 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.jdbi.v3.core.ConnectionFactory;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Test;
@@ -68,7 +67,7 @@ class ConsumerHostLostTest {
     }
 
     @Test
-    void its_own_transactions_are_ended_by_the_server_once_idle_for_its_timeout_and_zero_leaves_the_servers() {
+    void its_own_transactions_take_its_idle_timeout_as_their_setting_and_zero_leaves_the_servers() {
         String[] seen = new String[2];
         MessageHandler looking = (tx, m) -> seen[0] = setting(tx);
         IdempotentHandler.create(db.jdbi(), "loyalty", looking).handle(message());
@@ -129,18 +128,7 @@ class ConsumerHostLostTest {
         try (Handle caller = db.jdbi().open()) {
             caller.begin();
             caller.execute("SET LOCAL idle_in_transaction_session_timeout = '1h'");
-            Connection callers = caller.getConnection();
-            Jdbi boundToTheCallersTransaction = Jdbi.create(new ConnectionFactory() {
-                @Override
-                public Connection openConnection() {
-                    return callers;
-                }
-
-                @Override
-                public void closeConnection(Connection toClose) {
-                    // the caller's: it ends it
-                }
-            });
+            Jdbi boundToTheCallersTransaction = CallersConnection.jdbiOn(caller.getConnection());
             String[] seen = new String[1];
             MessageHandler looking = (tx, m) -> seen[0] = setting(tx);
             IdempotentHandler.create(boundToTheCallersTransaction, "loyalty", looking).handle(message());
