@@ -49,9 +49,6 @@ public final class Probes {
      */
     static final int HEALTH_THREADS = 6;
 
-    /** How much longer than the shutdown delay and the drain a second {@link #stop} waits for the first. */
-    static final long STOP_WAIT_MARGIN_MS = 5_000;
-
     private static final Logger LOG = LoggerFactory.getLogger(Probes.class);
 
     private final ProbeSettings settings;
@@ -144,9 +141,10 @@ public final class Probes {
      * the shutdown delay, {@code beforeDrain} runs (a broker source's close, say), then requests in
      * progress finish, new ones getting 503, before the port closes. Calling it again never stops
      * anything itself (the port stays open for the first call's delay and drain): it waits for the
-     * first call to be done, up to the shutdown delay plus {@link JsonApi#STOP_TIMEOUT_MS} plus
-     * {@value #STOP_WAIT_MARGIN_MS} ms, and returns after that even if the first call is still
-     * running (a slow {@code beforeDrain}), logging a warning.
+     * first call to be done, however long its {@code beforeDrain} takes (a broker source's close
+     * may take its own 30 s), so that a caller closing the database after it never pulls it from
+     * under the first call's last batch. The first call is bounded by its steps: the delay, {@code
+     * beforeDrain}'s own bound, and {@link JsonApi#STOP_TIMEOUT_MS} for the drain.
      */
     public void stop(Javalin server, Runnable beforeDrain) {
         Objects.requireNonNull(server, "server");
@@ -162,11 +160,8 @@ public final class Probes {
     }
 
     private void awaitFirstStop() {
-        long waitMs = settings.shutdownDelay().toMillis() + JsonApi.STOP_TIMEOUT_MS + STOP_WAIT_MARGIN_MS;
         try {
-            stopped.get(waitMs, TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            LOG.warn("stop called again: the first stop is still running after {} ms; not waiting longer", waitMs);
+            stopped.get();
         } catch (ExecutionException e) {
             throw new IllegalStateException("unreachable: the stop future is only ever completed normally", e);
         } catch (InterruptedException e) {

@@ -94,6 +94,34 @@ class ProbesTest {
         first.get(15, TimeUnit.SECONDS);
     }
 
+    @Test
+    void a_second_stop_waits_for_a_slow_before_drain_without_a_time_limit_of_its_own() throws Exception {
+        Probes probes = start(new ProbeSettings(ProbeSettings.NO_HEALTH_PORT, Duration.ZERO));
+        CountDownLatch drainMayGoOn = new CountDownLatch(1);
+        CountDownLatch beforeDrainStarted = new CountDownLatch(1);
+        CompletableFuture<Void> first = CompletableFuture.runAsync(() -> probes.stop(server, () -> {
+            beforeDrainStarted.countDown();
+            try {
+                drainMayGoOn.await(); // a broker source's close, as slow as it likes
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        assertThat(beforeDrainStarted.await(5, TimeUnit.SECONDS)).isTrue();
+
+        Thread second = new Thread(() -> probes.stop(server), "second stop");
+        second.start();
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10)).until(() ->
+                second.getState() == Thread.State.WAITING || second.getState() == Thread.State.TIMED_WAITING);
+        // A timed wait would give up while beforeDrain still runs, and its caller close the database under it.
+        assertThat(second.getState()).as("the second call waits for the first, with no deadline").isEqualTo(Thread.State.WAITING);
+
+        drainMayGoOn.countDown();
+        second.join(15_000);
+        assertThat(second.isAlive()).as("the second call returned once the first was done").isFalse();
+        first.get(15, TimeUnit.SECONDS);
+    }
+
     private Probes start(ProbeSettings settings) {
         Probes probes = Probes.create(settings);
         server = Javalin.create(config -> {
