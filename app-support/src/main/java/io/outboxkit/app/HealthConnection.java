@@ -6,6 +6,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
 
 /**
  * The readiness check's own connection, outside the pool: a pool that requests hold whole (a burst
@@ -29,13 +30,20 @@ final class HealthConnection implements AutoCloseable {
     }
 
     private final DatabaseSettings settings;
+    private final LongSupplier nanoClock;
     private final ReentrantLock checking = new ReentrantLock();
     private Connection connection; // guarded by checking
     private boolean closed; // guarded by checking
     private volatile Reading last;
 
     HealthConnection(DatabaseSettings settings) {
+        this(settings, System::nanoTime);
+    }
+
+    /** As the other constructor, reading a reading's age from {@code nanoClock}: a test's own clock. */
+    HealthConnection(DatabaseSettings settings, LongSupplier nanoClock) {
         this.settings = settings;
+        this.nanoClock = nanoClock;
     }
 
     /** Whether the database answered a trivial query, now or within the last {@link #READING_KEPT}. */
@@ -56,15 +64,15 @@ final class HealthConnection implements AutoCloseable {
                 return reading.up();
             }
             boolean up = !closed && check();
-            last = new Reading(up, System.nanoTime());
+            last = new Reading(up, nanoClock.getAsLong());
             return up;
         } finally {
             checking.unlock();
         }
     }
 
-    private static boolean isFresh(Reading reading) {
-        return reading != null && System.nanoTime() - reading.atNanos() < READING_KEPT.toNanos();
+    private boolean isFresh(Reading reading) {
+        return reading != null && nanoClock.getAsLong() - reading.atNanos() < READING_KEPT.toNanos();
     }
 
     /** One query on the kept connection; a broken one (the server restarted) is replaced once. */
@@ -123,7 +131,7 @@ final class HealthConnection implements AutoCloseable {
         checking.lock();
         try {
             closed = true;
-            last = new Reading(false, System.nanoTime());
+            last = new Reading(false, nanoClock.getAsLong());
             closeConnection();
         } finally {
             checking.unlock();
