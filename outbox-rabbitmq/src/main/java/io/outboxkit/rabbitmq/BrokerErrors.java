@@ -6,6 +6,7 @@ import com.rabbitmq.client.Method;
 import com.rabbitmq.client.PossibleAuthenticationFailureException;
 import com.rabbitmq.client.ShutdownSignalException;
 import io.outboxkit.core.spi.Causes;
+import io.outboxkit.core.spi.FailureReason;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
@@ -66,6 +67,11 @@ final class BrokerErrors {
             }
         }
         return false;
+    }
+
+    /** The kind of failure {@code error} makes of a publish: refused when {@link #isPermanent}, else unavailable. */
+    static FailureReason reason(Throwable error) {
+        return isPermanent(error) ? FailureReason.REFUSED : FailureReason.UNAVAILABLE;
     }
 
     private static String reply(Method reason) {

@@ -34,9 +34,13 @@ final class ConfirmChannel implements ConfirmListener, ReturnListener, ShutdownL
     private final String exchange;
     private final ConcurrentNavigableMap<Long, Awaited> awaited = new ConcurrentSkipListMap<>();
     private final Map<String, String> returned = new ConcurrentHashMap<>();
-    private volatile String brokenBecause;
+    private volatile Broken broken;
 
     private record Awaited(OutboxMessage message, BatchConfirms batch) {
+    }
+
+    /** Why the channel cannot be used, and what kind of failure that makes of a message not sent on it. */
+    record Broken(FailureReason reason, String why) {
     }
 
     private ConfirmChannel(Channel channel, String exchange) {
@@ -69,12 +73,12 @@ final class ConfirmChannel implements ConfirmListener, ReturnListener, ShutdownL
 
     /** Whether a batch may publish on this channel. */
     boolean usable() {
-        return brokenBecause == null && channel.isOpen();
+        return broken == null && channel.isOpen();
     }
 
     /** Why the channel cannot be used, or null. */
-    String brokenBecause() {
-        return brokenBecause;
+    Broken broken() {
+        return broken;
     }
 
     /** Publishes {@code outgoing} mandatory, its outcome to be settled in {@code batch}. */
@@ -86,7 +90,7 @@ final class ConfirmChannel implements ConfirmListener, ReturnListener, ShutdownL
         } catch (IOException | RuntimeException e) {
             awaited.remove(sequence);
             // The client counted the publish before it failed, so later sequence numbers may no longer match.
-            brokenBecause = "a publish failed on it: " + BrokerErrors.describe(e);
+            broken = new Broken(BrokerErrors.reason(e), "a publish failed on it: " + BrokerErrors.describe(e));
             throw e;
         }
     }
@@ -94,7 +98,7 @@ final class ConfirmChannel implements ConfirmListener, ReturnListener, ShutdownL
     /** Stops waiting for {@code batch}'s publishes and retires the channel, since late answers may still come. */
     void abandon(BatchConfirms batch, String why) {
         awaited.values().removeIf(a -> a.batch() == batch);
-        brokenBecause = why;
+        broken = new Broken(FailureReason.TIMEOUT, why);
     }
 
     /** Closes the channel, ignoring that it may be closed already. */
@@ -155,10 +159,10 @@ final class ConfirmChannel implements ConfirmListener, ReturnListener, ShutdownL
     @Override
     public void shutdownCompleted(ShutdownSignalException cause) {
         String why = BrokerErrors.describe(cause);
-        brokenBecause = "the channel closed: " + why;
         // A hard error is the connection's end (the broker out of reach); a channel closed alone is
         // the broker refusing something sent on it (a CC header of the wrong type, say).
         FailureReason reason = cause.isHardError() ? FailureReason.UNAVAILABLE : FailureReason.REFUSED;
+        broken = new Broken(reason, "the channel closed: " + why);
         for (Map.Entry<Long, Awaited> first = awaited.pollFirstEntry(); first != null; first = awaited.pollFirstEntry()) {
             first.getValue().batch().failed(first.getValue().message(), reason,
                     "the channel closed before RabbitMQ confirmed the message: " + why);

@@ -203,7 +203,9 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
         try {
             channel = channel();
         } catch (Exception e) {
-            confirms.failUnsettled(messages, FailureReason.UNAVAILABLE,
+            // A refusal (the exchange exists with another type, permissions, a rotated password) is
+            // the operator's to fix, not the broker's to come back from.
+            confirms.failUnsettled(messages, BrokerErrors.reason(e),
                     "cannot publish to RabbitMQ at " + uri + ": " + describeConnection(e));
             return confirms.failures();
         }
@@ -245,15 +247,15 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
                         "message " + message.id() + " cannot be sent to RabbitMQ: " + e.getMessage());
                 continue;
             }
-            String broken = channel.brokenBecause();
+            ConfirmChannel.Broken broken = channel.broken();
             if (broken != null) {
-                confirms.failed(message, FailureReason.UNAVAILABLE, "not sent to RabbitMQ: " + broken);
+                confirms.failed(message, broken.reason(), "not sent to RabbitMQ: " + broken.why());
                 continue;
             }
             try {
                 channel.publish(message, outgoing, confirms);
             } catch (Exception e) {
-                confirms.failed(message, FailureReason.UNAVAILABLE,
+                confirms.failed(message, BrokerErrors.reason(e),
                         "could not send to RabbitMQ: " + describeConnection(e));
             }
         }

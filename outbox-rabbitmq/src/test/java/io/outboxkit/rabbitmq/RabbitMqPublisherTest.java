@@ -8,6 +8,7 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.GetResponse;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.FailureReason;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -205,6 +206,39 @@ class RabbitMqPublisherTest {
                 .isInstanceOf(OutboxException.class)
                 .hasMessageContaining("RabbitMQ publisher cannot start")
                 .hasMessageContaining("inequivalent arg 'type' for exchange '" + fanout + "'");
+    }
+
+    @Test
+    void an_exchange_redeclared_with_another_type_after_the_start_fails_the_batch_as_refused() throws Exception {
+        try (Channel channel = broker.channel()) {
+            channel.exchangeDelete(exchange);
+            channel.exchangeDeclare(exchange, BuiltinExchangeType.FANOUT, true);
+        }
+        List<OutboxMessage> batch = Messages.orders(3);
+
+        Map<UUID, Exception> failures = publisher.publishAll(batch);
+
+        assertThat(failures).containsOnlyKeys(batch.stream().map(OutboxMessage::id).toList());
+        assertThat(failures.values()).allSatisfy(e -> {
+            assertThat(e).hasMessageContaining("inequivalent arg 'type' for exchange '" + exchange + "'");
+            assertThat(FailureReason.of(e)).as("trying again cannot help: the operator's to fix").isEqualTo(FailureReason.REFUSED);
+        });
+    }
+
+    @Test
+    void a_batch_whose_channel_the_broker_closes_with_not_found_fails_whole_as_refused() throws Exception {
+        assertThat(publisher.publishAll(Messages.orders(1))).as("its channel is now open and idle").isEmpty();
+        try (Channel channel = broker.channel()) {
+            channel.exchangeDelete(exchange);
+        }
+        List<OutboxMessage> batch = Messages.orders(2000);
+
+        Map<UUID, Exception> failures = publisher.publishAll(batch);
+
+        // Some await their confirm when the channel closes, the rest are not sent on it: all the same refusal.
+        assertThat(failures).containsOnlyKeys(batch.stream().map(OutboxMessage::id).toList());
+        assertThat(failures.values()).allSatisfy(e -> assertThat(FailureReason.of(e))
+                .as("reason of \"%s\"", e.getMessage()).isEqualTo(FailureReason.REFUSED));
     }
 
     @Test
