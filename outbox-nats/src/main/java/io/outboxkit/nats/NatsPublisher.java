@@ -118,7 +118,11 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
     private final JetStream jetStream;
     private final PublishOptions options;
 
-    private NatsPublisher(Builder builder, NatsServers servers, Connection connection, Duration duplicateWindow)
+    /**
+     * A publisher on {@code connection}, open and with the stream made sure of ({@link Builder#build()}
+     * does both); package-private so a test can hand it a wrapped connection.
+     */
+    NatsPublisher(Builder builder, NatsServers servers, Connection connection, Duration duplicateWindow)
             throws IOException {
         this.name = builder.name;
         this.servers = servers;
@@ -174,8 +178,7 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
             } catch (IllegalArgumentException e) {
                 failures.put(message.id(), new OutboxException("not published: " + e.getMessage(), e));
             } catch (RuntimeException e) {
-                failures.put(message.id(), new OutboxException("not published to NATS at " + servers + ": "
-                        + NatsConnector.describe(e), e));
+                failures.put(message.id(), publishFailure(e));
             }
         }
         for (Sent one : sent) {
@@ -185,6 +188,19 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
             }
         }
         return failures;
+    }
+
+    /**
+     * Why publishAsync threw: the connection leaving CONNECTED between the status check and the
+     * publish (it throws then too) is the broker out of reach, not a refusal of the message.
+     */
+    private Exception publishFailure(RuntimeException e) {
+        String why = "not published to NATS at " + servers + ": " + NatsConnector.describe(e);
+        Connection.Status status = connection.getStatus();
+        if (status != Connection.Status.CONNECTED) {
+            return new PublishException(FailureReason.UNAVAILABLE, why + " (the connection is " + status + ")", e);
+        }
+        return new OutboxException(why, e);
     }
 
     /**

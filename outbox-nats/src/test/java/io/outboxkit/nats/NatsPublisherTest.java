@@ -3,6 +3,8 @@ package io.outboxkit.nats;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.nats.client.Connection;
+import io.nats.client.JetStream;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
@@ -10,6 +12,10 @@ import io.nats.client.api.StreamInfo;
 import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.FailureReason;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,6 +58,42 @@ class NatsPublisherTest {
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("is closed")
                 .hasMessageNotContaining("reconnects");
         publisher.close(); // again: nothing
+    }
+
+    @Test
+    void a_connection_closing_between_the_status_check_and_the_publish_fails_the_message_as_unavailable()
+            throws Exception {
+        Connection real = nats.plainConnection();
+        JetStream realJetStream = real.jetStream();
+        // The one seam: the connection closes right as publishAsync is called, after publishAll saw it CONNECTED.
+        JetStream closingFirst = (JetStream) Proxy.newProxyInstance(JetStream.class.getClassLoader(),
+                new Class<?>[] {JetStream.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("publishAsync")) {
+                        real.close();
+                    }
+                    return delegate(realJetStream, method, args);
+                });
+        Connection connection = (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
+                new Class<?>[] {Connection.class}, (proxy, method, args) ->
+                        method.getName().equals("jetStream") ? closingFirst : delegate(real, method, args));
+        NatsPublisher publisher = new NatsPublisher(nats.publisher(), NatsServers.parse("servers", TestNats.SHARED_URL),
+                connection, Duration.ofMinutes(2));
+        OutboxMessage message = TestNats.message("order-closing");
+
+        Map<UUID, Exception> failures = publisher.publishAll(List.of(message));
+
+        assertThat(failures).containsOnlyKeys(message.id());
+        assertThat(FailureReason.of(failures.get(message.id()))).as("reason of \"%s\"", failures.get(message.id()).getMessage())
+                .isEqualTo(FailureReason.UNAVAILABLE);
+        assertThat(failures.get(message.id())).hasMessageContaining("the connection is CLOSED");
+    }
+
+    private static Object delegate(Object target, Method method, Object[] args) throws Throwable {
+        try {
+            return method.invoke(target, args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
     }
 
     @Test
