@@ -193,8 +193,8 @@ public final class ConsumerApp implements AutoCloseable {
      * as before for the shutdown delay; then the broker source stops (its batch in hand is finished
      * and acknowledged), then the HTTP server (requests in progress finish while new ones get 503,
      * the health checks still answered: see {@link Probes#stop}). Calling it again, from
-     * another thread say, stops nothing itself: it waits for the first call to finish, as
-     * {@link Probes#stop} bounds it.
+     * another thread say, stops nothing itself: it waits for the first call to finish, its
+     * source's close included, so the database is never closed under the last batch.
      */
     @Override
     public void close() {

@@ -100,8 +100,7 @@ public final class OrderServiceApp implements AutoCloseable {
      * Stops the server: {@code /health/ready} answers 503 {@code "stopping"} at once, requests are
      * served as before for the shutdown delay, then the requests in progress finish while new ones
      * get 503 (the health checks still answered), and the port closes (see {@link Probes#stop}).
-     * Calling it again stops nothing itself: it waits for the first call to finish, as
-     * {@link Probes#stop} bounds it.
+     * Calling it again stops nothing itself: it waits for the first call to finish.
      */
     @Override
     public void close() {
