@@ -146,7 +146,7 @@ public final class OutboxPoller implements AutoCloseable {
     private volatile boolean singleClaimOutOfMemory;
     /**
      * The receiving side as the last recorded batch saw it, for every worker: down since a full
-     * batch failed whole, until a batch delivers something. Each worker's own wait after its failed batch
+     * batch failed whole with the receiver unreachable or not answering, until a batch delivers something. Each worker's own wait after its failed batch
      * is not enough: another worker would claim the next batch meanwhile, and so on through a backlog.
      */
     private final Object outage = new Object();
@@ -444,16 +444,23 @@ public final class OutboxPoller implements AutoCloseable {
             Instant confirmed = Instant.now();
             spans.end(failures);
             boolean released = record(claim, failures, confirmed, limit);
-            // A batch that failed whole says the receiving side is down, not that its messages are
-            // bad: claiming the next batch at once would spend an attempt of every message of a
-            // backlog in seconds. Wait instead, as when nothing is due.
+            // A batch that failed whole most likely says the receiving side is down: its worker
+            // waits, as when nothing is due, rather than claim the next batch at once.
             boolean allFailed = failures.size() == batch.size();
             if (allFailed) {
-                // Only a full batch is evidence of a backlog the other workers would spend attempts
-                // of; a smaller one (at low traffic, one poison message) holds off no one else, and
-                // messages the publisher never sent say nothing of the receiver.
-                boolean notSentOnly = failures.values().stream().allMatch(NotSentException.class::isInstance);
-                if (batch.size() == limit && !notSentOnly) {
+                // Every worker holds off only on evidence of an outage, which would otherwise spend
+                // an attempt of every message of a backlog in seconds: a full batch (a smaller one,
+                // at low traffic, is a poison message or two) with a failure that says the receiver
+                // was not reached or did not answer. One such failure is enough: a connection lost
+                // mid-batch fails the messages before it otherwise, and holding off wrongly costs a
+                // poll interval of latency while not holding off costs attempts toward DEAD. A batch
+                // the receiver refused whole (unroutable, no such topic, a 4xx) says it is up, and
+                // messages the publisher never sent say nothing of it.
+                boolean unreachable = failures.values().stream()
+                        .filter(f -> !(f instanceof NotSentException))
+                        .map(FailureReason::of)
+                        .anyMatch(r -> r == FailureReason.UNAVAILABLE || r == FailureReason.TIMEOUT);
+                if (batch.size() == limit && unreachable) {
                     receiverSeen(true);
                 }
             } else {
@@ -465,7 +472,8 @@ public final class OutboxPoller implements AutoCloseable {
 
     /**
      * Records what a batch's outcome says of the receiving side: down when a full batch failed
-     * whole (no worker claims for a poll interval from now), up when a batch delivered something.
+     * whole with the receiver unreachable or not answering (no worker claims for a poll interval
+     * from now), up when a batch delivered something.
      */
     private void receiverSeen(boolean allFailed) {
         synchronized (outage) {

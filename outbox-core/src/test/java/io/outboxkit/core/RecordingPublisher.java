@@ -1,6 +1,8 @@
 package io.outboxkit.core;
 
 import io.outboxkit.core.spi.MessagePublisher;
+import java.io.UncheckedIOException;
+import java.net.ConnectException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -17,16 +19,27 @@ final class RecordingPublisher implements MessagePublisher {
     private final Map<String, List<Long>> sequencesByAggregate = new ConcurrentHashMap<>();
     private final AtomicInteger attempts = new AtomicInteger();
     private volatile Predicate<OutboxMessage> failWhen = m -> false;
+    private volatile boolean unreachable;
 
+    /** Fails the messages {@code rule} picks as refused by a receiver that is up. */
     RecordingPublisher failWhen(Predicate<OutboxMessage> rule) {
         this.failWhen = rule;
         return this;
+    }
+
+    /** Fails the messages {@code rule} picks as a receiver that cannot be reached does (connection refused). */
+    RecordingPublisher unreachableWhen(Predicate<OutboxMessage> rule) {
+        this.unreachable = true;
+        return failWhen(rule);
     }
 
     @Override
     public void publish(OutboxMessage message) {
         attempts.incrementAndGet();
         if (failWhen.test(message)) {
+            if (unreachable) {
+                throw new UncheckedIOException(new ConnectException("Connection refused"));
+            }
             throw new IllegalStateException("broker refused " + message.eventType());
         }
         deliveries.computeIfAbsent(message.id(), id -> new AtomicInteger()).incrementAndGet();

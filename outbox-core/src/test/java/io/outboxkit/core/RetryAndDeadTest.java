@@ -131,7 +131,7 @@ class RetryAndDeadTest {
     @EnumSource(ClaimMode.class)
     void with_two_workers_a_batch_that_failed_whole_does_not_spend_an_attempt_of_the_whole_backlog(ClaimMode mode) {
         Outbox.write(db.jdbi(), 1_000, 1);
-        RecordingPublisher down = new RecordingPublisher().failWhen(m -> true);
+        RecordingPublisher down = new RecordingPublisher().unreachableWhen(m -> true);
         try (OutboxPoller poller = OutboxPoller.builder(db.jdbi(), down).claimMode(mode).batchSize(100).workers(2)
                 .backoff(Duration.ofMinutes(1), Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(2)).build()) {
             poller.start();
@@ -146,6 +146,33 @@ class RetryAndDeadTest {
             }
         }
         assertThat(Outbox.count(db.jdbi(), "PUBLISHED")).isZero();
+    }
+
+    /**
+     * Only a receiver that cannot be reached (or does not answer) holds every worker off: a full
+     * batch its receiver refused (unroutable messages, a missing topic, a burst of 4xx) says
+     * nothing of the rest of the backlog, so its worker waits as when idle and a commit's
+     * notification wakes it.
+     */
+    @Test
+    void a_full_batch_refused_by_a_receiver_that_is_up_does_not_hold_up_a_message_written_after_it_for_the_poll_interval() {
+        RecordingPublisher publisher = new RecordingPublisher().failWhen(m -> m.aggregateId().startsWith("poison"));
+        try (OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).workers(2).batchSize(2)
+                .backoff(Duration.ofMinutes(1), Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(6)).build()) {
+            poller.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> poller.waitAnnouncement().inForce());
+            db.jdbi().useTransaction(h -> {
+                OutboxWriter writer = OutboxWriter.create();
+                writer.write(h, Outbox.message("poison-1", 0));
+                writer.write(h, Outbox.message("poison-2", 0));
+            });
+            await().atMost(Duration.ofSeconds(10)).until(() -> publisher.attempts() >= 2);
+
+            UUID good = db.jdbi().inTransaction(h -> OutboxWriter.create().write(h, Outbox.message("good", 0)));
+
+            // Well inside the poll interval (6 s): a notification, not the interval, brings it.
+            await().atMost(Duration.ofSeconds(2)).until(() -> publisher.delivered(good));
+        }
     }
 
     /**

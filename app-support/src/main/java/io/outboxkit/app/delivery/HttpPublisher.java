@@ -342,13 +342,24 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
         return Texts.abbreviate(text, MAX_BODY_IN_ERROR);
     }
 
-    /** Null for a 2xx answer, else a failure naming the status and the start of the body. */
+    /**
+     * Null for a 2xx answer, else a failure naming the status and the start of the body: a 502 or
+     * 503 (the consumer's "try again shortly" while its database is down, or a proxy with no
+     * consumer behind it) is {@link FailureReason#UNAVAILABLE} and a 504 {@link FailureReason#TIMEOUT},
+     * so that the relay takes them for an outage and holds off its workers, as when the consumer
+     * cannot be reached; any other status is the consumer's {@link FailureReason#REFUSED refusal}.
+     */
     private static Exception failure(URI endpoint, ConsumerAnswer answer) {
         if (answer.isSuccess()) {
             return null;
         }
         String body = shorten(answer.body().strip());
-        return new DeliveryException("HTTP " + answer.status() + " from " + endpoint + (body.isEmpty() ? "" : ": " + body));
+        FailureReason reason = switch (answer.status()) {
+            case 502, 503 -> FailureReason.UNAVAILABLE;
+            case 504 -> FailureReason.TIMEOUT;
+            default -> FailureReason.REFUSED;
+        };
+        return new DeliveryException(reason, "HTTP " + answer.status() + " from " + endpoint + (body.isEmpty() ? "" : ": " + body));
     }
 
     private static Map<UUID, Exception> awaitAll(BatchRequests.Request request,

@@ -89,6 +89,38 @@ class HttpPublisherTest {
         }
     }
 
+    /**
+     * A 502 or a 503 (the consumer's "try again shortly" while its database is down) says the
+     * consumer cannot take messages now, a 504 that it did not answer in time: an outage, for which
+     * the relay holds every worker off, not a refusal of these messages.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Delivery.class)
+    void a_502_or_503_answer_fails_as_unavailable_and_a_504_as_a_timeout(Delivery delivery) throws Exception {
+        try (HttpPublisher publisher = HttpPublisher.builder(URI.create(consumer.url())).delivery(delivery).build()) {
+            assertThat(reasonOfAFailed(publisher, delivery, new Reply(502, "bad gateway"))).as("502")
+                    .isEqualTo(FailureReason.UNAVAILABLE);
+            assertThat(reasonOfAFailed(publisher, delivery, new Reply(503, "{\"error\":\"try again shortly\"}"))).as("503")
+                    .isEqualTo(FailureReason.UNAVAILABLE);
+            assertThat(reasonOfAFailed(publisher, delivery, new Reply(504, "gateway timeout"))).as("504")
+                    .isEqualTo(FailureReason.TIMEOUT);
+            assertThat(reasonOfAFailed(publisher, delivery, new Reply(400, "{\"error\":\"bad envelope\"}"))).as("400")
+                    .isEqualTo(FailureReason.REFUSED);
+        }
+    }
+
+    /** The reason of the failure of one message's delivery when the consumer answers its request {@code reply}. */
+    private FailureReason reasonOfAFailed(HttpPublisher publisher, Delivery delivery, Reply reply) throws InterruptedException {
+        if (delivery == Delivery.BATCH) {
+            consumer.answerBatches(reply);
+        } else {
+            consumer.answerInTurn(reply);
+        }
+        Map<UUID, Exception> failures = publisher.publishAll(List.of(message()));
+        assertThat(failures).hasSize(1);
+        return FailureReason.of(failures.values().iterator().next());
+    }
+
     @Test
     void a_single_delivery_is_a_2xx_unless_its_body_says_otherwise() throws Exception {
         consumer.answerInTurn(new Reply(204, ""), new Reply(200, "OK"), Reply.duplicate(),
