@@ -189,46 +189,118 @@ public final class OutboxMigrations {
      * search_path can hide it; after {@code ALTER SCHEMA ... RENAME} the function names a table that
      * no longer exists and every write fails with "relation ... does not exist", while the history
      * says current. Writing version 5's function again, with these names, makes it name the renamed
-     * table (only when it is broken: a current function is left alone).
+     * table (only when it is broken: a current function is left alone). It keeps the channel the
+     * function notifies on, which the outbox's pollers listen on, whatever this process's channel
+     * (an outbox installed from printed SQL with a channel of its own).
+     *
+     * <p>This runs outside Flyway's lock, and replicas starting together after the rename would each
+     * write the function at once ("tuple concurrently updated"): the check and the rewrite are one
+     * transaction under an advisory lock of the function's own, the check repeated once it is held.
      */
     private void rewriteTriggerOfARenamedSchema() {
         String schema = names.schema() == null ? "" : "\"" + names.schema() + "\"."; // validated lowercase identifiers
         String notifyFunction = schema + "\"" + names.outboxTable() + "_notify\"()";
-        String named;
-        try (Connection connection = dataSource.getConnection();
-             PreparedStatement look = connection.prepareStatement("""
-                     SELECT f.named FROM (SELECT substring(prosrc FROM 'FROM (.+) WHERE waiting_until') AS named
-                                          FROM pg_proc WHERE oid = to_regprocedure(?)) f
-                     WHERE f.named IS NOT NULL AND to_regclass(f.named) IS NULL""")) {
-            look.setString(1, notifyFunction);
-            try (ResultSet row = look.executeQuery()) {
-                if (!row.next()) {
-                    return;
-                }
-                named = row.getString(1);
-            }
+        BrokenTrigger broken;
+        try (Connection connection = dataSource.getConnection()) {
+            broken = brokenTrigger(connection, notifyFunction);
         } catch (SQLException e) {
             throw new FlywayException("could not read the catalog: " + e.getMessage(), e);
         }
-        OutboxSchema.Script version5 = OutboxSchema.scripts(names).stream().filter(script -> script.version() == 5).findFirst()
-                .orElseThrow();
-        LOG.warn("the trigger function of the outbox {} names the wake-up table {}, which does not exist (its schema "
-                + "renamed since schema version 5 was applied?), so every write to the outbox fails: writing it again "
-                + "naming {}", names.qualifiedOutboxTable(), named, names.qualifiedWakeupTable());
-        try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement()) {
-            connection.setAutoCommit(true); // the script is one DO statement: applied whole or not at all
-            statement.execute(version5.sql());
+        if (broken == null) {
+            return;
+        }
+        try (Connection connection = dataSource.getConnection()) {
+            boolean autoCommit = connection.getAutoCommit();
+            connection.setAutoCommit(false);
+            try {
+                rewriteUnderLock(connection, notifyFunction);
+                connection.commit();
+            } catch (SQLException e) {
+                connection.rollback();
+                throw e;
+            } finally {
+                connection.setAutoCommit(autoCommit);
+            }
         } catch (SQLException e) {
-            throw new FlywayException("the trigger function of the outbox " + names.qualifiedOutboxTable()
-                    + " names the wake-up table " + named + ", which does not exist (its schema renamed since schema "
-                    + "version 5 was applied?), so every write to the outbox fails, and it could not be written again ("
-                    + e.getMessage() + "). As the owner of the outbox's tables, run: " + version5Command()
-                    + " (README, \"Upgrading a live outbox\")", e);
+            if (stillBroken(notifyFunction)) {
+                throw new FlywayException("the trigger function of the outbox " + names.qualifiedOutboxTable()
+                        + " names the wake-up table " + broken.named() + ", which does not exist (its schema renamed "
+                        + "since schema version 5 was applied?), so every write to the outbox fails, and it could not be "
+                        + "written again (" + e.getMessage() + "). As the owner of the outbox's tables, run: "
+                        + version5Command(broken.keepingChannelOf(names)) + " (README, \"Upgrading a live outbox\")", e);
+            }
+            LOG.debug("the trigger function of the outbox {} was written again by another process meanwhile ({})",
+                    names.qualifiedOutboxTable(), e.getMessage());
         }
     }
 
-    /** The command that prints version 5's script for these names, piped to psql. */
-    private String version5Command() {
+    /** Takes the rewrite's lock, checks again, and writes version 5's function when still broken. */
+    private void rewriteUnderLock(Connection connection, String notifyFunction) throws SQLException {
+        try (PreparedStatement lock = connection.prepareStatement(
+                "SELECT pg_advisory_xact_lock(hashtextextended('outboxkit trigger rewrite ' || to_regprocedure(?)::oid, 0))")) {
+            lock.setString(1, notifyFunction);
+            lock.execute();
+        }
+        BrokenTrigger broken = brokenTrigger(connection, notifyFunction);
+        if (broken == null) {
+            return; // written again by another process while this one waited for the lock
+        }
+        OutboxNames kept = broken.keepingChannelOf(names);
+        LOG.warn("the trigger function of the outbox {} names the wake-up table {}, which does not exist (its schema "
+                + "renamed since schema version 5 was applied?), so every write to the outbox fails: writing it again "
+                + "naming {}", names.qualifiedOutboxTable(), broken.named(), kept.qualifiedWakeupTable());
+        OutboxSchema.Script version5 = OutboxSchema.scripts(kept).stream().filter(script -> script.version() == 5)
+                .findFirst().orElseThrow();
+        try (Statement statement = connection.createStatement()) {
+            statement.execute(version5.sql());
+        }
+    }
+
+    /** Whether the trigger function still names a wake-up table that does not exist (true when that cannot be read). */
+    private boolean stillBroken(String notifyFunction) {
+        try (Connection connection = dataSource.getConnection()) {
+            return brokenTrigger(connection, notifyFunction) != null;
+        } catch (SQLException e) {
+            return true;
+        }
+    }
+
+    /**
+     * The trigger function when it names a wake-up table that does not exist: that name, and the
+     * channel it notifies on (null when not found); null when the function is absent or current.
+     */
+    private static BrokenTrigger brokenTrigger(Connection connection, String notifyFunction) throws SQLException {
+        try (PreparedStatement look = connection.prepareStatement("""
+                SELECT f.named, f.channel
+                FROM (SELECT substring(prosrc FROM 'FROM (.+) WHERE waiting_until') AS named,
+                             substring(prosrc FROM 'pg_notify[(]''([^'']*)''') AS channel
+                      FROM pg_proc WHERE oid = to_regprocedure(?)) f
+                WHERE f.named IS NOT NULL AND to_regclass(f.named) IS NULL""")) {
+            look.setString(1, notifyFunction);
+            try (ResultSet row = look.executeQuery()) {
+                return row.next() ? new BrokenTrigger(row.getString(1), row.getString(2)) : null;
+            }
+        }
+    }
+
+    /** A trigger function naming the wake-up table {@code named}, which does not exist, notifying on {@code channel}. */
+    private record BrokenTrigger(String named, String channel) {
+
+        /** {@code names} with the function's channel, when it has one these names can take. */
+        OutboxNames keepingChannelOf(OutboxNames names) {
+            if (channel == null || channel.equals(names.channel())) {
+                return names;
+            }
+            try {
+                return names.withChannel(channel);
+            } catch (InvalidOptionException e) {
+                return names; // not one OutboxSchema writes: this process's channel, as before
+            }
+        }
+    }
+
+    /** The command that prints version 5's script for {@code names}, piped to psql. */
+    private static String version5Command(OutboxNames names) {
         StringBuilder command = new StringBuilder("java -cp outbox-core.jar io.outboxkit.core.OutboxSchema");
         if (names.schema() != null) {
             command.append(" --schema ").append(names.schema());

@@ -257,27 +257,8 @@ class OutboxMigrationsTest {
             for (int round = 0; round < 3; round++) {
                 String schema = "crowded_" + round;
                 db.jdbi().useHandle(h -> h.execute("CREATE SCHEMA " + schema + "; CREATE TABLE " + schema + ".accounts (id int)"));
-                OutboxNames names = OutboxNames.inSchema(schema);
-                List<HikariDataSource> pools = new java.util.ArrayList<>();
-                for (int i = 0; i < 6; i++) {
-                    HikariDataSource own = db.newPool(2);
-                    own.getConnection().close(); // connected before the race starts
-                    pools.add(own);
-                }
-                java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(6);
-                List<Callable<Integer>> racers = pools.stream().<Callable<Integer>>map(own -> () -> {
-                    start.await();
-                    return OutboxMigrations.apply(own, names);
-                }).toList();
-                int applied = 0;
-                try {
-                    for (Future<Integer> result : pool.invokeAll(racers)) {
-                        applied += result.get();
-                    }
-                } finally {
-                    pools.forEach(HikariDataSource::close);
-                }
-                assertThat(applied).as(schema).isEqualTo(ALL_VERSIONS.length);
+                List<Integer> applied = applyAtOnce(pool, 6, null, OutboxNames.inSchema(schema));
+                assertThat(applied.stream().mapToInt(Integer::intValue).sum()).as(schema).isEqualTo(ALL_VERSIONS.length);
                 assertThat(history(schema, "outbox_schema_history")).containsExactly(ALL_VERSIONS);
             }
         } finally {
@@ -413,6 +394,95 @@ class OutboxMigrationsTest {
         assertThat(strings("SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
                 + "WHERE n.nspname = 'after_rename' AND p.proname = 'outbox_notify'"))
                 .singleElement().asString().contains("FROM after_rename.outbox_wakeup WHERE waiting_until > now()");
+    }
+
+    /**
+     * Replicas of a service start together after the rename: each finds the trigger naming the old
+     * schema and would write it again at once, and concurrent CREATE OR REPLACE of one function fails
+     * with "tuple concurrently updated". The rewrite takes a lock of its own and checks again under
+     * it, so every replica starts.
+     */
+    @Test
+    void replicas_starting_at_once_after_the_outboxs_schema_is_renamed_all_start_and_the_trigger_is_repaired() throws Exception {
+        ExecutorService threads = Executors.newFixedThreadPool(8);
+        try {
+            for (int round = 0; round < 10; round++) {
+                String before = "racing_rename_" + round;
+                String after = "raced_rename_" + round;
+                db.jdbi().useHandle(h -> h.execute("CREATE SCHEMA " + before));
+                try (HikariDataSource service = db.newPool(2, config -> config.setSchema(before))) {
+                    OutboxMigrations.apply(service, OutboxNames.DEFAULT);
+                }
+                db.jdbi().useHandle(h -> h.execute("ALTER SCHEMA " + before + " RENAME TO " + after));
+                assertThat(applyAtOnce(threads, 8, after, OutboxNames.DEFAULT)).as(after + ": every replica started, "
+                        + "with no script to apply").containsOnly(0);
+                assertThat(notifyFunctionOf(after)).as(after).contains("FROM " + after + ".outbox_wakeup WHERE");
+            }
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
+    /**
+     * An outbox installed from printed SQL with its own channel, its schema renamed since: the
+     * repair keeps the channel the trigger notifies on, which its relays listen on, whatever channel
+     * the process that repairs it was started with.
+     */
+    @Test
+    void repairing_the_trigger_after_a_rename_keeps_the_channel_it_notifies_on() {
+        db.jdbi().useHandle(h -> {
+            h.execute("CREATE SCHEMA printed_before");
+            h.execute("SET search_path TO printed_before");
+            OutboxSchema.scripts(OutboxNames.DEFAULT.withChannel("orders_wake")).forEach(script -> h.execute(script.sql()));
+            h.execute("RESET search_path");
+            h.execute("ALTER SCHEMA printed_before RENAME TO printed_after");
+        });
+
+        try (HikariDataSource service = db.newPool(2, config -> config.setSchema("printed_after"))) {
+            OutboxMigrations.apply(service, OutboxNames.DEFAULT);
+        }
+
+        assertThat(notifyFunctionOf("printed_after")).contains("FROM printed_after.outbox_wakeup WHERE")
+                .contains("pg_notify('orders_wake', '')");
+    }
+
+    /**
+     * What {@code processes} processes, each with a pool of its own (connected to
+     * {@code connectionSchema} when not null) and connected before the race, each returned from
+     * {@code apply} when they all started it at once (a barrier); a process's failure fails this.
+     */
+    private List<Integer> applyAtOnce(ExecutorService threads, int processes, String connectionSchema, OutboxNames names)
+            throws Exception {
+        List<HikariDataSource> pools = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < processes; i++) {
+                HikariDataSource own = db.newPool(2, config -> {
+                    if (connectionSchema != null) {
+                        config.setSchema(connectionSchema);
+                    }
+                });
+                pools.add(own);
+                own.getConnection().close(); // connected before the race starts
+            }
+            java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(processes);
+            List<Callable<Integer>> racers = pools.stream().<Callable<Integer>>map(own -> () -> {
+                start.await();
+                return OutboxMigrations.apply(own, names);
+            }).toList();
+            List<Integer> applied = new java.util.ArrayList<>();
+            for (Future<Integer> result : threads.invokeAll(racers)) {
+                applied.add(result.get());
+            }
+            return applied;
+        } finally {
+            pools.forEach(HikariDataSource::close);
+        }
+    }
+
+    private String notifyFunctionOf(String schema) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n "
+                + "ON n.oid = p.pronamespace WHERE n.nspname = :schema AND p.proname = 'outbox_notify'")
+                .bind("schema", schema).mapTo(String.class).one());
     }
 
     @Test
