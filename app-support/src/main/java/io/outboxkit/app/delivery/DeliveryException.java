@@ -6,8 +6,9 @@ import io.outboxkit.core.spi.PublishException;
 /**
  * A delivery that did not succeed; the message says why in terms an operator can act on
  * ("HTTP 500 from ...", "timed out after 5000 ms ..."). It is recorded as the message's last error,
- * and counted under its {@link #reason()}: an answer other than success is {@code refused}, no
- * answer in time {@code timeout}, no connection {@code unavailable}.
+ * and counted under its {@link #reason()}: no answer in time, or 408 or 504, is {@code timeout}; no
+ * connection, or 429, 502 or 503 ("try again later"), is {@code unavailable}; any other answer
+ * than success is {@code refused}.
  */
 public final class DeliveryException extends PublishException {
 

@@ -355,8 +355,8 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
         }
         String body = shorten(answer.body().strip());
         FailureReason reason = switch (answer.status()) {
-            case 502, 503 -> FailureReason.UNAVAILABLE;
-            case 504 -> FailureReason.TIMEOUT;
+            case 429, 502, 503 -> FailureReason.UNAVAILABLE; // try again later: the receiving side, not the message
+            case 408, 504 -> FailureReason.TIMEOUT;
             default -> FailureReason.REFUSED;
         };
         return new DeliveryException(reason, "HTTP " + answer.status() + " from " + endpoint + (body.isEmpty() ? "" : ": " + body));

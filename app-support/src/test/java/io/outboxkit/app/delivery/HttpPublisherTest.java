@@ -96,13 +96,17 @@ class HttpPublisherTest {
      */
     @ParameterizedTest(name = "{0}")
     @EnumSource(Delivery.class)
-    void a_502_or_503_answer_fails_as_unavailable_and_a_504_as_a_timeout(Delivery delivery) throws Exception {
+    void a_429_502_or_503_answer_fails_as_unavailable_and_a_408_or_504_as_a_timeout(Delivery delivery) throws Exception {
         try (HttpPublisher publisher = HttpPublisher.builder(URI.create(consumer.url())).delivery(delivery).build()) {
             assertThat(reasonOfAFailed(publisher, delivery, new Reply(502, "bad gateway"))).as("502")
                     .isEqualTo(FailureReason.UNAVAILABLE);
             assertThat(reasonOfAFailed(publisher, delivery, new Reply(503, "{\"error\":\"try again shortly\"}"))).as("503")
                     .isEqualTo(FailureReason.UNAVAILABLE);
             assertThat(reasonOfAFailed(publisher, delivery, new Reply(504, "gateway timeout"))).as("504")
+                    .isEqualTo(FailureReason.TIMEOUT);
+            assertThat(reasonOfAFailed(publisher, delivery, new Reply(429, "too many requests"))).as("429")
+                    .isEqualTo(FailureReason.UNAVAILABLE);
+            assertThat(reasonOfAFailed(publisher, delivery, new Reply(408, "request timeout"))).as("408")
                     .isEqualTo(FailureReason.TIMEOUT);
             assertThat(reasonOfAFailed(publisher, delivery, new Reply(400, "{\"error\":\"bad envelope\"}"))).as("400")
                     .isEqualTo(FailureReason.REFUSED);

@@ -15,7 +15,8 @@ public enum FailureReason {
     /** No answer within the time allowed: the receiving side is slow, or hangs. */
     TIMEOUT,
     /**
-     * The receiving side answered, and said no: an HTTP status other than 2xx, a broker's refusal
+     * The receiving side answered, and said no: an HTTP status other than 2xx (the HTTP sink counts
+     * 429, 502 and 503 as {@link #UNAVAILABLE} and 408 and 504 as {@link #TIMEOUT}), a broker's refusal
      * (nack, no authorization, a record too large), a message reported failed. Also anything a
      * publisher throws that says nothing about the network (it failed the message itself).
      */
