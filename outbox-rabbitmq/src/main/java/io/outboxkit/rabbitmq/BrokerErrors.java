@@ -69,9 +69,15 @@ final class BrokerErrors {
         return false;
     }
 
-    /** The kind of failure {@code error} makes of a publish: refused when {@link #isPermanent}, else unavailable. */
+    /**
+     * The kind of failure {@code error} makes of a publish: refused when {@link #isPermanent}, a
+     * timeout when its causes say so (see {@link FailureReason#of}), else unavailable.
+     */
     static FailureReason reason(Throwable error) {
-        return isPermanent(error) ? FailureReason.REFUSED : FailureReason.UNAVAILABLE;
+        if (isPermanent(error)) {
+            return FailureReason.REFUSED;
+        }
+        return FailureReason.of(error) == FailureReason.TIMEOUT ? FailureReason.TIMEOUT : FailureReason.UNAVAILABLE;
     }
 
     private static String reply(Method reason) {

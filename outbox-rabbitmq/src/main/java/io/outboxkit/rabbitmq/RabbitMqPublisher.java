@@ -203,8 +203,8 @@ public final class RabbitMqPublisher implements MessagePublisher, AutoCloseable 
         try {
             channel = channel();
         } catch (Exception e) {
-            // A refusal (the exchange exists with another type, permissions, a rotated password) is
-            // the operator's to fix, not the broker's to come back from.
+            // A refusal (the exchange exists with another type, permissions, credentials refused at a
+            // first connect) is the operator's to fix, not the broker's to come back from.
             confirms.failUnsettled(messages, BrokerErrors.reason(e),
                     "cannot publish to RabbitMQ at " + uri + ": " + describeConnection(e));
             return confirms.failures();

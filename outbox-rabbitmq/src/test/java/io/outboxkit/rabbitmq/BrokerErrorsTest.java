@@ -2,7 +2,9 @@ package io.outboxkit.rabbitmq;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.outboxkit.core.spi.FailureReason;
 import java.net.ConnectException;
+import java.net.SocketTimeoutException;
 import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
 
@@ -27,5 +29,14 @@ class BrokerErrorsTest {
         assertThat(BrokerErrors.describe(a)).isEqualTo("no answer in time (no confirm)");
         assertThat(BrokerErrors.describe(cycle)).contains("outer");
         assertThat(BrokerErrors.isPermanent(cycle)).isFalse();
+    }
+
+    @Test
+    void a_failure_that_is_not_a_refusal_counts_as_a_timeout_when_its_causes_say_so_else_as_unavailable() {
+        assertThat(BrokerErrors.reason(new IllegalStateException("channel open", new SocketTimeoutException("connect timed out"))))
+                .isEqualTo(FailureReason.TIMEOUT);
+        assertThat(BrokerErrors.reason(new IllegalStateException("publish failed", new ConnectException("Connection refused"))))
+                .isEqualTo(FailureReason.UNAVAILABLE);
+        assertThat(BrokerErrors.reason(new IllegalStateException("no reason given"))).isEqualTo(FailureReason.UNAVAILABLE);
     }
 }
