@@ -153,6 +153,8 @@ public final class OutboxPoller implements AutoCloseable {
     private boolean receiverDown; // guarded by outage
     /** Before when (System.nanoTime) no worker claims, while the receiver is down. Guarded by outage. */
     private long noClaimBeforeNanos;
+    /** Batches that delivered something so far; guarded by outage. */
+    private long deliveringBatches;
     private final Object lifecycle = new Object();
     /** The threads of the current start, or of the last one once closed; null before the first start. */
     private volatile Run run;
@@ -388,6 +390,7 @@ public final class OutboxPoller implements AutoCloseable {
     }
 
     private Cycle poll(int limit) {
+        long deliveringBefore = deliveringBatches();
         long claiming = System.nanoTime();
         try (OutboxStore.Claim claim = store.claim(limit)) {
             List<OutboxMessage> batch = claim.messages();
@@ -461,26 +464,41 @@ public final class OutboxPoller implements AutoCloseable {
                         .map(FailureReason::of)
                         .anyMatch(r -> r == FailureReason.UNAVAILABLE || r == FailureReason.TIMEOUT);
                 if (batch.size() == limit && unreachable) {
-                    receiverSeen(true);
+                    receiverDownUnlessSeenUp(deliveringBefore);
                 }
             } else {
-                receiverSeen(false);
+                receiverUp();
             }
             return new Cycle(batch.size(), !allFailed && (batch.size() == limit || released), allFailed);
         }
     }
 
     /**
-     * Records what a batch's outcome says of the receiving side: down when a full batch failed
-     * whole with the receiver unreachable or not answering (no worker claims for a poll interval
-     * from now), up when a batch delivered something.
+     * A full batch failed whole with the receiver unreachable or not answering: no worker claims for
+     * a poll interval from now, unless another worker's batch delivered something since this one
+     * was claimed ({@code deliveringBefore} is {@link #deliveringBatches()} then): the receiver was
+     * up after all, and this batch was slow rather than the receiver down.
      */
-    private void receiverSeen(boolean allFailed) {
+    private void receiverDownUnlessSeenUp(long deliveringBefore) {
         synchronized (outage) {
-            receiverDown = allFailed;
-            if (allFailed) {
+            if (deliveringBatches == deliveringBefore) {
+                receiverDown = true;
                 noClaimBeforeNanos = System.nanoTime() + config.pollInterval().toNanos();
             }
+        }
+    }
+
+    /** A batch delivered something: the receiver is up. */
+    private void receiverUp() {
+        synchronized (outage) {
+            receiverDown = false;
+            deliveringBatches++;
+        }
+    }
+
+    private long deliveringBatches() {
+        synchronized (outage) {
+            return deliveringBatches;
         }
     }
 

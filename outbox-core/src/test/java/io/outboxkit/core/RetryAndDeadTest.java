@@ -8,11 +8,17 @@ import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.core.spi.NotSentException;
 import io.outboxkit.testing.CapturedStderr;
 import io.outboxkit.testing.PostgresExtension;
+import java.io.UncheckedIOException;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -172,6 +178,48 @@ class RetryAndDeadTest {
 
             // Well inside the poll interval (6 s): a notification, not the interval, brings it.
             await().atMost(Duration.ofSeconds(2)).until(() -> publisher.delivered(good));
+        }
+    }
+
+    /**
+     * A full batch that failed whole as "not reached" while another worker's batch was delivered
+     * meanwhile was slow, not evidence of a down receiver: no worker is held off the poll interval.
+     */
+    @Test
+    void a_slow_full_batch_that_failed_whole_while_another_was_delivered_holds_no_worker_off() {
+        CountDownLatch fastDelivered = new CountDownLatch(2);
+        Set<UUID> delivered = ConcurrentHashMap.newKeySet();
+        MessagePublisher publisher = message -> {
+            if (message.aggregateId().startsWith("slow")) {
+                // Outlasts the other worker's batch, then fails as an answer that never came would.
+                if (!fastDelivered.await(10, TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("the other worker's batch was not delivered");
+                }
+                throw new UncheckedIOException(new SocketTimeoutException("no answer in time"));
+            }
+            delivered.add(message.id());
+            fastDelivered.countDown();
+        };
+        try (OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).workers(2).batchSize(2)
+                .backoff(Duration.ofMinutes(1), Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(6)).build()) {
+            poller.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> poller.waitAnnouncement().inForce());
+            List<UUID> slow = db.jdbi().inTransaction(h -> {
+                OutboxWriter writer = OutboxWriter.create();
+                List<UUID> ids = List.of(writer.write(h, Outbox.message("slow-1", 0)), writer.write(h, Outbox.message("slow-2", 0)));
+                writer.write(h, Outbox.message("fast-1", 0));
+                writer.write(h, Outbox.message("fast-2", 0));
+                return ids;
+            });
+            OutboxAdmin admin = OutboxAdmin.create(db.jdbi());
+            await().atMost(Duration.ofSeconds(15)).alias("the slow batch's failure recorded")
+                    .until(() -> slow.stream().allMatch(id -> admin.find(id).orElseThrow().lastError() != null));
+            assertThat(delivered).as("the other worker's batch").hasSize(2);
+
+            UUID good = db.jdbi().inTransaction(h -> OutboxWriter.create().write(h, Outbox.message("good", 0)));
+
+            // Well inside the poll interval (6 s): a notification, not the interval, brings it.
+            await().atMost(Duration.ofSeconds(2)).until(() -> delivered.contains(good));
         }
     }
 
