@@ -70,7 +70,9 @@ import org.slf4j.LoggerFactory;
  * failed (the receiving side is down, most likely) is followed by a wait too, as when nothing is
  * due (a commit's notification ends it), so that an outage spends one batch's attempts per wait
  * rather than a whole backlog's. When that batch was full (as many messages as a claim takes: a
- * backlog is waiting), no worker claims until a poll interval has passed, notifications or not,
+ * backlog is waiting), one of its failures says the receiver was not reached or did not answer
+ * ({@code unavailable} or {@code timeout}), and no other batch was delivered since it was claimed
+ * (else it was slow, not the receiver down), no worker claims until a poll interval has passed, notifications or not,
  * and a full claim wakes no idle worker until a batch has delivered something again; a smaller
  * batch (at low traffic, a single message failing alone) holds off no other worker, and messages
  * the publisher reported not sent count for neither. With a batch size of 1 every batch is full. The
