@@ -94,7 +94,9 @@ import org.slf4j.LoggerFactory;
  * console). With tracing on (an OpenTelemetry SDK installed, or given to the builder), each
  * message's delivery is a PRODUCER span, a child of the trace context recorded when the message
  * was written, and the publisher gets the message with that span's {@code traceparent} in its
- * headers. Without it, no span is made.
+ * headers. Every attempt of a message is in one trace: a failed attempt of a message written
+ * without a (valid) trace context records its span's context with the failure, and the retries
+ * are its children. Without it, no span is made and no header is written.
  */
 public final class OutboxPoller implements AutoCloseable {
 
@@ -448,7 +450,7 @@ public final class OutboxPoller implements AutoCloseable {
             }
             Instant confirmed = Instant.now();
             spans.end(failures);
-            boolean released = record(claim, failures, confirmed, limit);
+            boolean released = record(claim, spans, failures, confirmed, limit);
             // A batch that failed whole most likely says the receiving side is down: its worker
             // waits, as when nothing is due, rather than claim the next batch at once.
             boolean allFailed = failures.size() == batch.size();
@@ -563,9 +565,11 @@ public final class OutboxPoller implements AutoCloseable {
     /**
      * Records the outcome; returns whether it may have made messages due that no notification
      * announces: later messages of an aggregate, held back by one delivered now (or by one now
-     * DEAD, when dead messages do not hold their aggregate back).
+     * DEAD, when dead messages do not hold their aggregate back). A failure records, in the same
+     * update, the trace context {@code spans} give for its message, if any.
      */
-    private boolean record(OutboxStore.Claim claim, Map<UUID, Exception> failures, Instant confirmed, int limit) {
+    private boolean record(OutboxStore.Claim claim, ProducerSpans spans, Map<UUID, Exception> failures,
+                           Instant confirmed, int limit) {
         List<OutboxMessage> batch = claim.messages();
         List<OutboxMessage> deliveredMessages = failures.isEmpty() ? batch
                 : batch.stream().filter(m -> !failures.containsKey(m.id())).toList();
@@ -578,7 +582,8 @@ public final class OutboxPoller implements AutoCloseable {
             if (cause instanceof NotSentException) {
                 notSent.add(m.id());
             } else if (cause != null) {
-                recorded.add(new OutboxStore.Failure(m, cause, backoff.delayAfter(m.attempts())));
+                // With the failure, the attempt's trace context when the message had none: its retries join that trace.
+                recorded.add(new OutboxStore.Failure(m, cause, backoff.delayAfter(m.attempts()), spans.contextToRecord(m)));
             }
         }
         // After a full batch the worker claims again anyway: no need to ask whether messages were held back.

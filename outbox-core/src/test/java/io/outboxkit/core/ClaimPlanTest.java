@@ -232,7 +232,10 @@ class ClaimPlanTest {
                         .contains("\"Index Name\": \"outbox_pkey\"").doesNotContain("outbox_pending_seq");
             }
         }
-        List<Object> failed = new java.util.ArrayList<>(List.of(10, batch, errors, delays));
+        String[] traceparents = new String[batch.length]; // the first with a context to record, the rest without
+        traceparents[0] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        List<Object> failed = new java.util.ArrayList<>(List.of(10, batch, errors, delays, traceparents,
+                new String[batch.length]));
         if (!locked) {
             failed.add(1_700_000_000_000_000L); // the lease end the claim returned (epoch microseconds)
             failed.add("plan-test"); // the lease's owner

@@ -23,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -41,10 +40,11 @@ class TracingTest {
     @RegisterExtension
     static final PostgresExtension db = new PostgresExtension(Outbox::createTables);
 
-    private static final InMemorySpanExporter SPANS = InMemorySpanExporter.create();
-    private static final OpenTelemetrySdk SDK = OpenTelemetrySdk.builder()
-            .setTracerProvider(SdkTracerProvider.builder().addSpanProcessor(SimpleSpanProcessor.create(SPANS)).build())
-            .build();
+    @RegisterExtension
+    static final MemoryTracing TRACING = new MemoryTracing();
+
+    private static final InMemorySpanExporter SPANS = TRACING.spans();
+    private static final OpenTelemetrySdk SDK = TRACING.sdk();
 
     /** A publisher that keeps what it was handed, as a broker would carry it, and names its system. */
     private static final class Carrying implements MessagePublisher {
@@ -66,15 +66,9 @@ class TracingTest {
         }
     }
 
-    @AfterAll
-    static void shutDown() {
-        SDK.close();
-    }
-
     @BeforeEach
     void clean() {
         Outbox.clear(db.jdbi());
-        SPANS.reset();
     }
 
     @Test

@@ -363,9 +363,17 @@ public final class OutboxSql {
      * attempts, shares it): if an operator requeued the message, or the lease ran out and another
      * claim took it, that claim's outcome is the one that counts. Locked: the current transaction
      * holds the messages, and the attempt is counted here. Parameters: maxAttempts, ids (uuid[]),
-     * errors (text[]), delays in ms (bigint[]), and when leased the lease end the claim returned
-     * ({@code lease_end} of {@link #claim}, one for all its rows, bigint) and the owner. Statements
-     * as {@link #markPublished}'s: the update returns each message's id and new status.
+     * errors (text[]), delays in ms (bigint[]), the trace contexts to record (traceparents and
+     * tracestates, text[], a null element for none), and when leased the lease end
+     * the claim returned ({@code lease_end} of {@link #claim}, one for all its rows, bigint) and the
+     * owner. Statements as {@link #markPublished}'s: the update returns each message's id and new
+     * status.
+     *
+     * <p>A message given a traceparent gets it in its headers in place of any trace context they
+     * had (a tracestate goes with its traceparent), its other headers kept (headers that are no
+     * JSON object, which read as none, become an object); one given none keeps its headers as they
+     * are. Recorded in this same update, so a failure costs no further statement, and a delivery
+     * nothing: its next attempt is then a child of the failed one's span (see {@link ProducerSpans}).
      */
     public String markFailed(boolean locked, Duration statementTimeout) {
         String attempts = locked ? "o.attempts + 1" : "o.attempts";
@@ -376,8 +384,13 @@ public final class OutboxSql {
                     available_at = now() + f.delay_millis * interval '1 millisecond',
                     last_error = f.error,
                     locked_by = NULL,
-                    locked_until = NULL
-                FROM unnest(?::uuid[], ?::text[], ?::bigint[]) AS f(id, error, delay_millis)
+                    locked_until = NULL,
+                    headers = CASE WHEN f.traceparent IS NULL THEN o.headers
+                        ELSE CASE WHEN jsonb_typeof(o.headers) = 'object' THEN o.headers - 'tracestate' ELSE '{}'::jsonb END
+                             || jsonb_strip_nulls(jsonb_build_object('traceparent', f.traceparent, 'tracestate', f.tracestate))
+                        END
+                FROM unnest(?::uuid[], ?::text[], ?::bigint[], ?::text[], ?::text[])
+                    AS f(id, error, delay_millis, traceparent, tracestate)
                 WHERE o.id = f.id AND %s%s
                 RETURNING o.id, o.status""".formatted(outbox, attempts, attempts, STILL_PENDING,
                 locked ? "" : " AND " + LEASE_END + " = ?::bigint AND o.locked_by = ?"));

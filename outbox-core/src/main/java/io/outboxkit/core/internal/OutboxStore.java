@@ -68,8 +68,12 @@ public final class OutboxStore {
         this.giveBack = sql.giveBack(timeout);
     }
 
-    /** A failed delivery: the message, why, and how long until its retry. */
-    public record Failure(OutboxMessage message, Exception cause, Duration delay) {
+    /**
+     * A failed delivery: the message, why, how long until its retry, and the trace context to record
+     * in its headers with the failure ({@link ProducerSpans#contextToRecord}; empty: the headers
+     * stay as they are).
+     */
+    public record Failure(OutboxMessage message, Exception cause, Duration delay, Map<String, String> trace) {
 
         /**
          * The error text recorded on the message: the exception's type and message, at most
@@ -418,9 +422,10 @@ public final class OutboxStore {
             mark.setArray(3, connection.createArrayOf("text", failures.stream()
                     .map(utf8Server(connection) ? Failure::error : Failure::asciiError).toArray()));
             mark.setArray(4, connection.createArrayOf("int8", failures.stream().map(f -> f.delay().toMillis()).toArray()));
+            setTraces(connection, mark, failures);
             if (owner != null) {
-                mark.setLong(5, leaseEnd);
-                mark.setString(6, owner);
+                mark.setLong(7, leaseEnd);
+                mark.setString(8, owner);
             }
             List<UUID> dead = new ArrayList<>();
             try (ResultSet rs = rowsAfter(mark, leading)) {
@@ -432,6 +437,20 @@ public final class OutboxStore {
             }
             return dead;
         }
+    }
+
+    /**
+     * Binds the trace contexts to record, parameters 5 and 6 of {@link OutboxSql#markFailed}: each
+     * failure's traceparent and tracestate, null for none. (Arrays even when all are null: a
+     * parameter's type that changed between executions would make the driver prepare the
+     * statement anew.)
+     */
+    private static void setTraces(Connection connection, PreparedStatement mark, List<Failure> failures)
+            throws SQLException {
+        mark.setArray(5, connection.createArrayOf("text", failures.stream()
+                .map(f -> f.trace().get(TransportHeaders.TRACEPARENT)).toArray()));
+        mark.setArray(6, connection.createArrayOf("text", failures.stream()
+                .map(f -> f.trace().get(TransportHeaders.TRACESTATE)).toArray()));
     }
 
     /** Whether the server stores text as UTF8 (as the driver reported at connect; assumed when it cannot be asked). */

@@ -21,7 +21,9 @@ import java.util.UUID;
  * described after the messaging semantic conventions ({@code send <destination>}); a sampler sees
  * their sampling-relevant attributes. The messages handed to the publisher carry their span's
  * context in their headers, so the trace, and its sampling decision, go on in the delivery. When
- * tracing is off nothing is created and the batch is handed over as it is.
+ * tracing is off nothing is created and the batch is handed over as it is. A failed attempt of a
+ * message without a valid stored context gives its span's context to record with the failure
+ * ({@link #contextToRecord}), so that all attempts of one message make one trace.
  */
 public final class ProducerSpans {
 
@@ -37,10 +39,14 @@ public final class ProducerSpans {
     static final AttributeKey<String> AGGREGATE_ID = AttributeKey.stringKey("outboxkit.aggregate.id");
     static final AttributeKey<String> EVENT_TYPE = AttributeKey.stringKey("outboxkit.event.type");
 
+    private final List<OutboxMessage> claimed;
     private final List<OutboxMessage> messages;
     private final Map<UUID, Span> spans;
+    /** The handed-over messages by id, built at the first failure only: a delivered batch never needs it. */
+    private Map<UUID, OutboxMessage> handedOver;
 
-    private ProducerSpans(List<OutboxMessage> messages, Map<UUID, Span> spans) {
+    private ProducerSpans(List<OutboxMessage> claimed, List<OutboxMessage> messages, Map<UUID, Span> spans) {
+        this.claimed = claimed;
         this.messages = messages;
         this.spans = spans;
     }
@@ -49,7 +55,7 @@ public final class ProducerSpans {
     public static ProducerSpans start(Tracing tracing, MessagePublisher publisher, List<OutboxMessage> batch) {
         Tracer tracer = tracing.tracer();
         if (tracer == null) {
-            return new ProducerSpans(batch, Map.of());
+            return new ProducerSpans(batch, batch, Map.of());
         }
         String system = text(publisher::messagingSystem, MessagePublisher.DEFAULT_MESSAGING_SYSTEM);
         String operation = text(publisher::operationName, "send");
@@ -72,7 +78,7 @@ public final class ProducerSpans {
             }
             traced.add(carrying(message, parent, span));
         }
-        return new ProducerSpans(traced, spans);
+        return new ProducerSpans(batch, traced, spans);
     }
 
     /**
@@ -113,6 +119,39 @@ public final class ProducerSpans {
     /** The batch to hand to the publisher: each message with its span's trace context in its headers. */
     public List<OutboxMessage> messages() {
         return messages;
+    }
+
+    /**
+     * The trace context to record in the headers of {@code message} (one of the claimed batch) with
+     * the failure of this attempt, so that its next attempt is a child of this attempt's span and
+     * follows its sampling decision (an unsampled span's context says so, with flags {@code 00}):
+     * {@value Tracing#TRACEPARENT}, and {@value Tracing#TRACESTATE} when the span has one. Only for a
+     * message that had no valid stored context (none, or a malformed one, replaced by what was
+     * delivered); empty when it had one (the writer's, or an earlier attempt's, kept as stored), when
+     * tracing is off, or when its span has no valid context (a no-op tracer). Read from the message
+     * handed to the publisher, so it costs nothing until a delivery fails.
+     */
+    public Map<String, String> contextToRecord(OutboxMessage message) {
+        if (messages == claimed || hasValidContext(message.headers())) {
+            return Map.of();
+        }
+        if (handedOver == null) {
+            handedOver = new java.util.HashMap<>(messages.size() * 2);
+            messages.forEach(m -> handedOver.put(m.id(), m));
+        }
+        OutboxMessage sent = handedOver.get(message.id());
+        // carrying() gave it this attempt's span context when that is valid; else its headers are as stored, with none
+        if (sent == null || !hasValidContext(sent.headers())) {
+            return Map.of();
+        }
+        String traceparent = sent.headers().get(Tracing.TRACEPARENT);
+        String tracestate = sent.headers().get(Tracing.TRACESTATE);
+        return tracestate == null ? Map.of(Tracing.TRACEPARENT, traceparent)
+                : Map.of(Tracing.TRACEPARENT, traceparent, Tracing.TRACESTATE, tracestate);
+    }
+
+    private static boolean hasValidContext(Map<String, String> headers) {
+        return Span.fromContext(Tracing.extract(headers)).getSpanContext().isValid();
     }
 
     /** Ends every span: failed ones with an error status, the reason and the error's text. */
