@@ -149,7 +149,7 @@ public final class OutboxPoller implements AutoCloseable {
     /** Whether a single message's claim ran out of memory and no claim has succeeded since (its ERROR is logged once). */
     private volatile boolean singleClaimOutOfMemory;
     /**
-     * The receiving side as the last recorded batch saw it, for every worker: down since a full
+     * The receiving side as the last batch's outcome showed it (recorded or not), for every worker: down since a full
      * batch failed whole with the receiver unreachable or not answering, until a batch delivers something. Each worker's own wait after its failed batch
      * is not enough: another worker would claim the next batch meanwhile, and so on through a backlog.
      */
@@ -157,7 +157,7 @@ public final class OutboxPoller implements AutoCloseable {
     private boolean receiverDown; // guarded by outage
     /** Before when (System.nanoTime) no worker claims, while the receiver is down. Guarded by outage. */
     private long noClaimBeforeNanos;
-    /** Batches that delivered something so far; guarded by outage. */
+    /** Batches the publisher delivered something of so far, counted before their outcome is recorded; guarded by outage. */
     private long deliveringBatches;
     private final Object lifecycle = new Object();
     /** The threads of the current start, or of the last one once closed; null before the first start. */
@@ -450,7 +450,9 @@ public final class OutboxPoller implements AutoCloseable {
             }
             Instant confirmed = Instant.now();
             spans.end(failures);
-            boolean released = record(claim, spans, failures, confirmed, limit);
+            // What the publisher reports tells of the receiving side before the outcome is recorded,
+            // and whether or not it is: a batch the receiver took shows it up (to a slow batch of
+            // another worker failing meanwhile) even when the database then fails to record it.
             // A batch that failed whole most likely says the receiving side is down: its worker
             // waits, as when nothing is due, rather than claim the next batch at once.
             boolean allFailed = failures.size() == batch.size();
@@ -473,6 +475,7 @@ public final class OutboxPoller implements AutoCloseable {
             } else {
                 receiverUp();
             }
+            boolean released = record(claim, spans, failures, confirmed, limit);
             return new Cycle(batch.size(), !allFailed && (batch.size() == limit || released), allFailed);
         }
     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.core.spi.NotSentException;
 import io.outboxkit.testing.CapturedStderr;
@@ -17,6 +18,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -204,13 +206,7 @@ class RetryAndDeadTest {
                 .backoff(Duration.ofMinutes(1), Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(6)).build()) {
             poller.start();
             await().atMost(Duration.ofSeconds(10)).until(() -> poller.waitAnnouncement().inForce());
-            List<UUID> slow = db.jdbi().inTransaction(h -> {
-                OutboxWriter writer = OutboxWriter.create();
-                List<UUID> ids = List.of(writer.write(h, Outbox.message("slow-1", 0)), writer.write(h, Outbox.message("slow-2", 0)));
-                writer.write(h, Outbox.message("fast-1", 0));
-                writer.write(h, Outbox.message("fast-2", 0));
-                return ids;
-            });
+            List<UUID> slow = writeSlowThenFast();
             OutboxAdmin admin = OutboxAdmin.create(db.jdbi());
             await().atMost(Duration.ofSeconds(15)).alias("the slow batch's failure recorded")
                     .until(() -> slow.stream().allMatch(id -> admin.find(id).orElseThrow().lastError() != null));
@@ -220,6 +216,56 @@ class RetryAndDeadTest {
 
             // Well inside the poll interval (6 s): a notification, not the interval, brings it.
             await().atMost(Duration.ofSeconds(2)).until(() -> delivered.contains(good));
+        }
+    }
+
+    /**
+     * A batch the receiver took is evidence that it is up even when the database then fails to
+     * record the outcome: a full batch that failed whole as "not reached" meanwhile was slow, and
+     * no worker is held off the poll interval.
+     */
+    @Test
+    void a_delivery_whose_record_failed_still_counts_as_the_receiver_up_for_a_slow_batch_failing_whole()
+            throws Exception {
+        RecordingListener listener = new RecordingListener();
+        Set<UUID> delivered = ConcurrentHashMap.newKeySet();
+        List<HeldLock> heldRows = new CopyOnWriteArrayList<>();
+        MessagePublisher publisher = message -> {
+            if (message.aggregateId().startsWith("slow")) {
+                // Outlasts the other worker's batch and its failed record, then fails as an answer
+                // that never came would.
+                await().atMost(Duration.ofSeconds(10)).until(() -> !listener.pollFailures.isEmpty());
+                throw new UncheckedIOException(new SocketTimeoutException("no answer in time"));
+            }
+            if (message.aggregateId().equals("fast-1")) {
+                // Another session holds the row: the record of this batch waits and is cancelled
+                // by the statement timeout, after the receiver took the batch.
+                heldRows.add(HeldLock.of(db.jdbi(), "SELECT id FROM outbox WHERE id = ? FOR UPDATE", message.id())
+                        .take());
+            }
+            delivered.add(message.id());
+        };
+        try (OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).workers(2).batchSize(2)
+                .statementTimeout(Duration.ofMillis(500)).addListener(listener)
+                .backoff(Duration.ofMinutes(1), Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(6)).build()) {
+            poller.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> poller.waitAnnouncement().inForce());
+            List<UUID> slow = writeSlowThenFast();
+            await().atMost(Duration.ofSeconds(15)).alias("the slow batch's failure recorded")
+                    .until(() -> listener.failures.stream().filter(f -> slow.contains(f.id())).count() == 2);
+            assertThat(listener.failures).as("failed as not answering, which may hold every worker off")
+                    .allMatch(f -> f.reason() == FailureReason.TIMEOUT);
+            assertThat(delivered).as("the other worker's batch, taken by the receiver").hasSize(2);
+            assertThat(listener.pollFailures).as("its record cancelled by the statement timeout").hasSize(1);
+
+            UUID good = db.jdbi().inTransaction(h -> OutboxWriter.create().write(h, Outbox.message("good", 0)));
+
+            // Well inside the poll interval (6 s): a notification, not the interval, brings it.
+            await().atMost(Duration.ofSeconds(2)).until(() -> delivered.contains(good));
+        } finally {
+            for (HeldLock row : heldRows) {
+                row.close();
+            }
         }
     }
 
@@ -509,6 +555,21 @@ class RetryAndDeadTest {
                     .containsExactly(sent);
             assertThat(poller.stats().delivered()).as("and counted").isEqualTo(1);
         }
+    }
+
+    /**
+     * Writes, in one transaction, two messages of aggregates named slow-… then two named fast-…: a
+     * worker woken by its commit claims the slow ones (a full batch of 2), and wakes the other for
+     * the fast ones. Returns the slow ones' ids.
+     */
+    private static List<UUID> writeSlowThenFast() {
+        return db.jdbi().inTransaction(h -> {
+            OutboxWriter writer = OutboxWriter.create();
+            List<UUID> ids = List.of(writer.write(h, Outbox.message("slow-1", 0)), writer.write(h, Outbox.message("slow-2", 0)));
+            writer.write(h, Outbox.message("fast-1", 0));
+            writer.write(h, Outbox.message("fast-2", 0));
+            return ids;
+        });
     }
 
     /** A publisher whose {@code publishAll} returns what {@code outcome} makes of the batch. */
