@@ -455,7 +455,16 @@ public final class OutboxPoller implements AutoCloseable {
             // another worker failing meanwhile) even when the database then fails to record it.
             // A batch that failed whole most likely says the receiving side is down: its worker
             // waits, as when nothing is due, rather than claim the next batch at once.
-            boolean allFailed = failures.size() == batch.size();
+            // Only the batch's own messages count: an id of none of them, which the record ignores,
+            // must not make up for a message that was delivered.
+            List<Exception> batchFailures = new ArrayList<>(failures.size());
+            for (OutboxMessage m : batch) {
+                Exception failure = failures.get(m.id());
+                if (failure != null) {
+                    batchFailures.add(failure);
+                }
+            }
+            boolean allFailed = batchFailures.size() == batch.size();
             if (allFailed) {
                 // Every worker holds off only on evidence of an outage, which would otherwise spend
                 // an attempt of every message of a backlog in seconds: a full batch (a smaller one,
@@ -465,7 +474,7 @@ public final class OutboxPoller implements AutoCloseable {
                 // poll interval of latency while not holding off costs attempts toward DEAD. A batch
                 // the receiver refused whole (unroutable, no such topic, a 4xx) says it is up, and
                 // messages the publisher never sent say nothing of it.
-                boolean unreachable = failures.values().stream()
+                boolean unreachable = batchFailures.stream()
                         .filter(f -> !(f instanceof NotSentException))
                         .map(FailureReason::of)
                         .anyMatch(r -> r == FailureReason.UNAVAILABLE || r == FailureReason.TIMEOUT);

@@ -270,6 +270,42 @@ class RetryAndDeadTest {
     }
 
     /**
+     * A publisher's failures name the batch's messages that failed; an id of no message of the
+     * batch names none (the record ignores it). A full batch of which one message was delivered
+     * did not fail whole, however many entries the map has: it holds no worker off.
+     */
+    @ParameterizedTest(name = "claim mode: {0}")
+    @EnumSource(ClaimMode.class)
+    void a_failure_reported_for_an_id_not_in_the_batch_does_not_make_a_delivered_batch_one_that_failed_whole(
+            ClaimMode mode) {
+        UncheckedIOException unreachable = new UncheckedIOException(new java.net.ConnectException("Connection refused"));
+        MessagePublisher publisher = reporting(batch -> {
+            Map<UUID, Exception> failures = new HashMap<>();
+            batch.stream().filter(m -> m.aggregateId().equals("flaky")).forEach(m -> {
+                failures.put(m.id(), unreachable);
+                failures.put(UUID.randomUUID(), unreachable); // no message of this batch
+            });
+            return failures;
+        });
+        try (OutboxPoller poller = OutboxPoller.builder(db.jdbi(), publisher).claimMode(mode).batchSize(2)
+                .backoff(Duration.ofMinutes(1), Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(6)).build()) {
+            poller.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> poller.waitAnnouncement().inForce());
+            List<UUID> full = db.jdbi().inTransaction(h -> {
+                OutboxWriter writer = OutboxWriter.create();
+                return List.of(writer.write(h, Outbox.message("flaky", 0)), writer.write(h, Outbox.message("other", 0)));
+            });
+            await().atMost(Duration.ofSeconds(10)).until(() -> "PUBLISHED".equals(row(full.get(1)).get("status")));
+            assertThat(row(full.get(0))).as("the one failure of the batch").containsEntry("attempts", 1);
+
+            UUID good = db.jdbi().inTransaction(h -> OutboxWriter.create().write(h, Outbox.message("good", 0)));
+
+            // Well inside the poll interval (6 s): a notification, not the interval, brings it.
+            await().atMost(Duration.ofSeconds(2)).until(() -> "PUBLISHED".equals(row(good).get("status")));
+        }
+    }
+
+    /**
      * A batch smaller than the claim limit that failed whole is no evidence of a backlog against a
      * down receiver (at low traffic it is one poison message): its worker waits as when idle, a
      * commit's notification wakes it, and no other worker is held off.

@@ -37,7 +37,8 @@ public interface MessagePublisher {
      * <p>When the poller keeps order per aggregate, a batch holds at most one message per
      * aggregate, so the messages of a batch may be delivered in any order or in parallel.
      *
-     * @return the failures, by message id: every message of the batch not in the map was delivered.
+     * @return the failures, by message id: every message of the batch not in the map was delivered
+     *     (an id of no message of the batch is ignored).
      *     A message in the map failed even when its value is null (recorded with an
      *     {@code IllegalStateException} saying the publisher gave no exception); one whose value
      *     is a {@link NotSentException} never left, and is given back without spending an attempt.
