@@ -343,11 +343,12 @@ public final class HttpPublisher implements MessagePublisher, AutoCloseable {
     }
 
     /**
-     * Null for a 2xx answer, else a failure naming the status and the start of the body: a 502 or
-     * 503 (the consumer's "try again shortly" while its database is down, or a proxy with no
-     * consumer behind it) is {@link FailureReason#UNAVAILABLE} and a 504 {@link FailureReason#TIMEOUT},
-     * so that the relay takes them for an outage and holds off its workers, as when the consumer
-     * cannot be reached; any other status is the consumer's {@link FailureReason#REFUSED refusal}.
+     * Null for a 2xx answer, else a failure naming the status and the start of the body: a 429, 502
+     * or 503 (a rate limit's or the consumer's "try again shortly" while its database is down, or a
+     * proxy with no consumer behind it) is {@link FailureReason#UNAVAILABLE} and a 408 or 504
+     * {@link FailureReason#TIMEOUT}, so that the relay takes them for an outage (a full batch of them
+     * holds its workers off), as when the consumer cannot be reached; any other status is the
+     * consumer's {@link FailureReason#REFUSED refusal}.
      */
     private static Exception failure(URI endpoint, ConsumerAnswer answer) {
         if (answer.isSuccess()) {
