@@ -148,17 +148,8 @@ public final class OutboxPoller implements AutoCloseable {
     private volatile long lowLimitUntilNanos;
     /** Whether a single message's claim ran out of memory and no claim has succeeded since (its ERROR is logged once). */
     private volatile boolean singleClaimOutOfMemory;
-    /**
-     * The receiving side as the last batch's outcome showed it (recorded or not), for every worker: down since a full
-     * batch failed whole with the receiver unreachable or not answering, until a batch delivers something. Each worker's own wait after its failed batch
-     * is not enough: another worker would claim the next batch meanwhile, and so on through a backlog.
-     */
-    private final Object outage = new Object();
-    private boolean receiverDown; // guarded by outage
-    /** Before when (System.nanoTime) no worker claims, while the receiver is down. Guarded by outage. */
-    private long noClaimBeforeNanos;
-    /** Batches the publisher delivered something of so far, counted before their outcome is recorded; guarded by outage. */
-    private long deliveringBatches;
+    /** Whether every worker holds off claiming, the receiving side looking down. */
+    private final OutageHoldOff holdOff;
     private final Object lifecycle = new Object();
     /** The threads of the current start, or of the last one once closed; null before the first start. */
     private volatile Run run;
@@ -174,6 +165,7 @@ public final class OutboxPoller implements AutoCloseable {
         this.tracing = tracing;
         this.announcement = new WaitAnnouncement(jdbi, settings.names(), settings.pollInterval(), settings.name());
         this.claimLimit = new AtomicInteger(settings.batchSize());
+        this.holdOff = new OutageHoldOff(settings.pollInterval());
     }
 
     /** A builder for a poller that reads through {@code jdbi} and delivers through {@code publisher}. */
@@ -394,7 +386,7 @@ public final class OutboxPoller implements AutoCloseable {
     }
 
     private Cycle poll(int limit) {
-        long deliveringBefore = deliveringBatches();
+        long beforeClaim = holdOff.beforeClaim();
         long claiming = System.nanoTime();
         try (OutboxStore.Claim claim = store.claim(limit)) {
             List<OutboxMessage> batch = claim.messages();
@@ -407,7 +399,7 @@ public final class OutboxPoller implements AutoCloseable {
             observer.claimed(batch.size(), Duration.ofNanos(System.nanoTime() - claiming));
             claimed.addAndGet(batch.size());
             Run current = run;
-            if (batch.size() == limit && config.workers() > 1 && current != null && !receiverDown()) {
+            if (batch.size() == limit && config.workers() > 1 && current != null && !holdOff.receiverDown()) {
                 current.wakeup.signal(); // a full batch: more is probably due, for an idle worker to claim meanwhile
             }
             Map<UUID, Exception> failures;
@@ -453,8 +445,6 @@ public final class OutboxPoller implements AutoCloseable {
             // What the publisher reports tells of the receiving side before the outcome is recorded,
             // and whether or not it is: a batch the receiver took shows it up (to a slow batch of
             // another worker failing meanwhile) even when the database then fails to record it.
-            // A batch that failed whole most likely says the receiving side is down: its worker
-            // waits, as when nothing is due, rather than claim the next batch at once.
             // Only the batch's own messages count: an id of none of them, which the record ignores,
             // must not make up for a message that was delivered.
             List<Exception> batchFailures = new ArrayList<>(failures.size());
@@ -464,71 +454,18 @@ public final class OutboxPoller implements AutoCloseable {
                     batchFailures.add(failure);
                 }
             }
+            // A batch that failed whole most likely says the receiving side is down: its worker
+            // waits, as when nothing is due, rather than claim the next batch at once (and every
+            // worker does, as OutageHoldOff says, when it is evidence of an outage that would spend
+            // an attempt of every message of a backlog in seconds).
             boolean allFailed = batchFailures.size() == batch.size();
             if (allFailed) {
-                // Every worker holds off only on evidence of an outage, which would otherwise spend
-                // an attempt of every message of a backlog in seconds: a full batch (a smaller one,
-                // at low traffic, is a poison message or two) with a failure that says the receiver
-                // was not reached or did not answer. One such failure is enough: a connection lost
-                // mid-batch fails the messages before it otherwise, and holding off wrongly costs a
-                // poll interval of latency while not holding off costs attempts toward DEAD. A batch
-                // the receiver refused whole (unroutable, no such topic, a 4xx) says it is up, and
-                // messages the publisher never sent say nothing of it.
-                boolean unreachable = batchFailures.stream()
-                        .filter(f -> !(f instanceof NotSentException))
-                        .map(FailureReason::of)
-                        .anyMatch(r -> r == FailureReason.UNAVAILABLE || r == FailureReason.TIMEOUT);
-                if (batch.size() == limit && unreachable) {
-                    receiverDownUnlessSeenUp(deliveringBefore);
-                }
+                holdOff.failedWhole(batch.size() == limit, batchFailures, beforeClaim, System.nanoTime());
             } else {
-                receiverUp();
+                holdOff.delivered();
             }
             boolean released = record(claim, spans, failures, confirmed, limit);
             return new Cycle(batch.size(), !allFailed && (batch.size() == limit || released), allFailed);
-        }
-    }
-
-    /**
-     * A full batch failed whole with the receiver unreachable or not answering: no worker claims for
-     * a poll interval from now, unless another worker's batch delivered something since this one
-     * was claimed ({@code deliveringBefore} is {@link #deliveringBatches()} then): the receiver was
-     * up after all, and this batch was slow rather than the receiver down.
-     */
-    private void receiverDownUnlessSeenUp(long deliveringBefore) {
-        synchronized (outage) {
-            if (deliveringBatches == deliveringBefore) {
-                receiverDown = true;
-                noClaimBeforeNanos = System.nanoTime() + config.pollInterval().toNanos();
-            }
-        }
-    }
-
-    /** A batch delivered something: the receiver is up. */
-    private void receiverUp() {
-        synchronized (outage) {
-            receiverDown = false;
-            deliveringBatches++;
-        }
-    }
-
-    private long deliveringBatches() {
-        synchronized (outage) {
-            return deliveringBatches;
-        }
-    }
-
-    private boolean receiverDown() {
-        synchronized (outage) {
-            return receiverDown;
-        }
-    }
-
-    /** How long workers still hold off claiming after a batch failed whole, in ms; 0 when they may claim. */
-    private long receiverDownForMillis() {
-        synchronized (outage) {
-            long remaining = noClaimBeforeNanos - System.nanoTime();
-            return !receiverDown || remaining <= 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(remaining) + 1;
         }
     }
 
@@ -688,11 +625,11 @@ public final class OutboxPoller implements AutoCloseable {
         int conflicts = 0; // cycles in a row aborted by a deadlock or a serialization failure
         String unexpected = null; // the last cycle's unexpected failure, while cycles keep failing
         while (run.active) {
-            long receiverDownFor = receiverDownForMillis();
-            if (receiverDownFor > 0) {
+            long heldOffFor = holdOff.holdOffMillis(System.nanoTime());
+            if (heldOffFor > 0) {
                 // A worker's batch failed whole: this one waits out the same poll interval (a wake-up
                 // meanwhile, from a commit or another worker, ends the pause but not the wait).
-                if (pause(run, receiverDownFor)) {
+                if (pause(run, heldOffFor)) {
                     return;
                 }
                 continue;
