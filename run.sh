@@ -17,6 +17,9 @@
 #   SINK (http), KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC, KAFKA_DEAD_LETTER_TOPIC, RABBITMQ_URI, RABBITMQ_EXCHANGE,
 #   NATS_URL, NATS_STREAM, NATS_SUBJECT_PREFIX, CONSUMER_NAME   the broker and its settings (see README,
 #                                  "Through a broker")
+#   OUTBOX_SCHEMA, OUTBOX_TABLE, PROCESSED_TABLE, OUTBOX_CHANNEL   the outbox's names, passed on to all three
+#                                  services alike (see README, "Configuration"); the replay-cli lines printed
+#                                  at start carry them as its options
 #   ORDER_PORT (8080), CONSUMER_PORT (8081), RELAY_PORT (8082), PG_PORT (5433), KAFKA_PORT (9092)
 #   JAVA_OPTS                      extra JVM options for every process (the services' own are in
 #                                  ops/jvm: services.options, then NAME.options; these come last, so they win)
@@ -523,6 +526,15 @@ if [[ -z $PG_PID ]]; then # the database given: replay-cli needs it too (a passw
     if [[ -n ${DB_USER:-} ]]; then REPLAY_ENV+="DB_USER=$DB_USER "; fi
 fi
 if [[ $SINK != http ]]; then REPLAY_ENV+="SINK=$SINK "; fi
+# The services read the outbox's names from the environment they inherit; replay-cli takes them as options
+# (it reads no processed-messages table). A blank value is unset for the services, so it is left out here too.
+REPLAY_OPTS=""
+for option in "OUTBOX_SCHEMA --schema" "OUTBOX_TABLE --outbox-table" "OUTBOX_CHANNEL --channel"; do
+    read -r variable flag <<<"$option"
+    value=${!variable:-}
+    value=${value//[[:space:]]/}
+    if [[ -n $value ]]; then REPLAY_OPTS+=" $flag $value"; fi
+done
 if [[ -n $KAFKA_PID && $KAFKA_PORT != 9092 ]]; then REPLAY_ENV+="KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS "; fi
 BROKER_HINT=""
 if [[ $SINK != http ]]; then
@@ -549,8 +561,8 @@ cat <<EOF
 [run.sh]        -d '{"user_id": "550e8400-e29b-41d4-a716-446655440000", "amount": 100.0}'
 [run.sh] Then watch the [outbox-relay] and [consumer] lines below, and look around:
 [run.sh]   curl -s http://localhost:$ORDER_PORT/health
-[run.sh]   ${REPLAY_ENV}java -jar replay-cli/target/replay-cli.jar list --status published
-[run.sh]   ${REPLAY_ENV}java -jar replay-cli/target/replay-cli.jar duplicate   (the consumer skips a redelivery)
+[run.sh]   ${REPLAY_ENV}java -jar replay-cli/target/replay-cli.jar list --status published${REPLAY_OPTS}
+[run.sh]   ${REPLAY_ENV}java -jar replay-cli/target/replay-cli.jar duplicate${REPLAY_OPTS}   (the consumer skips a redelivery)
 ${BROKER_HINT}[run.sh] Ctrl-C stops everything${PG_PID:+; the data stays in .data/postgres for the next run}.
 [run.sh] ------------------------------------------------------------------------------
 EOF

@@ -4,8 +4,9 @@ import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxNames;
 
 /**
- * The variables that name the outbox a service works on, for a relay run beside a service that
- * keeps its outbox under other names than the defaults ({@link OutboxNames}):
+ * The variables that name the outbox a service works on, read alike by order-service, the consumer
+ * and the relay, so that all three name one outbox when it is kept under other names than the
+ * defaults ({@link OutboxNames}):
  * {@code OUTBOX_SCHEMA} (default: the connection's current schema, the first of its
  * {@code search_path}), {@code OUTBOX_TABLE} (default {@value OutboxNames#DEFAULT_OUTBOX_TABLE}),
  * {@code PROCESSED_TABLE} (default {@value OutboxNames#DEFAULT_PROCESSED_TABLE}) and

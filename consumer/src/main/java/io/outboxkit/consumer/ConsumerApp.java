@@ -13,6 +13,7 @@ import io.outboxkit.app.http.Probes;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.core.IdempotentHandler;
 import io.outboxkit.core.OutboxException;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.spi.MessageSource;
 import io.outboxkit.micrometer.OutboxMetrics;
 import java.util.Objects;
@@ -102,26 +103,31 @@ public final class ConsumerApp implements AutoCloseable {
      */
     public static ConsumerApp start(Database database, String consumerName, String host, int port,
                                     Observability observability, MessageSource source, Broker sourceKind) {
-        return start(database, consumerName, host, port, observability, source, sourceKind, ProbeSettings.DEFAULT);
+        return start(database, OutboxNames.DEFAULT, consumerName, host, port, observability, source, sourceKind,
+                ProbeSettings.DEFAULT);
     }
 
     /**
-     * As {@link #start(Database, String, String, int, Observability, MessageSource, Broker)}, with its health checks and its stop as
+     * As {@link #start(Database, String, String, int, Observability, MessageSource, Broker)}, recording
+     * processed messages in the processed-messages table that {@code names} name (which {@code database}
+     * must have migrated: see {@link ConsumerMain#schema}), with its health checks and its stop as
      * {@code probeSettings} say (see {@link #healthPort()} and {@link #close()}).
      *
      * @throws ConfigException when the source's broker refuses it (credentials, a queue of that name
      *                         with other settings): one line naming {@code SOURCE}; nothing is left running
      */
-    public static ConsumerApp start(Database database, String consumerName, String host, int port,
+    public static ConsumerApp start(Database database, OutboxNames names, String consumerName, String host, int port,
                                     Observability observability, MessageSource source, Broker sourceKind,
                                     ProbeSettings probeSettings) {
         Objects.requireNonNull(database, "database");
+        Objects.requireNonNull(names, "names");
         Objects.requireNonNull(host, "host");
         Probes probes = Probes.create(probeSettings);
         Objects.requireNonNull(sourceKind, "sourceKind");
-        LoyaltyStore store = new LoyaltyStore(database.jdbi());
+        LoyaltyStore store = new LoyaltyStore(database.jdbi(), names);
         ParsedPayloads parsed = new ParsedPayloads();
-        IdempotentHandler handler = IdempotentHandler.create(database.jdbi(), consumerName, new LoyaltyHandler(store, parsed));
+        IdempotentHandler handler = IdempotentHandler.create(database.jdbi(), names, consumerName,
+                new LoyaltyHandler(store, parsed));
         if (observability.metricsEnabled()) {
             OutboxMetrics metrics = OutboxMetrics.create();
             observability.bind(metrics);

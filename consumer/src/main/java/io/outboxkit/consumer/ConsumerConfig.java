@@ -2,10 +2,12 @@ package io.outboxkit.consumer;
 
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.OutboxNamesSettings;
 import io.outboxkit.app.ProbeSettings;
 import io.outboxkit.app.RetentionSettings;
 import io.outboxkit.app.ServiceSettings;
 import io.outboxkit.app.broker.BrokerSettings;
+import io.outboxkit.core.OutboxNames;
 import java.time.Duration;
 
 /**
@@ -16,10 +18,13 @@ import java.time.Duration;
  * {@code RETENTION_INTERVAL_MS}: how long its processed-message records are kept, and how often
  * those past it are deleted (see {@link RetentionSettings}); {@code HEALTH_PORT}, a port of their own
  * for the health checks, and {@code SHUTDOWN_DELAY_MS}, how long a stopping consumer keeps serving,
- * unready, before it drains (see {@link ProbeSettings}).
+ * unready, before it drains (see {@link ProbeSettings}); {@code OUTBOX_SCHEMA}, {@code OUTBOX_TABLE},
+ * {@code PROCESSED_TABLE} and {@code OUTBOX_CHANNEL}: the outbox whose processed-messages table it
+ * migrates, records in, deduplicates against and trims, read and checked as the relay reads them
+ * (see {@link OutboxNamesSettings}).
  */
 record ConsumerConfig(ServiceSettings service, String consumerName, BrokerSettings source, Duration dedupWindow,
-                      Duration retentionInterval, ProbeSettings probes) {
+                      Duration retentionInterval, ProbeSettings probes, OutboxNames names) {
 
     static final int DEFAULT_PORT = 8081;
     static final String DEFAULT_NAME = "loyalty";
@@ -40,6 +45,7 @@ record ConsumerConfig(ServiceSettings service, String consumerName, BrokerSettin
         ServiceSettings service = ServiceSettings.from(env, ServiceSettings.BIND_HOST, ServiceSettings.DEFAULT_BIND_HOST,
                 DEFAULT_PORT, DEFAULT_POOL_SIZE);
         return new ConsumerConfig(service, name, BrokerSettings.source(env, name),
-                RetentionSettings.dedupWindow(env), RetentionSettings.interval(env), ProbeSettings.from(env, service));
+                RetentionSettings.dedupWindow(env), RetentionSettings.interval(env), ProbeSettings.from(env, service),
+                OutboxNamesSettings.from(env));
     }
 }

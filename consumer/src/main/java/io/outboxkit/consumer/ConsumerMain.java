@@ -26,18 +26,29 @@ import io.outboxkit.core.spi.MessageSource;
  * the processed-message records in its database older than the window, and only those (see
  * {@link io.outboxkit.app.RetentionSettings}); {@code SHUTDOWN_DELAY_MS} (default 0: how long a stopping
  * consumer keeps serving with {@code /health/ready} answering 503 before it drains, see
- * {@link io.outboxkit.app.ProbeSettings}); {@code METRICS} and the {@code OTEL_*} variables (see
- * {@link Observability}). A bad setting, an unreachable database or a broker that cannot be used ends the
- * process with one line on stderr and exit status 2; SIGTERM stops the broker source (its batch in hand
- * finished and acknowledged), the HTTP server, retention, then the pool.
+ * {@link io.outboxkit.app.ProbeSettings}); {@code OUTBOX_SCHEMA}, {@code OUTBOX_TABLE}, {@code PROCESSED_TABLE}
+ * and {@code OUTBOX_CHANNEL} (default {@link OutboxNames#DEFAULT}): the processed-messages table it records
+ * in, read and checked as the relay reads them (see {@link io.outboxkit.app.OutboxNamesSettings}), so that a
+ * consumer sharing the relay's database keeps its records where the relay trims them; {@code METRICS} and the
+ * {@code OTEL_*} variables (see {@link Observability}). A bad setting, an unreachable database or a broker
+ * that cannot be used ends the process with one line on stderr and exit status 2; SIGTERM stops the broker
+ * source (its batch in hand finished and acknowledged), the HTTP server, retention, then the pool.
  */
 public final class ConsumerMain {
 
-    /** What the consumer migrates at start: outbox-core's tables, then its customers' and orders' views. */
-    public static final ServiceSchema SCHEMA = ServiceSchema.withOwnTables(OutboxNames.DEFAULT, "consumer",
-            "classpath:db/consumer");
+    /** What the consumer migrates at start with the default names: {@link #schema(OutboxNames)} of {@link OutboxNames#DEFAULT}. */
+    public static final ServiceSchema SCHEMA = schema(OutboxNames.DEFAULT);
 
     private ConsumerMain() {
+    }
+
+    /**
+     * What the consumer migrates at start: outbox-core's tables under {@code names} (its
+     * processed-messages table among them), then its customers' and orders' views, in the
+     * connection's current schema whatever {@code names}' schema.
+     */
+    public static ServiceSchema schema(OutboxNames names) {
+        return ServiceSchema.withOwnTables(names, "consumer", "classpath:db/consumer");
     }
 
     /** Starts the consumer and blocks until the process is asked to stop. */
@@ -51,7 +62,8 @@ public final class ConsumerMain {
         Observability observability = Observability.start("consumer", env);
         Database database;
         try {
-            database = Database.open(DatabaseSettings.from(env), "consumer", config.service().poolSize(), SCHEMA);
+            database = Database.open(DatabaseSettings.from(env), "consumer", config.service().poolSize(),
+                    schema(config.names()));
         } catch (RuntimeException e) {
             observability.close();
             throw e;
@@ -60,11 +72,11 @@ public final class ConsumerMain {
         try {
             observability.trackPool(database);
             source = config.source().broker() == Broker.HTTP ? null : config.source().openSource();
-            ConsumerApp app = ConsumerApp.start(database, config.consumerName(), config.service().host(),
+            ConsumerApp app = ConsumerApp.start(database, config.names(), config.consumerName(), config.service().host(),
                     config.service().port(), observability, source, config.source().broker(), config.probes());
             // Its own database's records are the consumer's to trim: no relay need share that database.
             RetentionTask retention = RetentionTask.start(config.consumerName(), config.retentionInterval(),
-                    OutboxRetention.builder(database.jdbi()).dedupWindow(config.dedupWindow())
+                    OutboxRetention.builder(database.jdbi()).names(config.names()).dedupWindow(config.dedupWindow())
                             .processedMessagesOnly(true).build());
             return () -> {
                 app.close();

@@ -1,5 +1,6 @@
 package io.outboxkit.consumer;
 
+import io.outboxkit.core.OutboxNames;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.sql.Connection;
@@ -19,8 +20,9 @@ import org.jdbi.v3.core.Jdbi;
 
 /**
  * The consumer's tables: {@code customer_totals}, {@code consumer_order_status} and
- * {@code consumer_ordering_violations}. Writes go through the caller's handle (the message's
- * transaction); reads open their own. Stateless and thread-safe.
+ * {@code consumer_ordering_violations}, and the count of its records in the processed-messages table
+ * its {@link OutboxNames} name. Writes go through the caller's handle (the message's transaction);
+ * reads open their own. Stateless and thread-safe.
  */
 final class LoyaltyStore {
 
@@ -77,9 +79,12 @@ final class LoyaltyStore {
     static final BigDecimal MAX_TOTAL = new BigDecimal("999999999999.99");
 
     private final Jdbi jdbi;
+    /** The processed-messages table the consumer's {@link io.outboxkit.core.IdempotentHandler} records in, as SQL. */
+    private final String processedTable;
 
-    LoyaltyStore(Jdbi jdbi) {
+    LoyaltyStore(Jdbi jdbi, OutboxNames names) {
         this.jdbi = jdbi;
+        this.processedTable = names.qualifiedProcessedTable();
     }
 
     /**
@@ -244,7 +249,7 @@ final class LoyaltyStore {
 
     /** How many messages {@code consumer} has recorded as processed (within the retention window). */
     long processedCount(String consumer) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT count(*) FROM processed_messages WHERE consumer = :consumer")
+        return jdbi.withHandle(h -> h.createQuery("SELECT count(*) FROM " + processedTable + " WHERE consumer = :consumer")
                 .bind("consumer", consumer)
                 .mapTo(Long.class)
                 .one());

@@ -10,6 +10,7 @@ import io.outboxkit.app.RetentionSettings;
 import io.outboxkit.app.ServiceSettings;
 import io.outboxkit.app.broker.Broker;
 import io.outboxkit.app.broker.BrokerSettings;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxRetention;
 import java.time.Duration;
 import java.util.Map;
@@ -24,7 +25,7 @@ class ConsumerConfigTest {
 
         assertThat(config).isEqualTo(new ConsumerConfig(new ServiceSettings("0.0.0.0", 8081, 16), "loyalty",
                 BrokerSettings.source(Env.of(Map.of()), "loyalty"), OutboxRetention.DEFAULT_DEDUP_WINDOW,
-                RetentionSettings.DEFAULT_INTERVAL, ProbeSettings.DEFAULT));
+                RetentionSettings.DEFAULT_INTERVAL, ProbeSettings.DEFAULT, OutboxNames.DEFAULT));
         assertThat(config.source().broker()).isEqualTo(Broker.HTTP);
     }
 

@@ -27,10 +27,7 @@ class ConsumerStartupTest {
     void a_port_in_use_fails_the_start_naming_it() throws Exception {
         try (ServerSocket taken = new ServerSocket(FreePorts.pick(), 50, InetAddress.getByName("127.0.0.1"))) {
             int port = taken.getLocalPort();
-            Map<String, String> env = TestDatabases.env(db);
-            env.put("PORT", Integer.toString(port));
-            env.put("BIND_HOST", "127.0.0.1");
-            env.put("DB_POOL_SIZE", "2");
+            Map<String, String> env = TestDatabases.serviceEnv(db, port);
 
             assertThatThrownBy(() -> ConsumerMain.start(Env.of(env)))
                     .isInstanceOf(ConfigException.class)
@@ -43,9 +40,7 @@ class ConsumerStartupTest {
     @Test
     void starts_with_the_smallest_pool_the_readme_allows() throws Exception {
         int port = FreePorts.pick();
-        Map<String, String> env = TestDatabases.env(db);
-        env.put("PORT", Integer.toString(port));
-        env.put("BIND_HOST", "127.0.0.1");
+        Map<String, String> env = TestDatabases.serviceEnv(db, port);
         env.put("DB_POOL_SIZE", "1");
 
         try (AutoCloseable consumer = ConsumerMain.start(Env.of(env))) {

@@ -6,6 +6,7 @@ import io.outboxkit.app.ProbeSettings;
 import io.outboxkit.app.http.JsonApi;
 import io.outboxkit.app.http.Probes;
 import io.outboxkit.app.observability.Observability;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxWriter;
 import java.util.Objects;
 
@@ -60,20 +61,23 @@ public final class OrderServiceApp implements AutoCloseable {
      * events written in it record its trace context).
      */
     public static OrderServiceApp start(Database database, String host, int port, Observability observability) {
-        return start(database, host, port, observability, ProbeSettings.DEFAULT);
+        return start(database, OutboxNames.DEFAULT, host, port, observability, ProbeSettings.DEFAULT);
     }
 
     /**
-     * As {@link #start(Database, String, int, Observability)}, with its health checks and its stop as
-     * {@code probeSettings} say (see {@link #healthPort()} and {@link #close()}).
+     * As {@link #start(Database, String, int, Observability)}, writing its events to the outbox that
+     * {@code names} name (which {@code database} must have migrated: see {@link OrderServiceMain#schema}),
+     * with its health checks and its stop as {@code probeSettings} say (see {@link #healthPort()} and
+     * {@link #close()}).
      */
-    public static OrderServiceApp start(Database database, String host, int port, Observability observability,
-                                        ProbeSettings probeSettings) {
+    public static OrderServiceApp start(Database database, OutboxNames names, String host, int port,
+                                        Observability observability, ProbeSettings probeSettings) {
         Objects.requireNonNull(database, "database");
+        Objects.requireNonNull(names, "names");
         Objects.requireNonNull(host, "host");
         Probes probes = Probes.create(probeSettings);
         OrderMetrics metrics = new OrderMetrics(observability.registry());
-        OrderRoutes routes = new OrderRoutes(new OrderService(database.dataSource(), OutboxWriter.create(), metrics), database);
+        OrderRoutes routes = new OrderRoutes(new OrderService(database.dataSource(), OutboxWriter.create(names), metrics), database);
         Javalin javalin = Javalin.create(config -> {
             JsonApi.configure(config, MAX_BODY_BYTES);
             observability.configure(config);

@@ -3,6 +3,7 @@ package io.outboxkit.orders;
 import io.outboxkit.app.Database;
 import io.outboxkit.app.DatabaseSettings;
 import io.outboxkit.app.Env;
+import io.outboxkit.app.OutboxNamesSettings;
 import io.outboxkit.app.ProbeSettings;
 import io.outboxkit.app.RetentionSettings;
 import io.outboxkit.app.RetentionTask;
@@ -21,6 +22,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code PORT}: the HTTP port, default {@value #DEFAULT_PORT};</li>
  *   <li>{@code BIND_HOST}: the address to listen on, default {@value ServiceSettings#DEFAULT_BIND_HOST};</li>
  *   <li>{@code DB_POOL_SIZE}: connections in the pool, default {@value #DEFAULT_POOL_SIZE};</li>
+ *   <li>{@code OUTBOX_SCHEMA}, {@code OUTBOX_TABLE}, {@code PROCESSED_TABLE}, {@code OUTBOX_CHANNEL}: the
+ *       outbox it migrates and writes its events to, read and checked as the relay reads them (see
+ *       {@link OutboxNamesSettings}), so that both name the same outbox; default {@link OutboxNames#DEFAULT};</li>
  *   <li>{@code IDEMPOTENCY_KEY_TTL_MS}: how long the answer to an {@code Idempotency-Key} request is kept
  *       for its retries, 1 ms to 10 years, default 24 hours; a retry later than that is a new request;</li>
  *   <li>{@code RETENTION_INTERVAL_MS}: how often keys past that are deleted (see {@link RetentionSettings});</li>
@@ -47,11 +51,18 @@ public final class OrderServiceMain {
     public static final Duration DEFAULT_IDEMPOTENCY_KEY_TTL = Duration.ofHours(24);
     /** Keys deleted per transaction by the keys' retention. */
     static final int KEY_DELETE_BATCH = 1_000;
-    /** What the service migrates at start: outbox-core's tables, then its orders and idempotency keys. */
-    public static final ServiceSchema SCHEMA = ServiceSchema.withOwnTables(OutboxNames.DEFAULT, "order_service",
-            "classpath:db/order-service");
+    /** What the service migrates at start with the default names: {@link #schema(OutboxNames)} of {@link OutboxNames#DEFAULT}. */
+    public static final ServiceSchema SCHEMA = schema(OutboxNames.DEFAULT);
 
     private OrderServiceMain() {
+    }
+
+    /**
+     * What the service migrates at start: outbox-core's tables under {@code names}, then its orders
+     * and idempotency keys, in the connection's current schema whatever {@code names}' schema.
+     */
+    public static ServiceSchema schema(OutboxNames names) {
+        return ServiceSchema.withOwnTables(names, "order_service", "classpath:db/order-service");
     }
 
     /** Runs the service until the JVM is asked to exit. Arguments are ignored. */
@@ -68,10 +79,11 @@ public final class OrderServiceMain {
                 RetentionSettings.MAX_RETENTION_MS);
         Duration retentionInterval = RetentionSettings.interval(env);
         ProbeSettings probes = ProbeSettings.from(env, service);
+        OutboxNames names = OutboxNamesSettings.from(env);
         Observability observability = Observability.start(NAME, env);
         Database database;
         try {
-            database = Database.open(settings, NAME, service.poolSize(), SCHEMA);
+            database = Database.open(settings, NAME, service.poolSize(), schema(names));
         } catch (RuntimeException e) {
             observability.close();
             throw e;
@@ -79,7 +91,7 @@ public final class OrderServiceMain {
         observability.trackPool(database);
         OrderServiceApp app;
         try {
-            app = OrderServiceApp.start(database, service.host(), service.port(), observability, probes);
+            app = OrderServiceApp.start(database, names, service.host(), service.port(), observability, probes);
         } catch (RuntimeException e) {
             database.close();
             observability.close();

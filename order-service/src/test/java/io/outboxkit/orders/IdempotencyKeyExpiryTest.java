@@ -31,10 +31,7 @@ class IdempotencyKeyExpiryTest {
     void the_service_deletes_keys_older_than_the_ttl_every_interval_and_keeps_younger_ones() throws Exception {
         String old = storedKey("2 hours");
         String young = storedKey("1 minute");
-        Map<String, String> env = TestDatabases.env(db);
-        env.put("PORT", Integer.toString(FreePorts.pick()));
-        env.put("BIND_HOST", "127.0.0.1");
-        env.put("DB_POOL_SIZE", "2");
+        Map<String, String> env = TestDatabases.serviceEnv(db, FreePorts.pick());
         env.put("IDEMPOTENCY_KEY_TTL_MS", Long.toString(Duration.ofHours(1).toMillis()));
         env.put("RETENTION_INTERVAL_MS", "100");
 

@@ -6,6 +6,7 @@ import io.outboxkit.app.ProbeSettings;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.app.Jsons;
 import io.outboxkit.app.testing.TestDatabases;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.testing.PostgresExtension;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -51,7 +52,8 @@ final class RunningOrderService implements AutoCloseable {
     private static RunningOrderService start(PostgresExtension db, Observability observability, ProbeSettings probes) {
         Database database = TestDatabases.open(db, 16, OrderServiceMain.SCHEMA);
         observability.trackPool(database);
-        return new RunningOrderService(database, OrderServiceApp.start(database, "127.0.0.1", 0, observability, probes));
+        return new RunningOrderService(database, OrderServiceApp.start(database, OutboxNames.DEFAULT, "127.0.0.1", 0, observability,
+                probes));
     }
 
     /** Closes the service's pool under it: every query fails from now on, as when the database stops answering. */

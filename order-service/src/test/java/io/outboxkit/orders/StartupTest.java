@@ -113,10 +113,6 @@ class StartupTest {
     }
 
     private static Map<String, String> validEnv(int port) {
-        Map<String, String> env = TestDatabases.env(db);
-        env.put("PORT", Integer.toString(port));
-        env.put("BIND_HOST", "127.0.0.1");
-        env.put("DB_POOL_SIZE", "2");
-        return env;
+        return TestDatabases.serviceEnv(db, port);
     }
 }

@@ -30,6 +30,19 @@ public final class TestDatabases {
         return env;
     }
 
+    /**
+     * {@link #env(PostgresExtension)}, and a service's own on 127.0.0.1:{@code port} ({@code BIND_HOST},
+     * {@code PORT}) with a pool of 2 ({@code DB_POOL_SIZE}): what a test that starts a service from its
+     * environment sets, in a new map to add to.
+     */
+    public static Map<String, String> serviceEnv(PostgresExtension db, int port) {
+        Map<String, String> env = env(db);
+        env.put("PORT", Integer.toString(port));
+        env.put("BIND_HOST", "127.0.0.1");
+        env.put("DB_POOL_SIZE", "2");
+        return env;
+    }
+
     /** The one number {@code sql} selects in {@code db}'s database (a count, say). */
     public static long count(PostgresExtension db, String sql) {
         return db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());

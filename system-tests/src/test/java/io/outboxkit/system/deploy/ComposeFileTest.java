@@ -68,6 +68,26 @@ class ComposeFileTest {
                 .anyMatch(l -> l.trim().startsWith("consumer:") && l.contains("service_healthy"));
     }
 
+    /**
+     * README's "Configuration": order-service, the consumer and the relay each read the outbox's names,
+     * and must read the same ones, or the relay claims from an outbox no service writes to. The host's
+     * values go to all three through the environment they share.
+     */
+    @Test
+    void the_outbox_s_names_reach_all_three_services() throws IOException {
+        Map<String, List<String>> services = services();
+        List<String> shared = services.get("order-service");
+        assertThat(shared).as("order-service's environment, the one the others merge").contains("    environment: &database");
+        for (String variable : List.of("OUTBOX_SCHEMA", "OUTBOX_TABLE", "PROCESSED_TABLE", "OUTBOX_CHANNEL")) {
+            assertThat(shared).as("the shared environment passes on " + variable)
+                    .contains("      " + variable + ": ${" + variable + ":-}");
+        }
+        for (String app : List.of("consumer", "outbox-relay")) {
+            assertThat(services.get(app)).as(app + "'s environment merges the shared one")
+                    .anyMatch(l -> l.trim().startsWith("<<:") && l.contains("*database"));
+        }
+    }
+
     /** A service's stop_grace_period (compose's default, 10 s, when it sets none). */
     private static Duration stopGracePeriod(String service) throws IOException {
         return services().get(service).stream().map(String::trim).filter(l -> l.startsWith("stop_grace_period:"))
