@@ -121,7 +121,9 @@ public final class ShortDeadLetter {
      * never inside a character (a surrogate pair).
      */
     public static String error(String error) {
-        return error.length() <= MAX_ERROR_LENGTH ? error : Texts.cut(error, MAX_ERROR_LENGTH - 3) + "...";
+        // Texts.abbreviate bounds the text it keeps, this the whole copy: its mark comes out of the bound.
+        return error.length() <= MAX_ERROR_LENGTH ? error
+                : Texts.abbreviate(error, MAX_ERROR_LENGTH - Texts.CUT_MARK.length());
     }
 
     /**

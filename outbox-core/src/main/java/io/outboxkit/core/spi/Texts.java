@@ -7,6 +7,9 @@ package io.outboxkit.core.spi;
  */
 public final class Texts {
 
+    /** What {@link #abbreviate} puts after a cut text: {@value}. */
+    public static final String CUT_MARK = "...";
+
     private Texts() {
     }
 
@@ -24,10 +27,10 @@ public final class Texts {
 
     /**
      * What an error message quotes of a client's or a peer's text: {@code text} as it is when at
-     * most {@code max} characters long, else {@link #cut} to {@code max} followed by {@code ...},
+     * most {@code max} characters long, else {@link #cut} to {@code max} followed by {@link #CUT_MARK},
      * so a log line or an error body stays short however long the text was.
      */
     public static String abbreviate(String text, int max) {
-        return text.length() <= max ? text : cut(text, max) + "...";
+        return text.length() <= max ? text : cut(text, max) + CUT_MARK;
     }
 }

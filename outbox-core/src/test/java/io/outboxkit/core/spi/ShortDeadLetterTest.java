@@ -21,6 +21,16 @@ class ShortDeadLetterTest {
     }
 
     @Test
+    void an_error_of_at_most_the_longest_length_is_kept_whole_a_longer_one_cut_to_that_length_marker_included() {
+        String longest = "x".repeat(ShortDeadLetter.MAX_ERROR_LENGTH);
+
+        assertThat(ShortDeadLetter.error(longest)).isEqualTo(longest);
+        assertThat(ShortDeadLetter.error(longest + "y"))
+                .isEqualTo("x".repeat(ShortDeadLetter.MAX_ERROR_LENGTH - 3) + "...")
+                .hasSize(ShortDeadLetter.MAX_ERROR_LENGTH);
+    }
+
+    @Test
     void an_envelope_header_is_kept_only_when_its_value_is_as_short_as_a_readable_envelope_has_it() {
         assertThat(ShortDeadLetter.keeps(TransportHeaders.AGGREGATE_ID, TransportHeaders.MAX_NAME_LENGTH)).isTrue();
         assertThat(ShortDeadLetter.keeps(TransportHeaders.AGGREGATE_ID, TransportHeaders.MAX_NAME_LENGTH + 1)).isFalse();
