@@ -25,7 +25,10 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandi
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
 import org.springframework.context.annotation.Bean;
+import org.springframework.boot.flyway.autoconfigure.FlywayConfigurationCustomizer;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
 
 /**
  * The outbox on the application's {@link DataSource}, configured by {@link OutboxProperties}
@@ -36,7 +39,9 @@ import org.springframework.context.annotation.Configuration;
  *       {@link OutboxWriter}, {@link OutboxNames} and {@link OutboxAdmin} it and the others use;</li>
  *   <li>{@link IdempotentHandlers}: the idempotent handlers of a consumer written in Spring;</li>
  *   <li>the library's schema at start (when Flyway is on the class path and
- *       {@code outboxkit.schema.manage} is not false), after the application's own Flyway;</li>
+ *       {@code outboxkit.schema.manage} is not false), after the application's own Flyway; and
+ *       that Flyway, where the schema holds the library's tables only, baselined at version 0 so
+ *       that its own first migration still applies;</li>
  *   <li>an {@link OutboxMonitor}, the outbox's figures, cached, for health and metrics;</li>
  *   <li>an {@link OutboxPoller}, started and stopped with the context, delivering through the
  *       application's {@link MessagePublisher} bean and telling every {@link OutboxListener} bean
@@ -155,6 +160,22 @@ public final class OutboxAutoConfiguration {
         @Bean
         static LazyInitializationExcludeFilter outboxSchemaInitializerIsEager() {
             return LazyInitializationExcludeFilter.forBeanTypes(OutboxSchemaInitializer.class);
+        }
+
+        /**
+         * With Spring Boot's Flyway: the application's migrations start their history in a schema
+         * that holds only the library's tables (its first start had no migrations of its own), last
+         * of the customizers so that an application's own {@code baseline-on-migrate} is seen and kept.
+         */
+        @Configuration(proxyBeanMethods = false)
+        @ConditionalOnClass(FlywayConfigurationCustomizer.class)
+        static class ApplicationFlywayConfiguration {
+
+            @Bean
+            @Order(Ordered.LOWEST_PRECEDENCE)
+            FlywayConfigurationCustomizer outboxBaselineBesideOutbox(OutboxNames names) {
+                return new BaselineBesideOutbox(names);
+            }
         }
     }
 

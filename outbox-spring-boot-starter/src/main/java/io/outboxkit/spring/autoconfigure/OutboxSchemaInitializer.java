@@ -16,7 +16,9 @@ import org.springframework.beans.factory.SmartInitializingSingleton;
  * start its history ("non-empty schema ... but no schema history table"), and the usual way round
  * that, {@code baseline-on-migrate}, would skip the application's first migration. The library's
  * migrations start their history in a schema with other tables without skipping anything, so they
- * go second, and both apply on an empty database as on one that has either.
+ * go second, and both apply on an empty database as on one that has the application's tables. On
+ * one that has only the library's (the application had no migrations of its own at its first
+ * start), {@link BaselineBesideOutbox} lets the application's Flyway start its history at version 0.
  */
 final class OutboxSchemaInitializer implements SmartInitializingSingleton {
 
