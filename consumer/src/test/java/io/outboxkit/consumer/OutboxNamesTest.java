@@ -2,6 +2,7 @@ package io.outboxkit.consumer;
 
 import static io.outboxkit.app.testing.TestDatabases.count;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.outboxkit.app.Env;
@@ -9,6 +10,7 @@ import io.outboxkit.app.testing.OutboxNameRefusals;
 import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.testing.FreePorts;
 import io.outboxkit.testing.PostgresExtension;
+import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -48,6 +50,33 @@ class OutboxNamesTest {
         assertThat(count(db, "SELECT count(*) FROM " + SCHEMA + ".processed_messages WHERE message_id = '" + id
                 + "' AND consumer = 'loyalty'")).as("recorded in " + SCHEMA + ".processed_messages").isEqualTo(1);
         assertThat(count(db, "SELECT count(*) FROM public.processed_messages")).as("nothing in the default table").isZero();
+    }
+
+    /**
+     * README: the consumer trims the processed-messages table its names name. With OUTBOX_SCHEMA set,
+     * a record past the dedup window in that table is deleted and a young one kept.
+     */
+    @Test
+    void retention_trims_the_processed_table_of_OUTBOX_SCHEMA() throws Exception {
+        Map<String, String> env = TestDatabases.serviceEnv(db, FreePorts.pick());
+        env.put("OUTBOX_SCHEMA", SCHEMA);
+        env.put("RETENTION_INTERVAL_MS", "200");
+        UUID stale = UUID.randomUUID();
+        UUID young = UUID.randomUUID();
+
+        try (AutoCloseable consumer = ConsumerMain.start(Env.of(env))) {
+            db.jdbi().useHandle(h -> {
+                h.execute("INSERT INTO " + SCHEMA + ".processed_messages (consumer, message_id, processed_at) "
+                        + "VALUES ('loyalty', ?, now() - interval '400 days')", stale);
+                h.execute("INSERT INTO " + SCHEMA + ".processed_messages (consumer, message_id, processed_at) "
+                        + "VALUES ('loyalty', ?, now() - interval '1 day')", young);
+            });
+            await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(count(db,
+                    "SELECT count(*) FROM " + SCHEMA + ".processed_messages WHERE message_id = '" + stale + "'"))
+                    .as("a record past the 30-day window in " + SCHEMA + ".processed_messages").isZero());
+        }
+        assertThat(count(db, "SELECT count(*) FROM " + SCHEMA + ".processed_messages WHERE message_id = '" + young + "'"))
+                .as("a record within the window").isOne();
     }
 
     @ParameterizedTest(name = "{0}")
