@@ -20,6 +20,7 @@ import io.outboxkit.app.broker.BrokerSettings;
 import io.outboxkit.app.observability.Observability;
 import io.outboxkit.app.testing.TestDatabases;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.rabbitmq.RabbitMqSource;
 import io.outboxkit.testing.PostgresExtension;
 import io.outboxkit.testing.PrivateNatsServer;
@@ -168,7 +169,7 @@ class BrokerSourceTest {
             await("source connected").atMost(Duration.ofSeconds(20))
                     .until(() -> api.get("/health").status() == 200);
             assertThat(api.get("/health").body().get("source").asText()).isEqualTo(kind.id());
-            try (BrokerPublisher sink = BrokerSettings.sink(env).openPublisher()) {
+            try (BrokerPublisher sink = BrokerSettings.sink(env).openPublisher(OutboxNames.DEFAULT)) {
                 for (OutboxMessage message : messages) { // one at a time: the relay's order per aggregate
                     assertThat(sink.publishAll(List.of(message))).isEmpty();
                 }

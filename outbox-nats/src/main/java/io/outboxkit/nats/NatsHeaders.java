@@ -36,14 +36,16 @@ final class NatsHeaders {
     }
 
     /**
-     * The headers {@code message} is published with.
+     * The headers {@code message} is published with; {@code outboxTable} is the SQL name of the
+     * outbox table it was read from ({@link io.outboxkit.core.OutboxNames#qualifiedOutboxTable()}),
+     * which the repair statement of a refused value names.
      *
      * @throws IllegalArgumentException naming a header that NATS cannot carry: a name with other than
      *     printable ASCII or with {@code :}, a value with non-ASCII characters or a line break, a value
      *     beginning or ending with whitespace or a control character (NATS would trim it: the aggregate
      *     id travels as a header too), a name starting with {@code Nats-}
      */
-    static Headers of(OutboxMessage message) {
+    static Headers of(OutboxMessage message, String outboxTable) {
         Headers headers = new Headers();
         TransportHeaders.write(message).forEach((name, value) -> {
             if (isServers(name)) {
@@ -74,7 +76,7 @@ final class NatsHeaders {
                 throw new IllegalArgumentException("header " + name + " cannot travel on NATS: its value "
                         + (value.charAt(0) <= ' ' ? "begins" : "ends") + " with whitespace or a control character, "
                         + "which NATS strips (it trims header values): write the value without it; a message "
-                        + "already stored is repaired in its outbox row (" + repair(name, message) + "), then "
+                        + "already stored is repaired in its outbox row (" + repair(name, message, outboxTable) + "), then "
                         + "requeued if DEAD");
             }
             headers.put(name, value);
@@ -126,17 +128,18 @@ final class NatsHeaders {
 
     /**
      * The statement that strips what NATS would trim from header {@code name}'s value in
-     * {@code message}'s row of a table named outbox: the producer's fix cannot reach a message
+     * {@code message}'s row of {@code outboxTable} (SQL: quoted and qualified, the outbox's own names,
+     * so the statement repairs the row the relay read): the producer's fix cannot reach a message
      * already written. A value that is all such characters becomes empty, which the outbox's CHECK
      * refuses for the aggregate id, type and event type: such a row is fixed by hand or deleted.
      */
-    private static String repair(String name, OutboxMessage message) {
+    private static String repair(String name, OutboxMessage message, String outboxTable) {
         String where = " WHERE id = '" + message.id() + "'";
         if (name.equals(TransportHeaders.AGGREGATE_ID) || name.equals(TransportHeaders.AGGREGATE_TYPE)
                 || name.equals(TransportHeaders.EVENT_TYPE)) {
-            return "UPDATE outbox SET " + name + " = " + TRIM.formatted(name) + where;
+            return "UPDATE " + outboxTable + " SET " + name + " = " + TRIM.formatted(name) + where;
         }
-        return "UPDATE outbox SET headers = jsonb_set(headers, ARRAY['" + name.replace("'", "''") + "'], "
+        return "UPDATE " + outboxTable + " SET headers = jsonb_set(headers, ARRAY['" + name.replace("'", "''") + "'], "
                 + "to_jsonb(" + TRIM.formatted("headers ->> '" + name.replace("'", "''") + "'") + "))" + where;
     }
 

@@ -10,6 +10,7 @@ import io.nats.client.impl.NatsMessage;
 import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.spi.Causes;
 import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
@@ -47,7 +48,8 @@ import org.slf4j.LoggerFactory;
  * subject another stream takes is refused; the server keeps it on the message). Body: the payload, JSON text in UTF-8 (NATS has no
  * content type). NATS headers carry ASCII only: a message with a header value NATS cannot carry,
  * a header name starting with {@code Nats-}, or a size over the server's {@code max_payload} fails
- * alone with an error saying so.
+ * alone with an error saying so; for a value NATS would trim, the error gives the statement that
+ * repairs the message's row in the outbox {@link Builder#outbox(OutboxNames)} names.
  *
  * <p><b>Confirmation and duplicates.</b> A batch is published asynchronously as a whole; each
  * message is delivered once the stream's publish acknowledgement for it arrives (one marked
@@ -112,6 +114,7 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
     private final NatsServers servers;
     private final String stream;
     private final String subjectPrefix;
+    private final String outboxTable;
     private final Duration duplicateWindow;
     private final Duration publishTimeout;
     private final Connection connection;
@@ -128,6 +131,7 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
         this.servers = servers;
         this.stream = builder.stream;
         this.subjectPrefix = builder.subjectPrefix;
+        this.outboxTable = builder.outbox.qualifiedOutboxTable();
         this.duplicateWindow = duplicateWindow;
         this.publishTimeout = builder.publishTimeout;
         this.connection = connection;
@@ -255,7 +259,7 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
     }
 
     private NatsMessage toNats(OutboxMessage message) {
-        Headers headers = NatsHeaders.of(message);
+        Headers headers = NatsHeaders.of(message, outboxTable);
         byte[] body = message.payload().getBytes(StandardCharsets.UTF_8);
         long size = NatsHeaders.publishedSize(body, headers, stream);
         long max = connection.getMaxPayload();
@@ -343,6 +347,7 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
         private String name = DEFAULT_NAME;
         private String stream = DEFAULT_STREAM;
         private String subjectPrefix = DEFAULT_SUBJECT_PREFIX;
+        private OutboxNames outbox = OutboxNames.DEFAULT;
         private Duration duplicateWindow = DEFAULT_DUPLICATE_WINDOW;
         private Duration maxAge = DEFAULT_MAX_AGE;
         private Duration publishTimeout = DEFAULT_PUBLISH_TIMEOUT;
@@ -372,6 +377,17 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
         /** The first token(s) of every subject, e.g. {@code outbox} or {@code shop.outbox}; default {@value #DEFAULT_SUBJECT_PREFIX}. */
         public Builder subjectPrefix(String subjectPrefix) {
             this.subjectPrefix = subjectPrefix;
+            return this;
+        }
+
+        /**
+         * The names of the outbox whose messages this publisher is handed; default
+         * {@link OutboxNames#DEFAULT}. The publisher never touches the database: the names go
+         * only into the repair statement an error gives for a message NATS would change, so that
+         * the statement updates that outbox's table (quoted, and qualified by its schema when set).
+         */
+        public Builder outbox(OutboxNames outbox) {
+            this.outbox = outbox;
             return this;
         }
 
@@ -427,6 +443,10 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
         public NatsPublisher build() {
             NatsServers parsed = NatsServers.parse("servers", servers);
             Checks.names(this.name, stream, subjectPrefix);
+            if (outbox == null) {
+                throw new InvalidOptionException("outbox", "outbox must not be null: give OutboxNames.DEFAULT for the "
+                        + "default names");
+            }
             Checks.between("publishTimeout", publishTimeout, Duration.ofMillis(1), Duration.ofMinutes(5));
             Checks.connection(duplicateWindow, connectTimeout, reconnectWait);
             Checks.maxAge(maxAge, duplicateWindow);

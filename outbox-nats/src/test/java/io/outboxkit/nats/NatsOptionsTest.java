@@ -38,6 +38,13 @@ class NatsOptionsTest {
     }
 
     @Test
+    void no_outbox_names_is_refused_naming_the_option_before_anything_connects() {
+        assertThatThrownBy(() -> NatsPublisher.builder("nats://127.0.0.1:1").outbox(null).build())
+                .isInstanceOfSatisfying(InvalidOptionException.class, e -> assertThat(e.option()).isEqualTo("outbox"))
+                .hasMessageStartingWith("outbox must not be null");
+    }
+
+    @Test
     void urls_are_read_with_their_credentials_taken_out() {
         NatsServers servers = NatsServers.parse("servers", "nats://alice:s3cr%40t@host-a:4223, nats://host-b");
         assertThat(servers.urls()).containsExactly("nats://host-a:4223", "nats://host-b:4222");

@@ -12,6 +12,7 @@ import io.nats.client.api.StreamInfo;
 import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxException;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.spi.FailureReason;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -216,10 +217,10 @@ class NatsPublisherTest {
             assertThat(failures.get(paddedId.id())).hasMessage("not published: header aggregate_id cannot travel on "
                     + "NATS: its value begins with whitespace or a control character, which NATS strips (it trims "
                     + "header values): write the value without it; a message already stored is repaired in its "
-                    + "outbox row (UPDATE outbox SET aggregate_id = regexp_replace(aggregate_id, '^[\\x01-\\x20]+|[\\x01-\\x20]+$', "
+                    + "outbox row (UPDATE \"outbox\" SET aggregate_id = regexp_replace(aggregate_id, '^[\\x01-\\x20]+|[\\x01-\\x20]+$', "
                     + "'', 'g') WHERE id = '"
                     + paddedId.id() + "'), then requeued if DEAD");
-            assertThat(failures.get(leading.id())).hasMessageContaining("UPDATE outbox SET headers = jsonb_set("
+            assertThat(failures.get(leading.id())).hasMessageContaining("UPDATE \"outbox\" SET headers = jsonb_set("
                     + "headers, ARRAY['note'], to_jsonb(regexp_replace(headers ->> 'note', '^[\\x01-\\x20]+|[\\x01-\\x20]+$', '', "
                     + "'g'))) WHERE id = '"
                     + leading.id() + "'");
@@ -231,12 +232,24 @@ class NatsPublisherTest {
         assertThat(nats.storedMessages()).isEqualTo(1);
     }
 
+    /** The statement must reach the row where it is: an outbox with its own schema and table is named so. */
+    @Test
+    void the_repair_statement_names_the_outbox_the_publisher_was_given() throws Exception {
+        OutboxMessage paddedId = TestNats.message("Order", "order-1 ", "OrderCreated", "{}", Map.of());
+        OutboxNames billing = OutboxNames.inSchema("billing").withOutboxTable("billing_outbox");
+        try (NatsPublisher publisher = nats.publisher().outbox(billing).build()) {
+            assertThat(publisher.publishAll(List.of(paddedId)).get(paddedId.id()))
+                    .hasMessageContaining("(UPDATE \"billing\".\"billing_outbox\" SET aggregate_id = ")
+                    .hasMessageContaining("WHERE id = '" + paddedId.id() + "'), then requeued if DEAD");
+        }
+    }
+
     @Test
     void a_stored_trace_context_nats_cannot_carry_is_left_out_and_the_message_goes() {
         OutboxMessage traced = TestNats.message("Order", "order-7", "OrderCreated", "{}",
                 Map.of("traceparent", "00-\u00e9\u00e9-\u00e9-01", "tracestate", "=,=,\u00e9", "tenant", "acme"));
 
-        io.nats.client.impl.Headers headers = NatsHeaders.of(traced);
+        io.nats.client.impl.Headers headers = NatsHeaders.of(traced, OutboxNames.DEFAULT.qualifiedOutboxTable());
 
         assertThat(headers.get("traceparent")).isNull();
         assertThat(headers.get("tracestate")).isNull();

@@ -50,17 +50,18 @@ class OperatorRequeueThroughNatsTest {
     void the_repair_statement_a_padded_header_refusal_names_clears_every_padding_nats_would_strip() {
         Jdbi jdbi = db.jdbi();
         OutboxAdmin admin = OutboxAdmin.create(jdbi);
+        String outbox = OutboxNames.DEFAULT.qualifiedOutboxTable();
         for (NewMessage padded : List.of(NewMessage.of("Order", "\u000border-5\f", "OrderCreated", "{}"),
                 NewMessage.of("Order", "order-6", "OrderCreated", "{}").withHeader("note", "\f\tx \u000b"))) {
             UUID id = jdbi.inTransaction(h -> OutboxWriter.create().write(h, padded));
             String refusal = org.assertj.core.api.Assertions.catchThrowableOfType(
-                    () -> NatsHeaders.of(admin.find(id).orElseThrow().message()), IllegalArgumentException.class)
+                    () -> NatsHeaders.of(admin.find(id).orElseThrow().message(), outbox), IllegalArgumentException.class)
                     .getMessage();
             String repair = refusal.substring(refusal.indexOf("(UPDATE ") + 1, refusal.indexOf("), then requeued"));
 
             jdbi.useHandle(h -> h.execute(repair));
 
-            io.nats.client.impl.Headers headers = NatsHeaders.of(admin.find(id).orElseThrow().message());
+            io.nats.client.impl.Headers headers = NatsHeaders.of(admin.find(id).orElseThrow().message(), outbox);
             assertThat(headers.getFirst(padded.headers().isEmpty() ? "aggregate_id" : "note"))
                     .isEqualTo(padded.headers().isEmpty() ? "order-5" : "x");
         }

@@ -187,7 +187,7 @@ public final class Relay implements AutoCloseable {
     /** The sink's publisher: the consumer over HTTP (the default), or the broker {@code SINK} names. */
     private static MessagePublisher publisher(RelayConfig config) {
         if (config.sink().broker() != Broker.HTTP) {
-            return config.sink().openPublisher();
+            return config.sink().openPublisher(config.names());
         }
         return HttpPublisher.builder(config.consumerUrl())
                 .delivery(config.delivery())

@@ -106,7 +106,7 @@ final class DuplicateCommand implements Callable<Integer> {
         out.println("publishing message " + message.id() + " (" + ErrorReporter.printable(message.eventType() + " of "
                 + message.aggregateType() + " " + message.aggregateId()) + ") to " + sink.describe() + " twice");
         out.flush();
-        try (BrokerPublisher publisher = sink.openPublisher()) {
+        try (BrokerPublisher publisher = sink.openPublisher(database.names())) {
             for (int copy = 1; copy <= 2; copy++) {
                 Exception failure = publisher.publishAll(List.of(message)).get(message.id());
                 if (failure != null) {

@@ -16,7 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The relay's publisher to a broker ({@link BrokerSettings#openPublisher()}): the broker module's
+ * The relay's publisher to a broker ({@link BrokerSettings#openPublisher}): the broker module's
  * publisher, with one addition. A broker that cannot be reached when the relay starts (NATS, whose
  * client connects in its builder) does not stop the relay: the publisher keeps trying to connect
  * in the background, every {@value #RETRY_SECONDS} seconds, and until it is connected every batch

@@ -4,6 +4,7 @@ import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
 import io.outboxkit.core.InvalidOptionException;
 import io.outboxkit.core.OutboxException;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.spi.MessageSource;
 import io.outboxkit.kafka.KafkaPublisher;
 import io.outboxkit.kafka.KafkaSource;
@@ -144,13 +145,16 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
 
     /**
      * The relay's publisher for this broker, connected (or, for NATS that cannot be reached yet,
-     * connecting in the background: see {@link BrokerPublisher}).
+     * connecting in the background: see {@link BrokerPublisher}). {@code outbox} names the outbox
+     * the relay reads (its {@code OUTBOX_SCHEMA} and {@code OUTBOX_TABLE}): NATS' error for a value
+     * it would trim gives the statement that repairs the message's row in that table.
      *
      * @throws ConfigException       when a setting is refused by the broker's module, or the broker
      *                               refuses the connection for good (credentials, permissions)
      * @throws IllegalStateException for {@link Broker#HTTP}, which the relay builds itself
      */
-    public BrokerPublisher openPublisher() {
+    public BrokerPublisher openPublisher(OutboxNames outbox) {
+        Objects.requireNonNull(outbox, "outbox");
         return switch (broker) {
             case HTTP -> throw new IllegalStateException(variable + "=http has no broker publisher");
             case KAFKA -> BrokerPublisher.connected(broker, describe(), built(() -> KafkaPublisher.builder(kafkaBootstrapServers)
@@ -158,7 +162,7 @@ public record BrokerSettings(String variable, Broker broker, String kafkaBootstr
             case RABBITMQ -> BrokerPublisher.connected(broker, describe(), built(() -> RabbitMqPublisher.builder(rabbitMqUri)
                     .exchange(rabbitMqExchange).build()));
             case NATS -> BrokerPublisher.connecting(broker, describe(), () -> built(() -> NatsPublisher.builder(natsUrl)
-                    .stream(natsStream).subjectPrefix(natsSubjectPrefix).build()), BrokerConnector::unreachable);
+                    .stream(natsStream).subjectPrefix(natsSubjectPrefix).outbox(outbox).build()), BrokerConnector::unreachable);
         };
     }
 

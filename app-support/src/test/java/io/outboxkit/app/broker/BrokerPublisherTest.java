@@ -12,6 +12,7 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.testing.FreePorts;
@@ -38,7 +39,7 @@ class BrokerPublisherTest {
         BrokerSettings settings = BrokerSettings.sink(env("SINK", "rabbitmq", "RABBITMQ_URI",
                 "amqp://guest:" + SECRET + "@127.0.0.1:5672/%2F", "RABBITMQ_EXCHANGE", "broker-publisher-test"));
 
-        assertThatThrownBy(settings::openPublisher)
+        assertThatThrownBy(() -> settings.openPublisher(OutboxNames.DEFAULT))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith("SINK=rabbitmq: ")
                 .satisfies(e -> assertNoSecret(e.getMessage()))
@@ -49,7 +50,7 @@ class BrokerPublisherTest {
     void a_rabbitmq_publisher_that_connects_reports_its_connection() throws Exception {
         BrokerSettings settings = BrokerSettings.sink(env("SINK", "rabbitmq", "RABBITMQ_URI",
                 "amqp://guest:guest@127.0.0.1:5672/%2F", "RABBITMQ_EXCHANGE", "broker-publisher-test"));
-        try (BrokerPublisher publisher = settings.openPublisher()) {
+        try (BrokerPublisher publisher = settings.openPublisher(OutboxNames.DEFAULT)) {
             assertThat(publisher.isConnected()).isTrue();
             assertThat(publisher.messagingSystem()).isEqualTo("rabbitmq");
             assertThat(publisher.toString()).isEqualTo("rabbitmq at amqp://guest:***@127.0.0.1:5672/%2F (exchange "
@@ -67,7 +68,7 @@ class BrokerPublisherTest {
     void nats_that_cannot_be_reached_at_start_fails_deliveries_until_it_can_and_does_not_stop_the_start() throws Exception {
         BrokerSettings settings = BrokerSettings.sink(env("SINK", "nats", "NATS_URL",
                 "nats://app:" + SECRET + "@127.0.0.1:" + FreePorts.pick()));
-        try (BrokerPublisher publisher = settings.openPublisher()) {
+        try (BrokerPublisher publisher = settings.openPublisher(OutboxNames.DEFAULT)) {
             assertThat(publisher.isConnected()).isFalse();
             OutboxMessage message = message();
             Map<UUID, Exception> failures = publisher.publishAll(List.of(message));

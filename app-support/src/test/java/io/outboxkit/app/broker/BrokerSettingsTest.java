@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.outboxkit.app.ConfigException;
 import io.outboxkit.app.Env;
+import io.outboxkit.core.OutboxNames;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -96,7 +97,7 @@ class BrokerSettingsTest {
     void a_broker_name_the_module_refuses_names_its_variable_before_anything_connects() {
         // Unreachable servers: the names are checked before a connection is tried.
         assertThatThrownBy(() -> BrokerSettings.sink(env("SINK", "nats", "NATS_URL", "nats://127.0.0.1:1",
-                "NATS_SUBJECT_PREFIX", "shop..orders")).openPublisher())
+                "NATS_SUBJECT_PREFIX", "shop..orders")).openPublisher(OutboxNames.DEFAULT))
                 .isInstanceOf(ConfigException.class)
                 .hasMessage("SINK=nats: NATS_SUBJECT_PREFIX must be one or more tokens of A-Z a-z 0-9 - _ separated by "
                         + "dots (e.g. outbox), not 'shop..orders'");
@@ -109,7 +110,7 @@ class BrokerSettingsTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith("SOURCE=nats: CONSUMER_NAME must be 1 to 200 of the characters");
         assertThatThrownBy(() -> BrokerSettings.sink(env("SINK", "rabbitmq", "RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:1/%2F",
-                "RABBITMQ_EXCHANGE", "amq.orders")).openPublisher())
+                "RABBITMQ_EXCHANGE", "amq.orders")).openPublisher(OutboxNames.DEFAULT))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith("SINK=rabbitmq: RABBITMQ_EXCHANGE must not start with 'amq.'");
     }
