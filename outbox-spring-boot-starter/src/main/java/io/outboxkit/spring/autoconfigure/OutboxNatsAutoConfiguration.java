@@ -1,7 +1,9 @@
 package io.outboxkit.spring.autoconfigure;
 
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.spi.MessagePublisher;
 import io.outboxkit.nats.NatsPublisher;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -15,7 +17,9 @@ import org.springframework.core.env.Environment;
  * is on the class path and {@code outboxkit.nats.url} is set ({@link OutboxNatsProperties}). Ordered
  * before {@link OutboxAutoConfiguration}, so the in-process poller delivers through it; an
  * application's own {@link MessagePublisher} bean, or a broker configured before it (Kafka, then
- * RabbitMQ), wins over it. Closed with the context, after the poller has stopped.
+ * RabbitMQ), wins over it. Closed with the context, after the poller has stopped. It is given the
+ * context's {@link OutboxNames} (default names without one), so that the repair statement in the
+ * error of a value NATS would trim names the outbox the poller reads.
  * Not made with {@code outboxkit.poller.enabled=false}: an instance that only writes does not
  * depend on the broker, which may then be down or refuse it without stopping its start.
  */
@@ -32,7 +36,8 @@ public final class OutboxNatsAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean(MessagePublisher.class)
-    NatsPublisher outboxNatsPublisher(OutboxNatsProperties properties, Environment environment) {
+    NatsPublisher outboxNatsPublisher(OutboxNatsProperties properties, Environment environment,
+                                      ObjectProvider<OutboxNames> names) {
         BrokerOptions.requireOneBroker(environment);
         return new BrokerOptions("NATS")
                 .option("servers", "outboxkit.nats.url", properties.url())
@@ -43,6 +48,7 @@ public final class OutboxNatsAutoConfiguration {
                         .stream(properties.stream())
                         .subjectPrefix(properties.subjectPrefix())
                         .publishTimeout(properties.publishTimeout())
+                        .outbox(names.getIfAvailable(() -> OutboxNames.DEFAULT))
                         .build());
     }
 }
