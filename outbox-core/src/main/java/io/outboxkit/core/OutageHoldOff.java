@@ -56,8 +56,12 @@ final class OutageHoldOff {
      */
     synchronized void failedWhole(boolean full, Collection<Exception> failures, long beforeClaim, long nowNanos) {
         if (full && deliveringBatches == beforeClaim && unreachable(failures)) {
+            long until = nowNanos + intervalNanos;
+            // A worker that read the clock earlier but took the lock later never shortens a later hold-off.
+            if (!receiverDown || until - noClaimBeforeNanos > 0) {
+                noClaimBeforeNanos = until;
+            }
             receiverDown = true;
-            noClaimBeforeNanos = nowNanos + intervalNanos;
         }
     }
 

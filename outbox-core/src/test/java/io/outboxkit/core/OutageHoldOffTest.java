@@ -90,4 +90,15 @@ class OutageHoldOffTest {
 
         assertThat(holdOff.holdOffMillis(2 * SECOND)).isEqualTo(1_001);
     }
+
+    @Test
+    void a_failure_whose_outcome_came_earlier_but_reached_the_rule_later_never_shortens_the_hold_off() {
+        long first = holdOff.beforeClaim();
+        long second = holdOff.beforeClaim();
+        holdOff.failedWhole(true, List.of(UNREACHABLE), second, SECOND);
+
+        holdOff.failedWhole(true, List.of(UNREACHABLE), first, 0);
+
+        assertThat(holdOff.holdOffMillis(2 * SECOND)).isEqualTo(1_001);
+    }
 }
