@@ -11,6 +11,7 @@ import io.outboxkit.core.OutboxMessage;
 import io.outboxkit.core.spi.FailureReason;
 import io.outboxkit.core.spi.MessagePublisher;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -39,14 +40,15 @@ public final class ProducerSpans {
     static final AttributeKey<String> AGGREGATE_ID = AttributeKey.stringKey("outboxkit.aggregate.id");
     static final AttributeKey<String> EVENT_TYPE = AttributeKey.stringKey("outboxkit.event.type");
 
-    private final List<OutboxMessage> claimed;
+    /** Whether spans were started: with tracing off there is no context to record. */
+    private final boolean traced;
     private final List<OutboxMessage> messages;
     private final Map<UUID, Span> spans;
     /** The handed-over messages by id, built at the first failure only: a delivered batch never needs it. */
     private Map<UUID, OutboxMessage> handedOver;
 
-    private ProducerSpans(List<OutboxMessage> claimed, List<OutboxMessage> messages, Map<UUID, Span> spans) {
-        this.claimed = claimed;
+    private ProducerSpans(boolean traced, List<OutboxMessage> messages, Map<UUID, Span> spans) {
+        this.traced = traced;
         this.messages = messages;
         this.spans = spans;
     }
@@ -55,12 +57,12 @@ public final class ProducerSpans {
     public static ProducerSpans start(Tracing tracing, MessagePublisher publisher, List<OutboxMessage> batch) {
         Tracer tracer = tracing.tracer();
         if (tracer == null) {
-            return new ProducerSpans(batch, batch, Map.of());
+            return new ProducerSpans(false, batch, Map.of());
         }
         String system = text(publisher::messagingSystem, MessagePublisher.DEFAULT_MESSAGING_SYSTEM);
         String operation = text(publisher::operationName, "send");
         List<OutboxMessage> traced = new ArrayList<>(batch.size());
-        Map<UUID, Span> spans = new java.util.HashMap<>(batch.size() * 2);
+        Map<UUID, Span> spans = new HashMap<>(batch.size() * 2);
         for (OutboxMessage message : batch) {
             String destination = text(() -> publisher.destinationName(message), message.aggregateType());
             Context parent = Tracing.extract(message.headers());
@@ -78,7 +80,7 @@ public final class ProducerSpans {
             }
             traced.add(carrying(message, parent, span));
         }
-        return new ProducerSpans(batch, traced, spans);
+        return new ProducerSpans(true, traced, spans);
     }
 
     /**
@@ -132,11 +134,11 @@ public final class ProducerSpans {
      * handed to the publisher, so it costs nothing until a delivery fails.
      */
     public Map<String, String> contextToRecord(OutboxMessage message) {
-        if (messages == claimed || hasValidContext(message.headers())) {
+        if (!traced || hasValidContext(message.headers())) {
             return Map.of();
         }
         if (handedOver == null) {
-            handedOver = new java.util.HashMap<>(messages.size() * 2);
+            handedOver = new HashMap<>(messages.size() * 2);
             messages.forEach(m -> handedOver.put(m.id(), m));
         }
         OutboxMessage sent = handedOver.get(message.id());
