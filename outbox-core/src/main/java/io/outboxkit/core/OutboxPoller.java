@@ -94,9 +94,11 @@ import org.slf4j.LoggerFactory;
  * console). With tracing on (an OpenTelemetry SDK installed, or given to the builder), each
  * message's delivery is a PRODUCER span, a child of the trace context recorded when the message
  * was written, and the publisher gets the message with that span's {@code traceparent} in its
- * headers. Every attempt of a message is in one trace: a failed attempt of a message written
- * without a (valid) trace context records its span's context with the failure, and the retries
- * are its children. Without it, no span is made and no header is written.
+ * headers. A failed attempt of a message written without a (valid) trace context records its
+ * span's context with the failure, and the later attempts are its children, in its trace. An attempt
+ * whose failure is not recorded (the database failed, its lease ran out, the relay died, or the
+ * publisher did not send it) records nothing, and the next one starts a trace of its own.
+ * Without it, no span is made and no header is written.
  */
 public final class OutboxPoller implements AutoCloseable {
 
