@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
@@ -136,8 +137,13 @@ public final class OutboxMigrations {
      * schema into it, and the schema was renamed since) is written again naming the wake-up table as
      * these names reach it (logged at WARN); until then every write to the outbox fails.
      *
+     * <p>Names the database contradicts are refused before anything is written, naming the setting
+     * to change: a processed-messages table that exists while the outbox does not (a second outbox
+     * of the schema left on the default one, which the first created).
+     *
      * @return how many scripts this call applied (0 when the schema was already current)
-     * @throws FlywayException when the database cannot be migrated, or when a script did not get
+     * @throws FlywayException when the database cannot be migrated, or when the names contradict
+     *                         what it holds: the message names the setting; or when a script did not get
      *                         its lock at any attempt: the message names the script and the sessions
      *                         that held the outbox; or when a trigger function naming a wake-up table
      *                         that no longer exists cannot be written again: the message names the
@@ -150,6 +156,9 @@ public final class OutboxMigrations {
     }
 
     private int migrate() {
+        contradiction().ifPresent(reason -> {
+            throw new FlywayException(reason);
+        });
         if (installedWithoutHistory().orElse(-1) == OutboxSchema.scripts(names).size()) {
             // Current, installed by another tool: recording that would create the history table, which
             // a service's role (with only the grants it uses) may not be allowed to.
@@ -161,6 +170,10 @@ public final class OutboxMigrations {
             try {
                 return SharedSchemaFlyway.migrate(configuration(), String.valueOf(installedWithoutHistory().orElse(0)));
             } catch (FlywayException e) {
+                // Another process, of other names, created what these names contradict meanwhile: say so, not Flyway.
+                contradiction().ifPresent(reason -> {
+                    throw new FlywayException(reason, e);
+                });
                 if (Causes.find(e, SQLException.class).map(SQLException::getSQLState).filter(INSUFFICIENT_PRIVILEGE::equals)
                         .isPresent()) {
                     throw new FlywayException(privilegeMissing(Causes.rootMessage(e)), e);
@@ -181,6 +194,15 @@ public final class OutboxMigrations {
                         lockAttempts);
                 SharedSchemaFlyway.sleep(lockPause.toMillis());
             }
+        }
+    }
+
+    /** Why these names cannot be migrated over what the database holds ({@link InstalledNames}); one catalog read. */
+    private Optional<String> contradiction() {
+        try (Connection connection = dataSource.getConnection()) {
+            return InstalledNames.contradiction(connection, names);
+        } catch (SQLException e) {
+            throw new FlywayException("could not read the catalog: " + e.getMessage(), e);
         }
     }
 
