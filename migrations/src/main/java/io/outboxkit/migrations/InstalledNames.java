@@ -11,7 +11,8 @@ import java.util.Optional;
 /**
  * What the database already holds that an outbox's names contradict, read from the catalog in one
  * query before anything is written: a start that would fail on Flyway's raw error (a table that
- * exists already) is refused instead with a message naming the setting to change.
+ * exists already, a checksum mismatch), or start and never be woken, is refused instead with a
+ * message naming the setting to change.
  *
  * <ul>
  *   <li>The processed-messages table exists while the outbox table does not: version 1 creates
@@ -19,10 +20,16 @@ import java.util.Optional;
  *       schema left on the default processed-messages table, which the first created. (Sharing it
  *       would take a version 1 that skips the table, recorded under version 1's checksum, and the
  *       second outbox's history would then claim a table it never created.)</li>
+ *   <li>The installed trigger function notifies on another channel than these names': version 1
+ *       and later write the channel into it, so the pollers of a process with another channel are
+ *       woken by no commit. With a history, Flyway would also fail on a checksum mismatch, and its
+ *       advice, a repair, would record the new channel without changing the trigger.</li>
  * </ul>
  */
 final class InstalledNames {
 
+    private static final String SETTINGS_OF_THE_CHANNEL = "OutboxNames.withChannel; OUTBOX_CHANNEL for order-service, "
+            + "consumer and outbox-relay; outboxkit.schema.channel for the Spring Boot starter";
     private static final String SETTINGS_OF_THE_PROCESSED_TABLE = "OutboxNames.withProcessedTable; PROCESSED_TABLE for "
             + "order-service, consumer and outbox-relay; outboxkit.schema.processed-table for the Spring Boot starter";
 
@@ -30,27 +37,47 @@ final class InstalledNames {
     }
 
     /**
-     * Why {@code names} cannot be migrated over what the database holds, naming the setting to
-     * change; empty when nothing contradicts them.
+     * Why {@code names} cannot be migrated over what the database holds, or would not be woken,
+     * naming the setting to change; empty when nothing contradicts them.
+     *
+     * @param history the history table, as SQL: an outbox at version 5 without it (installed from
+     *                printed SQL) moves to another channel by running version 5 again, which the
+     *                refusal then says
+     * @param notifyFunction the outbox's trigger function, as SQL with its argument list, for to_regprocedure
      */
-    static Optional<String> contradiction(Connection connection, OutboxNames names) throws SQLException {
+    static Optional<String> contradiction(Connection connection, OutboxNames names, String history, String notifyFunction)
+            throws SQLException {
         try (PreparedStatement look = connection.prepareStatement("""
                 SELECT to_regclass(?) IS NOT NULL,
                        to_regclass(?)::text,
+                       f.channel,
+                       to_regclass(?) IS NOT NULL,
+                       coalesce(f.prosrc LIKE '%schema version 5%', false),
                        (SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ' ORDER BY c.relname)
                         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
                         WHERE c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass(?))
-                          AND t.tgname = c.relname || '_notify_on_insert')""")) {
+                          AND t.tgname = c.relname || '_notify_on_insert')
+                FROM (SELECT 1) one
+                LEFT JOIN (SELECT prosrc, substring(prosrc FROM 'pg_notify[(]''([^'']*)''') AS channel
+                           FROM pg_proc WHERE oid = to_regprocedure(?)) f ON true""")) {
             look.setString(1, names.qualifiedOutboxTable());
             look.setString(2, names.qualifiedProcessedTable());
-            look.setString(3, names.qualifiedProcessedTable());
+            look.setString(3, history);
+            look.setString(4, names.qualifiedProcessedTable());
+            look.setString(5, notifyFunction);
             try (ResultSet row = look.executeQuery()) {
                 row.next();
                 boolean outbox = row.getBoolean(1);
                 String processed = row.getString(2);
-                String outboxes = row.getString(3);
+                String channel = row.getString(3);
+                boolean printed = !row.getBoolean(4);
+                boolean version5 = row.getBoolean(5);
+                String outboxes = row.getString(6);
                 if (!outbox && processed != null) {
                     return Optional.of(processedTableTaken(names, processed, outboxes));
+                }
+                if (channel != null && !channel.equals(names.channel())) {
+                    return Optional.of(otherChannel(names, channel, printed && version5));
                 }
                 return Optional.empty();
             }
@@ -73,5 +100,20 @@ final class InstalledNames {
                 + "processedTable (" + SETTINGS_OF_THE_PROCESSED_TABLE + ") to a table of this outbox's own"
                 + (exampleFits ? ", e.g. " + example : "") + ", on every process of this outbox (the other outbox's "
                 + "consumers keep its table). Nothing was created";
+    }
+
+    private static String otherChannel(OutboxNames names, String installed, boolean movable) {
+        String advice = movable
+                ? "; or, to move this outbox (installed without OutboxMigrations' history) to channel " + names.channel()
+                + ", write its trigger again as the tables' owner: " + OutboxMigrations.version5Command(names)
+                + ", then start every process of the outbox with channel " + names.channel() + " (until they restart, "
+                + "processes on channel " + installed + " find new messages only at their poll interval)"
+                : ". An outbox migrated by OutboxMigrations keeps the channel it was created with: its history records "
+                + "the scripts with that channel written in, and Flyway's repair would not change the trigger";
+        return "the outbox " + names.qualifiedOutboxTable() + " notifies its pollers on channel " + installed
+                + " (written into its trigger), but this process was given channel " + names.channel()
+                + ": its pollers, listening on " + names.channel() + ", would be woken by no commit. Set channel ("
+                + SETTINGS_OF_THE_CHANNEL + ") back to " + installed + " on this process" + advice
+                + " (README, \"The tables\"). Nothing was changed";
     }
 }

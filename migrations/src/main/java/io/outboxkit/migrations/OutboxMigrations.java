@@ -139,7 +139,9 @@ public final class OutboxMigrations {
      *
      * <p>Names the database contradicts are refused before anything is written, naming the setting
      * to change: a processed-messages table that exists while the outbox does not (a second outbox
-     * of the schema left on the default one, which the first created).
+     * of the schema left on the default one, which the first created); a channel other than the one
+     * the installed trigger notifies on (written into it when the outbox was created), with or
+     * without this history, as this process's pollers would be woken by no commit.
      *
      * @return how many scripts this call applied (0 when the schema was already current)
      * @throws FlywayException when the database cannot be migrated, or when the names contradict
@@ -200,7 +202,7 @@ public final class OutboxMigrations {
     /** Why these names cannot be migrated over what the database holds ({@link InstalledNames}); one catalog read. */
     private Optional<String> contradiction() {
         try (Connection connection = dataSource.getConnection()) {
-            return InstalledNames.contradiction(connection, names);
+            return InstalledNames.contradiction(connection, names, qualified(historyTable), notifyFunction());
         } catch (SQLException e) {
             throw new FlywayException("could not read the catalog: " + e.getMessage(), e);
         }
@@ -211,18 +213,16 @@ public final class OutboxMigrations {
      * search_path can hide it; after {@code ALTER SCHEMA ... RENAME} the function names a table that
      * no longer exists and every write fails with "relation ... does not exist", while the history
      * says current. Writing version 5's function again, with these names, makes it name the renamed
-     * table (only when it is broken: a current function is left alone). It keeps the channel the
-     * function notifies on, which the outbox's pollers listen on, whatever this process's channel
-     * (an outbox installed from printed SQL with a channel of its own).
+     * table (only when it is broken: a current function is left alone). Its channel is this
+     * process's, which {@link #migrate()} found to be the one the function notifies on (or refused).
      *
      * <p>This runs outside Flyway's lock, and replicas starting together after the rename would each
      * write the function at once ("tuple concurrently updated"): the check and the rewrite are one
      * transaction under an advisory lock of the function's own, the check repeated once it is held.
      */
     private void rewriteTriggerOfARenamedSchema() {
-        String schema = names.schema() == null ? "" : "\"" + names.schema() + "\"."; // validated lowercase identifiers
-        String notifyFunction = schema + "\"" + names.outboxTable() + "_notify\"()";
-        BrokenTrigger broken;
+        String notifyFunction = notifyFunction();
+        String broken;
         try (Connection connection = dataSource.getConnection()) {
             broken = brokenTrigger(connection, notifyFunction);
         } catch (SQLException e) {
@@ -246,10 +246,10 @@ public final class OutboxMigrations {
         } catch (SQLException e) {
             if (stillBroken(notifyFunction)) {
                 throw new FlywayException("the trigger function of the outbox " + names.qualifiedOutboxTable()
-                        + " names the wake-up table " + broken.named() + ", which does not exist (its schema renamed "
+                        + " names the wake-up table " + broken + ", which does not exist (its schema renamed "
                         + "since schema version 5 was applied?), so every write to the outbox fails, and it could not be "
                         + "written again (" + e.getMessage() + "). As the owner of the outbox's tables, run: "
-                        + version5Command(broken.keepingChannelOf(names)) + " (README, \"Upgrading a live outbox\")", e);
+                        + version5Command(names) + " (README, \"Upgrading a live outbox\")", e);
             }
             LOG.debug("the trigger function of the outbox {} was written again by another process meanwhile ({})",
                     names.qualifiedOutboxTable(), e.getMessage());
@@ -263,15 +263,14 @@ public final class OutboxMigrations {
             lock.setString(1, notifyFunction);
             lock.execute();
         }
-        BrokenTrigger broken = brokenTrigger(connection, notifyFunction);
+        String broken = brokenTrigger(connection, notifyFunction);
         if (broken == null) {
             return; // written again by another process while this one waited for the lock
         }
-        OutboxNames kept = broken.keepingChannelOf(names);
         LOG.warn("the trigger function of the outbox {} names the wake-up table {}, which does not exist (its schema "
                 + "renamed since schema version 5 was applied?), so every write to the outbox fails: writing it again "
-                + "naming {}", names.qualifiedOutboxTable(), broken.named(), kept.qualifiedWakeupTable());
-        OutboxSchema.Script version5 = OutboxSchema.scripts(kept).stream().filter(script -> script.version() == 5)
+                + "naming {}", names.qualifiedOutboxTable(), broken, names.qualifiedWakeupTable());
+        OutboxSchema.Script version5 = OutboxSchema.scripts(names).stream().filter(script -> script.version() == 5)
                 .findFirst().orElseThrow();
         try (Statement statement = connection.createStatement()) {
             statement.execute(version5.sql());
@@ -288,41 +287,24 @@ public final class OutboxMigrations {
     }
 
     /**
-     * The trigger function when it names a wake-up table that does not exist: that name, and the
-     * channel it notifies on (null when not found); null when the function is absent or current.
+     * The wake-up table the trigger function names when that table does not exist; null when the
+     * function is absent or current.
      */
-    private static BrokenTrigger brokenTrigger(Connection connection, String notifyFunction) throws SQLException {
+    private static String brokenTrigger(Connection connection, String notifyFunction) throws SQLException {
         try (PreparedStatement look = connection.prepareStatement("""
-                SELECT f.named, f.channel
-                FROM (SELECT substring(prosrc FROM 'FROM (.+) WHERE waiting_until') AS named,
-                             substring(prosrc FROM 'pg_notify[(]''([^'']*)''') AS channel
+                SELECT f.named
+                FROM (SELECT substring(prosrc FROM 'FROM (.+) WHERE waiting_until') AS named
                       FROM pg_proc WHERE oid = to_regprocedure(?)) f
                 WHERE f.named IS NOT NULL AND to_regclass(f.named) IS NULL""")) {
             look.setString(1, notifyFunction);
             try (ResultSet row = look.executeQuery()) {
-                return row.next() ? new BrokenTrigger(row.getString(1), row.getString(2)) : null;
-            }
-        }
-    }
-
-    /** A trigger function naming the wake-up table {@code named}, which does not exist, notifying on {@code channel}. */
-    private record BrokenTrigger(String named, String channel) {
-
-        /** {@code names} with the function's channel, when it has one these names can take. */
-        OutboxNames keepingChannelOf(OutboxNames names) {
-            if (channel == null || channel.equals(names.channel())) {
-                return names;
-            }
-            try {
-                return names.withChannel(channel);
-            } catch (InvalidOptionException e) {
-                return names; // not one OutboxSchema writes: this process's channel, as before
+                return row.next() ? row.getString(1) : null;
             }
         }
     }
 
     /** The command that prints version 5's script for {@code names}, piped to psql. */
-    private static String version5Command(OutboxNames names) {
+    static String version5Command(OutboxNames names) {
         StringBuilder command = new StringBuilder("java -cp outbox-core.jar io.outboxkit.core.OutboxSchema");
         if (names.schema() != null) {
             command.append(" --schema ").append(names.schema());
@@ -413,10 +395,9 @@ public final class OutboxMigrations {
      * 0 would run version 1 again over the existing tables and fail.
      */
     private OptionalInt installedWithoutHistory() {
-        String schema = names.schema() == null ? "" : "\"" + names.schema() + "\"."; // validated lowercase identifiers
-        String history = schema + "\"" + historyTable + "\"";
-        String deadIndex = schema + "\"" + names.outboxTable() + "_dead_seq\"";
-        String notifyFunction = schema + "\"" + names.outboxTable() + "_notify\"()";
+        String history = qualified(historyTable);
+        String deadIndex = qualified(names.outboxTable() + "_dead_seq");
+        String notifyFunction = notifyFunction();
         try (Connection connection = dataSource.getConnection();
              PreparedStatement look = connection.prepareStatement(
                      "SELECT to_regclass(?) IS NOT NULL, to_regclass(?) IS NOT NULL, to_regclass(?) IS NOT NULL, "
@@ -440,6 +421,17 @@ public final class OutboxMigrations {
         } catch (SQLException e) {
             throw new FlywayException("could not read the catalog: " + e.getMessage(), e);
         }
+    }
+
+    /** {@code relation} of the names' schema as SQL: quoted, and qualified by that schema when they have one. */
+    private String qualified(String relation) {
+        // Validated lowercase identifiers, so quoting is enclosing them.
+        return (names.schema() == null ? "" : "\"" + names.schema() + "\".") + "\"" + relation + "\"";
+    }
+
+    /** The trigger function's signature as SQL, for to_regprocedure. */
+    private String notifyFunction() {
+        return qualified(names.outboxTable() + "_notify") + "()";
     }
 
     /**

@@ -9,9 +9,13 @@ import io.outboxkit.core.OutboxSchema;
 import io.outboxkit.core.OutboxWriter;
 import io.outboxkit.testing.DatabaseSetup;
 import io.outboxkit.testing.PostgresExtension;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
 
 /**
  * Audit: outboxes of several services in one database, and a service whose names differ from those
@@ -57,5 +61,103 @@ class NamesAcrossServicesTest {
         int written = db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM shared.billing_outbox WHERE id = :id")
                 .bind("id", id).mapTo(Integer.class).one());
         assertThat(written).isEqualTo(1);
+    }
+
+    /**
+     * README advises giving each outbox its own channel ({@code withChannel}, the starter's
+     * {@code outboxkit.schema.channel}, the relay's {@code OUTBOX_CHANNEL}). A service that does so
+     * for an outbox migrated with the default channel must either be woken on its channel (its
+     * trigger notifies on it) or be refused with a message naming the channel.
+     *
+     * <p>Today it is refused with Flyway's "Migration checksum mismatch for migration version 1",
+     * which names no channel and advises "run repair": version 1, 3, 4 and 5 have the channel
+     * written in ({@code pg_notify('${channel}', '')}, V1__outbox.sql:41) and their checksum is the
+     * filled-in text's (ScriptMigration.checksum). After such a repair the trigger still notifies
+     * on the old channel and the service's pollers, listening on the new one, are never woken.
+     */
+    @Test
+    void a_service_given_another_channel_than_its_outbox_was_migrated_with_is_woken_on_it_or_told_the_channel() throws Exception {
+        OutboxNames before = OutboxNames.inSchema("rechannel");
+        OutboxNames after = before.withChannel("rechannel_outbox");
+        OutboxMigrations.apply(db.dataSource(), before);
+
+        Throwable failure = catchThrowable(() -> OutboxMigrations.apply(db.dataSource(), after));
+
+        assertWokenOnItsChannelOrTold(after, before.channel(), failure);
+    }
+
+    /**
+     * As above, for an outbox installed from {@link OutboxSchema}'s printed SQL (another migration
+     * tool), which {@code OutboxMigrations} leaves as it is when current.
+     *
+     * <p>Today the start succeeds silently (OutboxMigrations.migrate returns 0 when
+     * installedWithoutHistory() is the latest version, without looking at the trigger's channel),
+     * and the trigger goes on notifying on {@code outbox}: the service's pollers, listening on
+     * their channel, are woken by no commit and find every message at their poll interval.
+     */
+    @Test
+    void a_service_given_another_channel_than_its_printed_outbox_notifies_on_is_woken_on_it_or_told_the_channel() throws Exception {
+        OutboxNames printed = OutboxNames.inSchema("printed_channel");
+        try (Connection connection = db.dataSource().getConnection(); Statement statement = connection.createStatement()) {
+            statement.execute(OutboxSchema.sql(printed));
+        }
+        OutboxNames service = printed.withChannel("printed_channel_outbox");
+
+        Throwable failure = catchThrowable(() -> OutboxMigrations.apply(db.dataSource(), service));
+
+        assertWokenOnItsChannelOrTold(service, printed.channel(), failure);
+        if (failure != null) {
+            assertThat(failure.getMessage()).as("the way to move a printed outbox to the service's channel")
+                    .contains("--channel " + service.channel() + " --version 5");
+        }
+    }
+
+    /**
+     * An outbox installed from printed SQL moves to another channel as the refusal above says:
+     * version 5 printed with the new channel, run again, writes the trigger with it; a service of
+     * that channel then starts on it and is woken by a commit.
+     */
+    @Test
+    void an_outbox_installed_from_printed_sql_moves_to_another_channel_by_running_version_5_again_with_it() throws Exception {
+        OutboxNames printed = OutboxNames.inSchema("printed_move");
+        OutboxNames moved = printed.withChannel("printed_move_outbox");
+        try (Connection connection = db.dataSource().getConnection(); Statement statement = connection.createStatement()) {
+            statement.execute(OutboxSchema.sql(printed));
+            statement.execute(OutboxSchema.scripts(moved).get(4).sql());
+        }
+
+        assertThat(OutboxMigrations.apply(db.dataSource(), moved)).as("current, on the new channel").isZero();
+        assertThat(notifiedOnCommit(moved)).as("a commit notifies on the new channel").isTrue();
+        assertThat(catchThrowable(() -> OutboxMigrations.apply(db.dataSource(), printed)).getMessage())
+                .as("a process left on the old channel is told").contains("channel " + moved.channel());
+    }
+
+    /**
+     * The start that ended with {@code failure} (null: it started) refused naming the channel and the
+     * {@code installed} one its trigger notifies on, changing nothing, or left commits notifying on it.
+     */
+    private static void assertWokenOnItsChannelOrTold(OutboxNames names, String installed, Throwable failure) throws Exception {
+        if (failure != null) {
+            assertThat(failure.getMessage()).as("the refusal names the channel").contains("channel")
+                    .contains(names.channel()).contains("channel " + installed).contains("OUTBOX_CHANNEL");
+            assertThat(notifiedOnCommit(names.withChannel(installed))).as("the trigger still notifies on " + installed)
+                    .isTrue();
+            return;
+        }
+        assertThat(notifiedOnCommit(names)).as("a commit notifies on the service's channel").isTrue();
+    }
+
+    /** Whether a commit to the outbox, with a poller announced as waiting, notifies on {@code names}' channel. */
+    private static boolean notifiedOnCommit(OutboxNames names) throws Exception {
+        try (Connection listener = db.dataSource().getConnection(); Statement statement = listener.createStatement()) {
+            statement.execute("LISTEN " + names.channel());
+            db.jdbi().useHandle(h -> h.execute("UPDATE " + names.qualifiedWakeupTable()
+                    + " SET waiting_until = now() + interval '1 minute'"));
+            db.jdbi().useTransaction(h -> OutboxWriter.create(names).write(h,
+                    NewMessage.of("Order", "o-1", "OrderCreated", "{}")));
+            PGNotification[] told = listener.unwrap(PGConnection.class).getNotifications(5_000);
+            statement.execute("UNLISTEN *");
+            return told != null && told.length > 0;
+        }
     }
 }

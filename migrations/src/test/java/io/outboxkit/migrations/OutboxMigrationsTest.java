@@ -424,9 +424,9 @@ class OutboxMigrationsTest {
     }
 
     /**
-     * An outbox installed from printed SQL with its own channel, its schema renamed since: the
-     * repair keeps the channel the trigger notifies on, which its relays listen on, whatever channel
-     * the process that repairs it was started with.
+     * An outbox installed from printed SQL with its own channel, its schema renamed since: a process
+     * started with another channel is refused naming both, and leaves the trigger as it was; one of
+     * the outbox's channel repairs it, keeping the channel its relays listen on.
      */
     @Test
     void repairing_the_trigger_after_a_rename_keeps_the_channel_it_notifies_on() {
@@ -439,7 +439,10 @@ class OutboxMigrationsTest {
         });
 
         try (HikariDataSource service = db.newPool(2, config -> config.setSchema("printed_after"))) {
-            OutboxMigrations.apply(service, OutboxNames.DEFAULT);
+            assertThatThrownBy(() -> OutboxMigrations.apply(service, OutboxNames.DEFAULT)).as("a process of another channel")
+                    .hasMessageContaining("channel orders_wake").hasMessageContaining("given channel outbox");
+            assertThat(notifyFunctionOf("printed_after")).as("left as it was").contains("FROM printed_before.outbox_wakeup");
+            OutboxMigrations.apply(service, OutboxNames.DEFAULT.withChannel("orders_wake"));
         }
 
         assertThat(notifyFunctionOf("printed_after")).contains("FROM printed_after.outbox_wakeup WHERE")
