@@ -6,10 +6,13 @@ import io.outboxkit.core.internal.Json;
 import io.outboxkit.core.internal.OutboxSql;
 import io.outboxkit.core.internal.Tracing;
 import io.outboxkit.core.internal.UuidV7;
+import io.outboxkit.core.spi.Texts;
+import io.outboxkit.core.spi.TransportHeaders;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -32,6 +35,15 @@ import org.jdbi.v3.core.Handle;
  * its heap, and what it delivers to must take each one (the demo's HTTP consumer takes any payload
  * within the default limit; Kafka's producer and NATS servers refuse records over about 1 MB by
  * default, less than such a payload as PostgreSQL prints it).
+ *
+ * <p>It refuses, the same way, a message whose headers are larger than
+ * {@link Builder#maxHeaderBytes(int)} (8 KiB unless set), counted as they are stored: their JSON
+ * object's text ({@code {"name":"value",...}}, escapes included) in UTF-8 bytes. Headers are
+ * metadata (ids, a trace context), and every transport carries them beside the payload in the same
+ * limited record: Kafka's {@code max.request.size}, NATS's {@code max_payload}, RabbitMQ's
+ * {@code frame_max} (128 KiB for all of a message's headers), the room the HTTP consumer keeps
+ * around a payload (64 KiB). A message with no headers counts none; the trace context this writer
+ * adds (below) is not counted, so whether a write is refused never depends on tracing.
  *
  * <p>When the caller runs inside a trace (an OpenTelemetry span is current, as in a traced HTTP
  * request), each message records that context in its headers as W3C {@code traceparent} (and
@@ -56,12 +68,17 @@ public final class OutboxWriter {
     /** The largest limit that may be set: 256 MiB, about what PostgreSQL stores in one jsonb value. */
     public static final int MAX_MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
 
+    /** The largest headers written unless set: 8 KiB (8,192 bytes of their JSON text in UTF-8). */
+    public static final int DEFAULT_MAX_HEADER_BYTES = 8 * 1024;
+
     private final String insert;
     private final int maxPayloadBytes;
+    private final int maxHeaderBytes;
 
-    private OutboxWriter(OutboxNames names, int maxPayloadBytes) {
+    private OutboxWriter(OutboxNames names, int maxPayloadBytes, int maxHeaderBytes) {
         this.insert = new OutboxSql(names).insert;
         this.maxPayloadBytes = maxPayloadBytes;
+        this.maxHeaderBytes = maxHeaderBytes;
     }
 
     /** A writer for the outbox of {@link OutboxNames#DEFAULT}, with the default limits. */
@@ -84,6 +101,11 @@ public final class OutboxWriter {
         return maxPayloadBytes;
     }
 
+    /** The largest headers this writer writes: their JSON text's length in UTF-8 bytes. */
+    public int maxHeaderBytes() {
+        return maxHeaderBytes;
+    }
+
     /**
      * Writes one message in {@code handle}'s open transaction.
      *
@@ -92,7 +114,8 @@ public final class OutboxWriter {
      * @throws OutboxException           when the database refuses the insert, as it does a payload that
      *                                   is not JSON (the transaction is then unusable: roll it back)
      * @throws IllegalArgumentException  when the payload is larger than {@link #maxPayloadBytes()}
-     *                                   (nothing is sent to the database: the transaction stays usable)
+     *                                   or the headers than {@link #maxHeaderBytes()} (nothing is sent
+     *                                   to the database: the transaction stays usable)
      */
     public UUID write(Handle handle, NewMessage message) {
         return writeAll(handle, List.of(message)).get(0);
@@ -106,7 +129,8 @@ public final class OutboxWriter {
      * @throws NotInTransactionException when {@code handle} is not in a transaction
      * @throws OutboxException           when the database refuses the insert
      * @throws IllegalArgumentException  when a payload is larger than {@link #maxPayloadBytes()}
-     *                                   (none of the messages is written)
+     *                                   or a message's headers than {@link #maxHeaderBytes()} (none
+     *                                   of the messages is written; the transaction stays usable)
      */
     public List<UUID> writeAll(Handle handle, List<NewMessage> messages) {
         Objects.requireNonNull(handle, "handle");
@@ -124,6 +148,7 @@ public final class OutboxWriter {
      * @throws NotInTransactionException when the connection is in auto-commit mode
      * @throws OutboxException           when the database refuses the insert
      * @throws IllegalArgumentException  when the payload is larger than {@link #maxPayloadBytes()}
+     *                                   or the headers than {@link #maxHeaderBytes()} (nothing is written)
      */
     public UUID write(Connection connection, NewMessage message) {
         return writeAll(connection, List.of(message)).get(0);
@@ -136,7 +161,8 @@ public final class OutboxWriter {
      * @throws NotInTransactionException when the connection is in auto-commit mode
      * @throws OutboxException           when the database refuses the insert
      * @throws IllegalArgumentException  when a payload is larger than {@link #maxPayloadBytes()}
-     *                                   (none of the messages is written)
+     *                                   or a message's headers than {@link #maxHeaderBytes()} (none
+     *                                   of the messages is written)
      */
     public List<UUID> writeAll(Connection connection, List<NewMessage> messages) {
         Objects.requireNonNull(connection, "connection");
@@ -161,6 +187,7 @@ public final class OutboxWriter {
         for (int i = 0; i < messages.size(); i++) {
             NewMessage message = Objects.requireNonNull(messages.get(i), "messages must not contain null");
             refuseIfTooLarge(message, i, messages.size());
+            refuseIfHeadersTooLarge(message, i, messages.size());
         }
         List<UUID> ids = new ArrayList<>(messages.size());
         Context trace = Context.current();
@@ -200,12 +227,39 @@ public final class OutboxWriter {
         }
         long bytes = utf8Length(payload);
         if (bytes > maxPayloadBytes) {
-            throw new IllegalArgumentException("outbox message " + (count == 1 ? "" : (index + 1) + " of " + count + " ")
-                    + "(" + message.eventType() + " of " + message.aggregateType() + " " + message.aggregateId()
-                    + ") has a payload of " + bytes + " bytes, over this writer's maxPayloadBytes of " + maxPayloadBytes
+            throw new IllegalArgumentException(describe(message, index, count) + " has a payload of " + bytes
+                    + " bytes, over this writer's maxPayloadBytes of " + maxPayloadBytes
                     + ": nothing was written. Send a reference to the data (a URL, a key) instead of the data, or raise "
                     + "the limit if the relay's heap and every receiver take messages that large");
         }
+    }
+
+    private void refuseIfHeadersTooLarge(NewMessage message, int index, int count) {
+        Map<String, String> headers = message.headers();
+        if (headers.isEmpty()) {
+            return;
+        }
+        long bytes = Json.headersLength(headers);
+        if (bytes > maxHeaderBytes) {
+            // The largest header, so a person sees at once whether one value or their number is the cause.
+            String largest = headers.keySet().stream()
+                    .max(Comparator.comparingLong(name -> utf8Length(name) + utf8Length(headers.get(name))))
+                    .orElseThrow();
+            long largestBytes = utf8Length(largest) + utf8Length(headers.get(largest));
+            throw new IllegalArgumentException(describe(message, index, count) + " has headers of " + bytes
+                    + " bytes as stored JSON (" + headers.size() + " header" + (headers.size() == 1 ? "" : "s")
+                    + ", the largest \"" + Texts.abbreviate(TransportHeaders.ascii(largest), 60) + "\" of "
+                    + largestBytes + " bytes, name and value), over this writer's maxHeaderBytes of " + maxHeaderBytes
+                    + ": nothing was written. Carry data in the payload (or a reference to it) and keep headers to "
+                    + "small metadata, or raise the limit with OutboxWriter.builder().maxHeaderBytes(n) if every "
+                    + "receiver takes headers that large beside the payload");
+        }
+    }
+
+    /** Which message of a write an error is about: its place in a batch, its event and aggregate. */
+    private static String describe(NewMessage message, int index, int count) {
+        return "outbox message " + (count == 1 ? "" : (index + 1) + " of " + count + " ")
+                + "(" + message.eventType() + " of " + message.aggregateType() + " " + message.aggregateId() + ")";
     }
 
     private static long utf8Length(String text) {
@@ -233,6 +287,7 @@ public final class OutboxWriter {
     public static final class Builder {
         private OutboxNames names = OutboxNames.DEFAULT;
         private int maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES;
+        private int maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES;
 
         private Builder() {
         }
@@ -255,16 +310,36 @@ public final class OutboxWriter {
         }
 
         /**
+         * The largest headers written, 0 to 256 MiB; default 8 KiB: the length in UTF-8 bytes of their
+         * JSON object's text as stored ({@code {"name":"value",...}}, a control character escaped as
+         * six bytes). Messages with more are refused at write; a message with no headers always
+         * passes (0 refuses every header of the caller's), and the trace context this writer adds is
+         * not counted. Raise it only as far as every receiver takes such headers beside the largest
+         * payload: Kafka's {@code max.request.size} counts them with the payload, NATS's
+         * {@code max_payload} too, RabbitMQ takes a message's headers in one frame ({@code frame_max},
+         * 128 KiB by default), and the HTTP consumer keeps 64 KiB per message for all but its payload.
+         */
+        public Builder maxHeaderBytes(int maxHeaderBytes) {
+            this.maxHeaderBytes = maxHeaderBytes;
+            return this;
+        }
+
+        /**
          * A writer with these options.
          *
-         * @throws InvalidOptionException when {@code maxPayloadBytes} is out of its range
+         * @throws InvalidOptionException when {@code maxPayloadBytes} or {@code maxHeaderBytes} is out
+         *                                of its range
          */
         public OutboxWriter build() {
             if (maxPayloadBytes < 1 || maxPayloadBytes > MAX_MAX_PAYLOAD_BYTES) {
                 throw new InvalidOptionException("OutboxWriter", List.of("maxPayloadBytes"),
                         "maxPayloadBytes must be 1 to " + MAX_MAX_PAYLOAD_BYTES + ", was " + maxPayloadBytes);
             }
-            return new OutboxWriter(names, maxPayloadBytes);
+            if (maxHeaderBytes < 0 || maxHeaderBytes > MAX_MAX_PAYLOAD_BYTES) {
+                throw new InvalidOptionException("OutboxWriter", List.of("maxHeaderBytes"),
+                        "maxHeaderBytes must be 0 to " + MAX_MAX_PAYLOAD_BYTES + ", was " + maxHeaderBytes);
+            }
+            return new OutboxWriter(names, maxPayloadBytes, maxHeaderBytes);
         }
     }
 

@@ -3,12 +3,19 @@ package io.outboxkit.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.TraceFlags;
+import io.opentelemetry.api.trace.TraceState;
+import io.opentelemetry.context.Scope;
 import io.outboxkit.testing.PostgresExtension;
 import java.sql.Connection;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.jdbi.v3.core.Handle;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -192,5 +199,69 @@ class OutboxWriterTest {
         assertThat(OutboxWriter.create().maxPayloadBytes()).isEqualTo(OutboxWriter.DEFAULT_MAX_PAYLOAD_BYTES).isEqualTo(1024 * 1024);
         assertThatThrownBy(() -> OutboxWriter.builder().maxPayloadBytes(0).build())
                 .isInstanceOf(InvalidOptionException.class).hasMessageContaining("maxPayloadBytes must be 1 to");
+    }
+
+    @Test
+    void headers_over_the_limit_are_refused_naming_their_size_and_the_limit_and_nothing_of_the_batch_is_written() throws Exception {
+        OutboxWriter small = OutboxWriter.builder().maxHeaderBytes(20).build();
+        NewMessage fits = NewMessage.of("Order", "1", "OrderCreated", "{}").withHeader("a", "x".repeat(12)); // {"a":"xxxxxxxxxxxx"}: 20 bytes
+        NewMessage over = NewMessage.of("Order", "1", "OrderPaid", "{}").withHeader("a", "\u00e9".repeat(7)); // 22 bytes of UTF-8
+        try (Handle h = db.jdbi().open()) {
+            h.begin();
+            assertThatThrownBy(() -> small.writeAll(h, List.of(fits, over)))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("message 2 of 2").hasMessageContaining("OrderPaid of Order 1")
+                    .hasMessageContaining("headers of 22 bytes").hasMessageContaining("maxHeaderBytes of 20")
+                    .hasMessageContaining("nothing was written").hasMessageContaining("OutboxWriter.builder().maxHeaderBytes(");
+            small.write(h, fits); // the transaction is still usable
+            h.commit();
+        }
+        try (Connection c = db.dataSource().getConnection()) {
+            c.setAutoCommit(false);
+            assertThatThrownBy(() -> small.write(c, over)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("headers of 22 bytes");
+            c.commit();
+        }
+        assertThat(Outbox.total(db.jdbi())).isEqualTo(1);
+        assertThatThrownBy(() -> OutboxWriter.builder().maxHeaderBytes(-1).build())
+                .isInstanceOf(InvalidOptionException.class).hasMessageContaining("maxHeaderBytes must be 0 to");
+        assertThatThrownBy(() -> OutboxWriter.builder().maxHeaderBytes(OutboxWriter.MAX_MAX_PAYLOAD_BYTES + 1).build())
+                .isInstanceOf(InvalidOptionException.class).hasMessageContaining("maxHeaderBytes must be 0 to");
+    }
+
+    @Test
+    void by_default_headers_are_limited_to_8_KiB_whether_one_large_header_or_thousands_of_small_ones() {
+        assertThat(writer.maxHeaderBytes()).isEqualTo(OutboxWriter.DEFAULT_MAX_HEADER_BYTES).isEqualTo(8 * 1024);
+        NewMessage large = NewMessage.of("Order", "1", "OrderCreated", "{}").withHeader("blob", "x".repeat(8 * 1024));
+        Map<String, String> many = IntStream.range(0, 2_000).boxed().collect(Collectors.toMap(i -> "h" + i, i -> ""));
+        NewMessage numerous = new NewMessage("Order", "2", "OrderCreated", "{}", many);
+        // Counted as stored, escapes included: 1,500 control characters are 9,000 bytes of JSON.
+        NewMessage escaped = NewMessage.of("Order", "3", "OrderCreated", "{}").withHeader("c", "\u0001".repeat(1_500));
+        NewMessage within = NewMessage.of("Order", "4", "OrderCreated", "{}").withHeader("d", "x".repeat(8 * 1024 - 8));
+        for (NewMessage refused : List.of(large, numerous, escaped)) {
+            assertThatThrownBy(() -> db.jdbi().useTransaction(h -> writer.writeAll(h, List.of(within, refused))))
+                    .as(refused.aggregateId()).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("message 2 of 2").hasMessageContaining("maxHeaderBytes of 8192");
+        }
+        assertThat(Outbox.total(db.jdbi())).isZero();
+        UUID id = db.jdbi().inTransaction(h -> writer.write(h, within)); // {"d":"x..."}: 8,192 bytes
+        assertThat(OutboxAdmin.create(db.jdbi()).find(id).orElseThrow().message().headers()).isEqualTo(within.headers());
+    }
+
+    @Test
+    void the_trace_context_the_writer_adds_is_not_counted_toward_the_header_limit() {
+        OutboxWriter noHeaders = OutboxWriter.builder().maxHeaderBytes(0).build();
+        SpanContext caller = SpanContext.create("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331",
+                TraceFlags.getSampled(), TraceState.getDefault());
+        UUID id;
+        try (Scope ignored = Span.wrap(caller).makeCurrent()) {
+            id = db.jdbi().inTransaction(h -> noHeaders.write(h, NewMessage.of("Order", "1", "OrderCreated", "{}")));
+            assertThatThrownBy(() -> db.jdbi().useTransaction(h -> noHeaders.write(h,
+                    NewMessage.of("Order", "1", "OrderPaid", "{}").withHeader("a", "b"))))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxHeaderBytes of 0");
+        }
+        assertThat(OutboxAdmin.create(db.jdbi()).find(id).orElseThrow().message().headers())
+                .containsEntry("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+        assertThat(Outbox.total(db.jdbi())).isEqualTo(1);
     }
 }

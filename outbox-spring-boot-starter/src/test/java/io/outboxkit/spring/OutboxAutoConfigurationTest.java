@@ -68,6 +68,7 @@ class OutboxAutoConfigurationTest {
             "outboxkit.backoff.initial    | 10m  | outboxkit.backoff.max (PT5M) must not be less than outboxkit.backoff.initial (PT10M)",
             "outboxkit.backoff.jitter     | 1.5  | outboxkit.backoff.jitter must be 0 to 1, was 1.5",
             "outboxkit.max-payload-bytes  | 0    | outboxkit.max-payload-bytes must be 1 to 268435456, was 0",
+            "outboxkit.max-header-bytes   | -1   | outboxkit.max-header-bytes must be 0 to 268435456, was -1",
             "outboxkit.schema.outbox-table| Out  | outboxkit.schema.outbox-table must be a lowercase SQL identifier",
             "outboxkit.schema.name        | pg_x | outboxkit.schema.name must not start with pg_",
             "outboxkit.retention.published| -1s  | outboxkit.retention.published must be zero to 36500 days, was PT-1S",
@@ -103,6 +104,7 @@ class OutboxAutoConfigurationTest {
             assertThat(settings.deadMessagesBlockAggregate()).isTrue();
             assertThat(settings.deleteOnPublish()).isFalse();
             assertThat(context.getBean(OutboxWriter.class).maxPayloadBytes()).isEqualTo(OutboxWriter.DEFAULT_MAX_PAYLOAD_BYTES);
+            assertThat(context.getBean(OutboxWriter.class).maxHeaderBytes()).isEqualTo(OutboxWriter.DEFAULT_MAX_HEADER_BYTES);
             OutboxProperties.Retention retention = context.getBean(OutboxProperties.class).retention();
             assertThat(retention.published()).isEqualTo(OutboxRetention.DEFAULT_PUBLISHED_RETENTION);
             assertThat(retention.dedupWindow()).isEqualTo(OutboxRetention.DEFAULT_DEDUP_WINDOW);
@@ -117,9 +119,10 @@ class OutboxAutoConfigurationTest {
                         "outboxkit.delete-on-publish=true", "outboxkit.poll-interval=250ms",
                         "outboxkit.statement-timeout=5s", "outboxkit.backoff.initial=2s", "outboxkit.backoff.max=1m",
                         "outboxkit.backoff.jitter=0", "outboxkit.poller.name=orders-poller",
-                        "outboxkit.max-payload-bytes=2048")
+                        "outboxkit.max-payload-bytes=2048", "outboxkit.max-header-bytes=512")
                 .run(context -> {
                     assertThat(context.getBean(OutboxWriter.class).maxPayloadBytes()).isEqualTo(2048);
+                    assertThat(context.getBean(OutboxWriter.class).maxHeaderBytes()).isEqualTo(512);
                     OutboxPoller poller = context.getBean(OutboxPoller.class);
                     PollerSettings settings = poller.settings();
                     assertThat(settings).isEqualTo(new PollerSettings("orders-poller", OutboxNames.DEFAULT, 7, 2,

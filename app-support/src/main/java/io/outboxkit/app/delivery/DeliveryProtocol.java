@@ -41,7 +41,8 @@ public final class DeliveryProtocol {
     /**
      * Room in a request for what surrounds one message's payload: its envelope's other fields (an
      * id, three names of at most 200 characters, escaped, a time) and its headers (a trace context
-     * and what the application adds): 64 KiB.
+     * and what the application adds, at most {@link OutboxWriter#DEFAULT_MAX_HEADER_BYTES} of JSON
+     * unless the writer's limit is raised): 64 KiB.
      */
     public static final int ENVELOPE_ROOM_BYTES = 64 * 1024;
     /**

@@ -1,11 +1,13 @@
 package io.outboxkit.core.internal;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
@@ -41,15 +43,53 @@ public final class Json {
         }
         StringWriter text = new StringWriter(32 * headers.size());
         try (JsonGenerator json = FACTORY.createGenerator(text)) {
-            json.writeStartObject();
-            for (Map.Entry<String, String> header : headers.entrySet()) {
-                json.writeStringField(header.getKey(), header.getValue());
-            }
-            json.writeEndObject();
+            write(json, headers);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write headers as JSON", e); // a StringWriter does not fail
         }
         return text.toString();
+    }
+
+    /**
+     * The length in UTF-8 bytes of {@link #writeHeaders}'s text for {@code headers}, counted as it
+     * is generated, not held: a caller's oversized headers (escapes make a control character six
+     * bytes) cost no more memory to measure than a small buffer. The text must have no lone
+     * surrogate ({@link io.outboxkit.core.NewMessage} refuses one).
+     */
+    public static long headersLength(Map<String, String> headers) {
+        if (headers.isEmpty()) {
+            return 2;
+        }
+        ByteCount count = new ByteCount();
+        try (JsonGenerator json = FACTORY.createGenerator(count, JsonEncoding.UTF8)) {
+            write(json, headers);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot count headers as JSON", e); // a ByteCount does not fail
+        }
+        return count.bytes;
+    }
+
+    private static void write(JsonGenerator json, Map<String, String> headers) throws IOException {
+        json.writeStartObject();
+        for (Map.Entry<String, String> header : headers.entrySet()) {
+            json.writeStringField(header.getKey(), header.getValue());
+        }
+        json.writeEndObject();
+    }
+
+    /** An output that keeps only the number of bytes written to it. */
+    private static final class ByteCount extends OutputStream {
+        long bytes;
+
+        @Override
+        public void write(int b) {
+            bytes++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            bytes += len;
+        }
     }
 
     /**

@@ -35,6 +35,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param statementTimeout    how long one of the poller's SQL statements may run before PostgreSQL cancels it
  * @param maxPayloadBytes     the largest payload the writer writes, in UTF-8 bytes; a larger one is refused
  *                            at write (default 1 MiB)
+ * @param maxHeaderBytes      the largest headers the writer writes, as the UTF-8 bytes of their JSON text;
+ *                            larger ones are refused at write (default 8 KiB; 0 refuses any header)
  * @param backoff             the delays between a failed delivery and its retry
  * @param poller              whether and under which name the poller runs in this application
  * @param retention           deleting delivered messages and old deduplication records on a schedule
@@ -56,6 +58,7 @@ public record OutboxProperties(
         @DefaultValue("1s") Duration pollInterval,
         @DefaultValue("30s") Duration statementTimeout,
         @DefaultValue("" + OutboxWriter.DEFAULT_MAX_PAYLOAD_BYTES) int maxPayloadBytes,
+        @DefaultValue("" + OutboxWriter.DEFAULT_MAX_HEADER_BYTES) int maxHeaderBytes,
         @DefaultValue Backoff backoff,
         @DefaultValue Poller poller,
         @DefaultValue Retention retention,

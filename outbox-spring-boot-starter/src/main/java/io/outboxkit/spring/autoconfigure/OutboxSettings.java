@@ -44,7 +44,9 @@ final class OutboxSettings {
                     "outboxTable", "outboxkit.schema.outbox-table",
                     "processedTable", "outboxkit.schema.processed-table",
                     "channel", "outboxkit.schema.channel"),
-            "OutboxWriter", Map.of("maxPayloadBytes", "outboxkit.max-payload-bytes"),
+            "OutboxWriter", Map.of(
+                    "maxPayloadBytes", "outboxkit.max-payload-bytes",
+                    "maxHeaderBytes", "outboxkit.max-header-bytes"),
             "IdempotentHandler", Map.of("idleInTransactionTimeout", "outboxkit.consumer.idle-in-transaction-timeout"),
             "OutboxRetention", Map.of(
                     "publishedRetention", "outboxkit.retention.published",
@@ -125,7 +127,8 @@ final class OutboxSettings {
      * the properties' ones, and every part of the outbox must then use it.
      */
     OutboxWriter writer(OutboxNames names) {
-        return checked(() -> OutboxWriter.builder().names(names).maxPayloadBytes(properties.maxPayloadBytes()).build());
+        return checked(() -> OutboxWriter.builder().names(names).maxPayloadBytes(properties.maxPayloadBytes())
+                .maxHeaderBytes(properties.maxHeaderBytes()).build());
     }
 
     /**
@@ -207,6 +210,7 @@ final class OutboxSettings {
         values.put("outboxkit.lease", p.lease());
         values.put("outboxkit.statement-timeout", p.statementTimeout());
         values.put("outboxkit.max-payload-bytes", p.maxPayloadBytes());
+        values.put("outboxkit.max-header-bytes", p.maxHeaderBytes());
         values.put("outboxkit.max-attempts", p.maxAttempts());
         values.put("outboxkit.backoff.initial", p.backoff().initial());
         values.put("outboxkit.backoff.max", p.backoff().max());
