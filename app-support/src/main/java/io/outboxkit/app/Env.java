@@ -44,36 +44,31 @@ public final class Env {
     /** An integer from {@code min} to {@code max}. */
     public int integer(String name, int fallback, int min, int max) {
         String value = string(name, null);
-        if (value == null) {
-            return fallback;
-        }
+        return value == null ? fallback : (int) inRange(name, value, min, max, "a whole number");
+    }
+
+    /** A duration given in milliseconds, from {@code minMillis} to {@code maxMillis}. */
+    public Duration millis(String name, Duration fallback, long minMillis, long maxMillis) {
+        String value = string(name, null);
+        return value == null ? fallback
+                : Duration.ofMillis(inRange(name, value, minMillis, maxMillis, "a number of milliseconds"));
+    }
+
+    /**
+     * {@code value} as a whole number from {@code min} to {@code max}, or a refusal naming the
+     * variable, what it should be ({@code what}) and the range. Parsed as a long for both callers:
+     * an int's range within it gives the same refusals as parsing an int.
+     */
+    private static long inRange(String name, String value, long min, long max, String what) {
         try {
-            int parsed = Integer.parseInt(value);
+            long parsed = Long.parseLong(value);
             if (parsed >= min && parsed <= max) {
                 return parsed;
             }
         } catch (NumberFormatException e) {
             // reported below, with the range
         }
-        throw new ConfigException(name + "=" + value + " is not a whole number from " + min + " to " + max);
-    }
-
-    /** A duration given in milliseconds, from {@code minMillis} to {@code maxMillis}. */
-    public Duration millis(String name, Duration fallback, long minMillis, long maxMillis) {
-        String value = string(name, null);
-        if (value == null) {
-            return fallback;
-        }
-        try {
-            long parsed = Long.parseLong(value);
-            if (parsed >= minMillis && parsed <= maxMillis) {
-                return Duration.ofMillis(parsed);
-            }
-        } catch (NumberFormatException e) {
-            // reported below, with the range
-        }
-        throw new ConfigException(name + "=" + value + " is not a number of milliseconds from " + minMillis
-                + " to " + maxMillis);
+        throw new ConfigException(name + "=" + value + " is not " + what + " from " + min + " to " + max);
     }
 
     /**
