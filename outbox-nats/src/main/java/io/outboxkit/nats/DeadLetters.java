@@ -229,7 +229,7 @@ final class DeadLetters {
      * {@code text} as a NATS header value of at most {@code max} characters: other than printable
      * ASCII escaped as {@code \\uXXXX}; when too long, the text is cut before it is escaped (so never
      * inside an escape, nor between a surrogate pair's two halves, see {@link Texts#cut}) and ends in
-     * {@code ...}.
+     * {@link Texts#CUT_MARK}.
      */
     static String ascii(String text, int max) {
         if (text.length() <= max) {
@@ -241,11 +241,12 @@ final class DeadLetters {
         int kept = 0;
         for (int escaped = 0; kept < text.length(); kept++) {
             escaped += TransportHeaders.ascii(text.substring(kept, kept + 1)).length();
-            if (escaped > max - 3) {
+            if (escaped > max - Texts.CUT_MARK.length()) {
                 break;
             }
         }
-        return TransportHeaders.ascii(Texts.cut(text, kept)) + "...";
+        // kept < text.length() here, so abbreviate cuts and marks; the mark is printable ASCII, which escaping keeps.
+        return TransportHeaders.ascii(Texts.abbreviate(text, kept));
     }
 
     String stream() {
