@@ -3,6 +3,7 @@ package io.outboxkit.replay;
 import io.outboxkit.core.MessageStatus;
 import io.outboxkit.core.OutboxEntry;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.spi.Texts;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -60,7 +61,7 @@ final class EntryTable {
     /** {@code text} on one line, safe for a terminal (see {@link ErrorReporter#printable}), at most {@code max} long. */
     static String truncate(String text, int max) {
         String flat = ErrorReporter.printable(text.replaceAll("\\s+", " ").trim());
-        return flat.length() <= max ? flat : flat.substring(0, max - 3) + "...";
+        return flat.length() <= max ? flat : Texts.abbreviate(flat, max - Texts.CUT_MARK.length());
     }
 
     private static String pad(String text, int width) {
