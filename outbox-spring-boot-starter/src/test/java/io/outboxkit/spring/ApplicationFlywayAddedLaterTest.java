@@ -8,14 +8,18 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.boot.flyway.autoconfigure.FlywayAutoConfiguration;
+import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
 /**
  * An application that ran the starter before it had Flyway migrations of its own (or with
  * {@code spring.flyway.enabled=false}) has the library's tables in its schema and no
  * {@code flyway_schema_history}; when it adds its first migrations, they apply: its Flyway baselines
- * at version 0. Never over a schema holding anything of the application's, nor over a version 0.
+ * at version 0. Never over a schema holding anything of the application's, nor over a version 0,
+ * nor when the application set {@code spring.flyway.baseline-on-migrate} itself.
  */
 class ApplicationFlywayAddedLaterTest {
 
@@ -23,10 +27,11 @@ class ApplicationFlywayAddedLaterTest {
     static final PostgresExtension db = new PostgresExtension(DatabaseSetup.EMPTY);
 
     private static final String REFUSAL = "Found non-empty schema(s) \"public\" but no schema history table";
+    private static final String ANY_REFUSAL = "but no schema history table";
 
     @BeforeEach
     void startsWithTheLibrarysTablesOnly() {
-        db.jdbi().useHandle(h -> h.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public"));
+        db.jdbi().useHandle(h -> h.execute("DROP SCHEMA IF EXISTS app_audit CASCADE; DROP SCHEMA public CASCADE; CREATE SCHEMA public"));
         Contexts.on(db).run(context -> assertThat(context).hasNotFailed());
         assertThat(tables()).contains("outbox", "outbox_schema_history").doesNotContain("app_orders");
     }
@@ -57,6 +62,43 @@ class ApplicationFlywayAddedLaterTest {
                 .getFailure().rootCause().hasMessageContaining(REFUSAL));
 
         assertThat(tables()).doesNotContain("flyway_schema_history", "app_orders");
+    }
+
+    @Test
+    void a_view_of_the_applications_is_never_baselined_over() {
+        db.jdbi().useHandle(h -> h.execute("CREATE VIEW dead_messages AS SELECT id FROM outbox WHERE status = 'DEAD'"));
+
+        withFlyway("db/app-migration").run(context -> assertThat(context).hasFailed()
+                .getFailure().rootCause().hasMessageContaining(REFUSAL));
+
+        assertThat(tables()).doesNotContain("flyway_schema_history", "app_orders");
+    }
+
+    @Test
+    void another_schema_of_spring_flyway_schemas_holding_a_table_is_never_baselined_over() {
+        db.jdbi().useHandle(h -> h.execute("CREATE SCHEMA app_audit; CREATE TABLE app_audit.events (id uuid)"));
+
+        withFlyway("db/app-migration").withPropertyValues("spring.flyway.schemas=public,app_audit")
+                .run(context -> assertThat(context).hasFailed().getFailure().rootCause().hasMessageContaining(ANY_REFUSAL));
+
+        assertThat(tables()).doesNotContain("flyway_schema_history", "app_orders");
+    }
+
+    /** Set to false, in any spelling Spring Boot binds, to keep Flyway's refusal of a non-empty schema. */
+    @ParameterizedTest
+    @ValueSource(strings = {"spring.flyway.baseline-on-migrate=false", "spring.flyway.baselineOnMigrate=false",
+            "spring.flyway.baseline_on_migrate=false"})
+    void an_application_that_set_baseline_on_migrate_false_itself_is_not_baselined(String setting) {
+        withFlyway("db/app-migration").withPropertyValues(setting).run(context -> assertThat(context).hasFailed()
+                .getFailure().rootCause().hasMessageContaining(REFUSAL));
+
+        assertThat(tables()).doesNotContain("flyway_schema_history", "app_orders");
+    }
+
+    @Test
+    void the_starter_starts_without_spring_boots_flyway_module() {
+        Contexts.on(db).withClassLoader(new FilteredClassLoader("org.springframework.boot.flyway"))
+                .run(context -> assertThat(context).hasNotFailed());
     }
 
     private static ApplicationContextRunner withFlyway(String location) {

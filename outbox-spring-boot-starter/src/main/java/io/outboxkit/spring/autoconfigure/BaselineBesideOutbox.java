@@ -17,7 +17,10 @@ import org.flywaydb.core.api.MigrationVersion;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.boot.context.properties.bind.Bindable;
+import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.flyway.autoconfigure.FlywayConfigurationCustomizer;
+import org.springframework.core.env.Environment;
 
 /**
  * Lets the application's own Flyway start its history in a schema that holds the library's objects
@@ -64,16 +67,35 @@ final class BaselineBesideOutbox implements FlywayConfigurationCustomizer {
               LEFT JOIN pg_catalog.pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
              WHERE n.nspname = ? AND d.objid IS NULL""";
 
-    private final OutboxNames names;
+    /** Spring Boot's property; any spelling it binds counts, whatever the value. */
+    static final String BASELINE_PROPERTY = "spring.flyway.baseline-on-migrate";
 
-    BaselineBesideOutbox(OutboxNames names) {
+    private final OutboxNames names;
+    private final boolean baselineSetByApplication;
+
+    /**
+     * @param baselineSetByApplication whether the application set {@value #BASELINE_PROPERTY} itself:
+     *     then its choice stands, false included
+     */
+    BaselineBesideOutbox(OutboxNames names, boolean baselineSetByApplication) {
         this.names = names;
+        this.baselineSetByApplication = baselineSetByApplication;
+    }
+
+    /**
+     * Whether {@code environment} holds {@value #BASELINE_PROPERTY} in a spelling Spring Boot binds
+     * (kebab, camel or underscore case, {@code SPRING_FLYWAY_BASELINEONMIGRATE}): the configuration
+     * cannot tell an explicit false from Flyway's default.
+     */
+    static boolean baselineSetBy(Environment environment) {
+        return Binder.get(environment).bind(BASELINE_PROPERTY, Bindable.of(String.class)).isBound();
     }
 
     @Override
     public void customize(FluentConfiguration configuration) {
-        if (configuration.isBaselineOnMigrate()) {
-            return; // the application chose its baseline
+        // Either the application's properties or a customizer of its own (this one runs last) chose.
+        if (baselineSetByApplication || configuration.isBaselineOnMigrate()) {
+            return;
         }
         List<String> schemas;
         try (Connection connection = configuration.getDataSource().getConnection()) {

@@ -29,6 +29,7 @@ import org.springframework.boot.flyway.autoconfigure.FlywayConfigurationCustomiz
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
+import org.springframework.core.env.Environment;
 
 /**
  * The outbox on the application's {@link DataSource}, configured by {@link OutboxProperties}
@@ -165,7 +166,8 @@ public final class OutboxAutoConfiguration {
         /**
          * With Spring Boot's Flyway: the application's migrations start their history in a schema
          * that holds only the library's tables (its first start had no migrations of its own), last
-         * of the customizers so that an application's own {@code baseline-on-migrate} is seen and kept.
+         * of the customizers so that a {@code baseline-on-migrate} an application's own customizer set is
+         * seen and kept (one set in its properties is read from the {@link Environment}).
          */
         @Configuration(proxyBeanMethods = false)
         @ConditionalOnClass(FlywayConfigurationCustomizer.class)
@@ -173,8 +175,8 @@ public final class OutboxAutoConfiguration {
 
             @Bean
             @Order(Ordered.LOWEST_PRECEDENCE)
-            FlywayConfigurationCustomizer outboxBaselineBesideOutbox(OutboxNames names) {
-                return new BaselineBesideOutbox(names);
+            FlywayConfigurationCustomizer outboxBaselineBesideOutbox(OutboxNames names, Environment environment) {
+                return new BaselineBesideOutbox(names, BaselineBesideOutbox.baselineSetBy(environment));
             }
         }
     }
