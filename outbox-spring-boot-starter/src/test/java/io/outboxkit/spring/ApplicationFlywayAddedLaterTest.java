@@ -5,6 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.outboxkit.testing.DatabaseSetup;
 import io.outboxkit.testing.PostgresExtension;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.flywaydb.core.api.callback.BaseCallback;
+import org.flywaydb.core.api.callback.Context;
+import org.flywaydb.core.api.callback.Event;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -43,6 +47,19 @@ class ApplicationFlywayAddedLaterTest {
         assertThat(tables()).contains("app_orders", "flyway_schema_history");
         assertThat(applied()).containsExactly("0", "1");
         withFlyway("db/app-migration").run(context -> assertThat(context).hasNotFailed());
+        assertThat(applied()).containsExactly("0", "1");
+    }
+
+    /** The check for a version 0 reads the migrations without firing the application's callbacks. */
+    @Test
+    void the_applications_flyway_callbacks_see_only_its_migrate() {
+        withFlyway("db/app-migration").withBean(RecordingCallback.class).run(context -> {
+            assertThat(context).hasNotFailed();
+            assertThat(context.getBean(RecordingCallback.class).events)
+                    .contains(Event.BEFORE_MIGRATE, Event.AFTER_MIGRATE)
+                    .doesNotContain(Event.BEFORE_INFO, Event.AFTER_INFO);
+        });
+
         assertThat(applied()).containsExactly("0", "1");
     }
 
@@ -99,6 +116,17 @@ class ApplicationFlywayAddedLaterTest {
     void the_starter_starts_without_spring_boots_flyway_module() {
         Contexts.on(db).withClassLoader(new FilteredClassLoader("org.springframework.boot.flyway"))
                 .run(context -> assertThat(context).hasNotFailed());
+    }
+
+    /** An application's Flyway {@code Callback} bean: every event it is called for, in order. */
+    static final class RecordingCallback extends BaseCallback {
+
+        final List<Event> events = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void handle(Event event, Context context) {
+            events.add(event);
+        }
     }
 
     private static ApplicationContextRunner withFlyway(String location) {

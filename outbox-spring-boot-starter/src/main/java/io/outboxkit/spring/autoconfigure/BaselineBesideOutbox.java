@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.flywaydb.core.api.MigrationInfo;
 import org.flywaydb.core.api.MigrationVersion;
+import org.flywaydb.core.api.callback.Callback;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -160,10 +161,19 @@ final class BaselineBesideOutbox implements FlywayConfigurationCustomizer {
         return outboxSeen ? Optional.of(schemas) : Optional.empty();
     }
 
-    /** The lowest of the application's versions that a baseline at {@value #BASELINE_VERSION} would skip, if any. */
+    /**
+     * The lowest of the application's versions that a baseline at {@value #BASELINE_VERSION} would skip,
+     * if any. Read through a copy of the configuration without callbacks: {@code info()} fires
+     * {@code beforeInfo}/{@code afterInfo}, and the application's callbacks (its beans and its SQL
+     * callback scripts) are for its own Flyway runs, not for this look.
+     */
     private static Optional<MigrationVersion> lowestVersionAtOrBelowBaseline(FluentConfiguration configuration) {
         MigrationVersion baseline = MigrationVersion.fromVersion(BASELINE_VERSION);
-        return Arrays.stream(configuration.load().info().all())
+        FluentConfiguration withoutCallbacks = new FluentConfiguration(configuration.getClassLoader())
+                .configuration(configuration)
+                .callbacks(new Callback[0])
+                .skipDefaultCallbacks(true);
+        return Arrays.stream(withoutCallbacks.load().info().all())
                 .map(MigrationInfo::getVersion)
                 .filter(version -> version != null && version.compareTo(baseline) <= 0)
                 .min(MigrationVersion::compareTo);
