@@ -101,6 +101,18 @@ class ApplicationFlywayAddedLaterTest {
         assertThat(tables()).doesNotContain("flyway_schema_history", "app_orders");
     }
 
+    /** Flyway would refuse over {@code public} anyway; the empty schema is filled by the migrations. */
+    @Test
+    void an_empty_schema_listed_beside_one_holding_only_the_librarys_does_not_stop_the_baseline() {
+        db.jdbi().useHandle(h -> h.execute("CREATE SCHEMA app_audit"));
+
+        withFlyway("db/app-migration").withPropertyValues("spring.flyway.schemas=public,app_audit")
+                .run(context -> assertThat(context).hasNotFailed());
+
+        assertThat(tables()).contains("app_orders", "flyway_schema_history");
+        assertThat(applied()).containsExactly("0", "1");
+    }
+
     /** Set to false, in any spelling Spring Boot binds, to keep Flyway's refusal of a non-empty schema. */
     @ParameterizedTest
     @ValueSource(strings = {"spring.flyway.baseline-on-migrate=false", "spring.flyway.baselineOnMigrate=false",

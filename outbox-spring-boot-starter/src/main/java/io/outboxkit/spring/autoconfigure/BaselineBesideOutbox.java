@@ -34,11 +34,15 @@ import org.springframework.core.env.Environment;
  * {@code baseline-on-migrate} at the default version 1, would skip the application's first migration.
  *
  * <p>Only then: the configuration is left as it is when the application set
- * {@code baseline-on-migrate} itself, when Flyway's history exists, when a schema Flyway checks is
- * empty or holds anything that is not the library's (a table, view, sequence, type or function of
- * the application's: baselining over those would skip the migrations that made them; Flyway then
- * refuses as before), or when the application has a migration at version 0 or below, which a
- * baseline at 0 would skip.
+ * {@code baseline-on-migrate} itself (in its properties, either value, or in a customizer of its
+ * own), when Flyway's history exists, when every schema Flyway checks is empty (Flyway starts its
+ * history itself), when one of them holds anything that is not the library's (a table, view,
+ * sequence, type or function of the application's: a baseline at 0 skips nothing, so version 1 and
+ * later would run again over objects that already exist, failing half way or, worse, passing over
+ * them; Flyway then refuses as before), or when the application has a migration at version 0 or
+ * below, which a baseline at 0 would skip. A listed schema that is empty beside one holding only the
+ * library's objects does not stop the baseline: Flyway would refuse all the same, and the
+ * application's migrations are what fill it.
  */
 final class BaselineBesideOutbox implements FlywayConfigurationCustomizer {
 
@@ -124,7 +128,7 @@ final class BaselineBesideOutbox implements FlywayConfigurationCustomizer {
 
     /**
      * The schemas Flyway checks, when its history is missing and they hold the outbox's tables and
-     * nothing else of what Flyway counts; empty otherwise.
+     * nothing else of what Flyway counts (some may be empty, not all); empty otherwise.
      */
     private Optional<List<String>> schemasHoldingOnlyTheOutbox(Connection connection, FluentConfiguration configuration)
             throws SQLException {
