@@ -3,6 +3,7 @@ package io.outboxkit.nats;
 import io.nats.client.impl.Headers;
 import io.outboxkit.core.OutboxAdmin;
 import io.outboxkit.core.OutboxMessage;
+import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.spi.TransportHeaders;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,16 +37,16 @@ final class NatsHeaders {
     }
 
     /**
-     * The headers {@code message} is published with; {@code outboxTable} is the SQL name of the
-     * outbox table it was read from ({@link io.outboxkit.core.OutboxNames#qualifiedOutboxTable()}),
-     * which the repair statement of a refused value names.
+     * The headers {@code message} is published with; {@code outbox} names the outbox it was read from,
+     * whose table the repair statement of a refused value names (and, when it has no schema, says to
+     * run on the relay's search_path).
      *
      * @throws IllegalArgumentException naming a header that NATS cannot carry: a name with other than
      *     printable ASCII or with {@code :}, a value with non-ASCII characters or a line break, a value
      *     beginning or ending with whitespace or a control character (NATS would trim it: the aggregate
      *     id travels as a header too), a name starting with {@code Nats-}
      */
-    static Headers of(OutboxMessage message, String outboxTable) {
+    static Headers of(OutboxMessage message, OutboxNames outbox) {
         Headers headers = new Headers();
         TransportHeaders.write(message).forEach((name, value) -> {
             if (isServers(name)) {
@@ -76,7 +77,8 @@ final class NatsHeaders {
                 throw new IllegalArgumentException("header " + name + " cannot travel on NATS: its value "
                         + (value.charAt(0) <= ' ' ? "begins" : "ends") + " with whitespace or a control character, "
                         + "which NATS strips (it trims header values): write the value without it; a message "
-                        + "already stored is repaired in its outbox row (" + repair(name, message, outboxTable) + "), then "
+                        + "already stored is repaired in its outbox row" + whereToRepair(outbox)
+                        + " (" + repair(name, message, outbox.qualifiedOutboxTable()) + "), then "
                         + "requeued if DEAD");
             }
             headers.put(name, value);
@@ -125,6 +127,18 @@ final class NatsHeaders {
      * a value check refuses them all), where {@code btrim} takes only those it is given.
      */
     private static final String TRIM = "regexp_replace(%s, '^[\\x01-\\x20]+|[\\x01-\\x20]+$', '', 'g')";
+
+    /**
+     * Where the repair statement must run, when it does not say so itself: an outbox named without a
+     * schema (a relay reaching it through {@code currentSchema} in its JDBC URL) is found through the
+     * session's {@code search_path}, and from a session on another one the statement updates no row,
+     * without an error.
+     */
+    private static String whereToRepair(OutboxNames outbox) {
+        return outbox.schema() == null
+                ? ", from a session on the relay's database with its search_path (the table is named without a schema)"
+                : "";
+    }
 
     /**
      * The statement that strips what NATS would trim from header {@code name}'s value in

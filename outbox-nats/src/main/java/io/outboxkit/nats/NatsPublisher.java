@@ -114,7 +114,7 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
     private final NatsServers servers;
     private final String stream;
     private final String subjectPrefix;
-    private final String outboxTable;
+    private final OutboxNames outbox;
     private final Duration duplicateWindow;
     private final Duration publishTimeout;
     private final Connection connection;
@@ -131,7 +131,7 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
         this.servers = servers;
         this.stream = builder.stream;
         this.subjectPrefix = builder.subjectPrefix;
-        this.outboxTable = builder.outbox.qualifiedOutboxTable();
+        this.outbox = builder.outbox;
         this.duplicateWindow = duplicateWindow;
         this.publishTimeout = builder.publishTimeout;
         this.connection = connection;
@@ -259,7 +259,7 @@ public final class NatsPublisher implements MessagePublisher, AutoCloseable {
     }
 
     private NatsMessage toNats(OutboxMessage message) {
-        Headers headers = NatsHeaders.of(message, outboxTable);
+        Headers headers = NatsHeaders.of(message, outbox);
         byte[] body = message.payload().getBytes(StandardCharsets.UTF_8);
         long size = NatsHeaders.publishedSize(body, headers, stream);
         long max = connection.getMaxPayload();

@@ -204,7 +204,11 @@ class NatsPublisherTest {
         assertThat(nats.storedMessages()).isEqualTo(1);
     }
 
-    /** NATS trims a header value, and the aggregate id travels as one: the receiver would see another value. */
+    /**
+     * NATS trims a header value, and the aggregate id travels as one: the receiver would see another
+     * value. The repair names the table as the relay does, here without a schema: run from psql on
+     * another search_path it would update nothing, so the error says where to run it.
+     */
     @Test
     void a_header_value_beginning_or_ending_with_whitespace_fails_that_message_alone_naming_the_header() throws Exception {
         OutboxMessage paddedId = TestNats.message("Order", " order-1 ", "OrderCreated", "{}", Map.of());
@@ -217,7 +221,8 @@ class NatsPublisherTest {
             assertThat(failures.get(paddedId.id())).hasMessage("not published: header aggregate_id cannot travel on "
                     + "NATS: its value begins with whitespace or a control character, which NATS strips (it trims "
                     + "header values): write the value without it; a message already stored is repaired in its "
-                    + "outbox row (UPDATE \"outbox\" SET aggregate_id = regexp_replace(aggregate_id, '^[\\x01-\\x20]+|[\\x01-\\x20]+$', "
+                    + "outbox row, from a session on the relay's database with its search_path (the table is named "
+                    + "without a schema) (UPDATE \"outbox\" SET aggregate_id = regexp_replace(aggregate_id, '^[\\x01-\\x20]+|[\\x01-\\x20]+$', "
                     + "'', 'g') WHERE id = '"
                     + paddedId.id() + "'), then requeued if DEAD");
             assertThat(failures.get(leading.id())).hasMessageContaining("UPDATE \"outbox\" SET headers = jsonb_set("
@@ -239,7 +244,7 @@ class NatsPublisherTest {
         OutboxNames billing = OutboxNames.inSchema("billing").withOutboxTable("billing_outbox");
         try (NatsPublisher publisher = nats.publisher().outbox(billing).build()) {
             assertThat(publisher.publishAll(List.of(paddedId)).get(paddedId.id()))
-                    .hasMessageContaining("(UPDATE \"billing\".\"billing_outbox\" SET aggregate_id = ")
+                    .hasMessageContaining("repaired in its outbox row (UPDATE \"billing\".\"billing_outbox\" SET aggregate_id = ")
                     .hasMessageContaining("WHERE id = '" + paddedId.id() + "'), then requeued if DEAD");
         }
     }
@@ -249,7 +254,7 @@ class NatsPublisherTest {
         OutboxMessage traced = TestNats.message("Order", "order-7", "OrderCreated", "{}",
                 Map.of("traceparent", "00-\u00e9\u00e9-\u00e9-01", "tracestate", "=,=,\u00e9", "tenant", "acme"));
 
-        io.nats.client.impl.Headers headers = NatsHeaders.of(traced, OutboxNames.DEFAULT.qualifiedOutboxTable());
+        io.nats.client.impl.Headers headers = NatsHeaders.of(traced, OutboxNames.DEFAULT);
 
         assertThat(headers.get("traceparent")).isNull();
         assertThat(headers.get("tracestate")).isNull();

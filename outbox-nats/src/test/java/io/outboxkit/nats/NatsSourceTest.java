@@ -402,7 +402,7 @@ class NatsSourceTest {
         publish(List.of(first));
         OutboxMessage traced = TestNats.message("Order", "order-2", "OrderCreated", "{}",
                 Map.of("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "tracestate", "a=1"));
-        Headers twice = NatsHeaders.of(traced, OutboxNames.DEFAULT.qualifiedOutboxTable())
+        Headers twice = NatsHeaders.of(traced, OutboxNames.DEFAULT)
                 .add("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
                 .add("tracestate", "b=2");
         nats.plainConnection().jetStream().publish(NatsMessage.builder().subject(nats.subjectPrefix + ".Order.OrderCreated")

@@ -50,7 +50,7 @@ class OperatorRequeueThroughNatsTest {
     void the_repair_statement_a_padded_header_refusal_names_clears_every_padding_nats_would_strip() {
         Jdbi jdbi = db.jdbi();
         OutboxAdmin admin = OutboxAdmin.create(jdbi);
-        String outbox = OutboxNames.DEFAULT.qualifiedOutboxTable();
+        OutboxNames outbox = OutboxNames.DEFAULT;
         for (NewMessage padded : List.of(NewMessage.of("Order", "\u000border-5\f", "OrderCreated", "{}"),
                 NewMessage.of("Order", "order-6", "OrderCreated", "{}").withHeader("note", "\f\tx \u000b"))) {
             UUID id = jdbi.inTransaction(h -> OutboxWriter.create().write(h, padded));
