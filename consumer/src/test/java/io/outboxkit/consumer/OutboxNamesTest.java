@@ -13,6 +13,7 @@ import io.outboxkit.testing.PostgresExtension;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,6 +31,12 @@ class OutboxNamesTest {
 
     @RegisterExtension
     static final PostgresExtension db = new PostgresExtension(ConsumerMain.SCHEMA::apply, 2);
+
+    /** Each test starts the consumer on a schema of its own making: no record of another test is counted. */
+    @BeforeEach
+    void dropTheOutboxSchema() {
+        db.jdbi().useHandle(h -> h.execute("DROP SCHEMA IF EXISTS " + SCHEMA + " CASCADE"));
+    }
 
     @Test
     void a_processed_message_is_recorded_in_the_processed_table_of_OUTBOX_SCHEMA() throws Exception {
