@@ -40,31 +40,37 @@ final class InstalledNames {
      * Why {@code names} cannot be migrated over what the database holds, or would not be woken,
      * naming the setting to change; empty when nothing contradicts them.
      *
-     * @param history the history table, as SQL: an outbox at version 5 without it (installed from
-     *                printed SQL) moves to another channel by running version 5 again, which the
-     *                refusal then says
-     * @param notifyFunction the outbox's trigger function, as SQL with its argument list, for to_regprocedure
+     * <p>Every object is looked up by name in the names' schema, or in the connection's current
+     * schema when they have none (where version 1 creates them), never along the search_path: a
+     * processed-messages table or trigger function of a later schema of the path (another
+     * application's, in {@code public}) is not this outbox's.
+     *
+     * @param historyTable the history table's name, in that schema: an outbox at version 5 without
+     *                     it (installed from printed SQL) moves to another channel by running version
+     *                     5 again, which the refusal then says
      */
-    static Optional<String> contradiction(Connection connection, OutboxNames names, String history, String notifyFunction)
+    static Optional<String> contradiction(Connection connection, OutboxNames names, String historyTable)
             throws SQLException {
         try (PreparedStatement look = connection.prepareStatement("""
-                SELECT to_regclass(?) IS NOT NULL,
-                       to_regclass(?)::text,
+                WITH s AS (SELECT oid, nspname FROM pg_namespace WHERE nspname = coalesce(?, current_schema()))
+                SELECT EXISTS (SELECT 1 FROM pg_class c JOIN s ON c.relnamespace = s.oid WHERE c.relname = ?),
+                       (SELECT format('%I.%I', s.nspname, c.relname) FROM pg_class c JOIN s ON c.relnamespace = s.oid
+                        WHERE c.relname = ?),
                        f.channel,
-                       to_regclass(?) IS NOT NULL,
+                       EXISTS (SELECT 1 FROM pg_class c JOIN s ON c.relnamespace = s.oid WHERE c.relname = ?),
                        coalesce(f.prosrc LIKE '%schema version 5%', false),
-                       (SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ' ORDER BY c.relname)
-                        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-                        WHERE c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass(?))
-                          AND t.tgname = c.relname || '_notify_on_insert')
+                       (SELECT string_agg(format('%I.%I', s.nspname, c.relname), ', ' ORDER BY c.relname)
+                        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN s ON c.relnamespace = s.oid
+                        WHERE t.tgname = c.relname || '_notify_on_insert')
                 FROM (SELECT 1) one
-                LEFT JOIN (SELECT prosrc, substring(prosrc FROM 'pg_notify[(]''([^'']*)''') AS channel
-                           FROM pg_proc WHERE oid = to_regprocedure(?)) f ON true""")) {
-            look.setString(1, names.qualifiedOutboxTable());
-            look.setString(2, names.qualifiedProcessedTable());
-            look.setString(3, history);
-            look.setString(4, names.qualifiedProcessedTable());
-            look.setString(5, notifyFunction);
+                LEFT JOIN (SELECT p.prosrc, substring(p.prosrc FROM 'pg_notify[(]''([^'']*)''') AS channel
+                           FROM pg_proc p JOIN s ON p.pronamespace = s.oid
+                           WHERE p.proname = ? AND p.pronargs = 0) f ON true""")) {
+            look.setString(1, names.schema());
+            look.setString(2, names.outboxTable());
+            look.setString(3, names.processedTable());
+            look.setString(4, historyTable);
+            look.setString(5, names.outboxTable() + "_notify");
             try (ResultSet row = look.executeQuery()) {
                 row.next();
                 boolean outbox = row.getBoolean(1);

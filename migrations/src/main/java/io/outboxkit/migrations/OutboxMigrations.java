@@ -202,7 +202,7 @@ public final class OutboxMigrations {
     /** Why these names cannot be migrated over what the database holds ({@link InstalledNames}); one catalog read. */
     private Optional<String> contradiction() {
         try (Connection connection = dataSource.getConnection()) {
-            return InstalledNames.contradiction(connection, names, qualified(historyTable), notifyFunction());
+            return InstalledNames.contradiction(connection, names, historyTable);
         } catch (SQLException e) {
             throw new FlywayException("could not read the catalog: " + e.getMessage(), e);
         }

@@ -3,6 +3,7 @@ package io.outboxkit.migrations;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import com.zaxxer.hikari.HikariDataSource;
 import io.outboxkit.core.NewMessage;
 import io.outboxkit.core.OutboxNames;
 import io.outboxkit.core.OutboxSchema;
@@ -61,6 +62,29 @@ class NamesAcrossServicesTest {
         int written = db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM shared.billing_outbox WHERE id = :id")
                 .bind("id", id).mapTo(Integer.class).one());
         assertThat(written).isEqualTo(1);
+    }
+
+    /**
+     * A service whose names have no schema migrates into its connection's current schema. A
+     * processed-messages table of a later schema of its search_path (another application's, in
+     * {@code public} while the current schema is {@code "$user"}) is not its outbox's: its first start
+     * creates the outbox and its own processed-messages table in the current schema, not a refusal.
+     */
+    @Test
+    void a_processed_messages_table_of_a_later_schema_on_the_search_path_does_not_refuse_the_first_start() {
+        db.jdbi().useHandle(h -> h.execute("CREATE SCHEMA sp_shared; CREATE SCHEMA sp_service; "
+                + "CREATE TABLE sp_shared.processed_messages (consumer text, message_id uuid)"));
+        try (HikariDataSource service = db.newPool(2,
+                config -> config.setConnectionInitSql("SET search_path = sp_service, sp_shared"))) {
+
+            int applied = OutboxMigrations.apply(service, OutboxNames.DEFAULT);
+
+            assertThat(applied).isEqualTo(OutboxSchema.scripts(OutboxNames.DEFAULT).size());
+        }
+        boolean created = db.jdbi().withHandle(h -> h.createQuery(
+                "SELECT to_regclass('sp_service.outbox') IS NOT NULL AND to_regclass('sp_service.processed_messages') IS NOT NULL")
+                .mapTo(Boolean.class).one());
+        assertThat(created).as("the outbox and its processed table in the current schema").isTrue();
     }
 
     /**
