@@ -7,6 +7,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What the database already holds that an outbox's names contradict, read from the catalog in one
@@ -23,10 +25,19 @@ import java.util.Optional;
  *   <li>The installed trigger function notifies on another channel than these names': version 1
  *       and later write the channel into it, so the pollers of a process with another channel are
  *       woken by no commit. With a history, Flyway would also fail on a checksum mismatch, and its
- *       advice, a repair, would record the new channel without changing the trigger.</li>
+ *       advice, a repair, would record the new channel without changing the trigger. Without one
+ *       (installed from printed SQL), at version 5 nothing is left to apply, so nothing would
+ *       write the channel.</li>
  * </ul>
+ *
+ * <p>Not a contradiction: an outbox installed without a history at version 1 to 4 given another
+ * channel. The scripts still to apply write the trigger function again with this process's
+ * channel (version 5 replaces it), so the upgrade moves the outbox onto it, logged at WARN for
+ * the processes still on the old one.
  */
 final class InstalledNames {
+
+    private static final Logger LOG = LoggerFactory.getLogger(InstalledNames.class);
 
     private static final String SETTINGS_OF_THE_CHANNEL = "OutboxNames.withChannel; OUTBOX_CHANNEL for order-service, "
             + "consumer and outbox-relay; outboxkit.schema.channel for the Spring Boot starter";
@@ -83,7 +94,15 @@ final class InstalledNames {
                     return Optional.of(processedTableTaken(names, processed, outboxes));
                 }
                 if (channel != null && !channel.equals(names.channel())) {
-                    return Optional.of(otherChannel(names, channel, printed && version5));
+                    if (printed && !version5) {
+                        LOG.warn("the outbox {} notifies its pollers on channel {}, and this process was given "
+                                + "channel {}: the schema versions still to apply write its trigger again with {}, so "
+                                + "processes left on channel {} find new messages only at their poll interval until "
+                                + "they restart with it", names.qualifiedOutboxTable(), channel, names.channel(),
+                                names.channel(), channel);
+                        return Optional.empty();
+                    }
+                    return Optional.of(otherChannel(names, channel, printed));
                 }
                 return Optional.empty();
             }
@@ -108,8 +127,9 @@ final class InstalledNames {
                 + "consumers keep its table). Nothing was created";
     }
 
-    private static String otherChannel(OutboxNames names, String installed, boolean movable) {
-        String advice = movable
+    /** @param printed installed without a history (at version 5: {@link #contradiction} let earlier ones upgrade) */
+    private static String otherChannel(OutboxNames names, String installed, boolean printed) {
+        String advice = printed
                 ? "; or, to move this outbox (installed without OutboxMigrations' history) to channel " + names.channel()
                 + ", write its trigger again as the tables' owner: " + OutboxMigrations.version5Command(names)
                 + ", then start every process of the outbox with channel " + names.channel() + " (until they restart, "

@@ -140,8 +140,10 @@ public final class OutboxMigrations {
      * <p>Names the database contradicts are refused before anything is written, naming the setting
      * to change: a processed-messages table that exists while the outbox does not (a second outbox
      * of the schema left on the default one, which the first created); a channel other than the one
-     * the installed trigger notifies on (written into it when the outbox was created), with or
-     * without this history, as this process's pollers would be woken by no commit.
+     * the installed trigger notifies on (written into it when the outbox was created), with this
+     * history or at the latest version without it, as this process's pollers would be woken by no
+     * commit. An outbox without this history at an earlier version is upgraded onto this process's
+     * channel instead: the scripts still to apply write the trigger again with it.
      *
      * @return how many scripts this call applied (0 when the schema was already current)
      * @throws FlywayException when the database cannot be migrated, or when the names contradict

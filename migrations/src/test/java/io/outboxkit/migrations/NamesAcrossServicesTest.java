@@ -157,6 +157,28 @@ class NamesAcrossServicesTest {
     }
 
     /**
+     * An outbox installed from printed SQL of an older version (here versions 1 to 3, no history of
+     * OutboxMigrations) started with another channel: the remaining scripts write the trigger
+     * function again with the process's channel (versions 4 and 5 replace it), so the start applies
+     * them, as before the refusals, and a commit then wakes the process's channel.
+     */
+    @Test
+    void an_outbox_printed_at_an_older_version_started_with_another_channel_is_upgraded_onto_that_channel() throws Exception {
+        OutboxNames printed = OutboxNames.inSchema("printed_v3");
+        try (Connection connection = db.dataSource().getConnection(); Statement statement = connection.createStatement()) {
+            for (OutboxSchema.Script script : OutboxSchema.scripts(printed).subList(0, 3)) {
+                statement.execute(script.sql());
+            }
+        }
+        OutboxNames service = printed.withChannel("printed_v3_outbox");
+
+        int applied = OutboxMigrations.apply(db.dataSource(), service);
+
+        assertThat(applied).as("versions 4 and 5").isEqualTo(OutboxSchema.scripts(service).size() - 3);
+        assertThat(notifiedOnCommit(service)).as("a commit notifies on the service's channel").isTrue();
+    }
+
+    /**
      * The start that ended with {@code failure} (null: it started) refused naming the channel and the
      * {@code installed} one its trigger notifies on, changing nothing, or left commits notifying on it.
      */
