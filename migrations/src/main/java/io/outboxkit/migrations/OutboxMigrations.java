@@ -175,7 +175,16 @@ public final class OutboxMigrations {
                 return SharedSchemaFlyway.migrate(configuration(), String.valueOf(installedWithoutHistory().orElse(0)));
             } catch (FlywayException e) {
                 // Another process, of other names, created what these names contradict meanwhile: say so, not Flyway.
-                contradiction().ifPresent(reason -> {
+                Optional<String> contradiction;
+                try {
+                    contradiction = contradiction();
+                } catch (FlywayException readFailure) {
+                    // A catalog that cannot be read now (connections exhausted, the database going down) must not
+                    // hide e and its advice (the lock's holders, the grant to give): kept beside it instead.
+                    e.addSuppressed(readFailure);
+                    contradiction = Optional.empty();
+                }
+                contradiction.ifPresent(reason -> {
                     throw new FlywayException(reason, e);
                 });
                 if (Causes.find(e, SQLException.class).map(SQLException::getSQLState).filter(INSUFFICIENT_PRIVILEGE::equals)

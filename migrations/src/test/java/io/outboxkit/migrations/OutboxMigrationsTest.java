@@ -2,6 +2,7 @@ package io.outboxkit.migrations;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
@@ -12,8 +13,11 @@ import io.outboxkit.core.OutboxSchema;
 import io.outboxkit.core.OutboxWriter;
 import io.outboxkit.testing.DatabaseSetup;
 import io.outboxkit.testing.PostgresExtension;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -23,7 +27,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.callback.Callback;
@@ -182,6 +188,52 @@ class OutboxMigrationsTest {
 
         assertThat(history("held_upgrade", "outbox_schema_history")).as("nothing half applied").containsExactly("1 outbox");
         assertThat(briefly.apply()).as("once the transaction has ended").isEqualTo(ALL_VERSIONS.length - 1);
+    }
+
+    /**
+     * When a migration fails, the catalog is read again to tell a contradiction created meanwhile; a
+     * failure of that read must not replace the migration's own failure and its advice. Here every
+     * connection asked for after Flyway has started, other than Flyway's own, is refused.
+     */
+    @Test
+    void a_catalog_read_failing_after_the_lock_was_never_granted_keeps_the_lock_advice_and_is_attached_to_it()
+            throws Exception {
+        OutboxNames names = OutboxNames.inSchema("held_recheck");
+        migrateAsAnEarlierRelease(names, 1);
+        AtomicBoolean flywayStarted = new AtomicBoolean();
+        DataSource failingOutsideFlyway = (DataSource) Proxy.newProxyInstance(DataSource.class.getClassLoader(),
+                new Class<?>[] {DataSource.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("getConnection")) {
+                        boolean byFlyway = StackWalker.getInstance().walk(frames -> frames
+                                .anyMatch(frame -> frame.getClassName().startsWith("org.flywaydb.")));
+                        if (byFlyway) {
+                            flywayStarted.set(true);
+                        } else if (flywayStarted.get()) {
+                            throw new SQLException("connection refused by the test");
+                        }
+                    }
+                    try {
+                        return method.invoke(db.dataSource(), args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        OutboxMigrations briefly = OutboxMigrations.builder(failingOutsideFlyway).names(names)
+                .lockRetry(Duration.ofMillis(200), 1, Duration.ofMillis(50)).build();
+        try (Handle inProgress = db.jdbi().open()) {
+            inProgress.begin();
+            OutboxWriter.create(names).write(inProgress, NewMessage.of("Order", "o-1", "OrderCreated", "{}"));
+
+            Throwable failure = catchThrowable(briefly::apply);
+
+            assertThat(failure).isInstanceOf(FlywayException.class)
+                    .hasMessageContaining("at each of 1 attempts another transaction held a lock on it longer than 200 ms")
+                    .hasMessageContaining("Upgrading a live outbox");
+            assertThat(failure.getCause().getSuppressed()).as("the failed catalog read, kept")
+                    .anySatisfy(read -> assertThat(read).hasMessageContaining("could not read the catalog")
+                            .hasMessageContaining("connection refused by the test"));
+            inProgress.commit();
+        }
     }
 
     @Test
