@@ -12,15 +12,16 @@ import io.outboxkit.testing.DatabaseSetup;
 import io.outboxkit.testing.PostgresExtension;
 import java.sql.Connection;
 import java.sql.Statement;
-import java.util.UUID;
+import org.flywaydb.core.api.FlywayException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 
 /**
- * Audit: outboxes of several services in one database, and a service whose names differ from those
- * its outbox was migrated with. Each test works in a schema of its own.
+ * Outboxes of several services in one database, and a service whose names differ from those its
+ * outbox was migrated with: refused at start, naming the setting, where the database contradicts
+ * them. Each test works in a schema of its own.
  */
 class NamesAcrossServicesTest {
 
@@ -30,38 +31,25 @@ class NamesAcrossServicesTest {
     /**
      * Two services keep two outboxes in one schema (README: "each with its own names"), each giving
      * only its outbox table and channel, so both keep the default processed-messages table, which
-     * V1 says several consumers may share (its key is the consumer and the message).
-     *
-     * <p>Either it migrates (sharing the table), or its start is refused naming the setting to change
-     * and the outbox that holds the table.
-     *
-     * <p>Today the second service's start fails: its version 1 says {@code CREATE TABLE
-     * "shared"."processed_messages"} without IF NOT EXISTS (V1__outbox.sql:52), and Flyway reports
-     * "relation processed_messages already exists", which names neither the setting nor the other
-     * outbox; OutboxNames only checks one outbox's names against each other.
+     * the first one's version 1 created. The second's version 1 would fail on "relation
+     * processed_messages already exists", naming neither the setting nor the other outbox: its start
+     * is refused before anything is created, naming {@code processedTable} and the other outbox
+     * (README, "The tables"; GUARANTEES).
      */
     @Test
-    void a_second_outbox_in_a_schema_keeping_the_default_processed_table_migrates_beside_the_first_or_is_refused_naming_the_processed_table() {
+    void a_second_outbox_in_a_schema_keeping_the_default_processed_table_is_refused_naming_the_processed_table() {
         OutboxNames orders = OutboxNames.inSchema("shared").withOutboxTable("orders_outbox").withChannel("orders_outbox");
         OutboxNames billing = OutboxNames.inSchema("shared").withOutboxTable("billing_outbox").withChannel("billing_outbox");
         assertThat(OutboxMigrations.apply(db.dataSource(), orders)).isEqualTo(OutboxSchema.scripts(orders).size());
 
         Throwable failure = catchThrowable(() -> OutboxMigrations.apply(db.dataSource(), billing));
 
-        if (failure != null) {
-            // The other acceptable behaviour: refused before anything is applied, naming the setting to change.
-            assertThat(failure.getMessage()).as("the billing service's start, refused").contains("processedTable")
-                    .contains("PROCESSED_TABLE").contains(orders.outboxTable());
-            boolean nothingCreated = db.jdbi().withHandle(h -> h.createQuery("SELECT to_regclass('shared.billing_outbox') "
-                    + "IS NULL AND to_regclass('shared.billing_outbox_schema_history') IS NULL").mapTo(Boolean.class).one());
-            assertThat(nothingCreated).as("nothing of the billing outbox created").isTrue();
-            return;
-        }
-        UUID id = db.jdbi().inTransaction(h -> OutboxWriter.create(billing).write(h,
-                NewMessage.of("Invoice", "i-1", "InvoiceIssued", "{}")));
-        int written = db.jdbi().withHandle(h -> h.createQuery("SELECT count(*) FROM shared.billing_outbox WHERE id = :id")
-                .bind("id", id).mapTo(Integer.class).one());
-        assertThat(written).isEqualTo(1);
+        assertThat(failure).as("the billing service's start, refused").isInstanceOf(FlywayException.class);
+        assertThat(failure.getMessage()).contains("processedTable").contains("PROCESSED_TABLE")
+                .contains(orders.outboxTable());
+        boolean nothingCreated = db.jdbi().withHandle(h -> h.createQuery("SELECT to_regclass('shared.billing_outbox') "
+                + "IS NULL AND to_regclass('shared.billing_outbox_schema_history') IS NULL").mapTo(Boolean.class).one());
+        assertThat(nothingCreated).as("nothing of the billing outbox created").isTrue();
     }
 
     /**
@@ -90,37 +78,29 @@ class NamesAcrossServicesTest {
     /**
      * README advises giving each outbox its own channel ({@code withChannel}, the starter's
      * {@code outboxkit.schema.channel}, the relay's {@code OUTBOX_CHANNEL}). A service that does so
-     * for an outbox migrated with the default channel must either be woken on its channel (its
-     * trigger notifies on it) or be refused with a message naming the channel.
-     *
-     * <p>Today it is refused with Flyway's "Migration checksum mismatch for migration version 1",
-     * which names no channel and advises "run repair": version 1, 3, 4 and 5 have the channel
-     * written in ({@code pg_notify('${channel}', '')}, V1__outbox.sql:41) and their checksum is the
-     * filled-in text's (ScriptMigration.checksum). After such a repair the trigger still notifies
-     * on the old channel and the service's pollers, listening on the new one, are never woken.
+     * for an outbox migrated with the default channel is refused, naming both channels: its history
+     * records the scripts with the old channel written in (Flyway would fail on a checksum mismatch
+     * and advise a repair, after which the trigger would still notify on the old channel).
      */
     @Test
-    void a_service_given_another_channel_than_its_outbox_was_migrated_with_is_woken_on_it_or_told_the_channel() throws Exception {
+    void a_service_given_another_channel_than_its_outbox_was_migrated_with_is_refused_naming_the_channel() throws Exception {
         OutboxNames before = OutboxNames.inSchema("rechannel");
         OutboxNames after = before.withChannel("rechannel_outbox");
         OutboxMigrations.apply(db.dataSource(), before);
 
         Throwable failure = catchThrowable(() -> OutboxMigrations.apply(db.dataSource(), after));
 
-        assertWokenOnItsChannelOrTold(after, before.channel(), failure);
+        assertRefusedNamingTheChannels(after, before.channel(), failure);
     }
 
     /**
      * As above, for an outbox installed from {@link OutboxSchema}'s printed SQL (another migration
-     * tool), which {@code OutboxMigrations} leaves as it is when current.
-     *
-     * <p>Today the start succeeds silently (OutboxMigrations.migrate returns 0 when
-     * installedWithoutHistory() is the latest version, without looking at the trigger's channel),
-     * and the trigger goes on notifying on {@code outbox}: the service's pollers, listening on
-     * their channel, are woken by no commit and find every message at their poll interval.
+     * tool) at the latest version, which {@code OutboxMigrations} leaves as it is: no script is left
+     * to write the service's channel into the trigger, so the start is refused and the refusal gives
+     * the command that moves the outbox to that channel.
      */
     @Test
-    void a_service_given_another_channel_than_its_printed_outbox_notifies_on_is_woken_on_it_or_told_the_channel() throws Exception {
+    void a_service_given_another_channel_than_its_printed_outbox_notifies_on_is_refused_naming_the_channel() throws Exception {
         OutboxNames printed = OutboxNames.inSchema("printed_channel");
         try (Connection connection = db.dataSource().getConnection(); Statement statement = connection.createStatement()) {
             statement.execute(OutboxSchema.sql(printed));
@@ -129,11 +109,9 @@ class NamesAcrossServicesTest {
 
         Throwable failure = catchThrowable(() -> OutboxMigrations.apply(db.dataSource(), service));
 
-        assertWokenOnItsChannelOrTold(service, printed.channel(), failure);
-        if (failure != null) {
-            assertThat(failure.getMessage()).as("the way to move a printed outbox to the service's channel")
-                    .contains("--channel " + service.channel() + " --version 5");
-        }
+        assertRefusedNamingTheChannels(service, printed.channel(), failure);
+        assertThat(failure.getMessage()).as("the way to move a printed outbox to the service's channel")
+                .contains("--channel " + service.channel() + " --version 5").doesNotContain("its history records");
     }
 
     /**
@@ -179,18 +157,16 @@ class NamesAcrossServicesTest {
     }
 
     /**
-     * The start that ended with {@code failure} (null: it started) refused naming the channel and the
-     * {@code installed} one its trigger notifies on, changing nothing, or left commits notifying on it.
+     * The start that ended with {@code failure} was refused naming the channel, the {@code installed}
+     * one its trigger notifies on, and the setting, and changed nothing: commits still notify on it.
      */
-    private static void assertWokenOnItsChannelOrTold(OutboxNames names, String installed, Throwable failure) throws Exception {
-        if (failure != null) {
-            assertThat(failure.getMessage()).as("the refusal names the channel").contains("channel")
-                    .contains(names.channel()).contains("channel " + installed).contains("OUTBOX_CHANNEL");
-            assertThat(notifiedOnCommit(names.withChannel(installed))).as("the trigger still notifies on " + installed)
-                    .isTrue();
-            return;
-        }
-        assertThat(notifiedOnCommit(names)).as("a commit notifies on the service's channel").isTrue();
+    private static void assertRefusedNamingTheChannels(OutboxNames names, String installed, Throwable failure)
+            throws Exception {
+        assertThat(failure).as("the start, refused").isInstanceOf(FlywayException.class);
+        assertThat(failure.getMessage()).as("the refusal names the channel").contains("channel")
+                .contains(names.channel()).contains("channel " + installed).contains("OUTBOX_CHANNEL");
+        assertThat(notifiedOnCommit(names.withChannel(installed))).as("the trigger still notifies on " + installed)
+                .isTrue();
     }
 
     /** Whether a commit to the outbox, with a poller announced as waiting, notifies on {@code names}' channel. */
