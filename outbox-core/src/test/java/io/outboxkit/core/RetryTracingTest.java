@@ -34,9 +34,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Every attempt of one message belongs to one trace: a message written outside a trace records its
- * first failed attempt's span context with the failure, so that its retries are children of that
- * attempt and follow its sampling decision; a stored context of the writer's is never touched.
+ * The retries of one message join the trace of its first recorded failure: a message written
+ * outside a trace records its first failed attempt's span context with the failure, so that its
+ * retries are children of that attempt and follow its sampling decision; a stored context of the
+ * writer's is never touched.
  */
 class RetryTracingTest {
 

@@ -24,7 +24,8 @@ import java.util.UUID;
  * context in their headers, so the trace, and its sampling decision, go on in the delivery. When
  * tracing is off nothing is created and the batch is handed over as it is. A failed attempt of a
  * message without a valid stored context gives its span's context to record with the failure
- * ({@link #contextToRecord}), so that all attempts of one message make one trace.
+ * ({@link #contextToRecord}), so that its retries join the trace of its first recorded failure
+ * (an attempt before it whose failure was not recorded, a lease run out, stays a trace of its own).
  */
 public final class ProducerSpans {
 
