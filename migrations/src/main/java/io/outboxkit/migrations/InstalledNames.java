@@ -62,26 +62,24 @@ final class InstalledNames {
      */
     static Optional<String> contradiction(Connection connection, OutboxNames names, String historyTable)
             throws SQLException {
-        try (PreparedStatement look = connection.prepareStatement("""
-                WITH s AS (SELECT oid, nspname FROM pg_namespace WHERE nspname = coalesce(?, current_schema()))
-                SELECT EXISTS (SELECT 1 FROM pg_class c JOIN s ON c.relnamespace = s.oid WHERE c.relname = ?),
+        try (PreparedStatement look = connection.prepareStatement(inOwnSchema("""
+                SELECT {relation} IS NOT NULL,
                        (SELECT format('%I.%I', s.nspname, c.relname) FROM pg_class c JOIN s ON c.relnamespace = s.oid
-                        WHERE c.relname = ?),
+                        WHERE c.oid = {relation}),
                        f.channel,
-                       EXISTS (SELECT 1 FROM pg_class c JOIN s ON c.relnamespace = s.oid WHERE c.relname = ?),
+                       {relation} IS NOT NULL,
                        coalesce(f.prosrc LIKE '%schema version 5%', false),
                        (SELECT string_agg(format('%I.%I', s.nspname, c.relname), ', ' ORDER BY c.relname)
                         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN s ON c.relnamespace = s.oid
                         WHERE t.tgname = c.relname || '_notify_on_insert')
                 FROM (SELECT 1) one
-                LEFT JOIN (SELECT p.prosrc, substring(p.prosrc FROM 'pg_notify[(]''([^'']*)''') AS channel
-                           FROM pg_proc p JOIN s ON p.pronamespace = s.oid
-                           WHERE p.proname = ? AND p.pronargs = 0) f ON true""")) {
+                LEFT JOIN (SELECT prosrc, substring(prosrc FROM 'pg_notify[(]''([^'']*)''') AS channel
+                           FROM pg_proc WHERE oid = {function}) f ON true"""))) {
             look.setString(1, names.schema());
             look.setString(2, names.outboxTable());
             look.setString(3, names.processedTable());
             look.setString(4, historyTable);
-            look.setString(5, names.outboxTable() + "_notify");
+            look.setString(5, notifyFunction(names));
             try (ResultSet row = look.executeQuery()) {
                 row.next();
                 boolean outbox = row.getBoolean(1);
@@ -107,6 +105,29 @@ final class InstalledNames {
                 return Optional.empty();
             }
         }
+    }
+
+    /**
+     * {@code query} with the lookups of the outbox's objects that every catalog read of this module
+     * makes: {@code {relation}} is the oid of the relation named by its parameter, {@code {function}}
+     * that of the argument-less function named by its parameter (the trigger function,
+     * {@link #notifyFunction}); null when absent. Both look in one schema, {@code s} (its oid and
+     * nspname, for {@code query} to use too), whose parameter comes first: the names' schema, or the
+     * connection's current schema when they have none, where version 1 creates the outbox. Never
+     * along the search_path, as to_regclass of an unqualified name would: an object of a later
+     * schema of the path (another application's outbox, in {@code public}) is not this outbox's.
+     */
+    static String inOwnSchema(String query) {
+        return "WITH s AS (SELECT oid, nspname FROM pg_namespace WHERE nspname = coalesce(?, current_schema()))\n"
+                + query.replace("{relation}",
+                        "(SELECT c.oid FROM pg_class c JOIN s ON c.relnamespace = s.oid WHERE c.relname = ?)")
+                .replace("{function}", "(SELECT p.oid FROM pg_proc p JOIN s ON p.pronamespace = s.oid "
+                        + "WHERE p.proname = ? AND p.pronargs = 0)");
+    }
+
+    /** The unqualified name of the trigger function the schema's scripts create for {@code names}. */
+    static String notifyFunction(OutboxNames names) {
+        return names.outboxTable() + "_notify";
     }
 
     private static String processedTableTaken(OutboxNames names, String processed, String outboxes) {

@@ -232,10 +232,9 @@ public final class OutboxMigrations {
      * transaction under an advisory lock of the function's own, the check repeated once it is held.
      */
     private void rewriteTriggerOfARenamedSchema() {
-        String notifyFunction = notifyFunction();
         String broken;
         try (Connection connection = dataSource.getConnection()) {
-            broken = brokenTrigger(connection, notifyFunction);
+            broken = brokenTrigger(connection);
         } catch (SQLException e) {
             throw new FlywayException("could not read the catalog: " + e.getMessage(), e);
         }
@@ -246,7 +245,7 @@ public final class OutboxMigrations {
             boolean autoCommit = connection.getAutoCommit();
             connection.setAutoCommit(false);
             try {
-                rewriteUnderLock(connection, notifyFunction);
+                rewriteUnderLock(connection);
                 connection.commit();
             } catch (SQLException e) {
                 connection.rollback();
@@ -255,7 +254,7 @@ public final class OutboxMigrations {
                 connection.setAutoCommit(autoCommit);
             }
         } catch (SQLException e) {
-            if (stillBroken(notifyFunction)) {
+            if (stillBroken()) {
                 throw new FlywayException("the trigger function of the outbox " + names.qualifiedOutboxTable()
                         + " names the wake-up table " + broken + ", which does not exist (its schema renamed "
                         + "since schema version 5 was applied?), so every write to the outbox fails, and it could not be "
@@ -268,13 +267,14 @@ public final class OutboxMigrations {
     }
 
     /** Takes the rewrite's lock, checks again, and writes version 5's function when still broken. */
-    private void rewriteUnderLock(Connection connection, String notifyFunction) throws SQLException {
-        try (PreparedStatement lock = connection.prepareStatement(
-                "SELECT pg_advisory_xact_lock(hashtextextended('outboxkit trigger rewrite ' || to_regprocedure(?)::oid, 0))")) {
-            lock.setString(1, notifyFunction);
+    private void rewriteUnderLock(Connection connection) throws SQLException {
+        try (PreparedStatement lock = connection.prepareStatement(InstalledNames.inOwnSchema(
+                "SELECT pg_advisory_xact_lock(hashtextextended('outboxkit trigger rewrite ' || {function}, 0))"))) {
+            lock.setString(1, names.schema());
+            lock.setString(2, InstalledNames.notifyFunction(names));
             lock.execute();
         }
-        String broken = brokenTrigger(connection, notifyFunction);
+        String broken = brokenTrigger(connection);
         if (broken == null) {
             return; // written again by another process while this one waited for the lock
         }
@@ -289,9 +289,9 @@ public final class OutboxMigrations {
     }
 
     /** Whether the trigger function still names a wake-up table that does not exist (true when that cannot be read). */
-    private boolean stillBroken(String notifyFunction) {
+    private boolean stillBroken() {
         try (Connection connection = dataSource.getConnection()) {
-            return brokenTrigger(connection, notifyFunction) != null;
+            return brokenTrigger(connection) != null;
         } catch (SQLException e) {
             return true;
         }
@@ -299,15 +299,18 @@ public final class OutboxMigrations {
 
     /**
      * The wake-up table the trigger function names when that table does not exist; null when the
-     * function is absent or current.
+     * function is absent or current. The function is looked up in the outbox's own schema
+     * ({@link InstalledNames#inOwnSchema}): another application's, of a later schema of the
+     * search_path, is not this process's to rewrite.
      */
-    private static String brokenTrigger(Connection connection, String notifyFunction) throws SQLException {
-        try (PreparedStatement look = connection.prepareStatement("""
+    private String brokenTrigger(Connection connection) throws SQLException {
+        try (PreparedStatement look = connection.prepareStatement(InstalledNames.inOwnSchema("""
                 SELECT f.named
                 FROM (SELECT substring(prosrc FROM 'FROM (.+) WHERE waiting_until') AS named
-                      FROM pg_proc WHERE oid = to_regprocedure(?)) f
-                WHERE f.named IS NOT NULL AND to_regclass(f.named) IS NULL""")) {
-            look.setString(1, notifyFunction);
+                      FROM pg_proc WHERE oid = {function}) f
+                WHERE f.named IS NOT NULL AND to_regclass(f.named) IS NULL"""))) {
+            look.setString(1, names.schema());
+            look.setString(2, InstalledNames.notifyFunction(names));
             try (ResultSet row = look.executeQuery()) {
                 return row.next() ? row.getString(1) : null;
             }
@@ -403,24 +406,25 @@ public final class OutboxMigrations {
      * version 5 qualified it, 4 when it keys the wake-up lock by the table ({@code TG_RELID}), 3
      * with its wake-up table, 2 with the DEAD index, else 1; 0 when
      * there is no outbox table; empty when the history exists. Read from the catalog: a baseline at
-     * 0 would run version 1 again over the existing tables and fail.
+     * 0 would run version 1 again over the existing tables and fail. Only the outbox's own schema is
+     * read ({@link InstalledNames#inOwnSchema}): another application's outbox in a later schema of the
+     * search_path would otherwise pass for this one, installed at its version.
      */
     private OptionalInt installedWithoutHistory() {
-        String history = qualified(historyTable);
-        String deadIndex = qualified(names.outboxTable() + "_dead_seq");
-        String notifyFunction = notifyFunction();
+        String notifyFunction = InstalledNames.notifyFunction(names);
         try (Connection connection = dataSource.getConnection();
-             PreparedStatement look = connection.prepareStatement(
-                     "SELECT to_regclass(?) IS NOT NULL, to_regclass(?) IS NOT NULL, to_regclass(?) IS NOT NULL, "
-                             + "to_regclass(?) IS NOT NULL, "
-                             + "coalesce((SELECT prosrc LIKE '%TG_RELID%' FROM pg_proc WHERE oid = to_regprocedure(?)), false), "
-                             + "coalesce((SELECT prosrc LIKE '%schema version 5%' FROM pg_proc WHERE oid = to_regprocedure(?)), false)")) {
-            look.setString(1, history);
-            look.setString(2, names.qualifiedOutboxTable());
-            look.setString(3, names.qualifiedWakeupTable());
-            look.setString(4, deadIndex);
-            look.setString(5, notifyFunction);
+             PreparedStatement look = connection.prepareStatement(InstalledNames.inOwnSchema(
+                     "SELECT {relation} IS NOT NULL, {relation} IS NOT NULL, {relation} IS NOT NULL, "
+                             + "{relation} IS NOT NULL, "
+                             + "coalesce((SELECT prosrc LIKE '%TG_RELID%' FROM pg_proc WHERE oid = {function}), false), "
+                             + "coalesce((SELECT prosrc LIKE '%schema version 5%' FROM pg_proc WHERE oid = {function}), false)"))) {
+            look.setString(1, names.schema());
+            look.setString(2, historyTable);
+            look.setString(3, names.outboxTable());
+            look.setString(4, names.outboxTable() + "_wakeup");
+            look.setString(5, names.outboxTable() + "_dead_seq");
             look.setString(6, notifyFunction);
+            look.setString(7, notifyFunction);
             try (ResultSet row = look.executeQuery()) {
                 row.next();
                 if (row.getBoolean(1)) {
@@ -432,17 +436,6 @@ public final class OutboxMigrations {
         } catch (SQLException e) {
             throw new FlywayException("could not read the catalog: " + e.getMessage(), e);
         }
-    }
-
-    /** {@code relation} of the names' schema as SQL: quoted, and qualified by that schema when they have one. */
-    private String qualified(String relation) {
-        // Validated lowercase identifiers, so quoting is enclosing them.
-        return (names.schema() == null ? "" : "\"" + names.schema() + "\".") + "\"" + relation + "\"";
-    }
-
-    /** The trigger function's signature as SQL, for to_regprocedure. */
-    private String notifyFunction() {
-        return qualified(names.outboxTable() + "_notify") + "()";
     }
 
     /**

@@ -62,8 +62,7 @@ class NamesAcrossServicesTest {
     void a_processed_messages_table_of_a_later_schema_on_the_search_path_does_not_refuse_the_first_start() {
         db.jdbi().useHandle(h -> h.execute("CREATE SCHEMA sp_shared; CREATE SCHEMA sp_service; "
                 + "CREATE TABLE sp_shared.processed_messages (consumer text, message_id uuid)"));
-        try (HikariDataSource service = db.newPool(2,
-                config -> config.setConnectionInitSql("SET search_path = sp_service, sp_shared"))) {
+        try (HikariDataSource service = onSearchPath("sp_service, sp_shared")) {
 
             int applied = OutboxMigrations.apply(service, OutboxNames.DEFAULT);
 
@@ -73,6 +72,38 @@ class NamesAcrossServicesTest {
                 "SELECT to_regclass('sp_service.outbox') IS NOT NULL AND to_regclass('sp_service.processed_messages') IS NOT NULL")
                 .mapTo(Boolean.class).one());
         assertThat(created).as("the outbox and its processed table in the current schema").isTrue();
+    }
+
+    /**
+     * As above, with another application's outbox, installed from printed SQL at the latest version,
+     * in the later schema, its trigger naming a wake-up table its schema was renamed from (so broken
+     * for that application, not for this service). The first start reads neither as this outbox's: it
+     * counts every script pending, applies them into the current schema, and leaves the other
+     * outbox's trigger function as it is.
+     */
+    @Test
+    void an_outbox_of_a_later_schema_on_the_search_path_is_not_taken_for_this_ones() throws Exception {
+        db.jdbi().useHandle(h -> h.execute("CREATE SCHEMA sp_printed; CREATE SCHEMA sp_own"));
+        try (Connection connection = db.dataSource().getConnection(); Statement statement = connection.createStatement()) {
+            statement.execute(OutboxSchema.sql(OutboxNames.inSchema("sp_printed")));
+            statement.execute("ALTER SCHEMA sp_printed RENAME TO sp_public");
+        }
+        String otherFunction = "SELECT prosrc FROM pg_proc WHERE oid = 'sp_public.outbox_notify()'::regprocedure";
+        String before = db.jdbi().withHandle(h -> h.createQuery(otherFunction).mapTo(String.class).one());
+        int scripts = OutboxSchema.scripts(OutboxNames.DEFAULT).size();
+        try (HikariDataSource service = onSearchPath("sp_own, sp_public")) {
+
+            int pending = OutboxMigrations.builder(service).build().pending();
+            int applied = OutboxMigrations.apply(service, OutboxNames.DEFAULT);
+
+            assertThat(pending).as("pending before the first start").isEqualTo(scripts);
+            assertThat(applied).as("applied by the first start").isEqualTo(scripts);
+        }
+        boolean created = db.jdbi().withHandle(h -> h.createQuery("SELECT to_regclass('sp_own.outbox') IS NOT NULL "
+                + "AND to_regprocedure('sp_own.outbox_notify()') IS NOT NULL").mapTo(Boolean.class).one());
+        assertThat(created).as("the outbox and its trigger function in the current schema").isTrue();
+        String after = db.jdbi().withHandle(h -> h.createQuery(otherFunction).mapTo(String.class).one());
+        assertThat(after).as("the other application's trigger function, untouched").isEqualTo(before);
     }
 
     /**
@@ -154,6 +185,11 @@ class NamesAcrossServicesTest {
 
         assertThat(applied).as("versions 4 and 5").isEqualTo(OutboxSchema.scripts(service).size() - 3);
         assertThat(notifiedOnCommit(service)).as("a commit notifies on the service's channel").isTrue();
+    }
+
+    /** A pool of a service whose connections have this search_path; the caller closes it. */
+    private static HikariDataSource onSearchPath(String searchPath) {
+        return db.newPool(2, config -> config.setConnectionInitSql("SET search_path = " + searchPath));
     }
 
     /**
