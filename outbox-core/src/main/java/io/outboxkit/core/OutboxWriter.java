@@ -37,8 +37,9 @@ import org.jdbi.v3.core.Handle;
  * default, less than such a payload as PostgreSQL prints it).
  *
  * <p>It refuses, the same way, a message whose headers are larger than
- * {@link Builder#maxHeaderBytes(int)} (8 KiB unless set), counted as they are stored: their JSON
- * object's text ({@code {"name":"value",...}}, escapes included) in UTF-8 bytes. Headers are
+ * {@link Builder#maxHeaderBytes(int)} (8 KiB unless set), counted as this writer sends them to be
+ * stored: their JSON object's text ({@code {"name":"value",...}}, escapes included) in UTF-8 bytes
+ * (PostgreSQL's {@code jsonb} prints them back with spaces added). Headers are
  * metadata (ids, a trace context), and every transport carries them beside the payload in the same
  * limited record: Kafka's {@code max.request.size}, NATS's {@code max_payload}, RabbitMQ's
  * {@code frame_max} (128 KiB for all of a message's headers), the room the HTTP consumer keeps
@@ -247,7 +248,7 @@ public final class OutboxWriter {
                     .orElseThrow();
             long largestBytes = utf8Length(largest) + utf8Length(headers.get(largest));
             throw new IllegalArgumentException(describe(message, index, count) + " has headers of " + bytes
-                    + " bytes as stored JSON (" + headers.size() + " header" + (headers.size() == 1 ? "" : "s")
+                    + " bytes as JSON text (" + headers.size() + " header" + (headers.size() == 1 ? "" : "s")
                     + ", the largest \"" + Texts.abbreviate(TransportHeaders.ascii(largest), 60) + "\" of "
                     + largestBytes + " bytes, name and value), over this writer's maxHeaderBytes of " + maxHeaderBytes
                     + ": nothing was written. Carry data in the payload (or a reference to it) and keep headers to "
@@ -311,7 +312,7 @@ public final class OutboxWriter {
 
         /**
          * The largest headers written, 0 to 256 MiB; default 8 KiB: the length in UTF-8 bytes of their
-         * JSON object's text as stored ({@code {"name":"value",...}}, a control character escaped as
+         * JSON object's text as this writer sends it ({@code {"name":"value",...}}, a control character escaped as
          * six bytes). Messages with more are refused at write; a message with no headers always
          * passes (0 refuses every header of the caller's), and the trace context this writer adds is
          * not counted. Raise it only as far as every receiver takes such headers beside the largest

@@ -8,8 +8,11 @@ import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.TraceFlags;
 import io.opentelemetry.api.trace.TraceState;
 import io.opentelemetry.context.Scope;
+import io.outboxkit.core.internal.Json;
 import io.outboxkit.testing.PostgresExtension;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -235,7 +238,7 @@ class OutboxWriterTest {
         NewMessage large = NewMessage.of("Order", "1", "OrderCreated", "{}").withHeader("blob", "x".repeat(8 * 1024));
         Map<String, String> many = IntStream.range(0, 2_000).boxed().collect(Collectors.toMap(i -> "h" + i, i -> ""));
         NewMessage numerous = new NewMessage("Order", "2", "OrderCreated", "{}", many);
-        // Counted as stored, escapes included: 1,500 control characters are 9,000 bytes of JSON.
+        // Counted as sent, escapes included: 1,500 control characters are 9,000 bytes of JSON.
         NewMessage escaped = NewMessage.of("Order", "3", "OrderCreated", "{}").withHeader("c", "\u0001".repeat(1_500));
         NewMessage within = NewMessage.of("Order", "4", "OrderCreated", "{}").withHeader("d", "x".repeat(8 * 1024 - 8));
         for (NewMessage refused : List.of(large, numerous, escaped)) {
@@ -263,5 +266,34 @@ class OutboxWriterTest {
         assertThat(OutboxAdmin.create(db.jdbi()).find(id).orElseThrow().message().headers())
                 .containsEntry("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
         assertThat(Outbox.total(db.jdbi())).isEqualTo(1);
+    }
+
+    @Test
+    void headers_with_characters_outside_the_bmp_are_counted_as_the_utf8_bytes_sent_not_as_escapes() {
+        // {"e":"<2,000 emoji>"}: 8 + 2,000 * 4 = 8,008 bytes as written and stored, within 8 KiB.
+        NewMessage emoji = NewMessage.of("Order", "1", "OrderCreated", "{}").withHeader("e", "\uD83D\uDE00".repeat(2_000));
+        assertThat(Json.writeHeaders(emoji.headers()).getBytes(StandardCharsets.UTF_8))
+                .hasSize(8_008);
+        UUID id = db.jdbi().inTransaction(h -> writer.write(h, emoji));
+        assertThat(OutboxAdmin.create(db.jdbi()).find(id).orElseThrow().message().headers()).isEqualTo(emoji.headers());
+    }
+
+    @Test
+    void the_header_count_is_the_utf8_length_of_the_json_text_the_writer_sends() {
+        Map<String, String> headers = new LinkedHashMap<>();
+        headers.put("ascii", "plain text");
+        headers.put("quote\"s", "a \"quoted\" \\ back\\slash / slash");
+        headers.put("control", "\u0000\u0001\b\t\n\f\r\u001f\u007f");
+        headers.put("latin-\u00e9", "\u00e9\u00fc\u00df");
+        headers.put("cjk", "\u6f22\u5b57\u2028\u2029\ufeff\uffff");
+        headers.put("emoji-\uD83D\uDE00", "\uD83D\uDE00\uD834\uDD1E\uDBFF\uDFFF");
+        headers.put("", "");
+        for (Map.Entry<String, String> one : headers.entrySet()) {
+            Map<String, String> single = Map.of(one.getKey(), one.getValue());
+            assertThat(Json.headersLength(single)).as(one.getKey())
+                    .isEqualTo(Json.writeHeaders(single).getBytes(StandardCharsets.UTF_8).length);
+        }
+        assertThat(Json.headersLength(headers)).isEqualTo(Json.writeHeaders(headers).getBytes(StandardCharsets.UTF_8).length);
+        assertThat(Json.headersLength(Map.of())).isEqualTo(Json.writeHeaders(Map.of()).getBytes(StandardCharsets.UTF_8).length);
     }
 }

@@ -1,15 +1,14 @@
 package io.outboxkit.core.internal;
 
 import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.io.Writer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -53,18 +52,21 @@ public final class Json {
     /**
      * The length in UTF-8 bytes of {@link #writeHeaders}'s text for {@code headers}, counted as it
      * is generated, not held: a caller's oversized headers (escapes make a control character six
-     * bytes) cost no more memory to measure than a small buffer. The text must have no lone
-     * surrogate ({@link io.outboxkit.core.NewMessage} refuses one).
+     * bytes) cost no more memory to measure than a small buffer. The text is generated exactly as
+     * {@link #writeHeaders} generates it, as chars, and each char counted as its UTF-8 bytes: a byte
+     * generator would differ, writing a character outside the BMP as a twelve-byte escape pair
+     * where the text has it as four bytes. The text must have no lone surrogate
+     * ({@link io.outboxkit.core.NewMessage} refuses one).
      */
     public static long headersLength(Map<String, String> headers) {
         if (headers.isEmpty()) {
             return 2;
         }
-        ByteCount count = new ByteCount();
-        try (JsonGenerator json = FACTORY.createGenerator(count, JsonEncoding.UTF8)) {
+        Utf8Count count = new Utf8Count();
+        try (JsonGenerator json = FACTORY.createGenerator(count)) {
             write(json, headers);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot count headers as JSON", e); // a ByteCount does not fail
+            throw new UncheckedIOException("cannot count headers as JSON", e); // a Utf8Count does not fail
         }
         return count.bytes;
     }
@@ -77,18 +79,48 @@ public final class Json {
         json.writeEndObject();
     }
 
-    /** An output that keeps only the number of bytes written to it. */
-    private static final class ByteCount extends OutputStream {
+    /**
+     * An output that keeps only the number of UTF-8 bytes of the chars written to it. Each half of
+     * a surrogate pair counts two, so a pair counts its four bytes even when split across writes.
+     */
+    private static final class Utf8Count extends Writer {
         long bytes;
 
         @Override
-        public void write(int b) {
-            bytes++;
+        public void write(int c) {
+            bytes += utf8Bytes((char) c);
         }
 
         @Override
-        public void write(byte[] b, int off, int len) {
-            bytes += len;
+        public void write(char[] chars, int off, int len) {
+            for (int i = off; i < off + len; i++) {
+                bytes += utf8Bytes(chars[i]);
+            }
+        }
+
+        @Override
+        public void write(String text, int off, int len) {
+            for (int i = off; i < off + len; i++) {
+                bytes += utf8Bytes(text.charAt(i));
+            }
+        }
+
+        private static int utf8Bytes(char c) {
+            if (c < 0x80) {
+                return 1;
+            }
+            if (c < 0x800 || Character.isSurrogate(c)) {
+                return 2;
+            }
+            return 3;
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
         }
     }
 
