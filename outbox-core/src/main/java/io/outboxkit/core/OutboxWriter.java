@@ -12,7 +12,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -242,15 +241,17 @@ public final class OutboxWriter {
         }
         long bytes = Json.headersLength(headers);
         if (bytes > maxHeaderBytes) {
-            // The largest header, so a person sees at once whether one value or their number is the cause.
-            String largest = headers.keySet().stream()
-                    .max(Comparator.comparingLong(name -> utf8Length(name) + utf8Length(headers.get(name))))
+            // The largest header, counted like the total, so a person sees at once whether one value
+            // or their number is the cause. Its name is shortened before it is escaped, so the cut
+            // never splits an escape.
+            Map.Entry<String, Long> largest = headers.entrySet().stream()
+                    .map(header -> Map.entry(header.getKey(), Json.headerLength(header.getKey(), header.getValue())))
+                    .max(Map.Entry.comparingByValue())
                     .orElseThrow();
-            long largestBytes = utf8Length(largest) + utf8Length(headers.get(largest));
             throw new IllegalArgumentException(describe(message, index, count) + " has headers of " + bytes
                     + " bytes as JSON text (" + headers.size() + " header" + (headers.size() == 1 ? "" : "s")
-                    + ", the largest \"" + Texts.abbreviate(TransportHeaders.ascii(largest), 60) + "\" of "
-                    + largestBytes + " bytes, name and value), over this writer's maxHeaderBytes of " + maxHeaderBytes
+                    + ", the largest \"" + TransportHeaders.ascii(Texts.abbreviate(largest.getKey(), 60)) + "\" of "
+                    + largest.getValue() + " bytes of it), over this writer's maxHeaderBytes of " + maxHeaderBytes
                     + ": nothing was written. Carry data in the payload (or a reference to it) and keep headers to "
                     + "small metadata, or raise the limit with OutboxWriter.builder().maxHeaderBytes(n) if every "
                     + "receiver takes headers that large beside the payload");

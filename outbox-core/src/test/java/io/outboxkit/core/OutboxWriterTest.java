@@ -9,6 +9,8 @@ import io.opentelemetry.api.trace.TraceFlags;
 import io.opentelemetry.api.trace.TraceState;
 import io.opentelemetry.context.Scope;
 import io.outboxkit.core.internal.Json;
+import io.outboxkit.core.spi.Texts;
+import io.outboxkit.core.spi.TransportHeaders;
 import io.outboxkit.testing.PostgresExtension;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -295,5 +297,22 @@ class OutboxWriterTest {
         }
         assertThat(Json.headersLength(headers)).isEqualTo(Json.writeHeaders(headers).getBytes(StandardCharsets.UTF_8).length);
         assertThat(Json.headersLength(Map.of())).isEqualTo(Json.writeHeaders(Map.of()).getBytes(StandardCharsets.UTF_8).length);
+    }
+
+    @Test
+    void the_error_names_the_largest_header_counted_as_json_like_the_total_with_its_name_shortened_whole() {
+        OutboxWriter small = OutboxWriter.builder().maxHeaderBytes(100).build();
+        Map<String, String> headers = new LinkedHashMap<>();
+        headers.put("plain", "x".repeat(40)); // "plain":"x...": 50 bytes of JSON, 45 of name and value
+        String controls = "n\u0001".repeat(40); // 80 chars, 280 once each control is escaped for the message
+        headers.put(controls, ""); // 40 + 40 * 6 + 5 = 285 bytes of JSON, only 80 of name and value
+        NewMessage message = new NewMessage("Order", "1", "OrderCreated", "{}", headers);
+        long total = Json.headersLength(headers);
+        assertThat(total).isEqualTo(2 + 50 + 1 + 285);
+        String shown = TransportHeaders.ascii(Texts.cut(controls, 60)) + Texts.CUT_MARK; // 30 whole escapes
+        assertThatThrownBy(() -> db.jdbi().useTransaction(h -> small.write(h, message)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("headers of " + total + " bytes")
+                .hasMessageContaining("the largest \"" + shown + "\" of 285 bytes");
     }
 }

@@ -71,6 +71,15 @@ public final class Json {
         return count.bytes;
     }
 
+    /**
+     * The length in UTF-8 bytes of one header's part of {@link #writeHeaders}'s text,
+     * {@code "name":"value"} with its escapes: counted as {@link #headersLength} counts the whole,
+     * which is the headers' parts, a comma between two, and the braces.
+     */
+    public static long headerLength(String name, String value) {
+        return headersLength(Map.of(name, value)) - 2;
+    }
+
     private static void write(JsonGenerator json, Map<String, String> headers) throws IOException {
         json.writeStartObject();
         for (Map.Entry<String, String> header : headers.entrySet()) {
