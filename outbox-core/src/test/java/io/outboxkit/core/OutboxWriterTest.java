@@ -315,4 +315,29 @@ class OutboxWriterTest {
                 .hasMessageContaining("headers of " + total + " bytes")
                 .hasMessageContaining("the largest \"" + shown + "\" of 285 bytes");
     }
+
+    @Test
+    void headers_one_byte_over_the_limit_are_refused_even_when_every_character_is_escaped() {
+        // Every char escaped as six bytes is the worst case the writer's quick check assumes: then the
+        // count equals that bound, quotes, colons, commas and braces included, so a bound short of
+        // any of them would let these through.
+        Map<String, String> two = new LinkedHashMap<>();
+        two.put("\u0001", "\u0002".repeat(4));
+        two.put("\u0003", "\u0004".repeat(4));
+        List<NewMessage> at73 = List.of(
+                NewMessage.of("Order", "1", "OrderCreated", "{}").withHeader("\u0001", "\u0002".repeat(10)),
+                new NewMessage("Order", "2", "OrderCreated", "{}", two),
+                NewMessage.of("Order", "3", "OrderCreated", "{}").withHeader("a", "x".repeat(65)),
+                NewMessage.of("Order", "4", "OrderCreated", "{}").withHeader("e", "\uD83D\uDE00".repeat(16) + "x"));
+        OutboxWriter just = OutboxWriter.builder().maxHeaderBytes(73).build();
+        OutboxWriter under = OutboxWriter.builder().maxHeaderBytes(72).build();
+        for (NewMessage message : at73) {
+            assertThat(Json.headersLength(message.headers())).as(message.aggregateId()).isEqualTo(73);
+            assertThatThrownBy(() -> db.jdbi().useTransaction(h -> under.write(h, message)))
+                    .as(message.aggregateId()).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("headers of 73 bytes").hasMessageContaining("maxHeaderBytes of 72");
+            db.jdbi().useTransaction(h -> just.write(h, message));
+        }
+        assertThat(Outbox.total(db.jdbi())).isEqualTo(at73.size());
+    }
 }
