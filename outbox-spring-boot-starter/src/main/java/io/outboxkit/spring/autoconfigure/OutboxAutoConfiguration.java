@@ -97,7 +97,10 @@ public final class OutboxAutoConfiguration {
         return settings.names();
     }
 
-    /** The library's writer for those names and {@code outboxkit.max-payload-bytes}, used by the {@link SpringOutboxWriter}. */
+    /**
+     * The library's writer for those names, with the limits {@code outboxkit.max-payload-bytes} and
+     * {@code outboxkit.max-header-bytes}, used by the {@link SpringOutboxWriter}.
+     */
     @Bean
     @ConditionalOnMissingBean
     public OutboxWriter outboxWriter(OutboxSettings settings, OutboxNames names) {

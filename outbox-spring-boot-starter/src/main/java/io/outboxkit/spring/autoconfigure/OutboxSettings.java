@@ -122,7 +122,7 @@ final class OutboxSettings {
     }
 
     /**
-     * The writer for {@code names}, with the payload limit applied. The names are a parameter, as in
+     * The writer for {@code names}, with the payload and header limits applied. The names are a parameter, as in
      * {@link #poller} and {@link #retention}: the application's {@link OutboxNames} bean may replace
      * the properties' ones, and every part of the outbox must then use it.
      */
