@@ -28,6 +28,12 @@ import org.slf4j.LoggerFactory;
  *       advice, a repair, would record the new channel without changing the trigger. Without one
  *       (installed from printed SQL), at version 5 nothing is left to apply, so nothing would
  *       write the channel.</li>
+ *   <li>The names give no schema, the connection's current schema has no outbox table, and the
+ *       search_path reaches one of that name in another schema (an outbox installed in
+ *       {@code public} behind a {@code "$user"} schema). Version 1 would create a second, empty
+ *       outbox in the current schema, and the runtime's unqualified names, which resolve along the
+ *       search_path, would then reach it instead: the messages still pending in the other would
+ *       never be delivered. A processed-messages table alone there is no outbox, and no refusal.</li>
  * </ul>
  *
  * <p>Not a contradiction: an outbox installed without a history at version 1 to 4 given another
@@ -41,6 +47,8 @@ final class InstalledNames {
 
     private static final String SETTINGS_OF_THE_CHANNEL = "OutboxNames.withChannel; OUTBOX_CHANNEL for order-service, "
             + "consumer and outbox-relay; outboxkit.schema.channel for the Spring Boot starter";
+    private static final String SETTINGS_OF_THE_SCHEMA = "OutboxNames.inSchema; OUTBOX_SCHEMA for order-service, "
+            + "consumer and outbox-relay; outboxkit.schema.name for the Spring Boot starter";
     private static final String SETTINGS_OF_THE_PROCESSED_TABLE = "OutboxNames.withProcessedTable; PROCESSED_TABLE for "
             + "order-service, consumer and outbox-relay; outboxkit.schema.processed-table for the Spring Boot starter";
 
@@ -54,7 +62,9 @@ final class InstalledNames {
      * <p>Every object is looked up by name in the names' schema, or in the connection's current
      * schema when they have none (where version 1 creates them), never along the search_path: a
      * processed-messages table or trigger function of a later schema of the path (another
-     * application's, in {@code public}) is not this outbox's.
+     * application's, in {@code public}) is not this outbox's. One lookup follows the path: for names
+     * without a schema, whether it reaches an outbox table of another schema, which a new one in the
+     * current schema would hide.
      *
      * @param historyTable the history table's name, in that schema: an outbox at version 5 without
      *                     it (installed from printed SQL) moves to another channel by running version
@@ -71,7 +81,11 @@ final class InstalledNames {
                        coalesce(f.prosrc LIKE '%schema version 5%', false),
                        (SELECT string_agg(format('%I.%I', s.nspname, c.relname), ', ' ORDER BY c.relname)
                         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN s ON c.relnamespace = s.oid
-                        WHERE t.tgname = c.relname || '_notify_on_insert')
+                        WHERE t.tgname = c.relname || '_notify_on_insert'),
+                       current_schema(),
+                       (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                        WHERE ?::text IS NULL AND c.oid = to_regclass(quote_ident(?))
+                          AND n.oid IS DISTINCT FROM (SELECT oid FROM s))
                 FROM (SELECT 1) one
                 LEFT JOIN (SELECT prosrc, substring(prosrc FROM 'pg_notify[(]''([^'']*)''') AS channel
                            FROM pg_proc WHERE oid = {function}) f ON true"""))) {
@@ -79,7 +93,9 @@ final class InstalledNames {
             look.setString(2, names.outboxTable());
             look.setString(3, names.processedTable());
             look.setString(4, historyTable);
-            look.setString(5, notifyFunction(names));
+            look.setString(5, names.schema());
+            look.setString(6, names.outboxTable());
+            look.setString(7, notifyFunction(names));
             try (ResultSet row = look.executeQuery()) {
                 row.next();
                 boolean outbox = row.getBoolean(1);
@@ -88,6 +104,11 @@ final class InstalledNames {
                 boolean printed = !row.getBoolean(4);
                 boolean version5 = row.getBoolean(5);
                 String outboxes = row.getString(6);
+                String current = row.getString(7);
+                String other = row.getString(8);
+                if (other != null) {
+                    return Optional.of(wouldShadow(names, current, other));
+                }
                 if (!outbox && processed != null) {
                     return Optional.of(processedTableTaken(names, processed, outboxes));
                 }
@@ -128,6 +149,18 @@ final class InstalledNames {
     /** The unqualified name of the trigger function the schema's scripts create for {@code names}. */
     static String notifyFunction(OutboxNames names) {
         return names.outboxTable() + "_notify";
+    }
+
+    /** @param other the schema of the outbox the search_path reaches, not the current one */
+    private static String wouldShadow(OutboxNames names, String current, String other) {
+        String shadowed = other + "." + names.outboxTable();
+        return "the outbox's names give no schema, so its table " + names.outboxTable() + " belongs in the connection's "
+                + "current schema " + current + ", which has none, while the search_path reaches the outbox " + shadowed
+                + " of another schema. Creating one in " + current + " would hide " + shadowed + " from every unqualified "
+                + "read and write (writers, pollers, admin), and the messages still pending there would never be "
+                + "delivered. Set the outbox's schema (" + SETTINGS_OF_THE_SCHEMA + ") to "
+                + other + " to use that outbox, or to " + current
+                + " to create one there, on every process of the outbox (README, \"The tables\"). Nothing was created";
     }
 
     private static String processedTableTaken(OutboxNames names, String processed, String outboxes) {

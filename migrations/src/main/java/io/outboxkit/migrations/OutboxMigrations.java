@@ -142,8 +142,11 @@ public final class OutboxMigrations {
      * of the schema left on the default one, which the first created); a channel other than the one
      * the installed trigger notifies on (written into it when the outbox was created), with this
      * history or at the latest version without it, as this process's pollers would be woken by no
-     * commit. An outbox without this history at an earlier version is upgraded onto this process's
-     * channel instead: the scripts still to apply write the trigger again with it.
+     * commit; for names without a schema, an outbox table the search_path reaches in another schema
+     * while the current one has none, as an outbox created in the current schema would hide it from
+     * every unqualified read and write. An outbox without this history at an earlier version is
+     * upgraded onto this process's channel instead: the scripts still to apply write the trigger
+     * again with it.
      *
      * @return how many scripts this call applied (0 when the schema was already current)
      * @throws FlywayException when the database cannot be migrated, or when the names contradict

@@ -75,11 +75,13 @@ class NamesAcrossServicesTest {
     }
 
     /**
-     * As above, with another application's outbox, installed from printed SQL at the latest version,
-     * in the later schema, its trigger naming a wake-up table its schema was renamed from (so broken
-     * for that application, not for this service). The first start reads neither as this outbox's: it
-     * counts every script pending, applies them into the current schema, and leaves the other
-     * outbox's trigger function as it is.
+     * As above, with an outbox installed in the later schema: from printed SQL at the latest version
+     * (its trigger naming a wake-up table its schema was renamed from), or by OutboxMigrations with
+     * its history. The runtime's unqualified names resolve along the search_path, so a new outbox in
+     * the current schema would shadow that one for every writer, poller and admin, and its pending
+     * messages would never be delivered. The first start is refused before anything is written,
+     * naming both schemas and the setting; nothing is created in the current schema and the other
+     * outbox's trigger function is left as it is.
      */
     @Test
     void an_outbox_of_a_later_schema_on_the_search_path_is_not_taken_for_this_ones() throws Exception {
@@ -90,20 +92,57 @@ class NamesAcrossServicesTest {
         }
         String otherFunction = "SELECT prosrc FROM pg_proc WHERE oid = 'sp_public.outbox_notify()'::regprocedure";
         String before = db.jdbi().withHandle(h -> h.createQuery(otherFunction).mapTo(String.class).one());
-        int scripts = OutboxSchema.scripts(OutboxNames.DEFAULT).size();
-        try (HikariDataSource service = onSearchPath("sp_own, sp_public")) {
 
-            int pending = OutboxMigrations.builder(service).build().pending();
-            int applied = OutboxMigrations.apply(service, OutboxNames.DEFAULT);
+        assertRefusedForTheOutboxOf("sp_own", "sp_public");
 
-            assertThat(pending).as("pending before the first start").isEqualTo(scripts);
-            assertThat(applied).as("applied by the first start").isEqualTo(scripts);
-        }
-        boolean created = db.jdbi().withHandle(h -> h.createQuery("SELECT to_regclass('sp_own.outbox') IS NOT NULL "
-                + "AND to_regprocedure('sp_own.outbox_notify()') IS NOT NULL").mapTo(Boolean.class).one());
-        assertThat(created).as("the outbox and its trigger function in the current schema").isTrue();
         String after = db.jdbi().withHandle(h -> h.createQuery(otherFunction).mapTo(String.class).one());
         assertThat(after).as("the other application's trigger function, untouched").isEqualTo(before);
+
+        db.jdbi().useHandle(h -> h.execute("CREATE SCHEMA sp_migrated; CREATE SCHEMA sp_current"));
+        OutboxMigrations.apply(db.dataSource(), OutboxNames.inSchema("sp_migrated"));
+        assertRefusedForTheOutboxOf("sp_current", "sp_migrated");
+    }
+
+    /**
+     * The refusal's two ways out: with the schema set to the later one the start uses the outbox
+     * there (nothing to apply; a commit through the search_path reaches it), and with the schema set
+     * to the current one it creates an outbox there.
+     */
+    @Test
+    void an_outbox_of_a_later_schema_on_the_search_path_starts_once_the_schema_is_set_to_either() {
+        db.jdbi().useHandle(h -> h.execute("CREATE SCHEMA sp_later; CREATE SCHEMA sp_first"));
+        db.jdbi().useHandle(h -> h.execute(OutboxSchema.sql(OutboxNames.inSchema("sp_later"))));
+        int scripts = OutboxSchema.scripts(OutboxNames.DEFAULT).size();
+        try (HikariDataSource service = onSearchPath("sp_first, sp_later")) {
+
+            int ontoTheLater = OutboxMigrations.apply(service, OutboxNames.inSchema("sp_later"));
+            int ontoTheFirst = OutboxMigrations.apply(service, OutboxNames.inSchema("sp_first"));
+
+            assertThat(ontoTheLater).as("applied with the schema set to the later one").isZero();
+            assertThat(ontoTheFirst).as("applied with the schema set to the current one").isEqualTo(scripts);
+        }
+        boolean created = db.jdbi().withHandle(h -> h.createQuery("SELECT to_regclass('sp_first.outbox') IS NOT NULL")
+                .mapTo(Boolean.class).one());
+        assertThat(created).as("an outbox created in the current schema").isTrue();
+    }
+
+    /**
+     * A start with default names on the search_path (current, later), where only later has an outbox,
+     * was refused naming both schemas and the settings, leaving nothing created in current.
+     */
+    private static void assertRefusedForTheOutboxOf(String current, String later) {
+        try (HikariDataSource service = onSearchPath(current + ", " + later)) {
+
+            Throwable failure = catchThrowable(() -> OutboxMigrations.apply(service, OutboxNames.DEFAULT));
+
+            assertThat(failure).as("the start, refused").isInstanceOf(FlywayException.class);
+            assertThat(failure.getMessage()).contains(current).contains(later + ".outbox").contains("OUTBOX_SCHEMA")
+                    .contains("outboxkit.schema.name");
+        }
+        boolean nothingCreated = db.jdbi().withHandle(h -> h.createQuery("SELECT to_regclass(:outbox) IS NULL "
+                        + "AND to_regclass(:history) IS NULL").bind("outbox", current + ".outbox")
+                .bind("history", current + ".outbox_schema_history").mapTo(Boolean.class).one());
+        assertThat(nothingCreated).as("nothing created in " + current).isTrue();
     }
 
     /**
