@@ -208,7 +208,8 @@ class NamesAcrossServicesTest {
      * An outbox installed from printed SQL of an older version (here versions 1 to 3, no history of
      * OutboxMigrations) started with another channel: the remaining scripts write the trigger
      * function again with the process's channel (versions 4 and 5 replace it), so the start applies
-     * them, as before the refusals, and a commit then wakes the process's channel.
+     * them, as before the refusals, and a commit then wakes the process's channel. The outbox has
+     * moved for every process: one restarted on the old channel is refused (README, "The tables").
      */
     @Test
     void an_outbox_printed_at_an_older_version_started_with_another_channel_is_upgraded_onto_that_channel() throws Exception {
@@ -224,6 +225,8 @@ class NamesAcrossServicesTest {
 
         assertThat(applied).as("versions 4 and 5").isEqualTo(OutboxSchema.scripts(service).size() - 3);
         assertThat(notifiedOnCommit(service)).as("a commit notifies on the service's channel").isTrue();
+        assertRefusedNamingTheChannels(printed, service.channel(),
+                catchThrowable(() -> OutboxMigrations.apply(db.dataSource(), printed)));
     }
 
     /** A pool of a service whose connections have this search_path; the caller closes it. */
