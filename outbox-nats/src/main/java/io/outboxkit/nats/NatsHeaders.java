@@ -77,9 +77,9 @@ final class NatsHeaders {
                 throw new IllegalArgumentException("header " + name + " cannot travel on NATS: its value "
                         + (value.charAt(0) <= ' ' ? "begins" : "ends") + " with whitespace or a control character, "
                         + "which NATS strips (it trims header values): write the value without it; a message "
-                        + "already stored is repaired in its outbox row" + whereToRepair(outbox)
-                        + " (" + repair(name, message, outbox.qualifiedOutboxTable()) + "), then "
-                        + "requeued if DEAD");
+                        + "already stored is repaired in its outbox row ("
+                        + repair(name, message, outbox.qualifiedOutboxTable()) + "), then requeued if DEAD"
+                        + whereToRepair(outbox));
             }
             headers.put(name, value);
         });
@@ -132,11 +132,13 @@ final class NatsHeaders {
      * Where the repair statement must run, when it does not say so itself: an outbox named without a
      * schema (a relay reaching it through {@code currentSchema} in its JDBC URL) is found through the
      * session's {@code search_path}, and from a session on another one the statement updates no row,
-     * without an error.
+     * without an error. Said after the statement, so that "outbox row (UPDATE ...), then requeued"
+     * stays one span a tool (or a test) can take the statement from.
      */
     private static String whereToRepair(OutboxNames outbox) {
         return outbox.schema() == null
-                ? ", from a session on the relay's database with its search_path (the table is named without a schema)"
+                ? ", running the statement in a session on the relay's database whose search_path finds the relay's "
+                + "outbox, since it names no schema"
                 : "";
     }
 

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -221,10 +222,13 @@ class NatsPublisherTest {
             assertThat(failures.get(paddedId.id())).hasMessage("not published: header aggregate_id cannot travel on "
                     + "NATS: its value begins with whitespace or a control character, which NATS strips (it trims "
                     + "header values): write the value without it; a message already stored is repaired in its "
-                    + "outbox row, from a session on the relay's database with its search_path (the table is named "
-                    + "without a schema) (UPDATE \"outbox\" SET aggregate_id = regexp_replace(aggregate_id, '^[\\x01-\\x20]+|[\\x01-\\x20]+$', "
+                    + "outbox row (UPDATE \"outbox\" SET aggregate_id = regexp_replace(aggregate_id, '^[\\x01-\\x20]+|[\\x01-\\x20]+$', "
                     + "'', 'g') WHERE id = '"
-                    + paddedId.id() + "'), then requeued if DEAD");
+                    + paddedId.id() + "'), then requeued if DEAD, running the statement in a session on the relay's "
+                    + "database whose search_path finds the relay's outbox, since it names no schema");
+            assertThat(Pattern.compile("outbox row \\((UPDATE .*)\\), then requeued")
+                    .matcher(failures.get(paddedId.id()).getMessage()).find())
+                    .as("the statement, extractable as the relay's and the starter's tests take it").isTrue();
             assertThat(failures.get(leading.id())).hasMessageContaining("UPDATE \"outbox\" SET headers = jsonb_set("
                     + "headers, ARRAY['note'], to_jsonb(regexp_replace(headers ->> 'note', '^[\\x01-\\x20]+|[\\x01-\\x20]+$', '', "
                     + "'g'))) WHERE id = '"
