@@ -84,8 +84,8 @@ final class InstalledNames {
                         WHERE t.tgname = c.relname || '_notify_on_insert'),
                        current_schema(),
                        (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                        WHERE ?::text IS NULL AND c.oid = to_regclass(quote_ident(?))
-                          AND n.oid IS DISTINCT FROM (SELECT oid FROM s))
+                        WHERE ?::text IS NULL AND c.oid = to_regclass(quote_ident(?)) AND current_schema() IS NOT NULL
+                          AND n.oid IS DISTINCT FROM (SELECT oid FROM s) AND n.oid <> pg_my_temp_schema())
                 FROM (SELECT 1) one
                 LEFT JOIN (SELECT prosrc, substring(prosrc FROM 'pg_notify[(]''([^'']*)''') AS channel
                            FROM pg_proc WHERE oid = {function}) f ON true"""))) {
@@ -157,10 +157,11 @@ final class InstalledNames {
         return "the outbox's names give no schema, so its table " + names.outboxTable() + " belongs in the connection's "
                 + "current schema " + current + ", which has none, while the search_path reaches the outbox " + shadowed
                 + " of another schema. Creating one in " + current + " would hide " + shadowed + " from every unqualified "
-                + "read and write (writers, pollers, admin), and the messages still pending there would never be "
-                + "delivered. Set the outbox's schema (" + SETTINGS_OF_THE_SCHEMA + ") to "
-                + other + " to use that outbox, or to " + current
-                + " to create one there, on every process of the outbox (README, \"The tables\"). Nothing was created";
+                + "read and write on this search_path (writers, pollers, admin). Set the outbox's schema ("
+                + SETTINGS_OF_THE_SCHEMA + ") on every process of this outbox: to " + other + " if " + shadowed
+                + " is this application's outbox (its pending messages are then delivered), or to " + current
+                + " if it belongs to another application, to create this one's there (README, \"The tables\"). "
+                + "Nothing was created";
     }
 
     private static String processedTableTaken(OutboxNames names, String processed, String outboxes) {
@@ -188,12 +189,13 @@ final class InstalledNames {
                 + ", write its trigger again as the tables' owner: " + OutboxMigrations.version5Command(names)
                 + ", then start every process of the outbox with channel " + names.channel() + " (until they restart, "
                 + "processes on channel " + installed + " find new messages only at their poll interval)"
-                : ". An outbox migrated by OutboxMigrations keeps the channel it was created with: its history records "
-                + "the scripts with that channel written in, and Flyway's repair would not change the trigger";
+                : ". An outbox with OutboxMigrations' history keeps the channel its trigger was last written with (when "
+                + "it was created, or upgraded from printed SQL by a process given that channel): its history records the "
+                + "scripts with that channel written in, and Flyway's repair would not change the trigger";
         return "the outbox " + names.qualifiedOutboxTable() + " notifies its pollers on channel " + installed
                 + " (written into its trigger), but this process was given channel " + names.channel()
                 + ": its pollers, listening on " + names.channel() + ", would be woken by no commit. Set channel ("
-                + SETTINGS_OF_THE_CHANNEL + ") back to " + installed + " on this process" + advice
+                + SETTINGS_OF_THE_CHANNEL + ") to " + installed + " on this process" + advice
                 + " (README, \"The tables\"). Nothing was changed";
     }
 }

@@ -127,6 +127,23 @@ class NamesAcrossServicesTest {
     }
 
     /**
+     * A session's temporary table named like the outbox (PostgreSQL searches pg_temp first) is no
+     * outbox of another schema: a start whose current schema holds the outbox is not refused for it.
+     */
+    @Test
+    void a_temporary_table_named_like_the_outbox_is_not_taken_for_another_schemas_outbox() {
+        db.jdbi().useHandle(h -> h.execute("CREATE SCHEMA sp_temp"));
+        db.jdbi().useHandle(h -> h.execute(OutboxSchema.sql(OutboxNames.inSchema("sp_temp"))));
+        try (HikariDataSource service = db.newPool(1, config -> config.setConnectionInitSql(
+                "SET search_path = sp_temp; CREATE TEMP TABLE outbox (x int)"))) {
+
+            int applied = OutboxMigrations.apply(service, OutboxNames.DEFAULT);
+
+            assertThat(applied).as("the outbox of the current schema, found at its version").isZero();
+        }
+    }
+
+    /**
      * A start with default names on the search_path (current, later), where only later has an outbox,
      * was refused naming both schemas and the settings, leaving nothing created in current.
      */
