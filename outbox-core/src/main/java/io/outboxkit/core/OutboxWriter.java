@@ -262,7 +262,7 @@ public final class OutboxWriter {
     }
 
     /**
-     * At least {@link Json#headersLength}, and equal to it when every char is escaped: a char is at
+     * At least {@link Json#headersLength}, and equal to it when every char is written as a six-byte escape: a char is at
      * most six bytes of the JSON text (escaped: a backslash, {@code u} and four hex digits; else at
      * most three, or four for a surrogate pair of two chars), and each header adds two quotes around
      * its name, two around its value and a colon, the headers a comma between two, the object its
