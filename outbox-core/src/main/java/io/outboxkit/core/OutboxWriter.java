@@ -225,7 +225,7 @@ public final class OutboxWriter {
         if ((long) payload.length() * 3 <= maxPayloadBytes) {
             return;
         }
-        long bytes = utf8Length(payload);
+        long bytes = Json.utf8Length(payload);
         if (bytes > maxPayloadBytes) {
             throw new IllegalArgumentException(describe(message, index, count) + " has a payload of " + bytes
                     + " bytes, over this writer's maxPayloadBytes of " + maxPayloadBytes
@@ -280,24 +280,6 @@ public final class OutboxWriter {
     private static String describe(NewMessage message, int index, int count) {
         return "outbox message " + (count == 1 ? "" : (index + 1) + " of " + count + " ")
                 + "(" + message.eventType() + " of " + message.aggregateType() + " " + message.aggregateId() + ")";
-    }
-
-    private static long utf8Length(String text) {
-        long bytes = 0;
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (c < 0x80) {
-                bytes++;
-            } else if (c < 0x800) {
-                bytes += 2;
-            } else if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
-                bytes += 4;
-                i++;
-            } else {
-                bytes += 3;
-            }
-        }
-        return bytes;
     }
 
     /**

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.io.Writer;
+import java.nio.CharBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -89,9 +90,33 @@ public final class Json {
     }
 
     /**
-     * An output that keeps only the number of UTF-8 bytes of the chars written to it. Each half of
-     * a surrogate pair counts two, so a pair counts its four bytes even when split across writes.
+     * The length in UTF-8 bytes of {@code text}, which has no lone surrogate
+     * ({@link io.outboxkit.core.NewMessage} refuses one): each half of a surrogate pair counts two.
      */
+    public static long utf8Length(CharSequence text) {
+        return utf8Length(text, 0, text.length());
+    }
+
+    private static long utf8Length(CharSequence text, int from, int to) {
+        long bytes = 0;
+        for (int i = from; i < to; i++) {
+            bytes += utf8Bytes(text.charAt(i));
+        }
+        return bytes;
+    }
+
+    /** A char's UTF-8 bytes; a surrogate's half of its pair's four, so that a pair split across writes counts right. */
+    private static int utf8Bytes(char c) {
+        if (c < 0x80) {
+            return 1;
+        }
+        if (c < 0x800 || Character.isSurrogate(c)) {
+            return 2;
+        }
+        return 3;
+    }
+
+    /** An output that keeps only the number of UTF-8 bytes of the chars written to it ({@link #utf8Length}). */
     private static final class Utf8Count extends Writer {
         long bytes;
 
@@ -102,26 +127,12 @@ public final class Json {
 
         @Override
         public void write(char[] chars, int off, int len) {
-            for (int i = off; i < off + len; i++) {
-                bytes += utf8Bytes(chars[i]);
-            }
+            bytes += utf8Length(CharBuffer.wrap(chars), off, off + len);
         }
 
         @Override
         public void write(String text, int off, int len) {
-            for (int i = off; i < off + len; i++) {
-                bytes += utf8Bytes(text.charAt(i));
-            }
-        }
-
-        private static int utf8Bytes(char c) {
-            if (c < 0x80) {
-                return 1;
-            }
-            if (c < 0x800 || Character.isSurrogate(c)) {
-                return 2;
-            }
-            return 3;
+            bytes += utf8Length(text, off, off + len);
         }
 
         @Override
