@@ -95,7 +95,7 @@ final class InstalledNames {
             look.setString(4, historyTable);
             look.setString(5, names.schema());
             look.setString(6, names.outboxTable());
-            look.setString(7, notifyFunction(names));
+            look.setString(7, names.notifyFunction());
             try (ResultSet row = look.executeQuery()) {
                 row.next();
                 boolean outbox = row.getBoolean(1);
@@ -132,7 +132,7 @@ final class InstalledNames {
      * {@code query} with the lookups of the outbox's objects that every catalog read of this module
      * makes: {@code {relation}} is the oid of the relation named by its parameter, {@code {function}}
      * that of the argument-less function named by its parameter (the trigger function,
-     * {@link #notifyFunction}); null when absent. Both look in one schema, {@code s} (its oid and
+     * {@link OutboxNames#notifyFunction}); null when absent. Both look in one schema, {@code s} (its oid and
      * nspname, for {@code query} to use too), whose parameter comes first: the names' schema, or the
      * connection's current schema when they have none, where version 1 creates the outbox. Never
      * along the search_path, as to_regclass of an unqualified name would: an object of a later
@@ -144,11 +144,6 @@ final class InstalledNames {
                         "(SELECT c.oid FROM pg_class c JOIN s ON c.relnamespace = s.oid WHERE c.relname = ?)")
                 .replace("{function}", "(SELECT p.oid FROM pg_proc p JOIN s ON p.pronamespace = s.oid "
                         + "WHERE p.proname = ? AND p.pronargs = 0)");
-    }
-
-    /** The unqualified name of the trigger function the schema's scripts create for {@code names}. */
-    static String notifyFunction(OutboxNames names) {
-        return names.outboxTable() + "_notify";
     }
 
     /** @param other the schema of the outbox the search_path reaches, not the current one */

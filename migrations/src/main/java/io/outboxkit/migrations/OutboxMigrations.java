@@ -274,7 +274,7 @@ public final class OutboxMigrations {
         try (PreparedStatement lock = connection.prepareStatement(InstalledNames.inOwnSchema(
                 "SELECT pg_advisory_xact_lock(hashtextextended('outboxkit trigger rewrite ' || {function}, 0))"))) {
             lock.setString(1, names.schema());
-            lock.setString(2, InstalledNames.notifyFunction(names));
+            lock.setString(2, names.notifyFunction());
             lock.execute();
         }
         String broken = brokenTrigger(connection);
@@ -313,7 +313,7 @@ public final class OutboxMigrations {
                       FROM pg_proc WHERE oid = {function}) f
                 WHERE f.named IS NOT NULL AND to_regclass(f.named) IS NULL"""))) {
             look.setString(1, names.schema());
-            look.setString(2, InstalledNames.notifyFunction(names));
+            look.setString(2, names.notifyFunction());
             try (ResultSet row = look.executeQuery()) {
                 return row.next() ? row.getString(1) : null;
             }
@@ -414,7 +414,7 @@ public final class OutboxMigrations {
      * search_path would otherwise pass for this one, installed at its version.
      */
     private OptionalInt installedWithoutHistory() {
-        String notifyFunction = InstalledNames.notifyFunction(names);
+        String notifyFunction = names.notifyFunction();
         try (Connection connection = dataSource.getConnection();
              PreparedStatement look = connection.prepareStatement(InstalledNames.inOwnSchema(
                      "SELECT {relation} IS NOT NULL, {relation} IS NOT NULL, {relation} IS NOT NULL, "

@@ -143,6 +143,14 @@ public record OutboxNames(String schema, String outboxTable, String processedTab
         return new OutboxNames(schema, outboxTable, processedTable, channel);
     }
 
+    /**
+     * The name, unqualified, of the trigger function the schema creates in its schema for these
+     * names: it wakes the outbox's waiting pollers on {@link #channel} when messages are committed.
+     */
+    public String notifyFunction() {
+        return outboxTable + "_notify";
+    }
+
     /** The outbox table as SQL: quoted, and qualified by the schema when one is set. */
     public String qualifiedOutboxTable() {
         return SqlIdentifiers.qualified(schema, outboxTable);

@@ -31,6 +31,14 @@ class OutboxNamesTest {
     }
 
     @Test
+    void the_trigger_function_is_the_one_the_schemas_scripts_create_for_the_outbox_table() {
+        OutboxNames names = OutboxNames.inSchema("messaging").withOutboxTable("orders_outbox");
+
+        assertThat(names.notifyFunction()).isEqualTo("orders_outbox_notify");
+        assertThat(OutboxSchema.sql(names)).contains("CREATE FUNCTION \"messaging\".\"orders_outbox_notify\"()");
+    }
+
+    @Test
     void a_name_that_is_not_a_plain_lowercase_identifier_is_refused_with_the_setting_it_was_given_for() {
         List<String> bad = List.of("", " ", "Outbox", "1outbox", "out-box", "out box", "outbox;drop table x",
                 "\"outbox\"", "outbox\"; --", "übox", "a".repeat(64));

@@ -185,7 +185,7 @@ public final class OutboxSql {
 
     /** The outbox's trigger function (without its argument list), quoted and qualified as the schema's scripts name it. */
     public static String notifyFunction(OutboxNames names) {
-        return SqlIdentifiers.qualified(names.schema(), names.outboxTable() + "_notify");
+        return SqlIdentifiers.qualified(names.schema(), names.notifyFunction());
     }
 
     /** The outbox table, quoted and qualified. */

@@ -148,8 +148,7 @@ final class BaselineBesideOutbox implements FlywayConfigurationCustomizer {
         String outboxSchema = names.schema() != null ? names.schema() : current;
         Set<String> outboxRelations = new HashSet<>(names.relations());
         outboxRelations.add(OutboxMigrations.defaultHistoryTable(names));
-        // The trigger function the schema's scripts create (OutboxSql.notifyFunction, unqualified).
-        String notifyFunction = names.outboxTable() + "_notify";
+        String notifyFunction = names.notifyFunction();
         boolean outboxSeen = false;
         for (String schema : schemas) {
             for (CatalogObject object : countedObjects(connection, schema)) {
